@@ -1,0 +1,119 @@
+// arena.ts — linear memory as a row of 1 MiB chunks, each owned by one node.
+//
+// Owns: the heap header's global fields (base, chunkBase, nchunks, budget), the chunk table, and growth.
+// Entry points: arenaInit(), growChunks() (the only function that calls memory.grow), nodeOf(),
+// chunkIndex(), chunkStart().
+// Called by: page.ts (growth), everything (nodeOf / pageOf arithmetic). Calls nothing above it.
+//
+// Invariants:
+//   chunkBase ≡ 0 (mod 64 KiB);  chunk i spans [chunkBase + i MiB, chunkBase + (i+1) MiB)
+//   nchunks ≤ maxChunks ≤ MAX_CHUNKS;  chunkBase + nchunks MiB ≤ memory.size() bytes
+//   table[i] & CT_NODE < nnodes for every i < nchunks
+import {
+  CHUNK_SHIFT, CHUNK_SIZE, CT_NODE, H_CHUNK_BASE, H_CHUNK_TABLE, H_GROW_FAILS, H_GROW_LOCK, H_HEAP_BASE,
+  H_MAGIC, H_MAX_CHUNKS, H_NCHUNKS, H_VERSION, HEAP_MAGIC, HEAP_VERSION, MAX_CHUNKS, PAGE_SHIFT,
+  WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO,
+} from "./layout";
+import { lock, unlock } from "./sync";
+
+// Cached views of constants fixed at init (per instance, like the CPU id). Everything that changes
+// lives in linear memory.
+export let HEAP: usize = 0;        // address of the heap header
+export let CHUNK_BASE: usize = 0;  // address of chunk 0
+export let TABLE: usize = 0;       // address of the chunk table
+
+@inline export function alignUp(x: usize, a: usize): usize {
+  return (x + a - 1) & ~(a - 1);
+}
+
+// Lay out the header at `heapBase` (rounded up) and make sure memory reaches the end of it. The header is
+// `headerBytes` long. Returns false if memory cannot hold it.
+export function arenaInit(heapBase: usize, headerBytes: usize, maxBytes: u64): bool {
+  const base = alignUp(heapBase, 64);
+  const chunkBase = alignUp(base + headerBytes, 1 << WASM_PAGE_SHIFT);
+  if (!ensureMemory(chunkBase)) return false;
+  memory.fill(base, 0, chunkBase - base);
+  HEAP = base;
+  CHUNK_BASE = chunkBase;
+  TABLE = base + H_CHUNK_TABLE;
+  let room = (<u64>MAX_CHUNKS << CHUNK_SHIFT) - <u64>chunkBase; // address space left above chunkBase
+  let budget = maxBytes < room ? maxBytes : room;
+  store<u32>(base, HEAP_MAGIC, H_MAGIC);
+  store<u32>(base, HEAP_VERSION, H_VERSION);
+  store<u32>(base, <u32>heapBase, H_HEAP_BASE);
+  store<u32>(base, <u32>chunkBase, H_CHUNK_BASE);
+  store<u32>(base, 0, H_NCHUNKS);
+  store<u32>(base, <u32>(budget >> CHUNK_SHIFT), H_MAX_CHUNKS);
+  store<u32>(base, <u32>(maxBytes > 0xffffffff ? 0xffffffff : maxBytes), H_MAX_BYTES_LO);
+  return true;
+}
+
+// Grow linear memory so that `end` bytes are addressable. False if the engine refuses.
+function ensureMemory(end: usize): bool {
+  const have = <usize>memory.size() << WASM_PAGE_SHIFT;
+  if (end <= have) return true;
+  const pages = <i32>((end - have + (1 << WASM_PAGE_SHIFT) - 1) >> WASM_PAGE_SHIFT);
+  return memory.grow(pages) >= 0;
+}
+
+@inline export function nchunks(): u32 {
+  return load<u32>(HEAP, H_NCHUNKS);
+}
+
+// Index of the chunk holding ptr, or a value ≥ nchunks() when ptr is outside every chunk (one unsigned
+// compare covers both sides: below chunkBase the subtraction wraps past the table).
+@inline export function chunkIndex(ptr: usize): u32 {
+  return <u32>((ptr - CHUNK_BASE) >> CHUNK_SHIFT);
+}
+
+@inline export function chunkStart(idx: u32): usize {
+  return CHUNK_BASE + (<usize>idx << CHUNK_SHIFT);
+}
+
+@inline export function chunkByte(idx: u32): u8 {
+  return load<u8>(TABLE + idx);
+}
+
+@inline export function setChunkByte(idx: u32, v: u8): void {
+  store<u8>(TABLE + idx, v);
+}
+
+// The node that owns ptr. ptr must be inside a chunk.
+@inline export function nodeOf(ptr: usize): u32 {
+  return load<u8>(TABLE + chunkIndex(ptr)) & CT_NODE;
+}
+
+// The page descriptor of the page holding ptr. ptr must be inside a chunk (and not in a run's tail).
+@inline export function pageOf(ptr: usize): usize {
+  const cs = ptr - ((ptr - CHUNK_BASE) & (CHUNK_SIZE - 1));
+  return cs + (((ptr - cs) >> PAGE_SHIFT) << DESC_SHIFT);
+}
+
+// The first byte of the page a descriptor describes.
+@inline export function pageAddr(desc: usize): usize {
+  const cs = desc - ((desc - CHUNK_BASE) & (CHUNK_SIZE - 1));
+  return cs + ((desc - cs) << (PAGE_SHIFT - DESC_SHIFT));
+}
+
+// The one growth function. Adds `count` contiguous chunks at the top of the heap, owned by `node`, and
+// returns the index of the first, or -1 when the budget or the engine says no (nothing changes then).
+export function growChunks(count: u32, node: u32): i32 {
+  lock(HEAP + H_GROW_LOCK);
+  const n = load<u32>(HEAP, H_NCHUNKS);
+  const max = load<u32>(HEAP, H_MAX_CHUNKS);
+  if (count == 0 || count > max || n > max - count) {
+    store<u32>(HEAP, load<u32>(HEAP, H_GROW_FAILS) + 1, H_GROW_FAILS);
+    unlock(HEAP + H_GROW_LOCK);
+    return -1;
+  }
+  const end = CHUNK_BASE + (<usize>(n + count) << CHUNK_SHIFT);
+  if (!ensureMemory(end)) {
+    store<u32>(HEAP, load<u32>(HEAP, H_GROW_FAILS) + 1, H_GROW_FAILS);
+    unlock(HEAP + H_GROW_LOCK);
+    return -1;
+  }
+  for (let i: u32 = 0; i < count; i++) store<u8>(TABLE + n + i, <u8>node);
+  store<u32>(HEAP, n + count, H_NCHUNKS);
+  unlock(HEAP + H_GROW_LOCK);
+  return <i32>n;
+}

@@ -1,0 +1,236 @@
+// cache.ts — kmem_cache: creating, sizing and destroying object caches; the heap's list of caches.
+//
+// Owns: the cache header fields (C_*), the boot cache (the kmem_cache whose objects are kmem_caches),
+// and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheDestroy(), isCache(),
+// liveObjects(). Called by: index.ts. Calls node.ts, cpu.ts (to drain arrays), slab.ts.
+//
+// Sizing (as SLUB's calculate_order): with n CPUs, aim for min_objects = 4 × (fls(n) + 1) objects per
+// slab; take the smallest order ≤ MAX_SLAB_ORDER, starting at the order that holds min_objects, whose
+// waste (bytes not covered by objects, an in-slab bitmap included) is at most 1/16 of the slab; failing
+// that, accept 1/8, then 1/4, then anything.
+import {
+  C_ALIGN, C_ARRAY_CAP, C_BATCH, C_BITMAP_WORDS, C_FLAGS, C_HDR, C_ID, C_MAGIC, C_MIN_PARTIAL, C_NEXT,
+  C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_PREV, C_RECIP, C_SIZE, C_STRIDE, CACHE_LINE, CACHE_MAGIC, CC_ALIEN,
+  CC_MAIN, CC_SIZE, CC_SPARE, CN_SIZE, E_BAD_CACHE, E_BUSY, E_INVALID, E_NOMEM, E_OK, F_INTERNAL,
+  H_BOOT, H_CACHE_BYTES, H_CACHE_HEAD, H_CPU_NODE, H_CPU_OFF, H_NCACHES, H_NCPUS, H_NEXT_CACHE_ID,
+  H_NNODES, INLINE_BITMAP_OBJECTS, MAX_CPUS, MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, CN_NR_PARTIAL,
+  CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
+  MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK,
+} from "./layout";
+import { HEAP, alignUp, arenaInit } from "./arena";
+import { cnAddr, discardEmpty } from "./node";
+import { setCpuOff } from "./stats";
+import { setCpu } from "./sync";
+import { cacheAllocSlab, cacheFreeSlab, drainCpuArrays, parkedObjects, pinCpu } from "./cpu";
+
+export let BOOT: usize = 0;
+
+@inline export function setError(code: i32): void {
+  store<i32>(HEAP, code, H_LAST_ERROR);
+}
+
+function fls(x: u32): u32 {
+  return 32 - <u32>clz(x);
+}
+
+// Bytes of header + per-node + per-CPU areas of one kmem_cache for this topology.
+function cacheBytes(nnodes: u32, ncpus: u32): u32 {
+  return cpuOffset(nnodes) + ncpus * CC_SIZE;
+}
+
+function cpuOffset(nnodes: u32): u32 {
+  return <u32>alignUp(C_HDR + nnodes * CN_SIZE, CACHE_LINE);
+}
+
+// Bytes needed in front of chunk 0: the heap header with the boot cache at its end.
+export function headerBytes(nnodes: u32, ncpus: u32): u32 {
+  return H_BOOT + cacheBytes(nnodes, ncpus);
+}
+
+// Objects a slab of `order` holds at `stride` bytes each, an in-slab bitmap (when > 64 objects)
+// included; writes the object offset and bitmap words into the cache header.
+function layoutSlab(cache: usize, order: u32, stride: u32, align: u32): u32 {
+  const slab = PAGE_SIZE << order;
+  let objects = slab / stride;
+  let off: u32 = 0;
+  if (objects > INLINE_BITMAP_OBJECTS) {
+    // The bitmap takes the front of the slab; shrink until objects and bitmap both fit.
+    for (;;) {
+      off = <u32>alignUp(((objects + 63) >> 6) << 3, align);
+      if (off + objects * stride <= slab) break;
+      objects--;
+    }
+  }
+  if (cache != 0) {
+    store<u32>(cache, objects, C_OBJECTS);
+    store<u32>(cache, off, C_OBJ_OFFSET);
+    store<u32>(cache, (objects + 63) >> 6, C_BITMAP_WORDS);
+  }
+  return objects;
+}
+
+function wasteOk(order: u32, stride: u32, align: u32, fraction: u32): bool {
+  const slab = PAGE_SIZE << order;
+  const objects = layoutSlab(0, order, stride, align);
+  return objects > 0 && slab - objects * stride <= slab / fraction;
+}
+
+export function calcOrder(stride: u32, align: u32, ncpus: u32): u32 {
+  let minObjects: u32 = 4 * (fls(ncpus) + 1);
+  const maxObjects = (PAGE_SIZE << MAX_SLAB_ORDER) / stride;
+  if (minObjects > maxObjects) minObjects = maxObjects;
+  let minOrder: u32 = 0;
+  while (minOrder < MAX_SLAB_ORDER && (PAGE_SIZE << minOrder) < minObjects * stride) minOrder++;
+  for (let fraction: u32 = 16; fraction >= 4; fraction >>= 1) {
+    for (let order = minOrder; order <= MAX_SLAB_ORDER; order++) {
+      if (wasteOk(order, stride, align, fraction)) return order;
+    }
+  }
+  for (let order: u32 = 0; order <= MAX_SLAB_ORDER; order++) {
+    if (layoutSlab(0, order, stride, align) > 0) return order;
+  }
+  return MAX_SLAB_ORDER;
+}
+
+// SLUB's min_partial: ilog2(size) / 2, clamped to [5, 10].
+function minPartial(size: u32): u32 {
+  const m = (fls(size) - 1) >> 1;
+  return m < 5 ? 5 : m > 10 ? 10 : m;
+}
+
+// Fill a cache header in place. Returns E_OK or E_INVALID.
+function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32): i32 {
+  if (align == 0) align = 8;
+  if (size == 0 || size > MAX_OBJECT_SIZE || popcnt(align) != 1 || align > PAGE_SIZE) return E_INVALID;
+  const ncpus = load<u32>(HEAP, H_NCPUS);
+  const stride = <u32>alignUp(size < 8 ? 8 : size, align);
+  const order = calcOrder(stride, align, ncpus);
+  store<u32>(c, CACHE_MAGIC, C_MAGIC);
+  const id = load<u32>(HEAP, H_NEXT_CACHE_ID);
+  store<u32>(HEAP, id + 1, H_NEXT_CACHE_ID);
+  store<u32>(c, id, C_ID);
+  store<u32>(c, size, C_SIZE);
+  store<u32>(c, stride, C_STRIDE);
+  store<u32>(c, align, C_ALIGN);
+  store<u32>(c, flags, C_FLAGS);
+  store<u32>(c, order, C_ORDER);
+  layoutSlab(c, order, stride, align);
+  store<u32>(c, <u32>((<u64>1 << 32) / stride + 1), C_RECIP);
+  store<u32>(c, minPartial(size), C_MIN_PARTIAL);
+  store<u32>(c, arrayCap, C_ARRAY_CAP);
+  store<u32>(c, arrayCap == 0 ? 1 : (arrayCap + 1) >> 1, C_BATCH);
+  const nn = load<u32>(HEAP, H_NNODES);
+  const empty = <u32>(HEAP + H_EMPTY_SHEAF);
+  for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
+    const slot = c + cpuOffset(nn) + cpu * CC_SIZE;
+    store<u32>(slot, empty, CC_MAIN);
+    store<u32>(slot, empty, CC_SPARE);
+    for (let n: u32 = 0; n < MAX_NODES; n++) store<u32>(slot + (n << 2), 0, CC_ALIEN);
+  }
+  // link into the heap's list (tail), so walks see creation order
+  let last = <usize>load<u32>(HEAP, H_CACHE_HEAD);
+  if (last == 0) store<u32>(HEAP, <u32>c, H_CACHE_HEAD);
+  else {
+    while (load<u32>(last, C_NEXT) != 0) last = <usize>load<u32>(last, C_NEXT);
+    store<u32>(last, <u32>c, C_NEXT);
+  }
+  store<u32>(c, <u32>last, C_PREV);
+  store<u32>(c, 0, C_NEXT);
+  store<u32>(HEAP, load<u32>(HEAP, H_NCACHES) + 1, H_NCACHES);
+  return E_OK;
+}
+
+// Set up a heap over memory from `heapBase`. cpuNodes: 0 → CPU c is on node c / cpusPerNode.
+export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes: u64): i32 {
+  if (nodes == 0 || nodes > MAX_NODES || cpusPerNode == 0 || nodes * cpusPerNode > MAX_CPUS) return E_INVALID;
+  const ncpus = nodes * cpusPerNode;
+  if (!arenaInit(heapBase, headerBytes(nodes, ncpus), maxBytes)) return E_NOMEM;
+  store<u32>(HEAP, nodes, H_NNODES);
+  store<u32>(HEAP, ncpus, H_NCPUS);
+  for (let c: u32 = 0; c < ncpus; c++) store<u8>(HEAP + H_CPU_NODE + c, <u8>(c / cpusPerNode));
+  const bytes = cacheBytes(nodes, ncpus);
+  store<u32>(HEAP, bytes, H_CACHE_BYTES);
+  store<u32>(HEAP, cpuOffset(nodes), H_CPU_OFF);
+  setCpuOff(cpuOffset(nodes));
+  setCpu(0);
+  pinCpu(0);
+  BOOT = HEAP + H_BOOT;
+  store<u32>(HEAP, <u32>BOOT, H_BOOT);
+  return setupCache(BOOT, bytes, CACHE_LINE, F_INTERNAL, 0);
+}
+
+@inline export function isCache(c: usize): bool {
+  // A cache is the boot cache or an allocated object of it with the live magic.
+  return c != 0 && c >= HEAP && load<u32>(c, C_MAGIC) == CACHE_MAGIC;
+}
+
+// Create a cache. arrayCap = DEFAULT_CAP picks the capacity from the object size. 0 and an error code
+// when the options are invalid or there is no memory.
+export const DEFAULT_CAP: u32 = 0xffffffff;
+export function cacheCreate(size: u32, align: u32, flags: u32, arrayCap: u32): usize {
+  if (arrayCap != DEFAULT_CAP && arrayCap > MAX_ARRAY_CAP) { setError(E_INVALID); return 0; }
+  if ((flags & ~F_USER_MASK) != 0) { setError(E_INVALID); return 0; }
+  if (arrayCap == DEFAULT_CAP) arrayCap = size >= 4096 ? 4 : size >= 1024 ? 12 : size >= 256 ? 26 : 60;
+  if ((flags & F_DEBUG_MASK) != 0) arrayCap = 0;       // debug caches take the slow path, as the kernel's
+  return createWith(size, align, flags, arrayCap);
+}
+
+// The heap's own caches (sheaves, kmalloc): no arrays unless asked, flagged internal.
+export function cacheCreateInternal(size: u32): usize {
+  return createWith(size, 0, F_INTERNAL, 0);
+}
+
+function createWith(size: u32, align: u32, flags: u32, arrayCap: u32): usize {
+  const c = cacheAllocSlab(BOOT, 0xffffffff);
+  if (c == 0) { setError(E_NOMEM); return 0; }
+  memory.fill(c, 0, load<u32>(HEAP, H_CACHE_BYTES));
+  const e = setupCache(c, size, align, flags, arrayCap);
+  if (e != E_OK) {
+    cacheFreeSlab(BOOT, c);
+    setError(e);
+    return 0;
+  }
+  return c;
+}
+
+// Objects handed out to users: allocated in slabs minus those parked in per-CPU arrays and barns.
+export function liveObjects(c: usize): u32 {
+  const nn = load<u32>(HEAP, H_NNODES);
+  let inuse: u32 = 0;
+  for (let n: u32 = 0; n < nn; n++) {
+    const cn = cnAddr(c, n);
+    let d = <usize>load<u32>(cn, CN_PARTIAL);
+    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
+    d = <usize>load<u32>(cn, CN_FULL);
+    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
+  }
+  return inuse - parkedObjects(c);
+}
+
+// Destroy a cache. Refuses (E_BUSY) while any object is live and changes nothing then.
+export function cacheDestroy(c: usize): i32 {
+  if (!isCache(c) || c == BOOT) return E_BAD_CACHE;
+  if (liveObjects(c) != 0) return E_BUSY;
+  drainCpuArrays(c);
+  const nn = load<u32>(HEAP, H_NNODES);
+  for (let n: u32 = 0; n < nn; n++) {
+    discardEmpty(c, n, 0);
+    const cn = cnAddr(c, n);
+    if (ASC_NO_ASSERT == false) assert(load<u32>(cn, CN_NR_PARTIAL) == 0 && load<u32>(cn, CN_NR_FULL) == 0 && load<u32>(cn, CN_NR_EMPTY) == 0); // live count said 0
+  }
+  // unlink
+  const prev = <usize>load<u32>(c, C_PREV);
+  const next = <usize>load<u32>(c, C_NEXT);
+  if (prev != 0) store<u32>(prev, <u32>next, C_NEXT);
+  else store<u32>(HEAP, <u32>next, H_CACHE_HEAD);
+  if (next != 0) store<u32>(next, <u32>prev, C_PREV);
+  store<u32>(HEAP, load<u32>(HEAP, H_NCACHES) - 1, H_NCACHES);
+  store<u32>(c, 0, C_MAGIC);
+  cacheFreeSlab(BOOT, c);
+  return E_OK;
+}
+
+export function cacheAttr(c: usize, field: u32): u32 {
+  return load<u32>(c + field);
+}
+

@@ -1,0 +1,273 @@
+// layout.ts — every structure wasm-slab keeps in linear memory: sizes, field offsets, limits and codes.
+//
+// Owns: the constants only. No code here touches memory; each layer includes this file and reads the
+// fields it owns through the offsets below (the layer that owns a field is named beside it).
+//
+// Whole-heap picture (addresses grow to the right):
+//
+//   0            heapBase          base             chunkBase                chunkBase + n MiB
+//   ├── embedder ──┼── untouched ──┼── HEAP header ──┼── chunk 0 ──┼── chunk 1 ──┼ ... ┤
+//   (C data/stack,   (alignment)     (config, node     (1 MiB each, the unit of growth and
+//    AS statics)                      structs, chunk     of node ownership)
+//                                     table, boot cache)
+//
+// Nothing below `heapBase` is ever written. `base` is heapBase rounded up to 64 bytes; `chunkBase` is the
+// end of the header rounded up to 64 KiB (one Wasm page), so buddy blocks of order ≤ 4 are naturally
+// aligned in absolute addresses.
+
+// ---- units -------------------------------------------------------------------------------------------
+export const PAGE_SHIFT: u32 = 12;
+export const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;              // 4 KiB: the unit of slabs
+export const CHUNK_SHIFT: u32 = 20;
+export const CHUNK_SIZE: u32 = 1 << CHUNK_SHIFT;            // 1 MiB: the unit of growth and node ownership
+export const PAGES_PER_CHUNK: u32 = CHUNK_SIZE >> PAGE_SHIFT; // 256
+export const WASM_PAGE_SHIFT: u32 = 16;                     // memory.grow works in 64 KiB pages
+export const CACHE_LINE: u32 = 64;
+
+export const MAX_NODES: u32 = 8;
+export const MAX_CPUS: u32 = 64;
+export const MAX_CHUNKS: u32 = 4096;                        // 4 GiB of wasm32 address space
+export const MAX_SLAB_ORDER: u32 = 3;                       // slabs are 1..8 pages, as SLUB's default
+export const MAX_BUDDY_ORDER: u32 = 7;                      // largest block inside a chunk: 128 pages
+export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;
+
+// ---- page descriptors ----------------------------------------------------------------------------------
+// The first DESC_BYTES of every chunk hold one 32-byte descriptor per page of that chunk (the `struct page`
+// of this system). The descriptors themselves fill pages 0..META_PAGES-1, which are never handed out.
+//
+//   pageOf(ptr) = chunkStart + ((ptr - chunkStart) >> PAGE_SHIFT) * DESC_SIZE        (arithmetic only)
+//   pageAddr(d) = chunkStart + (d - chunkStart) * (PAGE_SIZE / DESC_SIZE)
+//
+//  Page descriptor, 32 bytes:
+//   0        4        8        12   14   16 17 18 19 20       24                32
+//   ├─cache──┼─next───┼─prev───┼inuse┼objs┼k─┼o─┼n─┼l─┼─aux────┼─bits (64)───────┤
+//   cache   slab head: owning kmem_cache                         (slab.ts)
+//   next    list link: the cache-node slab list, or the buddy free list (page.ts / node lists)
+//   prev    list link
+//   inuse   slab head: objects handed out by the slab layer, including those parked in per-CPU arrays
+//   objs    slab head: objects in this slab
+//   k       kind (K_*), o order, n node, l which slab list (L_*)
+//   aux     tail page: its head descriptor; slab head: the bitmap's address; large block: requested bytes
+//   bits    slab head with ≤ 64 objects: the free bitmap itself (1 = free). Otherwise unused.
+export const DESC_SIZE: u32 = 32;
+export const DESC_SHIFT: u32 = 5;
+export const DESC_BYTES: u32 = PAGES_PER_CHUNK * DESC_SIZE;          // 8 KiB
+export const META_PAGES: u32 = DESC_BYTES >> PAGE_SHIFT;             // 2
+export const USABLE_PAGES: u32 = PAGES_PER_CHUNK - META_PAGES;       // 254
+export const D_CACHE: u32 = 0;
+export const D_NEXT: u32 = 4;
+export const D_PREV: u32 = 8;
+export const D_INUSE: u32 = 12;     // u16
+export const D_OBJECTS: u32 = 14;   // u16
+export const D_KIND: u32 = 16;      // u8
+export const D_ORDER: u32 = 17;     // u8
+export const D_NODE: u32 = 18;      // u8
+export const D_LIST: u32 = 19;      // u8
+export const D_AUX: u32 = 20;
+export const D_BITS: u32 = 24;      // u64 inline bitmap
+export const INLINE_BITMAP_OBJECTS: u32 = 64;
+export const MAX_OBJECT_SIZE: u32 = 4096 << 3;                      // one object in an order-3 slab
+
+// Page kinds (D_KIND).
+export const K_NONE: u8 = 0;   // inside a free buddy block (not its head), or never set up
+export const K_FREE: u8 = 1;   // head of a free buddy block of order D_ORDER
+export const K_SLAB: u8 = 2;   // head page of a slab
+export const K_TAIL: u8 = 3;   // later page of a slab or a large block; D_AUX = head descriptor
+export const K_LARGE: u8 = 4;  // head page of a large (kmalloc > 8 KiB) block of order D_ORDER
+export const K_META: u8 = 5;   // descriptor pages (page 0 doubles as the chunk header)
+export const K_RUN: u8 = 6;    // first usable page of a run of whole chunks (a huge allocation)
+
+// Slab lists (D_LIST).
+export const L_NONE: u8 = 0;
+export const L_PARTIAL: u8 = 1;
+export const L_FULL: u8 = 2;
+export const L_EMPTY: u8 = 3;
+
+// The chunk header is descriptor 0 of its chunk (page 0 holds descriptors, so its own descriptor is free
+// for this use):
+//   0 free pages in this chunk's buddy blocks   4 next / 8 prev on the node's free-chunk list
+//   16 kind = K_META   17 chunk state (CS_*)    18 node    20 run length in chunks (CS_RUN)
+export const CH_FREE_PAGES: u32 = 0;
+export const CH_NEXT: u32 = 4;
+export const CH_PREV: u32 = 8;
+export const CH_STATE: u32 = 17;
+export const CH_NODE: u32 = 18;
+export const CH_RUN_CHUNKS: u32 = 20;
+export const CH_RUN_BYTES: u32 = 24;
+export const CS_BUDDY: u8 = 1; // its pages are served by the node's buddy lists
+export const CS_FREE: u8 = 2;  // wholly free, on the node's free-chunk list (reusable by any cache or run)
+export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
+
+// The chunk table holds one byte per chunk: its node, with CT_RUN_TAIL set for the 2nd.. chunks of a run
+// (whose descriptor area is user data). nodeOf(ptr) = table[(ptr - chunkBase) >> CHUNK_SHIFT] & CT_NODE.
+export const CT_NODE: u8 = 0x7f;
+export const CT_RUN_TAIL: u8 = 0x80;
+
+// ---- the heap header (at `base`) ----------------------------------------------------------------------
+//   0 magic      4 version    8 heapBase   12 chunkBase   16 nchunks   20 maxChunks
+//  24 nnodes    28 ncpus     32 growLock  36 lastError   40 cacheHead  44 ncaches
+//  48 bootCache 52 flags     56 growFails 60 nextCacheId 64 errAddr    68 errCache
+//  72 cacheBytes (size of one kmem_cache struct)   76 cpuOff (per-CPU area offset inside a cache)
+//  80 maxBytes (low 32 bits, as given)   84 flags2   88 reserved
+//  96 the empty sheaf (SH_HDR bytes of zeros: count 0, capacity 0) every per-CPU slot starts with
+// 112 sheaf caches [SHEAF_CLASSES] (internal caches holding arrays of 2^6 .. 2^14 bytes)
+// 192 cpuNode[MAX_CPUS]  (u8: node of each CPU)
+// 256 node structs [MAX_NODES] × NODE_SIZE
+// ... chunk table [MAX_CHUNKS] u8
+// ... validate report [REPORT_MAX] × 12 bytes
+// ... boot cache (the kmem_cache that holds kmem_caches), 64-aligned
+export const HEAP_MAGIC: u32 = 0x534c4142; // 'SLAB'
+export const HEAP_VERSION: u32 = 1;
+export const H_MAGIC: u32 = 0;
+export const H_VERSION: u32 = 4;
+export const H_HEAP_BASE: u32 = 8;
+export const H_CHUNK_BASE: u32 = 12;
+export const H_NCHUNKS: u32 = 16;
+export const H_MAX_CHUNKS: u32 = 20;
+export const H_NNODES: u32 = 24;
+export const H_NCPUS: u32 = 28;
+export const H_GROW_LOCK: u32 = 32;
+export const H_LAST_ERROR: u32 = 36;
+export const H_CACHE_HEAD: u32 = 40;
+export const H_NCACHES: u32 = 44;
+export const H_BOOT_CACHE: u32 = 48;
+export const H_FLAGS: u32 = 52;
+export const H_GROW_FAILS: u32 = 56;
+export const H_NEXT_CACHE_ID: u32 = 60;
+export const H_ERR_ADDR: u32 = 64;
+export const H_ERR_CACHE: u32 = 68;
+export const H_CACHE_BYTES: u32 = 72;
+export const H_CPU_OFF: u32 = 76;
+export const H_MAX_BYTES_LO: u32 = 80;
+export const H_FLAGS2: u32 = 84;
+export const H_EMPTY_SHEAF: u32 = 96;
+export const H_SHEAF_CACHES: u32 = 112;
+export const SHEAF_MIN_SHIFT: u32 = 6;
+export const SHEAF_CLASSES: u32 = 9;                                // 64 B .. 16 KiB
+export const H_CPU_NODE: u32 = H_SHEAF_CACHES + SHEAF_CLASSES * 4 + 44; // 192
+export const H_NODES: u32 = H_CPU_NODE + MAX_CPUS;                  // 256
+
+// Node struct (per NUMA node), 128 bytes, cache-line aligned inside the header:
+//   0 lock   4 freePages (in buddy blocks and free chunks)   8 nchunks   12 freeChunkHead
+//  16 nrFreeChunks   20 slabPages   24 largePages   28 reserved
+//  32 freeList[NR_BUDDY_ORDERS] (descriptor addresses of free block heads, doubly linked)
+export const NODE_SIZE: u32 = 128;
+export const N_LOCK: u32 = 0;
+export const N_FREE_PAGES: u32 = 4;
+export const N_NCHUNKS: u32 = 8;
+export const N_FREE_CHUNK_HEAD: u32 = 12;
+export const N_NR_FREE_CHUNKS: u32 = 16;
+export const N_SLAB_PAGES: u32 = 20;
+export const N_LARGE_PAGES: u32 = 24;
+export const N_FREE_LISTS: u32 = 32;
+
+export const H_CHUNK_TABLE: u32 = H_NODES + MAX_NODES * NODE_SIZE;  // 1280
+export const REPORT_MAX: u32 = 64;
+export const REPORT_ENTRY: u32 = 12;                                  // code, addr, cache
+export const H_REPORT_COUNT: u32 = H_CHUNK_TABLE + MAX_CHUNKS;
+export const H_REPORT: u32 = H_REPORT_COUNT + 4;
+export const H_BOOT: u32 = (H_REPORT + REPORT_MAX * REPORT_ENTRY + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+
+// ---- kmem_cache ---------------------------------------------------------------------------------------
+//   ┌──────────── header (C_HDR bytes) ────────────┐┌ per-node [nnodes] ┐┌ per-CPU [ncpus] (cache-line) ┐
+//   magic id size stride align flags order objects ... node 0 | node 1 ... cpu 0 | cpu 1 | ...
+// A cache is one object of the boot cache; its size depends on the topology (fixed at init).
+export const CACHE_MAGIC: u32 = 0x4b4d4321; // 'KMC!'
+export const C_MAGIC: u32 = 0;
+export const C_ID: u32 = 4;
+export const C_SIZE: u32 = 8;        // object size the user asked for
+export const C_STRIDE: u32 = 12;     // distance between objects: size rounded up to align (+ debug extras)
+export const C_ALIGN: u32 = 16;
+export const C_FLAGS: u32 = 20;
+export const C_ORDER: u32 = 24;
+export const C_OBJECTS: u32 = 28;    // objects per slab
+export const C_OBJ_OFFSET: u32 = 32; // offset of object 0 inside a slab (after an in-slab bitmap)
+export const C_BITMAP_WORDS: u32 = 36; // u64 words of bitmap (in the slab when objects > 64)
+export const C_RECIP: u32 = 40;      // ⌊2^32 / stride⌋ + 1: index = (offset * recip) >> 32
+export const C_ARRAY_CAP: u32 = 44;  // per-CPU array capacity (0 = arrays off)
+export const C_MIN_PARTIAL: u32 = 48;
+export const C_NEXT: u32 = 52;       // the heap's list of caches
+export const C_PREV: u32 = 56;
+export const C_BATCH: u32 = 60;      // objects moved per refill / flush
+export const C_LIVE: u32 = 64;       // objects handed to users (not counting per-CPU arrays)
+export const C_DEBUG_OFF: u32 = 68;  // debug: offset of the object inside its stride slot (left red zone)
+export const C_LAST_REAP: u32 = 72;
+export const C_RESERVED: u32 = 76;
+export const C_HDR: u32 = 128;
+
+// Per cache per node, 64 bytes:
+//   0 lock   4 partial head   8 full head   12 empty head   16 nrPartial   20 nrFull   24 nrEmpty
+//  28 totalObjects (in this node's slabs)   32 barn full head   36 barn empty head   40 barn nrFull
+//  44 barn nrEmpty   48 reclaim cursor
+export const CN_SIZE: u32 = 64;
+export const CN_LOCK: u32 = 0;
+export const CN_PARTIAL: u32 = 4;
+export const CN_FULL: u32 = 8;
+export const CN_EMPTY: u32 = 12;
+export const CN_NR_PARTIAL: u32 = 16;
+export const CN_NR_FULL: u32 = 20;
+export const CN_NR_EMPTY: u32 = 24;
+export const CN_TOTAL_OBJECTS: u32 = 28;
+export const CN_BARN_FULL: u32 = 32;
+export const CN_BARN_EMPTY: u32 = 36;
+export const CN_BARN_NR_FULL: u32 = 40;
+export const CN_BARN_NR_EMPTY: u32 = 44;
+
+// Per cache per CPU, 256 bytes, cache-line aligned:
+//   0 main array   4 spare array   8 in-use guard (re-entrancy)   12 touched since last reap
+//  16 alien[MAX_NODES] arrays   48 scratch (one-object refills)   52 reserved   64 counters[NR_STATS] u64
+export const CC_SIZE: u32 = 256;
+export const CC_MAIN: u32 = 0;
+export const CC_SPARE: u32 = 4;
+export const CC_GUARD: u32 = 8;
+export const CC_TOUCHED: u32 = 12;
+export const CC_ALIEN: u32 = 16;
+export const CC_SCRATCH: u32 = 48;
+export const CC_STATS: u32 = 64;
+
+// ---- cache flags ---------------------------------------------------------------------------------------
+export const F_CTOR: u32 = 1 << 0;        // call env.hook(HOOK_CTOR) once per object when a slab is made
+export const F_RECLAIMABLE: u32 = 1 << 1; // first u32 is a refcount; has a destructor
+export const F_RED_ZONE: u32 = 1 << 2;
+export const F_POISON: u32 = 1 << 3;
+export const F_STORE_USER: u32 = 1 << 4;
+export const F_CHECKS: u32 = 1 << 5;
+export const F_INTERNAL: u32 = 1 << 6;    // kmalloc-N or another cache the heap owns
+export const F_NO_ALIEN: u32 = 1 << 7;    // remote frees go straight to the remote node's lists
+export const F_DEBUG_MASK: u32 = F_RED_ZONE | F_POISON | F_STORE_USER | F_CHECKS;
+export const F_USER_MASK: u32 = F_CTOR | F_RECLAIMABLE | F_DEBUG_MASK | F_NO_ALIEN;
+
+// ---- host hooks (env.hook(op, a, b, c)) ----------------------------------------------------------------
+export const HOOK_CTOR: i32 = 1;          // (cacheId, object)
+export const HOOK_DTOR: i32 = 2;          // (cacheId, object)
+export const HOOK_SHRINK: i32 = 3;        // (node, pages wanted) → pages freed
+export const HOOK_REPORT: i32 = 4;        // (error code, object, cache)
+
+// ---- error codes at the ABI ----------------------------------------------------------------------------
+export const E_OK: i32 = 0;
+export const E_NOMEM: i32 = 1;        // budget reached, or memory.grow refused
+export const E_NOT_OURS: i32 = 2;     // not inside a chunk, or not inside a slab / block
+export const E_NOT_OBJECT: i32 = 3;   // inside a slab but not at an object's start
+export const E_WRONG_CACHE: i32 = 4;  // an object of another cache
+export const E_DOUBLE_FREE: i32 = 5;  // the object is already free
+export const E_INVALID: i32 = 6;      // absurd size, bad option, bad node or CPU
+export const E_BUSY: i32 = 7;         // destroying a cache with live objects
+export const E_BAD_CACHE: i32 = 8;    // not a cache, or a destroyed one
+export const E_REDZONE: i32 = 9;
+export const E_POISON: i32 = 10;
+export const E_CORRUPT: i32 = 11;     // validate found an inconsistency
+
+// ---- sheaves: the per-CPU arrays ---------------------------------------------------------------------
+//   0 count   4 capacity   8 next (barn list link)   12 node (whose objects an alien array holds)
+//  16 entries[capacity]: object addresses, LIFO (entries[count-1] is the hottest)
+// A sheaf is an object of an internal "sheaf-N" cache (N = its size class). The empty sheaf in the
+// heap header has capacity 0, so a CPU that has none simply misses into the slow path.
+export const SH_COUNT: u32 = 0;
+export const SH_CAP: u32 = 4;
+export const SH_NEXT: u32 = 8;
+export const SH_NODE: u32 = 12;
+export const SH_HDR: u32 = 16;
+export const MAX_ARRAY_CAP: u32 = ((1 << (SHEAF_MIN_SHIFT + SHEAF_CLASSES - 1)) - SH_HDR) >> 2; // 4092
+export const BARN_MAX_FULL: u32 = 10;   // as the kernel's MAX_FULL_SHEAVES
+export const BARN_MAX_EMPTY: u32 = 10;
+export const ALIEN_CAP: u32 = 12;       // as SLAB's alien limit

@@ -1,0 +1,156 @@
+// node.ts — a cache's slabs on one node: the partial / full / empty lists and the batch seam.
+//
+// Owns: the per-cache-per-node struct's list fields (CN_*) and D_LIST of every slab head.
+// Entry points — the narrow interface every front end uses:
+//   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
+//   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
+// Called by: cpu.ts (front end), cache.ts (destroy), reclaim. Calls slab.ts and page.ts.
+//
+// Which list a slab is on (D_LIST), by its in-use count:
+//   inuse == objects      L_FULL       on CN_FULL   (kept so validate and reclaim can walk every slab)
+//   0 < inuse < objects   L_PARTIAL    on CN_PARTIAL (refill takes from the head)
+//   inuse == 0            L_EMPTY      on CN_EMPTY, at most 2 × min_partial of them; beyond that the slab
+//                                      goes back to the page allocator at once. Reaping trims the list
+//                                      to min_partial, shrinking empties it.
+//   a slab being built or discarded is on no list (L_NONE) and belongs to the one call handling it.
+// Invariants: nrPartial/nrFull/nrEmpty = list lengths;
+//   CN_TOTAL_OBJECTS = objects × (nrPartial + nrFull + nrEmpty).
+// Locking: every list operation holds the cache-node lock (CN_LOCK); it is released around slabNew()
+// (which may call a constructor) and never held across a host call.
+import {
+  C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
+  CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_INUSE, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP,
+  C_OBJ_OFFSET, D_ORDER,
+} from "./layout";
+import { nodeOf, pageAddr } from "./arena";
+import { listPush, listRemove } from "./list";
+import { headOf, slabDiscard, slabNew, slabPut, slabTake } from "./slab";
+import { ALLOC_SLAB, FREE_SLAB, LOCK_ACQUIRE, stat } from "./stats";
+import { lock, unlock } from "./sync";
+
+@inline export function cnAddr(cache: usize, node: u32): usize {
+  return cache + C_HDR + <usize>node * CN_SIZE;
+}
+
+@inline function bump(a: usize, off: u32, delta: i32): void {
+  store<u32>(a + off, <u32>(<i32>load<u32>(a + off) + delta));
+}
+
+@inline function listHead(cn: usize, which: u8): usize {
+  return cn + (which == L_PARTIAL ? CN_PARTIAL : which == L_FULL ? CN_FULL : CN_EMPTY);
+}
+
+@inline function listCount(which: u8): u32 {
+  return which == L_PARTIAL ? CN_NR_PARTIAL : which == L_FULL ? CN_NR_FULL : CN_NR_EMPTY;
+}
+
+// Move slab d to list `to` (from whatever list it is on). cn lock held.
+export function moveSlab(cn: usize, d: usize, to: u8): void {
+  const from = load<u8>(d, D_LIST);
+  if (from == to) return;
+  if (from != L_NONE) {
+    listRemove(listHead(cn, from), d);
+    bump(cn, listCount(from), -1);
+  }
+  if (to != L_NONE) {
+    listPush(listHead(cn, to), d);
+    bump(cn, listCount(to), 1);
+  }
+  store<u8>(d, to, D_LIST);
+}
+
+@inline export function lockNode(cache: usize, cn: usize): void {
+  lock(cn + CN_LOCK);
+  stat(cache, LOCK_ACQUIRE);
+}
+
+// Seam 1 — refill. Fill dst with up to `want` objects from `node`'s slabs (partial first, then empty,
+// then a new slab from that node's pages). Returns how many; 0 means the node is out of memory.
+export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): u32 {
+  const cn = cnAddr(cache, node);
+  let got: u32 = 0;
+  lockNode(cache, cn);
+  while (got < want) {
+    let d = <usize>load<u32>(cn, CN_PARTIAL);
+    if (d == 0) {
+      d = <usize>load<u32>(cn, CN_EMPTY);
+      if (d == 0) {
+        unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
+        d = slabNew(cache, node);
+        lockNode(cache, cn);
+        if (d == 0) break;
+        stat(cache, ALLOC_SLAB);
+        bump(cn, CN_TOTAL_OBJECTS, <i32>load<u32>(cache, C_OBJECTS));
+      }
+      moveSlab(cn, d, L_PARTIAL);
+    }
+    got += slabTake(cache, d, dst + (<usize>got << 2), want - got);
+    if (<u32>load<u16>(d, D_INUSE) == load<u32>(cache, C_OBJECTS)) moveSlab(cn, d, L_FULL);
+  }
+  unlock(cn + CN_LOCK);
+  return got;
+}
+
+// Put slab d (inuse just fell to 0, on some list) on the empty list, or back to the page allocator when
+// the node already keeps 2 × min_partial empty slabs. cn lock held.
+function slabEmptied(cache: usize, cn: usize, d: usize): void {
+  if (load<u32>(cn, CN_NR_EMPTY) < (load<u32>(cache, C_MIN_PARTIAL) << 1)) {
+    moveSlab(cn, d, L_EMPTY);
+    return;
+  }
+  moveSlab(cn, d, L_NONE);
+  bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(cache, C_OBJECTS));
+  stat(cache, FREE_SLAB);
+  slabDiscard(cache, d);
+}
+
+// Seam 2 — free a batch. Every entry of src is an allocated object of `cache` (checked by the caller).
+// Objects of one node are freed under one acquisition of that node's lock; a batch that mixes nodes
+// takes a lock each time the node changes.
+export function freeToSlabs(cache: usize, src: usize, count: u32): void {
+  if (count == 0) return;
+  const objects = load<u32>(cache, C_OBJECTS);
+  const recip = <u64>load<u32>(cache, C_RECIP);
+  const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  let curNode: u32 = 0xffffffff;
+  let cn: usize = 0;
+  for (let k: u32 = 0; k < count; k++) {
+    const p = <usize>load<u32>(src + (<usize>k << 2));
+    const node = nodeOf(p);
+    if (node != curNode) {
+      if (cn != 0) unlock(cn + CN_LOCK);
+      curNode = node;
+      cn = cnAddr(cache, node);
+      lockNode(cache, cn);
+    }
+    const d = headOf(p);
+    const i = <u32>((<u64>(<u32>(p - pageAddr(d)) - objOff) * recip) >> 32);
+    const inuse = slabPut(d, i);
+    if (inuse == 0) slabEmptied(cache, cn, d);
+    else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
+  }
+  unlock(cn + CN_LOCK);
+}
+
+// Free every empty slab of `cache` on `node` beyond `keep`. Returns pages freed.
+export function discardEmpty(cache: usize, node: u32, keep: u32): u32 {
+  const cn = cnAddr(cache, node);
+  let pages: u32 = 0;
+  lockNode(cache, cn);
+  while (load<u32>(cn, CN_NR_EMPTY) > keep) {
+    const d = <usize>load<u32>(cn, CN_EMPTY);
+    moveSlab(cn, d, L_NONE);
+    bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(cache, C_OBJECTS));
+    stat(cache, FREE_SLAB);
+    pages += 1 << (<u32>load<u8>(d, D_ORDER));
+    slabDiscard(cache, d);
+  }
+  unlock(cn + CN_LOCK);
+  return pages;
+}
+
+// The first slab on a list (for walks). No lock: callers are single-threaded walkers (validate, stats).
+@inline export function listFirst(cn: usize, which: u8): usize {
+  return <usize>load<u32>(listHead(cn, which));
+}
+

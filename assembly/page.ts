@@ -1,0 +1,259 @@
+// page.ts — the per-node page allocator: a buddy system inside each chunk, whole free chunks, and runs of
+// chunks for huge blocks.
+//
+// Owns: the node structs' page fields (free lists, free pages, free chunks), the chunk headers, and the
+// K_FREE / K_NONE / K_META / K_RUN descriptor kinds.
+// Entry points: pageAlloc(node, order) → descriptor, pageFree(desc); runAlloc(node, chunks, bytes) → user
+// pointer, runFree(chunkIdx).
+// Called by: slab.ts (slabs of order 0..3), kmalloc (large blocks and runs), reclaim. Calls arena.ts.
+//
+// Inside a chunk (256 pages) pages 0-1 hold the descriptors, so a fresh chunk is seven free blocks:
+//
+//   page: 0 1 2 3 4   7 8      15 16         31 32   63 64      127 128                        255
+//         ├meta┼o1─┼─o2──┼───o3───┼─────o4──────┼──o5───┼───o6─────┼────────────o7─────────────┤
+//
+// A block of order o starts at a page index that is a multiple of 2^o, and its buddy is index ^ 2^o.
+// When every usable page of a chunk is free again (chunk free pages == 254) the blocks above are exactly
+// what is left; they leave the buddy lists and the chunk goes on the node's free-chunk list (state
+// CS_FREE, "order 8"), where any cache of that node, or a run, can take it whole.
+//
+// Invariants (checked by validate):
+//   node.freePages = Σ 2^order over its K_FREE blocks + USABLE_PAGES × node.nrFreeChunks
+//   chunk.freePages = Σ 2^order over the K_FREE blocks inside that chunk
+//   a K_FREE block's buddy is never a K_FREE block of the same order (merging is eager)
+//   every descriptor inside a free block, and of a free chunk, is K_NONE except the block head
+import {
+  CH_FREE_PAGES, CH_NEXT, CH_NODE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CHUNK_SIZE,
+  CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_ORDER, DESC_BYTES, DESC_SHIFT,
+  DESC_SIZE, H_NODES, K_FREE, K_META, K_NONE, K_RUN, MAX_BUDDY_ORDER, META_PAGES, N_FREE_CHUNK_HEAD,
+  N_FREE_LISTS, N_FREE_PAGES, N_LARGE_PAGES, N_LOCK, N_NCHUNKS, N_NR_FREE_CHUNKS, NODE_SIZE, PAGE_SHIFT,
+  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES,
+} from "./layout";
+import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, growChunks, nchunks, setChunkByte, pageOf } from "./arena";
+import { listPop, listPush, listRemove } from "./list";
+import { lock, unlock } from "./sync";
+
+@inline export function nodeAddr(node: u32): usize {
+  return HEAP + H_NODES + <usize>node * NODE_SIZE;
+}
+
+@inline export function nnodes(): u32 {
+  return load<u32>(HEAP, H_NNODES);
+}
+
+// The chunk header (descriptor 0) of the chunk holding descriptor or address `p`.
+@inline export function chunkHeaderOf(p: usize): usize {
+  return p - ((p - CHUNK_BASE) & (CHUNK_SIZE - 1));
+}
+
+@inline function freeList(n: usize, order: u32): usize {
+  return n + N_FREE_LISTS + (order << 2);
+}
+
+// Page indices [lo, hi) of a chunk whose first usable page is lo form free blocks of maximal order.
+function chunkToBuddy(n: usize, ch: usize, node: u32): void {
+  store<u8>(ch, K_META, D_KIND);
+  store<u8>(ch, CS_BUDDY, CH_STATE);
+  store<u8>(ch, <u8>node, CH_NODE);
+  store<u8>(ch + DESC_SIZE, K_META, D_KIND);
+  store<u32>(ch, USABLE_PAGES, CH_FREE_PAGES);
+  for (let o: u32 = 1; o <= MAX_BUDDY_ORDER; o++) {
+    const d = ch + ((<usize>1 << o) << DESC_SHIFT); // the block of order o starts at page 2^o
+    store<u8>(d, K_FREE, D_KIND);
+    store<u8>(d, <u8>o, D_ORDER);
+    store<u8>(d, <u8>node, D_NODE);
+    listPush(freeList(n, o), d);
+  }
+}
+
+// Take a whole chunk off the buddy lists (all its usable pages are free) onto the free-chunk list.
+function buddyToFreeChunk(n: usize, ch: usize): void {
+  for (let o: u32 = 1; o <= MAX_BUDDY_ORDER; o++) {
+    const d = ch + ((<usize>1 << o) << DESC_SHIFT);
+    if (ASC_NO_ASSERT == false) assert(load<u8>(d, D_KIND) == K_FREE && load<u8>(d, D_ORDER) == <u8>o); // chunk not fully merged
+    listRemove(freeList(n, o), d);
+    store<u8>(d, K_NONE, D_KIND);
+    store<u8>(d, 0, D_ORDER);
+  }
+  store<u8>(ch, CS_FREE, CH_STATE);
+  listPush(n + N_FREE_CHUNK_HEAD, ch);
+  store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) + 1, N_NR_FREE_CHUNKS);
+}
+
+// A chunk for `node`: a free one of that node, else a freshly grown one. Node lock held. 0 on failure.
+function takeChunk(n: usize, node: u32): usize {
+  let ch = listPop(n + N_FREE_CHUNK_HEAD);
+  if (ch != 0) {
+    store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) - 1, N_NR_FREE_CHUNKS);
+    store<u32>(n, load<u32>(n, N_FREE_PAGES) - USABLE_PAGES, N_FREE_PAGES);
+    return ch;
+  }
+  const idx = growChunks(1, node);
+  if (idx < 0) return 0;
+  store<u32>(n, load<u32>(n, N_NCHUNKS) + 1, N_NCHUNKS);
+  return chunkStart(<u32>idx);
+}
+
+// Allocate a block of 2^order pages on `node` (no fallback: the caller decides about other nodes).
+// Returns its head descriptor with D_ORDER and D_NODE set and D_KIND = K_NONE for the caller to set, or
+// 0 when the node has no such block and cannot grow.
+export function pageAlloc(node: u32, order: u32): usize {
+  const n = nodeAddr(node);
+  lock(n + N_LOCK);
+  let o = order;
+  let d: usize = 0;
+  while (o <= MAX_BUDDY_ORDER) {
+    d = listPop(freeList(n, o));
+    if (d != 0) break;
+    o++;
+  }
+  if (d == 0) {
+    const ch = takeChunk(n, node);
+    if (ch == 0) { unlock(n + N_LOCK); return 0; }
+    chunkToBuddy(n, ch, node);
+    store<u32>(n, load<u32>(n, N_FREE_PAGES) + USABLE_PAGES, N_FREE_PAGES);
+    o = order;
+    while ((d = listPop(freeList(n, o))) == 0) o++;
+  }
+  // Split down to the wanted order; the upper halves go back on the lists.
+  while (o > order) {
+    o--;
+    const half = d + ((<usize>1 << o) << DESC_SHIFT);
+    store<u8>(half, K_FREE, D_KIND);
+    store<u8>(half, <u8>o, D_ORDER);
+    store<u8>(half, <u8>node, D_NODE);
+    listPush(freeList(n, o), half);
+  }
+  store<u8>(d, K_NONE, D_KIND);
+  store<u8>(d, <u8>order, D_ORDER);
+  store<u8>(d, <u8>node, D_NODE);
+  const ch = chunkHeaderOf(d);
+  store<u32>(ch, load<u32>(ch, CH_FREE_PAGES) - (1 << order), CH_FREE_PAGES);
+  store<u32>(n, load<u32>(n, N_FREE_PAGES) - (1 << order), N_FREE_PAGES);
+  unlock(n + N_LOCK);
+  return d;
+}
+
+// Return the block whose head descriptor is d (order from D_ORDER). Every descriptor of the block is
+// reset; the block merges with free buddies, and a chunk that becomes wholly free leaves the buddy lists.
+export function pageFree(d: usize): void {
+  const order = <u32>load<u8>(d, D_ORDER);
+  const node = <u32>load<u8>(d, D_NODE);
+  const n = nodeAddr(node);
+  const ch = chunkHeaderOf(d);
+  memory.fill(d, 0, DESC_SIZE << order); // head and tails back to K_NONE, no stale links
+  lock(n + N_LOCK);
+  let pi = <u32>((d - ch) >> DESC_SHIFT);
+  let o = order;
+  while (o < MAX_BUDDY_ORDER) {
+    const bi = pi ^ (1 << o);
+    const bd = ch + (<usize>bi << DESC_SHIFT);
+    if (load<u8>(bd, D_KIND) != K_FREE || <u32>load<u8>(bd, D_ORDER) != o) break;
+    listRemove(freeList(n, o), bd);
+    store<u8>(bd, K_NONE, D_KIND);
+    store<u8>(bd, 0, D_ORDER);
+    if (bi < pi) pi = bi;
+    o++;
+  }
+  const head = ch + (<usize>pi << DESC_SHIFT);
+  store<u8>(head, K_FREE, D_KIND);
+  store<u8>(head, <u8>o, D_ORDER);
+  store<u8>(head, <u8>node, D_NODE);
+  listPush(freeList(n, o), head);
+  const chFree = load<u32>(ch, CH_FREE_PAGES) + (1 << order);
+  store<u32>(ch, chFree, CH_FREE_PAGES);
+  store<u32>(n, load<u32>(n, N_FREE_PAGES) + (1 << order), N_FREE_PAGES);
+  if (chFree == USABLE_PAGES) buddyToFreeChunk(n, ch);
+  unlock(n + N_LOCK);
+}
+
+// ---- runs of whole chunks (allocations above what a chunk's buddy blocks can hold) ----------------------
+//
+//   chunk k (CS_RUN)                    chunk k+1 (table byte has CT_RUN_TAIL)
+//   ├ descriptors ┼ user bytes ...      ┼ user bytes (its descriptor area too) ...┤
+//                 ↑ user pointer = chunkStart(k) + DESC_BYTES; its descriptor is K_RUN
+
+// Bytes a run of `count` chunks can hold.
+@inline export function runCapacity(count: u32): usize {
+  return (<usize>count << CHUNK_SHIFT) - DESC_BYTES;
+}
+
+// Find `count` adjacent free chunks of `node`; 0xffffffff if none. Node lock held.
+function findFreeRun(count: u32, node: u32): u32 {
+  const total = nchunks();
+  let runStart: u32 = 0, runLen: u32 = 0;
+  for (let i: u32 = 0; i < total; i++) {
+    const chb = chunkByte(i);
+    const ch = chunkStart(i);
+    if ((chb & CT_RUN_TAIL) == 0 && <u32>chb == node && load<u8>(ch, CH_STATE) == CS_FREE) {
+      if (runLen == 0) runStart = i;
+      if (++runLen == count) return runStart;
+    } else runLen = 0;
+  }
+  return 0xffffffff;
+}
+
+// Allocate `count` contiguous chunks for one huge block of `bytes`; returns the user pointer or 0.
+export function runAlloc(node: u32, count: u32, bytes: usize): usize {
+  const n = nodeAddr(node);
+  lock(n + N_LOCK);
+  let first = findFreeRun(count, node);
+  if (first != 0xffffffff) {
+    for (let i: u32 = 0; i < count; i++) {
+      const ch = chunkStart(first + i);
+      listRemove(n + N_FREE_CHUNK_HEAD, ch);
+      store<u8>(ch, 0, CH_STATE);
+    }
+    store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) - count, N_NR_FREE_CHUNKS);
+    store<u32>(n, load<u32>(n, N_FREE_PAGES) - count * USABLE_PAGES, N_FREE_PAGES);
+  } else {
+    const idx = growChunks(count, node);
+    if (idx < 0) { unlock(n + N_LOCK); return 0; }
+    first = <u32>idx;
+    store<u32>(n, load<u32>(n, N_NCHUNKS) + count, N_NCHUNKS);
+  }
+  const ch = chunkStart(first);
+  store<u8>(ch, K_META, D_KIND);
+  store<u8>(ch, CS_RUN, CH_STATE);
+  store<u8>(ch, <u8>node, CH_NODE);
+  store<u32>(ch, count, CH_RUN_CHUNKS);
+  store<u32>(ch, <u32>bytes, CH_RUN_BYTES);
+  store<u8>(ch + DESC_SIZE, K_META, D_KIND);
+  const d = ch + (<usize>META_PAGES << DESC_SHIFT);
+  store<u8>(d, K_RUN, D_KIND);
+  store<u8>(d, <u8>node, D_NODE);
+  store<u32>(d, <u32>bytes, D_AUX);
+  for (let i: u32 = 1; i < count; i++) setChunkByte(first + i, <u8>node | CT_RUN_TAIL);
+  store<u32>(n, load<u32>(n, N_LARGE_PAGES) + count * PAGES_PER_CHUNK, N_LARGE_PAGES);
+  unlock(n + N_LOCK);
+  return ch + DESC_BYTES;
+}
+
+// Free the run whose user pointer is `ptr` (its descriptor is K_RUN). Its chunks become free chunks.
+export function runFree(ptr: usize): void {
+  const first = chunkIndex(ptr);
+  const ch = chunkStart(first);
+  const node = <u32>load<u8>(ch, CH_NODE);
+  const count = load<u32>(ch, CH_RUN_CHUNKS);
+  const n = nodeAddr(node);
+  lock(n + N_LOCK);
+  for (let i: u32 = 0; i < count; i++) {
+    const c = chunkStart(first + i);
+    memory.fill(c, 0, DESC_BYTES); // a tail's descriptor area held user bytes
+    setChunkByte(first + i, <u8>node);
+    store<u8>(c, K_META, D_KIND);
+    store<u8>(c, CS_FREE, CH_STATE);
+    store<u8>(c, <u8>node, CH_NODE);
+    store<u8>(c + DESC_SIZE, K_META, D_KIND);
+    listPush(n + N_FREE_CHUNK_HEAD, c);
+  }
+  store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) + count, N_NR_FREE_CHUNKS);
+  store<u32>(n, load<u32>(n, N_FREE_PAGES) + count * USABLE_PAGES, N_FREE_PAGES);
+  store<u32>(n, load<u32>(n, N_LARGE_PAGES) - count * PAGES_PER_CHUNK, N_LARGE_PAGES);
+  unlock(n + N_LOCK);
+}
+
+// Free pages of a node (buddy blocks and free chunks).
+export function freePages(node: u32): u32 {
+  return load<u32>(nodeAddr(node), N_FREE_PAGES);
+}

@@ -1,0 +1,151 @@
+// slab.ts — one slab: its layout, its free bitmap, object ↔ index math, taking and returning objects.
+//
+// Owns: the K_SLAB / K_TAIL descriptor fields (cache, inuse, objects, aux = bitmap address, bits) and the
+// bitmap itself. Entry points: slabNew(), slabDiscard(), slabTake(), slabPut(), resolveObject().
+// Called by: node.ts (under the cache-node lock, except slabNew, which runs unlocked so that a constructor
+// may re-enter), validate.ts. Calls page.ts.
+//
+// A slab is 2^order pages. With at most 64 objects the bitmap is inline in the head descriptor (D_BITS);
+// otherwise it opens the slab and objects start after it:
+//
+//   slab with > 64 objects:
+//   ├─ bitmap: C_BITMAP_WORDS × u64 ─┼pad┼ obj 0 ┼ obj 1 ┼ ... ┼ obj objects-1 ┼ waste ┤
+//   ↑ pageAddr(head)                     ↑ pageAddr(head) + C_OBJ_OFFSET, each C_STRIDE bytes
+//
+//   bit i of the bitmap (word i>>6, bit i&63) is 1 when object i is free in the slab. An object parked in
+//   a per-CPU array counts as allocated here (its bit is 0).
+//
+// Invariants: inuse = objects - popcount(bitmap);  bits ≥ objects are 0;  0 ≤ inuse ≤ objects.
+// Free objects are never written by the slab layer: a constructed object keeps its state.
+import {
+  C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_AUX,
+  D_BITS, D_CACHE, D_INUSE, D_KIND, D_LIST, D_OBJECTS, DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK,
+  E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR, INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE,
+  N_SLAB_PAGES, D_NODE,
+} from "./layout";
+import { chunkByte, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
+import { nodeAddr, pageAlloc, pageFree } from "./page";
+
+@external("env", "hook")
+export declare function hook(op: i32, a: u32, b: u32, c: u32): i32;
+
+// Result registers of resolveObject (per instance scratch; valid until the next call).
+export let resolvedIndex: u32 = 0;
+export let resolvedError: i32 = 0;
+
+@inline export function slabBitmap(d: usize): usize {
+  return <usize>load<u32>(d, D_AUX);
+}
+
+@inline export function objectAt(cache: usize, d: usize, i: u32): usize {
+  return pageAddr(d) + load<u32>(cache, C_OBJ_OFFSET) + i * load<u32>(cache, C_STRIDE);
+}
+
+// Make a slab for `cache` on `node`: pages, descriptors, bitmap, and constructed objects. Runs with no
+// lock held (the constructor may re-enter). Returns the head descriptor, not on any list, or 0.
+export function slabNew(cache: usize, node: u32): usize {
+  const order = load<u32>(cache, C_ORDER);
+  const d = pageAlloc(node, order);
+  if (d == 0) return 0;
+  const objects = load<u32>(cache, C_OBJECTS);
+  const base = pageAddr(d);
+  store<u32>(d, <u32>cache, D_CACHE);
+  store<u16>(d, 0, D_INUSE);
+  store<u16>(d, <u16>objects, D_OBJECTS);
+  store<u8>(d, K_SLAB, D_KIND);
+  store<u8>(d, L_NONE, D_LIST);
+  for (let i: usize = 1, pages: usize = <usize>1 << order; i < pages; i++) {
+    const t = d + (i << DESC_SHIFT);
+    store<u8>(t, K_TAIL, D_KIND);
+    store<u32>(t, <u32>d, D_AUX);
+  }
+  const bm = objects <= INLINE_BITMAP_OBJECTS ? d + D_BITS : base;
+  store<u32>(d, <u32>bm, D_AUX);
+  const words = load<u32>(cache, C_BITMAP_WORDS);
+  for (let w: u32 = 0; w < words; w++) {
+    const left = objects - (w << 6);
+    store<u64>(bm + (<usize>w << 3), left >= 64 ? <u64>-1 : ((<u64>1 << left) - 1));
+  }
+  const n = nodeAddr(node);
+  store<u32>(n, load<u32>(n, N_SLAB_PAGES) + (1 << order), N_SLAB_PAGES);
+  if (load<u32>(cache, C_FLAGS) & F_CTOR) {
+    const id = load<u32>(cache, C_ID);
+    const stride = load<u32>(cache, C_STRIDE);
+    let p = base + load<u32>(cache, C_OBJ_OFFSET);
+    for (let i: u32 = 0; i < objects; i++, p += stride) hook(HOOK_CTOR, id, <u32>p, 0);
+  }
+  return d;
+}
+
+// Give an empty slab's pages back to its node. The slab is on no list.
+export function slabDiscard(cache: usize, d: usize): void {
+  const order = load<u32>(cache, C_ORDER);
+  const n = nodeAddr(<u32>load<u8>(d, D_NODE));
+  store<u32>(n, load<u32>(n, N_SLAB_PAGES) - (1 << order), N_SLAB_PAGES);
+  pageFree(d);
+}
+
+// Take up to `max` free objects from slab d, writing their addresses as u32 at dst. Returns the count.
+export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
+  const bm = slabBitmap(d);
+  const words = load<u32>(cache, C_BITMAP_WORDS);
+  const stride = load<u32>(cache, C_STRIDE);
+  const first = pageAddr(d) + load<u32>(cache, C_OBJ_OFFSET);
+  let got: u32 = 0;
+  for (let w: u32 = 0; w < words && got < max; w++) {
+    const wa = bm + (<usize>w << 3);
+    let bits = load<u64>(wa);
+    if (bits == 0) continue;
+    while (bits != 0 && got < max) {
+      const b = <u32>ctz(bits);
+      bits &= bits - 1;
+      store<u32>(dst + (<usize>got << 2), <u32>(first + ((w << 6) + b) * stride));
+      got++;
+    }
+    store<u64>(wa, bits);
+  }
+  store<u16>(d, <u16>(<u32>load<u16>(d, D_INUSE) + got), D_INUSE);
+  return got;
+}
+
+// Mark object `i` of slab d free. Returns the new in-use count. The caller checked it was allocated.
+@inline export function slabPut(d: usize, i: u32): u32 {
+  const wa = slabBitmap(d) + (<usize>(i >> 6) << 3);
+  store<u64>(wa, load<u64>(wa) | (<u64>1 << (i & 63)));
+  const inuse = <u32>load<u16>(d, D_INUSE) - 1;
+  store<u16>(d, <u16>inuse, D_INUSE);
+  return inuse;
+}
+
+@inline export function slabIsFree(d: usize, i: u32): bool {
+  return ((load<u64>(slabBitmap(d) + (<usize>(i >> 6) << 3)) >> (i & 63)) & 1) != 0;
+}
+
+// The slab head descriptor of any address inside a slab (or a large block), or 0 for an address that is
+// in no chunk, in a run, or on a page that is not part of a slab/large block.
+@inline export function headOf(ptr: usize): usize {
+  const idx = chunkIndex(ptr);
+  if (idx >= nchunks() || (chunkByte(idx) & CT_RUN_TAIL) != 0) return 0;
+  let d = pageOf(ptr);
+  if (load<u8>(d, D_KIND) == K_TAIL) d = <usize>load<u32>(d, D_AUX);
+  return d;
+}
+
+// Check that ptr is the start of an object of `cache` that is allocated as far as the slab knows.
+// Returns the slab head descriptor and sets resolvedIndex, or returns 0 and sets resolvedError.
+// Changes nothing.
+export function resolveObject(cache: usize, ptr: usize): usize {
+  const d = headOf(ptr);
+  if (d == 0 || load<u8>(d, D_KIND) != K_SLAB) { resolvedError = E_NOT_OURS; return 0; }
+  if (<usize>load<u32>(d, D_CACHE) != cache) { resolvedError = E_WRONG_CACHE; return 0; }
+  const off = <u32>(ptr - pageAddr(d)) - load<u32>(cache, C_OBJ_OFFSET); // wraps if before object 0
+  const i = <u32>((<u64>off * load<u32>(cache, C_RECIP)) >> 32);
+  if (i >= load<u32>(cache, C_OBJECTS) || i * load<u32>(cache, C_STRIDE) != off) {
+    resolvedError = E_NOT_OBJECT;
+    return 0;
+  }
+  if (slabIsFree(d, i)) { resolvedError = E_DOUBLE_FREE; return 0; }
+  resolvedIndex = i;
+  resolvedError = E_OK;
+  return d;
+}

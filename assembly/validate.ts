@@ -1,0 +1,200 @@
+// validate.ts — the heap's self-check: walks every chunk, free list, cache, slab list, slab and array.
+//
+// Owns: the report area of the heap header (H_REPORT_COUNT, H_REPORT: up to REPORT_MAX entries of
+// {code, address, cache}). Entry point: validate() → number of problems found (0 = consistent).
+// Read-only apart from the report. Called by index.ts; calls nothing that changes state.
+import {
+  C_BITMAP_WORDS, C_NEXT, C_OBJECTS, CH_FREE_PAGES, CH_STATE, CN_EMPTY, CN_FULL, CN_NR_EMPTY, CN_NR_FULL,
+  CN_NR_PARTIAL, CN_PARTIAL, CN_TOTAL_OBJECTS, CS_BUDDY, CS_FREE, CS_RUN, CT_NODE, CT_RUN_TAIL, D_AUX,
+  D_CACHE, D_INUSE, D_KIND, D_LIST, D_NEXT, D_NODE, D_OBJECTS, D_ORDER, DESC_SHIFT, E_CORRUPT, H_CACHE_HEAD,
+  H_NNODES, H_REPORT, H_REPORT_COUNT, K_FREE, K_LARGE, K_META, K_RUN, K_SLAB, K_TAIL, L_EMPTY, L_FULL,
+  L_PARTIAL, MAX_BUDDY_ORDER, META_PAGES, N_FREE_CHUNK_HEAD, N_FREE_LISTS, N_FREE_PAGES, N_NR_FREE_CHUNKS,
+  PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, CC_MAIN, CC_SPARE, CC_ALIEN, CC_SIZE,
+  SH_COUNT, SH_CAP, SH_HDR, MAX_NODES, CN_BARN_FULL, CN_BARN_EMPTY, CN_BARN_NR_FULL, CN_BARN_NR_EMPTY,
+  SH_NEXT, SH_NODE, E_OK, H_SHEAF_CACHES, SHEAF_CLASSES, H_BOOT, CH_RUN_CHUNKS,
+} from "./layout";
+import { HEAP, chunkByte, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
+import { nodeAddr } from "./page";
+import { cnAddr } from "./node";
+import { CPU_OFF } from "./stats";
+import { resolveObject, resolvedError } from "./slab";
+
+// Problem kinds written as `code` in the report (E_CORRUPT family, distinguished by sub-code).
+export const V_PAGE_COVER: i32 = 100;     // a chunk's pages are not covered exactly once by blocks
+export const V_FREE_LIST: i32 = 101;      // a buddy free list entry is wrong (kind, order, node)
+export const V_FREE_COUNT: i32 = 102;     // node or chunk free-page count disagrees with the lists
+export const V_SLAB_LIST: i32 = 103;      // slab on the wrong list, wrong cache, or wrong node
+export const V_SLAB_COUNT: i32 = 104;     // inuse disagrees with the bitmap, or list counts are off
+export const V_TAIL: i32 = 105;           // a tail page does not point to its head
+export const V_ARRAY: i32 = 106;          // an array entry is not an allocated object of that cache/node
+export const V_BARN: i32 = 107;           // a barn's counts or sheaves are wrong
+
+function report(code: i32, addr: usize, cache: usize): void {
+  const n = load<u32>(HEAP, H_REPORT_COUNT);
+  if (n < REPORT_MAX) {
+    const e = HEAP + H_REPORT + n * REPORT_ENTRY;
+    store<i32>(e, code);
+    store<u32>(e, <u32>addr, 4);
+    store<u32>(e, <u32>cache, 8);
+  }
+  store<u32>(HEAP, n + 1, H_REPORT_COUNT);
+}
+
+function checkChunks(): void {
+  const total = nchunks();
+  for (let i: u32 = 0; i < total; i++) {
+    const b = chunkByte(i);
+    if ((b & CT_RUN_TAIL) != 0) continue;
+    const ch = chunkStart(i);
+    const state = load<u8>(ch, CH_STATE);
+    if (state == CS_RUN) { i += load<u32>(ch, CH_RUN_CHUNKS) - 1; continue; }
+    if (load<u8>(ch, D_KIND) != K_META) { report(V_PAGE_COVER, ch, 0); continue; }
+    if (state == CS_FREE) continue;
+    if (state != CS_BUDDY) { report(V_PAGE_COVER, ch, 0); continue; }
+    let p: u32 = META_PAGES;
+    let free: u32 = 0;
+    while (p < PAGES_PER_CHUNK) {
+      const d = ch + (<usize>p << DESC_SHIFT);
+      const k = load<u8>(d, D_KIND);
+      const o = <u32>load<u8>(d, D_ORDER);
+      if ((k != K_FREE && k != K_SLAB && k != K_LARGE) || o > MAX_BUDDY_ORDER || (p & ((1 << o) - 1)) != 0 ||
+          <u32>load<u8>(d, D_NODE) != (<u32>b & CT_NODE)) {
+        report(V_PAGE_COVER, d, 0);
+        break;
+      }
+      if (k == K_FREE) free += 1 << o;
+      else {
+        for (let t: u32 = 1; t < (<u32>1 << o); t++) {
+          const td = d + (<usize>t << DESC_SHIFT);
+          if (load<u8>(td, D_KIND) != K_TAIL || <usize>load<u32>(td, D_AUX) != d) { report(V_TAIL, td, 0); break; }
+        }
+      }
+      p += 1 << o;
+    }
+    if (free != load<u32>(ch, CH_FREE_PAGES) || free == USABLE_PAGES) report(V_FREE_COUNT, ch, 0);
+  }
+}
+
+function checkNodes(): void {
+  const nn = load<u32>(HEAP, H_NNODES);
+  for (let node: u32 = 0; node < nn; node++) {
+    const n = nodeAddr(node);
+    let pages: u32 = 0;
+    for (let o: u32 = 0; o <= MAX_BUDDY_ORDER; o++) {
+      let d = <usize>load<u32>(n + N_FREE_LISTS + (o << 2));
+      let guard: u32 = 0;
+      while (d != 0 && guard++ < 1 << 24) {
+        if (load<u8>(d, D_KIND) != K_FREE || <u32>load<u8>(d, D_ORDER) != o || <u32>load<u8>(d, D_NODE) != node ||
+            nodeOf(d) != node) {
+          report(V_FREE_LIST, d, 0);
+          break;
+        }
+        pages += 1 << o;
+        d = <usize>load<u32>(d, D_NEXT);
+      }
+    }
+    let chunks: u32 = 0;
+    let ch = <usize>load<u32>(n, N_FREE_CHUNK_HEAD);
+    while (ch != 0) {
+      if (load<u8>(ch, CH_STATE) != CS_FREE || nodeOf(ch) != node) { report(V_FREE_LIST, ch, 0); break; }
+      chunks++;
+      ch = <usize>load<u32>(ch, D_NEXT);
+    }
+    if (chunks != load<u32>(n, N_NR_FREE_CHUNKS)) report(V_FREE_COUNT, n, 0);
+    if (pages + chunks * USABLE_PAGES != load<u32>(n, N_FREE_PAGES)) report(V_FREE_COUNT, n, 0);
+  }
+}
+
+function checkSlabList(c: usize, node: u32, head: usize, which: u8, countOff: u32): u32 {
+  const cn = cnAddr(c, node);
+  const objects = load<u32>(c, C_OBJECTS);
+  const words = load<u32>(c, C_BITMAP_WORDS);
+  let count: u32 = 0;
+  let d = <usize>load<u32>(head);
+  while (d != 0) {
+    count++;
+    if (load<u8>(d, D_KIND) != K_SLAB || <usize>load<u32>(d, D_CACHE) != c || load<u8>(d, D_LIST) != which ||
+        <u32>load<u8>(d, D_NODE) != node || <u32>load<u16>(d, D_OBJECTS) != objects) {
+      report(V_SLAB_LIST, d, c);
+      break;
+    }
+    const bm = <usize>load<u32>(d, D_AUX);
+    let free: u32 = 0;
+    for (let w: u32 = 0; w < words; w++) {
+      const bits = load<u64>(bm + (<usize>w << 3));
+      free += <u32>popcnt(bits);
+      const left = objects - (w << 6);
+      if (left < 64 && (bits >> left) != 0) report(V_SLAB_COUNT, d, c); // bits past the last object
+    }
+    const inuse = <u32>load<u16>(d, D_INUSE);
+    if (inuse + free != objects) report(V_SLAB_COUNT, d, c);
+    const want: u8 = inuse == objects ? L_FULL : inuse == 0 ? L_EMPTY : L_PARTIAL;
+    if (want != which) report(V_SLAB_LIST, d, c);
+    d = <usize>load<u32>(d, D_NEXT);
+  }
+  if (count != load<u32>(cn + countOff)) report(V_SLAB_COUNT, cn, c);
+  return count;
+}
+
+function checkSheaf(c: usize, s: usize, node: i32): void {
+  const n = load<u32>(s, SH_COUNT);
+  if (n > load<u32>(s, SH_CAP)) { report(V_ARRAY, s, c); return; }
+  for (let i: u32 = 0; i < n; i++) {
+    const p = <usize>load<u32>(s + SH_HDR + (i << 2));
+    if (resolveObject(c, p) == 0 || (node >= 0 && nodeOf(p) != <u32>node)) { report(V_ARRAY, p, c); return; }
+  }
+}
+
+function checkCache(c: usize): void {
+  const nn = load<u32>(HEAP, H_NNODES);
+  for (let node: u32 = 0; node < nn; node++) {
+    const cn = cnAddr(c, node);
+    let slabs = checkSlabList(c, node, cn + CN_PARTIAL, L_PARTIAL, CN_NR_PARTIAL);
+    slabs += checkSlabList(c, node, cn + CN_FULL, L_FULL, CN_NR_FULL);
+    slabs += checkSlabList(c, node, cn + CN_EMPTY, L_EMPTY, CN_NR_EMPTY);
+    if (slabs * load<u32>(c, C_OBJECTS) != load<u32>(cn, CN_TOTAL_OBJECTS)) report(V_SLAB_COUNT, cn, c);
+    let k: u32 = 0;
+    let s = <usize>load<u32>(cn, CN_BARN_FULL);
+    while (s != 0) {
+      k++;
+      if (load<u32>(s, SH_COUNT) != load<u32>(s, SH_CAP)) report(V_BARN, s, c);
+      checkSheaf(c, s, -1);
+      s = <usize>load<u32>(s, SH_NEXT);
+    }
+    if (k != load<u32>(cn, CN_BARN_NR_FULL)) report(V_BARN, cn, c);
+    k = 0;
+    s = <usize>load<u32>(cn, CN_BARN_EMPTY);
+    while (s != 0) {
+      k++;
+      if (load<u32>(s, SH_COUNT) != 0) report(V_BARN, s, c);
+      s = <usize>load<u32>(s, SH_NEXT);
+    }
+    if (k != load<u32>(cn, CN_BARN_NR_EMPTY)) report(V_BARN, cn, c);
+  }
+  const ncpus = load<u32>(HEAP, H_NCPUS);
+  for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
+    const slot = c + CPU_OFF + <usize>cpu * CC_SIZE;
+    checkSheaf(c, <usize>load<u32>(slot, CC_MAIN), -1);
+    checkSheaf(c, <usize>load<u32>(slot, CC_SPARE), -1);
+    for (let n: u32 = 0; n < MAX_NODES; n++) {
+      const a = <usize>load<u32>(slot + CC_ALIEN + (n << 2));
+      if (a == 0) continue;
+      if (load<u32>(a, SH_NODE) != n) report(V_ARRAY, a, c);
+      checkSheaf(c, a, <i32>n);
+    }
+  }
+}
+
+// Walk everything; returns the number of problems (the first REPORT_MAX are in the report area).
+export function validate(): u32 {
+  store<u32>(HEAP, 0, H_REPORT_COUNT);
+  checkChunks();
+  checkNodes();
+  checkCache(HEAP + H_BOOT);
+  let c = <usize>load<u32>(HEAP, H_CACHE_HEAD);
+  while (c != 0) {
+    if (c != HEAP + H_BOOT) checkCache(c);
+    c = <usize>load<u32>(c, C_NEXT);
+  }
+  return load<u32>(HEAP, H_REPORT_COUNT);
+}

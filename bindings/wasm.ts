@@ -1,0 +1,66 @@
+// wasm.ts — loading the embedded Wasm module and the typed view of its exports.
+//
+// Owns: compiling (once per build flavour), instantiating over a given memory, the host hook, and the
+// layout constants the module exports as globals (so TS reads structures with the Wasm's own offsets).
+import { debugWasm, releaseWasm } from "./generated/wasm.js";
+
+/** The functions the Wasm module exports (assembly/index.ts). Pointers and sizes are u32. */
+export interface SlabExports {
+  init(heapBase: number, nodes: number, cpusPerNode: number, maxBytes: number): number;
+  heapAddr(): number;
+  dataEnd(): number;
+  lastError(): number;
+  pin(cpu: number): number;
+  cpu(): number;
+  cpuNode(cpu: number): number;
+  nodeOf(ptr: number): number;
+  createCache(size: number, align: number, flags: number, arrayCap: number): number;
+  destroyCache(cache: number): number;
+  alloc(cache: number): number;
+  allocNode(cache: number, node: number): number;
+  free(cache: number, ptr: number): number;
+  validCache(cache: number): number;
+  cacheLive(cache: number): number;
+  cacheParked(cache: number): number;
+  cacheDrain(cache: number): number;
+  cacheTune(cache: number, cap: number): number;
+  cacheHead(): number;
+  nodeFreePages(node: number): number;
+  setHeapFlags2(v: number): void;
+  validate(): number;
+}
+
+/** Host callbacks the module calls through env.hook(op, a, b, c). */
+export type HookFn = (op: number, a: number, b: number, c: number) => number;
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+export function compileSlab(debug: boolean): Promise<WebAssembly.Module> {
+  const key = debug ? "debug" : "release";
+  let m = compiled.get(key);
+  if (!m) {
+    m = WebAssembly.compile(debug ? debugWasm : releaseWasm);
+    compiled.set(key, m);
+  }
+  return m;
+}
+
+export interface SlabInstance {
+  exports: SlabExports;
+  /** Layout constants (C_OBJECTS, D_KIND, ...) exported by the module as globals. */
+  layout: Record<string, number>;
+}
+
+export async function instantiateSlab(
+  memory: WebAssembly.Memory,
+  hook: HookFn,
+  debug: boolean,
+): Promise<SlabInstance> {
+  const module = await compileSlab(debug);
+  const instance = await WebAssembly.instantiate(module, { env: { memory, hook } });
+  const layout: Record<string, number> = {};
+  for (const [name, value] of Object.entries(instance.exports)) {
+    if (value instanceof WebAssembly.Global) layout[name] = Number(value.value);
+  }
+  return { exports: instance.exports as unknown as SlabExports, layout };
+}

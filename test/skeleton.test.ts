@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { debugWasm, releaseWasm } from "../bindings/generated/wasm.js";
+
+describe("embedded wasm", () => {
+  it("release build is valid Wasm", () => {
+    expect(releaseWasm).toBeInstanceOf(Uint8Array);
+    expect(WebAssembly.validate(releaseWasm)).toBe(true);
+  });
+
+  it("debug build is valid Wasm", () => {
+    expect(WebAssembly.validate(debugWasm)).toBe(true);
+  });
+
+  it("the only import is env.memory", () => {
+    for (const bytes of [releaseWasm, debugWasm]) {
+      const mod = new WebAssembly.Module(bytes);
+      expect(WebAssembly.Module.imports(mod)).toEqual([
+        { module: "env", name: "memory", kind: "memory" },
+      ]);
+    }
+  });
+});
