@@ -16,59 +16,59 @@ export * from "./layout";
 export { NR_STATS } from "./stats";
 
 // Set up the heap. maxBytes is a double so JS can pass any byte count (exact to 2^53).
-export function init(heapBase: u32, nodes: u32, cpusPerNode: u32, maxBytes: f64): i32 {
+export function slab_init(heapBase: u32, nodes: u32, cpusPerNode: u32, maxBytes: f64): i32 {
   return heapInit(heapBase, nodes, cpusPerNode, maxBytes <= 0 ? <u64>0xffffffff : <u64>maxBytes);
 }
 
-export function heapAddr(): u32 { return <u32>HEAP; }
-export function lastError(): i32 { return load<i32>(HEAP, H_LAST_ERROR); }
+export function heap_addr(): u32 { return <u32>HEAP; }
+export function last_error(): i32 { return load<i32>(HEAP, H_LAST_ERROR); }
 
-export function pin(cpu: u32): i32 {
+export function pin_cpu(cpu: u32): i32 {
   if (cpu >= load<u32>(HEAP, H_NCPUS)) return E_INVALID;
   setCpu(cpu);
   pinCpu(cpu);
   return E_OK;
 }
-export function cpu(): u32 { return currentCpu; }
-export function cpuNode(cpu: u32): u32 { return load<u8>(HEAP + H_CPU_NODE + cpu); }
+export function current_cpu(): u32 { return currentCpu; }
+export function cpu_node(cpu: u32): u32 { return load<u8>(HEAP + H_CPU_NODE + cpu); }
 
 // The node owning ptr, or -1 if ptr is not inside the heap.
-export function nodeOf(ptr: u32): i32 {
+export function node_of(ptr: u32): i32 {
   return chunkIndex(ptr) < nchunks() ? <i32>arenaNodeOf(ptr) : -1;
 }
 
-export function createCache(size: u32, align: u32, flags: u32, arrayCap: u32): u32 {
+export function cache_create(size: u32, align: u32, flags: u32, arrayCap: u32): u32 {
   return <u32>cacheCreate(size, align, flags, arrayCap);
 }
 
-export function destroyCache(cache: u32): i32 {
+export function cache_destroy(cache: u32): i32 {
   return cacheDestroy(cache);
 }
 
-export function alloc(cache: u32): u32 {
+export function cache_alloc(cache: u32): u32 {
   return <u32>cacheAlloc(cache);
 }
 
-export function allocNode(cache: u32, node: u32): u32 {
+export function cache_alloc_node(cache: u32, node: u32): u32 {
   return <u32>cacheAllocNode(cache, node);
 }
 
-export function free(cache: u32, ptr: u32): i32 {
+export function cache_free(cache: u32, ptr: u32): i32 {
   const e = cacheFree(cache, ptr);
   if (e != E_OK) setError(e);
   return e;
 }
 
-export function validCache(cache: u32): bool { return isCache(cache); }
-export function cacheLive(cache: u32): u32 { return liveObjects(cache); }
-export function cacheParked(cache: u32): u32 { return parkedObjects(cache); }
-export function cacheDrain(cache: u32): u32 { return drainCpuArrays(cache); }
-export function cacheTune(cache: u32, cap: u32): i32 { return tuneArrays(cache, cap); }
-export function cacheHead(): u32 { return load<u32>(HEAP, H_CACHE_HEAD); }
-export function nodeFreePages(node: u32): u32 { return node < load<u32>(HEAP, H_NNODES) ? freePages(node) : 0; }
-export function setHeapFlags2(v: u32): void { store<u32>(HEAP, v, H_FLAGS2); }
+export function cache_valid(cache: u32): bool { return isCache(cache); }
+export function cache_live(cache: u32): u32 { return liveObjects(cache); }
+export function cache_parked(cache: u32): u32 { return parkedObjects(cache); }
+export function cache_drain(cache: u32): u32 { return drainCpuArrays(cache); }
+export function cache_tune(cache: u32, cap: u32): i32 { return tuneArrays(cache, cap); }
+export function cache_head(): u32 { return load<u32>(HEAP, H_CACHE_HEAD); }
+export function node_free_pages(node: u32): u32 { return node < load<u32>(HEAP, H_NNODES) ? freePages(node) : 0; }
+export function heap_set_flags2(v: u32): void { store<u32>(HEAP, v, H_FLAGS2); }
 
-export function validate(): u32 { return validateHeap(); }
+export function heap_validate(): u32 { return validateHeap(); }
 
 // End of the module's own static data: the lowest address a heap may use when the embedder has no data.
-export function dataEnd(): u32 { return <u32>__heap_base; }
+export function data_end(): u32 { return <u32>__heap_base; }

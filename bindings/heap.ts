@@ -89,7 +89,7 @@ export class Heap {
     this.L = L;
     this.nodes = opts.nodes;
     this.cpus = opts.nodes * opts.cpusPerNode;
-    this.hdr = wasm.heapAddr();
+    this.hdr = wasm.heap_addr();
     this.oomThrows = opts.onOutOfMemory !== "null";
     this.#u8 = new Uint8Array(memory.buffer);
     this.#dv = new DataView(memory.buffer);
@@ -122,7 +122,7 @@ export class Heap {
 
   /** The current (simulated) CPU. */
   get cpu(): number {
-    return this.wasm.cpu();
+    return this.wasm.current_cpu();
   }
 
   /** Run on `cpu` from now on: its arrays serve alloc and free, and new slabs come from its node. */
@@ -130,17 +130,17 @@ export class Heap {
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.cpus) {
       throw new InvalidArgumentError(`pin(${cpu}): CPUs are 0..${this.cpus - 1}`);
     }
-    this.wasm.pin(cpu);
+    this.wasm.pin_cpu(cpu);
   }
 
   /** The node of a CPU. */
   nodeOfCpu(cpu: number): number {
-    return this.wasm.cpuNode(cpu);
+    return this.wasm.cpu_node(cpu);
   }
 
   /** The node that owns `ptr`, or -1 when ptr is not inside the heap. */
   nodeOf(ptr: number): number {
-    return this.wasm.nodeOf(ptr >>> 0);
+    return this.wasm.node_of(ptr >>> 0);
   }
 
   /** Create an object cache. */
@@ -162,9 +162,9 @@ export class Heap {
     }
     if (ctor !== undefined && typeof ctor !== "function") throw new InvalidArgumentError(`cache '${name}': ctor must be a function`);
     if (ctor) flags |= CacheFlags.CTOR;
-    const addr = this.wasm.createCache(size, align, flags, arrayCapacity ?? DEFAULT_CAP);
+    const addr = this.wasm.cache_create(size, align, flags, arrayCapacity ?? DEFAULT_CAP);
     if (addr === 0) {
-      const code = this.wasm.lastError();
+      const code = this.wasm.last_error();
       if (code === ErrorCode.NOMEM) throw new OutOfMemoryError(`cache '${name}'`, this.u32(this.hdr + this.L.H_CACHE_BYTES!));
       throw new InvalidArgumentError(`cache '${name}': rejected (code ${code})`);
     }
@@ -216,7 +216,7 @@ export class Heap {
       const a = this.u32(sheafBase + 4 * k);
       if (a) sheafNames.set(a, `sheaf-${1 << (L.SHEAF_MIN_SHIFT! + k)}`);
     }
-    for (let c = this.wasm.cacheHead(); c !== 0; c = this.u32(c + L.C_NEXT!)) {
+    for (let c = this.wasm.cache_head(); c !== 0; c = this.u32(c + L.C_NEXT!)) {
       const id = this.u32(c + L.C_ID!);
       const user = this.#byId.get(id);
       const name = user?.name ?? (c === this.hdr + L.H_BOOT! ? "kmem_cache" : (sheafNames.get(c) ?? this.internalName(c)));
@@ -247,7 +247,7 @@ export class Heap {
     let active = 0;
     let total = 0;
     for (const c of this.walkCaches()) {
-      active += this.wasm.cacheLive(c.addr);
+      active += this.wasm.cache_live(c.addr);
       total += this.totalObjects(c.addr);
     }
     return {
@@ -297,7 +297,7 @@ export class Heap {
       const a = c.addr;
       const objs = this.u32(a + L.C_OBJECTS!);
       const total = this.totalObjects(a);
-      const active = this.wasm.cacheLive(a);
+      const active = this.wasm.cache_live(a);
       let slabs = 0;
       let activeSlabs = 0;
       for (let n = 0; n < this.nodes; n++) {
@@ -320,7 +320,7 @@ export class Heap {
   /** Check every chunk, free list, cache, slab and array. Returns a report; with { throw: true }
    *  throws a CorruptionError instead of returning a report that is not ok. */
   validate(opts: { throw?: boolean } = {}): ValidateReport {
-    const total = this.wasm.validate();
+    const total = this.wasm.heap_validate();
     const L = this.L;
     const problems: ValidateProblem[] = [];
     const kinds: Record<number, string> = {
@@ -410,7 +410,7 @@ export class Cache {
   /** Allocate one object on the current CPU. Returns its address (or 0 with onOutOfMemory 'null'). */
   alloc(): number {
     if (this.#dead) this.#check();
-    const p = this.heap.wasm.alloc(this.addr);
+    const p = this.heap.wasm.cache_alloc(this.addr);
     if (this.heap.hookError !== undefined) this.#hookFailed(p);
     return p === 0 ? this.#oom() : p;
   }
@@ -421,13 +421,13 @@ export class Cache {
     if (!Number.isInteger(node) || node < 0 || node >= this.heap.nodes) {
       throw new InvalidArgumentError(`allocNode(${node}): nodes are 0..${this.heap.nodes - 1}`);
     }
-    const p = this.heap.wasm.allocNode(this.addr, node);
+    const p = this.heap.wasm.cache_alloc_node(this.addr, node);
     if (this.heap.hookError !== undefined) this.#hookFailed(p);
     return p === 0 ? this.#oom() : p;
   }
 
   #hookFailed(p: number): never {
-    if (p !== 0) this.heap.wasm.free(this.addr, p);
+    if (p !== 0) this.heap.wasm.cache_free(this.addr, p);
     this.heap.rethrowHook();
     throw new SlabError("wasm-slab: a constructor failed", ErrorCode.INVALID);
   }
@@ -436,14 +436,14 @@ export class Cache {
    *  `ptr` is not an allocated object of this cache. */
   free(ptr: number): void {
     if (this.#dead) this.#check();
-    const e = this.heap.wasm.free(this.addr, ptr >>> 0);
+    const e = this.heap.wasm.cache_free(this.addr, ptr >>> 0);
     if (e !== 0) throw freeError(e, ptr, this.name);
   }
 
   /** Objects handed out and not yet freed. */
   get live(): number {
     this.#check();
-    return this.heap.wasm.cacheLive(this.addr);
+    return this.heap.wasm.cache_live(this.addr);
   }
 
   /** Change tunables at run time: arrayCapacity (0 turns the arrays off). */
@@ -454,7 +454,7 @@ export class Cache {
       if (!Number.isInteger(cap) || cap < 0 || cap > this.heap.L.MAX_ARRAY_CAP!) {
         throw new InvalidArgumentError(`tune: arrayCapacity ${cap} is not in 0..${this.heap.L.MAX_ARRAY_CAP}`);
       }
-      if (this.heap.wasm.cacheTune(this.addr, cap) !== 0) throw new InvalidArgumentError(`tune: rejected for '${this.name}'`);
+      if (this.heap.wasm.cache_tune(this.addr, cap) !== 0) throw new InvalidArgumentError(`tune: rejected for '${this.name}'`);
     }
   }
 
@@ -473,8 +473,8 @@ export class Cache {
       name: this.name,
       counters: sum,
       perCpu,
-      activeObjects: h.wasm.cacheLive(this.addr),
-      parkedObjects: h.wasm.cacheParked(this.addr),
+      activeObjects: h.wasm.cache_live(this.addr),
+      parkedObjects: h.wasm.cache_parked(this.addr),
       totalObjects: h.totalObjects(this.addr),
       slabs,
       objectSize: this.size,
@@ -487,8 +487,8 @@ export class Cache {
   /** Destroy the cache. Throws CacheBusyError, freeing nothing, while objects are live. */
   destroy(): void {
     this.#check();
-    const e = this.heap.wasm.destroyCache(this.addr);
-    if (e === ErrorCode.BUSY) throw new CacheBusyError(this.name, this.heap.wasm.cacheLive(this.addr));
+    const e = this.heap.wasm.cache_destroy(this.addr);
+    if (e === ErrorCode.BUSY) throw new CacheBusyError(this.name, this.heap.wasm.cache_live(this.addr));
     if (e !== 0) throw new SlabError(`wasm-slab: destroy '${this.name}' failed (code ${e})`, e);
     this.#dead = true;
     this.heap.forget(this);
@@ -515,12 +515,12 @@ export async function createAllocator(options: AllocatorOptions = {}): Promise<H
   const memory = options.memory ?? new WebAssembly.Memory({ initial: 1 });
   let heap: Heap | undefined;
   const inst = await instantiateSlab(memory, (op, a, b, c) => heap!.hook(op, a, b, c), options.debugBuild ?? false);
-  const heapBase = options.heapBase ?? inst.exports.dataEnd();
+  const heapBase = options.heapBase ?? inst.exports.data_end();
   if (!Number.isInteger(heapBase) || heapBase < 0 || heapBase >= 2 ** 32) throw new InvalidArgumentError(`heapBase ${heapBase}`);
-  const e = inst.exports.init(heapBase, nodes, cpusPerNode, maxBytes);
+  const e = inst.exports.slab_init(heapBase, nodes, cpusPerNode, maxBytes);
   if (e === ErrorCode.NOMEM) throw new OutOfMemoryError("the heap header", 0);
   if (e !== 0) throw new InvalidArgumentError(`init rejected (code ${e})`);
   heap = new Heap(memory, inst.exports, inst.layout, { nodes, cpusPerNode, onOutOfMemory });
-  if (options.alienArrays === false) inst.exports.setHeapFlags2(1);
+  if (options.alienArrays === false) inst.exports.heap_set_flags2(1);
   return heap;
 }

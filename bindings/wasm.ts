@@ -6,28 +6,28 @@ import { debugWasm, releaseWasm } from "./generated/wasm.js";
 
 /** The functions the Wasm module exports (assembly/index.ts). Pointers and sizes are u32. */
 export interface SlabExports {
-  init(heapBase: number, nodes: number, cpusPerNode: number, maxBytes: number): number;
-  heapAddr(): number;
-  dataEnd(): number;
-  lastError(): number;
-  pin(cpu: number): number;
-  cpu(): number;
-  cpuNode(cpu: number): number;
-  nodeOf(ptr: number): number;
-  createCache(size: number, align: number, flags: number, arrayCap: number): number;
-  destroyCache(cache: number): number;
-  alloc(cache: number): number;
-  allocNode(cache: number, node: number): number;
-  free(cache: number, ptr: number): number;
-  validCache(cache: number): number;
-  cacheLive(cache: number): number;
-  cacheParked(cache: number): number;
-  cacheDrain(cache: number): number;
-  cacheTune(cache: number, cap: number): number;
-  cacheHead(): number;
-  nodeFreePages(node: number): number;
-  setHeapFlags2(v: number): void;
-  validate(): number;
+  slab_init(heapBase: number, nodes: number, cpusPerNode: number, maxBytes: number): number;
+  heap_addr(): number;
+  data_end(): number;
+  last_error(): number;
+  pin_cpu(cpu: number): number;
+  current_cpu(): number;
+  cpu_node(cpu: number): number;
+  node_of(ptr: number): number;
+  cache_create(size: number, align: number, flags: number, arrayCap: number): number;
+  cache_destroy(cache: number): number;
+  cache_alloc(cache: number): number;
+  cache_alloc_node(cache: number, node: number): number;
+  cache_free(cache: number, ptr: number): number;
+  cache_valid(cache: number): number;
+  cache_live(cache: number): number;
+  cache_parked(cache: number): number;
+  cache_drain(cache: number): number;
+  cache_tune(cache: number, cap: number): number;
+  cache_head(): number;
+  node_free_pages(node: number): number;
+  heap_set_flags2(v: number): void;
+  heap_validate(): number;
 }
 
 /** Host callbacks the module calls through env.hook(op, a, b, c). */

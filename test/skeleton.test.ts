@@ -11,11 +11,12 @@ describe("embedded wasm", () => {
     expect(WebAssembly.validate(debugWasm)).toBe(true);
   });
 
-  it("the only import is env.memory", () => {
+  it("imports only env.memory and the env.hook callback", () => {
     for (const bytes of [releaseWasm, debugWasm]) {
       const mod = new WebAssembly.Module(bytes);
       expect(WebAssembly.Module.imports(mod)).toEqual([
         { module: "env", name: "memory", kind: "memory" },
+        { module: "env", name: "hook", kind: "function" },
       ]);
     }
   });
