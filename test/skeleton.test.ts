@@ -14,10 +14,8 @@ describe("embedded wasm", () => {
   it("imports only env.memory and the env.hook callback", () => {
     for (const bytes of [releaseWasm, debugWasm]) {
       const mod = new WebAssembly.Module(bytes);
-      expect(WebAssembly.Module.imports(mod)).toEqual([
-        { module: "env", name: "memory", kind: "memory" },
-        { module: "env", name: "hook", kind: "function" },
-      ]);
+      const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`);
+      expect(imports.sort()).toEqual(["env.hook:function", "env.memory:memory"]);
     }
   });
 });
