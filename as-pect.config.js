@@ -16,7 +16,8 @@ export default {
   async instantiate(_memory, createImports, instantiate, binary) {
     const memory = new WebAssembly.Memory({ initial: 2 });
     const myImports = {
-      env: { memory },
+      // env.hook: the allocator's host callback (constructors etc.); specs make no callbacks.
+      env: { memory, hook: () => 0 },
     };
     return instantiate(binary, createImports(myImports));
   },
