@@ -100,7 +100,7 @@ function sheafCache(cap: u32): usize {
 }
 
 // A new empty sheaf of capacity `cap`, or 0.
-function sheafNew(cache: usize, cap: u32, node: u32): usize {
+export function sheafNew(cache: usize, cap: u32, node: u32): usize {
   const sc = sheafCache(cap);
   if (sc == 0) return 0;
   const s = allocSingle(sc, 0xffffffff);
@@ -113,7 +113,7 @@ function sheafNew(cache: usize, cap: u32, node: u32): usize {
   return s;
 }
 
-function sheafDelete(cache: usize, s: usize): void {
+export function sheafDelete(cache: usize, s: usize): void {
   if (s == emptySheaf()) return;
   freeSingle(sheafCache(load<u32>(s, SH_CAP)), s);
   stat(cache, SHEAF_FREE);

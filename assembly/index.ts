@@ -72,3 +72,30 @@ export function heap_validate(): u32 { return validateHeap(); }
 
 // End of the module's own static data: the lowest address a heap may use when the embedder has no data.
 export function data_end(): u32 { return <u32>__heap_base; }
+
+// ---- prefill and bulk (assembly/prefill.ts, assembly/bulk.ts) ----
+import { cachePrefill, cacheReturnPrefilled, prefilledAlloc } from "./prefill";
+import { bulkBadIndex, cacheAllocBulk, cacheFreeBulk } from "./bulk";
+import { cacheCreateInternal } from "./cache";
+import { allocSingle } from "./cpu";
+import { SH_COUNT } from "./layout";
+
+export function cache_prefill(cache: u32, n: u32): u32 { return <u32>cachePrefill(cache, n); }
+export function prefilled_alloc(handle: u32): u32 { return <u32>prefilledAlloc(handle); }
+export function prefilled_count(handle: u32): u32 { return load<u32>(handle, SH_COUNT); }
+export function cache_return_prefilled(cache: u32, handle: u32): void { cacheReturnPrefilled(cache, handle); }
+export function cache_alloc_bulk(cache: u32, dst: u32, n: u32): u32 { return cacheAllocBulk(cache, dst, n); }
+export function cache_free_bulk(cache: u32, src: u32, n: u32): i32 {
+  const e = cacheFreeBulk(cache, src, n);
+  if (e != E_OK) setError(e);
+  return e;
+}
+export function bulk_bad_index(): u32 { return bulkBadIndex; }
+
+// A staging buffer of STAGE_BYTES for the TS layer's bulk calls (an object of an internal cache).
+export const STAGE_BYTES: u32 = 16384;
+export function stage_alloc(): u32 {
+  const c = cacheCreateInternal(STAGE_BYTES);
+  if (c == 0) return 0;
+  return <u32>allocSingle(c, 0xffffffff);
+}

@@ -121,6 +121,12 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   return ((load<u64>(slabBitmap(d) + (<usize>(i >> 6) << 3)) >> (i & 63)) & 1) != 0;
 }
 
+// Index of the object at p in slab d (p must be an object start; see resolveObject for the checks).
+@inline export function objectIndex(cache: usize, d: usize, p: usize): u32 {
+  const off = <u32>(p - pageAddr(d)) - load<u32>(cache, C_OBJ_OFFSET);
+  return <u32>((<u64>off * load<u32>(cache, C_RECIP)) >> 32);
+}
+
 // The slab head descriptor of any address inside a slab (or a large block), or 0 for an address that is
 // in no chunk, in a run, or on a page that is not part of a slab/large block.
 @inline export function headOf(ptr: usize): usize {

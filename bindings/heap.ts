@@ -79,6 +79,8 @@ export class Heap {
   /** @internal */ readonly oomThrows: boolean;
   /** @internal */ hookError: unknown = undefined;
   #byId = new Map<number, Cache>();
+  #internalNames = new Map<number, string>();
+  #stage = 0;
   #u8: Uint8Array;
   #dv: DataView;
 
@@ -225,9 +227,31 @@ export class Heap {
     return out;
   }
 
-  /** @internal Name of a heap-owned cache (kmalloc classes register theirs). */
+  /** @internal Name of a heap-owned cache (kmalloc classes register theirs with nameInternal). */
   internalName(addr: number): string {
-    return `internal-${this.u32(addr + this.L.C_SIZE!)}`;
+    return this.#internalNames.get(addr) ?? `internal-${this.u32(addr + this.L.C_SIZE!)}`;
+  }
+
+  /** @internal */ nameInternal(addr: number, name: string): void {
+    this.#internalNames.set(addr, name);
+  }
+
+  /** @internal A staging buffer of STAGE_BYTES in linear memory for bulk calls. */
+  stage(): number {
+    if (this.#stage === 0) {
+      const p = this.wasm.stage_alloc();
+      if (p === 0) throw new OutOfMemoryError("the bulk staging buffer", this.L.STAGE_BYTES!);
+      this.#stage = p;
+      this.nameInternal(this.lastCache(), "bulk-stage"); // stage_alloc just created that cache
+    }
+    return this.#stage;
+  }
+
+  /** @internal The most recently created cache (the tail of the Wasm list). */
+  lastCache(): number {
+    let last = 0;
+    for (let c = this.wasm.cache_head(); c !== 0; c = this.u32(c + this.L.C_NEXT!)) last = c;
+    return last;
   }
 
   /** Memory figures: bytes grown, free pages per node, slab pages, active and total objects. */
@@ -440,6 +464,81 @@ export class Cache {
     if (e !== 0) throw freeError(e, ptr, this.name);
   }
 
+  /** Allocate n objects, all or nothing (throws OutOfMemoryError, having taken none). Objects move in
+   *  batches: from the CPU's array, then straight from the slabs. */
+  allocBulk(n: number): Uint32Array {
+    this.#check();
+    if (!Number.isInteger(n) || n < 0 || n > 2 ** 28) throw new InvalidArgumentError(`allocBulk(${n})`);
+    const h = this.heap;
+    const stage = h.stage();
+    const per = h.L.STAGE_BYTES! >>> 2;
+    const out = new Uint32Array(n);
+    let done = 0;
+    while (done < n) {
+      const k = Math.min(per, n - done);
+      const got = h.wasm.cache_alloc_bulk(this.addr, stage, k);
+      if (got !== 0) {
+        out.set(new Uint32Array(h.memory.buffer, stage, k), done);
+        done += k;
+      }
+      if (got === 0 || h.hookError !== undefined) {
+        if (done > 0) this.freeBulk(out.subarray(0, done)); // all or nothing
+        h.rethrowHook();
+        throw new OutOfMemoryError(`${n} objects of cache '${this.name}'`, n * this.size);
+      }
+    }
+    return out;
+  }
+
+  /** Free many objects. Every pointer is checked first; if one is bad (or appears twice) the error
+   *  names it and nothing is freed. */
+  freeBulk(ptrs: Uint32Array | readonly number[]): void {
+    this.#check();
+    const h = this.heap;
+    const stage = h.stage();
+    const per = h.L.STAGE_BYTES! >>> 2;
+    const all = ptrs instanceof Uint32Array ? ptrs : Uint32Array.from(ptrs);
+    if (all.length > per) {
+      // Check everything before freeing anything: each chunk is checked by the Wasm, and a duplicate
+      // across chunks is caught here.
+      if (new Set(all).size !== all.length) {
+        const seen = new Set<number>();
+        const dup = all.find((p) => (seen.has(p) ? true : (seen.add(p), false)))!;
+        throw freeError(ErrorCode.DOUBLE_FREE, dup, this.name);
+      }
+    }
+    for (let done = 0; done < all.length; done += per) {
+      const chunk = all.subarray(done, Math.min(all.length, done + per));
+      new Uint32Array(h.memory.buffer, stage, chunk.length).set(chunk);
+      const e = h.wasm.cache_free_bulk(this.addr, stage, chunk.length);
+      if (e !== 0) throw freeError(e, chunk[h.wasm.bulk_bad_index()]!, this.name);
+    }
+  }
+
+  /** A handle holding at least n objects: handle.alloc() cannot fail until n objects were taken. */
+  prefill(n: number): Prefilled {
+    this.#check();
+    if (!Number.isInteger(n) || n < 1 || n > this.heap.L.MAX_ARRAY_CAP!) {
+      throw new InvalidArgumentError(`prefill(${n}): n must be in 1..${this.heap.L.MAX_ARRAY_CAP}`);
+    }
+    const s = this.heap.wasm.cache_prefill(this.addr, n);
+    if (this.heap.hookError !== undefined) {
+      if (s !== 0) this.heap.wasm.cache_return_prefilled(this.addr, s);
+      this.heap.rethrowHook();
+    }
+    if (s === 0) {
+      throw new OutOfMemoryError(`a prefill of ${n} objects of cache '${this.name}'`, n * this.size);
+    }
+    return new Prefilled(this, s, n);
+  }
+
+  /** Give a prefill handle back: what is left goes to the CPU's spare array where possible. */
+  returnPrefilled(handle: Prefilled): void {
+    this.#check();
+    if (handle.cache !== this) throw new InvalidArgumentError(`returnPrefilled: the handle belongs to cache '${handle.cache.name}'`);
+    this.heap.wasm.cache_return_prefilled(this.addr, handle.release());
+  }
+
   /** Objects handed out and not yet freed. */
   get live(): number {
     this.#check();
@@ -492,6 +591,41 @@ export class Cache {
     if (e !== 0) throw new SlabError(`wasm-slab: destroy '${this.name}' failed (code ${e})`, e);
     this.#dead = true;
     this.heap.forget(this);
+  }
+}
+
+/** A prefilled handle (cache.prefill(n)). */
+export class Prefilled {
+  readonly cache: Cache;
+  /** Objects the handle was asked to guarantee. */
+  readonly size: number;
+  #sheaf: number;
+
+  /** @internal */
+  constructor(cache: Cache, sheaf: number, size: number) {
+    this.cache = cache;
+    this.#sheaf = sheaf;
+    this.size = size;
+  }
+
+  /** Objects still in the handle. */
+  get remaining(): number {
+    return this.#sheaf === 0 ? 0 : this.cache.heap.wasm.prefilled_count(this.#sheaf);
+  }
+
+  /** One object from the handle. Cannot fail for the first `size` calls; throws once it is empty. */
+  alloc(): number {
+    if (this.#sheaf === 0) throw new InvalidArgumentError("this prefill handle was returned");
+    const p = this.cache.heap.wasm.prefilled_alloc(this.#sheaf);
+    if (p === 0) throw new OutOfMemoryError(`prefill handle of '${this.cache.name}' is empty`, this.cache.size);
+    return p;
+  }
+
+  /** @internal */ release(): number {
+    if (this.#sheaf === 0) throw new InvalidArgumentError("this prefill handle was already returned");
+    const s = this.#sheaf;
+    this.#sheaf = 0;
+    return s;
   }
 }
 

@@ -1,5 +1,5 @@
 // index.ts — the package entry: createAllocator() and the public types and errors.
-export { createAllocator, Heap, Cache, CacheFlags } from "./heap.js";
+export { createAllocator, Heap, Cache, CacheFlags, Prefilled } from "./heap.js";
 export type { AllocatorOptions, CacheOptions, ValidateReport } from "./heap.js";
 export * from "./errors.js";
 export { STAT_NAMES } from "./stats.js";

@@ -28,6 +28,14 @@ export interface SlabExports {
   node_free_pages(node: number): number;
   heap_set_flags2(v: number): void;
   heap_validate(): number;
+  cache_prefill(cache: number, n: number): number;
+  prefilled_alloc(handle: number): number;
+  prefilled_count(handle: number): number;
+  cache_return_prefilled(cache: number, handle: number): void;
+  cache_alloc_bulk(cache: number, dst: number, n: number): number;
+  cache_free_bulk(cache: number, src: number, n: number): number;
+  bulk_bad_index(): number;
+  stage_alloc(): number;
 }
 
 /** Host callbacks the module calls through env.hook(op, a, b, c). */

@@ -1,0 +1,84 @@
+// prefill.ts — prefilled sheaves: "give me a handle from which the next n allocations cannot fail".
+//
+// Owns: nothing persistent; a handle is a sheaf (layout.ts: count, capacity, next, node, entries) that
+// belongs to the caller until it is returned. Entry points: cachePrefill(cache, n) → handle,
+// prefilledAlloc(handle) → object, cacheReturnPrefilled(cache, handle).
+// Called by: index.ts. Calls cpu.ts (sheaves, refillBatch) and node.ts.
+//
+//   n ≤ capacity, CPU has a spare array  → the spare becomes the handle, topped up   (sheaf_prefill_fast)
+//   n ≤ capacity, no spare               → a new array filled from barn/slabs        (sheaf_prefill_slow)
+//   n > capacity (or arrays off)          → an array of exactly n entries             (sheaf_prefill_oversize)
+// Return: a handle of the cache's capacity goes back as the CPU's spare when the spare slot is empty
+// (sheaf_return_fast); otherwise its objects are flushed to the slabs and the array freed
+// (sheaf_return_slow).
+import { C_ARRAY_CAP, CC_GUARD, CC_SPARE, E_INVALID, E_NOMEM, H_EMPTY_SHEAF, MAX_ARRAY_CAP, SH_CAP, SH_COUNT, SH_HDR } from "./layout";
+import { HEAP } from "./arena";
+import { currentNode, refillBatch, sheafDelete, sheafFlush, sheafNew } from "./cpu";
+import {
+  SHEAF_PREFILL_FAST, SHEAF_PREFILL_OVERSIZE, SHEAF_PREFILL_SLOW, SHEAF_RETURN_FAST, SHEAF_RETURN_SLOW,
+  cpuSlot, stat,
+} from "./stats";
+import { setError } from "./cache";
+
+export function cachePrefill(cache: usize, n: u32): usize {
+  if (n == 0 || n > MAX_ARRAY_CAP) { setError(E_INVALID); return 0; }
+  const cap = load<u32>(cache, C_ARRAY_CAP);
+  const slot = cpuSlot(cache);
+  const empty = HEAP + H_EMPTY_SHEAF;
+  let s: usize = 0;
+  if (cap == 0 || n > cap) {
+    s = sheafNew(cache, n, currentNode);
+    stat(cache, SHEAF_PREFILL_OVERSIZE);
+  } else {
+    const spare = <usize>load<u32>(slot, CC_SPARE);
+    if (spare != empty && load<u32>(slot, CC_GUARD) == 0) {
+      store<u32>(slot, <u32>empty, CC_SPARE);
+      s = spare;
+      stat(cache, SHEAF_PREFILL_FAST);
+    } else {
+      s = sheafNew(cache, cap, currentNode);
+      stat(cache, SHEAF_PREFILL_SLOW);
+    }
+  }
+  if (s == 0) { setError(E_NOMEM); return 0; }
+  let count = load<u32>(s, SH_COUNT);
+  while (count < n) {
+    const r = refillBatch(cache, currentNode, s + SH_HDR + (<usize>count << 2), n - count);
+    if (r == 0) {
+      store<u32>(s, count, SH_COUNT);
+      sheafFlush(cache, s, count);
+      sheafDelete(cache, s);
+      setError(E_NOMEM);
+      return 0;
+    }
+    count += r;
+  }
+  store<u32>(s, count, SH_COUNT);
+  return s;
+}
+
+// One object from a prefilled handle; 0 once it is empty.
+export function prefilledAlloc(s: usize): usize {
+  const n = load<u32>(s, SH_COUNT);
+  if (n == 0) return 0;
+  store<u32>(s, n - 1, SH_COUNT);
+  return <usize>load<u32>(s + SH_HDR + (<usize>(n - 1) << 2));
+}
+
+export function cacheReturnPrefilled(cache: usize, s: usize): void {
+  const slot = cpuSlot(cache);
+  const empty = HEAP + H_EMPTY_SHEAF;
+  const cap = load<u32>(cache, C_ARRAY_CAP);
+  if (cap != 0 && load<u32>(s, SH_CAP) == cap && load<u32>(slot, CC_GUARD) == 0) {
+    const spare = <usize>load<u32>(slot, CC_SPARE);
+    if (spare == empty || load<u32>(spare, SH_COUNT) == 0) {
+      if (spare != empty) sheafDelete(cache, spare);
+      store<u32>(slot, <u32>s, CC_SPARE);
+      stat(cache, SHEAF_RETURN_FAST);
+      return;
+    }
+  }
+  sheafFlush(cache, s, load<u32>(s, SH_COUNT));
+  sheafDelete(cache, s);
+  stat(cache, SHEAF_RETURN_SLOW);
+}
