@@ -362,14 +362,19 @@ export function parkedObjects(cache: usize): u32 {
 }
 
 // Flush and free every array of `cache` on every CPU, and empty the barns. Returns objects flushed.
+// The main and spare arrays of a CPU whose guard is set are left alone: that CPU is inside a slow path
+// (this call re-entered from it, e.g. pressure reclaim during a refill) which holds them detached or
+// mid-swap. Its alien arrays are drained (slow paths never use them while guarded).
 export function drainCpuArrays(cache: usize): u32 {
   let flushed: u32 = 0;
   const ncpus = load<u32>(HEAP, H_NCPUS);
   const nn = load<u32>(HEAP, H_NNODES);
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
     const slot = slotOf(cache, cpu);
-    flushed += dropSheaf(cache, slot + CC_MAIN);
-    flushed += dropSheaf(cache, slot + CC_SPARE);
+    if (load<u32>(slot, CC_GUARD) == 0) {                  // guarded: a slow path below us owns them
+      flushed += dropSheaf(cache, slot + CC_MAIN);
+      flushed += dropSheaf(cache, slot + CC_SPARE);
+    }
     for (let n: u32 = 0; n < MAX_NODES; n++) {
       const at = slot + CC_ALIEN + (n << 2);
       if (load<u32>(at) != 0) {

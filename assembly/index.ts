@@ -99,3 +99,33 @@ export function stage_alloc(): u32 {
   if (c == 0) return 0;
   return <u32>allocSingle(c, 0xffffffff);
 }
+
+// ---- reclaim (assembly/reclaim.ts): reap, shrink, targeted reclaim, memory.discard bookkeeping ----
+import {
+  cacheReclaim, cacheShrink, destroyedTotal, discardNext, discardUnmark, discardedChunks, heapShrink,
+  objectCheck, reapPass, reclaimableFree,
+} from "./reclaim";
+
+// One reap pass for `cpu` (0xffffffff: the next CPU round robin). Pages freed; E_INVALID is never
+// returned: a CPU out of range reaps nothing.
+export function reap_pass(cpu: u32): u32 { return reapPass(cpu); }
+// Flush arrays and barns, free every empty slab, sort partial slabs. Pages freed, or -E_BAD_CACHE.
+export function cache_shrink(cache: u32): i32 { return cacheShrink(cache); }
+export function heap_shrink(): u32 { return heapShrink(); }
+// Targeted reclaim of at least `pages` pages (0xffffffff: all it can). Pages freed, or -E_* (a negative
+// E_BAD_CACHE, or E_INVALID when the cache is not reclaimable).
+export function cache_reclaim(cache: u32, pages: u32): i32 { return cacheReclaim(cache, pages); }
+// Objects destroyed by targeted reclaim since the heap was set up (wraps at 2^32).
+export function reclaim_destroyed(): u32 { return destroyedTotal; }
+// Free with the refcount protocol: the object's first u32 is set to 0 before it is freed.
+export function reclaim_free(cache: u32, ptr: u32): i32 {
+  const e = reclaimableFree(cache, ptr);
+  if (e != E_OK) setError(e);
+  return e;
+}
+// E_OK when ptr is an allocated object of cache (objects parked in per-CPU arrays count as allocated).
+export function object_check(cache: u32, ptr: u32): i32 { return objectCheck(cache, ptr); }
+// The next free chunk (index ≥ from) not yet discarded, now marked discarded; -1 when none.
+export function discard_next(from: u32): i32 { return discardNext(from); }
+export function discard_unmark(i: u32): void { discardUnmark(i); }
+export function discarded_chunks(): u32 { return discardedChunks(); }

@@ -108,7 +108,7 @@ export const CT_RUN_TAIL: u8 = 0x80;
 //  24 nnodes    28 ncpus     32 growLock  36 lastError   40 cacheHead  44 ncaches
 //  48 bootCache 52 flags     56 growFails 60 nextCacheId 64 errAddr    68 errCache
 //  72 cacheBytes (size of one kmem_cache struct)   76 cpuOff (per-CPU area offset inside a cache)
-//  80 maxBytes (low 32 bits, as given)   84 flags2   88 reserved
+//  80 maxBytes (low 32 bits, as given)   84 flags2   88 reapPasses  92 reclaimBusy (both reclaim.ts)
 //  96 the empty sheaf (SH_HDR bytes of zeros: count 0, capacity 0) every per-CPU slot starts with
 // 112 sheaf caches [SHEAF_CLASSES] (internal caches holding arrays of 2^6 .. 2^14 bytes)
 // 192 cpuNode[MAX_CPUS]  (u8: node of each CPU)
@@ -271,3 +271,18 @@ export const MAX_ARRAY_CAP: u32 = ((1 << (SHEAF_MIN_SHIFT + SHEAF_CLASSES - 1)) 
 export const BARN_MAX_FULL: u32 = 10;   // as the kernel's MAX_FULL_SHEAVES
 export const BARN_MAX_EMPTY: u32 = 10;
 export const ALIEN_CAP: u32 = 12;       // as SLAB's alien limit
+
+// ---- reclaim (assembly/reclaim.ts) -------------------------------------------------------------------
+// Fields taken from slots the layout above left reserved:
+//   heap header 88, 92        (the header's "reserved" words)
+//   chunk header byte 19      (D_LIST of descriptor 0, unused by a chunk header)
+//   cache header C_LAST_REAP  (reserved for reaping)
+//   per-CPU CC_TOUCHED        (see reclaim.ts for its encoding: 1 = a slow path ran; an even value =
+//                              2 × the fast-path counters at the last reap pass)
+export const H_REAP_PASSES: u32 = 88;   // reap passes run; a round-robin pass reaps CPU (passes % ncpus)
+export const H_RECLAIM_BUSY: u32 = 92;  // 1 while pressure reclaim runs: a shortage inside it fails plainly
+export const CH_DISCARDED: u32 = 19;    // u8: this free chunk's pages were handed to memory.discard
+export const DISCARD_SKIP: u32 = 1 << WASM_PAGE_SHIFT; // the first 64 KiB of a chunk (its descriptors) stay
+export const REAP_NEXT: u32 = 0xffffffff; // reapPass(REAP_NEXT): the next CPU in round-robin order
+export const RECLAIM_ALL: u32 = 0xffffffff; // cacheReclaim(cache, RECLAIM_ALL): walk every slab
+export const RECLAIM_MIXED_SHIFT: u32 = 3; // a mixed slab gives up to objects >> 3 (at least 1) per pass

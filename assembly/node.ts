@@ -4,6 +4,7 @@
 // Entry points — the narrow interface every front end uses:
 //   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
 //   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
+//   freeToSlabReleasing(cache, p) → pages           free one object; an emptied slab goes back at once
 // Called by: cpu.ts (front end), cache.ts (destroy), reclaim. Calls slab.ts and page.ts.
 //
 // Which list a slab is on (D_LIST), by its in-use count:
@@ -24,7 +25,7 @@ import {
 } from "./layout";
 import { nodeOf, pageAddr } from "./arena";
 import { listPush, listRemove } from "./list";
-import { headOf, slabDiscard, slabNew, slabPut, slabTake } from "./slab";
+import { headOf, objectIndex, slabDiscard, slabNew, slabPut, slabTake } from "./slab";
 import { ALLOC_SLAB, FREE_SLAB, LOCK_ACQUIRE, stat } from "./stats";
 import { lock, unlock } from "./sync";
 
@@ -78,7 +79,11 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
         d = slabNew(cache, node);
         lockNode(cache, cn);
-        if (d == 0) break;
+        if (d == 0) {
+          // slabNew may have run pressure reclaim, which can put objects back on these lists: use them.
+          if (load<u32>(cn, CN_PARTIAL) != 0 || load<u32>(cn, CN_EMPTY) != 0) continue;
+          break;
+        }
         stat(cache, ALLOC_SLAB);
         bump(cn, CN_TOTAL_OBJECTS, <i32>load<u32>(cache, C_OBJECTS));
       }
@@ -154,3 +159,24 @@ export function discardEmpty(cache: usize, node: u32, keep: u32): u32 {
   return <usize>load<u32>(listHead(cn, which));
 }
 
+
+// Free one allocated object of `cache` straight to its slab (targeted reclaim). A slab that empties goes
+// back to the page allocator at once instead of onto the empty list. Returns the pages freed (0 or the
+// slab's). Takes and releases the object's cache-node lock.
+export function freeToSlabReleasing(cache: usize, p: usize): u32 {
+  const cn = cnAddr(cache, nodeOf(p));
+  const objects = load<u32>(cache, C_OBJECTS);
+  lockNode(cache, cn);
+  const d = headOf(p);
+  const inuse = slabPut(d, objectIndex(cache, d, p));
+  let pages: u32 = 0;
+  if (inuse == 0) {
+    moveSlab(cn, d, L_NONE);
+    bump(cn, CN_TOTAL_OBJECTS, -<i32>objects);
+    stat(cache, FREE_SLAB);
+    pages = 1 << (<u32>load<u8>(d, D_ORDER));
+    slabDiscard(cache, d);
+  } else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
+  unlock(cn + CN_LOCK);
+  return pages;
+}

@@ -27,7 +27,7 @@ import {
   CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_ORDER, DESC_BYTES, DESC_SHIFT,
   DESC_SIZE, H_NODES, K_FREE, K_META, K_NONE, K_RUN, MAX_BUDDY_ORDER, META_PAGES, N_FREE_CHUNK_HEAD,
   N_FREE_LISTS, N_FREE_PAGES, N_LARGE_PAGES, N_LOCK, N_NCHUNKS, N_NR_FREE_CHUNKS, NODE_SIZE, PAGE_SHIFT,
-  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES,
+  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES, CH_DISCARDED,
 } from "./layout";
 import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, growChunks, nchunks, setChunkByte, pageOf } from "./arena";
 import { listPop, listPush, listRemove } from "./list";
@@ -76,6 +76,7 @@ function buddyToFreeChunk(n: usize, ch: usize): void {
     store<u8>(d, 0, D_ORDER);
   }
   store<u8>(ch, CS_FREE, CH_STATE);
+  store<u8>(ch, 0, CH_DISCARDED);                   // its pages were used since any discard
   listPush(n + N_FREE_CHUNK_HEAD, ch);
   store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) + 1, N_NR_FREE_CHUNKS);
 }

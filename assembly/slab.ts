@@ -21,10 +21,11 @@ import {
   C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_AUX,
   D_BITS, D_CACHE, D_INUSE, D_KIND, D_LIST, D_OBJECTS, DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK,
   E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR, INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE,
-  N_SLAB_PAGES, D_NODE,
+  N_SLAB_PAGES, D_NODE, F_RECLAIMABLE,
 } from "./layout";
 import { chunkByte, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
-import { nodeAddr, pageAlloc, pageFree } from "./page";
+import { nodeAddr, pageFree } from "./page";
+import { pageAllocReclaiming } from "./reclaim";
 
 @external("env", "hook")
 export declare function hook(op: i32, a: u32, b: u32, c: u32): i32;
@@ -42,10 +43,11 @@ export let resolvedError: i32 = 0;
 }
 
 // Make a slab for `cache` on `node`: pages, descriptors, bitmap, and constructed objects. Runs with no
-// lock held (the constructor may re-enter). Returns the head descriptor, not on any list, or 0.
+// lock held (the constructor may re-enter, and a page shortage runs pressure reclaim, which calls
+// shrinkers and destructors). Returns the head descriptor, not on any list, or 0.
 export function slabNew(cache: usize, node: u32): usize {
   const order = load<u32>(cache, C_ORDER);
-  const d = pageAlloc(node, order);
+  const d = pageAllocReclaiming(node, order);        // on a shortage, reclaim first (reclaim.ts)
   if (d == 0) return 0;
   const objects = load<u32>(cache, C_OBJECTS);
   const base = pageAddr(d);
@@ -68,6 +70,12 @@ export function slabNew(cache: usize, node: u32): usize {
   }
   const n = nodeAddr(node);
   store<u32>(n, load<u32>(n, N_SLAB_PAGES) + (1 << order), N_SLAB_PAGES);
+  if (load<u32>(cache, C_FLAGS) & F_RECLAIMABLE) {
+    // A reclaimable cache's first u32 is a reference count, and 0 means free (reclaim.ts).
+    const stride = load<u32>(cache, C_STRIDE);
+    let p = base + load<u32>(cache, C_OBJ_OFFSET);
+    for (let i: u32 = 0; i < objects; i++, p += stride) store<u32>(p, 0);
+  }
   if (load<u32>(cache, C_FLAGS) & F_CTOR) {
     const id = load<u32>(cache, C_ID);
     const stride = load<u32>(cache, C_STRIDE);

@@ -2,7 +2,8 @@
 //
 // Owns: the Wasm instance, the memory, views over it (re-taken whenever memory has grown: a grow
 // detaches the old ArrayBuffer), the registry of Cache objects by cache id (for host hooks and names),
-// and option defaults. Entry point: createAllocator() (index.ts re-exports it).
+// and option defaults. Entry point: createAllocator() (index.ts re-exports it). Reclaim (reap timer,
+// shrinkers, destructors, memory.discard) is driven from bindings/reclaim.ts through heap.reclaimer.
 import {
   CacheBusyError,
   CacheDestroyedError,
@@ -16,6 +17,14 @@ import {
 } from "./errors.js";
 import { STAT_NAMES, zeroCounters, type CacheStats, type Counters, type HeapStats } from "./stats.js";
 import { instantiateSlab, type SlabExports } from "./wasm.js";
+import {
+  DEFAULT_REAP_INTERVAL_MS,
+  Reclaimer,
+  type Destructor,
+  type ReapOptions,
+  type ReapResult,
+  type Shrinker,
+} from "./reclaim.js";
 
 /** Options of createAllocator(). Every field is optional; the defaults are in the comments. */
 export interface AllocatorOptions {
@@ -37,6 +46,9 @@ export interface AllocatorOptions {
   /** Alien arrays for frees of another node's objects. Default true. false: each such free takes the
    *  remote node's lock (to measure the difference). */
   alienArrays?: boolean;
+  /** Periodic reaping on an unref'd timer: one CPU per pass, round robin. Default { intervalMs: 2000 };
+   *  false disables it (heap.reap() still runs a pass). Stop it with heap.close(). */
+  reap?: ReapOptions | false;
 }
 
 /** Cache flags (assembly/layout.ts F_*). */
@@ -63,9 +75,16 @@ export interface CacheOptions {
   /** Per-CPU array capacity; 0 turns arrays off. Default by object size: ≥4096 B: 4, ≥1024: 12,
    *  ≥256: 26, else 60. */
   arrayCapacity?: number;
+  /** Makes the cache reclaimable (targeted reclaim, cache.reclaim(pages)). The first u32 of every
+   *  object is then a reference count: 0 free, 1 unused but cached, > 1 in use; new objects start at 0,
+   *  and cache.free() sets it to 0. The destructor runs for an object (count 1) that reclaim frees: it
+   *  must drop the owner's references and not free the object. */
+  reclaim?: { destructor: Destructor };
 }
 
 const HOOK_CTOR = 1;
+const HOOK_DTOR = 2;
+const HOOK_SHRINK = 3;
 const DEFAULT_CAP = 0xffffffff;
 
 export class Heap {
@@ -78,6 +97,7 @@ export class Heap {
   /** @internal */ readonly hdr: number;
   /** @internal */ readonly oomThrows: boolean;
   /** @internal */ hookError: unknown = undefined;
+  /** @internal */ readonly reclaimer: Reclaimer;
   #byId = new Map<number, Cache>();
   #internalNames = new Map<number, string>();
   #stage = 0;
@@ -93,6 +113,7 @@ export class Heap {
     this.cpus = opts.nodes * opts.cpusPerNode;
     this.hdr = wasm.heap_addr();
     this.oomThrows = opts.onOutOfMemory !== "null";
+    this.reclaimer = new Reclaimer(this);
     this.#u8 = new Uint8Array(memory.buffer);
     this.#dv = new DataView(memory.buffer);
   }
@@ -164,6 +185,12 @@ export class Heap {
     }
     if (ctor !== undefined && typeof ctor !== "function") throw new InvalidArgumentError(`cache '${name}': ctor must be a function`);
     if (ctor) flags |= CacheFlags.CTOR;
+    const destructor = options.reclaim?.destructor;
+    if (options.reclaim !== undefined || (flags & CacheFlags.RECLAIMABLE) !== 0) {
+      if (typeof destructor !== "function") throw new InvalidArgumentError(`cache '${name}': a reclaimable cache needs reclaim.destructor (a function)`);
+      if (size < 4) throw new InvalidArgumentError(`cache '${name}': a reclaimable object holds a u32 count: size ≥ 4`);
+      flags |= CacheFlags.RECLAIMABLE;
+    }
     const addr = this.wasm.cache_create(size, align, flags, arrayCapacity ?? DEFAULT_CAP);
     if (addr === 0) {
       const code = this.wasm.last_error();
@@ -171,6 +198,7 @@ export class Heap {
       throw new InvalidArgumentError(`cache '${name}': rejected (code ${code})`);
     }
     const cache = new Cache(this, name, addr, ctor);
+    cache.destructor = destructor;
     this.#byId.set(cache.id, cache);
     return cache;
   }
@@ -186,10 +214,18 @@ export class Heap {
         this.#byId.get(a)?.ctor?.(b);
         return 0;
       }
+      if (op === HOOK_DTOR) {
+        const d = this.#byId.get(a)?.destructor;
+        if (d === undefined) return 1; // no destructor: the object is not freed
+        d(b);
+        return 0;
+      }
+      if (op === HOOK_SHRINK) return this.reclaimer.shrink(a, b);
     } catch (e) {
       // Never let a JS exception unwind through the allocator mid-operation: keep the first one and
       // rethrow it when the Wasm call has finished (see Cache.alloc).
       if (this.hookError === undefined) this.hookError = e;
+      if (op === HOOK_DTOR) return 1; // the destructor failed: reclaim keeps the object and stops
     }
     return 0;
   }
@@ -274,6 +310,10 @@ export class Heap {
       active += this.wasm.cache_live(c.addr);
       total += this.totalObjects(c.addr);
     }
+    let freeChunks = 0;
+    for (let n = 0; n < this.nodes; n++) freeChunks += this.u32(this.hdr + L.H_NODES! + n * L.NODE_SIZE! + L.N_NR_FREE_CHUNKS!);
+    const discardedBytes = this.wasm.discarded_chunks() * (L.CHUNK_SIZE! - L.DISCARD_SKIP!);
+    const freeBytes = freePages.reduce((a, b) => a + b, 0) * L.PAGE_SIZE!;
     return {
       bytesGrown: chunks * L.CHUNK_SIZE!,
       headerBytes: chunkBase - this.hdr,
@@ -283,7 +323,38 @@ export class Heap {
       largePages,
       activeObjects: active,
       totalObjects: total,
+      freeChunkBytes: freeChunks * L.CHUNK_SIZE!,
+      discardedBytes,
+      freeCommittedBytes: freeBytes - discardedBytes,
+      discardSupported: this.reclaimer.discardSupported,
+      reclaim: this.reclaimer.counters(),
     };
+  }
+
+  /** One reap pass now (SLAB's cache_reap) for `cpu`, default the next CPU round robin: over every
+   *  cache, drain one alien array, drain ~1/5 of the CPU's arrays if untouched since its last pass, and
+   *  give back ~80% of the empty slabs beyond min_partial on the CPU's node. */
+  reap(cpu?: number): ReapResult {
+    return this.reclaimer.reap(cpu);
+  }
+
+  /** Shrink every cache: flush all arrays and barns, free every empty slab, sort partial slabs fullest
+   *  first. Returns the pages given back to the page allocator (any cache of the node can reuse them). */
+  shrink(): number {
+    const pages = this.wasm.heap_shrink();
+    this.reclaimer.discardFree();
+    return pages;
+  }
+
+  /** Register a shrinker, called under memory pressure after empty slabs, barns and arrays were
+   *  reclaimed and before targeted reclaim. Returns a function that unregisters it. */
+  registerShrinker(fn: Shrinker): () => void {
+    return this.reclaimer.register(fn);
+  }
+
+  /** Stop the reap timer. The heap stays usable (heap.reap() still works). */
+  close(): void {
+    this.reclaimer.stopTimer();
   }
 
   /** @internal */ totalObjects(addr: number): number {
@@ -379,6 +450,7 @@ export class Cache {
   readonly addr: number;
   readonly id: number;
   /** @internal */ readonly ctor?: (ptr: number) => void;
+  /** @internal The destructor of a reclaimable cache. */ destructor?: Destructor;
   #dead = false;
 
   /** @internal */
@@ -418,6 +490,11 @@ export class Cache {
 
   get arrayCapacity(): number {
     return this.heap.u32(this.addr + this.heap.L.C_ARRAY_CAP!);
+  }
+
+  /** Created with the reclaim option (CacheFlags.RECLAIMABLE): objects carry a reference count. */
+  get reclaimable(): boolean {
+    return this.destructor !== undefined;
   }
 
   #check(): void {
@@ -460,7 +537,9 @@ export class Cache {
    *  `ptr` is not an allocated object of this cache. */
   free(ptr: number): void {
     if (this.#dead) this.#check();
-    const e = this.heap.wasm.cache_free(this.addr, ptr >>> 0);
+    const e = this.destructor === undefined
+      ? this.heap.wasm.cache_free(this.addr, ptr >>> 0)
+      : this.heap.wasm.reclaim_free(this.addr, ptr >>> 0); // sets the count word to 0 first
     if (e !== 0) throw freeError(e, ptr, this.name);
   }
 
@@ -512,6 +591,12 @@ export class Cache {
       new Uint32Array(h.memory.buffer, stage, chunk.length).set(chunk);
       const e = h.wasm.cache_free_bulk(this.addr, stage, chunk.length);
       if (e !== 0) throw freeError(e, chunk[h.wasm.bulk_bad_index()]!, this.name);
+      if (this.destructor !== undefined) {
+        // Reclaim protocol: a free object's count is 0. Set after the checked free (nothing else ran
+        // since: single-threaded), so a rejected batch still changes nothing.
+        const dv = h.dv;
+        for (const p of chunk) dv.setUint32(p, 0, true);
+      }
     }
   }
 
@@ -537,6 +622,35 @@ export class Cache {
     this.#check();
     if (handle.cache !== this) throw new InvalidArgumentError(`returnPrefilled: the handle belongs to cache '${handle.cache.name}'`);
     this.heap.wasm.cache_return_prefilled(this.addr, handle.release());
+  }
+
+  /** Flush this cache's arrays and barns, free every empty slab, sort partial slabs fullest first.
+   *  Returns the pages given back to the page allocator. */
+  shrink(): number {
+    this.#check();
+    const r = this.heap.wasm.cache_shrink(this.addr);
+    if (r < 0) throw new SlabError(`wasm-slab: shrink '${this.name}' failed (code ${-r})`, -r);
+    this.heap.reclaimer.discardFree();
+    return r;
+  }
+
+  /** Targeted reclaim (reclaimable caches): walk full slabs from the oldest end, then partial slabs; a
+   *  slab whose allocated objects all have count 1 is emptied (the destructor runs for each, the pages
+   *  go back); a mixed slab gives up a few unused objects, so busy objects gather in fewer slabs. Stops
+   *  once `pages` pages were freed (default: walk everything). Returns the pages freed. A destructor
+   *  that throws stops the walk; its exception is rethrown here. */
+  reclaim(pages: number = Infinity): number {
+    this.#check();
+    if (this.destructor === undefined) throw new InvalidArgumentError(`reclaim: cache '${this.name}' is not reclaimable`);
+    if (!(pages >= 1) || (pages !== Infinity && !Number.isInteger(pages))) {
+      throw new InvalidArgumentError(`reclaim(${pages}): pages is a positive integer (or Infinity)`);
+    }
+    const h = this.heap;
+    const r = h.wasm.cache_reclaim(this.addr, pages >= 0xffffffff ? 0xffffffff : pages);
+    h.rethrowHook();
+    if (r < 0) throw new SlabError(`wasm-slab: reclaim '${this.name}' failed (code ${-r})`, -r);
+    h.reclaimer.discardFree();
+    return r;
   }
 
   /** Objects handed out and not yet freed. */
@@ -644,6 +758,14 @@ export async function createAllocator(options: AllocatorOptions = {}): Promise<H
   if (options.maxBytes !== undefined && maxBytes < 1 << 20) {
     throw new InvalidArgumentError(`maxBytes ${maxBytes} is below one chunk (1 MiB)`);
   }
+  const reap = options.reap ?? {};
+  if (reap !== false) {
+    if (typeof reap !== "object" || reap === null) throw new InvalidArgumentError("reap is { intervalMs } or false");
+    const ms = reap.intervalMs;
+    if (ms !== undefined && (typeof ms !== "number" || !Number.isFinite(ms) || ms < 1 || ms > 2 ** 31 - 1)) {
+      throw new InvalidArgumentError(`reap.intervalMs ${ms} is not in 1..2^31-1`);
+    }
+  }
   const onOutOfMemory = options.onOutOfMemory ?? "throw";
   if (onOutOfMemory !== "throw" && onOutOfMemory !== "null") throw new InvalidArgumentError(`onOutOfMemory '${onOutOfMemory}'`);
   const memory = options.memory ?? new WebAssembly.Memory({ initial: 1 });
@@ -656,5 +778,6 @@ export async function createAllocator(options: AllocatorOptions = {}): Promise<H
   if (e !== 0) throw new InvalidArgumentError(`init rejected (code ${e})`);
   heap = new Heap(memory, inst.exports, inst.layout, { nodes, cpusPerNode, onOutOfMemory });
   if (options.alienArrays === false) inst.exports.heap_set_flags2(1);
+  if (reap !== false) heap.reclaimer.startTimer(reap.intervalMs ?? DEFAULT_REAP_INTERVAL_MS);
   return heap;
 }

@@ -4,3 +4,4 @@ export type { AllocatorOptions, CacheOptions, ValidateReport } from "./heap.js";
 export * from "./errors.js";
 export { STAT_NAMES } from "./stats.js";
 export type { CacheStats, HeapStats, Counters, StatName } from "./stats.js";
+export type { ReapOptions, ReapResult, Shrinker, Destructor, ReclaimCounters } from "./reclaim.js";

@@ -1,5 +1,6 @@
 // stats.ts — names and one-line meanings of the per-CPU counters, in the Wasm's slot order
 // (assembly/stats.ts), and the shapes of the stats objects.
+import type { ReclaimCounters } from "./reclaim.js";
 
 /** Counter names, in slot order. */
 export const STAT_NAMES = [
@@ -65,6 +66,16 @@ export interface HeapStats {
   largePages: number[];
   activeObjects: number;
   totalObjects: number;
+  /** Bytes of wholly free chunks, all nodes (any cache or run of their node can reuse them). */
+  freeChunkBytes: number;
+  /** Bytes of free chunks handed back to the engine with memory.discard (0 where the engine has none). */
+  discardedBytes: number;
+  /** Free bytes (free pages and free chunks) still committed, i.e. not discarded. */
+  freeCommittedBytes: number;
+  /** Whether the engine can discard memory (WebAssembly.Memory#discard). */
+  discardSupported: boolean;
+  /** Reclaim activity: reap passes, shrinker calls, objects reclaimed, chunks discarded. */
+  reclaim: ReclaimCounters;
 }
 
 export function zeroCounters(): Counters {

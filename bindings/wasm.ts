@@ -36,6 +36,17 @@ export interface SlabExports {
   cache_free_bulk(cache: number, src: number, n: number): number;
   bulk_bad_index(): number;
   stage_alloc(): number;
+  // reclaim (assembly/reclaim.ts)
+  reap_pass(cpu: number): number;
+  cache_shrink(cache: number): number;
+  heap_shrink(): number;
+  cache_reclaim(cache: number, pages: number): number;
+  reclaim_destroyed(): number;
+  reclaim_free(cache: number, ptr: number): number;
+  object_check(cache: number, ptr: number): number;
+  discard_next(from: number): number;
+  discard_unmark(i: number): void;
+  discarded_chunks(): number;
 }
 
 /** Host callbacks the module calls through env.hook(op, a, b, c). */

@@ -108,7 +108,13 @@ async function run(seed: number, ops: number, opts: { maxBytes?: number } = {}) 
         expect(() => b.cache.free(bad)).toThrow(InvalidFreeError);
       } else if (kind < 0.5 && freed.length > 0) {
         const f = freed[freed.length - 1]!;
-        if (!live.has(f.ptr) && !f.cache.destroyed) expect(() => f.cache.free(f.ptr)).toThrow(DoubleFreeError);
+        if (!live.has(f.ptr) && !f.cache.destroyed) {
+          // A double free, unless the emptied slab's pages went back (pressure reclaim, or more empty
+          // slabs than the node keeps): then the pointer is in no slab of this cache. Either way: refused.
+          let err: unknown;
+          try { f.cache.free(f.ptr); } catch (e) { err = e; }
+          expect(err instanceof DoubleFreeError || err instanceof InvalidFreeError).toBe(true);
+        }
       } else if (kind < 0.7 && live.size > 0) {
         const [p, b] = live.entries().next().value!;
         const other = caches.find((x) => x !== b.cache);
