@@ -51,7 +51,7 @@ import {
   C_ARRAY_CAP, C_BITMAP_WORDS, C_FLAGS, C_ID, C_LAST_REAP, C_MIN_PARTIAL, C_NEXT, C_OBJ_OFFSET,
   C_OBJECTS, C_STRIDE, CC_ALIEN, CC_GUARD, CC_MAIN, CC_SIZE, CC_SPARE, CC_STATS, CC_TOUCHED,
   CH_DISCARDED, CH_STATE, CN_FULL, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL, CN_PARTIAL, CN_LOCK, CS_FREE,
-  CT_RUN_TAIL, D_CACHE, D_KIND, D_LIST, D_NEXT, D_NODE, D_PREV, D_INUSE, E_BAD_CACHE, E_INVALID, E_OK,
+  CT_RUN_TAIL, CN_TOTAL_OBJECTS, C_ORDER, N_SLAB_PAGES, D_CACHE, D_KIND, D_LIST, D_NEXT, D_NODE, D_PREV, D_INUSE, E_BAD_CACHE, E_INVALID, E_OK,
   F_RECLAIMABLE, H_CACHE_HEAD, H_CPU_NODE, H_NCPUS, H_REAP_PASSES, H_RECLAIM_BUSY, HOOK_DTOR, HOOK_SHRINK,
   K_SLAB, L_FULL, L_PARTIAL, N_FREE_CHUNK_HEAD, PAGES_PER_CHUNK, REAP_NEXT,
   RECLAIM_MIXED_SHIFT, SH_COUNT, CH_NEXT,
@@ -103,16 +103,32 @@ export function reapPass(cpu: u32): u32 {
   runAs(cpu);
   const node = <u32>load<u8>(HEAP + H_CPU_NODE + cpu);
   const alienStart = (pass / ncpus) % nnodes();           // advances once per round of all CPUs
-  let pages: u32 = 0;
+  const before = heapSlabPages();
   for (let c = firstCache(); c != 0; c = nextCache(c)) {
     const slot = slotOf(c, cpu);
     reapAlien(c, slot, alienStart);
     reapArrays(c, slot);
-    pages += trimEmpty(c, node);
+    trimEmpty(c, node);
     store<u32>(c, pass + 1, C_LAST_REAP);
   }
   runAs(saved);
+  return before - heapSlabPages();  // flushing can empty slabs the node does not keep: count those too
+}
+
+// Pages in slabs, every node (the page allocator's count).
+function heapSlabPages(): u32 {
+  let pages: u32 = 0;
+  const nn = nnodes();
+  for (let n: u32 = 0; n < nn; n++) pages += load<u32>(nodeAddr(n), N_SLAB_PAGES);
   return pages;
+}
+
+// Pages in the slabs of one cache, every node.
+function cacheSlabPages(c: usize): u32 {
+  let objs: u32 = 0;
+  const nn = nnodes();
+  for (let n: u32 = 0; n < nn; n++) objs += load<u32>(cnAddr(c, n), CN_TOTAL_OBJECTS);
+  return (objs / load<u32>(c, C_OBJECTS)) << load<u32>(c, C_ORDER);
 }
 
 // Drain one non-empty alien array of this CPU, starting the search at node `start` (round robin).
@@ -175,26 +191,26 @@ function trimEmpty(c: usize, node: u32): u32 {
 // Returns pages freed (the cache's own slabs; its arrays go back to the sheaf caches).
 export function cacheShrink(cache: usize): i32 {
   if (!isCache(cache)) return -E_BAD_CACHE;
-  drainCpuArrays(cache);
-  return <i32>shrinkSlabs(cache);
+  const before = cacheSlabPages(cache);
+  drainCpuArrays(cache);          // may free slabs at once (beyond the empties a node keeps): counted
+  shrinkSlabs(cache);
+  return <i32>(before - cacheSlabPages(cache));
 }
 
 // Shrink every cache, the heap's own included (arrays first, so sheaf caches empty too). Pages freed.
 export function heapShrink(): u32 {
+  const before = heapSlabPages();
   for (let c = firstCache(); c != 0; c = nextCache(c)) drainCpuArrays(c);
-  let pages: u32 = 0;
-  for (let c = firstCache(); c != 0; c = nextCache(c)) pages += shrinkSlabs(c);
-  return pages;
+  for (let c = firstCache(); c != 0; c = nextCache(c)) shrinkSlabs(c);
+  return before - heapSlabPages();
 }
 
-function shrinkSlabs(c: usize): u32 {
+function shrinkSlabs(c: usize): void {
   const nn = nnodes();
-  let pages: u32 = 0;
   for (let n: u32 = 0; n < nn; n++) {
-    pages += discardEmpty(c, n, 0);
+    discardEmpty(c, n, 0);
     sortPartial(c, n);
   }
-  return pages;
 }
 
 // Sort a cache-node's partial list by in-use count, fullest first (refill takes from the head, so new
@@ -332,9 +348,10 @@ export function cacheReclaim(cache: usize, want: u32): i32 {
   if (!isCache(cache)) return -E_BAD_CACHE;
   if ((load<u32>(cache, C_FLAGS) & F_RECLAIMABLE) == 0) return -E_INVALID;
   lastDtorFailed = false;
+  const before = cacheSlabPages(cache);
   drainCpuArrays(cache);                                  // parked objects must not pin slabs
   const nn = nnodes();
-  let pages: u32 = 0;
+  let pages: u32 = before - cacheSlabPages(cache);        // slabs the drain emptied and freed at once
   for (let k: u32 = 0; k < nn && pages < want && !lastDtorFailed; k++) {
     pages += reclaimNode(cache, (currentNode + k) % nn, want - pages);
   }
