@@ -1,0 +1,167 @@
+// bench/reclaim.mjs — slab-oriented reclaim vs LRU object eviction on a dentry-like cache.
+//
+// The argument being measured (the "unified" allocator's): when memory must be given back, freeing
+// objects in LRU order scatters the holes over many slabs, so few pages come back per object destroyed;
+// reclaiming by slab (cache.reclaim(pages): destroy the unused objects of slabs that hold no busy one)
+// gives whole pages back, and busy objects gather into fewer slabs over rounds.
+//
+// Workload, identical for both policies (same seed): a cache of 192-byte objects (Linux's dentry size),
+// reclaimable; a JS Map index key → object holds one reference (count 1: unused but cached). Each round
+// makes `lookups` uniform lookups over a key space of 1.5 × N: a hit bumps the object to the LRU's tail,
+// a miss inserts a new object. The last `busy` × N objects looked up stay held (count 2) through the
+// reclaim phase, as open files pin their dentries. Then each policy frees `target` of the cache's pages:
+//   (a) LRU: evict unused objects from the LRU's head (the index drops them, they are freed), in batches
+//       of 64, until cache.shrink() has given back the target (or nothing is left to evict);
+//   (b) slab reclaim: cache.reclaim(targetPages); the destructor drops the index entry.
+// Reported per policy (median over runs, each run a different seed):
+//   pages freed per object destroyed (summed over rounds), objects destroyed, pages freed,
+//   slab density after the last round = live objects / (slabs × objects per slab), after shrink.
+//
+// Run: npm run build && node bench/reclaim.mjs [--n 50000] [--rounds 6] [--runs 5] [--busy 0.05]
+//      [--target 0.2] [--lookups 1.0]
+import { createAllocator } from "../dist/index.js";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const N = Number(args.n ?? 50_000);
+const ROUNDS = Number(args.rounds ?? 6);
+const RUNS = Number(args.runs ?? 5);
+const BUSY = Number(args.busy ?? 0.05);
+const TARGET = Number(args.target ?? 0.2);
+const LOOKUPS = Number(args.lookups ?? 1.0); // per round, as a multiple of N
+
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function run(policy, seed) {
+  const heap = await createAllocator({ reap: false });
+  const dv = () => heap.dv;
+  const index = new Map(); // key → ptr, in LRU order (oldest first): a hit re-inserts at the tail
+  let destroyed = 0;
+  const cache = heap.createCache("dentry", {
+    size: 192,
+    reclaim: {
+      destructor: (p) => {
+        index.delete(dv().getUint32(p + 4, true));
+        destroyed++;
+      },
+    },
+  });
+  const rand = rng(seed);
+  const keys = Math.floor(1.5 * N);
+  const insert = (key) => {
+    const p = cache.alloc();
+    dv().setUint32(p, 1, true);
+    dv().setUint32(p + 4, key, true);
+    index.set(key, p);
+    return p;
+  };
+  while (index.size < N) {
+    const key = Math.floor(rand() * keys);
+    if (!index.has(key)) insert(key);
+  }
+  let pagesFreed = 0;
+  let objectsDestroyed = 0;
+  let targetsMet = 0;
+  const pagesNow = () => {
+    const s = cache.stats();
+    return s.slabs * s.pagesPerSlab;
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    const lookups = Math.floor(LOOKUPS * N);
+    const recent = [];
+    for (let i = 0; i < lookups; i++) {
+      const key = Math.floor(rand() * keys);
+      let p = index.get(key);
+      if (p === undefined) p = insert(key);
+      else {
+        index.delete(key); // LRU bump
+        index.set(key, p);
+      }
+      recent.push(p);
+    }
+    const held = [...new Set(recent.slice(-Math.floor(BUSY * N)))];
+    for (const p of held) dv().setUint32(p, dv().getUint32(p, true) + 1, true);
+    cache.shrink(); // both policies start from the same state: no parked objects, no empty slabs
+    const target = Math.max(1, Math.floor(TARGET * pagesNow()));
+    const before = destroyed;
+    let freed = 0;
+    if (policy === "lru") {
+      const it = index.entries();
+      while (freed < target) {
+        let n = 0;
+        for (let e = it.next(); !e.done && n < 64; e = it.next()) {
+          const [key, p] = e.value;
+          if (dv().getUint32(p, true) !== 1) continue; // busy: LRU skips it
+          index.delete(key);
+          cache.free(p); // sets the count word to 0
+          destroyed++;
+          n++;
+        }
+        freed += cache.shrink();
+        if (n === 0) break;
+      }
+    } else {
+      freed = cache.reclaim(target);
+    }
+    pagesFreed += freed;
+    if (freed >= target) targetsMet++;
+    objectsDestroyed += destroyed - before;
+    for (const p of held) dv().setUint32(p, dv().getUint32(p, true) - 1, true);
+  }
+  cache.shrink();
+  const s = cache.stats();
+  const density = s.activeObjects / (s.slabs * s.objectsPerSlab);
+  if (!heap.validate().ok) throw new Error("heap corrupt");
+  if (s.activeObjects !== index.size) throw new Error(`index ${index.size} vs live ${s.activeObjects}`);
+  heap.close();
+  return { pagesPerObject: pagesFreed / objectsDestroyed, objectsDestroyed, pagesFreed, density, targetsMet };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const results = { lru: [], slab: [] };
+for (let r = 0; r < RUNS; r++) {
+  const seed = 0x5eed + r * 7919;
+  for (const policy of ["lru", "slab"]) results[policy].push(await run(policy, seed));
+}
+const fmt = (x, d = 4) => x.toFixed(d);
+console.log(
+  `reclaim bench: N=${N} objects of 192 B (21 per 4 KiB slab), ${ROUNDS} rounds, ${RUNS} runs (median), ` +
+    `busy ${BUSY * 100}%, target ${TARGET * 100}% of the cache's pages per round, lookups ${LOOKUPS}×N per round`,
+);
+console.log("policy              pages/object   objects destroyed   pages freed   slab density   rounds on target");
+const row = {};
+for (const policy of ["lru", "slab"]) {
+  const rs = results[policy];
+  row[policy] = {
+    ppo: median(rs.map((x) => x.pagesPerObject)),
+    obj: median(rs.map((x) => x.objectsDestroyed)),
+    pages: median(rs.map((x) => x.pagesFreed)),
+    dens: median(rs.map((x) => x.density)),
+    met: median(rs.map((x) => x.targetsMet)),
+  };
+  const m = row[policy];
+  console.log(
+    `${(policy === "lru" ? "(a) LRU eviction" : "(b) cache.reclaim").padEnd(20)}${fmt(m.ppo).padStart(12)}` +
+      `${String(m.obj).padStart(20)}${String(m.pages).padStart(14)}${fmt(m.dens, 3).padStart(15)}` +
+      `${`${m.met}/${ROUNDS}`.padStart(19)}`,
+  );
+}
+const ratios = results.slab.map((s, i) => s.pagesPerObject / results.lru[i].pagesPerObject);
+console.log(
+  `pages per object destroyed, (b)/(a): median ${fmt(median(ratios), 2)}× (runs: ${ratios.map((x) => fmt(x, 2)).join(", ")}); ` +
+    `ideal is ${fmt(1 / 21)} (a whole slab per 21 objects)`,
+);
