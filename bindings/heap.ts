@@ -207,7 +207,7 @@ export class Heap {
     this.#byId.delete(cache.id);
   }
 
-  /** @internal The env.hook import: constructors (and later destructors, shrinkers, reports). */
+  /** @internal The env.hook import: constructors, destructors (targeted reclaim), shrinkers (pressure). */
   hook(op: number, a: number, b: number, _c: number): number {
     try {
       if (op === HOOK_CTOR) {

@@ -654,6 +654,108 @@ describe("targeted reclaim", () => {
   });
 });
 
+describe("reclaim under random load", () => {
+  it("reap, shrink, reclaim and pressure interleaved with re-entrant destructors and shrinkers keep every object intact", async () => {
+    const heap = await makeHeap({ nodes: 2, cpusPerNode: 2, maxBytes: 2 << 20, onOutOfMemory: "null" });
+    const rand = rng(0x7ec1a1);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    // Plain objects, with a payload checked at free time.
+    const plain = [heap.createCache("p24", { size: 24 }), heap.createCache("p300", { size: 300, arrayCapacity: 0 }), heap.createCache("p2k", { size: 2000 })];
+    const live = new Map<number, { c: Cache; seed: number }>();
+    const stamp = (p: number, c: Cache, seed: number) => {
+      const u8 = heap.u8;
+      for (let i = 0; i < Math.min(c.size, 32); i++) u8[p + i] = (seed + i * 7) & 0xff;
+    };
+    const intact = (p: number, c: Cache, seed: number) => {
+      const u8 = heap.u8;
+      for (let i = 0; i < Math.min(c.size, 32); i++) if (u8[p + i] !== ((seed + i * 7) & 0xff)) return false;
+      return true;
+    };
+    const freePlain = (p: number) => {
+      const b = live.get(p)!;
+      expect(intact(p, b.c, b.seed)).toBe(true);
+      b.c.free(p);
+      live.delete(p);
+    };
+    // A reclaimable cache indexed from JS; its destructor sometimes frees a plain object (re-entrant
+    // free) or allocates one (re-entrant alloc, which may meet a shortage inside reclaim).
+    let nextKey = 0;
+    const ix = new Index(heap, "dentry", { size: 96 });
+    const baseDtor = ix.cache.destructor!;
+    ix.cache.destructor = (p) => {
+      baseDtor(p);
+      const r = rand();
+      if (r < 0.2 && live.size > 0) freePlain(live.keys().next().value!);
+      else if (r < 0.3) {
+        const c = pick(plain);
+        const q = c.alloc();
+        if (q !== 0) {
+          const seed = Math.floor(rand() * 256);
+          stamp(q, c, seed);
+          live.set(q, { c, seed });
+        }
+      }
+    };
+    const held: number[] = [];
+    heap.registerShrinker((_node, wanted) => {
+      if (rand() < 0.5) return 0; // a shrinker with nothing to give, half of the time
+      let n = 0;
+      for (const p of live.keys()) {
+        if (n >= wanted * 4) break;
+        freePlain(p);
+        n++;
+      }
+      return Math.floor(n / 4);
+    });
+    for (let op = 0; op < 30_000; op++) {
+      const r = rand();
+      if (r < 0.01) heap.pin(Math.floor(rand() * heap.cpus));
+      else if (r < 0.35) {
+        const c = pick(plain);
+        const p = c.alloc();
+        if (p === 0) continue;
+        expect(live.has(p)).toBe(false);
+        const seed = Math.floor(rand() * 256);
+        stamp(p, c, seed);
+        live.set(p, { c, seed });
+      } else if (r < 0.55) {
+        if (live.size > 0) freePlain(pick([...live.keys()].slice(0, 16)));
+      } else if (r < 0.8) {
+        const key = Math.floor(rand() * (nextKey + 10));
+        const p = ix.get(key);
+        if (p !== undefined) {
+          if (rand() < 0.3) held.push(p);
+          else ix.put(p);
+        } else {
+          const q = ix.cache.alloc();
+          if (q === 0) continue;
+          setU32(heap, q, 1);
+          setU32(heap, q + 4, nextKey);
+          ix.map.set(nextKey++, q);
+        }
+      } else if (r < 0.86) {
+        if (held.length > 0) ix.put(held.splice(Math.floor(rand() * held.length), 1)[0]!);
+      } else if (r < 0.9) heap.reap();
+      else if (r < 0.92) heap.shrink();
+      else if (r < 0.94) pick(plain).shrink();
+      else if (r < 0.97) {
+        ix.cache.reclaim(1 + Math.floor(rand() * 8));
+        ix.check();
+      }
+      if (op % 3000 === 0) expect(heap.validate().ok).toBe(true);
+    }
+    // The budget was reached again and again: shrinkers ran, and targeted reclaim recycled dentries.
+    expect(heap.stats().reclaim.shrinkerCalls).toBeGreaterThan(20);
+    expect(heap.stats().chunks).toBe(2);
+    expect(ix.destroyed.length).toBeGreaterThan(100);
+    for (const p of held) expect(u32(heap, p)).toBeGreaterThan(1);
+    for (const [p, b] of live) expect(intact(p, b.c, b.seed)).toBe(true);
+    expect(plain.reduce((a, c) => a + c.live, 0)).toBe(live.size);
+    expect(ix.cache.live).toBe(ix.map.size);
+    expect(heap.validate().ok).toBe(true);
+  });
+});
+
 describe("memory.discard", () => {
   /** A heap whose second chunk is wholly free again (objects of 4 KiB, order-3 slabs, 40 of them). */
   async function freeSecondChunk(memory?: WebAssembly.Memory): Promise<{ heap: Heap; c: Cache }> {
