@@ -15,7 +15,7 @@ import {
   H_BOOT, H_CACHE_BYTES, H_CACHE_HEAD, H_CPU_NODE, H_CPU_OFF, H_NCACHES, H_NCPUS, H_NEXT_CACHE_ID,
   H_NNODES, INLINE_BITMAP_OBJECTS, MAX_CPUS, MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, CN_NR_PARTIAL,
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
-  MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK,
+  MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_SLAB_MASK,
 } from "./layout";
 import { HEAP, alignUp, arenaInit } from "./arena";
 import { cnAddr, discardEmpty } from "./node";
@@ -114,6 +114,7 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   store<u32>(c, align, C_ALIGN);
   store<u32>(c, flags, C_FLAGS);
   store<u32>(c, order, C_ORDER);
+  store<u32>(c, (PAGE_SIZE << order) - 1, C_SLAB_MASK);
   layoutSlab(c, order, stride, align);
   store<u32>(c, <u32>((<u64>1 << 32) / stride + 1), C_RECIP);
   store<u32>(c, minPartial(size), C_MIN_PARTIAL);

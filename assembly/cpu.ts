@@ -28,9 +28,9 @@ import {
   H_SHEAF_CACHES, MAX_ARRAY_CAP, MAX_NODES, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT, SH_NODE, SHEAF_CLASSES,
   SHEAF_MIN_SHIFT, CC_SIZE, C_SIZE, H_FLAGS2,
 } from "./layout";
-import { HEAP, nodeOf } from "./arena";
+import { HEAP, chunkByteOf, nodeOf } from "./arena";
 import { cnAddr, freeToSlabs, lockNode, refillFromNode } from "./node";
-import { resolveObject, resolvedError } from "./slab";
+import { checkObject } from "./slab";
 import {
   ALIEN_FLUSH, ALIEN_FREE, ALLOC_FASTPATH, ALLOC_NODE_MISMATCH, ALLOC_SLOWPATH, BARN_GET, BARN_GET_FAIL,
   BARN_PUT, BARN_PUT_FAIL, CPU_OFF, FREE_FASTPATH, FREE_SLOWPATH, NUMA_FALLBACK, SHEAF_ALLOC, SHEAF_FLUSH,
@@ -51,11 +51,15 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 @inline function emptySheaf(): usize {
   return HEAP + H_EMPTY_SHEAF;
 }
+export function emptySheafAddr(): usize {
+  return HEAP + H_EMPTY_SHEAF;
+}
 
 // ---- fast paths ---------------------------------------------------------------------------------------
 
 // Allocate one object of `cache` on the current CPU. 0 on failure (error code set).
-export function cacheAlloc(cache: usize): usize {
+// Inlined into each caller so that the call is the caller's own; the slow paths stay out of line.
+@inline export function cacheAlloc(cache: usize): usize {
   const slot = cpuSlot(cache);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
@@ -66,10 +70,12 @@ export function cacheAlloc(cache: usize): usize {
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
-export function cacheFree(cache: usize, ptr: usize): i32 {
-  if (resolveObject(cache, ptr) == 0) return resolvedError;
+@inline export function cacheFree(cache: usize, ptr: usize): i32 {
+  const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
+  const e = checkObject(cache, ptr, b);
+  if (e != E_OK) return e;
   const slot = cpuSlot(cache);
-  if (nodeOf(ptr) != currentNode) return freeRemote(cache, slot, ptr);
+  if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
   if (n >= load<u32>(main, SH_CAP)) return freeSlow(cache, slot, ptr);

@@ -99,3 +99,7 @@ export function stage_alloc(): u32 {
   if (c == 0) return 0;
   return <u32>allocSingle(c, 0xffffffff);
 }
+
+// ---- benchmark loops (bench/micro.mjs) ----
+export { benchEmpty as bench_empty, benchPairs as bench_pairs, benchBursts as bench_bursts } from "./bench";
+export { benchToyInit as bench_toy_init, benchToyPairs as bench_toy_pairs } from "./bench";

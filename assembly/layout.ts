@@ -41,7 +41,7 @@ export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;
 //  Page descriptor, 32 bytes:
 //   0        4        8        12   14   16 17 18 19 20       24                32
 //   ├─cache──┼─next───┼─prev───┼inuse┼objs┼k─┼o─┼n─┼l─┼─aux────┼─bits (64)───────┤
-//   cache   slab head: owning kmem_cache                         (slab.ts)
+//   cache   every page of a slab (head and tails): the owning kmem_cache; 0 on every other page (slab.ts)
 //   next    list link: the cache-node slab list, or the buddy free list (page.ts / node lists)
 //   prev    list link
 //   inuse   slab head: objects handed out by the slab layer, including those parked in per-CPU arrays
@@ -100,8 +100,12 @@ export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 
 // The chunk table holds one byte per chunk: its node, with CT_RUN_TAIL set for the 2nd.. chunks of a run
 // (whose descriptor area is user data). nodeOf(ptr) = table[(ptr - chunkBase) >> CHUNK_SHIFT] & CT_NODE.
+// It has MAX_CHUNKS slots whatever the number of chunks grown.
+// Slots of chunks not grown yet hold CT_NO_CHUNK, so one byte load and one test (byte ≥ CT_RUN_TAIL)
+// tell a free() that an address is in no slab chunk, with no range check.
 export const CT_NODE: u8 = 0x7f;
 export const CT_RUN_TAIL: u8 = 0x80;
+export const CT_NO_CHUNK: u8 = 0xff;
 
 // ---- the heap header (at `base`) ----------------------------------------------------------------------
 //   0 magic      4 version    8 heapBase   12 chunkBase   16 nchunks   20 maxChunks
@@ -192,7 +196,7 @@ export const C_BATCH: u32 = 60;      // objects moved per refill / flush
 export const C_LIVE: u32 = 64;       // objects handed to users (not counting per-CPU arrays)
 export const C_DEBUG_OFF: u32 = 68;  // debug: offset of the object inside its stride slot (left red zone)
 export const C_LAST_REAP: u32 = 72;
-export const C_RESERVED: u32 = 76;
+export const C_SLAB_MASK: u32 = 76;  // slab bytes - 1: slabs are naturally aligned, so ptr & mask = offset in slab
 export const C_HDR: u32 = 128;
 
 // Per cache per node, 64 bytes:

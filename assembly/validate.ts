@@ -66,7 +66,8 @@ function checkChunks(): void {
       else {
         for (let t: u32 = 1; t < (<u32>1 << o); t++) {
           const td = d + (<usize>t << DESC_SHIFT);
-          if (load<u8>(td, D_KIND) != K_TAIL || <usize>load<u32>(td, D_AUX) != d) { report(V_TAIL, td, 0); break; }
+          if (load<u8>(td, D_KIND) != K_TAIL || <usize>load<u32>(td, D_AUX) != d ||
+              load<u32>(td, D_CACHE) != (k == K_SLAB ? load<u32>(d, D_CACHE) : 0)) { report(V_TAIL, td, 0); break; }
         }
       }
       p += 1 << o;
