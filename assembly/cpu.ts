@@ -435,9 +435,3 @@ export function tuneArrays(cache: usize, cap: u32): i32 {
   store<u32>(cache, cap == 0 ? 1 : (cap + 1) >> 1, C_BATCH);
   return E_OK;
 }
-
-// Default capacity by object size (as SLAB's enable_cpucache: ≥4096: 4, ≥1024: 12, ≥256: 26, else 60).
-export function defaultArrayCap(cache: usize): u32 {
-  const size = load<u32>(cache, C_SIZE);
-  return size >= 4096 ? 4 : size >= 1024 ? 12 : size >= 256 ? 26 : 60;
-}

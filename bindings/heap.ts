@@ -60,8 +60,8 @@ export interface CacheOptions {
   /** Called once for each object when its slab is made; a constructed object keeps its state across
    *  free and alloc (free objects are never written). */
   ctor?: (ptr: number) => void;
-  /** Per-CPU array capacity; 0 turns arrays off. Default by object size: ≥4096 B: 4, ≥1024: 12,
-   *  ≥256: 26, else 60. */
+  /** Per-CPU array capacity; 0 turns arrays off. Default by object size: ≥4096 B: 8, ≥1024: 12,
+   *  ≥256: 26, else 60 (bench/capacity.mjs). */
   arrayCapacity?: number;
 }
 
