@@ -380,6 +380,10 @@ export class Cache {
   readonly id: number;
   /** @internal */ readonly ctor?: (ptr: number) => void;
   #dead = false;
+  /** Destroyed, or has a constructor (whose exceptions are rethrown after the Wasm call): take the
+   *  checked path. Keeps the common alloc/free to one test and one Wasm call. */
+  #careful: boolean;
+  readonly #w: SlabExports;
 
   /** @internal */
   constructor(heap: Heap, name: string, addr: number, ctor?: (ptr: number) => void) {
@@ -388,6 +392,8 @@ export class Cache {
     this.addr = addr;
     this.id = heap.u32(addr + heap.L.C_ID!);
     this.ctor = ctor;
+    this.#careful = ctor !== undefined;
+    this.#w = heap.wasm;
   }
 
   get destroyed(): boolean {
@@ -433,7 +439,14 @@ export class Cache {
 
   /** Allocate one object on the current CPU. Returns its address (or 0 with onOutOfMemory 'null'). */
   alloc(): number {
-    if (this.#dead) this.#check();
+    if (this.#careful) return this.#allocCareful();
+    const p = this.#w.cache_alloc(this.addr);
+    return p === 0 ? this.#oom() : p;
+  }
+
+  // alloc for a destroyed cache or one whose constructor may throw.
+  #allocCareful(): number {
+    this.#check();
     const p = this.heap.wasm.cache_alloc(this.addr);
     if (this.heap.hookError !== undefined) this.#hookFailed(p);
     return p === 0 ? this.#oom() : p;
@@ -459,8 +472,8 @@ export class Cache {
   /** Free an object of this cache. Throws InvalidFreeError / DoubleFreeError and changes nothing when
    *  `ptr` is not an allocated object of this cache. */
   free(ptr: number): void {
-    if (this.#dead) this.#check();
-    const e = this.heap.wasm.cache_free(this.addr, ptr >>> 0);
+    if (this.#careful) this.#check();
+    const e = this.#w.cache_free(this.addr, ptr >>> 0);
     if (e !== 0) throw freeError(e, ptr, this.name);
   }
 
@@ -590,6 +603,7 @@ export class Cache {
     if (e === ErrorCode.BUSY) throw new CacheBusyError(this.name, this.heap.wasm.cache_live(this.addr));
     if (e !== 0) throw new SlabError(`wasm-slab: destroy '${this.name}' failed (code ${e})`, e);
     this.#dead = true;
+    this.#careful = true;
     this.heap.forget(this);
   }
 }
