@@ -26,7 +26,7 @@ import {
   CC_SCRATCH, CC_SPARE, CC_TOUCHED, CN_BARN_EMPTY, CN_BARN_FULL, CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK,
   E_INVALID, E_NOMEM, E_OK, F_INTERNAL, F_NO_ALIEN, H_CPU_NODE, H_EMPTY_SHEAF, H_NCPUS, H_NNODES,
   H_SHEAF_CACHES, MAX_ARRAY_CAP, MAX_NODES, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT, SH_NODE, SHEAF_CLASSES,
-  SHEAF_MIN_SHIFT, CC_SIZE, C_SIZE, H_FLAGS2,
+  SHEAF_MIN_SHIFT, CC_SIZE, C_SIZE, H_FLAGS2, F_DEBUG_MASK, E_DOUBLE_FREE,
 } from "./layout";
 import { HEAP, chunkByteOf, nodeOf } from "./arena";
 import { cnAddr, freeToSlabs, lockNode, refillFromNode } from "./node";
@@ -38,6 +38,8 @@ import {
 } from "./stats";
 import { currentCpu, unlock } from "./sync";
 import { setError, cacheCreateInternal } from "./cache";
+import { debugAlloc, debugFree, freeFailed } from "./debug";
+import { inuseMark, inuseRelease } from "./inuse";
 
 // Node of the current CPU (per instance, set by pin).
 export let currentNode: u32 = 0;
@@ -63,21 +65,26 @@ export function emptySheafAddr(): usize {
   const slot = cpuSlot(cache);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
-  if (n == 0) return allocSlow(cache, slot);
+  if (n == 0) return inuseMark(cache, allocSlow(cache, slot));
   store<u32>(main, n - 1, SH_COUNT);
   statAt(slot, ALLOC_FASTPATH);
-  return <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2));
+  return inuseMark(cache, <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2)));
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
+// Hardening (inuse.ts, debug.ts): an F_INUSE cache refuses a pointer whose in-use bit is clear; every
+// cache refuses the object on top of the CPU's main array (the last one freed here: SLUB's cheap
+// "object == freelist head" check). Refusals go through freeFailed (cold), which reports them.
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
   const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
   const e = checkObject(cache, ptr, b);
-  if (e != E_OK) return e;
+  if (e != E_OK) return freeFailed(cache, ptr, e);
+  if (!inuseRelease(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
+  if (n != 0 && <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2)) == ptr) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   if (n >= load<u32>(main, SH_CAP)) return freeSlow(cache, slot, ptr);
   store<u32>(main + SH_HDR + (<usize>n << 2), <u32>ptr);
   store<u32>(main, n + 1, SH_COUNT);
@@ -140,6 +147,7 @@ export function sheafFlush(cache: usize, s: usize, k: u32): void {
 
 // One object from the slabs of `node` (0xffffffff: the current CPU's node), falling back to other nodes.
 export function allocSingle(cache: usize, node: u32): usize {
+  if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) return debugAlloc(cache, node); // checked, tracked
   const slot = cpuSlot(cache);
   const scratch = slot + CC_SCRATCH;
   if (refillBatch(cache, node == 0xffffffff ? currentNode : node, scratch, 1) == 0) {
@@ -149,10 +157,13 @@ export function allocSingle(cache: usize, node: u32): usize {
   return <usize>load<u32>(scratch);
 }
 
-function freeSingle(cache: usize, ptr: usize): void {
+// Free one allocated object straight to its slab. E_OK, or a debug cache's error (already reported).
+function freeSingle(cache: usize, ptr: usize): i32 {
+  if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) return debugFree(cache, ptr); // checked, tracked
   const scratch = cpuSlot(cache) + CC_SCRATCH;
   store<u32>(scratch, <u32>ptr);
   freeToSlabs(cache, scratch, 1);
+  return E_OK;
 }
 
 // Refill through the seam, from `node` first, then the other nodes in order (counted).
@@ -272,7 +283,7 @@ function putFullToBarn(cache: usize, full: usize): usize {
 function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
   statAt(slot, FREE_SLOWPATH);
   const cap = load<u32>(cache, C_ARRAY_CAP);
-  if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) { freeSingle(cache, ptr); return E_OK; }
+  if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return freeSingle(cache, ptr);
   store<u32>(slot, 1, CC_GUARD);
   store<u32>(slot, 1, CC_TOUCHED);
   let main = <usize>load<u32>(slot, CC_MAIN);
@@ -310,8 +321,7 @@ function freeRemote(cache: usize, slot: usize, ptr: usize): i32 {
   statAt(slot, FREE_SLOWPATH);
   if (load<u32>(cache, C_ARRAY_CAP) == 0 || (load<u32>(cache, C_FLAGS) & F_NO_ALIEN) != 0 ||
       (load<u32>(HEAP, H_FLAGS2) & FLAG2_NO_ALIEN) != 0 || load<u32>(slot, CC_GUARD) != 0) {
-    freeSingle(cache, ptr);                                  // takes the remote node's lock
-    return E_OK;
+    return freeSingle(cache, ptr);                           // takes the remote node's lock
   }
   const node = nodeOf(ptr);
   const at = slot + CC_ALIEN + (<usize>node << 2);
@@ -337,7 +347,7 @@ export function cacheAllocNode(cache: usize, node: u32): usize {
   if (node >= load<u32>(HEAP, H_NNODES)) { setError(E_INVALID); return 0; }
   if (node == currentNode) return cacheAlloc(cache);
   stat(cache, ALLOC_NODE_MISMATCH);
-  return allocSingle(cache, node);
+  return inuseMark(cache, allocSingle(cache, node));
 }
 
 // ---- whole-cache operations ---------------------------------------------------------------------------

@@ -21,10 +21,11 @@ import {
   C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_AUX,
   D_BITS, D_CACHE, D_INUSE, D_KIND, D_LIST, D_OBJECTS, DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK,
   E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR, INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE,
-  N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT,
+  N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE,
 } from "./layout";
 import { chunkByte, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { nodeAddr, pageAlloc, pageFree } from "./page";
+import { debugSlabInit } from "./debug";
 
 @external("env", "hook")
 export declare function hook(op: i32, a: u32, b: u32, c: u32): i32;
@@ -69,6 +70,7 @@ export function slabNew(cache: usize, node: u32): usize {
   }
   const n = nodeAddr(node);
   store<u32>(n, load<u32>(n, N_SLAB_PAGES) + (1 << order), N_SLAB_PAGES);
+  if ((load<u32>(cache, C_FLAGS) & (F_DEBUG_MASK | F_INUSE)) != 0) debugSlabInit(cache, d); // red zones, poison, in-use bits
   if (load<u32>(cache, C_FLAGS) & F_CTOR) {
     const id = load<u32>(cache, C_ID);
     const stride = load<u32>(cache, C_STRIDE);
