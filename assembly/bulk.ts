@@ -12,7 +12,8 @@
 // while it has room, and the rest go to their slabs in batches, one lock per run of same-node objects.
 import {
   BARN_MAX_EMPTY, BARN_MAX_FULL, C_ARRAY_CAP, CC_MAIN, CC_SPARE, CN_BARN_EMPTY, CN_BARN_FULL, CN_BARN_NR_EMPTY,
-  CN_BARN_NR_FULL, CN_LOCK, E_DOUBLE_FREE, E_NOMEM, E_OK, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT,
+  CN_BARN_NR_FULL, CN_LOCK, E_DOUBLE_FREE, E_NOMEM, E_OK, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT, C_FLAGS,
+  F_DEBUG_MASK, F_INUSE,
 } from "./layout";
 import { chunkByteOf } from "./arena";
 import { cnAddr, freeToSlabs, lockNode } from "./node";
@@ -21,6 +22,8 @@ import { currentNode, refillBatch, sheafDelete, sheafNew, emptySheafAddr } from 
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, BARN_GET, BARN_PUT, FREE_FASTPATH, FREE_SLOWPATH, cpuSlot, stat, statAddAt } from "./stats";
 import { unlock } from "./sync";
 import { setError } from "./cache";
+import { debugAllocBulk, debugBulkBad, debugFreeBulk, freeFailed } from "./debug";
+import { inuseMark, inuseRelease } from "./inuse";
 
 // Index of the bad pointer after a failed cacheFreeBulk.
 export let bulkBadIndex: u32 = 0;
@@ -35,6 +38,8 @@ export let bulkBadIndex: u32 = 0;
 }
 
 export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
+  const flags = load<u32>(cache, C_FLAGS);
+  if ((flags & F_DEBUG_MASK) != 0) return debugAllocBulk(cache, dst, n); // checked one by one (debug.ts)
   const slot = cpuSlot(cache);
   let got = takeFromSheaf(<usize>load<u32>(slot, CC_MAIN), dst, n);
   if (got < n) got += takeFromSheaf(<usize>load<u32>(slot, CC_SPARE), dst + (<usize>got << 2), n - got);
@@ -62,6 +67,7 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
   }
   statAddAt(slot, ALLOC_FASTPATH, fromArrays);
   statAddAt(slot, ALLOC_SLOWPATH, n - fromArrays);
+  if ((flags & F_INUSE) != 0) for (let k: u32 = 0; k < n; k++) inuseMark(cache, <usize>load<u32>(dst + (<usize>k << 2)));
   return n;
 }
 
@@ -105,13 +111,23 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
     if (loc < (<u64>1 << 32)) { bad = <i32>loc; break; }
     const i = <u32>loc;
     if ((load<u64>(bitmapWord(cache, <usize>(loc >> 32), i)) >> (i & 63)) & 1) { bad = E_DOUBLE_FREE; break; }
+    if (!inuseRelease(cache, p)) { bad = E_DOUBLE_FREE; break; } // F_INUSE: parked, or twice in the batch
     flip(cache, loc);
   }
   for (let j: u32 = 0; j < k; j++) {
     const p = <usize>load<u32>(src + (<usize>j << 2));
     flip(cache, locateObject(cache, p, chunkByteOf(p)));
+    if (bad != E_OK) inuseMark(cache, p);                     // undo the in-use releases too
   }
-  if (bad != E_OK) { bulkBadIndex = k; return bad; }
+  if (bad != E_OK) {
+    bulkBadIndex = k;
+    return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), bad); // reported (debug.ts)
+  }
+  if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) {
+    const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
+    if (e != E_OK) bulkBadIndex = debugBulkBad;
+    return e;
+  }
 
   // Free pass: same-node objects into the main array, then into full arrays for the barn.
   const slot = cpuSlot(cache);

@@ -49,14 +49,14 @@ import {
   H_ERR_ADDR, H_ERR_CACHE, H_NCPUS, H_NNODES, HOOK_REPORT, K_SLAB, L_EMPTY, L_FULL, L_NONE, L_PARTIAL,
   MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, POISON_END, POISON_FREE, Q_CAP, Q_COUNT, Q_HDR, QUAR_BYTES, QUAR_CAP,
   RZ_ACTIVE, RZ_INACTIVE, RZ_WIDTH, SH_COUNT, SH_HDR, SH_NEXT, T_CLOCK, T_CPU, T_NODE, T_SET, T_STAMP, T_TAG,
-  TRACK_SIZE, C_BITMAP_WORDS, CN_LOCK, F_EXACT,
+  TRACK_SIZE, C_BITMAP_WORDS, CN_LOCK, F_EXACT, H_LAST_ERROR,
 } from "./layout";
-import { HEAP, alignUp, pageAddr } from "./arena";
+import { HEAP, alignUp, pageAddr, pageOf } from "./arena";
 import { cnAddr, freeToSlabs, lockNode, moveSlab } from "./node";
 import { headOf, hook, objectAt, slabBitmap, slabDiscard, slabIsFree } from "./slab";
 import { cacheAllocSlab, cacheFreeSlab, currentNode, refillBatch } from "./cpu";
 import { cacheCreateInternal, isCache, setError } from "./cache";
-import { inuseClearSlab, inuseIsSet } from "./inuse";
+import { inuseClearSlab, inuseIsSet, inuseMark } from "./inuse";
 import { CPU_OFF, FREE_SLAB, cpuSlot, stat } from "./stats";
 import { currentCpu, unlock } from "./sync";
 
@@ -323,6 +323,13 @@ export function debugAlloc(cache: usize, node: u32): usize {
     return 0;
   }
   const p = <usize>load<u32>(scratch);
+  return debugHandOut(cache, p) == E_OK ? p : 0;
+}
+
+// Object p of debug cache `cache`, just taken from its slab (allocated there), is about to go to a user:
+// check it (slab, red zones, poison), then mark it allocated (active red zones, alloc track). E_OK, or
+// the error after p was quarantined and reported.
+export function debugHandOut(cache: usize, p: usize): i32 {
   tick();
   const flags = load<u32>(cache, C_FLAGS);
   let code = E_OK;
@@ -330,13 +337,39 @@ export function debugAlloc(cache: usize, node: u32): usize {
   if (code == E_OK) code = checkBytes(cache, p, flags, RZ_INACTIVE, true);
   if (code != E_OK) {
     quarantine(cache, p);
-    debugReport(code, cache, p);
-    return 0;
+    return debugReport(code, cache, p);
   }
   paintRedZones(cache, p, flags, RZ_ACTIVE);
   const t = load<u32>(cache, C_TRACK_OFF);
   if (t != 0) writeTrack(p + t);
-  return p;
+  return E_OK;
+}
+
+// Any object p taken from an array that is about to go to a user (prefilled handles): the hardening of
+// its cache (named by its page descriptor): debug hand-out checks, or the in-use bit. False when p was
+// found corrupted (quarantined and reported): take another.
+export function handOutAny(p: usize): bool {
+  const cache = <usize>load<u32>(pageOf(p), D_CACHE);
+  const flags = load<u32>(cache, C_FLAGS);
+  if ((flags & F_DEBUG_MASK) != 0) return debugHandOut(cache, p) == E_OK;
+  inuseMark(cache, p);
+  return true;
+}
+
+// Bulk alloc for a debug cache: n checked objects into dst, all or nothing. n, or 0 with the error of the
+// first failure (E_NOMEM, or a corruption already reported) after the objects taken were freed again.
+export function debugAllocBulk(cache: usize, dst: usize, n: u32): u32 {
+  for (let k: u32 = 0; k < n; k++) {
+    const p = debugAlloc(cache, 0xffffffff);
+    if (p == 0) {
+      const code = load<i32>(HEAP, H_LAST_ERROR);
+      for (let j: u32 = 0; j < k; j++) debugFree(cache, <usize>load<u32>(dst + (<usize>j << 2)));
+      setError(code);
+      return 0;
+    }
+    store<u32>(dst + (<usize>k << 2), <u32>p);
+  }
+  return n;
 }
 
 // Free p, an allocated object of debug cache `cache` (resolveObject said so). E_OK, or an error after a
@@ -470,4 +503,17 @@ export function debugSetStamp(stamp: u32): void {
 }
 export function debugClock(): u32 {
   return load<u32>(db(), DB_CLOCK);
+}
+
+// Bulk free for a debug cache, after bulk.ts checked every pointer (allocated objects of this cache, no
+// duplicates): each goes through debugFree. An object found corrupted is quarantined and reported, the
+// others are still freed; returns the first error (bulkBadIndex-style index in debugBulkBad) or E_OK.
+export let debugBulkBad: u32 = 0;
+export function debugFreeBulk(cache: usize, src: usize, n: u32): i32 {
+  let first = E_OK;
+  for (let k: u32 = 0; k < n; k++) {
+    const e = debugFree(cache, <usize>load<u32>(src + (<usize>k << 2)));
+    if (e != E_OK && first == E_OK) { first = e; debugBulkBad = k; }
+  }
+  return first;
 }

@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   OutOfMemoryError,
   SlabError,
+  freeError,
   reportError,
   reportKind,
   type DebugReport,
@@ -275,6 +276,8 @@ export class Heap {
    *  Wasm left in the heap header (valid during the report hook and right after the failed call). */
   report(code: number, ptr: number, cacheAddr: number): DebugReport {
     const w = this.wasm;
+    ptr >>>= 0; // i32 at the boundary
+    cacheAddr >>>= 0;
     return {
       code,
       kind: reportKind(code),
@@ -676,8 +679,11 @@ export class Cache {
         done += k;
       }
       if (got === 0 || h.hookError !== undefined) {
+        const code = h.wasm.last_error();
+        const report = got === 0 && code !== ErrorCode.NOMEM && code !== ErrorCode.OK ? h.lastReport(code) : undefined;
         if (done > 0) this.freeBulk(out.subarray(0, done)); // all or nothing
         h.rethrowHook();
+        if (report) throw reportError(report); // a debug cache found a corrupted object (quarantined)
         throw new OutOfMemoryError(`${n} objects of cache '${this.name}'`, n * this.size);
       }
     }
@@ -705,7 +711,14 @@ export class Cache {
       const chunk = all.subarray(done, Math.min(all.length, done + per));
       new Uint32Array(h.memory.buffer, stage, chunk.length).set(chunk);
       const e = h.wasm.cache_free_bulk(this.addr, stage, chunk.length);
-      if (e !== 0) throw freeError(e, chunk[h.wasm.bulk_bad_index()]!, this.name);
+      if (e !== 0) {
+        // Reported by the Wasm (detail in the header). In a debug cache, an object found corrupted while
+        // freeing is quarantined and the rest of its chunk is freed.
+        const r = h.lastReport(e);
+        h.rethrowHook();
+        if (r.ptr === chunk[h.wasm.bulk_bad_index()]) throw reportError(r);
+        throw freeError(e, chunk[h.wasm.bulk_bad_index()]!, this.name);
+      }
     }
   }
 
