@@ -49,7 +49,7 @@ import {
   H_ERR_ADDR, H_ERR_CACHE, H_NCPUS, H_NNODES, HOOK_REPORT, K_SLAB, L_EMPTY, L_FULL, L_NONE, L_PARTIAL,
   MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, POISON_END, POISON_FREE, Q_CAP, Q_COUNT, Q_HDR, QUAR_BYTES, QUAR_CAP,
   RZ_ACTIVE, RZ_INACTIVE, RZ_WIDTH, SH_COUNT, SH_HDR, SH_NEXT, T_CLOCK, T_CPU, T_NODE, T_SET, T_STAMP, T_TAG,
-  TRACK_SIZE, C_BITMAP_WORDS, CN_LOCK, F_EXACT, H_LAST_ERROR,
+  TRACK_SIZE, C_BITMAP_WORDS, CN_LOCK, F_EXACT, H_LAST_ERROR, D_NODE,
 } from "./layout";
 import { HEAP, alignUp, pageAddr, pageOf } from "./arena";
 import { cnAddr, freeToSlabs, lockNode, moveSlab } from "./node";
@@ -390,10 +390,43 @@ export function debugFree(cache: usize, p: usize): i32 {
   }
   if ((flags & F_POISON) != 0) poison(cache, p);
   paintRedZones(cache, p, flags, RZ_INACTIVE);
+  const d = headOf(p);
+  if (load<u16>(d, D_INUSE) == 1) sweepBeforeEmpty(cache, d, flags);
   const scratch = cpuSlot(cache) + CC_SCRATCH;
   store<u32>(scratch, <u32>p);
   freeToSlabs(cache, scratch, 1);
   return E_OK;
+}
+
+// Slab d is about to become empty (its last object is being freed), after which it may go back to the
+// page allocator and take any corruption of its free objects with it unseen. As SLUB checks a debug slab
+// before discarding it, check every free object now: a corrupted one is taken out of the slab,
+// quarantined and reported (so the slab stays, not empty).
+function sweepBeforeEmpty(cache: usize, d: usize, flags: u32): void {
+  if ((flags & (F_RED_ZONE | F_POISON)) == 0) return;
+  const objects = load<u32>(cache, C_OBJECTS);
+  for (let i: u32 = 0; i < objects; i++) {
+    if (!slabIsFree(d, i)) continue;
+    const q = objectAt(cache, d, i);
+    const code = checkBytes(cache, q, flags, RZ_INACTIVE, true);
+    if (code == E_OK) continue;
+    takeFree(cache, d, i);
+    quarantine(cache, q);
+    debugReport(code, cache, q);
+  }
+}
+
+// Take free object i out of slab d (as if allocated), fixing the slab's count and list.
+function takeFree(cache: usize, d: usize, i: u32): void {
+  const cn = cnAddr(cache, <u32>load<u8>(d, D_NODE));
+  lockNode(cache, cn);
+  const wa = slabBitmap(d) + (<usize>(i >> 6) << 3);
+  store<u64>(wa, load<u64>(wa) & ~(<u64>1 << (i & 63)));
+  const inuse = <u32>load<u16>(d, D_INUSE) + 1;
+  store<u16>(d, <u16>inuse, D_INUSE);
+  const objects = load<u32>(cache, C_OBJECTS);
+  moveSlab(cn, d, inuse == objects ? L_FULL : L_PARTIAL);
+  unlock(cn + CN_LOCK);
 }
 
 // ---- whole-cache walks -------------------------------------------------------------------------------------

@@ -172,6 +172,10 @@ function checkSheaf(c: usize, s: usize, node: i32): void {
       report(V_ARRAY, p, c);
       return;
     }
+    // The same object twice in one array (an undetected double free, without in-use bits).
+    for (let j: u32 = 0; j < i; j++) {
+      if (<usize>load<u32>(s + SH_HDR + (j << 2)) == p) { report(V_ARRAY, p, c); return; }
+    }
   }
 }
 

@@ -286,7 +286,7 @@ export class Heap {
       offset: w.last_error_offset(),
       found: w.last_error_found(),
       expected: w.last_error_expected(),
-      tracks: this.tracksAt(cacheAddr, ptr),
+      tracks: reportKind(code) === "invalid-free" ? undefined : this.tracksAt(cacheAddr, ptr),
     };
   }
 
@@ -305,7 +305,7 @@ export class Heap {
 
   /** @internal The tracks of object `ptr` of the cache at `cacheAddr`, if that cache stores them. */
   tracksAt(cacheAddr: number, ptr: number): Tracks | undefined {
-    const a = this.wasm.debug_track(cacheAddr, ptr >>> 0, 0);
+    const a = this.wasm.debug_track(cacheAddr, ptr >>> 0, 0) >>> 0;
     if (a === 0 || a + 2 * this.L.TRACK_SIZE! > this.memory.buffer.byteLength) return undefined;
     const L = this.L;
     const one = (t: number): Track | undefined => {
