@@ -173,6 +173,19 @@ describe("KUnit-style corruption cases: detected, quarantined, heap usable", () 
     });
   }
 
+  it("a corrupted free object is found before its slab empties (and could go back unseen)", async () => {
+    const { heap, cache, reports } = await setup();
+    const p = cache.alloc();
+    const q = cache.alloc();
+    cache.free(q);
+    heap.u8[q + 5] = 0; // use after free
+    cache.free(p); // the slab's last object: every free object is checked first
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ kind: "poison", ptr: q, offset: 5 });
+    expect(cache.quarantined).toBe(1);
+    expectUsable(heap, cache);
+  });
+
   it("a double free", async () => {
     const { heap, cache, reports } = await setup();
     heap.setCallerTag(11);
