@@ -440,6 +440,7 @@ export function drainBarn(cache: usize, node: u32): u32 {
 // Change the array capacity at run time: drain everything, then new arrays get the new capacity.
 export function tuneArrays(cache: usize, cap: u32): i32 {
   if (cap > MAX_ARRAY_CAP || (load<u32>(cache, C_FLAGS) & F_INTERNAL) != 0) return E_INVALID;
+  if (cap != 0 && (load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) return E_INVALID; // debug: no arrays
   drainCpuArrays(cache);
   store<u32>(cache, cap, C_ARRAY_CAP);
   store<u32>(cache, cap == 0 ? 1 : (cap + 1) >> 1, C_BATCH);

@@ -377,6 +377,7 @@ export class Heap {
 
   /** @internal Name of a heap-owned cache (kmalloc classes register theirs with nameInternal). */
   internalName(addr: number): string {
+    if (addr === this.u32(this.hdr + this.L.H_DEBUG! + this.L.DB_QUAR_CACHE!)) return "quarantine"; // debug.ts
     return this.#internalNames.get(addr) ?? `internal-${this.u32(addr + this.L.C_SIZE!)}`;
   }
 

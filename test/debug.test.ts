@@ -80,6 +80,7 @@ describe("debug cache layout", () => {
     const d = heap.createCache("d", { size: 24 });
     expect(d.flags & (CacheFlags.RED_ZONE | CacheFlags.POISON)).toBe(CacheFlags.RED_ZONE | CacheFlags.POISON);
     expect(d.arrayCapacity).toBe(0);
+    expect(() => d.tune({ arrayCapacity: 8 })).toThrow(/rejected/); // debug caches never get arrays
     const plain = heap.createCache("plain", { size: 24, debug: false });
     expect(plain.flags & (CacheFlags.RED_ZONE | CacheFlags.POISON)).toBe(0);
     expect(plain.arrayCapacity).toBeGreaterThan(0);
@@ -99,6 +100,7 @@ describe("KUnit-style corruption cases: detected, quarantined, heap usable", () 
     expect(reports[0]).toMatchObject({ kind: "red-zone", ptr: p, offset: SIZE, code: e.code });
     expect(cache.quarantined).toBe(1);
     expect(cache.live).toBe(0);
+    expect(heap.slabinfo()).toMatch(/^quarantine /m);
     // the quarantined object is never handed out again, and freeing it again is a double free
     const more = Array.from({ length: 200 }, () => cache.alloc());
     expect(more).not.toContain(p);
