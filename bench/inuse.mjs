@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // inuse.mjs — the fast-path cost of double-free hardening (issue 4, item 3):
-//   base    the allocator at a baseline git revision (default: the merge base with main), before any
-//           hardening of the fast path
+//   base    the allocator at a baseline git revision (default: 6b59b9e, main just before the hardening
+//           landed), compiled here from that revision's assembly/
 //   cur     this tree, a cache without the in-use bit: the always-on checks only (free refuses the
 //           object on top of the CPU's main array; one flag test on alloc and on free)
 //   inuse   this tree, a cache with the per-object in-use bit (CacheFlags.INUSE / inUseBits: true)
@@ -70,7 +70,7 @@ if (values.child) {
 
 const runs = Number(values.runs);
 const git = (...a) => execFileSync("git", a, { cwd: root, maxBuffer: 1 << 28 });
-const baseRev = values.base ?? git("merge-base", "HEAD", "main").toString().trim();
+const baseRev = values.base ?? "6b59b9e0edfa"; // main before the hardening (issue 4)
 const tmp = mkdtempSync(join(tmpdir(), "wasm-slab-bench-"));
 try {
   // The baseline: that revision's assembly/ compiled with this tree's asconfig (release target).

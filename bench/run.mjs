@@ -11,6 +11,7 @@ const all = [
   { name: "micro", file: "micro.mjs", what: "per-CPU fast paths vs empty calls and a toy LIFO" },
   { name: "capacity", file: "capacity.mjs", what: "per-CPU array capacity: hits, locks, parked memory" },
   { name: "overhead", file: "overhead.mjs", what: "objects per slab and metadata bytes per object byte" },
+  { name: "inuse", file: "inuse.mjs", what: "double-free hardening: in-use bit and top-of-array check vs before" },
   { name: "reclaim", file: "reclaim.mjs", what: "slab-oriented reclaim vs LRU eviction" },
   { name: "malloc", file: "malloc-peers.mjs", what: "malloc peers: dlmalloc, glibc, jemalloc, mimalloc, bump; trace replays" },
 ];
