@@ -232,10 +232,15 @@ export function debugReport(code: i32, cache: usize, p: usize): i32 {
   writeDetail(code, cache, p, off, found, expected);
   const b = db();
   store<u32>(b, load<u32>(b, DB_REPORTS) + 1, DB_REPORTS);
-  if (isCache(cache)) store<u32>(cache, load<u32>(cache, C_REPORTS) + 1, C_REPORTS);
+  if (safeIsCache(cache)) store<u32>(cache, load<u32>(cache, C_REPORTS) + 1, C_REPORTS);
   hook(HOOK_REPORT, code, <u32>p, <u32>cache);
   writeDetail(code, cache, p, off, found, expected);
   return code;
+}
+
+// isCache for a handle that may be garbage (a C caller's): never reads past the end of memory.
+function safeIsCache(c: usize): bool {
+  return c < (<usize>memory.size() << 16) - C_REPORTS - 4 && isCache(c);
 }
 
 // cacheFree's error path (any cache): resolveObject refused ptr, or the in-use bit says it is not in a

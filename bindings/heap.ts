@@ -297,7 +297,8 @@ export class Heap {
 
   /** @internal Name of the cache at `addr`. */
   cacheName(addr: number): string {
-    if (!this.wasm.cache_valid(addr)) return `cache@0x${addr.toString(16)}`;
+    // (a C caller's handle may be garbage: check the bounds before the Wasm reads it)
+    if (addr + this.L.C_HDR! > this.memory.buffer.byteLength || !this.wasm.cache_valid(addr)) return `cache@0x${addr.toString(16)}`;
     const user = this.#byId.get(this.u32(addr + this.L.C_ID!));
     if (user && user.addr === addr) return user.name;
     return this.walkCaches().find((c) => c.addr === addr)?.name ?? `cache@0x${addr.toString(16)}`;
@@ -305,6 +306,7 @@ export class Heap {
 
   /** @internal The tracks of object `ptr` of the cache at `cacheAddr`, if that cache stores them. */
   tracksAt(cacheAddr: number, ptr: number): Tracks | undefined {
+    if (cacheAddr + this.L.C_HDR! > this.memory.buffer.byteLength) return undefined;
     const a = this.wasm.debug_track(cacheAddr, ptr >>> 0, 0) >>> 0;
     if (a === 0 || a + 2 * this.L.TRACK_SIZE! > this.memory.buffer.byteLength) return undefined;
     const L = this.L;

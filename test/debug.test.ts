@@ -413,6 +413,11 @@ describe("reports at the ABI (C callers)", () => {
     expect(heap.reportCount).toBe(1);
     expect(reports).toHaveLength(1);
     expect(w.cache_quarantined(cache.addr)).toBe(1);
+    // a garbage cache handle from C: an error code, no trap
+    expect(w.cache_free(0xfffff000, p)).toBe(heap.L.E_WRONG_CACHE);
+    expect(w.cache_free(0xfffff000, 64)).toBe(heap.L.E_NOT_OURS);
+    expect(reports.at(-1)).toMatchObject({ kind: "invalid-free", cache: "cache@0xfffff000" });
+    expect(heap.hookError).toBeUndefined();
   });
 
   it("an onReport callback may call into the heap, and an exception it throws surfaces", async () => {
