@@ -432,6 +432,13 @@ describe("reports at the ABI (C callers)", () => {
       throw new Error("boom");
     };
     expect(catchErr(() => c.free(p))).toMatchObject({ message: "boom" });
+    // a report made inside a successful free (a corrupted free object found before its slab empties)
+    const x = c.alloc();
+    const y = c.alloc();
+    c.free(y);
+    heap.u8[y] = 0;
+    expect(catchErr(() => c.free(x))).toMatchObject({ message: "boom" });
+    expect(heap.hookError).toBeUndefined();
     heap.onReport = undefined;
     expect(heap.validate().ok).toBe(true);
   });
