@@ -8,11 +8,11 @@
 // Invariants:
 //   chunkBase ≡ 0 (mod 64 KiB);  chunk i spans [chunkBase + i MiB, chunkBase + (i+1) MiB)
 //   nchunks ≤ maxChunks ≤ MAX_CHUNKS;  chunkBase + nchunks MiB ≤ memory.size() bytes
-//   table[i] & CT_NODE < nnodes for every i < nchunks
+//   table[i] & CT_NODE < nnodes for every i < nchunks;  table[i] = CT_NO_CHUNK for i ≥ nchunks
 import {
   CHUNK_SHIFT, CHUNK_SIZE, CT_NODE, H_CHUNK_BASE, H_CHUNK_TABLE, H_GROW_FAILS, H_GROW_LOCK, H_HEAP_BASE,
   H_MAGIC, H_MAX_CHUNKS, H_NCHUNKS, H_VERSION, HEAP_MAGIC, HEAP_VERSION, MAX_CHUNKS, PAGE_SHIFT,
-  WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO,
+  WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, CT_NO_CHUNK,
 } from "./layout";
 import { lock, unlock } from "./sync";
 
@@ -33,6 +33,7 @@ export function arenaInit(heapBase: usize, headerBytes: usize, maxBytes: u64): b
   const chunkBase = alignUp(base + headerBytes, 1 << WASM_PAGE_SHIFT);
   if (!ensureMemory(chunkBase)) return false;
   memory.fill(base, 0, chunkBase - base);
+  memory.fill(base + H_CHUNK_TABLE, CT_NO_CHUNK, MAX_CHUNKS); // every slot "not a chunk" until grown
   HEAP = base;
   CHUNK_BASE = chunkBase;
   TABLE = base + H_CHUNK_TABLE;
@@ -76,6 +77,13 @@ function ensureMemory(end: usize): bool {
 
 @inline export function setChunkByte(idx: u32, v: u8): void {
   store<u8>(TABLE + idx, v);
+}
+
+// The chunk-table byte of any address: its node for a chunk that may hold slabs, and a value with
+// CT_RUN_TAIL set (≥ 0x80) for a run's tail chunk or an address outside every chunk. No range check is
+// needed: below chunkBase the subtraction wraps to an index past the grown chunks (slots = CT_NO_CHUNK).
+@inline export function chunkByteOf(ptr: usize): u8 {
+  return load<u8>(TABLE + ((ptr - CHUNK_BASE) >> CHUNK_SHIFT));
 }
 
 // The node that owns ptr. ptr must be inside a chunk.

@@ -2,36 +2,60 @@
 //
 // Owns: nothing persistent. Entry points: cacheAllocBulk(cache, dst, n), cacheFreeBulk(cache, src, n).
 // Called by: index.ts (the TS layer passes a staging buffer of u32 object addresses in linear memory).
-// Calls cpu.ts (arrays, refillBatch) and node.ts (freeToSlabs).
+// Calls cpu.ts (arrays, barn, refillBatch) and node.ts (freeToSlabs).
 //
-// allocBulk takes what the CPU's main array holds first (counted as alloc_fastpath per object), then
-// refills straight into the caller's buffer in batches from the slabs (alloc_slowpath per object); if
-// memory runs out it gives back everything it took and fails: the caller gets n objects or none.
+// allocBulk copies from the arrays first — main, spare, then full arrays from the node's barn (each
+// counted alloc_fastpath per object) — then refills straight into the caller's buffer from the slabs
+// (alloc_slowpath per object). If memory runs out it gives back everything it took: n objects or none.
 // freeBulk checks every pointer first (a duplicate inside the batch is a double free) and frees nothing
-// if one is bad; then objects of the CPU's node fill the main array and the rest go to their slabs in
-// batches, one lock acquisition per run of same-node objects.
-import { C_ARRAY_CAP, CC_MAIN, E_NOMEM, E_OK, SH_CAP, SH_COUNT, SH_HDR } from "./layout";
-import { nodeOf } from "./arena";
-import { freeToSlabs } from "./node";
-import { headOf, objectIndex, resolveObject, resolvedError, resolvedIndex, slabBitmap } from "./slab";
-import { currentNode, refillBatch } from "./cpu";
-import { ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, FREE_SLOWPATH, cpuSlot, statAddAt } from "./stats";
+// if one is bad; then objects of the CPU's node fill the main array, then full arrays go to the barn
+// while it has room, and the rest go to their slabs in batches, one lock per run of same-node objects.
+import {
+  BARN_MAX_EMPTY, BARN_MAX_FULL, C_ARRAY_CAP, CC_MAIN, CC_SPARE, CN_BARN_EMPTY, CN_BARN_FULL, CN_BARN_NR_EMPTY,
+  CN_BARN_NR_FULL, CN_LOCK, E_DOUBLE_FREE, E_NOMEM, E_OK, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT, C_FLAGS,
+  F_DEBUG_MASK, F_INUSE,
+} from "./layout";
+import { chunkByteOf } from "./arena";
+import { cnAddr, freeToSlabs, lockNode } from "./node";
+import { bitmapWord, locateObject } from "./slab";
+import { currentNode, refillBatch, sheafDelete, sheafNew, emptySheafAddr } from "./cpu";
+import { ALLOC_FASTPATH, ALLOC_SLOWPATH, BARN_GET, BARN_PUT, FREE_FASTPATH, FREE_SLOWPATH, cpuSlot, stat, statAddAt } from "./stats";
+import { unlock } from "./sync";
 import { setError } from "./cache";
+import { debugAllocBulk, debugBulkBad, debugFreeBulk, freeFailed } from "./debug";
+import { inuseMark, inuseRelease } from "./inuse";
 
 // Index of the bad pointer after a failed cacheFreeBulk.
 export let bulkBadIndex: u32 = 0;
 
+// Move up to `want` objects from the top of sheaf s to dst. Returns how many.
+@inline function takeFromSheaf(s: usize, dst: usize, want: u32): u32 {
+  const have = load<u32>(s, SH_COUNT);
+  const k = have < want ? have : want;
+  memory.copy(dst, s + SH_HDR + (<usize>(have - k) << 2), <usize>k << 2);
+  store<u32>(s, have - k, SH_COUNT);
+  return k;
+}
+
 export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
+  const flags = load<u32>(cache, C_FLAGS);
+  if ((flags & F_DEBUG_MASK) != 0) return debugAllocBulk(cache, dst, n); // checked one by one (debug.ts)
   const slot = cpuSlot(cache);
-  const main = <usize>load<u32>(slot, CC_MAIN);
-  const have = load<u32>(main, SH_COUNT);
-  const fromMain = have < n ? have : n;
-  // pop the hottest objects first, as n single allocs would
-  for (let i: u32 = 0; i < fromMain; i++) {
-    store<u32>(dst + (<usize>i << 2), load<u32>(main + SH_HDR + (<usize>(have - 1 - i) << 2)));
+  let got = takeFromSheaf(<usize>load<u32>(slot, CC_MAIN), dst, n);
+  if (got < n) got += takeFromSheaf(<usize>load<u32>(slot, CC_SPARE), dst + (<usize>got << 2), n - got);
+  const cn = cnAddr(cache, currentNode);
+  while (got < n && load<u32>(cn, CN_BARN_NR_FULL) != 0) {
+    lockNode(cache, cn);
+    const full = <usize>load<u32>(cn, CN_BARN_FULL);
+    if (full == 0) { unlock(cn + CN_LOCK); break; }
+    store<u32>(cn, load<u32>(full, SH_NEXT), CN_BARN_FULL);
+    store<u32>(cn, load<u32>(cn, CN_BARN_NR_FULL) - 1, CN_BARN_NR_FULL);
+    unlock(cn + CN_LOCK);
+    stat(cache, BARN_GET);
+    got += takeFromSheaf(full, dst + (<usize>got << 2), n - got);
+    putBack(cache, slot, cn, full);
   }
-  store<u32>(main, have - fromMain, SH_COUNT);
-  let got = fromMain;
+  const fromArrays = got;
   while (got < n) {
     const r = refillBatch(cache, currentNode, dst + (<usize>got << 2), n - got);
     if (r == 0) {
@@ -41,53 +65,124 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
     }
     got += r;
   }
-  statAddAt(slot, ALLOC_FASTPATH, fromMain);
-  statAddAt(slot, ALLOC_SLOWPATH, n - fromMain);
+  statAddAt(slot, ALLOC_FASTPATH, fromArrays);
+  statAddAt(slot, ALLOC_SLOWPATH, n - fromArrays);
+  if ((flags & F_INUSE) != 0) for (let k: u32 = 0; k < n; k++) inuseMark(cache, <usize>load<u32>(dst + (<usize>k << 2)));
   return n;
 }
 
-// Mark object i of slab d free / allocated in its bitmap, without touching counts (check pass only).
-@inline function flipBit(d: usize, i: u32): void {
-  const wa = slabBitmap(d) + (<usize>(i >> 6) << 3);
-  store<u64>(wa, load<u64>(wa) ^ (<u64>1 << (i & 63)));
+// An array taken from the barn after use: if objects are left, it becomes the CPU's main array (which
+// the bulk call emptied first) and the old main goes back as an empty array; an empty one goes back to
+// the barn's empty list, or is freed when that list is at its limit.
+function putBack(cache: usize, slot: usize, cn: usize, s: usize): void {
+  if (load<u32>(s, SH_COUNT) != 0) {
+    const main = <usize>load<u32>(slot, CC_MAIN);
+    store<u32>(slot, <u32>s, CC_MAIN);
+    s = main;
+    if (s == emptySheafAddr()) return;
+  }
+  lockNode(cache, cn);
+  if (load<u32>(cn, CN_BARN_NR_EMPTY) < BARN_MAX_EMPTY) {
+    store<u32>(s, load<u32>(cn, CN_BARN_EMPTY), SH_NEXT);
+    store<u32>(cn, <u32>s, CN_BARN_EMPTY);
+    store<u32>(cn, load<u32>(cn, CN_BARN_NR_EMPTY) + 1, CN_BARN_NR_EMPTY);
+    unlock(cn + CN_LOCK);
+    return;
+  }
+  unlock(cn + CN_LOCK);
+  sheafDelete(cache, s);
+}
+
+// Flip object `ptr`'s bit (located at loc) in its slab's bitmap.
+@inline function flip(cache: usize, loc: u64): void {
+  const i = <u32>loc;
+  const w = bitmapWord(cache, <usize>(loc >> 32), i);
+  store<u64>(w, load<u64>(w) ^ (<u64>1 << (i & 63)));
 }
 
 export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
-  // Check pass: resolve each pointer and provisionally mark it free, so a second copy of the same
-  // pointer in the batch is caught as a double free; then undo the marks.
+  // Check pass: locate each pointer and provisionally mark it free, so that a second copy of the same
+  // pointer in the batch reads as a double free; then undo the marks.
   let bad: i32 = E_OK;
   let k: u32 = 0;
   for (; k < n; k++) {
     const p = <usize>load<u32>(src + (<usize>k << 2));
-    const d = resolveObject(cache, p);
-    if (d == 0) { bad = resolvedError; break; }
-    flipBit(d, resolvedIndex);
+    const loc = locateObject(cache, p, chunkByteOf(p));
+    if (loc < (<u64>1 << 32)) { bad = <i32>loc; break; }
+    const i = <u32>loc;
+    if ((load<u64>(bitmapWord(cache, <usize>(loc >> 32), i)) >> (i & 63)) & 1) { bad = E_DOUBLE_FREE; break; }
+    if (!inuseRelease(cache, p)) { bad = E_DOUBLE_FREE; break; } // F_INUSE: parked, or twice in the batch
+    flip(cache, loc);
   }
   for (let j: u32 = 0; j < k; j++) {
     const p = <usize>load<u32>(src + (<usize>j << 2));
-    const d = headOf(p);
-    flipBit(d, objectIndex(cache, d, p));
+    flip(cache, locateObject(cache, p, chunkByteOf(p)));
+    if (bad != E_OK) inuseMark(cache, p);                     // undo the in-use releases too
   }
-  if (bad != E_OK) { bulkBadIndex = k; return bad; }
-  // Free pass.
+  if (bad != E_OK) {
+    bulkBadIndex = k;
+    return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), bad); // reported (debug.ts)
+  }
+  if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) {
+    const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
+    if (e != E_OK) bulkBadIndex = debugBulkBad;
+    return e;
+  }
+
+  // Free pass: same-node objects into the main array, then into full arrays for the barn.
   const slot = cpuSlot(cache);
-  const main = <usize>load<u32>(slot, CC_MAIN);
-  let count = load<u32>(main, SH_COUNT);
-  const cap: u32 = load<u32>(cache, C_ARRAY_CAP) == 0 ? 0 : load<u32>(main, SH_CAP);
-  let rest: u32 = 0; // objects that do not fit the main array are compacted to the front of src
+  const cap = load<u32>(cache, C_ARRAY_CAP);
+  let main = <usize>load<u32>(slot, CC_MAIN);
+  let rest: u32 = 0; // objects for the slabs are compacted to the front of src
+  let local: u32 = 0;
+  const cn = cnAddr(cache, currentNode);
   for (let i: u32 = 0; i < n; i++) {
     const p = load<u32>(src + (<usize>i << 2));
-    if (count < cap && nodeOf(p) == currentNode) {
+    if (cap != 0 && <u32>chunkByteOf(p) == currentNode) {
+      let count = load<u32>(main, SH_COUNT);
+      if (count >= load<u32>(main, SH_CAP)) {
+        const fresh = cap != 0 && load<u32>(cn, CN_BARN_NR_FULL) < BARN_MAX_FULL ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
+        if (fresh == 0) { store<u32>(src + (<usize>rest << 2), p); rest++; continue; }
+        main = fresh;
+        count = 0;
+      }
       store<u32>(main + SH_HDR + (<usize>count << 2), p);
-      count++;
+      store<u32>(main, count + 1, SH_COUNT);
+      local++;
     } else {
       store<u32>(src + (<usize>rest << 2), p);
       rest++;
     }
   }
-  store<u32>(main, count, SH_COUNT);
   freeToSlabs(cache, src, rest);
-  statAddAt(slot, FREE_FASTPATH, n - rest);
+  statAddAt(slot, FREE_FASTPATH, local);
   statAddAt(slot, FREE_SLOWPATH, rest);
   return E_OK;
+}
+
+// The main array is full: hand it to the barn and install an empty array (from the barn, or new) as
+// main. Returns the new main, or 0 when no array could be had (main stays).
+function swapMainToBarn(cache: usize, slot: usize, cn: usize, main: usize, cap: u32): usize {
+  if (main == emptySheafAddr()) {
+    const s = sheafNew(cache, cap, currentNode);
+    if (s != 0) store<u32>(slot, <u32>s, CC_MAIN);
+    return s;
+  }
+  lockNode(cache, cn);
+  let empty = <usize>load<u32>(cn, CN_BARN_EMPTY);
+  if (empty != 0) {
+    store<u32>(cn, load<u32>(empty, SH_NEXT), CN_BARN_EMPTY);
+    store<u32>(cn, load<u32>(cn, CN_BARN_NR_EMPTY) - 1, CN_BARN_NR_EMPTY);
+  }
+  unlock(cn + CN_LOCK);
+  if (empty == 0) empty = sheafNew(cache, cap, currentNode);
+  if (empty == 0) return 0;
+  lockNode(cache, cn);
+  store<u32>(main, load<u32>(cn, CN_BARN_FULL), SH_NEXT);
+  store<u32>(cn, <u32>main, CN_BARN_FULL);
+  store<u32>(cn, load<u32>(cn, CN_BARN_NR_FULL) + 1, CN_BARN_NR_FULL);
+  unlock(cn + CN_LOCK);
+  stat(cache, BARN_PUT);
+  store<u32>(slot, <u32>empty, CC_MAIN);
+  return empty;
 }

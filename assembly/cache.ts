@@ -15,13 +15,15 @@ import {
   H_BOOT, H_CACHE_BYTES, H_CACHE_HEAD, H_CPU_NODE, H_CPU_OFF, H_NCACHES, H_NCPUS, H_NEXT_CACHE_ID,
   H_NNODES, INLINE_BITMAP_OBJECTS, MAX_CPUS, MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, CN_NR_PARTIAL,
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
-  MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK,
+  MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_DEBUG_OFF, C_TRACK_OFF, C_SLAB_MASK, C_INUSE_OFF,
+  C_QUAR_COUNT, F_INUSE,
 } from "./layout";
 import { HEAP, alignUp, arenaInit } from "./arena";
 import { cnAddr, discardEmpty } from "./node";
 import { setCpuOff } from "./stats";
 import { setCpu } from "./sync";
 import { cacheAllocSlab, cacheFreeSlab, drainCpuArrays, parkedObjects, pinCpu } from "./cpu";
+import { debugDestroy, debugFlags, debugLead, debugStride, debugTrackOff } from "./debug";
 
 export let BOOT: usize = 0;
 
@@ -47,35 +49,41 @@ export function headerBytes(nnodes: u32, ncpus: u32): u32 {
   return H_BOOT + cacheBytes(nnodes, ncpus);
 }
 
-// Objects a slab of `order` holds at `stride` bytes each, an in-slab bitmap (when > 64 objects)
-// included; writes the object offset and bitmap words into the cache header.
-function layoutSlab(cache: usize, order: u32, stride: u32, align: u32): u32 {
+// Objects a slab of `order` holds at `stride` bytes each, an in-slab bitmap (when > 64 objects) and an
+// in-use bitmap (`inuse`, F_INUSE: inuse.ts) included; writes the object offset and bitmap words into
+// the cache header. `lead` (a debug cache's left red zone, debug.ts) is the object's offset inside its
+// slot: slots start after the bitmaps, and C_OBJ_OFFSET = slot 0 + lead.
+function layoutSlab(cache: usize, order: u32, stride: u32, align: u32, lead: u32, inuse: bool): u32 {
   const slab = PAGE_SIZE << order;
   let objects = slab / stride;
   let off: u32 = 0;
-  if (objects > INLINE_BITMAP_OBJECTS) {
-    // The bitmap takes the front of the slab; shrink until objects and bitmap both fit.
+  let freeBytes: u32 = 0;
+  if (objects > INLINE_BITMAP_OBJECTS || inuse) {
+    // The bitmaps take the front of the slab; shrink until objects and bitmaps all fit.
     for (;;) {
-      off = <u32>alignUp(((objects + 63) >> 6) << 3, align);
+      const words = (objects + 63) >> 6;
+      freeBytes = objects > INLINE_BITMAP_OBJECTS ? words << 3 : 0;
+      off = <u32>alignUp(freeBytes + (inuse ? words << 3 : 0), align);
       if (off + objects * stride <= slab) break;
       objects--;
     }
   }
   if (cache != 0) {
     store<u32>(cache, objects, C_OBJECTS);
-    store<u32>(cache, off, C_OBJ_OFFSET);
+    store<u32>(cache, off + lead, C_OBJ_OFFSET);
     store<u32>(cache, (objects + 63) >> 6, C_BITMAP_WORDS);
+    store<u32>(cache, freeBytes, C_INUSE_OFF);
   }
   return objects;
 }
 
-function wasteOk(order: u32, stride: u32, align: u32, fraction: u32): bool {
+function wasteOk(order: u32, stride: u32, align: u32, fraction: u32, inuse: bool): bool {
   const slab = PAGE_SIZE << order;
-  const objects = layoutSlab(0, order, stride, align);
+  const objects = layoutSlab(0, order, stride, align, 0, inuse);
   return objects > 0 && slab - objects * stride <= slab / fraction;
 }
 
-export function calcOrder(stride: u32, align: u32, ncpus: u32): u32 {
+export function calcOrder(stride: u32, align: u32, ncpus: u32, inuse: bool = false): u32 {
   let minObjects: u32 = 4 * (fls(ncpus) + 1);
   const maxObjects = (PAGE_SIZE << MAX_SLAB_ORDER) / stride;
   if (minObjects > maxObjects) minObjects = maxObjects;
@@ -83,11 +91,11 @@ export function calcOrder(stride: u32, align: u32, ncpus: u32): u32 {
   while (minOrder < MAX_SLAB_ORDER && (PAGE_SIZE << minOrder) < minObjects * stride) minOrder++;
   for (let fraction: u32 = 16; fraction >= 4; fraction >>= 1) {
     for (let order = minOrder; order <= MAX_SLAB_ORDER; order++) {
-      if (wasteOk(order, stride, align, fraction)) return order;
+      if (wasteOk(order, stride, align, fraction, inuse)) return order;
     }
   }
   for (let order: u32 = 0; order <= MAX_SLAB_ORDER; order++) {
-    if (layoutSlab(0, order, stride, align) > 0) return order;
+    if (layoutSlab(0, order, stride, align, 0, inuse) > 0) return order;
   }
   return MAX_SLAB_ORDER;
 }
@@ -103,8 +111,11 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   if (align == 0) align = 8;
   if (size == 0 || size > MAX_OBJECT_SIZE || popcnt(align) != 1 || align > PAGE_SIZE) return E_INVALID;
   const ncpus = load<u32>(HEAP, H_NCPUS);
-  const stride = <u32>alignUp(size < 8 ? 8 : size, align);
-  const order = calcOrder(stride, align, ncpus);
+  const debug = (flags & F_DEBUG_MASK) != 0;                // debug.ts: slot layout drawn in layout.ts
+  const inuse = (flags & F_INUSE) != 0;
+  const stride = debug ? debugStride(size, align, flags) : <u32>alignUp(size < 8 ? 8 : size, align);
+  const lead = debug ? debugLead(align, flags) : 0;
+  const order = calcOrder(stride, align, ncpus, inuse);
   store<u32>(c, CACHE_MAGIC, C_MAGIC);
   const id = load<u32>(HEAP, H_NEXT_CACHE_ID);
   store<u32>(HEAP, id + 1, H_NEXT_CACHE_ID);
@@ -114,7 +125,10 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   store<u32>(c, align, C_ALIGN);
   store<u32>(c, flags, C_FLAGS);
   store<u32>(c, order, C_ORDER);
-  layoutSlab(c, order, stride, align);
+  layoutSlab(c, order, stride, align, lead, inuse);
+  store<u32>(c, lead, C_DEBUG_OFF);
+  store<u32>(c, debug ? debugTrackOff(size, flags) : 0, C_TRACK_OFF);
+  store<u32>(c, (PAGE_SIZE << order) - 1, C_SLAB_MASK);
   store<u32>(c, <u32>((<u64>1 << 32) / stride + 1), C_RECIP);
   store<u32>(c, minPartial(size), C_MIN_PARTIAL);
   store<u32>(c, arrayCap, C_ARRAY_CAP);
@@ -164,13 +178,22 @@ export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes
   return c != 0 && c >= HEAP && load<u32>(c, C_MAGIC) == CACHE_MAGIC;
 }
 
+// Default per-CPU array capacity by object size. SLAB's enable_cpucache starts from ≥4096 B: 4,
+// ≥1024: 12, ≥256: 26, else 60. bench/capacity.mjs (2 CPUs, bursty alloc/free) shows hits and lock
+// traffic flatten near those values for small objects, but for 4 KiB objects 4 leaves 86 lock
+// acquisitions per 1000 operations where 8 leaves 34, for 12% more parked memory: so 8 there.
+export function defaultArrayCap(size: u32): u32 {
+  return size >= 4096 ? 8 : size >= 1024 ? 12 : size >= 256 ? 26 : 60;
+}
+
 // Create a cache. arrayCap = DEFAULT_CAP picks the capacity from the object size. 0 and an error code
 // when the options are invalid or there is no memory.
 export const DEFAULT_CAP: u32 = 0xffffffff;
 export function cacheCreate(size: u32, align: u32, flags: u32, arrayCap: u32): usize {
   if (arrayCap != DEFAULT_CAP && arrayCap > MAX_ARRAY_CAP) { setError(E_INVALID); return 0; }
   if ((flags & ~F_USER_MASK) != 0) { setError(E_INVALID); return 0; }
-  if (arrayCap == DEFAULT_CAP) arrayCap = size >= 4096 ? 4 : size >= 1024 ? 12 : size >= 256 ? 26 : 60;
+  if (arrayCap == DEFAULT_CAP) arrayCap = defaultArrayCap(size);
+  flags = debugFlags(size, align, flags);                // heap-wide debug defaults, flag conflicts
   if ((flags & F_DEBUG_MASK) != 0) arrayCap = 0;       // debug caches take the slow path, as the kernel's
   return createWith(size, align, flags, arrayCap);
 }
@@ -204,14 +227,16 @@ export function liveObjects(c: usize): u32 {
     d = <usize>load<u32>(cn, CN_FULL);
     while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
   }
-  return inuse - parkedObjects(c);
+  return inuse - parkedObjects(c) - load<u32>(c, C_QUAR_COUNT); // quarantined objects are nobody's
 }
 
-// Destroy a cache. Refuses (E_BUSY) while any object is live and changes nothing then.
+// Destroy a cache. Refuses (E_BUSY) while any object is live and changes nothing then. Quarantined
+// objects (debug.ts) are not live: they are discarded with their slabs.
 export function cacheDestroy(c: usize): i32 {
   if (!isCache(c) || c == BOOT) return E_BAD_CACHE;
   if (liveObjects(c) != 0) return E_BUSY;
   drainCpuArrays(c);
+  debugDestroy(c);
   const nn = load<u32>(HEAP, H_NNODES);
   for (let n: u32 = 0; n < nn; n++) {
     discardEmpty(c, n, 0);

@@ -26,11 +26,11 @@ import {
   CC_SCRATCH, CC_SPARE, CC_TOUCHED, CN_BARN_EMPTY, CN_BARN_FULL, CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK,
   E_INVALID, E_NOMEM, E_OK, F_INTERNAL, F_NO_ALIEN, H_CPU_NODE, H_EMPTY_SHEAF, H_NCPUS, H_NNODES,
   H_SHEAF_CACHES, MAX_ARRAY_CAP, MAX_NODES, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT, SH_NODE, SHEAF_CLASSES,
-  SHEAF_MIN_SHIFT, CC_SIZE, C_SIZE, H_FLAGS2,
+  SHEAF_MIN_SHIFT, CC_SIZE, C_SIZE, H_FLAGS2, F_DEBUG_MASK, E_DOUBLE_FREE,
 } from "./layout";
-import { HEAP, nodeOf } from "./arena";
+import { HEAP, chunkByteOf, nodeOf } from "./arena";
 import { cnAddr, freeToSlabs, lockNode, refillFromNode } from "./node";
-import { resolveObject, resolvedError } from "./slab";
+import { checkObject } from "./slab";
 import {
   ALIEN_FLUSH, ALIEN_FREE, ALLOC_FASTPATH, ALLOC_NODE_MISMATCH, ALLOC_SLOWPATH, BARN_GET, BARN_GET_FAIL,
   BARN_PUT, BARN_PUT_FAIL, CPU_OFF, FREE_FASTPATH, FREE_SLOWPATH, NUMA_FALLBACK, SHEAF_ALLOC, SHEAF_FLUSH,
@@ -38,6 +38,8 @@ import {
 } from "./stats";
 import { currentCpu, unlock } from "./sync";
 import { setError, cacheCreateInternal } from "./cache";
+import { debugAlloc, debugFree, freeFailed } from "./debug";
+import { inuseMark, inuseRelease } from "./inuse";
 
 // Node of the current CPU (per instance, set by pin).
 export let currentNode: u32 = 0;
@@ -51,27 +53,38 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 @inline function emptySheaf(): usize {
   return HEAP + H_EMPTY_SHEAF;
 }
+export function emptySheafAddr(): usize {
+  return HEAP + H_EMPTY_SHEAF;
+}
 
 // ---- fast paths ---------------------------------------------------------------------------------------
 
 // Allocate one object of `cache` on the current CPU. 0 on failure (error code set).
-export function cacheAlloc(cache: usize): usize {
+// Inlined into each caller so that the call is the caller's own; the slow paths stay out of line.
+@inline export function cacheAlloc(cache: usize): usize {
   const slot = cpuSlot(cache);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
-  if (n == 0) return allocSlow(cache, slot);
+  if (n == 0) return inuseMark(cache, allocSlow(cache, slot));
   store<u32>(main, n - 1, SH_COUNT);
   statAt(slot, ALLOC_FASTPATH);
-  return <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2));
+  return inuseMark(cache, <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2)));
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
-export function cacheFree(cache: usize, ptr: usize): i32 {
-  if (resolveObject(cache, ptr) == 0) return resolvedError;
+// Hardening (inuse.ts, debug.ts): an F_INUSE cache refuses a pointer whose in-use bit is clear; every
+// cache refuses the object on top of the CPU's main array (the last one freed here: SLUB's cheap
+// "object == freelist head" check). Refusals go through freeFailed (cold), which reports them.
+@inline export function cacheFree(cache: usize, ptr: usize): i32 {
+  const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
+  const e = checkObject(cache, ptr, b);
+  if (e != E_OK) return freeFailed(cache, ptr, e);
+  if (!inuseRelease(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
-  if (nodeOf(ptr) != currentNode) return freeRemote(cache, slot, ptr);
+  if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
+  if (n != 0 && <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2)) == ptr) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   if (n >= load<u32>(main, SH_CAP)) return freeSlow(cache, slot, ptr);
   store<u32>(main + SH_HDR + (<usize>n << 2), <u32>ptr);
   store<u32>(main, n + 1, SH_COUNT);
@@ -134,6 +147,7 @@ export function sheafFlush(cache: usize, s: usize, k: u32): void {
 
 // One object from the slabs of `node` (0xffffffff: the current CPU's node), falling back to other nodes.
 export function allocSingle(cache: usize, node: u32): usize {
+  if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) return debugAlloc(cache, node); // checked, tracked
   const slot = cpuSlot(cache);
   const scratch = slot + CC_SCRATCH;
   if (refillBatch(cache, node == 0xffffffff ? currentNode : node, scratch, 1) == 0) {
@@ -143,10 +157,13 @@ export function allocSingle(cache: usize, node: u32): usize {
   return <usize>load<u32>(scratch);
 }
 
-function freeSingle(cache: usize, ptr: usize): void {
+// Free one allocated object straight to its slab. E_OK, or a debug cache's error (already reported).
+function freeSingle(cache: usize, ptr: usize): i32 {
+  if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) return debugFree(cache, ptr); // checked, tracked
   const scratch = cpuSlot(cache) + CC_SCRATCH;
   store<u32>(scratch, <u32>ptr);
   freeToSlabs(cache, scratch, 1);
+  return E_OK;
 }
 
 // Refill through the seam, from `node` first, then the other nodes in order (counted).
@@ -266,7 +283,7 @@ function putFullToBarn(cache: usize, full: usize): usize {
 function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
   statAt(slot, FREE_SLOWPATH);
   const cap = load<u32>(cache, C_ARRAY_CAP);
-  if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) { freeSingle(cache, ptr); return E_OK; }
+  if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return freeSingle(cache, ptr);
   store<u32>(slot, 1, CC_GUARD);
   store<u32>(slot, 1, CC_TOUCHED);
   let main = <usize>load<u32>(slot, CC_MAIN);
@@ -304,8 +321,7 @@ function freeRemote(cache: usize, slot: usize, ptr: usize): i32 {
   statAt(slot, FREE_SLOWPATH);
   if (load<u32>(cache, C_ARRAY_CAP) == 0 || (load<u32>(cache, C_FLAGS) & F_NO_ALIEN) != 0 ||
       (load<u32>(HEAP, H_FLAGS2) & FLAG2_NO_ALIEN) != 0 || load<u32>(slot, CC_GUARD) != 0) {
-    freeSingle(cache, ptr);                                  // takes the remote node's lock
-    return E_OK;
+    return freeSingle(cache, ptr);                           // takes the remote node's lock
   }
   const node = nodeOf(ptr);
   const at = slot + CC_ALIEN + (<usize>node << 2);
@@ -331,7 +347,7 @@ export function cacheAllocNode(cache: usize, node: u32): usize {
   if (node >= load<u32>(HEAP, H_NNODES)) { setError(E_INVALID); return 0; }
   if (node == currentNode) return cacheAlloc(cache);
   stat(cache, ALLOC_NODE_MISMATCH);
-  return allocSingle(cache, node);
+  return inuseMark(cache, allocSingle(cache, node));
 }
 
 // ---- whole-cache operations ---------------------------------------------------------------------------
@@ -429,14 +445,9 @@ export function drainBarn(cache: usize, node: u32): u32 {
 // Change the array capacity at run time: drain everything, then new arrays get the new capacity.
 export function tuneArrays(cache: usize, cap: u32): i32 {
   if (cap > MAX_ARRAY_CAP || (load<u32>(cache, C_FLAGS) & F_INTERNAL) != 0) return E_INVALID;
+  if (cap != 0 && (load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) return E_INVALID; // debug: no arrays
   drainCpuArrays(cache);
   store<u32>(cache, cap, C_ARRAY_CAP);
   store<u32>(cache, cap == 0 ? 1 : (cap + 1) >> 1, C_BATCH);
   return E_OK;
-}
-
-// Default capacity by object size (as SLAB's enable_cpucache: ≥4096: 4, ≥1024: 12, ≥256: 26, else 60).
-export function defaultArrayCap(cache: usize): u32 {
-  const size = load<u32>(cache, C_SIZE);
-  return size >= 4096 ? 4 : size >= 1024 ? 12 : size >= 256 ? 26 : 60;
 }

@@ -11,6 +11,8 @@ import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, p
 import { setCpu, currentCpu } from "./sync";
 import { validate as validateHeap } from "./validate";
 import { freePages } from "./page";
+import { H_ERR_ADDR, H_ERR_CACHE, H_DEBUG, DB_ERR_OFFSET, DB_ERR_FOUND, DB_ERR_EXPECTED, DB_REPORTS, F_DEBUG_MASK, F_INUSE, C_QUAR_COUNT } from "./layout";
+import { debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf, liveAt } from "./debug";
 
 export * from "./layout";
 export { NR_STATS } from "./stats";
@@ -99,6 +101,39 @@ export function stage_alloc(): u32 {
   if (c == 0) return 0;
   return <u32>allocSingle(c, 0xffffffff);
 }
+
+// ---- benchmark loops (bench/micro.mjs) ----
+export { benchEmpty as bench_empty, benchPairs as bench_pairs, benchBursts as bench_bursts } from "./bench";
+export { benchToyInit as bench_toy_init, benchToyPairs as bench_toy_pairs } from "./bench";
+
+// ---- debugging and hardening (debug.ts, inuse.ts) -----------------------------------------------------
+// Error detail of the last report (H_LAST_ERROR is last_error()): the object or pointer, its cache, the
+// offset of the bad byte from the object's start (negative: left red zone), the byte found and expected.
+export function last_error_addr(): u32 { return load<u32>(HEAP, H_ERR_ADDR); }
+export function last_error_cache(): u32 { return load<u32>(HEAP, H_ERR_CACHE); }
+export function last_error_offset(): i32 { return load<i32>(HEAP + H_DEBUG, DB_ERR_OFFSET); }
+export function last_error_found(): u32 { return load<u8>(HEAP + H_DEBUG, DB_ERR_FOUND); }
+export function last_error_expected(): u32 { return load<u8>(HEAP + H_DEBUG, DB_ERR_EXPECTED); }
+// Debug flags (F_RED_ZONE | F_POISON | F_STORE_USER | F_CHECKS | F_INUSE) added to every user cache
+// created from now on.
+export function debug_set_defaults(flags: u32): i32 {
+  if ((flags & ~(F_DEBUG_MASK | F_INUSE)) != 0) return E_INVALID;
+  debugSetDefaults(flags);
+  return E_OK;
+}
+export function debug_defaults(): u32 { return debugDefaults(); }
+// The caller tag stored in the tracks of the following operations, and the host timestamp.
+export function debug_set_tag(tag: u32): void { debugSetTag(tag); }
+export function debug_set_stamp(stamp: u32): void { debugSetStamp(stamp); }
+export function debug_clock(): u32 { return debugClock(); }
+export function debug_reports(): u32 { return load<u32>(HEAP + H_DEBUG, DB_REPORTS); }
+// Address of an object's alloc (which 0) or free (which 1) track, 0 when its cache keeps none.
+export function debug_track(cache: u32, ptr: u32, which: u32): u32 {
+  return isCache(cache) && which < 2 ? <u32>debugTrackOf(cache, ptr, which) : 0;
+}
+export function cache_quarantined(cache: u32): u32 { return isCache(cache) ? load<u32>(cache, C_QUAR_COUNT) : 0; }
+// The k-th live object of a cache (0 when there are fewer): what a refused destroy names.
+export function cache_live_at(cache: u32, k: u32): u32 { return isCache(cache) ? <u32>liveAt(cache, k) : 0; }
 
 // ---- reclaim (assembly/reclaim.ts): reap, shrink, targeted reclaim, memory.discard bookkeeping ----
 import {

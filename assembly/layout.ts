@@ -41,7 +41,7 @@ export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;
 //  Page descriptor, 32 bytes:
 //   0        4        8        12   14   16 17 18 19 20       24                32
 //   ├─cache──┼─next───┼─prev───┼inuse┼objs┼k─┼o─┼n─┼l─┼─aux────┼─bits (64)───────┤
-//   cache   slab head: owning kmem_cache                         (slab.ts)
+//   cache   every page of a slab (head and tails): the owning kmem_cache; 0 on every other page (slab.ts)
 //   next    list link: the cache-node slab list, or the buddy free list (page.ts / node lists)
 //   prev    list link
 //   inuse   slab head: objects handed out by the slab layer, including those parked in per-CPU arrays
@@ -100,8 +100,12 @@ export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 
 // The chunk table holds one byte per chunk: its node, with CT_RUN_TAIL set for the 2nd.. chunks of a run
 // (whose descriptor area is user data). nodeOf(ptr) = table[(ptr - chunkBase) >> CHUNK_SHIFT] & CT_NODE.
+// It has MAX_CHUNKS slots whatever the number of chunks grown.
+// Slots of chunks not grown yet hold CT_NO_CHUNK, so one byte load and one test (byte ≥ CT_RUN_TAIL)
+// tell a free() that an address is in no slab chunk, with no range check.
 export const CT_NODE: u8 = 0x7f;
 export const CT_RUN_TAIL: u8 = 0x80;
+export const CT_NO_CHUNK: u8 = 0xff;
 
 // ---- the heap header (at `base`) ----------------------------------------------------------------------
 //   0 magic      4 version    8 heapBase   12 chunkBase   16 nchunks   20 maxChunks
@@ -115,6 +119,7 @@ export const CT_RUN_TAIL: u8 = 0x80;
 // 256 node structs [MAX_NODES] × NODE_SIZE
 // ... chunk table [MAX_CHUNKS] u8
 // ... validate report [REPORT_MAX] × 12 bytes
+// ... debug block [DEBUG_HDR_SIZE] (clock, caller tag, default debug flags, error detail: see the end of file)
 // ... boot cache (the kmem_cache that holds kmem_caches), 64-aligned
 export const HEAP_MAGIC: u32 = 0x534c4142; // 'SLAB'
 export const HEAP_VERSION: u32 = 1;
@@ -166,7 +171,9 @@ export const REPORT_MAX: u32 = 64;
 export const REPORT_ENTRY: u32 = 12;                                  // code, addr, cache
 export const H_REPORT_COUNT: u32 = H_CHUNK_TABLE + MAX_CHUNKS;
 export const H_REPORT: u32 = H_REPORT_COUNT + 4;
-export const H_BOOT: u32 = (H_REPORT + REPORT_MAX * REPORT_ENTRY + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+export const H_DEBUG: u32 = H_REPORT + REPORT_MAX * REPORT_ENTRY;   // debug block (fields: end of file)
+export const DEBUG_HDR_SIZE: u32 = 64;
+export const H_BOOT: u32 = (H_DEBUG + DEBUG_HDR_SIZE + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 
 // ---- kmem_cache ---------------------------------------------------------------------------------------
 //   ┌──────────── header (C_HDR bytes) ────────────┐┌ per-node [nnodes] ┐┌ per-CPU [ncpus] (cache-line) ┐
@@ -181,7 +188,8 @@ export const C_ALIGN: u32 = 16;
 export const C_FLAGS: u32 = 20;
 export const C_ORDER: u32 = 24;
 export const C_OBJECTS: u32 = 28;    // objects per slab
-export const C_OBJ_OFFSET: u32 = 32; // offset of object 0 inside a slab (after an in-slab bitmap)
+export const C_OBJ_OFFSET: u32 = 32; // offset of object 0 inside a slab (after an in-slab bitmap and,
+                                     // in a red-zoned cache, object 0's left red zone: see debug.ts)
 export const C_BITMAP_WORDS: u32 = 36; // u64 words of bitmap (in the slab when objects > 64)
 export const C_RECIP: u32 = 40;      // ⌊2^32 / stride⌋ + 1: index = (offset * recip) >> 32
 export const C_ARRAY_CAP: u32 = 44;  // per-CPU array capacity (0 = arrays off)
@@ -192,7 +200,7 @@ export const C_BATCH: u32 = 60;      // objects moved per refill / flush
 export const C_LIVE: u32 = 64;       // objects handed to users (not counting per-CPU arrays)
 export const C_DEBUG_OFF: u32 = 68;  // debug: offset of the object inside its stride slot (left red zone)
 export const C_LAST_REAP: u32 = 72;
-export const C_RESERVED: u32 = 76;
+export const C_SLAB_MASK: u32 = 76;  // slab bytes - 1: slabs are naturally aligned, so ptr & mask = offset in slab
 export const C_HDR: u32 = 128;
 
 // Per cache per node, 64 bytes:
@@ -235,7 +243,9 @@ export const F_CHECKS: u32 = 1 << 5;
 export const F_INTERNAL: u32 = 1 << 6;    // kmalloc-N or another cache the heap owns
 export const F_NO_ALIEN: u32 = 1 << 7;    // remote frees go straight to the remote node's lists
 export const F_DEBUG_MASK: u32 = F_RED_ZONE | F_POISON | F_STORE_USER | F_CHECKS;
-export const F_USER_MASK: u32 = F_CTOR | F_RECLAIMABLE | F_DEBUG_MASK | F_NO_ALIEN;
+export const F_INUSE: u32 = 1 << 8;       // per-object in-use bit: catches double frees of parked objects
+export const F_EXACT: u32 = 1 << 9;       // at creation only: take these flags as given, no heap defaults
+export const F_USER_MASK: u32 = F_CTOR | F_RECLAIMABLE | F_DEBUG_MASK | F_NO_ALIEN | F_INUSE | F_EXACT;
 
 // ---- host hooks (env.hook(op, a, b, c)) ----------------------------------------------------------------
 export const HOOK_CTOR: i32 = 1;          // (cacheId, object)
@@ -271,6 +281,79 @@ export const MAX_ARRAY_CAP: u32 = ((1 << (SHEAF_MIN_SHIFT + SHEAF_CLASSES - 1)) 
 export const BARN_MAX_FULL: u32 = 10;   // as the kernel's MAX_FULL_SHEAVES
 export const BARN_MAX_EMPTY: u32 = 10;
 export const ALIEN_CAP: u32 = 12;       // as SLAB's alien limit
+
+// ==== debugging and hardening (issue 4: debug.ts, inuse.ts) ===========================================
+// Reused reserved fields: C_DEBUG_OFF (68, as reserved for it), H_ERR_ADDR (64) and H_ERR_CACHE (68) of
+// the heap header (error detail). New cache-header fields are taken from the END of the reserved tail of
+// the 128-byte header (76..127), downwards, so that other additions can grow upwards from 76.
+//
+// Debug block of the heap header, at HEAP + H_DEBUG (DEBUG_HDR_SIZE bytes, zeroed at init):
+//   0 clock      logical time: +1 for every alloc/free of a debug cache (deterministic; stored in tracks)
+//   4 callerTag  u32 the host sets (heap.setCallerTag / debug_set_tag); stored in tracks
+//   8 defaults   debug flags (F_DEBUG_MASK | F_INUSE bits) OR-ed into every user cache created afterwards
+//  12 stamp      host timestamp as last set by the host (debug_set_stamp); 0 unless set: runs stay
+//                deterministic
+//  16 errOffset  i32: offset of the bad byte from the object's start (negative: in the left red zone)
+//  20 errFound   u8: the byte found there      21 errExpected u8: the byte that should be there
+//  24 reports    reports made since init (each one is one env.hook(HOOK_REPORT, code, object, cache))
+//  28 quarCache  the internal cache whose objects are quarantine arrays (made on first use)
+// With a report, H_LAST_ERROR holds the code, H_ERR_ADDR the object (or pointer), H_ERR_CACHE the cache.
+export const DB_CLOCK: u32 = 0;
+export const DB_TAG: u32 = 4;
+export const DB_DEFAULTS: u32 = 8;
+export const DB_STAMP: u32 = 12;
+export const DB_ERR_OFFSET: u32 = 16;
+export const DB_ERR_FOUND: u32 = 20;
+export const DB_ERR_EXPECTED: u32 = 21;
+export const DB_REPORTS: u32 = 24;
+export const DB_QUAR_CACHE: u32 = 28;
+
+// Cache header fields (debug.ts / inuse.ts):
+export const C_INUSE_OFF: u32 = 108;  // F_INUSE: offset of the in-use bitmap inside a slab
+export const C_REPORTS: u32 = 112;    // reports made about this cache
+export const C_QUAR_COUNT: u32 = 116; // objects quarantined (allocated in their slabs, never handed out)
+export const C_QUAR: u32 = 120;       // quarantine array (0 until the first): remembers the first QUAR_CAP
+export const C_TRACK_OFF: u32 = 124;  // F_STORE_USER: offset of the alloc track from the object; 0: none
+
+// F_INUSE (defined with the other flags): the per-object in-use bit of inuse.ts.
+
+// A debug cache's slot (stride bytes; the object address is slot + C_DEBUG_OFF, aligned):
+//
+//   ├─ left red zone ─┼──── object (size) ────┼─ right red zone ─┼─ alloc track ─┼─ free track ─┼ pad ┤
+//   ↑ slot            ↑ object                ↑ object + size    ↑ object + C_TRACK_OFF          stride
+//   C_DEBUG_OFF bytes                          to object + inner  16 bytes        16 bytes
+//
+//   left red zone  F_RED_ZONE: RZ_WIDTH rounded up to the alignment (so the object stays aligned)
+//   right red zone F_RED_ZONE: from the object's end to the next 8-byte boundary, plus RZ_WIDTH
+//   red zones      RZ_INACTIVE while the object is free, RZ_ACTIVE while it is allocated (as SLUB)
+//   object         F_POISON: while free, POISON_FREE bytes and a last byte POISON_END
+//   tracks         F_STORE_USER: who allocated / freed it last
+export const RZ_WIDTH: u32 = 8;
+export const RZ_INACTIVE: u8 = 0xbb;
+export const RZ_ACTIVE: u8 = 0xcc;
+export const POISON_FREE: u8 = 0x6b;
+export const POISON_END: u8 = 0xa5;
+
+// A track, 16 bytes:  0 caller tag   4 cpu (u16)   6 node (u8)   7 set (u8, 1 once written)
+//                     8 clock (logical time)   12 stamp (host time, if the host sets one)
+export const TRACK_SIZE: u32 = 16;
+export const T_TAG: u32 = 0;
+export const T_CPU: u32 = 4;
+export const T_NODE: u32 = 6;
+export const T_SET: u32 = 7;
+export const T_CLOCK: u32 = 8;
+export const T_STAMP: u32 = 12;
+
+// A quarantine array: one object of the internal quarantine cache.
+//   0 count   4 capacity   8 entries[capacity] (object addresses)
+export const Q_COUNT: u32 = 0;
+export const Q_CAP: u32 = 4;
+export const Q_HDR: u32 = 8;
+export const QUAR_BYTES: u32 = 1024;
+export const QUAR_CAP: u32 = (QUAR_BYTES - Q_HDR) >> 2;             // 254
+
+// How many live objects a failed destroy names (TS reads this many through cache_live_at).
+export const LIVE_REPORT_MAX: u32 = 8;
 
 // ---- reclaim (assembly/reclaim.ts) -------------------------------------------------------------------
 // Fields taken from slots the layout above left reserved:

@@ -19,6 +19,7 @@ import {
   cpuSlot, stat,
 } from "./stats";
 import { setError } from "./cache";
+import { handOutAny } from "./debug";
 
 export function cachePrefill(cache: usize, n: u32): usize {
   if (n == 0 || n > MAX_ARRAY_CAP) { setError(E_INVALID); return 0; }
@@ -57,12 +58,18 @@ export function cachePrefill(cache: usize, n: u32): usize {
   return s;
 }
 
-// One object from a prefilled handle; 0 once it is empty.
+// One object from a prefilled handle; 0 once it is empty. Hardening (debug.ts handOutAny): a debug
+// cache's object is checked (a corrupted one is quarantined, reported and skipped), an F_INUSE cache's is
+// marked in use.
 export function prefilledAlloc(s: usize): usize {
-  const n = load<u32>(s, SH_COUNT);
-  if (n == 0) return 0;
-  store<u32>(s, n - 1, SH_COUNT);
-  return <usize>load<u32>(s + SH_HDR + (<usize>(n - 1) << 2));
+  let n = load<u32>(s, SH_COUNT);
+  while (n != 0) {
+    n--;
+    store<u32>(s, n, SH_COUNT);
+    const p = <usize>load<u32>(s + SH_HDR + (<usize>n << 2));
+    if (handOutAny(p)) return p;
+  }
+  return 0;
 }
 
 export function cacheReturnPrefilled(cache: usize, s: usize): void {

@@ -46,22 +46,28 @@
 // it calls the destructor (which must drop the owner's references and must not free the object), then,
 // if the count is still 1, sets it to 0 and frees the object to its slab. Objects allocated in their slab
 // but counted 0 (in flight: parked in a guarded CPU's arrays, a prefill handle, a refill under way, or
-// just allocated and not yet counted) are treated as in use.
+// just allocated and not yet counted) are treated as in use. With per-object in-use bits (F_INUSE,
+// inuse.ts) an object must also be in a user's hands (bit set); the bit is cleared as it is freed. A
+// debug cache's object leaves through the checked free (debug.ts: poison, red zones, free track).
+// One pass (one call) takes a mixed slab's share once: the partial walk visits only as many slabs as were
+// partial before the full walk, whose mixed slabs moved to the partial list's head.
 import {
   C_ARRAY_CAP, C_BITMAP_WORDS, C_FLAGS, C_ID, C_LAST_REAP, C_MIN_PARTIAL, C_NEXT, C_OBJ_OFFSET,
   C_OBJECTS, C_STRIDE, CC_ALIEN, CC_GUARD, CC_MAIN, CC_SIZE, CC_SPARE, CC_STATS, CC_TOUCHED,
   CH_DISCARDED, CH_STATE, CN_FULL, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL, CN_PARTIAL, CN_LOCK, CS_FREE,
   CT_RUN_TAIL, CN_TOTAL_OBJECTS, C_ORDER, N_SLAB_PAGES, D_CACHE, D_KIND, D_LIST, D_NEXT, D_NODE, D_PREV, D_INUSE, E_BAD_CACHE, E_INVALID, E_OK,
-  F_RECLAIMABLE, H_CACHE_HEAD, H_CPU_NODE, H_NCPUS, H_REAP_PASSES, H_RECLAIM_BUSY, HOOK_DTOR, HOOK_SHRINK,
+  F_RECLAIMABLE, F_DEBUG_MASK, F_INUSE, H_CACHE_HEAD, H_CPU_NODE, H_NCPUS, H_REAP_PASSES, H_RECLAIM_BUSY, HOOK_DTOR, HOOK_SHRINK,
   K_SLAB, L_FULL, L_PARTIAL, N_FREE_CHUNK_HEAD, PAGES_PER_CHUNK, REAP_NEXT,
   RECLAIM_MIXED_SHIFT, SH_COUNT, CH_NEXT,
 } from "./layout";
-import { HEAP, chunkByte, chunkIndex, chunkStart, nchunks, pageAddr } from "./arena";
+import { HEAP, chunkByte, chunkIndex, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
 import { nnodes, nodeAddr, pageAlloc, runAlloc } from "./page";
 import { cnAddr, discardEmpty, freeToSlabReleasing, lockNode } from "./node";
 import { hook, resolveObject, resolvedError, slabBitmap } from "./slab";
 import { cacheFree, currentNode, drainBarn, drainCpuArrays, pinCpu, sheafFlush } from "./cpu";
 import { isCache } from "./cache";
+import { debugFree } from "./debug";
+import { inuseIsSet, inuseRelease } from "./inuse";
 import { ALIEN_FLUSH, ALLOC_FASTPATH, CPU_OFF, FREE_FASTPATH, stat } from "./stats";
 import { currentCpu, setCpu, unlock } from "./sync";
 
@@ -367,8 +373,12 @@ function reclaimNode(c: usize, node: u32, want: u32): u32 {
   const guard = load<u32>(slot, CC_GUARD);
   store<u32>(slot, 1, CC_GUARD);
   let pages = discardEmpty(c, node, 0);
-  if (pages < want) pages += walkSlabs(c, node, L_FULL, want - pages);
-  if (pages < want && !lastDtorFailed) pages += walkSlabs(c, node, L_PARTIAL, want - pages);
+  // The partial walk visits as many slabs as were partial before the full walk: mixed slabs that the
+  // full walk moved to the partial list (at its head; the walk starts at the tail) gave theirs already.
+  const cn = cnAddr(c, node);
+  const partial = load<u32>(cn, CN_NR_PARTIAL);
+  if (pages < want) pages += walkSlabs(c, node, L_FULL, want - pages, load<u32>(cn, CN_NR_FULL));
+  if (pages < want && !lastDtorFailed) pages += walkSlabs(c, node, L_PARTIAL, want - pages, partial);
   store<u32>(slot, guard, CC_GUARD);
   return pages;
 }
@@ -395,8 +405,8 @@ function stillOnList(c: usize, d: usize, which: u8, node: u32): bool {
 
 // Walk list `which` from its oldest end (the tail: slabs are pushed at the head). A slab whose allocated
 // objects all have count 1 is emptied (its pages go back); a mixed slab gives up a few unused objects
-// (objects >> RECLAIM_MIXED_SHIFT, at least 1). Visits at most as many slabs as the list held.
-function walkSlabs(c: usize, node: u32, which: u8, want: u32): u32 {
+// (objects >> RECLAIM_MIXED_SHIFT, at least 1). Visits at most `steps` slabs.
+function walkSlabs(c: usize, node: u32, which: u8, want: u32, steps: u32): u32 {
   const cn = cnAddr(c, node);
   const head = listHeadOf(cn, which);
   const objects = load<u32>(c, C_OBJECTS);
@@ -406,7 +416,6 @@ function walkSlabs(c: usize, node: u32, which: u8, want: u32): u32 {
   if (quota == 0) quota = 1;
   let pages: u32 = 0;
   lockNode(c, cn);
-  let steps = load<u32>(cn + (which == L_FULL ? CN_NR_FULL : CN_NR_PARTIAL));
   let d = listTail(head);
   while (d != 0 && steps > 0 && pages < want) {
     steps--;
@@ -443,18 +452,32 @@ function walkSlabs(c: usize, node: u32, which: u8, want: u32): u32 {
 function destroyInSlab(c: usize, first: usize, objects: u32, stride: u32, limit: u32): u32 {
   let pages: u32 = 0;
   let done: u32 = 0;
+  const inuseBits = (load<u32>(c, C_FLAGS) & F_INUSE) != 0;
   for (let i: u32 = 0; i < objects && done < limit; i++) {
     const obj = first + <usize>i * stride;
     if (resolveObject(c, obj) == 0 || load<u32>(obj) != 1) continue;   // free, or in use
+    if (inuseBits && !inuseIsSet(c, obj)) continue;                      // parked or in flight (inuse.ts)
     if (hook(HOOK_DTOR, load<u32>(c, C_ID), <u32>obj, 0) != 0) { lastDtorFailed = true; break; }
     done++;
     // The destructor ran with no lock held: check again before freeing.
     if (resolveObject(c, obj) == 0 || load<u32>(obj) != 1) continue;   // it freed or revived the object
+    if (!inuseRelease(c, obj)) continue;                                // (F_INUSE: freed by the dtor)
     store<u32>(obj, 0);
     destroyedTotal++;
-    pages += freeToSlabReleasing(c, obj);
+    pages += releaseObject(c, obj);
   }
   return pages;
+}
+
+// Free a destroyed object to its slab; a slab that empties goes back to the page allocator at once.
+// Pages freed. A debug cache's object takes the checked free (poison, red zones, free track; a corrupted
+// one is quarantined and reported instead), and then its slab goes back if that emptied it.
+function releaseObject(c: usize, obj: usize): u32 {
+  if ((load<u32>(c, C_FLAGS) & F_DEBUG_MASK) == 0) return freeToSlabReleasing(c, obj);
+  const before = cacheSlabPages(c);
+  debugFree(c, obj);
+  discardEmpty(c, nodeOf(obj), 0);
+  return before - cacheSlabPages(c);
 }
 
 // Free with the reclaim protocol: check, set the count word to 0, then free as cacheFree does. For

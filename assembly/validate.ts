@@ -11,13 +11,16 @@ import {
   L_PARTIAL, MAX_BUDDY_ORDER, META_PAGES, N_FREE_CHUNK_HEAD, N_FREE_LISTS, N_FREE_PAGES, N_NR_FREE_CHUNKS,
   PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, CC_MAIN, CC_SPARE, CC_ALIEN, CC_SIZE,
   SH_COUNT, SH_CAP, SH_HDR, MAX_NODES, CN_BARN_FULL, CN_BARN_EMPTY, CN_BARN_NR_FULL, CN_BARN_NR_EMPTY,
-  SH_NEXT, SH_NODE, E_OK, H_SHEAF_CACHES, SHEAF_CLASSES, H_BOOT, CH_RUN_CHUNKS,
+  SH_NEXT, SH_NODE, E_OK, H_SHEAF_CACHES, SHEAF_CLASSES, H_BOOT, CH_RUN_CHUNKS, C_FLAGS, F_RED_ZONE,
+  F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE,
 } from "./layout";
 import { HEAP, chunkByte, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
 import { nodeAddr } from "./page";
 import { cnAddr } from "./node";
 import { CPU_OFF } from "./stats";
-import { resolveObject, resolvedError } from "./slab";
+import { objectAt, resolveObject, resolvedError } from "./slab";
+import { debugCheckFree, quarantineEntries, quarantineEntry } from "./debug";
+import { inuseIsSet } from "./inuse";
 
 // Problem kinds written as `code` in the report (E_CORRUPT family, distinguished by sub-code).
 export const V_PAGE_COVER: i32 = 100;     // a chunk's pages are not covered exactly once by blocks
@@ -28,6 +31,10 @@ export const V_SLAB_COUNT: i32 = 104;     // inuse disagrees with the bitmap, or
 export const V_TAIL: i32 = 105;           // a tail page does not point to its head
 export const V_ARRAY: i32 = 106;          // an array entry is not an allocated object of that cache/node
 export const V_BARN: i32 = 107;           // a barn's counts or sheaves are wrong
+export const V_REDZONE: i32 = 108;        // a free object's red zone is clobbered (debug caches)
+export const V_POISON: i32 = 109;         // a free object's poison is overwritten (debug caches)
+export const V_QUARANTINE: i32 = 110;     // a quarantine entry is not an allocated object of its cache
+export const V_INUSE: i32 = 111;          // an in-use bit is set on an object free in its slab
 
 function report(code: i32, addr: usize, cache: usize): void {
   const n = load<u32>(HEAP, H_REPORT_COUNT);
@@ -66,7 +73,8 @@ function checkChunks(): void {
       else {
         for (let t: u32 = 1; t < (<u32>1 << o); t++) {
           const td = d + (<usize>t << DESC_SHIFT);
-          if (load<u8>(td, D_KIND) != K_TAIL || <usize>load<u32>(td, D_AUX) != d) { report(V_TAIL, td, 0); break; }
+          if (load<u8>(td, D_KIND) != K_TAIL || <usize>load<u32>(td, D_AUX) != d ||
+              load<u32>(td, D_CACHE) != (k == K_SLAB ? load<u32>(d, D_CACHE) : 0)) { report(V_TAIL, td, 0); break; }
         }
       }
       p += 1 << o;
@@ -130,18 +138,54 @@ function checkSlabList(c: usize, node: u32, head: usize, which: u8, countOff: u3
     if (inuse + free != objects) report(V_SLAB_COUNT, d, c);
     const want: u8 = inuse == objects ? L_FULL : inuse == 0 ? L_EMPTY : L_PARTIAL;
     if (want != which) report(V_SLAB_LIST, d, c);
+    checkObjects(c, d, objects);
     d = <usize>load<u32>(d, D_NEXT);
   }
   if (count != load<u32>(cn + countOff)) report(V_SLAB_COUNT, cn, c);
   return count;
 }
 
+// Per object of slab d: red zones and poison of free objects (debug caches), and in-use bits only on
+// allocated objects (F_INUSE).
+function checkObjects(c: usize, d: usize, objects: u32): void {
+  const flags = load<u32>(c, C_FLAGS);
+  if ((flags & (F_RED_ZONE | F_POISON | F_INUSE)) == 0) return;
+  for (let i: u32 = 0; i < objects; i++) {
+    const bm = <usize>load<u32>(d, D_AUX);
+    if (((load<u64>(bm + (<usize>(i >> 6) << 3)) >> (i & 63)) & 1) == 0) continue; // allocated
+    const p = objectAt(c, d, i);
+    if ((flags & F_INUSE) != 0 && inuseIsSet(c, p)) report(V_INUSE, p, c);
+    const e = debugCheckFree(c, p);
+    if (e != E_OK) report(e == E_REDZONE ? V_REDZONE : V_POISON, p, c);
+  }
+}
+
+// Every entry of a sheaf is an allocated object of cache c (of `node` when ≥ 0) that no user holds.
 function checkSheaf(c: usize, s: usize, node: i32): void {
   const n = load<u32>(s, SH_COUNT);
   if (n > load<u32>(s, SH_CAP)) { report(V_ARRAY, s, c); return; }
+  const inuse = (load<u32>(c, C_FLAGS) & F_INUSE) != 0;
   for (let i: u32 = 0; i < n; i++) {
     const p = <usize>load<u32>(s + SH_HDR + (i << 2));
-    if (resolveObject(c, p) == 0 || (node >= 0 && nodeOf(p) != <u32>node)) { report(V_ARRAY, p, c); return; }
+    if (resolveObject(c, p) == 0 || (node >= 0 && nodeOf(p) != <u32>node) ||
+        (inuse && inuseIsSet(c, p))) {
+      report(V_ARRAY, p, c);
+      return;
+    }
+    // The same object twice in one array (an undetected double free, without in-use bits).
+    for (let j: u32 = 0; j < i; j++) {
+      if (<usize>load<u32>(s + SH_HDR + (j << 2)) == p) { report(V_ARRAY, p, c); return; }
+    }
+  }
+}
+
+// Quarantined objects: allocated objects of c, no more remembered than counted.
+function checkQuarantine(c: usize): void {
+  const n = quarantineEntries(c);
+  if (n > load<u32>(c, C_QUAR_COUNT)) report(V_QUARANTINE, c, c);
+  for (let k: u32 = 0; k < n; k++) {
+    const p = quarantineEntry(c, k);
+    if (resolveObject(c, p) == 0) { report(V_QUARANTINE, p, c); return; }
   }
 }
 
@@ -171,6 +215,7 @@ function checkCache(c: usize): void {
     }
     if (k != load<u32>(cn, CN_BARN_NR_EMPTY)) report(V_BARN, cn, c);
   }
+  checkQuarantine(c);
   const ncpus = load<u32>(HEAP, H_NCPUS);
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
     const slot = c + CPU_OFF + <usize>cpu * CC_SIZE;

@@ -2,6 +2,9 @@
 //
 // Every error carries `code` (the Wasm ABI code) and, where it concerns an object, `ptr` and `cache`
 // (the cache's name). Throwing one never leaves the heap changed: the Wasm side checks before it acts.
+// The debug errors (RedZoneError, PoisonError, and DoubleFreeError in a debug cache) also carry the
+// offset of the bad byte and the object's alloc/free tracks when its cache stores them; the object they
+// name is quarantined (never handed out again) and the rest of the heap keeps working.
 
 /** Wasm ABI error codes (assembly/layout.ts E_*). */
 export const ErrorCode = {
@@ -60,14 +63,136 @@ export class InvalidFreeError extends SlabError {
   }
 }
 
+/** Who allocated or freed an object last (caches with storeUser). */
+export interface Track {
+  /** The caller tag in force (heap.setCallerTag(); 0 by default). */
+  tag: number;
+  cpu: number;
+  node: number;
+  /** Logical time: the heap's debug clock, one tick per alloc or free of a debug cache. */
+  clock: number;
+  /** Host timestamp in force (heap.setTimestamp(); 0 unless set). */
+  stamp: number;
+}
+
+/** An object's last alloc and free tracks (each absent until written, or when the cache keeps none). */
+export interface Tracks {
+  alloc?: Track;
+  free?: Track;
+}
+
+export type ReportKind =
+  | "red-zone"
+  | "poison"
+  | "double-free"
+  | "invalid-free"
+  | "slab-check"
+  | "other";
+
+/** One error the allocator detected, as passed to the onReport callback (C callers get the same through
+ *  env.hook(HOOK_REPORT, code, ptr, cache) and last_error_*()). */
+export interface DebugReport {
+  code: number;
+  kind: ReportKind;
+  /** The cache's name (or `cache@0x…` for a cache the TS layer does not know). */
+  cache: string;
+  /** The object (or, for an invalid free, the pointer). */
+  ptr: number;
+  /** Offset of the bad byte from the object's start; negative in the left red zone (red-zone/poison). */
+  offset: number;
+  /** The byte found at `offset`, and the byte that should be there (red-zone/poison). */
+  found: number;
+  expected: number;
+  tracks?: Tracks;
+}
+
+function fmtTracks(t?: Tracks): string {
+  if (!t) return "";
+  const one = (w: string, x?: Track) => (x ? ` ${w} by tag ${x.tag} on cpu ${x.cpu} at t=${x.clock}` : "");
+  const s = one("allocated", t.alloc) + (t.alloc && t.free ? ";" : "") + one("freed", t.free);
+  return s ? ` (last${s})` : "";
+}
+
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+
 /** A free of an object that is already free. Nothing was changed. */
 export class DoubleFreeError extends SlabError {
   readonly ptr: number;
   readonly cache: string;
-  constructor(ptr: number, cache: string) {
-    super(`wasm-slab: double free of 0x${ptr.toString(16)} in cache '${cache}'`, ErrorCode.DOUBLE_FREE);
+  readonly tracks?: Tracks;
+  constructor(ptr: number, cache: string, tracks?: Tracks) {
+    super(`wasm-slab: double free of 0x${ptr.toString(16)} in cache '${cache}'${fmtTracks(tracks)}`, ErrorCode.DOUBLE_FREE);
     this.ptr = ptr;
     this.cache = cache;
+    this.tracks = tracks;
+  }
+}
+
+/** A red zone (guard bytes before or after an object) was overwritten. Found on free (the object is
+ *  quarantined, not freed), on alloc of a free object (the alloc fails; the object is quarantined), or by
+ *  validate. */
+export class RedZoneError extends SlabError {
+  readonly ptr: number;
+  readonly cache: string;
+  /** Offset of the first bad byte from the object's start: < 0 before it, ≥ size after it. */
+  readonly offset: number;
+  readonly side: "left" | "right";
+  readonly found: number;
+  readonly expected: number;
+  readonly tracks?: Tracks;
+  constructor(ptr: number, cache: string, offset: number, found: number, expected: number, tracks?: Tracks) {
+    const side = offset < 0 ? "left" : "right";
+    super(
+      `wasm-slab: red zone ${side} of ${hex(ptr)} in cache '${cache}' overwritten at offset ${offset} ` +
+        `(found 0x${found.toString(16)}, expected 0x${expected.toString(16)})${fmtTracks(tracks)}`,
+      ErrorCode.REDZONE,
+    );
+    this.ptr = ptr;
+    this.cache = cache;
+    this.offset = offset;
+    this.side = side;
+    this.found = found;
+    this.expected = expected;
+    this.tracks = tracks;
+  }
+}
+
+/** A free (poisoned) object was written to: a use after free. Found when the object is about to be
+ *  handed out (the alloc fails; the object is quarantined) or by validate. */
+export class PoisonError extends SlabError {
+  readonly ptr: number;
+  readonly cache: string;
+  /** Offset of the first overwritten byte from the object's start. */
+  readonly offset: number;
+  readonly found: number;
+  readonly expected: number;
+  readonly tracks?: Tracks;
+  constructor(ptr: number, cache: string, offset: number, found: number, expected: number, tracks?: Tracks) {
+    super(
+      `wasm-slab: free object ${hex(ptr)} in cache '${cache}' written after free at offset ${offset} ` +
+        `(found 0x${found.toString(16)}, expected 0x${expected.toString(16)})${fmtTracks(tracks)}`,
+      ErrorCode.POISON,
+    );
+    this.ptr = ptr;
+    this.cache = cache;
+    this.offset = offset;
+    this.found = found;
+    this.expected = expected;
+    this.tracks = tracks;
+  }
+}
+
+/** A consistency check (cache flag CHECKS) found the slab of an object inconsistent. The object was
+ *  quarantined; nothing else changed. */
+export class SlabCheckError extends SlabError {
+  readonly ptr: number;
+  readonly cache: string;
+  readonly tracks?: Tracks;
+  constructor(ptr: number, cache: string, tracks?: Tracks) {
+    super(`wasm-slab: the slab of ${hex(ptr)} in cache '${cache}' is inconsistent${fmtTracks(tracks)}`, ErrorCode.CORRUPT);
+    this.ptr = ptr;
+    this.cache = cache;
+    this.tracks = tracks;
   }
 }
 
@@ -78,14 +203,28 @@ export class InvalidArgumentError extends SlabError {
   }
 }
 
-/** cache.destroy() while objects are live. Nothing was freed. */
+/** A live object named by CacheBusyError. */
+export interface LiveObject {
+  ptr: number;
+  tracks?: Tracks;
+}
+
+/** cache.destroy() while objects are live. Nothing was freed. Names the first few live objects, with
+ *  their tracks when the cache stores them. */
 export class CacheBusyError extends SlabError {
   readonly cache: string;
   readonly live: number;
-  constructor(cache: string, live: number) {
-    super(`wasm-slab: cannot destroy cache '${cache}': ${live} object(s) still allocated`, ErrorCode.BUSY);
+  readonly objects: readonly LiveObject[];
+  constructor(cache: string, live: number, objects: readonly LiveObject[] = []) {
+    const list = objects.map((o) => hex(o.ptr) + fmtTracks(o.tracks)).join(", ");
+    super(
+      `wasm-slab: cannot destroy cache '${cache}': ${live} object(s) still allocated` +
+        (list ? `; first: ${list}${objects.length < live ? ", ..." : ""}` : ""),
+      ErrorCode.BUSY,
+    );
     this.cache = cache;
     this.live = live;
+    this.objects = objects;
   }
 }
 
@@ -119,6 +258,42 @@ export interface ValidateProblem {
   addr: number;
   /** The cache concerned, if any. */
   cache?: string;
+}
+
+/** The kind of a report, by code. */
+export function reportKind(code: number): ReportKind {
+  switch (code) {
+    case ErrorCode.REDZONE:
+      return "red-zone";
+    case ErrorCode.POISON:
+      return "poison";
+    case ErrorCode.DOUBLE_FREE:
+      return "double-free";
+    case ErrorCode.NOT_OURS:
+    case ErrorCode.NOT_OBJECT:
+    case ErrorCode.WRONG_CACHE:
+      return "invalid-free";
+    case ErrorCode.CORRUPT:
+      return "slab-check";
+    default:
+      return "other";
+  }
+}
+
+/** Build the error for a report (a failed free or a failed debug alloc). */
+export function reportError(r: DebugReport): SlabError {
+  switch (r.code) {
+    case ErrorCode.REDZONE:
+      return new RedZoneError(r.ptr, r.cache, r.offset, r.found, r.expected, r.tracks);
+    case ErrorCode.POISON:
+      return new PoisonError(r.ptr, r.cache, r.offset, r.found, r.expected, r.tracks);
+    case ErrorCode.CORRUPT:
+      return new SlabCheckError(r.ptr, r.cache, r.tracks);
+    case ErrorCode.DOUBLE_FREE:
+      return new DoubleFreeError(r.ptr, r.cache, r.tracks);
+    default:
+      return freeError(r.code, r.ptr, r.cache);
+  }
 }
 
 /** Build the error for a failed free. */

@@ -13,6 +13,12 @@ import {
   OutOfMemoryError,
   SlabError,
   freeError,
+  reportError,
+  reportKind,
+  type DebugReport,
+  type LiveObject,
+  type Track,
+  type Tracks,
   type ValidateProblem,
 } from "./errors.js";
 import { STAT_NAMES, zeroCounters, type CacheStats, type Counters, type HeapStats } from "./stats.js";
@@ -46,9 +52,34 @@ export interface AllocatorOptions {
   /** Alien arrays for frees of another node's objects. Default true. false: each such free takes the
    *  remote node's lock (to measure the difference). */
   alienArrays?: boolean;
+  /** Debugging for every cache created afterwards (the heap's kmalloc caches included): true turns on
+   *  red zones, poisoning, tracking and checks; an object picks some. Default: none. A cache's own
+   *  `debug` / `inUseBits` options replace these defaults for that cache. */
+  debug?: boolean | DebugOptions;
+  /** Per-object in-use bits (double frees of objects parked in per-CPU arrays are caught) for every
+   *  cache created afterwards. Default false (see README: the measured fast-path cost). */
+  inUseBits?: boolean;
+  /** Called for every error the allocator detects (red zone, poison, double or invalid free, failed
+   *  check), before the operation returns; the TS call then throws the matching error too. It may call
+   *  into the heap. An exception it throws is rethrown by the operation. */
+  onReport?: (report: DebugReport) => void;
   /** Periodic reaping on an unref'd timer: one CPU per pass, round robin. Default { intervalMs: 2000 };
    *  false disables it (heap.reap() still runs a pass). Stop it with heap.close(). */
   reap?: ReapOptions | false;
+}
+
+/** Debug features of a cache (assembly/debug.ts; slot layout drawn in assembly/layout.ts). Debug caches
+ *  take the slow path, without per-CPU arrays. */
+export interface DebugOptions {
+  /** Guard bytes before and after each object, checked on free, on alloc and by validate. */
+  redZone?: boolean;
+  /** Free objects filled with 0x6b (last byte 0xa5), checked on alloc: a write after free is reported.
+   *  Ignored for caches with a constructor or reclaimable caches (their free objects keep their bytes). */
+  poison?: boolean;
+  /** An alloc and a free track per object: caller tag, CPU, node, logical time, host timestamp. */
+  storeUser?: boolean;
+  /** Consistency checks of the object's slab on every alloc and free. */
+  checks?: boolean;
 }
 
 /** Cache flags (assembly/layout.ts F_*). */
@@ -60,7 +91,25 @@ export const CacheFlags = {
   STORE_USER: 1 << 4,
   CHECKS: 1 << 5,
   NO_ALIEN: 1 << 7,
+  /** Per-object in-use bit (catches double frees of objects parked in per-CPU arrays). */
+  INUSE: 1 << 8,
 } as const;
+
+const DEBUG_FLAGS = CacheFlags.RED_ZONE | CacheFlags.POISON | CacheFlags.STORE_USER | CacheFlags.CHECKS;
+const F_EXACT = 1 << 9;
+
+/** CacheFlags bits of a debug option. */
+export function debugFlags(d: boolean | DebugOptions | undefined): number {
+  if (d === undefined || d === false) return 0;
+  if (d === true) return DEBUG_FLAGS;
+  if (typeof d !== "object" || d === null) throw new InvalidArgumentError(`debug: expected a boolean or an object`);
+  return (
+    (d.redZone ? CacheFlags.RED_ZONE : 0) |
+    (d.poison ? CacheFlags.POISON : 0) |
+    (d.storeUser ? CacheFlags.STORE_USER : 0) |
+    (d.checks ? CacheFlags.CHECKS : 0)
+  );
+}
 
 export interface CacheOptions {
   /** Object size in bytes (1 .. 32768). */
@@ -72,9 +121,13 @@ export interface CacheOptions {
   /** Called once for each object when its slab is made; a constructed object keeps its state across
    *  free and alloc (free objects are never written). */
   ctor?: (ptr: number) => void;
-  /** Per-CPU array capacity; 0 turns arrays off. Default by object size: ≥4096 B: 4, ≥1024: 12,
-   *  ≥256: 26, else 60. */
+  /** Per-CPU array capacity; 0 turns arrays off. Default by object size: ≥4096 B: 8, ≥1024: 12,
+   *  ≥256: 26, else 60 (bench/capacity.mjs). Debug caches have none. */
   arrayCapacity?: number;
+  /** Debugging for this cache (replaces the heap's `debug` default). */
+  debug?: boolean | DebugOptions;
+  /** Per-object in-use bits for this cache (replaces the heap's `inUseBits` default). */
+  inUseBits?: boolean;
   /** Makes the cache reclaimable (targeted reclaim, cache.reclaim(pages)). The first u32 of every
    *  object is then a reference count: 0 free, 1 unused but cached, > 1 in use; new objects start at 0,
    *  and cache.free() sets it to 0. The destructor runs for an object (count 1) that reclaim frees: it
@@ -85,6 +138,7 @@ export interface CacheOptions {
 const HOOK_CTOR = 1;
 const HOOK_DTOR = 2;
 const HOOK_SHRINK = 3;
+const HOOK_REPORT = 4;
 const DEFAULT_CAP = 0xffffffff;
 
 export class Heap {
@@ -97,6 +151,9 @@ export class Heap {
   /** @internal */ readonly hdr: number;
   /** @internal */ readonly oomThrows: boolean;
   /** @internal */ hookError: unknown = undefined;
+  /** The onReport callback (may be replaced at any time). */
+  onReport: ((report: DebugReport) => void) | undefined = undefined;
+  /** @internal */ defaultFlags = 0;
   /** @internal */ readonly reclaimer: Reclaimer;
   #byId = new Map<number, Cache>();
   #internalNames = new Map<number, string>();
@@ -171,6 +228,13 @@ export class Heap {
     if (typeof name !== "string" || name.length === 0) throw new InvalidArgumentError("a cache needs a name");
     const { size, align = 8, ctor, arrayCapacity } = options;
     let flags = options.flags ?? 0;
+    if (options.debug !== undefined || options.inUseBits !== undefined) {
+      // Exact flags: the cache's own choices replace the heap-wide defaults.
+      let base = this.defaultFlags;
+      if (options.debug !== undefined) base = (base & ~DEBUG_FLAGS) | debugFlags(options.debug);
+      if (options.inUseBits !== undefined) base = (base & ~CacheFlags.INUSE) | (options.inUseBits ? CacheFlags.INUSE : 0);
+      flags |= base | F_EXACT;
+    }
     if (!Number.isInteger(size) || size < 1 || size > this.L.MAX_OBJECT_SIZE!) {
       throw new InvalidArgumentError(`cache '${name}': size ${size} is not in 1..${this.L.MAX_OBJECT_SIZE}`);
     }
@@ -200,18 +264,34 @@ export class Heap {
     const cache = new Cache(this, name, addr, ctor);
     cache.destructor = destructor;
     this.#byId.set(cache.id, cache);
+    if (destructor !== undefined) this.armHooks();
     return cache;
+  }
+
+  /** @internal Shrinkers or destructors exist: any allocation may run them (pressure reclaim), so every
+   *  cache takes the careful path that rethrows their exceptions. */
+  hooksArmed = false;
+  /** @internal */ armHooks(): void {
+    if (this.hooksArmed) return;
+    this.hooksArmed = true;
+    for (const c of this.#byId.values()) c.beCareful();
   }
 
   /** @internal */ forget(cache: Cache): void {
     this.#byId.delete(cache.id);
   }
 
-  /** @internal The env.hook import: constructors, destructors (targeted reclaim), shrinkers (pressure). */
-  hook(op: number, a: number, b: number, _c: number): number {
+  /** @internal The env.hook import: constructors, reports, destructors (targeted reclaim) and shrinkers
+   *  (memory pressure). */
+  hook(op: number, a: number, b: number, c: number): number {
     try {
       if (op === HOOK_CTOR) {
         this.#byId.get(a)?.ctor?.(b);
+        return 0;
+      }
+      if (op === HOOK_REPORT) {
+        const r = this.report(a, b, c);
+        this.onReport?.(r);
         return 0;
       }
       if (op === HOOK_DTOR) {
@@ -237,6 +317,87 @@ export class Heap {
       this.hookError = undefined;
       throw e;
     }
+  }
+
+  /** @internal The report of error `code` about `ptr` in the cache at `cacheAddr`, with the detail the
+   *  Wasm left in the heap header (valid during the report hook and right after the failed call). */
+  report(code: number, ptr: number, cacheAddr: number): DebugReport {
+    const w = this.wasm;
+    ptr >>>= 0; // i32 at the boundary
+    cacheAddr >>>= 0;
+    return {
+      code,
+      kind: reportKind(code),
+      cache: this.cacheName(cacheAddr),
+      ptr,
+      offset: w.last_error_offset(),
+      found: w.last_error_found(),
+      expected: w.last_error_expected(),
+      tracks: reportKind(code) === "invalid-free" ? undefined : this.tracksAt(cacheAddr, ptr),
+    };
+  }
+
+  /** @internal The report of the last failed call (from the error detail in the heap header). */
+  lastReport(code: number): DebugReport {
+    return this.report(code, this.wasm.last_error_addr(), this.wasm.last_error_cache());
+  }
+
+  /** @internal Name of the cache at `addr`. */
+  cacheName(addr: number): string {
+    // (a C caller's handle may be garbage: check the bounds before the Wasm reads it)
+    if (addr + this.L.C_HDR! > this.memory.buffer.byteLength || !this.wasm.cache_valid(addr)) return `cache@0x${addr.toString(16)}`;
+    const user = this.#byId.get(this.u32(addr + this.L.C_ID!));
+    if (user && user.addr === addr) return user.name;
+    return this.walkCaches().find((c) => c.addr === addr)?.name ?? `cache@0x${addr.toString(16)}`;
+  }
+
+  /** @internal The tracks of object `ptr` of the cache at `cacheAddr`, if that cache stores them. */
+  tracksAt(cacheAddr: number, ptr: number): Tracks | undefined {
+    if (cacheAddr + this.L.C_HDR! > this.memory.buffer.byteLength) return undefined;
+    const a = this.wasm.debug_track(cacheAddr, ptr >>> 0, 0) >>> 0;
+    if (a === 0 || a + 2 * this.L.TRACK_SIZE! > this.memory.buffer.byteLength) return undefined;
+    const L = this.L;
+    const one = (t: number): Track | undefined => {
+      const dv = this.dv;
+      if (dv.getUint8(t + L.T_SET!) === 0) return undefined;
+      return {
+        tag: dv.getUint32(t + L.T_TAG!, true),
+        cpu: dv.getUint16(t + L.T_CPU!, true),
+        node: dv.getUint8(t + L.T_NODE!),
+        clock: dv.getUint32(t + L.T_CLOCK!, true),
+        stamp: dv.getUint32(t + L.T_STAMP!, true),
+      };
+    };
+    const alloc = one(a);
+    const free = one(a + L.TRACK_SIZE!);
+    if (!alloc && !free) return {};
+    return { alloc, free };
+  }
+
+  /** The caller tag stored in the tracks of the operations that follow (a u32; default 0). */
+  setCallerTag(tag: number): void {
+    if (!Number.isInteger(tag) || tag < 0 || tag >= 2 ** 32) throw new InvalidArgumentError(`setCallerTag(${tag}): not a u32`);
+    this.wasm.debug_set_tag(tag);
+  }
+
+  get callerTag(): number {
+    return this.u32(this.hdr + this.L.H_DEBUG! + this.L.DB_TAG!);
+  }
+
+  /** A host timestamp (u32, e.g. milliseconds since start) stored in the tracks from now on. Nothing
+   *  sets it by default, so simulated runs stay deterministic. */
+  setTimestamp(stamp: number): void {
+    this.wasm.debug_set_stamp(stamp >>> 0);
+  }
+
+  /** The debug clock: one tick per alloc or free of a debug cache (the time in tracks). */
+  get debugClock(): number {
+    return this.wasm.debug_clock();
+  }
+
+  /** Reports made since the heap was created (each was passed to onReport). */
+  get reportCount(): number {
+    return this.wasm.debug_reports();
   }
 
   /** Every live cache the user created, in creation order. */
@@ -265,6 +426,7 @@ export class Heap {
 
   /** @internal Name of a heap-owned cache (kmalloc classes register theirs with nameInternal). */
   internalName(addr: number): string {
+    if (addr === this.u32(this.hdr + this.L.H_DEBUG! + this.L.DB_QUAR_CACHE!)) return "quarantine"; // debug.ts
     return this.#internalNames.get(addr) ?? `internal-${this.u32(addr + this.L.C_SIZE!)}`;
   }
 
@@ -421,6 +583,7 @@ export class Heap {
     const kinds: Record<number, string> = {
       100: "page-cover", 101: "free-list", 102: "free-count", 103: "slab-list",
       104: "slab-count", 105: "tail", 106: "array", 107: "barn",
+      108: "red-zone", 109: "poison", 110: "quarantine", 111: "in-use",
     };
     const names = new Map(this.walkCaches().map((c) => [c.addr, c.name]));
     for (let i = 0; i < Math.min(total, L.REPORT_MAX!); i++) {
@@ -452,6 +615,10 @@ export class Cache {
   /** @internal */ readonly ctor?: (ptr: number) => void;
   /** @internal The destructor of a reclaimable cache. */ destructor?: Destructor;
   #dead = false;
+  /** Destroyed, or has a constructor (whose exceptions are rethrown after the Wasm call): take the
+   *  checked path. Keeps the common alloc/free to one test and one Wasm call. */
+  #careful: boolean;
+  readonly #w: SlabExports;
 
   /** @internal */
   constructor(heap: Heap, name: string, addr: number, ctor?: (ptr: number) => void) {
@@ -460,10 +627,21 @@ export class Cache {
     this.addr = addr;
     this.id = heap.u32(addr + heap.L.C_ID!);
     this.ctor = ctor;
+    // debug caches too: a report made during a successful free (a corrupted free object found before its
+    // slab empties) may have run an onReport that threw
+    // ... and every cache of a heap with shrinkers or destructors: they may run inside any allocation
+    // (memory pressure), and their exceptions are rethrown by it.
+    this.#careful = ctor !== undefined || (heap.u32(addr + heap.L.C_FLAGS!) & DEBUG_FLAGS) !== 0 || heap.hooksArmed;
+    this.#w = heap.wasm;
   }
 
   get destroyed(): boolean {
     return this.#dead;
+  }
+
+  /** @internal Take the checked path from now on (heap.armHooks). */
+  beCareful(): void {
+    this.#careful = true;
   }
 
   /** Bytes the user asked for. */
@@ -504,13 +682,22 @@ export class Cache {
   #oom(): number {
     const h = this.heap;
     h.rethrowHook();
+    const code = h.wasm.last_error();
+    if (code !== ErrorCode.NOMEM && code !== ErrorCode.OK) throw reportError(h.lastReport(code)); // debug cache
     if (h.oomThrows) throw new OutOfMemoryError(`an object of cache '${this.name}'`, this.size);
     return 0;
   }
 
   /** Allocate one object on the current CPU. Returns its address (or 0 with onOutOfMemory 'null'). */
   alloc(): number {
-    if (this.#dead) this.#check();
+    if (this.#careful) return this.#allocCareful();
+    const p = this.#w.cache_alloc(this.addr);
+    return p === 0 ? this.#oom() : p;
+  }
+
+  // alloc for a destroyed cache or one whose constructor may throw.
+  #allocCareful(): number {
+    this.#check();
     const p = this.heap.wasm.cache_alloc(this.addr);
     if (this.heap.hookError !== undefined) this.#hookFailed(p);
     return p === 0 ? this.#oom() : p;
@@ -536,11 +723,44 @@ export class Cache {
   /** Free an object of this cache. Throws InvalidFreeError / DoubleFreeError and changes nothing when
    *  `ptr` is not an allocated object of this cache. */
   free(ptr: number): void {
-    if (this.#dead) this.#check();
+    if (this.#careful) return this.#freeCareful(ptr);
+    const e = this.#w.cache_free(this.addr, ptr >>> 0);
+    if (e !== 0) this.#freeFailed(e);
+  }
+
+  // free for a destroyed cache, one whose hooks may throw, or a reclaimable one (the count word is set to
+  // 0 before the free: the reclaim protocol).
+  #freeCareful(ptr: number): void {
+    this.#check();
     const e = this.destructor === undefined
-      ? this.heap.wasm.cache_free(this.addr, ptr >>> 0)
-      : this.heap.wasm.reclaim_free(this.addr, ptr >>> 0); // sets the count word to 0 first
-    if (e !== 0) throw freeError(e, ptr, this.name);
+      ? this.#w.cache_free(this.addr, ptr >>> 0)
+      : this.#w.reclaim_free(this.addr, ptr >>> 0);
+    if (e !== 0) this.#freeFailed(e);
+    this.heap.rethrowHook();
+  }
+
+  #freeFailed(e: number): never {
+    const h = this.heap;
+    const r = h.lastReport(e);
+    h.rethrowHook();
+    throw reportError(r);
+  }
+
+  /** The effective cache flags (CacheFlags bits), after heap defaults and conflicts are applied. */
+  get flags(): number {
+    return this.heap.u32(this.addr + this.heap.L.C_FLAGS!);
+  }
+
+  /** Objects quarantined: found corrupted, kept out of circulation for good (not live). */
+  get quarantined(): number {
+    this.#check();
+    return this.heap.wasm.cache_quarantined(this.addr);
+  }
+
+  /** The alloc/free tracks of one of this cache's objects (undefined without storeUser). */
+  tracks(ptr: number): Tracks | undefined {
+    this.#check();
+    return this.heap.tracksAt(this.addr, ptr);
   }
 
   /** Allocate n objects, all or nothing (throws OutOfMemoryError, having taken none). Objects move in
@@ -561,8 +781,11 @@ export class Cache {
         done += k;
       }
       if (got === 0 || h.hookError !== undefined) {
+        const code = h.wasm.last_error();
+        const report = got === 0 && code !== ErrorCode.NOMEM && code !== ErrorCode.OK ? h.lastReport(code) : undefined;
         if (done > 0) this.freeBulk(out.subarray(0, done)); // all or nothing
         h.rethrowHook();
+        if (report) throw reportError(report); // a debug cache found a corrupted object (quarantined)
         throw new OutOfMemoryError(`${n} objects of cache '${this.name}'`, n * this.size);
       }
     }
@@ -590,7 +813,14 @@ export class Cache {
       const chunk = all.subarray(done, Math.min(all.length, done + per));
       new Uint32Array(h.memory.buffer, stage, chunk.length).set(chunk);
       const e = h.wasm.cache_free_bulk(this.addr, stage, chunk.length);
-      if (e !== 0) throw freeError(e, chunk[h.wasm.bulk_bad_index()]!, this.name);
+      if (e !== 0) {
+        // Reported by the Wasm (detail in the header). In a debug cache, an object found corrupted while
+        // freeing is quarantined and the rest of its chunk is freed.
+        const r = h.lastReport(e);
+        h.rethrowHook();
+        if (r.ptr === chunk[h.wasm.bulk_bad_index()]) throw reportError(r);
+        throw freeError(e, chunk[h.wasm.bulk_bad_index()]!, this.name);
+      }
       if (this.destructor !== undefined) {
         // Reclaim protocol: a free object's count is 0. Set after the checked free (nothing else ran
         // since: single-threaded), so a rejected batch still changes nothing.
@@ -701,9 +931,19 @@ export class Cache {
   destroy(): void {
     this.#check();
     const e = this.heap.wasm.cache_destroy(this.addr);
-    if (e === ErrorCode.BUSY) throw new CacheBusyError(this.name, this.heap.wasm.cache_live(this.addr));
+    if (e === ErrorCode.BUSY) {
+      const h = this.heap;
+      const objects: LiveObject[] = [];
+      for (let k = 0; k < h.L.LIVE_REPORT_MAX!; k++) {
+        const p = h.wasm.cache_live_at(this.addr, k);
+        if (p === 0) break;
+        objects.push({ ptr: p, tracks: h.tracksAt(this.addr, p) });
+      }
+      throw new CacheBusyError(this.name, h.wasm.cache_live(this.addr), objects);
+    }
     if (e !== 0) throw new SlabError(`wasm-slab: destroy '${this.name}' failed (code ${e})`, e);
     this.#dead = true;
+    this.#careful = true;
     this.heap.forget(this);
   }
 }
@@ -778,6 +1018,13 @@ export async function createAllocator(options: AllocatorOptions = {}): Promise<H
   if (e !== 0) throw new InvalidArgumentError(`init rejected (code ${e})`);
   heap = new Heap(memory, inst.exports, inst.layout, { nodes, cpusPerNode, onOutOfMemory });
   if (options.alienArrays === false) inst.exports.heap_set_flags2(1);
+  if (options.onReport !== undefined && typeof options.onReport !== "function") throw new InvalidArgumentError("onReport must be a function");
+  heap.onReport = options.onReport;
+  let defaults = inst.exports.debug_defaults();
+  if (options.debug !== undefined) defaults = (defaults & ~DEBUG_FLAGS) | debugFlags(options.debug);
+  if (options.inUseBits !== undefined) defaults = (defaults & ~CacheFlags.INUSE) | (options.inUseBits ? CacheFlags.INUSE : 0);
+  inst.exports.debug_set_defaults(defaults);
+  heap.defaultFlags = defaults;
   if (reap !== false) heap.reclaimer.startTimer(reap.intervalMs ?? DEFAULT_REAP_INTERVAL_MS);
   return heap;
 }

@@ -107,6 +107,7 @@ export class Reclaimer {
 
   register(fn: Shrinker): () => void {
     if (typeof fn !== "function") throw new InvalidArgumentError("registerShrinker: a shrinker is a function");
+    this.#heap.armHooks();
     this.#shrinkers.push(fn);
     return () => {
       const i = this.#shrinkers.indexOf(fn);

@@ -36,6 +36,21 @@ export interface SlabExports {
   cache_free_bulk(cache: number, src: number, n: number): number;
   bulk_bad_index(): number;
   stage_alloc(): number;
+  // debugging and hardening (assembly/debug.ts, inuse.ts)
+  last_error_addr(): number;
+  last_error_cache(): number;
+  last_error_offset(): number;
+  last_error_found(): number;
+  last_error_expected(): number;
+  debug_set_defaults(flags: number): number;
+  debug_defaults(): number;
+  debug_set_tag(tag: number): void;
+  debug_set_stamp(stamp: number): void;
+  debug_clock(): number;
+  debug_reports(): number;
+  debug_track(cache: number, ptr: number, which: number): number;
+  cache_quarantined(cache: number): number;
+  cache_live_at(cache: number, k: number): number;
   // reclaim (assembly/reclaim.ts)
   reap_pass(cpu: number): number;
   cache_shrink(cache: number): number;

@@ -78,7 +78,7 @@ describe("per-CPU arrays", () => {
 
   it("capacity starts from the object size and can be tuned at run time", async () => {
     const heap = await createAllocator();
-    expect([8, 256, 1024, 4096].map((size) => heap.createCache(`c${size}`, { size }).arrayCapacity)).toEqual([60, 26, 12, 4]);
+    expect([8, 256, 1024, 4096].map((size) => heap.createCache(`c${size}`, { size }).arrayCapacity)).toEqual([60, 26, 12, 8]);
     const c = heap.createCache("t", { size: 64 });
     const a = Array.from({ length: 100 }, () => c.alloc());
     for (const p of a) c.free(p);
