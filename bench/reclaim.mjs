@@ -20,6 +20,7 @@
 // Run: npm run build && node bench/reclaim.mjs [--n 50000] [--rounds 6] [--runs 5] [--busy 0.05]
 //      [--target 0.2] [--lookups 1.0]
 import { createAllocator } from "../dist/index.js";
+import { fmt, median, table } from "./harness.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -127,41 +128,31 @@ async function run(policy, seed) {
   return { pagesPerObject: pagesFreed / objectsDestroyed, objectsDestroyed, pagesFreed, density, targetsMet };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 const results = { lru: [], slab: [] };
 for (let r = 0; r < RUNS; r++) {
   const seed = 0x5eed + r * 7919;
   for (const policy of ["lru", "slab"]) results[policy].push(await run(policy, seed));
 }
-const fmt = (x, d = 4) => x.toFixed(d);
 console.log(
-  `reclaim bench: N=${N} objects of 192 B (21 per 4 KiB slab), ${ROUNDS} rounds, ${RUNS} runs (median), ` +
-    `busy ${BUSY * 100}%, target ${TARGET * 100}% of the cache's pages per round, lookups ${LOOKUPS}×N per round`,
+  `N=${N} objects of 192 B (21 per 4 KiB slab), ${ROUNDS} rounds, median of ${RUNS} runs (seeds), ` +
+    `busy ${BUSY * 100}%, target ${TARGET * 100}% of the cache's pages per round, ${LOOKUPS}×N lookups per round\n`,
 );
-console.log("policy              pages/object   objects destroyed   pages freed   slab density   rounds on target");
-const row = {};
+const rows = [];
 for (const policy of ["lru", "slab"]) {
   const rs = results[policy];
-  row[policy] = {
-    ppo: median(rs.map((x) => x.pagesPerObject)),
-    obj: median(rs.map((x) => x.objectsDestroyed)),
-    pages: median(rs.map((x) => x.pagesFreed)),
-    dens: median(rs.map((x) => x.density)),
-    met: median(rs.map((x) => x.targetsMet)),
-  };
-  const m = row[policy];
-  console.log(
-    `${(policy === "lru" ? "(a) LRU eviction" : "(b) cache.reclaim").padEnd(20)}${fmt(m.ppo).padStart(12)}` +
-      `${String(m.obj).padStart(20)}${String(m.pages).padStart(14)}${fmt(m.dens, 3).padStart(15)}` +
-      `${`${m.met}/${ROUNDS}`.padStart(19)}`,
-  );
+  const m = (f) => median(rs.map(f));
+  rows.push([
+    policy === "lru" ? "(a) LRU eviction" : "(b) cache.reclaim(pages)",
+    fmt(m((x) => x.pagesPerObject), 4),
+    fmt(m((x) => x.objectsDestroyed), 0),
+    fmt(m((x) => x.pagesFreed), 0),
+    fmt(m((x) => x.density), 3),
+    `${m((x) => x.targetsMet)}/${ROUNDS}`,
+  ]);
 }
+table(["policy", "pages / object destroyed", "objects destroyed", "pages freed", "slab density", "rounds on target"], rows);
 const ratios = results.slab.map((s, i) => s.pagesPerObject / results.lru[i].pagesPerObject);
 console.log(
-  `pages per object destroyed, (b)/(a): median ${fmt(median(ratios), 2)}× (runs: ${ratios.map((x) => fmt(x, 2)).join(", ")}); ` +
-    `ideal is ${fmt(1 / 21)} (a whole slab per 21 objects)`,
+  `\npages freed per object destroyed, (b) / (a): ${fmt(median(ratios))}× (per run: ${ratios.map((x) => fmt(x)).join(", ")}); ` +
+    `at best 1/21 = ${fmt(1 / 21, 4)} (a whole slab per 21 objects)`,
 );
