@@ -159,7 +159,6 @@ export function discardEmpty(cache: usize, node: u32, keep: u32): u32 {
   return <usize>load<u32>(listHead(cn, which));
 }
 
-
 // Free one allocated object of `cache` straight to its slab (targeted reclaim). A slab that empties goes
 // back to the page allocator at once instead of onto the empty list. Returns the pages freed (0 or the
 // slab's). Takes and releases the object's cache-node lock.

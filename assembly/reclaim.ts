@@ -22,8 +22,9 @@
 //        1 empty slabs ─ 2 barns ─ 3 arrays ─ 4 shrinkers (HOOK_SHRINK) ─ 5 targeted (reclaimNode)
 //        (6, other nodes: the caller's fallback — refillBatch for slabs — which asks the next node,
 //         whose own shortage runs these steps there)
-//   cacheReclaim ─ drainCpuArrays ─ reclaimNode per node ─ walkSlabs(full, oldest first) ─ walkSlabs(partial)
-//        └ destroyObject ─ HOOK_DTOR ─ freeToSlabReleasing (an emptied slab's pages go back at once)
+//   cacheReclaim ─ drainCpuArrays ─ reclaimNode per node ─ empty slabs ─ walkSlabs(full, oldest first)
+//        ─ walkSlabs(partial) ─ destroyInSlab ─ HOOK_DTOR ─ releaseObject (freeToSlabReleasing: an
+//        emptied slab's pages go back at once; debug caches: debugFree)
 //
 // Locking and re-entrancy: every host call (shrinker, destructor) is made with no lock held; a slab is
 // examined under its cache-node lock, which is dropped before any destructor runs, and every object is
@@ -52,13 +53,13 @@
 // One pass (one call) takes a mixed slab's share once: the partial walk visits only as many slabs as were
 // partial before the full walk, whose mixed slabs moved to the partial list's head.
 import {
-  C_ARRAY_CAP, C_BITMAP_WORDS, C_FLAGS, C_ID, C_LAST_REAP, C_MIN_PARTIAL, C_NEXT, C_OBJ_OFFSET,
-  C_OBJECTS, C_STRIDE, CC_ALIEN, CC_GUARD, CC_MAIN, CC_SIZE, CC_SPARE, CC_STATS, CC_TOUCHED,
-  CH_DISCARDED, CH_STATE, CN_FULL, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL, CN_PARTIAL, CN_LOCK, CS_FREE,
-  CT_RUN_TAIL, CN_TOTAL_OBJECTS, C_ORDER, N_SLAB_PAGES, D_CACHE, D_KIND, D_LIST, D_NEXT, D_NODE, D_PREV, D_INUSE, E_BAD_CACHE, E_INVALID, E_OK,
-  F_RECLAIMABLE, F_DEBUG_MASK, F_INUSE, H_CACHE_HEAD, H_CPU_NODE, H_NCPUS, H_REAP_PASSES, H_RECLAIM_BUSY, HOOK_DTOR, HOOK_SHRINK,
-  K_SLAB, L_FULL, L_PARTIAL, N_FREE_CHUNK_HEAD, PAGES_PER_CHUNK, REAP_NEXT,
-  RECLAIM_MIXED_SHIFT, SH_COUNT, CH_NEXT,
+  C_ARRAY_CAP, C_BITMAP_WORDS, C_FLAGS, C_ID, C_LAST_REAP, C_MIN_PARTIAL, C_NEXT, C_OBJ_OFFSET, C_OBJECTS,
+  C_ORDER, C_STRIDE, CC_ALIEN, CC_GUARD, CC_MAIN, CC_SIZE, CC_SPARE, CC_STATS, CC_TOUCHED, CH_DISCARDED,
+  CH_NEXT, CH_STATE, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL, CN_PARTIAL, CN_TOTAL_OBJECTS,
+  CS_FREE, CT_RUN_TAIL, D_CACHE, D_INUSE, D_KIND, D_LIST, D_NEXT, D_NODE, D_PREV, E_BAD_CACHE, E_INVALID,
+  E_OK, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE, H_CACHE_HEAD, H_CPU_NODE, H_NCPUS, H_REAP_PASSES,
+  H_RECLAIM_BUSY, HOOK_DTOR, HOOK_SHRINK, K_SLAB, L_FULL, L_PARTIAL, N_FREE_CHUNK_HEAD, N_SLAB_PAGES,
+  PAGES_PER_CHUNK, REAP_NEXT, RECLAIM_MIXED_SHIFT, SH_COUNT,
 } from "./layout";
 import { HEAP, chunkByte, chunkIndex, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
 import { nnodes, nodeAddr, pageAlloc, runAlloc } from "./page";
