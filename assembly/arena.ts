@@ -12,7 +12,7 @@
 import {
   CHUNK_SHIFT, CHUNK_SIZE, CT_NODE, H_CHUNK_BASE, H_CHUNK_TABLE, H_GROW_FAILS, H_GROW_LOCK, H_HEAP_BASE,
   H_MAGIC, H_MAX_CHUNKS, H_NCHUNKS, H_VERSION, HEAP_MAGIC, HEAP_VERSION, MAX_CHUNKS, PAGE_SHIFT,
-  WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, CT_NO_CHUNK,
+  WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, CT_NO_CHUNK, DESC_BYTES,
 } from "./layout";
 import { lock, unlock } from "./sync";
 
@@ -103,9 +103,19 @@ function ensureMemory(end: usize): bool {
   return cs + ((desc - cs) << (PAGE_SHIFT - DESC_SHIFT));
 }
 
+// Commit memory up to `end`: the top chunk is committed lazily, page block by page block, as the page
+// allocator hands its blocks out (memory.grow works in 64 KiB units, so this is rarely a grow). False if
+// the engine refuses; nothing changes then.
+export function commitTo(end: usize): bool {
+  return ensureMemory(end);
+}
+
 // The one growth function. Adds `count` contiguous chunks at the top of the heap, owned by `node`, and
 // returns the index of the first, or -1 when the budget or the engine says no (nothing changes then).
-export function growChunks(count: u32, node: u32): i32 {
+// A chunk is address space first: only its descriptor pages are committed here, the rest as blocks of
+// it are handed out (commitTo) — unless `commitAll`, for a run that is handed out whole at once.
+// Only the top chunk can be partly committed: memory is contiguous, so growing past it commits it.
+export function growChunks(count: u32, node: u32, commitAll: bool = false): i32 {
   lock(HEAP + H_GROW_LOCK);
   const n = load<u32>(HEAP, H_NCHUNKS);
   const max = load<u32>(HEAP, H_MAX_CHUNKS);
@@ -114,7 +124,7 @@ export function growChunks(count: u32, node: u32): i32 {
     unlock(HEAP + H_GROW_LOCK);
     return -1;
   }
-  const end = CHUNK_BASE + (<usize>(n + count) << CHUNK_SHIFT);
+  const end = commitAll ? CHUNK_BASE + (<usize>(n + count) << CHUNK_SHIFT) : chunkStart(n) + DESC_BYTES;
   if (!ensureMemory(end)) {
     store<u32>(HEAP, load<u32>(HEAP, H_GROW_FAILS) + 1, H_GROW_FAILS);
     unlock(HEAP + H_GROW_LOCK);

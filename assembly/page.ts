@@ -27,9 +27,9 @@ import {
   CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_ORDER, DESC_BYTES, DESC_SHIFT,
   DESC_SIZE, H_NODES, K_FREE, K_META, K_NONE, K_RUN, MAX_BUDDY_ORDER, META_PAGES, N_FREE_CHUNK_HEAD,
   N_FREE_LISTS, N_FREE_PAGES, N_LARGE_PAGES, N_LOCK, N_NCHUNKS, N_NR_FREE_CHUNKS, NODE_SIZE, PAGE_SHIFT,
-  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES, CH_DISCARDED,
+  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES, CH_DISCARDED, PAGE_SIZE,
 } from "./layout";
-import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, growChunks, nchunks, setChunkByte, pageOf } from "./arena";
+import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, commitTo, growChunks, nchunks, setChunkByte, pageAddr } from "./arena";
 import { listPop, listPush, listRemove } from "./list";
 import { lock, unlock } from "./sync";
 
@@ -131,6 +131,11 @@ export function pageAlloc(node: u32, order: u32): usize {
   const ch = chunkHeaderOf(d);
   store<u32>(ch, load<u32>(ch, CH_FREE_PAGES) - (1 << order), CH_FREE_PAGES);
   store<u32>(n, load<u32>(n, N_FREE_PAGES) - (1 << order), N_FREE_PAGES);
+  if (!commitTo(pageAddr(d) + (PAGE_SIZE << order))) {  // the top chunk is committed lazily
+    mergeFreeLocked(n, ch, d, order, node);             // the engine said no: put the block back
+    unlock(n + N_LOCK);
+    return 0;
+  }
   unlock(n + N_LOCK);
   return d;
 }
@@ -144,6 +149,13 @@ export function pageFree(d: usize): void {
   const ch = chunkHeaderOf(d);
   memory.fill(d, 0, DESC_SIZE << order); // head and tails back to K_NONE, no stale links
   lock(n + N_LOCK);
+  mergeFreeLocked(n, ch, d, order, node);
+  unlock(n + N_LOCK);
+}
+
+// Give block d (order `order`, in chunk ch of node n) back to the buddy lists, merging it with free
+// buddies; a chunk that becomes wholly free leaves the buddy lists. Node lock held.
+function mergeFreeLocked(n: usize, ch: usize, d: usize, order: u32, node: u32): void {
   let pi = <u32>((d - ch) >> DESC_SHIFT);
   let o = order;
   while (o < MAX_BUDDY_ORDER) {
@@ -165,7 +177,6 @@ export function pageFree(d: usize): void {
   store<u32>(ch, chFree, CH_FREE_PAGES);
   store<u32>(n, load<u32>(n, N_FREE_PAGES) + (1 << order), N_FREE_PAGES);
   if (chFree == USABLE_PAGES) buddyToFreeChunk(n, ch);
-  unlock(n + N_LOCK);
 }
 
 // ---- runs of whole chunks (allocations above what a chunk's buddy blocks can hold) ----------------------
@@ -199,6 +210,8 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
   const n = nodeAddr(node);
   lock(n + N_LOCK);
   let first = findFreeRun(count, node);
+  if (first != 0xffffffff && !commitTo(chunkStart(first + count - 1) + CHUNK_SIZE)) first = 0xffffffff; // the
+  // top free chunk may be only partly committed; if the engine refuses, try growing instead (it will fail too)
   if (first != 0xffffffff) {
     for (let i: u32 = 0; i < count; i++) {
       const ch = chunkStart(first + i);
@@ -208,7 +221,7 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
     store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) - count, N_NR_FREE_CHUNKS);
     store<u32>(n, load<u32>(n, N_FREE_PAGES) - count * USABLE_PAGES, N_FREE_PAGES);
   } else {
-    const idx = growChunks(count, node);
+    const idx = growChunks(count, node, true);        // a run is handed out whole: commit it all
     if (idx < 0) { unlock(n + N_LOCK); return 0; }
     first = <u32>idx;
     store<u32>(n, load<u32>(n, N_NCHUNKS) + count, N_NCHUNKS);

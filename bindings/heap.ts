@@ -474,10 +474,17 @@ export class Heap {
     }
     let freeChunks = 0;
     for (let n = 0; n < this.nodes; n++) freeChunks += this.u32(this.hdr + L.H_NODES! + n * L.NODE_SIZE! + L.N_NR_FREE_CHUNKS!);
-    const discardedBytes = this.wasm.discarded_chunks() * (L.CHUNK_SIZE! - L.DISCARD_SKIP!);
     const freeBytes = freePages.reduce((a, b) => a + b, 0) * L.PAGE_SIZE!;
+    // The top chunk's free pages may not be committed yet (blocks are committed as they are handed out);
+    // only the top chunk can be partly committed, and a discard of it covered only its committed part.
+    const heapEnd = chunkBase + chunks * L.CHUNK_SIZE!;
+    const uncommitted = Math.max(0, heapEnd - this.memory.buffer.byteLength);
+    const top = chunkBase + (chunks - 1) * L.CHUNK_SIZE!;
+    const topDiscarded = chunks > 0 && this.u8[top + L.CH_STATE!] === L.CS_FREE && this.u8[top + L.CH_DISCARDED!] !== 0;
+    const discardedBytes = this.wasm.discarded_chunks() * (L.CHUNK_SIZE! - L.DISCARD_SKIP!) - (topDiscarded ? uncommitted : 0);
     return {
       bytesGrown: chunks * L.CHUNK_SIZE!,
+      committedBytes: Math.min(heapEnd, this.memory.buffer.byteLength) - this.hdr,
       headerBytes: chunkBase - this.hdr,
       chunks,
       freePages,
@@ -487,7 +494,7 @@ export class Heap {
       totalObjects: total,
       freeChunkBytes: freeChunks * L.CHUNK_SIZE!,
       discardedBytes,
-      freeCommittedBytes: freeBytes - discardedBytes,
+      freeCommittedBytes: freeBytes - discardedBytes - uncommitted,
       discardSupported: this.reclaimer.discardSupported,
       reclaim: this.reclaimer.counters(),
     };

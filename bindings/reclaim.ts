@@ -142,8 +142,11 @@ export class Reclaimer {
     const skip = h.L.DISCARD_SKIP!;
     let n = 0;
     for (let i = h.wasm.discard_next(0); i >= 0; i = h.wasm.discard_next(i + 1)) {
+      // The top chunk may be committed only in part (page blocks are committed lazily): discard what is.
+      const start = chunkBase + i * CHUNK + skip;
+      const end = Math.min(chunkBase + (i + 1) * CHUNK, h.memory.buffer.byteLength);
       try {
-        discard.call(h.memory, chunkBase + i * CHUNK + skip, CHUNK - skip);
+        if (end > start) discard.call(h.memory, start, end - start);
       } catch {
         // The engine refused (e.g. a memory kind it cannot discard): stop trying. The chunk was marked
         // discarded by discard_next; unmark it so the figures stay honest.

@@ -53,8 +53,11 @@ export interface CacheStats {
 }
 
 export interface HeapStats {
-  /** Bytes of linear memory grown for chunks (chunks × 1 MiB). */
+  /** Bytes of address space taken for chunks (chunks × 1 MiB). */
   bytesGrown: number;
+  /** Bytes of linear memory the heap has committed above its base: the header, and the chunks' pages
+   *  as far as they were handed out (the top chunk is committed lazily, block by block). */
+  committedBytes: number;
   /** Bytes of the header in front of chunk 0. */
   headerBytes: number;
   chunks: number;

@@ -407,6 +407,23 @@ describe("stats and slabinfo", () => {
     for (const p of ptrs) c.free(p);
   });
 
+  it("commits the top chunk lazily, block by block", async () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const heap = await createAllocator({ memory });
+    const c = heap.createCache("tiny", { size: 32 });
+    c.alloc();
+    const s = heap.stats();
+    expect(s.bytesGrown).toBe(1 << 20);
+    expect(s.committedBytes).toBeLessThanOrEqual(s.headerBytes + 2 * 65536); // descriptors + the first pages
+    const big = heap.createCache("big", { size: 4096 });
+    const ptrs = Array.from({ length: 200 }, () => big.alloc());
+    // every page handed out is addressable: writing the last byte of each object does not trap
+    for (const p of ptrs) heap.u8[p + 4095] = 1;
+    expect(heap.stats().committedBytes).toBeGreaterThan(200 * 4096);
+    expect(heap.stats().committedBytes).toBeLessThanOrEqual(heap.stats().headerBytes + (1 << 20));
+    expect(heap.validate().ok).toBe(true);
+  });
+
   it("heap.stats reports memory figures", async () => {
     const heap = await createAllocator({ nodes: 2 });
     const c = heap.createCache("m", { size: 256 });
