@@ -16,6 +16,7 @@ import {
 } from "./errors.js";
 import { STAT_NAMES, zeroCounters, type CacheStats, type Counters, type HeapStats } from "./stats.js";
 import { instantiateSlab, type SlabExports } from "./wasm.js";
+import * as km from "./malloc.js";
 
 /** Options of createAllocator(). Every field is optional; the defaults are in the comments. */
 export interface AllocatorOptions {
@@ -37,6 +38,9 @@ export interface AllocatorOptions {
   /** Alien arrays for frees of another node's objects. Default true. false: each such free takes the
    *  remote node's lock (to measure the difference). */
   alienArrays?: boolean;
+  /** Called when C code passes a bad pointer to free / realloc / malloc_usable_size (nothing was
+   *  changed; the error is also kept in heap.reports()). Default: none. */
+  onReport?: (err: SlabError) => void;
 }
 
 /** Cache flags (assembly/layout.ts F_*). */
@@ -66,6 +70,7 @@ export interface CacheOptions {
 }
 
 const HOOK_CTOR = 1;
+const HOOK_REPORT = 4;
 const DEFAULT_CAP = 0xffffffff;
 
 export class Heap {
@@ -78,6 +83,8 @@ export class Heap {
   /** @internal */ readonly hdr: number;
   /** @internal */ readonly oomThrows: boolean;
   /** @internal */ hookError: unknown = undefined;
+  /** @internal Bad pointers reported by C code (bindings/malloc.ts). */ reportLog: SlabError[] = [];
+  /** @internal */ onReport?: (err: SlabError) => void;
   #byId = new Map<number, Cache>();
   #internalNames = new Map<number, string>();
   #stage = 0;
@@ -186,6 +193,10 @@ export class Heap {
         this.#byId.get(a)?.ctor?.(b);
         return 0;
       }
+      if (op === HOOK_REPORT) {
+        km.report(this, a, b);
+        return 0;
+      }
     } catch (e) {
       // Never let a JS exception unwind through the allocator mid-operation: keep the first one and
       // rethrow it when the Wasm call has finished (see Cache.alloc).
@@ -227,10 +238,35 @@ export class Heap {
     return out;
   }
 
-  /** @internal Name of a heap-owned cache (kmalloc classes register theirs with nameInternal). */
+  /** @internal Name of a heap-owned cache: kmalloc-N for malloc's size classes. */
   internalName(addr: number): string {
-    return this.#internalNames.get(addr) ?? `internal-${this.u32(addr + this.L.C_SIZE!)}`;
+    const size = this.u32(addr + this.L.C_SIZE!);
+    if (this.u32(addr + this.L.C_FLAGS!) & this.L.F_KMALLOC!) return `kmalloc-${size}`;
+    return this.#internalNames.get(addr) ?? `internal-${size}`;
   }
+
+  // ---- malloc (bindings/malloc.ts): C semantics, typed errors ----
+
+  /** malloc(n): n bytes, 16-aligned when n > 8 (8-aligned below); malloc(0) is a unique pointer. */
+  malloc(n: number): number { return km.malloc(this, n); }
+  /** calloc(n, size): zeroed; n × size beyond 32 bits is out of memory. */
+  calloc(n: number, size: number): number { return km.calloc(this, n, size); }
+  /** realloc(p, n): in place while the block still fits, else moved; realloc(0, n) = malloc(n);
+   *  realloc(p, 0) frees p and returns 0. A bad p throws InvalidFreeError / DoubleFreeError. */
+  realloc(p: number, n: number): number { return km.realloc(this, p, n); }
+  /** free(p); free(0) does nothing. A bad p throws InvalidFreeError / DoubleFreeError, changing nothing. */
+  free(p: number): void { km.free(this, p); }
+  /** malloc_usable_size(p): bytes the block can hold (≥ what was asked). */
+  usableSize(p: number): number { return km.usableSize(this, p); }
+  /** aligned_alloc(align, n): align a power of two, up to 64 KiB (8 KiB for blocks above 512 KiB). */
+  alignedAlloc(align: number, n: number): number { return km.alignedAlloc(this, align, n); }
+  /** Choose malloc's size classes ('fine' by default, or the kernel's 13); only before the first malloc. */
+  setMallocClasses(set: km.MallocClasses): void { km.setMallocClasses(this, set); }
+  /** The import object for a C module: env.memory, and malloc, free, calloc, realloc, aligned_alloc,
+   *  posix_memalign, malloc_usable_size (in "env" and in "wasm_slab", where c/slab_shim.c looks). */
+  imports(): { env: Record<string, unknown>; wasm_slab: Record<string, unknown> } { return km.imports(this); }
+  /** Bad pointers C code passed to free/realloc since the last call (at most 64, oldest dropped). */
+  reports(): SlabError[] { return this.reportLog.splice(0); }
 
   /** @internal */ nameInternal(addr: number, name: string): void {
     this.#internalNames.set(addr, name);
@@ -656,5 +692,6 @@ export async function createAllocator(options: AllocatorOptions = {}): Promise<H
   if (e !== 0) throw new InvalidArgumentError(`init rejected (code ${e})`);
   heap = new Heap(memory, inst.exports, inst.layout, { nodes, cpusPerNode, onOutOfMemory });
   if (options.alienArrays === false) inst.exports.heap_set_flags2(1);
+  heap.onReport = options.onReport;
   return heap;
 }

@@ -4,3 +4,5 @@ export type { AllocatorOptions, CacheOptions, ValidateReport } from "./heap.js";
 export * from "./errors.js";
 export { STAT_NAMES } from "./stats.js";
 export type { CacheStats, HeapStats, Counters, StatName } from "./stats.js";
+export { cHeapBase } from "./malloc.js";
+export type { MallocClasses } from "./malloc.js";
