@@ -13,7 +13,12 @@ void *malloc(size_t n) {
   uintptr_t p = top + 16;
   uintptr_t end = p + ((n + 15) & ~(size_t)15);
   size_t have = __builtin_wasm_memory_size(0) << 16;
-  if (end > have && __builtin_wasm_memory_grow(0, (end - have + 65535) >> 16) == (size_t)-1) return 0;
+  /* grow in steps of at least 16 MiB: memory.grow is far too slow to call for every block */
+  if (end > have) {
+    size_t pages = (end - have + 65535) >> 16;
+    if (pages < 256) pages = 256;
+    if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return 0;
+  }
   *(size_t *)(p - 16) = n;
   top = end;
   return (void *)p;
