@@ -6,7 +6,7 @@
 //
 // Runs binaryen's wasm-merge (the C module is named "env", so the allocator's env.memory and
 // env.__heap_base imports resolve to the C module's exports; the shim's "wasm_slab" imports resolve to
-// the allocator's exports), then wasm-opt -O3 (which inlines the shim's one-line wrappers). The result
+// the allocator's exports), then wasm-opt -O3 with more inlining (the shim's wrappers and the fast paths go into their callers). The result
 // imports env.hook (give it a function returning 0) besides whatever the C program imported.
 // Needs binaryen ≥ 116 with wasm-merge (the npm package "binaryen" 132 has it).
 import { execFileSync } from "node:child_process";
@@ -31,7 +31,9 @@ function binaryenTool(name) {
 export function mergeC(input, output, { opt = true } = {}) {
   if (!existsSync(SLAB_MERGE_WASM)) throw new Error(`merge-c: ${SLAB_MERGE_WASM} is missing (npm run build)`);
   execFileSync(process.execPath, [binaryenTool("wasm-merge"), input, "env", SLAB_MERGE_WASM, "wasm_slab", "-o", output, ...FEATURES], { stdio: ["ignore", "ignore", "inherit"] });
-  if (opt) execFileSync(process.execPath, [binaryenTool("wasm-opt"), "-O3", ...FEATURES, output, "-o", output], { stdio: ["ignore", "ignore", "inherit"] });
+  // -aimfs/-fimfs: inline small functions more eagerly than -O3 alone, so the shim's wrappers and the
+  // allocator's fast paths land in their callers (mix benchmark: about 10% fewer ns per operation).
+  if (opt) execFileSync(process.execPath, [binaryenTool("wasm-opt"), "-O3", "-aimfs", "20", "-fimfs", "100", ...FEATURES, output, "-o", output], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
