@@ -12,7 +12,7 @@ import { setCpu, currentCpu } from "./sync";
 import { validate as validateHeap } from "./validate";
 import { freePages } from "./page";
 import { H_ERR_ADDR, H_ERR_CACHE, H_DEBUG, DB_ERR_OFFSET, DB_ERR_FOUND, DB_ERR_EXPECTED, DB_REPORTS, F_DEBUG_MASK, F_INUSE, C_QUAR_COUNT } from "./layout";
-import { debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf, liveAt } from "./debug";
+import { freeFailed, debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf, liveAt } from "./debug";
 
 export * from "./layout";
 export { NR_STATS } from "./stats";
@@ -164,3 +164,50 @@ export function object_check(cache: u32, ptr: u32): i32 { return objectCheck(cac
 export function discard_next(from: u32): i32 { return discardNext(from); }
 export function discard_unmark(i: u32): void { discardUnmark(i); }
 export function discarded_chunks(): u32 { return discardedChunks(); }
+// ---- malloc for Wasm programs (assembly/kmalloc.ts) ----
+// The C allocation functions under their C names, for a C module to import (heap.imports()) or to be
+// merged with. A bad pointer changes nothing: its code goes to last_error() and to the host through
+// env.hook(HOOK_REPORT, code, ptr, 0) (the C functions have no way to return it). The km_* exports
+// are the same operations for the TS layer: they return codes instead of reporting.
+import { kcalloc, kfree, kmalloc, kmallocAligned, kmallocSetClasses, krealloc, kusable } from "./kmalloc";
+import { hook } from "./slab";
+import { E_NOMEM, HOOK_REPORT, ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
+
+function reportBad(e: i32, ptr: usize): void {
+  freeFailed(0, ptr, e); // last_error, its detail, and env.hook(HOOK_REPORT, e, ptr, 0)
+}
+
+export function malloc(size: usize): usize { return kmalloc(size); }
+export function free(ptr: usize): void {
+  kfree(ptr); // a bad pointer was reported where it was found
+}
+export function calloc(n: usize, size: usize): usize { return kcalloc(n, size); }
+export function realloc(ptr: usize, size: usize): usize {
+  const p = krealloc(ptr, size);
+  if (p == 0 && ptr != 0) {
+    const e = load<i32>(HEAP, H_LAST_ERROR);
+    if (e != E_OK && e != E_NOMEM) reportBad(e, ptr);
+  }
+  return p;
+}
+export function aligned_alloc(align: usize, size: usize): usize { return kmallocAligned(align, size); }
+// posix_memalign: 0, or EINVAL / ENOMEM (wasi-libc's numbers); *memptr is written only on success.
+export function posix_memalign(memptr: usize, align: usize, size: usize): i32 {
+  if (align < 4 || (align & (align - 1)) != 0) return ERRNO_EINVAL;
+  const p = kmallocAligned(align, size);
+  if (p == 0) return load<i32>(HEAP, H_LAST_ERROR) == E_INVALID ? ERRNO_EINVAL : ERRNO_ENOMEM;
+  store<u32>(memptr, <u32>p);
+  return 0;
+}
+export function malloc_usable_size(ptr: usize): usize {
+  const n = kusable(ptr);
+  if (n == 0 && ptr != 0) reportBad(load<i32>(HEAP, H_LAST_ERROR), ptr);
+  return n;
+}
+
+export function km_free(ptr: u32): i32 {
+  return kfree(ptr); // reported where found; the TS layer throws the matching error
+}
+export function km_realloc(ptr: u32, size: u32): u32 { return <u32>krealloc(ptr, size); }
+export function km_usable(ptr: u32): u32 { setError(E_OK); return <u32>kusable(ptr); }
+export function km_set_classes(set: u32): i32 { return kmallocSetClasses(set); }

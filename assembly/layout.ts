@@ -120,6 +120,7 @@ export const CT_NO_CHUNK: u8 = 0xff;
 // ... chunk table [MAX_CHUNKS] u8
 // ... validate report [REPORT_MAX] × 12 bytes
 // ... debug block [DEBUG_HDR_SIZE] (clock, caller tag, default debug flags, error detail: see the end of file)
+// ... kmalloc tables (KMALLOC_BYTES, see the end of this file)
 // ... boot cache (the kmem_cache that holds kmem_caches), 64-aligned
 export const HEAP_MAGIC: u32 = 0x534c4142; // 'SLAB'
 export const HEAP_VERSION: u32 = 1;
@@ -173,7 +174,9 @@ export const H_REPORT_COUNT: u32 = H_CHUNK_TABLE + MAX_CHUNKS;
 export const H_REPORT: u32 = H_REPORT_COUNT + 4;
 export const H_DEBUG: u32 = H_REPORT + REPORT_MAX * REPORT_ENTRY;   // debug block (fields: end of file)
 export const DEBUG_HDR_SIZE: u32 = 64;
-export const H_BOOT: u32 = (H_DEBUG + DEBUG_HDR_SIZE + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+export const H_KMALLOC: u32 = H_DEBUG + DEBUG_HDR_SIZE;               // kmalloc tables (kmalloc.ts, end of file)
+export const KMALLOC_BYTES: u32 = 1284;
+export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 
 // ---- kmem_cache ---------------------------------------------------------------------------------------
 //   ┌──────────── header (C_HDR bytes) ────────────┐┌ per-node [nnodes] ┐┌ per-CPU [ncpus] (cache-line) ┐
@@ -369,3 +372,37 @@ export const DISCARD_SKIP: u32 = 1 << WASM_PAGE_SHIFT; // the first 64 KiB of a 
 export const REAP_NEXT: u32 = 0xffffffff; // reapPass(REAP_NEXT): the next CPU in round-robin order
 export const RECLAIM_ALL: u32 = 0xffffffff; // cacheReclaim(cache, RECLAIM_ALL): walk every slab
 export const RECLAIM_MIXED_SHIFT: u32 = 3; // a mixed slab gives up to objects >> 3 (at least 1) per pass
+// ---- kmalloc: size classes and large blocks (assembly/kmalloc.ts) --------------------------------------
+// The kmalloc tables sit in the heap header at H_KMALLOC (zeroed by init, filled on the first malloc):
+//
+//   +0    caches[KM_SLOTS] u32   cache of class k, stored as (cache - bootCache); 0 = "not created yet",
+//                                which reads as the boot cache: its per-CPU arrays are always the empty
+//                                sheaf, so a class with no cache misses into malloc's slow path.
+//                                Slot 0 is never used by a class: it stays 0 for ever.
+//   +160  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
+//   +240  nclasses u32   +244 class set (KM_SET_*)   +248 reserved
+//   +256  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
+//                                0 until the tables are filled (→ slow path, which fills them)
+//
+// Large blocks (n > KMALLOC_MAX) are runs of whole pages from the buddy allocator (up to 2^MAX_BUDDY_ORDER
+// pages), or runs of whole chunks above that. A block of `pages` pages is allocated as one buddy block of
+// order ⌈log2 pages⌉ whose unused tail pages go straight back (as the kernel's alloc_pages_exact), so
+// the kept pages are covered by aligned sub-blocks, largest first:
+//   page descriptors of a large block:  D_KIND = K_LARGE on each sub-block head, K_TAIL (D_AUX = its
+//   sub-block head) on the others; D_ORDER = sub-block order. The first sub-block head has D_AUX = the
+//   bytes requested (> KMALLOC_MAX) and D_OBJECTS = pages kept; a later sub-block head has D_AUX = 0.
+export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator
+export const KM_SLOTS: u32 = 40;                // class slots, 1..KM_SLOTS-1 usable
+export const KM_INDEX_LEN: u32 = (KMALLOC_MAX >> 3) + 1;
+export const KM_CACHES: u32 = 0;
+export const KM_SIZES: u32 = KM_CACHES + KM_SLOTS * 4;
+export const KM_NCLASSES: u32 = KM_SIZES + KM_SLOTS * 2;
+export const KM_SET: u32 = KM_NCLASSES + 4;
+export const KM_INDEX: u32 = 256;
+export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
+export const KM_SET_FINE: u32 = 2;              // those plus 4 steps per doubling above 128 and 16-byte steps below
+export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // buddy blocks are aligned to min(their size, 64 KiB)
+export const F_KMALLOC: u32 = 1 << 10;          // a kmalloc-N cache (free() accepts only these)
+// ENOMEM / EINVAL as wasi-libc numbers them (posix_memalign's return value)
+export const ERRNO_ENOMEM: i32 = 48;
+export const ERRNO_EINVAL: i32 = 28;

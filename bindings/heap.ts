@@ -31,6 +31,7 @@ import {
   type ReapResult,
   type Shrinker,
 } from "./reclaim.js";
+import * as km from "./malloc.js";
 
 /** Options of createAllocator(). Every field is optional; the defaults are in the comments. */
 export interface AllocatorOptions {
@@ -155,6 +156,7 @@ export class Heap {
   onReport: ((report: DebugReport) => void) | undefined = undefined;
   /** @internal */ defaultFlags = 0;
   /** @internal */ readonly reclaimer: Reclaimer;
+  /** @internal Reported errors, as typed errors (heap.reports(); bindings/malloc.ts). */ reportLog: SlabError[] = [];
   #byId = new Map<number, Cache>();
   #internalNames = new Map<number, string>();
   #stage = 0;
@@ -291,6 +293,7 @@ export class Heap {
       }
       if (op === HOOK_REPORT) {
         const r = this.report(a, b, c);
+        km.logReport(this, r);
         this.onReport?.(r);
         return 0;
       }
@@ -328,7 +331,7 @@ export class Heap {
     return {
       code,
       kind: reportKind(code),
-      cache: this.cacheName(cacheAddr),
+      cache: cacheAddr === 0 ? km.MALLOC_NAME : this.cacheName(cacheAddr),
       ptr,
       offset: w.last_error_offset(),
       found: w.last_error_found(),
@@ -424,11 +427,36 @@ export class Heap {
     return out;
   }
 
-  /** @internal Name of a heap-owned cache (kmalloc classes register theirs with nameInternal). */
+  /** @internal Name of a heap-owned cache: kmalloc-N for malloc's size classes. */
   internalName(addr: number): string {
     if (addr === this.u32(this.hdr + this.L.H_DEBUG! + this.L.DB_QUAR_CACHE!)) return "quarantine"; // debug.ts
-    return this.#internalNames.get(addr) ?? `internal-${this.u32(addr + this.L.C_SIZE!)}`;
+    const size = this.u32(addr + this.L.C_SIZE!);
+    if (this.u32(addr + this.L.C_FLAGS!) & this.L.F_KMALLOC!) return `kmalloc-${size}`;
+    return this.#internalNames.get(addr) ?? `internal-${size}`;
   }
+
+  // ---- malloc (bindings/malloc.ts): C semantics, typed errors ----
+
+  /** malloc(n): n bytes, 16-aligned when n > 8 (8-aligned below); malloc(0) is a unique pointer. */
+  malloc(n: number): number { return km.malloc(this, n); }
+  /** calloc(n, size): zeroed; n × size beyond 32 bits is out of memory. */
+  calloc(n: number, size: number): number { return km.calloc(this, n, size); }
+  /** realloc(p, n): in place while the block still fits, else moved; realloc(0, n) = malloc(n);
+   *  realloc(p, 0) frees p and returns 0. A bad p throws InvalidFreeError / DoubleFreeError. */
+  realloc(p: number, n: number): number { return km.realloc(this, p, n); }
+  /** free(p); free(0) does nothing. A bad p throws InvalidFreeError / DoubleFreeError, changing nothing. */
+  free(p: number): void { km.free(this, p); }
+  /** malloc_usable_size(p): bytes the block can hold (≥ what was asked). */
+  usableSize(p: number): number { return km.usableSize(this, p); }
+  /** aligned_alloc(align, n): align a power of two, up to 64 KiB (8 KiB for blocks above 512 KiB). */
+  alignedAlloc(align: number, n: number): number { return km.alignedAlloc(this, align, n); }
+  /** Choose malloc's size classes ('fine' by default, or the kernel's 13); only before the first malloc. */
+  setMallocClasses(set: km.MallocClasses): void { km.setMallocClasses(this, set); }
+  /** The import object for a C module: env.memory, and malloc, free, calloc, realloc, aligned_alloc,
+   *  posix_memalign, malloc_usable_size (in "env" and in "wasm_slab", where c/slab_shim.c looks). */
+  imports(): { env: Record<string, unknown>; wasm_slab: Record<string, unknown> } { return km.imports(this); }
+  /** Bad pointers C code passed to free/realloc since the last call (at most 64, oldest dropped). */
+  reports(): SlabError[] { return this.reportLog.splice(0); }
 
   /** @internal */ nameInternal(addr: number, name: string): void {
     this.#internalNames.set(addr, name);

@@ -5,3 +5,7 @@ export * from "./errors.js";
 export { STAT_NAMES } from "./stats.js";
 export type { CacheStats, HeapStats, Counters, StatName } from "./stats.js";
 export type { ReapOptions, ReapResult, Shrinker, Destructor, ReclaimCounters } from "./reclaim.js";
+export { cHeapBase } from "./malloc.js";
+export type { MallocClasses } from "./malloc.js";
+export { parseTrace, replayTrace, OP_ALLOC, OP_FREE, OP_REALLOC } from "./replay.js";
+export type { Trace, ReplayHeap, ReplayOptions, ReplayResult } from "./replay.js";

@@ -62,6 +62,18 @@ export interface SlabExports {
   discard_next(from: number): number;
   discard_unmark(i: number): void;
   discarded_chunks(): number;
+  // malloc for Wasm programs (assembly/kmalloc.ts): the C functions, then the TS layer's variants
+  malloc(size: number): number;
+  free(ptr: number): void;
+  calloc(n: number, size: number): number;
+  realloc(ptr: number, size: number): number;
+  aligned_alloc(align: number, size: number): number;
+  posix_memalign(memptr: number, align: number, size: number): number;
+  malloc_usable_size(ptr: number): number;
+  km_free(ptr: number): number;
+  km_realloc(ptr: number, size: number): number;
+  km_usable(ptr: number): number;
+  km_set_classes(set: number): number;
 }
 
 /** Host callbacks the module calls through env.hook(op, a, b, c). */

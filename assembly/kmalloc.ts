@@ -1,0 +1,440 @@
+// kmalloc.ts — malloc for Wasm programs: size classes over kmalloc-N caches, large blocks of whole pages,
+// huge blocks of whole chunks, and the C allocation functions built on them.
+//
+// Owns: the kmalloc tables in the heap header (layout.ts, "kmalloc"), the F_KMALLOC caches, and the
+// descriptors of large blocks (K_LARGE heads, their K_TAIL pages). Entry points: kmalloc(), kfree(),
+// krealloc(), kcalloc(), kmallocAligned(), kusable(), kmallocSetClasses(). The C ABI in index.ts wraps
+// them (malloc, free, ... report bad pointers through env.hook; the km_* exports return codes for TS).
+// Called by: index.ts. Calls cpu.ts (per-CPU arrays), cache.ts (creating the classes), page.ts (pages and
+// chunk runs), slab.ts (the free-time object check).
+//
+// Call tree:
+//   kmalloc ─ class of n (one byte load) ─ pop the CPU's main array ─────────────────── (fast)
+//       └ kmallocSlow ─ fill tables (first call) ─ create class cache (first use) ─ cacheAlloc (cpu.ts)
+//                     └ largeAlloc ─ pageAlloc + give the tail back (≤ 2^MAX_BUDDY_ORDER pages)
+//                                  └ runAllocReclaiming (whole chunks)
+//   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFree (cpu.ts) ── (fast)
+//       └ kfreeSlow ─ free(0) ─ classify: large block → largeFree; run → runFree; else an error code
+//   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages)
+//                       └ otherwise: kmalloc, copy, kfree
+//
+// Size classes (the class set is chosen once, before the first allocation):
+//   KM_SET_KERNEL: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k (the kernel's kmalloc caches)
+//   KM_SET_FINE:   8 16 32 48 64 80 96 112 128, then 4 classes per doubling up to 8k
+//                  (160 192 224 256 320 384 448 512 ... 5k 6k 7k 8k): at most 25% + 15 B of waste
+// Each class is a cache named kmalloc-N, with per-CPU arrays of the default capacity for its size, and
+// alignment = the lowest set bit of N (capped at a page): 16 bytes or more for every class ≥ 16, N for a
+// power of two (slabs are naturally aligned, so a power-of-two class is naturally aligned).
+//
+// Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
+// block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.
+// aligned_alloc supports alignments up to 8 KiB from the classes, up to MAX_LARGE_ALIGN (64 KiB) from
+// the buddy allocator, and 8 KiB for huge (chunk-run) blocks; larger ones fail with E_INVALID.
+//
+// Bad pointers: every path checks before it changes anything, and returns an E_* code: a pointer outside
+// the heap or into metadata (E_NOT_OURS), inside a block but not at its start (E_NOT_OBJECT), an object
+// of a cache that is not kmalloc's (E_WRONG_CACHE), an object free in its slab, or a page-aligned
+// pointer whose page is free (E_DOUBLE_FREE). Known limit (as for caches): a double free of an object
+// that still sits in a per-CPU array is not detected.
+import {
+  C_FLAGS, C_SIZE, CC_MAIN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN, CT_NO_CHUNK,
+  CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_OBJECTS, D_ORDER, DESC_BYTES, DESC_SHIFT, E_BUSY,
+  E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT, E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC,
+  H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL, KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES,
+  KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS, KMALLOC_MAX, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN,
+  N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE, SH_COUNT, SH_HDR,
+} from "./layout";
+import { HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
+import { BOOT, DEFAULT_CAP, cacheCreate, setError } from "./cache";
+import { cacheAlloc, cacheFree, currentNode } from "./cpu";
+import { chunkHeaderOf, nodeAddr, pageFree, runCapacity, runFree } from "./page";
+import { pageAllocReclaiming, runAllocReclaiming } from "./reclaim";
+import { checkObject } from "./slab";
+import { freeFailed } from "./debug";
+import { ALLOC_FASTPATH, cpuSlot, statAt } from "./stats";
+import { lock, unlock } from "./sync";
+
+// The class set used when malloc runs before anyone chose one.
+export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
+
+// Largest request served at all: a run of chunks must still fit the 32-bit address space.
+const MAX_REQUEST: usize = 0x7fff0000;
+
+@inline function kmTable(): usize {
+  return HEAP + H_KMALLOC;
+}
+
+// ---- the fast paths -----------------------------------------------------------------------------------
+
+// malloc(size). Returns 0 with E_NOMEM set when memory runs out.
+// The fast path is cacheAlloc's (cpu.ts) with the class lookup in front: a request of 1..KMALLOC_MAX
+// bytes reads its class from the index, its cache from the class table (a class with no cache yet reads
+// as the boot cache, whose arrays are always empty), and pops the CPU's main array. Anything else — a
+// miss, size 0, a large size, tables not yet filled — goes to kmallocSlow.
+@inline export function kmalloc(size: usize): usize {
+  if (size - 1 < <usize>KMALLOC_MAX) {
+    const k = <usize>load<u8>(HEAP + ((size + 7) >> 3), H_KMALLOC + KM_INDEX);
+    const cache = BOOT + <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);
+    const slot = cpuSlot(cache);
+    const main = <usize>load<u32>(slot, CC_MAIN);
+    const n = load<u32>(main, SH_COUNT);
+    if (n != 0) {
+      store<u32>(main, n - 1, SH_COUNT);
+      statAt(slot, ALLOC_FASTPATH);
+      return <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2));
+    }
+  }
+  return kmallocSlow(size);
+}
+
+// free(ptr): E_OK (free(0) included) or the reason ptr is not a live block, reported where it was found
+// (debug.ts freeFailed: last_error detail and env.hook(HOOK_REPORT, code, ptr, cache or 0)).
+// Fast path: the chunk-table byte and the page descriptor name the cache of any slab page; a kmalloc-N
+// cache's objects go to cacheFree (which checks the object and pushes it on the CPU's array).
+@inline export function kfree(ptr: usize): i32 {
+  const b = chunkByteOf(ptr);
+  if (b < CT_RUN_TAIL) {
+    const cache = <usize>load<u32>(pageOf(ptr), D_CACHE);
+    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFree(cache, ptr);
+  }
+  return kfreeSlow(ptr);
+}
+
+// ---- class tables -------------------------------------------------------------------------------------
+
+@inline function classIndex(size: usize): u32 {
+  return <u32>load<u8>(kmTable() + KM_INDEX + ((size + 7) >> 3));
+}
+
+@inline function classSize(k: u32): u32 {
+  return <u32>load<u16>(kmTable() + KM_SIZES + (<usize>k << 1));
+}
+
+function addClass(k: u32, size: u32, prev: u32): void {
+  const t = kmTable();
+  store<u16>(t + KM_SIZES + (<usize>k << 1), <u16>size);
+  for (let i = (prev >> 3) + 1; i <= (size >> 3); i++) store<u8>(t + KM_INDEX + i, <u8>k);
+}
+
+// Choose the class set. Only before any class cache exists (E_BUSY after), and only known sets.
+export function kmallocSetClasses(set: u32): i32 {
+  if (set != KM_SET_KERNEL && set != KM_SET_FINE) return E_INVALID;
+  const t = kmTable();
+  for (let k: u32 = 1; k < KM_SLOTS; k++) if (load<u32>(t + KM_CACHES + (k << 2)) != 0) return E_BUSY;
+  memory.fill(t + KM_SIZES, 0, KM_SLOTS << 1);
+  memory.fill(t + KM_INDEX, 0, KM_INDEX_LEN);
+  let k: u32 = 0;
+  let prev: u32 = 0;
+  if (set == KM_SET_KERNEL) {
+    // 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
+    for (let s: u32 = 8; s <= KMALLOC_MAX; s <<= 1) {
+      if (s == 128 || s == 256) { addClass(++k, s - (s >> 2), prev); prev = s - (s >> 2); } // 96, 192
+      addClass(++k, s, prev);
+      prev = s;
+    }
+  } else {
+    addClass(++k, 8, 0);
+    prev = 8;
+    for (let s: u32 = 16; s <= 128; s += 16) { addClass(++k, s, prev); prev = s; }
+    for (let base: u32 = 128; base < KMALLOC_MAX; base <<= 1) {
+      for (let q: u32 = 5; q <= 8; q++) {
+        const s = (base * q) >> 2;
+        addClass(++k, s, prev);
+        prev = s;
+      }
+    }
+  }
+  if (ASC_NO_ASSERT == false) assert(k < KM_SLOTS && prev == KMALLOC_MAX); // the tables must cover 1..KMALLOC_MAX
+  store<u32>(t + KM_NCLASSES, k);
+  store<u32>(t + KM_SET, set);
+  return E_OK;
+}
+
+// The cache of class k, created on first use (0 with E_NOMEM when there is no memory for it).
+function classCache(k: u32): usize {
+  const at = kmTable() + KM_CACHES + (<usize>k << 2);
+  const off = load<u32>(at);
+  if (off != 0) return BOOT + <usize>off;
+  const size = classSize(k);
+  let align = size & (~size + 1);
+  if (align > PAGE_SIZE) align = PAGE_SIZE;
+  const c = cacheCreate(size, align, 0, DEFAULT_CAP);
+  if (c == 0) return 0;
+  store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
+  store<u32>(at, <u32>(c - BOOT));
+  return c;
+}
+
+// The class serving `size` bytes (1..KMALLOC_MAX), filling the tables on the first call.
+function classFor(size: usize): u32 {
+  let k = classIndex(size);
+  if (k == 0) {
+    kmallocSetClasses(KM_SET_DEFAULT);
+    k = classIndex(size);
+  }
+  return k;
+}
+
+// ---- slow paths ---------------------------------------------------------------------------------------
+
+function kmallocSlow(size: usize): usize {
+  if (size == 0) size = 1;                 // malloc(0): a unique pointer, as glibc
+  if (size <= KMALLOC_MAX) {
+    const c = classCache(classFor(size));
+    if (c == 0) return 0;
+    return cacheAlloc(c);
+  }
+  return largeAlloc(size, PAGE_SIZE);
+}
+
+// What kind of live block ptr is: set by classify().
+const KIND_SLAB: u32 = 1;
+const KIND_LARGE: u32 = 2;
+const KIND_RUN: u32 = 3;
+let kKind: u32 = 0;
+let kHead: usize = 0;   // the cache (slab), the first head descriptor (large), the chunk header (run)
+
+// Classify ptr as a live block this allocator handed out, or say why it is not one. Changes nothing.
+function classify(ptr: usize): i32 {
+  const b = chunkByteOf(ptr);
+  if (b >= CT_RUN_TAIL) return b == CT_NO_CHUNK ? E_NOT_OURS : E_NOT_OBJECT; // outside, or a run's inside
+  const d = pageOf(ptr);
+  const cache = <usize>load<u32>(d, D_CACHE);
+  if (cache != 0) {
+    if ((load<u32>(cache, C_FLAGS) & F_KMALLOC) == 0) return E_WRONG_CACHE;
+    const e = checkObject(cache, ptr, b);
+    if (e != E_OK) return e;
+    kKind = KIND_SLAB;
+    kHead = cache;
+    return E_OK;
+  }
+  const kind = load<u8>(d, D_KIND);
+  if (kind == K_LARGE) {
+    if (ptr != pageAddr(d) || load<u32>(d, D_AUX) == 0) return E_NOT_OBJECT;
+    kKind = KIND_LARGE;
+    kHead = d;
+    return E_OK;
+  }
+  if (kind == K_RUN) {
+    if (ptr != pageAddr(d)) return E_NOT_OBJECT;
+    kKind = KIND_RUN;
+    kHead = chunkHeaderOf(d);
+    return E_OK;
+  }
+  if (kind == K_TAIL) return E_NOT_OBJECT;                        // inside a large block
+  if (kind == K_META) return E_NOT_OURS;                          // the descriptor pages
+  if (load<u8>(chunkHeaderOf(d), CH_STATE) == CS_RUN) return E_NOT_OBJECT; // inside a run's first chunk
+  // A free page (in a free buddy block or a free chunk): a page-aligned pointer there was a large block.
+  return (ptr & (PAGE_SIZE - 1)) == 0 ? E_DOUBLE_FREE : E_NOT_OURS;
+}
+
+function kfreeSlow(ptr: usize): i32 {
+  if (ptr == 0) return E_OK;
+  const e = classify(ptr);
+  if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
+  if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
+  if (kKind == KIND_LARGE) largeFree(kHead);
+  else runFree(ptr);
+  return E_OK;
+}
+
+// Bytes the block at ptr can hold (malloc_usable_size), or 0 with the error code set.
+export function kusable(ptr: usize): usize {
+  if (ptr == 0) return 0;
+  const e = classify(ptr);
+  if (e != E_OK) { setError(e); return 0; }
+  return usableOf(ptr);
+}
+
+// Usable bytes of the block classify() just found.
+function usableOf(ptr: usize): usize {
+  if (kKind == KIND_SLAB) return <usize>load<u32>(kHead, C_SIZE);
+  if (kKind == KIND_LARGE) return <usize>load<u16>(kHead, D_OBJECTS) << PAGE_SHIFT;
+  return runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
+}
+
+// ---- large blocks: whole pages from the buddy allocator, whole chunks above that ------------------------
+
+@inline function pagesFor(size: usize): u32 {
+  return <u32>((size + PAGE_SIZE - 1) >> PAGE_SHIFT);
+}
+
+@inline function ceilLog2(x: u32): u32 {
+  return x <= 1 ? 0 : 32 - <u32>clz(x - 1);
+}
+
+function largePagesAdd(node: u32, delta: i32): void {
+  const n = nodeAddr(node);
+  lock(n + N_LOCK);
+  store<u32>(n, <u32>(<i32>load<u32>(n, N_LARGE_PAGES) + delta), N_LARGE_PAGES);
+  unlock(n + N_LOCK);
+}
+
+// A block of `size` bytes aligned to `align` (a power of two; at least a page in any case).
+// From the current CPU's node first, then the others. 0 with E_NOMEM or E_INVALID.
+export function largeAlloc(size: usize, align: usize): usize {
+  if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
+  const pages = pagesFor(size);
+  const nn = load<u32>(HEAP, H_NNODES);
+  if (pages <= (<u32>1 << MAX_BUDDY_ORDER) && align <= MAX_LARGE_ALIGN) {
+    let order = ceilLog2(pages);
+    const alignOrder = ceilLog2(<u32>(align >> PAGE_SHIFT));
+    if (alignOrder > order) order = alignOrder;
+    for (let k: u32 = 0; k < nn; k++) {
+      const node = (currentNode + k) % nn;
+      const d = pageAllocReclaiming(node, order);         // on a shortage, reclaim first (reclaim.ts)
+      if (d == 0) continue;
+      markLarge(d, pages, size, node);
+      if (pages < (<u32>1 << order)) freeRange(d, pages, <u32>1 << order, node);
+      largePagesAdd(node, <i32>pages);
+      return pageAddr(d);
+    }
+    setError(E_NOMEM);
+    return 0;
+  }
+  if (align > DESC_BYTES) {                 // a run's block starts DESC_BYTES into a 64 KiB-aligned chunk
+    setError(E_INVALID);
+    return 0;
+  }
+  const count = <u32>((size + DESC_BYTES + (<usize>1 << CHUNK_SHIFT) - 1) >> CHUNK_SHIFT);
+  for (let k: u32 = 0; k < nn; k++) {
+    const p = runAllocReclaiming((currentNode + k) % nn, count, size);
+    if (p != 0) return p;
+  }
+  setError(E_NOMEM);
+  return 0;
+}
+
+// Lay out pages [0, keep) of the buddy block at d as a large block of `bytes`: aligned sub-blocks, the
+// largest first (so each starts at a multiple of its own size), K_LARGE heads and K_TAIL pages.
+function markLarge(d: usize, keep: u32, bytes: usize, node: u32): void {
+  let p: u32 = 0;
+  while (p < keep) {
+    const o: u32 = 31 - <u32>clz(keep - p);
+    const h = d + (<usize>p << DESC_SHIFT);
+    store<u32>(h, 0, D_CACHE);
+    store<u8>(h, K_LARGE, D_KIND);
+    store<u8>(h, <u8>o, D_ORDER);
+    store<u8>(h, <u8>node, D_NODE);
+    store<u32>(h, p == 0 ? <u32>bytes : 0, D_AUX);
+    store<u16>(h, p == 0 ? <u16>keep : 0, D_OBJECTS);
+    for (let t: u32 = 1; t < (<u32>1 << o); t++) {
+      const td = h + (<usize>t << DESC_SHIFT);
+      store<u32>(td, 0, D_CACHE);
+      store<u8>(td, K_TAIL, D_KIND);
+      store<u32>(td, <u32>h, D_AUX);
+    }
+    p += <u32>1 << o;
+  }
+}
+
+// Give pages [from, to) of the block whose first page's descriptor is d back to the buddy allocator,
+// as aligned blocks (each as large as its position and the range allow).
+function freeRange(d: usize, from: u32, to: u32, node: u32): void {
+  let p = from;
+  while (p < to) {
+    let o: u32 = 31 - <u32>clz(to - p);
+    const tz = <u32>ctz(p);
+    if (tz < o) o = tz;
+    const h = d + (<usize>p << DESC_SHIFT);
+    store<u8>(h, <u8>o, D_ORDER);
+    store<u8>(h, <u8>node, D_NODE);
+    pageFree(h);
+    p += <u32>1 << o;
+  }
+}
+
+function largeFree(d: usize): void {
+  const keep = <u32>load<u16>(d, D_OBJECTS);
+  const node = <u32>load<u8>(d, D_NODE);
+  let p: u32 = 0;
+  while (p < keep) {
+    const h = d + (<usize>p << DESC_SHIFT);
+    const o = <u32>load<u8>(h, D_ORDER);
+    pageFree(h);
+    p += <u32>1 << o;
+  }
+  largePagesAdd(node, -<i32>keep);
+}
+
+// Shrink the large block at d to `keep` pages (fewer than it has) for `bytes`; the rest goes back.
+function largeShrink(d: usize, keep: u32, bytes: usize): void {
+  const had = <u32>load<u16>(d, D_OBJECTS);
+  const node = <u32>load<u8>(d, D_NODE);
+  markLarge(d, keep, bytes, node);
+  freeRange(d, keep, had, node);
+  largePagesAdd(node, <i32>keep - <i32>had);
+}
+
+// ---- calloc, realloc, aligned allocation ----------------------------------------------------------------
+
+// calloc(n, size): zeroed, and 0 (E_NOMEM) when n × size overflows 32 bits.
+export function kcalloc(n: usize, size: usize): usize {
+  const total = <u64>n * <u64>size;
+  if (total > <u64>MAX_REQUEST) { setError(E_NOMEM); return 0; }
+  const p = kmalloc(<usize>total);
+  if (p != 0) memory.fill(p, 0, <usize>total);
+  return p;
+}
+
+// realloc(ptr, size). ptr = 0: malloc. size = 0: free, and 0 is returned (C17 leaves this to the
+// implementation; glibc does the same). A bad ptr: 0 with its error code set, nothing changed. Out of
+// memory: 0 with E_NOMEM, ptr still valid. The error code (E_OK after a size-0 free) tells them apart.
+export function krealloc(ptr: usize, size: usize): usize {
+  setError(E_OK);
+  if (ptr == 0) return kmalloc(size);
+  if (size == 0) {
+    const e = kfree(ptr);
+    if (e != E_OK) setError(e);
+    return 0;
+  }
+  const e = classify(ptr);
+  if (e != E_OK) { setError(e); return 0; }
+  if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
+  const usable = usableOf(ptr);
+  if (kKind == KIND_SLAB) {
+    // In place while the class still fits and is not more than twice too big (then a smaller class).
+    if (size <= usable && (size > (usable >> 1) || usable <= 16)) return ptr;
+  } else if (kKind == KIND_LARGE) {
+    if (size > KMALLOC_MAX) {
+      const d = kHead;
+      const keep = pagesFor(size);
+      const had = <u32>load<u16>(d, D_OBJECTS);
+      if (keep == had) { store<u32>(d, <u32>size, D_AUX); return ptr; }
+      if (keep < had) { largeShrink(d, keep, size); return ptr; }
+    }
+  } else {
+    // a run: in place while it fits and more than half of it is used
+    if (size <= usable && size > (usable >> 1)) {
+      store<u32>(kHead, <u32>size, CH_RUN_BYTES);
+      store<u32>(pageOf(ptr), <u32>size, D_AUX);
+      return ptr;
+    }
+  }
+  const q = kmalloc(size);
+  if (q == 0) return 0;
+  memory.copy(q, ptr, size < usable ? size : usable);
+  kfree(ptr);
+  return q;
+}
+
+// aligned_alloc(align, size): align must be a power of two. 0 with E_INVALID for a bad or unsupported
+// alignment, E_NOMEM when memory runs out.
+export function kmallocAligned(align: usize, size: usize): usize {
+  if (align == 0 || (align & (align - 1)) != 0) { setError(E_INVALID); return 0; }
+  if (align <= 8 || (align <= 16 && size > 8)) return kmalloc(size);
+  if (size == 0) size = 1;
+  if (size <= KMALLOC_MAX && align <= KMALLOC_MAX) {
+    let k = classFor(size);
+    const nclasses = load<u32>(kmTable() + KM_NCLASSES);
+    for (; k <= nclasses; k++) {
+      const s = classSize(k);
+      if (<usize>(s & (~s + 1)) >= align) break;   // a class whose objects all have this alignment
+    }
+    if (ASC_NO_ASSERT == false) assert(k <= nclasses); // the top class is a power of two ≥ align
+    const c = classCache(k);
+    if (c == 0) return 0;
+    return cacheAlloc(c);
+  }
+  return largeAlloc(size, align);
+}

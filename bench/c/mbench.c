@@ -1,0 +1,167 @@
+/* mbench.c — the C workloads of bench/malloc-peers.mjs, built unchanged for every peer: wasm-slab merged
+ * in, wasi-libc's dlmalloc, a bump allocator (all wasm32-wasi), and native gcc with glibc (jemalloc and
+ * mimalloc through LD_PRELOAD).
+ *
+ *   mbench mix N                 N operations of a malloc/free mix, no payload work
+ *   mbench traces REPS FILE...   each trace replayed REPS times, payload filled and checked
+ *
+ * mix: 4096 slots; each operation picks a slot at random (a fixed LCG): an empty slot gets malloc(size)
+ *   with size 8..512 (skewed small: 8 << r, plus noise), a full slot is freed. About half the operations
+ *   are mallocs. Prints "mix ops=N ns_per_op=X".
+ * traces: a = malloc(size) + memset(block, pattern, size); f = check the head and tail of the block
+ *   (16 bytes each), free; r = check, realloc, check the kept head and tail, fill the grown part. At the
+ *   end of each repetition every live block is freed. Prints, per trace, "trace NAME ops=N reps=R
+ *   seconds=S peak_live=B errors=E" (errors: payload mismatches or misaligned blocks).
+ * The program's own data (the trace text, operations, block tables) is static, so a Wasm peer's memory
+ * above __heap_base holds only what the allocator took: that is the footprint the runner measures.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- mix ---- */
+#define SLOTS 4096
+static void *slot[SLOTS];
+
+static void mix(long n) {
+  uint32_t x = 2463534242u;
+  double t0 = now();
+  for (long i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    uint32_t k = x & (SLOTS - 1);
+    if (slot[k]) {
+      free(slot[k]);
+      slot[k] = 0;
+    } else {
+      size_t size = ((size_t)8 << ((x >> 12) % 7)) + ((x >> 20) & 7) * 8 - 8; /* 8..512 */
+      slot[k] = malloc(size);
+      if (!slot[k]) { printf("mix: out of memory\n"); exit(1); }
+    }
+  }
+  double t = now() - t0;
+  for (int k = 0; k < SLOTS; k++) free(slot[k]);
+  printf("mix ops=%ld ns_per_op=%.3f\n", n, t * 1e9 / n);
+}
+
+/* ---- traces ---- */
+#define MAX_TEXT (4 << 20)
+#define MAX_OPS (1 << 18)
+#define MAX_IDS (1 << 16)
+static char text[MAX_TEXT];
+static int32_t op_kind[MAX_OPS], op_id[MAX_OPS];
+static uint32_t op_size[MAX_OPS];
+static unsigned char *blk[MAX_IDS];
+static uint32_t blk_size[MAX_IDS];
+static long errors;
+
+static int load(const char *path, int *nops) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -1;
+  long len = 0, r;
+  while ((r = read(fd, text + len, MAX_TEXT - 1 - len)) > 0) len += r;
+  close(fd);
+  text[len] = 0;
+  char *s = text;
+  for (int h = 0; h < 4; h++) { strtol(s, &s, 10); }
+  int n = 0;
+  for (;;) {
+    while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t') s++;
+    if (!*s) break;
+    char c = *s++;
+    long id = strtol(s, &s, 10);
+    long size = 0;
+    if (c == 'a' || c == 'r') size = strtol(s, &s, 10);
+    if (n >= MAX_OPS || id >= MAX_IDS) return -2;
+    op_kind[n] = c; op_id[n] = (int32_t)id; op_size[n] = (uint32_t)size;
+    n++;
+  }
+  *nops = n;
+  return 0;
+}
+
+static unsigned char pat(int id) { return (unsigned char)(id * 151 + 1); }
+
+static void fill(unsigned char *p, uint32_t from, uint32_t n, int id) { if (n > from) memset(p + from, pat(id), n - from); }
+
+static void check(const unsigned char *p, uint32_t n, int id) {
+  unsigned char v = pat(id);
+  uint32_t head = n < 16 ? n : 16;
+  for (uint32_t i = 0; i < head; i++) if (p[i] != v) { errors++; return; }
+  for (uint32_t i = n - head; i < n; i++) if (p[i] != v) { errors++; return; }
+}
+
+static void aligned(const void *p, uint32_t n) {
+  if (p && ((uintptr_t)p & (n >= 16 ? 15 : 7))) errors++;
+}
+
+static size_t replay(int nops) {
+  size_t live = 0, peak = 0;
+  for (int i = 0; i < nops; i++) {
+    int id = op_id[i];
+    uint32_t n = op_size[i];
+    if (op_kind[i] == 'a') {
+      unsigned char *p = malloc(n);
+      if (!p && n) { errors++; continue; }
+      aligned(p, n);
+      fill(p, 0, n, id);
+      blk[id] = p; blk_size[id] = n;
+      live += n;
+    } else if (op_kind[i] == 'f') {
+      if (id < 0) { free(0); continue; }
+      if (blk[id]) { check(blk[id], blk_size[id], id); live -= blk_size[id]; }
+      free(blk[id]);
+      blk[id] = 0;
+    } else {
+      unsigned char *old = blk[id];
+      uint32_t was = old ? blk_size[id] : 0;
+      if (old) check(old, was, id);
+      unsigned char *p = realloc(old, n);
+      live = live - was + n;
+      if (n == 0) { blk[id] = 0; continue; }
+      if (!p) { errors++; continue; }
+      aligned(p, n);
+      if (was) check(p, was < n ? was : n, id);
+      fill(p, was, n, id);
+      blk[id] = p; blk_size[id] = n;
+    }
+    if (live > peak) peak = live;
+  }
+  for (int id = 0; id < MAX_IDS; id++) if (blk[id]) { free(blk[id]); blk[id] = 0; }
+  return peak;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (argc >= 3 && strcmp(argv[1], "mix") == 0) {
+    mix(atol(argv[2]));
+    return 0;
+  }
+  if (argc >= 4 && strcmp(argv[1], "traces") == 0) {
+    int reps = atoi(argv[2]);
+    for (int f = 3; f < argc; f++) {
+      int nops = 0;
+      if (load(argv[f], &nops) != 0) { printf("cannot load %s\n", argv[f]); return 1; }
+      const char *name = strrchr(argv[f], '/');
+      name = name ? name + 1 : argv[f];
+      errors = 0;
+      size_t peak = 0;
+      double t0 = now();
+      for (int r = 0; r < reps; r++) peak = replay(nops);
+      double t = now() - t0;
+      printf("trace %s ops=%d reps=%d seconds=%.6f peak_live=%zu errors=%ld\n", name, nops, reps, t, peak, errors);
+    }
+    return 0;
+  }
+  fprintf(stderr, "usage: mbench mix N | mbench traces REPS FILE...\n");
+  return 2;
+}

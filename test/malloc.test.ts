@@ -1,0 +1,248 @@
+// malloc.test.ts — heap.malloc & co. with C semantics: size classes (kmalloc-N in slabinfo), alignment,
+// large blocks (exact pages, chunk runs), calloc overflow, realloc in place / moved / to 0, aligned
+// allocation, usable sizes, bad pointers (typed errors, nothing changed), the class sets.
+import { describe, expect, it } from "vitest";
+import { DoubleFreeError, InvalidArgumentError, InvalidFreeError, OutOfMemoryError, SlabError, createAllocator, type DebugReport } from "../bindings/index.js";
+
+const KERNEL = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
+
+describe("malloc size classes", () => {
+  it("kernel classes: each size goes to the smallest class that holds it, named kmalloc-N", async () => {
+    const heap = await createAllocator();
+    heap.setMallocClasses("kernel");
+    for (const n of [1, 8, 9, 16, 17, 33, 65, 97, 129, 193, 257, 513, 1025, 2049, 4097, 8192]) {
+      const p = heap.malloc(n);
+      expect(heap.usableSize(p)).toBe(KERNEL.find((c) => c >= n));
+    }
+    const names = heap.slabinfo().split("\n").map((l) => l.split(/\s+/)[0]).filter((n) => n?.startsWith("kmalloc-"));
+    expect(names.sort()).toEqual(KERNEL.map((c) => `kmalloc-${c}`).sort());
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("fine classes (the default) waste at most 25% above 16 bytes and include the kernel's", async () => {
+    const heap = await createAllocator();
+    for (let n = 17; n <= 8192; n += 7) {
+      const p = heap.malloc(n);
+      const u = heap.usableSize(p);
+      expect(u).toBeGreaterThanOrEqual(n);
+      expect(u).toBeLessThanOrEqual(Math.max(n + 15, n * 1.25));
+      heap.free(p);
+    }
+    const names = new Set(heap.slabinfo().split("\n").map((l) => l.split(/\s+/)[0]));
+    for (const c of KERNEL.slice(2)) expect(names.has(`kmalloc-${c}`), `kmalloc-${c}`).toBe(true);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("classes can be chosen only before the first malloc", async () => {
+    const heap = await createAllocator();
+    heap.free(heap.malloc(10));
+    expect(() => heap.setMallocClasses("kernel")).toThrow(SlabError);
+    expect(() => heap.setMallocClasses("odd" as "kernel")).toThrow(InvalidArgumentError);
+  });
+
+  it("alignment: 16 bytes from 16 up, 8 below, power-of-two classes naturally aligned", async () => {
+    const heap = await createAllocator();
+    for (let n = 1; n <= 8192; n = n < 64 ? n + 1 : Math.ceil(n * 1.1)) {
+      for (let k = 0; k < 3; k++) {
+        const p = heap.malloc(n);
+        expect(p % (n >= 16 || n > 8 ? 16 : 8), `malloc(${n})`).toBe(0);
+        const u = heap.usableSize(p);
+        if ((u & (u - 1)) === 0) expect(p % Math.min(u, 8192), `kmalloc-${u}`).toBe(0);
+      }
+    }
+  });
+
+  it("malloc(0) is a unique pointer; free(0) does nothing", async () => {
+    const heap = await createAllocator();
+    const a = heap.malloc(0);
+    const b = heap.malloc(0);
+    expect(a).not.toBe(0);
+    expect(a).not.toBe(b);
+    heap.free(a);
+    heap.free(b);
+    heap.free(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+});
+
+describe("large blocks", () => {
+  it("above 8 KiB: exact pages from the buddy allocator, the tail given back", async () => {
+    const heap = await createAllocator();
+    const free0 = () => heap.stats().freePages[0]!;
+    const p = heap.malloc(5 * 4096 - 100); // 5 pages out of an order-3 block: 3 go back
+    expect(p % 4096).toBe(0);
+    expect(heap.usableSize(p)).toBe(5 * 4096);
+    expect(heap.stats().largePages[0]).toBe(5);
+    const before = free0();
+    heap.u8.fill(7, p, p + 5 * 4096);
+    heap.free(p);
+    expect(free0()).toBe(before + 5);
+    expect(heap.stats().largePages[0]).toBe(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("above 512 KiB: a run of whole chunks", async () => {
+    const heap = await createAllocator();
+    const p = heap.malloc(3_000_000);
+    expect(heap.usableSize(p)).toBe(3 * 2 ** 20 - 8192);
+    heap.u8.fill(1, p, p + 3_000_000);
+    expect(heap.stats().largePages[0]).toBe(3 * 256);
+    heap.free(p);
+    expect(heap.stats().largePages[0]).toBe(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("many large blocks of random sizes keep the heap valid and give every page back", async () => {
+    const heap = await createAllocator();
+    let x = 1;
+    const live: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      if (live.length && (x & 3) === 0) heap.free(live.splice(x % live.length, 1)[0]!);
+      else live.push(heap.malloc(8193 + (x >>> 8) % 300_000));
+    }
+    expect(heap.validate().ok).toBe(true);
+    for (const p of live) heap.free(p);
+    const s = heap.stats();
+    expect(s.largePages[0]).toBe(0);
+    expect(s.freePages[0]).toBe(s.chunks * 254 - s.slabPages[0]!);
+    expect(heap.validate().ok).toBe(true);
+  });
+});
+
+describe("calloc, realloc, alignedAlloc", () => {
+  it("calloc zeroes recycled memory and refuses n × size beyond 32 bits", async () => {
+    const heap = await createAllocator();
+    for (const n of [24, 3000, 50_000]) {
+      const p = heap.malloc(n);
+      heap.u8.fill(0xee, p, p + n);
+      heap.free(p);
+      const q = heap.calloc(n, 1);
+      expect(heap.u8.subarray(q, q + n).every((b) => b === 0)).toBe(true);
+    }
+    expect(() => heap.calloc(0x10000, 0x10001)).toThrow(OutOfMemoryError);
+    const nul = await createAllocator({ onOutOfMemory: "null" });
+    expect(nul.calloc(2 ** 31, 2)).toBe(0);
+  });
+
+  it("realloc: in place while the class fits, moved (contents kept) when it does not; (0, n) and (p, 0)", async () => {
+    const heap = await createAllocator();
+    const p = heap.realloc(0, 100); // malloc
+    heap.u8.set([1, 2, 3, 4], p);
+    expect(heap.realloc(p, 110)).toBe(p); // still kmalloc-112
+    const q = heap.realloc(p, 1000);
+    expect(q).not.toBe(p);
+    expect([...heap.u8.subarray(q, q + 4)]).toEqual([1, 2, 3, 4]);
+    const r = heap.realloc(q, 20); // much smaller: a smaller class
+    expect(heap.usableSize(r)).toBe(32);
+    expect([...heap.u8.subarray(r, r + 4)]).toEqual([1, 2, 3, 4]);
+    // large: grows by moving, shrinks in place, giving pages back
+    let big = heap.realloc(r, 100_000);
+    heap.u8.fill(9, big + 4, big + 100_000);
+    const pages = heap.stats().largePages[0]!;
+    expect(heap.realloc(big, 40_000)).toBe(big);
+    expect(heap.stats().largePages[0]).toBe(pages - 15);
+    big = heap.realloc(big, 2_000_000); // a chunk run
+    expect([...heap.u8.subarray(big, big + 6)]).toEqual([1, 2, 3, 4, 9, 9]);
+    expect(heap.u8[big + 39_999]).toBe(9);
+    expect(heap.realloc(big, 0)).toBe(0); // frees
+    expect(() => heap.free(big)).toThrow(DoubleFreeError);
+    expect(heap.stats().largePages[0]).toBe(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("realloc failing for lack of memory leaves the block alone", async () => {
+    const heap = await createAllocator({ maxBytes: 4 << 20 });
+    const p = heap.malloc(1000);
+    heap.u8.fill(5, p, p + 1000);
+    expect(() => heap.realloc(p, 8 << 20)).toThrow(OutOfMemoryError);
+    expect(heap.usableSize(p)).toBe(1024);
+    expect(heap.u8.subarray(p, p + 1000).every((b) => b === 5)).toBe(true);
+    heap.free(p);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("alignedAlloc: every power of two up to 64 KiB, for small, large and huge sizes", async () => {
+    const heap = await createAllocator();
+    for (let a = 1; a <= 65536; a *= 2) {
+      for (const n of [1, 24, 100, 3000, 8192, 10_000, 70_000]) {
+        const p = heap.alignedAlloc(a, n);
+        expect(p % a, `alignedAlloc(${a}, ${n})`).toBe(0);
+        expect(heap.usableSize(p)).toBeGreaterThanOrEqual(n);
+        heap.free(p);
+      }
+    }
+    expect(heap.alignedAlloc(8192, 3_000_000) % 8192).toBe(0);
+    expect(() => heap.alignedAlloc(3, 10)).toThrow(InvalidArgumentError);
+    expect(() => heap.alignedAlloc(1 << 17, 10)).toThrow(InvalidArgumentError);
+    expect(() => heap.alignedAlloc(16384, 3_000_000)).toThrow(InvalidArgumentError);
+    expect(heap.validate().ok).toBe(true);
+  });
+});
+
+describe("bad pointers", () => {
+  it("free / realloc / usableSize of a bad pointer throw a typed error and change nothing", async () => {
+    const heap = await createAllocator();
+    const user = heap.createCache("user", { size: 64 });
+    const u = user.alloc();
+    const small = heap.malloc(100);
+    const big = heap.malloc(50_000);
+    const snap = heap.slabinfo();
+    const stats = JSON.stringify(heap.stats());
+    const cases: [number, string, string][] = [
+      [small + 8, "InvalidFreeError", "not-object"],
+      [big + 4096, "InvalidFreeError", "not-object"],
+      [big + 100, "InvalidFreeError", "not-object"],
+      [u, "InvalidFreeError", "wrong-cache"],
+      [16, "InvalidFreeError", "not-ours"],
+      [0xfff0_0000, "InvalidFreeError", "not-ours"],
+      [heap.hdr + 64, "InvalidFreeError", "not-ours"],
+    ];
+    for (const [p, cls, reason] of cases) {
+      for (const op of [() => heap.free(p), () => heap.realloc(p, 10), () => heap.usableSize(p)]) {
+        let err: unknown;
+        try { op(); } catch (e) { err = e; }
+        expect((err as Error)?.constructor.name, `0x${p.toString(16)}`).toBe(cls);
+        expect((err as InvalidFreeError).reason).toBe(reason);
+      }
+    }
+    expect(heap.slabinfo()).toBe(snap);
+    expect(JSON.stringify(heap.stats())).toBe(stats);
+    heap.free(big);
+    expect(() => heap.free(big)).toThrow(DoubleFreeError);
+    expect(() => heap.free(-1)).toThrow(InvalidArgumentError);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("a double free is caught once the object is back in its slab", async () => {
+    const heap = await createAllocator();
+    const ptrs = Array.from({ length: 2000 }, () => heap.malloc(40));
+    ptrs.forEach((p, i) => i % 10 !== 0 && heap.free(p)); // every slab keeps a live object
+    for (const c of heap.walkCaches()) if (c.name.startsWith("kmalloc-")) heap.wasm.cache_drain(c.addr); // arrays → slabs
+    for (const p of [ptrs[1]!, ptrs[1999]!]) expect(() => heap.free(p)).toThrow(DoubleFreeError);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("heap.imports() hands C the allocator's own functions and the memory", async () => {
+    const heap = await createAllocator();
+    const imp = heap.imports();
+    expect(imp.env.memory).toBe(heap.memory);
+    for (const name of ["malloc", "free", "calloc", "realloc", "aligned_alloc", "posix_memalign", "malloc_usable_size"]) {
+      expect(typeof imp.env[name]).toBe("function");
+      expect(imp.wasm_slab[name]).toBe(imp.env[name]);
+    }
+    // a bad free through the C function is reported (not thrown: it may come from C code)
+    const free = imp.env.free as (p: number) => void;
+    const seen: DebugReport[] = [];
+    heap.onReport = (r) => seen.push(r);
+    free(heap.malloc(64) + 4);
+    expect(seen.map((r) => [r.kind, r.cache])).toEqual([["invalid-free", "kmalloc-64"]]); // reported once, where found
+    expect(heap.reports().map((e) => e.constructor.name)).toEqual(["InvalidFreeError"]);
+    // posix_memalign writes *memptr only on success, and returns EINVAL / ENOMEM as wasi-libc numbers them
+    const pm = imp.env.posix_memalign as (out: number, a: number, n: number) => number;
+    const out = heap.malloc(4);
+    expect(pm(out, 64, 100)).toBe(0);
+    expect(heap.u32(out) % 64).toBe(0);
+    expect(pm(out, 24, 100)).toBe(28);
+  });
+});
