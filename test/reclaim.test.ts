@@ -10,6 +10,7 @@ import {
   type Cache,
   type Heap,
 } from "../bindings/index.js";
+import { rng } from "./rng.js";
 
 const heaps: Heap[] = [];
 /** A heap with the reap timer off unless asked; closed after each test. */
@@ -488,16 +489,6 @@ class Index {
   }
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("targeted reclaim", () => {
   it("empties all-unused slabs from the oldest full slab on, and takes a few objects from mixed slabs", async () => {
