@@ -16,6 +16,7 @@
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFree (cpu.ts) ── (fast)
 //       └ kfreeSlow ─ free(0) ─ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages)
+//                       ├ a large block grows: in place when the pages after it are free (largeGrow)
 //                       └ otherwise: kmalloc, copy, kfree
 //
 // Size classes (the class set is chosen once, before the first allocation):
@@ -47,7 +48,7 @@ import {
 import { HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, setError } from "./cache";
 import { cacheAlloc, cacheFree, currentNode } from "./cpu";
-import { chunkHeaderOf, nodeAddr, pageFree, runCapacity, runFree } from "./page";
+import { chunkHeaderOf, nodeAddr, pageExtend, pageFree, runCapacity, runFree } from "./page";
 import { pageAllocReclaiming, runAllocReclaiming } from "./reclaim";
 import { checkObject } from "./slab";
 import { freeFailed } from "./debug";
@@ -305,12 +306,21 @@ export function largeAlloc(size: usize, align: usize): usize {
   return 0;
 }
 
+// Index in its chunk of the page whose descriptor is d.
+@inline function pageIndex(d: usize): u32 {
+  return <u32>((d - chunkHeaderOf(d)) >> DESC_SHIFT);
+}
+
 // Lay out pages [0, keep) of the buddy block at d as a large block of `bytes`: aligned sub-blocks, the
 // largest first (so each starts at a multiple of its own size), K_LARGE heads and K_TAIL pages.
+// (Aligned in the chunk: a block grown in place (largeGrow) may start below the alignment of its size.)
 function markLarge(d: usize, keep: u32, bytes: usize, node: u32): void {
+  const a = pageIndex(d);
   let p: u32 = 0;
   while (p < keep) {
-    const o: u32 = 31 - <u32>clz(keep - p);
+    let o: u32 = 31 - <u32>clz(keep - p);
+    const tz = <u32>ctz(a + p);               // a + p > 0: pages 0-1 of a chunk are its descriptors
+    if (tz < o) o = tz;
     const h = d + (<usize>p << DESC_SHIFT);
     store<u32>(h, 0, D_CACHE);
     store<u8>(h, K_LARGE, D_KIND);
@@ -331,10 +341,11 @@ function markLarge(d: usize, keep: u32, bytes: usize, node: u32): void {
 // Give pages [from, to) of the block whose first page's descriptor is d back to the buddy allocator,
 // as aligned blocks (each as large as its position and the range allow).
 function freeRange(d: usize, from: u32, to: u32, node: u32): void {
+  const a = pageIndex(d);
   let p = from;
   while (p < to) {
     let o: u32 = 31 - <u32>clz(to - p);
-    const tz = <u32>ctz(p);
+    const tz = <u32>ctz(a + p);
     if (tz < o) o = tz;
     const h = d + (<usize>p << DESC_SHIFT);
     store<u8>(h, <u8>o, D_ORDER);
@@ -364,6 +375,19 @@ function largeShrink(d: usize, keep: u32, bytes: usize): void {
   markLarge(d, keep, bytes, node);
   freeRange(d, keep, had, node);
   largePagesAdd(node, <i32>keep - <i32>had);
+}
+
+// Grow the large block at d to `keep` pages (more than it has) for `bytes`, in place: only when the pages
+// right after it, in its chunk, are free (page.ts pageExtend). False, and nothing changed, otherwise.
+function largeGrow(d: usize, keep: u32, bytes: usize): bool {
+  const had = <u32>load<u16>(d, D_OBJECTS);
+  const node = <u32>load<u8>(d, D_NODE);
+  const a = pageIndex(d);
+  if (!pageExtend(chunkHeaderOf(d), node, a + had, a + keep)) return false;
+  memory.fill(d, 0, <usize>had << DESC_SHIFT);  // the old heads and tails (the new pages are zeroed)
+  markLarge(d, keep, bytes, node);
+  largePagesAdd(node, <i32>keep - <i32>had);
+  return true;
 }
 
 // ---- calloc, realloc, aligned allocation ----------------------------------------------------------------
@@ -402,6 +426,7 @@ export function krealloc(ptr: usize, size: usize): usize {
       const had = <u32>load<u16>(d, D_OBJECTS);
       if (keep == had) { store<u32>(d, <u32>size, D_AUX); return ptr; }
       if (keep < had) { largeShrink(d, keep, size); return ptr; }
+      if (largeGrow(d, keep, size)) return ptr;
     }
   } else {
     // a run: in place while it fits and more than half of it is used

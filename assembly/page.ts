@@ -179,6 +179,48 @@ function mergeFreeLocked(n: usize, ch: usize, d: usize, order: u32, node: u32): 
   if (chFree == USABLE_PAGES) buddyToFreeChunk(n, ch);
 }
 
+// Grow a block in place: claim pages [from, to) of the chunk whose header is ch, for a block of `node`
+// that ends at page `from` (kmalloc's realloc of a large block). Only when every one of those pages lies
+// in a free buddy block that starts at or after `from` — a free block holding page `from` cannot start
+// before it, as buddy blocks are aligned and the block below is in use — so the walk is head to head.
+// The part of the last block past `to` goes back to the lists as aligned blocks. The claimed pages'
+// descriptors are left zeroed (K_NONE) for the caller, and their memory committed. False, and nothing
+// changed, when a page is not free, the range leaves the chunk, or the engine refuses to commit.
+export function pageExtend(ch: usize, node: u32, from: u32, to: u32): bool {
+  if (to > PAGES_PER_CHUNK || from >= to) return false;
+  const n = nodeAddr(node);
+  lock(n + N_LOCK);
+  let p = from;
+  while (p < to) {
+    const bd = ch + (<usize>p << DESC_SHIFT);
+    if (load<u8>(bd, D_KIND) != K_FREE) { unlock(n + N_LOCK); return false; }
+    p += <u32>1 << load<u8>(bd, D_ORDER);
+  }
+  const end = p;                                          // end of the last free block walked
+  if (!commitTo(pageAddr(ch) + (<usize>to << PAGE_SHIFT))) { unlock(n + N_LOCK); return false; }
+  p = from;
+  while (p < end) {
+    const bd = ch + (<usize>p << DESC_SHIFT);
+    const o = <u32>load<u8>(bd, D_ORDER);
+    listRemove(freeList(n, o), bd);
+    memory.fill(bd, 0, DESC_SIZE);                        // the head back to K_NONE (its inside already is)
+    p += <u32>1 << o;
+  }
+  const taken = end - from;
+  store<u32>(ch, load<u32>(ch, CH_FREE_PAGES) - taken, CH_FREE_PAGES);
+  store<u32>(n, load<u32>(n, N_FREE_PAGES) - taken, N_FREE_PAGES);
+  p = to;                                                 // give [to, end) back, aligned pieces
+  while (p < end) {
+    let o: u32 = 31 - <u32>clz(end - p);
+    const tz = <u32>ctz(p);
+    if (tz < o) o = tz;
+    mergeFreeLocked(n, ch, ch + (<usize>p << DESC_SHIFT), o, node);
+    p += <u32>1 << o;
+  }
+  unlock(n + N_LOCK);
+  return true;
+}
+
 // ---- runs of whole chunks (allocations above what a chunk's buddy blocks can hold) ----------------------
 //
 //   chunk k (CS_RUN)                    chunk k+1 (table byte has CT_RUN_TAIL)

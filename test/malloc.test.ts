@@ -151,6 +151,51 @@ describe("calloc, realloc, alignedAlloc", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
+  it("realloc grows a large block in place into the free pages after it, and only into free pages", async () => {
+    const heap = await createAllocator();
+    let p = heap.malloc(20_000); // 5 pages of an order-3 block: pages 5..7 went back
+    heap.u8.fill(7, p, p + 20_000);
+    const pages = heap.stats().largePages[0]!;
+    expect(heap.realloc(p, 30_000)).toBe(p); // 8 pages: its own tail
+    expect(heap.stats().largePages[0]).toBe(pages + 3);
+    expect(heap.usableSize(p)).toBe(32_768);
+    expect(heap.validate().ok).toBe(true);
+    const q = heap.malloc(20_000); // takes the pages right after p (or elsewhere)
+    for (const n of [40_000, 70_000, 150_000, 300_000]) {
+      const r = heap.realloc(p, n);
+      expect(heap.u8.subarray(r, r + 20_000).every((b) => b === 7)).toBe(true);
+      expect(heap.usableSize(r)).toBe(Math.ceil(n / 4096) * 4096);
+      // in place only when nothing in use was in the way
+      if (r === p) expect(q < p || q >= p + n).toBe(true);
+      heap.u8.fill(7, r, r + n);
+      expect(heap.validate().ok).toBe(true);
+      p = r;
+    }
+    expect(heap.realloc(p, 12_000)).toBe(p); // and shrinks again, giving pages back
+    expect(heap.usableSize(p)).toBe(12_288);
+    heap.free(q);
+    heap.free(p);
+    expect(heap.stats().largePages[0]).toBe(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("a grown large block frees into fully merged buddies (a whole chunk comes back)", async () => {
+    const heap = await createAllocator();
+    const keep = heap.malloc(100); // holds the chunk's slab pages
+    let p = heap.malloc(9000);
+    let moved = 0;
+    for (let n = 9000; n <= 500_000; n += 7000) {
+      const r = heap.realloc(p, n);
+      if (r !== p) moved++;
+      p = r;
+    }
+    expect(moved).toBeLessThan(8);
+    heap.free(p);
+    heap.free(keep);
+    expect(heap.stats().largePages[0]).toBe(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+
   it("realloc failing for lack of memory leaves the block alone", async () => {
     const heap = await createAllocator({ maxBytes: 4 << 20 });
     const p = heap.malloc(1000);
