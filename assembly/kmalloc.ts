@@ -46,7 +46,7 @@ import {
   N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE, SH_COUNT, SH_HDR,
 } from "./layout";
 import { HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
-import { BOOT, DEFAULT_CAP, cacheCreate, setError } from "./cache";
+import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, setError } from "./cache";
 import { cacheAlloc, cacheFree, currentNode } from "./cpu";
 import { chunkHeaderOf, nodeAddr, pageExtend, pageFree, runCapacity, runFree } from "./page";
 import { pageAllocReclaiming, runAllocReclaiming } from "./reclaim";
@@ -57,6 +57,11 @@ import { lock, unlock } from "./sync";
 
 // The class set used when malloc runs before anyone chose one.
 export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
+
+// Slab geometry of the class caches (cache.ts cacheSetGeometry): at least KM_MIN_OBJECTS objects per
+// slab, and at most 2 × KM_MIN_PARTIAL empty slabs kept per node.
+const KM_MIN_OBJECTS: u32 = 1;
+const KM_MIN_PARTIAL: u32 = 1;
 
 // Largest request served at all: a run of chunks must still fit the 32-bit address space.
 const MAX_REQUEST: usize = 0x7fff0000;
@@ -161,6 +166,7 @@ function classCache(k: u32): usize {
   if (align > PAGE_SIZE) align = PAGE_SIZE;
   const c = cacheCreate(size, align, 0, DEFAULT_CAP);
   if (c == 0) return 0;
+  cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL);
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
   store<u32>(at, <u32>(c - BOOT));
   return c;

@@ -33,6 +33,16 @@ describe("malloc size classes", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
+  it("class caches take small slabs (at least one object each)", async () => {
+    const heap = await createAllocator();
+    for (const n of [8000, 4000, 600]) heap.free(heap.malloc(n));
+    const line = (name: string) => heap.slabinfo().split("\n").find((l) => l.startsWith(name + " "))!.trim().split(/\s+/);
+    expect(line("kmalloc-8192").slice(4, 6)).toEqual(["1", "2"]); // 1 object per slab of 2 pages
+    expect(line("kmalloc-4096").slice(4, 6)).toEqual(["1", "1"]);
+    expect(line("kmalloc-640").slice(4, 6)).toEqual(["6", "1"]);
+    expect(heap.validate().ok).toBe(true);
+  });
+
   it("classes can be chosen only before the first malloc", async () => {
     const heap = await createAllocator();
     heap.free(heap.malloc(10));
