@@ -38,7 +38,7 @@
 // pointer whose page is free (E_DOUBLE_FREE). Known limit (as for caches): a double free of an object
 // that still sits in a per-CPU array is not detected.
 import {
-  C_FLAGS, C_SIZE, CC_MAIN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN, CT_NO_CHUNK,
+  C_BATCH, C_FLAGS, C_SIZE, CC_MAIN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN, CT_NO_CHUNK,
   CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_OBJECTS, D_ORDER, DESC_BYTES, DESC_SHIFT, E_BUSY,
   E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT, E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC,
   H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL, KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES,
@@ -167,6 +167,7 @@ function classCache(k: u32): usize {
   const c = cacheCreate(size, align, 0, DEFAULT_CAP);
   if (c == 0) return 0;
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL);
+  store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
   store<u32>(at, <u32>(c - BOOT));
   return c;
