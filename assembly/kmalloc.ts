@@ -47,7 +47,7 @@ import {
 } from "./layout";
 import { HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, setError } from "./cache";
-import { cacheAlloc, cacheFree, currentNode } from "./cpu";
+import { cacheAlloc, cacheFree, cacheFreeOn, currentNode } from "./cpu";
 import { chunkHeaderOf, nodeAddr, pageExtend, pageFree, runCapacity, runFree } from "./page";
 import { pageAllocReclaiming, runAllocReclaiming } from "./reclaim";
 import { checkObject } from "./slab";
@@ -100,8 +100,9 @@ const MAX_REQUEST: usize = 0x7fff0000;
 @inline export function kfree(ptr: usize): i32 {
   const b = chunkByteOf(ptr);
   if (b < CT_RUN_TAIL) {
-    const cache = <usize>load<u32>(pageOf(ptr), D_CACHE);
-    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFree(cache, ptr);
+    const d = pageOf(ptr);
+    const cache = <usize>load<u32>(d, D_CACHE);
+    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFreeOn(cache, ptr, b, d);
   }
   return kfreeSlow(ptr);
 }
