@@ -27,7 +27,7 @@ import {
   CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_ORDER, DESC_BYTES, DESC_SHIFT,
   DESC_SIZE, H_NODES, K_FREE, K_META, K_NONE, K_RUN, MAX_BUDDY_ORDER, META_PAGES, N_FREE_CHUNK_HEAD,
   N_FREE_LISTS, N_FREE_PAGES, N_LARGE_PAGES, N_LOCK, N_NCHUNKS, N_NR_FREE_CHUNKS, NODE_SIZE, PAGE_SHIFT,
-  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES, CH_DISCARDED, PAGE_SIZE,
+  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES, CH_DISCARDED, PAGE_SIZE, D_NEXT,
 } from "./layout";
 import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, commitTo, growChunks, nchunks, setChunkByte, pageAddr } from "./arena";
 import { listPop, listPush, listRemove } from "./list";
@@ -95,6 +95,22 @@ function takeChunk(n: usize, node: u32): usize {
   return chunkStart(<u32>idx);
 }
 
+// Take the free block at the lowest address off a free list (address-ordered first fit: the blocks
+// in use pack towards the bottom of the heap and the holes above them merge, so fragmentation stays
+// low and the lazily committed top of the heap is reached late). Walks at most LOWEST_SCAN entries.
+const LOWEST_SCAN: u32 = 64;
+function popLowest(head: usize): usize {
+  let best = <usize>load<u32>(head);
+  if (best == 0) return 0;
+  let cur = <usize>load<u32>(best, D_NEXT);
+  for (let k: u32 = 1; cur != 0 && k < LOWEST_SCAN; k++) {
+    if (cur < best) best = cur;
+    cur = <usize>load<u32>(cur, D_NEXT);
+  }
+  listRemove(head, best);
+  return best;
+}
+
 // Allocate a block of 2^order pages on `node` (no fallback: the caller decides about other nodes).
 // Returns its head descriptor with D_ORDER and D_NODE set and D_KIND = K_NONE for the caller to set, or
 // 0 when the node has no such block and cannot grow.
@@ -104,7 +120,7 @@ export function pageAlloc(node: u32, order: u32): usize {
   let o = order;
   let d: usize = 0;
   while (o <= MAX_BUDDY_ORDER) {
-    d = listPop(freeList(n, o));
+    d = popLowest(freeList(n, o));
     if (d != 0) break;
     o++;
   }
