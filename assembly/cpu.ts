@@ -238,6 +238,16 @@ function allocSlow(cache: usize, slot: usize): usize {
   return leaveSlow(slot, <usize>load<u32>(main + SH_HDR + (<usize>n << 2)));
 }
 
+// Full arrays a node's barn keeps for `cache`: BARN_MAX_FULL, and for a kmalloc class at most what
+// holds BARN_KMALLOC_BYTES of objects (at least one array): ten full arrays of 8 KiB objects would park
+// 640 KiB in one of about 35 classes.
+const BARN_KMALLOC_BYTES: u32 = 32768;
+export function barnMaxFull(cache: usize): u32 {
+  if ((load<u32>(cache, C_FLAGS) & F_KMALLOC) == 0) return BARN_MAX_FULL;
+  const arrays = BARN_KMALLOC_BYTES / (load<u32>(cache, C_ARRAY_CAP) * load<u32>(cache, C_SIZE) + 1);
+  return arrays < 1 ? 1 : arrays > BARN_MAX_FULL ? BARN_MAX_FULL : arrays;
+}
+
 // A kmalloc class starts with batches of one object (a class used a few times takes a few objects, not
 // half an array's worth of slab memory); each refill doubles the batch up to the usual half array.
 function warmBatch(cache: usize): void {
@@ -282,7 +292,7 @@ function takeFullFromBarn(cache: usize, empty: usize): usize {
 function putFullToBarn(cache: usize, full: usize): usize {
   const cn = cnAddr(cache, currentNode);
   lockNode(cache, cn);
-  if (load<u32>(cn, CN_BARN_NR_FULL) >= BARN_MAX_FULL) {
+  if (load<u32>(cn, CN_BARN_NR_FULL) >= barnMaxFull(cache)) {
     unlock(cn + CN_LOCK);
     stat(cache, BARN_PUT_FAIL);
     return 0;
