@@ -46,7 +46,7 @@ import {
   N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE, SH_COUNT, SH_HDR,
 } from "./layout";
 import { HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
-import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, setError } from "./cache";
+import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap, setError } from "./cache";
 import { cacheAlloc, cacheFree, cacheFreeOn, currentNode } from "./cpu";
 import { chunkHeaderOf, nodeAddr, pageExtend, pageFree, runCapacity, runFree } from "./page";
 import { pageAllocReclaiming, runAllocReclaiming } from "./reclaim";
@@ -62,6 +62,7 @@ export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
 // slab, and at most 2 × KM_MIN_PARTIAL empty slabs kept per node.
 const KM_MIN_OBJECTS: u32 = 1;
 const KM_MIN_PARTIAL: u32 = 1;
+const KM_ARRAY_BYTES: u32 = 16384;
 
 // Largest request served at all: a run of chunks must still fit the 32-bit address space.
 const MAX_REQUEST: usize = 0x7fff0000;
@@ -165,7 +166,9 @@ function classCache(k: u32): usize {
   const size = classSize(k);
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
-  const c = cacheCreate(size, align, 0, DEFAULT_CAP);
+  let cap = defaultArrayCap(size);              // arrays of at most KM_ARRAY_BYTES (at least 2 objects)
+  if (cap * size > KM_ARRAY_BYTES) cap = KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
+  const c = cacheCreate(size, align, 0, cap);
   if (c == 0) return 0;
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
