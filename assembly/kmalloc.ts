@@ -38,14 +38,14 @@
 // pointer whose page is free (E_DOUBLE_FREE). Known limit (as for caches): a double free of an object
 // that still sits in a per-CPU array is not detected.
 import {
-  C_BATCH, C_FLAGS, C_SIZE, CC_MAIN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN, CT_NO_CHUNK,
+  C_BATCH, C_FLAGS, C_SIZE, CC_MAIN, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN, CT_NO_CHUNK,
   CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_OBJECTS, D_ORDER, DESC_BYTES, DESC_SHIFT, E_BUSY,
   E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT, E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC,
   H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL, KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES,
   KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS, KMALLOC_MAX, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN,
   N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE, SH_COUNT, SH_HDR,
 } from "./layout";
-import { HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
+import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap, setError } from "./cache";
 import { cacheAlloc, cacheFree, cacheFreeOn, currentNode } from "./cpu";
 import { chunkHeaderOf, nodeAddr, pageExtend, pageFree, runCapacity, runFree } from "./page";
@@ -292,19 +292,29 @@ export function largeAlloc(size: usize, align: usize): usize {
     let order = ceilLog2(pages);
     const alignOrder = ceilLog2(<u32>(align >> PAGE_SHIFT));
     if (alignOrder > order) order = alignOrder;
+    // A buddy block is aligned to its size in the chunk, but chunkBase only to CHUNK_BASE_ALIGN: a larger
+    // alignment may need a skip into the block, so the block holds the skip too.
+    let skip = align > CHUNK_BASE_ALIGN ? <u32>((align - (CHUNK_BASE & (align - 1))) & (align - 1)) >> PAGE_SHIFT : 0;
+    if (skip != 0) {
+      order = ceilLog2(pages + skip);
+      if (order > MAX_BUDDY_ORDER) { setError(E_INVALID); return 0; }
+    }
     for (let k: u32 = 0; k < nn; k++) {
       const node = (currentNode + k) % nn;
       const d = pageAllocReclaiming(node, order);         // on a shortage, reclaim first (reclaim.ts)
       if (d == 0) continue;
-      markLarge(d, pages, size, node);
-      if (pages < (<u32>1 << order)) freeRange(d, pages, <u32>1 << order, node);
+      const h = d + (<usize>skip << DESC_SHIFT);
+      if (ASC_NO_ASSERT == false) assert((pageAddr(h) & (align - 1)) == 0); // the skip reached the alignment
+      markLarge(h, pages, size, node);
+      if (skip != 0) freeRange(d, 0, skip, node);
+      if (skip + pages < (<u32>1 << order)) freeRange(d, skip + pages, <u32>1 << order, node);
       largePagesAdd(node, <i32>pages);
-      return pageAddr(d);
+      return pageAddr(h);
     }
     setError(E_NOMEM);
     return 0;
   }
-  if (align > DESC_BYTES) {                 // a run's block starts DESC_BYTES into a 64 KiB-aligned chunk
+  if (align > DESC_BYTES) {                 // a run's block starts DESC_BYTES into a 32 KiB-aligned chunk
     setError(E_INVALID);
     return 0;
   }

@@ -224,6 +224,26 @@ describe("calloc, realloc, alignedAlloc", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
+  it("alignedAlloc: 64 KiB whether chunkBase (32 KiB-aligned) is on a 64 KiB boundary or not", async () => {
+    for (const heapBase of [undefined, 32768]) {
+      const heap = await createAllocator({ heapBase });
+      const chunkBase = heap.u32(heap.hdr + heap.L.H_CHUNK_BASE!);
+      expect(chunkBase % 32768).toBe(0);
+      if (heapBase === 32768) expect(chunkBase % 65536).toBe(0);
+      const ps = [];
+      for (const n of [5000, 70_000, 400_000, 480_000]) {
+        const p = heap.alignedAlloc(65536, n);
+        expect(p % 65536).toBe(0);
+        expect(heap.usableSize(p)).toBeGreaterThanOrEqual(n);
+        ps.push(p);
+      }
+      expect(heap.validate().ok).toBe(true);
+      for (const p of ps) heap.free(p);
+      expect(heap.stats().largePages[0]).toBe(0);
+      expect(heap.validate().ok).toBe(true);
+    }
+  });
+
   it("alignedAlloc: every power of two up to 64 KiB, for small, large and huge sizes", async () => {
     const heap = await createAllocator();
     for (let a = 1; a <= 65536; a *= 2) {
