@@ -23,9 +23,15 @@
 //   KM_SET_KERNEL: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k (the kernel's kmalloc caches)
 //   KM_SET_FINE:   8 16 32 48 64 80 96 112 128, then 4 classes per doubling up to 8k
 //                  (160 192 224 256 320 384 448 512 ... 5k 6k 7k 8k): at most 25% + 15 B of waste
-// Each class is a cache named kmalloc-N, with per-CPU arrays of the default capacity for its size, and
-// alignment = the lowest set bit of N (capped at a page): 16 bytes or more for every class ≥ 16, N for a
-// power of two (slabs are naturally aligned, so a power-of-two class is naturally aligned).
+// Each class is a cache named kmalloc-N, with alignment = the lowest set bit of N (capped at a page): 16
+// bytes or more for every class ≥ 16, N for a power of two (slabs are naturally aligned, so a
+// power-of-two class is naturally aligned). A malloc heap holds ~35 classes, so each class parks little
+// memory (measured with bench/malloc-peers.mjs, utilization table):
+//   slabs of at least 1 object (KM_MIN_OBJECTS; caches default to SLUB's 4 × (fls(ncpus) + 1)),
+//   at most 2 empty slabs kept per node (KM_MIN_PARTIAL = 1),
+//   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
+//   refill batches that start at 1 object and double per refill (cpu.ts warmBatch),
+//   at most 32 KiB of objects in the barn's full arrays (cpu.ts barnMaxFull).
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
 // block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.

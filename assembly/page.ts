@@ -13,6 +13,8 @@
 //         ├meta┼o1─┼─o2──┼───o3───┼─────o4──────┼──o5───┼───o6─────┼────────────o7─────────────┤
 //
 // A block of order o starts at a page index that is a multiple of 2^o, and its buddy is index ^ 2^o.
+// Allocation takes the lowest-addressed block of the smallest order that fits (popLowest: address-
+// ordered first fit, bounded scan). pageExtend grows a block in place over the free blocks after it.
 // When every usable page of a chunk is free again (chunk free pages == 254) the blocks above are exactly
 // what is left; they leave the buddy lists and the chunk goes on the node's free-chunk list (state
 // CS_FREE, "order 8"), where any cache of that node, or a run, can take it whole.
