@@ -30,7 +30,7 @@ import {
 } from "./layout";
 import { HEAP, chunkByteOf, nodeOf } from "./arena";
 import { cnAddr, freeToSlabs, lockNode, refillFromNode } from "./node";
-import { checkObject, checkObjectOn } from "./slab";
+import { checkObject } from "./slab";
 import {
   ALIEN_FLUSH, ALIEN_FREE, ALLOC_FASTPATH, ALLOC_NODE_MISMATCH, ALLOC_SLOWPATH, BARN_GET, BARN_GET_FAIL,
   BARN_PUT, BARN_PUT_FAIL, CPU_OFF, FREE_FASTPATH, FREE_SLOWPATH, NUMA_FALLBACK, SHEAF_ALLOC, SHEAF_FLUSH,
@@ -79,19 +79,6 @@ export function emptySheafAddr(): usize {
   const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
   const e = checkObject(cache, ptr, b);
   if (e != E_OK) return freeFailed(cache, ptr, e);
-  return cacheFreeChecked(cache, ptr, b);
-}
-
-// cacheFree for a caller (kmalloc's free) that found ptr's chunk byte b (< CT_RUN_TAIL) and its page
-// descriptor d, which names `cache`: the rest of the object check, then the push.
-@inline export function cacheFreeOn(cache: usize, ptr: usize, b: u8, d: usize): i32 {
-  const e = checkObjectOn(cache, ptr, d);
-  if (e != E_OK) return freeFailed(cache, ptr, e);
-  return cacheFreeChecked(cache, ptr, b);
-}
-
-// The push of a checked object (cacheFree's second half).
-@inline function cacheFreeChecked(cache: usize, ptr: usize, b: u8): i32 {
   if (!inuseRelease(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);

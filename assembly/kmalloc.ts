@@ -53,7 +53,7 @@ import {
 } from "./layout";
 import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap, setError } from "./cache";
-import { cacheAlloc, cacheFree, cacheFreeOn, currentNode } from "./cpu";
+import { cacheAlloc, cacheFree, currentNode } from "./cpu";
 import { chunkHeaderOf, nodeAddr, pageExtend, pageFree, runCapacity, runFree } from "./page";
 import { pageAllocReclaiming, runAllocReclaiming } from "./reclaim";
 import { checkObject } from "./slab";
@@ -107,9 +107,8 @@ const MAX_REQUEST: usize = 0x7fff0000;
 @inline export function kfree(ptr: usize): i32 {
   const b = chunkByteOf(ptr);
   if (b < CT_RUN_TAIL) {
-    const d = pageOf(ptr);
-    const cache = <usize>load<u32>(d, D_CACHE);
-    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFreeOn(cache, ptr, b, d);
+    const cache = <usize>load<u32>(pageOf(ptr), D_CACHE);
+    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFree(cache, ptr);
   }
   return kfreeSlow(ptr);
 }

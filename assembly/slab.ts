@@ -177,11 +177,6 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   if (b >= CT_RUN_TAIL) return E_NOT_OURS;
   const d = pageOf(ptr);
   if (<usize>load<u32>(d, D_CACHE) != cache) return notThisCache(d);
-  return checkObjectOn(cache, ptr, d);
-}
-
-// checkObject's rest, for a caller that already knows ptr's page descriptor d names `cache`.
-@inline export function checkObjectOn(cache: usize, ptr: usize, d: usize): i32 {
   const inSlab = <u32>ptr & load<u32>(cache, C_SLAB_MASK);
   const off = inSlab - load<u32>(cache, C_OBJ_OFFSET);
   const i = <u32>((<u64>off * load<u32>(cache, C_RECIP)) >> 32);
