@@ -6,13 +6,15 @@
 // Called by: page.ts (growth), everything (nodeOf / pageOf arithmetic). Calls nothing above it.
 //
 // Invariants:
-//   chunkBase ≡ 0 (mod 64 KiB);  chunk i spans [chunkBase + i MiB, chunkBase + (i+1) MiB)
+//   chunkBase ≡ 0 (mod CHUNK_BASE_ALIGN = 32 KiB: the largest slab, so slabs and power-of-two classes are
+//   naturally aligned in absolute addresses; not 64 KiB, which would leave up to 56 KiB of a small
+//   program's memory unused behind the header);  chunk i spans [chunkBase + i MiB, chunkBase + (i+1) MiB)
 //   nchunks ≤ maxChunks ≤ MAX_CHUNKS;  chunkBase + nchunks MiB ≤ memory.size() bytes
 //   table[i] & CT_NODE < nnodes for every i < nchunks;  table[i] = CT_NO_CHUNK for i ≥ nchunks
 import {
   CHUNK_SHIFT, CHUNK_SIZE, CT_NODE, H_CHUNK_BASE, H_CHUNK_TABLE, H_GROW_FAILS, H_GROW_LOCK, H_HEAP_BASE,
   H_MAGIC, H_MAX_CHUNKS, H_NCHUNKS, H_VERSION, HEAP_MAGIC, HEAP_VERSION, MAX_CHUNKS, PAGE_SHIFT,
-  WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, CT_NO_CHUNK, DESC_BYTES,
+  WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, CT_NO_CHUNK, DESC_BYTES, CHUNK_BASE_ALIGN,
 } from "./layout";
 import { lock, unlock } from "./sync";
 
@@ -30,7 +32,7 @@ export let TABLE: usize = 0;       // address of the chunk table
 // `headerBytes` long. Returns false if memory cannot hold it.
 export function arenaInit(heapBase: usize, headerBytes: usize, maxBytes: u64): bool {
   const base = alignUp(heapBase, 64);
-  const chunkBase = alignUp(base + headerBytes, 1 << WASM_PAGE_SHIFT);
+  const chunkBase = alignUp(base + headerBytes, CHUNK_BASE_ALIGN);
   if (!ensureMemory(chunkBase)) return false;
   memory.fill(base, 0, chunkBase - base);
   memory.fill(base + H_CHUNK_TABLE, CT_NO_CHUNK, MAX_CHUNKS); // every slot "not a chunk" until grown

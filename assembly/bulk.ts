@@ -18,7 +18,7 @@ import {
 import { chunkByteOf } from "./arena";
 import { cnAddr, freeToSlabs, lockNode } from "./node";
 import { bitmapWord, locateObject } from "./slab";
-import { currentNode, refillBatch, sheafDelete, sheafNew, emptySheafAddr } from "./cpu";
+import { barnMaxFull, currentNode, refillBatch, sheafDelete, sheafNew, emptySheafAddr } from "./cpu";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, BARN_GET, BARN_PUT, FREE_FASTPATH, FREE_SLOWPATH, cpuSlot, stat, statAddAt } from "./stats";
 import { unlock } from "./sync";
 import { setError } from "./cache";
@@ -141,7 +141,7 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
     if (cap != 0 && <u32>chunkByteOf(p) == currentNode) {
       let count = load<u32>(main, SH_COUNT);
       if (count >= load<u32>(main, SH_CAP)) {
-        const fresh = cap != 0 && load<u32>(cn, CN_BARN_NR_FULL) < BARN_MAX_FULL ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
+        const fresh = cap != 0 && load<u32>(cn, CN_BARN_NR_FULL) < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
         if (fresh == 0) { store<u32>(src + (<usize>rest << 2), p); rest++; continue; }
         main = fresh;
         count = 0;

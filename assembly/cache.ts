@@ -83,8 +83,8 @@ function wasteOk(order: u32, stride: u32, align: u32, fraction: u32, inuse: bool
   return objects > 0 && slab - objects * stride <= slab / fraction;
 }
 
-export function calcOrder(stride: u32, align: u32, ncpus: u32, inuse: bool = false): u32 {
-  let minObjects: u32 = 4 * (fls(ncpus) + 1);
+export function calcOrder(stride: u32, align: u32, ncpus: u32, inuse: bool = false, minObjectsWanted: u32 = 0): u32 {
+  let minObjects: u32 = minObjectsWanted != 0 ? minObjectsWanted : 4 * (fls(ncpus) + 1);
   const maxObjects = (PAGE_SIZE << MAX_SLAB_ORDER) / stride;
   if (minObjects > maxObjects) minObjects = maxObjects;
   let minOrder: u32 = 0;
@@ -98,6 +98,21 @@ export function calcOrder(stride: u32, align: u32, ncpus: u32, inuse: bool = fal
     if (layoutSlab(0, order, stride, align, 0, inuse) > 0) return order;
   }
   return MAX_SLAB_ORDER;
+}
+
+// Choose the slab order of cache c again, for at least `minObjects` objects per slab (SLUB's
+// slub_min_objects knob: kmalloc's classes ask for fewer than the default, so that a class holding few
+// objects takes fewer pages), and keep at most 2 × `minPartial` empty slabs per node. Only for a cache
+// that has no slab yet (right after it was created).
+export function cacheSetGeometry(c: usize, minObjects: u32, minPartial: u32): void {
+  const stride = load<u32>(c, C_STRIDE);
+  const align = load<u32>(c, C_ALIGN);
+  const inuse = (load<u32>(c, C_FLAGS) & F_INUSE) != 0;
+  const order = calcOrder(stride, align, load<u32>(HEAP, H_NCPUS), inuse, minObjects);
+  store<u32>(c, order, C_ORDER);
+  layoutSlab(c, order, stride, align, load<u32>(c, C_DEBUG_OFF), inuse);
+  store<u32>(c, (PAGE_SIZE << order) - 1, C_SLAB_MASK);
+  store<u32>(c, minPartial, C_MIN_PARTIAL);
 }
 
 // SLUB's min_partial: ilog2(size) / 2, clamped to [5, 10].

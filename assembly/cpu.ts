@@ -26,7 +26,7 @@ import {
   CC_SCRATCH, CC_SPARE, CC_TOUCHED, CN_BARN_EMPTY, CN_BARN_FULL, CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK,
   E_INVALID, E_NOMEM, E_OK, F_INTERNAL, F_NO_ALIEN, H_CPU_NODE, H_EMPTY_SHEAF, H_NCPUS, H_NNODES,
   H_SHEAF_CACHES, MAX_ARRAY_CAP, MAX_NODES, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT, SH_NODE, SHEAF_CLASSES,
-  SHEAF_MIN_SHIFT, CC_SIZE, C_SIZE, H_FLAGS2, F_DEBUG_MASK, E_DOUBLE_FREE,
+  SHEAF_MIN_SHIFT, CC_SIZE, C_SIZE, H_FLAGS2, F_DEBUG_MASK, E_DOUBLE_FREE, F_KMALLOC,
 } from "./layout";
 import { HEAP, chunkByteOf, nodeOf } from "./arena";
 import { cnAddr, freeToSlabs, lockNode, refillFromNode } from "./node";
@@ -210,6 +210,7 @@ function allocSlow(cache: usize, slot: usize): usize {
       if (want > room) want = room;
       const got = refillBatch(cache, currentNode, main + SH_HDR, want);
       store<u32>(main, got, SH_COUNT);
+      if (load<u32>(cache, C_FLAGS) & F_KMALLOC) warmBatch(cache); // kmalloc.ts: batches start at 1
       stat(cache, SHEAF_REFILL);
       if (got == 0) {
         store<u32>(slot, <u32>main, CC_MAIN);
@@ -222,6 +223,24 @@ function allocSlow(cache: usize, slot: usize): usize {
   store<u32>(main, n, SH_COUNT);
   store<u32>(slot, <u32>main, CC_MAIN);
   return leaveSlow(slot, <usize>load<u32>(main + SH_HDR + (<usize>n << 2)));
+}
+
+// Full arrays a node's barn keeps for `cache`: BARN_MAX_FULL, and for a kmalloc class at most what
+// holds BARN_KMALLOC_BYTES of objects (at least one array): ten full arrays of 8 KiB objects would park
+// 640 KiB in one of about 35 classes.
+const BARN_KMALLOC_BYTES: u32 = 32768;
+export function barnMaxFull(cache: usize): u32 {
+  if ((load<u32>(cache, C_FLAGS) & F_KMALLOC) == 0) return BARN_MAX_FULL;
+  const arrays = BARN_KMALLOC_BYTES / (load<u32>(cache, C_ARRAY_CAP) * load<u32>(cache, C_SIZE) + 1);
+  return arrays < 1 ? 1 : arrays > BARN_MAX_FULL ? BARN_MAX_FULL : arrays;
+}
+
+// A kmalloc class starts with batches of one object (a class used a few times takes a few objects, not
+// half an array's worth of slab memory); each refill doubles the batch up to the usual half array.
+function warmBatch(cache: usize): void {
+  const full = (load<u32>(cache, C_ARRAY_CAP) + 1) >> 1;
+  const b = load<u32>(cache, C_BATCH);
+  if (b < full) store<u32>(cache, b << 1 < full ? b << 1 : full, C_BATCH);
 }
 
 @inline function leaveSlow(slot: usize, ret: usize): usize {
@@ -260,7 +279,7 @@ function takeFullFromBarn(cache: usize, empty: usize): usize {
 function putFullToBarn(cache: usize, full: usize): usize {
   const cn = cnAddr(cache, currentNode);
   lockNode(cache, cn);
-  if (load<u32>(cn, CN_BARN_NR_FULL) >= BARN_MAX_FULL) {
+  if (load<u32>(cn, CN_BARN_NR_FULL) >= barnMaxFull(cache)) {
     unlock(cn + CN_LOCK);
     stat(cache, BARN_PUT_FAIL);
     return 0;

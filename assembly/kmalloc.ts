@@ -16,15 +16,22 @@
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFree (cpu.ts) ── (fast)
 //       └ kfreeSlow ─ free(0) ─ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages)
+//                       ├ a large block grows: in place when the pages after it are free (largeGrow)
 //                       └ otherwise: kmalloc, copy, kfree
 //
 // Size classes (the class set is chosen once, before the first allocation):
 //   KM_SET_KERNEL: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k (the kernel's kmalloc caches)
 //   KM_SET_FINE:   8 16 32 48 64 80 96 112 128, then 4 classes per doubling up to 8k
 //                  (160 192 224 256 320 384 448 512 ... 5k 6k 7k 8k): at most 25% + 15 B of waste
-// Each class is a cache named kmalloc-N, with per-CPU arrays of the default capacity for its size, and
-// alignment = the lowest set bit of N (capped at a page): 16 bytes or more for every class ≥ 16, N for a
-// power of two (slabs are naturally aligned, so a power-of-two class is naturally aligned).
+// Each class is a cache named kmalloc-N, with alignment = the lowest set bit of N (capped at a page): 16
+// bytes or more for every class ≥ 16, N for a power of two (slabs are naturally aligned, so a
+// power-of-two class is naturally aligned). A malloc heap holds ~35 classes, so each class parks little
+// memory (measured with bench/malloc-peers.mjs, utilization table):
+//   slabs of at least 1 object (KM_MIN_OBJECTS; caches default to SLUB's 4 × (fls(ncpus) + 1)),
+//   at most 2 empty slabs kept per node (KM_MIN_PARTIAL = 1),
+//   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
+//   refill batches that start at 1 object and double per refill (cpu.ts warmBatch),
+//   at most 32 KiB of objects in the barn's full arrays (cpu.ts barnMaxFull).
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
 // block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.
@@ -37,17 +44,17 @@
 // pointer whose page is free (E_DOUBLE_FREE). Known limit (as for caches): a double free of an object
 // that still sits in a per-CPU array is not detected.
 import {
-  C_FLAGS, C_SIZE, CC_MAIN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN, CT_NO_CHUNK,
+  C_BATCH, C_FLAGS, C_SIZE, CC_MAIN, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN, CT_NO_CHUNK,
   CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_OBJECTS, D_ORDER, DESC_BYTES, DESC_SHIFT, E_BUSY,
   E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT, E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC,
   H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL, KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES,
   KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS, KMALLOC_MAX, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN,
   N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE, SH_COUNT, SH_HDR,
 } from "./layout";
-import { HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
-import { BOOT, DEFAULT_CAP, cacheCreate, setError } from "./cache";
+import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
+import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap, setError } from "./cache";
 import { cacheAlloc, cacheFree, currentNode } from "./cpu";
-import { chunkHeaderOf, nodeAddr, pageFree, runCapacity, runFree } from "./page";
+import { chunkHeaderOf, nodeAddr, pageExtend, pageFree, runCapacity, runFree } from "./page";
 import { pageAllocReclaiming, runAllocReclaiming } from "./reclaim";
 import { checkObject } from "./slab";
 import { freeFailed } from "./debug";
@@ -56,6 +63,12 @@ import { lock, unlock } from "./sync";
 
 // The class set used when malloc runs before anyone chose one.
 export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
+
+// Slab geometry of the class caches (cache.ts cacheSetGeometry): at least KM_MIN_OBJECTS objects per
+// slab, and at most 2 × KM_MIN_PARTIAL empty slabs kept per node.
+const KM_MIN_OBJECTS: u32 = 1;
+const KM_MIN_PARTIAL: u32 = 1;
+const KM_ARRAY_BYTES: u32 = 16384;
 
 // Largest request served at all: a run of chunks must still fit the 32-bit address space.
 const MAX_REQUEST: usize = 0x7fff0000;
@@ -158,8 +171,12 @@ function classCache(k: u32): usize {
   const size = classSize(k);
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
-  const c = cacheCreate(size, align, 0, DEFAULT_CAP);
+  let cap = defaultArrayCap(size);              // arrays of at most KM_ARRAY_BYTES (at least 2 objects)
+  if (cap * size > KM_ARRAY_BYTES) cap = KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
+  const c = cacheCreate(size, align, 0, cap);
   if (c == 0) return 0;
+  cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL);
+  store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
   store<u32>(at, <u32>(c - BOOT));
   return c;
@@ -280,19 +297,29 @@ export function largeAlloc(size: usize, align: usize): usize {
     let order = ceilLog2(pages);
     const alignOrder = ceilLog2(<u32>(align >> PAGE_SHIFT));
     if (alignOrder > order) order = alignOrder;
+    // A buddy block is aligned to its size in the chunk, but chunkBase only to CHUNK_BASE_ALIGN: a larger
+    // alignment may need a skip into the block, so the block holds the skip too.
+    let skip = align > CHUNK_BASE_ALIGN ? <u32>((align - (CHUNK_BASE & (align - 1))) & (align - 1)) >> PAGE_SHIFT : 0;
+    if (skip != 0) {
+      order = ceilLog2(pages + skip);
+      if (order > MAX_BUDDY_ORDER) { setError(E_INVALID); return 0; }
+    }
     for (let k: u32 = 0; k < nn; k++) {
       const node = (currentNode + k) % nn;
       const d = pageAllocReclaiming(node, order);         // on a shortage, reclaim first (reclaim.ts)
       if (d == 0) continue;
-      markLarge(d, pages, size, node);
-      if (pages < (<u32>1 << order)) freeRange(d, pages, <u32>1 << order, node);
+      const h = d + (<usize>skip << DESC_SHIFT);
+      if (ASC_NO_ASSERT == false) assert((pageAddr(h) & (align - 1)) == 0); // the skip reached the alignment
+      markLarge(h, pages, size, node);
+      if (skip != 0) freeRange(d, 0, skip, node);
+      if (skip + pages < (<u32>1 << order)) freeRange(d, skip + pages, <u32>1 << order, node);
       largePagesAdd(node, <i32>pages);
-      return pageAddr(d);
+      return pageAddr(h);
     }
     setError(E_NOMEM);
     return 0;
   }
-  if (align > DESC_BYTES) {                 // a run's block starts DESC_BYTES into a 64 KiB-aligned chunk
+  if (align > DESC_BYTES) {                 // a run's block starts DESC_BYTES into a 32 KiB-aligned chunk
     setError(E_INVALID);
     return 0;
   }
@@ -305,12 +332,21 @@ export function largeAlloc(size: usize, align: usize): usize {
   return 0;
 }
 
+// Index in its chunk of the page whose descriptor is d.
+@inline function pageIndex(d: usize): u32 {
+  return <u32>((d - chunkHeaderOf(d)) >> DESC_SHIFT);
+}
+
 // Lay out pages [0, keep) of the buddy block at d as a large block of `bytes`: aligned sub-blocks, the
 // largest first (so each starts at a multiple of its own size), K_LARGE heads and K_TAIL pages.
+// (Aligned in the chunk: a block grown in place (largeGrow) may start below the alignment of its size.)
 function markLarge(d: usize, keep: u32, bytes: usize, node: u32): void {
+  const a = pageIndex(d);
   let p: u32 = 0;
   while (p < keep) {
-    const o: u32 = 31 - <u32>clz(keep - p);
+    let o: u32 = 31 - <u32>clz(keep - p);
+    const tz = <u32>ctz(a + p);               // a + p > 0: pages 0-1 of a chunk are its descriptors
+    if (tz < o) o = tz;
     const h = d + (<usize>p << DESC_SHIFT);
     store<u32>(h, 0, D_CACHE);
     store<u8>(h, K_LARGE, D_KIND);
@@ -331,10 +367,11 @@ function markLarge(d: usize, keep: u32, bytes: usize, node: u32): void {
 // Give pages [from, to) of the block whose first page's descriptor is d back to the buddy allocator,
 // as aligned blocks (each as large as its position and the range allow).
 function freeRange(d: usize, from: u32, to: u32, node: u32): void {
+  const a = pageIndex(d);
   let p = from;
   while (p < to) {
     let o: u32 = 31 - <u32>clz(to - p);
-    const tz = <u32>ctz(p);
+    const tz = <u32>ctz(a + p);
     if (tz < o) o = tz;
     const h = d + (<usize>p << DESC_SHIFT);
     store<u8>(h, <u8>o, D_ORDER);
@@ -364,6 +401,19 @@ function largeShrink(d: usize, keep: u32, bytes: usize): void {
   markLarge(d, keep, bytes, node);
   freeRange(d, keep, had, node);
   largePagesAdd(node, <i32>keep - <i32>had);
+}
+
+// Grow the large block at d to `keep` pages (more than it has) for `bytes`, in place: only when the pages
+// right after it, in its chunk, are free (page.ts pageExtend). False, and nothing changed, otherwise.
+function largeGrow(d: usize, keep: u32, bytes: usize): bool {
+  const had = <u32>load<u16>(d, D_OBJECTS);
+  const node = <u32>load<u8>(d, D_NODE);
+  const a = pageIndex(d);
+  if (!pageExtend(chunkHeaderOf(d), node, a + had, a + keep)) return false;
+  memory.fill(d, 0, <usize>had << DESC_SHIFT);  // the old heads and tails (the new pages are zeroed)
+  markLarge(d, keep, bytes, node);
+  largePagesAdd(node, <i32>keep - <i32>had);
+  return true;
 }
 
 // ---- calloc, realloc, aligned allocation ----------------------------------------------------------------
@@ -402,6 +452,7 @@ export function krealloc(ptr: usize, size: usize): usize {
       const had = <u32>load<u16>(d, D_OBJECTS);
       if (keep == had) { store<u32>(d, <u32>size, D_AUX); return ptr; }
       if (keep < had) { largeShrink(d, keep, size); return ptr; }
+      if (largeGrow(d, keep, size)) return ptr;
     }
   } else {
     // a run: in place while it fits and more than half of it is used

@@ -12,8 +12,8 @@
 //                                     table, boot cache)
 //
 // Nothing below `heapBase` is ever written. `base` is heapBase rounded up to 64 bytes; `chunkBase` is the
-// end of the header rounded up to 64 KiB (one Wasm page), so buddy blocks of order ≤ 4 are naturally
-// aligned in absolute addresses.
+// end of the header rounded up to 32 KiB (CHUNK_BASE_ALIGN, see the end of this file), so buddy blocks of
+// order ≤ 3 (every slab) are naturally aligned in absolute addresses.
 
 // ---- units -------------------------------------------------------------------------------------------
 export const PAGE_SHIFT: u32 = 12;
@@ -368,7 +368,8 @@ export const LIVE_REPORT_MAX: u32 = 8;
 export const H_REAP_PASSES: u32 = 88;   // reap passes run; a round-robin pass reaps CPU (passes % ncpus)
 export const H_RECLAIM_BUSY: u32 = 92;  // 1 while pressure reclaim runs: a shortage inside it fails plainly
 export const CH_DISCARDED: u32 = 19;    // u8: this free chunk's pages were handed to memory.discard
-export const DISCARD_SKIP: u32 = 1 << WASM_PAGE_SHIFT; // the first 64 KiB of a chunk (its descriptors) stay
+export const DISCARD_SKIP: u32 = 1 << WASM_PAGE_SHIFT; // 64 KiB of a chunk (its descriptors, and with
+                                                       // chunkBase ≢ 0 mod 64 KiB its top 32 KiB) stay
 export const REAP_NEXT: u32 = 0xffffffff; // reapPass(REAP_NEXT): the next CPU in round-robin order
 export const RECLAIM_ALL: u32 = 0xffffffff; // cacheReclaim(cache, RECLAIM_ALL): walk every slab
 export const RECLAIM_MIXED_SHIFT: u32 = 3; // a mixed slab gives up to objects >> 3 (at least 1) per pass
@@ -401,8 +402,17 @@ export const KM_SET: u32 = KM_NCLASSES + 4;
 export const KM_INDEX: u32 = 256;
 export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
 export const KM_SET_FINE: u32 = 2;              // those plus 4 steps per doubling above 128 and 16-byte steps below
-export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // buddy blocks are aligned to min(their size, 64 KiB)
+export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
+                                                // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
 export const F_KMALLOC: u32 = 1 << 10;          // a kmalloc-N cache (free() accepts only these)
 // ENOMEM / EINVAL as wasi-libc numbers them (posix_memalign's return value)
 export const ERRNO_ENOMEM: i32 = 48;
 export const ERRNO_EINVAL: i32 = 28;
+// ---- perf (branch perf) ---------------------------------------------------------------------------------
+// chunkBase is aligned to the largest slab (2^MAX_SLAB_ORDER pages = 32 KiB), not to a Wasm page: slab
+// masking (C_SLAB_MASK, inuse.ts) and power-of-two classes need slabs naturally aligned in absolute
+// addresses, and nothing needs more. Buddy blocks are therefore aligned to min(their size, 32 KiB) in
+// absolute addresses; kmalloc serves larger alignments (up to MAX_LARGE_ALIGN) by over-allocating.
+// memory.discard works in 64 KiB pages: a free chunk is discarded from the first 64 KiB boundary past its
+// descriptors to the last 64 KiB boundary in it (CHUNK_SIZE - DISCARD_SKIP bytes either way).
+export const CHUNK_BASE_ALIGN: u32 = PAGE_SIZE << MAX_SLAB_ORDER;

@@ -13,6 +13,8 @@
 //         ├meta┼o1─┼─o2──┼───o3───┼─────o4──────┼──o5───┼───o6─────┼────────────o7─────────────┤
 //
 // A block of order o starts at a page index that is a multiple of 2^o, and its buddy is index ^ 2^o.
+// Allocation takes the lowest-addressed block of the smallest order that fits (popLowest: address-
+// ordered first fit, bounded scan). pageExtend grows a block in place over the free blocks after it.
 // When every usable page of a chunk is free again (chunk free pages == 254) the blocks above are exactly
 // what is left; they leave the buddy lists and the chunk goes on the node's free-chunk list (state
 // CS_FREE, "order 8"), where any cache of that node, or a run, can take it whole.
@@ -27,7 +29,7 @@ import {
   CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_ORDER, DESC_BYTES, DESC_SHIFT,
   DESC_SIZE, H_NODES, K_FREE, K_META, K_NONE, K_RUN, MAX_BUDDY_ORDER, META_PAGES, N_FREE_CHUNK_HEAD,
   N_FREE_LISTS, N_FREE_PAGES, N_LARGE_PAGES, N_LOCK, N_NCHUNKS, N_NR_FREE_CHUNKS, NODE_SIZE, PAGE_SHIFT,
-  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES, CH_DISCARDED, PAGE_SIZE,
+  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES, CH_DISCARDED, PAGE_SIZE, D_NEXT,
 } from "./layout";
 import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, commitTo, growChunks, nchunks, setChunkByte, pageAddr } from "./arena";
 import { listPop, listPush, listRemove } from "./list";
@@ -95,6 +97,22 @@ function takeChunk(n: usize, node: u32): usize {
   return chunkStart(<u32>idx);
 }
 
+// Take the free block at the lowest address off a free list (address-ordered first fit: the blocks
+// in use pack towards the bottom of the heap and the holes above them merge, so fragmentation stays
+// low and the lazily committed top of the heap is reached late). Walks at most LOWEST_SCAN entries.
+const LOWEST_SCAN: u32 = 64;
+function popLowest(head: usize): usize {
+  let best = <usize>load<u32>(head);
+  if (best == 0) return 0;
+  let cur = <usize>load<u32>(best, D_NEXT);
+  for (let k: u32 = 1; cur != 0 && k < LOWEST_SCAN; k++) {
+    if (cur < best) best = cur;
+    cur = <usize>load<u32>(cur, D_NEXT);
+  }
+  listRemove(head, best);
+  return best;
+}
+
 // Allocate a block of 2^order pages on `node` (no fallback: the caller decides about other nodes).
 // Returns its head descriptor with D_ORDER and D_NODE set and D_KIND = K_NONE for the caller to set, or
 // 0 when the node has no such block and cannot grow.
@@ -104,7 +122,7 @@ export function pageAlloc(node: u32, order: u32): usize {
   let o = order;
   let d: usize = 0;
   while (o <= MAX_BUDDY_ORDER) {
-    d = listPop(freeList(n, o));
+    d = popLowest(freeList(n, o));
     if (d != 0) break;
     o++;
   }
@@ -177,6 +195,48 @@ function mergeFreeLocked(n: usize, ch: usize, d: usize, order: u32, node: u32): 
   store<u32>(ch, chFree, CH_FREE_PAGES);
   store<u32>(n, load<u32>(n, N_FREE_PAGES) + (1 << order), N_FREE_PAGES);
   if (chFree == USABLE_PAGES) buddyToFreeChunk(n, ch);
+}
+
+// Grow a block in place: claim pages [from, to) of the chunk whose header is ch, for a block of `node`
+// that ends at page `from` (kmalloc's realloc of a large block). Only when every one of those pages lies
+// in a free buddy block that starts at or after `from` — a free block holding page `from` cannot start
+// before it, as buddy blocks are aligned and the block below is in use — so the walk is head to head.
+// The part of the last block past `to` goes back to the lists as aligned blocks. The claimed pages'
+// descriptors are left zeroed (K_NONE) for the caller, and their memory committed. False, and nothing
+// changed, when a page is not free, the range leaves the chunk, or the engine refuses to commit.
+export function pageExtend(ch: usize, node: u32, from: u32, to: u32): bool {
+  if (to > PAGES_PER_CHUNK || from >= to) return false;
+  const n = nodeAddr(node);
+  lock(n + N_LOCK);
+  let p = from;
+  while (p < to) {
+    const bd = ch + (<usize>p << DESC_SHIFT);
+    if (load<u8>(bd, D_KIND) != K_FREE) { unlock(n + N_LOCK); return false; }
+    p += <u32>1 << load<u8>(bd, D_ORDER);
+  }
+  const end = p;                                          // end of the last free block walked
+  if (!commitTo(pageAddr(ch) + (<usize>to << PAGE_SHIFT))) { unlock(n + N_LOCK); return false; }
+  p = from;
+  while (p < end) {
+    const bd = ch + (<usize>p << DESC_SHIFT);
+    const o = <u32>load<u8>(bd, D_ORDER);
+    listRemove(freeList(n, o), bd);
+    memory.fill(bd, 0, DESC_SIZE);                        // the head back to K_NONE (its inside already is)
+    p += <u32>1 << o;
+  }
+  const taken = end - from;
+  store<u32>(ch, load<u32>(ch, CH_FREE_PAGES) - taken, CH_FREE_PAGES);
+  store<u32>(n, load<u32>(n, N_FREE_PAGES) - taken, N_FREE_PAGES);
+  p = to;                                                 // give [to, end) back, aligned pieces
+  while (p < end) {
+    let o: u32 = 31 - <u32>clz(end - p);
+    const tz = <u32>ctz(p);
+    if (tz < o) o = tz;
+    mergeFreeLocked(n, ch, ch + (<usize>p << DESC_SHIFT), o, node);
+    p += <u32>1 << o;
+  }
+  unlock(n + N_LOCK);
+  return true;
 }
 
 // ---- runs of whole chunks (allocations above what a chunk's buddy blocks can hold) ----------------------

@@ -26,6 +26,7 @@ import { instantiateSlab, type SlabExports } from "./wasm.js";
 import {
   DEFAULT_REAP_INTERVAL_MS,
   Reclaimer,
+  discardBounds,
   type Destructor,
   type ReapOptions,
   type ReapResult,
@@ -509,7 +510,8 @@ export class Heap {
     const uncommitted = Math.max(0, heapEnd - this.memory.buffer.byteLength);
     const top = chunkBase + (chunks - 1) * L.CHUNK_SIZE!;
     const topDiscarded = chunks > 0 && this.u8[top + L.CH_STATE!] === L.CS_FREE && this.u8[top + L.CH_DISCARDED!] !== 0;
-    const discardedBytes = this.wasm.discarded_chunks() * (L.CHUNK_SIZE! - L.DISCARD_SKIP!) - (topDiscarded ? uncommitted : 0);
+    const { tail } = discardBounds(chunkBase, L.DISCARD_SKIP!); // a discard ends `tail` bytes before a chunk's end
+    const discardedBytes = this.wasm.discarded_chunks() * (L.CHUNK_SIZE! - L.DISCARD_SKIP!) - (topDiscarded ? Math.max(0, uncommitted - tail) : 0);
     return {
       bytesGrown: chunks * L.CHUNK_SIZE!,
       committedBytes: Math.min(heapEnd, this.memory.buffer.byteLength) - this.hdr,

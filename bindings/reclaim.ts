@@ -139,12 +139,12 @@ export class Reclaimer {
     const discard = (h.memory as unknown as { discard?: DiscardFn }).discard;
     if (typeof discard !== "function" || this.#discardBroken) return 0;
     const chunkBase = h.u32(h.hdr + h.L.H_CHUNK_BASE!);
-    const skip = h.L.DISCARD_SKIP!;
+    const { lead, tail } = discardBounds(chunkBase, h.L.DISCARD_SKIP!);
     let n = 0;
     for (let i = h.wasm.discard_next(0); i >= 0; i = h.wasm.discard_next(i + 1)) {
       // The top chunk may be committed only in part (page blocks are committed lazily): discard what is.
-      const start = chunkBase + i * CHUNK + skip;
-      const end = Math.min(chunkBase + (i + 1) * CHUNK, h.memory.buffer.byteLength);
+      const start = chunkBase + i * CHUNK + lead;
+      const end = Math.min(chunkBase + (i + 1) * CHUNK - tail, h.memory.buffer.byteLength);
       try {
         if (end > start) discard.call(h.memory, start, end - start);
       } catch {
@@ -168,4 +168,13 @@ export class Reclaimer {
   counters(): ReclaimCounters {
     return { ...this.#counters, objectsReclaimed: this.#heap.wasm.reclaim_destroyed() };
   }
+}
+
+/** Where memory.discard (64 KiB pages) may start and end inside a chunk: from the first 64 KiB boundary
+ *  past its descriptors (`lead` bytes in) to the last 64 KiB boundary in it (`tail` bytes before its end).
+ *  chunkBase is 32 KiB-aligned, so either lead = 64 KiB and tail = 0, or lead = tail = 32 KiB: the
+ *  discarded length of a whole chunk is CHUNK_SIZE - DISCARD_SKIP either way. */
+export function discardBounds(chunkBase: number, skip: number): { lead: number; tail: number } {
+  const off = chunkBase % skip;
+  return off === 0 ? { lead: skip, tail: 0 } : { lead: skip - off, tail: off };
 }

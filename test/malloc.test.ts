@@ -33,6 +33,23 @@ describe("malloc size classes", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
+  it("class caches take small slabs (at least one object each)", async () => {
+    const heap = await createAllocator();
+    for (const n of [8000, 4000, 600]) heap.free(heap.malloc(n));
+    const line = (name: string) => heap.slabinfo().split("\n").find((l) => l.startsWith(name + " "))!.trim().split(/\s+/);
+    expect(line("kmalloc-8192").slice(4, 6)).toEqual(["1", "2"]); // 1 object per slab of 2 pages
+    expect(line("kmalloc-4096").slice(4, 6)).toEqual(["1", "1"]);
+    expect(line("kmalloc-640").slice(4, 6)).toEqual(["6", "1"]);
+    // per-CPU arrays of a class hold at most 16 KiB of objects (at least 2): "limit" in slabinfo
+    expect(line("kmalloc-8192")[8]).toBe("2");
+    expect(line("kmalloc-4096")[8]).toBe("4");
+    expect(line("kmalloc-640")[8]).toBe("25");
+    // a class used once took one object (batches start at 1 and double per refill): one slab each
+    expect(line("kmalloc-8192")[14]).toBe("1");
+    expect(line("kmalloc-640")[14]).toBe("1");
+    expect(heap.validate().ok).toBe(true);
+  });
+
   it("classes can be chosen only before the first malloc", async () => {
     const heap = await createAllocator();
     heap.free(heap.malloc(10));
@@ -151,6 +168,51 @@ describe("calloc, realloc, alignedAlloc", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
+  it("realloc grows a large block in place into the free pages after it, and only into free pages", async () => {
+    const heap = await createAllocator();
+    let p = heap.malloc(20_000); // 5 pages of an order-3 block: pages 5..7 went back
+    heap.u8.fill(7, p, p + 20_000);
+    const pages = heap.stats().largePages[0]!;
+    expect(heap.realloc(p, 30_000)).toBe(p); // 8 pages: its own tail
+    expect(heap.stats().largePages[0]).toBe(pages + 3);
+    expect(heap.usableSize(p)).toBe(32_768);
+    expect(heap.validate().ok).toBe(true);
+    const q = heap.malloc(20_000); // takes the pages right after p (or elsewhere)
+    for (const n of [40_000, 70_000, 150_000, 300_000]) {
+      const r = heap.realloc(p, n);
+      expect(heap.u8.subarray(r, r + 20_000).every((b) => b === 7)).toBe(true);
+      expect(heap.usableSize(r)).toBe(Math.ceil(n / 4096) * 4096);
+      // in place only when nothing in use was in the way
+      if (r === p) expect(q < p || q >= p + n).toBe(true);
+      heap.u8.fill(7, r, r + n);
+      expect(heap.validate().ok).toBe(true);
+      p = r;
+    }
+    expect(heap.realloc(p, 12_000)).toBe(p); // and shrinks again, giving pages back
+    expect(heap.usableSize(p)).toBe(12_288);
+    heap.free(q);
+    heap.free(p);
+    expect(heap.stats().largePages[0]).toBe(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("a grown large block frees into fully merged buddies (a whole chunk comes back)", async () => {
+    const heap = await createAllocator();
+    const keep = heap.malloc(100); // holds the chunk's slab pages
+    let p = heap.malloc(9000);
+    let moved = 0;
+    for (let n = 9000; n <= 500_000; n += 7000) {
+      const r = heap.realloc(p, n);
+      if (r !== p) moved++;
+      p = r;
+    }
+    expect(moved).toBeLessThan(8);
+    heap.free(p);
+    heap.free(keep);
+    expect(heap.stats().largePages[0]).toBe(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+
   it("realloc failing for lack of memory leaves the block alone", async () => {
     const heap = await createAllocator({ maxBytes: 4 << 20 });
     const p = heap.malloc(1000);
@@ -160,6 +222,26 @@ describe("calloc, realloc, alignedAlloc", () => {
     expect(heap.u8.subarray(p, p + 1000).every((b) => b === 5)).toBe(true);
     heap.free(p);
     expect(heap.validate().ok).toBe(true);
+  });
+
+  it("alignedAlloc: 64 KiB whether chunkBase (32 KiB-aligned) is on a 64 KiB boundary or not", async () => {
+    for (const heapBase of [undefined, 32768]) {
+      const heap = await createAllocator({ heapBase });
+      const chunkBase = heap.u32(heap.hdr + heap.L.H_CHUNK_BASE!);
+      expect(chunkBase % 32768).toBe(0);
+      if (heapBase === 32768) expect(chunkBase % 65536).toBe(0);
+      const ps = [];
+      for (const n of [5000, 70_000, 400_000, 480_000]) {
+        const p = heap.alignedAlloc(65536, n);
+        expect(p % 65536).toBe(0);
+        expect(heap.usableSize(p)).toBeGreaterThanOrEqual(n);
+        ps.push(p);
+      }
+      expect(heap.validate().ok).toBe(true);
+      for (const p of ps) heap.free(p);
+      expect(heap.stats().largePages[0]).toBe(0);
+      expect(heap.validate().ok).toBe(true);
+    }
   });
 
   it("alignedAlloc: every power of two up to 64 KiB, for small, large and huge sizes", async () => {
