@@ -270,7 +270,3 @@ export function cacheDestroy(c: usize): i32 {
   return E_OK;
 }
 
-export function cacheAttr(c: usize, field: u32): u32 {
-  return load<u32>(c + field);
-}
-

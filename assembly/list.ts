@@ -13,21 +13,6 @@ import { D_NEXT, D_PREV } from "./layout";
   store<u32>(head, <u32>d);
 }
 
-// Append at the tail end: walks the list, so only for short lists or rare paths.
-export function listAppend(head: usize, d: usize): void {
-  let cur = <usize>load<u32>(head);
-  store<u32>(d, 0, D_NEXT);
-  if (cur == 0) {
-    store<u32>(d, 0, D_PREV);
-    store<u32>(head, <u32>d);
-    return;
-  }
-  let nx = <usize>load<u32>(cur, D_NEXT);
-  while (nx != 0) { cur = nx; nx = <usize>load<u32>(cur, D_NEXT); }
-  store<u32>(cur, <u32>d, D_NEXT);
-  store<u32>(d, <u32>cur, D_PREV);
-}
-
 @inline export function listRemove(head: usize, d: usize): void {
   const nx = load<u32>(d, D_NEXT);
   const pv = load<u32>(d, D_PREV);

@@ -12,7 +12,6 @@
 // This build is single-threaded: a lock is a plain word, and taking one that is held is a bug (a
 // re-entrant call that broke the rule above), caught by an assertion in debug builds. The threaded build
 // (later) replaces the bodies with atomic.cmpxchg spins; callers do not change.
-import { E_OK } from "./layout";
 
 // The current CPU of this instance (Wasm globals are per instance, as a CPU is per Worker).
 export let currentCpu: u32 = 0;
@@ -29,8 +28,4 @@ export function setCpu(cpu: u32): void {
 
 @inline export function unlock(word: usize): void {
   store<u32>(word, 0);
-}
-
-@inline export function ok(): i32 {
-  return E_OK;
 }
