@@ -84,7 +84,8 @@ export function emptySheafAddr(): usize {
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
-  if (n != 0 && <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2)) == ptr) return freeFailed(cache, ptr, E_DOUBLE_FREE);
+  // entries[n-1]; with n = 0 that is the SH_NODE word (a node number, never an object address)
+  if (<usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2)) == ptr) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   if (n >= load<u32>(main, SH_CAP)) return freeSlow(cache, slot, ptr);
   store<u32>(main + SH_HDR + (<usize>n << 2), <u32>ptr);
   store<u32>(main, n + 1, SH_COUNT);
