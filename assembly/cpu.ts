@@ -9,7 +9,7 @@
 //   cacheAlloc ─ pop main ──────────────────────────────────────────────── (fast: a load, a test, a pop)
 //       └ allocSlow ─ swap in spare ─ barn full array ─ refill a batch from slabs (refillFromNode)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
-//   cacheFree ─ resolveObject (is it ours?) ─ same node: push main ─────── (fast)
+//   cacheFree ─ checkObject (is it ours?) ─── same node: push main ─────── (fast)
 //       ├ freeSlow ─ swap with empty spare ─ full array to the barn ─ flush a batch (freeToSlabs)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
 //

@@ -20,7 +20,7 @@
 //                                                     │  inactive, poison intact  ── bad: quarantine,
 //                                                     │  report, return 0 (the alloc fails; the heap works)
 //                                                     └ red zones active, alloc track
-//   cacheFree ─ resolveObject ─ bad: freeFailed (report) ─ freeSlow/freeRemote ─ freeSingle ─ debugFree
+//   cacheFree ─ checkObject ─── bad: freeFailed (report) ─ freeSlow/freeRemote ─ freeSingle ─ debugFree
 //                                                     ├ quarantined object: report a double free
 //                                                     ├ checks: slab consistent, red zones active ── bad:
 //                                                     │  free track, quarantine, report, nothing freed
@@ -243,7 +243,7 @@ function safeIsCache(c: usize): bool {
   return c < (<usize>memory.size() << 16) - C_REPORTS - 4 && isCache(c);
 }
 
-// cacheFree's error path (any cache): resolveObject refused ptr, or the in-use bit says it is not in a
+// cacheFree's error path (any cache): checkObject refused ptr, or the in-use bit says it is not in a
 // user's hands. Nothing has changed; report and return the code.
 export function freeFailed(cache: usize, ptr: usize, code: i32): i32 {
   return debugReport(code, cache, ptr);

@@ -23,7 +23,7 @@ import {
   E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR, INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE,
   N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE,
 } from "./layout";
-import { chunkByte, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
+import { chunkByte, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { nodeAddr, pageFree } from "./page";
 import { debugSlabInit } from "./debug";
 import { pageAllocReclaiming } from "./reclaim";
@@ -194,18 +194,13 @@ function notThisCache(d: usize): i32 {
 
 // Check that ptr is the start of an object of `cache` that is allocated as far as the slab knows.
 // Returns the slab head descriptor and sets resolvedIndex, or returns 0 and sets resolvedError.
-// Changes nothing.
+// Changes nothing. (The slow-path form of checkObject, for walks that need the slab and the index.)
 export function resolveObject(cache: usize, ptr: usize): usize {
-  const d = headOf(ptr);
-  if (d == 0 || load<u8>(d, D_KIND) != K_SLAB) { resolvedError = E_NOT_OURS; return 0; }
-  if (<usize>load<u32>(d, D_CACHE) != cache) { resolvedError = E_WRONG_CACHE; return 0; }
-  const off = <u32>(ptr - pageAddr(d)) - load<u32>(cache, C_OBJ_OFFSET); // wraps if before object 0
-  const i = <u32>((<u64>off * load<u32>(cache, C_RECIP)) >> 32);
-  if (i >= load<u32>(cache, C_OBJECTS) || i * load<u32>(cache, C_STRIDE) != off) {
-    resolvedError = E_NOT_OBJECT;
-    return 0;
-  }
-  if (slabIsFree(d, i)) { resolvedError = E_DOUBLE_FREE; return 0; }
+  const loc = locateObject(cache, ptr, chunkByteOf(ptr));
+  if (loc < (<u64>1 << 32)) { resolvedError = <i32>loc; return 0; }
+  const d = <usize>(loc >> 32);
+  const i = <u32>loc;
+  if ((load<u64>(bitmapWord(cache, d, i)) >> (i & 63)) & 1) { resolvedError = E_DOUBLE_FREE; return 0; }
   resolvedIndex = i;
   resolvedError = E_OK;
   return d;
