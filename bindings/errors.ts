@@ -128,57 +128,47 @@ export class DoubleFreeError extends SlabError {
   }
 }
 
-/** A red zone (guard bytes before or after an object) was overwritten. Found on free (the object is
- *  quarantined, not freed), on alloc of a free object (the alloc fails; the object is quarantined), or by
- *  validate. */
-export class RedZoneError extends SlabError {
+/** A byte that a debug cache owns (red zone or poison) does not hold what it should. */
+export abstract class BadByteError extends SlabError {
   readonly ptr: number;
   readonly cache: string;
-  /** Offset of the first bad byte from the object's start: < 0 before it, ≥ size after it. */
+  /** Offset of the first bad byte from the object's start (< 0: before the object). */
   readonly offset: number;
-  readonly side: "left" | "right";
   readonly found: number;
   readonly expected: number;
   readonly tracks?: Tracks;
-  constructor(ptr: number, cache: string, offset: number, found: number, expected: number, tracks?: Tracks) {
-    const side = offset < 0 ? "left" : "right";
+  constructor(what: string, code: number, ptr: number, cache: string, offset: number, found: number, expected: number, tracks?: Tracks) {
     super(
-      `wasm-slab: red zone ${side} of ${hex(ptr)} in cache '${cache}' overwritten at offset ${offset} ` +
+      `wasm-slab: ${what} ${hex(ptr)} in cache '${cache}': bad byte at offset ${offset} ` +
         `(found 0x${found.toString(16)}, expected 0x${expected.toString(16)})${fmtTracks(tracks)}`,
-      ErrorCode.REDZONE,
+      code,
     );
     this.ptr = ptr;
     this.cache = cache;
     this.offset = offset;
-    this.side = side;
     this.found = found;
     this.expected = expected;
     this.tracks = tracks;
   }
 }
 
+/** A red zone (guard bytes before or after an object) was overwritten. Found on free (the object is
+ *  quarantined, not freed), on alloc of a free object (the alloc fails; the object is quarantined), or by
+ *  validate. `offset` < 0 before the object, ≥ size after it. */
+export class RedZoneError extends BadByteError {
+  readonly side: "left" | "right";
+  constructor(ptr: number, cache: string, offset: number, found: number, expected: number, tracks?: Tracks) {
+    const side = offset < 0 ? "left" : "right";
+    super(`red zone ${side} of`, ErrorCode.REDZONE, ptr, cache, offset, found, expected, tracks);
+    this.side = side;
+  }
+}
+
 /** A free (poisoned) object was written to: a use after free. Found when the object is about to be
  *  handed out (the alloc fails; the object is quarantined) or by validate. */
-export class PoisonError extends SlabError {
-  readonly ptr: number;
-  readonly cache: string;
-  /** Offset of the first overwritten byte from the object's start. */
-  readonly offset: number;
-  readonly found: number;
-  readonly expected: number;
-  readonly tracks?: Tracks;
+export class PoisonError extends BadByteError {
   constructor(ptr: number, cache: string, offset: number, found: number, expected: number, tracks?: Tracks) {
-    super(
-      `wasm-slab: free object ${hex(ptr)} in cache '${cache}' written after free at offset ${offset} ` +
-        `(found 0x${found.toString(16)}, expected 0x${expected.toString(16)})${fmtTracks(tracks)}`,
-      ErrorCode.POISON,
-    );
-    this.ptr = ptr;
-    this.cache = cache;
-    this.offset = offset;
-    this.found = found;
-    this.expected = expected;
-    this.tracks = tracks;
+    super("write after free of", ErrorCode.POISON, ptr, cache, offset, found, expected, tracks);
   }
 }
 
