@@ -16,7 +16,8 @@ import {
   H_MAGIC, H_MAX_CHUNKS, H_NCHUNKS, H_VERSION, HEAP_MAGIC, HEAP_VERSION, MAX_CHUNKS, PAGE_SHIFT,
   WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, CT_NO_CHUNK, DESC_BYTES, CHUNK_BASE_ALIGN,
 } from "./layout";
-import { lock, unlock } from "./sync";
+import { THREADED, lock, publish, setHeapLockWord, setLockMap, unlock } from "./sync";
+import { H_HEAP_LOCK, H_NODES, MAX_NODES, NODE_SIZE } from "./layout";
 
 // Cached views of constants fixed at init (per instance, like the CPU id). Everything that changes
 // lives in linear memory.
@@ -36,9 +37,7 @@ export function arenaInit(heapBase: usize, headerBytes: usize, maxBytes: u64): b
   if (!ensureMemory(chunkBase)) return false;
   memory.fill(base, 0, chunkBase - base);
   memory.fill(base + H_CHUNK_TABLE, CT_NO_CHUNK, MAX_CHUNKS); // every slot "not a chunk" until grown
-  HEAP = base;
-  CHUNK_BASE = chunkBase;
-  TABLE = base + H_CHUNK_TABLE;
+  setViews(base, chunkBase);
   let room = (<u64>MAX_CHUNKS << CHUNK_SHIFT) - <u64>chunkBase; // address space left above chunkBase
   let budget = maxBytes < room ? maxBytes : room;
   store<u32>(base, HEAP_MAGIC, H_MAGIC);
@@ -48,6 +47,24 @@ export function arenaInit(heapBase: usize, headerBytes: usize, maxBytes: u64): b
   store<u32>(base, 0, H_NCHUNKS);
   store<u32>(base, <u32>(budget >> CHUNK_SHIFT), H_MAX_CHUNKS);
   store<u32>(base, <u32>(maxBytes > 0xffffffff ? 0xffffffff : maxBytes), H_MAX_BYTES_LO);
+  return true;
+}
+
+// The per-instance views of a header at `base` whose chunk 0 is at `chunkBase`, and the lock words.
+function setViews(base: usize, chunkBase: usize): void {
+  HEAP = base;
+  CHUNK_BASE = chunkBase;
+  TABLE = base + H_CHUNK_TABLE;
+  setHeapLockWord(base + H_HEAP_LOCK);
+  setLockMap(base + H_GROW_LOCK, base + H_NODES, base + H_NODES + MAX_NODES * NODE_SIZE);
+}
+
+// A second instance over an existing heap (threads.ts attach): take its views, write nothing.
+// False when `base` holds no heap header.
+export function arenaAttach(base: usize): bool {
+  if (base == 0 || (base & 63) != 0 || base + H_CHUNK_TABLE > (<usize>memory.size() << WASM_PAGE_SHIFT)) return false;
+  if (load<u32>(base, H_MAGIC) != HEAP_MAGIC || load<u32>(base, H_VERSION) != HEAP_VERSION) return false;
+  setViews(base, <usize>load<u32>(base, H_CHUNK_BASE));
   return true;
 }
 
@@ -109,7 +126,13 @@ function ensureMemory(end: usize): bool {
 // allocator hands its blocks out (memory.grow works in 64 KiB units, so this is rarely a grow). False if
 // the engine refuses; nothing changes then.
 export function commitTo(end: usize): bool {
-  return ensureMemory(end);
+  if (!THREADED) return ensureMemory(end);
+  // Threaded: two nodes may commit at once; the grow lock makes "size, then grow" one step.
+  if (end <= (<usize>memory.size() << WASM_PAGE_SHIFT)) return true;
+  lock(HEAP + H_GROW_LOCK);
+  const ok = ensureMemory(end);
+  unlock(HEAP + H_GROW_LOCK);
+  return ok;
 }
 
 // The one growth function. Adds `count` contiguous chunks at the top of the heap, owned by `node`, and
@@ -133,7 +156,7 @@ export function growChunks(count: u32, node: u32, commitAll: bool = false): i32 
     return -1;
   }
   for (let i: u32 = 0; i < count; i++) store<u8>(TABLE + n + i, <u8>node);
-  store<u32>(HEAP, n + count, H_NCHUNKS);
+  publish(HEAP + H_NCHUNKS, n + count);      // after the table bytes: readers see the chunks' nodes
   unlock(HEAP + H_GROW_LOCK);
   return <i32>n;
 }

@@ -21,14 +21,23 @@ import {
 import { HEAP, alignUp, arenaInit } from "./arena";
 import { cnAddr, discardEmpty } from "./node";
 import { setCpuOff } from "./stats";
-import { setCpu } from "./sync";
+import { THREADED, heapLock, heapUnlock, setCpu } from "./sync";
+import { THREAD_BYTES, MAX_SHARED_CPUS } from "./layout";
+import { threadsInit } from "./threads";
 import { cacheAllocSlab, cacheFreeSlab, drainCpuArrays, parkedObjects, pinCpu } from "./cpu";
 import { debugDestroy, debugFlags, debugLead, debugStride, debugTrackOff } from "./debug";
 
 export let BOOT: usize = 0;
 
+// The last error: in the header (single-threaded, where the TS layer and C read it there) and, in the
+// threaded build, per instance too (another Worker's error must not replace this one's).
+let lastErr: i32 = 0;
 @inline export function setError(code: i32): void {
+  if (THREADED) lastErr = code;
   store<i32>(HEAP, code, H_LAST_ERROR);
+}
+export function lastError(): i32 {
+  return THREADED ? lastErr : load<i32>(HEAP, H_LAST_ERROR);
 }
 
 function fls(x: u32): u32 {
@@ -44,9 +53,16 @@ function cpuOffset(nnodes: u32): u32 {
   return <u32>alignUp(C_HDR + nnodes * CN_SIZE, CACHE_LINE);
 }
 
-// Bytes needed in front of chunk 0: the heap header with the boot cache at its end.
+// Per-CPU slots of every cache: one per CPU, plus the parked slot in a shared heap (layout.ts, threads).
+@inline function cpuSlots(ncpus: u32): u32 {
+  return THREADED ? ncpus + 1 : ncpus;
+}
+
+// Bytes needed in front of chunk 0: the heap header with the boot cache at its end (and, in a shared
+// heap, the thread block after it, 64-aligned).
 export function headerBytes(nnodes: u32, ncpus: u32): u32 {
-  return H_BOOT + cacheBytes(nnodes, ncpus);
+  const b = H_BOOT + cacheBytes(nnodes, cpuSlots(ncpus));
+  return THREADED ? <u32>alignUp(b, CACHE_LINE) + THREAD_BYTES : b;
 }
 
 // Objects a slab of `order` holds at `stride` bytes each, an in-slab bitmap (when > 64 objects) and an
@@ -150,7 +166,7 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   store<u32>(c, arrayCap == 0 ? 1 : (arrayCap + 1) >> 1, C_BATCH);
   const nn = load<u32>(HEAP, H_NNODES);
   const empty = <u32>(HEAP + H_EMPTY_SHEAF);
-  for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
+  for (let cpu: u32 = 0; cpu < cpuSlots(ncpus); cpu++) {
     const slot = c + cpuOffset(nn) + cpu * CC_SIZE;
     store<u32>(slot, empty, CC_MAIN);
     store<u32>(slot, empty, CC_SPARE);
@@ -172,12 +188,13 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
 // Set up a heap over memory from `heapBase`. cpuNodes: 0 → CPU c is on node c / cpusPerNode.
 export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes: u64): i32 {
   if (nodes == 0 || nodes > MAX_NODES || cpusPerNode == 0 || nodes * cpusPerNode > MAX_CPUS) return E_INVALID;
+  if (THREADED && nodes * cpusPerNode > MAX_SHARED_CPUS) return E_INVALID;
   const ncpus = nodes * cpusPerNode;
   if (!arenaInit(heapBase, headerBytes(nodes, ncpus), maxBytes)) return E_NOMEM;
   store<u32>(HEAP, nodes, H_NNODES);
   store<u32>(HEAP, ncpus, H_NCPUS);
   for (let c: u32 = 0; c < ncpus; c++) store<u8>(HEAP + H_CPU_NODE + c, <u8>(c / cpusPerNode));
-  const bytes = cacheBytes(nodes, ncpus);
+  const bytes = cacheBytes(nodes, cpuSlots(ncpus));
   store<u32>(HEAP, bytes, H_CACHE_BYTES);
   store<u32>(HEAP, cpuOffset(nodes), H_CPU_OFF);
   setCpuOff(cpuOffset(nodes));
@@ -185,7 +202,17 @@ export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes
   pinCpu(0);
   BOOT = HEAP + H_BOOT;
   store<u32>(HEAP, <u32>BOOT, H_BOOT);
-  return setupCache(BOOT, bytes, CACHE_LINE, F_INTERNAL, 0);
+  const e = setupCache(BOOT, bytes, CACHE_LINE, F_INTERNAL, 0);
+  if (THREADED) {
+    if (e == E_OK) threadsInit(<usize>alignUp(BOOT + bytes, CACHE_LINE)); // parks this instance
+  }
+  return e;
+}
+
+// A second instance over a heap set up by another (threads.ts attach): the per-instance views only.
+export function cacheAttach(): void {
+  BOOT = HEAP + H_BOOT;
+  setCpuOff(load<u32>(HEAP, H_CPU_OFF));
 }
 
 @inline export function isCache(c: usize): bool {
@@ -218,16 +245,20 @@ export function cacheCreateInternal(size: u32): usize {
   return createWith(size, 0, F_INTERNAL, 0);
 }
 
+// Under the heap lock: the cache list and the id counter are shared by every instance.
 function createWith(size: u32, align: u32, flags: u32, arrayCap: u32): usize {
+  heapLock();
   const c = cacheAllocSlab(BOOT, 0xffffffff);
-  if (c == 0) { setError(E_NOMEM); return 0; }
+  if (c == 0) { heapUnlock(); setError(E_NOMEM); return 0; }
   memory.fill(c, 0, load<u32>(HEAP, H_CACHE_BYTES));
   const e = setupCache(c, size, align, flags, arrayCap);
   if (e != E_OK) {
     cacheFreeSlab(BOOT, c);
+    heapUnlock();
     setError(e);
     return 0;
   }
+  heapUnlock();
   return c;
 }
 
@@ -249,6 +280,13 @@ export function liveObjects(c: usize): u32 {
 // objects (debug.ts) are not live: they are discarded with their slabs.
 export function cacheDestroy(c: usize): i32 {
   if (!isCache(c) || c == BOOT) return E_BAD_CACHE;
+  heapLock();
+  const e = destroyLocked(c);
+  heapUnlock();
+  return e;
+}
+
+function destroyLocked(c: usize): i32 {
   if (liveObjects(c) != 0) return E_BUSY;
   drainCpuArrays(c);
   debugDestroy(c);

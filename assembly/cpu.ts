@@ -36,7 +36,9 @@ import {
   BARN_PUT, BARN_PUT_FAIL, CPU_OFF, FREE_FASTPATH, FREE_SLOWPATH, NUMA_FALLBACK, SHEAF_ALLOC, SHEAF_FLUSH,
   SHEAF_FREE, SHEAF_REFILL, cpuSlot, stat, statAt,
 } from "./stats";
-import { currentCpu, unlock } from "./sync";
+import { THREADED, currentCpu, heapLock, heapUnlock, publish, readShared, unlock } from "./sync";
+import { REQ_DRAIN, E_NO_CPU } from "./layout";
+import { noCpu, threadsHonour, threadsPending, threadsRequest } from "./threads";
 import { setError, cacheCreateInternal } from "./cache";
 import { debugAlloc, debugFree, freeFailed } from "./debug";
 import { inuseMark, inuseRelease } from "./inuse";
@@ -105,10 +107,15 @@ function sheafClass(cap: u32): u32 {
 function sheafCache(cap: u32): usize {
   const k = sheafClass(cap);
   const at = HEAP + H_SHEAF_CACHES + (k << 2);
-  let c = <usize>load<u32>(at);
+  let c = <usize>readShared(at);
   if (c == 0) {
-    c = cacheCreateInternal(<u32>1 << (SHEAF_MIN_SHIFT + k));
-    store<u32>(at, <u32>c);
+    heapLock();                                            // one sheaf cache per class, whoever asks first
+    c = <usize>load<u32>(at);
+    if (c == 0) {
+      c = cacheCreateInternal(<u32>1 << (SHEAF_MIN_SHIFT + k));
+      publish(at, <u32>c);
+    }
+    heapUnlock();
   }
   return c;
 }
@@ -189,7 +196,18 @@ export function cacheFreeSlab(cache: usize, ptr: usize): void {
 
 // ---- slow paths ---------------------------------------------------------------------------------------
 
+// Threaded build, at every slow path's entry: an instance without a CPU stops here (E_NO_CPU), and the
+// owner honours requests posted for its CPU (threads.ts) while no array of this cache is detached.
+@inline function slowEntry(slot: usize): bool {
+  if (THREADED) {
+    if (noCpu()) { setError(E_NO_CPU); return false; }
+    if (threadsPending() && load<u32>(slot, CC_GUARD) == 0) threadsHonour();
+  }
+  return true;
+}
+
 function allocSlow(cache: usize, slot: usize): usize {
+  if (!slowEntry(slot)) return 0;
   statAt(slot, ALLOC_SLOWPATH);
   const cap = load<u32>(cache, C_ARRAY_CAP);
   if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return allocSingle(cache, 0xffffffff);
@@ -301,6 +319,7 @@ function putFullToBarn(cache: usize, full: usize): usize {
 }
 
 function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
+  if (!slowEntry(slot)) return E_NO_CPU;
   statAt(slot, FREE_SLOWPATH);
   const cap = load<u32>(cache, C_ARRAY_CAP);
   if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return freeSingle(cache, ptr);
@@ -338,6 +357,7 @@ function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
 
 // A free of an object that lives on another node: into this CPU's alien array for that node.
 function freeRemote(cache: usize, slot: usize, ptr: usize): i32 {
+  if (!slowEntry(slot)) return E_NO_CPU;
   statAt(slot, FREE_SLOWPATH);
   if (load<u32>(cache, C_ARRAY_CAP) == 0 || (load<u32>(cache, C_FLAGS) & F_NO_ALIEN) != 0 ||
       (load<u32>(HEAP, H_FLAGS2) & FLAG2_NO_ALIEN) != 0 || load<u32>(slot, CC_GUARD) != 0) {
@@ -365,6 +385,9 @@ function freeRemote(cache: usize, slot: usize, ptr: usize): i32 {
 // allocNode: the arrays serve only the CPU's own node; any other node bypasses them (counted).
 export function cacheAllocNode(cache: usize, node: u32): usize {
   if (node >= load<u32>(HEAP, H_NNODES)) { setError(E_INVALID); return 0; }
+  if (THREADED) {
+    if (noCpu()) { setError(E_NO_CPU); return 0; }
+  }
   if (node == currentNode) return cacheAlloc(cache);
   stat(cache, ALLOC_NODE_MISMATCH);
   return inuseMark(cache, allocSingle(cache, node));
@@ -401,27 +424,41 @@ export function parkedObjects(cache: usize): u32 {
 // The main and spare arrays of a CPU whose guard is set are left alone: that CPU is inside a slow path
 // (this call re-entered from it, e.g. pressure reclaim during a refill) which holds them detached or
 // mid-swap. Its alien arrays are drained (slow paths never use them while guarded).
+//
+// Threaded build: only the current CPU's arrays are drained here; every other CPU that has an owner gets
+// a drain request (threads.ts), honoured by its owner at its next slow path or API call. A CPU without
+// an owner has empty arrays (releasing and recovering a CPU drain it).
 export function drainCpuArrays(cache: usize): u32 {
   let flushed: u32 = 0;
   const ncpus = load<u32>(HEAP, H_NCPUS);
   const nn = load<u32>(HEAP, H_NNODES);
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
-    const slot = slotOf(cache, cpu);
-    if (load<u32>(slot, CC_GUARD) == 0) {                  // guarded: a slow path below us owns them
-      flushed += dropSheaf(cache, slot + CC_MAIN);
-      flushed += dropSheaf(cache, slot + CC_SPARE);
+    if (THREADED) {
+      if (cpu != currentCpu) { threadsRequest(cpu, REQ_DRAIN); continue; }
     }
-    for (let n: u32 = 0; n < MAX_NODES; n++) {
-      const at = slot + CC_ALIEN + (n << 2);
-      if (load<u32>(at) != 0) {
-        const k = load<u32>(<usize>load<u32>(at), SH_COUNT);
-        if (k != 0) stat(cache, ALIEN_FLUSH);
-        flushed += dropSheaf(cache, at);
-        store<u32>(at, 0);
-      }
-    }
+    flushed += drainSlot(cache, cpu);
   }
   for (let n: u32 = 0; n < nn; n++) flushed += drainBarn(cache, n);
+  return flushed;
+}
+
+// Flush and free the arrays of one CPU's slot (main and spare unless guarded, and the alien arrays).
+export function drainSlot(cache: usize, cpu: u32): u32 {
+  let flushed: u32 = 0;
+  const slot = slotOf(cache, cpu);
+  if (load<u32>(slot, CC_GUARD) == 0) {                    // guarded: a slow path below us owns them
+    flushed += dropSheaf(cache, slot + CC_MAIN);
+    flushed += dropSheaf(cache, slot + CC_SPARE);
+  }
+  for (let n: u32 = 0; n < MAX_NODES; n++) {
+    const at = slot + CC_ALIEN + (n << 2);
+    if (load<u32>(at) != 0) {
+      const k = load<u32>(<usize>load<u32>(at), SH_COUNT);
+      if (k != 0) stat(cache, ALIEN_FLUSH);
+      flushed += dropSheaf(cache, at);
+      store<u32>(at, 0);
+    }
+  }
   return flushed;
 }
 

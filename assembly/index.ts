@@ -6,7 +6,7 @@
 // reads structures with the same offsets the Wasm uses.
 import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";
 import { HEAP, nodeOf as arenaNodeOf, chunkIndex, nchunks } from "./arena";
-import { cacheCreate, cacheDestroy, heapInit, isCache, liveObjects, setError } from "./cache";
+import { cacheCreate, cacheDestroy, heapInit, isCache, lastError, liveObjects, setError } from "./cache";
 import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, pinCpu, tuneArrays } from "./cpu";
 import { setCpu, currentCpu } from "./sync";
 import { validate as validateHeap } from "./validate";
@@ -23,10 +23,11 @@ export function slab_init(heapBase: u32, nodes: u32, cpusPerNode: u32, maxBytes:
 }
 
 export function heap_addr(): u32 { return <u32>HEAP; }
-export function last_error(): i32 { return load<i32>(HEAP, H_LAST_ERROR); }
+export function last_error(): i32 { return lastError(); }
 
 export function pin_cpu(cpu: u32): i32 {
   if (cpu >= load<u32>(HEAP, H_NCPUS)) return E_INVALID;
+  if (THREADED) return threadsPin(cpu);                  // shared heap: pinning is claiming (threads.ts)
   setCpu(cpu);
   pinCpu(cpu);
   return E_OK;
@@ -171,7 +172,7 @@ export function discarded_chunks(): u32 { return discardedChunks(); }
 // are the same operations for the TS layer: they return codes instead of reporting.
 import { kcalloc, kfree, kmalloc, kmallocAligned, kmallocSetClasses, krealloc, kusable } from "./kmalloc";
 import { hook } from "./slab";
-import { E_NOMEM, HOOK_REPORT, ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
+import { E_NOMEM, HOOK_REPORT, ERRNO_EINVAL, ERRNO_ENOMEM, E_NO_CPU, REQ_DRAIN, REQ_REAP } from "./layout";
 
 function reportBad(e: i32, ptr: usize): void {
   freeFailed(0, ptr, e); // last_error, its detail, and env.hook(HOOK_REPORT, e, ptr, 0)
@@ -185,7 +186,7 @@ export function calloc(n: usize, size: usize): usize { return kcalloc(n, size); 
 export function realloc(ptr: usize, size: usize): usize {
   const p = krealloc(ptr, size);
   if (p == 0 && ptr != 0) {
-    const e = load<i32>(HEAP, H_LAST_ERROR);
+    const e = lastError();
     if (e != E_OK && e != E_NOMEM) reportBad(e, ptr);
   }
   return p;
@@ -195,13 +196,13 @@ export function aligned_alloc(align: usize, size: usize): usize { return kmalloc
 export function posix_memalign(memptr: usize, align: usize, size: usize): i32 {
   if (align < 4 || (align & (align - 1)) != 0) return ERRNO_EINVAL;
   const p = kmallocAligned(align, size);
-  if (p == 0) return load<i32>(HEAP, H_LAST_ERROR) == E_INVALID ? ERRNO_EINVAL : ERRNO_ENOMEM;
+  if (p == 0) return lastError() == E_INVALID ? ERRNO_EINVAL : ERRNO_ENOMEM;
   store<u32>(memptr, <u32>p);
   return 0;
 }
 export function malloc_usable_size(ptr: usize): usize {
   const n = kusable(ptr);
-  if (n == 0 && ptr != 0) reportBad(load<i32>(HEAP, H_LAST_ERROR), ptr);
+  if (n == 0 && ptr != 0) reportBad(lastError(), ptr);
   return n;
 }
 
@@ -211,3 +212,50 @@ export function km_free(ptr: u32): i32 {
 export function km_realloc(ptr: u32, size: u32): u32 { return <u32>krealloc(ptr, size); }
 export function km_usable(ptr: u32): u32 { setError(E_OK); return <u32>kusable(ptr); }
 export function km_set_classes(set: u32): i32 { return kmallocSetClasses(set); }
+
+// ---- threads (assembly/threads.ts): shared heaps, one instance per Worker ----
+// In the single-threaded build these answer "not a shared heap" (E_INVALID / 0) and compile to nothing.
+import { THREADED, locksHeld, lockTimedOutWord, setWaitPolicy } from "./sync";
+import {
+  cpuClaim, cpuOwner, cpuRecover, cpuRelease, instanceToken, requestsDone, threadBlock, threadsAttach,
+  threadsPoll, threadsRequest,
+} from "./threads";
+
+function threadsPin(cpu: u32): i32 {
+  if (cpuOwner(cpu) == instanceToken()) return E_OK;
+  const e = cpuRelease();
+  if (e != E_OK && e != E_NO_CPU) return e;
+  return cpuClaim(cpu);
+}
+
+export function threaded(): bool { return THREADED; }
+// Attach a fresh instance to the shared heap whose header is at `heap` (heap_addr() of its creator).
+export function thread_attach(heap: u32): i32 { if (THREADED) return threadsAttach(heap); return E_INVALID; }
+export function thread_token(): u32 { if (THREADED) return instanceToken(); return 0; }
+export function thread_block(): u32 { if (THREADED) return <u32>threadBlock(); return 0; }
+// Claim a CPU (0xffffffff: any free one): E_OK, E_BUSY, E_INVALID.
+export function cpu_claim(cpu: u32): i32 { if (THREADED) return cpuClaim(cpu); return E_INVALID; }
+export function cpu_release(): i32 { if (THREADED) return cpuRelease(); return E_INVALID; }
+export function cpu_recover(cpu: u32, dead: u32): i32 { if (THREADED) return cpuRecover(cpu, dead); return E_INVALID; }
+export function cpu_owner(cpu: u32): u32 { if (THREADED) return cpuOwner(cpu); return 0; }
+// Ask cpu's owner for REQ_DRAIN / REQ_REAP: the sequence to wait for (cpu_requests_done ≥ it), or 0.
+export function cpu_request(cpu: u32, bits: u32): u32 {
+  if (THREADED) return (bits & ~(REQ_DRAIN | REQ_REAP)) == 0 ? threadsRequest(cpu, bits) : 0;
+  return 0;
+}
+export function cpu_requests_done(cpu: u32): u32 { if (THREADED) return requestsDone(cpu); return 0; }
+// Honour requests for this instance's CPU now. E_OK, or E_NO_CPU.
+export function thread_poll(): i32 { if (THREADED) return threadsPoll(); return E_INVALID; }
+// May this thread block in atomic.wait (false on a browser's main thread), and how many 1 ms waits (or
+// spin rounds) a lock waiter makes before it gives up and traps.
+export function thread_set_wait(canWait: bool, timeout: u32): void { setWaitPolicy(canWait, timeout); }
+// The lock word a waiter gave up on (0: none): after a trap, the TS layer names it.
+export function thread_lock_timed_out(): u32 { return <u32>lockTimedOutWord; }
+// Lock ranks this instance holds now (debug builds; sync.ts).
+export function locks_held(): u32 { return locksHeld(); }
+import { benchLockedBursts } from "./threads-bench";
+// bench/threads.mjs: benchBursts under one lock, run as an unowned CPU (the single-lock baseline).
+export function bench_locked_bursts(cache: u32, n: u32, k: u32, scratch: u32, word: u32, cpu: u32): u32 {
+  if (THREADED) return benchLockedBursts(cache, n, k, scratch, word, cpu);
+  return 0;
+}

@@ -59,7 +59,7 @@ import { pageAllocReclaiming, runAllocReclaiming } from "./reclaim";
 import { checkObject } from "./slab";
 import { freeFailed } from "./debug";
 import { ALLOC_FASTPATH, cpuSlot, statAt } from "./stats";
-import { lock, unlock } from "./sync";
+import { heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
 
 // The class set used when malloc runs before anyone chose one.
 export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
@@ -164,8 +164,18 @@ export function kmallocSetClasses(set: u32): i32 {
 }
 
 // The cache of class k, created on first use (0 with E_NOMEM when there is no memory for it).
+// Threaded build: created under the heap lock, checked again there, and published last.
 function classCache(k: u32): usize {
   const at = kmTable() + KM_CACHES + (<usize>k << 2);
+  const off = readShared(at);
+  if (off != 0) return BOOT + <usize>off;
+  heapLock();
+  const c = classCacheLocked(k, at);
+  heapUnlock();
+  return c;
+}
+
+function classCacheLocked(k: u32, at: usize): usize {
   const off = load<u32>(at);
   if (off != 0) return BOOT + <usize>off;
   const size = classSize(k);
@@ -178,7 +188,7 @@ function classCache(k: u32): usize {
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
-  store<u32>(at, <u32>(c - BOOT));
+  publish(at, <u32>(c - BOOT));
   return c;
 }
 
@@ -186,7 +196,9 @@ function classCache(k: u32): usize {
 function classFor(size: usize): u32 {
   let k = classIndex(size);
   if (k == 0) {
-    kmallocSetClasses(KM_SET_DEFAULT);
+    heapLock();
+    if (classIndex(size) == 0) kmallocSetClasses(KM_SET_DEFAULT);
+    heapUnlock();
     k = classIndex(size);
   }
   return k;

@@ -416,3 +416,29 @@ export const ERRNO_EINVAL: i32 = 28;
 // memory.discard works in 64 KiB pages: a free chunk is discarded from the first 64 KiB boundary past its
 // descriptors to the last 64 KiB boundary in it (CHUNK_SIZE - DISCARD_SKIP bytes either way).
 export const CHUNK_BASE_ALIGN: u32 = PAGE_SIZE << MAX_SLAB_ORDER;
+// ---- threads (assembly/threads.ts, assembly/sync.ts) ------------------------------------------------
+// Shared heaps (the threaded build) take three words of the header's reserved bytes 148..191:
+//   148 H_THREADS   address of the thread block (0 in a single-threaded heap)
+//   152 H_HEAP_LOCK the heap lock (sync.ts heapLock: cache list, ids, lazily created internal caches)
+//   156 H_TOKEN     last instance token handed out (each attached instance takes the next one)
+// The thread block (THREAD_BYTES, after the boot cache) holds one THREAD_CPU-byte record per CPU:
+//   0 owner    token of the instance owning this CPU, 0 = free (claimed and released with atomics)
+//   4 req      requests for the owner (REQ_* bits), honoured at its next slow path or API call
+//   8 reqSeq   requests posted (a requester ORs its bits into req, then adds 1 here)
+//  12 doneSeq  reqSeq as the owner last honoured it (requesters wait on this word)
+// A shared heap's caches have one more per-CPU slot than CPUs (index ncpus, the "parked" slot): an
+// instance without a CPU runs on it; its arrays are the empty sheaf for ever, so every operation takes
+// a slow path, which refuses with E_NO_CPU.
+export const H_THREADS: u32 = 148;
+export const H_HEAP_LOCK: u32 = 152;
+export const H_TOKEN: u32 = 156;
+export const THREAD_CPU: u32 = 16;
+export const T_OWNER: u32 = 0;
+export const T_REQ: u32 = 4;
+export const T_REQ_SEQ: u32 = 8;
+export const T_DONE_SEQ: u32 = 12;
+export const THREAD_BYTES: u32 = MAX_CPUS * THREAD_CPU;
+export const REQ_DRAIN: u32 = 1;        // flush every array of the CPU (all caches) to the slabs
+export const REQ_REAP: u32 = 2;         // run one reap pass on the CPU
+export const E_NO_CPU: i32 = 12;        // shared heap: this instance owns no CPU (released, or never claimed)
+export const MAX_SHARED_CPUS: u32 = MAX_CPUS - 1; // the parked slot's node byte must fit H_CPU_NODE

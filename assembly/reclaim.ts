@@ -70,7 +70,9 @@ import { isCache } from "./cache";
 import { debugFree } from "./debug";
 import { inuseIsSet, inuseRelease } from "./inuse";
 import { ALIEN_FLUSH, ALLOC_FASTPATH, CPU_OFF, FREE_FASTPATH, stat } from "./stats";
-import { currentCpu, setCpu, unlock } from "./sync";
+import { THREADED, atomicAdd, currentCpu, heapLock, heapUnlock, setCpu, unlock } from "./sync";
+import { threadsRequest } from "./threads";
+import { REQ_REAP } from "./layout";
 
 // Objects destroyed by targeted reclaim so far (destructor run, object freed), a count that only rises
 // (so a reclaim nested in a destructor cannot reset it); per instance, read through the ABI.
@@ -100,12 +102,27 @@ function runAs(cpu: u32): void {
 
 // One reap pass for `cpu` (REAP_NEXT: the next CPU round robin) over every cache. Returns pages freed.
 // Never calls the host. The pass runs "on" that CPU: its counters record the work.
+// Threaded build: a pass for a CPU this instance does not own is a request to that CPU's owner (threads.ts),
+// carried out at the owner's next slow path or API call; it returns 0 here.
 export function reapPass(cpu: u32): u32 {
   const ncpus = load<u32>(HEAP, H_NCPUS);
   const pass = load<u32>(HEAP, H_REAP_PASSES);
   if (cpu == REAP_NEXT) cpu = pass % ncpus;
   if (cpu >= ncpus) return 0;
+  if (THREADED) {
+    atomicAdd(HEAP + H_REAP_PASSES, 1);
+    if (cpu != currentCpu) { threadsRequest(cpu, REQ_REAP); return 0; }
+    heapLock();
+    const pages = reapLocked(cpu, pass);
+    heapUnlock();
+    return pages;
+  }
   store<u32>(HEAP, pass + 1, H_REAP_PASSES);
+  return reapLocked(cpu, pass);
+}
+
+function reapLocked(cpu: u32, pass: u32): u32 {
+  const ncpus = load<u32>(HEAP, H_NCPUS);
   const saved = currentCpu;
   runAs(cpu);
   const node = <u32>load<u8>(HEAP + H_CPU_NODE + cpu);
@@ -205,11 +222,16 @@ export function cacheShrink(cache: usize): i32 {
 }
 
 // Shrink every cache, the heap's own included (arrays first, so sheaf caches empty too). Pages freed.
+// Threaded build: other CPUs' arrays are drained by their owners on request (cpu.ts drainCpuArrays);
+// the TS layer waits for those requests and then shrinks again to free what they gave back.
 export function heapShrink(): u32 {
+  heapLock();
   const before = heapSlabPages();
   for (let c = firstCache(); c != 0; c = nextCache(c)) drainCpuArrays(c);
   for (let c = firstCache(); c != 0; c = nextCache(c)) shrinkSlabs(c);
-  return before - heapSlabPages();
+  const pages = before - heapSlabPages();
+  heapUnlock();
+  return pages;
 }
 
 function shrinkSlabs(c: usize): void {
@@ -281,7 +303,7 @@ function retry(): bool {
 // or 0. No lock may be held (shrinkers and destructors run). Other nodes are the caller's fallback.
 export function pageAllocReclaiming(node: u32, order: u32): usize {
   const d = pageAlloc(node, order);
-  if (d != 0 || load<u32>(HEAP, H_RECLAIM_BUSY) != 0) return d;
+  if (d != 0 || reclaimBusy()) return d;
   wantRun = false;
   wantNode = node;
   wantOrder = order;
@@ -291,7 +313,7 @@ export function pageAllocReclaiming(node: u32, order: u32): usize {
 // runAlloc(node, count, bytes) (a run of whole chunks), reclaiming on `node` first. User pointer or 0.
 export function runAllocReclaiming(node: u32, count: u32, bytes: usize): usize {
   const p = runAlloc(node, count, bytes);
-  if (p != 0 || load<u32>(HEAP, H_RECLAIM_BUSY) != 0) return p;
+  if (p != 0 || reclaimBusy()) return p;
   wantRun = true;
   wantNode = node;
   wantCount = count;
@@ -300,8 +322,26 @@ export function runAllocReclaiming(node: u32, count: u32, bytes: usize): usize {
 }
 
 // The pressure steps, in order, each followed by freeing the empty slabs it made and a retry.
+// Pressure reclaim runs in this instance (threaded build: per instance, so that one Worker's reclaim does
+// not make another's shortage fail plainly; the header word is kept for the single-threaded build).
+let busyHere: bool = false;
+@inline function reclaimBusy(): bool {
+  return THREADED ? busyHere : load<u32>(HEAP, H_RECLAIM_BUSY) != 0;
+}
+@inline function setReclaimBusy(v: bool): void {
+  if (THREADED) busyHere = v;
+  else store<u32>(HEAP, v ? 1 : 0, H_RECLAIM_BUSY);
+}
+
 function pressure(node: u32, pages: u32): usize {
-  store<u32>(HEAP, 1, H_RECLAIM_BUSY);
+  heapLock();                     // the cache list stays still while the steps walk it
+  const got = pressureLocked(node, pages);
+  heapUnlock();
+  return got;
+}
+
+function pressureLocked(node: u32, pages: u32): usize {
+  setReclaimBusy(true);
   gotBlock = 0;
   lastDtorFailed = false;
   // 1. empty slabs
@@ -333,7 +373,7 @@ function pressure(node: u32, pages: u32): usize {
       }
     }
   }
-  store<u32>(HEAP, 0, H_RECLAIM_BUSY);
+  setReclaimBusy(false);
   return gotBlock;
 }
 

@@ -20,6 +20,8 @@ export const ErrorCode = {
   REDZONE: 9,
   POISON: 10,
   CORRUPT: 11,
+  /** Shared heaps: this thread's instance owns no CPU (bindings/threads.ts). */
+  NO_CPU: 12,
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -299,7 +301,36 @@ export function freeError(code: number, ptr: number, cache: string): SlabError {
       return new DoubleFreeError(ptr, cache);
     case ErrorCode.BAD_CACHE:
       return new CacheDestroyedError(cache);
+    case ErrorCode.NO_CPU:
+      return new NoCpuError(`free(0x${ptr.toString(16)}) of cache '${cache}'`);
     default:
       return new SlabError(`wasm-slab: free(0x${ptr.toString(16)}) failed with code ${code}`, code);
+  }
+}
+
+// ---- shared heaps (bindings/threads.ts) ----
+
+/** The CPU is owned by another thread's instance, or no CPU is free (cpu -1). */
+export class CpuBusyError extends SlabError {
+  readonly cpu: number;
+  constructor(cpu: number) {
+    super(cpu < 0 ? "wasm-slab: every CPU of this shared heap is owned" : `wasm-slab: CPU ${cpu} is owned by another thread`, ErrorCode.BUSY);
+    this.cpu = cpu;
+  }
+}
+
+/** This thread's instance owns no CPU of the shared heap (it released it): claimCpu() first. */
+export class NoCpuError extends SlabError {
+  constructor(what: string) {
+    super(`wasm-slab: ${what}: this thread owns no CPU of the shared heap (released?)`, ErrorCode.NO_CPU);
+  }
+}
+
+/** A lock was not obtained within the lock timeout: its holder died inside the allocator. */
+export class LockTimeoutError extends SlabError {
+  readonly word: number;
+  constructor(word: number) {
+    super(`wasm-slab: gave up waiting for the lock word at 0x${word.toString(16)} (its holder died inside the allocator?)`, ErrorCode.INVALID);
+    this.word = word;
   }
 }

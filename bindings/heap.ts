@@ -10,6 +10,7 @@ import {
   CorruptionError,
   ErrorCode,
   InvalidArgumentError,
+  NoCpuError,
   OutOfMemoryError,
   SlabError,
   freeError,
@@ -68,6 +69,15 @@ export interface AllocatorOptions {
   /** Periodic reaping on an unref'd timer: one CPU per pass, round robin. Default { intervalMs: 2000 };
    *  false disables it (heap.reap() still runs a pass). Stop it with heap.close(). */
   reap?: ReapOptions | false;
+  /** A heap in a shared WebAssembly.Memory (maximum from maxBytes) that Workers attach to
+   *  (heap.handle(), attachAllocator: bindings/threads.ts). The creating thread claims a CPU (`cpu`,
+   *  default the first free one). Default false. */
+  shared?: boolean;
+  /** Shared heaps: the CPU this thread claims, whether it may block in Atomics.wait, and the lock timeout
+   *  (bindings/threads.ts ThreadOptions). */
+  cpu?: number;
+  canWait?: boolean;
+  lockTimeoutMs?: number;
 }
 
 /** Debug features of a cache (assembly/debug.ts; slot layout drawn in assembly/layout.ts). Debug caches
@@ -720,6 +730,7 @@ export class Cache {
     const h = this.heap;
     h.rethrowHook();
     const code = h.wasm.last_error();
+    if (code === ErrorCode.NO_CPU) throw new NoCpuError(`alloc from cache '${this.name}'`); // shared heap
     if (code !== ErrorCode.NOMEM && code !== ErrorCode.OK) throw reportError(h.lastReport(code)); // debug cache
     if (h.oomThrows) throw new OutOfMemoryError(`an object of cache '${this.name}'`, this.size);
     return 0;
@@ -1045,15 +1056,22 @@ export async function createAllocator(options: AllocatorOptions = {}): Promise<H
   }
   const onOutOfMemory = options.onOutOfMemory ?? "throw";
   if (onOutOfMemory !== "throw" && onOutOfMemory !== "null") throw new InvalidArgumentError(`onOutOfMemory '${onOutOfMemory}'`);
-  const memory = options.memory ?? new WebAssembly.Memory({ initial: 1 });
+  const shared = options.shared ?? false;
+  if (typeof shared !== "boolean") throw new InvalidArgumentError("shared is a boolean");
+  const threads = shared ? await import("./threads.js") : undefined; // loaded only for shared heaps
+  const debugBuild = options.debugBuild ?? false;
+  const memory = options.memory ?? (threads ? threads.sharedMemory(maxBytes, options.heapBase ?? 0) : new WebAssembly.Memory({ initial: 1 }));
   let heap: Heap | undefined;
-  const inst = await instantiateSlab(memory, (op, a, b, c) => heap!.hook(op, a, b, c), options.debugBuild ?? false);
+  const hook = (op: number, a: number, b: number, c: number): number => heap!.hook(op, a, b, c);
+  const shInst = threads ? await threads.instantiateShared(memory, hook, debugBuild) : undefined;
+  const inst = shInst ?? (await instantiateSlab(memory, hook, debugBuild));
   const heapBase = options.heapBase ?? inst.exports.data_end();
   if (!Number.isInteger(heapBase) || heapBase < 0 || heapBase >= 2 ** 32) throw new InvalidArgumentError(`heapBase ${heapBase}`);
   const e = inst.exports.slab_init(heapBase, nodes, cpusPerNode, maxBytes);
   if (e === ErrorCode.NOMEM) throw new OutOfMemoryError("the heap header", 0);
   if (e !== 0) throw new InvalidArgumentError(`init rejected (code ${e})`);
-  heap = new Heap(memory, inst.exports, inst.layout, { nodes, cpusPerNode, onOutOfMemory });
+  heap = threads ? threads.newSharedHeap(memory, shInst!, { nodes, cpusPerNode, onOutOfMemory, debugBuild }) : new Heap(memory, inst.exports, inst.layout, { nodes, cpusPerNode, onOutOfMemory });
+  if (threads) threads.startShared(heap, options);
   if (options.alienArrays === false) inst.exports.heap_set_flags2(1);
   if (options.onReport !== undefined && typeof options.onReport !== "function") throw new InvalidArgumentError("onReport must be a function");
   heap.onReport = options.onReport;

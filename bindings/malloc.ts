@@ -8,7 +8,7 @@
 // realloc(p, 0) frees p and returns 0; calloc checks n × size for overflow. Where C would return NULL
 // for lack of memory, these throw OutOfMemoryError (or return 0 with onOutOfMemory: "null"); a bad
 // pointer throws InvalidFreeError / DoubleFreeError, and nothing changes.
-import { ErrorCode, InvalidArgumentError, OutOfMemoryError, SlabError, freeError, reportError, type DebugReport } from "./errors.js";
+import { ErrorCode, InvalidArgumentError, NoCpuError, OutOfMemoryError, SlabError, freeError, reportError, type DebugReport } from "./errors.js";
 import type { Heap } from "./heap.js";
 
 /** The name errors give for the malloc heap (as a cache name). */
@@ -34,6 +34,7 @@ function checkPtr(what: string, p: number): number {
 }
 
 function oom(heap: Heap, what: string, bytes: number): number {
+  if (heap.wasm.last_error() === ErrorCode.NO_CPU) throw new NoCpuError(what); // a shared heap, CPU released
   if (heap.oomThrows) throw new OutOfMemoryError(what, bytes);
   return 0;
 }

@@ -102,7 +102,15 @@ export async function instantiateSlab(
   hook: HookFn,
   debug: boolean,
 ): Promise<SlabInstance> {
-  const module = await compileSlab(debug);
+  return instantiateModule(await compileSlab(debug), memory, hook);
+}
+
+/** Instantiate a compiled wasm-slab module (any build: bindings/threads.ts brings the threaded ones). */
+export async function instantiateModule(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  hook: HookFn,
+): Promise<SlabInstance> {
   const instance = await WebAssembly.instantiate(module, { env: { memory, hook } });
   const layout: Record<string, number> = {};
   for (const [name, value] of Object.entries(instance.exports)) {

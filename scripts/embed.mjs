@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Embeds build/release.wasm and build/debug.wasm into bindings/generated/wasm.ts
+// Embeds build/release.wasm, build/debug.wasm and the threaded pair into bindings/generated/wasm.ts
 // as base64 strings decoded at load time (atob in browsers / modern Node,
 // Buffer as a fallback), exporting `releaseWasm` and `debugWasm` as Uint8Array.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -10,6 +10,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const inputs = {
   releaseWasm: join(root, "build", "release.wasm"),
   debugWasm: join(root, "build", "debug.wasm"),
+  threadedWasm: join(root, "build", "threaded.wasm"),             // shared heaps (bindings/threads.ts)
+  threadedDebugWasm: join(root, "build", "threaded-debug.wasm"),
 };
 const outFile = join(root, "bindings", "generated", "wasm.ts");
 

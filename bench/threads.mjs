@@ -1,0 +1,186 @@
+// threads.mjs — wasm-slab across Workers sharing one memory (issue 13). Not a test: figures only.
+//
+//   1. local alloc/free (bursts of K objects, allocated and freed by the same Worker, loop inside Wasm)
+//      in 1, 2 and 4 Workers, each owning a CPU: ops/s, and 2 Workers ÷ 1 Worker        goal ≥ 1.8
+//   2. the same workload on "the single-threaded allocator behind one global lock": every operation takes
+//      one heap-wide lock and runs as one shared CPU (what a single-lock malloc gives a threaded Wasm
+//      program); at 2 Workers, ours ÷ that                                                goal ≥ 2
+//   3. a producer/consumer pair across Workers and nodes (producer on node 0 allocates, consumer on node 1
+//      frees through a shared ring): lock acquisitions per 1000 remote frees, alien arrays on and off.
+// Every figure is the median of --runs runs (default 5); the configurations are interleaved run by run,
+// so machine noise hits them alike. This machine is shared: the absolute ops/s are context, the ratios
+// are the result, and a 2-core machine shared with other jobs may not give 2 Workers two cores.
+// Results: printed, and written to $WASM_SLAB_BENCH_DIR/threads.json when that variable is set.
+// Usage: node bench/threads.mjs [--runs N] [--ops N]
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { attachAllocator, createAllocator } from "../dist/index.js";
+import { fmt, median, table } from "./harness.mjs";
+
+const K = 16;            // burst depth of the local workload
+const LOCKED_CPU = 5;    // the CPU every Worker of the single-lock baseline runs as (nobody owns it)
+
+if (!isMainThread) {
+  await workerMain(workerData);
+} else {
+  await main();
+}
+
+async function workerMain(d) {
+  const heap = await attachAllocator(d.handle, d.cpu === undefined ? {} : { cpu: d.cpu });
+  const ctl = new Int32Array(d.ctl);
+  const w = heap.wasm;
+  if (d.mode === "local" || d.mode === "locked") {
+    const cache = heap.cache("bench");
+    const scratch = heap.malloc(4 * K);
+    const run = d.mode === "local"
+      ? (n) => w.bench_bursts(cache.addr, n, K, scratch)
+      : (n) => w.bench_locked_bursts(cache.addr, n, K, scratch, d.lockWord, LOCKED_CPU);
+    run(20000); // warm: arrays filled, code tiered up
+    Atomics.add(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    while (Atomics.load(ctl, 1) === 0) Atomics.wait(ctl, 1, 0);
+    const t0 = process.hrtime.bigint();
+    run(d.ops);
+    const ns = Number(process.hrtime.bigint() - t0);
+    heap.free(scratch);
+    heap.releaseCpu();
+    parentPort.postMessage({ ns });
+    return;
+  }
+  // producer / consumer
+  const cache = heap.cache("pc");
+  const ring = new Int32Array(d.ring);
+  const size = ring.length - 2;
+  const cpu = heap.cpu;
+  const before = cache.stats().perCpu[cpu];
+  if (d.mode === "producer") {
+    for (let i = 0; i < d.ops; i++) {
+      const p = cache.alloc();
+      for (;;) {
+        const h = Atomics.load(ring, 0);
+        const t = Atomics.load(ring, 1);
+        if (t - h < size) {
+          ring[2 + (t % size)] = p;
+          Atomics.store(ring, 1, t + 1);
+          break;
+        }
+        Atomics.wait(ring, 0, h, 1);
+      }
+    }
+  } else {
+    for (let i = 0; i < d.ops; i++) {
+      let h;
+      for (;;) {
+        h = Atomics.load(ring, 0);
+        if (h !== Atomics.load(ring, 1)) break;
+        Atomics.wait(ring, 1, h, 1);
+      }
+      const p = ring[2 + (h % size)];
+      Atomics.store(ring, 0, h + 1);
+      Atomics.notify(ring, 0);
+      cache.free(p);
+    }
+  }
+  const after = cache.stats().perCpu[cpu];
+  heap.releaseCpu();
+  parentPort.postMessage({
+    lockAcquire: after.lock_acquire - before.lock_acquire,
+    alienFree: after.alien_free - before.alien_free,
+    frees: d.mode === "consumer" ? d.ops : 0,
+  });
+}
+
+function spawn(data) {
+  return new Promise((resolve, reject) => {
+    const wk = new Worker(new URL(import.meta.url), { workerData: data });
+    wk.on("error", reject);
+    wk.on("message", (m) => { resolve(m); void wk.terminate(); });
+  });
+}
+
+async function throughput(mode, workers, ops) {
+  const heap = await createAllocator({ shared: true, nodes: 2, cpusPerNode: 3, maxBytes: 64 << 20, reap: false });
+  heap.createCache("bench", { size: 64 });
+  const lockWord = heap.malloc(64);
+  new Int32Array(heap.memory.buffer, lockWord, 1)[0] = 0;
+  heap.releaseCpu();
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  const handle = heap.handle();
+  const done = Array.from({ length: workers }, (_, i) => spawn({ handle, mode, ops, lockWord, ctl: ctl.buffer, cpu: i }));
+  while (Atomics.load(ctl, 0) < workers) await new Promise((r) => setTimeout(r, 1));
+  Atomics.store(ctl, 1, 1);
+  Atomics.notify(ctl, 1);
+  const rs = await Promise.all(done);
+  const wall = Math.max(...rs.map((r) => r.ns));
+  return (workers * ops) / (wall / 1e9); // ops/s of all Workers together
+}
+
+async function producerConsumer(alienArrays, ops) {
+  const heap = await createAllocator({ shared: true, nodes: 2, cpusPerNode: 2, maxBytes: 64 << 20, reap: false, alienArrays });
+  heap.createCache("pc", { size: 64 });
+  heap.releaseCpu();
+  const handle = heap.handle();
+  const ring = new SharedArrayBuffer(4 * (2 + 1024));
+  const ctl = new SharedArrayBuffer(8);
+  const [p, c] = await Promise.all([
+    spawn({ handle, mode: "producer", ops, ring, ctl, cpu: 0 }),   // node 0
+    spawn({ handle, mode: "consumer", ops, ring, ctl, cpu: 2 }),   // node 1
+  ]);
+  return { perK: (c.lockAcquire / c.frees) * 1000, alienShare: c.alienFree / c.frees, producerPerK: (p.lockAcquire / ops) * 1000 };
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, ops: { type: "string", default: "4000000" } } });
+  const runs = Number(values.runs);
+  const ops = Number(values.ops);
+  const configs = [];
+  for (const workers of [1, 2, 4]) for (const mode of ["local", "locked"]) configs.push({ mode, workers });
+  const samples = new Map(configs.map((c) => [`${c.mode}/${c.workers}`, []]));
+  const pc = { on: [], off: [], onShare: [], prodOn: [], prodOff: [] };
+  for (let r = 0; r < runs; r++) {
+    for (const c of configs) {
+      const o = c.mode === "locked" ? Math.round(ops / 4) : ops; // the baseline is slow: fewer ops, same rate
+      samples.get(`${c.mode}/${c.workers}`).push(await throughput(c.mode, c.workers, o));
+    }
+    const on = await producerConsumer(true, 200000);
+    const off = await producerConsumer(false, 200000);
+    pc.on.push(on.perK);
+    pc.onShare.push(on.alienShare);
+    pc.off.push(off.perK);
+    pc.prodOn.push(on.producerPerK);
+    pc.prodOff.push(off.producerPerK);
+  }
+  const m = (k) => median(samples.get(k));
+  const ours1 = m("local/1");
+  const ours2 = m("local/2");
+  const ours4 = m("local/4");
+  const lk1 = m("locked/1");
+  const lk2 = m("locked/2");
+  const lk4 = m("locked/4");
+  const onK = median(pc.on);
+  const offK = median(pc.off);
+  const figures = [
+    { name: "local alloc/free, 1 Worker", value: ours1, unit: "ops/s" },
+    { name: "local alloc/free, 2 Workers", value: ours2, unit: "ops/s", baseline: "1 Worker", ratio: ours2 / ours1, goal: 1.8, reached: ours2 / ours1 >= 1.8 },
+    { name: "local alloc/free, 4 Workers", value: ours4, unit: "ops/s", baseline: "1 Worker", ratio: ours4 / ours1 },
+    { name: "single global lock, 1 Worker", value: lk1, unit: "ops/s" },
+    { name: "single global lock, 2 Workers", value: lk2, unit: "ops/s" },
+    { name: "single global lock, 4 Workers", value: lk4, unit: "ops/s" },
+    { name: "2 Workers: wasm-slab vs single global lock", value: ours2, unit: "ops/s", baseline: "single global lock, 2 Workers", ratio: ours2 / lk2, goal: 2, reached: ours2 / lk2 >= 2 },
+    { name: "4 Workers: wasm-slab vs single global lock", value: ours4, unit: "ops/s", baseline: "single global lock, 4 Workers", ratio: ours4 / lk4 },
+    { name: "remote frees, alien arrays on: lock acquisitions per 1000", value: onK, unit: "locks/1000 frees", baseline: "alien arrays off", ratio: onK / offK },
+    { name: "remote frees, alien arrays off: lock acquisitions per 1000", value: offK, unit: "locks/1000 frees" },
+    { name: "remote frees that went to an alien array (on)", value: median(pc.onShare), unit: "share" },
+    { name: "producer refills: lock acquisitions per 1000 allocs (aliens on / off)", value: median(pc.prodOn), unit: "locks/1000 allocs", baseline: "aliens off", ratio: median(pc.prodOn) / median(pc.prodOff) },
+  ];
+  console.log(`threads: Workers over one shared heap, median of ${runs} runs, ${ops} ops per Worker (Node ${process.version})`);
+  table(
+    ["figure", "value", "unit", "ratio", "goal", "reached"],
+    figures.map((f) => [f.name, fmt(f.value, f.unit === "ops/s" ? 0 : 2), f.unit, f.ratio === undefined ? "" : fmt(f.ratio), f.goal === undefined ? "" : `≥ ${f.goal}×`, f.reached === undefined ? "" : f.reached ? "yes" : "not reached"]),
+  );
+  const dir = process.env.WASM_SLAB_BENCH_DIR;
+  if (dir) writeFileSync(join(dir, "threads.json"), JSON.stringify({ section: "threads", runs, opsPerWorker: ops, node: process.version, figures }, null, 2));
+}
