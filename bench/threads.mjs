@@ -11,13 +11,16 @@
 // so machine noise hits them alike. This machine is shared: the absolute ops/s are context, the ratios
 // are the result, and a 2-core machine shared with other jobs may not give 2 Workers two cores.
 // Results: printed, and written to $WASM_SLAB_BENCH_DIR/threads.json when that variable is set.
-// Usage: node bench/threads.mjs [--runs N] [--ops N]
+//   4. (--single-vs OLD.wasm) the single-threaded build must not get slower: the fast paths of this
+//      checkout's build/release.wasm against another single-threaded build (e.g. main's), in this process,
+//      interleaved: an alloc+free pair from JS, a pair inside Wasm, a malloc+free pair inside Wasm.
+// Usage: node bench/threads.mjs [--runs N] [--ops N] [--single-vs OLD.wasm]
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { attachAllocator, createAllocator } from "../dist/index.js";
-import { fmt, median, table } from "./harness.mjs";
+import { fmt, measure, median, table } from "./harness.mjs";
 
 const K = 16;            // burst depth of the local workload
 const LOCKED_CPU = 5;    // the CPU every Worker of the single-lock baseline runs as (nobody owns it)
@@ -42,12 +45,11 @@ async function workerMain(d) {
     Atomics.add(ctl, 0, 1);
     Atomics.notify(ctl, 0);
     while (Atomics.load(ctl, 1) === 0) Atomics.wait(ctl, 1, 0);
-    const t0 = process.hrtime.bigint();
     run(d.ops);
-    const ns = Number(process.hrtime.bigint() - t0);
+    const end = performance.timeOrigin + performance.now(); // absolute: the test takes the last end
     heap.free(scratch);
     heap.releaseCpu();
-    parentPort.postMessage({ ns });
+    parentPort.postMessage({ end });
     return;
   }
   // producer / consumer
@@ -111,11 +113,12 @@ async function throughput(mode, workers, ops) {
   const handle = heap.handle();
   const done = Array.from({ length: workers }, (_, i) => spawn({ handle, mode, ops, lockWord, ctl: ctl.buffer, cpu: i }));
   while (Atomics.load(ctl, 0) < workers) await new Promise((r) => setTimeout(r, 1));
+  const start = performance.timeOrigin + performance.now();
   Atomics.store(ctl, 1, 1);
   Atomics.notify(ctl, 1);
   const rs = await Promise.all(done);
-  const wall = Math.max(...rs.map((r) => r.ns));
-  return (workers * ops) / (wall / 1e9); // ops/s of all Workers together
+  const wallMs = Math.max(...rs.map((r) => r.end)) - start; // from GO to the last Worker's end
+  return (workers * ops) / (wallMs / 1e3); // ops/s of all Workers together
 }
 
 async function producerConsumer(alienArrays, ops) {
@@ -132,10 +135,52 @@ async function producerConsumer(alienArrays, ops) {
   return { perK: (c.lockAcquire / c.frees) * 1000, alienShare: c.alienFree / c.frees, producerPerK: (p.lockAcquire / ops) * 1000 };
 }
 
+// A single-threaded build over its own memory, raw ABI: one cache of 64-byte objects, arrays warm.
+async function rawSingle(bytes) {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory, hook: () => 0 } });
+  const w = instance.exports;
+  if (w.slab_init(w.data_end(), 1, 1, 0) !== 0) throw new Error("slab_init failed");
+  const c = w.cache_create(64, 8, 0, 0xffffffff);
+  w.cache_free(c, w.cache_alloc(c));
+  w.free(w.malloc(48));
+  return { w, c };
+}
+
+async function singleVs(oldFile, runs) {
+  const now = await rawSingle(readFileSync(new URL("../build/release.wasm", import.meta.url)));
+  const old = await rawSingle(readFileSync(oldFile));
+  const N = 2_000_000;
+  const M = 20_000_000;
+  const cases = {};
+  for (const [tag, { w, c }] of [["old", old], ["new", now]]) {
+    cases[`${tag}: pair from JS`] = { ops: N, fn: (n) => { for (let i = 0; i < n; i++) w.cache_free(c, w.cache_alloc(c)); } };
+    cases[`${tag}: pair in Wasm`] = { ops: M, fn: (n) => w.bench_pairs(c, n) };
+    cases[`${tag}: malloc+free from JS`] = { ops: N, fn: (n) => { for (let i = 0; i < n; i++) w.free(w.malloc(48)); } };
+  }
+  const r = measure(cases, { runs });
+  const rows = [];
+  const figures = [];
+  for (const what of ["pair from JS", "pair in Wasm", "malloc+free from JS"]) {
+    const ratio = r[`new: ${what}`] / r[`old: ${what}`];
+    rows.push([what, fmt(r[`old: ${what}`]), fmt(r[`new: ${what}`]), fmt(ratio)]);
+    figures.push({ name: `single-threaded build, ${what}: this build vs ${oldFile}`, value: r[`new: ${what}`], unit: "ns/op", baseline: oldFile, ratio });
+  }
+  console.log(`single-threaded build, this checkout vs ${oldFile}: median of ${runs} interleaved runs`);
+  table(["fast path", "old ns/op", "new ns/op", "new/old"], rows);
+  return figures;
+}
+
 async function main() {
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, ops: { type: "string", default: "4000000" } } });
+  const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, ops: { type: "string", default: "4000000" }, "single-vs": { type: "string" } } });
   const runs = Number(values.runs);
   const ops = Number(values.ops);
+  if (values["single-vs"]) {
+    const figures = await singleVs(values["single-vs"], Math.max(runs, 5));
+    const dir = process.env.WASM_SLAB_BENCH_DIR;
+    if (dir) writeFileSync(join(dir, "threads-single.json"), JSON.stringify({ section: "threads-single", figures }, null, 2));
+    return;
+  }
   const configs = [];
   for (const workers of [1, 2, 4]) for (const mode of ["local", "locked"]) configs.push({ mode, workers });
   const samples = new Map(configs.map((c) => [`${c.mode}/${c.workers}`, []]));
