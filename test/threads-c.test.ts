@@ -10,14 +10,14 @@ import { FREESTANDING, ROOT, clang, haveClang, tmp } from "./cc.js";
 
 const MAX_MEMORY = 64 << 20;
 
-function build(): Uint8Array {
+function build(): Uint8Array<ArrayBuffer> {
   const out = join(tmp(), "threads_demo.wasm");
   clang([
     ...FREESTANDING, "-matomics", "-mmutable-globals", "-Wl,--shared-memory", `-Wl,--max-memory=${MAX_MEMORY}`,
     "-Wl,--import-memory", "-Wl,--allow-undefined", "-Wl,--export=__stack_pointer", "-Wl,--export=work",
     join(ROOT, "c", "threads_demo.c"), "-o", out,
   ]);
-  return readFileSync(out);
+  return new Uint8Array(readFileSync(out));
 }
 
 describe.skipIf(!haveClang)("threads: a C program with threads over one shared heap", () => {
