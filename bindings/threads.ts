@@ -5,7 +5,8 @@
 // (CpuBusyError, NoCpuError, LockTimeoutError: errors.ts).
 // Entry points: createAllocator({ shared: true }) (heap.ts calls sharedMemory / instantiateShared /
 // newSharedHeap here), heap.handle(), attachAllocator(handle), heap.releaseCpu(), heap.recoverCpu(cpu).
-// Called by: heap.ts (createAllocator), users. Calls wasm.ts (instantiateModule), heap.ts (Heap, Cache).
+// Called by: heap.ts (createAllocator, through a dynamic import: only shared heaps load it), users.
+// Calls: wasm.ts (instantiateModule), core.ts (Core), heap.ts (Heap, Cache), errors.ts.
 //
 // The model (assembly/threads.ts has the Wasm side):
 //   - Every thread (main or Worker) that uses the heap has its own instance; Wasm globals are per instance,
@@ -29,31 +30,21 @@
 //     Worker held are still allocated: whoever knows them frees them. A Worker killed inside an allocator
 //     call may leave a lock held: unsupported, detected by the lock timeout.
 import { threadedDebugWasm, threadedWasm } from "./generated/wasm.js";
-import { CpuBusyError, ErrorCode, InvalidArgumentError, LockTimeoutError, NoCpuError, SlabError } from "./errors.js";
-import { Cache, Heap, type AllocatorOptions } from "./heap.js";
+import { CpuBusyError, InvalidArgumentError, LockTimeoutError, NoCpuError, SlabError } from "./errors.js";
+import { Abi, ErrorCodes } from "./generated/abi.js";
+import { Cache, Heap } from "./heap.js";
+import { Core } from "./core.js";
 import { instantiateModule, type HookFn, type SlabExports, type SlabInstance } from "./wasm.js";
 
-/** The threads ABI of the threaded build (assembly/index.ts, "threads"). */
-export interface ThreadExports {
-  threaded(): number;
-  thread_attach(heap: number): number;
-  thread_token(): number;
-  thread_block(): number;
-  cpu_claim(cpu: number): number;
-  cpu_release(): number;
-  cpu_recover(cpu: number, dead: number): number;
-  cpu_owner(cpu: number): number;
-  cpu_request(cpu: number, bits: number): number;
-  cpu_requests_done(cpu: number): number;
-  thread_poll(): number;
-  thread_set_wait(canWait: number, timeout: number): void;
-  thread_lock_timed_out(): number;
-  locks_held(): number;
-  current_cpu(): number;
-}
+/** The threads ABI of the threaded build (assembly/index.ts, "threads"): part of the generated
+ *  SlabExports; named here for what this file uses. */
+export type ThreadExports = Pick<SlabExports,
+  "threaded" | "thread_attach" | "thread_token" | "thread_block" | "cpu_claim" | "cpu_release" | "cpu_recover" |
+  "cpu_owner" | "cpu_request" | "cpu_requests_done" | "thread_poll" | "thread_set_wait" | "thread_lock_timed_out" |
+  "locks_held" | "current_cpu">;
 
-const E_BUSY = ErrorCode.BUSY;
-const E_NO_CPU = ErrorCode.NO_CPU; // layout.ts E_NO_CPU (checked against the module's export at instantiation)
+const E_BUSY = ErrorCodes.BUSY;
+const E_NO_CPU = ErrorCodes.NO_CPU; // assembly/layout.ts E_NO_CPU, read from the module at build time
 const ANY_CPU = 0xffffffff;
 const REQ_DRAIN = 1;
 const REQ_REAP = 2;
@@ -115,7 +106,6 @@ export async function instantiateShared(memory: WebAssembly.Memory, hook: HookFn
   if (!isSharedMemory(memory)) throw new InvalidArgumentError("shared: true needs a shared WebAssembly.Memory (memory option)");
   const module = await compileThreaded(debug);
   const inst = await instantiateModule(module, memory, hook);
-  if (inst.layout.E_NO_CPU !== E_NO_CPU) throw new Error("wasm-slab: the threaded build's E_NO_CPU differs from bindings/threads.ts");
   return { ...inst, module };
 }
 
@@ -145,19 +135,19 @@ interface Ticket {
 /** A heap in shared memory, seen from one thread (its own instance, owning one CPU). */
 export class SharedHeap extends Heap {
   /** @internal */ readonly t: ThreadExports;
+  /** The threaded module (what handle() passes on). */
   readonly module: WebAssembly.Module;
   readonly debugBuild: boolean;
   readonly cpusPerNode: number;
-  #adopted = new Map<string, Cache>();
   #canWait = true;
 
-  /** @internal */
-  constructor(memory: WebAssembly.Memory, inst: SlabInstance, module: WebAssembly.Module, opts: { nodes: number; cpusPerNode: number; onOutOfMemory: "throw" | "null"; debugBuild: boolean }) {
-    super(memory, inst.exports, inst.layout, opts);
-    this.t = inst.exports as unknown as ThreadExports;
+  /** @internal Made by createAllocator({ shared: true }) and attachAllocator. */
+  constructor(core: Core, module: WebAssembly.Module, debugBuild: boolean) {
+    super(core);
+    this.t = core.w;
     this.module = module;
-    this.debugBuild = opts.debugBuild;
-    this.cpusPerNode = opts.cpusPerNode;
+    this.debugBuild = debugBuild;
+    this.cpusPerNode = core.cpus / core.nodes;
   }
 
   /** @internal Set the wait policy of this instance's locks. */
@@ -312,7 +302,7 @@ export class SharedHeap extends Heap {
 
   /** A descriptor another thread passes to attachAllocator (postMessage-able). */
   handle(): SharedHandle {
-    const caches = [...this.caches(), ...this.#adopted.values()].filter((c) => !c.destroyed).map((c) => ({ name: c.name, addr: c.addr }));
+    const caches = this.caches().filter((c) => !c.destroyed).map((c) => ({ name: c.name, addr: c.addr }));
     return {
       kind: "wasm-slab/shared",
       version: 1,
@@ -322,23 +312,23 @@ export class SharedHeap extends Heap {
       nodes: this.nodes,
       cpusPerNode: this.cpusPerNode,
       debugBuild: this.debugBuild,
-      onOutOfMemory: this.oomThrows ? "throw" : "null",
+      onOutOfMemory: this.core.oomThrows ? "throw" : "null",
       caches: dedupe(caches),
     };
   }
 
   /** A cache by name: one this thread created, or one the handle it attached with named. */
   cache(name: string): Cache | undefined {
-    return this.caches().find((c) => c.name === name && !c.destroyed) ?? this.#adopted.get(name);
+    return this.caches().find((c) => c.name === name && !c.destroyed);
   }
 
-  /** @internal Use a cache another thread created (from a handle). */
+  /** Use a cache another thread created (its address, e.g. from a handle) under `name` in this thread. */
   adopt(name: string, addr: number): Cache {
-    if (!Number.isInteger(addr) || addr <= 0 || addr + this.L.C_HDR! > this.memory.buffer.byteLength || !this.wasm.cache_valid(addr)) {
+    if (!Number.isInteger(addr) || addr <= 0 || addr + Abi.C_HDR > this.memory.buffer.byteLength || !this.core.w.cache_valid(addr)) {
       throw new InvalidArgumentError(`cache '${name}' at ${addr} is not a cache of this heap`);
     }
-    const c = new Cache(this, name, addr);
-    this.#adopted.set(name, c);
+    const c = new Cache(this, this.core, this.reclaimer, name, addr);
+    this.core.register(c);
     return c;
   }
 }
@@ -349,12 +339,12 @@ function dedupe(list: { name: string; addr: number }[]): { name: string; addr: n
 }
 
 /** @internal createAllocator({ shared: true }): the heap object of the creating thread. */
-export function newSharedHeap(memory: WebAssembly.Memory, inst: SlabInstance & { module: WebAssembly.Module }, opts: { nodes: number; cpusPerNode: number; onOutOfMemory: "throw" | "null"; debugBuild: boolean }): SharedHeap {
-  return new SharedHeap(memory, inst, inst.module, opts);
+export function newSharedHeap(core: Core, module: WebAssembly.Module, debugBuild: boolean): SharedHeap {
+  return new SharedHeap(core, module, debugBuild);
 }
 
 /** @internal createAllocator({ shared: true }), after init: the wait policy and the creator's CPU. */
-export function startShared(heap: Heap, options: AllocatorOptions & ThreadOptions): void {
+export function startShared(heap: Heap, options: ThreadOptions): void {
   const h = heap as SharedHeap;
   checkThreadOptions(options, h.cpus);
   h.setWaitPolicy(options);
@@ -370,19 +360,15 @@ export async function attachAllocator(handle: SharedHandle, options: ThreadOptio
   if (!isSharedMemory(handle.memory)) throw new InvalidArgumentError("attachAllocator: the handle's memory is not shared");
   if (!(handle.module instanceof WebAssembly.Module)) throw new InvalidArgumentError("attachAllocator: the handle has no module");
   checkThreadOptions(options, handle.nodes * handle.cpusPerNode);
-  let heap: SharedHeap | undefined;
-  const inst = await instantiateModule(handle.module, handle.memory, (op, a, b, c) => heap!.hook(op, a, b, c));
-  const t = inst.exports as unknown as ThreadExports;
-  if (!t.threaded()) throw new InvalidArgumentError("attachAllocator: the handle's module is not the threaded build");
-  const e = t.thread_attach(handle.heap);
+  let core: Core | undefined;
+  const inst = await instantiateModule(handle.module, handle.memory, (op, a, b, c) => core!.hook(op, a, b, c));
+  const w = inst.exports;
+  if (!w.threaded()) throw new InvalidArgumentError("attachAllocator: the handle's module is not the threaded build");
+  const e = w.thread_attach(handle.heap);
   if (e !== 0) throw new InvalidArgumentError(`attachAllocator: no shared heap at ${handle.heap} (code ${e})`);
-  heap = new SharedHeap(handle.memory, inst, handle.module, {
-    nodes: handle.nodes,
-    cpusPerNode: handle.cpusPerNode,
-    onOutOfMemory: handle.onOutOfMemory,
-    debugBuild: handle.debugBuild,
-  });
-  heap.defaultFlags = (inst.exports as SlabExports).debug_defaults();
+  core = new Core(handle.memory, w, handle.nodes, handle.cpusPerNode, handle.onOutOfMemory !== "null");
+  core.defaultFlags = w.debug_defaults() >>> 0;
+  const heap = new SharedHeap(core, handle.module, handle.debugBuild);
   heap.setWaitPolicy(options);
   heap.claimCpu(options.cpu);
   for (const c of handle.caches) heap.adopt(c.name, c.addr);

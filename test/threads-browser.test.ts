@@ -32,7 +32,7 @@ describe.skipIf(!haveChromium)("threads: a shared heap in Chromium with Workers"
       const path = new URL(req.url ?? "/", "http://x").pathname;
       if (path === "/") {
         res.writeHead(200, { "content-type": "text/html", ...ISOLATION }).end(
-          '<!doctype html><title>wasm-slab threads</title><script type="module">import * as lib from "/dist/index.js"; window.lib = lib;</script>',
+          '<!doctype html><title>wasm-slab threads</title><script type="module">import * as lib from "/dist/index.js"; import * as intro from "/dist/introspection.js"; window.lib = lib; window.intro = intro;</script>',
         );
         return;
       }
@@ -92,8 +92,10 @@ describe.skipIf(!haveChromium)("threads: a shared heap in Chromium with Workers"
       const live = cache.stats().activeObjects;
       const valid = heap.validate().ok;
       heap.shrink();
+      // the internal module, for the objects in a cache's slabs
+      const { totalObjects } = (window as unknown as { intro: { totalObjects: (core: unknown, addr: number) => number } }).intro;
       let slabObjects = 0;
-      for (const c of heap.walkCaches()) if (c.name !== "kmem_cache") slabObjects += heap.totalObjects(c.addr);
+      for (const c of heap.walkCaches()) if (c.name !== "kmem_cache") slabObjects += totalObjects(heap.core, c.addr);
       return { isolated, results, live, mallocLive, valid, slabObjects };
     });
     expect(errors).toEqual([]);

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { createAllocator, cHeapBase, type SharedHeap } from "../dist/index.js";
+import { counters, totalObjects } from "../dist/introspection.js";
 import { FREESTANDING, ROOT, clang, haveClang, tmp } from "./cc.js";
 
 const MAX_MEMORY = 64 << 20;
@@ -48,13 +49,13 @@ describe.skipIf(!haveClang)("threads: a C program with threads over one shared h
     for (const c of heap.walkCaches()) {
       if (!c.name.startsWith("kmalloc-")) continue;
       live += heap.wasm.cache_live(c.addr);
-      const st = heap.counters(c.addr).sum;
+      const st = counters(heap.core, c.addr).sum;
       remote += st.alien_free;
     }
     expect(live).toBe(0);
     expect(remote).toBeGreaterThan(0);              // blocks of the other node went through alien arrays
     expect(heap.validate().ok).toBe(true);
     heap.shrink();
-    for (const c of heap.walkCaches()) if (c.name.startsWith("kmalloc-")) expect(heap.totalObjects(c.addr)).toBe(0);
+    for (const c of heap.walkCaches()) if (c.name.startsWith("kmalloc-")) expect(totalObjects(heap.core, c.addr)).toBe(0);
   });
 });

@@ -10,6 +10,7 @@
 import { describe, expect, it } from "vitest";
 import { Worker } from "node:worker_threads";
 import { createAllocator, type SharedHeap } from "../dist/index.js";
+import { totalObjects } from "../dist/introspection.js";
 
 interface Phase {
   phase: number;
@@ -108,7 +109,7 @@ function checkEnd(heap: SharedHeap, cache: ReturnType<SharedHeap["createCache"]>
   expect(heap.validate().ok).toBe(true);
   for (const c of heap.walkCaches()) {
     if (c.name === "kmem_cache") continue;
-    expect({ name: c.name, objects: heap.totalObjects(c.addr) }).toEqual({ name: c.name, objects: 0 });
+    expect({ name: c.name, objects: totalObjects(heap.core, c.addr) }).toEqual({ name: c.name, objects: 0 });
   }
 }
 
