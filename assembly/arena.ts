@@ -1,8 +1,11 @@
 // arena.ts — linear memory as a row of 1 MiB chunks, each owned by one node.
 //
 // Owns: the heap header's global fields (base, chunkBase, nchunks, budget), the chunk table, and growth.
-// Entry points: arenaInit(), growChunks() (the only function that calls memory.grow), nodeOf(),
-// chunkIndex(), chunkStart().
+// Entry points: arenaInit(), arenaAttach() (a second instance over an existing heap: views only),
+// growChunks() (with commitTo, the only functions that call memory.grow), nodeOf(), chunkIndex(),
+// chunkStart().
+// Threaded build: growth and commits take the grow lock (sync.ts), and nchunks is published with an
+// atomic store after the chunk-table bytes, so every instance that reads it sees the new chunks' nodes.
 // Called by: page.ts (growth), everything (nodeOf / pageOf arithmetic). Calls nothing above it.
 //
 // Invariants:

@@ -2,7 +2,11 @@
 //
 // Owns: the cache header fields (C_*), the boot cache (the kmem_cache whose objects are kmem_caches),
 // and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheDestroy(), isCache(),
-// liveObjects(). Called by: index.ts. Calls node.ts, cpu.ts (to drain arrays), slab.ts.
+// liveObjects(), cacheAttach() (threads.ts: a second instance's views), setError()/lastError().
+// Called by: index.ts. Calls node.ts, cpu.ts (to drain arrays), slab.ts, threads.ts (init).
+// Threaded build: creating and destroying a cache hold the heap lock (the cache list and the id counter
+// are shared); a shared heap's caches have one per-CPU slot more than CPUs (the parked slot, layout.ts);
+// the last error is per instance.
 //
 // Sizing (as SLUB's calculate_order): with n CPUs, aim for min_objects = 4 × (fls(n) + 1) objects per
 // slab; take the smallest order ≤ MAX_SLAB_ORDER, starting at the order that holds min_objects, whose
@@ -24,7 +28,7 @@ import { setCpuOff } from "./stats";
 import { THREADED, heapLock, heapUnlock, setCpu } from "./sync";
 import { THREAD_BYTES, MAX_SHARED_CPUS } from "./layout";
 import { threadsInit } from "./threads";
-import { cacheAllocSlab, cacheFreeSlab, drainCpuArrays, parkedObjects, pinCpu } from "./cpu";
+import { cacheAllocSlab, cacheFreeSlab, drainCpuArrays, othersHold, parkedObjects, pinCpu } from "./cpu";
 import { debugDestroy, debugFlags, debugLead, debugStride, debugTrackOff } from "./debug";
 
 export let BOOT: usize = 0;
@@ -286,8 +290,13 @@ export function cacheDestroy(c: usize): i32 {
   return e;
 }
 
+// Threaded build: also E_BUSY while other CPUs' arrays hold objects of the cache (their owners drain
+// them on request: the TS layer's drainOthers), so no array points into a destroyed cache.
 function destroyLocked(c: usize): i32 {
   if (liveObjects(c) != 0) return E_BUSY;
+  if (THREADED) {
+    if (othersHold(c) != 0) { drainCpuArrays(c); return E_BUSY; }  // (the drain posts the requests)
+  }
   drainCpuArrays(c);
   debugDestroy(c);
   const nn = load<u32>(HEAP, H_NNODES);

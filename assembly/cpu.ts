@@ -13,6 +13,11 @@
 //       ├ freeSlow ─ swap with empty spare ─ full array to the barn ─ flush a batch (freeToSlabs)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
 //
+// Threads (sync.ts THREADED): the fast paths are unchanged (a CPU has one owner: no atomics). Every slow
+// path starts with slowEntry: no CPU → E_NO_CPU; a pending request for this CPU (threads.ts) is honoured
+// there. drainCpuArrays drains only the current CPU and asks the other owners; sheaf caches are created
+// under the heap lock.
+//
 // Re-entrancy: a slow path detaches the CPU's main array (the slot points at the empty sheaf) and sets
 // CC_GUARD while it works, so a constructor that re-enters on this CPU sees no array, misses into its
 // own slow path, finds the guard, and takes one object straight from the slabs.
@@ -318,8 +323,14 @@ function putFullToBarn(cache: usize, full: usize): usize {
   return empty;
 }
 
+// A free refused for want of a CPU puts back the in-use bit cacheFree cleared: it changes nothing.
+function freeRefused(cache: usize, ptr: usize): i32 {
+  inuseMark(cache, ptr);
+  return E_NO_CPU;
+}
+
 function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
-  if (!slowEntry(slot)) return E_NO_CPU;
+  if (!slowEntry(slot)) return freeRefused(cache, ptr);
   statAt(slot, FREE_SLOWPATH);
   const cap = load<u32>(cache, C_ARRAY_CAP);
   if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return freeSingle(cache, ptr);
@@ -357,7 +368,7 @@ function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
 
 // A free of an object that lives on another node: into this CPU's alien array for that node.
 function freeRemote(cache: usize, slot: usize, ptr: usize): i32 {
-  if (!slowEntry(slot)) return E_NO_CPU;
+  if (!slowEntry(slot)) return freeRefused(cache, ptr);
   statAt(slot, FREE_SLOWPATH);
   if (load<u32>(cache, C_ARRAY_CAP) == 0 || (load<u32>(cache, C_FLAGS) & F_NO_ALIEN) != 0 ||
       (load<u32>(HEAP, H_FLAGS2) & FLAG2_NO_ALIEN) != 0 || load<u32>(slot, CC_GUARD) != 0) {
@@ -440,6 +451,23 @@ export function drainCpuArrays(cache: usize): u32 {
   }
   for (let n: u32 = 0; n < nn; n++) flushed += drainBarn(cache, n);
   return flushed;
+}
+
+// Threaded build: objects of `cache` in the arrays of CPUs other than the current one (read without their
+// owners' cooperation: a snapshot, exact when they are quiescent). A cache is not destroyed while any.
+export function othersHold(cache: usize): u32 {
+  let n: u32 = 0;
+  const ncpus = load<u32>(HEAP, H_NCPUS);
+  for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
+    if (cpu == currentCpu) continue;
+    const slot = slotOf(cache, cpu);
+    n += load<u32>(<usize>load<u32>(slot, CC_MAIN), SH_COUNT) + load<u32>(<usize>load<u32>(slot, CC_SPARE), SH_COUNT);
+    for (let k: u32 = 0; k < MAX_NODES; k++) {
+      const a = <usize>load<u32>(slot + CC_ALIEN + (k << 2));
+      if (a != 0) n += load<u32>(a, SH_COUNT);
+    }
+  }
+  return n;
 }
 
 // Flush and free the arrays of one CPU's slot (main and spare unless guarded, and the alien arrays).

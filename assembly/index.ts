@@ -83,12 +83,26 @@ import { cacheCreateInternal } from "./cache";
 import { allocSingle } from "./cpu";
 import { SH_COUNT } from "./layout";
 
-export function cache_prefill(cache: u32, n: u32): u32 { return <u32>cachePrefill(cache, n); }
+// Shared heaps: bulk calls and prefill handles use the CPU's arrays, so an instance without a CPU is
+// refused (E_NO_CPU) before anything changes; a handle it returns goes straight back to the slabs.
+export function cache_prefill(cache: u32, n: u32): u32 {
+  if (THREADED) { if (noCpu()) { setError(E_NO_CPU); return 0; } }
+  return <u32>cachePrefill(cache, n);
+}
 export function prefilled_alloc(handle: u32): u32 { return <u32>prefilledAlloc(handle); }
 export function prefilled_count(handle: u32): u32 { return load<u32>(handle, SH_COUNT); }
-export function cache_return_prefilled(cache: u32, handle: u32): void { cacheReturnPrefilled(cache, handle); }
-export function cache_alloc_bulk(cache: u32, dst: u32, n: u32): u32 { return cacheAllocBulk(cache, dst, n); }
+export function cache_return_prefilled(cache: u32, handle: u32): void {
+  if (THREADED) {
+    if (noCpu()) { sheafFlush(cache, handle, load<u32>(handle, SH_COUNT)); sheafDelete(cache, handle); return; }
+  }
+  cacheReturnPrefilled(cache, handle);
+}
+export function cache_alloc_bulk(cache: u32, dst: u32, n: u32): u32 {
+  if (THREADED) { if (noCpu()) { setError(E_NO_CPU); return 0; } }
+  return cacheAllocBulk(cache, dst, n);
+}
 export function cache_free_bulk(cache: u32, src: u32, n: u32): i32 {
+  if (THREADED) { if (noCpu()) { setError(E_NO_CPU); return E_NO_CPU; } }
   const e = cacheFreeBulk(cache, src, n);
   if (e != E_OK) setError(e);
   return e;
@@ -98,6 +112,7 @@ export function bulk_bad_index(): u32 { return bulkBadIndex; }
 // A staging buffer of STAGE_BYTES for the TS layer's bulk calls (an object of an internal cache).
 export const STAGE_BYTES: u32 = 16384;
 export function stage_alloc(): u32 {
+  if (THREADED) { if (noCpu()) { setError(E_NO_CPU); return 0; } }   // (its allocation uses the CPU's slot)
   const c = cacheCreateInternal(STAGE_BYTES);
   if (c == 0) return 0;
   return <u32>allocSingle(c, 0xffffffff);
@@ -217,9 +232,10 @@ export function km_set_classes(set: u32): i32 { return kmallocSetClasses(set); }
 // In the single-threaded build these answer "not a shared heap" (E_INVALID / 0) and compile to nothing.
 import { THREADED, locksHeld, lockTimedOutWord, setWaitPolicy } from "./sync";
 import {
-  cpuClaim, cpuOwner, cpuRecover, cpuRelease, instanceToken, requestsDone, threadBlock, threadsAttach,
+  cpuClaim, cpuOwner, cpuRecover, cpuRelease, instanceToken, noCpu, requestsDone, threadBlock, threadsAttach,
   threadsPoll, threadsRequest,
 } from "./threads";
+import { sheafDelete, sheafFlush } from "./cpu";
 
 function threadsPin(cpu: u32): i32 {
   if (cpuOwner(cpu) == instanceToken()) return E_OK;

@@ -77,6 +77,9 @@ const MAX_REQUEST: usize = 0x7fff0000;
   return HEAP + H_KMALLOC;
 }
 
+// Threads: the class tables are filled and the class caches created under the heap lock (sync.ts), and a
+// class cache is published in its slot last, so the lock-free fast path sees a whole cache or none.
+
 // ---- the fast paths -----------------------------------------------------------------------------------
 
 // malloc(size). Returns 0 with E_NOMEM set when memory runs out.

@@ -32,9 +32,11 @@
 // may free, allocate, or move slabs between lists. Pressure reclaim does not nest (H_RECLAIM_BUSY): a
 // shortage met inside a shrinker or destructor fails plainly. Pressure reclaim can be reached from inside
 // a CPU's slow path (a refill that needs a new slab): that CPU's guard (CC_GUARD) is set and its main
-// and spare arrays are detached or mid-swap, so drainCpuArrays leaves them alone (cpu.ts). This build is
-// single-threaded (simulated CPUs): draining another CPU's arrays is safe here; a threaded build must
-// ask that CPU's Worker to do it instead.
+// and spare arrays are detached or mid-swap, so drainCpuArrays leaves them alone (cpu.ts). In the
+// single-threaded build (simulated CPUs) draining another CPU's arrays is safe; in the threaded build
+// (sync.ts THREADED) drainCpuArrays drains only this instance's CPU and posts drain requests to the
+// other owners, and a reap pass for another CPU is a request to its owner (threads.ts). The walks over
+// the cache list (reap, heapShrink, pressure) hold the heap lock; H_RECLAIM_BUSY is per instance there.
 //
 // "Touched" (reap): a CPU's arrays of a cache were touched since the last pass on that CPU when a slow
 // path ran (it stores 1 in CC_TOUCHED) or when its fast-path counters moved. A pass stores

@@ -5,7 +5,7 @@
 // numbers), H_THREADS and H_TOKEN, and this instance's token and claimed CPU.
 // Entry points: threadsInit() (heapInit, threaded build), threadsAttach(heap), cpuClaim(cpu),
 // cpuRelease(), cpuRecover(cpu, token), threadsRequest(cpu, bits), threadsHonour() / threadsPending()
-// (slow paths), noCpu().
+// (slow paths), noCpu(), and borrowCpu()/returnCpu() (bench only: threads-bench.ts's single-lock baseline).
 // Called by: index.ts (the ABI), cache.ts (init), cpu.ts (slow paths, drains), reclaim.ts (reap of
 // another CPU). Calls cpu.ts (drainSlot), reclaim.ts (reapPass), arena.ts / cache.ts (attach views).
 // Only the threaded build (sync.ts THREADED) calls any of this; the single-threaded build folds every

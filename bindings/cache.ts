@@ -237,6 +237,7 @@ export class Cache implements CacheEntry {
       }
       if (got === 0 || core.hookError !== undefined) {
         const code = this.#w.last_error();
+        if (got === 0 && code === ErrorCodes.NO_CPU) throw new NoCpuError(`allocBulk of cache '${this.name}'`); // shared heap
         const report = got === 0 && code !== ErrorCodes.NOMEM && code !== ErrorCodes.OK ? core.lastReport(code) : undefined;
         if (done > 0) this.freeBulk(out.subarray(0, done)); // all or nothing
         core.rethrowHook();
@@ -305,6 +306,7 @@ export class Cache implements CacheEntry {
       core.rethrowHook();
     }
     if (s === 0) {
+      if (this.#w.last_error() === ErrorCodes.NO_CPU) throw new NoCpuError(`prefill of cache '${this.name}'`); // shared heap
       throw new OutOfMemoryError(`a prefill of ${n} objects of cache '${this.name}'`, n * this.size);
     }
     return new Prefilled(this, core.w, s, n);

@@ -19,8 +19,8 @@
 //   - A view returned by u8/dv/u32v is valid until the next call that may grow memory.
 // Call tree: hook → (HOOK_CTOR) entry.ctor | (HOOK_DTOR) entry.destructor | (HOOK_SHRINK) shrinker |
 //   (HOOK_REPORT) report → cacheName, tracksAt; logReport; onReport.
-import { Abi as L, HookOps } from "./generated/abi.js";
-import { OutOfMemoryError, reportError, reportKind, type DebugReport, type SlabError, type Track, type Tracks } from "./errors.js";
+import { Abi as L, ErrorCodes, HookOps } from "./generated/abi.js";
+import { NoCpuError, OutOfMemoryError, reportError, reportKind, type DebugReport, type SlabError, type Track, type Tracks } from "./errors.js";
 import type { SlabExports } from "./wasm.js";
 
 /** The name errors give for the malloc heap (as a cache name). */
@@ -245,7 +245,10 @@ export class Core {
   stage(): number {
     if (this.#stage === 0) {
       const p = this.w.stage_alloc() >>> 0;
-      if (p === 0) throw new OutOfMemoryError("the bulk staging buffer", L.STAGE_BYTES);
+      if (p === 0) {
+        if (this.w.last_error() === ErrorCodes.NO_CPU) throw new NoCpuError("the bulk staging buffer"); // shared heap
+        throw new OutOfMemoryError("the bulk staging buffer", L.STAGE_BYTES);
+      }
       this.#stage = p;
       this.nameInternal(this.lastCache(), "bulk-stage"); // stage_alloc just created that cache
     }

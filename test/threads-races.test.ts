@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import {
-  attachAllocator, createAllocator, CpuBusyError, InvalidArgumentError, LockTimeoutError, NoCpuError,
+  attachAllocator, createAllocator, CacheBusyError, CpuBusyError, InvalidArgumentError, LockTimeoutError, NoCpuError,
   type SharedHeap,
 } from "../dist/index.js";
 import { totalObjects } from "../dist/introspection.js";
@@ -118,6 +118,9 @@ describe("threads: shared heaps in one thread (deterministic)", () => {
     expect(() => cache.alloc()).toThrow(NoCpuError);
     expect(() => cache.free(p)).toThrow(NoCpuError);
     expect(() => a.malloc(10)).toThrow(NoCpuError);
+    expect(() => cache.allocBulk(10)).toThrow(NoCpuError);
+    expect(() => cache.freeBulk([p])).toThrow(NoCpuError);
+    expect(() => cache.prefill(4)).toThrow(NoCpuError);
     a.claimCpu(3);
     cache.free(p);
     expect(cache.stats().activeObjects).toBe(0);
@@ -196,6 +199,19 @@ describe("threads: shared heaps in one thread (deterministic)", () => {
     expect(slotObjects(a, cache.addr, 3)).toBe(0);
     cache.free(p);
     expect(b.validate().ok).toBe(true);
+  });
+
+  it("a cache is not destroyed while another CPU's arrays hold its objects (CacheBusyError until drained)", async () => {
+    const a = await shared();
+    const cache = a.createCache("obj", { size: 64 });
+    const b = await attachAllocator(a.handle(), { cpu: 2 });
+    const bc = b.cache("obj")!;
+    for (let i = 0; i < 3; i++) bc.free(bc.alloc());            // parked in CPU 2's arrays
+    expect(() => cache.destroy()).toThrow(CacheBusyError);      // ... and a drain request posted
+    expect(cache.destroyed).toBe(false);
+    b.poll();
+    cache.destroy();
+    expect(a.validate().ok).toBe(true);
   });
 
   it("recovers an abandoned CPU: its arrays go back to the slabs, the objects it held stay live", async () => {
