@@ -1,12 +1,16 @@
-// cache.ts — kmem_cache: creating, sizing and destroying object caches; the heap's list of caches.
+// cache.ts — kmem_cache: creating and sizing object caches; the heap's list of caches (destroy.ts
+// unlinks).
 //
 // Owns: the cache header fields (C_*), the boot cache (the kmem_cache whose objects are kmem_caches),
-// and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheDestroy(), isCache(),
-// liveObjects(), cacheAttach() (threads.ts: a second instance's views), setError()/lastError().
-// Called by: index.ts. Calls node.ts, cpu.ts (to drain arrays), slab.ts, threads.ts (init).
-// Threaded build: creating and destroying a cache hold the heap lock (the cache list and the id counter
-// are shared); a shared heap's caches have one per-CPU slot more than CPUs (the parked slot, layout.ts);
-// the last error is per instance.
+// and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal() (the heap's
+// own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc), calcOrder().
+// Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and frees a cache header.
+// Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), debugslot.ts (the slot
+// sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, threads.ts (init).
+// Threaded build (sync.ts THREADED): creating a cache holds the heap lock (the cache list and the id
+// counter are shared); a shared heap's caches have one per-CPU slot more than CPUs (the parked slot,
+// layout.ts "threads") and the thread block follows the boot cache; cacheAttach() gives a second
+// instance its views of a heap another set up.
 //
 // Sizing (as SLUB's calculate_order): with n CPUs, aim for min_objects = 4 × (fls(n) + 1) objects per
 // slab; take the smallest order ≤ MAX_SLAB_ORDER, starting at the order that holds min_objects, whose
@@ -23,26 +27,15 @@ import {
   C_QUAR_COUNT, F_INUSE,
 } from "./layout";
 import { HEAP, alignUp, arenaInit } from "./arena";
-import { cnAddr, discardEmpty } from "./node";
-import { setCpuOff } from "./stats";
+import { allocOne, freeOne } from "./node";
+import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
+import { setError } from "./report";
 import { THREADED, heapLock, heapUnlock, setCpu } from "./sync";
-import { THREAD_BYTES, MAX_SHARED_CPUS } from "./layout";
+import { MAX_SHARED_CPUS, THREAD_BYTES } from "./layout";
 import { threadsInit } from "./threads";
-import { cacheAllocSlab, cacheFreeSlab, drainCpuArrays, othersHold, parkedObjects, pinCpu } from "./cpu";
-import { debugDestroy, debugFlags, debugLead, debugStride, debugTrackOff } from "./debug";
+import { debugFlags, debugLead, debugStride, debugTrackOff } from "./debugslot";
 
 export let BOOT: usize = 0;
-
-// The last error: in the header (single-threaded, where the TS layer and C read it there) and, in the
-// threaded build, per instance too (another Worker's error must not replace this one's).
-let lastErr: i32 = 0;
-@inline export function setError(code: i32): void {
-  if (THREADED) lastErr = code;
-  store<i32>(HEAP, code, H_LAST_ERROR);
-}
-export function lastError(): i32 {
-  return THREADED ? lastErr : load<i32>(HEAP, H_LAST_ERROR);
-}
 
 function fls(x: u32): u32 {
   return 32 - <u32>clz(x);
@@ -57,7 +50,7 @@ function cpuOffset(nnodes: u32): u32 {
   return <u32>alignUp(C_HDR + nnodes * CN_SIZE, CACHE_LINE);
 }
 
-// Per-CPU slots of every cache: one per CPU, plus the parked slot in a shared heap (layout.ts, threads).
+// Per-CPU slots of every cache: one per CPU, plus the parked slot in a shared heap.
 @inline function cpuSlots(ncpus: u32): u32 {
   return THREADED ? ncpus + 1 : ncpus;
 }
@@ -168,10 +161,9 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   store<u32>(c, minPartial(size), C_MIN_PARTIAL);
   store<u32>(c, arrayCap, C_ARRAY_CAP);
   store<u32>(c, arrayCap == 0 ? 1 : (arrayCap + 1) >> 1, C_BATCH);
-  const nn = load<u32>(HEAP, H_NNODES);
-  const empty = <u32>(HEAP + H_EMPTY_SHEAF);
+  const empty = <u32>emptySheaf();
   for (let cpu: u32 = 0; cpu < cpuSlots(ncpus); cpu++) {
-    const slot = c + cpuOffset(nn) + cpu * CC_SIZE;
+    const slot = slotOf(c, cpu);
     store<u32>(slot, empty, CC_MAIN);
     store<u32>(slot, empty, CC_SPARE);
     for (let n: u32 = 0; n < MAX_NODES; n++) store<u32>(slot + (n << 2), 0, CC_ALIEN);
@@ -213,15 +205,10 @@ export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes
   return e;
 }
 
-// A second instance over a heap set up by another (threads.ts attach): the per-instance views only.
+// A second instance over a heap set up by another (threads-ops.ts attach): the per-instance views only.
 export function cacheAttach(): void {
   BOOT = HEAP + H_BOOT;
   setCpuOff(load<u32>(HEAP, H_CPU_OFF));
-}
-
-@inline export function isCache(c: usize): bool {
-  // A cache is the boot cache or an allocated object of it with the live magic.
-  return c != 0 && c >= HEAP && load<u32>(c, C_MAGIC) == CACHE_MAGIC;
 }
 
 // Default per-CPU array capacity by object size. SLAB's enable_cpucache starts from ≥4096 B: 4,
@@ -252,12 +239,12 @@ export function cacheCreateInternal(size: u32): usize {
 // Under the heap lock: the cache list and the id counter are shared by every instance.
 function createWith(size: u32, align: u32, flags: u32, arrayCap: u32): usize {
   heapLock();
-  const c = cacheAllocSlab(BOOT, 0xffffffff);
+  const c = allocOne(BOOT, 0xffffffff);
   if (c == 0) { heapUnlock(); setError(E_NOMEM); return 0; }
   memory.fill(c, 0, load<u32>(HEAP, H_CACHE_BYTES));
   const e = setupCache(c, size, align, flags, arrayCap);
   if (e != E_OK) {
-    cacheFreeSlab(BOOT, c);
+    freeOne(BOOT, c);
     heapUnlock();
     setError(e);
     return 0;
@@ -265,55 +252,3 @@ function createWith(size: u32, align: u32, flags: u32, arrayCap: u32): usize {
   heapUnlock();
   return c;
 }
-
-// Objects handed out to users: allocated in slabs minus those parked in per-CPU arrays and barns.
-export function liveObjects(c: usize): u32 {
-  const nn = load<u32>(HEAP, H_NNODES);
-  let inuse: u32 = 0;
-  for (let n: u32 = 0; n < nn; n++) {
-    const cn = cnAddr(c, n);
-    let d = <usize>load<u32>(cn, CN_PARTIAL);
-    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
-    d = <usize>load<u32>(cn, CN_FULL);
-    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
-  }
-  return inuse - parkedObjects(c) - load<u32>(c, C_QUAR_COUNT); // quarantined objects are nobody's
-}
-
-// Destroy a cache. Refuses (E_BUSY) while any object is live and changes nothing then. Quarantined
-// objects (debug.ts) are not live: they are discarded with their slabs.
-export function cacheDestroy(c: usize): i32 {
-  if (!isCache(c) || c == BOOT) return E_BAD_CACHE;
-  heapLock();
-  const e = destroyLocked(c);
-  heapUnlock();
-  return e;
-}
-
-// Threaded build: also E_BUSY while other CPUs' arrays hold objects of the cache (their owners drain
-// them on request: the TS layer's drainOthers), so no array points into a destroyed cache.
-function destroyLocked(c: usize): i32 {
-  if (liveObjects(c) != 0) return E_BUSY;
-  if (THREADED) {
-    if (othersHold(c) != 0) { drainCpuArrays(c); return E_BUSY; }  // (the drain posts the requests)
-  }
-  drainCpuArrays(c);
-  debugDestroy(c);
-  const nn = load<u32>(HEAP, H_NNODES);
-  for (let n: u32 = 0; n < nn; n++) {
-    discardEmpty(c, n, 0);
-    const cn = cnAddr(c, n);
-    if (ASC_NO_ASSERT == false) assert(load<u32>(cn, CN_NR_PARTIAL) == 0 && load<u32>(cn, CN_NR_FULL) == 0 && load<u32>(cn, CN_NR_EMPTY) == 0); // live count said 0
-  }
-  // unlink
-  const prev = <usize>load<u32>(c, C_PREV);
-  const next = <usize>load<u32>(c, C_NEXT);
-  if (prev != 0) store<u32>(prev, <u32>next, C_NEXT);
-  else store<u32>(HEAP, <u32>next, H_CACHE_HEAD);
-  if (next != 0) store<u32>(next, <u32>prev, C_PREV);
-  store<u32>(HEAP, load<u32>(HEAP, H_NCACHES) - 1, H_NCACHES);
-  store<u32>(c, 0, C_MAGIC);
-  cacheFreeSlab(BOOT, c);
-  return E_OK;
-}
-

@@ -4,15 +4,37 @@
 // Functions that can fail return a pointer (0 on failure) or an error code (E_*, 0 = success); the last
 // failure's code is readable with lastError(). Layout constants are exported as globals so the TS layer
 // reads structures with the same offsets the Wasm uses.
+//
+// Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
+//   0   layout sync
+//   1   arena list
+//   2   page
+//   3   percpu report inuse
+//   4   stats debugslot threads
+//   5   slab
+//   6   node
+//   7   cache
+//   8   sheaf
+//   9   debug
+//   10  cpu
+//   11  bulk prefill reclaim destroy validate kmalloc bench threads-bench
+//   12  footprint abi threads-ops
+//   13  index
+//   14  merged
+// Two ways up, neither an import: a page shortage (page.ts) calls the handler reclaim.ts registers, and a
+// request honoured by a CPU's owner (threads.ts) calls the work handler threads-ops.ts registers.
 import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";
 import { HEAP, nodeOf as arenaNodeOf, chunkIndex, nchunks } from "./arena";
-import { cacheCreate, cacheDestroy, heapInit, isCache, lastError, liveObjects, setError } from "./cache";
-import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, pinCpu, tuneArrays } from "./cpu";
+import { cacheCreate, heapInit } from "./cache";
+import { cacheDestroy, liveAt, liveObjects } from "./destroy";
+import { isCache, setError, freeFailed } from "./report";
+import { pinCpu } from "./percpu";
+import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, tuneArrays } from "./cpu";
 import { setCpu, currentCpu } from "./sync";
 import { validate as validateHeap } from "./validate";
 import { freePages } from "./page";
 import { H_ERR_ADDR, H_ERR_CACHE, H_DEBUG, DB_ERR_OFFSET, DB_ERR_FOUND, DB_ERR_EXPECTED, DB_REPORTS, F_DEBUG_MASK, F_INUSE, C_QUAR_COUNT } from "./layout";
-import { freeFailed, debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf, liveAt } from "./debug";
+import { debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf } from "./debug";
 
 export * from "./abi";
 export { NR_STATS } from "./stats";
@@ -186,8 +208,7 @@ export function discarded_chunks(): u32 { return discardedChunks(); }
 // env.hook(HOOK_REPORT, code, ptr, 0) (the C functions have no way to return it). The km_* exports
 // are the same operations for the TS layer: they return codes instead of reporting.
 import { kcalloc, kfree, kmalloc, kmallocAligned, kmallocSetClasses, krealloc, kusable } from "./kmalloc";
-import { hook } from "./slab";
-import { E_NOMEM, HOOK_REPORT, ERRNO_EINVAL, ERRNO_ENOMEM, E_NO_CPU, REQ_DRAIN, REQ_REAP } from "./layout";
+import { E_NOMEM, ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
 
 function reportBad(e: i32, ptr: usize): void {
   freeFailed(0, ptr, e); // last_error, its detail, and env.hook(HOOK_REPORT, e, ptr, 0)
@@ -228,14 +249,15 @@ export function km_realloc(ptr: u32, size: u32): u32 { return <u32>krealloc(ptr,
 export function km_usable(ptr: u32): u32 { setError(E_OK); return <u32>kusable(ptr); }
 export function km_set_classes(set: u32): i32 { return kmallocSetClasses(set); }
 
-// ---- threads (assembly/threads.ts): shared heaps, one instance per Worker ----
+// ---- threads (assembly/threads.ts, threads-ops.ts): shared heaps, one instance per Worker ----
 // In the single-threaded build these answer "not a shared heap" (E_INVALID / 0) and compile to nothing.
 import { THREADED, locksHeld, lockTimedOutWord, setWaitPolicy } from "./sync";
-import {
-  cpuClaim, cpuOwner, cpuRecover, cpuRelease, instanceToken, noCpu, requestsDone, threadBlock, threadsAttach,
-  threadsPoll, threadsRequest,
-} from "./threads";
-import { sheafDelete, sheafFlush } from "./cpu";
+import { cpuClaim, cpuOwner, instanceToken, noCpu, requestsDone, threadBlock, threadsRequest } from "./threads";
+import { cpuRecover, cpuRelease, threadsAttach, threadsPoll } from "./threads-ops";
+import { benchLockedBursts } from "./threads-bench";
+import { sheafDelete, sheafFlush } from "./sheaf";
+import { lastError } from "./report";
+import { E_NO_CPU, REQ_DRAIN, REQ_REAP } from "./layout";
 
 function threadsPin(cpu: u32): i32 {
   if (cpuOwner(cpu) == instanceToken()) return E_OK;
@@ -269,7 +291,6 @@ export function thread_set_wait(canWait: bool, timeout: u32): void { setWaitPoli
 export function thread_lock_timed_out(): u32 { return <u32>lockTimedOutWord; }
 // Lock ranks this instance holds now (debug builds; sync.ts).
 export function locks_held(): u32 { return locksHeld(); }
-import { benchLockedBursts } from "./threads-bench";
 // bench/threads.mjs: benchBursts under one lock, run as an unowned CPU (the single-lock baseline).
 export function bench_locked_bursts(cache: u32, n: u32, k: u32, scratch: u32, word: u32, cpu: u32): u32 {
   if (THREADED) return benchLockedBursts(cache, n, k, scratch, word, cpu);

@@ -1,23 +1,24 @@
-// threads.ts — shared heaps: instances attaching to a heap another set up, CPU ownership, and requests
-// that only a CPU's owner may carry out.
+// threads.ts — shared heaps, the low half: CPU ownership, this instance's token, and the requests only a
+// CPU's owner may carry out (the protocol; the work itself is threads-ops.ts's).
 //
 // Owns: the thread block (layout.ts "threads": per CPU an owner word, a request word and two sequence
 // numbers), H_THREADS and H_TOKEN, and this instance's token and claimed CPU.
-// Entry points: threadsInit() (heapInit, threaded build), threadsAttach(heap), cpuClaim(cpu),
-// cpuRelease(), cpuRecover(cpu, token), threadsRequest(cpu, bits), threadsHonour() / threadsPending()
-// (slow paths), noCpu(), and borrowCpu()/returnCpu() (bench only: threads-bench.ts's single-lock baseline).
-// Called by: index.ts (the ABI), cache.ts (init), cpu.ts (slow paths, drains), reclaim.ts (reap of
-// another CPU). Calls cpu.ts (drainSlot), reclaim.ts (reapPass), arena.ts / cache.ts (attach views).
+// Entry points: threadsInit() (heapInit, threaded build), threadsJoin() (attach: a token, parked),
+// cpuClaim(cpu), cpuOwner(), threadsRequest(cpu, bits), requestsDone(), threadsHonour() /
+// threadsPending() (slow paths), noCpu(), park(), finishRequests(), takeOver()/giveBack() (recovery),
+// and borrowCpu()/returnCpu() (bench only: threads-bench.ts's single-lock baseline).
+// Called by: cache.ts (init), cpu.ts (slow paths, drains), reclaim.ts (reap of another CPU),
+// threads-ops.ts, threads-bench.ts. Calls arena.ts (HEAP), percpu.ts (pinCpu), sync.ts; and, as the one
+// way up, the work handler threads-ops.ts registers (`threadsWork`, AssemblyScript's @global, as
+// page.ts's shortage handler): draining and reaping live above this layer.
 // Only the threaded build (sync.ts THREADED) calls any of this; the single-threaded build folds every
 // call away.
 //
 // Call tree:
-//   cpuClaim ─ atomic.cmpxchg(owner, 0, token) ─ run as that CPU (setCpu, pinCpu)
-//   cpuRelease ─ drainAll (own slot of every cache, heap lock) ─ finish requests ─ park ─ owner := 0
-//   cpuRecover ─ cmpxchg(owner, deadToken, token) ─ run as the dead CPU: clear guards, drainAll ─
-//                finish requests ─ back to our own CPU ─ owner := 0
+//   cpuClaim ─ atomic.cmpxchg(owner, 0, token) ─ run as that CPU (setCpu, pinCpu) ─ finish old requests
 //   threadsRequest ─ (owned, not ours) atomic.or(req, bits) ─ atomic.add(reqSeq, 1)
-//   threadsHonour ─ loop: seq := reqSeq; bits := xchg(req, 0); drainAll / reapPass; doneSeq := seq; notify
+//   threadsHonour ─ loop: seq := reqSeq; bits := xchg(req, 0); threadsWork(bits); doneSeq := seq; notify
+//   (threads-ops.ts: cpuRelease, cpuRecover, threadsAttach, threadsPoll, threadsWork)
 //
 // Invariants:
 //   a CPU's owner word is 0 or the token of the one instance running on it; an instance owns at most one
@@ -30,16 +31,10 @@
 // ≥ S (wrapping compare). The TS layer waits for that with Atomics.wait, bounded by a timeout.
 // A Worker killed inside an allocator call may leave a lock held (lock waiters then time out: sync.ts) or
 // a CPU mid-slow-path; recovery clears that CPU's guards and drains what its arrays hold.
-import {
-  CC_GUARD, CC_SIZE, E_BUSY, E_INVALID, E_NO_CPU, E_OK, H_CACHE_HEAD, H_CPU_NODE, H_NCPUS, H_THREADS,
-  H_TOKEN, REQ_DRAIN, REQ_REAP, T_DONE_SEQ, T_OWNER, T_REQ, T_REQ_SEQ, THREAD_BYTES, THREAD_CPU, C_NEXT,
-} from "./layout";
-import { HEAP, arenaAttach } from "./arena";
-import { cacheAttach, setError } from "./cache";
-import { drainSlot, pinCpu } from "./cpu";
-import { reapPass } from "./reclaim";
-import { CPU_OFF } from "./stats";
-import { currentCpu, heapLock, heapUnlock, setCpu } from "./sync";
+import { E_BUSY, E_INVALID, E_OK, H_NCPUS, H_THREADS, H_TOKEN, T_DONE_SEQ, T_OWNER, T_REQ, T_REQ_SEQ, THREAD_BYTES, THREAD_CPU } from "./layout";
+import { HEAP } from "./arena";
+import { pinCpu } from "./percpu";
+import { currentCpu, setCpu } from "./sync";
 
 let token: u32 = 0;        // this instance's token (0 until init / attach)
 let mine: usize = 0;       // this instance's CPU record in the thread block, 0 while it owns no CPU
@@ -66,7 +61,7 @@ let mine: usize = 0;       // this instance's CPU record in the thread block, 0 
   return load<u32>(mine, T_REQ) != 0;
 }
 
-function park(): void {
+export function park(): void {
   mine = 0;
   setCpu(ncpus());        // the parked slot
   pinCpu(ncpus());        // its node byte is 0 (MAX_SHARED_CPUS < MAX_CPUS)
@@ -81,15 +76,52 @@ export function threadsInit(at: usize): void {
   park();
 }
 
-// Attach this (fresh) instance to the heap whose header is at `heap`. E_OK, or E_INVALID when there is
-// no shared heap there. Writes nothing but the token counter.
-export function threadsAttach(heap: usize): i32 {
-  if (token != 0) return E_INVALID;                        // attached already (or the heap's creator)
-  if (!arenaAttach(heap) || load<u32>(heap, H_THREADS) == 0) return E_INVALID;
-  cacheAttach();
+// A fresh instance attached to an existing heap (threads-ops.ts threadsAttach, after the views): take a
+// token, start parked. False when it has one already (attached, or the heap's creator).
+export function threadsJoin(): bool {
+  if (token != 0) return false;
   token = atomic.add<u32>(HEAP + H_TOKEN, 1) + 1;
   park();
+  return true;
+}
+
+// This instance's CPU record (0: none).
+export function myRecord(): usize {
+  return mine;
+}
+
+// Recovery (threads-ops.ts cpuRecover): take `cpu` over from the dead owner `dead` and run as it; E_OK,
+// E_BUSY when the owner word is not `dead` any more, E_INVALID. giveBack() returns to this instance's own
+// CPU (or the parked slot) and frees the recovered one.
+let keptMine: usize = 0;
+let keptCpu: u32 = 0;
+export function takeOver(cpu: u32, dead: u32): i32 {
+  if (token == 0 || cpu >= ncpus() || dead == 0 || dead == token) return E_INVALID;
+  const r = record(cpu);
+  if (atomic.cmpxchg<u32>(r, dead, token, T_OWNER) != dead) return E_BUSY;
+  keptMine = mine;
+  keptCpu = currentCpu;
+  mine = r;
+  setCpu(cpu);
+  pinCpu(cpu);
   return E_OK;
+}
+
+export function giveBack(): void {
+  const r = mine;
+  finishRequests(r);
+  mine = keptMine;
+  setCpu(keptCpu);
+  pinCpu(keptCpu);
+  atomic.store<u32>(r, 0, T_OWNER);
+}
+
+// Give this instance's CPU up (threads-ops.ts cpuRelease, after draining it).
+export function releaseOwner(): void {
+  const r = mine;
+  finishRequests(r);
+  park();
+  atomic.store<u32>(r, 0, T_OWNER);
 }
 
 export function instanceToken(): u32 {
@@ -126,43 +158,6 @@ export function cpuClaim(cpu: u32): i32 {
   return E_OK;
 }
 
-// Flush every array this instance's CPU holds (all caches) and give the CPU up. E_OK or E_NO_CPU.
-export function cpuRelease(): i32 {
-  if (mine == 0) return E_NO_CPU;
-  const r = mine;
-  drainAll();
-  finishRequests(r);
-  park();
-  atomic.store<u32>(r, 0, T_OWNER);
-  return E_OK;
-}
-
-// Take over `cpu`, whose owner (token `dead`) is gone without releasing it: drain its arrays as that CPU
-// (no object lost: they go back to their slabs), then leave it free. This instance keeps its own CPU.
-// E_OK, E_BUSY (the owner word is not `dead`: it was released or claimed meanwhile), E_INVALID.
-export function cpuRecover(cpu: u32, dead: u32): i32 {
-  if (token == 0 || cpu >= ncpus() || dead == 0 || dead == token) return E_INVALID;
-  const r = record(cpu);
-  if (atomic.cmpxchg<u32>(r, dead, token, T_OWNER) != dead) return E_BUSY;
-  const savedCpu = currentCpu;
-  const savedMine = mine;
-  mine = r;
-  setCpu(cpu);
-  pinCpu(cpu);
-  heapLock();
-  for (let c = <usize>load<u32>(HEAP, H_CACHE_HEAD); c != 0; c = <usize>load<u32>(c, C_NEXT)) {
-    store<u32>(c + CPU_OFF + <usize>cpu * CC_SIZE, 0, CC_GUARD); // a slow path it died in is over
-  }
-  heapUnlock();
-  drainAll();
-  finishRequests(r);
-  mine = savedMine;
-  setCpu(savedCpu);
-  pinCpu(savedCpu);
-  atomic.store<u32>(r, 0, T_OWNER);
-  return E_OK;
-}
-
 // Post request bits for `cpu`'s owner. Returns the sequence number to wait for (doneSeq ≥ it), or 0 when
 // there is nothing to wait for (no owner, or the CPU is this instance's own).
 export function threadsRequest(cpu: u32, bits: u32): u32 {
@@ -181,14 +176,15 @@ export function requestsDone(cpu: u32): u32 {
 
 // The owner carries out what was asked of its CPU. Called at slow-path entries and by the thread_poll
 // export; never with a lock held or an array of the current CPU detached (the caller checks its guard).
+// The work (drain, reap) is the handler's that threads-ops.ts registers; without it (a program or spec
+// that leaves threads-ops out) a request is marked done with nothing to do.
 export function threadsHonour(): void {
   const r = mine;
   if (r == 0) return;
   let seq = atomic.load<u32>(r, T_REQ_SEQ);
   for (;;) {
     const bits = atomic.xchg<u32>(r, 0, T_REQ);
-    if ((bits & REQ_DRAIN) != 0) drainAll();
-    if ((bits & REQ_REAP) != 0) reapPass(currentCpu);
+    if (isDefined(threadsWork)) threadsWork(bits);
     atomic.store<u32>(r, seq, T_DONE_SEQ);
     atomic.notify(r + T_DONE_SEQ);
     const again = atomic.load<u32>(r, T_REQ_SEQ);
@@ -198,28 +194,10 @@ export function threadsHonour(): void {
 }
 
 // Mark every request posted so far as done (the arrays are empty: release, recovery).
-function finishRequests(r: usize): void {
+export function finishRequests(r: usize): void {
   atomic.store<u32>(r, 0, T_REQ);
   atomic.store<u32>(r, atomic.load<u32>(r, T_REQ_SEQ), T_DONE_SEQ);
   atomic.notify(r + T_DONE_SEQ);
-}
-
-// Drain the current CPU's slot in every cache (the heap lock keeps the cache list still).
-function drainAll(): u32 {
-  let flushed: u32 = 0;
-  heapLock();
-  for (let c = <usize>load<u32>(HEAP, H_CACHE_HEAD); c != 0; c = <usize>load<u32>(c, C_NEXT)) {
-    flushed += drainSlot(c, currentCpu);
-  }
-  heapUnlock();
-  return flushed;
-}
-
-// An API call's chance to honour requests (thread_poll). E_OK or E_NO_CPU.
-export function threadsPoll(): i32 {
-  if (mine == 0) { setError(E_NO_CPU); return E_NO_CPU; }
-  if (threadsPending()) threadsHonour();
-  return E_OK;
 }
 
 // ---- borrowing a CPU under an outside lock (bench/threads.mjs's single-lock baseline only) ------------
