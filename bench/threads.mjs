@@ -24,6 +24,8 @@ import { fmt, measure, median, table } from "./harness.mjs";
 
 const K = 16;            // burst depth of the local workload
 const LOCKED_CPU = 5;    // the CPU every Worker of the single-lock baseline runs as (nobody owns it)
+let lastCores = 0;       // cores the process got during the last throughput() run
+let lastPerCpuSecond = 0; // operations per CPU-second of the process in that run (cost per op, whatever the cores)
 
 if (!isMainThread) {
   await workerMain(workerData);
@@ -113,11 +115,17 @@ async function throughput(mode, workers, ops) {
   const handle = heap.handle();
   const done = Array.from({ length: workers }, (_, i) => spawn({ handle, mode, ops, lockWord, ctl: ctl.buffer, cpu: i }));
   while (Atomics.load(ctl, 0) < workers) await new Promise((r) => setTimeout(r, 1));
+  const cpu0 = process.cpuUsage();
   const start = performance.timeOrigin + performance.now();
   Atomics.store(ctl, 1, 1);
   Atomics.notify(ctl, 1);
   const rs = await Promise.all(done);
   const wallMs = Math.max(...rs.map((r) => r.end)) - start; // from GO to the last Worker's end
+  const cpu = process.cpuUsage(cpu0);
+  // Cores this process got while the Workers ran (CPU time ÷ wall time; includes Worker start-up and
+  // teardown after the last end, so it overstates a little): on a shared machine, less than `workers`.
+  lastCores = (cpu.user + cpu.system) / 1e3 / wallMs;
+  lastPerCpuSecond = (workers * ops) / ((cpu.user + cpu.system) / 1e6);
   return (workers * ops) / (wallMs / 1e3); // ops/s of all Workers together
 }
 
@@ -184,11 +192,15 @@ async function main() {
   const configs = [];
   for (const workers of [1, 2, 4]) for (const mode of ["local", "locked"]) configs.push({ mode, workers });
   const samples = new Map(configs.map((c) => [`${c.mode}/${c.workers}`, []]));
+  const cores = new Map(configs.map((c) => [`${c.mode}/${c.workers}`, []]));
+  const perCpuS = new Map(configs.map((c) => [`${c.mode}/${c.workers}`, []]));
   const pc = { on: [], off: [], onShare: [], prodOn: [], prodOff: [] };
   for (let r = 0; r < runs; r++) {
     for (const c of configs) {
       const o = c.mode === "locked" ? Math.round(ops / 4) : ops; // the baseline is slow: fewer ops, same rate
       samples.get(`${c.mode}/${c.workers}`).push(await throughput(c.mode, c.workers, o));
+      cores.get(`${c.mode}/${c.workers}`).push(lastCores);
+      perCpuS.get(`${c.mode}/${c.workers}`).push(lastPerCpuSecond);
     }
     const on = await producerConsumer(true, 200000);
     const off = await producerConsumer(false, 200000);
@@ -216,6 +228,9 @@ async function main() {
     { name: "single global lock, 4 Workers", value: lk4, unit: "ops/s" },
     { name: "2 Workers: wasm-slab vs single global lock", value: ours2, unit: "ops/s", baseline: "single global lock, 2 Workers", ratio: ours2 / lk2, goal: 2, reached: ours2 / lk2 >= 2 },
     { name: "4 Workers: wasm-slab vs single global lock", value: ours4, unit: "ops/s", baseline: "single global lock, 4 Workers", ratio: ours4 / lk4 },
+    { name: "cores the process got, local: 1 / 2 / 4 Workers", value: median(cores.get("local/1")), unit: "cores", note: [1, 2, 4].map((w) => fmt(median(cores.get(`local/${w}`)))).join(" / ") },
+    { name: "ops per CPU-second, local: 1 / 2 / 4 Workers", value: median(perCpuS.get("local/1")), unit: "ops/CPU-s", note: [1, 2, 4].map((w) => fmt(median(perCpuS.get(`local/${w}`)) / 1e6, 1) + "M").join(" / ") },
+    { name: "ops per CPU-second, single lock: 1 / 2 / 4 Workers", value: median(perCpuS.get("locked/1")), unit: "ops/CPU-s", note: [1, 2, 4].map((w) => fmt(median(perCpuS.get(`locked/${w}`)) / 1e6, 1) + "M").join(" / ") },
     { name: "remote frees, alien arrays on: lock acquisitions per 1000", value: onK, unit: "locks/1000 frees", baseline: "alien arrays off", ratio: onK / offK },
     { name: "remote frees, alien arrays off: lock acquisitions per 1000", value: offK, unit: "locks/1000 frees" },
     { name: "remote frees that went to an alien array (on)", value: median(pc.onShare), unit: "share" },
@@ -224,7 +239,7 @@ async function main() {
   console.log(`threads: Workers over one shared heap, median of ${runs} runs, ${ops} ops per Worker (Node ${process.version})`);
   table(
     ["figure", "value", "unit", "ratio", "goal", "reached"],
-    figures.map((f) => [f.name, fmt(f.value, f.unit === "ops/s" ? 0 : 2), f.unit, f.ratio === undefined ? "" : fmt(f.ratio), f.goal === undefined ? "" : `≥ ${f.goal}×`, f.reached === undefined ? "" : f.reached ? "yes" : "not reached"]),
+    figures.map((f) => [f.name, f.note ?? fmt(f.value, f.unit === "ops/s" ? 0 : 2), f.unit, f.ratio === undefined ? "" : fmt(f.ratio), f.goal === undefined ? "" : `≥ ${f.goal}×`, f.reached === undefined ? "" : f.reached ? "yes" : "not reached"]),
   );
   const dir = process.env.WASM_SLAB_BENCH_DIR;
   if (dir) writeFileSync(join(dir, "threads.json"), JSON.stringify({ section: "threads", runs, opsPerWorker: ops, node: process.version, figures }, null, 2));
