@@ -15,7 +15,7 @@
 //   6   node
 //   7   cache
 //   8   sheaf
-//   9   debug
+//   9   debug harden
 //   10  cpu
 //   11  bulk prefill reclaim destroy validate kmalloc bench
 //   12  footprint abi
