@@ -7,7 +7,7 @@
 //
 // Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
 //   0   layout sync
-//   1   arena list
+//   1   arena list structs
 //   2   page
 //   3   percpu report inuse
 //   4   stats debugslot

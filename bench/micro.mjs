@@ -141,3 +141,18 @@ if (process.env.WASM_SLAB_BENCH_DIR) {
   ];
   writeFileSync(join(dir, "micro.json"), JSON.stringify({ section: "micro", runs, figures }, null, 2));
 }
+
+if (values.json) console.log(JSON.stringify(buildsOnly ? { flavours } : { results, flavours }, null, 2));
+else {
+  console.log(`micro-benchmarks, median of ${runs} runs (Node ${process.version})`);
+  if (!buildsOnly) {
+    table(
+      ["benchmark", "ns/op", "baseline", "base ns", "ratio", "goal", "reached"],
+      results.map((r) => [r.what, fmt(r.ns), r.base, fmt(r.baseNs), fmt(r.ratio), `≤ ${r.goal}×`, r.ratio <= r.goal ? "yes" : "not reached"]),
+    );
+    console.log("");
+  }
+  console.log("builds side by side (ratio: this build / the checked release build, same run):");
+  for (const { name, file } of loaded) console.log(`  ${name}: ${file}`);
+  table(["benchmark", "ns/op", "checked ns", "ratio"], flavours.map((f) => [f.what, fmt(f.ns), fmt(f.baseNs), fmt(f.ratio, 3)]));
+}
