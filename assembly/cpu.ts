@@ -39,7 +39,7 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { hardenAlloc, hardenFree, hardenFreeTop } from "./harden";
+import { hardenAlloc, hardenFree, hardenFreeTop, hardenRelease } from "./harden";
 
 // Heap-wide switch (H_FLAGS2 bit 0): alien arrays off, so every remote free takes the remote lock.
 export const FLAG2_NO_ALIEN: u32 = 1;
@@ -59,14 +59,15 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
-// Hardening (harden.ts, one named hook per side): hardenFree checks ptr itself (an allocated object of
-// this cache; an F_INUSE cache's in-use bit), hardenFreeTop refuses the object on top of the CPU's main
+// Hardening (harden.ts, named hooks): hardenFree checks ptr itself (an allocated object of this cache),
+// hardenRelease an F_INUSE cache's in-use bit, hardenFreeTop refuses the object on top of the CPU's main
 // array (the last one freed here: SLUB's cheap "object == freelist head" check). Refusals go through
 // freeFailed (cold), which reports them.
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
   const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
   const e = hardenFree(cache, ptr, b);
   if (e != E_OK) return freeFailed(cache, ptr, e);
+  if (!hardenRelease(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
   const main = <usize>load<u32>(slot, CC_MAIN);

@@ -2,7 +2,8 @@
 // snmalloc's are), so that the cost of each check is a build away: `npm run asbuild:unchecked`.
 //
 // Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() (an object is handed to a user),
-// hardenFree() (a user frees ptr: is it an allocated object of this cache, in a user's hands?),
+// hardenFree() (a user frees ptr: is it an allocated object of this cache?), hardenRelease() (F_INUSE:
+// was it in a user's hands?),
 // hardenFreeTop() (the push: ptr is not the object on top of the CPU's main array).
 // Called by: cpu.ts (cacheAlloc, cacheFree, cacheAllocNode). Calls slab.ts (checkObject), inuse.ts,
 // sheaf.ts (sheafEntry).
@@ -18,7 +19,9 @@
 // Per-cache hardening chosen at run time is not gated: an F_INUSE cache's in-use bits (inuse.ts) are
 // state as well as a check (reclaim and validate read them), so they are kept in every build.
 // A new fast-path check goes here, as a bit of its own, and nowhere else: the free side's checks of ptr
-// itself go in hardenFree (one place), the checks of the array it goes onto in hardenFreeTop.
+// itself go in hardenFree (one place), the checks of the array it goes onto in hardenFreeTop. cacheFree
+// reports each refusal on its own branch (freeFailed): a shared report call made its code longer and a
+// free called from JS measurably slower.
 // An unchecked build trusts its caller: a bad pointer corrupts the heap. It is for measuring.
 import { E_DOUBLE_FREE, E_OK } from "./layout";
 import { checkObject } from "./slab";
@@ -39,14 +42,16 @@ export const HARDEN_ALL: i32 = HARDEN_OBJECT | HARDEN_TOP;
 }
 
 // A user frees ptr to `cache`; b is chunkByteOf(ptr). E_OK, or the code to refuse it with (nothing
-// changed then).
+// changed; the caller reports it). The one place for the build-gated checks of ptr itself.
 @inline export function hardenFree(cache: usize, ptr: usize, b: u8): i32 {
-  if ((HARDENING & HARDEN_OBJECT) != 0) {
-    const e = checkObject(cache, ptr, b);
-    if (e != E_OK) return e;
-  }
-  if (!inuseRelease(cache, ptr)) return E_DOUBLE_FREE;         // F_INUSE: parked, or freed twice
+  if ((HARDENING & HARDEN_OBJECT) != 0) return checkObject(cache, ptr, b);
   return E_OK;
+}
+
+// The in-use side of a free (F_INUSE caches; the others: always true): true and the bit cleared when ptr
+// was in a user's hands, false (a double free of a parked object) with nothing changed. In every build.
+@inline export function hardenRelease(cache: usize, ptr: usize): bool {
+  return inuseRelease(cache, ptr);
 }
 
 // ptr is about to be pushed on main (n entries). True: refuse it, it is the entry on top (a double
