@@ -7,7 +7,7 @@
 //
 // Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
 //   0   layout sync
-//   1   arena list
+//   1   arena list structs
 //   2   page
 //   3   percpu report inuse
 //   4   stats debugslot threads
@@ -15,7 +15,7 @@
 //   6   node
 //   7   cache
 //   8   sheaf
-//   9   debug
+//   9   debug harden
 //   10  cpu
 //   11  bulk prefill reclaim destroy validate kmalloc bench threads-bench
 //   12  footprint abi threads-ops
