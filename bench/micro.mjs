@@ -7,7 +7,7 @@
 // Usage: node bench/micro.mjs [--runs N] [--json]
 import { parseArgs } from "node:util";
 import { createAllocator } from "../dist/index.js";
-import { fmt, measure, table } from "./harness.mjs";
+import { fmt, measure, table, writeSection } from "./harness.mjs";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "9" }, json: { type: "boolean", default: false } } });
 const runs = Number(values.runs);
@@ -77,3 +77,7 @@ else {
     results.map((r) => [r.what, fmt(r.ns), r.base, fmt(r.baseNs), fmt(r.ratio), `≤ ${r.goal}×`, r.ratio <= r.goal ? "yes" : "not reached"]),
   );
 }
+writeSection("micro", {
+  runs,
+  figures: results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, baselineValue: r.baseNs, ratio: r.ratio, goal: r.goal, better: "lower" })),
+});
