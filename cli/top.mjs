@@ -108,6 +108,7 @@ export async function run(argv) {
   }
   const yieldNow = () => new Promise((r) => setImmediate(r));
   const sleep = (ms) => new Promise((r) => { const t = setTimeout(r, ms); wake = () => { clearTimeout(t); r(); }; });
+  const { STAT_NAMES } = await import("../dist/index.js");
   let prevOps = new Map();
   try {
     for (let i = 0; i < iterations && !quit; i++) {
@@ -128,7 +129,7 @@ export async function run(argv) {
       }
       const seconds = Math.max(1e-3, (performance.now() - t0) / 1000);
       state.rate = (workload.ops - ops0) / seconds;
-      const rows = cacheRows(heap);
+      const rows = cacheRows(heap, STAT_NAMES);
       for (const r of rows) {
         const c = r.counters;
         const n = c.alloc_fastpath + c.alloc_slowpath + c.free_fastpath + c.free_slowpath;

@@ -9,7 +9,7 @@
 // Calls: dist/index.js (createAllocator, parseTrace), cli/lib/workload.mjs, cli/lib/pagemap.mjs,
 // cli/lib/caches.mjs — all served by dashboard/server.mjs. Exposes window.dashboard (read-only figures)
 // for test/dashboard.test.ts.
-import { createAllocator, parseTrace } from "/dist/index.js";
+import { STAT_NAMES, createAllocator, parseTrace } from "/dist/index.js";
 import { SyntheticWorkload, TraceWorkload } from "/cli/lib/workload.mjs";
 import { PAGE, pageMap } from "/cli/lib/pagemap.mjs";
 import { cacheRows } from "/cli/lib/caches.mjs";
@@ -150,7 +150,7 @@ function drawTables() {
     ["reclaim", `${hs.reclaim.reapPasses} reap passes`],
   ];
   $("summary").innerHTML = summary.map(([k, v]) => `<tr><td>${k}</td><td style="text-align:left">${v}</td></tr>`).join("");
-  const rows = cacheRows(heap);
+  const rows = cacheRows(heap, STAT_NAMES);
   const cols = [
     ["active", (r) => r.active],
     ["total", (r) => r.total],

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createAllocator, parseTrace } from "../dist/index.js";
+import { STAT_NAMES, createAllocator, parseTrace } from "../dist/index.js";
 // @ts-expect-error — plain .mjs modules without types
 import { PAGE, pageMap } from "../cli/lib/pagemap.mjs";
 // @ts-expect-error — plain .mjs modules without types
@@ -285,6 +285,9 @@ describe("the pieces under top and the dashboard", () => {
       return pm;
     };
     const pm = check(1);
+    const msg = cacheRows(heap, STAT_NAMES).find((r: { name: string }) => r.name === "msg-64");
+    expect(msg.counters).toEqual(w.caches[0].cache.stats().counters); // the rows' counters are the library's
+    expect(msg.counters.alien_free).toBeGreaterThan(0); // consumers on the other node free remotely
     expect(pm.caches.map((c: { name: string }) => c.name)).toContain("msg-64");
     heap.free(big);
     check(0);
@@ -299,7 +302,7 @@ describe("the pieces under top and the dashboard", () => {
     const w = new TraceWorkload(heap, parseTrace(readFileSync(trace("amptjp-bal"), "utf8"), "amptjp-bal"));
     w.step(3000);
     const lines = new Map(heap.slabinfo().split("\n").slice(2).filter(Boolean).map((l) => [l.split(/\s+/)[0], l.split(/\s+/)]));
-    const rows = cacheRows(heap);
+    const rows = cacheRows(heap, STAT_NAMES);
     expect(rows.length).toBe(lines.size);
     for (const r of rows) {
       const f = lines.get(r.name)!;

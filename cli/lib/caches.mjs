@@ -1,12 +1,28 @@
 // cli/lib/caches.mjs — one row of figures per cache (the heap's own kmalloc and internal caches
 // included), as /proc/slabinfo and slabtop show them. Runs in Node and in the browser (no imports).
 //
-// Owns: cacheRows(heap) → [{ name, addr, active, total, objsize, objperslab, pagesperslab, slabs,
+// Owns: cacheRows(heap, STAT_NAMES) → [{ name, addr, active, total, objsize, objperslab, pagesperslab, slabs,
 // activeSlabs, cacheBytes, use, counters }], SORT_KEYS, sortRows(rows, key).
-// Reads: heap.walkCaches(), heap.counters(addr) and the cache-node counters through heap.L (the same
-// fields heap.slabinfo() prints), so the rows agree with slabinfo by construction.
+// Reads (never writes): heap.walkCaches(), wasm.cache_live, and through heap.L (the module's layout
+// constants) the cache-node counts and the per-CPU counter slots — the fields heap.slabinfo() prints
+// (bindings/introspection.ts), so the rows agree with slabinfo (test/cli.test.ts checks it). The
+// library's own counter reader is internal to the package, hence this reader of the same slots.
 
-export function cacheRows(heap) {
+/** Counters of the cache at addr summed over CPUs, by name (names: STAT_NAMES order = slot order). */
+function counterSum(heap, addr, names) {
+  const L = heap.L;
+  const base = addr + heap.u32(heap.hdr + L.H_CPU_OFF) + L.CC_STATS;
+  const sum = {};
+  names.forEach((name, i) => {
+    let v = 0;
+    for (let cpu = 0; cpu < heap.cpus; cpu++) v += heap.u64(base + cpu * L.CC_SIZE + 8 * i);
+    sum[name] = v;
+  });
+  return sum;
+}
+
+/** statNames: the package's STAT_NAMES (dist/index.js), passed in so this file imports nothing. */
+export function cacheRows(heap, statNames) {
   const L = heap.L;
   const rows = [];
   for (const c of heap.walkCaches()) {
@@ -22,7 +38,8 @@ export function cacheRows(heap) {
     }
     const pagesperslab = 1 << heap.u32(a + L.C_ORDER);
     const active = heap.wasm.cache_live(a);
-    const total = heap.totalObjects(a);
+    let total = 0;
+    for (let n = 0; n < heap.nodes; n++) total += heap.u32(a + L.C_HDR + n * L.CN_SIZE + L.CN_TOTAL_OBJECTS);
     rows.push({
       name: c.name,
       addr: a,
@@ -35,7 +52,7 @@ export function cacheRows(heap) {
       activeSlabs,
       cacheBytes: slabs * pagesperslab * L.PAGE_SIZE,
       use: total ? active / total : 0,
-      counters: heap.counters(a).sum,
+      counters: counterSum(heap, a, statNames),
     });
   }
   return rows;
