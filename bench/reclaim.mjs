@@ -21,6 +21,7 @@
 //      [--target 0.2] [--lookups 1.0]
 import { parseArgs } from "node:util";
 import { createAllocator } from "../dist/index.js";
+import { rng } from "../cli/lib/workload.mjs";
 import { fmt, median, progress, table, writeSection } from "./harness.mjs";
 
 // Unknown options and stray arguments are usage errors (exit 2, bench/harness.mjs); each value must be a
@@ -43,16 +44,6 @@ const BUSY = numArg("busy", 0.05, 0, 1, false);
 const TARGET = numArg("target", 0.2, 0.001, 1, false);
 const LOOKUPS = numArg("lookups", 1.0, 0, 100, false); // per round, as a multiple of N
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function run(policy, seed) {
   const heap = await createAllocator({ reap: false });

@@ -2,7 +2,8 @@
 // steps: a malloc-lab trace, or a synthetic producer/consumer across simulated CPUs and nodes.
 // Runs in Node and in the browser (no imports; a trace comes in parsed, from parseTrace()).
 //
-// Owns: TraceWorkload, SyntheticWorkload, the synthetic workload's caches and its seeded generator.
+// Owns: TraceWorkload, SyntheticWorkload, the synthetic workload's caches, and rng(seed) (the seeded
+// generator; bench/reclaim.mjs uses it too).
 // Entry points: new TraceWorkload(heap, trace, { loop }), new SyntheticWorkload(heap, { seed }); both have
 // step(n) → operations done (0 once a non-looping trace has ended), `ops` (done so far), `done`,
 // `describe()`. Called by: cli/top.mjs, cli/slabinfo.mjs, dashboard/app.js.
@@ -67,7 +68,7 @@ export class TraceWorkload {
 }
 
 /** mulberry32: a small seeded generator, so two runs with one seed are the same sequence. */
-function rng(seed) {
+export function rng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
