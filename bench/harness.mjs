@@ -80,15 +80,20 @@ export function table(header, rows, title) {
 }
 
 /** Progress of a loop of `total` runs on stderr: `label: run i/n · elapsed · ~ETA left (note)`. On a
- *  terminal the line is rewritten in place; otherwise one line per tick. The estimate is the mean time
- *  per run so far times the runs left. `unit` names what is counted ("run" by default). */
+ *  terminal the line is rewritten in place; otherwise (a log) a line at the first and last tick and at
+ *  most one every 5 s between. The estimate is the mean time per run so far times the runs left. `unit`
+ *  names what is counted ("run" by default). */
 export function progress(label, total, { unit = "run", out = process.stderr } = {}) {
   const t0 = performance.now();
   let i = 0;
   const tty = Boolean(out.isTTY);
+  let shown = -Infinity;
   return {
     tick(note) {
       i++;
+      const now = performance.now();
+      if (!tty && i > 1 && i < total && now - shown < 5000) return;
+      shown = now;
       const el = (performance.now() - t0) / 1000;
       const left = (el / i) * (total - i);
       const text = `  ${label}: ${unit} ${i}/${total} · ${duration(el)} elapsed · ~${duration(left)} left${note ? ` (${note})` : ""}`;

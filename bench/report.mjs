@@ -11,11 +11,12 @@
 //   results.md          the same as text: machine, goals summary, each section's tables, the charts
 //   <section>.json      what each section wrote (harness.writeSection)
 //   goals.svg           every figure that has a ratio and a goal (svg.goalChart)
-//   <section>-<id>.svg  the charts a section asked for in its data (`charts: [spec...]`, see below)
+//   <section>-<id>.svg  the charts a section asked for in its data (`charts: [spec...]`, see below), and
+//                       any <section>-*.svg the section wrote itself (linked from results.md too)
 // A chart spec in a section's data: { id, kind: "bars" | "lines", title, ...the spec of svg.barChart or
 // svg.lineChart }. capacity asks for its capacity curves, malloc and replay for utilization per trace.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, platform, arch, release } from "node:os";
 import { join } from "node:path";
 import { barChart, goalChart, lineChart } from "./svg.mjs";
@@ -86,6 +87,10 @@ export function writeReport(dir, run) {
       if (svg === null) continue;
       writeFileSync(join(dir, file), svg);
       charts.push({ file, title: spec.title, section: s.name });
+    }
+    // SVG files the section wrote itself (the contract allows <section>-*.svg)
+    for (const file of readdirSync(dir).sort()) {
+      if (file.startsWith(`${s.name}-`) && file.endsWith(".svg") && !charts.some((c) => c.file === file)) charts.push({ file, title: file.slice(0, -4), section: s.name });
     }
   }
   const result = { ...run, sections, charts: charts.map((c) => c.file) };

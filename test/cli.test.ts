@@ -133,9 +133,10 @@ describe("the results contract", () => {
       ],
     };
     writeFileSync(join(dir, "demo.json"), JSON.stringify(section));
+    writeFileSync(join(dir, "demo-own.svg"), "<svg/>"); // a chart the section drew itself
     const machine = { node: "v0", v8: "0", os: "x", cpu: { model: "cpu", cores: 1 }, git: { revision: "r", branch: "b", dirty: false } };
     const files = writeReport(dir, { date: "2026-01-01T00:00:00Z", argv: ["wasm-slab", "bench"], machine, sections: [{ name: "demo", what: "a demo", status: "ok", exitCode: 0, seconds: 1 }] });
-    expect(files).toEqual(["results.json", "results.md", "goals.svg", "demo-curve.svg", "demo-util.svg"]);
+    expect(files).toEqual(["results.json", "results.md", "goals.svg", "demo-curve.svg", "demo-util.svg", "demo-own.svg"]);
     const goals = readFileSync(join(dir, "goals.svg"), "utf8");
     expect(goals).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(goals.trimEnd().endsWith("</svg>")).toBe(true);
@@ -146,6 +147,7 @@ describe("the results contract", () => {
     const md = readFileSync(join(dir, "results.md"), "utf8");
     expect(md).toContain("![ratios against their goals](goals.svg)");
     expect(md).toContain("| demo | slow <&> |");
+    expect(md).toContain("(demo-own.svg)");
   });
 });
 
