@@ -29,15 +29,15 @@ export function traceDir() {
   return [process.env.WASM_SLAB_TRACES, join(root, "..", "shared", "traces"), join(root, "..", "..", "shared", "traces")].find((d) => d && existsSync(d)) ?? null;
 }
 
-/** The sections, in run order. estimate: seconds on a 2-core machine (used until a previous run in
- *  bench-results/ gives real durations); runs: the script takes --runs N; args(): extra arguments, or a
+/** The sections, in run order. estimate: seconds measured on the 2-core machine this was written on,
+ *  shared with other work (used until a previous run in bench-results/ gives real durations); runs: the script takes --runs N; args(): extra arguments, or a
  *  string saying why the section cannot run here. */
 export const SECTIONS = [
-  { name: "micro", file: "micro.mjs", what: "per-CPU fast paths vs empty calls and a toy LIFO", estimate: 60, runs: true },
-  { name: "capacity", file: "capacity.mjs", what: "per-CPU array capacity: hits, locks, parked memory", estimate: 120, runs: true },
-  { name: "overhead", file: "overhead.mjs", what: "objects per slab and metadata bytes per object byte", estimate: 2, runs: false },
-  { name: "inuse", file: "inuse.mjs", what: "double-free hardening: in-use bit and top-of-array check vs before", estimate: 60, runs: true },
-  { name: "reclaim", file: "reclaim.mjs", what: "slab-oriented reclaim vs LRU eviction", estimate: 40, runs: true },
+  { name: "micro", file: "micro.mjs", what: "per-CPU fast paths vs empty calls and a toy LIFO", estimate: 25, runs: true },
+  { name: "capacity", file: "capacity.mjs", what: "per-CPU array capacity: hits, locks, parked memory", estimate: 15, runs: true },
+  { name: "overhead", file: "overhead.mjs", what: "objects per slab and metadata bytes per object byte", estimate: 1, runs: false },
+  { name: "inuse", file: "inuse.mjs", what: "double-free hardening: in-use bit and top-of-array check vs before", estimate: 120, runs: true },
+  { name: "reclaim", file: "reclaim.mjs", what: "slab-oriented reclaim vs LRU eviction", estimate: 25, runs: true },
   {
     name: "replay", file: "replay.mjs", what: "malloc-lab traces on wasm-slab's malloc from JS: checks, ops/s, utilization", estimate: 30, runs: true,
     args: () => {
@@ -46,7 +46,7 @@ export const SECTIONS = [
       return readdirSync(d).filter((f) => f.endsWith(".rep")).sort().map((f) => join(d, f));
     },
   },
-  { name: "malloc", file: "malloc-peers.mjs", what: "malloc peers: dlmalloc, glibc, jemalloc, mimalloc, bump; trace replays", estimate: 600, runs: true },
+  { name: "malloc", file: "malloc-peers.mjs", what: "malloc peers: dlmalloc, glibc, jemalloc, mimalloc, bump; trace replays", estimate: 960, runs: true },
   { name: "js-peers", file: "js-peers.mjs", what: "the JS API against plain JS objects and JS allocators", estimate: 60, runs: false },
   { name: "threads", file: "threads.mjs", what: "shared memory across Workers", estimate: 60, runs: false },
 ];
