@@ -2,7 +2,11 @@
 //
 // Owns: compiling (once per build flavour), instantiating over a given memory, the host hook, and the
 // layout constants the module exports as globals (so TS reads structures with the Wasm's own offsets).
-import { debugWasm, releaseWasm } from "./generated/wasm.js";
+// The release build is embedded in the entry (generated/release-wasm.ts, base64 from scripts/embed.mjs);
+// the debug build is imported dynamically (generated/debug-wasm.ts), so bundles keep it in a separate
+// chunk, loaded only for debugBuild: true.
+// Call tree: compileSlab → slabWasmBytes → decodeBase64 (+ import() of the debug chunk).
+import { releaseWasmBase64 } from "./generated/release-wasm.js";
 
 /** The functions the Wasm module exports (assembly/index.ts). Pointers and sizes are u32. */
 export interface SlabExports {
@@ -79,13 +83,39 @@ export interface SlabExports {
 /** Host callbacks the module calls through env.hook(op, a, b, c). */
 export type HookFn = (op: number, a: number, b: number, c: number) => number;
 
+type Base64Host = {
+  atob?: (data: string) => string;
+  Buffer?: { from(data: string, encoding: "base64"): ArrayLike<number> };
+};
+
+/** Base64 to bytes: atob (browsers, Node ≥ 16), Buffer as a fallback. Uint8Array<ArrayBuffer> so the
+ *  bytes are a BufferSource for WebAssembly.compile under TS ≥ 5.7. */
+function decodeBase64(data: string): Uint8Array<ArrayBuffer> {
+  const host = globalThis as unknown as Base64Host;
+  if (typeof host.atob === "function") {
+    const bin = host.atob(data);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  if (host.Buffer !== undefined) return Uint8Array.from(host.Buffer.from(data, "base64"));
+  throw new Error("wasm-slab: no base64 decoder (atob or Buffer) available");
+}
+
+/** @internal The bytes of the release or debug build (the debug build's chunk is loaded on first use). */
+export async function slabWasmBytes(debug: boolean): Promise<Uint8Array<ArrayBuffer>> {
+  if (!debug) return decodeBase64(releaseWasmBase64);
+  const { debugWasmBase64 } = await import("./generated/debug-wasm.js");
+  return decodeBase64(debugWasmBase64);
+}
+
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 export function compileSlab(debug: boolean): Promise<WebAssembly.Module> {
   const key = debug ? "debug" : "release";
   let m = compiled.get(key);
   if (!m) {
-    m = WebAssembly.compile(debug ? debugWasm : releaseWasm);
+    m = slabWasmBytes(debug).then((bytes) => WebAssembly.compile(bytes));
     compiled.set(key, m);
   }
   return m;
