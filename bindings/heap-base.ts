@@ -1,15 +1,16 @@
 // heap-base.ts — cHeapBase(): the __heap_base a wasm-ld-linked C module exports, read from its bytes
 // without compiling or instantiating it.
 //
-// Owns: a small reader of the Wasm binary format, as far as the export section: the header, section
+// Owns: a small reader of the Wasm binary format: the header, section
 // framing, the import section (to count imported globals, which come first in the global index space),
 // the global section (each init expression evaluated as a constant expression: i32/i64/f32/f64/v128
 // constants, global.get, ref.null, ref.func, the extended-const i32/i64 add/sub/mul, and the GC
-// proposal's constant struct/array/i31 instructions), and the export section.
-// Entry point: cHeapBase (re-exported by bindings/index.ts; bindings/malloc.ts's doc names it).
+// proposal's constant struct/array/i31 instructions), the export section and the data section's offsets.
+// Entry points: cHeapBase and dataEnd (re-exported by bindings/index.ts).
 // Invariants: reads never past the end of the buffer or of a section (a truncated or malformed module is
-// an InvalidArgumentError, never a wrong number); the result is the i32 value of the exported global.
-// Call tree: cHeapBase → Reader (uleb/sleb/bytes/name) → readImports | readGlobals (constExpr) | readExports
+// an InvalidArgumentError, never a wrong number).
+// Call tree: cHeapBase | dataEnd → readLayout → Reader → readImports | readGlobals (constExpr) |
+//            the export section | readData (constExpr)
 import { InvalidArgumentError } from "./errors.js";
 
 const bad = (why: string) => new InvalidArgumentError(`cHeapBase: ${why}`);
@@ -147,23 +148,52 @@ function readGlobals(r: Reader, values: Value[]): void {
   }
 }
 
-/** The __heap_base a wasm-ld-linked C module declares (it must export it: --export=__heap_base, or
- *  --export-all): the allocator's heap must start at or above it. Read from the binary, without
- *  instantiating. Throws InvalidArgumentError when the bytes are not a Wasm module, or the module does
- *  not export __heap_base as an i32 constant. */
-export function cHeapBase(bytes: BufferSource): number {
-  const u8 = bytes instanceof Uint8Array
+/** What a module says about where its static data ends. */
+interface Layout {
+  /** The exported __heap_base's value (undefined: not exported, or not an i32 constant). */
+  heapBase: number | undefined;
+  /** The first byte above every active data segment (0 without any). */
+  dataEnd: number;
+}
+
+function toBytes(bytes: BufferSource): Uint8Array {
+  return bytes instanceof Uint8Array
     ? bytes
     : ArrayBuffer.isView(bytes)
       ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       : new Uint8Array(bytes);
+}
+
+/** Data segments: flags 0 (active, memory 0), 1 (passive), 2 (active, explicit memory). */
+function readData(r: Reader, values: readonly Value[]): number {
+  let end = 0;
+  for (let n = r.uleb(); n > 0; n--) {
+    const flags = r.uleb();
+    if (flags > 2) throw bad(`unknown data segment kind ${flags}`);
+    let offset: Value = 0;
+    if (flags !== 1) {
+      if (flags === 2) r.uleb();
+      offset = constExpr(r, values);
+    }
+    const size = r.uleb();
+    r.skip(size);
+    if (flags === 1) continue;
+    if (offset === undefined) throw bad("a data segment's offset is not an i32 constant");
+    end = Math.max(end, offset + size);
+  }
+  return end;
+}
+
+function readLayout(bytes: BufferSource, withData: boolean): Layout {
+  const u8 = toBytes(bytes);
   if (u8.length < 8 || u8[0] !== 0 || u8[1] !== 0x61 || u8[2] !== 0x73 || u8[3] !== 0x6d || u8[4] !== 1) {
     throw bad("not a Wasm module (version 1)");
   }
   const top = new Reader(u8, 8, u8.length);
   const values: Value[] = []; // the global index space: imports (unknown) then definitions
-  let exported: number | undefined;
-  while (top.pos < top.end && exported === undefined) {
+  let exported = -1;
+  let dataEnd = 0;
+  while (top.pos < top.end) {
     const id = top.byte();
     const size = top.uleb();
     const r = new Reader(u8, top.pos, top.pos + size);
@@ -171,18 +201,35 @@ export function cHeapBase(bytes: BufferSource): number {
     if (id === 2) values.push(...new Array<Value>(readImports(r)).fill(undefined));
     else if (id === 6) readGlobals(r, values);
     else if (id === 7) {
-      exported = -1;
       for (let n = r.uleb(); n > 0; n--) {
         const name = r.name();
         const kind = r.byte();
         const index = r.uleb();
         if (name === "__heap_base" && kind === 3) exported = index;
       }
-    }
+    } else if (id === 11 && withData) dataEnd = readData(r, values);
   }
-  const v = exported !== undefined && exported >= 0 ? values[exported] : undefined;
+  return { heapBase: exported >= 0 ? values[exported] : undefined, dataEnd };
+}
+
+/** The __heap_base a wasm-ld-linked C module declares (it must export it: --export=__heap_base, or
+ *  --export-all): the allocator's heap must start at or above it. Read from the binary, without
+ *  instantiating. Throws InvalidArgumentError when the bytes are not a Wasm module, or the module does
+ *  not export __heap_base as an i32 constant. */
+export function cHeapBase(bytes: BufferSource): number {
+  const v = readLayout(bytes, false).heapBase;
   if (v === undefined) {
     throw bad("the module does not export __heap_base as an i32 constant (link with -Wl,--export=__heap_base)");
   }
   return v;
+}
+
+/** The first byte above a module's static data (its active data segments), rounded up to 16: for a
+ *  module that shares its memory with the allocator and exports no __heap_base. An AssemblyScript program
+ *  compiled with --runtime wasm-slab/as/slab-runtime keeps a shadow stack right above its data (32 KiB
+ *  unless --stackSize says otherwise), so its heap base is dataEnd(bytes) + 32768 (README: "AssemblyScript
+ *  programs"). Throws InvalidArgumentError when the bytes are not a Wasm module or a segment's offset is
+ *  not a constant. */
+export function dataEnd(bytes: BufferSource): number {
+  return (readLayout(bytes, true).dataEnd + 15) & ~15;
 }

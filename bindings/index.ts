@@ -5,7 +5,7 @@ export * from "./errors.js";
 export { STAT_NAMES } from "./stats.js";
 export type { CacheStats, HeapStats, Counters, StatName } from "./stats.js";
 export type { ReapOptions, ReapResult, Shrinker, Destructor, ReclaimCounters } from "./reclaim.js";
-export { cHeapBase } from "./heap-base.js";
+export { cHeapBase, dataEnd } from "./heap-base.js";
 export { instanceForWasi } from "./wasi.js";
 export type { MallocClasses } from "./malloc.js";
 export { parseTrace, replayTrace, OP_ALLOC, OP_FREE, OP_REALLOC } from "./replay.js";

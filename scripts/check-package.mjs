@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (pkg, name) => join(root, "node_modules", pkg, name); // dev dependencies, pinned
 // the user's npm, not the npm 6 that as-pect brings into node_modules/.bin (on PATH under `npm run`)
-const env = { ...process.env, PATH: (process.env.PATH ?? "").split(":").filter((d) => !d.includes("node_modules")).join(":") };
+const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))), PATH: (process.env.PATH ?? "").split(":").filter((d) => !d.includes("node_modules")).join(":") };
 const dir = mkdtempSync(join(tmpdir(), "wasm-slab-pack-"));
 const run = (args) => execFileSync(process.execPath, args, { cwd: root, stdio: "inherit" });
 try {

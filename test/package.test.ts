@@ -25,8 +25,9 @@ const node = (file: string, ...args: string[]) => {
   return r.stdout;
 };
 // npm and npx as a user runs them: without this repo's node_modules/.bin on PATH (`npm run` puts it there,
-// and it holds npm 6, a dependency of as-pect).
-const env = { ...process.env, PATH: PATH_WITHOUT_NODE_MODULES };
+// and it holds npm 6, a dependency of as-pect),
+// and none of the npm_* variables `npm test` sets for its scripts.
+const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))), PATH: PATH_WITHOUT_NODE_MODULES };
 const write = (name: string, text: string) => writeFileSync(join(app, name), text);
 
 beforeAll(() => {
