@@ -33,6 +33,7 @@ import {
   type Shrinker,
 } from "./reclaim.js";
 import * as km from "./malloc.js";
+import { footprint, type Footprint, type FootprintOptions } from "./footprint.js";
 
 /** Options of createAllocator(). Every field is optional; the defaults are in the comments. */
 export interface AllocatorOptions {
@@ -456,6 +457,8 @@ export class Heap {
   /** The import object for a C module: env.memory, and malloc, free, calloc, realloc, aligned_alloc,
    *  posix_memalign, malloc_usable_size (in "env" and in "wasm_slab", where c/slab_shim.c looks). */
   imports(): { env: Record<string, unknown>; wasm_slab: Record<string, unknown> } { return km.imports(this); }
+  /** Every byte above the heap base, by category (they sum to `total`); bindings/footprint.ts. */
+  footprint(options?: FootprintOptions): Footprint { return footprint(this, options); }
   /** Bad pointers C code passed to free/realloc since the last call (at most 64, oldest dropped). */
   reports(): SlabError[] { return this.reportLog.splice(0); }
 

@@ -15,7 +15,7 @@ import type { Heap } from "./heap.js";
 export const MALLOC_NAME = "malloc";
 
 /** Size-class sets for malloc (assembly/kmalloc.ts): the kernel's 13 kmalloc caches, or those plus
- *  finer steps (16 B up to 128, then four per doubling up to 8 KiB). */
+ *  finer steps (16 B up to 128, then eight per doubling up to 8 KiB: at most 12.5% rounding). */
 export type MallocClasses = "kernel" | "fine";
 const CLASS_SETS: Record<MallocClasses, number> = { kernel: 1, fine: 2 };
 

@@ -74,6 +74,9 @@ export interface SlabExports {
   km_realloc(ptr: number, size: number): number;
   km_usable(ptr: number): number;
   km_set_classes(set: number): number;
+  // footprint (assembly/footprint.ts): walk the heap, then read its FP_SLOTS results
+  heap_footprint(): void;
+  footprint_result(slot: number): number;
 }
 
 /** Host callbacks the module calls through env.hook(op, a, b, c). */
