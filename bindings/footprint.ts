@@ -1,7 +1,8 @@
 // footprint.ts — heap.footprint(): every byte the heap took above its heap base, by category.
 //
-// Owns: the Footprint type and its derivation from the Wasm walk (assembly/footprint.ts, heap_footprint).
-// Entry point: footprint(heap, options), which Heap.footprint() delegates to. Calls the Wasm export
+// Owns: the Footprint type and its derivation from the Wasm walk (assembly/footprint.ts, heap_footprint),
+// and the page map (descriptors read through the generated layout constants). Calls core.ts only.
+// Entry points: footprint(core, options), which Heap.footprint() delegates to; pageMap(heap). Calls the Wasm export
 // heap_footprint once and reads its FP_SLOTS results (footprint_result); changes nothing in the heap.
 //
 // Invariant: the byte categories (FOOTPRINT_CATEGORIES) sum exactly to `total` =
@@ -15,8 +16,9 @@
 // objects count whole as live payload (their usable size) and their rounding reads 0; `requestedKnown`
 // says which. Large blocks and chunk runs record the requested bytes, and caches know their object size,
 // so those are always exact.
+import type { Core } from "./core.js";
 import { InvalidArgumentError } from "./errors.js";
-import type { Heap } from "./heap.js";
+import { Abi as L } from "./generated/abi.js";
 
 /** The byte categories of a footprint, in the order pictures stack them. */
 export const FOOTPRINT_CATEGORIES = [
@@ -74,14 +76,14 @@ const FP_TOTAL = 0, FP_HEADER = 1, FP_META = 2, FP_INTERNAL = 3, FP_LIVE = 4, FP
   FP_KM_USABLE = 6, FP_SLAB_TAIL = 7, FP_SLAB_FREE = 8, FP_PARKED = 9, FP_FREE = 10, FP_LARGE_TAIL = 11,
   FP_UNTOUCHED = 12, FP_OTHER = 13, FP_KM_OBJECTS = 14, FP_LARGE_REQUESTED = 15, FP_SLOTS = 16;
 
-export function footprint(heap: Heap, options: FootprintOptions = {}): Footprint {
+export function footprint(core: Core, options: FootprintOptions = {}): Footprint {
   const req = options.mallocRequested;
   if (req !== undefined && (!Number.isSafeInteger(req) || req < 0)) {
     throw new InvalidArgumentError(`footprint: mallocRequested ${req} is not a byte count`);
   }
-  if (heap.L.FP_SLOTS !== FP_SLOTS) throw new Error(`footprint: the Wasm module has ${heap.L.FP_SLOTS} result slots, expected ${FP_SLOTS}`);
-  heap.wasm.heap_footprint();
-  const slots = Array.from({ length: FP_SLOTS }, (_, i) => heap.wasm.footprint_result(i));
+  if (L.FP_SLOTS !== FP_SLOTS) throw new Error(`footprint: the Wasm module has ${L.FP_SLOTS} result slots, expected ${FP_SLOTS}`);
+  core.w.heap_footprint();
+  const slots = Array.from({ length: FP_SLOTS }, (_, i) => core.w.footprint_result(i));
   const f = (slot: number): number => slots[slot]!;
   const kmUsable = f(FP_KM_USABLE);
   let live = f(FP_LIVE) + kmUsable;
@@ -130,23 +132,15 @@ export interface PageMap {
 }
 
 /** The heap's pages by owner and fill (for pictures: bench/svg-memory.mjs). Reads descriptors only. */
-export function pageMap(heap: Heap): PageMap {
-  const L = heap.L;
-  const need = (k: string): number => {
-    const v = L[k];
-    if (v === undefined) throw new Error(`pageMap: the Wasm module exports no ${k}`);
-    return v;
-  };
-  const [PAGE_SIZE, CHUNK_SIZE, DESC_SIZE, DESC_BYTES] = ["PAGE_SIZE", "CHUNK_SIZE", "DESC_SIZE", "DESC_BYTES"].map(need) as [number, number, number, number];
-  const [D_KIND, D_CACHE, D_INUSE, D_OBJECTS, D_AUX, D_ORDER] = ["D_KIND", "D_CACHE", "D_INUSE", "D_OBJECTS", "D_AUX", "D_ORDER"].map(need) as [number, number, number, number, number, number];
-  const [K_FREE, K_SLAB, K_LARGE] = ["K_FREE", "K_SLAB", "K_LARGE"].map(need) as [number, number, number];
-  const [C_ORDER, C_FLAGS, F_INTERNAL, F_KMALLOC] = ["C_ORDER", "C_FLAGS", "F_INTERNAL", "F_KMALLOC"].map(need) as [number, number, number, number];
-  const [CH_STATE, CS_RUN, CS_FREE, CH_RUN_CHUNKS, CH_RUN_BYTES] = ["CH_STATE", "CS_RUN", "CS_FREE", "CH_RUN_CHUNKS", "CH_RUN_BYTES"].map(need) as [number, number, number, number, number];
-  const [H_HEAP_BASE, H_CHUNK_BASE, H_NCHUNKS, H_HIGH_WATER] = ["H_HEAP_BASE", "H_CHUNK_BASE", "H_NCHUNKS", "H_HIGH_WATER"].map(need) as [number, number, number, number];
-  const u8 = heap.u8;
-  const u32 = (a: number) => heap.u32(a);
+export function pageMap(heap: { core: Core }): PageMap {
+  const core = heap.core;
+  const { PAGE_SIZE, CHUNK_SIZE, DESC_SIZE, DESC_BYTES, D_KIND, D_CACHE, D_INUSE, D_OBJECTS, D_AUX, D_ORDER } = L;
+  const { K_FREE, K_SLAB, K_LARGE, C_ORDER, C_FLAGS, F_INTERNAL, F_KMALLOC } = L;
+  const { CH_STATE, CS_RUN, CS_FREE, CH_RUN_CHUNKS, CH_RUN_BYTES, H_HEAP_BASE, H_CHUNK_BASE, H_NCHUNKS, H_HIGH_WATER } = L;
+  const u8 = core.u8;
+  const u32 = (a: number) => core.u32(a);
   const u16 = (a: number) => u8[a]! | (u8[a + 1]! << 8);
-  const start = u32(heap.hdr + H_HEAP_BASE) & ~(PAGE_SIZE - 1);
+  const start = u32(core.hdr + H_HEAP_BASE) & ~(PAGE_SIZE - 1);
   const end = u8.length;
   const n = Math.ceil((end - start) / PAGE_SIZE);
   const owner = new Uint8Array(n).fill(PAGE_OWNER.untouched);
@@ -157,10 +151,10 @@ export function pageMap(heap: Heap): PageMap {
       if (k >= 0 && k < n) { owner[k] = o; fill[k] = f; }
     }
   };
-  const chunkBase = u32(heap.hdr + H_CHUNK_BASE);
-  const high = u32(heap.hdr + H_HIGH_WATER);
+  const chunkBase = u32(core.hdr + H_CHUNK_BASE);
+  const high = u32(core.hdr + H_HIGH_WATER);
   set(start, (chunkBase - start) / PAGE_SIZE, PAGE_OWNER.metadata, 1);
-  const nchunks = u32(heap.hdr + H_NCHUNKS);
+  const nchunks = u32(core.hdr + H_NCHUNKS);
   const pagesPerChunk = CHUNK_SIZE / PAGE_SIZE;
   const metaPages = DESC_BYTES / PAGE_SIZE;
   const freeAt = (addr: number, pages: number) => {

@@ -10,7 +10,7 @@ function sum(f: Footprint): number {
 }
 
 function heapBase(heap: Heap): number {
-  return heap.u32(heap.hdr + heap.L.H_HEAP_BASE);
+  return heap.dv.getUint32(heap.hdr + heap.L.H_HEAP_BASE, true);
 }
 
 function expectExact(heap: Heap, f: Footprint): void {
