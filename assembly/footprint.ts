@@ -24,7 +24,7 @@
 // one range that covers it. FP_OTHER holds bytes the walk could not name; it stays 0 on a sound heap
 // (test/footprint.test.ts checks it).
 import {
-  C_FLAGS, C_NEXT, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_QUAR_COUNT, C_SIZE, C_STRIDE, CH_RUN_BYTES,
+  C_DEBUG_OFF, C_FLAGS, C_NEXT, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_QUAR_COUNT, C_SIZE, C_STRIDE, CH_RUN_BYTES,
   CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_FREE, CS_RUN, D_AUX, D_CACHE, D_INUSE, D_KIND, D_OBJECTS,
   D_ORDER, DESC_BYTES, DESC_SHIFT, F_INTERNAL, F_KMALLOC, H_CACHE_HEAD, H_CHUNK_BASE, H_HEAP_BASE,
   H_HIGH_WATER, K_FREE, K_LARGE, K_SLAB, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_CHUNK, WASM_PAGE_SHIFT,
@@ -37,10 +37,10 @@ import { parkedObjects } from "./cpu";
 // Result slots (f64 each), in the order bindings/footprint.ts reads them.
 export const FP_TOTAL: u32 = 0;        // memory bytes − heapBase
 export const FP_HEADER: u32 = 1;       // [heapBase, chunkBase): alignment, heap header, boot cache struct
-export const FP_META: u32 = 2;         // descriptor pages of every chunk; in-slab bitmaps (C_OBJ_OFFSET)
+export const FP_META: u32 = 2;         // descriptor pages of every chunk; in-slab bitmaps (before slot 0)
 export const FP_INTERNAL: u32 = 3;     // slabs of the heap's own caches (kmem_cache structs, sheaves, quarantine)
 export const FP_LIVE: u32 = 4;         // user caches: object size × objects handed out; large blocks: requested
-export const FP_ROUNDING: u32 = 5;     // user caches: (stride − size) × objects handed out
+export const FP_ROUNDING: u32 = 5;     // (stride − size) × objects handed out: alignment, debug extras
 export const FP_KM_USABLE: u32 = 6;    // malloc classes: class size × objects handed out (requested: unknown here)
 export const FP_SLAB_TAIL: u32 = 7;    // slab bytes after the last object
 export const FP_SLAB_FREE: u32 = 8;    // free objects in slabs (stride each)
@@ -104,7 +104,8 @@ function slabWalk(cache: usize, d: usize, a: usize): void {
   const bytes = <usize>PAGE_SIZE << load<u32>(cache, C_ORDER);
   const flags = load<u32>(cache, C_FLAGS);
   if ((flags & (F_INTERNAL | F_KMALLOC)) == F_INTERNAL) { range(FP_INTERNAL, a, bytes); return; }
-  const off = <usize>load<u32>(cache, C_OBJ_OFFSET);
+  // slots start at the object offset less a debug cache's left red zone (C_DEBUG_OFF, debug.ts)
+  const off = <usize>(load<u32>(cache, C_OBJ_OFFSET) - load<u32>(cache, C_DEBUG_OFF));
   const objects = <usize>load<u32>(cache, C_OBJECTS);
   const stride = <usize>load<u32>(cache, C_STRIDE);
   const size = <usize>load<u32>(cache, C_SIZE);
@@ -112,13 +113,11 @@ function slabWalk(cache: usize, d: usize, a: usize): void {
   range(FP_META, a, off);
   range(FP_SLAB_TAIL, a + off + objects * stride, bytes - off - objects * stride);
   put(FP_SLAB_FREE, <f64>((objects - inuse) * stride));
+  put(FP_ROUNDING, <f64>(inuse * (stride - size)));     // alignment and debug extras (red zones, tracks)
   if ((flags & F_KMALLOC) != 0) {
-    put(FP_KM_USABLE, <f64>(inuse * stride));
+    put(FP_KM_USABLE, <f64>(inuse * size));
     put(FP_KM_OBJECTS, <f64>inuse);
-  } else {
-    put(FP_LIVE, <f64>(inuse * size));
-    put(FP_ROUNDING, <f64>(inuse * (stride - size)));
-  }
+  } else put(FP_LIVE, <f64>(inuse * size));
 }
 
 // Objects allocated in slabs but handed to nobody: move them from the handed-out slots to FP_PARKED.
@@ -131,13 +130,11 @@ function parkedWalk(): void {
       const stride = <usize>load<u32>(c, C_STRIDE);
       const size = <usize>load<u32>(c, C_SIZE);
       put(FP_PARKED, <f64>(k * stride));
+      put(FP_ROUNDING, -<f64>(k * (stride - size)));
       if ((flags & F_KMALLOC) != 0) {
-        put(FP_KM_USABLE, -<f64>(k * stride));
+        put(FP_KM_USABLE, -<f64>(k * size));
         put(FP_KM_OBJECTS, -<f64>k);
-      } else {
-        put(FP_LIVE, -<f64>(k * size));
-        put(FP_ROUNDING, -<f64>(k * (stride - size)));
-      }
+      } else put(FP_LIVE, -<f64>(k * size));
     }
     c = <usize>load<u32>(c, C_NEXT);
   }

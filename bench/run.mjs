@@ -13,6 +13,7 @@ const all = [
   { name: "overhead", file: "overhead.mjs", what: "objects per slab and metadata bytes per object byte" },
   { name: "inuse", file: "inuse.mjs", what: "double-free hardening: in-use bit and top-of-array check vs before" },
   { name: "reclaim", file: "reclaim.mjs", what: "slab-oriented reclaim vs LRU eviction" },
+  { name: "memory", file: "memory.mjs", what: "footprint by category per trace, memory map, utilization vs dlmalloc" },
   { name: "malloc", file: "malloc-peers.mjs", what: "malloc peers: dlmalloc, glibc, jemalloc, mimalloc, bump; trace replays" },
 ];
 const wanted = process.argv.slice(2);

@@ -76,6 +76,19 @@ describe("heap.footprint()", () => {
     });
   }
 
+  it("sums exactly with debug caches (red zones, poison, tracks, quarantine) and kernel classes", async () => {
+    const heap = await createAllocator({ debug: true, nodes: 2, cpusPerNode: 1 });
+    heap.setMallocClasses("kernel");
+    const c = heap.createCache("d", { size: 100, debug: { redZone: true, poison: true, storeUser: true } });
+    const ps = Array.from({ length: 300 }, () => c.alloc());
+    for (const p of ps.slice(0, 100)) c.free(p);
+    let requested = 0;
+    for (let i = 0; i < 200; i++) { heap.pin(i % 2); heap.malloc(i * 37); requested += i * 37; }
+    const f = heap.footprint({ mallocRequested: requested });
+    expectExact(heap, f);
+    expect(f.live).toBe(200 * 100 + requested);
+  });
+
   it("a fresh heap is header, metadata and untouched memory; a freed block comes back as free pages", async () => {
     const heap = await createAllocator();
     const f0 = heap.footprint();
