@@ -288,7 +288,7 @@ export const BARN_MAX_FULL: u32 = 10;   // as the kernel's MAX_FULL_SHEAVES
 export const BARN_MAX_EMPTY: u32 = 10;
 export const ALIEN_CAP: u32 = 12;       // as SLAB's alien limit
 
-// ==== debugging and hardening (issue 4: debug.ts, inuse.ts) ===========================================
+// ==== debugging and hardening (debug.ts, debugslot.ts, report.ts, inuse.ts) ===========================
 // Reused reserved fields: C_DEBUG_OFF (68, as reserved for it), H_ERR_ADDR (64) and H_ERR_CACHE (68) of
 // the heap header (error detail). New cache-header fields are taken from the END of the reserved tail of
 // the 128-byte header (76..127), downwards, so that other additions can grow upwards from 76.
@@ -411,7 +411,7 @@ export const F_KMALLOC: u32 = 1 << 10;          // a kmalloc-N cache (free() acc
 // ENOMEM / EINVAL as wasi-libc numbers them (posix_memalign's return value)
 export const ERRNO_ENOMEM: i32 = 48;
 export const ERRNO_EINVAL: i32 = 28;
-// ---- perf (branch perf) ---------------------------------------------------------------------------------
+// ---- alignment of chunkBase; memory.discard (arena.ts, kmalloc.ts, reclaim.ts) -------------------------
 // chunkBase is aligned to the largest slab (2^MAX_SLAB_ORDER pages = 32 KiB), not to a Wasm page: slab
 // masking (C_SLAB_MASK, inuse.ts) and power-of-two classes need slabs naturally aligned in absolute
 // addresses, and nothing needs more. Buddy blocks are therefore aligned to min(their size, 32 KiB) in
