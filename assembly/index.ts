@@ -17,8 +17,8 @@
 //   8   sheaf
 //   9   debug harden
 //   10  cpu
-//   11  bulk prefill reclaim destroy validate kmalloc bench
-//   12  footprint abi
+//   11  bulk prefill reclaim destroy validate kmalloc bench footprint
+//   12  abi
 //   13  index
 //   14  merged
 // One way up, and it is not an import: a page shortage (page.ts) calls the handler reclaim.ts registers.
