@@ -17,8 +17,8 @@
 //   8   sheaf
 //   9   debug harden
 //   10  cpu
-//   11  bulk prefill reclaim destroy validate kmalloc bench threads-bench
-//   12  footprint abi threads-ops
+//   11  bulk prefill reclaim destroy validate kmalloc bench footprint threads-bench
+//   12  abi threads-ops
 //   13  index
 //   14  merged
 // Two ways up, neither an import: a page shortage (page.ts) calls the handler reclaim.ts registers, and a
@@ -296,3 +296,8 @@ export function bench_locked_bursts(cache: u32, n: u32, k: u32, scratch: u32, wo
   if (THREADED) return benchLockedBursts(cache, n, k, scratch, word, cpu);
   return 0;
 }
+
+// Where every byte above the heap base goes (assembly/footprint.ts): walk, then read FP_SLOTS results.
+import { footprintResult, footprintWalk } from "./footprint";
+export function heap_footprint(): void { footprintWalk(); }
+export function footprint_result(slot: u32): f64 { return footprintResult(slot); }

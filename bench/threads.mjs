@@ -10,17 +10,17 @@
 // Every figure is the median of --runs runs (default 5); the configurations are interleaved run by run,
 // so machine noise hits them alike. This machine is shared: the absolute ops/s are context, the ratios
 // are the result, and a 2-core machine shared with other jobs may not give 2 Workers two cores.
-// Results: printed, and written to $WASM_SLAB_BENCH_DIR/threads.json when that variable is set.
+// Results: printed, and written through bench/harness.mjs writeSection (threads.json under
+// $WASM_SLAB_BENCH_DIR when bench/run.mjs runs it).
 //   4. (--single-vs OLD.wasm) the single-threaded build must not get slower: the fast paths of this
 //      checkout's build/release.wasm against another single-threaded build (e.g. main's), in this process,
 //      interleaved: an alloc+free pair from JS, a pair inside Wasm, a malloc+free pair inside Wasm.
 // Usage: node bench/threads.mjs [--runs N] [--ops N] [--single-vs OLD.wasm]
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { attachAllocator, createAllocator } from "../dist/index.js";
-import { fmt, measure, median, table } from "./harness.mjs";
+import { fmt, measure, median, table, writeSection } from "./harness.mjs";
 
 const K = 16;            // burst depth of the local workload
 const LOCKED_CPU = 5;    // the CPU every Worker of the single-lock baseline runs as (nobody owns it)
@@ -172,7 +172,7 @@ async function singleVs(oldFile, runs) {
   for (const what of ["pair from JS", "pair in Wasm", "malloc+free from JS"]) {
     const ratio = r[`new: ${what}`] / r[`old: ${what}`];
     rows.push([what, fmt(r[`old: ${what}`]), fmt(r[`new: ${what}`]), fmt(ratio)]);
-    figures.push({ name: `single-threaded build, ${what}: this build vs ${oldFile}`, value: r[`new: ${what}`], unit: "ns/op", baseline: oldFile, ratio });
+    figures.push({ name: `single-threaded build, ${what}: this build vs ${oldFile}`, value: r[`new: ${what}`], unit: "ns/op", baseline: oldFile, baselineValue: r[`old: ${what}`], ratio });
   }
   console.log(`single-threaded build, this checkout vs ${oldFile}: median of ${runs} interleaved runs`);
   table(["fast path", "old ns/op", "new ns/op", "new/old"], rows);
@@ -185,8 +185,7 @@ async function main() {
   const ops = Number(values.ops);
   if (values["single-vs"]) {
     const figures = await singleVs(values["single-vs"], Math.max(runs, 5));
-    const dir = process.env.WASM_SLAB_BENCH_DIR;
-    if (dir) writeFileSync(join(dir, "threads-single.json"), JSON.stringify({ section: "threads-single", figures }, null, 2));
+    writeSection("threads-single", { figures });
     return;
   }
   const configs = [];
@@ -221,26 +220,26 @@ async function main() {
   const offK = median(pc.off);
   const figures = [
     { name: "local alloc/free, 1 Worker", value: ours1, unit: "ops/s" },
-    { name: "local alloc/free, 2 Workers", value: ours2, unit: "ops/s", baseline: "1 Worker", ratio: ours2 / ours1, goal: 1.8, reached: ours2 / ours1 >= 1.8 },
-    { name: "local alloc/free, 4 Workers", value: ours4, unit: "ops/s", baseline: "1 Worker", ratio: ours4 / ours1 },
+    { name: "local alloc/free, 2 Workers", value: ours2, unit: "ops/s", baseline: "1 Worker", baselineValue: ours1, goal: 1.8, better: "higher" },
+    { name: "local alloc/free, 4 Workers", value: ours4, unit: "ops/s", baseline: "1 Worker", baselineValue: ours1, better: "higher" },
     { name: "single global lock, 1 Worker", value: lk1, unit: "ops/s" },
     { name: "single global lock, 2 Workers", value: lk2, unit: "ops/s" },
     { name: "single global lock, 4 Workers", value: lk4, unit: "ops/s" },
-    { name: "2 Workers: wasm-slab vs single global lock", value: ours2, unit: "ops/s", baseline: "single global lock, 2 Workers", ratio: ours2 / lk2, goal: 2, reached: ours2 / lk2 >= 2 },
-    { name: "4 Workers: wasm-slab vs single global lock", value: ours4, unit: "ops/s", baseline: "single global lock, 4 Workers", ratio: ours4 / lk4 },
+    { name: "2 Workers: wasm-slab vs single global lock", value: ours2, unit: "ops/s", baseline: "single global lock, 2 Workers", baselineValue: lk2, goal: 2, better: "higher" },
+    { name: "4 Workers: wasm-slab vs single global lock", value: ours4, unit: "ops/s", baseline: "single global lock, 4 Workers", baselineValue: lk4, better: "higher" },
     { name: "cores the process got, local: 1 / 2 / 4 Workers", value: median(cores.get("local/1")), unit: "cores", note: [1, 2, 4].map((w) => fmt(median(cores.get(`local/${w}`)))).join(" / ") },
     { name: "ops per CPU-second, local: 1 / 2 / 4 Workers", value: median(perCpuS.get("local/1")), unit: "ops/CPU-s", note: [1, 2, 4].map((w) => fmt(median(perCpuS.get(`local/${w}`)) / 1e6, 1) + "M").join(" / ") },
     { name: "ops per CPU-second, single lock: 1 / 2 / 4 Workers", value: median(perCpuS.get("locked/1")), unit: "ops/CPU-s", note: [1, 2, 4].map((w) => fmt(median(perCpuS.get(`locked/${w}`)) / 1e6, 1) + "M").join(" / ") },
-    { name: "remote frees, alien arrays on: lock acquisitions per 1000", value: onK, unit: "locks/1000 frees", baseline: "alien arrays off", ratio: onK / offK },
+    { name: "remote frees, alien arrays on: lock acquisitions per 1000", value: onK, unit: "locks/1000 frees", baseline: "alien arrays off", baselineValue: offK },
     { name: "remote frees, alien arrays off: lock acquisitions per 1000", value: offK, unit: "locks/1000 frees" },
     { name: "remote frees that went to an alien array (on)", value: median(pc.onShare), unit: "share" },
-    { name: "producer refills: lock acquisitions per 1000 allocs (aliens on / off)", value: median(pc.prodOn), unit: "locks/1000 allocs", baseline: "aliens off", ratio: median(pc.prodOn) / median(pc.prodOff) },
+    { name: "producer refills: lock acquisitions per 1000 allocs (aliens on / off)", value: median(pc.prodOn), unit: "locks/1000 allocs", baseline: "aliens off", baselineValue: median(pc.prodOff) },
   ];
   console.log(`threads: Workers over one shared heap, median of ${runs} runs, ${ops} ops per Worker (Node ${process.version})`);
+  for (const f of figures) if (f.baselineValue !== undefined) f.ratio = f.value / f.baselineValue;
   table(
     ["figure", "value", "unit", "ratio", "goal", "reached"],
-    figures.map((f) => [f.name, f.note ?? fmt(f.value, f.unit === "ops/s" ? 0 : 2), f.unit, f.ratio === undefined ? "" : fmt(f.ratio), f.goal === undefined ? "" : `≥ ${f.goal}×`, f.reached === undefined ? "" : f.reached ? "yes" : "not reached"]),
+    figures.map((f) => [f.name, f.note ?? fmt(f.value, f.unit === "ops/s" ? 0 : 2), f.unit, f.ratio === undefined ? "" : fmt(f.ratio), f.goal === undefined ? "" : `≥ ${f.goal}×`, f.goal === undefined ? "" : f.ratio >= f.goal ? "yes" : "not reached"]),
   );
-  const dir = process.env.WASM_SLAB_BENCH_DIR;
-  if (dir) writeFileSync(join(dir, "threads.json"), JSON.stringify({ section: "threads", runs, opsPerWorker: ops, node: process.version, figures }, null, 2));
+  writeSection("threads", { runs, opsPerWorker: ops, figures });
 }

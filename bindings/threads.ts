@@ -29,12 +29,11 @@
 //     the CPU's arrays go back to the slabs (no object lost) and the CPU is free again. Objects the dead
 //     Worker held are still allocated: whoever knows them frees them. A Worker killed inside an allocator
 //     call may leave a lock held: unsupported, detected by the lock timeout.
-import { threadedDebugWasm, threadedWasm } from "./generated/wasm.js";
 import { CpuBusyError, InvalidArgumentError, LockTimeoutError, NoCpuError, SlabError } from "./errors.js";
 import { Abi, ErrorCodes } from "./generated/abi.js";
 import { Cache, Heap } from "./heap.js";
 import { Core } from "./core.js";
-import { instantiateModule, type HookFn, type SlabExports, type SlabInstance } from "./wasm.js";
+import { instantiateModule, threadedWasmBytes, type HookFn, type SlabExports, type SlabInstance } from "./wasm.js";
 
 /** The threads ABI of the threaded build (assembly/index.ts, "threads"): part of the generated
  *  SlabExports; named here for what this file uses. */
@@ -81,7 +80,7 @@ const compiled = new Map<boolean, Promise<WebAssembly.Module>>();
 export function compileThreaded(debug: boolean): Promise<WebAssembly.Module> {
   let m = compiled.get(debug);
   if (!m) {
-    m = WebAssembly.compile(debug ? threadedDebugWasm : threadedWasm);
+    m = threadedWasmBytes(debug).then((bytes) => WebAssembly.compile(bytes));
     compiled.set(debug, m);
   }
   return m;

@@ -32,7 +32,7 @@ describe.skipIf(!haveChromium)("threads: a shared heap in Chromium with Workers"
       const path = new URL(req.url ?? "/", "http://x").pathname;
       if (path === "/") {
         res.writeHead(200, { "content-type": "text/html", ...ISOLATION }).end(
-          '<!doctype html><title>wasm-slab threads</title><script type="module">import * as lib from "/dist/index.js"; import * as intro from "/dist/introspection.js"; window.lib = lib; window.intro = intro;</script>',
+          '<!doctype html><title>wasm-slab threads</title><script type="module">import * as lib from "/dist/index.js"; window.lib = lib;</script>',
         );
         return;
       }
@@ -92,10 +92,14 @@ describe.skipIf(!haveChromium)("threads: a shared heap in Chromium with Workers"
       const live = cache.stats().activeObjects;
       const valid = heap.validate().ok;
       heap.shrink();
-      // the internal module, for the objects in a cache's slabs
-      const { totalObjects } = (window as unknown as { intro: { totalObjects: (core: unknown, addr: number) => number } }).intro;
+      // objects in a cache's slabs, every node (CN_TOTAL_OBJECTS)
+      const totalObjects = (h: typeof heap, addr: number): number => {
+        let t = 0;
+        for (let n = 0; n < h.nodes; n++) t += h.u32(addr + h.L.C_HDR + n * h.L.CN_SIZE + h.L.CN_TOTAL_OBJECTS);
+        return t;
+      };
       let slabObjects = 0;
-      for (const c of heap.walkCaches()) if (c.name !== "kmem_cache") slabObjects += totalObjects(heap.core, c.addr);
+      for (const c of heap.walkCaches()) if (c.name !== "kmem_cache") slabObjects += totalObjects(heap, c.addr);
       return { isolated, results, live, mallocLive, valid, slabObjects };
     });
     expect(errors).toEqual([]);
