@@ -14,7 +14,7 @@ import { freePages } from "./page";
 import { H_ERR_ADDR, H_ERR_CACHE, H_DEBUG, DB_ERR_OFFSET, DB_ERR_FOUND, DB_ERR_EXPECTED, DB_REPORTS, F_DEBUG_MASK, F_INUSE, C_QUAR_COUNT } from "./layout";
 import { freeFailed, debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf, liveAt } from "./debug";
 
-export * from "./layout";
+export * from "./abi";
 export { NR_STATS } from "./stats";
 
 // Set up the heap. maxBytes is a double so JS can pass any byte count (exact to 2^53).
