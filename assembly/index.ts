@@ -94,12 +94,14 @@ export function cache_free_bulk(cache: u32, src: u32, n: u32): i32 {
 }
 export function bulk_bad_index(): u32 { return bulkBadIndex; }
 
-// A staging buffer of STAGE_BYTES for the TS layer's bulk calls (an object of an internal cache).
+// A staging buffer of STAGE_BYTES for the TS layer's bulk calls (an object of an internal cache, made
+// on the first call; each call gives another buffer, so that nested bulk calls never share one).
 export const STAGE_BYTES: u32 = 16384;
+let stageCache: usize = 0;
 export function stage_alloc(): u32 {
-  const c = cacheCreateInternal(STAGE_BYTES);
-  if (c == 0) return 0;
-  return <u32>allocSingle(c, 0xffffffff);
+  if (stageCache == 0) stageCache = cacheCreateInternal(STAGE_BYTES);
+  if (stageCache == 0) return 0;
+  return <u32>allocSingle(stageCache, 0xffffffff);
 }
 
 // ---- benchmark loops (bench/micro.mjs) ----
