@@ -35,8 +35,9 @@
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
 // block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.
-// aligned_alloc supports alignments up to 8 KiB from the classes, up to MAX_LARGE_ALIGN (64 KiB) from
-// the buddy allocator, and 8 KiB for huge (chunk-run) blocks; larger ones fail with E_INVALID.
+// aligned_alloc supports alignments up to 4 KiB from the classes (a cache's own alignment, kept by debug
+// and in-use layouts), up to MAX_LARGE_ALIGN (64 KiB) from the buddy allocator, and 8 KiB for huge
+// (chunk-run) blocks; larger ones fail with E_INVALID.
 //
 // Bad pointers: every path checks before it changes anything, and returns an E_* code: a pointer outside
 // the heap or into metadata (E_NOT_OURS), inside a block but not at its start (E_NOT_OBJECT), an object
@@ -475,7 +476,9 @@ export function kmallocAligned(align: usize, size: usize): usize {
   if (align == 0 || (align & (align - 1)) != 0) { setError(E_INVALID); return 0; }
   if (align <= 8 || (align <= 16 && size > 8)) return kmalloc(size);
   if (size == 0) size = 1;
-  if (size <= KMALLOC_MAX && align <= KMALLOC_MAX) {
+  // A class serves alignments its cache guarantees in every mode (red zones and in-use bitmaps move
+  // objects, but keep them C_ALIGN-aligned): caches align to at most a page. Larger: the page allocator.
+  if (size <= KMALLOC_MAX && align <= PAGE_SIZE) {
     let k = classFor(size);
     const nclasses = load<u32>(kmTable() + KM_NCLASSES);
     for (; k <= nclasses; k++) {

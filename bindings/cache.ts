@@ -52,6 +52,8 @@ export class Cache implements CacheEntry {
   /** @internal */ readonly ctor?: (ptr: number) => void;
   /** @internal The destructor of a reclaimable cache. */ destructor?: Destructor;
   #dead = false;
+  /** Prefill handles given out and not yet returned: destroy() refuses while any is out. */
+  readonly #handles = new Set<Prefilled>();
   /** Destroyed, or has callbacks whose exceptions are rethrown after the Wasm call, or is reclaimable:
    *  take the checked path. Keeps the common alloc/free to one test and one Wasm call. */
   #careful: boolean;
@@ -371,7 +373,9 @@ export class Cache implements CacheEntry {
     if (s === 0) {
       throw new OutOfMemoryError(`a prefill of ${n} objects of cache '${this.name}'`, n * this.size);
     }
-    return new Prefilled(this, core.w, s, n);
+    const h = new Prefilled(this, core.w, s, n);
+    this.#handles.add(h);
+    return h;
   }
 
   /** Give a prefill handle back: what is left goes to the CPU's spare array where possible. */
@@ -380,6 +384,7 @@ export class Cache implements CacheEntry {
     if (!(handle instanceof Prefilled)) throw new InvalidArgumentError(`returnPrefilled: ${show(handle)} is not a prefill handle`);
     if (handle.cache !== this) throw new InvalidArgumentError(`returnPrefilled: the handle belongs to cache '${handle.cache.name}'`);
     this.#w.cache_return_prefilled(this.addr, handle.release());
+    this.#handles.delete(handle);
   }
 
   // ---- reclaim, tuning, figures, destroy -------------------------------------------------------------
@@ -448,11 +453,12 @@ export class Cache implements CacheEntry {
     };
   }
 
-  /** Destroy the cache. Throws CacheBusyError, freeing nothing, while objects are live. */
+  /** Destroy the cache. Throws CacheBusyError, freeing nothing, while objects are live or a prefill
+   *  handle is out (return it first). */
   destroy(): void {
     this.#check();
     const core = this.#core;
-    const e = this.#w.cache_destroy(this.addr);
+    const e = this.#handles.size !== 0 ? ErrorCodes.BUSY : this.#w.cache_destroy(this.addr);
     if (e === ErrorCodes.BUSY) {
       const objects: LiveObject[] = [];
       for (let k = 0; k < L.LIVE_REPORT_MAX; k++) {
@@ -460,7 +466,7 @@ export class Cache implements CacheEntry {
         if (p === 0) break;
         objects.push({ ptr: p, tracks: core.tracksAt(this.addr, p) });
       }
-      throw new CacheBusyError(this.name, this.#w.cache_live(this.addr) >>> 0, objects);
+      throw new CacheBusyError(this.name, this.#w.cache_live(this.addr) >>> 0, objects, this.#handles.size);
     }
     if (e !== 0) throw new SlabError(`wasm-slab: destroy '${this.name}' failed (code ${e})`, e);
     this.#dead = true;
