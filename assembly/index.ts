@@ -1,4 +1,4 @@
-// index.ts — the Wasm ABI of wasm-slab: exported functions, and the checks of what a caller passes.
+// index.ts — the Wasm ABI of wasm-slab: exported functions only, no logic.
 //
 // Conventions: pointers and sizes are u32 byte offsets into the shared linear memory; 0 is "no memory".
 // Functions that can fail return a pointer (0 on failure) or an error code (E_*, 0 = success); the last
@@ -8,10 +8,28 @@
 // Hostile callers (a C program, a confused JS caller): no export traps, hangs or writes memory because
 // of a garbage handle or pointer. Every cache handle is checked against the registry of caches before
 // anything reads it (userCache / knownCache: an allocated object of the boot cache with the live magic,
-// found by arithmetic from the address alone); every prefill handle likewise (prefillHandle: an
-// allocated sheaf marked as a handle); every output or input pointer range must be memory a caller may
-// hand over (callerRange: below the heap base, or inside one allocated block). A refused call returns 0
-// / E_BAD_CACHE / E_INVALID and changes nothing but the error code.
+// found by arithmetic from the address alone); every prefill handle likewise (prefill.ts prefillHandle:
+// an allocated sheaf marked as a handle); every output or input pointer range must be memory a caller
+// may hand over (callerRange: below the heap base, or inside one allocated block). A refused call returns
+// 0 / E_BAD_CACHE / E_INVALID and changes nothing but the error code.
+//
+// Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
+//   0   layout sync
+//   1   arena list
+//   2   page
+//   3   percpu report inuse
+//   4   stats debugslot
+//   5   slab
+//   6   node
+//   7   cache
+//   8   sheaf
+//   9   debug
+//   10  cpu
+//   11  bulk prefill reclaim destroy validate kmalloc bench
+//   12  footprint abi
+//   13  index
+//   14  merged
+// One way up, and it is not an import: a page shortage (page.ts) calls the handler reclaim.ts registers.
 import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";
 import {
   C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, D_AUX, D_CACHE,
@@ -19,13 +37,16 @@ import {
 } from "./layout";
 import { HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
-import { BOOT, cacheCreate, cacheDestroy, heapInit, isCache, liveObjects, setError } from "./cache";
-import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, pinCpu, tuneArrays } from "./cpu";
+import { BOOT, cacheCreate, heapInit } from "./cache";
+import { cacheDestroy, liveAt, liveObjects } from "./destroy";
+import { setError, freeFailed } from "./report";
+import { pinCpu } from "./percpu";
+import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, tuneArrays } from "./cpu";
 import { setCpu, currentCpu } from "./sync";
 import { validate as validateHeap } from "./validate";
 import { freePages } from "./page";
 import { H_ERR_ADDR, H_ERR_CACHE, H_DEBUG, DB_ERR_OFFSET, DB_ERR_FOUND, DB_ERR_EXPECTED, DB_REPORTS, F_DEBUG_MASK, F_INUSE, C_QUAR_COUNT } from "./layout";
-import { freeFailed, debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf, liveAt } from "./debug";
+import { debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf } from "./debug";
 
 export * from "./abi";
 export { NR_STATS } from "./stats";
@@ -56,8 +77,7 @@ function callerRange(p: usize, bytes: usize): bool {
   const b = chunkByteOf(p);
   if (b >= CT_RUN_TAIL) return false;
   let d = pageOf(p);
-  const k = load<u8>(d, D_KIND);
-  if (k == K_TAIL) d = <usize>load<u32>(d, D_AUX);
+  if (load<u8>(d, D_KIND) == K_TAIL) d = <usize>load<u32>(d, D_AUX);
   const kind = load<u8>(d, D_KIND);
   if (kind == K_SLAB) {
     const cache = <usize>load<u32>(d, D_CACHE);
@@ -261,8 +281,7 @@ export function discarded_chunks(): u32 { return discardedChunks(); }
 // env.hook(HOOK_REPORT, code, ptr, 0) (the C functions have no way to return it). The km_* exports
 // are the same operations for the TS layer: they return codes instead of reporting.
 import { kcalloc, kfree, kmalloc, kmallocAligned, kmallocSetClasses, krealloc, kusable } from "./kmalloc";
-import { hook } from "./slab";
-import { E_NOMEM, HOOK_REPORT, ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
+import { E_NOMEM, ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
 
 function reportBad(e: i32, ptr: usize): void {
   freeFailed(0, ptr, e); // last_error, its detail, and env.hook(HOOK_REPORT, e, ptr, 0)

@@ -4,16 +4,18 @@
 // Owns: what a valid pointer / byte count / index / u32 is at the TS API, and the error message for
 // each. Entry points: isU32() (the one-comparison test the fast paths inline), ptrArg(), countArg(),
 // indexArg(), u32Arg(). Called by: core.ts, malloc.ts, cache.ts, reclaim.ts, heap.ts, options.ts.
-// Invariants: a value passes only if it is a number (not a string, array or bigint) with no fractional
-// part in the stated range; `(x >>> 0) === x` is exactly "an integer in 0 .. 2^32-1" for any JS value
-// (a string, array, NaN, -1, 2^32 or 0.5 all fail it), which is why it is the hot-path test.
+// Invariants: a value passes only if it is a number (not a string, array, boxed Number or bigint) with
+// no fractional part in the stated range; for a number, `(x >>> 0) === x` is exactly "an integer in
+// 0 .. 2^32-1" (NaN, -1, 2^32 and 0.5 all fail it), which is why it is the hot-path test.
 import { InvalidArgumentError } from "./errors.js";
 
 export const U32_MAX = 0xffff_ffff;
 
-/** True when x is an integer in 0 .. 2^32-1 (and a number). One comparison: cheap on a fast path. */
+/** True when x is a number that is an integer in 0 .. 2^32-1. Cheap enough for a fast path: with
+ *  number feedback the typeof folds into the check the shift needs anyway (and a BigInt or a Symbol,
+ *  on which `>>>` would throw a TypeError, is refused instead). */
 export function isU32(x: unknown): x is number {
-  return ((x as number) >>> 0) === x;
+  return typeof x === "number" && (x >>> 0) === x;
 }
 
 /** How a bad argument is shown in a message: strings quoted, arrays bracketed, everything readable. */

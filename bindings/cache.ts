@@ -7,7 +7,7 @@
 // shrink and reclaim), introspection.ts (stats), options.ts (tune), args.ts, errors.ts,
 // generated/abi.ts. `heap` is only a back-reference for users (a type import of heap.ts: no call goes up).
 // Invariants:
-//   - The fast path is alloc()/free() with #careful false: one test (and for free one `(p >>> 0) === p`
+//   - The fast path is alloc()/free() with #careful false: one test (and for free one isU32 (`(p >>> 0) === p`)
 //     argument check), one Wasm call, one result test. Everything else (a destroyed cache, callbacks
 //     whose exceptions must be rethrown, the refcount protocol, a bad argument) takes #careful paths.
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
@@ -92,7 +92,7 @@ export class Cache implements CacheEntry {
   /** Free an object of this cache. Throws InvalidFreeError / DoubleFreeError and changes nothing when
    *  `ptr` is not an allocated object of this cache (InvalidArgumentError when it is not a pointer). */
   free(ptr: number): void {
-    if (this.#careful || (ptr >>> 0) !== ptr) return this.#freeCareful(ptr);
+    if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr);
     const e = this.#w.cache_free(this.addr, ptr);
     if (e !== 0) this.#freeFailed(e);
   }
