@@ -6,7 +6,8 @@
 // own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc), calcOrder().
 // Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and frees a cache header.
 // Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), debugslot.ts (the slot
-// sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts.
+// sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, harden.ts (which
+// double-free mechanism a new cache gets).
 //
 // Sizing (as SLUB's calculate_order): with n CPUs, aim for min_objects = 4 × (fls(n) + 1) objects per
 // slab; take the smallest order ≤ MAX_SLAB_ORDER, starting at the order that holds min_objects, whose
@@ -26,6 +27,7 @@ import { HEAP, alignUp, arenaInit } from "./arena";
 import { allocOne, freeOne } from "./node";
 import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
 import { setError } from "./report";
+import { hardenFlags } from "./harden";
 import { setCpu } from "./sync";
 import { debugFlags, debugLead, debugStride, debugTrackOff } from "./debugslot";
 
@@ -203,6 +205,7 @@ export function cacheCreate(size: u32, align: u32, flags: u32, arrayCap: u32): u
   if ((flags & ~F_USER_MASK) != 0) { setError(E_INVALID); return 0; }
   if (arrayCap == DEFAULT_CAP) arrayCap = defaultArrayCap(size);
   flags = debugFlags(size, align, flags);                // heap-wide debug defaults, flag conflicts
+  flags = hardenFlags(flags);                            // double-free hardening: free key or in-use bits
   if ((flags & F_DEBUG_MASK) != 0) arrayCap = 0;       // debug caches take the slow path, as the kernel's
   return createWith(size, align, flags, arrayCap);
 }

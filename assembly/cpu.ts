@@ -40,7 +40,8 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { inuseMark, inuseRelease } from "./inuse";
+import { HARDEN_CONFIRM, hardenAlloc, hardenFree, hardenFreeConfirmed } from "./harden";
+import { handleHolds } from "./sheaf";
 
 // Heap-wide switch (H_FLAGS2 bit 0): alien arrays off, so every remote free takes the remote lock.
 export const FLAG2_NO_ALIEN: u32 = 1;
@@ -53,32 +54,40 @@ export const FLAG2_NO_ALIEN: u32 = 1;
   const slot = cpuSlot(cache);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
-  if (n == 0) return inuseMark(cache, allocSlow(cache, slot));
+  if (n == 0) return hardenAlloc(cache, allocSlow(cache, slot));
   store<u32>(main, n - 1, SH_COUNT);
   statAt(slot, ALLOC_FASTPATH);
-  return inuseMark(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
+  return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
-// Hardening (inuse.ts, debug.ts): an F_INUSE cache refuses a pointer whose in-use bit is clear; every
-// cache refuses the object on top of the CPU's main array (the last one freed here: SLUB's cheap
-// "object == freelist head" check). Refusals go through freeFailed (cold), which reports them.
+// Hardening (harden.ts hardenFree): an object free in its slab is refused by checkObject; a parked one
+// (in an array, a barn, an alien array or a prefill handle) by its free key (confirmed by a walk, cold)
+// or its in-use bit. Refusals go through freeFailed (cold), which reports them.
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
   const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
   const e = checkObject(cache, ptr, b);
   if (e != E_OK) return freeFailed(cache, ptr, e);
-  if (!inuseRelease(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
+  const h = hardenFree(cache, ptr);
+  if (h != E_OK && !freeConfirm(cache, ptr, h)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
-  // entries[n-1]; with n = 0 that is the SH_NODE word (a node number, never an object address)
-  if (<usize>load<u32>(sheafEntry(main, n - 1)) == ptr) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   if (n >= load<u32>(main, SH_CAP)) return freeSlow(cache, slot, ptr);
   store<u32>(sheafEntry(main, n), <u32>ptr);
   store<u32>(main, n + 1, SH_COUNT);
   statAt(slot, FREE_FASTPATH);
   return E_OK;
+}
+
+// Cold: hardenFree did not accept ptr outright. The in-use bit said no (E_DOUBLE_FREE): false. The key
+// was there (HARDEN_CONFIRM): a double free if ptr is parked anywhere, else the user's own value — the
+// free goes on (true, key written).
+export function freeConfirm(cache: usize, ptr: usize, h: i32): bool {
+  if (h != HARDEN_CONFIRM || parkedAnywhere(cache, ptr)) return false;
+  hardenFreeConfirmed(cache, ptr);
+  return true;
 }
 
 // ---- objects straight from the slabs (arrays off, internal caches, re-entered slow paths) -------------
@@ -157,9 +166,11 @@ function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
   statAt(slot, FREE_SLOWPATH);
   const cap = load<u32>(cache, C_ARRAY_CAP);
   if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return freeSingle(cache, ptr);
-  store<u32>(slot, 1, CC_GUARD);
   store<u32>(slot, 1, CC_TOUCHED);
   let main = <usize>load<u32>(slot, CC_MAIN);
+  // guarded, the detached main in the guard word: a callback run by sheafNew (memory pressure) that
+  // frees one of its objects again is found by parkedAnywhere
+  store<u32>(slot, <u32>main, CC_GUARD);
   store<u32>(slot, <u32>emptySheaf(), CC_MAIN);
   const spare = <usize>load<u32>(slot, CC_SPARE);
   if (main == emptySheaf()) {
@@ -220,7 +231,7 @@ export function cacheAllocNode(cache: usize, node: u32): usize {
   if (node >= load<u32>(HEAP, H_NNODES)) { setError(E_INVALID); return 0; }
   if (node == currentNode) return cacheAlloc(cache);
   stat(cache, ALLOC_NODE_MISMATCH);
-  return inuseMark(cache, allocSingle(cache, node));
+  return hardenAlloc(cache, allocSingle(cache, node));
 }
 
 // ---- whole-cache operations ---------------------------------------------------------------------------
@@ -264,6 +275,24 @@ export function parkedObjects(cache: usize): u32 {
 // Is p (allocated in its slab) sitting in one of the cache's arrays or barns?
 export function isParked(cache: usize, p: usize): bool {
   return countParked(cache, p) != 0;
+}
+
+// How many times p is parked in the cache's arrays, barns and prefill handles (validate: exactly once).
+export function parkedTimes(cache: usize, p: usize): u32 {
+  return countParked(cache, p) + handleHolds(cache, p);
+}
+
+// Is p parked anywhere: an array or a barn, the sheaf a CPU's slow path holds detached (its guard word),
+// or a prefill handle out in a caller's hands (sheaf.ts handleHolds)? The confirm walk of a free that
+// found p's key (harden.ts). Cold, reads only.
+export function parkedAnywhere(cache: usize, p: usize): bool {
+  if (countParked(cache, p) != 0) return true;
+  const ncpus = load<u32>(HEAP, H_NCPUS);
+  for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
+    const g = <usize>load<u32>(slotOf(cache, cpu), CC_GUARD);
+    if (g > 1 && inSheaf(g, p) != 0) return true;
+  }
+  return handleHolds(cache, p) != 0;
 }
 
 // Flush and free every array of `cache` on every CPU, and empty the barns. Returns objects flushed.

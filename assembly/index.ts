@@ -18,7 +18,7 @@
 //   1   arena list
 //   2   page
 //   3   percpu report inuse
-//   4   stats debugslot
+//   4   stats debugslot harden
 //   5   slab
 //   6   node
 //   7   cache

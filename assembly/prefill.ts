@@ -12,26 +12,25 @@
 // (sheaf_return_fast); otherwise its objects are flushed to the slabs and the array freed
 // (sheaf_return_slow).
 //
-// A handle out in a caller's hands is marked: its SH_NEXT word (unused while it is on no barn list)
-// holds PREFILL_MARK ^ its own address, cleared when it comes back. prefillHandle() checks a handle a
-// caller passes (the ABI: a garbage handle must not be written to): an allocated object of one of the
-// heap's sheaf caches, found by arithmetic from the address, carrying the mark.
+// A handle out in a caller's hands is marked (sheaf.ts handleMark: SH_NEXT = PREFILL_MARK ^ its address,
+// SH_NODE = its cache), unmarked when it comes back. prefillHandle() checks a handle a caller passes (the
+// ABI: a garbage handle must not be written to): an allocated object of one of the heap's sheaf caches,
+// found by arithmetic from the address, carrying the mark. Its objects carry their free keys (slabTake
+// keyed them; harden.ts), so a user's free of one is a double free, and handleHolds finds them.
 import {
   C_ARRAY_CAP, CC_GUARD, CC_SPARE, CT_RUN_TAIL, D_CACHE, E_INVALID, E_NOMEM, E_OK, H_SHEAF_CACHES, MAX_ARRAY_CAP,
-  SH_CAP, SH_COUNT, SH_NEXT, SHEAF_CLASSES,
+  SH_CAP, SH_COUNT, SHEAF_CLASSES,
 } from "./layout";
 import { HEAP, chunkByteOf, pageOf } from "./arena";
 import { checkObject } from "./slab";
 import { refillBatch } from "./node";
-import { sheafDelete, sheafEntry, sheafFlush, sheafNew } from "./sheaf";
+import { handleMark, handleUnmark, isHandle, sheafDelete, sheafEntry, sheafFlush, sheafNew } from "./sheaf";
 import {
   SHEAF_PREFILL_FAST, SHEAF_PREFILL_OVERSIZE, SHEAF_PREFILL_SLOW, SHEAF_RETURN_FAST, SHEAF_RETURN_SLOW, stat,
 } from "./stats";
 import { cpuSlot, currentNode, emptySheaf } from "./percpu";
 import { setError } from "./report";
 import { handOutAny } from "./debug";
-
-const PREFILL_MARK: u32 = 0x50524546; // 'PREF'
 
 // Is h a prefill handle out in a caller's hands? Reads h only once its address is known to be a sheaf.
 export function prefillHandle(h: usize): bool {
@@ -40,7 +39,7 @@ export function prefillHandle(h: usize): bool {
   const owner = <usize>load<u32>(pageOf(h), D_CACHE);
   for (let k: u32 = 0; k < SHEAF_CLASSES; k++) {
     const sc = <usize>load<u32>(HEAP + H_SHEAF_CACHES + (k << 2));
-    if (sc != 0 && sc == owner) return checkObject(sc, h, b) == E_OK && load<u32>(h, SH_NEXT) == (PREFILL_MARK ^ <u32>h);
+    if (sc != 0 && sc == owner) return checkObject(sc, h, b) == E_OK && isHandle(h);
   }
   return false;
 }
@@ -79,7 +78,7 @@ export function cachePrefill(cache: usize, n: u32): usize {
     count += r;
   }
   store<u32>(s, count, SH_COUNT);
-  store<u32>(s, PREFILL_MARK ^ <u32>s, SH_NEXT);     // out in the caller's hands
+  handleMark(s, cache);                                // out in the caller's hands
   return s;
 }
 
@@ -103,7 +102,7 @@ export function cacheReturnPrefilled(cache: usize, s: usize): i32 {
   for (let k: u32 = 0; k < n; k++) {
     if (<usize>load<u32>(pageOf(<usize>load<u32>(sheafEntry(s, k))), D_CACHE) != cache) return E_INVALID;
   }
-  store<u32>(s, 0, SH_NEXT);                          // no longer a handle
+  handleUnmark(s);                                     // no longer a handle
   const slot = cpuSlot(cache);
   const empty = emptySheaf();
   const cap = load<u32>(cache, C_ARRAY_CAP);

@@ -3,7 +3,8 @@
 // Owns: the report area of the heap header (H_REPORT_COUNT, H_REPORT: up to REPORT_MAX entries of
 // {code, address, cache}). Entry point: validate() → number of problems found (0 = consistent).
 // Read-only apart from the report. Called by index.ts; calls nothing that changes state (slab.ts's
-// bitmapCheck and object checks, node.ts's listFor, debugslot.ts's byte checks, debug.ts's quarantine).
+// bitmapCheck and object checks, node.ts's listFor, debugslot.ts's byte checks, debug.ts's quarantine,
+// harden.ts's keyPresent and cpu.ts's parkedTimes: a parked object holds its free key and is parked once).
 import {
   C_BITMAP_WORDS, C_NEXT, C_OBJECTS, CH_FREE_PAGES, CH_STATE, CN_EMPTY, CN_FULL, CN_NR_EMPTY, CN_NR_FULL,
   CN_NR_PARTIAL, CN_PARTIAL, CN_TOTAL_OBJECTS, CS_BUDDY, CS_FREE, CS_RUN, CT_NODE, CT_RUN_TAIL, D_AUX,
@@ -24,6 +25,8 @@ import { sheafEntry } from "./sheaf";
 import { debugCheckFree } from "./debugslot";
 import { quarantineEntries, quarantineEntry } from "./debug";
 import { inuseIsSet } from "./inuse";
+import { keyPresent } from "./harden";
+import { parkedTimes } from "./cpu";
 
 // Problem kinds written as `code` in the report (E_CORRUPT family, distinguished by sub-code).
 export const V_PAGE_COVER: i32 = 100;     // a chunk's pages are not covered exactly once by blocks
@@ -160,14 +163,12 @@ function checkSheaf(c: usize, s: usize, node: i32): void {
   const inuse = (load<u32>(c, C_FLAGS) & F_INUSE) != 0;
   for (let i: u32 = 0; i < n; i++) {
     const p = <usize>load<u32>(sheafEntry(s, i));
+    // allocated in its slab, of the right node, not in a user's hands (in-use bit clear; free key there:
+    // harden.ts), and parked exactly once anywhere (arrays, spares, barns, alien arrays, prefill handles)
     if (resolveObject(c, p) == 0 || (node >= 0 && nodeOf(p) != <u32>node) ||
-        (inuse && inuseIsSet(c, p))) {
+        (inuse && inuseIsSet(c, p)) || !keyPresent(c, p) || parkedTimes(c, p) != 1) {
       report(V_ARRAY, p, c);
       return;
-    }
-    // The same object twice in one array (an undetected double free, without in-use bits).
-    for (let j: u32 = 0; j < i; j++) {
-      if (<usize>load<u32>(sheafEntry(s, j)) == p) { report(V_ARRAY, p, c); return; }
     }
   }
 }

@@ -39,7 +39,14 @@ export async function runWorkload(lib, { seed = 1, ops = 100000, phase = 5000, o
   const freed = []; // recently freed pointers (their owner) for double frees
   let opName = "";
   const fail = (msg) => {
-    throw new Error(`seed ${seed}, op ${counts.ops} (${opName}): ${msg}`);
+    let v = "";
+    try {
+      const r = heap.validate();
+      v = r.ok ? "; validate ok" : `; validate: ${JSON.stringify(r.problems.slice(0, 3))}`;
+    } catch (e) {
+      v = `; validate threw ${e}`;
+    }
+    throw new Error(`seed ${seed}, op ${counts.ops} (${opName}): ${msg}${v}`);
   };
   const u8 = () => heap.u8;
   const fillP = (p, size, s) => {
@@ -92,7 +99,7 @@ export async function runWorkload(lib, { seed = 1, ops = 100000, phase = 5000, o
     mk("mid", { size: 200, arrayCapacity: 5 }),
     mk("noarr", { size: 72, arrayCapacity: 0 }),
     mk("ctor", { size: 48, ctor: (p) => ctorSeen.add(p) }),
-    mk("rec", { size: 64, reclaim: { destructor: (p) => { heap.dv.setUint32(p, 0, true); } } }),
+    mk("rec", { size: 64, reclaim: { destructor: () => {} } }), // drops nothing: reclaim frees the object
     mk("dbg", { size: 40, debug: true }),
   ];
   const mallocOwner = { name: "malloc", malloc: true };
@@ -203,8 +210,12 @@ export async function runWorkload(lib, { seed = 1, ops = 100000, phase = 5000, o
       o.cache.reclaim(1 + int(4));
       for (const p of mine) {
         const cnt = heap.dv.getUint32(p, true);
-        if (cnt === 0) { live.delete(p); } // reclaimed (destructor zeroed it; freed)
-        else heap.dv.setUint32(p, 2, true); // in use again
+        if (cnt === 0) {
+          // destroyed: reclaim set its count to 0 and freed it
+          live.delete(p);
+          freed.push([o, p]);
+          if (freed.length > 64) freed.shift();
+        } else heap.dv.setUint32(p, 2, true); // in use again
       }
     }],
     [0.2, "recreate", () => {
@@ -221,6 +232,7 @@ export async function runWorkload(lib, { seed = 1, ops = 100000, phase = 5000, o
       if (freed.length === 0) return;
       const [o, p] = pick(freed);
       if (live.has(p)) return; // handed out again since: a valid object now
+      opName = `double free of 0x${p.toString(16)} (${o.name})`;
       expectErr("double free", INVALID_FREE, () => (o.malloc ? heap.free(p) : o.cache.free(p)));
     }],
     [2, "wild free", () => {
