@@ -24,7 +24,7 @@ import { cpuSlot, currentNode, emptySheaf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAllocBulk, debugBulkBad, debugFreeBulk } from "./debug";
 import { inuseMark, inuseRelease } from "./inuse";
-import { hardenAlloc, hardenCheck, hardenFreeConfirmed } from "./harden";
+import { hardenAlloc, hardenCheck, hardenReleased } from "./harden";
 import { parkedAnywhere } from "./cpu";
 
 // Index of the bad pointer after a failed cacheFreeBulk.
@@ -116,7 +116,7 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
     bulkBadIndex = k;
     return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), bad); // reported (report.ts)
   }
-  if (keyed != 0) for (let j: u32 = 0; j < n; j++) hardenFreeConfirmed(cache, <usize>load<u32>(src + (<usize>j << 2))); // keyed: freed
+  if (keyed != 0) for (let j: u32 = 0; j < n; j++) hardenReleased(cache, <usize>load<u32>(src + (<usize>j << 2))); // keyed: freed
   if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) {
     const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
     if (e != E_OK) bulkBadIndex = debugBulkBad;

@@ -6,8 +6,8 @@
 // own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc), calcOrder().
 // Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and frees a cache header.
 // Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), debugslot.ts (the slot
-// sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, harden.ts (which
-// double-free mechanism a new cache gets).
+// sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, inuse.ts (which
+// double-free mechanism a new cache gets: hardenFlags).
 //
 // Sizing (as SLUB's calculate_order): with n CPUs, aim for min_objects = 4 × (fls(n) + 1) objects per
 // slab; take the smallest order ≤ MAX_SLAB_ORDER, starting at the order that holds min_objects, whose
@@ -27,7 +27,7 @@ import { HEAP, alignUp, arenaInit } from "./arena";
 import { allocOne, freeOne } from "./node";
 import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
 import { setError } from "./report";
-import { hardenFlags } from "./harden";
+import { hardenFlags } from "./inuse";
 import { setCpu } from "./sync";
 import { debugFlags, debugLead, debugStride, debugTrackOff } from "./debugslot";
 

@@ -4,13 +4,14 @@
 // and the barn are sheaf.ts's). Entry points: cacheAlloc(), cacheAllocNode(), cacheFree(), allocSingle() /
 // cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
 // Called by: index.ts, kmalloc.ts, bench.ts, reclaim.ts, destroy.ts. Calls sheaf.ts (sheaves, the barn),
-// node.ts (the batch seam), slab.ts (checkObject), debug.ts (debug caches' single objects), inuse.ts.
+// node.ts (the batch seam), harden.ts (the fast paths' checks), debug.ts (debug caches' single objects).
 //
 // Call tree (the map before the code):
 //   cacheAlloc ─ pop main ──────────────────────────────────────────────── (fast: a load, a test, a pop)
 //       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
-//   cacheFree ─ checkObject (is it ours?) ─── same node: push main ─────── (fast)
+//   cacheFree ─ hardenFree (is it ours?) ─ hardenRelease (in a user's hands?) ─ same node: push main ─ (fast)
+//       │        └ key found: freeConfirm ─ parkedAnywhere (arrays, guard sheaves, barns, handles) ─ (cold)
 //       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
 //
@@ -29,7 +30,6 @@ import {
 } from "./layout";
 import { HEAP, chunkByteOf, nodeOf } from "./arena";
 import { allocOne, cnAddr, freeOne, refillBatch } from "./node";
-import { checkObject } from "./slab";
 import {
   barnReplaceEmptySheaf, barnReplaceFullSheaf, drainBarn, sheafDelete, sheafEntry, sheafFlush, sheafNew,
 } from "./sheaf";
@@ -40,7 +40,7 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { HARDEN_CONFIRM, hardenAlloc, hardenFree, hardenFreeConfirmed } from "./harden";
+import { HARDEN_CONFIRM, hardenAlloc, hardenFree, hardenRelease, hardenReleased } from "./harden";
 import { handleHolds } from "./sheaf";
 
 // Heap-wide switch (H_FLAGS2 bit 0): alien arrays off, so every remote free takes the remote lock.
@@ -61,14 +61,15 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
-// Hardening (harden.ts hardenFree): an object free in its slab is refused by checkObject; a parked one
-// (in an array, a barn, an alien array or a prefill handle) by its free key (confirmed by a walk, cold)
-// or its in-use bit. Refusals go through freeFailed (cold), which reports them.
+// Hardening (harden.ts, named hooks): hardenFree checks ptr itself (an allocated object of this cache:
+// one free in its slab is refused), hardenRelease whether it was in a user's hands — a parked one (in an
+// array, a barn, an alien array or a prefill handle) is refused by its free key, confirmed by a cold walk
+// (freeConfirm), or by its in-use bit. Refusals go through freeFailed (cold), which reports them.
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
   const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
-  const e = checkObject(cache, ptr, b);
+  const e = hardenFree(cache, ptr, b);
   if (e != E_OK) return freeFailed(cache, ptr, e);
-  const h = hardenFree(cache, ptr);
+  const h = hardenRelease(cache, ptr);
   if (h != E_OK && !freeConfirm(cache, ptr, h)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
@@ -86,7 +87,7 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 // free goes on (true, key written).
 export function freeConfirm(cache: usize, ptr: usize, h: i32): bool {
   if (h != HARDEN_CONFIRM || parkedAnywhere(cache, ptr)) return false;
-  hardenFreeConfirmed(cache, ptr);
+  hardenReleased(cache, ptr);
   return true;
 }
 

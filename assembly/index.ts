@@ -15,14 +15,14 @@
 //
 // Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
 //   0   layout sync
-//   1   arena list
+//   1   arena list structs
 //   2   page
 //   3   percpu report inuse
-//   4   stats debugslot harden
+//   4   stats debugslot
 //   5   slab
 //   6   node
 //   7   cache
-//   8   sheaf
+//   8   sheaf harden
 //   9   debug
 //   10  cpu
 //   11  bulk prefill reclaim destroy validate kmalloc bench

@@ -195,11 +195,6 @@ export const C_OBJ_OFFSET: u32 = 32; // offset of object 0 inside a slab (after 
                                      // in a red-zoned cache, object 0's left red zone: see debug.ts)
 export const C_BITMAP_WORDS: u32 = 36; // u64 words of bitmap (in the slab when objects > 64)
 export const C_RECIP: u32 = 40;      // ⌊2^32 / stride⌋ + 1: index = (offset * recip) >> 32
-// The one copy of the index arithmetic: the index of the object that starts `off` bytes after object 0,
-// for a cache whose C_RECIP is `recip` (exact for every offset inside the slab).
-@inline export function objectIndexAt(off: u32, recip: u32): u32 {
-  return <u32>((<u64>off * recip) >> 32);
-}
 export const C_ARRAY_CAP: u32 = 44;  // per-CPU array capacity (0 = arrays off)
 export const C_MIN_PARTIAL: u32 = 48;
 export const C_NEXT: u32 = 52;       // the heap's list of caches
@@ -290,7 +285,7 @@ export const BARN_MAX_FULL: u32 = 10;   // as the kernel's MAX_FULL_SHEAVES
 export const BARN_MAX_EMPTY: u32 = 10;
 export const ALIEN_CAP: u32 = 12;       // as SLAB's alien limit
 
-// ==== debugging and hardening (issue 4: debug.ts, inuse.ts) ===========================================
+// ==== debugging and hardening (debug.ts, debugslot.ts, report.ts, inuse.ts) ===========================
 // Reused reserved fields: C_DEBUG_OFF (68, as reserved for it), H_ERR_ADDR (64) and H_ERR_CACHE (68) of
 // the heap header (error detail). New cache-header fields are taken from the END of the reserved tail of
 // the 128-byte header (76..127), downwards, so that other additions can grow upwards from 76.
@@ -416,7 +411,7 @@ export const F_FREEKEY: u32 = 1 << 11;          // double-free hardening by a ke
 // ENOMEM / EINVAL as wasi-libc numbers them (posix_memalign's return value)
 export const ERRNO_ENOMEM: i32 = 48;
 export const ERRNO_EINVAL: i32 = 28;
-// ---- perf (branch perf) ---------------------------------------------------------------------------------
+// ---- alignment of chunkBase; memory.discard (arena.ts, kmalloc.ts, reclaim.ts) -------------------------
 // chunkBase is aligned to the largest slab (2^MAX_SLAB_ORDER pages = 32 KiB), not to a Wasm page: slab
 // masking (C_SLAB_MASK, inuse.ts) and power-of-two classes need slabs naturally aligned in absolute
 // addresses, and nothing needs more. Buddy blocks are therefore aligned to min(their size, 32 KiB) in

@@ -7,7 +7,7 @@
 // Called by: node.ts (under the cache-node lock, except slabNew, which runs unlocked so that a constructor
 // may re-enter), cpu.ts and kmalloc.ts (checkObject), bulk.ts, debug.ts, reclaim.ts, validate.ts.
 // Calls page.ts (pageAllocReclaiming: a shortage runs the handler reclaim.ts registered), debugslot.ts (a
-// new slab's debug bytes), report.ts (the constructor hook), harden.ts (an object taken out is keyed).
+// new slab's debug bytes), report.ts (the constructor hook), inuse.ts (an object taken out is keyed).
 //
 // A slab is 2^order pages. With at most 64 objects the bitmap is inline in the head descriptor (D_BITS);
 // otherwise it opens the slab and objects start after it:
@@ -21,14 +21,15 @@
 //
 // Invariants: inuse = objects - popcount(bitmap);  bits ≥ objects are 0;  0 ≤ inuse ≤ objects.
 // Free objects are never written by the slab layer: a constructed object keeps its state. (An object
-// of an F_FREEKEY cache gets its key as slabTake takes it out: harden.ts; such caches have no ctor.)
+// of an F_FREEKEY cache gets its key as slabTake takes it out: inuse.ts; such caches have no ctor.)
 import {
   C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_AUX,
   D_BITS, D_CACHE, D_INUSE, D_KIND, D_LIST, D_OBJECTS, DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK,
   E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR, INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE,
-  N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE, objectIndexAt, F_FREEKEY,
+  N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE,
 } from "./layout";
-import { hardenPark } from "./harden";
+import { objectIndexAt } from "./structs";
+import { keyPark } from "./inuse";
 import { chunkByte, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { nodeAddr, pageAllocReclaiming, pageFree } from "./page";
 import { debugSlabInit } from "./debugslot";
@@ -112,7 +113,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   const words = load<u32>(cache, C_BITMAP_WORDS);
   const stride = load<u32>(cache, C_STRIDE);
   const first = pageAddr(d) + load<u32>(cache, C_OBJ_OFFSET);
-  const flags = load<u32>(cache, C_FLAGS);                 // harden.ts: an object out of its slab is keyed
+  const flags = load<u32>(cache, C_FLAGS);                 // inuse.ts: an object out of its slab is keyed
   let got: u32 = 0;
   for (let w: u32 = 0; w < words && got < max; w++) {
     const wa = bm + (<usize>w << 3);
@@ -123,7 +124,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
       bits &= bits - 1;
       const p = first + ((w << 6) + b) * stride;
       store<u32>(dst + (<usize>got << 2), <u32>p);
-      hardenPark(flags, p);
+      keyPark(flags, p);
       got++;
     }
     store<u64>(wa, bits);

@@ -25,7 +25,7 @@ import { sheafEntry } from "./sheaf";
 import { debugCheckFree } from "./debugslot";
 import { quarantineEntries, quarantineEntry } from "./debug";
 import { inuseIsSet } from "./inuse";
-import { keyPresent } from "./harden";
+import { keyPresent } from "./inuse";
 import { parkedTimes } from "./cpu";
 
 // Problem kinds written as `code` in the report (E_CORRUPT family, distinguished by sub-code).
