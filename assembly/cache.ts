@@ -21,7 +21,7 @@ import {
   H_NNODES, INLINE_BITMAP_OBJECTS, MAX_CPUS, MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, CN_NR_PARTIAL,
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
   MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_DEBUG_OFF, C_TRACK_OFF, C_SLAB_MASK, C_INUSE_OFF,
-  C_QUAR_COUNT, F_INUSE,
+  C_QUAR_COUNT, F_INUSE, C_SELF,
 } from "./layout";
 import { HEAP, alignUp, arenaInit } from "./arena";
 import { allocOne, freeOne } from "./node";
@@ -134,6 +134,7 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   const lead = debug ? debugLead(align, flags) : 0;
   const order = calcOrder(stride, align, ncpus, inuse);
   store<u32>(c, CACHE_MAGIC, C_MAGIC);
+  store<u32>(c, <u32>c, C_SELF);                        // index.ts knownCache
   const id = load<u32>(HEAP, H_NEXT_CACHE_ID);
   store<u32>(HEAP, id + 1, H_NEXT_CACHE_ID);
   store<u32>(c, id, C_ID);

@@ -278,9 +278,10 @@ export function isParked(cache: usize, p: usize): bool {
   return countParked(cache, p) != 0;
 }
 
-// How many times p is parked in the cache's arrays, barns and prefill handles (validate: exactly once).
-export function parkedTimes(cache: usize, p: usize): u32 {
-  return countParked(cache, p) + handleHolds(cache, p);
+// How many times p is parked in the cache's arrays and barns, and (withHandles: some are out) its prefill
+// handles. validate: exactly once.
+export function parkedTimes(cache: usize, p: usize, withHandles: bool): u32 {
+  return countParked(cache, p) + (withHandles ? handleHolds(cache, p) : 0);
 }
 
 // Is p parked anywhere: an array or a barn, the sheaf a CPU's slow path holds detached (its guard word),

@@ -11,7 +11,7 @@
 import {
   C_FLAGS, C_MAGIC, C_NEXT, C_OBJECTS, C_PREV, C_QUAR_COUNT, CN_FULL, CN_NR_EMPTY, CN_NR_FULL,
   CN_NR_PARTIAL, CN_PARTIAL, D_INUSE, D_NEXT, E_BAD_CACHE, E_BUSY, E_OK, F_INUSE, H_CACHE_HEAD, H_NCACHES,
-  H_NNODES, C_BUSY,
+  H_NNODES, C_BUSY, C_SELF,
 } from "./layout";
 import { handleHolds } from "./sheaf";
 import { HEAP } from "./arena";
@@ -86,6 +86,7 @@ export function cacheDestroy(c: usize): i32 {
   if (next != 0) store<u32>(next, <u32>prev, C_PREV);
   store<u32>(HEAP, load<u32>(HEAP, H_NCACHES) - 1, H_NCACHES);
   store<u32>(c, 0, C_MAGIC);
+  store<u32>(c, 0, C_SELF);
   freeOne(BOOT, c);
   return E_OK;
 }

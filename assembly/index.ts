@@ -7,8 +7,8 @@
 //
 // Hostile callers (a C program, a confused JS caller): no export traps, hangs or writes memory because
 // of a garbage handle or pointer. Every cache handle is checked against the registry of caches before
-// anything reads it (userCache / knownCache: an allocated object of the boot cache with the live magic,
-// found by arithmetic from the address alone); every prefill handle likewise (prefill.ts prefillHandle:
+// anything reads it (userCache / knownCache: a kmem_cache on a boot-cache slab page with the live magic
+// and its own address, found by arithmetic from the address first); every prefill handle likewise (prefill.ts prefillHandle:
 // an allocated sheaf marked as a handle); every output or input pointer range must be memory a caller
 // may hand over (callerRange: below the heap base, or inside one allocated block). A refused call returns
 // 0 / E_BAD_CACHE / E_INVALID and changes nothing but the error code.
@@ -34,6 +34,7 @@ import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_N
 import {
   C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, D_AUX, D_CACHE,
   D_KIND, D_OBJECTS, E_BAD_CACHE, F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_SLAB, K_TAIL, PAGE_SHIFT,
+  CACHE_LINE, C_HDR, C_SELF,
 } from "./layout";
 import { HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
@@ -53,12 +54,17 @@ export { NR_STATS } from "./stats";
 
 // ---- handle and pointer checks ---------------------------------------------------------------------
 
-// A cache the heap knows: the boot cache, or an allocated object of the boot cache (its page descriptor
-// names the boot cache, it starts an object, the slab bit says allocated) holding the live magic. The
-// handle's own bytes are read only after its address has been found to be such an object.
-function knownCache(c: usize): bool {
+// A cache the heap knows: the boot cache, or a live kmem_cache: a cache-line-aligned address (every
+// kmem_cache is) on a page of a boot-cache slab (its page descriptor says so: arithmetic from the
+// address, one byte and one word loaded) holding the live magic and, in C_SELF, its own address (both
+// cleared by destroy). The handle's bytes are read only once its page is known to be the boot cache's,
+// and C_SELF only within memory. Cheaper than checkObject(BOOT, ...) — no reciprocal, no bitmap — and as
+// strict: a word inside a kmem_cache holding the magic could not also hold its own address there.
+@inline function knownCache(c: usize): bool {
   if (c == BOOT) return true;
-  return checkObject(BOOT, c, chunkByteOf(c)) == E_OK && load<u32>(c, C_MAGIC) == CACHE_MAGIC;
+  if ((c & (CACHE_LINE - 1)) != 0 || chunkByteOf(c) >= CT_RUN_TAIL) return false;
+  if (<usize>load<u32>(pageOf(c), D_CACHE) != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
+  return c + C_HDR <= (<usize>memory.size() << 16) && <usize>load<u32>(c, C_SELF) == c;
 }
 
 // A cache a caller may operate on: known, and not one of the heap's own (boot, sheaves, kmalloc-N...).

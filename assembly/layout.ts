@@ -312,6 +312,8 @@ export const DB_REPORTS: u32 = 24;
 export const DB_QUAR_CACHE: u32 = 28;
 
 // Cache header fields (debug.ts / inuse.ts):
+export const C_SELF: u32 = 100;       // the cache's own address while it lives (index.ts knownCache: a
+                                      // handle check without reading the slab bitmap); 0 once destroyed
 export const C_BUSY: u32 = 104;       // slabs being made for this cache now (node.ts, around slabNew: a
                                       // constructor or shrinker may re-enter): destroy refuses meanwhile
 export const C_INUSE_OFF: u32 = 108;  // F_INUSE: offset of the in-use bitmap inside a slab

@@ -84,17 +84,6 @@ function intact(heap, p, size, seed) {
   return true;
 }
 
-function mulberry(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---- double frees ---------------------------------------------------------------------------------------
 
 /** A cache or malloc as one alloc/free pair of functions. */

@@ -14,6 +14,8 @@
 //
 // runWorkload(lib, { seed, ops, phase, onPhase, skip }) → counts (skip: action names left out); throws an Error naming the op on a violation.
 
+// The generator of test/rng.ts (mulberry32), here as plain JS: the soak run loads this file without a
+// TypeScript loader.
 function mulberry(seed) {
   let a = seed >>> 0;
   return () => {
