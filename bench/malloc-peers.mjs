@@ -13,12 +13,12 @@
 //   node bench/malloc-peers.mjs [--runs N] [--mix-ops N] [--traces DIR] [--json]
 //   (npm run bench runs it as "malloc"; needs clang + wasi-libc for the Wasm peers, gcc for native)
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { fmt, median, table } from "./harness.mjs";
+import { fmt, median, progress, table, writeSection } from "./harness.mjs";
 import { mergeC } from "../scripts/merge-c.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,6 +43,7 @@ const log = (...a) => { if (!values.json) console.log(...a); };
 
 // ---- build ----------------------------------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), "malloc-peers-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true })); // every way out: end, process.exit, a throw
 const src = join(here, "c", "mbench.c");
 const peers = []; // { name, kind: "wasm"|"native", file, env? }
 if (has("clang") && existsSync("/usr/lib/wasm32-wasi/libc.a")) {
@@ -106,6 +107,7 @@ const traceInfo = traceFiles.map((f) => {
 const mix = Object.fromEntries(peers.map((p) => [p.key, []]));
 const tput = Object.fromEntries(peers.map((p) => [p.key, Object.fromEntries(traceInfo.map((t) => [t.name, []]))]));
 const errors = [];
+const bar = progress("peers × (mix + traces)", runs);
 for (let r = 0; r < runs; r++) {
   for (const peer of peers) {
     const n = peer.key === "bump" ? Math.min(mixOps, 1_000_000) : mixOps;
@@ -119,8 +121,9 @@ for (let r = 0; r < runs; r++) {
       tput[peer.key][t.name].push((res.ops * res.reps) / res.seconds);
     }
   }
-  if (!values.json) process.stderr.write(`run ${r + 1}/${runs} done\n`);
+  bar.tick();
 }
+bar.done();
 const util = {};
 for (const peer of peers.filter((p) => p.kind === "wasm")) {
   util[peer.key] = {};
@@ -175,4 +178,25 @@ if (values.json) {
   }
   if (errors.length) console.log("\nERRORS:\n" + errors.join("\n"));
 }
+const traceNames = traceInfo.map((t) => t.name.replace(".rep", ""));
+writeSection("malloc", {
+  ...result,
+  peers: peers.map((p) => ({ key: p.key, name: p.name })),
+  figures: [
+    ...peers.map((p) => ({ name: `mix: ${p.name}`, value: mixMed[p.key], unit: "ns/op" })),
+    ...(mixMed.slab && mixMed.dl ? [{ name: "mix: dlmalloc time / wasm-slab time", value: mixMed.dl / mixMed.slab, unit: "×", baseline: "dlmalloc (Wasm)", ratio: mixMed.dl / mixMed.slab, goal: 3, better: "higher" }] : []),
+    ...(mixMed.slab && mixMed.glibc ? [{ name: "mix: wasm-slab time / native glibc time", value: mixMed.slab, unit: "ns/op", baseline: "glibc (native)", baselineValue: mixMed.glibc, goal: 1, better: "lower" }] : []),
+    ...(geo.slab && geo.dl ? [{ name: "traces: geomean ops/s, wasm-slab / dlmalloc", value: geo.slab / 1e6, unit: "Mops/s", baseline: "dlmalloc (Wasm)", baselineValue: geo.dl / 1e6, goal: 1.3, better: "higher" }] : []),
+    ...peers.flatMap((p) => traceInfo.map((t) => ({ name: `${t.name.replace(".rep", "")}: ${p.name}`, value: traceMed[p.key][t.name] / 1e6, unit: "Mops/s" }))),
+    ...(util.slab && util.dl ? [{ name: "traces with utilization within 5 points of dlmalloc", value: traceInfo.filter((t) => util.slab[t.name].utilization >= util.dl[t.name].utilization - 0.05).length, unit: "traces", baseline: "all traces", baselineValue: traceInfo.length, goal: 1, better: "higher" }] : []),
+    ...Object.entries(util).flatMap(([k, u]) => traceInfo.map((t) => ({ name: `${t.name.replace(".rep", "")}: utilization, ${k}`, value: 100 * u[t.name].utilization, unit: "%" }))),
+  ],
+  charts: Object.keys(util).length
+    ? [{
+        id: "utilization", kind: "bars", title: "Utilization per trace: peak live payload / bytes taken from the engine (C in Wasm)",
+        categories: traceNames, yLabel: "utilization", unit: "%", yMax: 100,
+        series: Object.keys(util).map((k) => ({ name: peers.find((p) => p.key === k).name, values: traceInfo.map((t) => 100 * util[k][t.name].utilization) })),
+      }]
+    : [],
+});
 process.exit(errors.length ? 1 : 0);

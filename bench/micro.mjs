@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createAllocator } from "../dist/index.js";
-import { fmt, measure, table } from "./harness.mjs";
+import { fmt, measure, table, writeSection } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -156,3 +156,7 @@ else {
   for (const { name, file } of loaded) console.log(`  ${name}: ${file}`);
   table(["benchmark", "ns/op", "checked ns", "ratio"], flavours.map((f) => [f.what, fmt(f.ns), fmt(f.baseNs), fmt(f.ratio, 3)]));
 }
+writeSection("micro", {
+  runs,
+  figures: results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, baselineValue: r.baseNs, ratio: r.ratio, goal: r.goal, better: "lower" })),
+});
