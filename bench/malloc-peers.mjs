@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fmt, median, table } from "./harness.mjs";
 import { mergeC } from "../scripts/merge-c.mjs";
+import { wasmRunFlags, wasmRunner } from "./wasm-run.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -66,9 +67,8 @@ if (has("gcc")) {
 if (peers.some((p) => p.key === "slab")) peers.push({ name: "bump, never frees (Wasm)", key: "bump", kind: "wasm", file: join(dir, "bump.wasm") });
 
 // ---- running one peer -------------------------------------------------------------------------------
-const runner = join(here, "wasm-run.mjs");
 function runWasm(file, args) {
-  const r = spawnSync(process.execPath, ["--single-threaded", "--no-warnings", runner, file, traceDir ?? "", "--", ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [...wasmRunFlags, wasmRunner, file, traceDir ?? "", "--", ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${file} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   const m = /footprint (\d+)/.exec(r.stdout);
   return { text: r.stdout, footprint: Number(m[1]) };
