@@ -20,6 +20,11 @@
 //      increments its own exported global on entry, added with binaryen.js after wasm-merge and before
 //      wasm-opt, so the counts are exact calls of the source functions whatever gets inlined later.
 //      With mbench's realloc line (calls, moved, bytes copied) they say how often each path runs.
+//   3. With --cachegrind (slow: minutes per trace): each peer's replay under valgrind's cachegrind, once
+//      with 1 repetition and once with 1 + --cg-reps; the difference is --cg-reps replays alone (node's
+//      start-up, compilation and the trace parsing cancel out): instructions executed (Ir) and simulated
+//      D1 / last-level data misses per trace operation. Deterministic, so it holds on a loaded machine
+//      where wall-clock time does not.
 // The program's own work (replay loop, payload memset, head/tail checks) is the same for both
 // allocators; when it costs more under one of them, that is the price of where that allocator put the
 // blocks (cache and TLB misses, first touches of new memory): the "program" column is the locality proxy.
@@ -33,6 +38,7 @@ import binaryen from "binaryen";
 import { fmt, table } from "./harness.mjs";
 import { mergeC, optimizeMerged } from "../scripts/merge-c.mjs";
 import { wasmRunFlags, wasmRunner } from "./wasm-run.mjs";
+import { buildWasmPeers } from "./c/build.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -44,6 +50,8 @@ const { values } = parseArgs({
     ops: { type: "string", default: "300000" },
     traces: { type: "string" },
     json: { type: "boolean", default: false },
+    cachegrind: { type: "boolean", default: false },
+    "cg-reps": { type: "string", default: "10" },
   },
 });
 const runs = Number(values.runs);
@@ -73,17 +81,13 @@ const categoryOf = (name) => (CATEGORIES.find(([, re]) => re.test(name)) ?? ["ot
 // ---- builds ---------------------------------------------------------------------------------------------
 if (!existsSync(join(root, "dist", "slab-merge.wasm"))) throw new Error("profile-malloc: run `npm run build` first");
 const dir = mkdtempSync(join(tmpdir(), "profile-malloc-"));
-const src = join(here, "c", "mbench.c");
-const wasi = ["--target=wasm32-wasi", "-O2", "-Wl,--export=__heap_base"];
 log("building ...");
-execFileSync("clang", [...wasi, `-I${join(root, "c")}`, src, join(root, "c", "slab_shim.c"), "-o", join(dir, "own.wasm")]);
-execFileSync("clang", [...wasi, src, "-o", join(dir, "dl.wasm")]);
 // assembly/merged.ts with names: the merge target's options plus --debug (names only: same function count)
 execFileSync(process.execPath, [join(root, "node_modules", "assemblyscript", "bin", "asc.js"), "assembly/merged.ts", "--target", "merge", "--debug", "--outFile", join(dir, "slab-merge-named.wasm")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-const timed = join(dir, "slab-timed.wasm");
-mergeC(join(dir, "own.wasm"), timed, { slab: join(dir, "slab-merge-named.wasm"), names: true });
+const built = buildWasmPeers(dir, { slab: join(dir, "slab-merge-named.wasm"), names: true });
+const timed = built.slab;
 const counted = join(dir, "slab-counted.wasm");
-mergeC(join(dir, "own.wasm"), counted, { slab: join(dir, "slab-merge-named.wasm"), names: true, opt: false });
+mergeC(built.own, counted, { slab: join(dir, "slab-merge-named.wasm"), names: true, opt: false });
 instrument(counted, (name) => name.startsWith("assembly/") || ["malloc", "free", "realloc", "calloc"].includes(name));
 optimizeMerged(counted, { names: true });
 
@@ -150,10 +154,20 @@ function readProfile(path, into) {
   });
 }
 
+/** Cachegrind totals (instructions, D1 and LL data misses) of one replay run. */
+function cachegrind(file, reps, trace) {
+  const r = spawnSync("valgrind", ["--tool=cachegrind", "--cache-sim=yes", "--smc-check=all-non-file", "--cachegrind-out-file=/dev/null",
+    process.execPath, ...wasmRunFlags, wasmRunner, file, traceDir, "--", "traces", String(reps), trace], { encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`cachegrind ${file} ${trace} exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  const num = (re) => Number(re.exec(r.stderr)[1].replace(/,/g, ""));
+  const m = /^trace \S+ ops=(\d+)/m.exec(r.stdout);
+  return { ops: +m[1], ir: num(/I\s+refs:\s+([\d,]+)/), d1: num(/D1\s+misses:\s+([\d,]+)/), ll: num(/LLd misses:\s+([\d,]+)/) };
+}
+
 // ---- measure --------------------------------------------------------------------------------------------
 const peers = [
   { key: "slab", file: timed },
-  { key: "dl", file: join(dir, "dl.wasm") },
+  { key: "dl", file: built.dl },
 ];
 const results = [];
 for (const f of traceFiles) {
@@ -174,6 +188,15 @@ for (const f of traceFiles) {
       res[p.key].ops += out.ops;
       res[p.key].realloc = out.realloc;
       for (const file of readdirSync(pd)) readProfile(join(pd, file), res[p.key]);
+    }
+  }
+  if (values.cachegrind) {
+    const R = Number(values["cg-reps"]);
+    for (const p of peers) {
+      const one = cachegrind(p.file, 1, trace);
+      const more = cachegrind(p.file, 1 + R, trace);
+      const per = (k) => (more[k] - one[k]) / (R * one.ops);
+      res[p.key].cg = { ir: per("ir"), d1: per("d1"), ll: per("ll") };
     }
   }
   const c = replay(counted, reps, trace, null);
@@ -226,6 +249,7 @@ const rows = results.map((r) => {
       copiedBytesPerOp: r.realloc ? r.realloc.copied / ops : 0,
     },
     counts: c,
+    cg: r.slab.cg ? { slab: r.slab.cg, dl: r.dl.cg } : undefined,
     topSlab: Object.entries(r.slab.fn).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, v / 1000]),
   };
 });
@@ -243,6 +267,11 @@ else {
   console.log("\nwasm-slab events per 1000 trace operations (counted build: exact calls)");
   const k = Object.keys(rows[0].per1k);
   table(["trace", ...k], rows.map((r) => [r.trace, ...k.map((x) => fmt(r.per1k[x], x === "copiedBytesPerOp" ? 0 : 1))]));
+  if (values.cachegrind) {
+    console.log(`\ncachegrind, per trace operation (${values["cg-reps"]} replays: run(1 + N) − run(1)); deterministic`);
+    table(["trace", "Ir slab", "Ir dl", "Ir slab÷dl", "D1 miss slab", "D1 miss dl", "LLd miss slab", "LLd miss dl"],
+      rows.map((r) => [r.trace, fmt(r.cg.slab.ir, 0), fmt(r.cg.dl.ir, 0), fmt(r.cg.slab.ir / r.cg.dl.ir), fmt(r.cg.slab.d1, 2), fmt(r.cg.dl.d1, 2), fmt(r.cg.slab.ll, 3), fmt(r.cg.dl.ll, 3)]));
+  }
   console.log("\nhottest wasm-slab functions per trace (self ms, pooled)");
   for (const r of rows) console.log(`${r.trace}: ${r.topSlab.map(([n, v]) => `${n.replace("assembly/", "")} ${fmt(v, 0)}`).join(", ")}`);
 }

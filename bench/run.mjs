@@ -13,7 +13,8 @@ const all = [
   { name: "overhead", file: "overhead.mjs", what: "objects per slab and metadata bytes per object byte" },
   { name: "inuse", file: "inuse.mjs", what: "double-free hardening: in-use bit and top-of-array check vs before" },
   { name: "reclaim", file: "reclaim.mjs", what: "slab-oriented reclaim vs LRU eviction" },
-  { name: "malloc", file: "malloc-peers.mjs", what: "malloc peers: dlmalloc, glibc, jemalloc, mimalloc, bump; trace replays" },
+  { name: "malloc", file: "malloc-peers.mjs", what: "malloc peers: dlmalloc, AS TLSF, glibc, jemalloc, mimalloc, bump; trace replays" },
+  { name: "js", file: "js-peers.mjs", what: "JS peers: Cache API vs @thi.ng/malloc MemPool vs plain JS objects (GC included)" },
 ];
 const wanted = process.argv.slice(2);
 let failed = 0;

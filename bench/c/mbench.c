@@ -64,6 +64,7 @@ static int32_t op_kind[MAX_OPS], op_id[MAX_OPS];
 static uint32_t op_size[MAX_OPS];
 static unsigned char *blk[MAX_IDS];
 static uint32_t blk_size[MAX_IDS];
+static int n_ids; /* 1 + the largest id of the loaded trace: the end-of-repetition sweep stops there */
 static long errors;
 static long realloc_calls, realloc_moved;
 static double realloc_copied;
@@ -76,6 +77,7 @@ static int load(const char *path, int *nops) {
   close(fd);
   text[len] = 0;
   char *s = text;
+  n_ids = 0;
   for (int h = 0; h < 4; h++) { strtol(s, &s, 10); }
   int n = 0;
   for (;;) {
@@ -86,6 +88,7 @@ static int load(const char *path, int *nops) {
     long size = 0;
     if (c == 'a' || c == 'r') size = strtol(s, &s, 10);
     if (n >= MAX_OPS || id >= MAX_IDS) return -2;
+    if (id + 1 > n_ids) n_ids = (int)id + 1;
     op_kind[n] = c; op_id[n] = (int32_t)id; op_size[n] = (uint32_t)size;
     n++;
   }
@@ -144,7 +147,7 @@ __attribute__((noinline)) static size_t replay(int nops) {
     }
     if (live > peak) peak = live;
   }
-  for (int id = 0; id < MAX_IDS; id++) if (blk[id]) { free(blk[id]); blk[id] = 0; }
+  for (int id = 0; id < n_ids; id++) if (blk[id]) { free(blk[id]); blk[id] = 0; }
   return peak;
 }
 
