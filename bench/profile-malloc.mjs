@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// profile-malloc.mjs — where the time goes per trace in the malloc path: wasm-slab merged into
-// bench/c/mbench.c against wasi-libc's dlmalloc, on every trace of ../shared/traces (bench/PROFILE.md
+// profile-malloc.mjs — where the time goes in the malloc path: wasm-slab merged into bench/c/mbench.c
+// against wasi-libc's dlmalloc, on mbench's mix and on every trace of ../shared/traces (bench/PROFILE.md
 // holds the finding and how to read it).
 //
 // Owns: the profiling builds and their reading; nothing here is a timed test or a goal figure.
-// Entry point: `node bench/profile-malloc.mjs [--runs N] [--only a,b] [--interval US] [--ops N] [--json]`
-//   (after `npm run build`; needs clang + wasi-libc like bench/malloc-peers.mjs).
-// Calls: scripts/merge-c.mjs (mergeC, optimizeMerged), bench/wasm-run.mjs (one replay per process),
+// Entry point: `node bench/profile-malloc.mjs [--runs N] [--only mix,expr-bal,...] [--interval US]
+//   [--ops N] [--mix-ops N] [--cachegrind [--cg-reps N]] [--json]` (after `npm run build`; needs clang +
+//   wasi-libc like bench/malloc-peers.mjs, and valgrind for --cachegrind).
+// Calls: bench/c/build.mjs (the peer builds), scripts/merge-c.mjs (mergeC, optimizeMerged),
+//   bench/wasm-run.mjs (one run per process, wasmRunFlags),
 //   asc (a build of assembly/merged.ts that keeps its function names), binaryen.js (the counted build).
 //
-// Two measurements, both on the same C program and the same replays as malloc-peers.mjs:
+// Measurements, all on the same C program and the same workloads as malloc-peers.mjs:
 //   1. Time: V8's sampling profiler (--cpu-prof) on a build identical to the benchmarked one except that
 //      it keeps function names (asc --debug, wasm-merge/wasm-opt -g: same inlining, same function count).
 //      Self time per Wasm function, engine time (memory.grow, traps into the runtime) charged to the Wasm
@@ -48,6 +50,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     interval: { type: "string", default: "50" },
     ops: { type: "string", default: "300000" },
+    "mix-ops": { type: "string", default: "2000000" },
     traces: { type: "string" },
     json: { type: "boolean", default: false },
     cachegrind: { type: "boolean", default: false },
@@ -65,7 +68,7 @@ const log = (...a) => { if (!values.json) console.error(...a); };
 // Function name (as the name section has it after wasm-merge) → category. First match wins.
 const CATEGORIES = [
   ["setup", /^(strtol|__shgetc|__intscan|atoi|atol|read|open|close|printf|vfprintf|printf_core|pop_arg|pad|fwrite|__fwritex|__stdio_.*|__stdout_write|writev|frexp|wcrtomb|strlen|strcmp|strrchr|__clock_gettime|~start|assembly\/cache\/heapInit|assembly\/index\/slab_init|__wasi_.*|__wasilibc_.*|.*preopen.*|__wasm_call_ctors|main|__original_main|__main_void|exit|_Exit|__wasm_call_dtors)$/],
-  ["program", /^(replay|memset|memcpy|memcmp|check|fill)$/],
+  ["program", /^(replay|mix|memset|memcpy|memcmp|check|fill)$/],
   // wasm-slab
   ["fast path", /^(assembly\/index\/(malloc|free)|malloc|free|calloc|assembly\/index\/calloc|assembly\/kmalloc\/(classFor|classCache))$/],
   ["refill/flush", /^assembly\/(cpu\/(allocSlow|freeSlow|refillBatch|sheaf.*|drainBarn|dropSheaf|freeRemote|allocSingle|freeSingle|warmBatch)|node\/(refillFromNode|freeToSlabs))$/],
@@ -112,20 +115,39 @@ function instrument(file, want) {
 }
 
 // ---- running --------------------------------------------------------------------------------------------
-function replay(file, reps, trace, profileDir) {
+// A job is one workload of mbench: a trace (scale = repetitions) or the mix (scale = operations). `frame`
+// is the mbench function whose samples are the timed region.
+function runJob(file, job, scale, profileDir) {
   const prof = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-interval", values.interval] : [];
-  const r = spawnSync(process.execPath, [...wasmRunFlags, ...prof, wasmRunner, file, traceDir, "--", "traces", String(reps), trace], { encoding: "utf8", maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`${file} ${trace} exited ${r.status}: ${r.stderr}`);
-  const m = /^trace \S+ ops=(\d+) reps=(\d+) seconds=([\d.]+) peak_live=(\d+) errors=(\d+)/m.exec(r.stdout);
-  const re = /^realloc \S+ calls=(\d+) moved=(\d+) copied=(\d+)/m.exec(r.stdout);
+  const r = spawnSync(process.execPath, [...wasmRunFlags, ...prof, wasmRunner, file, traceDir, "--", ...job.args(scale)], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${file} ${job.name} exited ${r.status}: ${r.stderr}`);
   const counts = {};
   for (const [, name, v] of r.stdout.matchAll(/^count (\S+) (\d+)$/gm)) counts[name] = Number(v);
-  return { ops: +m[1] * +m[2], seconds: +m[3], errors: +m[5], realloc: re ? { calls: +re[1], moved: +re[2], copied: +re[3] } : null, counts };
+  return { ...job.parse(r.stdout), counts };
 }
+const mixJob = {
+  name: "mix",
+  frame: "mix",
+  args: (n) => ["mix", String(n)],
+  parse: (out) => {
+    const m = /^mix ops=(\d+) ns_per_op=([\d.]+)/m.exec(out);
+    return { ops: +m[1], seconds: (+m[1] * +m[2]) / 1e9, errors: 0, realloc: null };
+  },
+};
+const traceJob = (trace) => ({
+  name: trace.split("/").pop().replace(".rep", ""),
+  frame: "replay",
+  args: (reps) => ["traces", String(reps), trace],
+  parse: (out) => {
+    const m = /^trace \S+ ops=(\d+) reps=(\d+) seconds=([\d.]+) peak_live=(\d+) errors=(\d+)/m.exec(out);
+    const re = /^realloc \S+ calls=(\d+) moved=(\d+) copied=(\d+)/m.exec(out);
+    return { ops: +m[1] * +m[2], seconds: +m[3], errors: +m[5], realloc: re ? { calls: +re[1], moved: +re[2], copied: +re[3] } : null };
+  },
+});
 
-/** Self time (µs) per category in a .cpuprofile, for the samples under mbench's replay() (the timed
- * region); engine frames are charged to their nearest Wasm caller. */
-function readProfile(path, into) {
+/** Self time (µs) per category in a .cpuprofile, for the samples under mbench's `frame` (replay or mix:
+ * the timed region); engine frames are charged to their nearest Wasm caller. */
+function readProfile(path, frame, into) {
   const p = JSON.parse(readFileSync(path, "utf8"));
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -140,9 +162,9 @@ function readProfile(path, into) {
     owner.set(id, o);
     return o;
   };
-  const timed = new Map(); // node id → is replay() on its stack
+  const timed = new Map(); // node id → is `frame` on its stack
   const underReplay = (id) => {
-    if (!timed.has(id)) timed.set(id, byId.get(id).callFrame.functionName === "replay" || (parent.has(id) && underReplay(parent.get(id))));
+    if (!timed.has(id)) timed.set(id, byId.get(id).callFrame.functionName === frame || (parent.has(id) && underReplay(parent.get(id))));
     return timed.get(id);
   };
   p.samples.forEach((id, i) => {
@@ -154,14 +176,13 @@ function readProfile(path, into) {
   });
 }
 
-/** Cachegrind totals (instructions, D1 and LL data misses) of one replay run. */
-function cachegrind(file, reps, trace) {
+/** Cachegrind totals (instructions, D1 and LL data misses) of one run of a job. */
+function cachegrind(file, job, scale) {
   const r = spawnSync("valgrind", ["--tool=cachegrind", "--cache-sim=yes", "--smc-check=all-non-file", "--cachegrind-out-file=/dev/null",
-    process.execPath, ...wasmRunFlags, wasmRunner, file, traceDir, "--", "traces", String(reps), trace], { encoding: "utf8", maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`cachegrind ${file} ${trace} exited ${r.status}: ${r.stderr.slice(-2000)}`);
+    process.execPath, ...wasmRunFlags, wasmRunner, file, traceDir, "--", ...job.args(scale)], { encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`cachegrind ${file} ${job.name} exited ${r.status}: ${r.stderr.slice(-2000)}`);
   const num = (re) => Number(re.exec(r.stderr)[1].replace(/,/g, ""));
-  const m = /^trace \S+ ops=(\d+)/m.exec(r.stdout);
-  return { ops: +m[1], ir: num(/I\s+refs:\s+([\d,]+)/), d1: num(/D1\s+misses:\s+([\d,]+)/), ll: num(/LLd misses:\s+([\d,]+)/) };
+  return { ops: job.parse(r.stdout).ops, ir: num(/I\s+refs:\s+([\d,]+)/), d1: num(/D1\s+misses:\s+([\d,]+)/), ll: num(/LLd misses:\s+([\d,]+)/) };
 }
 
 // ---- measure --------------------------------------------------------------------------------------------
@@ -169,37 +190,42 @@ const peers = [
   { key: "slab", file: timed },
   { key: "dl", file: built.dl },
 ];
-const results = [];
+// The mix first (unless --only leaves it out), then every trace.
+const jobs = [];
+if (!only || only.includes("mix")) jobs.push({ job: mixJob, scale: Number(values["mix-ops"]), cgScale: (k) => k * 200_000 });
 for (const f of traceFiles) {
   const trace = join(traceDir, f);
   const lines = readFileSync(trace, "utf8").split("\n").slice(4).filter(Boolean);
   let allocated = 0;
   for (const l of lines) { const q = l.split(/\s+/); if (q[0] !== "f") allocated += Number(q[2]); }
   const reps = Math.max(1, Math.min(Math.ceil(Number(values.ops) / Math.max(1, lines.length)), Math.floor((512 << 20) / Math.max(1, allocated))));
-  const res = { trace: f.replace(".rep", ""), reps };
+  jobs.push({ job: traceJob(trace), scale: reps, cgScale: (k) => k });
+}
+const results = [];
+for (const { job, scale, cgScale } of jobs) {
+  const res = { trace: job.name, scale };
   for (const p of peers) res[p.key] = { seconds: 0, ops: 0, cat: {}, fn: {} };
   for (let r = 0; r < runs; r++) {
     for (const p of peers) {
       const pd = join(dir, `prof-${p.key}`);
       rmSync(pd, { recursive: true, force: true });
-      const out = replay(p.file, reps, trace, pd);
-      if (out.errors) throw new Error(`${p.key} ${f}: ${out.errors} payload errors`);
+      const out = runJob(p.file, job, scale, pd);
+      if (out.errors) throw new Error(`${p.key} ${job.name}: ${out.errors} payload errors`);
       res[p.key].seconds += out.seconds;
       res[p.key].ops += out.ops;
-      res[p.key].realloc = out.realloc;
-      for (const file of readdirSync(pd)) readProfile(join(pd, file), res[p.key]);
+      for (const file of readdirSync(pd)) readProfile(join(pd, file), job.frame, res[p.key]);
     }
   }
   if (values.cachegrind) {
     const R = Number(values["cg-reps"]);
     for (const p of peers) {
-      const one = cachegrind(p.file, 1, trace);
-      const more = cachegrind(p.file, 1 + R, trace);
-      const per = (k) => (more[k] - one[k]) / (R * one.ops);
+      const one = cachegrind(p.file, job, cgScale(1));
+      const more = cachegrind(p.file, job, cgScale(1 + R));
+      const per = (k) => (more[k] - one[k]) / (more.ops - one.ops);
       res[p.key].cg = { ir: per("ir"), d1: per("d1"), ll: per("ll") };
     }
   }
-  const c = replay(counted, reps, trace, null);
+  const c = runJob(counted, job, scale, null);
   res.counts = c.counts;
   res.countedOps = c.ops;
   res.realloc = c.realloc;
@@ -224,7 +250,7 @@ const rows = results.map((r) => {
   const ops = r.countedOps;
   return {
     trace: r.trace,
-    reps: r.reps,
+    scale: r.scale,
     slab: s,
     dl: d,
     slabAlloc: sum(s, allocCats),

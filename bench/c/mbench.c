@@ -111,8 +111,8 @@ static void aligned(const void *p, uint32_t n) {
   if (p && ((uintptr_t)p & (n >= 16 ? 15 : 7))) errors++;
 }
 
-/* Called through a volatile pointer (replay_fn): neither clang nor wasm-opt inlines it into main, so
- * bench/profile-malloc.mjs can count only the samples under replay (the timed region). */
+/* Called through a volatile pointer (replay_fn; mix likewise): neither clang nor wasm-opt inlines it into
+ * main, so bench/profile-malloc.mjs can count only the samples under replay (the timed region). */
 __attribute__((noinline)) static size_t replay(int nops) {
   size_t live = 0, peak = 0;
   for (int i = 0; i < nops; i++) {
@@ -152,11 +152,12 @@ __attribute__((noinline)) static size_t replay(int nops) {
 }
 
 static size_t (*volatile replay_fn)(int) = replay;
+static void (*volatile mix_fn)(long) = mix;
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc >= 3 && strcmp(argv[1], "mix") == 0) {
-    mix(atol(argv[2]));
+    mix_fn(atol(argv[2]));
     return 0;
   }
   if (argc >= 4 && strcmp(argv[1], "traces") == 0) {
