@@ -2,7 +2,8 @@
 //
 // Owns: nothing persistent. Entry points: cacheAllocBulk(cache, dst, n), cacheFreeBulk(cache, src, n).
 // Called by: index.ts (the TS layer passes a staging buffer of u32 object addresses in linear memory).
-// Calls cpu.ts (arrays, barn, refillBatch) and node.ts (freeToSlabs).
+// Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs), slab.ts (locateObject),
+// debug.ts (debug caches, one checked object at a time), inuse.ts, report.ts.
 //
 // allocBulk copies from the arrays first — main, spare, then full arrays from the node's barn (each
 // counted alloc_fastpath per object) — then refills straight into the caller's buffer from the slabs
@@ -10,19 +11,17 @@
 // freeBulk checks every pointer first (a duplicate inside the batch is a double free) and frees nothing
 // if one is bad; then objects of the CPU's node fill the main array, then full arrays go to the barn
 // while it has room, and the rest go to their slabs in batches, one lock per run of same-node objects.
-import {
-  BARN_MAX_EMPTY, BARN_MAX_FULL, C_ARRAY_CAP, CC_MAIN, CC_SPARE, CN_BARN_EMPTY, CN_BARN_FULL, CN_BARN_NR_EMPTY,
-  CN_BARN_NR_FULL, CN_LOCK, E_DOUBLE_FREE, E_NOMEM, E_OK, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT, C_FLAGS,
-  F_DEBUG_MASK, F_INUSE,
-} from "./layout";
+import { C_ARRAY_CAP, C_FLAGS, CC_MAIN, CC_SPARE, CN_BARN_NR_FULL, E_DOUBLE_FREE, E_NOMEM, E_OK, F_DEBUG_MASK, F_INUSE, SH_CAP, SH_COUNT } from "./layout";
 import { chunkByteOf } from "./arena";
-import { cnAddr, freeToSlabs, lockNode } from "./node";
+import { cnAddr, freeToSlabs, refillBatch } from "./node";
 import { bitmapWord, locateObject } from "./slab";
-import { barnMaxFull, currentNode, refillBatch, sheafDelete, sheafNew, emptySheafAddr } from "./cpu";
-import { ALLOC_FASTPATH, ALLOC_SLOWPATH, BARN_GET, BARN_PUT, FREE_FASTPATH, FREE_SLOWPATH, cpuSlot, stat, statAddAt } from "./stats";
-import { unlock } from "./sync";
-import { setError } from "./cache";
-import { debugAllocBulk, debugBulkBad, debugFreeBulk, freeFailed } from "./debug";
+import {
+  barnGetEmptySheaf, barnGetFullSheaf, barnMaxFull, barnPutEmptySheaf, barnPutFullSheaf, sheafEntry, sheafNew,
+} from "./sheaf";
+import { ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, FREE_SLOWPATH, statAddAt } from "./stats";
+import { cpuSlot, currentNode, emptySheaf } from "./percpu";
+import { freeFailed, setError } from "./report";
+import { debugAllocBulk, debugBulkBad, debugFreeBulk } from "./debug";
 import { inuseMark, inuseRelease } from "./inuse";
 
 // Index of the bad pointer after a failed cacheFreeBulk.
@@ -32,7 +31,7 @@ export let bulkBadIndex: u32 = 0;
 @inline function takeFromSheaf(s: usize, dst: usize, want: u32): u32 {
   const have = load<u32>(s, SH_COUNT);
   const k = have < want ? have : want;
-  memory.copy(dst, s + SH_HDR + (<usize>(have - k) << 2), <usize>k << 2);
+  memory.copy(dst, sheafEntry(s, have - k), <usize>k << 2);
   store<u32>(s, have - k, SH_COUNT);
   return k;
 }
@@ -45,13 +44,8 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
   if (got < n) got += takeFromSheaf(<usize>load<u32>(slot, CC_SPARE), dst + (<usize>got << 2), n - got);
   const cn = cnAddr(cache, currentNode);
   while (got < n && load<u32>(cn, CN_BARN_NR_FULL) != 0) {
-    lockNode(cache, cn);
-    const full = <usize>load<u32>(cn, CN_BARN_FULL);
-    if (full == 0) { unlock(cn + CN_LOCK); break; }
-    store<u32>(cn, load<u32>(full, SH_NEXT), CN_BARN_FULL);
-    store<u32>(cn, load<u32>(cn, CN_BARN_NR_FULL) - 1, CN_BARN_NR_FULL);
-    unlock(cn + CN_LOCK);
-    stat(cache, BARN_GET);
+    const full = barnGetFullSheaf(cache, cn);
+    if (full == 0) break;
     got += takeFromSheaf(full, dst + (<usize>got << 2), n - got);
     putBack(cache, slot, cn, full);
   }
@@ -79,18 +73,9 @@ function putBack(cache: usize, slot: usize, cn: usize, s: usize): void {
     const main = <usize>load<u32>(slot, CC_MAIN);
     store<u32>(slot, <u32>s, CC_MAIN);
     s = main;
-    if (s == emptySheafAddr()) return;
+    if (s == emptySheaf()) return;
   }
-  lockNode(cache, cn);
-  if (load<u32>(cn, CN_BARN_NR_EMPTY) < BARN_MAX_EMPTY) {
-    store<u32>(s, load<u32>(cn, CN_BARN_EMPTY), SH_NEXT);
-    store<u32>(cn, <u32>s, CN_BARN_EMPTY);
-    store<u32>(cn, load<u32>(cn, CN_BARN_NR_EMPTY) + 1, CN_BARN_NR_EMPTY);
-    unlock(cn + CN_LOCK);
-    return;
-  }
-  unlock(cn + CN_LOCK);
-  sheafDelete(cache, s);
+  barnPutEmptySheaf(cache, cn, s);
 }
 
 // Flip object `ptr`'s bit (located at loc) in its slab's bitmap.
@@ -121,7 +106,7 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
   }
   if (bad != E_OK) {
     bulkBadIndex = k;
-    return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), bad); // reported (debug.ts)
+    return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), bad); // reported (report.ts)
   }
   if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) {
     const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
@@ -146,7 +131,7 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
         main = fresh;
         count = 0;
       }
-      store<u32>(main + SH_HDR + (<usize>count << 2), p);
+      store<u32>(sheafEntry(main, count), p);
       store<u32>(main, count + 1, SH_COUNT);
       local++;
     } else {
@@ -163,26 +148,15 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
 // The main array is full: hand it to the barn and install an empty array (from the barn, or new) as
 // main. Returns the new main, or 0 when no array could be had (main stays).
 function swapMainToBarn(cache: usize, slot: usize, cn: usize, main: usize, cap: u32): usize {
-  if (main == emptySheafAddr()) {
+  if (main == emptySheaf()) {
     const s = sheafNew(cache, cap, currentNode);
     if (s != 0) store<u32>(slot, <u32>s, CC_MAIN);
     return s;
   }
-  lockNode(cache, cn);
-  let empty = <usize>load<u32>(cn, CN_BARN_EMPTY);
-  if (empty != 0) {
-    store<u32>(cn, load<u32>(empty, SH_NEXT), CN_BARN_EMPTY);
-    store<u32>(cn, load<u32>(cn, CN_BARN_NR_EMPTY) - 1, CN_BARN_NR_EMPTY);
-  }
-  unlock(cn + CN_LOCK);
+  let empty = barnGetEmptySheaf(cache, cn);
   if (empty == 0) empty = sheafNew(cache, cap, currentNode);
   if (empty == 0) return 0;
-  lockNode(cache, cn);
-  store<u32>(main, load<u32>(cn, CN_BARN_FULL), SH_NEXT);
-  store<u32>(cn, <u32>main, CN_BARN_FULL);
-  store<u32>(cn, load<u32>(cn, CN_BARN_NR_FULL) + 1, CN_BARN_NR_FULL);
-  unlock(cn + CN_LOCK);
-  stat(cache, BARN_PUT);
+  barnPutFullSheaf(cache, cn, main);
   store<u32>(slot, <u32>empty, CC_MAIN);
   return empty;
 }

@@ -1,8 +1,12 @@
-// cache.ts — kmem_cache: creating, sizing and destroying object caches; the heap's list of caches.
+// cache.ts — kmem_cache: creating and sizing object caches; the heap's list of caches (destroy.ts
+// unlinks).
 //
 // Owns: the cache header fields (C_*), the boot cache (the kmem_cache whose objects are kmem_caches),
-// and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheDestroy(), isCache(),
-// liveObjects(). Called by: index.ts. Calls node.ts, cpu.ts (to drain arrays), slab.ts.
+// and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal() (the heap's
+// own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc), calcOrder().
+// Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and frees a cache header.
+// Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), debugslot.ts (the slot
+// sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts.
 //
 // Sizing (as SLUB's calculate_order): with n CPUs, aim for min_objects = 4 × (fls(n) + 1) objects per
 // slab; take the smallest order ≤ MAX_SLAB_ORDER, starting at the order that holds min_objects, whose
@@ -19,17 +23,13 @@ import {
   C_QUAR_COUNT, F_INUSE,
 } from "./layout";
 import { HEAP, alignUp, arenaInit } from "./arena";
-import { cnAddr, discardEmpty } from "./node";
-import { setCpuOff } from "./stats";
+import { allocOne, freeOne } from "./node";
+import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
+import { setError } from "./report";
 import { setCpu } from "./sync";
-import { cacheAllocSlab, cacheFreeSlab, drainCpuArrays, parkedObjects, pinCpu } from "./cpu";
-import { debugDestroy, debugFlags, debugLead, debugStride, debugTrackOff } from "./debug";
+import { debugFlags, debugLead, debugStride, debugTrackOff } from "./debugslot";
 
 export let BOOT: usize = 0;
-
-@inline export function setError(code: i32): void {
-  store<i32>(HEAP, code, H_LAST_ERROR);
-}
 
 function fls(x: u32): u32 {
   return 32 - <u32>clz(x);
@@ -148,10 +148,9 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   store<u32>(c, minPartial(size), C_MIN_PARTIAL);
   store<u32>(c, arrayCap, C_ARRAY_CAP);
   store<u32>(c, arrayCap == 0 ? 1 : (arrayCap + 1) >> 1, C_BATCH);
-  const nn = load<u32>(HEAP, H_NNODES);
-  const empty = <u32>(HEAP + H_EMPTY_SHEAF);
+  const empty = <u32>emptySheaf();
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
-    const slot = c + cpuOffset(nn) + cpu * CC_SIZE;
+    const slot = slotOf(c, cpu);
     store<u32>(slot, empty, CC_MAIN);
     store<u32>(slot, empty, CC_SPARE);
     for (let n: u32 = 0; n < MAX_NODES; n++) store<u32>(slot + (n << 2), 0, CC_ALIEN);
@@ -188,11 +187,6 @@ export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes
   return setupCache(BOOT, bytes, CACHE_LINE, F_INTERNAL, 0);
 }
 
-@inline export function isCache(c: usize): bool {
-  // A cache is the boot cache or an allocated object of it with the live magic.
-  return c != 0 && c >= HEAP && load<u32>(c, C_MAGIC) == CACHE_MAGIC;
-}
-
 // Default per-CPU array capacity by object size. SLAB's enable_cpucache starts from ≥4096 B: 4,
 // ≥1024: 12, ≥256: 26, else 60. bench/capacity.mjs (2 CPUs, bursty alloc/free) shows hits and lock
 // traffic flatten near those values for small objects, but for 4 KiB objects 4 leaves 86 lock
@@ -219,54 +213,14 @@ export function cacheCreateInternal(size: u32): usize {
 }
 
 function createWith(size: u32, align: u32, flags: u32, arrayCap: u32): usize {
-  const c = cacheAllocSlab(BOOT, 0xffffffff);
+  const c = allocOne(BOOT, 0xffffffff);
   if (c == 0) { setError(E_NOMEM); return 0; }
   memory.fill(c, 0, load<u32>(HEAP, H_CACHE_BYTES));
   const e = setupCache(c, size, align, flags, arrayCap);
   if (e != E_OK) {
-    cacheFreeSlab(BOOT, c);
+    freeOne(BOOT, c);
     setError(e);
     return 0;
   }
   return c;
 }
-
-// Objects handed out to users: allocated in slabs minus those parked in per-CPU arrays and barns.
-export function liveObjects(c: usize): u32 {
-  const nn = load<u32>(HEAP, H_NNODES);
-  let inuse: u32 = 0;
-  for (let n: u32 = 0; n < nn; n++) {
-    const cn = cnAddr(c, n);
-    let d = <usize>load<u32>(cn, CN_PARTIAL);
-    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
-    d = <usize>load<u32>(cn, CN_FULL);
-    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
-  }
-  return inuse - parkedObjects(c) - load<u32>(c, C_QUAR_COUNT); // quarantined objects are nobody's
-}
-
-// Destroy a cache. Refuses (E_BUSY) while any object is live and changes nothing then. Quarantined
-// objects (debug.ts) are not live: they are discarded with their slabs.
-export function cacheDestroy(c: usize): i32 {
-  if (!isCache(c) || c == BOOT) return E_BAD_CACHE;
-  if (liveObjects(c) != 0) return E_BUSY;
-  drainCpuArrays(c);
-  debugDestroy(c);
-  const nn = load<u32>(HEAP, H_NNODES);
-  for (let n: u32 = 0; n < nn; n++) {
-    discardEmpty(c, n, 0);
-    const cn = cnAddr(c, n);
-    if (ASC_NO_ASSERT == false) assert(load<u32>(cn, CN_NR_PARTIAL) == 0 && load<u32>(cn, CN_NR_FULL) == 0 && load<u32>(cn, CN_NR_EMPTY) == 0); // live count said 0
-  }
-  // unlink
-  const prev = <usize>load<u32>(c, C_PREV);
-  const next = <usize>load<u32>(c, C_NEXT);
-  if (prev != 0) store<u32>(prev, <u32>next, C_NEXT);
-  else store<u32>(HEAP, <u32>next, H_CACHE_HEAD);
-  if (next != 0) store<u32>(next, <u32>prev, C_PREV);
-  store<u32>(HEAP, load<u32>(HEAP, H_NCACHES) - 1, H_NCACHES);
-  store<u32>(c, 0, C_MAGIC);
-  cacheFreeSlab(BOOT, c);
-  return E_OK;
-}
-

@@ -1,16 +1,17 @@
 // cpu.ts — the per-CPU front end: main and spare arrays (sheaves), the node's barn, alien arrays.
 //
-// Owns: every per-CPU slot's CC_MAIN / CC_SPARE / CC_ALIEN / CC_GUARD fields, the sheaves, and the
-// barn fields of the cache-node structs. Entry points: cacheAlloc(), cacheAllocNode(), cacheFree(),
-// cacheAllocSlab()/cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), tuneArrays().
-// Called by: index.ts, cache.ts, kmalloc, reclaim. Calls node.ts (the batch seam) and slab.ts.
+// Owns: every per-CPU slot's CC_MAIN / CC_SPARE / CC_ALIEN / CC_GUARD / CC_TOUCHED fields (the sheaves
+// and the barn are sheaf.ts's). Entry points: cacheAlloc(), cacheAllocNode(), cacheFree(), allocSingle() /
+// cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
+// Called by: index.ts, kmalloc.ts, bench.ts, reclaim.ts, destroy.ts. Calls sheaf.ts (sheaves, the barn),
+// node.ts (the batch seam), slab.ts (checkObject), debug.ts (debug caches' single objects), inuse.ts.
 //
 // Call tree (the map before the code):
 //   cacheAlloc ─ pop main ──────────────────────────────────────────────── (fast: a load, a test, a pop)
-//       └ allocSlow ─ swap in spare ─ barn full array ─ refill a batch from slabs (refillFromNode)
+//       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
 //   cacheFree ─ checkObject (is it ours?) ─── same node: push main ─────── (fast)
-//       ├ freeSlow ─ swap with empty spare ─ full array to the barn ─ flush a batch (freeToSlabs)
+//       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
 //
 // Re-entrancy: a slow path detaches the CPU's main array (the slot points at the empty sheaf) and sets
@@ -22,40 +23,27 @@
 //   alien[n] holds objects of node n only;
 //   0 ≤ count ≤ capacity for every sheaf; a barn's full list holds full sheaves, its empty list empty ones.
 import {
-  ALIEN_CAP, BARN_MAX_EMPTY, BARN_MAX_FULL, C_ARRAY_CAP, C_BATCH, C_FLAGS, CC_ALIEN, CC_GUARD, CC_MAIN,
-  CC_SCRATCH, CC_SPARE, CC_TOUCHED, CN_BARN_EMPTY, CN_BARN_FULL, CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK,
-  E_INVALID, E_NOMEM, E_OK, F_INTERNAL, F_NO_ALIEN, H_CPU_NODE, H_EMPTY_SHEAF, H_NCPUS, H_NNODES,
-  H_SHEAF_CACHES, MAX_ARRAY_CAP, MAX_NODES, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT, SH_NODE, SHEAF_CLASSES,
-  SHEAF_MIN_SHIFT, CC_SIZE, C_SIZE, H_FLAGS2, F_DEBUG_MASK, E_DOUBLE_FREE, F_KMALLOC,
+  ALIEN_CAP, C_ARRAY_CAP, C_BATCH, C_FLAGS, CC_ALIEN, CC_GUARD, CC_MAIN, CC_SPARE, CC_TOUCHED, CN_BARN_FULL,
+  E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_OK, F_DEBUG_MASK, F_INTERNAL, F_KMALLOC, F_NO_ALIEN, H_FLAGS2, H_NCPUS,
+  H_NNODES, MAX_ARRAY_CAP, MAX_NODES, SH_CAP, SH_COUNT, SH_NEXT,
 } from "./layout";
 import { HEAP, chunkByteOf, nodeOf } from "./arena";
-import { cnAddr, freeToSlabs, lockNode, refillFromNode } from "./node";
+import { allocOne, cnAddr, freeOne, refillBatch } from "./node";
 import { checkObject } from "./slab";
 import {
-  ALIEN_FLUSH, ALIEN_FREE, ALLOC_FASTPATH, ALLOC_NODE_MISMATCH, ALLOC_SLOWPATH, BARN_GET, BARN_GET_FAIL,
-  BARN_PUT, BARN_PUT_FAIL, CPU_OFF, FREE_FASTPATH, FREE_SLOWPATH, NUMA_FALLBACK, SHEAF_ALLOC, SHEAF_FLUSH,
-  SHEAF_FREE, SHEAF_REFILL, cpuSlot, stat, statAt,
+  barnReplaceEmptySheaf, barnReplaceFullSheaf, drainBarn, sheafDelete, sheafEntry, sheafFlush, sheafNew,
+} from "./sheaf";
+import {
+  ALIEN_FLUSH, ALIEN_FREE, ALLOC_FASTPATH, ALLOC_NODE_MISMATCH, ALLOC_SLOWPATH, FREE_FASTPATH,
+  FREE_SLOWPATH, SHEAF_REFILL, stat, statAt,
 } from "./stats";
-import { currentCpu, unlock } from "./sync";
-import { setError, cacheCreateInternal } from "./cache";
-import { debugAlloc, debugFree, freeFailed } from "./debug";
+import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
+import { freeFailed, setError } from "./report";
+import { debugAlloc, debugFree } from "./debug";
 import { inuseMark, inuseRelease } from "./inuse";
-
-// Node of the current CPU (per instance, set by pin).
-export let currentNode: u32 = 0;
-export function pinCpu(cpu: u32): void {
-  currentNode = <u32>load<u8>(HEAP + H_CPU_NODE + cpu);
-}
 
 // Heap-wide switch (H_FLAGS2 bit 0): alien arrays off, so every remote free takes the remote lock.
 export const FLAG2_NO_ALIEN: u32 = 1;
-
-@inline function emptySheaf(): usize {
-  return HEAP + H_EMPTY_SHEAF;
-}
-export function emptySheafAddr(): usize {
-  return HEAP + H_EMPTY_SHEAF;
-}
 
 // ---- fast paths ---------------------------------------------------------------------------------------
 
@@ -68,7 +56,7 @@ export function emptySheafAddr(): usize {
   if (n == 0) return inuseMark(cache, allocSlow(cache, slot));
   store<u32>(main, n - 1, SH_COUNT);
   statAt(slot, ALLOC_FASTPATH);
-  return inuseMark(cache, <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2)));
+  return inuseMark(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
@@ -85,63 +73,12 @@ export function emptySheafAddr(): usize {
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
   // entries[n-1]; with n = 0 that is the SH_NODE word (a node number, never an object address)
-  if (<usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2)) == ptr) return freeFailed(cache, ptr, E_DOUBLE_FREE);
+  if (<usize>load<u32>(sheafEntry(main, n - 1)) == ptr) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   if (n >= load<u32>(main, SH_CAP)) return freeSlow(cache, slot, ptr);
-  store<u32>(main + SH_HDR + (<usize>n << 2), <u32>ptr);
+  store<u32>(sheafEntry(main, n), <u32>ptr);
   store<u32>(main, n + 1, SH_COUNT);
   statAt(slot, FREE_FASTPATH);
   return E_OK;
-}
-
-// ---- sheaves ------------------------------------------------------------------------------------------
-
-function sheafClass(cap: u32): u32 {
-  const bytes = SH_HDR + (cap << 2);
-  let k: u32 = 0;
-  while ((<u32>1 << (SHEAF_MIN_SHIFT + k)) < bytes) k++;
-  return k;
-}
-
-function sheafCache(cap: u32): usize {
-  const k = sheafClass(cap);
-  const at = HEAP + H_SHEAF_CACHES + (k << 2);
-  let c = <usize>load<u32>(at);
-  if (c == 0) {
-    c = cacheCreateInternal(<u32>1 << (SHEAF_MIN_SHIFT + k));
-    store<u32>(at, <u32>c);
-  }
-  return c;
-}
-
-// A new empty sheaf of capacity `cap`, or 0.
-export function sheafNew(cache: usize, cap: u32, node: u32): usize {
-  const sc = sheafCache(cap);
-  if (sc == 0) return 0;
-  const s = allocSingle(sc, 0xffffffff);
-  if (s == 0) return 0;
-  store<u32>(s, 0, SH_COUNT);
-  store<u32>(s, cap, SH_CAP);
-  store<u32>(s, 0, SH_NEXT);
-  store<u32>(s, node, SH_NODE);
-  stat(cache, SHEAF_ALLOC);
-  return s;
-}
-
-export function sheafDelete(cache: usize, s: usize): void {
-  if (s == emptySheaf()) return;
-  freeSingle(sheafCache(load<u32>(s, SH_CAP)), s);
-  stat(cache, SHEAF_FREE);
-}
-
-// Flush the `k` oldest objects of sheaf s to their slabs in one batch; the rest slide down.
-export function sheafFlush(cache: usize, s: usize, k: u32): void {
-  const n = load<u32>(s, SH_COUNT);
-  if (k > n) k = n;
-  if (k == 0) return;
-  freeToSlabs(cache, s + SH_HDR, k);
-  memory.copy(s + SH_HDR, s + SH_HDR + (<usize>k << 2), <usize>(n - k) << 2);
-  store<u32>(s, n - k, SH_COUNT);
-  stat(cache, SHEAF_FLUSH);
 }
 
 // ---- objects straight from the slabs (arrays off, internal caches, re-entered slow paths) -------------
@@ -149,40 +86,17 @@ export function sheafFlush(cache: usize, s: usize, k: u32): void {
 // One object from the slabs of `node` (0xffffffff: the current CPU's node), falling back to other nodes.
 export function allocSingle(cache: usize, node: u32): usize {
   if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) return debugAlloc(cache, node); // checked, tracked
-  const slot = cpuSlot(cache);
-  const scratch = slot + CC_SCRATCH;
-  if (refillBatch(cache, node == 0xffffffff ? currentNode : node, scratch, 1) == 0) {
-    setError(E_NOMEM);
-    return 0;
-  }
-  return <usize>load<u32>(scratch);
+  return allocOne(cache, node);
 }
 
 // Free one allocated object straight to its slab. E_OK, or a debug cache's error (already reported).
 function freeSingle(cache: usize, ptr: usize): i32 {
   if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) return debugFree(cache, ptr); // checked, tracked
-  const scratch = cpuSlot(cache) + CC_SCRATCH;
-  store<u32>(scratch, <u32>ptr);
-  freeToSlabs(cache, scratch, 1);
+  freeOne(cache, ptr);
   return E_OK;
 }
 
-// Refill through the seam, from `node` first, then the other nodes in order (counted).
-export function refillBatch(cache: usize, node: u32, dst: usize, want: u32): u32 {
-  let got = refillFromNode(cache, node, dst, want);
-  if (got != 0) return got;
-  const nn = load<u32>(HEAP, H_NNODES);
-  for (let k: u32 = 1; k < nn; k++) {
-    got = refillFromNode(cache, (node + k) % nn, dst, want);
-    if (got != 0) { stat(cache, NUMA_FALLBACK); return got; }
-  }
-  return 0;
-}
-
-// For the heap's own bookkeeping (kmem_caches, sheaves): no arrays. Callers check the pointer.
-export function cacheAllocSlab(cache: usize, node: u32): usize {
-  return allocSingle(cache, node);
-}
+// For the heap's own bookkeeping and tests: free one object straight to its slab (no arrays).
 export function cacheFreeSlab(cache: usize, ptr: usize): void {
   freeSingle(cache, ptr);
 }
@@ -202,14 +116,14 @@ function allocSlow(cache: usize, slot: usize): usize {
     store<u32>(slot, <u32>main, CC_SPARE);                 // swap: the empty main becomes the spare
     main = spare;
   } else {
-    main = takeFullFromBarn(cache, main);
+    main = barnReplaceEmptySheaf(cache, cnAddr(cache, currentNode), main);
     if (load<u32>(main, SH_COUNT) == 0) {
       if (main == emptySheaf()) main = sheafNew(cache, cap, currentNode);
       if (main == 0) { store<u32>(slot, <u32>emptySheaf(), CC_MAIN); return leaveSlow(slot, allocSingle(cache, 0xffffffff)); }
       const room = load<u32>(main, SH_CAP);
       let want = load<u32>(cache, C_BATCH);
       if (want > room) want = room;
-      const got = refillBatch(cache, currentNode, main + SH_HDR, want);
+      const got = refillBatch(cache, currentNode, sheafEntry(main, 0), want);
       store<u32>(main, got, SH_COUNT);
       if (load<u32>(cache, C_FLAGS) & F_KMALLOC) warmBatch(cache); // kmalloc.ts: batches start at 1
       stat(cache, SHEAF_REFILL);
@@ -223,17 +137,7 @@ function allocSlow(cache: usize, slot: usize): usize {
   const n = load<u32>(main, SH_COUNT) - 1;
   store<u32>(main, n, SH_COUNT);
   store<u32>(slot, <u32>main, CC_MAIN);
-  return leaveSlow(slot, <usize>load<u32>(main + SH_HDR + (<usize>n << 2)));
-}
-
-// Full arrays a node's barn keeps for `cache`: BARN_MAX_FULL, and for a kmalloc class at most what
-// holds BARN_KMALLOC_BYTES of objects (at least one array): ten full arrays of 8 KiB objects would park
-// 640 KiB in one of about 35 classes.
-const BARN_KMALLOC_BYTES: u32 = 32768;
-export function barnMaxFull(cache: usize): u32 {
-  if ((load<u32>(cache, C_FLAGS) & F_KMALLOC) == 0) return BARN_MAX_FULL;
-  const arrays = BARN_KMALLOC_BYTES / (load<u32>(cache, C_ARRAY_CAP) * load<u32>(cache, C_SIZE) + 1);
-  return arrays < 1 ? 1 : arrays > BARN_MAX_FULL ? BARN_MAX_FULL : arrays;
+  return leaveSlow(slot, <usize>load<u32>(sheafEntry(main, n)));
 }
 
 // A kmalloc class starts with batches of one object (a class used a few times takes a few objects, not
@@ -247,57 +151,6 @@ function warmBatch(cache: usize): void {
 @inline function leaveSlow(slot: usize, ret: usize): usize {
   store<u32>(slot, 0, CC_GUARD);
   return ret;
-}
-
-// Trade the empty sheaf `empty` for a full one from the CPU node's barn; returns `empty` if none.
-function takeFullFromBarn(cache: usize, empty: usize): usize {
-  const cn = cnAddr(cache, currentNode);
-  lockNode(cache, cn);
-  const full = <usize>load<u32>(cn, CN_BARN_FULL);
-  if (full == 0) {
-    unlock(cn + CN_LOCK);
-    stat(cache, BARN_GET_FAIL);
-    return empty;
-  }
-  store<u32>(cn, load<u32>(full, SH_NEXT), CN_BARN_FULL);
-  store<u32>(cn, load<u32>(cn, CN_BARN_NR_FULL) - 1, CN_BARN_NR_FULL);
-  let drop: usize = 0;
-  if (empty != emptySheaf()) {
-    if (load<u32>(cn, CN_BARN_NR_EMPTY) < BARN_MAX_EMPTY) {
-      store<u32>(empty, load<u32>(cn, CN_BARN_EMPTY), SH_NEXT);
-      store<u32>(cn, <u32>empty, CN_BARN_EMPTY);
-      store<u32>(cn, load<u32>(cn, CN_BARN_NR_EMPTY) + 1, CN_BARN_NR_EMPTY);
-    } else drop = empty;
-  }
-  unlock(cn + CN_LOCK);
-  if (drop != 0) sheafDelete(cache, drop);
-  stat(cache, BARN_GET);
-  return full;
-}
-
-// Hand the full sheaf to the barn and get an empty one back (from the barn, or new). Returns the empty
-// sheaf, or 0 when the barn is full (the caller flushes instead).
-function putFullToBarn(cache: usize, full: usize): usize {
-  const cn = cnAddr(cache, currentNode);
-  lockNode(cache, cn);
-  if (load<u32>(cn, CN_BARN_NR_FULL) >= barnMaxFull(cache)) {
-    unlock(cn + CN_LOCK);
-    stat(cache, BARN_PUT_FAIL);
-    return 0;
-  }
-  let empty = <usize>load<u32>(cn, CN_BARN_EMPTY);
-  if (empty != 0) {
-    store<u32>(cn, load<u32>(empty, SH_NEXT), CN_BARN_EMPTY);
-    store<u32>(cn, load<u32>(cn, CN_BARN_NR_EMPTY) - 1, CN_BARN_NR_EMPTY);
-  }
-  store<u32>(full, load<u32>(cn, CN_BARN_FULL), SH_NEXT);
-  store<u32>(cn, <u32>full, CN_BARN_FULL);
-  store<u32>(cn, load<u32>(cn, CN_BARN_NR_FULL) + 1, CN_BARN_NR_FULL);
-  unlock(cn + CN_LOCK);
-  stat(cache, BARN_PUT);
-  if (empty == 0) empty = sheafNew(cache, load<u32>(full, SH_CAP), currentNode);
-  if (empty == 0) return emptySheaf(); // no memory for a new sheaf: the next free will flush
-  return empty;
 }
 
 function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
@@ -319,7 +172,7 @@ function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
     if (fresh != 0) { store<u32>(slot, <u32>main, CC_SPARE); main = fresh; }
     else sheafFlush(cache, main, load<u32>(cache, C_BATCH));
   } else {
-    const empty = putFullToBarn(cache, main);
+    const empty = barnReplaceFullSheaf(cache, cnAddr(cache, currentNode), main);
     if (empty != 0) main = empty;
     else sheafFlush(cache, main, load<u32>(cache, C_BATCH));
   }
@@ -328,7 +181,7 @@ function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
     if (main == 0) main = emptySheaf();
   } else {
     const n = load<u32>(main, SH_COUNT);
-    store<u32>(main + SH_HDR + (<usize>n << 2), <u32>ptr);
+    store<u32>(sheafEntry(main, n), <u32>ptr);
     store<u32>(main, n + 1, SH_COUNT);
   }
   store<u32>(slot, <u32>main, CC_MAIN);
@@ -352,7 +205,7 @@ function freeRemote(cache: usize, slot: usize, ptr: usize): i32 {
     store<u32>(at, <u32>a);
   }
   const n = load<u32>(a, SH_COUNT);
-  store<u32>(a + SH_HDR + (<usize>n << 2), <u32>ptr);
+  store<u32>(sheafEntry(a, n), <u32>ptr);
   store<u32>(a, n + 1, SH_COUNT);
   statAt(slot, ALIEN_FREE);
   if (n + 1 >= load<u32>(a, SH_CAP)) {
@@ -372,29 +225,45 @@ export function cacheAllocNode(cache: usize, node: u32): usize {
 
 // ---- whole-cache operations ---------------------------------------------------------------------------
 
-@inline function slotOf(cache: usize, cpu: u32): usize {
-  return cache + CPU_OFF + <usize>cpu * CC_SIZE;
-}
-
-// Objects sitting in arrays (all CPUs) and barns: allocated in their slabs, but not by any user.
-export function parkedObjects(cache: usize): u32 {
+// Objects sitting in the cache's arrays (all CPUs) and barns that equal p, or all of them when p is 0:
+// allocated in their slabs, but not in any user's hands. The one walk over every parked object.
+function countParked(cache: usize, p: usize): u32 {
   let total: u32 = 0;
   const ncpus = load<u32>(HEAP, H_NCPUS);
   const nn = load<u32>(HEAP, H_NNODES);
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
     const slot = slotOf(cache, cpu);
-    total += load<u32>(<usize>load<u32>(slot, CC_MAIN), SH_COUNT);
-    total += load<u32>(<usize>load<u32>(slot, CC_SPARE), SH_COUNT);
+    total += inSheaf(<usize>load<u32>(slot, CC_MAIN), p);
+    total += inSheaf(<usize>load<u32>(slot, CC_SPARE), p);
     for (let n: u32 = 0; n < MAX_NODES; n++) {
       const a = <usize>load<u32>(slot + CC_ALIEN + (n << 2));
-      if (a != 0) total += load<u32>(a, SH_COUNT);
+      if (a != 0) total += inSheaf(a, p);
     }
   }
   for (let n: u32 = 0; n < nn; n++) {
     let s = <usize>load<u32>(cnAddr(cache, n), CN_BARN_FULL);
-    while (s != 0) { total += load<u32>(s, SH_COUNT); s = <usize>load<u32>(s, SH_NEXT); }
+    while (s != 0) { total += inSheaf(s, p); s = <usize>load<u32>(s, SH_NEXT); }
   }
   return total;
+}
+
+// Entries of sheaf s equal to p (p = 0: all entries).
+function inSheaf(s: usize, p: usize): u32 {
+  const n = load<u32>(s, SH_COUNT);
+  if (p == 0) return n;
+  let k: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) if (<usize>load<u32>(sheafEntry(s, i)) == p) k++;
+  return k;
+}
+
+// Objects sitting in arrays (all CPUs) and barns: allocated in their slabs, but not by any user.
+export function parkedObjects(cache: usize): u32 {
+  return countParked(cache, 0);
+}
+
+// Is p (allocated in its slab) sitting in one of the cache's arrays or barns?
+export function isParked(cache: usize, p: usize): bool {
+  return countParked(cache, p) != 0;
 }
 
 // Flush and free every array of `cache` on every CPU, and empty the barns. Returns objects flushed.
@@ -434,32 +303,6 @@ function dropSheaf(cache: usize, at: usize): u32 {
   sheafFlush(cache, s, k);
   sheafDelete(cache, s);
   return k;
-}
-
-export function drainBarn(cache: usize, node: u32): u32 {
-  const cn = cnAddr(cache, node);
-  let flushed: u32 = 0;
-  lockNode(cache, cn);
-  let full = <usize>load<u32>(cn, CN_BARN_FULL);
-  let empty = <usize>load<u32>(cn, CN_BARN_EMPTY);
-  store<u32>(cn, 0, CN_BARN_FULL);
-  store<u32>(cn, 0, CN_BARN_EMPTY);
-  store<u32>(cn, 0, CN_BARN_NR_FULL);
-  store<u32>(cn, 0, CN_BARN_NR_EMPTY);
-  unlock(cn + CN_LOCK);
-  while (full != 0) {
-    const next = <usize>load<u32>(full, SH_NEXT);
-    flushed += load<u32>(full, SH_COUNT);
-    sheafFlush(cache, full, load<u32>(full, SH_COUNT));
-    sheafDelete(cache, full);
-    full = next;
-  }
-  while (empty != 0) {
-    const next = <usize>load<u32>(empty, SH_NEXT);
-    sheafDelete(cache, empty);
-    empty = next;
-  }
-  return flushed;
 }
 
 // Change the array capacity at run time: drain everything, then new arrays get the new capacity.

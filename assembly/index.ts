@@ -4,17 +4,38 @@
 // Functions that can fail return a pointer (0 on failure) or an error code (E_*, 0 = success); the last
 // failure's code is readable with lastError(). Layout constants are exported as globals so the TS layer
 // reads structures with the same offsets the Wasm uses.
+//
+// Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
+//   0   layout sync
+//   1   arena list
+//   2   page
+//   3   percpu report inuse
+//   4   stats debugslot
+//   5   slab
+//   6   node
+//   7   cache
+//   8   sheaf
+//   9   debug
+//   10  cpu
+//   11  bulk prefill reclaim destroy validate kmalloc bench
+//   12  footprint abi
+//   13  index
+//   14  merged
+// One way up, and it is not an import: a page shortage (page.ts) calls the handler reclaim.ts registers.
 import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";
 import { HEAP, nodeOf as arenaNodeOf, chunkIndex, nchunks } from "./arena";
-import { cacheCreate, cacheDestroy, heapInit, isCache, liveObjects, setError } from "./cache";
-import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, pinCpu, tuneArrays } from "./cpu";
+import { cacheCreate, heapInit } from "./cache";
+import { cacheDestroy, liveAt, liveObjects } from "./destroy";
+import { isCache, setError, freeFailed } from "./report";
+import { pinCpu } from "./percpu";
+import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, tuneArrays } from "./cpu";
 import { setCpu, currentCpu } from "./sync";
 import { validate as validateHeap } from "./validate";
 import { freePages } from "./page";
 import { H_ERR_ADDR, H_ERR_CACHE, H_DEBUG, DB_ERR_OFFSET, DB_ERR_FOUND, DB_ERR_EXPECTED, DB_REPORTS, F_DEBUG_MASK, F_INUSE, C_QUAR_COUNT } from "./layout";
-import { freeFailed, debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf, liveAt } from "./debug";
+import { debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag, debugTrackOf } from "./debug";
 
-export * from "./layout";
+export * from "./abi";
 export { NR_STATS } from "./stats";
 
 // Set up the heap. maxBytes is a double so JS can pass any byte count (exact to 2^53).
@@ -170,8 +191,7 @@ export function discarded_chunks(): u32 { return discardedChunks(); }
 // env.hook(HOOK_REPORT, code, ptr, 0) (the C functions have no way to return it). The km_* exports
 // are the same operations for the TS layer: they return codes instead of reporting.
 import { kcalloc, kfree, kmalloc, kmallocAligned, kmallocSetClasses, krealloc, kusable } from "./kmalloc";
-import { hook } from "./slab";
-import { E_NOMEM, HOOK_REPORT, ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
+import { E_NOMEM, ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
 
 function reportBad(e: i32, ptr: usize): void {
   freeFailed(0, ptr, e); // last_error, its detail, and env.hook(HOOK_REPORT, e, ptr, 0)

@@ -3,7 +3,8 @@
 //
 // Owns: the in-use bitmap of every F_INUSE slab. Entry points: inuseMark() (an object goes to a user),
 // inuseRelease() (a user frees it: test and clear), inuseIsSet() (validate, destroy report),
-// inuseClearSlab() (a new slab). Called by cpu.ts (fast and slow paths), slab.ts, debug.ts, validate.ts.
+// inuseClearSlab() (a new slab). Called by cpu.ts (fast and slow paths), bulk.ts, debugslot.ts (a new
+// slab), debug.ts, reclaim.ts, destroy.ts, validate.ts. Calls nothing.
 //
 // Slab of an F_INUSE cache (layoutSlab in cache.ts):
 //
@@ -19,7 +20,7 @@
 //
 // Invariants (checked by validate): in-use bit set ⇒ slab bit 0 (allocated) and the object is in no array;
 //   bits ≥ objects are 0.
-import { C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_INUSE } from "./layout";
+import { C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_INUSE, objectIndexAt } from "./layout";
 
 // Address of the bitmap word holding object i's bit, in the slab starting at `slab`.
 @inline function wordOf(cache: usize, slab: usize, i: u32): usize {
@@ -29,7 +30,7 @@ import { C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_
 // Index of object p (an object start) in its slab.
 @inline function indexOf(cache: usize, p: usize): u32 {
   const off = (<u32>p & load<u32>(cache, C_SLAB_MASK)) - load<u32>(cache, C_OBJ_OFFSET);
-  return <u32>((<u64>off * load<u32>(cache, C_RECIP)) >> 32);
+  return objectIndexAt(off, load<u32>(cache, C_RECIP));
 }
 
 @inline function slabOf(cache: usize, p: usize): usize {

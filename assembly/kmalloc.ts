@@ -6,7 +6,8 @@
 // krealloc(), kcalloc(), kmallocAligned(), kusable(), kmallocSetClasses(). The C ABI in index.ts wraps
 // them (malloc, free, ... report bad pointers through env.hook; the km_* exports return codes for TS).
 // Called by: index.ts. Calls cpu.ts (per-CPU arrays), cache.ts (creating the classes), page.ts (pages and
-// chunk runs), slab.ts (the free-time object check).
+// chunk runs; pageAllocReclaiming runs reclaim.ts's shortage handler), report.ts (refused frees), and
+// slab.ts (the free-time object check).
 //
 // Call tree:
 //   kmalloc ─ class of n (one byte load) ─ pop the CPU's main array ─────────────────── (fast)
@@ -31,7 +32,7 @@
 //   at most 2 empty slabs kept per node (KM_MIN_PARTIAL = 1),
 //   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
 //   refill batches that start at 1 object and double per refill (cpu.ts warmBatch),
-//   at most 32 KiB of objects in the barn's full arrays (cpu.ts barnMaxFull).
+//   at most 32 KiB of objects in the barn's full arrays (sheaf.ts barnMaxFull).
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
 // block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.
@@ -49,16 +50,19 @@ import {
   E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT, E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC,
   H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL, KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES,
   KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS, KMALLOC_MAX, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN,
-  N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE, SH_COUNT, SH_HDR,
+  N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE, SH_COUNT,
 } from "./layout";
 import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
-import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap, setError } from "./cache";
-import { cacheAlloc, cacheFree, currentNode } from "./cpu";
-import { chunkHeaderOf, nodeAddr, pageExtend, pageFree, runCapacity, runFree } from "./page";
-import { pageAllocReclaiming, runAllocReclaiming } from "./reclaim";
+import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
+import { cacheAlloc, cacheFree } from "./cpu";
+import { sheafEntry } from "./sheaf";
+import {
+  chunkHeaderOf, nodeAddr, pageAllocReclaiming, pageExtend, pageFree, runAllocReclaiming, runCapacity, runFree,
+} from "./page";
 import { checkObject } from "./slab";
-import { freeFailed } from "./debug";
-import { ALLOC_FASTPATH, cpuSlot, statAt } from "./stats";
+import { freeFailed, setError } from "./report";
+import { ALLOC_FASTPATH, statAt } from "./stats";
+import { cpuSlot, currentNode } from "./percpu";
 import { lock, unlock } from "./sync";
 
 // The class set used when malloc runs before anyone chose one.
@@ -94,14 +98,14 @@ const MAX_REQUEST: usize = 0x7fff0000;
     if (n != 0) {
       store<u32>(main, n - 1, SH_COUNT);
       statAt(slot, ALLOC_FASTPATH);
-      return <usize>load<u32>(main + SH_HDR + (<usize>(n - 1) << 2));
+      return <usize>load<u32>(sheafEntry(main, n - 1));
     }
   }
   return kmallocSlow(size);
 }
 
 // free(ptr): E_OK (free(0) included) or the reason ptr is not a live block, reported where it was found
-// (debug.ts freeFailed: last_error detail and env.hook(HOOK_REPORT, code, ptr, cache or 0)).
+// (report.ts freeFailed: last_error detail and env.hook(HOOK_REPORT, code, ptr, cache or 0)).
 // Fast path: the chunk-table byte and the page descriptor name the cache of any slab page; a kmalloc-N
 // cache's objects go to cacheFree (which checks the object and pushes it on the CPU's array).
 @inline export function kfree(ptr: usize): i32 {
@@ -306,7 +310,7 @@ export function largeAlloc(size: usize, align: usize): usize {
     }
     for (let k: u32 = 0; k < nn; k++) {
       const node = (currentNode + k) % nn;
-      const d = pageAllocReclaiming(node, order);         // on a shortage, reclaim first (reclaim.ts)
+      const d = pageAllocReclaiming(node, order);         // on a shortage, reclaim first (page.ts → reclaim.ts)
       if (d == 0) continue;
       const h = d + (<usize>skip << DESC_SHIFT);
       if (ASC_NO_ASSERT == false) assert((pageAddr(h) & (align - 1)) == 0); // the skip reached the alignment

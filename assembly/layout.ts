@@ -195,6 +195,11 @@ export const C_OBJ_OFFSET: u32 = 32; // offset of object 0 inside a slab (after 
                                      // in a red-zoned cache, object 0's left red zone: see debug.ts)
 export const C_BITMAP_WORDS: u32 = 36; // u64 words of bitmap (in the slab when objects > 64)
 export const C_RECIP: u32 = 40;      // ⌊2^32 / stride⌋ + 1: index = (offset * recip) >> 32
+// The one copy of the index arithmetic: the index of the object that starts `off` bytes after object 0,
+// for a cache whose C_RECIP is `recip` (exact for every offset inside the slab).
+@inline export function objectIndexAt(off: u32, recip: u32): u32 {
+  return <u32>((<u64>off * recip) >> 32);
+}
 export const C_ARRAY_CAP: u32 = 44;  // per-CPU array capacity (0 = arrays off)
 export const C_MIN_PARTIAL: u32 = 48;
 export const C_NEXT: u32 = 52;       // the heap's list of caches

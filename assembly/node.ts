@@ -5,7 +5,11 @@
 //   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
 //   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
 //   freeToSlabReleasing(cache, p) → pages           free one object; an emptied slab goes back at once
-// Called by: cpu.ts (front end), cache.ts (destroy), reclaim. Calls slab.ts and page.ts.
+//   refillBatch(cache, node, dst, want) → count      refillFromNode, then the other nodes in order
+//   allocOne(cache, node) → object, freeOne(cache, p)   one object through the seam (no arrays, no checks)
+//   takeFreeObject(cache, d, i)                     take a free object out of its slab (debug quarantine)
+// Called by: cache.ts (kmem_cache objects), sheaf.ts, debug.ts, cpu.ts (front end), bulk.ts, prefill.ts,
+// destroy.ts, reclaim.ts, validate.ts. Calls slab.ts, list.ts, stats.ts, percpu.ts, report.ts.
 //
 // Which list a slab is on (D_LIST), by its in-use count:
 //   inuse == objects      L_FULL       on CN_FULL   (kept so validate and reclaim can walk every slab)
@@ -21,12 +25,14 @@
 import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
   CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_INUSE, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP,
-  C_OBJ_OFFSET, D_ORDER,
+  C_OBJ_OFFSET, D_ORDER, CC_SCRATCH, D_NODE, E_NOMEM, H_NNODES, objectIndexAt,
 } from "./layout";
-import { nodeOf, pageAddr } from "./arena";
+import { HEAP, nodeOf, pageAddr } from "./arena";
 import { listPush, listRemove } from "./list";
-import { headOf, objectIndex, slabDiscard, slabNew, slabPut, slabTake } from "./slab";
-import { ALLOC_SLAB, FREE_SLAB, LOCK_ACQUIRE, stat } from "./stats";
+import { headOf, objectIndex, slabDiscard, slabNew, slabPut, slabTake, slabTakeAt } from "./slab";
+import { ALLOC_SLAB, FREE_SLAB, LOCK_ACQUIRE, NUMA_FALLBACK, stat } from "./stats";
+import { cpuSlot, currentNode } from "./percpu";
+import { setError } from "./report";
 import { lock, unlock } from "./sync";
 
 @inline export function cnAddr(cache: usize, node: u32): usize {
@@ -43,6 +49,11 @@ import { lock, unlock } from "./sync";
 
 @inline function listCount(which: u8): u32 {
   return which == L_PARTIAL ? CN_NR_PARTIAL : which == L_FULL ? CN_NR_FULL : CN_NR_EMPTY;
+}
+
+// The list a slab with `inuse` of `objects` objects in use belongs on (the table above).
+@inline export function listFor(inuse: u32, objects: u32): u8 {
+  return inuse == objects ? L_FULL : inuse == 0 ? L_EMPTY : L_PARTIAL;
 }
 
 // Move slab d to list `to` (from whatever list it is on). cn lock held.
@@ -96,6 +107,46 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
   return got;
 }
 
+// Refill through the seam, from `node` first, then the other nodes in order (counted).
+export function refillBatch(cache: usize, node: u32, dst: usize, want: u32): u32 {
+  let got = refillFromNode(cache, node, dst, want);
+  if (got != 0) return got;
+  const nn = load<u32>(HEAP, H_NNODES);
+  for (let k: u32 = 1; k < nn; k++) {
+    got = refillFromNode(cache, (node + k) % nn, dst, want);
+    if (got != 0) { stat(cache, NUMA_FALLBACK); return got; }
+  }
+  return 0;
+}
+
+// One object of `cache` from the slabs of `node` (0xffffffff: the current CPU's node), falling back to
+// the other nodes; 0 with E_NOMEM. No arrays, no debug checks: the heap's own caches use it directly, and
+// the front end (cpu.ts allocSingle) and the debug path (debug.ts debugAlloc) build on it.
+export function allocOne(cache: usize, node: u32): usize {
+  const scratch = cpuSlot(cache) + CC_SCRATCH;
+  if (refillBatch(cache, node == 0xffffffff ? currentNode : node, scratch, 1) == 0) {
+    setError(E_NOMEM);
+    return 0;
+  }
+  return <usize>load<u32>(scratch);
+}
+
+// Free one allocated object of `cache` (checked by the caller) straight to its slab.
+export function freeOne(cache: usize, p: usize): void {
+  const scratch = cpuSlot(cache) + CC_SCRATCH;
+  store<u32>(scratch, <u32>p);
+  freeToSlabs(cache, scratch, 1);
+}
+
+// Take free object i out of slab d (as if allocated), fixing the slab's list. Takes the cache-node lock.
+export function takeFreeObject(cache: usize, d: usize, i: u32): void {
+  const cn = cnAddr(cache, <u32>load<u8>(d, D_NODE));
+  lockNode(cache, cn);
+  const inuse = slabTakeAt(d, i);
+  moveSlab(cn, d, inuse == load<u32>(cache, C_OBJECTS) ? L_FULL : L_PARTIAL);
+  unlock(cn + CN_LOCK);
+}
+
 // Put slab d (inuse just fell to 0, on some list) on the empty list, or back to the page allocator when
 // the node already keeps 2 × min_partial empty slabs. cn lock held.
 function slabEmptied(cache: usize, cn: usize, d: usize): void {
@@ -115,7 +166,7 @@ function slabEmptied(cache: usize, cn: usize, d: usize): void {
 export function freeToSlabs(cache: usize, src: usize, count: u32): void {
   if (count == 0) return;
   const objects = load<u32>(cache, C_OBJECTS);
-  const recip = <u64>load<u32>(cache, C_RECIP);
+  const recip = load<u32>(cache, C_RECIP);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
   let curNode: u32 = 0xffffffff;
   let cn: usize = 0;
@@ -129,7 +180,7 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
       lockNode(cache, cn);
     }
     const d = headOf(p);
-    const i = <u32>((<u64>(<u32>(p - pageAddr(d)) - objOff) * recip) >> 32);
+    const i = objectIndexAt(<u32>(p - pageAddr(d)) - objOff, recip);
     const inuse = slabPut(d, i);
     if (inuse == 0) slabEmptied(cache, cn, d);
     else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);

@@ -4,8 +4,10 @@
 // Owns: the node structs' page fields (free lists, free pages, free chunks), the chunk headers, and the
 // K_FREE / K_NONE / K_META / K_RUN descriptor kinds.
 // Entry points: pageAlloc(node, order) → descriptor, pageFree(desc); runAlloc(node, chunks, bytes) → user
-// pointer, runFree(chunkIdx).
-// Called by: slab.ts (slabs of order 0..3), kmalloc (large blocks and runs), reclaim. Calls arena.ts.
+// pointer, runFree(chunkIdx); pageAllocReclaiming / runAllocReclaiming (the same, with the shortage
+// handler that reclaim.ts registers run between a failure and the answer).
+// Called by: slab.ts (slabs of order 0..3), kmalloc (large blocks and runs), reclaim. Calls arena.ts, and
+// on a shortage the handler a higher layer registered (reclaim.ts: pressure reclaim), never by import.
 //
 // Inside a chunk (256 pages) pages 0-1 hold the descriptors, so a fresh chunk is seven free blocks:
 //
@@ -330,4 +332,32 @@ export function runFree(ptr: usize): void {
 // Free pages of a node (buddy blocks and free chunks).
 export function freePages(node: u32): u32 {
   return load<u32>(nodeAddr(node), N_FREE_PAGES);
+}
+
+// ---- shortage: the one way up ---------------------------------------------------------------------------
+// A page shortage reaches reclaim through a handler that a higher layer registers with this layer, not by
+// import: reclaim.ts declares `pageShortageHandler` in the global scope (AssemblyScript's @global), and the
+// calls below resolve to it when the program is compiled with reclaim.ts in it; without it (a program or
+// spec that leaves reclaim out) a shortage fails plainly. Slow path only: the handler runs after pageAlloc
+// / runAlloc failed. `run` false: a block of order `n` for pageAlloc; true: a run of `n` chunks of which
+// `bytes` are asked, for runAlloc. It returns the block (as pageAlloc / runAlloc would) or 0. The caller
+// holds no lock: the handler calls the host.
+// (A function reference would do the same at run time, but AssemblyScript keeps every function
+// reference as an object in static memory, and this module writes nothing below the heap's base: C
+// modules sharing or merged with it own that memory.)
+
+// pageAlloc(node, order), running the shortage handler before it gives up. Head descriptor or 0.
+export function pageAllocReclaiming(node: u32, order: u32): usize {
+  const d = pageAlloc(node, order);
+  if (d != 0) return d;
+  if (isDefined(pageShortageHandler)) return pageShortageHandler(false, node, order, 0);
+  return 0;
+}
+
+// runAlloc(node, count, bytes), running the shortage handler before it gives up. User pointer or 0.
+export function runAllocReclaiming(node: u32, count: u32, bytes: usize): usize {
+  const p = runAlloc(node, count, bytes);
+  if (p != 0) return p;
+  if (isDefined(pageShortageHandler)) return pageShortageHandler(true, node, count, bytes);
+  return 0;
 }

@@ -3,7 +3,7 @@
 // Owns: nothing persistent; a handle is a sheaf (layout.ts: count, capacity, next, node, entries) that
 // belongs to the caller until it is returned. Entry points: cachePrefill(cache, n) → handle,
 // prefilledAlloc(handle) → object, cacheReturnPrefilled(cache, handle).
-// Called by: index.ts. Calls cpu.ts (sheaves, refillBatch) and node.ts.
+// Called by: index.ts. Calls sheaf.ts (sheaves), node.ts (refillBatch), debug.ts (handOutAny).
 //
 //   n ≤ capacity, CPU has a spare array  → the spare becomes the handle, topped up   (sheaf_prefill_fast)
 //   n ≤ capacity, no spare               → a new array filled from barn/slabs        (sheaf_prefill_slow)
@@ -11,21 +11,21 @@
 // Return: a handle of the cache's capacity goes back as the CPU's spare when the spare slot is empty
 // (sheaf_return_fast); otherwise its objects are flushed to the slabs and the array freed
 // (sheaf_return_slow).
-import { C_ARRAY_CAP, CC_GUARD, CC_SPARE, E_INVALID, E_NOMEM, H_EMPTY_SHEAF, MAX_ARRAY_CAP, SH_CAP, SH_COUNT, SH_HDR } from "./layout";
-import { HEAP } from "./arena";
-import { currentNode, refillBatch, sheafDelete, sheafFlush, sheafNew } from "./cpu";
+import { C_ARRAY_CAP, CC_GUARD, CC_SPARE, E_INVALID, E_NOMEM, MAX_ARRAY_CAP, SH_CAP, SH_COUNT } from "./layout";
+import { refillBatch } from "./node";
+import { sheafDelete, sheafEntry, sheafFlush, sheafNew } from "./sheaf";
 import {
-  SHEAF_PREFILL_FAST, SHEAF_PREFILL_OVERSIZE, SHEAF_PREFILL_SLOW, SHEAF_RETURN_FAST, SHEAF_RETURN_SLOW,
-  cpuSlot, stat,
+  SHEAF_PREFILL_FAST, SHEAF_PREFILL_OVERSIZE, SHEAF_PREFILL_SLOW, SHEAF_RETURN_FAST, SHEAF_RETURN_SLOW, stat,
 } from "./stats";
-import { setError } from "./cache";
+import { cpuSlot, currentNode, emptySheaf } from "./percpu";
+import { setError } from "./report";
 import { handOutAny } from "./debug";
 
 export function cachePrefill(cache: usize, n: u32): usize {
   if (n == 0 || n > MAX_ARRAY_CAP) { setError(E_INVALID); return 0; }
   const cap = load<u32>(cache, C_ARRAY_CAP);
   const slot = cpuSlot(cache);
-  const empty = HEAP + H_EMPTY_SHEAF;
+  const empty = emptySheaf();
   let s: usize = 0;
   if (cap == 0 || n > cap) {
     s = sheafNew(cache, n, currentNode);
@@ -44,7 +44,7 @@ export function cachePrefill(cache: usize, n: u32): usize {
   if (s == 0) { setError(E_NOMEM); return 0; }
   let count = load<u32>(s, SH_COUNT);
   while (count < n) {
-    const r = refillBatch(cache, currentNode, s + SH_HDR + (<usize>count << 2), n - count);
+    const r = refillBatch(cache, currentNode, sheafEntry(s, count), n - count);
     if (r == 0) {
       store<u32>(s, count, SH_COUNT);
       sheafFlush(cache, s, count);
@@ -66,7 +66,7 @@ export function prefilledAlloc(s: usize): usize {
   while (n != 0) {
     n--;
     store<u32>(s, n, SH_COUNT);
-    const p = <usize>load<u32>(s + SH_HDR + (<usize>n << 2));
+    const p = <usize>load<u32>(sheafEntry(s, n));
     if (handOutAny(p)) return p;
   }
   return 0;
@@ -74,7 +74,7 @@ export function prefilledAlloc(s: usize): usize {
 
 export function cacheReturnPrefilled(cache: usize, s: usize): void {
   const slot = cpuSlot(cache);
-  const empty = HEAP + H_EMPTY_SHEAF;
+  const empty = emptySheaf();
   const cap = load<u32>(cache, C_ARRAY_CAP);
   if (cap != 0 && load<u32>(s, SH_CAP) == cap && load<u32>(slot, CC_GUARD) == 0) {
     const spare = <usize>load<u32>(slot, CC_SPARE);

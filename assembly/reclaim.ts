@@ -6,19 +6,23 @@
 // Entry points:
 //   reapPass(cpu)                      one reap pass for one CPU (REAP_NEXT: round robin) → pages freed
 //   cacheShrink(cache), heapShrink()   flush arrays and barns, free every empty slab, sort partial slabs
-//   pageAllocReclaiming(node, order)   page.ts's pageAlloc / runAlloc with pressure reclaim between a
-//   runAllocReclaiming(node, n, bytes) failure and the retry. slabNew calls the first; kmalloc's large
-//                                      blocks and runs should call these instead of page.ts
+//   pageShortageHandler (registered)   page.ts's shortage handler: pressure reclaim between a failed
+//                                      pageAlloc / runAlloc and the retry. This module registers it with
+//                                      the page layer (its global name, page.ts), so slabNew and kmalloc's
+//                                      large blocks reach it through page.ts's pageAllocReclaiming /
+//                                      runAllocReclaiming (re-exported here) without importing upward
 //   cacheReclaim(cache, pages)         targeted reclaim of a reclaimable cache → pages freed
 //   reclaimableFree(cache, ptr)        free that first sets the object's count word to 0
 //   discardNext(from), discardedChunks()  free chunks for the TS layer to hand to memory.discard
-// Called by: index.ts, slab.ts (slabNew), kmalloc. Calls cpu.ts (drains), node.ts (empty slabs, frees),
-// slab.ts (object checks), page.ts, and the host through env.hook (shrinkers, destructors).
+// Called by: index.ts, and page.ts through the registered handler. Calls cpu.ts (drains), sheaf.ts (barns),
+// node.ts (empty slabs, frees), slab.ts (object checks), debug.ts (a debug object's checked free),
+// page.ts, and the host through env.hook (shrinkers, destructors).
 //
 // Call tree:
 //   reapPass ─ per cache: one alien array ─ 1/5 of an idle CPU's arrays ─ ~80% of the empties > min_partial
 //   cacheShrink ─ drainCpuArrays ─ discardEmpty(keep 0) ─ sortPartial (fullest first)
-//   pageAllocReclaiming ─ pageAlloc ─ fails ─ pressure: after each step, free the empties and retry
+//   pageAllocReclaiming (page.ts) ─ pageAlloc ─ fails ─ pageShortageHandler ─ pressure: after each step, free the
+//        empties and retry
 //        1 empty slabs ─ 2 barns ─ 3 arrays ─ 4 shrinkers (HOOK_SHRINK) ─ 5 targeted (reclaimNode)
 //        (6, other nodes: the caller's fallback — refillBatch for slabs — which asks the next node,
 //         whose own shortage runs these steps there)
@@ -64,23 +68,23 @@ import {
 import { HEAP, chunkByte, chunkIndex, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
 import { nnodes, nodeAddr, pageAlloc, runAlloc } from "./page";
 import { cnAddr, discardEmpty, freeToSlabReleasing, lockNode } from "./node";
-import { hook, resolveObject, resolvedError, slabBitmap } from "./slab";
-import { cacheFree, currentNode, drainBarn, drainCpuArrays, pinCpu, sheafFlush } from "./cpu";
-import { isCache } from "./cache";
+import { resolveObject, resolvedError, slabBitmap } from "./slab";
+import { drainBarn, sheafFlush } from "./sheaf";
+import { cacheFree, drainCpuArrays } from "./cpu";
+import { hook, isCache } from "./report";
 import { debugFree } from "./debug";
 import { inuseIsSet, inuseRelease } from "./inuse";
-import { ALIEN_FLUSH, ALLOC_FASTPATH, CPU_OFF, FREE_FASTPATH, stat } from "./stats";
+import { ALIEN_FLUSH, ALLOC_FASTPATH, FREE_FASTPATH, stat } from "./stats";
+import { currentNode, pinCpu, slotOf } from "./percpu";
 import { currentCpu, setCpu, unlock } from "./sync";
+
+export { pageAllocReclaiming, runAllocReclaiming } from "./page";
 
 // Objects destroyed by targeted reclaim so far (destructor run, object freed), a count that only rises
 // (so a reclaim nested in a destructor cannot reset it); per instance, read through the ABI.
 export let destroyedTotal: u32 = 0;
 // A destructor reported failure: the walk stops there (set by destroyInSlab, cleared by each entry).
 let lastDtorFailed: bool = false;
-
-@inline function slotOf(cache: usize, cpu: u32): usize {
-  return cache + CPU_OFF + <usize>cpu * CC_SIZE;
-}
 
 @inline function firstCache(): usize {
   return <usize>load<u32>(HEAP, H_CACHE_HEAD);
@@ -277,28 +281,20 @@ function retry(): bool {
   return gotBlock != 0;
 }
 
-// pageAlloc(node, order), reclaiming on `node` before it gives up. Returns the block's head descriptor
-// or 0. No lock may be held (shrinkers and destructors run). Other nodes are the caller's fallback.
-export function pageAllocReclaiming(node: u32, order: u32): usize {
-  const d = pageAlloc(node, order);
-  if (d != 0 || load<u32>(HEAP, H_RECLAIM_BUSY) != 0) return d;
-  wantRun = false;
+// page.ts's shortage handler, registered with the page layer by its global name (see page.ts):
+// pageAlloc(node, order) (`run` false, n = order) or runAlloc(node, n, bytes) (`run` true) failed; reclaim
+// on `node` and retry. Returns the block or 0. No lock is held (shrinkers and destructors run); pressure
+// reclaim does not nest. Other nodes are the caller's fallback.
+@global export function pageShortageHandler(run: bool, node: u32, n: u32, bytes: usize): usize {
+  if (load<u32>(HEAP, H_RECLAIM_BUSY) != 0) return 0;
+  wantRun = run;
   wantNode = node;
-  wantOrder = order;
-  return pressure(node, 1 << order);
+  if (run) {
+    wantCount = n;
+    wantBytes = bytes;
+  } else wantOrder = n;
+  return pressure(node, run ? n * PAGES_PER_CHUNK : <u32>1 << n);
 }
-
-// runAlloc(node, count, bytes) (a run of whole chunks), reclaiming on `node` first. User pointer or 0.
-export function runAllocReclaiming(node: u32, count: u32, bytes: usize): usize {
-  const p = runAlloc(node, count, bytes);
-  if (p != 0 || load<u32>(HEAP, H_RECLAIM_BUSY) != 0) return p;
-  wantRun = true;
-  wantNode = node;
-  wantCount = count;
-  wantBytes = bytes;
-  return pressure(node, count * PAGES_PER_CHUNK);
-}
-
 // The pressure steps, in order, each followed by freeing the empty slabs it made and a retry.
 function pressure(node: u32, pages: u32): usize {
   store<u32>(HEAP, 1, H_RECLAIM_BUSY);

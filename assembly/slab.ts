@@ -1,9 +1,13 @@
 // slab.ts — one slab: its layout, its free bitmap, object ↔ index math, taking and returning objects.
 //
 // Owns: the K_SLAB / K_TAIL descriptor fields (cache, inuse, objects, aux = bitmap address, bits) and the
-// bitmap itself. Entry points: slabNew(), slabDiscard(), slabTake(), slabPut(), resolveObject().
+// bitmap itself. Entry points: slabNew(), slabDiscard(), slabTake(), slabTakeAt(), slabPut(),
+// locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated), bitmapCheck()
+// (the bitmap consistency check: F_CHECKS and validate).
 // Called by: node.ts (under the cache-node lock, except slabNew, which runs unlocked so that a constructor
-// may re-enter), validate.ts. Calls page.ts.
+// may re-enter), cpu.ts and kmalloc.ts (checkObject), bulk.ts, debug.ts, reclaim.ts, validate.ts.
+// Calls page.ts (pageAllocReclaiming: a shortage runs the handler reclaim.ts registered), debugslot.ts (a
+// new slab's debug bytes), report.ts (the constructor hook).
 //
 // A slab is 2^order pages. With at most 64 objects the bitmap is inline in the head descriptor (D_BITS);
 // otherwise it opens the slab and objects start after it:
@@ -21,15 +25,12 @@ import {
   C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_AUX,
   D_BITS, D_CACHE, D_INUSE, D_KIND, D_LIST, D_OBJECTS, DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK,
   E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR, INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE,
-  N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE,
+  N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE, objectIndexAt,
 } from "./layout";
 import { chunkByte, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
-import { nodeAddr, pageFree } from "./page";
-import { debugSlabInit } from "./debug";
-import { pageAllocReclaiming } from "./reclaim";
-
-@external("env", "hook")
-export declare function hook(op: i32, a: u32, b: u32, c: u32): i32;
+import { nodeAddr, pageAllocReclaiming, pageFree } from "./page";
+import { debugSlabInit } from "./debugslot";
+import { hook } from "./report";
 
 // Result registers of resolveObject (per instance scratch; valid until the next call).
 export let resolvedIndex: u32 = 0;
@@ -48,7 +49,7 @@ export let resolvedError: i32 = 0;
 // shrinkers and destructors). Returns the head descriptor, not on any list, or 0.
 export function slabNew(cache: usize, node: u32): usize {
   const order = load<u32>(cache, C_ORDER);
-  const d = pageAllocReclaiming(node, order);        // on a shortage, reclaim first (reclaim.ts)
+  const d = pageAllocReclaiming(node, order);        // on a shortage, reclaim first (page.ts handler)
   if (d == 0) return 0;
   const objects = load<u32>(cache, C_OBJECTS);
   const base = pageAddr(d);
@@ -72,7 +73,7 @@ export function slabNew(cache: usize, node: u32): usize {
   }
   const n = nodeAddr(node);
   store<u32>(n, load<u32>(n, N_SLAB_PAGES) + (1 << order), N_SLAB_PAGES);
-  if ((load<u32>(cache, C_FLAGS) & (F_DEBUG_MASK | F_INUSE)) != 0) debugSlabInit(cache, d); // red zones, poison, in-use bits
+  if ((load<u32>(cache, C_FLAGS) & (F_DEBUG_MASK | F_INUSE)) != 0) debugSlabInit(cache, d); // red zones, poison, in-use bits (debugslot.ts)
   if (load<u32>(cache, C_FLAGS) & F_RECLAIMABLE) {
     // A reclaimable cache's first u32 is a reference count, and 0 means free (reclaim.ts).
     const stride = load<u32>(cache, C_STRIDE);
@@ -128,6 +129,16 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   return inuse;
 }
 
+// Take free object `i` out of slab d (as if allocated). Returns the new in-use count. The caller checked it
+// was free and moves the slab between lists (node.ts takeFreeObject).
+@inline export function slabTakeAt(d: usize, i: u32): u32 {
+  const wa = slabBitmap(d) + (<usize>(i >> 6) << 3);
+  store<u64>(wa, load<u64>(wa) & ~(<u64>1 << (i & 63)));
+  const inuse = <u32>load<u16>(d, D_INUSE) + 1;
+  store<u16>(d, <u16>inuse, D_INUSE);
+  return inuse;
+}
+
 @inline export function slabIsFree(d: usize, i: u32): bool {
   return ((load<u64>(slabBitmap(d) + (<usize>(i >> 6) << 3)) >> (i & 63)) & 1) != 0;
 }
@@ -135,7 +146,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
 // Index of the object at p in slab d (p must be an object start; see resolveObject for the checks).
 @inline export function objectIndex(cache: usize, d: usize, p: usize): u32 {
   const off = <u32>(p - pageAddr(d)) - load<u32>(cache, C_OBJ_OFFSET);
-  return <u32>((<u64>off * load<u32>(cache, C_RECIP)) >> 32);
+  return objectIndexAt(off, load<u32>(cache, C_RECIP));
 }
 
 // The slab head descriptor of any address inside a slab (or a large block), or 0 for an address that is
@@ -159,7 +170,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   if (<usize>load<u32>(d, D_CACHE) != cache) return <u64>notThisCache(d);
   const inSlab = <u32>ptr & load<u32>(cache, C_SLAB_MASK);
   const off = inSlab - load<u32>(cache, C_OBJ_OFFSET);          // wraps when before object 0
-  const i = <u32>((<u64>off * load<u32>(cache, C_RECIP)) >> 32);
+  const i = objectIndexAt(off, load<u32>(cache, C_RECIP));
   if (i >= load<u32>(cache, C_OBJECTS) || i * load<u32>(cache, C_STRIDE) != off) return <u64>E_NOT_OBJECT;
   const head = d - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
   return (<u64>head << 32) | <u64>i;                             // head ≥ 64 KiB, so this is ≥ 2^32
@@ -179,7 +190,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   if (<usize>load<u32>(d, D_CACHE) != cache) return notThisCache(d);
   const inSlab = <u32>ptr & load<u32>(cache, C_SLAB_MASK);
   const off = inSlab - load<u32>(cache, C_OBJ_OFFSET);
-  const i = <u32>((<u64>off * load<u32>(cache, C_RECIP)) >> 32);
+  const i = objectIndexAt(off, load<u32>(cache, C_RECIP));
   if (i >= load<u32>(cache, C_OBJECTS) || i * load<u32>(cache, C_STRIDE) != off) return E_NOT_OBJECT;
   const head = d - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
   if ((load<u64>(bitmapWord(cache, head, i)) >> (i & 63)) & 1) return E_DOUBLE_FREE; // free in its slab
@@ -204,4 +215,24 @@ export function resolveObject(cache: usize, ptr: usize): usize {
   resolvedIndex = i;
   resolvedError = E_OK;
   return d;
+}
+
+// The bitmap consistency check (F_CHECKS in debug.ts, and validate.ts): bits past the last object are 0,
+// and inuse + free bits == objects. 0, or BM_TAIL | BM_COUNT for what is wrong. Reads only.
+export const BM_TAIL: u32 = 1;    // a bit is set past the last object
+export const BM_COUNT: u32 = 2;   // the in-use count disagrees with the bitmap
+export function bitmapCheck(cache: usize, d: usize): u32 {
+  const objects = load<u32>(cache, C_OBJECTS);
+  const words = load<u32>(cache, C_BITMAP_WORDS);
+  const bm = slabBitmap(d);
+  let bad: u32 = 0;
+  let free: u32 = 0;
+  for (let w: u32 = 0; w < words; w++) {
+    const bits = load<u64>(bm + (<usize>w << 3));
+    free += <u32>popcnt(bits);
+    const left = objects - (w << 6);
+    if (left < 64 && (bits >> left) != 0) bad |= BM_TAIL;
+  }
+  if (<u32>load<u16>(d, D_INUSE) + free != objects) bad |= BM_COUNT;
+  return bad;
 }

@@ -3,8 +3,9 @@
 // Owns: the counters[] block of every per-CPU struct (CC_STATS). Each counter only rises; a CPU writes
 // only its own block, with plain loads and stores (no atomics: a CPU is owned by one instance at a time).
 // Readers sum the blocks (cache.stats() in the TS layer reads them through the ABI).
+// Entry points: stat(), statAt(), statAddAt(). Called by every layer above it. Calls percpu.ts (the slot).
 import { CC_STATS } from "./layout";
-import { currentCpu } from "./sync";
+import { cpuSlot } from "./percpu";
 
 // One list, one line each. The index is the slot in the block; names are exported to TS in this order.
 export const ALLOC_FASTPATH: u32 = 0;      // alloc served from the CPU's main array
@@ -32,17 +33,6 @@ export const ALIEN_FLUSH: u32 = 21;        // an alien array flushed to its node
 export const LOCK_ACQUIRE: u32 = 22;       // node-level lock taken (list, barn, remote slab)
 export const NUMA_FALLBACK: u32 = 23;      // slab memory taken from a node other than the one asked
 export const NR_STATS: u32 = 24;
-
-// Cached per-heap constant: offset of the per-CPU area inside a cache (set at init).
-export let CPU_OFF: usize = 0;
-export function setCpuOff(off: usize): void {
-  CPU_OFF = off;
-}
-
-// The current CPU's struct inside `cache`.
-@inline export function cpuSlot(cache: usize): usize {
-  return cache + CPU_OFF + (<usize>currentCpu << 8); // CC_SIZE = 256
-}
 
 @inline export function statAt(slot: usize, item: u32): void {
   const a = slot + CC_STATS + (<usize>item << 3);

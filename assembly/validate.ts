@@ -2,7 +2,8 @@
 //
 // Owns: the report area of the heap header (H_REPORT_COUNT, H_REPORT: up to REPORT_MAX entries of
 // {code, address, cache}). Entry point: validate() → number of problems found (0 = consistent).
-// Read-only apart from the report. Called by index.ts; calls nothing that changes state.
+// Read-only apart from the report. Called by index.ts; calls nothing that changes state (slab.ts's
+// bitmapCheck and object checks, node.ts's listFor, debugslot.ts's byte checks, debug.ts's quarantine).
 import {
   C_BITMAP_WORDS, C_NEXT, C_OBJECTS, CH_FREE_PAGES, CH_STATE, CN_EMPTY, CN_FULL, CN_NR_EMPTY, CN_NR_FULL,
   CN_NR_PARTIAL, CN_PARTIAL, CN_TOTAL_OBJECTS, CS_BUDDY, CS_FREE, CS_RUN, CT_NODE, CT_RUN_TAIL, D_AUX,
@@ -16,10 +17,12 @@ import {
 } from "./layout";
 import { HEAP, chunkByte, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
 import { nodeAddr } from "./page";
-import { cnAddr } from "./node";
-import { CPU_OFF } from "./stats";
-import { objectAt, resolveObject, resolvedError } from "./slab";
-import { debugCheckFree, quarantineEntries, quarantineEntry } from "./debug";
+import { cnAddr, listFor } from "./node";
+import { slotOf } from "./percpu";
+import { BM_COUNT, BM_TAIL, bitmapCheck, objectAt, resolveObject, slabIsFree } from "./slab";
+import { sheafEntry } from "./sheaf";
+import { debugCheckFree } from "./debugslot";
+import { quarantineEntries, quarantineEntry } from "./debug";
 import { inuseIsSet } from "./inuse";
 
 // Problem kinds written as `code` in the report (E_CORRUPT family, distinguished by sub-code).
@@ -116,7 +119,6 @@ function checkNodes(): void {
 function checkSlabList(c: usize, node: u32, head: usize, which: u8, countOff: u32): u32 {
   const cn = cnAddr(c, node);
   const objects = load<u32>(c, C_OBJECTS);
-  const words = load<u32>(c, C_BITMAP_WORDS);
   let count: u32 = 0;
   let d = <usize>load<u32>(head);
   while (d != 0) {
@@ -126,18 +128,10 @@ function checkSlabList(c: usize, node: u32, head: usize, which: u8, countOff: u3
       report(V_SLAB_LIST, d, c);
       break;
     }
-    const bm = <usize>load<u32>(d, D_AUX);
-    let free: u32 = 0;
-    for (let w: u32 = 0; w < words; w++) {
-      const bits = load<u64>(bm + (<usize>w << 3));
-      free += <u32>popcnt(bits);
-      const left = objects - (w << 6);
-      if (left < 64 && (bits >> left) != 0) report(V_SLAB_COUNT, d, c); // bits past the last object
-    }
-    const inuse = <u32>load<u16>(d, D_INUSE);
-    if (inuse + free != objects) report(V_SLAB_COUNT, d, c);
-    const want: u8 = inuse == objects ? L_FULL : inuse == 0 ? L_EMPTY : L_PARTIAL;
-    if (want != which) report(V_SLAB_LIST, d, c);
+    const bad = bitmapCheck(c, d);                             // slab.ts: the one bitmap check
+    if ((bad & BM_TAIL) != 0) report(V_SLAB_COUNT, d, c);      // bits past the last object
+    if ((bad & BM_COUNT) != 0) report(V_SLAB_COUNT, d, c);     // inuse disagrees with the bitmap
+    if (listFor(<u32>load<u16>(d, D_INUSE), objects) != which) report(V_SLAB_LIST, d, c);
     checkObjects(c, d, objects);
     d = <usize>load<u32>(d, D_NEXT);
   }
@@ -151,8 +145,7 @@ function checkObjects(c: usize, d: usize, objects: u32): void {
   const flags = load<u32>(c, C_FLAGS);
   if ((flags & (F_RED_ZONE | F_POISON | F_INUSE)) == 0) return;
   for (let i: u32 = 0; i < objects; i++) {
-    const bm = <usize>load<u32>(d, D_AUX);
-    if (((load<u64>(bm + (<usize>(i >> 6) << 3)) >> (i & 63)) & 1) == 0) continue; // allocated
+    if (!slabIsFree(d, i)) continue;                                                // allocated
     const p = objectAt(c, d, i);
     if ((flags & F_INUSE) != 0 && inuseIsSet(c, p)) report(V_INUSE, p, c);
     const e = debugCheckFree(c, p);
@@ -166,7 +159,7 @@ function checkSheaf(c: usize, s: usize, node: i32): void {
   if (n > load<u32>(s, SH_CAP)) { report(V_ARRAY, s, c); return; }
   const inuse = (load<u32>(c, C_FLAGS) & F_INUSE) != 0;
   for (let i: u32 = 0; i < n; i++) {
-    const p = <usize>load<u32>(s + SH_HDR + (i << 2));
+    const p = <usize>load<u32>(sheafEntry(s, i));
     if (resolveObject(c, p) == 0 || (node >= 0 && nodeOf(p) != <u32>node) ||
         (inuse && inuseIsSet(c, p))) {
       report(V_ARRAY, p, c);
@@ -174,7 +167,7 @@ function checkSheaf(c: usize, s: usize, node: i32): void {
     }
     // The same object twice in one array (an undetected double free, without in-use bits).
     for (let j: u32 = 0; j < i; j++) {
-      if (<usize>load<u32>(s + SH_HDR + (j << 2)) == p) { report(V_ARRAY, p, c); return; }
+      if (<usize>load<u32>(sheafEntry(s, j)) == p) { report(V_ARRAY, p, c); return; }
     }
   }
 }
@@ -218,7 +211,7 @@ function checkCache(c: usize): void {
   checkQuarantine(c);
   const ncpus = load<u32>(HEAP, H_NCPUS);
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
-    const slot = c + CPU_OFF + <usize>cpu * CC_SIZE;
+    const slot = slotOf(c, cpu);
     checkSheaf(c, <usize>load<u32>(slot, CC_MAIN), -1);
     checkSheaf(c, <usize>load<u32>(slot, CC_SPARE), -1);
     for (let n: u32 = 0; n < MAX_NODES; n++) {

@@ -6,21 +6,10 @@
 // offset of the bad byte and the object's alloc/free tracks when its cache stores them; the object they
 // name is quarantined (never handed out again) and the rest of the heap keeps working.
 
-/** Wasm ABI error codes (assembly/layout.ts E_*). */
-export const ErrorCode = {
-  OK: 0,
-  NOMEM: 1,
-  NOT_OURS: 2,
-  NOT_OBJECT: 3,
-  WRONG_CACHE: 4,
-  DOUBLE_FREE: 5,
-  INVALID: 6,
-  BUSY: 7,
-  BAD_CACHE: 8,
-  REDZONE: 9,
-  POISON: 10,
-  CORRUPT: 11,
-} as const;
+import { ErrorCodes } from "./generated/abi.js";
+
+/** Wasm ABI error codes (assembly/layout.ts E_*), read from the module at build time (generated/abi.ts). */
+export const ErrorCode = ErrorCodes;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Base class of every error wasm-slab throws. */

@@ -1,6 +1,6 @@
-// index.ts — the package entry: createAllocator() and the public types and errors.
+// index.ts — the package entry: createAllocator() and the public types and errors (re-exports only).
 export { createAllocator, Heap, Cache, CacheFlags, Prefilled } from "./heap.js";
-export type { AllocatorOptions, CacheOptions, DebugOptions, ValidateReport } from "./heap.js";
+export type { AllocatorOptions, CacheOptions, DebugOptions, TuneOptions, ValidateReport } from "./heap.js";
 export * from "./errors.js";
 export { STAT_NAMES } from "./stats.js";
 export type { CacheStats, HeapStats, Counters, StatName } from "./stats.js";

@@ -1,106 +1,100 @@
 // malloc.ts — the C allocation functions on the TS side (heap.malloc, calloc, realloc, free, usableSize,
-// alignedAlloc), the import object a C module links against (heap.imports()), the reports of bad
-// pointers that C code passed to free/realloc, and reading a C module's __heap_base.
+// alignedAlloc), the import object a C module links against (heap.imports()), and reading a C module's
+// __heap_base.
 //
 // Owns: argument checks and error mapping for the km_* / C exports of the Wasm (assembly/kmalloc.ts).
 // Entry points: the functions below, which Heap's methods call (bindings/heap.ts), and cHeapBase().
+// Calls: core.ts (exports, reports), args.ts, errors.ts, generated/abi.ts. Nothing above.
 // Semantics are C's: malloc(0) returns a unique pointer; free(0) does nothing; realloc(0, n) is malloc;
 // realloc(p, 0) frees p and returns 0; calloc checks n × size for overflow. Where C would return NULL
 // for lack of memory, these throw OutOfMemoryError (or return 0 with onOutOfMemory: "null"); a bad
-// pointer throws InvalidFreeError / DoubleFreeError, and nothing changes.
-import { ErrorCode, InvalidArgumentError, OutOfMemoryError, SlabError, freeError, reportError, type DebugReport } from "./errors.js";
-import type { Heap } from "./heap.js";
+// pointer throws InvalidFreeError / DoubleFreeError, and a pointer or size that is not an integer in
+// 0..2^32-1 throws InvalidArgumentError: nothing changes in either case. Returned pointers are u32.
+import { ClassSets, ErrorCodes } from "./generated/abi.js";
+import { InvalidArgumentError, OutOfMemoryError, SlabError, freeError } from "./errors.js";
+import { isU32, ptrArg, show } from "./args.js";
+import { MALLOC_NAME, type Core } from "./core.js";
 
-/** The name errors give for the malloc heap (as a cache name). */
-export const MALLOC_NAME = "malloc";
+export { MALLOC_NAME, MAX_REPORTS } from "./core.js";
 
 /** Size-class sets for malloc (assembly/kmalloc.ts): the kernel's 13 kmalloc caches, or those plus
  *  finer steps (16 B up to 128, then four per doubling up to 8 KiB). */
 export type MallocClasses = "kernel" | "fine";
-const CLASS_SETS: Record<MallocClasses, number> = { kernel: 1, fine: 2 };
+const CLASS_SETS: Record<MallocClasses, number> = { kernel: ClassSets.KERNEL, fine: ClassSets.FINE };
 
-/** At most this many reports are kept (the oldest are dropped). */
-export const MAX_REPORTS = 64;
-
-const U32_MAX = 0xffff_ffff;
-
-function checkSize(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > U32_MAX) throw new InvalidArgumentError(`${what}: ${n} is not a byte count`);
-}
-
-function checkPtr(what: string, p: number): number {
-  if (!Number.isInteger(p) || p < 0 || p > U32_MAX) throw new InvalidArgumentError(`${what}: ${p} is not a pointer`);
-  return p >>> 0;
-}
-
-function oom(heap: Heap, what: string, bytes: number): number {
-  if (heap.oomThrows) throw new OutOfMemoryError(what, bytes);
-  return 0;
-}
-
-export function malloc(heap: Heap, n: number): number {
-  checkSize("malloc", n);
-  const p = heap.wasm.malloc(n);
-  return p === 0 ? oom(heap, `malloc(${n})`, n) : p;
-}
-
-export function calloc(heap: Heap, n: number, size: number): number {
-  checkSize("calloc", n);
-  checkSize("calloc", size);
-  const p = heap.wasm.calloc(n, size);
-  return p === 0 ? oom(heap, `calloc(${n}, ${size})`, n * size) : p;
-}
-
-export function free(heap: Heap, p: number): void {
-  const e = heap.wasm.km_free(checkPtr("free", p));
-  if (e !== 0) throw freeError(e, p, MALLOC_NAME);
-}
-
-export function realloc(heap: Heap, p: number, n: number): number {
-  checkPtr("realloc", p);
-  checkSize("realloc", n);
-  const q = heap.wasm.km_realloc(p >>> 0, n);
-  if (q !== 0) return q;
-  const e = heap.wasm.last_error();
-  if (e === ErrorCode.OK) return 0; // realloc(p, 0) freed p
-  if (e === ErrorCode.NOMEM) return oom(heap, `realloc(0x${p.toString(16)}, ${n})`, n);
-  throw freeError(e, p, MALLOC_NAME);
-}
-
-export function usableSize(heap: Heap, p: number): number {
-  checkPtr("usableSize", p);
-  if (p === 0) return 0;
-  const n = heap.wasm.km_usable(p >>> 0);
-  if (n === 0) throw freeError(heap.wasm.last_error(), p, MALLOC_NAME);
+function checkSize(what: string, n: unknown): number {
+  if (!isU32(n)) throw new InvalidArgumentError(`${what}: ${show(n)} is not a byte count (an integer in 0..4294967295)`);
   return n;
 }
 
-export function alignedAlloc(heap: Heap, align: number, n: number): number {
-  checkSize("alignedAlloc", n);
-  if (!Number.isInteger(align) || align < 1 || align > U32_MAX || (align & (align - 1)) !== 0) {
-    throw new InvalidArgumentError(`alignedAlloc: alignment ${align} is not a power of two`);
-  }
-  const p = heap.wasm.aligned_alloc(align, n);
-  if (p !== 0) return p;
-  if (heap.wasm.last_error() === ErrorCode.INVALID) {
-    throw new InvalidArgumentError(`alignedAlloc: alignment ${align} is not supported for ${n} bytes (up to 64 KiB; 8 KiB above 512 KiB)`);
-  }
-  return oom(heap, `alignedAlloc(${align}, ${n})`, n);
+function oom(core: Core, what: string, bytes: number): number {
+  if (core.oomThrows) throw new OutOfMemoryError(what, bytes);
+  return 0;
 }
 
-export function setMallocClasses(heap: Heap, set: MallocClasses): void {
-  const code = CLASS_SETS[set];
-  if (code === undefined) throw new InvalidArgumentError(`malloc classes '${String(set)}': use 'kernel' or 'fine'`);
-  const e = heap.wasm.km_set_classes(code);
-  if (e === ErrorCode.BUSY) throw new SlabError("wasm-slab: the malloc classes are fixed once malloc has been used", e);
+export function malloc(core: Core, n: number): number {
+  checkSize("malloc", n);
+  const p = core.w.malloc(n) >>> 0;
+  return p === 0 ? oom(core, `malloc(${n})`, n) : p;
+}
+
+export function calloc(core: Core, n: number, size: number): number {
+  checkSize("calloc", n);
+  checkSize("calloc", size);
+  const p = core.w.calloc(n, size) >>> 0;
+  return p === 0 ? oom(core, `calloc(${n}, ${size})`, n * size) : p;
+}
+
+export function free(core: Core, p: number): void {
+  const e = core.w.km_free(ptrArg("free", p));
+  if (e !== 0) throw freeError(e, p, MALLOC_NAME);
+}
+
+export function realloc(core: Core, p: number, n: number): number {
+  ptrArg("realloc", p);
+  checkSize("realloc", n);
+  const q = core.w.km_realloc(p, n) >>> 0;
+  if (q !== 0) return q;
+  const e = core.w.last_error();
+  if (e === ErrorCodes.OK) return 0; // realloc(p, 0) freed p
+  if (e === ErrorCodes.NOMEM) return oom(core, `realloc(0x${p.toString(16)}, ${n})`, n);
+  throw freeError(e, p, MALLOC_NAME);
+}
+
+export function usableSize(core: Core, p: number): number {
+  ptrArg("usableSize", p);
+  if (p === 0) return 0;
+  const n = core.w.km_usable(p) >>> 0;
+  if (n === 0) throw freeError(core.w.last_error(), p, MALLOC_NAME);
+  return n;
+}
+
+export function alignedAlloc(core: Core, align: number, n: number): number {
+  checkSize("alignedAlloc", n);
+  if (!isU32(align) || align < 1 || (align & (align - 1)) !== 0) {
+    throw new InvalidArgumentError(`alignedAlloc: alignment ${show(align)} is not a power of two`);
+  }
+  const p = core.w.aligned_alloc(align, n) >>> 0;
+  if (p !== 0) return p;
+  if (core.w.last_error() === ErrorCodes.INVALID) {
+    throw new InvalidArgumentError(`alignedAlloc: alignment ${align} is not supported for ${n} bytes (up to 64 KiB; 8 KiB above 512 KiB)`);
+  }
+  return oom(core, `alignedAlloc(${align}, ${n})`, n);
+}
+
+export function setMallocClasses(core: Core, set: MallocClasses): void {
+  const code = Object.hasOwn(CLASS_SETS, set) ? CLASS_SETS[set] : undefined;
+  if (code === undefined) throw new InvalidArgumentError(`malloc classes ${show(set)}: use 'kernel' or 'fine'`);
+  const e = core.w.km_set_classes(code);
+  if (e === ErrorCodes.BUSY) throw new SlabError("wasm-slab: the malloc classes are fixed once malloc has been used", e);
   if (e !== 0) throw new InvalidArgumentError(`malloc classes '${set}' rejected (code ${e})`);
 }
 
 /** The import object for a C module that calls malloc & co. (compiled with c/slab_shim.c, which imports
  *  them from "wasm_slab", or with --allow-undefined, which imports them from "env"). The functions are
  *  the allocator's own Wasm exports, so a call from C is a direct Wasm-to-Wasm call. */
-export function imports(heap: Heap): { env: Record<string, unknown>; wasm_slab: Record<string, unknown> } {
-  const w = heap.wasm;
+export function imports(core: Core): { env: Record<string, unknown>; wasm_slab: Record<string, unknown> } {
+  const w = core.w;
   const fns = {
     malloc: w.malloc,
     free: w.free,
@@ -110,14 +104,7 @@ export function imports(heap: Heap): { env: Record<string, unknown>; wasm_slab: 
     posix_memalign: w.posix_memalign,
     malloc_usable_size: w.malloc_usable_size,
   };
-  return { env: { memory: heap.memory, ...fns }, wasm_slab: { ...fns } };
-}
-
-/** Keep a report (any env.hook(HOOK_REPORT): a bad pointer C code passed to free / realloc /
- *  malloc_usable_size, or any error a cache detected) as a typed error for heap.reports(). */
-export function logReport(heap: Heap, r: DebugReport): void {
-  heap.reportLog.push(reportError(r));
-  if (heap.reportLog.length > MAX_REPORTS) heap.reportLog.shift();
+  return { env: { memory: core.memory, ...fns }, wasm_slab: { ...fns } };
 }
 
 /** The __heap_base a wasm-ld-linked C module declares (it must export it: --export=__heap_base, or

@@ -1,6 +1,17 @@
 // stats.ts — names and one-line meanings of the per-CPU counters, in the Wasm's slot order
-// (assembly/stats.ts), and the shapes of the stats objects.
-import type { ReclaimCounters } from "./reclaim.js";
+// (assembly/stats.ts), and the shapes of the stats objects. A leaf: imports nothing.
+
+/** Reclaim activity since the heap was created (heap.stats().reclaim; counted by reclaim.ts). */
+export interface ReclaimCounters {
+  reapPasses: number;
+  shrinkerCalls: number;
+  /** Pages the shrinkers said they freed. */
+  shrinkerPages: number;
+  /** Objects destroyed by targeted reclaim (destructor run, object freed). */
+  objectsReclaimed: number;
+  /** Chunks handed to memory.discard. */
+  chunksDiscarded: number;
+}
 
 /** Counter names, in slot order. */
 export const STAT_NAMES = [

@@ -1,0 +1,88 @@
+// destroy.ts — a cache's live objects, and destroying a cache: the whole-cache operations that need every
+// layer below (arrays drained, quarantine discarded, slabs freed, the header unlinked).
+//
+// Owns: nothing persistent. Entry points: liveObjects(), liveAt() (what a refused destroy names),
+// cacheDestroy(). Called by: index.ts. Calls cpu.ts (drain, parked objects), debug.ts (quarantine),
+// node.ts, slab.ts, cache.ts (the boot cache), inuse.ts, report.ts.
+//
+//   liveObjects = Σ in-use of partial and full slabs − parked (arrays, barns) − quarantined
+//   cacheDestroy ─ liveObjects ≠ 0: E_BUSY, nothing changes
+//                └ drainCpuArrays ─ debugDestroy ─ discardEmpty (every node) ─ unlink ─ freeOne(BOOT)
+import {
+  C_FLAGS, C_MAGIC, C_NEXT, C_OBJECTS, C_PREV, C_QUAR_COUNT, CN_FULL, CN_NR_EMPTY, CN_NR_FULL,
+  CN_NR_PARTIAL, CN_PARTIAL, D_INUSE, D_NEXT, E_BAD_CACHE, E_BUSY, E_OK, F_INUSE, H_CACHE_HEAD, H_NCACHES,
+  H_NNODES,
+} from "./layout";
+import { HEAP } from "./arena";
+import { cnAddr, discardEmpty, freeOne } from "./node";
+import { objectAt, slabIsFree } from "./slab";
+import { BOOT } from "./cache";
+import { debugDestroy, isQuarantined } from "./debug";
+import { drainCpuArrays, isParked, parkedObjects } from "./cpu";
+import { inuseIsSet } from "./inuse";
+import { isCache } from "./report";
+
+// Objects handed out to users: allocated in slabs minus those parked in per-CPU arrays and barns.
+export function liveObjects(c: usize): u32 {
+  const nn = load<u32>(HEAP, H_NNODES);
+  let inuse: u32 = 0;
+  for (let n: u32 = 0; n < nn; n++) {
+    const cn = cnAddr(c, n);
+    let d = <usize>load<u32>(cn, CN_PARTIAL);
+    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
+    d = <usize>load<u32>(cn, CN_FULL);
+    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
+  }
+  return inuse - parkedObjects(c) - load<u32>(c, C_QUAR_COUNT); // quarantined objects are nobody's
+}
+
+// The k-th live object of cache c (in a user's hands: allocated in its slab, not parked in an array,
+// not quarantined), in list order, or 0. For the report of a refused destroy; slow, reads only.
+export function liveAt(c: usize, k: u32): usize {
+  const nn = load<u32>(HEAP, H_NNODES);
+  const objects = load<u32>(c, C_OBJECTS);
+  const inuse = (load<u32>(c, C_FLAGS) & F_INUSE) != 0;
+  for (let n: u32 = 0; n < nn; n++) {
+    const cn = cnAddr(c, n);
+    for (let which: u32 = 0; which < 2; which++) {
+      let d = <usize>load<u32>(cn + (which == 0 ? CN_PARTIAL : CN_FULL));
+      while (d != 0) {
+        for (let i: u32 = 0; i < objects; i++) {
+          if (slabIsFree(d, i)) continue;
+          const p = objectAt(c, d, i);
+          if (isQuarantined(c, p)) continue;
+          if (inuse ? !inuseIsSet(c, p) : isParked(c, p)) continue;
+          if (k == 0) return p;
+          k--;
+        }
+        d = <usize>load<u32>(d, D_NEXT);
+      }
+    }
+  }
+  return 0;
+}
+
+// Destroy a cache. Refuses (E_BUSY) while any object is live and changes nothing then. Quarantined
+// objects (debug.ts) are not live: they are discarded with their slabs.
+export function cacheDestroy(c: usize): i32 {
+  if (!isCache(c) || c == BOOT) return E_BAD_CACHE;
+  if (liveObjects(c) != 0) return E_BUSY;
+  drainCpuArrays(c);
+  debugDestroy(c);
+  const nn = load<u32>(HEAP, H_NNODES);
+  for (let n: u32 = 0; n < nn; n++) {
+    discardEmpty(c, n, 0);
+    const cn = cnAddr(c, n);
+    if (ASC_NO_ASSERT == false) assert(load<u32>(cn, CN_NR_PARTIAL) == 0 && load<u32>(cn, CN_NR_FULL) == 0 && load<u32>(cn, CN_NR_EMPTY) == 0); // live count said 0
+  }
+  // unlink
+  const prev = <usize>load<u32>(c, C_PREV);
+  const next = <usize>load<u32>(c, C_NEXT);
+  if (prev != 0) store<u32>(prev, <u32>next, C_NEXT);
+  else store<u32>(HEAP, <u32>next, H_CACHE_HEAD);
+  if (next != 0) store<u32>(next, <u32>prev, C_PREV);
+  store<u32>(HEAP, load<u32>(HEAP, H_NCACHES) - 1, H_NCACHES);
+  store<u32>(c, 0, C_MAGIC);
+  freeOne(BOOT, c);
+  return E_OK;
+}

@@ -1,0 +1,229 @@
+// sheaf.ts — sheaves (arrays of object addresses) and the barn (each cache-node's store of full and empty
+// sheaves), with their operations named once, as SLUB names them.
+//
+// Owns: every sheaf (layout.ts: count, capacity, next, node, entries), the heap's sheaf caches
+// (H_SHEAF_CACHES: internal caches holding sheaves of 2^6 .. 2^14 bytes), and the barn fields of the
+// cache-node structs (CN_BARN_FULL / CN_BARN_EMPTY and their counts).
+// Entry points:
+//   sheaves   sheafNew(), sheafDelete(), sheafFlush(), sheafEntry()
+//   barn      barnGetFullSheaf(), barnGetEmptySheaf(), barnPutFullSheaf(), barnPutEmptySheaf(),
+//             barnReplaceEmptySheaf(), barnReplaceFullSheaf(), drainBarn(), barnMaxFull()
+// Called by: cpu.ts (the front end), bulk.ts, prefill.ts, reclaim.ts. Calls node.ts (a sheaf is one
+// object of a sheaf cache: allocOne/freeOne; flushing is freeToSlabs), cache.ts (a sheaf cache is made on
+// first use), percpu.ts, stats.ts.
+//
+// Barn (per cache-node, under its CN_LOCK; each list threaded through SH_NEXT):
+//   full  list: CN_BARN_NR_FULL full sheaves, at most barnMaxFull(cache)
+//   empty list: CN_BARN_NR_EMPTY empty sheaves, at most BARN_MAX_EMPTY
+// Each barn operation takes and releases the lock once; none holds it across a sheaf allocation or free.
+import {
+  BARN_MAX_EMPTY, BARN_MAX_FULL, C_ARRAY_CAP, C_FLAGS, C_SIZE, CN_BARN_EMPTY, CN_BARN_FULL,
+  CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK, F_KMALLOC, H_SHEAF_CACHES, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT,
+  SH_NODE, SHEAF_MIN_SHIFT,
+} from "./layout";
+import { HEAP } from "./arena";
+import { allocOne, cnAddr, freeOne, freeToSlabs, lockNode } from "./node";
+import { cacheCreateInternal } from "./cache";
+import { currentNode, emptySheaf } from "./percpu";
+import {
+  BARN_GET, BARN_GET_FAIL, BARN_PUT, BARN_PUT_FAIL, SHEAF_ALLOC, SHEAF_FLUSH, SHEAF_FREE, stat,
+} from "./stats";
+import { unlock } from "./sync";
+
+// ---- sheaves ------------------------------------------------------------------------------------------
+
+// Address of entry k of sheaf s.
+@inline export function sheafEntry(s: usize, k: u32): usize {
+  return s + SH_HDR + (<usize>k << 2);
+}
+
+function sheafClass(cap: u32): u32 {
+  const bytes = SH_HDR + (cap << 2);
+  let k: u32 = 0;
+  while ((<u32>1 << (SHEAF_MIN_SHIFT + k)) < bytes) k++;
+  return k;
+}
+
+function sheafCache(cap: u32): usize {
+  const k = sheafClass(cap);
+  const at = HEAP + H_SHEAF_CACHES + (k << 2);
+  let c = <usize>load<u32>(at);
+  if (c == 0) {
+    c = cacheCreateInternal(<u32>1 << (SHEAF_MIN_SHIFT + k));
+    store<u32>(at, <u32>c);
+  }
+  return c;
+}
+
+// A new empty sheaf of capacity `cap` for `cache`, holding objects of `node`, or 0.
+export function sheafNew(cache: usize, cap: u32, node: u32): usize {
+  const sc = sheafCache(cap);
+  if (sc == 0) return 0;
+  const s = allocOne(sc, 0xffffffff);
+  if (s == 0) return 0;
+  store<u32>(s, 0, SH_COUNT);
+  store<u32>(s, cap, SH_CAP);
+  store<u32>(s, 0, SH_NEXT);
+  store<u32>(s, node, SH_NODE);
+  stat(cache, SHEAF_ALLOC);
+  return s;
+}
+
+// Free sheaf s (its objects already flushed). The empty sheaf is never freed.
+export function sheafDelete(cache: usize, s: usize): void {
+  if (s == emptySheaf()) return;
+  freeOne(sheafCache(load<u32>(s, SH_CAP)), s);
+  stat(cache, SHEAF_FREE);
+}
+
+// Flush the `k` oldest objects of sheaf s to their slabs in one batch; the rest slide down.
+export function sheafFlush(cache: usize, s: usize, k: u32): void {
+  const n = load<u32>(s, SH_COUNT);
+  if (k > n) k = n;
+  if (k == 0) return;
+  freeToSlabs(cache, s + SH_HDR, k);
+  memory.copy(s + SH_HDR, sheafEntry(s, k), <usize>(n - k) << 2);
+  store<u32>(s, n - k, SH_COUNT);
+  stat(cache, SHEAF_FLUSH);
+}
+
+// ---- the barn: list primitives (cn lock held) ---------------------------------------------------------
+
+// Pop the first sheaf of the barn list whose head word is at cn + head and count at cn + nr; 0 if empty.
+@inline function barnPop(cn: usize, head: u32, nr: u32): usize {
+  const s = <usize>load<u32>(cn + head);
+  if (s != 0) {
+    store<u32>(cn + head, load<u32>(s, SH_NEXT));
+    store<u32>(cn + nr, load<u32>(cn + nr) - 1);
+  }
+  return s;
+}
+
+@inline function barnPush(cn: usize, head: u32, nr: u32, s: usize): void {
+  store<u32>(s, load<u32>(cn + head), SH_NEXT);
+  store<u32>(cn + head, <u32>s);
+  store<u32>(cn + nr, load<u32>(cn + nr) + 1);
+}
+
+@inline function popFull(cn: usize): usize { return barnPop(cn, CN_BARN_FULL, CN_BARN_NR_FULL); }
+@inline function pushFull(cn: usize, s: usize): void { barnPush(cn, CN_BARN_FULL, CN_BARN_NR_FULL, s); }
+@inline function popEmpty(cn: usize): usize { return barnPop(cn, CN_BARN_EMPTY, CN_BARN_NR_EMPTY); }
+@inline function pushEmpty(cn: usize, s: usize): void { barnPush(cn, CN_BARN_EMPTY, CN_BARN_NR_EMPTY, s); }
+
+// ---- the barn: operations (each takes the lock of cache-node cn once) ------------------------------------
+
+// Full sheaves a node's barn keeps for `cache`: BARN_MAX_FULL, and for a kmalloc class at most what
+// holds BARN_KMALLOC_BYTES of objects (at least one sheaf): ten full arrays of 8 KiB objects would park
+// 640 KiB in one of about 35 classes.
+const BARN_KMALLOC_BYTES: u32 = 32768;
+export function barnMaxFull(cache: usize): u32 {
+  if ((load<u32>(cache, C_FLAGS) & F_KMALLOC) == 0) return BARN_MAX_FULL;
+  const arrays = BARN_KMALLOC_BYTES / (load<u32>(cache, C_ARRAY_CAP) * load<u32>(cache, C_SIZE) + 1);
+  return arrays < 1 ? 1 : arrays > BARN_MAX_FULL ? BARN_MAX_FULL : arrays;
+}
+
+// A full sheaf from the barn, or 0 (counted barn_get when one is had).
+export function barnGetFullSheaf(cache: usize, cn: usize): usize {
+  lockNode(cache, cn);
+  const full = popFull(cn);
+  unlock(cn + CN_LOCK);
+  if (full != 0) stat(cache, BARN_GET);
+  return full;
+}
+
+// An empty sheaf from the barn, or 0.
+export function barnGetEmptySheaf(cache: usize, cn: usize): usize {
+  lockNode(cache, cn);
+  const empty = popEmpty(cn);
+  unlock(cn + CN_LOCK);
+  return empty;
+}
+
+// Hand a full sheaf to the barn (the caller checked barnMaxFull). Counted barn_put.
+export function barnPutFullSheaf(cache: usize, cn: usize, full: usize): void {
+  lockNode(cache, cn);
+  pushFull(cn, full);
+  unlock(cn + CN_LOCK);
+  stat(cache, BARN_PUT);
+}
+
+// Hand an empty sheaf to the barn; when its empty list is at BARN_MAX_EMPTY the sheaf is freed instead.
+export function barnPutEmptySheaf(cache: usize, cn: usize, empty: usize): void {
+  lockNode(cache, cn);
+  if (load<u32>(cn, CN_BARN_NR_EMPTY) < BARN_MAX_EMPTY) {
+    pushEmpty(cn, empty);
+    unlock(cn + CN_LOCK);
+    return;
+  }
+  unlock(cn + CN_LOCK);
+  sheafDelete(cache, empty);
+}
+
+// Trade the empty sheaf `empty` (or the empty sheaf placeholder) for a full one from the barn; returns
+// `empty` unchanged if the barn has none (barn_get_fail). The traded sheaf goes on the barn's empty list,
+// or is freed when that list is at its limit.
+export function barnReplaceEmptySheaf(cache: usize, cn: usize, empty: usize): usize {
+  lockNode(cache, cn);
+  const full = popFull(cn);
+  if (full == 0) {
+    unlock(cn + CN_LOCK);
+    stat(cache, BARN_GET_FAIL);
+    return empty;
+  }
+  let drop: usize = 0;
+  if (empty != emptySheaf()) {
+    if (load<u32>(cn, CN_BARN_NR_EMPTY) < BARN_MAX_EMPTY) pushEmpty(cn, empty);
+    else drop = empty;
+  }
+  unlock(cn + CN_LOCK);
+  if (drop != 0) sheafDelete(cache, drop);
+  stat(cache, BARN_GET);
+  return full;
+}
+
+// Trade the full sheaf `full` for an empty one (from the barn, or new). Returns the empty sheaf (the
+// empty sheaf placeholder when no memory was left for a new one), or 0 when the barn is full
+// (barn_put_fail: the caller flushes instead).
+export function barnReplaceFullSheaf(cache: usize, cn: usize, full: usize): usize {
+  lockNode(cache, cn);
+  if (load<u32>(cn, CN_BARN_NR_FULL) >= barnMaxFull(cache)) {
+    unlock(cn + CN_LOCK);
+    stat(cache, BARN_PUT_FAIL);
+    return 0;
+  }
+  let empty = popEmpty(cn);
+  pushFull(cn, full);
+  unlock(cn + CN_LOCK);
+  stat(cache, BARN_PUT);
+  if (empty == 0) empty = sheafNew(cache, load<u32>(full, SH_CAP), currentNode);
+  if (empty == 0) return emptySheaf(); // no memory for a new sheaf: the next free will flush
+  return empty;
+}
+
+// Empty the barn of `cache` on `node`: every full sheaf is flushed to its slabs and freed, every empty one
+// freed. Returns the objects flushed.
+export function drainBarn(cache: usize, node: u32): u32 {
+  const cn = cnAddr(cache, node);
+  let flushed: u32 = 0;
+  lockNode(cache, cn);
+  let full = <usize>load<u32>(cn, CN_BARN_FULL);
+  let empty = <usize>load<u32>(cn, CN_BARN_EMPTY);
+  store<u32>(cn, 0, CN_BARN_FULL);
+  store<u32>(cn, 0, CN_BARN_EMPTY);
+  store<u32>(cn, 0, CN_BARN_NR_FULL);
+  store<u32>(cn, 0, CN_BARN_NR_EMPTY);
+  unlock(cn + CN_LOCK);
+  while (full != 0) {
+    const next = <usize>load<u32>(full, SH_NEXT);
+    flushed += load<u32>(full, SH_COUNT);
+    sheafFlush(cache, full, load<u32>(full, SH_COUNT));
+    sheafDelete(cache, full);
+    full = next;
+  }
+  while (empty != 0) {
+    const next = <usize>load<u32>(empty, SH_NEXT);
+    sheafDelete(cache, empty);
+    empty = next;
+  }
+  return flushed;
+}

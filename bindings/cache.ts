@@ -1,0 +1,435 @@
+// cache.ts — an object cache from JS: alloc/free (the fast path first), bulk, prefill, shrink, targeted
+// reclaim, tune, stats, destroy; and the prefill handle.
+//
+// Owns: Cache (one kmem_cache of the Wasm, by address) and Prefilled (a sheaf handed to the caller).
+// Entry points: Heap.createCache() makes a Cache (heap.ts); users call its methods.
+// Calls: core.ts (exports, views, hook errors, reports, staging buffer), reclaim.ts (discardFree after
+// shrink and reclaim), introspection.ts (stats), options.ts (tune), args.ts, errors.ts,
+// generated/abi.ts. `heap` is only a back-reference for users (a type import of heap.ts: no call goes up).
+// Invariants:
+//   - The fast path is alloc()/free() with #careful false: one test (and for free one isU32 (`(p >>> 0) === p`)
+//     argument check), one Wasm call, one result test. Everything else (a destroyed cache, callbacks
+//     whose exceptions must be rethrown, the refcount protocol, a bad argument) takes #careful paths.
+//   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
+//     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
+//   - A bulk call checks every pointer before it frees any.
+// Call tree: alloc → cache_alloc | #allocCareful → #hookFailed, #oom;  free → cache_free |
+//   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.stage,
+//   cache_alloc_bulk / cache_free_bulk;  prefill → cache_prefill → new Prefilled.
+import { Abi as L, ErrorCodes, Flags } from "./generated/abi.js";
+import {
+  CacheBusyError,
+  CacheDestroyedError,
+  InvalidArgumentError,
+  OutOfMemoryError,
+  SlabError,
+  freeError,
+  reportError,
+  type LiveObject,
+  type Tracks,
+} from "./errors.js";
+import { badPtr, countArg, indexArg, isU32, ptrArg, show } from "./args.js";
+import { tuneOptions, type Destructor, type TuneOptions } from "./options.js";
+import { counters, slabCounts, totalObjects } from "./introspection.js";
+import type { CacheStats } from "./stats.js";
+import type { CacheEntry, Core } from "./core.js";
+import type { Reclaimer } from "./reclaim.js";
+import type { SlabExports } from "./wasm.js";
+import type { Heap } from "./heap.js";
+
+/** Most objects one allocBulk call may ask for. */
+export const MAX_BULK = 2 ** 28;
+
+/** An object cache: fixed-size objects from slabs, through per-CPU arrays. */
+export class Cache implements CacheEntry {
+  /** The heap this cache belongs to. */
+  readonly heap: Heap;
+  readonly name: string;
+  /** The kmem_cache's address in linear memory (its handle at the Wasm ABI). */
+  readonly addr: number;
+  readonly id: number;
+  /** @internal */ readonly ctor?: (ptr: number) => void;
+  /** @internal The destructor of a reclaimable cache. */ destructor?: Destructor;
+  #dead = false;
+  /** Destroyed, or has callbacks whose exceptions are rethrown after the Wasm call, or is reclaimable:
+   *  take the checked path. Keeps the common alloc/free to one test and one Wasm call. */
+  #careful: boolean;
+  readonly #w: SlabExports;
+  readonly #core: Core;
+  readonly #reclaimer: Reclaimer;
+
+  /** @internal Made by Heap.createCache (registered with the core there). */
+  constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor?: (ptr: number) => void, destructor?: Destructor) {
+    this.heap = heap;
+    this.#core = core;
+    this.#reclaimer = reclaimer;
+    this.name = name;
+    this.addr = addr;
+    this.id = core.u32(addr + L.C_ID);
+    this.ctor = ctor;
+    this.destructor = destructor;
+    // debug caches too: a report made during a successful free (a corrupted free object found before its
+    // slab empties) may have run an onReport that threw
+    // ... and every cache of a heap with shrinkers or destructors: they may run inside any allocation
+    // (memory pressure), and their exceptions are rethrown by it.
+    this.#careful =
+      ctor !== undefined || destructor !== undefined || (core.u32(addr + L.C_FLAGS) & Flags.DEBUG_MASK) !== 0 || core.hooksArmed;
+    this.#w = core.w;
+  }
+
+  // ---- the fast path ---------------------------------------------------------------------------------
+
+  /** Allocate one object on the current CPU. Returns its address (or 0 with onOutOfMemory 'null'). */
+  alloc(): number {
+    if (this.#careful) return this.#allocCareful();
+    const p = this.#w.cache_alloc(this.addr) >>> 0;
+    return p === 0 ? this.#oom() : p;
+  }
+
+  /** Free an object of this cache. Throws InvalidFreeError / DoubleFreeError and changes nothing when
+   *  `ptr` is not an allocated object of this cache (InvalidArgumentError when it is not a pointer). */
+  free(ptr: number): void {
+    if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr);
+    const e = this.#w.cache_free(this.addr, ptr);
+    if (e !== 0) this.#freeFailed(e);
+  }
+
+  // ---- the careful paths -----------------------------------------------------------------------------
+
+  get destroyed(): boolean {
+    return this.#dead;
+  }
+
+  /** @internal Take the checked path from now on (core.armHooks). */
+  beCareful(): void {
+    this.#careful = true;
+  }
+
+  #check(): void {
+    if (this.#dead) throw new CacheDestroyedError(this.name);
+  }
+
+  #oom(): number {
+    const core = this.#core;
+    core.rethrowHook();
+    const code = core.w.last_error();
+    if (code !== ErrorCodes.NOMEM && code !== ErrorCodes.OK) throw reportError(core.lastReport(code)); // debug cache
+    if (core.oomThrows) throw new OutOfMemoryError(`an object of cache '${this.name}'`, this.size);
+    return 0;
+  }
+
+  // alloc for a destroyed cache or one whose callbacks may throw.
+  #allocCareful(): number {
+    this.#check();
+    const p = this.#w.cache_alloc(this.addr) >>> 0;
+    if (this.#core.hookError !== undefined) this.#hookFailed(p);
+    return p === 0 ? this.#oom() : p;
+  }
+
+  /** Allocate one object from `node`'s memory (falling back to other nodes when it has none). */
+  allocNode(node: number): number {
+    this.#check();
+    indexArg("allocNode", node, this.#core.nodes, "nodes");
+    const p = this.#w.cache_alloc_node(this.addr, node) >>> 0;
+    if (this.#core.hookError !== undefined) this.#hookFailed(p);
+    return p === 0 ? this.#oom() : p;
+  }
+
+  #hookFailed(p: number): never {
+    if (p !== 0) this.#w.cache_free(this.addr, p);
+    this.#core.rethrowHook();
+    throw new SlabError("wasm-slab: a constructor failed", ErrorCodes.INVALID);
+  }
+
+  // free for a destroyed cache, one whose hooks may throw, a reclaimable one (the count word is set to
+  // 0 before the free: the reclaim protocol), or an argument that is not a pointer.
+  #freeCareful(ptr: number): void {
+    this.#check();
+    ptrArg("free", ptr);
+    const e = this.destructor === undefined ? this.#w.cache_free(this.addr, ptr) : this.#w.reclaim_free(this.addr, ptr);
+    if (e !== 0) this.#freeFailed(e);
+    this.#core.rethrowHook();
+  }
+
+  #freeFailed(e: number): never {
+    const core = this.#core;
+    const r = core.lastReport(e);
+    core.rethrowHook();
+    throw reportError(r);
+  }
+
+  // ---- properties ------------------------------------------------------------------------------------
+
+  /** Bytes the user asked for. */
+  get size(): number {
+    return this.#core.u32(this.addr + L.C_SIZE);
+  }
+
+  /** Distance between objects in a slab. */
+  get stride(): number {
+    return this.#core.u32(this.addr + L.C_STRIDE);
+  }
+
+  get align(): number {
+    return this.#core.u32(this.addr + L.C_ALIGN);
+  }
+
+  get order(): number {
+    return this.#core.u32(this.addr + L.C_ORDER);
+  }
+
+  get objectsPerSlab(): number {
+    return this.#core.u32(this.addr + L.C_OBJECTS);
+  }
+
+  get arrayCapacity(): number {
+    return this.#core.u32(this.addr + L.C_ARRAY_CAP);
+  }
+
+  /** Created with the reclaim option (CacheFlags.RECLAIMABLE): objects carry a reference count. */
+  get reclaimable(): boolean {
+    return this.destructor !== undefined;
+  }
+
+  /** The effective cache flags (CacheFlags bits), after heap defaults and conflicts are applied. */
+  get flags(): number {
+    return this.#core.u32(this.addr + L.C_FLAGS);
+  }
+
+  /** Objects quarantined: found corrupted, kept out of circulation for good (not live). */
+  get quarantined(): number {
+    this.#check();
+    return this.#w.cache_quarantined(this.addr) >>> 0;
+  }
+
+  /** The alloc/free tracks of one of this cache's objects (undefined without storeUser). */
+  tracks(ptr: number): Tracks | undefined {
+    this.#check();
+    return this.#core.tracksAt(this.addr, ptrArg("tracks", ptr));
+  }
+
+  /** Objects handed out and not yet freed. */
+  get live(): number {
+    this.#check();
+    return this.#w.cache_live(this.addr) >>> 0;
+  }
+
+  // ---- bulk ------------------------------------------------------------------------------------------
+
+  /** Allocate n objects, all or nothing (throws OutOfMemoryError, having taken none). Objects move in
+   *  batches: from the CPU's array, then straight from the slabs. */
+  allocBulk(n: number): Uint32Array {
+    this.#check();
+    countArg("allocBulk", n, MAX_BULK);
+    const core = this.#core;
+    const stage = core.stage();
+    const per = L.STAGE_BYTES >>> 2;
+    const out = new Uint32Array(n);
+    let done = 0;
+    while (done < n) {
+      const k = Math.min(per, n - done);
+      const got = this.#w.cache_alloc_bulk(this.addr, stage, k);
+      if (got !== 0) {
+        out.set(new Uint32Array(core.memory.buffer, stage, k), done);
+        done += k;
+      }
+      if (got === 0 || core.hookError !== undefined) {
+        const code = this.#w.last_error();
+        const report = got === 0 && code !== ErrorCodes.NOMEM && code !== ErrorCodes.OK ? core.lastReport(code) : undefined;
+        if (done > 0) this.freeBulk(out.subarray(0, done)); // all or nothing
+        core.rethrowHook();
+        if (report) throw reportError(report); // a debug cache found a corrupted object (quarantined)
+        throw new OutOfMemoryError(`${n} objects of cache '${this.name}'`, n * this.size);
+      }
+    }
+    return out;
+  }
+
+  /** Free many objects. Every pointer is checked first; if one is bad (or appears twice) the error
+   *  names it and nothing is freed. An element that is not a pointer is an InvalidArgumentError. */
+  freeBulk(ptrs: Uint32Array | readonly number[]): void {
+    this.#check();
+    let all: Uint32Array;
+    if (ptrs instanceof Uint32Array) all = ptrs;
+    else if (Array.isArray(ptrs)) {
+      for (let i = 0; i < ptrs.length; i++) if (!isU32(ptrs[i])) throw badPtr(`freeBulk: element ${i}`, ptrs[i]);
+      all = Uint32Array.from(ptrs);
+    } else {
+      throw new InvalidArgumentError(`freeBulk: ${show(ptrs)} is not a Uint32Array or an array of pointers`);
+    }
+    const core = this.#core;
+    const stage = core.stage();
+    const per = L.STAGE_BYTES >>> 2;
+    if (all.length > per) {
+      // Check everything before freeing anything: each chunk is checked by the Wasm, and a duplicate
+      // across chunks is caught here.
+      if (new Set(all).size !== all.length) {
+        const seen = new Set<number>();
+        const dup = all.find((p) => (seen.has(p) ? true : (seen.add(p), false)))!;
+        throw freeError(ErrorCodes.DOUBLE_FREE, dup, this.name);
+      }
+    }
+    for (let done = 0; done < all.length; done += per) {
+      const chunk = all.subarray(done, Math.min(all.length, done + per));
+      new Uint32Array(core.memory.buffer, stage, chunk.length).set(chunk);
+      const e = this.#w.cache_free_bulk(this.addr, stage, chunk.length);
+      if (e !== 0) {
+        // Reported by the Wasm (detail in the header). In a debug cache, an object found corrupted while
+        // freeing is quarantined and the rest of its chunk is freed.
+        const r = core.lastReport(e);
+        core.rethrowHook();
+        if (r.ptr === chunk[this.#w.bulk_bad_index()]) throw reportError(r);
+        throw freeError(e, chunk[this.#w.bulk_bad_index()]!, this.name);
+      }
+      if (this.destructor !== undefined) {
+        // Reclaim protocol: a free object's count is 0. Set after the checked free (nothing else ran
+        // since: single-threaded), so a rejected batch still changes nothing.
+        const dv = core.dv;
+        for (const p of chunk) dv.setUint32(p, 0, true);
+      }
+    }
+  }
+
+  // ---- prefill ---------------------------------------------------------------------------------------
+
+  /** A handle holding at least n objects: handle.alloc() cannot fail until n objects were taken. */
+  prefill(n: number): Prefilled {
+    this.#check();
+    countArg("prefill", n, L.MAX_ARRAY_CAP, 1);
+    const core = this.#core;
+    const s = this.#w.cache_prefill(this.addr, n) >>> 0;
+    if (core.hookError !== undefined) {
+      if (s !== 0) this.#w.cache_return_prefilled(this.addr, s);
+      core.rethrowHook();
+    }
+    if (s === 0) {
+      throw new OutOfMemoryError(`a prefill of ${n} objects of cache '${this.name}'`, n * this.size);
+    }
+    return new Prefilled(this, core.w, s, n);
+  }
+
+  /** Give a prefill handle back: what is left goes to the CPU's spare array where possible. */
+  returnPrefilled(handle: Prefilled): void {
+    this.#check();
+    if (!(handle instanceof Prefilled)) throw new InvalidArgumentError(`returnPrefilled: ${show(handle)} is not a prefill handle`);
+    if (handle.cache !== this) throw new InvalidArgumentError(`returnPrefilled: the handle belongs to cache '${handle.cache.name}'`);
+    this.#w.cache_return_prefilled(this.addr, handle.release());
+  }
+
+  // ---- reclaim, tuning, figures, destroy -------------------------------------------------------------
+
+  /** Flush this cache's arrays and barns, free every empty slab, sort partial slabs fullest first.
+   *  Returns the pages given back to the page allocator. */
+  shrink(): number {
+    this.#check();
+    const r = this.#w.cache_shrink(this.addr);
+    if (r < 0) throw new SlabError(`wasm-slab: shrink '${this.name}' failed (code ${-r})`, -r);
+    this.#reclaimer.discardFree();
+    return r;
+  }
+
+  /** Targeted reclaim (reclaimable caches): walk full slabs from the oldest end, then partial slabs; a
+   *  slab whose allocated objects all have count 1 is emptied (the destructor runs for each, the pages
+   *  go back); a mixed slab gives up a few unused objects, so busy objects gather in fewer slabs. Stops
+   *  once `pages` pages were freed (default: walk everything). Returns the pages freed. A destructor
+   *  that throws stops the walk; its exception is rethrown here. */
+  reclaim(pages: number = Infinity): number {
+    this.#check();
+    if (this.destructor === undefined) throw new InvalidArgumentError(`reclaim: cache '${this.name}' is not reclaimable`);
+    if (typeof pages !== "number" || !(pages >= 1) || (pages !== Infinity && !Number.isInteger(pages))) {
+      throw new InvalidArgumentError(`reclaim(${show(pages)}): pages is a positive integer (or Infinity)`);
+    }
+    const core = this.#core;
+    const r = this.#w.cache_reclaim(this.addr, pages >= L.RECLAIM_ALL ? L.RECLAIM_ALL : pages);
+    core.rethrowHook();
+    if (r < 0) throw new SlabError(`wasm-slab: reclaim '${this.name}' failed (code ${-r})`, -r);
+    this.#reclaimer.discardFree();
+    return r;
+  }
+
+  /** Change tunables at run time: arrayCapacity (0 turns the arrays off). Unknown keys are refused. */
+  tune(opts: TuneOptions): void {
+    this.#check();
+    const { arrayCapacity } = tuneOptions(opts);
+    if (arrayCapacity !== undefined && this.#w.cache_tune(this.addr, arrayCapacity) !== 0) {
+      throw new InvalidArgumentError(`tune: rejected for '${this.name}'`);
+    }
+  }
+
+  /** Counters summed and per CPU, and object figures. */
+  stats(): CacheStats {
+    this.#check();
+    const core = this.#core;
+    const { sum, perCpu } = counters(core, this.addr);
+    return {
+      name: this.name,
+      counters: sum,
+      perCpu,
+      activeObjects: this.#w.cache_live(this.addr) >>> 0,
+      parkedObjects: this.#w.cache_parked(this.addr) >>> 0,
+      totalObjects: totalObjects(core, this.addr),
+      slabs: slabCounts(core, this.addr).slabs,
+      objectSize: this.size,
+      objectsPerSlab: this.objectsPerSlab,
+      pagesPerSlab: 1 << this.order,
+      arrayCapacity: this.arrayCapacity,
+    };
+  }
+
+  /** Destroy the cache. Throws CacheBusyError, freeing nothing, while objects are live. */
+  destroy(): void {
+    this.#check();
+    const core = this.#core;
+    const e = this.#w.cache_destroy(this.addr);
+    if (e === ErrorCodes.BUSY) {
+      const objects: LiveObject[] = [];
+      for (let k = 0; k < L.LIVE_REPORT_MAX; k++) {
+        const p = this.#w.cache_live_at(this.addr, k) >>> 0;
+        if (p === 0) break;
+        objects.push({ ptr: p, tracks: core.tracksAt(this.addr, p) });
+      }
+      throw new CacheBusyError(this.name, this.#w.cache_live(this.addr) >>> 0, objects);
+    }
+    if (e !== 0) throw new SlabError(`wasm-slab: destroy '${this.name}' failed (code ${e})`, e);
+    this.#dead = true;
+    this.#careful = true;
+    core.forget(this);
+  }
+}
+
+/** A prefilled handle (cache.prefill(n)). */
+export class Prefilled {
+  readonly cache: Cache;
+  /** Objects the handle was asked to guarantee. */
+  readonly size: number;
+  readonly #w: SlabExports;
+  #sheaf: number;
+
+  /** @internal */
+  constructor(cache: Cache, w: SlabExports, sheaf: number, size: number) {
+    this.cache = cache;
+    this.#w = w;
+    this.#sheaf = sheaf;
+    this.size = size;
+  }
+
+  /** Objects still in the handle. */
+  get remaining(): number {
+    return this.#sheaf === 0 ? 0 : this.#w.prefilled_count(this.#sheaf) >>> 0;
+  }
+
+  /** One object from the handle. Cannot fail for the first `size` calls; throws once it is empty. */
+  alloc(): number {
+    if (this.#sheaf === 0) throw new InvalidArgumentError("this prefill handle was returned");
+    const p = this.#w.prefilled_alloc(this.#sheaf) >>> 0;
+    if (p === 0) throw new OutOfMemoryError(`prefill handle of '${this.cache.name}' is empty`, this.cache.size);
+    return p;
+  }
+
+  /** @internal */ release(): number {
+    if (this.#sheaf === 0) throw new InvalidArgumentError("this prefill handle was already returned");
+    const s = this.#sheaf;
+    this.#sheaf = 0;
+    return s;
+  }
+}
