@@ -71,10 +71,10 @@ const CATEGORIES = [
   ["program", /^(replay|mix|memset|memcpy|memcmp|check|fill)$/],
   // wasm-slab
   ["fast path", /^(assembly\/index\/(malloc|free)|malloc|free|calloc|assembly\/index\/calloc|assembly\/kmalloc\/(classFor|classCache))$/],
-  ["refill/flush", /^assembly\/(cpu\/(allocSlow|freeSlow|refillBatch|sheaf.*|drainBarn|dropSheaf|freeRemote|allocSingle|freeSingle|warmBatch)|node\/(refillFromNode|freeToSlabs))$/],
+  ["refill/flush", /^assembly\/(cpu\/(allocSlow|freeSlow|allocSingle|freeSingle|freeRemote|dropSheaf)|sheaf\/.*|node\/(refillFromNode|refillBatch|freeToSlabs|freeOne|allocOne))$/],
   ["slab create/free", /^assembly\/(slab\/.*|node\/(discardEmpty|moveSlab)|cache\/(layoutSlab|setupCache))$/],
-  ["page allocator", /^assembly\/(page\/(pageAlloc|pageFree|mergeFreeLocked|runAlloc|runFree|splitFree.*)|arena\/.*|reclaim\/.*)$/],
   ["large blocks", /^assembly\/(kmalloc\/(largeAlloc|freeRange|markLarge|kmallocSlow|kfreeSlow|classify|largeGrow|largeFree)|page\/pageExtend)$/],
+  ["page allocator", /^assembly\/(page\/.*|arena\/.*|reclaim\/.*)$/],
   ["realloc", /^(assembly\/(kmalloc\/krealloc|index\/realloc)|realloc)$/],
   // dlmalloc
   ["dlmalloc", /^(dlmalloc|dlfree|dlrealloc|dlcalloc|dispose_chunk|sbrk|try_realloc_chunk|prepend_alloc|tmalloc_.*|sys_alloc|sys_trim|release_unused_segments)$/],
