@@ -4,13 +4,13 @@
 // and the barn are sheaf.ts's). Entry points: cacheAlloc(), cacheAllocNode(), cacheFree(), allocSingle() /
 // cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
 // Called by: index.ts, kmalloc.ts, bench.ts, reclaim.ts, destroy.ts. Calls sheaf.ts (sheaves, the barn),
-// node.ts (the batch seam), slab.ts (checkObject), debug.ts (debug caches' single objects), inuse.ts.
+// node.ts (the batch seam), harden.ts (the fast paths' checks), debug.ts (debug caches' single objects).
 //
 // Call tree (the map before the code):
 //   cacheAlloc ─ pop main ──────────────────────────────────────────────── (fast: a load, a test, a pop)
 //       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
-//   cacheFree ─ checkObject (is it ours?) ─── same node: push main ─────── (fast)
+//   cacheFree ─ hardenFree (is it ours?) ─── same node: hardenFreeTop, push main ──── (fast)
 //       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
 //
@@ -29,7 +29,6 @@ import {
 } from "./layout";
 import { HEAP, chunkByteOf, nodeOf } from "./arena";
 import { allocOne, cnAddr, freeOne, refillBatch } from "./node";
-import { checkObject } from "./slab";
 import {
   barnReplaceEmptySheaf, barnReplaceFullSheaf, drainBarn, sheafDelete, sheafEntry, sheafFlush, sheafNew,
 } from "./sheaf";
@@ -40,7 +39,7 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { inuseMark, inuseRelease } from "./inuse";
+import { hardenAlloc, hardenFree, hardenFreeTop, hardenRelease } from "./harden";
 
 // Heap-wide switch (H_FLAGS2 bit 0): alien arrays off, so every remote free takes the remote lock.
 export const FLAG2_NO_ALIEN: u32 = 1;
@@ -53,27 +52,27 @@ export const FLAG2_NO_ALIEN: u32 = 1;
   const slot = cpuSlot(cache);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
-  if (n == 0) return inuseMark(cache, allocSlow(cache, slot));
+  if (n == 0) return hardenAlloc(cache, allocSlow(cache, slot));
   store<u32>(main, n - 1, SH_COUNT);
   statAt(slot, ALLOC_FASTPATH);
-  return inuseMark(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
+  return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
-// Hardening (inuse.ts, debug.ts): an F_INUSE cache refuses a pointer whose in-use bit is clear; every
-// cache refuses the object on top of the CPU's main array (the last one freed here: SLUB's cheap
-// "object == freelist head" check). Refusals go through freeFailed (cold), which reports them.
+// Hardening (harden.ts, named hooks): hardenFree checks ptr itself (an allocated object of this cache),
+// hardenRelease an F_INUSE cache's in-use bit, hardenFreeTop refuses the object on top of the CPU's main
+// array (the last one freed here: SLUB's cheap "object == freelist head" check). Refusals go through
+// freeFailed (cold), which reports them.
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
   const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
-  const e = checkObject(cache, ptr, b);
+  const e = hardenFree(cache, ptr, b);
   if (e != E_OK) return freeFailed(cache, ptr, e);
-  if (!inuseRelease(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
+  if (!hardenRelease(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
-  // entries[n-1]; with n = 0 that is the SH_NODE word (a node number, never an object address)
-  if (<usize>load<u32>(sheafEntry(main, n - 1)) == ptr) return freeFailed(cache, ptr, E_DOUBLE_FREE);
+  if (hardenFreeTop(main, n, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   if (n >= load<u32>(main, SH_CAP)) return freeSlow(cache, slot, ptr);
   store<u32>(sheafEntry(main, n), <u32>ptr);
   store<u32>(main, n + 1, SH_COUNT);
@@ -220,7 +219,7 @@ export function cacheAllocNode(cache: usize, node: u32): usize {
   if (node >= load<u32>(HEAP, H_NNODES)) { setError(E_INVALID); return 0; }
   if (node == currentNode) return cacheAlloc(cache);
   stat(cache, ALLOC_NODE_MISMATCH);
-  return inuseMark(cache, allocSingle(cache, node));
+  return hardenAlloc(cache, allocSingle(cache, node));
 }
 
 // ---- whole-cache operations ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 //
 // Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
 //   0   layout sync
-//   1   arena list
+//   1   arena list structs
 //   2   page
 //   3   percpu report inuse
 //   4   stats debugslot
@@ -15,10 +15,10 @@
 //   6   node
 //   7   cache
 //   8   sheaf
-//   9   debug
+//   9   debug harden
 //   10  cpu
-//   11  bulk prefill reclaim destroy validate kmalloc bench
-//   12  footprint abi
+//   11  bulk prefill reclaim destroy validate kmalloc bench footprint
+//   12  abi
 //   13  index
 //   14  merged
 // One way up, and it is not an import: a page shortage (page.ts) calls the handler reclaim.ts registers.
@@ -231,3 +231,8 @@ export function km_free(ptr: u32): i32 {
 export function km_realloc(ptr: u32, size: u32): u32 { return <u32>krealloc(ptr, size); }
 export function km_usable(ptr: u32): u32 { setError(E_OK); return <u32>kusable(ptr); }
 export function km_set_classes(set: u32): i32 { return kmallocSetClasses(set); }
+
+// Where every byte above the heap base goes (assembly/footprint.ts): walk, then read FP_SLOTS results.
+import { footprintResult, footprintWalk } from "./footprint";
+export function heap_footprint(): void { footprintWalk(); }
+export function footprint_result(slot: u32): f64 { return footprintResult(slot); }

@@ -20,7 +20,8 @@
 //
 // Invariants (checked by validate): in-use bit set ⇒ slab bit 0 (allocated) and the object is in no array;
 //   bits ≥ objects are 0.
-import { C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_INUSE, objectIndexAt } from "./layout";
+import { C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_INUSE } from "./layout";
+import { objectIndexAt } from "./structs";
 
 // Address of the bitmap word holding object i's bit, in the slab starting at `slab`.
 @inline function wordOf(cache: usize, slab: usize, i: u32): usize {

@@ -115,6 +115,7 @@ export const CT_NO_CHUNK: u8 = 0xff;
 //  80 maxBytes (low 32 bits, as given)   84 flags2   88 reapPasses  92 reclaimBusy (both reclaim.ts)
 //  96 the empty sheaf (SH_HDR bytes of zeros: count 0, capacity 0) every per-CPU slot starts with
 // 112 sheaf caches [SHEAF_CLASSES] (internal caches holding arrays of 2^6 .. 2^14 bytes)
+// 148 highWater (the end of the highest block ever handed out: arena.ts commitTo / growChunks)
 // 192 cpuNode[MAX_CPUS]  (u8: node of each CPU)
 // 256 node structs [MAX_NODES] × NODE_SIZE
 // ... chunk table [MAX_CHUNKS] u8
@@ -150,6 +151,8 @@ export const H_EMPTY_SHEAF: u32 = 96;
 export const H_SHEAF_CACHES: u32 = 112;
 export const SHEAF_MIN_SHIFT: u32 = 6;
 export const SHEAF_CLASSES: u32 = 9;                                // 64 B .. 16 KiB
+export const H_HIGH_WATER: u32 = H_SHEAF_CACHES + SHEAF_CLASSES * 4; // 148: end of the highest block ever
+                                                                   // committed (arena.ts; footprint.ts reads it)
 export const H_CPU_NODE: u32 = H_SHEAF_CACHES + SHEAF_CLASSES * 4 + 44; // 192
 export const H_NODES: u32 = H_CPU_NODE + MAX_CPUS;                  // 256
 
@@ -175,7 +178,7 @@ export const H_REPORT: u32 = H_REPORT_COUNT + 4;
 export const H_DEBUG: u32 = H_REPORT + REPORT_MAX * REPORT_ENTRY;   // debug block (fields: end of file)
 export const DEBUG_HDR_SIZE: u32 = 64;
 export const H_KMALLOC: u32 = H_DEBUG + DEBUG_HDR_SIZE;               // kmalloc tables (kmalloc.ts, end of file)
-export const KMALLOC_BYTES: u32 = 1284;
+export const KMALLOC_BYTES: u32 = 1428;      // KM_INDEX + KM_INDEX_LEN, rounded up to 4
 export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 
 // ---- kmem_cache ---------------------------------------------------------------------------------------
@@ -195,11 +198,6 @@ export const C_OBJ_OFFSET: u32 = 32; // offset of object 0 inside a slab (after 
                                      // in a red-zoned cache, object 0's left red zone: see debug.ts)
 export const C_BITMAP_WORDS: u32 = 36; // u64 words of bitmap (in the slab when objects > 64)
 export const C_RECIP: u32 = 40;      // ⌊2^32 / stride⌋ + 1: index = (offset * recip) >> 32
-// The one copy of the index arithmetic: the index of the object that starts `off` bytes after object 0,
-// for a cache whose C_RECIP is `recip` (exact for every offset inside the slab).
-@inline export function objectIndexAt(off: u32, recip: u32): u32 {
-  return <u32>((<u64>off * recip) >> 32);
-}
 export const C_ARRAY_CAP: u32 = 44;  // per-CPU array capacity (0 = arrays off)
 export const C_MIN_PARTIAL: u32 = 48;
 export const C_NEXT: u32 = 52;       // the heap's list of caches
@@ -290,7 +288,7 @@ export const BARN_MAX_FULL: u32 = 10;   // as the kernel's MAX_FULL_SHEAVES
 export const BARN_MAX_EMPTY: u32 = 10;
 export const ALIEN_CAP: u32 = 12;       // as SLAB's alien limit
 
-// ==== debugging and hardening (issue 4: debug.ts, inuse.ts) ===========================================
+// ==== debugging and hardening (debug.ts, debugslot.ts, report.ts, inuse.ts) ===========================
 // Reused reserved fields: C_DEBUG_OFF (68, as reserved for it), H_ERR_ADDR (64) and H_ERR_CACHE (68) of
 // the heap header (error detail). New cache-header fields are taken from the END of the reserved tail of
 // the 128-byte header (76..127), downwards, so that other additions can grow upwards from 76.
@@ -385,9 +383,9 @@ export const RECLAIM_MIXED_SHIFT: u32 = 3; // a mixed slab gives up to objects >
 //                                which reads as the boot cache: its per-CPU arrays are always the empty
 //                                sheaf, so a class with no cache misses into malloc's slow path.
 //                                Slot 0 is never used by a class: it stays 0 for ever.
-//   +160  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
-//   +240  nclasses u32   +244 class set (KM_SET_*)   +248 reserved
-//   +256  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
+//   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
+//   +384  nclasses u32   +388 class set (KM_SET_*)   +392 reserved
+//   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
 //                                0 until the tables are filled (→ slow path, which fills them)
 //
 // Large blocks (n > KMALLOC_MAX) are runs of whole pages from the buddy allocator (up to 2^MAX_BUDDY_ORDER
@@ -398,22 +396,22 @@ export const RECLAIM_MIXED_SHIFT: u32 = 3; // a mixed slab gives up to objects >
 //   sub-block head) on the others; D_ORDER = sub-block order. The first sub-block head has D_AUX = the
 //   bytes requested (> KMALLOC_MAX) and D_OBJECTS = pages kept; a later sub-block head has D_AUX = 0.
 export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator
-export const KM_SLOTS: u32 = 40;                // class slots, 1..KM_SLOTS-1 usable
+export const KM_SLOTS: u32 = 64;                // class slots, 1..KM_SLOTS-1 usable
 export const KM_INDEX_LEN: u32 = (KMALLOC_MAX >> 3) + 1;
 export const KM_CACHES: u32 = 0;
 export const KM_SIZES: u32 = KM_CACHES + KM_SLOTS * 4;
 export const KM_NCLASSES: u32 = KM_SIZES + KM_SLOTS * 2;
 export const KM_SET: u32 = KM_NCLASSES + 4;
-export const KM_INDEX: u32 = 256;
+export const KM_INDEX: u32 = 400;
 export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
-export const KM_SET_FINE: u32 = 2;              // those plus 4 steps per doubling above 128 and 16-byte steps below
+export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
 export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
                                                 // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
 export const F_KMALLOC: u32 = 1 << 10;          // a kmalloc-N cache (free() accepts only these)
 // ENOMEM / EINVAL as wasi-libc numbers them (posix_memalign's return value)
 export const ERRNO_ENOMEM: i32 = 48;
 export const ERRNO_EINVAL: i32 = 28;
-// ---- perf (branch perf) ---------------------------------------------------------------------------------
+// ---- alignment of chunkBase; memory.discard (arena.ts, kmalloc.ts, reclaim.ts) -------------------------
 // chunkBase is aligned to the largest slab (2^MAX_SLAB_ORDER pages = 32 KiB), not to a Wasm page: slab
 // masking (C_SLAB_MASK, inuse.ts) and power-of-two classes need slabs naturally aligned in absolute
 // addresses, and nothing needs more. Buddy blocks are therefore aligned to min(their size, 32 KiB) in

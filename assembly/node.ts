@@ -25,8 +25,9 @@
 import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
   CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_INUSE, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP,
-  C_OBJ_OFFSET, D_ORDER, CC_SCRATCH, D_NODE, E_NOMEM, H_NNODES, objectIndexAt,
+  C_OBJ_OFFSET, D_ORDER, CC_SCRATCH, D_NODE, E_NOMEM, H_NNODES,
 } from "./layout";
+import { objectIndexAt } from "./structs";
 import { HEAP, nodeOf, pageAddr } from "./arena";
 import { listPush, listRemove } from "./list";
 import { headOf, objectIndex, slabDiscard, slabNew, slabPut, slabTake, slabTakeAt } from "./slab";

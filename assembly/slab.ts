@@ -25,8 +25,9 @@ import {
   C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_AUX,
   D_BITS, D_CACHE, D_INUSE, D_KIND, D_LIST, D_OBJECTS, DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK,
   E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR, INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE,
-  N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE, objectIndexAt,
+  N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE,
 } from "./layout";
+import { objectIndexAt } from "./structs";
 import { chunkByte, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { nodeAddr, pageAllocReclaiming, pageFree } from "./page";
 import { debugSlabInit } from "./debugslot";

@@ -2,18 +2,21 @@
 // pair, Cache bulk alloc+free (1000 per call), heap malloc+free pair.
 //
 // Owns: nothing shared; a standalone A/B tool (not a bench/run.mjs section: it needs a second build).
-// Usage: node bench/ab-bindings.mjs <baseline dist/index.js> [candidate dist/index.js] [--runs N]
+// Usage: node bench/ab-bindings.mjs <baseline dist/index.js> [candidate dist/index.js] [--runs N] [--clock cpu|wall]
 //   e.g. git worktree add /tmp/base main && (cd /tmp/base && npm ci && npm run build)
 //        node bench/ab-bindings.mjs /tmp/base/dist/index.js dist/index.js --runs 9
-// Each figure is the median of N runs (bench/harness.mjs measure, cases interleaved). measure() runs the
-// cases of a round in order, which favours one position; so the cases run twice, in both orders, and the
-// ratio candidate/baseline is the geometric mean of the two orders' ratios (both are printed).
+// Each figure is the median of N runs, cases interleaved round by round. A round runs its cases in order,
+// which favours one position; so the cases run twice, in both orders, and the ratio candidate/baseline
+// is the geometric mean of the two orders' ratios (both are printed). --clock cpu (the default) times
+// with the process's CPU time (process.cpuUsage: user + system), which a machine shared by many jobs
+// disturbs far less than wall time (the time this process was not scheduled is not counted);
+// --clock wall uses bench/harness.mjs's measure (hrtime).
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
-import { fmt, measure, table } from "./harness.mjs";
+import { fmt, measure, median, table } from "./harness.mjs";
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: "string", default: "9" } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: "string", default: "9" }, clock: { type: "string", default: "cpu" } } });
 if (positionals.length < 1) {
   console.error("usage: node bench/ab-bindings.mjs <baseline dist/index.js> [candidate dist/index.js] [--runs N]");
   process.exit(2);
@@ -24,6 +27,22 @@ const candUrl = url(positionals[1] ?? "dist/index.js");
 const base = await import(baseUrl);
 const cand = await import(candUrl === baseUrl ? `${candUrl}?candidate` : candUrl); // same file: A/A control
 const runs = Number(values.runs);
+if (values.clock !== "cpu" && values.clock !== "wall") throw new Error(`--clock ${values.clock}: use cpu or wall`);
+
+/** measure() with CPU time: ns per op, median of `runs` after 2 warm-up rounds. */
+function measureCpu(cases) {
+  const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (let r = 0; r < 2 + runs; r++) {
+    for (const [name, { fn, ops }] of Object.entries(cases)) {
+      const t0 = process.cpuUsage();
+      fn(ops);
+      const dt = process.cpuUsage(t0);
+      if (r >= 2) samples[name].push(((dt.user + dt.system) * 1000) / ops);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
+}
+const timed = values.clock === "cpu" ? measureCpu : (cases) => measure(cases, { runs });
 
 async function setup(m) {
   const heap = await m.createAllocator({ reap: false });
@@ -45,10 +64,10 @@ const kinds = {
 };
 const cases = (first, second, a, z) =>
   Object.fromEntries(Object.entries(kinds).flatMap(([k, [ops, f]]) => [[`${a} ${k}`, { ops, fn: f(first) }], [`${z} ${k}`, { ops, fn: f(second) }]]));
-const r1 = measure(cases(b, n, "base", "cand"), { runs });
-const r2 = measure(cases(n, b, "cand", "base"), { runs });
+const r1 = timed(cases(b, n, "base", "cand"));
+const r2 = timed(cases(n, b, "cand", "base"));
 
-console.log(`bindings A/B, median of ${runs} runs per order (Node ${process.version})`);
+console.log(`bindings A/B, median of ${runs} runs per order, ${values.clock} time (Node ${process.version})`);
 console.log(`baseline  ${baseUrl}\ncandidate ${candUrl}`);
 table(
   ["fast path", "base ns", "cand ns", "cand/base", "orders"],

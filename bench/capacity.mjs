@@ -9,7 +9,7 @@
 // Usage: node bench/capacity.mjs [--runs N]
 import { parseArgs } from "node:util";
 import { createAllocator } from "../dist/index.js";
-import { fmt, median, table } from "./harness.mjs";
+import { fmt, median, progress, table, writeSection } from "./harness.mjs";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
 const runs = Number(values.runs);
@@ -42,6 +42,8 @@ function workload(heap, c, ops) {
 
 const capsFor = (size) => (process.env.CAPS ? process.env.CAPS.split(",").map(Number) : [0, 4, 8, 12, 26, 60, 120, 250]);
 const rows = [];
+const points = []; // { size, capacity, hitPct, locksPer1k, nsPerOp, parkedKiB }
+const bar = progress("capacity sweep", [64, 256, 1024, 4096].reduce((n, size) => n + capsFor(size).length, 0) * runs);
 for (const size of [64, 256, 1024, 4096]) {
   for (const cap of capsFor(size)) {
     const times = [];
@@ -57,12 +59,30 @@ for (const size of [64, 256, 1024, 4096]) {
       stats = c.stats();
       parked = stats.parkedObjects;
       void live;
+      bar.tick(`${size} B, capacity ${cap}`);
     }
     const s = stats.counters;
     const allocs = s.alloc_fastpath + s.alloc_slowpath;
     const ops = allocs + s.free_fastpath + s.free_slowpath;
     rows.push([size, cap, fmt((100 * s.alloc_fastpath) / allocs, 1), fmt((1000 * s.lock_acquire) / ops, 1), fmt(median(times)), fmt((parked * size) / 1024, 1)]);
+    points.push({ size, capacity: cap, hitPct: (100 * s.alloc_fastpath) / allocs, locksPer1k: (1000 * s.lock_acquire) / ops, nsPerOp: median(times), parkedKiB: (parked * size) / 1024 });
   }
 }
-console.log(`array capacity sweep, median of ${runs} runs, 2 CPUs on one node, 400k ops each`);
-table(["object B", "capacity", "hit %", "locks/1k ops", "ns/op", "parked KiB"], rows);
+bar.done();
+table(["object B", "capacity", "hit %", "locks/1k ops", "ns/op", "parked KiB"], rows, `array capacity sweep, median of ${runs} runs, 2 CPUs on one node, 400k ops each`);
+const curve = (key) => [64, 256, 1024, 4096].map((size) => ({ name: `${size} B`, points: points.filter((p) => p.size === size).map((p) => [p.capacity, p[key]]) }));
+writeSection("capacity", {
+  runs,
+  figures: points.flatMap((p) => [
+    { name: `hit %, ${p.size} B, capacity ${p.capacity}`, value: p.hitPct, unit: "%" },
+    { name: `locks per 1k ops, ${p.size} B, capacity ${p.capacity}`, value: p.locksPer1k, unit: "locks/1k ops" },
+    { name: `ns/op, ${p.size} B, capacity ${p.capacity}`, value: p.nsPerOp, unit: "ns/op" },
+    { name: `parked KiB, ${p.size} B, capacity ${p.capacity}`, value: p.parkedKiB, unit: "KiB" },
+  ]),
+  points,
+  charts: [
+    { id: "hits", kind: "lines", title: "Per-CPU array capacity: allocations served by the main array", xLabel: "array capacity (objects)", yLabel: "hit %", yMin: 0, yMax: 100, unit: "%", series: curve("hitPct") },
+    { id: "locks", kind: "lines", title: "Per-CPU array capacity: node-level locks taken", xLabel: "array capacity (objects)", yLabel: "locks per 1000 operations (log)", yScale: "log", series: curve("locksPer1k") },
+    { id: "parked", kind: "lines", title: "Per-CPU array capacity: memory parked in arrays and barns", xLabel: "array capacity (objects)", yLabel: "parked KiB", series: curve("parkedKiB") },
+  ],
+});

@@ -19,16 +19,15 @@
 //   node bench/malloc-peers.mjs [--runs N] [--mix-ops N] [--traces DIR] [--only t1,t2] [--allow-missing] [--json]
 //   (npm run bench runs it as "malloc"; with WASM_SLAB_BENCH_DIR set it writes malloc.json there)
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import * as harness from "./harness.mjs";
+import { fmt, median, progress, table, writeSection } from "./harness.mjs";
 import { buildNative, buildWasmPeers, ensurePeerTools, nativeLib } from "./c/build.mjs";
 import { wasmRunFlags, wasmRunner } from "./wasm-run.mjs";
 
-const { fmt, median, table } = harness;
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const { values } = parseArgs({
@@ -65,6 +64,7 @@ if (!existsSync(join(root, "dist", "slab-merge.wasm"))) {
   process.exit(2);
 }
 const dir = mkdtempSync(join(tmpdir(), "malloc-peers-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true })); // every way out: end, process.exit, a throw
 const peers = []; // { name, key, kind: "wasm"|"native", file, env? }
 if (!lacks("wasm")) {
   const w = buildWasmPeers(dir);
@@ -121,6 +121,7 @@ const traceInfo = traceFiles.map((f) => {
 const mix = Object.fromEntries(peers.map((p) => [p.key, []]));
 const tput = Object.fromEntries(peers.map((p) => [p.key, Object.fromEntries(traceInfo.map((t) => [t.name, []]))]));
 const errors = [];
+const bar = progress("peers × (mix + traces)", runs);
 for (let r = 0; r < runs; r++) {
   for (const peer of peers) {
     const n = peer.key === "bump" ? Math.min(mixOps, 1_000_000) : mixOps;
@@ -134,8 +135,9 @@ for (let r = 0; r < runs; r++) {
       tput[peer.key][t.name].push((res.ops * res.reps) / res.seconds);
     }
   }
-  if (!values.json) process.stderr.write(`run ${r + 1}/${runs} done\n`);
+  bar.tick();
 }
+bar.done();
 const util = {};
 for (const peer of peers.filter((p) => p.kind === "wasm")) {
   util[peer.key] = {};
@@ -161,26 +163,36 @@ const geoRatio = (a, b) => perRun((r) => geomean(traceInfo.map((t) => tput[a][t.
 const mixRatio = (a, b) => perRun((r) => mix[a][r] / mix[b][r]); // time a ÷ time b
 
 const figures = [];
-const figure = (name, ratio, baseline, goal, ok) => figures.push({ name, value: ratio, unit: "×", baseline, ratio, goal, reached: ok(ratio) });
-if (has("slab") && has("dl")) figure("malloc/free mix: dlmalloc's time ÷ ours", mixRatio("dl", "slab"), "dlmalloc (Wasm)", "≥ 3×", (x) => x >= 3);
-if (has("slab") && has("glibc")) figure("malloc/free mix: our time ÷ native glibc's", mixRatio("slab", "glibc"), "glibc (native)", "≤ 1.0×", (x) => x <= 1);
-if (has("slab") && has("tlsf")) figure("malloc/free mix: AS TLSF's time ÷ ours", mixRatio("tlsf", "slab"), "AS TLSF (Wasm)", "", () => null);
+// a ratio figure (the contract of bench/harness.mjs): goal a number, better "higher" or "lower"
+const figure = (name, ratio, baseline, goal, better) => figures.push({ name, value: ratio, unit: "×", baseline, ratio, ...(goal === undefined ? {} : { goal, better }) });
+if (has("slab") && has("dl")) figure("malloc/free mix: dlmalloc's time ÷ ours", mixRatio("dl", "slab"), "dlmalloc (Wasm)", 3, "higher");
+if (has("slab") && has("glibc")) figure("malloc/free mix: our time ÷ native glibc's", mixRatio("slab", "glibc"), "glibc (native)", 1, "lower");
+if (has("slab") && has("tlsf")) figure("malloc/free mix: AS TLSF's time ÷ ours", mixRatio("tlsf", "slab"), "AS TLSF (Wasm)");
 let worst = null;
 if (has("slab") && has("dl") && traceInfo.length) {
   const per = traceInfo.map((t) => [t.name.replace(".rep", ""), traceRatio("slab", "dl", t.name)]);
   worst = per.reduce((a, b) => (b[1] < a[1] ? b : a));
-  figure("trace replays: geomean ops/s ÷ dlmalloc's", geoRatio("slab", "dl"), "dlmalloc (Wasm)", "≥ 1.3×", (x) => x >= 1.3);
-  figure(`trace replays: lowest trace ops/s ÷ dlmalloc's (${worst[0]})`, worst[1], "dlmalloc (Wasm)", "≥ 0.9×", (x) => x >= 0.9);
+  figure("trace replays: geomean ops/s ÷ dlmalloc's", geoRatio("slab", "dl"), "dlmalloc (Wasm)", 1.3, "higher");
+  figure(`trace replays: lowest trace ops/s ÷ dlmalloc's (${worst[0]})`, worst[1], "dlmalloc (Wasm)", 0.9, "higher");
   for (const [t, x] of per) figures.push({ name: `trace ${t}: ops/s ÷ dlmalloc's`, value: x, unit: "×", baseline: "dlmalloc (Wasm)", ratio: x });
 }
-if (has("slab") && has("tlsf") && traceInfo.length) figure("trace replays: geomean ops/s ÷ AS TLSF's", geoRatio("slab", "tlsf"), "AS TLSF (Wasm)", "", () => null);
+if (has("slab") && has("tlsf") && traceInfo.length) figure("trace replays: geomean ops/s ÷ AS TLSF's", geoRatio("slab", "tlsf"), "AS TLSF (Wasm)");
+if (util.slab && util.dl) {
+  const within = traceInfo.filter((t) => util.slab[t.name].utilization >= util.dl[t.name].utilization - 0.05).length;
+  figures.push({ name: "traces with utilization within 5 points of dlmalloc", value: within, unit: "traces", baseline: "all traces", baselineValue: traceInfo.length, goal: 1, better: "higher" });
+}
 const result = { section: "malloc", runs, mixOps, peers: peers.map(({ key, name }) => ({ key, name })), missing, figures, mix: mixMed, traces: traceMed, geomean: geo, utilization: util, errors };
-const writeSection = harness.writeSection ?? ((section, data) => {
-  // until bench/harness.mjs has writeSection (bench results contract): the same file, written here
-  const out = process.env.WASM_SLAB_BENCH_DIR;
-  if (out) writeFileSync(join(out, `${section}.json`), JSON.stringify(data, null, 2));
+const traceNames = traceInfo.map((t) => t.name.replace(".rep", ""));
+writeSection("malloc", {
+  ...result,
+  charts: Object.keys(util).length
+    ? [{
+        id: "utilization", kind: "bars", title: "Utilization per trace: peak live payload / bytes taken from the engine (C in Wasm)",
+        categories: traceNames, yLabel: "utilization", unit: "%", yMax: 100,
+        series: Object.keys(util).map((k) => ({ name: peers.find((p) => p.key === k).name, values: traceInfo.map((t) => 100 * util[k][t.name].utilization) })),
+      }]
+    : [],
 });
-writeSection("malloc", result);
 
 if (values.json) {
   console.log(JSON.stringify(result, null, 2));
@@ -199,7 +211,9 @@ if (values.json) {
     ],
   );
   console.log("\ngoals");
-  table(["figure", "ratio", "goal", "reached"], figures.filter((f) => f.goal !== undefined).map((f) => [f.name, fmt(f.ratio) + "×", f.goal || "(context)", f.reached === null ? "-" : goal(f.reached)]));
+  const ratioFigures = figures.filter((f) => f.unit === "×" && !f.name.startsWith("trace ") );
+  const reached = (f) => (f.better === "higher" ? f.ratio >= f.goal : f.ratio <= f.goal);
+  table(["figure", "ratio", "goal", "reached"], ratioFigures.map((f) => [f.name, fmt(f.ratio) + "×", f.goal === undefined ? "(context)" : `${f.better === "higher" ? "≥" : "≤"} ${f.goal}×`, f.goal === undefined ? "-" : goal(reached(f))]));
   if (missing.length) console.log(`\nnot measured (missing): ${missing.map((m) => m.what).join("; ")}`);
 
   if (util.slab && util.dl) {
@@ -220,5 +234,4 @@ if (values.json) {
   }
   if (errors.length) console.log("\nERRORS:\n" + errors.join("\n"));
 }
-rmSync(dir, { recursive: true, force: true });
 process.exit(errors.length ? 1 : 0);

@@ -3,15 +3,30 @@
 //   1. an alloc+free pair called from JS        vs two empty Wasm calls          goal ≤ 1.5×
 //   2. bulk alloc+free, per object               vs one empty Wasm call           goal ≤ 0.5×
 //   3. an alloc+free pair inside Wasm            vs a toy LIFO pop/push in Wasm   goal ≤ 2×
+//   4. builds side by side: the checked release build against the unchecked flavour (harden.ts: every
+//      fast-path check compiled out; `npm run asbuild:unchecked`) and any other build named with
+//      --build name=file.wasm (e.g. an older commit's release.wasm), each loaded in this process
 // Each figure is the median of several interleaved runs with its baseline, in this process.
-// Usage: node bench/micro.mjs [--runs N] [--json]
+// Usage: node bench/micro.mjs [--runs N] [--json] [--build name=file.wasm ...] [--builds-only]
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createAllocator } from "../dist/index.js";
-import { fmt, measure, table } from "./harness.mjs";
+import { fmt, measure, table, writeSection } from "./harness.mjs";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "9" }, json: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "9" },
+    json: { type: "boolean", default: false },
+    build: { type: "string", multiple: true, default: [] },
+    "builds-only": { type: "boolean", default: false },
+  },
+});
 const runs = Number(values.runs);
+const ROOT = new URL("..", import.meta.url).pathname;
 
+const buildsOnly = values["builds-only"];
 const heap = await createAllocator();
 const w = heap.wasm;
 const cache = heap.createCache("bench-64", { size: 64 });
@@ -20,14 +35,14 @@ const c = cache.addr;
 // warm the arrays so the pair runs on the fast path
 cache.free(cache.alloc());
 
-const N = 2_000_000;
+const N = buildsOnly ? 1 : 2_000_000;
 const jsPair = measure(
   {
     "two empty calls": { ops: N, fn: (n) => { for (let i = 0; i < n; i++) { w.bench_empty(); w.bench_empty(); } } },
     "pair, raw ABI": { ops: N, fn: (n) => { for (let i = 0; i < n; i++) w.cache_free(c, w.cache_alloc(c)); } },
     "pair, Cache API": { ops: N, fn: (n) => { for (let i = 0; i < n; i++) cache.free(cache.alloc()); } },
   },
-  { runs },
+  { runs: buildsOnly ? 1 : runs, warmup: buildsOnly ? 0 : 2 },
 );
 
 // bulk: 1000 objects per call pair, through the staging buffer (raw) and through the Cache API
@@ -42,20 +57,20 @@ const bulk = measure(
     "bulk, Cache API": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += K) cache.freeBulk(cache.allocBulk(K)); } },
     "bulk of 100, raw ABI": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += 100) { w.cache_alloc_bulk(c, stage, 100); w.cache_free_bulk(c, stage, 100); } } },
   },
-  { runs },
+  { runs: buildsOnly ? 1 : runs, warmup: buildsOnly ? 0 : 2 },
 );
 
 // inside Wasm: the real pair vs the toy LIFO
 const toy = heap.stage(); // reuse the staging buffer as the toy's storage
 const objs = cache.allocBulk(64);
 w.bench_toy_init(toy, objs[0], 64, 64);
-const M = 20_000_000;
+const M = buildsOnly ? 1 : 20_000_000;
 const inside = measure(
   {
     "toy LIFO pair": { ops: M, fn: (n) => w.bench_toy_pairs(toy, n) },
     "pair in Wasm": { ops: M, fn: (n) => w.bench_pairs(c, n) },
   },
-  { runs },
+  { runs: buildsOnly ? 1 : runs, warmup: buildsOnly ? 0 : 2 },
 );
 cache.freeBulk(objs);
 
@@ -69,11 +84,79 @@ const results = [
 ];
 for (const r of results) r.ratio = r.ns / r.baseNs;
 
-if (values.json) console.log(JSON.stringify(results, null, 2));
+// ---- 4. builds side by side --------------------------------------------------------------------------
+// Each build gets its own memory and heap (raw ABI, one node, one CPU) and a 64-byte cache; all cases of
+// all builds are interleaved run by run in one measure() call. Ratios are against the checked release
+// build (build/release.wasm, what dist/ embeds).
+async function rawHeap(bytes) {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory, hook: () => 0 } });
+  const x = instance.exports;
+  if (x.slab_init(x.data_end(), 1, 1, 0) !== 0) throw new Error("slab_init failed");
+  const cc = x.cache_create(64, 0, 0, 0xffffffff);
+  if (cc === 0) throw new Error("cache_create failed");
+  x.cache_free(cc, x.cache_alloc(cc));
+  x.free(x.malloc(64));
+  return { x, cc };
+}
+const uncheckedPath = join(ROOT, "build/unchecked.wasm");
+if (!existsSync(uncheckedPath)) {
+  const r = spawnSync("npm", ["run", "asbuild:unchecked"], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("npm run asbuild:unchecked failed");
+}
+const builds = [["checked", join(ROOT, "build/release.wasm")], ["unchecked", uncheckedPath]];
+for (const b of values.build) {
+  const k = b.indexOf("=");
+  if (k <= 0) throw new Error(`--build wants name=file.wasm, got ${b}`);
+  builds.push([b.slice(0, k), b.slice(k + 1)]);
+}
+const loaded = [];
+for (const [name, file] of builds) loaded.push({ name, file, ...(await rawHeap(readFileSync(file))) });
+const B = 10_000_000;
+const J = 1_000_000;
+const cases = {};
+for (const { name, x, cc } of loaded) {
+  cases[`${name}: pair in Wasm`] = { ops: B, fn: (n) => x.bench_pairs(cc, n) };
+  cases[`${name}: pair from JS`] = { ops: J, fn: (n) => { for (let i = 0; i < n; i++) x.cache_free(cc, x.cache_alloc(cc)); } };
+  cases[`${name}: malloc+free from JS`] = { ops: J, fn: (n) => { for (let i = 0; i < n; i++) x.free(x.malloc(64)); } };
+}
+const side = measure(cases, { runs });
+const kinds = ["pair in Wasm", "pair from JS", "malloc+free from JS"];
+const flavours = [];
+for (const { name, file } of loaded) {
+  for (const kind of kinds) {
+    const ns = side[`${name}: ${kind}`];
+    const baseNs = side[`checked: ${kind}`];
+    flavours.push({ what: `${kind} [${name}]`, build: name, file, ns, base: `${kind} [checked]`, baseNs, ratio: ns / baseNs });
+  }
+}
+
+if (process.env.WASM_SLAB_BENCH_DIR) {
+  // The bench results contract (bench/run.mjs): <section>.json in the results directory.
+  const dir = process.env.WASM_SLAB_BENCH_DIR;
+  mkdirSync(dir, { recursive: true });
+  const figures = [
+    ...(buildsOnly ? [] : results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, ratio: r.ratio, goal: r.goal, reached: r.ratio <= r.goal }))),
+    ...flavours.map((f) => ({ name: f.what, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
+  ];
+  writeFileSync(join(dir, "micro.json"), JSON.stringify({ section: "micro", runs, figures }, null, 2));
+}
+
+if (values.json) console.log(JSON.stringify(buildsOnly ? { flavours } : { results, flavours }, null, 2));
 else {
   console.log(`micro-benchmarks, median of ${runs} runs (Node ${process.version})`);
-  table(
-    ["benchmark", "ns/op", "baseline", "base ns", "ratio", "goal", "reached"],
-    results.map((r) => [r.what, fmt(r.ns), r.base, fmt(r.baseNs), fmt(r.ratio), `≤ ${r.goal}×`, r.ratio <= r.goal ? "yes" : "not reached"]),
-  );
+  if (!buildsOnly) {
+    table(
+      ["benchmark", "ns/op", "baseline", "base ns", "ratio", "goal", "reached"],
+      results.map((r) => [r.what, fmt(r.ns), r.base, fmt(r.baseNs), fmt(r.ratio), `≤ ${r.goal}×`, r.ratio <= r.goal ? "yes" : "not reached"]),
+    );
+    console.log("");
+  }
+  console.log("builds side by side (ratio: this build / the checked release build, same run):");
+  for (const { name, file } of loaded) console.log(`  ${name}: ${file}`);
+  table(["benchmark", "ns/op", "checked ns", "ratio"], flavours.map((f) => [f.what, fmt(f.ns), fmt(f.baseNs), fmt(f.ratio, 3)]));
 }
+writeSection("micro", {
+  runs,
+  figures: results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, baselineValue: r.baseNs, ratio: r.ratio, goal: r.goal, better: "lower" })),
+});

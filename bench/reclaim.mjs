@@ -19,29 +19,31 @@
 //
 // Run: npm run build && node bench/reclaim.mjs [--n 50000] [--rounds 6] [--runs 5] [--busy 0.05]
 //      [--target 0.2] [--lookups 1.0]
+import { parseArgs } from "node:util";
 import { createAllocator } from "../dist/index.js";
-import { fmt, median, table } from "./harness.mjs";
+import { rng } from "../cli/lib/workload.mjs";
+import { fmt, median, progress, table, writeSection } from "./harness.mjs";
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
-const N = Number(args.n ?? 50_000);
-const ROUNDS = Number(args.rounds ?? 6);
-const RUNS = Number(args.runs ?? 5);
-const BUSY = Number(args.busy ?? 0.05);
-const TARGET = Number(args.target ?? 0.2);
-const LOOKUPS = Number(args.lookups ?? 1.0); // per round, as a multiple of N
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+// Unknown options and stray arguments are usage errors (exit 2, bench/harness.mjs); each value must be a
+// number in its range.
+const { values: args } = parseArgs({
+  options: Object.fromEntries(["n", "rounds", "runs", "busy", "target", "lookups"].map((k) => [k, { type: "string" }])),
+});
+function numArg(name, dflt, lo, hi, integer) {
+  const v = args[name] === undefined ? dflt : Number(args[name]);
+  if (!Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) {
+    process.stderr.write(`reclaim.mjs: --${name} ${args[name]}: expected ${integer ? "a whole number" : "a number"} in ${lo}..${hi}\n`);
+    process.exit(2);
+  }
+  return v;
 }
+const N = numArg("n", 50_000, 100, 10_000_000, true);
+const ROUNDS = numArg("rounds", 6, 1, 1000, true);
+const RUNS = numArg("runs", 5, 1, 1000, true);
+const BUSY = numArg("busy", 0.05, 0, 1, false);
+const TARGET = numArg("target", 0.2, 0.001, 1, false);
+const LOOKUPS = numArg("lookups", 1.0, 0, 100, false); // per round, as a multiple of N
+
 
 async function run(policy, seed) {
   const heap = await createAllocator({ reap: false });
@@ -129,10 +131,13 @@ async function run(policy, seed) {
 }
 
 const results = { lru: [], slab: [] };
+const bar = progress("LRU / slab reclaim", RUNS);
 for (let r = 0; r < RUNS; r++) {
   const seed = 0x5eed + r * 7919;
   for (const policy of ["lru", "slab"]) results[policy].push(await run(policy, seed));
+  bar.tick();
 }
+bar.done();
 console.log(
   `N=${N} objects of 192 B (21 per 4 KiB slab), ${ROUNDS} rounds, median of ${RUNS} runs (seeds), ` +
     `busy ${BUSY * 100}%, target ${TARGET * 100}% of the cache's pages per round, ${LOOKUPS}×N lookups per round\n`,
@@ -156,3 +161,16 @@ console.log(
   `\npages freed per object destroyed, (b) / (a): ${fmt(median(ratios))}× (per run: ${ratios.map((x) => fmt(x)).join(", ")}); ` +
     `at best 1/21 = ${fmt(1 / 21, 4)} (a whole slab per 21 objects)`,
 );
+const m = (policy, f) => median(results[policy].map(f));
+writeSection("reclaim", {
+  runs: RUNS,
+  parameters: { n: N, rounds: ROUNDS, busy: BUSY, target: TARGET, lookups: LOOKUPS },
+  figures: [
+    { name: "pages freed per object destroyed, slab reclaim", value: m("slab", (x) => x.pagesPerObject), unit: "pages/object", baseline: "LRU eviction", baselineValue: m("lru", (x) => x.pagesPerObject), ratio: median(ratios) },
+    ...["lru", "slab"].flatMap((p) => [
+      { name: `objects destroyed, ${p}`, value: m(p, (x) => x.objectsDestroyed), unit: "objects" },
+      { name: `pages freed, ${p}`, value: m(p, (x) => x.pagesFreed), unit: "pages" },
+      { name: `slab density after the last round, ${p}`, value: m(p, (x) => x.density), unit: "live / capacity" },
+    ]),
+  ],
+});

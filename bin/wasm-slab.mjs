@@ -6,6 +6,11 @@
 // (its own argument parsing with node:util parseArgs, its own --help, unknown options rejected).
 // To add a subcommand: write cli/<name>.mjs and add one line to `commands` below.
 const commands = {
+  bench: () => import("../cli/bench.mjs"),
+  replay: () => import("../cli/replay.mjs"),
+  slabinfo: () => import("../cli/slabinfo.mjs"),
+  top: () => import("../cli/top.mjs"),
+  dashboard: () => import("../cli/dashboard.mjs"),
   "merge-c": () => import("../cli/merge-c.mjs"),
 };
 

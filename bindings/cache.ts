@@ -7,9 +7,10 @@
 // shrink and reclaim), introspection.ts (stats), options.ts (tune), args.ts, errors.ts,
 // generated/abi.ts. `heap` is only a back-reference for users (a type import of heap.ts: no call goes up).
 // Invariants:
-//   - The fast path is alloc()/free() with #careful false: one test (and for free one isU32 (`(p >>> 0) === p`)
-//     argument check), one Wasm call, one result test. Everything else (a destroyed cache, callbacks
-//     whose exceptions must be rethrown, the refcount protocol, a bad argument) takes #careful paths.
+//   - The fast path is alloc()/free() with #careful false: one test (for free also one isU32, i.e.
+//     `(p >>> 0) === p`), one Wasm call, one result test (alloc: `p > 0`; the u32 conversion of a
+//     pointer above 2 GiB only below it). Everything else (a destroyed cache, callbacks whose
+//     exceptions must be rethrown, the refcount protocol, a bad argument) takes #careful paths.
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
@@ -82,8 +83,9 @@ export class Cache implements CacheEntry {
   /** Allocate one object on the current CPU. Returns its address (or 0 with onOutOfMemory 'null'). */
   alloc(): number {
     if (this.#careful) return this.#allocCareful();
-    const p = this.#w.cache_alloc(this.addr) >>> 0;
-    return p === 0 ? this.#oom() : p;
+    const p = this.#w.cache_alloc(this.addr);
+    if (p > 0) return p;
+    return p === 0 ? this.#oom() : p >>> 0; // an i32 below 0: a pointer above 2 GiB
   }
 
   /** Free an object of this cache. Throws InvalidFreeError / DoubleFreeError and changes nothing when

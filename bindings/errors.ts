@@ -5,6 +5,7 @@
 // The debug errors (RedZoneError, PoisonError, and DoubleFreeError in a debug cache) also carry the
 // offset of the bad byte and the object's alloc/free tracks when its cache stores them; the object they
 // name is quarantined (never handed out again) and the rest of the heap keeps working.
+// Every class sets `name` to a string literal (not new.target.name), so minified bundles keep the names.
 
 import { ErrorCodes } from "./generated/abi.js";
 
@@ -14,16 +15,17 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Base class of every error wasm-slab throws. */
 export class SlabError extends Error {
+  override name = "SlabError";
   readonly code: number;
   constructor(message: string, code: number) {
     super(message);
-    this.name = new.target.name;
     this.code = code;
   }
 }
 
 /** No memory: the budget (`maxBytes`) is reached or the engine refused to grow memory. */
 export class OutOfMemoryError extends SlabError {
+  override name = "OutOfMemoryError";
   readonly bytes: number;
   constructor(what: string, bytes: number) {
     super(`wasm-slab: out of memory allocating ${what} (${bytes} bytes)`, ErrorCode.NOMEM);
@@ -35,6 +37,7 @@ export type InvalidFreeReason = "not-ours" | "not-object" | "wrong-cache";
 
 /** A free of a pointer that is not an allocated object of this cache. Nothing was freed. */
 export class InvalidFreeError extends SlabError {
+  override name = "InvalidFreeError";
   readonly ptr: number;
   readonly cache: string;
   readonly reason: InvalidFreeReason;
@@ -106,6 +109,7 @@ const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 
 /** A free of an object that is already free. Nothing was changed. */
 export class DoubleFreeError extends SlabError {
+  override name = "DoubleFreeError";
   readonly ptr: number;
   readonly cache: string;
   readonly tracks?: Tracks;
@@ -119,6 +123,7 @@ export class DoubleFreeError extends SlabError {
 
 /** A byte that a debug cache owns (red zone or poison) does not hold what it should. */
 export abstract class BadByteError extends SlabError {
+  override name = "BadByteError";
   readonly ptr: number;
   readonly cache: string;
   /** Offset of the first bad byte from the object's start (< 0: before the object). */
@@ -145,6 +150,7 @@ export abstract class BadByteError extends SlabError {
  *  quarantined, not freed), on alloc of a free object (the alloc fails; the object is quarantined), or by
  *  validate. `offset` < 0 before the object, ≥ size after it. */
 export class RedZoneError extends BadByteError {
+  override name = "RedZoneError";
   readonly side: "left" | "right";
   constructor(ptr: number, cache: string, offset: number, found: number, expected: number, tracks?: Tracks) {
     const side = offset < 0 ? "left" : "right";
@@ -156,6 +162,7 @@ export class RedZoneError extends BadByteError {
 /** A free (poisoned) object was written to: a use after free. Found when the object is about to be
  *  handed out (the alloc fails; the object is quarantined) or by validate. */
 export class PoisonError extends BadByteError {
+  override name = "PoisonError";
   constructor(ptr: number, cache: string, offset: number, found: number, expected: number, tracks?: Tracks) {
     super("write after free of", ErrorCode.POISON, ptr, cache, offset, found, expected, tracks);
   }
@@ -164,6 +171,7 @@ export class PoisonError extends BadByteError {
 /** A consistency check (cache flag CHECKS) found the slab of an object inconsistent. The object was
  *  quarantined; nothing else changed. */
 export class SlabCheckError extends SlabError {
+  override name = "SlabCheckError";
   readonly ptr: number;
   readonly cache: string;
   readonly tracks?: Tracks;
@@ -177,6 +185,7 @@ export class SlabCheckError extends SlabError {
 
 /** An option or argument out of range (size, alignment, node, CPU, capacity...). */
 export class InvalidArgumentError extends SlabError {
+  override name = "InvalidArgumentError";
   constructor(message: string) {
     super(`wasm-slab: ${message}`, ErrorCode.INVALID);
   }
@@ -191,6 +200,7 @@ export interface LiveObject {
 /** cache.destroy() while objects are live. Nothing was freed. Names the first few live objects, with
  *  their tracks when the cache stores them. */
 export class CacheBusyError extends SlabError {
+  override name = "CacheBusyError";
   readonly cache: string;
   readonly live: number;
   readonly objects: readonly LiveObject[];
@@ -209,6 +219,7 @@ export class CacheBusyError extends SlabError {
 
 /** Use of a cache after destroy(). */
 export class CacheDestroyedError extends SlabError {
+  override name = "CacheDestroyedError";
   readonly cache: string;
   constructor(cache: string) {
     super(`wasm-slab: cache '${cache}' was destroyed`, ErrorCode.BAD_CACHE);
@@ -218,6 +229,7 @@ export class CacheDestroyedError extends SlabError {
 
 /** validate() found an inconsistency (thrown by validate({ throw: true })). */
 export class CorruptionError extends SlabError {
+  override name = "CorruptionError";
   readonly problems: readonly ValidateProblem[];
   constructor(problems: readonly ValidateProblem[], total: number) {
     const first = problems[0];

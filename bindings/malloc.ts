@@ -1,9 +1,9 @@
 // malloc.ts — the C allocation functions on the TS side (heap.malloc, calloc, realloc, free, usableSize,
-// alignedAlloc), the import object a C module links against (heap.imports()), and reading a C module's
-// __heap_base.
+// alignedAlloc), the import object a C module links against (heap.imports()) (cHeapBase and dataEnd are
+// in heap-base.ts, instanceForWasi in wasi.ts).
 //
 // Owns: argument checks and error mapping for the km_* / C exports of the Wasm (assembly/kmalloc.ts).
-// Entry points: the functions below, which Heap's methods call (bindings/heap.ts), and cHeapBase().
+// Entry points: the functions below, which Heap's methods call (bindings/heap.ts).
 // Calls: core.ts (exports, reports), args.ts, errors.ts, generated/abi.ts. Nothing above.
 // Semantics are C's: malloc(0) returns a unique pointer; free(0) does nothing; realloc(0, n) is malloc;
 // realloc(p, 0) frees p and returns 0; calloc checks n × size for overflow. Where C would return NULL
@@ -18,7 +18,7 @@ import { MALLOC_NAME, type Core } from "./core.js";
 export { MALLOC_NAME, MAX_REPORTS } from "./core.js";
 
 /** Size-class sets for malloc (assembly/kmalloc.ts): the kernel's 13 kmalloc caches, or those plus
- *  finer steps (16 B up to 128, then four per doubling up to 8 KiB). */
+ *  finer steps (16 B up to 128, then eight per doubling up to 8 KiB: at most 12.5% rounding). */
 export type MallocClasses = "kernel" | "fine";
 const CLASS_SETS: Record<MallocClasses, number> = { kernel: ClassSets.KERNEL, fine: ClassSets.FINE };
 
@@ -105,85 +105,4 @@ export function imports(core: Core): { env: Record<string, unknown>; wasm_slab: 
     malloc_usable_size: w.malloc_usable_size,
   };
   return { env: { memory: core.memory, ...fns }, wasm_slab: { ...fns } };
-}
-
-/** The __heap_base a wasm-ld-linked C module declares (it must export it: --export=__heap_base, or
- *  --export-all): the allocator's heap must start at or above it. Read from the binary, without
- *  instantiating. Throws InvalidArgumentError when the module does not export it as a constant. */
-export function cHeapBase(bytes: BufferSource): number {
-  const u8 = bytes instanceof Uint8Array ? bytes : ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
-  let pos = 8;
-  const uleb = (): number => {
-    let r = 0;
-    let shift = 0;
-    for (;;) {
-      const b = u8[pos++]!;
-      r += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-      if ((b & 0x80) === 0) return r;
-    }
-  };
-  const sleb32 = (): number => {
-    let r = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = u8[pos++]!;
-      r |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    if (shift < 32 && b & 0x40) r |= -1 << shift;
-    return r;
-  };
-  const name = (): string => {
-    const n = uleb();
-    const s = new TextDecoder().decode(u8.subarray(pos, pos + n));
-    pos += n;
-    return s;
-  };
-  let importedGlobals = 0;
-  const globalInits: number[] = [];
-  let exportIndex = -1;
-  if (u8.length < 8 || u8[0] !== 0 || u8[1] !== 0x61 || u8[2] !== 0x73 || u8[3] !== 0x6d) {
-    throw new InvalidArgumentError("cHeapBase: not a Wasm module");
-  }
-  while (pos < u8.length) {
-    const id = u8[pos++]!;
-    const size = uleb();
-    const end = pos + size;
-    if (id === 2) {
-      // imports: count the imported globals (they come first in the global index space)
-      for (let n = uleb(); n > 0; n--) {
-        name();
-        name();
-        const kind = u8[pos++]!;
-        if (kind === 0) uleb();
-        else if (kind === 1) { pos++; const f = uleb(); uleb(); if (f & 1) uleb(); }
-        else if (kind === 2) { const f = uleb(); uleb(); if (f & 1) uleb(); }
-        else if (kind === 3) { pos += 2; importedGlobals++; }
-        else if (kind === 4) { pos++; uleb(); }
-      }
-    } else if (id === 6) {
-      for (let n = uleb(); n > 0; n--) {
-        pos += 2; // value type, mutability
-        const op = u8[pos++]!;
-        globalInits.push(op === 0x41 ? sleb32() >>> 0 : NaN);
-        while (u8[pos] !== 0x0b) pos++; // skip the rest of the init expression
-        pos++;
-      }
-    } else if (id === 7) {
-      for (let n = uleb(); n > 0; n--) {
-        const nm = name();
-        const kind = u8[pos++]!;
-        const idx = uleb();
-        if (nm === "__heap_base" && kind === 3) exportIndex = idx;
-      }
-    }
-    pos = end;
-  }
-  const v = exportIndex >= importedGlobals ? globalInits[exportIndex - importedGlobals] : undefined;
-  if (v === undefined || Number.isNaN(v)) {
-    throw new InvalidArgumentError("cHeapBase: the module does not export __heap_base as a constant (link with -Wl,--export=__heap_base)");
-  }
-  return v;
 }

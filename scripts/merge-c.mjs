@@ -8,7 +8,11 @@
 // env.__heap_base imports resolve to the C module's exports; the shim's "wasm_slab" imports resolve to
 // the allocator's exports), then wasm-opt -O3 with more inlining (the shim's wrappers and the fast paths go into their callers). The result
 // imports env.hook (give it a function returning 0) besides whatever the C program imported.
-// Needs binaryen ≥ 116 with wasm-merge (the npm package "binaryen" 132 has it).
+// Needs the npm package "binaryen" 132 (wasm-merge, wasm-opt): a dev dependency here, an optional peer
+// dependency of the published package (104 MB, needed only for this tool), so a project that merges C
+// installs it beside wasm-slab (npm i -D binaryen@132.0.0); without it mergeC throws saying so.
+// Entry points: mergeC() (exported as "wasm-slab/merge-c"; types in merge-c.d.mts), the command line
+// below, and `wasm-slab merge-c` (cli/merge-c.mjs).
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -21,7 +25,12 @@ const FEATURES = ["--enable-bulk-memory", "--enable-nontrapping-float-to-int", "
 
 function binaryenTool(name) {
   const require = createRequire(import.meta.url);
-  const pkg = dirname(require.resolve("binaryen/package.json"));
+  let pkg;
+  try {
+    pkg = dirname(require.resolve("binaryen/package.json"));
+  } catch {
+    throw new Error("merge-c needs the npm package binaryen 132 (an optional peer dependency of wasm-slab): npm i -D binaryen@132.0.0");
+  }
   const tool = join(pkg, "bin", name);
   if (!existsSync(tool)) throw new Error(`merge-c: binaryen has no ${name} (install binaryen@132)`);
   return tool;

@@ -2,9 +2,12 @@
 // the package embeds: every export's name and kind, every constant's value, in both build flavours; and
 // the public constants are the module's own (no hand-kept copy left to drift).
 import { describe, expect, it } from "vitest";
-import { debugWasm, releaseWasm } from "../bindings/generated/wasm.js";
 import { Abi, ClassSets, EXPORT_SIGNATURES, ErrorCodes, Flags, HookOps, ValidateKinds } from "../bindings/generated/abi.js";
 import { CacheFlags, ErrorCode, createAllocator } from "../bindings/index.js";
+import { slabWasmBytes } from "../bindings/wasm.js";
+
+const releaseWasm = await slabWasmBytes(false);
+const debugWasm = await slabWasmBytes(true);
 
 describe.each([
   ["release", releaseWasm],

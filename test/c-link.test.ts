@@ -5,9 +5,8 @@ import { readFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { WASI as NodeWasi } from "node:wasi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DoubleFreeError, InvalidFreeError, cHeapBase, createAllocator } from "../bindings/index.js";
+import { DoubleFreeError, InvalidFreeError, cHeapBase, createAllocator, instanceForWasi } from "../bindings/index.js";
 import { FREESTANDING, ROOT, WASI, clang, haveClang, tmp } from "./cc.js";
-// @ts-expect-error — a plain .mjs script without types
 import { mergeC } from "../scripts/merge-c.mjs";
 
 const C = (f: string) => join(ROOT, "test", "c", f);
@@ -25,11 +24,11 @@ describe.skipIf(!haveClang)("C programs on wasm-slab", () => {
     clang([...FREESTANDING, INC, C("freestanding.c"), "-Wl,--import-memory", "-Wl,--allow-undefined", "-o", o("free-env.wasm")]);
     clang([...FREESTANDING, INC, C("freestanding.c"), SHIM, "-Wl,--import-memory", "-o", o("free-shim.wasm")]);
     clang([...FREESTANDING, INC, C("freestanding.c"), SHIM, "-o", o("free-own.wasm")]);
-    mergeC(out["free-own.wasm"], o("free-merged.wasm"));
+    mergeC(out["free-own.wasm"]!, o("free-merged.wasm"));
     // wasi: on the shim with imported memory, merged, and on wasi-libc's dlmalloc (the reference output)
     clang([...WASI, INC, C("wasi.c"), SHIM, "-Wl,--import-memory", "-o", o("wasi-import.wasm")]);
     clang([...WASI, INC, C("wasi.c"), SHIM, "-o", o("wasi-own.wasm")]);
-    mergeC(out["wasi-own.wasm"], o("wasi-merged.wasm"));
+    mergeC(out["wasi-own.wasm"]!, o("wasi-merged.wasm"));
     clang([...WASI, C("wasi.c"), "-o", o("wasi-dlmalloc.wasm")]);
   }, 600_000); // 7 clang links and 2 merges: seconds alone, minutes on a loaded 2-core machine
 
@@ -103,8 +102,8 @@ describe.skipIf(!haveClang)("C programs on wasm-slab", () => {
     if (mode === "imports") {
       heap = await createAllocator({ heapBase: cHeapBase(bytes) });
       const { instance } = await WebAssembly.instantiate(bytes, { ...heap.imports(), wasi_snapshot_preview1: wasi.wasiImport } as WebAssembly.Imports);
-      // node:wasi wants the memory as an export; the module imports it
-      code = wasi.start({ exports: { ...instance.exports, memory: heap.memory } } as unknown as WebAssembly.Instance);
+      // node:wasi wants the memory as an export; the module imports it (instanceForWasi adds it)
+      code = wasi.start(instanceForWasi(instance, heap.memory));
     } else {
       const { instance } = await WebAssembly.instantiate(bytes, {
         env: { hook: () => 0 },

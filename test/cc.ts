@@ -33,9 +33,13 @@ export function tmp(): string {
   return mkdtempSync(join(tmpdir(), "wasm-slab-c-"));
 }
 
+/** PATH without node_modules/.bin directories: `npm run` puts this repo's there, and clang 14 runs any
+ *  wasm-opt it finds on PATH (binaryen's, in JS: seconds per module) over what it links. */
+export const PATH_WITHOUT_NODE_MODULES = (process.env.PATH ?? "").split(":").filter((d) => !d.includes("node_modules")).join(":");
+
 /** clang with these arguments; throws with clang's message on failure. */
 export function clang(args: string[]): void {
-  execFileSync("clang", args, { stdio: ["ignore", "pipe", "pipe"] });
+  execFileSync("clang", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: PATH_WITHOUT_NODE_MODULES } });
 }
 
 /** Flags for a freestanding wasm32 module (no libc). */

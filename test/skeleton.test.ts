@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { debugWasm, releaseWasm } from "../bindings/generated/wasm.js";
+import { slabWasmBytes } from "../bindings/wasm.js";
+
+const releaseWasm = await slabWasmBytes(false);
+const debugWasm = await slabWasmBytes(true);
 
 describe("embedded wasm", () => {
   it("release build is valid Wasm", () => {

@@ -1,0 +1,47 @@
+// package-size.test.ts — the size budget of the default browser bundle (dist/browser/wasm-slab.min.js,
+// from rollup.config.mjs: ESM, minified, the release Wasm embedded as base64), raw and gzipped, and the
+// layout that keeps it there: the debug Wasm lives in its own chunk, reached only by a dynamic import.
+// Reads dist/ (npm test builds first). The README's "Package" section states the same figures.
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "./cc.js";
+
+/** The budget (bytes): raw and gzip -9 of the default browser bundle, debug chunk excluded. */
+export const BUDGET = { raw: 100_000, gzip: 40_000 };
+
+const dist = (...p: string[]) => join(ROOT, "dist", ...p);
+
+describe("browser bundle size", () => {
+  const main = readFileSync(dist("browser", "wasm-slab.min.js"));
+  const release = readFileSync(join(ROOT, "build", "release.wasm"));
+  const debug = readFileSync(join(ROOT, "build", "debug.wasm"));
+
+  it(`stays within ${BUDGET.raw} B raw and ${BUDGET.gzip} B gzipped`, () => {
+    const gz = gzipSync(main, { level: 9 }).length;
+    console.log(`dist/browser/wasm-slab.min.js: ${main.length} B raw, ${gz} B gzipped (budget ${BUDGET.raw} / ${BUDGET.gzip})`);
+    expect(main.length).toBeLessThanOrEqual(BUDGET.raw);
+    expect(gz).toBeLessThanOrEqual(BUDGET.gzip);
+  });
+
+  it("embeds the release Wasm and loads the debug Wasm as a separate chunk", () => {
+    const text = main.toString("utf8");
+    expect(text).toContain(release.toString("base64"));
+    expect(text).not.toContain(debug.toString("base64").slice(0, 4096));
+    const chunk = text.match(/import\("\.\/([\w.-]+\.js)"\)/)?.[1];
+    expect(chunk).toBeDefined();
+    expect(readFileSync(dist("browser", chunk!), "utf8")).toContain(debug.toString("base64"));
+    // the Node entries have the same split
+    expect(readFileSync(dist("index.js"), "utf8")).not.toContain(debug.toString("base64").slice(0, 4096));
+    expect(readFileSync(dist("index.cjs"), "utf8")).not.toContain(debug.toString("base64").slice(0, 4096));
+    expect(readdirSync(dist()).filter((f) => /\.(c?js)$/.test(f)).sort()).toEqual(["debug-wasm.cjs", "debug-wasm.js", "index.cjs", "index.js"]);
+  });
+
+  it("keeps the error names literal after minification", () => {
+    const text = main.toString("utf8");
+    for (const name of ["OutOfMemoryError", "InvalidFreeError", "DoubleFreeError", "InvalidArgumentError", "CacheBusyError", "RedZoneError"]) {
+      expect(text).toContain(`name="${name}"`);
+    }
+  });
+});
