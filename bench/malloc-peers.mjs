@@ -174,7 +174,7 @@ if (has("slab") && has("dl") && traceInfo.length) {
   worst = per.reduce((a, b) => (b[1] < a[1] ? b : a));
   figure("trace replays: geomean ops/s ÷ dlmalloc's", geoRatio("slab", "dl"), "dlmalloc (Wasm)", 1.3, "higher");
   figure(`trace replays: lowest trace ops/s ÷ dlmalloc's (${worst[0]})`, worst[1], "dlmalloc (Wasm)", 0.9, "higher");
-  for (const [t, x] of per) figures.push({ name: `trace ${t}: ops/s ÷ dlmalloc's`, value: x, unit: "×", baseline: "dlmalloc (Wasm)", ratio: x });
+  for (const [t, x] of per) figures.push({ name: `trace ${t}: ops/s ÷ dlmalloc's`, value: x, unit: "×", baseline: "dlmalloc (Wasm)", ratio: x, perTrace: true });
 }
 if (has("slab") && has("tlsf") && traceInfo.length) figure("trace replays: geomean ops/s ÷ AS TLSF's", geoRatio("slab", "tlsf"), "AS TLSF (Wasm)");
 if (util.slab && util.dl) {
@@ -211,7 +211,7 @@ if (values.json) {
     ],
   );
   console.log("\ngoals");
-  const ratioFigures = figures.filter((f) => f.unit === "×" && !f.name.startsWith("trace ") );
+  const ratioFigures = figures.filter((f) => f.unit === "×" && !f.perTrace);
   const reached = (f) => (f.better === "higher" ? f.ratio >= f.goal : f.ratio <= f.goal);
   table(["figure", "ratio", "goal", "reached"], ratioFigures.map((f) => [f.name, fmt(f.ratio) + "×", f.goal === undefined ? "(context)" : `${f.better === "higher" ? "≥" : "≤"} ${f.goal}×`, f.goal === undefined ? "-" : goal(reached(f))]));
   if (missing.length) console.log(`\nnot measured (missing): ${missing.map((m) => m.what).join("; ")}`);
