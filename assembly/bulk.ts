@@ -3,7 +3,8 @@
 // Owns: nothing persistent. Entry points: cacheAllocBulk(cache, dst, n), cacheFreeBulk(cache, src, n).
 // Called by: index.ts (the TS layer passes a staging buffer of u32 object addresses in linear memory).
 // Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs), slab.ts (locateObject),
-// debug.ts (debug caches, one checked object at a time), inuse.ts, report.ts.
+// debug.ts (debug caches, one checked object at a time), harden.ts and inuse.ts (every object handed out
+// or freed meets its cache's double-free check; a key found is confirmed by cpu.ts parkedAnywhere), report.ts.
 //
 // allocBulk copies from the arrays first — main, spare, then full arrays from the node's barn, one
 // memory.copy per array (counted alloc_fastpath per object) — then refills straight into the caller's
@@ -15,13 +16,15 @@
 // the barn while it has room, and the rest goes to the slabs in one batch (freeToSlabs: one lock per run
 // of same-node objects). A batch that mixes nodes goes object by object.
 // Cost of the check (bench/PROFILE.md, "bulk"): an F_INUSE cache finds a duplicate in its in-use bits
-// (test and clear: the final state), so one pass suffices; any other cache sets each object's free bit
-// provisionally and clears it in a second pass.
+// (test and clear: the final state), so one pass suffices; any other cache (F_FREEKEY among them: its
+// keys are written only after the whole batch passed) sets each object's free bit provisionally and
+// clears it in a second pass.
 //
 // Call tree: cacheAllocBulk → takeFromSheaf (memory.copy), barnGetFullSheaf → putBack, refillBatch,
-//   inuseMark;  cacheFreeBulk → locateObject, inuseRelease (check) → freeRuns (memory.copy,
+//   hardenAlloc;  cacheFreeBulk → locateObject, hardenCheck → parkedAnywhere | inuseRelease (check),
+//   hardenReleased → freeRuns (memory.copy,
 //   swapMainToBarn → barnGetEmptySheaf | sheafNew, barnPutFullSheaf) → freeToSlabs | debugFreeBulk.
-import { C_ARRAY_CAP, C_FLAGS, CC_MAIN, CC_SPARE, CN_BARN_NR_FULL, E_DOUBLE_FREE, E_NOMEM, E_OK, F_DEBUG_MASK, F_INUSE, SH_CAP, SH_COUNT } from "./layout";
+import { C_ARRAY_CAP, C_FLAGS, CC_MAIN, CC_SPARE, CN_BARN_NR_FULL, E_DOUBLE_FREE, E_NOMEM, E_OK, F_DEBUG_MASK, F_FREEKEY, F_INUSE, SH_CAP, SH_COUNT } from "./layout";
 import { chunkByteOf } from "./arena";
 import { cnAddr, freeToSlabs, refillBatch } from "./node";
 import { bitmapWord, locateObject } from "./slab";
@@ -33,6 +36,8 @@ import { cpuSlot, currentNode, emptySheaf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAllocBulk, debugBulkBad, debugFreeBulk } from "./debug";
 import { inuseMark, inuseRelease } from "./inuse";
+import { hardenAlloc, hardenCheck, hardenReleased } from "./harden";
+import { parkedAnywhere } from "./cpu";
 
 // Index of the bad pointer after a failed cacheFreeBulk.
 export let bulkBadIndex: u32 = 0;
@@ -71,7 +76,8 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
   }
   statAddAt(slot, ALLOC_FASTPATH, fromArrays);
   statAddAt(slot, ALLOC_SLOWPATH, n - fromArrays);
-  if ((flags & F_INUSE) != 0) for (let k: u32 = 0; k < n; k++) inuseMark(cache, <usize>load<u32>(dst + (<usize>k << 2)));
+  // harden.ts: each object handed out loses its key or gets its in-use bit
+  if ((flags & (F_INUSE | F_FREEKEY)) != 0) for (let k: u32 = 0; k < n; k++) hardenAlloc(cache, <usize>load<u32>(dst + (<usize>k << 2)));
   return n;
 }
 
@@ -100,7 +106,9 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
   // undo); any other cache sets the free bit provisionally and clears it again below. Counts the objects
   // of other nodes on the way (none: the free pass copies whole runs).
   const node = currentNode;
-  const provisional = (load<u32>(cache, C_FLAGS) & F_INUSE) == 0;
+  const flags = load<u32>(cache, C_FLAGS);
+  const provisional = (flags & F_INUSE) == 0;
+  const keyed = flags & F_FREEKEY;
   let bad: i32 = E_OK;
   let foreign: u32 = 0;
   let k: u32 = 0;
@@ -113,7 +121,10 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
     const v = load<u64>(w);
     const m = <u64>1 << (<u32>loc & 63);
     if ((v & m) != 0) { bad = E_DOUBLE_FREE; break; }
-    if (!inuseRelease(cache, p)) { bad = E_DOUBLE_FREE; break; } // F_INUSE: parked, or twice in the batch
+    if (keyed != 0) {
+      // harden.ts: its key is there: parked somewhere (a double free) or the user's own value (cold walk)
+      if (hardenCheck(cache, p) != E_OK && parkedAnywhere(cache, p)) { bad = E_DOUBLE_FREE; break; }
+    } else if (!inuseRelease(cache, p)) { bad = E_DOUBLE_FREE; break; } // F_INUSE: parked, or twice in the batch
     if (provisional) store<u64>(w, v | m);
     foreign += <u32>(<u32>b != node);
   }
@@ -127,14 +138,15 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
         const w = freeBitWord(cache, loc);
         store<u64>(w, load<u64>(w) & ~(<u64>1 << (<u32>loc & 63)));
       }
-      if (bad != E_OK) inuseMark(cache, p);
+      if (bad != E_OK && keyed == 0) inuseMark(cache, p);  // undo the in-use releases too
     }
   }
   if (bad != E_OK) {
     bulkBadIndex = k;
     return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), bad); // reported (report.ts)
   }
-  if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) {
+  if (keyed != 0) for (let j: u32 = 0; j < n; j++) hardenReleased(cache, <usize>load<u32>(src + (<usize>j << 2))); // keyed: freed
+  if ((flags & F_DEBUG_MASK) != 0) {
     const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
     if (e != E_OK) bulkBadIndex = debugBulkBad;
     return e;

@@ -315,6 +315,10 @@ export const DB_REPORTS: u32 = 24;
 export const DB_QUAR_CACHE: u32 = 28;
 
 // Cache header fields (debug.ts / inuse.ts):
+export const C_SELF: u32 = 100;       // the cache's own address while it lives (index.ts knownCache: a
+                                      // handle check without reading the slab bitmap); 0 once destroyed
+export const C_BUSY: u32 = 104;       // slabs being made for this cache now (node.ts, around slabNew: a
+                                      // constructor or shrinker may re-enter): destroy refuses meanwhile
 export const C_INUSE_OFF: u32 = 108;  // F_INUSE: offset of the in-use bitmap inside a slab
 export const C_REPORTS: u32 = 112;    // reports made about this cache
 export const C_QUAR_COUNT: u32 = 116; // objects quarantined (allocated in their slabs, never handed out)
@@ -408,6 +412,7 @@ export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then
 export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
                                                 // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
 export const F_KMALLOC: u32 = 1 << 10;          // a kmalloc-N cache (free() accepts only these)
+export const F_FREEKEY: u32 = 1 << 11;          // double-free hardening by a key in free objects (harden.ts)
 // ENOMEM / EINVAL as wasi-libc numbers them (posix_memalign's return value)
 export const ERRNO_ENOMEM: i32 = 48;
 export const ERRNO_EINVAL: i32 = 28;
