@@ -6,15 +6,15 @@
 //   node bench/profile-bulk.mjs [--k N] [--flags F] [--rounds N] [A.wasm B.wasm ...]
 //   (default: build/release.wasm; build another with `npx asc assembly/index.ts --target release
 //    --outFile /tmp/b.wasm`). --flags: cache flags (256 = F_INUSE, the in-use bits).
-// Calls the raw ABI of each build (slab_init, cache_create, stage_alloc, cache_alloc_bulk,
+// Calls profile-builds.mjs (loadBuild) and the raw ABI of each build (slab_init, cache_create, stage_alloc, cache_alloc_bulk,
 // cache_free_bulk, bench_empty) on its own memory. For each build: ns per object of cache_alloc_bulk(k)
 // and of cache_free_bulk(k), median over --rounds rounds (each 40 cycles), the builds taking turns
 // round by round; and the same pair's ratio to one empty call, per round, then the median.
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fmt, median, table } from "./harness.mjs";
+import { loadBuild } from "./profile-builds.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
@@ -28,13 +28,8 @@ const CYCLES = 40;
 
 const builds = [];
 for (const file of files) {
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const { instance } = await WebAssembly.instantiate(readFileSync(file), { env: { memory, hook: () => 0 } });
-  const w = instance.exports;
-  if (w.slab_init(w.data_end(), 1, 1, 0) !== 0 || w.pin_cpu(0) !== 0) throw new Error(`${file}: slab_init failed`);
-  const cache = w.cache_create(64, 8, Number(values.flags), 0xffffffff);
-  if (cache === 0) throw new Error(`${file}: cache_create failed`);
-  builds.push({ file, w, cache, stage: w.stage_alloc(), alloc: [], free: [], ratio: [] });
+  const b = await loadBuild(file, Number(values.flags));
+  builds.push({ ...b, stage: b.w.stage_alloc(), alloc: [], free: [], ratio: [] });
 }
 for (let r = 0; r < WARM + Number(values.rounds); r++) {
   for (const b of builds) {

@@ -5,15 +5,15 @@
 //
 // Owns: nothing but the measurement. Entry point:
 //   node bench/profile-pair.mjs [--rounds N] [--flags F] [A.wasm B.wasm ...]   (default build/release.wasm)
-// Calls each build's bench_pairs (the real cacheAlloc + cacheFree, assembly/bench.ts) and
+// Calls profile-builds.mjs (loadBuild), then each build's bench_pairs (the real cacheAlloc + cacheFree, assembly/bench.ts) and
 // bench_toy_pairs (the floor: pop, one-byte node check, push) on a 64-byte cache of its own memory.
 // Per build: ns per pair of each, and their ratio per round, median over --rounds rounds, the builds
 // taking turns round by round.
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fmt, median, table } from "./harness.mjs";
+import { loadBuild } from "./profile-builds.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
@@ -26,11 +26,7 @@ const WARM = 3;
 
 const builds = [];
 for (const file of files) {
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const { instance } = await WebAssembly.instantiate(readFileSync(file), { env: { memory, hook: () => 0 } });
-  const w = instance.exports;
-  if (w.slab_init(w.data_end(), 1, 1, 0) !== 0 || w.pin_cpu(0) !== 0) throw new Error(`${file}: slab_init failed`);
-  const cache = w.cache_create(64, 8, Number(values.flags), 0xffffffff);
+  const { w, memory, cache } = await loadBuild(file, Number(values.flags));
   const stage = w.stage_alloc();
   if (w.cache_alloc_bulk(cache, stage, 64) !== 64) throw new Error(`${file}: alloc_bulk failed`);
   const objs = new Uint32Array(memory.buffer, stage, 64).slice();
