@@ -6,21 +6,22 @@
 // reads structures with the same offsets the Wasm uses.
 //
 // Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
-//   0   layout sync
-//   1   arena list structs
-//   2   page
-//   3   percpu report inuse
-//   4   stats debugslot
-//   5   slab
-//   6   node
-//   7   cache
-//   8   sheaf
-//   9   debug harden
-//   10  cpu
-//   11  bulk prefill reclaim destroy validate kmalloc bench
-//   12  footprint abi
-//   13  index
-//   14  merged
+//   0   structs
+//   1   layout sync
+//   2   arena list
+//   3   page
+//   4   percpu report inuse
+//   5   stats debugslot
+//   6   slab
+//   7   node
+//   8   cache
+//   9   sheaf
+//   10  debug harden
+//   11  cpu
+//   12  bulk prefill reclaim destroy validate kmalloc bench
+//   13  footprint abi
+//   14  index
+//   15  merged
 // One way up, and it is not an import: a page shortage (page.ts) calls the handler reclaim.ts registers.
 import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";
 import { HEAP, nodeOf as arenaNodeOf, chunkIndex, nchunks } from "./arena";
