@@ -14,3 +14,4 @@ export {
   V_REDZONE, V_POISON, V_QUARANTINE, V_INUSE,
 } from "./validate";
 export { DEFAULT_CAP } from "./cache";
+export { FP_SLOTS } from "./footprint";

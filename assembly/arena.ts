@@ -14,7 +14,7 @@
 import {
   CHUNK_SHIFT, CHUNK_SIZE, CT_NODE, H_CHUNK_BASE, H_CHUNK_TABLE, H_GROW_FAILS, H_GROW_LOCK, H_HEAP_BASE,
   H_MAGIC, H_MAX_CHUNKS, H_NCHUNKS, H_VERSION, HEAP_MAGIC, HEAP_VERSION, MAX_CHUNKS, PAGE_SHIFT,
-  WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, CT_NO_CHUNK, DESC_BYTES, CHUNK_BASE_ALIGN,
+  WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, H_HIGH_WATER, CT_NO_CHUNK, DESC_BYTES, CHUNK_BASE_ALIGN,
 } from "./layout";
 import { lock, unlock } from "./sync";
 
@@ -48,6 +48,7 @@ export function arenaInit(heapBase: usize, headerBytes: usize, maxBytes: u64): b
   store<u32>(base, 0, H_NCHUNKS);
   store<u32>(base, <u32>(budget >> CHUNK_SHIFT), H_MAX_CHUNKS);
   store<u32>(base, <u32>(maxBytes > 0xffffffff ? 0xffffffff : maxBytes), H_MAX_BYTES_LO);
+  store<u32>(base, <u32>chunkBase, H_HIGH_WATER);
   return true;
 }
 
@@ -109,7 +110,14 @@ function ensureMemory(end: usize): bool {
 // allocator hands its blocks out (memory.grow works in 64 KiB units, so this is rarely a grow). False if
 // the engine refuses; nothing changes then.
 export function commitTo(end: usize): bool {
-  return ensureMemory(end);
+  if (!ensureMemory(end)) return false;
+  raiseHighWater(end);
+  return true;
+}
+
+// H_HIGH_WATER: the end of the highest block ever handed out (memory above it was grown, not used).
+@inline function raiseHighWater(end: usize): void {
+  if (<u32>end > load<u32>(HEAP, H_HIGH_WATER)) store<u32>(HEAP, <u32>end, H_HIGH_WATER);
 }
 
 // The one growth function. Adds `count` contiguous chunks at the top of the heap, owned by `node`, and
@@ -134,6 +142,7 @@ export function growChunks(count: u32, node: u32, commitAll: bool = false): i32 
   }
   for (let i: u32 = 0; i < count; i++) store<u8>(TABLE + n + i, <u8>node);
   store<u32>(HEAP, n + count, H_NCHUNKS);
+  raiseHighWater(end);
   unlock(HEAP + H_GROW_LOCK);
   return <i32>n;
 }

@@ -83,13 +83,13 @@ function wasteOk(order: u32, stride: u32, align: u32, fraction: u32, inuse: bool
   return objects > 0 && slab - objects * stride <= slab / fraction;
 }
 
-export function calcOrder(stride: u32, align: u32, ncpus: u32, inuse: bool = false, minObjectsWanted: u32 = 0): u32 {
+export function calcOrder(stride: u32, align: u32, ncpus: u32, inuse: bool = false, minObjectsWanted: u32 = 0, firstFraction: u32 = 16): u32 {
   let minObjects: u32 = minObjectsWanted != 0 ? minObjectsWanted : 4 * (fls(ncpus) + 1);
   const maxObjects = (PAGE_SIZE << MAX_SLAB_ORDER) / stride;
   if (minObjects > maxObjects) minObjects = maxObjects;
   let minOrder: u32 = 0;
   while (minOrder < MAX_SLAB_ORDER && (PAGE_SIZE << minOrder) < minObjects * stride) minOrder++;
-  for (let fraction: u32 = 16; fraction >= 4; fraction >>= 1) {
+  for (let fraction = firstFraction; fraction >= 4; fraction >>= 1) {
     for (let order = minOrder; order <= MAX_SLAB_ORDER; order++) {
       if (wasteOk(order, stride, align, fraction, inuse)) return order;
     }
@@ -102,13 +102,14 @@ export function calcOrder(stride: u32, align: u32, ncpus: u32, inuse: bool = fal
 
 // Choose the slab order of cache c again, for at least `minObjects` objects per slab (SLUB's
 // slub_min_objects knob: kmalloc's classes ask for fewer than the default, so that a class holding few
-// objects takes fewer pages), and keep at most 2 × `minPartial` empty slabs per node. Only for a cache
-// that has no slab yet (right after it was created).
-export function cacheSetGeometry(c: usize, minObjects: u32, minPartial: u32): void {
+// objects takes fewer pages), accepting up to 1/`maxWaste` of a slab unused before a larger order (16 as
+// SLUB; kmalloc's classes accept more for smaller slabs), and keep at most 2 × `minPartial` empty slabs
+// per node. Only for a cache that has no slab yet (right after it was created).
+export function cacheSetGeometry(c: usize, minObjects: u32, minPartial: u32, maxWaste: u32 = 16): void {
   const stride = load<u32>(c, C_STRIDE);
   const align = load<u32>(c, C_ALIGN);
   const inuse = (load<u32>(c, C_FLAGS) & F_INUSE) != 0;
-  const order = calcOrder(stride, align, load<u32>(HEAP, H_NCPUS), inuse, minObjects);
+  const order = calcOrder(stride, align, load<u32>(HEAP, H_NCPUS), inuse, minObjects, maxWaste);
   store<u32>(c, order, C_ORDER);
   layoutSlab(c, order, stride, align, load<u32>(c, C_DEBUG_OFF), inuse);
   store<u32>(c, (PAGE_SIZE << order) - 1, C_SLAB_MASK);

@@ -18,8 +18,8 @@
 //   9   sheaf
 //   10  debug harden
 //   11  cpu
-//   12  bulk prefill reclaim destroy validate kmalloc bench
-//   13  footprint abi
+//   12  bulk prefill reclaim destroy validate kmalloc bench footprint
+//   13  abi
 //   14  index
 //   15  merged
 // One way up, and it is not an import: a page shortage (page.ts) calls the handler reclaim.ts registers.
@@ -232,3 +232,8 @@ export function km_free(ptr: u32): i32 {
 export function km_realloc(ptr: u32, size: u32): u32 { return <u32>krealloc(ptr, size); }
 export function km_usable(ptr: u32): u32 { setError(E_OK); return <u32>kusable(ptr); }
 export function km_set_classes(set: u32): i32 { return kmallocSetClasses(set); }
+
+// Where every byte above the heap base goes (assembly/footprint.ts): walk, then read FP_SLOTS results.
+import { footprintResult, footprintWalk } from "./footprint";
+export function heap_footprint(): void { footprintWalk(); }
+export function footprint_result(slot: u32): f64 { return footprintResult(slot); }

@@ -148,6 +148,7 @@ export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 //  80 maxBytes (low 32 bits, as given)   84 flags2   88 reapPasses  92 reclaimBusy (both reclaim.ts)
 //  96 the empty sheaf (SH_HDR bytes of zeros: count 0, capacity 0) every per-CPU slot starts with
 // 112 sheaf caches [SHEAF_CLASSES] (internal caches holding arrays of 2^6 .. 2^14 bytes)
+// 148 highWater (the end of the highest block ever handed out: arena.ts commitTo / growChunks)
 // 192 cpuNode[MAX_CPUS]  (u8: node of each CPU)
 // 256 node headers [MAX_NODES] × NODE_SIZE (NodeHdr below)
 // ... chunk table [MAX_CHUNKS] u8
@@ -186,6 +187,8 @@ export const H_EMPTY_SHEAF: u32 = 96;
 export const H_SHEAF_CACHES: u32 = 112;
 export const SHEAF_MIN_SHIFT: u32 = 6;
 export const SHEAF_CLASSES: u32 = 9;                                // 64 B .. 16 KiB
+export const H_HIGH_WATER: u32 = H_SHEAF_CACHES + SHEAF_CLASSES * 4; // 148: end of the highest block ever
+                                                                   // committed (arena.ts; footprint.ts reads it)
 export const H_CPU_NODE: u32 = H_SHEAF_CACHES + SHEAF_CLASSES * 4 + 44; // 192
 export const H_NODES: u32 = H_CPU_NODE + MAX_CPUS;                  // 256
 export const NODE_SIZE: u32 = 128;
@@ -197,7 +200,7 @@ export const H_REPORT: u32 = H_REPORT_COUNT + 4;
 export const H_DEBUG: u32 = H_REPORT + REPORT_MAX * REPORT_ENTRY;
 export const DEBUG_HDR_SIZE: u32 = 64;
 export const H_KMALLOC: u32 = H_DEBUG + DEBUG_HDR_SIZE;
-export const KMALLOC_BYTES: u32 = 1284;
+export const KMALLOC_BYTES: u32 = 1428;      // KM_INDEX + KM_INDEX_LEN, rounded up to 4
 export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 
 // The debug block, at HEAP + H_DEBUG (DEBUG_HDR_SIZE bytes, zeroed at init; debug.ts, report.ts):
@@ -226,20 +229,20 @@ export const DB_QUAR_CACHE: u32 = 28;
 //                                which reads as the boot cache: its per-CPU arrays are always the empty
 //                                sheaf, so a class with no cache misses into malloc's slow path.
 //                                Slot 0 is never used by a class: it stays 0 for ever.
-//   +160  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
-//   +240  nclasses u32   +244 class set (KM_SET_*)   +248 reserved
-//   +256  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
+//   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
+//   +384  nclasses u32   +388 class set (KM_SET_*)   +392 reserved
+//   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
 //                                0 until the tables are filled (→ slow path, which fills them)
 export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator (large blocks)
-export const KM_SLOTS: u32 = 40;                // class slots, 1..KM_SLOTS-1 usable
+export const KM_SLOTS: u32 = 64;                // class slots, 1..KM_SLOTS-1 usable
 export const KM_INDEX_LEN: u32 = (KMALLOC_MAX >> 3) + 1;
 export const KM_CACHES: u32 = 0;
 export const KM_SIZES: u32 = KM_CACHES + KM_SLOTS * 4;
 export const KM_NCLASSES: u32 = KM_SIZES + KM_SLOTS * 2;
 export const KM_SET: u32 = KM_NCLASSES + 4;
-export const KM_INDEX: u32 = 256;
+export const KM_INDEX: u32 = 400;
 export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
-export const KM_SET_FINE: u32 = 2;              // those plus 4 steps per doubling above 128 and 16-byte steps below
+export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
 export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
                                                 // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
 

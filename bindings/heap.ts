@@ -31,6 +31,7 @@ import * as km from "./malloc.js";
 import { Reclaimer, type ReapResult, type Shrinker } from "./reclaim.js";
 import { Cache } from "./cache.js";
 import type { HeapStats } from "./stats.js";
+import { footprint, type Footprint, type FootprintOptions } from "./footprint.js";
 
 export { Cache, Prefilled } from "./cache.js";
 export { CacheFlags, debugFlags } from "./options.js";
@@ -145,6 +146,8 @@ export class Heap {
   /** The import object for a C module: env.memory, and malloc, free, calloc, realloc, aligned_alloc,
    *  posix_memalign, malloc_usable_size (in "env" and in "wasm_slab", where c/slab_shim.c looks). */
   imports(): { env: Record<string, unknown>; wasm_slab: Record<string, unknown> } { return km.imports(this.core); }
+  /** Every byte above the heap base, by category (they sum to `total`); bindings/footprint.ts. */
+  footprint(options?: FootprintOptions): Footprint { return footprint(this.core, options); }
 
   // ---- figures (introspection.ts) ----------------------------------------------------------------------
 

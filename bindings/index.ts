@@ -10,3 +10,5 @@ export { instanceForWasi } from "./wasi.js";
 export type { MallocClasses } from "./malloc.js";
 export { parseTrace, replayTrace, OP_ALLOC, OP_FREE, OP_REALLOC } from "./replay.js";
 export type { Trace, ReplayHeap, ReplayOptions, ReplayResult } from "./replay.js";
+export { FOOTPRINT_CATEGORIES, FOOTPRINT_LABELS, PAGE_OWNER, pageMap } from "./footprint.js";
+export type { Footprint, FootprintCategory, FootprintOptions, PageMap, PageOwner } from "./footprint.js";

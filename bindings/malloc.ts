@@ -18,7 +18,7 @@ import { MALLOC_NAME, type Core } from "./core.js";
 export { MALLOC_NAME, MAX_REPORTS } from "./core.js";
 
 /** Size-class sets for malloc (assembly/kmalloc.ts): the kernel's 13 kmalloc caches, or those plus
- *  finer steps (16 B up to 128, then four per doubling up to 8 KiB). */
+ *  finer steps (16 B up to 128, then eight per doubling up to 8 KiB: at most 12.5% rounding). */
 export type MallocClasses = "kernel" | "fine";
 const CLASS_SETS: Record<MallocClasses, number> = { kernel: ClassSets.KERNEL, fine: ClassSets.FINE };
 

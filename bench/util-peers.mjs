@@ -1,0 +1,68 @@
+// util-peers.mjs — utilization of wasm-slab (merged into C) and dlmalloc (wasi-libc) on every trace, one
+// replay each: the memory goals of issue 12. Imported by bench/memory.mjs; runnable by hand:
+//   node bench/util-peers.mjs
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { mergeC } from "../scripts/merge-c.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+
+export function traceDir() {
+  return [process.env.WASM_SLAB_TRACES, join(root, "..", "shared", "traces"), join(root, "..", "..", "shared", "traces")].find((d) => d && existsSync(d));
+}
+
+/** Build the two Wasm peers; null when clang / wasi-libc are missing. */
+export function buildPeers() {
+  if (spawnSync("clang", ["--version"], { stdio: "ignore" }).status !== 0 || !existsSync("/usr/lib/wasm32-wasi/libc.a")) return null;
+  const dir = mkdtempSync(join(tmpdir(), "util-peers-"));
+  const src = join(here, "c", "mbench.c");
+  const wasi = ["--target=wasm32-wasi", "-O2", "-Wl,--export=__heap_base"];
+  execFileSync("clang", [...wasi, `-I${join(root, "c")}`, src, join(root, "c", "slab_shim.c"), "-o", join(dir, "own.wasm")]);
+  mergeC(join(dir, "own.wasm"), join(dir, "slab.wasm"));
+  execFileSync("clang", [...wasi, src, "-o", join(dir, "dlmalloc.wasm")]);
+  return { slab: join(dir, "slab.wasm"), dl: join(dir, "dlmalloc.wasm") };
+}
+
+/** One replay of `trace` (a path) by the peer build `file`: { peakLive, footprint, utilization }. */
+export function utilization(file, trace) {
+  const r = spawnSync(process.execPath, ["--single-threaded", "--no-warnings", join(here, "wasm-run.mjs"), file, dirname(trace), "--", "traces", "1", trace], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${file} ${trace}: exited ${r.status}: ${r.stderr}`);
+  const peakLive = Number(/peak_live=(\d+)/.exec(r.stdout)[1]);
+  const footprint = Number(/footprint (\d+)/.exec(r.stdout)[1]);
+  return { peakLive, footprint, utilization: peakLive / footprint };
+}
+
+/** Every trace, both peers. */
+export function utilizationTable(peers, dir = traceDir()) {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".rep")).sort();
+  return files.map((f) => ({ trace: f.replace(".rep", ""), slab: utilization(peers.slab, join(dir, f)), dl: utilization(peers.dl, join(dir, f)) }));
+}
+
+/** The issue-12 goals over a utilization table. */
+export function utilizationGoals(rows) {
+  const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const slabMean = mean(rows.map((r) => r.slab.utilization));
+  const dlMean = mean(rows.map((r) => r.dl.utilization));
+  const big = rows.filter((r) => r.slab.peakLive >= 1 << 20);
+  const bigOk = big.filter((r) => 100 * (r.slab.utilization - r.dl.utilization) >= -3);
+  const small = rows.filter((r) => r.slab.peakLive < 64 << 10);
+  const smallOk = small.filter((r) => r.slab.footprint <= 1.5 * r.dl.footprint);
+  return { slabMean, dlMean, big: big.length, bigOk: bigOk.length, small: small.length, smallOk: smallOk.length };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const peers = buildPeers();
+  if (!peers) { console.log("(no clang / wasi-libc)"); process.exit(0); }
+  const rows = utilizationTable(peers);
+  for (const r of rows) {
+    const pts = 100 * (r.slab.utilization - r.dl.utilization);
+    console.log(`${r.trace.padEnd(16)} live ${String(r.slab.peakLive).padStart(9)}  slab ${(100 * r.slab.utilization).toFixed(1).padStart(5)}% ${String(r.slab.footprint).padStart(9)}  dl ${(100 * r.dl.utilization).toFixed(1).padStart(5)}% ${String(r.dl.footprint).padStart(9)}  ${pts.toFixed(1).padStart(6)} pts  fp ×${(r.slab.footprint / r.dl.footprint).toFixed(2)}`);
+  }
+  const g = utilizationGoals(rows);
+  console.log(`mean utilization: wasm-slab ${(100 * g.slabMean).toFixed(1)}%  dlmalloc ${(100 * g.dlMean).toFixed(1)}%`);
+  console.log(`≥ 1 MiB live within 3 points: ${g.bigOk}/${g.big};  < 64 KiB live, footprint ≤ 1.5× dl: ${g.smallOk}/${g.small}`);
+}
