@@ -439,7 +439,10 @@ export const RECLAIM_MIXED_SHIFT: u32 = 3; // a mixed slab gives up to objects >
 // ---- compile-time checks: each class of structs.ts has the size its constant says ------------------------
 // (A false condition compiles to nothing; a true one stops the build with the message.)
 if (offsetof<PageDesc>() != DESC_SIZE || (1 << DESC_SHIFT) != DESC_SIZE) ERROR("PageDesc is not DESC_SIZE bytes");
-if (offsetof<ChunkHdr>() > DESC_SIZE || offsetof<ChunkHdr>("kind") != D_KIND) ERROR("ChunkHdr does not overlay a PageDesc");
+if (offsetof<ChunkHdr>() > DESC_SIZE || offsetof<ChunkHdr>("kind") != D_KIND ||
+    offsetof<ChunkHdr>("next") != D_NEXT || offsetof<ChunkHdr>("prev") != D_PREV) {
+  ERROR("ChunkHdr does not overlay a PageDesc (kind, and next / prev for list.ts)");
+}
 if (N_FREE_LISTS + NR_BUDDY_ORDERS * 4 > NODE_SIZE) ERROR("NodeHdr and its free lists exceed NODE_SIZE");
 if (offsetof<CacheNode>() > CN_SIZE) ERROR("CacheNode exceeds CN_SIZE");
 if (CC_SCRATCH + 4 > CC_STATS || offsetof<CpuSlot>() != 16) ERROR("CpuSlot's tail does not fit before CC_STATS");
