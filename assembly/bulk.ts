@@ -3,7 +3,8 @@
 // Owns: nothing persistent. Entry points: cacheAllocBulk(cache, dst, n), cacheFreeBulk(cache, src, n).
 // Called by: index.ts (the TS layer passes a staging buffer of u32 object addresses in linear memory).
 // Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs), slab.ts (locateObject),
-// debug.ts (debug caches, one checked object at a time), inuse.ts, report.ts.
+// debug.ts (debug caches, one checked object at a time), harden.ts and inuse.ts (every object handed out
+// or freed meets its cache's double-free check; a key found is confirmed by cpu.ts parkedAnywhere), report.ts.
 //
 // allocBulk copies from the arrays first — main, spare, then full arrays from the node's barn (each
 // counted alloc_fastpath per object) — then refills straight into the caller's buffer from the slabs
@@ -11,7 +12,7 @@
 // freeBulk checks every pointer first (a duplicate inside the batch is a double free) and frees nothing
 // if one is bad; then objects of the CPU's node fill the main array, then full arrays go to the barn
 // while it has room, and the rest go to their slabs in batches, one lock per run of same-node objects.
-import { C_ARRAY_CAP, C_FLAGS, CC_MAIN, CC_SPARE, CN_BARN_NR_FULL, E_DOUBLE_FREE, E_NOMEM, E_OK, F_DEBUG_MASK, F_INUSE, SH_CAP, SH_COUNT } from "./layout";
+import { C_ARRAY_CAP, C_FLAGS, CC_MAIN, CC_SPARE, CN_BARN_NR_FULL, E_DOUBLE_FREE, E_NOMEM, E_OK, F_DEBUG_MASK, F_FREEKEY, F_INUSE, SH_CAP, SH_COUNT } from "./layout";
 import { chunkByteOf } from "./arena";
 import { cnAddr, freeToSlabs, refillBatch } from "./node";
 import { bitmapWord, locateObject } from "./slab";
@@ -23,6 +24,8 @@ import { cpuSlot, currentNode, emptySheaf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAllocBulk, debugBulkBad, debugFreeBulk } from "./debug";
 import { inuseMark, inuseRelease } from "./inuse";
+import { hardenAlloc, hardenCheck, hardenReleased } from "./harden";
+import { parkedAnywhere } from "./cpu";
 
 // Index of the bad pointer after a failed cacheFreeBulk.
 export let bulkBadIndex: u32 = 0;
@@ -61,7 +64,8 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
   }
   statAddAt(slot, ALLOC_FASTPATH, fromArrays);
   statAddAt(slot, ALLOC_SLOWPATH, n - fromArrays);
-  if ((flags & F_INUSE) != 0) for (let k: u32 = 0; k < n; k++) inuseMark(cache, <usize>load<u32>(dst + (<usize>k << 2)));
+  // harden.ts: each object handed out loses its key or gets its in-use bit
+  if ((flags & (F_INUSE | F_FREEKEY)) != 0) for (let k: u32 = 0; k < n; k++) hardenAlloc(cache, <usize>load<u32>(dst + (<usize>k << 2)));
   return n;
 }
 
@@ -90,24 +94,29 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
   // pointer in the batch reads as a double free; then undo the marks.
   let bad: i32 = E_OK;
   let k: u32 = 0;
+  const keyed = load<u32>(cache, C_FLAGS) & F_FREEKEY;
   for (; k < n; k++) {
     const p = <usize>load<u32>(src + (<usize>k << 2));
     const loc = locateObject(cache, p, chunkByteOf(p));
     if (loc < (<u64>1 << 32)) { bad = <i32>loc; break; }
     const i = <u32>loc;
     if ((load<u64>(bitmapWord(cache, <usize>(loc >> 32), i)) >> (i & 63)) & 1) { bad = E_DOUBLE_FREE; break; }
-    if (!inuseRelease(cache, p)) { bad = E_DOUBLE_FREE; break; } // F_INUSE: parked, or twice in the batch
+    if (keyed != 0) {
+      // harden.ts: its key is there: parked somewhere (a double free) or the user's own value (cold walk)
+      if (hardenCheck(cache, p) != E_OK && parkedAnywhere(cache, p)) { bad = E_DOUBLE_FREE; break; }
+    } else if (!inuseRelease(cache, p)) { bad = E_DOUBLE_FREE; break; } // F_INUSE: parked, or twice in the batch
     flip(cache, loc);
   }
   for (let j: u32 = 0; j < k; j++) {
     const p = <usize>load<u32>(src + (<usize>j << 2));
     flip(cache, locateObject(cache, p, chunkByteOf(p)));
-    if (bad != E_OK) inuseMark(cache, p);                     // undo the in-use releases too
+    if (bad != E_OK && keyed == 0) inuseMark(cache, p);      // undo the in-use releases too
   }
   if (bad != E_OK) {
     bulkBadIndex = k;
     return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), bad); // reported (report.ts)
   }
+  if (keyed != 0) for (let j: u32 = 0; j < n; j++) hardenReleased(cache, <usize>load<u32>(src + (<usize>j << 2))); // keyed: freed
   if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) {
     const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
     if (e != E_OK) bulkBadIndex = debugBulkBad;

@@ -6,7 +6,8 @@
 // own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc), calcOrder().
 // Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and frees a cache header.
 // Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), debugslot.ts (the slot
-// sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts.
+// sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, inuse.ts (which
+// double-free mechanism a new cache gets: hardenFlags).
 //
 // Sizing (as SLUB's calculate_order): with n CPUs, aim for min_objects = 4 × (fls(n) + 1) objects per
 // slab; take the smallest order ≤ MAX_SLAB_ORDER, starting at the order that holds min_objects, whose
@@ -20,12 +21,13 @@ import {
   H_NNODES, INLINE_BITMAP_OBJECTS, MAX_CPUS, MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, CN_NR_PARTIAL,
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
   MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_DEBUG_OFF, C_TRACK_OFF, C_SLAB_MASK, C_INUSE_OFF,
-  C_QUAR_COUNT, F_INUSE,
+  C_QUAR_COUNT, F_INUSE, C_SELF,
 } from "./layout";
 import { HEAP, alignUp, arenaInit } from "./arena";
 import { allocOne, freeOne } from "./node";
 import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
 import { setError } from "./report";
+import { hardenFlags } from "./inuse";
 import { setCpu } from "./sync";
 import { debugFlags, debugLead, debugStride, debugTrackOff } from "./debugslot";
 
@@ -133,6 +135,7 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   const lead = debug ? debugLead(align, flags) : 0;
   const order = calcOrder(stride, align, ncpus, inuse);
   store<u32>(c, CACHE_MAGIC, C_MAGIC);
+  store<u32>(c, <u32>c, C_SELF);                        // index.ts knownCache
   const id = load<u32>(HEAP, H_NEXT_CACHE_ID);
   store<u32>(HEAP, id + 1, H_NEXT_CACHE_ID);
   store<u32>(c, id, C_ID);
@@ -204,6 +207,7 @@ export function cacheCreate(size: u32, align: u32, flags: u32, arrayCap: u32): u
   if ((flags & ~F_USER_MASK) != 0) { setError(E_INVALID); return 0; }
   if (arrayCap == DEFAULT_CAP) arrayCap = defaultArrayCap(size);
   flags = debugFlags(size, align, flags);                // heap-wide debug defaults, flag conflicts
+  flags = hardenFlags(flags);                            // double-free hardening: free key or in-use bits
   if ((flags & F_DEBUG_MASK) != 0) arrayCap = 0;       // debug caches take the slow path, as the kernel's
   return createWith(size, align, flags, arrayCap);
 }

@@ -10,7 +10,8 @@
 //   cacheAlloc ─ pop main ──────────────────────────────────────────────── (fast: a load, a test, a pop)
 //       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
-//   cacheFree ─ hardenFree (is it ours?) ─── same node: hardenFreeTop, push main ──── (fast)
+//   cacheFree ─ hardenFree (is it ours?) ─ hardenRelease (in a user's hands?) ─ same node: push main ─ (fast)
+//       │        └ key found: freeConfirm ─ parkedAnywhere (arrays, guard sheaves, barns, handles) ─ (cold)
 //       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
 //
@@ -39,7 +40,8 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { hardenAlloc, hardenFree, hardenFreeTop, hardenRelease } from "./harden";
+import { HARDEN_CONFIRM, hardenAlloc, hardenFree, hardenRelease, hardenReleased } from "./harden";
+import { handleHolds } from "./sheaf";
 
 // Heap-wide switch (H_FLAGS2 bit 0): alien arrays off, so every remote free takes the remote lock.
 export const FLAG2_NO_ALIEN: u32 = 1;
@@ -59,25 +61,34 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
-// Hardening (harden.ts, named hooks): hardenFree checks ptr itself (an allocated object of this cache),
-// hardenRelease an F_INUSE cache's in-use bit, hardenFreeTop refuses the object on top of the CPU's main
-// array (the last one freed here: SLUB's cheap "object == freelist head" check). Refusals go through
-// freeFailed (cold), which reports them.
+// Hardening (harden.ts, named hooks): hardenFree checks ptr itself (an allocated object of this cache:
+// one free in its slab is refused), hardenRelease whether it was in a user's hands — a parked one (in an
+// array, a barn, an alien array or a prefill handle) is refused by its free key, confirmed by a cold walk
+// (freeConfirm), or by its in-use bit. Refusals go through freeFailed (cold), which reports them.
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
   const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
   const e = hardenFree(cache, ptr, b);
   if (e != E_OK) return freeFailed(cache, ptr, e);
-  if (!hardenRelease(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
+  const h = hardenRelease(cache, ptr);
+  if (h != E_OK && !freeConfirm(cache, ptr, h)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
   const main = <usize>load<u32>(slot, CC_MAIN);
   const n = load<u32>(main, SH_COUNT);
-  if (hardenFreeTop(main, n, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   if (n >= load<u32>(main, SH_CAP)) return freeSlow(cache, slot, ptr);
   store<u32>(sheafEntry(main, n), <u32>ptr);
   store<u32>(main, n + 1, SH_COUNT);
   statAt(slot, FREE_FASTPATH);
   return E_OK;
+}
+
+// Cold: hardenFree did not accept ptr outright. The in-use bit said no (E_DOUBLE_FREE): false. The key
+// was there (HARDEN_CONFIRM): a double free if ptr is parked anywhere, else the user's own value — the
+// free goes on (true, key written).
+export function freeConfirm(cache: usize, ptr: usize, h: i32): bool {
+  if (h != HARDEN_CONFIRM || parkedAnywhere(cache, ptr)) return false;
+  hardenReleased(cache, ptr);
+  return true;
 }
 
 // ---- objects straight from the slabs (arrays off, internal caches, re-entered slow paths) -------------
@@ -156,9 +167,11 @@ function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
   statAt(slot, FREE_SLOWPATH);
   const cap = load<u32>(cache, C_ARRAY_CAP);
   if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return freeSingle(cache, ptr);
-  store<u32>(slot, 1, CC_GUARD);
   store<u32>(slot, 1, CC_TOUCHED);
   let main = <usize>load<u32>(slot, CC_MAIN);
+  // guarded, the detached main in the guard word: a callback run by sheafNew (memory pressure) that
+  // frees one of its objects again is found by parkedAnywhere
+  store<u32>(slot, <u32>main, CC_GUARD);
   store<u32>(slot, <u32>emptySheaf(), CC_MAIN);
   const spare = <usize>load<u32>(slot, CC_SPARE);
   if (main == emptySheaf()) {
@@ -263,6 +276,25 @@ export function parkedObjects(cache: usize): u32 {
 // Is p (allocated in its slab) sitting in one of the cache's arrays or barns?
 export function isParked(cache: usize, p: usize): bool {
   return countParked(cache, p) != 0;
+}
+
+// How many times p is parked in the cache's arrays and barns, and (withHandles: some are out) its prefill
+// handles. validate: exactly once.
+export function parkedTimes(cache: usize, p: usize, withHandles: bool): u32 {
+  return countParked(cache, p) + (withHandles ? handleHolds(cache, p) : 0);
+}
+
+// Is p parked anywhere: an array or a barn, the sheaf a CPU's slow path holds detached (its guard word),
+// or a prefill handle out in a caller's hands (sheaf.ts handleHolds)? The confirm walk of a free that
+// found p's key (harden.ts). Cold, reads only.
+export function parkedAnywhere(cache: usize, p: usize): bool {
+  if (countParked(cache, p) != 0) return true;
+  const ncpus = load<u32>(HEAP, H_NCPUS);
+  for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
+    const g = <usize>load<u32>(slotOf(cache, cpu), CC_GUARD);
+    if (g > 1 && inSheaf(g, p) != 0) return true;
+  }
+  return handleHolds(cache, p) != 0;
 }
 
 // Flush and free every array of `cache` on every CPU, and empty the barns. Returns objects flushed.

@@ -14,7 +14,7 @@
 //              (destroy.ts)
 //   accessors  debugTrackOf(), debugDefaults(), debugSetDefaults(), debugSetTag(), debugSetStamp(),
 //              debugClock()                              (index.ts)
-// Calls node.ts, slab.ts, cache.ts (the quarantine cache), debugslot.ts, report.ts, inuse.ts, percpu.ts.
+// Calls node.ts, slab.ts, cache.ts (the quarantine cache), debugslot.ts, report.ts, harden.ts, percpu.ts.
 //
 // Debug caches (any F_DEBUG_MASK flag) have no per-CPU arrays (cacheCreate sets the capacity to 0), as
 // the kernel's: every alloc and free reaches allocSingle/freeSingle, which dispatch here, so the slab
@@ -48,7 +48,7 @@ import { bitmapCheck, headOf, objectAt, slabBitmap, slabDiscard, slabIsFree } fr
 import { cacheCreateInternal } from "./cache";
 import { checkBytes, debugBlock, paintRedZones, poison } from "./debugslot";
 import { debugReport, setError } from "./report";
-import { inuseMark } from "./inuse";
+import { hardenAlloc } from "./harden";
 import { currentNode } from "./percpu";
 import { FREE_SLAB, stat } from "./stats";
 import { currentCpu, unlock } from "./sync";
@@ -173,7 +173,7 @@ export function handOutAny(p: usize): bool {
   const cache = <usize>changetype<PageDesc>(pageOf(p)).cache;
   const flags = load<u32>(cache, C_FLAGS);
   if ((flags & F_DEBUG_MASK) != 0) return debugHandOut(cache, p) == E_OK;
-  inuseMark(cache, p);
+  hardenAlloc(cache, p);                                   // harden.ts: the key cleared, or marked in use
   return true;
 }
 

@@ -3,16 +3,17 @@
 //
 // Owns: nothing persistent. Entry points: liveObjects(), liveAt() (what a refused destroy names),
 // cacheDestroy(). Called by: index.ts. Calls cpu.ts (drain, parked objects), debug.ts (quarantine),
-// node.ts, slab.ts, cache.ts (the boot cache), inuse.ts, report.ts.
+// node.ts, slab.ts, cache.ts (the boot cache), sheaf.ts (prefill handles out), inuse.ts, report.ts.
 //
 //   liveObjects = Σ in-use of partial and full slabs − parked (arrays, barns) − quarantined
-//   cacheDestroy ─ liveObjects ≠ 0: E_BUSY, nothing changes
+//   cacheDestroy ─ liveObjects ≠ 0, a handle out, or a slab being made (C_BUSY): E_BUSY, nothing changes
 //                └ drainCpuArrays ─ debugDestroy ─ discardEmpty (every node) ─ unlink ─ freeOne(BOOT)
 import {
   C_FLAGS, C_MAGIC, C_NEXT, C_OBJECTS, C_PREV, C_QUAR_COUNT, CN_FULL, CN_PARTIAL, E_BAD_CACHE, E_BUSY,
-  E_OK, F_INUSE, H_CACHE_HEAD, H_NCACHES, H_NNODES,
+  E_OK, F_INUSE, H_CACHE_HEAD, H_NCACHES, H_NNODES, C_BUSY, C_SELF,
 } from "./layout";
 import { CacheNode, PageDesc } from "./structs";
+import { handleHolds } from "./sheaf";
 import { HEAP } from "./arena";
 import { cnAddr, discardEmpty, freeOne } from "./node";
 import { objectAt, slabIsFree } from "./slab";
@@ -62,11 +63,13 @@ export function liveAt(c: usize, k: u32): usize {
   return 0;
 }
 
-// Destroy a cache. Refuses (E_BUSY) while any object is live and changes nothing then. Quarantined
-// objects (debug.ts) are not live: they are discarded with their slabs.
+// Destroy a cache. Refuses (E_BUSY) while any object is live, a prefill handle of it is out (sheaf.ts
+// handleHolds), or a slab is being made for it (C_BUSY: a constructor or a shrinker running inside its
+// refill called this), and changes nothing then. Quarantined objects (debug.ts) are not live: they are
+// discarded with their slabs.
 export function cacheDestroy(c: usize): i32 {
   if (!isCache(c) || c == BOOT) return E_BAD_CACHE;
-  if (liveObjects(c) != 0) return E_BUSY;
+  if (liveObjects(c) != 0 || load<u32>(c, C_BUSY) != 0 || handleHolds(c, 0) != 0) return E_BUSY;
   drainCpuArrays(c);
   debugDestroy(c);
   const nn = load<u32>(HEAP, H_NNODES);
@@ -83,6 +86,7 @@ export function cacheDestroy(c: usize): i32 {
   if (next != 0) store<u32>(next, <u32>prev, C_PREV);
   store<u32>(HEAP, load<u32>(HEAP, H_NCACHES) - 1, H_NCACHES);
   store<u32>(c, 0, C_MAGIC);
+  store<u32>(c, 0, C_SELF);
   freeOne(BOOT, c);
   return E_OK;
 }

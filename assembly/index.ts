@@ -5,6 +5,14 @@
 // failure's code is readable with lastError(). Layout constants are exported as globals so the TS layer
 // reads structures with the same offsets the Wasm uses.
 //
+// Hostile callers (a C program, a confused JS caller): no export traps, hangs or writes memory because
+// of a garbage handle or pointer. Every cache handle is checked against the registry of caches before
+// anything reads it (userCache / knownCache: a kmem_cache on a boot-cache slab page with the live magic
+// and its own address, found by arithmetic from the address first); every prefill handle likewise (prefill.ts prefillHandle:
+// an allocated sheaf marked as a handle); every output or input pointer range must be memory a caller
+// may hand over (callerRange: below the heap base, or inside one allocated block). A refused call returns
+// 0 / E_BAD_CACHE / E_INVALID and changes nothing but the error code.
+//
 // Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
 //   0   structs
 //   1   layout sync
@@ -15,8 +23,8 @@
 //   6   slab
 //   7   node
 //   8   cache
-//   9   sheaf
-//   10  debug harden
+//   9   sheaf harden
+//   10  debug
 //   11  cpu
 //   12  bulk prefill reclaim destroy validate kmalloc bench footprint
 //   13  abi
@@ -24,10 +32,16 @@
 //   15  merged
 // One way up, and it is not an import: a page shortage (page.ts) calls the handler reclaim.ts registers.
 import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";
-import { HEAP, nodeOf as arenaNodeOf, chunkIndex, nchunks } from "./arena";
-import { cacheCreate, heapInit } from "./cache";
+import {
+  C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, D_AUX, D_CACHE,
+  D_KIND, D_OBJECTS, E_BAD_CACHE, F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_SLAB, K_TAIL, PAGE_SHIFT,
+  CACHE_LINE, C_HDR, C_SELF,
+} from "./layout";
+import { HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
+import { checkObject } from "./slab";
+import { BOOT, cacheCreate, heapInit } from "./cache";
 import { cacheDestroy, liveAt, liveObjects } from "./destroy";
-import { isCache, setError, freeFailed } from "./report";
+import { setError, freeFailed } from "./report";
 import { pinCpu } from "./percpu";
 import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, tuneArrays } from "./cpu";
 import { setCpu, currentCpu } from "./sync";
@@ -38,6 +52,65 @@ import { debugClock, debugDefaults, debugSetDefaults, debugSetStamp, debugSetTag
 
 export * from "./abi";
 export { NR_STATS } from "./stats";
+
+// ---- handle and pointer checks ---------------------------------------------------------------------
+
+// A cache the heap knows: the boot cache, or a live kmem_cache: a cache-line-aligned address (every
+// kmem_cache is) on a page of a boot-cache slab (its page descriptor says so: arithmetic from the
+// address, one byte and one word loaded) holding the live magic and, in C_SELF, its own address (both
+// cleared by destroy). The handle's bytes are read only once its page is known to be the boot cache's,
+// and C_SELF only within memory. Cheaper than checkObject(BOOT, ...) — no reciprocal, no bitmap — and as
+// strict: a word inside a kmem_cache holding the magic could not also hold its own address there.
+@inline function knownCache(c: usize): bool {
+  if (c == BOOT) return true;
+  if ((c & (CACHE_LINE - 1)) != 0 || chunkByteOf(c) >= CT_RUN_TAIL) return false;
+  if (<usize>load<u32>(pageOf(c), D_CACHE) != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
+  return c + C_HDR <= (<usize>memory.size() << 16) && <usize>load<u32>(c, C_SELF) == c;
+}
+
+// A cache a caller may operate on: known, and not one of the heap's own (boot, sheaves, kmalloc-N...).
+@inline function userCache(c: usize): bool {
+  return knownCache(c) && c != BOOT && (load<u32>(c, C_FLAGS) & F_INTERNAL) == 0;
+}
+
+// [p, p + bytes) is memory a caller may hand over for the allocator to read or write: below the heap
+// base (the embedder's own memory; never address 0), or inside one allocated block: an object of a user
+// cache, a malloc block (small or large), or a TS staging buffer.
+function callerRange(p: usize, bytes: usize): bool {
+  const end = p + bytes;
+  if (p == 0 || end < p) return false;
+  if (end <= <usize>load<u32>(HEAP, H_HEAP_BASE)) return true;
+  if (end > (<usize>memory.size() << 16)) return false;
+  const b = chunkByteOf(p);
+  if (b >= CT_RUN_TAIL) return false;
+  let d = pageOf(p);
+  if (load<u8>(d, D_KIND) == K_TAIL) d = <usize>load<u32>(d, D_AUX);
+  const kind = load<u8>(d, D_KIND);
+  if (kind == K_SLAB) {
+    const cache = <usize>load<u32>(d, D_CACHE);
+    // a user cache's object, a malloc block, or a TS staging buffer: never the heap's own structures
+    const f = load<u32>(cache, C_FLAGS);
+    if ((f & F_INTERNAL) != 0 && (f & F_KMALLOC) == 0 && cache != stageCache) return false;
+    const first = pageAddr(d) + load<u32>(cache, C_OBJ_OFFSET);
+    if (p < first) return false;
+    const i = <u32>((<u64>(p - first) * load<u32>(cache, C_RECIP)) >> 32);
+    if (i >= load<u32>(cache, C_OBJECTS)) return false;
+    const obj = first + <usize>i * load<u32>(cache, C_STRIDE);
+    return end <= obj + load<u32>(cache, C_SIZE) && checkObject(cache, obj, b) == E_OK;
+  }
+  if (kind == K_LARGE && load<u32>(d, D_AUX) != 0) {           // the first head of a large block
+    return end <= pageAddr(d) + (<usize>load<u16>(d, D_OBJECTS) << PAGE_SHIFT);
+  }
+  return false;
+}
+
+// The internal cache of the TS layer's bulk staging buffers (stage_alloc), made on first use.
+let stageCache: usize = 0;
+
+@inline function badCache(): u32 {
+  setError(E_BAD_CACHE);
+  return 0;
+}
 
 // Set up the heap. maxBytes is a double so JS can pass any byte count (exact to 2^53).
 export function slab_init(heapBase: u32, nodes: u32, cpusPerNode: u32, maxBytes: f64): i32 {
@@ -66,28 +139,33 @@ export function cache_create(size: u32, align: u32, flags: u32, arrayCap: u32): 
 }
 
 export function cache_destroy(cache: u32): i32 {
+  if (!userCache(cache)) return E_BAD_CACHE;
   return cacheDestroy(cache);
 }
 
 export function cache_alloc(cache: u32): u32 {
+  if (!userCache(cache)) return badCache();
   return <u32>cacheAlloc(cache);
 }
 
 export function cache_alloc_node(cache: u32, node: u32): u32 {
+  if (!userCache(cache)) return badCache();
   return <u32>cacheAllocNode(cache, node);
 }
 
 export function cache_free(cache: u32, ptr: u32): i32 {
+  if (!userCache(cache)) { setError(E_BAD_CACHE); return E_BAD_CACHE; }
   const e = cacheFree(cache, ptr);
   if (e != E_OK) setError(e);
   return e;
 }
 
-export function cache_valid(cache: u32): bool { return isCache(cache); }
-export function cache_live(cache: u32): u32 { return liveObjects(cache); }
-export function cache_parked(cache: u32): u32 { return parkedObjects(cache); }
-export function cache_drain(cache: u32): u32 { return drainCpuArrays(cache); }
-export function cache_tune(cache: u32, cap: u32): i32 { return tuneArrays(cache, cap); }
+// Queries accept any cache the heap knows (the TS layer reads its own caches' figures too).
+export function cache_valid(cache: u32): bool { return knownCache(cache); }
+export function cache_live(cache: u32): u32 { return knownCache(cache) ? liveObjects(cache) : 0; }
+export function cache_parked(cache: u32): u32 { return knownCache(cache) ? parkedObjects(cache) : 0; }
+export function cache_drain(cache: u32): u32 { return userCache(cache) ? drainCpuArrays(cache) : badCache(); }
+export function cache_tune(cache: u32, cap: u32): i32 { return userCache(cache) ? tuneArrays(cache, cap) : E_BAD_CACHE; }
 export function cache_head(): u32 { return load<u32>(HEAP, H_CACHE_HEAD); }
 export function node_free_pages(node: u32): u32 { return node < load<u32>(HEAP, H_NNODES) ? freePages(node) : 0; }
 export function heap_set_flags2(v: u32): void { store<u32>(HEAP, v, H_FLAGS2); }
@@ -98,30 +176,48 @@ export function heap_validate(): u32 { return validateHeap(); }
 export function data_end(): u32 { return <u32>__heap_base; }
 
 // ---- prefill and bulk (assembly/prefill.ts, assembly/bulk.ts) ----
-import { cachePrefill, cacheReturnPrefilled, prefilledAlloc } from "./prefill";
+import { cachePrefill, cacheReturnPrefilled, prefillHandle, prefilledAlloc } from "./prefill";
 import { bulkBadIndex, cacheAllocBulk, cacheFreeBulk } from "./bulk";
 import { cacheCreateInternal } from "./cache";
 import { allocSingle } from "./cpu";
 import { SH_COUNT } from "./layout";
 
-export function cache_prefill(cache: u32, n: u32): u32 { return <u32>cachePrefill(cache, n); }
-export function prefilled_alloc(handle: u32): u32 { return <u32>prefilledAlloc(handle); }
-export function prefilled_count(handle: u32): u32 { return load<u32>(handle, SH_COUNT); }
-export function cache_return_prefilled(cache: u32, handle: u32): void { cacheReturnPrefilled(cache, handle); }
-export function cache_alloc_bulk(cache: u32, dst: u32, n: u32): u32 { return cacheAllocBulk(cache, dst, n); }
+export function cache_prefill(cache: u32, n: u32): u32 { return userCache(cache) ? <u32>cachePrefill(cache, n) : badCache(); }
+export function prefilled_alloc(handle: u32): u32 { return prefillHandle(handle) ? <u32>prefilledAlloc(handle) : badCache(); }
+export function prefilled_count(handle: u32): u32 { return prefillHandle(handle) ? load<u32>(handle, SH_COUNT) : 0; }
+// E_OK; E_BAD_CACHE for a handle or cache that is not one; E_INVALID when the handle's objects are
+// another cache's. Nothing changes unless E_OK.
+export function cache_return_prefilled(cache: u32, handle: u32): i32 {
+  if (!userCache(cache) || !prefillHandle(handle)) return E_BAD_CACHE;
+  return cacheReturnPrefilled(cache, handle);
+}
+// n objects into dst (caller memory of 4 × n bytes), all or nothing.
+export function cache_alloc_bulk(cache: u32, dst: u32, n: u32): u32 {
+  if (!userCache(cache)) return badCache();
+  if (n == 0) return 0;
+  if (n > (MAX_BULK_BYTES >> 2) || !callerRange(dst, <usize>n << 2)) { setError(E_INVALID); return 0; }
+  return cacheAllocBulk(cache, dst, n);
+}
+// Free the n objects listed at src (caller memory of 4 × n bytes, which the call may reorder).
 export function cache_free_bulk(cache: u32, src: u32, n: u32): i32 {
-  const e = cacheFreeBulk(cache, src, n);
+  let e = E_OK;
+  if (!userCache(cache)) e = E_BAD_CACHE;
+  else if (n != 0 && (n > (MAX_BULK_BYTES >> 2) || !callerRange(src, <usize>n << 2))) e = E_INVALID;
+  else e = cacheFreeBulk(cache, src, n);
   if (e != E_OK) setError(e);
   return e;
 }
+// Most bytes one bulk call's list may span (a 32-bit address space's worth of pointers).
+const MAX_BULK_BYTES: u32 = 0x40000000;
 export function bulk_bad_index(): u32 { return bulkBadIndex; }
 
-// A staging buffer of STAGE_BYTES for the TS layer's bulk calls (an object of an internal cache).
+// A staging buffer of STAGE_BYTES for the TS layer's bulk calls (an object of an internal cache, made
+// on the first call; each call gives another buffer, so that nested bulk calls never share one).
 export const STAGE_BYTES: u32 = 16384;
 export function stage_alloc(): u32 {
-  const c = cacheCreateInternal(STAGE_BYTES);
-  if (c == 0) return 0;
-  return <u32>allocSingle(c, 0xffffffff);
+  if (stageCache == 0) stageCache = cacheCreateInternal(STAGE_BYTES);
+  if (stageCache == 0) return 0;
+  return <u32>allocSingle(stageCache, 0xffffffff);
 }
 
 // ---- benchmark loops (bench/micro.mjs) ----
@@ -151,11 +247,11 @@ export function debug_clock(): u32 { return debugClock(); }
 export function debug_reports(): u32 { return load<u32>(HEAP + H_DEBUG, DB_REPORTS); }
 // Address of an object's alloc (which 0) or free (which 1) track, 0 when its cache keeps none.
 export function debug_track(cache: u32, ptr: u32, which: u32): u32 {
-  return isCache(cache) && which < 2 ? <u32>debugTrackOf(cache, ptr, which) : 0;
+  return knownCache(cache) && which < 2 ? <u32>debugTrackOf(cache, ptr, which) : 0;
 }
-export function cache_quarantined(cache: u32): u32 { return isCache(cache) ? load<u32>(cache, C_QUAR_COUNT) : 0; }
+export function cache_quarantined(cache: u32): u32 { return knownCache(cache) ? load<u32>(cache, C_QUAR_COUNT) : 0; }
 // The k-th live object of a cache (0 when there are fewer): what a refused destroy names.
-export function cache_live_at(cache: u32, k: u32): u32 { return isCache(cache) ? <u32>liveAt(cache, k) : 0; }
+export function cache_live_at(cache: u32, k: u32): u32 { return knownCache(cache) ? <u32>liveAt(cache, k) : 0; }
 
 // ---- reclaim (assembly/reclaim.ts): reap, shrink, targeted reclaim, memory.discard bookkeeping ----
 import {
@@ -167,21 +263,21 @@ import {
 // returned: a CPU out of range reaps nothing.
 export function reap_pass(cpu: u32): u32 { return reapPass(cpu); }
 // Flush arrays and barns, free every empty slab, sort partial slabs. Pages freed, or -E_BAD_CACHE.
-export function cache_shrink(cache: u32): i32 { return cacheShrink(cache); }
+export function cache_shrink(cache: u32): i32 { return userCache(cache) ? cacheShrink(cache) : -E_BAD_CACHE; }
 export function heap_shrink(): u32 { return heapShrink(); }
 // Targeted reclaim of at least `pages` pages (0xffffffff: all it can). Pages freed, or -E_* (a negative
 // E_BAD_CACHE, or E_INVALID when the cache is not reclaimable).
-export function cache_reclaim(cache: u32, pages: u32): i32 { return cacheReclaim(cache, pages); }
+export function cache_reclaim(cache: u32, pages: u32): i32 { return userCache(cache) ? cacheReclaim(cache, pages) : -E_BAD_CACHE; }
 // Objects destroyed by targeted reclaim since the heap was set up (wraps at 2^32).
 export function reclaim_destroyed(): u32 { return destroyedTotal; }
 // Free with the refcount protocol: the object's first u32 is set to 0 before it is freed.
 export function reclaim_free(cache: u32, ptr: u32): i32 {
-  const e = reclaimableFree(cache, ptr);
+  const e = userCache(cache) ? reclaimableFree(cache, ptr) : E_BAD_CACHE;
   if (e != E_OK) setError(e);
   return e;
 }
 // E_OK when ptr is an allocated object of cache (objects parked in per-CPU arrays count as allocated).
-export function object_check(cache: u32, ptr: u32): i32 { return objectCheck(cache, ptr); }
+export function object_check(cache: u32, ptr: u32): i32 { return knownCache(cache) ? objectCheck(cache, ptr) : E_BAD_CACHE; }
 // The next free chunk (index ≥ from) not yet discarded, now marked discarded; -1 when none.
 export function discard_next(from: u32): i32 { return discardNext(from); }
 export function discard_unmark(i: u32): void { discardUnmark(i); }
@@ -214,7 +310,7 @@ export function realloc(ptr: usize, size: usize): usize {
 export function aligned_alloc(align: usize, size: usize): usize { return kmallocAligned(align, size); }
 // posix_memalign: 0, or EINVAL / ENOMEM (wasi-libc's numbers); *memptr is written only on success.
 export function posix_memalign(memptr: usize, align: usize, size: usize): i32 {
-  if (align < 4 || (align & (align - 1)) != 0) return ERRNO_EINVAL;
+  if (align < 4 || (align & (align - 1)) != 0 || !callerRange(memptr, 4)) return ERRNO_EINVAL;
   const p = kmallocAligned(align, size);
   if (p == 0) return load<i32>(HEAP, H_LAST_ERROR) == E_INVALID ? ERRNO_EINVAL : ERRNO_ENOMEM;
   store<u32>(memptr, <u32>p);

@@ -1,10 +1,24 @@
-// inuse.ts — the per-object in-use bit (cache flag F_INUSE): catches a double free of an object that sits
-// in a per-CPU array, which the slab bitmap cannot see (a parked object is "allocated" there).
+// inuse.ts — per-object double-free state: the in-use bit (cache flag F_INUSE) and the free key
+// (F_FREEKEY). Either catches a double free of an object that sits outside its slab — in a per-CPU array,
+// a barn, an alien array or a prefill handle — which the slab bitmap cannot see (such an object is
+// "allocated" there). harden.ts makes the checks with them; this file owns the state and its encoding.
 //
-// Owns: the in-use bitmap of every F_INUSE slab. Entry points: inuseMark() (an object goes to a user),
-// inuseRelease() (a user frees it: test and clear), inuseIsSet() (validate, destroy report),
-// inuseClearSlab() (a new slab). Called by cpu.ts (fast and slow paths), bulk.ts, debugslot.ts (a new
-// slab), debug.ts, reclaim.ts, destroy.ts, validate.ts. Calls nothing.
+// Owns: the in-use bitmap of every F_INUSE slab; the free key word of every F_FREEKEY object (FREE_KEY,
+// keyOf, keyAddr); which mechanism a new cache gets (hardenFlags). Entry points: inuseMark() (an object
+// goes to a user), inuseRelease() (a user frees it: test and clear), inuseIsSet() (validate, destroy
+// report), inuseClearSlab() (a new slab), hardenFlags() (cache.ts), keyPark() (slab.ts slabTake), keyOf(),
+// keyAddr(), keyPresent() (harden.ts, validate.ts).
+//
+// The free key (F_FREEKEY: every cache whose free objects may be written — no constructor, not debug —
+// chosen by measurement, README "Double frees"): an object not in a user's hands holds its key,
+// ptr ^ FREE_KEY, in its first u32 (its second in a reclaimable cache, whose first is the refcount). It is
+// written as the object leaves its slab (slabTake: keyPark) and as a user frees it, and cleared (0) as it
+// is handed out (harden.ts). A free that finds the key is a double free unless the user stored that very
+// value; a walk over every parked object decides (cpu.ts parkedAnywhere). In-use bits (F_INUSE) serve the
+// caches whose free objects must keep their bytes (a constructor's state) and those that ask for them;
+// debug caches (no arrays: the slab bitmap is exact) and the heap's own caches get neither.
+// Called by harden.ts (the checks), slab.ts (keyPark), cache.ts (hardenFlags), bulk.ts, debugslot.ts (a
+// new slab), reclaim.ts, destroy.ts, validate.ts. Calls structs.ts (the object index) only.
 //
 // Slab of an F_INUSE cache (layoutSlab in cache.ts):
 //
@@ -20,8 +34,51 @@
 //
 // Invariants (checked by validate): in-use bit set ⇒ slab bit 0 (allocated) and the object is in no array;
 //   bits ≥ objects are 0.
-import { C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_INUSE } from "./layout";
+import {
+  C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_CTOR, F_DEBUG_MASK, F_FREEKEY,
+  F_INTERNAL, F_INUSE, F_KMALLOC, F_RECLAIMABLE,
+} from "./layout";
 import { objectIndexAt } from "./structs";
+
+// ---- the free key -------------------------------------------------------------------------------------
+
+// The key's constant: key(p) = p ^ FREE_KEY. Its low three bits are 101, so a key is never 0 or 1 (a
+// cleared word, a refcount of "unused") and never an 8-aligned address.
+export const FREE_KEY: u32 = 0x9e3779b5;
+
+@inline export function keyOf(p: usize): u32 {
+  return <u32>p ^ FREE_KEY;
+}
+
+// Where object p's key lives: its first u32, or its second in a reclaimable cache (F_RECLAIMABLE is bit
+// 1, so (flags & F_RECLAIMABLE) << 1 is 4 there and 0 elsewhere: no branch). Objects are ≥ 8 bytes apart.
+@inline export function keyAddr(flags: u32, p: usize): usize {
+  return p + (<usize>(flags & F_RECLAIMABLE) << 1);
+}
+
+// Object p leaves its slab for an array or a handle (slabTake): it is parked, so it carries its key.
+// `flags` is the cache's C_FLAGS, read once per batch by the caller.
+@inline export function keyPark(flags: u32, p: usize): void {
+  if ((flags & F_FREEKEY) != 0) store<u32>(keyAddr(flags, p), keyOf(p));
+}
+
+// Does parked object p hold its key? (validate: one without was written after it was freed.) True for
+// caches without F_FREEKEY.
+export function keyPresent(cache: usize, p: usize): bool {
+  const flags = load<u32>(cache, C_FLAGS);
+  return (flags & F_FREEKEY) == 0 || load<u32>(keyAddr(flags, p)) == keyOf(p);
+}
+
+// The mechanism a new cache gets, added to its flags (cache.ts, after the heap's debug defaults).
+export function hardenFlags(flags: u32): u32 {
+  if ((flags & F_DEBUG_MASK) != 0) return flags & ~(F_INUSE | F_FREEKEY);   // exact bitmap
+  if ((flags & F_CTOR) != 0) flags |= F_INUSE;                             // free objects keep their bytes
+  if ((flags & F_INUSE) != 0) return flags & ~F_FREEKEY;
+  if ((flags & F_INTERNAL) != 0 && (flags & F_KMALLOC) == 0) return flags;  // the heap's own: no arrays
+  return flags | F_FREEKEY;
+}
+
+// ---- the in-use bit -----------------------------------------------------------------------------------
 
 // Address of the bitmap word holding object i's bit, in the slab starting at `slab`.
 @inline function wordOf(cache: usize, slab: usize, i: u32): usize {

@@ -38,14 +38,16 @@
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
 // block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.
-// aligned_alloc supports alignments up to 8 KiB from the classes, up to MAX_LARGE_ALIGN (64 KiB) from
-// the buddy allocator, and 8 KiB for huge (chunk-run) blocks; larger ones fail with E_INVALID.
+// aligned_alloc supports alignments up to 4 KiB from the classes (a cache's own alignment, kept by debug
+// and in-use layouts), up to MAX_LARGE_ALIGN (64 KiB) from the buddy allocator, and 8 KiB for huge
+// (chunk-run) blocks; larger ones fail with E_INVALID.
 //
 // Bad pointers: every path checks before it changes anything, and returns an E_* code: a pointer outside
 // the heap or into metadata (E_NOT_OURS), inside a block but not at its start (E_NOT_OBJECT), an object
 // of a cache that is not kmalloc's (E_WRONG_CACHE), an object free in its slab, or a page-aligned
-// pointer whose page is free (E_DOUBLE_FREE). Known limit (as for caches): a double free of an object
-// that still sits in a per-CPU array is not detected.
+// pointer whose page is free (E_DOUBLE_FREE), and an object parked in an array or handle (E_DOUBLE_FREE:
+// harden.ts, through checkObject + hardenCheck in classify, so realloc and malloc_usable_size refuse a
+// freed block too, and cacheFree's hardenFree for free).
 import {
   C_BATCH, C_FLAGS, C_SIZE, CC_MAIN, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN, CT_NO_CHUNK,
   CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_OBJECTS, D_ORDER, DESC_BYTES, DESC_SHIFT, E_BUSY,
@@ -56,7 +58,8 @@ import {
 } from "./layout";
 import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
-import { cacheAlloc, cacheFree } from "./cpu";
+import { cacheAlloc, cacheFree, parkedAnywhere } from "./cpu";
+import { hardenAlloc, hardenCheck } from "./harden";
 import { sheafEntry } from "./sheaf";
 import {
   chunkHeaderOf, nodeAddr, pageAllocReclaiming, pageExtend, pageFree, runAllocReclaiming, runCapacity, runFree,
@@ -107,7 +110,7 @@ const MAX_REQUEST: usize = 0x7fff0000;
     if (n != 0) {
       store<u32>(main, n - 1, SH_COUNT);
       statAt(slot, ALLOC_FASTPATH);
-      return <usize>load<u32>(sheafEntry(main, n - 1));
+      return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off / in use
     }
   }
   return kmallocSlow(size);
@@ -234,6 +237,9 @@ function classify(ptr: usize): i32 {
     if ((load<u32>(cache, C_FLAGS) & F_KMALLOC) == 0) return E_WRONG_CACHE;
     const e = checkObject(cache, ptr, b);
     if (e != E_OK) return e;
+    // parked (its key, confirmed by the walk; or its in-use bit clear): freed already (harden.ts)
+    const h = hardenCheck(cache, ptr);
+    if (h != E_OK && (h == E_DOUBLE_FREE || parkedAnywhere(cache, ptr))) return E_DOUBLE_FREE;
     kKind = KIND_SLAB;
     kHead = cache;
     return E_OK;
@@ -496,7 +502,9 @@ export function kmallocAligned(align: usize, size: usize): usize {
   if (align == 0 || (align & (align - 1)) != 0) { setError(E_INVALID); return 0; }
   if (align <= 8 || (align <= 16 && size > 8)) return kmalloc(size);
   if (size == 0) size = 1;
-  if (size <= KMALLOC_MAX && align <= KMALLOC_MAX) {
+  // A class serves alignments its cache guarantees in every mode (red zones and in-use bitmaps move
+  // objects, but keep them C_ALIGN-aligned): caches align to at most a page. Larger: the page allocator.
+  if (size <= KMALLOC_MAX && align <= PAGE_SIZE) {
     let k = classFor(size);
     const nclasses = load<u32>(kmTable() + KM_NCLASSES);
     for (; k <= nclasses; k++) {

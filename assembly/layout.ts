@@ -268,7 +268,7 @@ export const N_FREE_LISTS: u32 = offsetof<NodeHdr>();
 // header keeps explicit offsets; the per-node part is CacheNode × nnodes, the per-CPU part CpuSlot × ncpus.
 //   0 magic  4 id  8 size  12 stride  16 align  20 flags  24 order  28 objects  32 objOffset
 //  36 bitmapWords  40 recip  44 arrayCap  48 minPartial  52 next  56 prev  60 batch  64 live
-//  68 debugOff  72 lastReap  76 slabMask  80..107 reserved  108 inuseOff  112 reports  116 quarCount
+//  68 debugOff  72 lastReap  76 slabMask  80..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
 // 120 quar  124 trackOff
 export const CACHE_MAGIC: u32 = 0x4b4d4321; // 'KMC!'
 export const C_MAGIC: u32 = 0;
@@ -292,6 +292,10 @@ export const C_LIVE: u32 = 64;       // objects handed to users (not counting pe
 export const C_DEBUG_OFF: u32 = 68;  // debug: offset of the object inside its stride slot (left red zone)
 export const C_LAST_REAP: u32 = 72;  // reclaim.ts
 export const C_SLAB_MASK: u32 = 76;  // slab bytes - 1: slabs are naturally aligned, so ptr & mask = offset in slab
+export const C_SELF: u32 = 100;      // the cache's own address while it lives (index.ts knownCache: a
+                                     // handle check without reading the slab bitmap); 0 once destroyed
+export const C_BUSY: u32 = 104;      // slabs being made for this cache now (node.ts, around slabNew: a
+                                     // constructor or shrinker may re-enter): destroy refuses meanwhile
 export const C_INUSE_OFF: u32 = 108; // F_INUSE: offset of the in-use bitmap inside a slab (inuse.ts)
 export const C_REPORTS: u32 = 112;   // reports made about this cache
 export const C_QUAR_COUNT: u32 = 116; // objects quarantined (allocated in their slabs, never handed out)
@@ -406,6 +410,7 @@ export const F_DEBUG_MASK: u32 = F_RED_ZONE | F_POISON | F_STORE_USER | F_CHECKS
 export const F_INUSE: u32 = 1 << 8;       // per-object in-use bit (inuse.ts): catches double frees of parked objects
 export const F_EXACT: u32 = 1 << 9;       // at creation only: take these flags as given, no heap defaults
 export const F_KMALLOC: u32 = 1 << 10;    // a kmalloc-N cache (free() accepts only these)
+export const F_FREEKEY: u32 = 1 << 11;    // double-free hardening by a key in free objects (harden.ts)
 export const F_USER_MASK: u32 = F_CTOR | F_RECLAIMABLE | F_DEBUG_MASK | F_NO_ALIEN | F_INUSE | F_EXACT;
 
 // ---- host hooks (env.hook(op, a, b, c)) ----------------------------------------------------------------

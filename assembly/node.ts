@@ -26,7 +26,7 @@
 import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
   CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP, C_OBJ_OFFSET,
-  CC_SCRATCH, E_NOMEM, H_NNODES,
+  CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY,
 } from "./layout";
 import { CacheNode, PageDesc, objectIndexAt } from "./structs";
 import { HEAP, nodeOf, pageAddr } from "./arena";
@@ -90,7 +90,9 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
       d = <usize>changetype<CacheNode>(cn).empty;
       if (d == 0) {
         unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
+        store<u32>(cache, load<u32>(cache, C_BUSY) + 1, C_BUSY); // a re-entrant destroy must wait
         d = slabNew(cache, node);
+        store<u32>(cache, load<u32>(cache, C_BUSY) - 1, C_BUSY);
         lockNode(cache, cn);
         if (d == 0) {
           // slabNew may have run pressure reclaim, which can put objects back on these lists: use them.

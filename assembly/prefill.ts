@@ -2,7 +2,7 @@
 //
 // Owns: nothing persistent; a handle is a sheaf (layout.ts: count, capacity, next, node, entries) that
 // belongs to the caller until it is returned. Entry points: cachePrefill(cache, n) → handle,
-// prefilledAlloc(handle) → object, cacheReturnPrefilled(cache, handle).
+// prefilledAlloc(handle) → object, cacheReturnPrefilled(cache, handle), prefillHandle(h) (the ABI's check).
 // Called by: index.ts. Calls sheaf.ts (sheaves), node.ts (refillBatch), debug.ts (handOutAny).
 //
 //   n ≤ capacity, CPU has a spare array  → the spare becomes the handle, topped up   (sheaf_prefill_fast)
@@ -11,15 +11,38 @@
 // Return: a handle of the cache's capacity goes back as the CPU's spare when the spare slot is empty
 // (sheaf_return_fast); otherwise its objects are flushed to the slabs and the array freed
 // (sheaf_return_slow).
-import { C_ARRAY_CAP, CC_GUARD, CC_SPARE, E_INVALID, E_NOMEM, MAX_ARRAY_CAP, SH_CAP, SH_COUNT } from "./layout";
+//
+// A handle out in a caller's hands is marked (sheaf.ts handleMark: SH_NEXT = PREFILL_MARK ^ its address,
+// SH_NODE = its cache), unmarked when it comes back. prefillHandle() checks a handle a caller passes (the
+// ABI: a garbage handle must not be written to): an allocated object of one of the heap's sheaf caches,
+// found by arithmetic from the address, carrying the mark. Its objects carry their free keys (slabTake
+// keyed them; harden.ts), so a user's free of one is a double free, and handleHolds finds them.
+import {
+  C_ARRAY_CAP, CC_GUARD, CC_SPARE, CT_RUN_TAIL, D_CACHE, E_INVALID, E_NOMEM, E_OK, H_SHEAF_CACHES, MAX_ARRAY_CAP,
+  SH_CAP, SH_COUNT, SHEAF_CLASSES,
+} from "./layout";
+import { HEAP, chunkByteOf, pageOf } from "./arena";
+import { checkObject } from "./slab";
 import { refillBatch } from "./node";
-import { sheafDelete, sheafEntry, sheafFlush, sheafNew } from "./sheaf";
+import { handleMark, handleUnmark, isHandle, sheafDelete, sheafEntry, sheafFlush, sheafNew } from "./sheaf";
 import {
   SHEAF_PREFILL_FAST, SHEAF_PREFILL_OVERSIZE, SHEAF_PREFILL_SLOW, SHEAF_RETURN_FAST, SHEAF_RETURN_SLOW, stat,
 } from "./stats";
 import { cpuSlot, currentNode, emptySheaf } from "./percpu";
 import { setError } from "./report";
 import { handOutAny } from "./debug";
+
+// Is h a prefill handle out in a caller's hands? Reads h only once its address is known to be a sheaf.
+export function prefillHandle(h: usize): bool {
+  const b = chunkByteOf(h);
+  if (b >= CT_RUN_TAIL) return false;                 // in no slab chunk: its descriptor is not there
+  const owner = <usize>load<u32>(pageOf(h), D_CACHE);
+  for (let k: u32 = 0; k < SHEAF_CLASSES; k++) {
+    const sc = <usize>load<u32>(HEAP + H_SHEAF_CACHES + (k << 2));
+    if (sc != 0 && sc == owner) return checkObject(sc, h, b) == E_OK && isHandle(h);
+  }
+  return false;
+}
 
 export function cachePrefill(cache: usize, n: u32): usize {
   if (n == 0 || n > MAX_ARRAY_CAP) { setError(E_INVALID); return 0; }
@@ -55,6 +78,7 @@ export function cachePrefill(cache: usize, n: u32): usize {
     count += r;
   }
   store<u32>(s, count, SH_COUNT);
+  handleMark(s, cache);                                // out in the caller's hands
   return s;
 }
 
@@ -72,7 +96,13 @@ export function prefilledAlloc(s: usize): usize {
   return 0;
 }
 
-export function cacheReturnPrefilled(cache: usize, s: usize): void {
+// Take handle s back. E_OK, or E_INVALID (nothing changed) when it holds objects of another cache.
+export function cacheReturnPrefilled(cache: usize, s: usize): i32 {
+  const n = load<u32>(s, SH_COUNT);
+  for (let k: u32 = 0; k < n; k++) {
+    if (<usize>load<u32>(pageOf(<usize>load<u32>(sheafEntry(s, k))), D_CACHE) != cache) return E_INVALID;
+  }
+  handleUnmark(s);                                     // no longer a handle
   const slot = cpuSlot(cache);
   const empty = emptySheaf();
   const cap = load<u32>(cache, C_ARRAY_CAP);
@@ -82,10 +112,11 @@ export function cacheReturnPrefilled(cache: usize, s: usize): void {
       if (spare != empty) sheafDelete(cache, spare);
       store<u32>(slot, <u32>s, CC_SPARE);
       stat(cache, SHEAF_RETURN_FAST);
-      return;
+      return E_OK;
     }
   }
   sheafFlush(cache, s, load<u32>(s, SH_COUNT));
   sheafDelete(cache, s);
   stat(cache, SHEAF_RETURN_SLOW);
+  return E_OK;
 }

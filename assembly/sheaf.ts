@@ -8,6 +8,8 @@
 //   sheaves   sheafNew(), sheafDelete(), sheafFlush(), sheafEntry()
 //   barn      barnGetFullSheaf(), barnGetEmptySheaf(), barnPutFullSheaf(), barnPutEmptySheaf(),
 //             barnReplaceEmptySheaf(), barnReplaceFullSheaf(), drainBarn(), barnMaxFull()
+//   handles   handleMark(), handleUnmark(), isHandle(), handleHolds() (prefill handles out in callers'
+//             hands: prefill.ts marks them; the double-free walk and destroy find them)
 // Called by: cpu.ts (the front end), bulk.ts, prefill.ts, reclaim.ts. Calls node.ts (a sheaf is one
 // object of a sheaf cache: allocOne/freeOne; flushing is freeToSlabs), cache.ts (a sheaf cache is made on
 // first use), percpu.ts, stats.ts.
@@ -16,13 +18,18 @@
 //   full  list: barnNrFull full sheaves, at most barnMaxFull(cache)
 //   empty list: barnNrEmpty empty sheaves, at most BARN_MAX_EMPTY
 // Each barn operation takes and releases the lock once; none holds it across a sheaf allocation or free.
+//
+// Prefill handle (a sheaf out in a caller's hands, prefill.ts): SH_NEXT = PREFILL_MARK ^ its address,
+// SH_NODE = its cache; both restored (0, the CPU's node) when it comes back.
 import {
   BARN_MAX_EMPTY, BARN_MAX_FULL, C_ARRAY_CAP, C_FLAGS, C_SIZE, CN_BARN_EMPTY, CN_BARN_FULL,
-  CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK, F_KMALLOC, H_SHEAF_CACHES, SH_HDR, SH_NEXT, SHEAF_MIN_SHIFT,
+  CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK, F_KMALLOC, H_SHEAF_CACHES, SH_HDR, SH_NEXT, SH_NODE,
+  SHEAF_MIN_SHIFT, SHEAF_CLASSES, CN_PARTIAL, CN_FULL, C_OBJECTS, H_NNODES,
 } from "./layout";
-import { CacheNode, Sheaf } from "./structs";
+import { CacheNode, PageDesc, Sheaf } from "./structs";
 import { HEAP } from "./arena";
 import { allocOne, cnAddr, freeOne, freeToSlabs, lockNode } from "./node";
+import { objectAt, slabIsFree } from "./slab";
 import { cacheCreateInternal } from "./cache";
 import { currentNode, emptySheaf } from "./percpu";
 import {
@@ -31,6 +38,51 @@ import {
 import { unlock } from "./sync";
 
 // ---- sheaves ------------------------------------------------------------------------------------------
+
+export const PREFILL_MARK: u32 = 0x50524546; // 'PREF'
+
+// Mark sheaf s as a prefill handle of `cache`, out in a caller's hands; and back.
+export function handleMark(s: usize, cache: usize): void {
+  changetype<Sheaf>(s).next = PREFILL_MARK ^ <u32>s;
+  changetype<Sheaf>(s).node = <u32>cache;
+}
+export function handleUnmark(s: usize): void {
+  changetype<Sheaf>(s).next = 0;
+  changetype<Sheaf>(s).node = currentNode;
+}
+// Is sheaf s (an allocated sheaf) a handle out in a caller's hands?
+@inline export function isHandle(s: usize): bool {
+  return changetype<Sheaf>(s).next == (PREFILL_MARK ^ <u32>s);
+}
+
+// Prefill handles of `cache` out in callers' hands: the entries equal to p, or (p = 0) the number of
+// handles. Walks every sheaf of the heap (the sheaf caches' slabs): cold, for the double-free confirm
+// walk (cpu.ts parkedAnywhere), destroy and validate. Reads only.
+export function handleHolds(cache: usize, p: usize): u32 {
+  let found: u32 = 0;
+  const nn = load<u32>(HEAP, H_NNODES);
+  for (let k: u32 = 0; k < SHEAF_CLASSES; k++) {
+    const sc = <usize>load<u32>(HEAP + H_SHEAF_CACHES + (k << 2));
+    if (sc == 0) continue;
+    const objects = load<u32>(sc, C_OBJECTS);
+    for (let n: u32 = 0; n < nn; n++) {
+      const cn = cnAddr(sc, n);
+      for (let which: u32 = 0; which < 2; which++) {
+        for (let d = <usize>load<u32>(cn + (which == 0 ? CN_PARTIAL : CN_FULL)); d != 0; d = <usize>changetype<PageDesc>(d).next) {
+          for (let i: u32 = 0; i < objects; i++) {
+            if (slabIsFree(d, i)) continue;
+            const s = objectAt(sc, d, i);
+            if (!isHandle(s) || <usize>changetype<Sheaf>(s).node != cache) continue;
+            if (p == 0) { found++; continue; }
+            const c = changetype<Sheaf>(s).count;
+            for (let j: u32 = 0; j < c; j++) if (<usize>load<u32>(sheafEntry(s, j)) == p) found++;
+          }
+        }
+      }
+    }
+  }
+  return found;
+}
 
 // Address of entry k of sheaf s.
 @inline export function sheafEntry(s: usize, k: u32): usize {

@@ -7,7 +7,7 @@
 // Called by: node.ts (under the cache-node lock, except slabNew, which runs unlocked so that a constructor
 // may re-enter), cpu.ts and kmalloc.ts (checkObject), bulk.ts, debug.ts, reclaim.ts, validate.ts.
 // Calls page.ts (pageAllocReclaiming: a shortage runs the handler reclaim.ts registered), debugslot.ts (a
-// new slab's debug bytes), report.ts (the constructor hook).
+// new slab's debug bytes), report.ts (the constructor hook), inuse.ts (an object taken out is keyed).
 //
 // A slab is 2^order pages. With at most 64 objects the bitmap is inline in the head descriptor (D_BITS);
 // otherwise it opens the slab and objects start after it:
@@ -20,7 +20,8 @@
 //   a per-CPU array counts as allocated here (its bit is 0).
 //
 // Invariants: inuse = objects - popcount(bitmap);  bits ≥ objects are 0;  0 ≤ inuse ≤ objects.
-// Free objects are never written by the slab layer: a constructed object keeps its state.
+// Free objects are never written by the slab layer: a constructed object keeps its state. (An object
+// of an F_FREEKEY cache gets its key as slabTake takes it out: inuse.ts; such caches have no ctor.)
 import {
   C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_BITS,
   DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK, E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR,
@@ -28,6 +29,7 @@ import {
   F_RECLAIMABLE,
 } from "./layout";
 import { NodeHdr, PageDesc, objectIndexAt } from "./structs";
+import { keyPark } from "./inuse";
 import { chunkByte, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { nodeAddr, pageAllocReclaiming, pageFree } from "./page";
 import { debugSlabInit } from "./debugslot";
@@ -47,7 +49,8 @@ export let resolvedError: i32 = 0;
 
 // Make a slab for `cache` on `node`: pages, descriptors, bitmap, and constructed objects. Runs with no
 // lock held (the constructor may re-enter, and a page shortage runs pressure reclaim, which calls
-// shrinkers and destructors). Returns the head descriptor, not on any list, or 0.
+// shrinkers and destructors). Returns the head descriptor, not on any list, or 0: no memory, or a
+// constructor failed (env.hook answered non-zero) and the slab went back unused.
 export function slabNew(cache: usize, node: u32): usize {
   const order = load<u32>(cache, C_ORDER);
   const d = pageAllocReclaiming(node, order);        // on a shortage, reclaim first (page.ts handler)
@@ -85,7 +88,13 @@ export function slabNew(cache: usize, node: u32): usize {
     const id = load<u32>(cache, C_ID);
     const stride = load<u32>(cache, C_STRIDE);
     let p = base + load<u32>(cache, C_OBJ_OFFSET);
-    for (let i: u32 = 0; i < objects; i++, p += stride) hook(HOOK_CTOR, id, <u32>p, 0);
+    for (let i: u32 = 0; i < objects; i++, p += stride) {
+      // a constructor that failed (the host says so): no object of this slab is ever handed out
+      if (hook(HOOK_CTOR, id, <u32>p, 0) != 0) {
+        slabDiscard(cache, d);
+        return 0;
+      }
+    }
   }
   return d;
 }
@@ -104,6 +113,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   const words = load<u32>(cache, C_BITMAP_WORDS);
   const stride = load<u32>(cache, C_STRIDE);
   const first = pageAddr(d) + load<u32>(cache, C_OBJ_OFFSET);
+  const flags = load<u32>(cache, C_FLAGS);                 // inuse.ts: an object out of its slab is keyed
   let got: u32 = 0;
   for (let w: u32 = 0; w < words && got < max; w++) {
     const wa = bm + (<usize>w << 3);
@@ -112,7 +122,9 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
     while (bits != 0 && got < max) {
       const b = <u32>ctz(bits);
       bits &= bits - 1;
-      store<u32>(dst + (<usize>got << 2), <u32>(first + ((w << 6) + b) * stride));
+      const p = first + ((w << 6) + b) * stride;
+      store<u32>(dst + (<usize>got << 2), <u32>p);
+      keyPark(flags, p);
       got++;
     }
     store<u64>(wa, bits);

@@ -3,13 +3,14 @@
 // Owns: the report area of the heap header (H_REPORT_COUNT, H_REPORT: up to REPORT_MAX entries of
 // {code, address, cache}). Entry point: validate() → number of problems found (0 = consistent).
 // Read-only apart from the report. Called by index.ts; calls nothing that changes state (slab.ts's
-// bitmapCheck and object checks, node.ts's listFor, debugslot.ts's byte checks, debug.ts's quarantine).
+// bitmapCheck and object checks, node.ts's listFor, debugslot.ts's byte checks, debug.ts's quarantine,
+// harden.ts's keyPresent and cpu.ts's parkedTimes: a parked object holds its free key and is parked once).
 import {
   C_NEXT, C_OBJECTS, CN_EMPTY, CN_FULL, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL, CN_PARTIAL, CS_BUDDY,
   CS_FREE, CS_RUN, CT_NODE, CT_RUN_TAIL, DESC_SHIFT, E_CORRUPT, H_CACHE_HEAD, H_NNODES, H_REPORT,
   H_REPORT_COUNT, K_FREE, K_LARGE, K_META, K_SLAB, K_TAIL, L_EMPTY, L_FULL, L_PARTIAL, MAX_BUDDY_ORDER,
-  META_PAGES, PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, 
-  MAX_NODES, E_OK, H_BOOT, C_FLAGS, F_RED_ZONE, F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE,
+  META_PAGES, PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, MAX_NODES, E_OK, H_BOOT,
+  C_FLAGS, F_RED_ZONE, F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE,
 } from "./layout";
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByte, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
@@ -21,6 +22,9 @@ import { sheafEntry } from "./sheaf";
 import { debugCheckFree } from "./debugslot";
 import { quarantineEntries, quarantineEntry } from "./debug";
 import { inuseIsSet } from "./inuse";
+import { keyPresent } from "./inuse";
+import { parkedTimes } from "./cpu";
+import { handleHolds } from "./sheaf";
 
 // Problem kinds written as `code` in the report (E_CORRUPT family, distinguished by sub-code).
 export const V_PAGE_COVER: i32 = 100;     // a chunk's pages are not covered exactly once by blocks
@@ -151,20 +155,18 @@ function checkObjects(c: usize, d: usize, objects: u32): void {
 }
 
 // Every entry of a sheaf is an allocated object of cache c (of `node` when ≥ 0) that no user holds.
-function checkSheaf(c: usize, s: usize, node: i32): void {
+function checkSheaf(c: usize, s: usize, node: i32, handles: bool): void {
   const n = changetype<Sheaf>(s).count;
   if (n > changetype<Sheaf>(s).cap) { report(V_ARRAY, s, c); return; }
   const inuse = (load<u32>(c, C_FLAGS) & F_INUSE) != 0;
   for (let i: u32 = 0; i < n; i++) {
     const p = <usize>load<u32>(sheafEntry(s, i));
+    // allocated in its slab, of the right node, not in a user's hands (in-use bit clear; free key there:
+    // harden.ts), and parked exactly once anywhere (arrays, spares, barns, alien arrays, prefill handles)
     if (resolveObject(c, p) == 0 || (node >= 0 && nodeOf(p) != <u32>node) ||
-        (inuse && inuseIsSet(c, p))) {
+        (inuse && inuseIsSet(c, p)) || !keyPresent(c, p) || parkedTimes(c, p, handles) != 1) {
       report(V_ARRAY, p, c);
       return;
-    }
-    // The same object twice in one array (an undetected double free, without in-use bits).
-    for (let j: u32 = 0; j < i; j++) {
-      if (<usize>load<u32>(sheafEntry(s, j)) == p) { report(V_ARRAY, p, c); return; }
     }
   }
 }
@@ -181,6 +183,7 @@ function checkQuarantine(c: usize): void {
 
 function checkCache(c: usize): void {
   const nn = load<u32>(HEAP, H_NNODES);
+  const handles = handleHolds(c, 0) != 0;      // prefill handles out: their entries count as parked too
   for (let node: u32 = 0; node < nn; node++) {
     const cn = cnAddr(c, node);
     let slabs = checkSlabList(c, node, cn + CN_PARTIAL, L_PARTIAL, CN_NR_PARTIAL);
@@ -192,7 +195,7 @@ function checkCache(c: usize): void {
     while (s != 0) {
       k++;
       if (changetype<Sheaf>(s).count != changetype<Sheaf>(s).cap) report(V_BARN, s, c);
-      checkSheaf(c, s, -1);
+      checkSheaf(c, s, -1, handles);
       s = <usize>changetype<Sheaf>(s).next;
     }
     if (k != changetype<CacheNode>(cn).barnNrFull) report(V_BARN, cn, c);
@@ -209,13 +212,13 @@ function checkCache(c: usize): void {
   const ncpus = load<u32>(HEAP, H_NCPUS);
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
     const slot = slotOf(c, cpu);
-    checkSheaf(c, <usize>changetype<CpuSlot>(slot).main, -1);
-    checkSheaf(c, <usize>changetype<CpuSlot>(slot).spare, -1);
+    checkSheaf(c, <usize>changetype<CpuSlot>(slot).main, -1, handles);
+    checkSheaf(c, <usize>changetype<CpuSlot>(slot).spare, -1, handles);
     for (let n: u32 = 0; n < MAX_NODES; n++) {
       const a = <usize>load<u32>(changetype<CpuSlot>(slot).alienAt(n));
       if (a == 0) continue;
       if (changetype<Sheaf>(a).node != n) report(V_ARRAY, a, c);
-      checkSheaf(c, a, <i32>n);
+      checkSheaf(c, a, <i32>n, handles);
     }
   }
 }

@@ -2,9 +2,10 @@
 // inuse.mjs — the fast-path cost of double-free hardening (issue 4, item 3):
 //   base    the allocator at a baseline git revision (default: 6b59b9e, main just before the hardening
 //           landed), compiled here from that revision's assembly/
-//   cur     this tree, a cache without the in-use bit: the always-on checks only (free refuses the
-//           object on top of the CPU's main array; one flag test on alloc and on free)
+//   cur     this tree, a cache without the in-use bit: the default hardening, the free key (harden.ts,
+//           inuse.ts: cleared on alloc, checked and written on free)
 //   inuse   this tree, a cache with the per-object in-use bit (CacheFlags.INUSE / inUseBits: true)
+// The pair from JS goes through the raw exports, so it also pays the ABI's cache handle check.
 // Workloads (64-byte objects, default array capacity): an alloc+free pair inside Wasm (bench_pairs),
 // bursts of 32 allocs then 32 frees inside Wasm (bench_bursts), and the pair called from JS through the
 // raw exports. Figures: ns per alloc+free pair, median of RUNS runs, and the ratio to `base`.

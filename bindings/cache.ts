@@ -15,8 +15,9 @@
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
 // Call tree: alloc → cache_alloc | #allocCareful → #hookFailed, #oom;  free → cache_free |
-//   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.stage,
-//   cache_alloc_bulk / cache_free_bulk;  prefill → cache_prefill → new Prefilled.
+//   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
+//   (each call its own buffer), cache_alloc_bulk / #freeBulkChecked → #freeChunk → cache_free_bulk;
+//   prefill → cache_prefill → new Prefilled. Careful paths count their Wasm call (core.enter/leave).
 import { Abi as L, ErrorCodes, Flags } from "./generated/abi.js";
 import {
   CacheBusyError,
@@ -52,6 +53,8 @@ export class Cache implements CacheEntry {
   /** @internal */ readonly ctor?: (ptr: number) => void;
   /** @internal The destructor of a reclaimable cache. */ destructor?: Destructor;
   #dead = false;
+  /** Prefill handles given out and not yet returned: destroy() refuses while any is out. */
+  readonly #handles = new Set<Prefilled>();
   /** Destroyed, or has callbacks whose exceptions are rethrown after the Wasm call, or is reclaimable:
    *  take the checked path. Keeps the common alloc/free to one test and one Wasm call. */
   #careful: boolean;
@@ -123,23 +126,45 @@ export class Cache implements CacheEntry {
   // alloc for a destroyed cache or one whose callbacks may throw.
   #allocCareful(): number {
     this.#check();
-    const p = this.#w.cache_alloc(this.addr) >>> 0;
-    if (this.#core.hookError !== undefined) this.#hookFailed(p);
+    const core = this.#core;
+    let p: number;
+    core.enter();
+    try {
+      p = this.#w.cache_alloc(this.addr) >>> 0;
+    } finally {
+      core.leave();
+    }
+    if (core.hookError !== undefined) this.#hookFailed(p);
     return p === 0 ? this.#oom() : p;
   }
 
   /** Allocate one object from `node`'s memory (falling back to other nodes when it has none). */
   allocNode(node: number): number {
     this.#check();
-    indexArg("allocNode", node, this.#core.nodes, "nodes");
-    const p = this.#w.cache_alloc_node(this.addr, node) >>> 0;
-    if (this.#core.hookError !== undefined) this.#hookFailed(p);
+    const core = this.#core;
+    indexArg("allocNode", node, core.nodes, "nodes");
+    let p: number;
+    core.enter();
+    try {
+      p = this.#w.cache_alloc_node(this.addr, node) >>> 0;
+    } finally {
+      core.leave();
+    }
+    if (core.hookError !== undefined) this.#hookFailed(p);
     return p === 0 ? this.#oom() : p;
   }
 
   #hookFailed(p: number): never {
-    if (p !== 0) this.#w.cache_free(this.addr, p);
-    this.#core.rethrowHook();
+    const core = this.#core;
+    if (p !== 0) {
+      core.enter();
+      try {
+        this.#w.cache_free(this.addr, p);
+      } finally {
+        core.leave();
+      }
+    }
+    core.rethrowHook();
     throw new SlabError("wasm-slab: a constructor failed", ErrorCodes.INVALID);
   }
 
@@ -148,9 +173,16 @@ export class Cache implements CacheEntry {
   #freeCareful(ptr: number): void {
     this.#check();
     ptrArg("free", ptr);
-    const e = this.destructor === undefined ? this.#w.cache_free(this.addr, ptr) : this.#w.reclaim_free(this.addr, ptr);
+    const core = this.#core;
+    let e: number;
+    core.enter();
+    try {
+      e = this.destructor === undefined ? this.#w.cache_free(this.addr, ptr) : this.#w.reclaim_free(this.addr, ptr);
+    } finally {
+      core.leave();
+    }
     if (e !== 0) this.#freeFailed(e);
-    this.#core.rethrowHook();
+    core.rethrowHook();
   }
 
   #freeFailed(e: number): never {
@@ -224,25 +256,35 @@ export class Cache implements CacheEntry {
     this.#check();
     countArg("allocBulk", n, MAX_BULK);
     const core = this.#core;
-    const stage = core.stage();
+    const stage = core.takeStage(); // this call's own: a callback may re-enter a bulk call meanwhile
     const per = L.STAGE_BYTES >>> 2;
     const out = new Uint32Array(n);
     let done = 0;
-    while (done < n) {
-      const k = Math.min(per, n - done);
-      const got = this.#w.cache_alloc_bulk(this.addr, stage, k);
-      if (got !== 0) {
-        out.set(new Uint32Array(core.memory.buffer, stage, k), done);
-        done += k;
+    try {
+      while (done < n) {
+        const k = Math.min(per, n - done);
+        let got: number;
+        core.enter();
+        try {
+          got = this.#w.cache_alloc_bulk(this.addr, stage, k);
+        } finally {
+          core.leave();
+        }
+        if (got !== 0) {
+          out.set(new Uint32Array(core.memory.buffer, stage, k), done);
+          done += k;
+        }
+        if (got === 0 || core.hookError !== undefined) {
+          const code = this.#w.last_error();
+          const report = got === 0 && code !== ErrorCodes.NOMEM && code !== ErrorCodes.OK ? core.lastReport(code) : undefined;
+          if (done > 0) this.#freeBulkChecked(out.subarray(0, done)); // all or nothing
+          core.rethrowHook();
+          if (report) throw reportError(report); // a debug cache found a corrupted object (quarantined)
+          throw new OutOfMemoryError(`${n} objects of cache '${this.name}'`, n * this.size);
+        }
       }
-      if (got === 0 || core.hookError !== undefined) {
-        const code = this.#w.last_error();
-        const report = got === 0 && code !== ErrorCodes.NOMEM && code !== ErrorCodes.OK ? core.lastReport(code) : undefined;
-        if (done > 0) this.freeBulk(out.subarray(0, done)); // all or nothing
-        core.rethrowHook();
-        if (report) throw reportError(report); // a debug cache found a corrupted object (quarantined)
-        throw new OutOfMemoryError(`${n} objects of cache '${this.name}'`, n * this.size);
-      }
+    } finally {
+      core.giveStage(stage);
     }
     return out;
   }
@@ -259,8 +301,12 @@ export class Cache implements CacheEntry {
     } else {
       throw new InvalidArgumentError(`freeBulk: ${show(ptrs)} is not a Uint32Array or an array of pointers`);
     }
+    this.#freeBulkChecked(all);
+  }
+
+  // freeBulk of pointers already known to be u32s.
+  #freeBulkChecked(all: Uint32Array): void {
     const core = this.#core;
-    const stage = core.stage();
     const per = L.STAGE_BYTES >>> 2;
     if (all.length > per) {
       // Check everything before freeing anything: each chunk is checked by the Wasm, and a duplicate
@@ -271,25 +317,41 @@ export class Cache implements CacheEntry {
         throw freeError(ErrorCodes.DOUBLE_FREE, dup, this.name);
       }
     }
-    for (let done = 0; done < all.length; done += per) {
-      const chunk = all.subarray(done, Math.min(all.length, done + per));
-      new Uint32Array(core.memory.buffer, stage, chunk.length).set(chunk);
-      const e = this.#w.cache_free_bulk(this.addr, stage, chunk.length);
-      if (e !== 0) {
-        // Reported by the Wasm (detail in the header). In a debug cache, an object found corrupted while
-        // freeing is quarantined and the rest of its chunk is freed.
-        const r = core.lastReport(e);
-        core.rethrowHook();
-        if (r.ptr === chunk[this.#w.bulk_bad_index()]) throw reportError(r);
-        throw freeError(e, chunk[this.#w.bulk_bad_index()]!, this.name);
+    const stage = core.takeStage(); // this call's own: a callback may re-enter a bulk call meanwhile
+    try {
+      for (let done = 0; done < all.length; done += per) {
+        this.#freeChunk(all.subarray(done, Math.min(all.length, done + per)), stage);
       }
-      if (this.destructor !== undefined) {
-        // Reclaim protocol: a free object's count is 0. Set after the checked free (nothing else ran
-        // since: single-threaded), so a rejected batch still changes nothing.
-        const dv = core.dv;
-        for (const p of chunk) dv.setUint32(p, 0, true);
-      }
+    } finally {
+      core.giveStage(stage);
     }
+  }
+
+  #freeChunk(chunk: Uint32Array, stage: number): void {
+    const core = this.#core;
+    new Uint32Array(core.memory.buffer, stage, chunk.length).set(chunk);
+    let e: number;
+    core.enter();
+    try {
+      e = this.#w.cache_free_bulk(this.addr, stage, chunk.length);
+    } finally {
+      core.leave();
+    }
+    if (e !== 0) {
+      // Reported by the Wasm (detail in the header). In a debug cache, an object found corrupted while
+      // freeing is quarantined and the rest of its chunk is freed.
+      const r = core.lastReport(e);
+      core.rethrowHook();
+      if (r.ptr === chunk[this.#w.bulk_bad_index()]) throw reportError(r);
+      throw freeError(e, chunk[this.#w.bulk_bad_index()]!, this.name);
+    }
+    if (this.destructor !== undefined) {
+      // Reclaim protocol: a free object's count is 0. Set after the checked free (nothing else ran
+      // since: single-threaded), so a rejected batch still changes nothing.
+      const dv = core.dv;
+      for (const p of chunk) dv.setUint32(p, 0, true);
+    }
+    core.rethrowHook();
   }
 
   // ---- prefill ---------------------------------------------------------------------------------------
@@ -299,7 +361,13 @@ export class Cache implements CacheEntry {
     this.#check();
     countArg("prefill", n, L.MAX_ARRAY_CAP, 1);
     const core = this.#core;
-    const s = this.#w.cache_prefill(this.addr, n) >>> 0;
+    let s: number;
+    core.enter();
+    try {
+      s = this.#w.cache_prefill(this.addr, n) >>> 0;
+    } finally {
+      core.leave();
+    }
     if (core.hookError !== undefined) {
       if (s !== 0) this.#w.cache_return_prefilled(this.addr, s);
       core.rethrowHook();
@@ -307,7 +375,9 @@ export class Cache implements CacheEntry {
     if (s === 0) {
       throw new OutOfMemoryError(`a prefill of ${n} objects of cache '${this.name}'`, n * this.size);
     }
-    return new Prefilled(this, core.w, s, n);
+    const h = new Prefilled(this, core.w, s, n);
+    this.#handles.add(h);
+    return h;
   }
 
   /** Give a prefill handle back: what is left goes to the CPU's spare array where possible. */
@@ -316,6 +386,7 @@ export class Cache implements CacheEntry {
     if (!(handle instanceof Prefilled)) throw new InvalidArgumentError(`returnPrefilled: ${show(handle)} is not a prefill handle`);
     if (handle.cache !== this) throw new InvalidArgumentError(`returnPrefilled: the handle belongs to cache '${handle.cache.name}'`);
     this.#w.cache_return_prefilled(this.addr, handle.release());
+    this.#handles.delete(handle);
   }
 
   // ---- reclaim, tuning, figures, destroy -------------------------------------------------------------
@@ -342,7 +413,13 @@ export class Cache implements CacheEntry {
       throw new InvalidArgumentError(`reclaim(${show(pages)}): pages is a positive integer (or Infinity)`);
     }
     const core = this.#core;
-    const r = this.#w.cache_reclaim(this.addr, pages >= L.RECLAIM_ALL ? L.RECLAIM_ALL : pages);
+    let r: number;
+    core.enter();
+    try {
+      r = this.#w.cache_reclaim(this.addr, pages >= L.RECLAIM_ALL ? L.RECLAIM_ALL : pages);
+    } finally {
+      core.leave();
+    }
     core.rethrowHook();
     if (r < 0) throw new SlabError(`wasm-slab: reclaim '${this.name}' failed (code ${-r})`, -r);
     this.#reclaimer.discardFree();
@@ -378,11 +455,12 @@ export class Cache implements CacheEntry {
     };
   }
 
-  /** Destroy the cache. Throws CacheBusyError, freeing nothing, while objects are live. */
+  /** Destroy the cache. Throws CacheBusyError, freeing nothing, while objects are live or a prefill
+   *  handle is out (return it first). */
   destroy(): void {
     this.#check();
     const core = this.#core;
-    const e = this.#w.cache_destroy(this.addr);
+    const e = this.#handles.size !== 0 ? ErrorCodes.BUSY : this.#w.cache_destroy(this.addr);
     if (e === ErrorCodes.BUSY) {
       const objects: LiveObject[] = [];
       for (let k = 0; k < L.LIVE_REPORT_MAX; k++) {
@@ -390,7 +468,7 @@ export class Cache implements CacheEntry {
         if (p === 0) break;
         objects.push({ ptr: p, tracks: core.tracksAt(this.addr, p) });
       }
-      throw new CacheBusyError(this.name, this.#w.cache_live(this.addr) >>> 0, objects);
+      throw new CacheBusyError(this.name, this.#w.cache_live(this.addr) >>> 0, objects, this.#handles.size);
     }
     if (e !== 0) throw new SlabError(`wasm-slab: destroy '${this.name}' failed (code ${e})`, e);
     this.#dead = true;

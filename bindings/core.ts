@@ -12,15 +12,23 @@
 // core through registrations (register() of a CacheEntry, `shrinker` set by the Reclaimer,
 // `onReport` set by the Heap), never by core importing them.
 // Invariants:
-//   - hookError holds the first exception a callback threw during the current Wasm call; the caller
-//     of that call rethrows it (rethrowHook) once the Wasm has returned: a JS exception never unwinds
-//     through the allocator.
+//   - hookError holds the first exception a callback threw during the current Wasm call made for a TS
+//     caller (tsCalls > 0); that caller rethrows it (rethrowHook) once the Wasm has returned: a JS
+//     exception never unwinds through the allocator, and is thrown once. A callback that throws during
+//     a call nobody in TS made (C code calling malloc/free through heap.imports()) has no one to throw
+//     to: its exception goes to the report log (heap.reports()), never left pending for an unrelated
+//     later call.
+//   - Every TS path that may run a callback counts itself in tsCalls around its Wasm call (enter /
+//     leave); the plain fast paths run only while no callback can (no ctor, no destructor, no shrinker,
+//     no onReport: see armHooks), so they need not.
+//   - Each bulk call takes its own staging buffer (takeStage / giveStage): a callback that re-enters a
+//     bulk call during one never shares its buffer.
 //   - Pointers read from the Wasm are u32 (`>>> 0` on every i32 result that is an address).
 //   - A view returned by u8/dv/u32v is valid until the next call that may grow memory.
 // Call tree: hook → (HOOK_CTOR) entry.ctor | (HOOK_DTOR) entry.destructor | (HOOK_SHRINK) shrinker |
 //   (HOOK_REPORT) report → cacheName, tracksAt; logReport; onReport.
-import { Abi as L, HookOps } from "./generated/abi.js";
-import { OutOfMemoryError, reportError, reportKind, type DebugReport, type SlabError, type Track, type Tracks } from "./errors.js";
+import { Abi as L, ErrorCodes, HookOps } from "./generated/abi.js";
+import { OutOfMemoryError, SlabError, reportError, reportKind, type DebugReport, type Track, type Tracks } from "./errors.js";
 import type { SlabExports } from "./wasm.js";
 
 /** The name errors give for the malloc heap (as a cache name). */
@@ -73,7 +81,9 @@ export class Core {
   readonly reportLog: SlabError[] = [];
   readonly #byId = new Map<number, CacheEntry>();
   readonly #internalNames = new Map<number, string>();
-  #stage = 0;
+  /** Wasm calls made for TS callers now running (nested through callbacks). */
+  tsCalls = 0;
+  readonly #stages: number[] = []; // staging buffers not in use
   #buffer: ArrayBuffer | SharedArrayBuffer;
   #u8: Uint8Array;
   #dv: DataView;
@@ -154,10 +164,32 @@ export class Core {
       }
       if (op === HookOps.SHRINK) return this.shrinker?.(a, b) ?? 0;
     } catch (e) {
-      if (this.hookError === undefined) this.hookError = e;
-      if (op === HookOps.DTOR) return 1; // the destructor failed: reclaim keeps the object and stops
+      this.callbackFailed(e);
+      if (op === HookOps.DTOR || op === HookOps.CTOR) return 1; // the callback failed: its object is not used
     }
     return 0;
+  }
+
+  /** A callback threw `e`: keep it for the TS caller of the running Wasm call (the first one wins), or,
+   *  when C code made the call, log it (heap.reports()): nobody is left to throw it to. */
+  callbackFailed(e: unknown): void {
+    if (this.tsCalls > 0) {
+      if (this.hookError === undefined) this.hookError = e;
+      return;
+    }
+    const err = new SlabError(`wasm-slab: a callback threw during a call made by C code: ${e instanceof Error ? e.message : String(e)}`, ErrorCodes.INVALID);
+    (err as { cause?: unknown }).cause = e;
+    this.reportLog.push(err);
+    if (this.reportLog.length > MAX_REPORTS) this.reportLog.shift();
+  }
+
+  /** A TS caller starts a Wasm call that may run callbacks (pair with leave(), in a finally). */
+  enter(): void {
+    this.tsCalls++;
+  }
+
+  leave(): void {
+    this.tsCalls--;
   }
 
   /** Throw a hook's pending exception, if any. */
@@ -241,16 +273,33 @@ export class Core {
     return last;
   }
 
-  /** A staging buffer of STAGE_BYTES in linear memory for bulk calls. */
-  stage(): number {
-    if (this.#stage === 0) {
-      const p = this.w.stage_alloc() >>> 0;
-      if (p === 0) throw new OutOfMemoryError("the bulk staging buffer", L.STAGE_BYTES);
-      this.#stage = p;
-      this.nameInternal(this.lastCache(), "bulk-stage"); // stage_alloc just created that cache
+  /** A staging buffer of STAGE_BYTES in linear memory for one bulk call, its own until giveStage():
+   *  a bulk call re-entered from a callback during another gets a different one. */
+  takeStage(): number {
+    const free = this.#stages.pop();
+    if (free !== undefined) return free;
+    const p = this.w.stage_alloc() >>> 0;
+    if (p === 0) throw new OutOfMemoryError("a bulk staging buffer", L.STAGE_BYTES);
+    if (this.#stageCache === 0) {
+      this.#stageCache = this.lastCache(); // the first stage_alloc created the staging cache
+      this.nameInternal(this.#stageCache, "bulk-stage");
     }
-    return this.#stage;
+    return p;
   }
+
+  giveStage(p: number): void {
+    this.#stages.push(p);
+  }
+
+  /** A staging buffer kept for the caller for good (benchmarks drive the raw bulk exports with it). */
+  stage(): number {
+    if (this.#ownStage === 0) this.#ownStage = this.takeStage();
+    return this.#ownStage;
+  }
+
+  #ownStage = 0;
+
+  #stageCache = 0;
 
   // ---- tracks and reports --------------------------------------------------------------------------
 

@@ -204,16 +204,20 @@ export class CacheBusyError extends SlabError {
   readonly cache: string;
   readonly live: number;
   readonly objects: readonly LiveObject[];
-  constructor(cache: string, live: number, objects: readonly LiveObject[] = []) {
+  /** Prefill handles of the cache not yet returned. */
+  readonly handles: number;
+  constructor(cache: string, live: number, objects: readonly LiveObject[] = [], handles = 0) {
     const list = objects.map((o) => hex(o.ptr) + fmtTracks(o.tracks)).join(", ");
     super(
       `wasm-slab: cannot destroy cache '${cache}': ${live} object(s) still allocated` +
-        (list ? `; first: ${list}${objects.length < live ? ", ..." : ""}` : ""),
+        (list ? `; first: ${list}${objects.length < live ? ", ..." : ""}` : "") +
+        (handles ? `; ${handles} prefill handle(s) not returned` : ""),
       ErrorCode.BUSY,
     );
     this.cache = cache;
     this.live = live;
     this.objects = objects;
+    this.handles = handles;
   }
 }
 

@@ -74,6 +74,7 @@ export class Heap {
   set onReport(fn: ((report: DebugReport) => void) | undefined) {
     if (fn !== undefined && typeof fn !== "function") throw new InvalidArgumentError("onReport must be a function");
     this.core.onReport = fn;
+    if (fn !== undefined) this.core.armHooks(); // it may run inside any call that finds an error
   }
 
   // ---- CPUs and nodes ----------------------------------------------------------------------------------
@@ -96,7 +97,14 @@ export class Heap {
   createCache(name: string, options: CacheOptions): Cache {
     const core = this.core;
     const o = cacheOptions(name, options, core.defaultFlags);
-    const addr = core.w.cache_create(o.size, o.align, o.flags, o.arrayCapacity) >>> 0;
+    let addr: number;
+    core.enter(); // a kmem_cache is an object: making one may run shrinkers under memory pressure
+    try {
+      addr = core.w.cache_create(o.size, o.align, o.flags, o.arrayCapacity) >>> 0;
+    } finally {
+      core.leave();
+    }
+    core.rethrowHook();
     if (addr === 0) {
       const code = core.w.last_error();
       if (code === ErrorCodes.NOMEM) throw new OutOfMemoryError(`cache '${name}'`, core.u32(core.hdr + Abi.H_CACHE_BYTES));
@@ -197,6 +205,7 @@ export async function createAllocator(options: AllocatorOptions = {}): Promise<H
   const heap = new Heap(core);
   if (!o.alienArrays) w.heap_set_flags2(1);
   core.onReport = o.onReport;
+  if (o.onReport !== undefined) core.armHooks();
   const defaults = withDebugChoices(w.debug_defaults() >>> 0, o.debug, o.inUseBits);
   w.debug_set_defaults(defaults);
   core.defaultFlags = defaults;

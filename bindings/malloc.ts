@@ -27,6 +27,17 @@ function checkSize(what: string, n: unknown): number {
   return n;
 }
 
+// Run a Wasm call for a TS caller: a callback it runs (a shrinker under memory pressure, onReport for a
+// bad pointer) throws through this caller, once (core.ts Invariants).
+function call<T>(core: Core, f: () => T): T {
+  core.enter();
+  try {
+    return f();
+  } finally {
+    core.leave();
+  }
+}
+
 function oom(core: Core, what: string, bytes: number): number {
   if (core.oomThrows) throw new OutOfMemoryError(what, bytes);
   return 0;
@@ -34,26 +45,31 @@ function oom(core: Core, what: string, bytes: number): number {
 
 export function malloc(core: Core, n: number): number {
   checkSize("malloc", n);
-  const p = core.w.malloc(n) >>> 0;
+  const p = call(core, () => core.w.malloc(n)) >>> 0;
+  core.rethrowHook();
   return p === 0 ? oom(core, `malloc(${n})`, n) : p;
 }
 
 export function calloc(core: Core, n: number, size: number): number {
   checkSize("calloc", n);
   checkSize("calloc", size);
-  const p = core.w.calloc(n, size) >>> 0;
+  const p = call(core, () => core.w.calloc(n, size)) >>> 0;
+  core.rethrowHook();
   return p === 0 ? oom(core, `calloc(${n}, ${size})`, n * size) : p;
 }
 
 export function free(core: Core, p: number): void {
-  const e = core.w.km_free(ptrArg("free", p));
+  ptrArg("free", p);
+  const e = call(core, () => core.w.km_free(p));
+  core.rethrowHook();
   if (e !== 0) throw freeError(e, p, MALLOC_NAME);
 }
 
 export function realloc(core: Core, p: number, n: number): number {
   ptrArg("realloc", p);
   checkSize("realloc", n);
-  const q = core.w.km_realloc(p, n) >>> 0;
+  const q = call(core, () => core.w.km_realloc(p, n)) >>> 0;
+  core.rethrowHook();
   if (q !== 0) return q;
   const e = core.w.last_error();
   if (e === ErrorCodes.OK) return 0; // realloc(p, 0) freed p
@@ -64,7 +80,8 @@ export function realloc(core: Core, p: number, n: number): number {
 export function usableSize(core: Core, p: number): number {
   ptrArg("usableSize", p);
   if (p === 0) return 0;
-  const n = core.w.km_usable(p) >>> 0;
+  const n = call(core, () => core.w.km_usable(p)) >>> 0;
+  core.rethrowHook();
   if (n === 0) throw freeError(core.w.last_error(), p, MALLOC_NAME);
   return n;
 }
@@ -74,7 +91,8 @@ export function alignedAlloc(core: Core, align: number, n: number): number {
   if (!isU32(align) || align < 1 || (align & (align - 1)) !== 0) {
     throw new InvalidArgumentError(`alignedAlloc: alignment ${show(align)} is not a power of two`);
   }
-  const p = core.w.aligned_alloc(align, n) >>> 0;
+  const p = call(core, () => core.w.aligned_alloc(align, n)) >>> 0;
+  core.rethrowHook();
   if (p !== 0) return p;
   if (core.w.last_error() === ErrorCodes.INVALID) {
     throw new InvalidArgumentError(`alignedAlloc: alignment ${align} is not supported for ${n} bytes (up to 64 KiB; 8 KiB above 512 KiB)`);
@@ -103,6 +121,13 @@ export function imports(core: Core): { env: Record<string, unknown>; wasm_slab: 
     aligned_alloc: w.aligned_alloc,
     posix_memalign: w.posix_memalign,
     malloc_usable_size: w.malloc_usable_size,
+    // the error detail of the last failure (the README's "C callers read last_error()")
+    last_error: w.last_error,
+    last_error_addr: w.last_error_addr,
+    last_error_cache: w.last_error_cache,
+    last_error_offset: w.last_error_offset,
+    last_error_found: w.last_error_found,
+    last_error_expected: w.last_error_expected,
   };
   return { env: { memory: core.memory, ...fns }, wasm_slab: { ...fns } };
 }

@@ -97,7 +97,7 @@ export class Reclaimer {
   }
 
   /** HOOK_SHRINK: ask the shrinkers in registration order until they report `wanted` pages. A shrinker
-   *  that throws counts 0; its exception is kept for the caller (heap.hookError). */
+   *  that throws counts 0; its exception goes to the caller (core.callbackFailed). */
   shrink(node: number, wanted: number): number {
     let got = 0;
     for (const fn of [...this.#shrinkers]) {
@@ -106,7 +106,7 @@ export class Reclaimer {
         const r = Number(fn(node, wanted));
         if (Number.isFinite(r) && r > 0) got += Math.floor(r);
       } catch (e) {
-        if (this.#core.hookError === undefined) this.#core.hookError = e;
+        this.#core.callbackFailed(e);
       }
       if (got >= wanted) break;
     }

@@ -40,6 +40,18 @@ void *aligned_alloc(size_t align, size_t size);
 int posix_memalign(void **memptr, size_t align, size_t size);
 size_t malloc_usable_size(void *ptr);
 
+/* The last failure the allocator recorded (free/realloc/malloc_usable_size of a bad pointer, or no
+ * memory), as the README describes: the code (0 none, 1 out of memory, 2 not a heap pointer, 3 not the
+ * start of a block, 4 another cache's object, 5 double free, 6 invalid argument), the pointer concerned
+ * and, for debug caches, the offset of the bad byte from the object, the byte found and the one expected.
+ * Through heap.imports() (module "wasm_slab") or merged into one module. */
+#define WASM_SLAB_IMPORT(name) __attribute__((import_module("wasm_slab"), import_name(#name)))
+int wasm_slab_last_error(void) WASM_SLAB_IMPORT(last_error);
+void *wasm_slab_last_error_addr(void) WASM_SLAB_IMPORT(last_error_addr);
+int wasm_slab_last_error_offset(void) WASM_SLAB_IMPORT(last_error_offset);
+unsigned wasm_slab_last_error_found(void) WASM_SLAB_IMPORT(last_error_found);
+unsigned wasm_slab_last_error_expected(void) WASM_SLAB_IMPORT(last_error_expected);
+
 #ifdef __cplusplus
 }
 #endif

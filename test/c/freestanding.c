@@ -129,12 +129,16 @@ EXPORT(bad_pointers) int bad_pointers(void) {
   if (!p || !big) return 1;
   p[0] = 'x';
   free(p + 8);                       /* inside an object */
+  if (wasm_slab_last_error() != 3 || wasm_slab_last_error_addr() != p + 8) return 4; /* E_NOT_OBJECT, named */
   free(big + 4096);                  /* inside a large block */
   if ((sink = realloc(p + 1, 50)) != 0) return 2;
   free((void *)16);                  /* below the heap */
   if (p[0] != 'x') return 3;
   free(big);
   free(big);                         /* a large block freed twice */
+  if (wasm_slab_last_error() != 5) return 5;                       /* E_DOUBLE_FREE */
   free(p);
+  free(p);                           /* a small block freed twice */
+  if (wasm_slab_last_error() != 5 || wasm_slab_last_error_addr() != p) return 6;
   return 0;
 }
