@@ -6,12 +6,24 @@
 // debug.ts (debug caches, one checked object at a time), harden.ts and inuse.ts (every object handed out
 // or freed meets its cache's double-free check; a key found is confirmed by cpu.ts parkedAnywhere), report.ts.
 //
-// allocBulk copies from the arrays first — main, spare, then full arrays from the node's barn (each
-// counted alloc_fastpath per object) — then refills straight into the caller's buffer from the slabs
-// (alloc_slowpath per object). If memory runs out it gives back everything it took: n objects or none.
-// freeBulk checks every pointer first (a duplicate inside the batch is a double free) and frees nothing
-// if one is bad; then objects of the CPU's node fill the main array, then full arrays go to the barn
-// while it has room, and the rest go to their slabs in batches, one lock per run of same-node objects.
+// allocBulk copies from the arrays first — main, spare, then full arrays from the node's barn, one
+// memory.copy per array (counted alloc_fastpath per object) — then refills straight into the caller's
+// buffer from the slabs (alloc_slowpath per object). If memory runs out it gives back everything it took:
+// n objects or none.
+// freeBulk checks every pointer first, in one pass (a duplicate inside the batch is a double free), and
+// frees nothing if one is bad. When every object is of the CPU's node (the common case, known from the
+// check pass), the free pass moves runs: one memory.copy fills the main array, a full main array goes to
+// the barn while it has room, and the rest goes to the slabs in one batch (freeToSlabs: one lock per run
+// of same-node objects). A batch that mixes nodes goes object by object.
+// Cost of the check (bench/PROFILE.md, "bulk"): an F_INUSE cache finds a duplicate in its in-use bits
+// (test and clear: the final state), so one pass suffices; any other cache (F_FREEKEY among them: its
+// keys are written only after the whole batch passed) sets each object's free bit provisionally and
+// clears it in a second pass.
+//
+// Call tree: cacheAllocBulk → takeFromSheaf (memory.copy), barnGetFullSheaf → putBack, refillBatch,
+//   hardenAlloc;  cacheFreeBulk → locateObject, hardenCheck → parkedAnywhere | inuseRelease (check),
+//   hardenReleased → freeRuns (memory.copy,
+//   swapMainToBarn → barnGetEmptySheaf | sheafNew, barnPutFullSheaf) → freeToSlabs | debugFreeBulk.
 import { C_ARRAY_CAP, C_FLAGS, CC_MAIN, CC_SPARE, CN_BARN_NR_FULL, E_DOUBLE_FREE, E_NOMEM, E_OK, F_DEBUG_MASK, F_FREEKEY, F_INUSE, SH_CAP, SH_COUNT } from "./layout";
 import { chunkByteOf } from "./arena";
 import { cnAddr, freeToSlabs, refillBatch } from "./node";
@@ -82,76 +94,124 @@ function putBack(cache: usize, slot: usize, cn: usize, s: usize): void {
   barnPutEmptySheaf(cache, cn, s);
 }
 
-// Flip object `ptr`'s bit (located at loc) in its slab's bitmap.
-@inline function flip(cache: usize, loc: u64): void {
-  const i = <u32>loc;
-  const w = bitmapWord(cache, <usize>(loc >> 32), i);
-  store<u64>(w, load<u64>(w) ^ (<u64>1 << (i & 63)));
+// The bitmap word holding the free bit of the object at loc (locateObject's (head << 32) | index).
+@inline function freeBitWord(cache: usize, loc: u64): usize {
+  return bitmapWord(cache, <usize>(loc >> 32), <u32>loc);
 }
 
 export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
-  // Check pass: locate each pointer and provisionally mark it free, so that a second copy of the same
-  // pointer in the batch reads as a double free; then undo the marks.
+  // Check pass, one per batch: locate each pointer and test its free bit (set: free in its slab, a
+  // double free). A second copy of the same pointer in the batch must read as a double free too: an
+  // F_INUSE cache sees it in its in-use bit (cleared by the first copy: the final state, nothing to
+  // undo); any other cache sets the free bit provisionally and clears it again below. Counts the objects
+  // of other nodes on the way (none: the free pass copies whole runs).
+  const node = currentNode;
+  const flags = load<u32>(cache, C_FLAGS);
+  const provisional = (flags & F_INUSE) == 0;
+  const keyed = flags & F_FREEKEY;
   let bad: i32 = E_OK;
+  let foreign: u32 = 0;
   let k: u32 = 0;
-  const keyed = load<u32>(cache, C_FLAGS) & F_FREEKEY;
   for (; k < n; k++) {
     const p = <usize>load<u32>(src + (<usize>k << 2));
-    const loc = locateObject(cache, p, chunkByteOf(p));
+    const b = chunkByteOf(p);
+    const loc = locateObject(cache, p, b);
     if (loc < (<u64>1 << 32)) { bad = <i32>loc; break; }
-    const i = <u32>loc;
-    if ((load<u64>(bitmapWord(cache, <usize>(loc >> 32), i)) >> (i & 63)) & 1) { bad = E_DOUBLE_FREE; break; }
+    const w = freeBitWord(cache, loc);
+    const v = load<u64>(w);
+    const m = <u64>1 << (<u32>loc & 63);
+    if ((v & m) != 0) { bad = E_DOUBLE_FREE; break; }
     if (keyed != 0) {
       // harden.ts: its key is there: parked somewhere (a double free) or the user's own value (cold walk)
       if (hardenCheck(cache, p) != E_OK && parkedAnywhere(cache, p)) { bad = E_DOUBLE_FREE; break; }
     } else if (!inuseRelease(cache, p)) { bad = E_DOUBLE_FREE; break; } // F_INUSE: parked, or twice in the batch
-    flip(cache, loc);
+    if (provisional) store<u64>(w, v | m);
+    foreign += <u32>(<u32>b != node);
   }
-  for (let j: u32 = 0; j < k; j++) {
-    const p = <usize>load<u32>(src + (<usize>j << 2));
-    flip(cache, locateObject(cache, p, chunkByteOf(p)));
-    if (bad != E_OK && keyed == 0) inuseMark(cache, p);      // undo the in-use releases too
+  // Undo pass (the pointers are known good up to k): clear the provisional free bits; after a bad
+  // pointer, mark the released in-use bits again.
+  if (provisional || bad != E_OK) {
+    for (let j: u32 = 0; j < k; j++) {
+      const p = <usize>load<u32>(src + (<usize>j << 2));
+      if (provisional) {
+        const loc = locateObject(cache, p, chunkByteOf(p));
+        const w = freeBitWord(cache, loc);
+        store<u64>(w, load<u64>(w) & ~(<u64>1 << (<u32>loc & 63)));
+      }
+      if (bad != E_OK && keyed == 0) inuseMark(cache, p);  // undo the in-use releases too
+    }
   }
   if (bad != E_OK) {
     bulkBadIndex = k;
     return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), bad); // reported (report.ts)
   }
   if (keyed != 0) for (let j: u32 = 0; j < n; j++) hardenReleased(cache, <usize>load<u32>(src + (<usize>j << 2))); // keyed: freed
-  if ((load<u32>(cache, C_FLAGS) & F_DEBUG_MASK) != 0) {
+  if ((flags & F_DEBUG_MASK) != 0) {
     const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
     if (e != E_OK) bulkBadIndex = debugBulkBad;
     return e;
   }
 
-  // Free pass: same-node objects into the main array, then into full arrays for the barn.
   const slot = cpuSlot(cache);
   const cap = load<u32>(cache, C_ARRAY_CAP);
-  let main = <usize>load<u32>(slot, CC_MAIN);
-  let rest: u32 = 0; // objects for the slabs are compacted to the front of src
   let local: u32 = 0;
-  const cn = cnAddr(cache, currentNode);
-  for (let i: u32 = 0; i < n; i++) {
-    const p = load<u32>(src + (<usize>i << 2));
-    if (cap != 0 && <u32>chunkByteOf(p) == currentNode) {
-      let count = load<u32>(main, SH_COUNT);
-      if (count >= load<u32>(main, SH_CAP)) {
-        const fresh = cap != 0 && load<u32>(cn, CN_BARN_NR_FULL) < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
-        if (fresh == 0) { store<u32>(src + (<usize>rest << 2), p); rest++; continue; }
-        main = fresh;
-        count = 0;
+  if (cap != 0 && foreign == 0) {
+    // Free pass by runs: fill the main array with one copy, hand it to the barn when full (while the barn
+    // has room), repeat; what is left goes to its slabs in one batch.
+    local = freeRuns(cache, slot, cap, src, n);
+    freeToSlabs(cache, src + (<usize>local << 2), n - local);
+  } else {
+    // Mixed nodes (or arrays off): same-node objects into the arrays one by one, the rest compacted to
+    // the front of src and freed to their slabs (freeToSlabs takes each node's lock once per run).
+    let main = <usize>load<u32>(slot, CC_MAIN);
+    let rest: u32 = 0;
+    const cn = cnAddr(cache, node);
+    for (let i: u32 = 0; i < n; i++) {
+      const p = load<u32>(src + (<usize>i << 2));
+      if (cap != 0 && <u32>chunkByteOf(p) == node) {
+        let count = load<u32>(main, SH_COUNT);
+        if (count >= load<u32>(main, SH_CAP)) {
+          const fresh = load<u32>(cn, CN_BARN_NR_FULL) < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
+          if (fresh == 0) { store<u32>(src + (<usize>rest << 2), p); rest++; continue; }
+          main = fresh;
+          count = 0;
+        }
+        store<u32>(sheafEntry(main, count), p);
+        store<u32>(main, count + 1, SH_COUNT);
+        local++;
+      } else {
+        store<u32>(src + (<usize>rest << 2), p);
+        rest++;
       }
-      store<u32>(sheafEntry(main, count), p);
-      store<u32>(main, count + 1, SH_COUNT);
-      local++;
-    } else {
-      store<u32>(src + (<usize>rest << 2), p);
-      rest++;
     }
+    freeToSlabs(cache, src, rest);
   }
-  freeToSlabs(cache, src, rest);
   statAddAt(slot, FREE_FASTPATH, local);
-  statAddAt(slot, FREE_SLOWPATH, rest);
+  statAddAt(slot, FREE_SLOWPATH, n - local);
   return E_OK;
+}
+
+// Copy objects of src (all of the CPU's node) into the main array in runs, swapping a full main array
+// into the barn while the barn has room. Returns how many went into arrays (a prefix of src).
+function freeRuns(cache: usize, slot: usize, cap: u32, src: usize, n: u32): u32 {
+  const cn = cnAddr(cache, currentNode);
+  let main = <usize>load<u32>(slot, CC_MAIN);
+  let done: u32 = 0;
+  while (done < n) {
+    const count = load<u32>(main, SH_COUNT);
+    const space = load<u32>(main, SH_CAP) - count;
+    if (space == 0) {
+      const fresh = load<u32>(cn, CN_BARN_NR_FULL) < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
+      if (fresh == 0) break;
+      main = fresh;
+      continue;
+    }
+    const k = space < n - done ? space : n - done;
+    memory.copy(sheafEntry(main, count), src + (<usize>done << 2), <usize>k << 2);
+    store<u32>(main, count + k, SH_COUNT);
+    done += k;
+  }
+  return done;
 }
 
 // The main array is full: hand it to the barn and install an empty array (from the barn, or new) as

@@ -2,24 +2,31 @@
 // malloc-peers.mjs — wasm-slab's malloc against its peers on the same C workloads (bench/c/mbench.c):
 //   (a) C in Wasm with wasm-slab merged in (wasm-merge + wasm-opt, scripts/merge-c.mjs)
 //   (b) C in Wasm with wasi-libc's dlmalloc
-//   (c) native gcc -O2 with glibc, and with jemalloc / mimalloc through LD_PRELOAD (when installed)
-//   (d) C in Wasm with a bump allocator that never frees (bench/c/bump.c): the cost floor, context only
+//   (c) C in Wasm with AssemblyScript's own TLSF (bench/c/tlsf-peer.ts, merged the same way as (a))
+//   (d) native gcc -O2 with glibc, and with jemalloc / mimalloc through LD_PRELOAD
+//   (e) C in Wasm with a bump allocator that never frees (bench/c/bump.c): the cost floor, context only
+// The tools and libraries the peers need are installed with apt-get when missing and running as root
+// (bench/c/build.mjs, as .ci/run installs clang); otherwise the benchmark names exactly what is missing and
+// stops (exit 2), unless --allow-missing, which runs without those peers and says so in the results.
 // Workloads: "mix" (a malloc/free mix, no payload work) and every trace of ../shared/traces replayed
 // with payload fill and checks. Each figure is the median of --runs runs, the peers interleaved run by run
-// (so machine noise hits them alike); ratios are between peers of the same run set.
+// (so machine noise hits them alike); ratios are between peers of the same run set. The Wasm peers run
+// TurboFan-only (bench/wasm-run.mjs, wasmRunFlags: with V8's default tiering the replay loop never left
+// the baseline compiler; bench/PROFILE.md).
 // Utilization per trace (Wasm peers): peak live payload / (memory size − __heap_base) after one
 // replay on a fresh instance, i.e. every byte the allocator took from the engine.
 //
-//   node bench/malloc-peers.mjs [--runs N] [--mix-ops N] [--traces DIR] [--json]
-//   (npm run bench runs it as "malloc"; needs clang + wasi-libc for the Wasm peers, gcc for native)
-import { execFileSync, spawnSync } from "node:child_process";
+//   node bench/malloc-peers.mjs [--runs N] [--mix-ops N] [--traces DIR] [--only t1,t2] [--allow-missing] [--json]
+//   (npm run bench runs it as "malloc"; with WASM_SLAB_BENCH_DIR set it writes malloc.json there)
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fmt, median, progress, table, writeSection } from "./harness.mjs";
-import { mergeC } from "../scripts/merge-c.mjs";
+import { buildNative, buildWasmPeers, ensurePeerTools, nativeLib } from "./c/build.mjs";
+import { wasmRunFlags, wasmRunner } from "./wasm-run.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -28,6 +35,8 @@ const { values } = parseArgs({
     runs: { type: "string", default: "5" },
     "mix-ops": { type: "string", default: "5000000" },
     traces: { type: "string" },
+    only: { type: "string" },
+    "allow-missing": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
 });
@@ -36,40 +45,45 @@ const mixOps = Number(values["mix-ops"]);
 const traceDir = [values.traces, process.env.WASM_SLAB_TRACES, join(root, "..", "shared", "traces"), join(root, "..", "..", "shared", "traces")].find(
   (d) => d && existsSync(d),
 );
-const traceFiles = traceDir ? readdirSync(traceDir).filter((f) => f.endsWith(".rep")).sort() : [];
-
-const has = (cmd, args = ["--version"]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
+const only = values.only ? values.only.split(",") : null;
+const traceFiles = traceDir ? readdirSync(traceDir).filter((f) => f.endsWith(".rep") && (!only || only.includes(f.replace(".rep", "")))).sort() : [];
 const log = (...a) => { if (!values.json) console.log(...a); };
 
-// ---- build ----------------------------------------------------------------------------------------
+// ---- tools and builds -------------------------------------------------------------------------------------
+const missing = ensurePeerTools(["wasm", "gcc", "jemalloc", "mimalloc"], (m) => log(m));
+if (missing.length) {
+  const pkgs = [...new Set(missing.flatMap((m) => m.pkgs))].join(" ");
+  const why = process.getuid?.() === 0 ? "apt-get could not install them" : "not running as root, so the benchmark cannot install them";
+  console.error(`malloc-peers: missing ${missing.map((m) => m.what).join("; ")} (${why}).\n  install with: apt-get install -y --no-install-recommends ${pkgs}`);
+  if (!values["allow-missing"]) process.exit(2);
+  console.error("  --allow-missing: running without those peers");
+}
+const lacks = (k) => missing.some((m) => m.key === k);
+if (!existsSync(join(root, "dist", "slab-merge.wasm"))) {
+  console.error("malloc-peers: dist/slab-merge.wasm is missing (npm run build)");
+  process.exit(2);
+}
 const dir = mkdtempSync(join(tmpdir(), "malloc-peers-"));
 process.on("exit", () => rmSync(dir, { recursive: true, force: true })); // every way out: end, process.exit, a throw
-const src = join(here, "c", "mbench.c");
-const peers = []; // { name, kind: "wasm"|"native", file, env? }
-if (has("clang") && existsSync("/usr/lib/wasm32-wasi/libc.a")) {
-  const wasi = ["--target=wasm32-wasi", "-O2", "-Wl,--export=__heap_base"];
-  execFileSync("clang", [...wasi, `-I${join(root, "c")}`, src, join(root, "c", "slab_shim.c"), "-o", join(dir, "own.wasm")]);
-  mergeC(join(dir, "own.wasm"), join(dir, "slab.wasm"));
-  execFileSync("clang", [...wasi, src, "-o", join(dir, "dlmalloc.wasm")]);
-  execFileSync("clang", [...wasi, src, join(here, "c", "bump.c"), "-o", join(dir, "bump.wasm")]);
-  peers.push({ name: "wasm-slab (Wasm, merged)", key: "slab", kind: "wasm", file: join(dir, "slab.wasm") });
-  peers.push({ name: "dlmalloc (Wasm, wasi-libc)", key: "dl", kind: "wasm", file: join(dir, "dlmalloc.wasm") });
-} else log("(no clang / wasi-libc: Wasm peers skipped; apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)");
-if (has("gcc")) {
-  execFileSync("gcc", ["-O2", src, "-o", join(dir, "mbench")]);
-  peers.push({ name: "glibc (native)", key: "glibc", kind: "native", file: join(dir, "mbench") });
+const peers = []; // { name, key, kind: "wasm"|"native", file, env? }
+if (!lacks("wasm")) {
+  const w = buildWasmPeers(dir);
+  peers.push({ name: "wasm-slab (Wasm, merged)", key: "slab", kind: "wasm", file: w.slab });
+  peers.push({ name: "dlmalloc (Wasm, wasi-libc)", key: "dl", kind: "wasm", file: w.dl });
+  peers.push({ name: "AssemblyScript TLSF (Wasm, merged)", key: "tlsf", kind: "wasm", file: w.tlsf });
+  peers.push({ name: "bump, never frees (Wasm)", key: "bump", kind: "wasm", file: w.bump });
+}
+if (!lacks("gcc")) {
+  const exe = buildNative(dir);
+  peers.push({ name: "glibc (native)", key: "glibc", kind: "native", file: exe });
   for (const [key, lib] of [["jemalloc", "libjemalloc.so.2"], ["mimalloc", "libmimalloc.so.2"]]) {
-    const path = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"].map((d) => join(d, lib)).find(existsSync);
-    if (path) peers.push({ name: `${key} (native, LD_PRELOAD)`, key, kind: "native", file: join(dir, "mbench"), env: { LD_PRELOAD: path } });
-    else log(`(${lib} not installed: ${key} skipped; apt-get install libjemalloc2 libmimalloc2.0)`);
+    if (!lacks(key)) peers.push({ name: `${key} (native, LD_PRELOAD)`, key, kind: "native", file: exe, env: { LD_PRELOAD: nativeLib(lib) } });
   }
-} else log("(no gcc: native peers skipped)");
-if (peers.some((p) => p.key === "slab")) peers.push({ name: "bump, never frees (Wasm)", key: "bump", kind: "wasm", file: join(dir, "bump.wasm") });
+}
 
 // ---- running one peer -------------------------------------------------------------------------------
-const runner = join(here, "wasm-run.mjs");
 function runWasm(file, args) {
-  const r = spawnSync(process.execPath, ["--single-threaded", "--no-warnings", runner, file, traceDir ?? "", "--", ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [...wasmRunFlags, wasmRunner, file, traceDir ?? "", "--", ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${file} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   const m = /footprint (\d+)/.exec(r.stdout);
   return { text: r.stdout, footprint: Number(m[1]) };
@@ -80,7 +94,7 @@ function runNative(peer, args) {
   return { text: r.stdout, footprint: 0 };
 }
 const run = (peer, args) => (peer.kind === "wasm" ? runWasm(peer.file, args) : runNative(peer, args));
-// Each Wasm run is its own process (node --single-threaded, see wasm-run.mjs); native runs are processes too.
+// Each Wasm run is its own process (wasmRunFlags, see wasm-run.mjs); native runs are processes too.
 
 function parseTraceLines(text) {
   const out = {};
@@ -135,62 +149,42 @@ for (const peer of peers.filter((p) => p.kind === "wasm")) {
 }
 
 // ---- report -----------------------------------------------------------------------------------------
-const med = (xs) => median(xs);
+// Every ratio is taken inside one run (the peers of run r were measured back to back), then the median
+// over the runs: a drift of the machine between runs cancels out.
 const geomean = (xs) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
-const mixMed = Object.fromEntries(Object.entries(mix).map(([k, v]) => [k, med(v)]));
-const traceMed = Object.fromEntries(Object.entries(tput).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([t, xs]) => [t, med(xs)]))]));
+const has = (k) => peers.some((p) => p.key === k);
+const mixMed = Object.fromEntries(Object.entries(mix).map(([k, v]) => [k, median(v)]));
+const traceMed = Object.fromEntries(Object.entries(tput).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([t, xs]) => [t, median(xs)]))]));
 const geo = Object.fromEntries(Object.entries(traceMed).map(([k, v]) => [k, geomean(Object.values(v))]));
-const result = { runs, mixOps, mix: mixMed, traces: traceMed, geomean: geo, utilization: util, errors };
+const perRun = (f) => median(Array.from({ length: runs }, (_, r) => f(r)));
+// throughput ratio a ÷ b of one trace, and of the geomean over traces, per run
+const traceRatio = (a, b, t) => perRun((r) => tput[a][t][r] / tput[b][t][r]);
+const geoRatio = (a, b) => perRun((r) => geomean(traceInfo.map((t) => tput[a][t.name][r] / tput[b][t.name][r])));
+const mixRatio = (a, b) => perRun((r) => mix[a][r] / mix[b][r]); // time a ÷ time b
 
-if (values.json) {
-  console.log(JSON.stringify(result, null, 2));
-} else {
-  const goal = (ok) => (ok ? "reached" : "NOT reached");
-  console.log(`\nmix: ${mixOps} malloc/free operations (bump: ≤ 1e6), ns per operation, median of ${runs}`);
-  table(["peer", "ns/op", "vs wasm-slab"], peers.map((p) => [p.name, fmt(mixMed[p.key]), fmt(mixMed[p.key] / mixMed.slab) + "×"]));
-  if (mixMed.slab && mixMed.dl) console.log(`goal (a) ≥ 3× faster than (b): ${fmt(mixMed.dl / mixMed.slab)}× — ${goal(mixMed.dl / mixMed.slab >= 3)}`);
-  if (mixMed.slab && mixMed.glibc) console.log(`goal (a) no slower than native glibc: ${fmt(mixMed.slab / mixMed.glibc)}× glibc's time — ${goal(mixMed.slab <= mixMed.glibc)}`);
-
-  console.log(`\ntraces with payload fill and checks: million ops/s, median of ${runs}`);
-  table(
-    ["trace", ...peers.map((p) => p.key), "slab/dl"],
-    [
-      ...traceInfo.map((t) => [t.name.replace(".rep", ""), ...peers.map((p) => fmt(traceMed[p.key][t.name] / 1e6)), traceMed.slab ? fmt(traceMed.slab[t.name] / traceMed.dl[t.name]) + "×" : "-"]),
-      ["geomean", ...peers.map((p) => fmt(geo[p.key] / 1e6)), geo.slab ? fmt(geo.slab / geo.dl) + "×" : "-"],
-    ],
-  );
-  if (geo.slab && geo.dl) console.log(`goal (a) geomean ≥ 1.3× (b): ${fmt(geo.slab / geo.dl)}× — ${goal(geo.slab / geo.dl >= 1.3)}`);
-
-  if (util.slab && util.dl) {
-    console.log("\nutilization: peak live payload / bytes taken from the engine (memory − __heap_base), one replay");
-    let met = 0;
-    table(
-      ["trace", "peak live B", "wasm-slab", "dlmalloc", "bump", "points", "within 5"],
-      traceInfo.map((t) => {
-        const a = util.slab[t.name].utilization;
-        const b = util.dl[t.name].utilization;
-        const pts = 100 * (a - b);
-        if (pts >= -5) met++;
-        return [t.name.replace(".rep", ""), util.slab[t.name].peakLive, fmt(100 * a, 1) + "%", fmt(100 * b, 1) + "%", util.bump ? fmt(100 * util.bump[t.name].utilization, 1) + "%" : "-", fmt(pts, 1), pts >= -5 ? "yes" : "NO"];
-      }),
-    );
-    console.log(`goal: utilization within 5 points of dlmalloc on every trace — ${goal(met === traceInfo.length)} (${met}/${traceInfo.length} traces)`);
-  }
-  if (errors.length) console.log("\nERRORS:\n" + errors.join("\n"));
+const figures = [];
+// a ratio figure (the contract of bench/harness.mjs): goal a number, better "higher" or "lower"
+const figure = (name, ratio, baseline, goal, better) => figures.push({ name, value: ratio, unit: "×", baseline, ratio, ...(goal === undefined ? {} : { goal, better }) });
+if (has("slab") && has("dl")) figure("malloc/free mix: dlmalloc's time ÷ ours", mixRatio("dl", "slab"), "dlmalloc (Wasm)", 3, "higher");
+if (has("slab") && has("glibc")) figure("malloc/free mix: our time ÷ native glibc's", mixRatio("slab", "glibc"), "glibc (native)", 1, "lower");
+if (has("slab") && has("tlsf")) figure("malloc/free mix: AS TLSF's time ÷ ours", mixRatio("tlsf", "slab"), "AS TLSF (Wasm)");
+let worst = null;
+if (has("slab") && has("dl") && traceInfo.length) {
+  const per = traceInfo.map((t) => [t.name.replace(".rep", ""), traceRatio("slab", "dl", t.name)]);
+  worst = per.reduce((a, b) => (b[1] < a[1] ? b : a));
+  figure("trace replays: geomean ops/s ÷ dlmalloc's", geoRatio("slab", "dl"), "dlmalloc (Wasm)", 1.3, "higher");
+  figure(`trace replays: lowest trace ops/s ÷ dlmalloc's (${worst[0]})`, worst[1], "dlmalloc (Wasm)", 0.9, "higher");
+  for (const [t, x] of per) figures.push({ name: `trace ${t}: ops/s ÷ dlmalloc's`, value: x, unit: "×", baseline: "dlmalloc (Wasm)", ratio: x, perTrace: true });
 }
+if (has("slab") && has("tlsf") && traceInfo.length) figure("trace replays: geomean ops/s ÷ AS TLSF's", geoRatio("slab", "tlsf"), "AS TLSF (Wasm)");
+if (util.slab && util.dl) {
+  const within = traceInfo.filter((t) => util.slab[t.name].utilization >= util.dl[t.name].utilization - 0.05).length;
+  figures.push({ name: "traces with utilization within 5 points of dlmalloc", value: within, unit: "traces", baseline: "all traces", baselineValue: traceInfo.length, goal: 1, better: "higher" });
+}
+const result = { section: "malloc", runs, mixOps, peers: peers.map(({ key, name }) => ({ key, name })), missing, figures, mix: mixMed, traces: traceMed, geomean: geo, utilization: util, errors };
 const traceNames = traceInfo.map((t) => t.name.replace(".rep", ""));
 writeSection("malloc", {
   ...result,
-  peers: peers.map((p) => ({ key: p.key, name: p.name })),
-  figures: [
-    ...peers.map((p) => ({ name: `mix: ${p.name}`, value: mixMed[p.key], unit: "ns/op" })),
-    ...(mixMed.slab && mixMed.dl ? [{ name: "mix: dlmalloc time / wasm-slab time", value: mixMed.dl / mixMed.slab, unit: "×", baseline: "dlmalloc (Wasm)", ratio: mixMed.dl / mixMed.slab, goal: 3, better: "higher" }] : []),
-    ...(mixMed.slab && mixMed.glibc ? [{ name: "mix: wasm-slab time / native glibc time", value: mixMed.slab, unit: "ns/op", baseline: "glibc (native)", baselineValue: mixMed.glibc, goal: 1, better: "lower" }] : []),
-    ...(geo.slab && geo.dl ? [{ name: "traces: geomean ops/s, wasm-slab / dlmalloc", value: geo.slab / 1e6, unit: "Mops/s", baseline: "dlmalloc (Wasm)", baselineValue: geo.dl / 1e6, goal: 1.3, better: "higher" }] : []),
-    ...peers.flatMap((p) => traceInfo.map((t) => ({ name: `${t.name.replace(".rep", "")}: ${p.name}`, value: traceMed[p.key][t.name] / 1e6, unit: "Mops/s" }))),
-    ...(util.slab && util.dl ? [{ name: "traces with utilization within 5 points of dlmalloc", value: traceInfo.filter((t) => util.slab[t.name].utilization >= util.dl[t.name].utilization - 0.05).length, unit: "traces", baseline: "all traces", baselineValue: traceInfo.length, goal: 1, better: "higher" }] : []),
-    ...Object.entries(util).flatMap(([k, u]) => traceInfo.map((t) => ({ name: `${t.name.replace(".rep", "")}: utilization, ${k}`, value: 100 * u[t.name].utilization, unit: "%" }))),
-  ],
   charts: Object.keys(util).length
     ? [{
         id: "utilization", kind: "bars", title: "Utilization per trace: peak live payload / bytes taken from the engine (C in Wasm)",
@@ -199,4 +193,45 @@ writeSection("malloc", {
       }]
     : [],
 });
+
+if (values.json) {
+  console.log(JSON.stringify(result, null, 2));
+} else {
+  const goal = (ok) => (ok ? "reached" : "NOT reached");
+  console.log(`\nmix: ${mixOps} malloc/free operations (bump: ≤ 1e6), ns per operation, median of ${runs}`);
+  table(["peer", "ns/op", "÷ wasm-slab (per run)"], peers.map((p) => [p.name, fmt(mixMed[p.key]), has("slab") ? fmt(mixRatio(p.key, "slab")) + "×" : "-"]));
+
+  console.log(`\ntraces with payload fill and checks: million ops/s, median of ${runs}; ratios per run, then median`);
+  const vs = ["dl", "tlsf", "glibc"].filter(has);
+  table(
+    ["trace", ...peers.map((p) => p.key), ...vs.map((k) => `slab/${k}`)],
+    [
+      ...traceInfo.map((t) => [t.name.replace(".rep", ""), ...peers.map((p) => fmt(traceMed[p.key][t.name] / 1e6)), ...vs.map((k) => (has("slab") ? fmt(traceRatio("slab", k, t.name)) + "×" : "-"))]),
+      ["geomean", ...peers.map((p) => fmt(geo[p.key] / 1e6)), ...vs.map((k) => (has("slab") ? fmt(geoRatio("slab", k)) + "×" : "-"))],
+    ],
+  );
+  console.log("\ngoals");
+  const ratioFigures = figures.filter((f) => f.unit === "×" && !f.perTrace);
+  const reached = (f) => (f.better === "higher" ? f.ratio >= f.goal : f.ratio <= f.goal);
+  table(["figure", "ratio", "goal", "reached"], ratioFigures.map((f) => [f.name, fmt(f.ratio) + "×", f.goal === undefined ? "(context)" : `${f.better === "higher" ? "≥" : "≤"} ${f.goal}×`, f.goal === undefined ? "-" : goal(reached(f))]));
+  if (missing.length) console.log(`\nnot measured (missing): ${missing.map((m) => m.what).join("; ")}`);
+
+  if (util.slab && util.dl) {
+    console.log("\nutilization: peak live payload / bytes taken from the engine (memory − __heap_base), one replay");
+    let met = 0;
+    table(
+      ["trace", "peak live B", "wasm-slab", "dlmalloc", "AS TLSF", "bump", "points vs dl", "within 5"],
+      traceInfo.map((t) => {
+        const a = util.slab[t.name].utilization;
+        const b = util.dl[t.name].utilization;
+        const pts = 100 * (a - b);
+        if (pts >= -5) met++;
+        const u = (k) => (util[k] ? fmt(100 * util[k][t.name].utilization, 1) + "%" : "-");
+        return [t.name.replace(".rep", ""), util.slab[t.name].peakLive, u("slab"), u("dl"), u("tlsf"), u("bump"), fmt(pts, 1), pts >= -5 ? "yes" : "NO"];
+      }),
+    );
+    console.log(`goal: utilization within 5 points of dlmalloc on every trace — ${goal(met === traceInfo.length)} (${met}/${traceInfo.length} traces)`);
+  }
+  if (errors.length) console.log("\nERRORS:\n" + errors.join("\n"));
+}
 process.exit(errors.length ? 1 : 0);

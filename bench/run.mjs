@@ -47,7 +47,7 @@ export const SECTIONS = [
     },
   },
   { name: "memory", file: "memory.mjs", what: "footprint by category per trace, memory map, utilization vs dlmalloc", estimate: 120, runs: false },
-  { name: "malloc", file: "malloc-peers.mjs", what: "malloc peers: dlmalloc, glibc, jemalloc, mimalloc, bump; trace replays", estimate: 960, runs: true },
+  { name: "malloc", file: "malloc-peers.mjs", what: "malloc peers: dlmalloc, AS TLSF, glibc, jemalloc, mimalloc, bump; trace replays", estimate: 960, runs: true },
   { name: "js-peers", file: "js-peers.mjs", what: "the JS API against plain JS objects and JS allocators", estimate: 60, runs: false },
   { name: "threads", file: "threads.mjs", what: "shared memory across Workers", estimate: 60, runs: false },
 ];

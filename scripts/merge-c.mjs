@@ -36,13 +36,20 @@ function binaryenTool(name) {
   return tool;
 }
 
-/** Merge `input` (a C module) with the allocator into `output`; optimise unless opt is false. */
-export function mergeC(input, output, { opt = true } = {}) {
-  if (!existsSync(SLAB_MERGE_WASM)) throw new Error(`merge-c: ${SLAB_MERGE_WASM} is missing (npm run build)`);
-  execFileSync(process.execPath, [binaryenTool("wasm-merge"), input, "env", SLAB_MERGE_WASM, "wasm_slab", "-o", output, ...FEATURES], { stdio: ["ignore", "ignore", "inherit"] });
+/** Merge `input` (a C module) with the allocator into `output`; optimise unless opt is false. `slab` is
+ * another build of assembly/merged.ts (bench/profile-malloc.mjs passes one with function names); `names`
+ * keeps the function names through wasm-merge and wasm-opt (-g). */
+export function mergeC(input, output, { opt = true, slab = SLAB_MERGE_WASM, names = false } = {}) {
+  if (!existsSync(slab)) throw new Error(`merge-c: ${slab} is missing (npm run build)`);
+  execFileSync(process.execPath, [binaryenTool("wasm-merge"), input, "env", slab, "wasm_slab", "-o", output, ...FEATURES, ...(names ? ["-g"] : [])], { stdio: ["ignore", "ignore", "inherit"] });
+  if (opt) optimizeMerged(output, { names });
+}
+
+/** wasm-opt a merged module in place, as mergeC does; `names` keeps the function names (-g). */
+export function optimizeMerged(file, { names = false } = {}) {
   // -aimfs/-fimfs: inline small functions more eagerly than -O3 alone, so the shim's wrappers and the
   // allocator's fast paths land in their callers (mix benchmark: about 10% fewer ns per operation).
-  if (opt) execFileSync(process.execPath, [binaryenTool("wasm-opt"), "-O3", "-aimfs", "20", "-fimfs", "100", ...FEATURES, output, "-o", output], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(process.execPath, [binaryenTool("wasm-opt"), "-O3", "-aimfs", "20", "-fimfs", "100", ...FEATURES, ...(names ? ["-g"] : []), file, "-o", file], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

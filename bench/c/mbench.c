@@ -11,7 +11,9 @@
  * traces: a = malloc(size) + memset(block, pattern, size); f = check the head and tail of the block
  *   (16 bytes each), free; r = check, realloc, check the kept head and tail, fill the grown part. At the
  *   end of each repetition every live block is freed. Prints, per trace, "trace NAME ops=N reps=R
- *   seconds=S peak_live=B errors=E" (errors: payload mismatches or misaligned blocks).
+ *   seconds=S peak_live=B errors=E" (errors: payload mismatches or misaligned blocks), then "realloc NAME
+ *   calls=C moved=M copied=B": realloc calls of all repetitions, how many moved the block, and the bytes
+ *   those moves had to carry (min(old, new) size) — bench/profile-malloc.mjs reports them.
  * The program's own data (the trace text, operations, block tables) is static, so a Wasm peer's memory
  * above __heap_base holds only what the allocator took: that is the footprint the runner measures.
  */
@@ -33,7 +35,7 @@ static double now(void) {
 #define SLOTS 4096
 static void *slot[SLOTS];
 
-static void mix(long n) {
+__attribute__((noinline)) static void mix(long n) {
   uint32_t x = 2463534242u;
   double t0 = now();
   for (long i = 0; i < n; i++) {
@@ -62,7 +64,10 @@ static int32_t op_kind[MAX_OPS], op_id[MAX_OPS];
 static uint32_t op_size[MAX_OPS];
 static unsigned char *blk[MAX_IDS];
 static uint32_t blk_size[MAX_IDS];
+static int n_ids; /* 1 + the largest id of the loaded trace: the end-of-repetition sweep stops there */
 static long errors;
+static long realloc_calls, realloc_moved;
+static double realloc_copied;
 
 static int load(const char *path, int *nops) {
   int fd = open(path, O_RDONLY);
@@ -72,6 +77,7 @@ static int load(const char *path, int *nops) {
   close(fd);
   text[len] = 0;
   char *s = text;
+  n_ids = 0;
   for (int h = 0; h < 4; h++) { strtol(s, &s, 10); }
   int n = 0;
   for (;;) {
@@ -82,6 +88,7 @@ static int load(const char *path, int *nops) {
     long size = 0;
     if (c == 'a' || c == 'r') size = strtol(s, &s, 10);
     if (n >= MAX_OPS || id >= MAX_IDS) return -2;
+    if (id + 1 > n_ids) n_ids = (int)id + 1;
     op_kind[n] = c; op_id[n] = (int32_t)id; op_size[n] = (uint32_t)size;
     n++;
   }
@@ -104,7 +111,9 @@ static void aligned(const void *p, uint32_t n) {
   if (p && ((uintptr_t)p & (n >= 16 ? 15 : 7))) errors++;
 }
 
-static size_t replay(int nops) {
+/* Called through a volatile pointer (replay_fn; mix likewise): neither clang nor wasm-opt inlines it into
+ * main, so bench/profile-malloc.mjs can count only the samples under replay (the timed region). */
+__attribute__((noinline)) static size_t replay(int nops) {
   size_t live = 0, peak = 0;
   for (int i = 0; i < nops; i++) {
     int id = op_id[i];
@@ -126,6 +135,8 @@ static size_t replay(int nops) {
       uint32_t was = old ? blk_size[id] : 0;
       if (old) check(old, was, id);
       unsigned char *p = realloc(old, n);
+      realloc_calls++;
+      if (p && old && p != old) { realloc_moved++; realloc_copied += was < n ? was : n; }
       live = live - was + n;
       if (n == 0) { blk[id] = 0; continue; }
       if (!p) { errors++; continue; }
@@ -136,14 +147,17 @@ static size_t replay(int nops) {
     }
     if (live > peak) peak = live;
   }
-  for (int id = 0; id < MAX_IDS; id++) if (blk[id]) { free(blk[id]); blk[id] = 0; }
+  for (int id = 0; id < n_ids; id++) if (blk[id]) { free(blk[id]); blk[id] = 0; }
   return peak;
 }
+
+static size_t (*volatile replay_fn)(int) = replay;
+static void (*volatile mix_fn)(long) = mix;
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc >= 3 && strcmp(argv[1], "mix") == 0) {
-    mix(atol(argv[2]));
+    mix_fn(atol(argv[2]));
     return 0;
   }
   if (argc >= 4 && strcmp(argv[1], "traces") == 0) {
@@ -154,11 +168,14 @@ int main(int argc, char **argv) {
       const char *name = strrchr(argv[f], '/');
       name = name ? name + 1 : argv[f];
       errors = 0;
+      realloc_calls = realloc_moved = 0;
+      realloc_copied = 0;
       size_t peak = 0;
       double t0 = now();
-      for (int r = 0; r < reps; r++) peak = replay(nops);
+      for (int r = 0; r < reps; r++) peak = replay_fn(nops);
       double t = now() - t0;
       printf("trace %s ops=%d reps=%d seconds=%.6f peak_live=%zu errors=%ld\n", name, nops, reps, t, peak, errors);
+      printf("realloc %s calls=%ld moved=%ld copied=%.0f\n", name, realloc_calls, realloc_moved, realloc_copied);
     }
     return 0;
   }
