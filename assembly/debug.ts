@@ -36,12 +36,12 @@
 // free of one is reported as a double free. Destroying a cache discards quarantined objects with their
 // slabs (after the live count said 0, every object still allocated in a slab is quarantined).
 import {
-  C_FLAGS, C_OBJECTS, C_QUAR, C_QUAR_COUNT, C_TRACK_OFF, CN_FULL, CN_LOCK, CN_PARTIAL, CN_TOTAL_OBJECTS,
-  D_BITS, D_CACHE, D_INUSE, D_KIND, D_LIST, D_OBJECTS, DB_CLOCK, DB_DEFAULTS, DB_QUAR_CACHE, DB_STAMP,
-  DB_TAG, E_CORRUPT, E_DOUBLE_FREE, E_OK, F_CHECKS, F_DEBUG_MASK, F_POISON, F_RED_ZONE, H_LAST_ERROR,
-  H_NNODES, INLINE_BITMAP_OBJECTS, K_SLAB, L_NONE, Q_CAP, Q_COUNT, Q_HDR, QUAR_BYTES, QUAR_CAP,
-  RZ_ACTIVE, RZ_INACTIVE, T_CLOCK, T_CPU, T_NODE, T_SET, T_STAMP, T_TAG, TRACK_SIZE,
+  C_FLAGS, C_OBJECTS, C_QUAR, C_QUAR_COUNT, C_TRACK_OFF, CN_FULL, CN_LOCK, CN_PARTIAL, D_BITS, DB_CLOCK,
+  DB_DEFAULTS, DB_QUAR_CACHE, DB_STAMP, DB_TAG, E_CORRUPT, E_DOUBLE_FREE, E_OK, F_CHECKS, F_DEBUG_MASK,
+  F_POISON, F_RED_ZONE, H_LAST_ERROR, H_NNODES, INLINE_BITMAP_OBJECTS, K_SLAB, L_NONE, Q_CAP, Q_COUNT,
+  Q_HDR, QUAR_BYTES, QUAR_CAP, RZ_ACTIVE, RZ_INACTIVE, TRACK_SIZE,
 } from "./layout";
+import { CacheNode, PageDesc, Track } from "./structs";
 import { HEAP, pageOf } from "./arena";
 import { allocOne, cnAddr, freeOne, listFor, lockNode, moveSlab, takeFreeObject } from "./node";
 import { bitmapCheck, headOf, objectAt, slabBitmap, slabDiscard, slabIsFree } from "./slab";
@@ -60,12 +60,12 @@ import { currentCpu, unlock } from "./sync";
 // F_CHECKS: is slab d (holding an object of `cache`) consistent? Its head, owner, bitmap against its
 // in-use count (slab.ts bitmapCheck), and the list it is on against that count. Reads only.
 function slabConsistent(cache: usize, d: usize): bool {
-  if (d == 0 || load<u8>(d, D_KIND) != K_SLAB || <usize>load<u32>(d, D_CACHE) != cache) return false;
+  if (d == 0 || changetype<PageDesc>(d).kind != K_SLAB || <usize>changetype<PageDesc>(d).cache != cache) return false;
   const objects = load<u32>(cache, C_OBJECTS);
-  if (<u32>load<u16>(d, D_OBJECTS) != objects) return false;
+  if (<u32>changetype<PageDesc>(d).objects != objects) return false;
   if (objects <= INLINE_BITMAP_OBJECTS && slabBitmap(d) != d + D_BITS) return false;
   if (bitmapCheck(cache, d) != 0) return false;
-  return load<u8>(d, D_LIST) == listFor(<u32>load<u16>(d, D_INUSE), objects);
+  return changetype<PageDesc>(d).list == listFor(<u32>changetype<PageDesc>(d).inuse, objects);
 }
 
 // ---- tracks and clock -----------------------------------------------------------------------------------
@@ -77,12 +77,13 @@ function slabConsistent(cache: usize, d: usize): bool {
 
 function writeTrack(t: usize): void {
   const b = db();
-  store<u32>(t, load<u32>(b, DB_TAG), T_TAG);
-  store<u16>(t, <u16>currentCpu, T_CPU);
-  store<u8>(t, <u8>currentNode, T_NODE);
-  store<u8>(t, 1, T_SET);
-  store<u32>(t, load<u32>(b, DB_CLOCK), T_CLOCK);
-  store<u32>(t, load<u32>(b, DB_STAMP), T_STAMP);
+  const track = changetype<Track>(t);
+  track.tag = load<u32>(b, DB_TAG);
+  track.cpu = <u16>currentCpu;
+  track.node = <u8>currentNode;
+  track.set = 1;
+  track.clock = load<u32>(b, DB_CLOCK);
+  track.stamp = load<u32>(b, DB_STAMP);
 }
 
 // ---- quarantine -------------------------------------------------------------------------------------------
@@ -169,7 +170,7 @@ export function debugHandOut(cache: usize, p: usize): i32 {
 // its cache (named by its page descriptor): debug hand-out checks, or the in-use bit. False when p was
 // found corrupted (quarantined and reported): take another.
 export function handOutAny(p: usize): bool {
-  const cache = <usize>load<u32>(pageOf(p), D_CACHE);
+  const cache = <usize>changetype<PageDesc>(pageOf(p)).cache;
   const flags = load<u32>(cache, C_FLAGS);
   if ((flags & F_DEBUG_MASK) != 0) return debugHandOut(cache, p) == E_OK;
   hardenAlloc(cache, p);                                   // harden.ts: the key cleared, or marked in use
@@ -211,7 +212,7 @@ export function debugFree(cache: usize, p: usize): i32 {
   if ((flags & F_POISON) != 0) poison(cache, p);
   paintRedZones(cache, p, flags, RZ_INACTIVE);
   const d = headOf(p);
-  if (load<u16>(d, D_INUSE) == 1) sweepBeforeEmpty(cache, d, flags);
+  if (changetype<PageDesc>(d).inuse == 1) sweepBeforeEmpty(cache, d, flags);
   freeOne(cache, p);
   return E_OK;
 }
@@ -255,7 +256,7 @@ export function debugDestroy(c: usize): void {
       let d = <usize>load<u32>(head);
       while (d != 0) {
         moveSlab(cn, d, L_NONE);
-        store<u32>(cn, load<u32>(cn, CN_TOTAL_OBJECTS) - objects, CN_TOTAL_OBJECTS);
+        changetype<CacheNode>(cn).totalObjects -= objects;
         stat(c, FREE_SLAB);
         slabDiscard(c, d);
         d = <usize>load<u32>(head);

@@ -9,10 +9,10 @@
 //   cacheDestroy ─ liveObjects ≠ 0, a handle out, or a slab being made (C_BUSY): E_BUSY, nothing changes
 //                └ drainCpuArrays ─ debugDestroy ─ discardEmpty (every node) ─ unlink ─ freeOne(BOOT)
 import {
-  C_FLAGS, C_MAGIC, C_NEXT, C_OBJECTS, C_PREV, C_QUAR_COUNT, CN_FULL, CN_NR_EMPTY, CN_NR_FULL,
-  CN_NR_PARTIAL, CN_PARTIAL, D_INUSE, D_NEXT, E_BAD_CACHE, E_BUSY, E_OK, F_INUSE, H_CACHE_HEAD, H_NCACHES,
-  H_NNODES, C_BUSY, C_SELF,
+  C_FLAGS, C_MAGIC, C_NEXT, C_OBJECTS, C_PREV, C_QUAR_COUNT, CN_FULL, CN_PARTIAL, E_BAD_CACHE, E_BUSY,
+  E_OK, F_INUSE, H_CACHE_HEAD, H_NCACHES, H_NNODES, C_BUSY, C_SELF,
 } from "./layout";
+import { CacheNode, PageDesc } from "./structs";
 import { handleHolds } from "./sheaf";
 import { HEAP } from "./arena";
 import { cnAddr, discardEmpty, freeOne } from "./node";
@@ -30,10 +30,10 @@ export function liveObjects(c: usize): u32 {
   let inuse: u32 = 0;
   for (let n: u32 = 0; n < nn; n++) {
     const cn = cnAddr(c, n);
-    let d = <usize>load<u32>(cn, CN_PARTIAL);
-    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
-    d = <usize>load<u32>(cn, CN_FULL);
-    while (d != 0) { inuse += load<u16>(d, D_INUSE); d = <usize>load<u32>(d, D_NEXT); }
+    let d = <usize>changetype<CacheNode>(cn).partial;
+    while (d != 0) { inuse += changetype<PageDesc>(d).inuse; d = <usize>changetype<PageDesc>(d).next; }
+    d = <usize>changetype<CacheNode>(cn).full;
+    while (d != 0) { inuse += changetype<PageDesc>(d).inuse; d = <usize>changetype<PageDesc>(d).next; }
   }
   return inuse - parkedObjects(c) - load<u32>(c, C_QUAR_COUNT); // quarantined objects are nobody's
 }
@@ -57,7 +57,7 @@ export function liveAt(c: usize, k: u32): usize {
           if (k == 0) return p;
           k--;
         }
-        d = <usize>load<u32>(d, D_NEXT);
+        d = <usize>changetype<PageDesc>(d).next;
       }
     }
   }
@@ -90,7 +90,7 @@ function destroyLocked(c: usize): i32 {
   for (let n: u32 = 0; n < nn; n++) {
     discardEmpty(c, n, 0);
     const cn = cnAddr(c, n);
-    if (ASC_NO_ASSERT == false) assert(load<u32>(cn, CN_NR_PARTIAL) == 0 && load<u32>(cn, CN_NR_FULL) == 0 && load<u32>(cn, CN_NR_EMPTY) == 0); // live count said 0
+    if (ASC_NO_ASSERT == false) assert(changetype<CacheNode>(cn).nrPartial == 0 && changetype<CacheNode>(cn).nrFull == 0 && changetype<CacheNode>(cn).nrEmpty == 0); // live count said 0
   }
   // unlink
   const prev = <usize>load<u32>(c, C_PREV);

@@ -24,12 +24,12 @@
 // one range that covers it. FP_OTHER holds bytes the walk could not name; it stays 0 on a sound heap
 // (test/footprint.test.ts checks it).
 import {
-  C_DEBUG_OFF, C_FLAGS, C_NEXT, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_QUAR_COUNT, C_SIZE, C_STRIDE, CH_RUN_BYTES,
-  CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_FREE, CS_RUN, D_AUX, D_CACHE, D_INUSE, D_KIND, D_OBJECTS,
-  D_ORDER, DESC_BYTES, DESC_SHIFT, F_INTERNAL, F_KMALLOC, H_CACHE_HEAD, H_CHUNK_BASE, H_HEAP_BASE,
-  H_HIGH_WATER, K_FREE, K_LARGE, K_SLAB, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_CHUNK, WASM_PAGE_SHIFT,
-  META_PAGES,
+  C_DEBUG_OFF, C_FLAGS, C_NEXT, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_QUAR_COUNT, C_SIZE, C_STRIDE,
+  CHUNK_SHIFT, CS_FREE, CS_RUN, DESC_BYTES, DESC_SHIFT, F_INTERNAL, F_KMALLOC, H_CACHE_HEAD, H_CHUNK_BASE,
+  H_HEAP_BASE, H_HIGH_WATER, K_FREE, K_LARGE, K_SLAB, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_CHUNK,
+  WASM_PAGE_SHIFT, META_PAGES,
 } from "./layout";
+import { ChunkHdr, PageDesc } from "./structs";
 import { HEAP, chunkStart, nchunks } from "./arena";
 import { BOOT } from "./cache";
 import { parkedObjects } from "./cpu";
@@ -109,7 +109,7 @@ function slabWalk(cache: usize, d: usize, a: usize): void {
   const objects = <usize>load<u32>(cache, C_OBJECTS);
   const stride = <usize>load<u32>(cache, C_STRIDE);
   const size = <usize>load<u32>(cache, C_SIZE);
-  const inuse = <usize>load<u16>(d, D_INUSE);
+  const inuse = <usize>changetype<PageDesc>(d).inuse;
   range(FP_META, a, off);
   range(FP_SLAB_TAIL, a + off + objects * stride, bytes - off - objects * stride);
   put(FP_SLAB_FREE, <f64>((objects - inuse) * stride));
@@ -146,18 +146,18 @@ function buddyWalk(ch: usize): void {
   while (p < PAGES_PER_CHUNK) {
     const d = ch + (<usize>p << DESC_SHIFT);
     const a = ch + (<usize>p << PAGE_SHIFT);
-    const kind = load<u8>(d, D_KIND);
+    const kind = changetype<PageDesc>(d).kind;
     let pages: u32 = 1;
     if (kind == K_FREE) {
-      pages = <u32>1 << load<u8>(d, D_ORDER);
+      pages = <u32>1 << changetype<PageDesc>(d).order;
       freeRange(a, <usize>pages << PAGE_SHIFT);
     } else if (kind == K_SLAB) {
-      const cache = <usize>load<u32>(d, D_CACHE);
+      const cache = <usize>changetype<PageDesc>(d).cache;
       pages = <u32>1 << load<u32>(cache, C_ORDER);
       slabWalk(cache, d, a);
-    } else if (kind == K_LARGE && load<u32>(d, D_AUX) != 0) {
-      pages = <u32>load<u16>(d, D_OBJECTS);           // the whole block: its later sub-blocks too
-      const bytes = <usize>load<u32>(d, D_AUX);
+    } else if (kind == K_LARGE && changetype<PageDesc>(d).aux != 0) {
+      pages = <u32>changetype<PageDesc>(d).objects;           // the whole block: its later sub-blocks too
+      const bytes = <usize>changetype<PageDesc>(d).aux;
       range(FP_LIVE, a, bytes);
       range(FP_LARGE_TAIL, a + bytes, (<usize>pages << PAGE_SHIFT) - bytes);
       put(FP_LARGE_REQUESTED, <f64>bytes);
@@ -181,11 +181,11 @@ export function footprintWalk(): void {
   let i: u32 = 0;
   while (i < n) {
     const ch = chunkStart(i);
-    const state = load<u8>(ch, CH_STATE);
+    const state = changetype<ChunkHdr>(ch).state;
     range(FP_META, ch, DESC_BYTES);
     if (state == CS_RUN) {
-      const count = load<u32>(ch, CH_RUN_CHUNKS);
-      const bytes = <usize>load<u32>(ch, CH_RUN_BYTES);
+      const count = changetype<ChunkHdr>(ch).runChunks;
+      const bytes = <usize>changetype<ChunkHdr>(ch).runBytes;
       range(FP_LIVE, ch + DESC_BYTES, bytes);
       range(FP_LARGE_TAIL, ch + DESC_BYTES + bytes, (<usize>count << CHUNK_SHIFT) - DESC_BYTES - bytes);
       put(FP_LARGE_REQUESTED, <f64>bytes);

@@ -14,21 +14,22 @@
 // 0 / E_BAD_CACHE / E_INVALID and changes nothing but the error code.
 //
 // Layers (bottom first; a file imports only files on lower lines: scripts/check-layers.mjs, in npm test):
-//   0   layout sync
-//   1   arena list structs
-//   2   page
-//   3   percpu report inuse
-//   4   stats debugslot threads
-//   5   slab
-//   6   node
-//   7   cache
-//   8   sheaf harden
-//   9   debug
-//   10  cpu
-//   11  bulk prefill reclaim destroy validate kmalloc bench footprint threads-bench
-//   12  abi threads-ops
-//   13  index
-//   14  merged
+//   0   structs
+//   1   layout sync
+//   2   arena list
+//   3   page
+//   4   percpu report inuse
+//   5   stats debugslot threads
+//   6   slab
+//   7   node
+//   8   cache
+//   9   sheaf harden
+//   10  debug
+//   11  cpu
+//   12  bulk prefill reclaim destroy validate kmalloc bench footprint threads-bench
+//   13  abi threads-ops
+//   14  index
+//   15  merged
 // Two ways up, neither an import: a page shortage (page.ts) calls the handler reclaim.ts registers, and a
 // request honoured by a CPU's owner (threads.ts) calls the work handler threads-ops.ts registers.
 import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";

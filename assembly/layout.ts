@@ -1,7 +1,14 @@
 // layout.ts — every structure wasm-slab keeps in linear memory: sizes, field offsets, limits and codes.
 //
 // Owns: the constants only. No code here touches memory; each layer includes this file and reads the
-// fields it owns through the offsets below (the layer that owns a field is named beside it).
+// fields it owns through the offsets below (the layer that owns a structure is named in its section).
+// The fixed-size structures are classes in structs.ts (PageDesc, ChunkHdr, NodeHdr, CacheNode, CpuSlot,
+// Sheaf, Track): their offsets here are derived from the classes (offsetof<C>("field")), and a
+// compile-time check at the end of this file fails the build when a class and its size constant
+// disagree. Every export here is also an ABI constant (abi.ts → a Wasm global → bindings/generated/abi.ts):
+// names and values never change. Helpers and classes go in structs.ts, never here.
+// Order: units and limits; then one section per structure, from the largest (the heap) down to the
+// smallest (a track); then flags, codes and the tuning constants of reclaim and kmalloc.
 //
 // Whole-heap picture (addresses grow to the right):
 //
@@ -12,10 +19,11 @@
 //                                     table, boot cache)
 //
 // Nothing below `heapBase` is ever written. `base` is heapBase rounded up to 64 bytes; `chunkBase` is the
-// end of the header rounded up to 32 KiB (CHUNK_BASE_ALIGN, see the end of this file), so buddy blocks of
-// order ≤ 3 (every slab) are naturally aligned in absolute addresses.
+// end of the header rounded up to CHUNK_BASE_ALIGN (32 KiB), so buddy blocks of order ≤ 3 (every slab)
+// are naturally aligned in absolute addresses.
+import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf, Track } from "./structs";
 
-// ---- units -------------------------------------------------------------------------------------------
+// ---- units and limits ----------------------------------------------------------------------------------
 export const PAGE_SHIFT: u32 = 12;
 export const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;              // 4 KiB: the unit of slabs
 export const CHUNK_SHIFT: u32 = 20;
@@ -31,83 +39,108 @@ export const MAX_SLAB_ORDER: u32 = 3;                       // slabs are 1..8 pa
 export const MAX_BUDDY_ORDER: u32 = 7;                      // largest block inside a chunk: 128 pages
 export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;
 
-// ---- page descriptors ----------------------------------------------------------------------------------
-// The first DESC_BYTES of every chunk hold one 32-byte descriptor per page of that chunk (the `struct page`
-// of this system). The descriptors themselves fill pages 0..META_PAGES-1, which are never handed out.
+// ---- chunks (arena.ts, page.ts) -------------------------------------------------------------------------
+// A chunk (1 MiB) starts with its page descriptors (DESC_BYTES, pages 0..META_PAGES-1, never handed
+// out); descriptor 0 is the chunk header (ChunkHdr below).
+//
+// chunkBase is aligned to the largest slab (2^MAX_SLAB_ORDER pages = 32 KiB), not to a Wasm page: slab
+// masking (C_SLAB_MASK, inuse.ts) and power-of-two classes need slabs naturally aligned in absolute
+// addresses, and nothing needs more. Buddy blocks are therefore aligned to min(their size, 32 KiB) in
+// absolute addresses; kmalloc serves larger alignments (up to MAX_LARGE_ALIGN) by over-allocating.
+// memory.discard works in 64 KiB pages: a free chunk is discarded from the first 64 KiB boundary past its
+// descriptors to the last 64 KiB boundary in it (CHUNK_SIZE - DISCARD_SKIP bytes either way).
+export const CHUNK_BASE_ALIGN: u32 = PAGE_SIZE << MAX_SLAB_ORDER;
+export const DISCARD_SKIP: u32 = 1 << WASM_PAGE_SHIFT; // 64 KiB of a chunk (its descriptors, and with
+                                                       // chunkBase ≢ 0 mod 64 KiB its top 32 KiB) stay
+
+// The chunk table (in the heap header) holds one byte per chunk: its node, with CT_RUN_TAIL set for the
+// 2nd.. chunks of a run (whose descriptor area is user data).
+// nodeOf(ptr) = table[(ptr - chunkBase) >> CHUNK_SHIFT] & CT_NODE. It has MAX_CHUNKS slots whatever the
+// number of chunks grown. Slots of chunks not grown yet hold CT_NO_CHUNK, so one byte load and one test
+// (byte ≥ CT_RUN_TAIL) tell a free() that an address is in no slab chunk, with no range check.
+export const CT_NODE: u8 = 0x7f;
+export const CT_RUN_TAIL: u8 = 0x80;
+export const CT_NO_CHUNK: u8 = 0xff;
+
+// ---- the page descriptor: PageDesc (page.ts, slab.ts, node.ts, kmalloc.ts) -----------------------------
+// One per page of a chunk, at the chunk's start (the `struct page` of this system):
 //
 //   pageOf(ptr) = chunkStart + ((ptr - chunkStart) >> PAGE_SHIFT) * DESC_SIZE        (arithmetic only)
 //   pageAddr(d) = chunkStart + (d - chunkStart) * (PAGE_SIZE / DESC_SIZE)
 //
-//  Page descriptor, 32 bytes:
 //   0        4        8        12   14   16 17 18 19 20       24                32
-//   ├─cache──┼─next───┼─prev───┼inuse┼objs┼k─┼o─┼n─┼l─┼─aux────┼─bits (64)───────┤
+//   ├─cache──┼─next───┼─prev───┼inuse┼objs┼k─┼o─┼n─┼l─┼─aux────┼─bits (u64)──────┤
 //   cache   every page of a slab (head and tails): the owning kmem_cache; 0 on every other page (slab.ts)
 //   next    list link: the cache-node slab list, or the buddy free list (page.ts / node lists)
 //   prev    list link
-//   inuse   slab head: objects handed out by the slab layer, including those parked in per-CPU arrays
-//   objs    slab head: objects in this slab
-//   k       kind (K_*), o order, n node, l which slab list (L_*)
+//   inuse   u16, slab head: objects handed out by the slab layer, including those parked in sheaves
+//   objs    u16, slab head: objects in this slab; large block head: pages kept
+//   k       u8 kind (K_*), o u8 order, n u8 node, l u8 which slab list (L_*)
 //   aux     tail page: its head descriptor; slab head: the bitmap's address; large block: requested bytes
 //   bits    slab head with ≤ 64 objects: the free bitmap itself (1 = free). Otherwise unused.
+//
+// A large block (kmalloc > KMALLOC_MAX) of `pages` pages is one buddy block of order ⌈log2 pages⌉ whose
+// unused tail pages go straight back (as the kernel's alloc_pages_exact), so the kept pages are covered
+// by aligned sub-blocks, largest first: K_LARGE on each sub-block head, K_TAIL (aux = its sub-block
+// head) on the others; order = sub-block order. The first sub-block head has aux = the bytes requested
+// and objs = pages kept; a later sub-block head has aux = 0.
 export const DESC_SIZE: u32 = 32;
 export const DESC_SHIFT: u32 = 5;
 export const DESC_BYTES: u32 = PAGES_PER_CHUNK * DESC_SIZE;          // 8 KiB
 export const META_PAGES: u32 = DESC_BYTES >> PAGE_SHIFT;             // 2
 export const USABLE_PAGES: u32 = PAGES_PER_CHUNK - META_PAGES;       // 254
-export const D_CACHE: u32 = 0;
-export const D_NEXT: u32 = 4;
-export const D_PREV: u32 = 8;
-export const D_INUSE: u32 = 12;     // u16
-export const D_OBJECTS: u32 = 14;   // u16
-export const D_KIND: u32 = 16;      // u8
-export const D_ORDER: u32 = 17;     // u8
-export const D_NODE: u32 = 18;      // u8
-export const D_LIST: u32 = 19;      // u8
-export const D_AUX: u32 = 20;
-export const D_BITS: u32 = 24;      // u64 inline bitmap
-export const INLINE_BITMAP_OBJECTS: u32 = 64;
+export const D_CACHE: u32 = offsetof<PageDesc>("cache");
+export const D_NEXT: u32 = offsetof<PageDesc>("next");
+export const D_PREV: u32 = offsetof<PageDesc>("prev");
+export const D_INUSE: u32 = offsetof<PageDesc>("inuse");
+export const D_OBJECTS: u32 = offsetof<PageDesc>("objects");
+export const D_KIND: u32 = offsetof<PageDesc>("kind");
+export const D_ORDER: u32 = offsetof<PageDesc>("order");
+export const D_NODE: u32 = offsetof<PageDesc>("node");
+export const D_LIST: u32 = offsetof<PageDesc>("list");
+export const D_AUX: u32 = offsetof<PageDesc>("aux");
+export const D_BITS: u32 = offsetof<PageDesc>("bits");
+export const INLINE_BITMAP_OBJECTS: u32 = 64;                       // the bits of `bits`
 export const MAX_OBJECT_SIZE: u32 = 4096 << 3;                      // one object in an order-3 slab
 
-// Page kinds (D_KIND).
+// Page kinds (PageDesc.kind).
 export const K_NONE: u8 = 0;   // inside a free buddy block (not its head), or never set up
-export const K_FREE: u8 = 1;   // head of a free buddy block of order D_ORDER
+export const K_FREE: u8 = 1;   // head of a free buddy block of `order`
 export const K_SLAB: u8 = 2;   // head page of a slab
-export const K_TAIL: u8 = 3;   // later page of a slab or a large block; D_AUX = head descriptor
-export const K_LARGE: u8 = 4;  // head page of a large (kmalloc > 8 KiB) block of order D_ORDER
+export const K_TAIL: u8 = 3;   // later page of a slab or a large block; aux = head descriptor
+export const K_LARGE: u8 = 4;  // head page of a large (kmalloc > 8 KiB) block of `order`
 export const K_META: u8 = 5;   // descriptor pages (page 0 doubles as the chunk header)
 export const K_RUN: u8 = 6;    // first usable page of a run of whole chunks (a huge allocation)
 
-// Slab lists (D_LIST).
+// Slab lists (PageDesc.list).
 export const L_NONE: u8 = 0;
 export const L_PARTIAL: u8 = 1;
 export const L_FULL: u8 = 2;
 export const L_EMPTY: u8 = 3;
 
-// The chunk header is descriptor 0 of its chunk (page 0 holds descriptors, so its own descriptor is free
-// for this use):
-//   0 free pages in this chunk's buddy blocks   4 next / 8 prev on the node's free-chunk list
-//   16 kind = K_META   17 chunk state (CS_*)    18 node    20 run length in chunks (CS_RUN)
-export const CH_FREE_PAGES: u32 = 0;
-export const CH_NEXT: u32 = 4;
-export const CH_PREV: u32 = 8;
-export const CH_STATE: u32 = 17;
-export const CH_NODE: u32 = 18;
-export const CH_RUN_CHUNKS: u32 = 20;
-export const CH_RUN_BYTES: u32 = 24;
+// ---- the chunk header: ChunkHdr (page.ts, reclaim.ts) --------------------------------------------------
+// Descriptor 0 of its chunk (page 0 holds descriptors, so its own descriptor is free for this use):
+//
+//   0          4        8        12       16 17 18 19 20         24         28
+//   ├─freePages┼─next───┼─prev───┼────────┼k─┼s─┼n─┼d─┼─runChunks┼─runBytes─┼────┤
+//   freePages  free pages in this chunk's buddy blocks
+//   next/prev  the node's free-chunk list
+//   k          u8 kind = K_META (PageDesc.kind)   s u8 chunk state (CS_*)   n u8 node
+//   d          u8 discarded: this free chunk's pages were handed to memory.discard (reclaim.ts)
+//   runChunks  CS_RUN: the run's length in chunks   runBytes  CS_RUN: bytes requested
+export const CH_FREE_PAGES: u32 = offsetof<ChunkHdr>("freePages");
+export const CH_NEXT: u32 = offsetof<ChunkHdr>("next");
+export const CH_PREV: u32 = offsetof<ChunkHdr>("prev");
+export const CH_STATE: u32 = offsetof<ChunkHdr>("state");
+export const CH_NODE: u32 = offsetof<ChunkHdr>("node");
+export const CH_DISCARDED: u32 = offsetof<ChunkHdr>("discarded");
+export const CH_RUN_CHUNKS: u32 = offsetof<ChunkHdr>("runChunks");
+export const CH_RUN_BYTES: u32 = offsetof<ChunkHdr>("runBytes");
 export const CS_BUDDY: u8 = 1; // its pages are served by the node's buddy lists
 export const CS_FREE: u8 = 2;  // wholly free, on the node's free-chunk list (reusable by any cache or run)
 export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 
-// The chunk table holds one byte per chunk: its node, with CT_RUN_TAIL set for the 2nd.. chunks of a run
-// (whose descriptor area is user data). nodeOf(ptr) = table[(ptr - chunkBase) >> CHUNK_SHIFT] & CT_NODE.
-// It has MAX_CHUNKS slots whatever the number of chunks grown.
-// Slots of chunks not grown yet hold CT_NO_CHUNK, so one byte load and one test (byte ≥ CT_RUN_TAIL)
-// tell a free() that an address is in no slab chunk, with no range check.
-export const CT_NODE: u8 = 0x7f;
-export const CT_RUN_TAIL: u8 = 0x80;
-export const CT_NO_CHUNK: u8 = 0xff;
-
-// ---- the heap header (at `base`) ----------------------------------------------------------------------
+// ---- the heap header (at `base`; arena.ts and the layer named beside a field) ---------------------------
 //   0 magic      4 version    8 heapBase   12 chunkBase   16 nchunks   20 maxChunks
 //  24 nnodes    28 ncpus     32 growLock  36 lastError   40 cacheHead  44 ncaches
 //  48 bootCache 52 flags     56 growFails 60 nextCacheId 64 errAddr    68 errCache
@@ -118,12 +151,13 @@ export const CT_NO_CHUNK: u8 = 0xff;
 // 148 highWater (the end of the highest block ever handed out: arena.ts commitTo / growChunks)
 // 152 threads, 156 heap lock, 160 token (shared heaps: "threads" at the end of this file)
 // 192 cpuNode[MAX_CPUS]  (u8: node of each CPU)
-// 256 node structs [MAX_NODES] × NODE_SIZE
+// 256 node headers [MAX_NODES] × NODE_SIZE (NodeHdr below)
 // ... chunk table [MAX_CHUNKS] u8
-// ... validate report [REPORT_MAX] × 12 bytes
-// ... debug block [DEBUG_HDR_SIZE] (clock, caller tag, default debug flags, error detail: see the end of file)
-// ... kmalloc tables (KMALLOC_BYTES, see the end of this file)
+// ... validate report [REPORT_MAX] × REPORT_ENTRY bytes (report.ts)
+// ... debug block [DEBUG_HDR_SIZE] (below)
+// ... kmalloc tables [KMALLOC_BYTES] (below)
 // ... boot cache (the kmem_cache that holds kmem_caches), 64-aligned
+// With a report, H_LAST_ERROR holds the code, H_ERR_ADDR the object (or pointer), H_ERR_CACHE the cache.
 export const HEAP_MAGIC: u32 = 0x534c4142; // 'SLAB'
 export const HEAP_VERSION: u32 = 1;
 export const H_MAGIC: u32 = 0;
@@ -148,6 +182,8 @@ export const H_CACHE_BYTES: u32 = 72;
 export const H_CPU_OFF: u32 = 76;
 export const H_MAX_BYTES_LO: u32 = 80;
 export const H_FLAGS2: u32 = 84;
+export const H_REAP_PASSES: u32 = 88;   // reap passes run; a round-robin pass reaps CPU (passes % ncpus)
+export const H_RECLAIM_BUSY: u32 = 92;  // 1 while pressure reclaim runs: a shortage inside it fails plainly
 export const H_EMPTY_SHEAF: u32 = 96;
 export const H_SHEAF_CACHES: u32 = 112;
 export const SHEAF_MIN_SHIFT: u32 = 6;
@@ -156,36 +192,85 @@ export const H_HIGH_WATER: u32 = H_SHEAF_CACHES + SHEAF_CLASSES * 4; // 148: end
                                                                    // committed (arena.ts; footprint.ts reads it)
 export const H_CPU_NODE: u32 = H_SHEAF_CACHES + SHEAF_CLASSES * 4 + 44; // 192
 export const H_NODES: u32 = H_CPU_NODE + MAX_CPUS;                  // 256
-
-// Node struct (per NUMA node), 128 bytes, cache-line aligned inside the header:
-//   0 lock   4 freePages (in buddy blocks and free chunks)   8 nchunks   12 freeChunkHead
-//  16 nrFreeChunks   20 slabPages   24 largePages   28 reserved
-//  32 freeList[NR_BUDDY_ORDERS] (descriptor addresses of free block heads, doubly linked)
 export const NODE_SIZE: u32 = 128;
-export const N_LOCK: u32 = 0;
-export const N_FREE_PAGES: u32 = 4;
-export const N_NCHUNKS: u32 = 8;
-export const N_FREE_CHUNK_HEAD: u32 = 12;
-export const N_NR_FREE_CHUNKS: u32 = 16;
-export const N_SLAB_PAGES: u32 = 20;
-export const N_LARGE_PAGES: u32 = 24;
-export const N_FREE_LISTS: u32 = 32;
-
 export const H_CHUNK_TABLE: u32 = H_NODES + MAX_NODES * NODE_SIZE;  // 1280
 export const REPORT_MAX: u32 = 64;
 export const REPORT_ENTRY: u32 = 12;                                  // code, addr, cache
 export const H_REPORT_COUNT: u32 = H_CHUNK_TABLE + MAX_CHUNKS;
 export const H_REPORT: u32 = H_REPORT_COUNT + 4;
-export const H_DEBUG: u32 = H_REPORT + REPORT_MAX * REPORT_ENTRY;   // debug block (fields: end of file)
+export const H_DEBUG: u32 = H_REPORT + REPORT_MAX * REPORT_ENTRY;
 export const DEBUG_HDR_SIZE: u32 = 64;
-export const H_KMALLOC: u32 = H_DEBUG + DEBUG_HDR_SIZE;               // kmalloc tables (kmalloc.ts, end of file)
+export const H_KMALLOC: u32 = H_DEBUG + DEBUG_HDR_SIZE;
 export const KMALLOC_BYTES: u32 = 1428;      // KM_INDEX + KM_INDEX_LEN, rounded up to 4
 export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 
-// ---- kmem_cache ---------------------------------------------------------------------------------------
+// The debug block, at HEAP + H_DEBUG (DEBUG_HDR_SIZE bytes, zeroed at init; debug.ts, report.ts):
+//   0 clock      logical time: +1 for every alloc/free of a debug cache (deterministic; stored in tracks)
+//   4 callerTag  u32 the host sets (heap.setCallerTag / debug_set_tag); stored in tracks
+//   8 defaults   debug flags (F_DEBUG_MASK | F_INUSE bits) OR-ed into every user cache created afterwards
+//  12 stamp      host timestamp as last set by the host (debug_set_stamp); 0 unless set: runs stay
+//                deterministic
+//  16 errOffset  i32: offset of the bad byte from the object's start (negative: in the left red zone)
+//  20 errFound   u8: the byte found there      21 errExpected u8: the byte that should be there
+//  24 reports    reports made since init (each one is one env.hook(HOOK_REPORT, code, object, cache))
+//  28 quarCache  the internal cache whose objects are quarantine arrays (made on first use)
+export const DB_CLOCK: u32 = 0;
+export const DB_TAG: u32 = 4;
+export const DB_DEFAULTS: u32 = 8;
+export const DB_STAMP: u32 = 12;
+export const DB_ERR_OFFSET: u32 = 16;
+export const DB_ERR_FOUND: u32 = 20;
+export const DB_ERR_EXPECTED: u32 = 21;
+export const DB_REPORTS: u32 = 24;
+export const DB_QUAR_CACHE: u32 = 28;
+
+// The kmalloc tables, at HEAP + H_KMALLOC (KMALLOC_BYTES, zeroed by init, filled on the first malloc;
+// kmalloc.ts):
+//   +0    caches[KM_SLOTS] u32   cache of class k, stored as (cache - bootCache); 0 = "not created yet",
+//                                which reads as the boot cache: its per-CPU arrays are always the empty
+//                                sheaf, so a class with no cache misses into malloc's slow path.
+//                                Slot 0 is never used by a class: it stays 0 for ever.
+//   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
+//   +384  nclasses u32   +388 class set (KM_SET_*)   +392 reserved
+//   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
+//                                0 until the tables are filled (→ slow path, which fills them)
+export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator (large blocks)
+export const KM_SLOTS: u32 = 64;                // class slots, 1..KM_SLOTS-1 usable
+export const KM_INDEX_LEN: u32 = (KMALLOC_MAX >> 3) + 1;
+export const KM_CACHES: u32 = 0;
+export const KM_SIZES: u32 = KM_CACHES + KM_SLOTS * 4;
+export const KM_NCLASSES: u32 = KM_SIZES + KM_SLOTS * 2;
+export const KM_SET: u32 = KM_NCLASSES + 4;
+export const KM_INDEX: u32 = 400;
+export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
+export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
+export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
+                                                // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
+
+// ---- the node header: NodeHdr (page.ts), NODE_SIZE bytes per NUMA node in the heap header -------------
+//   0      4          8        12            16           20         24          28       32
+//   ├─lock─┼─freePages┼─nchunks┼─freeChunkHd─┼─nrFreeChunk┼─slabPages┼─largePages┼────────┼─ tail ─┤
+//   freePages   in buddy blocks and free chunks     freeChunkHead  the free-chunk list (ChunkHdr next/prev)
+//   tail        freeList[NR_BUDDY_ORDERS] (descriptor addresses of free block heads, doubly linked),
+//               then padding to NODE_SIZE (a cache-line multiple)
+export const N_LOCK: u32 = offsetof<NodeHdr>("lock");
+export const N_FREE_PAGES: u32 = offsetof<NodeHdr>("freePages");
+export const N_NCHUNKS: u32 = offsetof<NodeHdr>("nchunks");
+export const N_FREE_CHUNK_HEAD: u32 = offsetof<NodeHdr>("freeChunkHead");
+export const N_NR_FREE_CHUNKS: u32 = offsetof<NodeHdr>("nrFreeChunks");
+export const N_SLAB_PAGES: u32 = offsetof<NodeHdr>("slabPages");
+export const N_LARGE_PAGES: u32 = offsetof<NodeHdr>("largePages");
+export const N_FREE_LISTS: u32 = offsetof<NodeHdr>();
+
+// ---- kmem_cache (cache.ts; debug and reclaim fields: debug.ts, inuse.ts, reclaim.ts) ---------------------
 //   ┌──────────── header (C_HDR bytes) ────────────┐┌ per-node [nnodes] ┐┌ per-CPU [ncpus] (cache-line) ┐
 //   magic id size stride align flags order objects ... node 0 | node 1 ... cpu 0 | cpu 1 | ...
-// A cache is one object of the boot cache; its size depends on the topology (fixed at init).
+// A cache is one object of the boot cache; its size depends on the topology (fixed at init), so the
+// header keeps explicit offsets; the per-node part is CacheNode × nnodes, the per-CPU part CpuSlot × ncpus.
+//   0 magic  4 id  8 size  12 stride  16 align  20 flags  24 order  28 objects  32 objOffset
+//  36 bitmapWords  40 recip  44 arrayCap  48 minPartial  52 next  56 prev  60 batch  64 live
+//  68 debugOff  72 lastReap  76 slabMask  80..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
+// 120 quar  124 trackOff
 export const CACHE_MAGIC: u32 = 0x4b4d4321; // 'KMC!'
 export const C_MAGIC: u32 = 0;
 export const C_ID: u32 = 4;
@@ -206,39 +291,112 @@ export const C_PREV: u32 = 56;
 export const C_BATCH: u32 = 60;      // objects moved per refill / flush
 export const C_LIVE: u32 = 64;       // objects handed to users (not counting per-CPU arrays)
 export const C_DEBUG_OFF: u32 = 68;  // debug: offset of the object inside its stride slot (left red zone)
-export const C_LAST_REAP: u32 = 72;
+export const C_LAST_REAP: u32 = 72;  // reclaim.ts
 export const C_SLAB_MASK: u32 = 76;  // slab bytes - 1: slabs are naturally aligned, so ptr & mask = offset in slab
+export const C_SELF: u32 = 100;      // the cache's own address while it lives (index.ts knownCache: a
+                                     // handle check without reading the slab bitmap); 0 once destroyed
+export const C_BUSY: u32 = 104;      // slabs being made for this cache now (node.ts, around slabNew: a
+                                     // constructor or shrinker may re-enter): destroy refuses meanwhile
+export const C_INUSE_OFF: u32 = 108; // F_INUSE: offset of the in-use bitmap inside a slab (inuse.ts)
+export const C_REPORTS: u32 = 112;   // reports made about this cache
+export const C_QUAR_COUNT: u32 = 116; // objects quarantined (allocated in their slabs, never handed out)
+export const C_QUAR: u32 = 120;      // quarantine array (0 until the first): remembers the first QUAR_CAP
+export const C_TRACK_OFF: u32 = 124; // F_STORE_USER: offset of the alloc track from the object; 0: none
 export const C_HDR: u32 = 128;
 
-// Per cache per node, 64 bytes:
-//   0 lock   4 partial head   8 full head   12 empty head   16 nrPartial   20 nrFull   24 nrEmpty
-//  28 totalObjects (in this node's slabs)   32 barn full head   36 barn empty head   40 barn nrFull
-//  44 barn nrEmpty   48 reclaim cursor
+// ---- the cache-node: CacheNode (node.ts, sheaf.ts), CN_SIZE bytes per cache per node ---------------------
+//   0      4        8     12     16        20     24      28           32        36         40     44     48
+//   ├─lock─┼partial─┼full─┼empty─┼nrPartial┼nrFull┼nrEmpty┼totalObjects┼barnFull─┼barnEmpty─┼nrFull┼nrEmpty┼
+//   48 reclaim cursor, then padding to CN_SIZE
+//   partial/full/empty   slab lists (PageDesc next/prev)     totalObjects  in this node's slabs
+//   barnFull/barnEmpty   the barn: sheaves threaded through Sheaf.next; barn nrFull / nrEmpty their counts
 export const CN_SIZE: u32 = 64;
-export const CN_LOCK: u32 = 0;
-export const CN_PARTIAL: u32 = 4;
-export const CN_FULL: u32 = 8;
-export const CN_EMPTY: u32 = 12;
-export const CN_NR_PARTIAL: u32 = 16;
-export const CN_NR_FULL: u32 = 20;
-export const CN_NR_EMPTY: u32 = 24;
-export const CN_TOTAL_OBJECTS: u32 = 28;
-export const CN_BARN_FULL: u32 = 32;
-export const CN_BARN_EMPTY: u32 = 36;
-export const CN_BARN_NR_FULL: u32 = 40;
-export const CN_BARN_NR_EMPTY: u32 = 44;
+export const CN_LOCK: u32 = offsetof<CacheNode>("lock");
+export const CN_PARTIAL: u32 = offsetof<CacheNode>("partial");
+export const CN_FULL: u32 = offsetof<CacheNode>("full");
+export const CN_EMPTY: u32 = offsetof<CacheNode>("empty");
+export const CN_NR_PARTIAL: u32 = offsetof<CacheNode>("nrPartial");
+export const CN_NR_FULL: u32 = offsetof<CacheNode>("nrFull");
+export const CN_NR_EMPTY: u32 = offsetof<CacheNode>("nrEmpty");
+export const CN_TOTAL_OBJECTS: u32 = offsetof<CacheNode>("totalObjects");
+export const CN_BARN_FULL: u32 = offsetof<CacheNode>("barnFull");
+export const CN_BARN_EMPTY: u32 = offsetof<CacheNode>("barnEmpty");
+export const CN_BARN_NR_FULL: u32 = offsetof<CacheNode>("barnNrFull");
+export const CN_BARN_NR_EMPTY: u32 = offsetof<CacheNode>("barnNrEmpty");
 
-// Per cache per CPU, 256 bytes, cache-line aligned:
-//   0 main array   4 spare array   8 in-use guard (re-entrancy)   12 touched since last reap
-//  16 alien[MAX_NODES] arrays   48 scratch (one-object refills)   52 reserved   64 counters[NR_STATS] u64
+// ---- the CPU slot: CpuSlot (cpu.ts, percpu.ts, stats.ts), CC_SIZE bytes per cache per CPU -----------------
+//   0     4      8      12       16                       48       52       64                     256
+//   ├main─┼spare─┼guard─┼touched─┼─alien[MAX_NODES]───────┼scratch─┼────────┼─counters[NR_STATS] u64┤
+//   main/spare  sheaves (LIFO)      guard  in-use guard (re-entrancy)
+//   touched     reclaim.ts: 1 = a slow path ran; an even value = 2 × the fast-path counters at the last reap
+//   alien       one sheaf per node for remote frees     scratch  one-object refills
+//   counters    stats.ts, on the second cache line
 export const CC_SIZE: u32 = 256;
-export const CC_MAIN: u32 = 0;
-export const CC_SPARE: u32 = 4;
-export const CC_GUARD: u32 = 8;
-export const CC_TOUCHED: u32 = 12;
-export const CC_ALIEN: u32 = 16;
-export const CC_SCRATCH: u32 = 48;
-export const CC_STATS: u32 = 64;
+export const CC_MAIN: u32 = offsetof<CpuSlot>("main");
+export const CC_SPARE: u32 = offsetof<CpuSlot>("spare");
+export const CC_GUARD: u32 = offsetof<CpuSlot>("guard");
+export const CC_TOUCHED: u32 = offsetof<CpuSlot>("touched");
+export const CC_ALIEN: u32 = offsetof<CpuSlot>();
+export const CC_SCRATCH: u32 = CC_ALIEN + MAX_NODES * 4;
+export const CC_STATS: u32 = CACHE_LINE;
+
+// ---- the sheaf: Sheaf (sheaf.ts, cpu.ts) ----------------------------------------------------------------
+//   0      4     8     12    16
+//   ├count─┼cap──┼next─┼node─┼─entries[cap] (object addresses, LIFO: entries[count-1] is the hottest)─┤
+//   next  barn list link     node  whose objects an alien sheaf holds
+// A sheaf is an object of an internal "sheaf-N" cache (N = its size class). The empty sheaf in the
+// heap header has capacity 0, so a CPU that has none simply misses into the slow path.
+export const SH_COUNT: u32 = offsetof<Sheaf>("count");
+export const SH_CAP: u32 = offsetof<Sheaf>("cap");
+export const SH_NEXT: u32 = offsetof<Sheaf>("next");
+export const SH_NODE: u32 = offsetof<Sheaf>("node");
+export const SH_HDR: u32 = offsetof<Sheaf>();
+export const MAX_ARRAY_CAP: u32 = ((1 << (SHEAF_MIN_SHIFT + SHEAF_CLASSES - 1)) - SH_HDR) >> 2; // 4092
+export const BARN_MAX_FULL: u32 = 10;   // as the kernel's MAX_FULL_SHEAVES
+export const BARN_MAX_EMPTY: u32 = 10;
+export const ALIEN_CAP: u32 = 12;       // as SLAB's alien limit
+
+// ---- a debug cache's slot (debugslot.ts, debug.ts) ------------------------------------------------------
+// stride bytes; the object address is slot + C_DEBUG_OFF, aligned:
+//
+//   ├─ left red zone ─┼──── object (size) ────┼─ right red zone ─┼─ alloc track ─┼─ free track ─┼ pad ┤
+//   ↑ slot            ↑ object                ↑ object + size    ↑ object + C_TRACK_OFF          stride
+//   C_DEBUG_OFF bytes                          to object + inner  TRACK_SIZE      TRACK_SIZE
+//
+//   left red zone  F_RED_ZONE: RZ_WIDTH rounded up to the alignment (so the object stays aligned)
+//   right red zone F_RED_ZONE: from the object's end to the next 8-byte boundary, plus RZ_WIDTH
+//   red zones      RZ_INACTIVE while the object is free, RZ_ACTIVE while it is allocated (as SLUB)
+//   object         F_POISON: while free, POISON_FREE bytes and a last byte POISON_END
+//   tracks         F_STORE_USER: who allocated / freed it last (Track below)
+export const RZ_WIDTH: u32 = 8;
+export const RZ_INACTIVE: u8 = 0xbb;
+export const RZ_ACTIVE: u8 = 0xcc;
+export const POISON_FREE: u8 = 0x6b;
+export const POISON_END: u8 = 0xa5;
+
+// ---- the track: Track (debug.ts) -------------------------------------------------------------------------
+//   0      4     6  7  8      12     16
+//   ├─tag──┼cpu──┼n─┼s─┼clock─┼stamp─┤
+//   tag  caller tag   cpu u16   n u8 node   s u8 set (1 once written)
+//   clock  logical time   stamp  host time, if the host sets one
+export const TRACK_SIZE: u32 = 16;
+export const T_TAG: u32 = offsetof<Track>("tag");
+export const T_CPU: u32 = offsetof<Track>("cpu");
+export const T_NODE: u32 = offsetof<Track>("node");
+export const T_SET: u32 = offsetof<Track>("set");
+export const T_CLOCK: u32 = offsetof<Track>("clock");
+export const T_STAMP: u32 = offsetof<Track>("stamp");
+
+// ---- a quarantine array (debug.ts): one object of the internal quarantine cache ---------------------------
+//   0 count   4 capacity   8 entries[capacity] (object addresses)
+export const Q_COUNT: u32 = 0;
+export const Q_CAP: u32 = 4;
+export const Q_HDR: u32 = 8;
+export const QUAR_BYTES: u32 = 1024;
+export const QUAR_CAP: u32 = (QUAR_BYTES - Q_HDR) >> 2;             // 254
+
+// How many live objects a failed destroy names (TS reads this many through cache_live_at).
+export const LIVE_REPORT_MAX: u32 = 8;
 
 // ---- cache flags ---------------------------------------------------------------------------------------
 export const F_CTOR: u32 = 1 << 0;        // call env.hook(HOOK_CTOR) once per object when a slab is made
@@ -250,8 +408,10 @@ export const F_CHECKS: u32 = 1 << 5;
 export const F_INTERNAL: u32 = 1 << 6;    // kmalloc-N or another cache the heap owns
 export const F_NO_ALIEN: u32 = 1 << 7;    // remote frees go straight to the remote node's lists
 export const F_DEBUG_MASK: u32 = F_RED_ZONE | F_POISON | F_STORE_USER | F_CHECKS;
-export const F_INUSE: u32 = 1 << 8;       // per-object in-use bit: catches double frees of parked objects
+export const F_INUSE: u32 = 1 << 8;       // per-object in-use bit (inuse.ts): catches double frees of parked objects
 export const F_EXACT: u32 = 1 << 9;       // at creation only: take these flags as given, no heap defaults
+export const F_KMALLOC: u32 = 1 << 10;    // a kmalloc-N cache (free() accepts only these)
+export const F_FREEKEY: u32 = 1 << 11;    // double-free hardening by a key in free objects (harden.ts)
 export const F_USER_MASK: u32 = F_CTOR | F_RECLAIMABLE | F_DEBUG_MASK | F_NO_ALIEN | F_INUSE | F_EXACT;
 
 // ---- host hooks (env.hook(op, a, b, c)) ----------------------------------------------------------------
@@ -273,158 +433,28 @@ export const E_BAD_CACHE: i32 = 8;    // not a cache, or a destroyed one
 export const E_REDZONE: i32 = 9;
 export const E_POISON: i32 = 10;
 export const E_CORRUPT: i32 = 11;     // validate found an inconsistency
-
-// ---- sheaves: the per-CPU arrays ---------------------------------------------------------------------
-//   0 count   4 capacity   8 next (barn list link)   12 node (whose objects an alien array holds)
-//  16 entries[capacity]: object addresses, LIFO (entries[count-1] is the hottest)
-// A sheaf is an object of an internal "sheaf-N" cache (N = its size class). The empty sheaf in the
-// heap header has capacity 0, so a CPU that has none simply misses into the slow path.
-export const SH_COUNT: u32 = 0;
-export const SH_CAP: u32 = 4;
-export const SH_NEXT: u32 = 8;
-export const SH_NODE: u32 = 12;
-export const SH_HDR: u32 = 16;
-export const MAX_ARRAY_CAP: u32 = ((1 << (SHEAF_MIN_SHIFT + SHEAF_CLASSES - 1)) - SH_HDR) >> 2; // 4092
-export const BARN_MAX_FULL: u32 = 10;   // as the kernel's MAX_FULL_SHEAVES
-export const BARN_MAX_EMPTY: u32 = 10;
-export const ALIEN_CAP: u32 = 12;       // as SLAB's alien limit
-
-// ==== debugging and hardening (debug.ts, debugslot.ts, report.ts, inuse.ts) ===========================
-// Reused reserved fields: C_DEBUG_OFF (68, as reserved for it), H_ERR_ADDR (64) and H_ERR_CACHE (68) of
-// the heap header (error detail). New cache-header fields are taken from the END of the reserved tail of
-// the 128-byte header (76..127), downwards, so that other additions can grow upwards from 76.
-//
-// Debug block of the heap header, at HEAP + H_DEBUG (DEBUG_HDR_SIZE bytes, zeroed at init):
-//   0 clock      logical time: +1 for every alloc/free of a debug cache (deterministic; stored in tracks)
-//   4 callerTag  u32 the host sets (heap.setCallerTag / debug_set_tag); stored in tracks
-//   8 defaults   debug flags (F_DEBUG_MASK | F_INUSE bits) OR-ed into every user cache created afterwards
-//  12 stamp      host timestamp as last set by the host (debug_set_stamp); 0 unless set: runs stay
-//                deterministic
-//  16 errOffset  i32: offset of the bad byte from the object's start (negative: in the left red zone)
-//  20 errFound   u8: the byte found there      21 errExpected u8: the byte that should be there
-//  24 reports    reports made since init (each one is one env.hook(HOOK_REPORT, code, object, cache))
-//  28 quarCache  the internal cache whose objects are quarantine arrays (made on first use)
-// With a report, H_LAST_ERROR holds the code, H_ERR_ADDR the object (or pointer), H_ERR_CACHE the cache.
-export const DB_CLOCK: u32 = 0;
-export const DB_TAG: u32 = 4;
-export const DB_DEFAULTS: u32 = 8;
-export const DB_STAMP: u32 = 12;
-export const DB_ERR_OFFSET: u32 = 16;
-export const DB_ERR_FOUND: u32 = 20;
-export const DB_ERR_EXPECTED: u32 = 21;
-export const DB_REPORTS: u32 = 24;
-export const DB_QUAR_CACHE: u32 = 28;
-
-// Cache header fields (debug.ts / inuse.ts):
-export const C_SELF: u32 = 100;       // the cache's own address while it lives (index.ts knownCache: a
-                                      // handle check without reading the slab bitmap); 0 once destroyed
-export const C_BUSY: u32 = 104;       // slabs being made for this cache now (node.ts, around slabNew: a
-                                      // constructor or shrinker may re-enter): destroy refuses meanwhile
-export const C_INUSE_OFF: u32 = 108;  // F_INUSE: offset of the in-use bitmap inside a slab
-export const C_REPORTS: u32 = 112;    // reports made about this cache
-export const C_QUAR_COUNT: u32 = 116; // objects quarantined (allocated in their slabs, never handed out)
-export const C_QUAR: u32 = 120;       // quarantine array (0 until the first): remembers the first QUAR_CAP
-export const C_TRACK_OFF: u32 = 124;  // F_STORE_USER: offset of the alloc track from the object; 0: none
-
-// F_INUSE (defined with the other flags): the per-object in-use bit of inuse.ts.
-
-// A debug cache's slot (stride bytes; the object address is slot + C_DEBUG_OFF, aligned):
-//
-//   ├─ left red zone ─┼──── object (size) ────┼─ right red zone ─┼─ alloc track ─┼─ free track ─┼ pad ┤
-//   ↑ slot            ↑ object                ↑ object + size    ↑ object + C_TRACK_OFF          stride
-//   C_DEBUG_OFF bytes                          to object + inner  16 bytes        16 bytes
-//
-//   left red zone  F_RED_ZONE: RZ_WIDTH rounded up to the alignment (so the object stays aligned)
-//   right red zone F_RED_ZONE: from the object's end to the next 8-byte boundary, plus RZ_WIDTH
-//   red zones      RZ_INACTIVE while the object is free, RZ_ACTIVE while it is allocated (as SLUB)
-//   object         F_POISON: while free, POISON_FREE bytes and a last byte POISON_END
-//   tracks         F_STORE_USER: who allocated / freed it last
-export const RZ_WIDTH: u32 = 8;
-export const RZ_INACTIVE: u8 = 0xbb;
-export const RZ_ACTIVE: u8 = 0xcc;
-export const POISON_FREE: u8 = 0x6b;
-export const POISON_END: u8 = 0xa5;
-
-// A track, 16 bytes:  0 caller tag   4 cpu (u16)   6 node (u8)   7 set (u8, 1 once written)
-//                     8 clock (logical time)   12 stamp (host time, if the host sets one)
-export const TRACK_SIZE: u32 = 16;
-export const T_TAG: u32 = 0;
-export const T_CPU: u32 = 4;
-export const T_NODE: u32 = 6;
-export const T_SET: u32 = 7;
-export const T_CLOCK: u32 = 8;
-export const T_STAMP: u32 = 12;
-
-// A quarantine array: one object of the internal quarantine cache.
-//   0 count   4 capacity   8 entries[capacity] (object addresses)
-export const Q_COUNT: u32 = 0;
-export const Q_CAP: u32 = 4;
-export const Q_HDR: u32 = 8;
-export const QUAR_BYTES: u32 = 1024;
-export const QUAR_CAP: u32 = (QUAR_BYTES - Q_HDR) >> 2;             // 254
-
-// How many live objects a failed destroy names (TS reads this many through cache_live_at).
-export const LIVE_REPORT_MAX: u32 = 8;
-
-// ---- reclaim (assembly/reclaim.ts) -------------------------------------------------------------------
-// Fields taken from slots the layout above left reserved:
-//   heap header 88, 92        (the header's "reserved" words)
-//   chunk header byte 19      (D_LIST of descriptor 0, unused by a chunk header)
-//   cache header C_LAST_REAP  (reserved for reaping)
-//   per-CPU CC_TOUCHED        (see reclaim.ts for its encoding: 1 = a slow path ran; an even value =
-//                              2 × the fast-path counters at the last reap pass)
-export const H_REAP_PASSES: u32 = 88;   // reap passes run; a round-robin pass reaps CPU (passes % ncpus)
-export const H_RECLAIM_BUSY: u32 = 92;  // 1 while pressure reclaim runs: a shortage inside it fails plainly
-export const CH_DISCARDED: u32 = 19;    // u8: this free chunk's pages were handed to memory.discard
-export const DISCARD_SKIP: u32 = 1 << WASM_PAGE_SHIFT; // 64 KiB of a chunk (its descriptors, and with
-                                                       // chunkBase ≢ 0 mod 64 KiB its top 32 KiB) stay
-export const REAP_NEXT: u32 = 0xffffffff; // reapPass(REAP_NEXT): the next CPU in round-robin order
-export const RECLAIM_ALL: u32 = 0xffffffff; // cacheReclaim(cache, RECLAIM_ALL): walk every slab
-export const RECLAIM_MIXED_SHIFT: u32 = 3; // a mixed slab gives up to objects >> 3 (at least 1) per pass
-// ---- kmalloc: size classes and large blocks (assembly/kmalloc.ts) --------------------------------------
-// The kmalloc tables sit in the heap header at H_KMALLOC (zeroed by init, filled on the first malloc):
-//
-//   +0    caches[KM_SLOTS] u32   cache of class k, stored as (cache - bootCache); 0 = "not created yet",
-//                                which reads as the boot cache: its per-CPU arrays are always the empty
-//                                sheaf, so a class with no cache misses into malloc's slow path.
-//                                Slot 0 is never used by a class: it stays 0 for ever.
-//   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
-//   +384  nclasses u32   +388 class set (KM_SET_*)   +392 reserved
-//   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
-//                                0 until the tables are filled (→ slow path, which fills them)
-//
-// Large blocks (n > KMALLOC_MAX) are runs of whole pages from the buddy allocator (up to 2^MAX_BUDDY_ORDER
-// pages), or runs of whole chunks above that. A block of `pages` pages is allocated as one buddy block of
-// order ⌈log2 pages⌉ whose unused tail pages go straight back (as the kernel's alloc_pages_exact), so
-// the kept pages are covered by aligned sub-blocks, largest first:
-//   page descriptors of a large block:  D_KIND = K_LARGE on each sub-block head, K_TAIL (D_AUX = its
-//   sub-block head) on the others; D_ORDER = sub-block order. The first sub-block head has D_AUX = the
-//   bytes requested (> KMALLOC_MAX) and D_OBJECTS = pages kept; a later sub-block head has D_AUX = 0.
-export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator
-export const KM_SLOTS: u32 = 64;                // class slots, 1..KM_SLOTS-1 usable
-export const KM_INDEX_LEN: u32 = (KMALLOC_MAX >> 3) + 1;
-export const KM_CACHES: u32 = 0;
-export const KM_SIZES: u32 = KM_CACHES + KM_SLOTS * 4;
-export const KM_NCLASSES: u32 = KM_SIZES + KM_SLOTS * 2;
-export const KM_SET: u32 = KM_NCLASSES + 4;
-export const KM_INDEX: u32 = 400;
-export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
-export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
-export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
-                                                // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
-export const F_KMALLOC: u32 = 1 << 10;          // a kmalloc-N cache (free() accepts only these)
-export const F_FREEKEY: u32 = 1 << 11;          // double-free hardening by a key in free objects (harden.ts)
 // ENOMEM / EINVAL as wasi-libc numbers them (posix_memalign's return value)
 export const ERRNO_ENOMEM: i32 = 48;
 export const ERRNO_EINVAL: i32 = 28;
-// ---- alignment of chunkBase; memory.discard (arena.ts, kmalloc.ts, reclaim.ts) -------------------------
-// chunkBase is aligned to the largest slab (2^MAX_SLAB_ORDER pages = 32 KiB), not to a Wasm page: slab
-// masking (C_SLAB_MASK, inuse.ts) and power-of-two classes need slabs naturally aligned in absolute
-// addresses, and nothing needs more. Buddy blocks are therefore aligned to min(their size, 32 KiB) in
-// absolute addresses; kmalloc serves larger alignments (up to MAX_LARGE_ALIGN) by over-allocating.
-// memory.discard works in 64 KiB pages: a free chunk is discarded from the first 64 KiB boundary past its
-// descriptors to the last 64 KiB boundary in it (CHUNK_SIZE - DISCARD_SKIP bytes either way).
-export const CHUNK_BASE_ALIGN: u32 = PAGE_SIZE << MAX_SLAB_ORDER;
+
+// ---- reclaim (reclaim.ts) --------------------------------------------------------------------------------
+export const REAP_NEXT: u32 = 0xffffffff; // reapPass(REAP_NEXT): the next CPU in round-robin order
+export const RECLAIM_ALL: u32 = 0xffffffff; // cacheReclaim(cache, RECLAIM_ALL): walk every slab
+export const RECLAIM_MIXED_SHIFT: u32 = 3; // a mixed slab gives up to objects >> 3 (at least 1) per pass
+
+// ---- compile-time checks: each class of structs.ts has the size its constant says ------------------------
+// (A false condition compiles to nothing; a true one stops the build with the message.)
+if (offsetof<PageDesc>() != DESC_SIZE || (1 << DESC_SHIFT) != DESC_SIZE) ERROR("PageDesc is not DESC_SIZE bytes");
+if (offsetof<ChunkHdr>() > DESC_SIZE || offsetof<ChunkHdr>("kind") != D_KIND ||
+    offsetof<ChunkHdr>("next") != D_NEXT || offsetof<ChunkHdr>("prev") != D_PREV) {
+  ERROR("ChunkHdr does not overlay a PageDesc (kind, and next / prev for list.ts)");
+}
+if (N_FREE_LISTS + NR_BUDDY_ORDERS * 4 > NODE_SIZE) ERROR("NodeHdr and its free lists exceed NODE_SIZE");
+if (offsetof<CacheNode>() > CN_SIZE) ERROR("CacheNode exceeds CN_SIZE");
+if (CC_SCRATCH + 4 > CC_STATS || offsetof<CpuSlot>() != 16) ERROR("CpuSlot's tail does not fit before CC_STATS");
+if (offsetof<Track>() != TRACK_SIZE) ERROR("Track is not TRACK_SIZE bytes");
+if (SH_HDR != 16) ERROR("Sheaf's header is not 16 bytes (the empty sheaf in the heap header is 16)");
+
 // ---- threads (assembly/threads.ts, assembly/sync.ts) ------------------------------------------------
 // Shared heaps (the threaded build) take three words of the header's reserved bytes 152..191 (148 is
 // H_HIGH_WATER):

@@ -1,26 +1,27 @@
-// list.ts — intrusive doubly linked lists threaded through page descriptors (D_NEXT / D_PREV).
+// list.ts — intrusive doubly linked lists threaded through page descriptors (PageDesc.next / prev;
+// a chunk header's next / prev sit at the same offsets, so free-chunk lists use these too).
 //
 // Owns: nothing but the two link fields' discipline. A list is a u32 head word somewhere in a node or
 // cache-node struct; an element is a descriptor address; 0 ends the list. The first element's prev is 0.
 // Callers hold the lock that protects the head word.
-import { D_NEXT, D_PREV } from "./layout";
+import { PageDesc } from "./structs";
 
 @inline export function listPush(head: usize, d: usize): void {
   const first = load<u32>(head);
-  store<u32>(d, first, D_NEXT);
-  store<u32>(d, 0, D_PREV);
-  if (first != 0) store<u32>(first, <u32>d, D_PREV);
+  changetype<PageDesc>(d).next = first;
+  changetype<PageDesc>(d).prev = 0;
+  if (first != 0) changetype<PageDesc>(first).prev = <u32>d;
   store<u32>(head, <u32>d);
 }
 
 @inline export function listRemove(head: usize, d: usize): void {
-  const nx = load<u32>(d, D_NEXT);
-  const pv = load<u32>(d, D_PREV);
-  if (pv != 0) store<u32>(pv, nx, D_NEXT);
+  const nx = changetype<PageDesc>(d).next;
+  const pv = changetype<PageDesc>(d).prev;
+  if (pv != 0) changetype<PageDesc>(pv).next = nx;
   else store<u32>(head, nx);
-  if (nx != 0) store<u32>(nx, pv, D_PREV);
-  store<u32>(d, 0, D_NEXT);
-  store<u32>(d, 0, D_PREV);
+  if (nx != 0) changetype<PageDesc>(nx).prev = pv;
+  changetype<PageDesc>(d).next = 0;
+  changetype<PageDesc>(d).prev = 0;
 }
 
 @inline export function listPop(head: usize): usize {

@@ -1,6 +1,7 @@
 // node.ts — a cache's slabs on one node: the partial / full / empty lists and the batch seam.
 //
-// Owns: the per-cache-per-node struct's list fields (CN_*) and D_LIST of every slab head.
+// Owns: the per-cache-per-node struct's list fields (CacheNode: partial/full/empty heads and counts,
+// totalObjects) and PageDesc.list of every slab head; offsets computed per list (listHead/listCount) use CN_*.
 // Entry points — the narrow interface every front end uses:
 //   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
 //   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
@@ -24,10 +25,10 @@
 // (which may call a constructor) and never held across a host call.
 import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
-  CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_INUSE, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP,
-  C_OBJ_OFFSET, D_ORDER, CC_SCRATCH, D_NODE, E_NOMEM, H_NNODES, C_BUSY,
+  CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP, C_OBJ_OFFSET,
+  CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY,
 } from "./layout";
-import { objectIndexAt } from "./structs";
+import { CacheNode, PageDesc, objectIndexAt } from "./structs";
 import { HEAP, nodeOf, pageAddr } from "./arena";
 import { listPush, listRemove } from "./list";
 import { headOf, objectIndex, slabDiscard, slabNew, slabPut, slabTake, slabTakeAt } from "./slab";
@@ -59,7 +60,7 @@ import { lock, unlock } from "./sync";
 
 // Move slab d to list `to` (from whatever list it is on). cn lock held.
 export function moveSlab(cn: usize, d: usize, to: u8): void {
-  const from = load<u8>(d, D_LIST);
+  const from = changetype<PageDesc>(d).list;
   if (from == to) return;
   if (from != L_NONE) {
     listRemove(listHead(cn, from), d);
@@ -69,7 +70,7 @@ export function moveSlab(cn: usize, d: usize, to: u8): void {
     listPush(listHead(cn, to), d);
     bump(cn, listCount(to), 1);
   }
-  store<u8>(d, to, D_LIST);
+  changetype<PageDesc>(d).list = to;
 }
 
 @inline export function lockNode(cache: usize, cn: usize): void {
@@ -84,9 +85,9 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
   let got: u32 = 0;
   lockNode(cache, cn);
   while (got < want) {
-    let d = <usize>load<u32>(cn, CN_PARTIAL);
+    let d = <usize>changetype<CacheNode>(cn).partial;
     if (d == 0) {
-      d = <usize>load<u32>(cn, CN_EMPTY);
+      d = <usize>changetype<CacheNode>(cn).empty;
       if (d == 0) {
         unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
         store<u32>(cache, load<u32>(cache, C_BUSY) + 1, C_BUSY); // a re-entrant destroy must wait
@@ -95,7 +96,7 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         lockNode(cache, cn);
         if (d == 0) {
           // slabNew may have run pressure reclaim, which can put objects back on these lists: use them.
-          if (load<u32>(cn, CN_PARTIAL) != 0 || load<u32>(cn, CN_EMPTY) != 0) continue;
+          if (changetype<CacheNode>(cn).partial != 0 || changetype<CacheNode>(cn).empty != 0) continue;
           break;
         }
         stat(cache, ALLOC_SLAB);
@@ -104,7 +105,7 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
       moveSlab(cn, d, L_PARTIAL);
     }
     got += slabTake(cache, d, dst + (<usize>got << 2), want - got);
-    if (<u32>load<u16>(d, D_INUSE) == load<u32>(cache, C_OBJECTS)) moveSlab(cn, d, L_FULL);
+    if (<u32>changetype<PageDesc>(d).inuse == load<u32>(cache, C_OBJECTS)) moveSlab(cn, d, L_FULL);
   }
   unlock(cn + CN_LOCK);
   return got;
@@ -143,7 +144,7 @@ export function freeOne(cache: usize, p: usize): void {
 
 // Take free object i out of slab d (as if allocated), fixing the slab's list. Takes the cache-node lock.
 export function takeFreeObject(cache: usize, d: usize, i: u32): void {
-  const cn = cnAddr(cache, <u32>load<u8>(d, D_NODE));
+  const cn = cnAddr(cache, <u32>changetype<PageDesc>(d).node);
   lockNode(cache, cn);
   const inuse = slabTakeAt(d, i);
   moveSlab(cn, d, inuse == load<u32>(cache, C_OBJECTS) ? L_FULL : L_PARTIAL);
@@ -153,7 +154,7 @@ export function takeFreeObject(cache: usize, d: usize, i: u32): void {
 // Put slab d (inuse just fell to 0, on some list) on the empty list, or back to the page allocator when
 // the node already keeps 2 × min_partial empty slabs. cn lock held.
 function slabEmptied(cache: usize, cn: usize, d: usize): void {
-  if (load<u32>(cn, CN_NR_EMPTY) < (load<u32>(cache, C_MIN_PARTIAL) << 1)) {
+  if (changetype<CacheNode>(cn).nrEmpty < (load<u32>(cache, C_MIN_PARTIAL) << 1)) {
     moveSlab(cn, d, L_EMPTY);
     return;
   }
@@ -196,12 +197,12 @@ export function discardEmpty(cache: usize, node: u32, keep: u32): u32 {
   const cn = cnAddr(cache, node);
   let pages: u32 = 0;
   lockNode(cache, cn);
-  while (load<u32>(cn, CN_NR_EMPTY) > keep) {
-    const d = <usize>load<u32>(cn, CN_EMPTY);
+  while (changetype<CacheNode>(cn).nrEmpty > keep) {
+    const d = <usize>changetype<CacheNode>(cn).empty;
     moveSlab(cn, d, L_NONE);
     bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(cache, C_OBJECTS));
     stat(cache, FREE_SLAB);
-    pages += 1 << (<u32>load<u8>(d, D_ORDER));
+    pages += 1 << (<u32>changetype<PageDesc>(d).order);
     slabDiscard(cache, d);
   }
   unlock(cn + CN_LOCK);
@@ -227,7 +228,7 @@ export function freeToSlabReleasing(cache: usize, p: usize): u32 {
     moveSlab(cn, d, L_NONE);
     bump(cn, CN_TOTAL_OBJECTS, -<i32>objects);
     stat(cache, FREE_SLAB);
-    pages = 1 << (<u32>load<u8>(d, D_ORDER));
+    pages = 1 << (<u32>changetype<PageDesc>(d).order);
     slabDiscard(cache, d);
   } else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
   unlock(cn + CN_LOCK);

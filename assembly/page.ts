@@ -1,8 +1,9 @@
 // page.ts — the per-node page allocator: a buddy system inside each chunk, whole free chunks, and runs of
 // chunks for huge blocks.
 //
-// Owns: the node structs' page fields (free lists, free pages, free chunks), the chunk headers, and the
-// K_FREE / K_NONE / K_META / K_RUN descriptor kinds.
+// Owns: the node headers' page fields (NodeHdr: free lists, free pages, free chunks), the chunk headers
+// (ChunkHdr), and the K_FREE / K_NONE / K_META / K_RUN descriptor kinds (PageDesc.kind); all read through
+// the classes of structs.ts.
 // Entry points: pageAlloc(node, order) → descriptor, pageFree(desc); runAlloc(node, chunks, bytes) → user
 // pointer, runFree(chunkIdx); pageAllocReclaiming / runAllocReclaiming (the same, with the shortage
 // handler that reclaim.ts registers run between a failure and the answer).
@@ -27,12 +28,12 @@
 //   a K_FREE block's buddy is never a K_FREE block of the same order (merging is eager)
 //   every descriptor inside a free block, and of a free chunk, is K_NONE except the block head
 import {
-  CH_FREE_PAGES, CH_NEXT, CH_NODE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CHUNK_SIZE,
-  CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_ORDER, DESC_BYTES, DESC_SHIFT,
-  DESC_SIZE, H_NODES, K_FREE, K_META, K_NONE, K_RUN, MAX_BUDDY_ORDER, META_PAGES, N_FREE_CHUNK_HEAD,
-  N_FREE_LISTS, N_FREE_PAGES, N_LARGE_PAGES, N_LOCK, N_NCHUNKS, N_NR_FREE_CHUNKS, NODE_SIZE, PAGE_SHIFT,
-  PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES, CH_DISCARDED, PAGE_SIZE, D_NEXT,
+  CHUNK_SHIFT, CHUNK_SIZE, CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, DESC_BYTES,
+  DESC_SHIFT, DESC_SIZE, H_NODES, K_FREE, K_META, K_NONE, K_RUN, MAX_BUDDY_ORDER, META_PAGES,
+  N_FREE_CHUNK_HEAD, N_LOCK, NODE_SIZE, PAGE_SHIFT, PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES,
+  PAGE_SIZE,
 } from "./layout";
+import { ChunkHdr, NodeHdr, PageDesc } from "./structs";
 import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, commitTo, growChunks, nchunks, setChunkByte, pageAddr } from "./arena";
 import { listPop, listPush, listRemove } from "./list";
 import { lock, unlock } from "./sync";
@@ -51,21 +52,21 @@ import { lock, unlock } from "./sync";
 }
 
 @inline function freeList(n: usize, order: u32): usize {
-  return n + N_FREE_LISTS + (order << 2);
+  return changetype<NodeHdr>(n).freeListAt(order);
 }
 
 // Page indices [lo, hi) of a chunk whose first usable page is lo form free blocks of maximal order.
 function chunkToBuddy(n: usize, ch: usize, node: u32): void {
-  store<u8>(ch, K_META, D_KIND);
-  store<u8>(ch, CS_BUDDY, CH_STATE);
-  store<u8>(ch, <u8>node, CH_NODE);
-  store<u8>(ch + DESC_SIZE, K_META, D_KIND);
-  store<u32>(ch, USABLE_PAGES, CH_FREE_PAGES);
+  changetype<ChunkHdr>(ch).kind = K_META;
+  changetype<ChunkHdr>(ch).state = CS_BUDDY;
+  changetype<ChunkHdr>(ch).node = <u8>node;
+  changetype<PageDesc>(ch + DESC_SIZE).kind = K_META;
+  changetype<ChunkHdr>(ch).freePages = USABLE_PAGES;
   for (let o: u32 = 1; o <= MAX_BUDDY_ORDER; o++) {
     const d = ch + ((<usize>1 << o) << DESC_SHIFT); // the block of order o starts at page 2^o
-    store<u8>(d, K_FREE, D_KIND);
-    store<u8>(d, <u8>o, D_ORDER);
-    store<u8>(d, <u8>node, D_NODE);
+    changetype<PageDesc>(d).kind = K_FREE;
+    changetype<PageDesc>(d).order = <u8>o;
+    changetype<PageDesc>(d).node = <u8>node;
     listPush(freeList(n, o), d);
   }
 }
@@ -74,28 +75,28 @@ function chunkToBuddy(n: usize, ch: usize, node: u32): void {
 function buddyToFreeChunk(n: usize, ch: usize): void {
   for (let o: u32 = 1; o <= MAX_BUDDY_ORDER; o++) {
     const d = ch + ((<usize>1 << o) << DESC_SHIFT);
-    if (ASC_NO_ASSERT == false) assert(load<u8>(d, D_KIND) == K_FREE && load<u8>(d, D_ORDER) == <u8>o); // chunk not fully merged
+    if (ASC_NO_ASSERT == false) assert(changetype<PageDesc>(d).kind == K_FREE && changetype<PageDesc>(d).order == <u8>o); // chunk not fully merged
     listRemove(freeList(n, o), d);
-    store<u8>(d, K_NONE, D_KIND);
-    store<u8>(d, 0, D_ORDER);
+    changetype<PageDesc>(d).kind = K_NONE;
+    changetype<PageDesc>(d).order = 0;
   }
-  store<u8>(ch, CS_FREE, CH_STATE);
-  store<u8>(ch, 0, CH_DISCARDED);                   // its pages were used since any discard
+  changetype<ChunkHdr>(ch).state = CS_FREE;
+  changetype<ChunkHdr>(ch).discarded = 0;                   // its pages were used since any discard
   listPush(n + N_FREE_CHUNK_HEAD, ch);
-  store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) + 1, N_NR_FREE_CHUNKS);
+  changetype<NodeHdr>(n).nrFreeChunks += 1;
 }
 
 // A chunk for `node`: a free one of that node, else a freshly grown one. Node lock held. 0 on failure.
 function takeChunk(n: usize, node: u32): usize {
   let ch = listPop(n + N_FREE_CHUNK_HEAD);
   if (ch != 0) {
-    store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) - 1, N_NR_FREE_CHUNKS);
-    store<u32>(n, load<u32>(n, N_FREE_PAGES) - USABLE_PAGES, N_FREE_PAGES);
+    changetype<NodeHdr>(n).nrFreeChunks -= 1;
+    changetype<NodeHdr>(n).freePages -= USABLE_PAGES;
     return ch;
   }
   const idx = growChunks(1, node);
   if (idx < 0) return 0;
-  store<u32>(n, load<u32>(n, N_NCHUNKS) + 1, N_NCHUNKS);
+  changetype<NodeHdr>(n).nchunks += 1;
   return chunkStart(<u32>idx);
 }
 
@@ -106,17 +107,17 @@ const LOWEST_SCAN: u32 = 64;
 function popLowest(head: usize): usize {
   let best = <usize>load<u32>(head);
   if (best == 0) return 0;
-  let cur = <usize>load<u32>(best, D_NEXT);
+  let cur = <usize>changetype<PageDesc>(best).next;
   for (let k: u32 = 1; cur != 0 && k < LOWEST_SCAN; k++) {
     if (cur < best) best = cur;
-    cur = <usize>load<u32>(cur, D_NEXT);
+    cur = <usize>changetype<PageDesc>(cur).next;
   }
   listRemove(head, best);
   return best;
 }
 
 // Allocate a block of 2^order pages on `node` (no fallback: the caller decides about other nodes).
-// Returns its head descriptor with D_ORDER and D_NODE set and D_KIND = K_NONE for the caller to set, or
+// Returns its head descriptor with order and node set and kind = K_NONE for the caller to set, or
 // 0 when the node has no such block and cannot grow.
 export function pageAlloc(node: u32, order: u32): usize {
   const n = nodeAddr(node);
@@ -132,7 +133,7 @@ export function pageAlloc(node: u32, order: u32): usize {
     const ch = takeChunk(n, node);
     if (ch == 0) { unlock(n + N_LOCK); return 0; }
     chunkToBuddy(n, ch, node);
-    store<u32>(n, load<u32>(n, N_FREE_PAGES) + USABLE_PAGES, N_FREE_PAGES);
+    changetype<NodeHdr>(n).freePages += USABLE_PAGES;
     o = order;
     while ((d = listPop(freeList(n, o))) == 0) o++;
   }
@@ -140,17 +141,17 @@ export function pageAlloc(node: u32, order: u32): usize {
   while (o > order) {
     o--;
     const half = d + ((<usize>1 << o) << DESC_SHIFT);
-    store<u8>(half, K_FREE, D_KIND);
-    store<u8>(half, <u8>o, D_ORDER);
-    store<u8>(half, <u8>node, D_NODE);
+    changetype<PageDesc>(half).kind = K_FREE;
+    changetype<PageDesc>(half).order = <u8>o;
+    changetype<PageDesc>(half).node = <u8>node;
     listPush(freeList(n, o), half);
   }
-  store<u8>(d, K_NONE, D_KIND);
-  store<u8>(d, <u8>order, D_ORDER);
-  store<u8>(d, <u8>node, D_NODE);
+  changetype<PageDesc>(d).kind = K_NONE;
+  changetype<PageDesc>(d).order = <u8>order;
+  changetype<PageDesc>(d).node = <u8>node;
   const ch = chunkHeaderOf(d);
-  store<u32>(ch, load<u32>(ch, CH_FREE_PAGES) - (1 << order), CH_FREE_PAGES);
-  store<u32>(n, load<u32>(n, N_FREE_PAGES) - (1 << order), N_FREE_PAGES);
+  changetype<ChunkHdr>(ch).freePages -= (1 << order);
+  changetype<NodeHdr>(n).freePages -= (1 << order);
   if (!commitTo(pageAddr(d) + (PAGE_SIZE << order))) {  // the top chunk is committed lazily
     mergeFreeLocked(n, ch, d, order, node);             // the engine said no: put the block back
     unlock(n + N_LOCK);
@@ -160,11 +161,11 @@ export function pageAlloc(node: u32, order: u32): usize {
   return d;
 }
 
-// Return the block whose head descriptor is d (order from D_ORDER). Every descriptor of the block is
+// Return the block whose head descriptor is d (order from PageDesc.order). Every descriptor of the block is
 // reset; the block merges with free buddies, and a chunk that becomes wholly free leaves the buddy lists.
 export function pageFree(d: usize): void {
-  const order = <u32>load<u8>(d, D_ORDER);
-  const node = <u32>load<u8>(d, D_NODE);
+  const order = <u32>changetype<PageDesc>(d).order;
+  const node = <u32>changetype<PageDesc>(d).node;
   const n = nodeAddr(node);
   const ch = chunkHeaderOf(d);
   memory.fill(d, 0, DESC_SIZE << order); // head and tails back to K_NONE, no stale links
@@ -181,21 +182,21 @@ function mergeFreeLocked(n: usize, ch: usize, d: usize, order: u32, node: u32): 
   while (o < MAX_BUDDY_ORDER) {
     const bi = pi ^ (1 << o);
     const bd = ch + (<usize>bi << DESC_SHIFT);
-    if (load<u8>(bd, D_KIND) != K_FREE || <u32>load<u8>(bd, D_ORDER) != o) break;
+    if (changetype<PageDesc>(bd).kind != K_FREE || <u32>changetype<PageDesc>(bd).order != o) break;
     listRemove(freeList(n, o), bd);
-    store<u8>(bd, K_NONE, D_KIND);
-    store<u8>(bd, 0, D_ORDER);
+    changetype<PageDesc>(bd).kind = K_NONE;
+    changetype<PageDesc>(bd).order = 0;
     if (bi < pi) pi = bi;
     o++;
   }
   const head = ch + (<usize>pi << DESC_SHIFT);
-  store<u8>(head, K_FREE, D_KIND);
-  store<u8>(head, <u8>o, D_ORDER);
-  store<u8>(head, <u8>node, D_NODE);
+  changetype<PageDesc>(head).kind = K_FREE;
+  changetype<PageDesc>(head).order = <u8>o;
+  changetype<PageDesc>(head).node = <u8>node;
   listPush(freeList(n, o), head);
-  const chFree = load<u32>(ch, CH_FREE_PAGES) + (1 << order);
-  store<u32>(ch, chFree, CH_FREE_PAGES);
-  store<u32>(n, load<u32>(n, N_FREE_PAGES) + (1 << order), N_FREE_PAGES);
+  const chFree = changetype<ChunkHdr>(ch).freePages + (1 << order);
+  changetype<ChunkHdr>(ch).freePages = chFree;
+  changetype<NodeHdr>(n).freePages += (1 << order);
   if (chFree == USABLE_PAGES) buddyToFreeChunk(n, ch);
 }
 
@@ -213,22 +214,22 @@ export function pageExtend(ch: usize, node: u32, from: u32, to: u32): bool {
   let p = from;
   while (p < to) {
     const bd = ch + (<usize>p << DESC_SHIFT);
-    if (load<u8>(bd, D_KIND) != K_FREE) { unlock(n + N_LOCK); return false; }
-    p += <u32>1 << load<u8>(bd, D_ORDER);
+    if (changetype<PageDesc>(bd).kind != K_FREE) { unlock(n + N_LOCK); return false; }
+    p += <u32>1 << changetype<PageDesc>(bd).order;
   }
   const end = p;                                          // end of the last free block walked
   if (!commitTo(pageAddr(ch) + (<usize>to << PAGE_SHIFT))) { unlock(n + N_LOCK); return false; }
   p = from;
   while (p < end) {
     const bd = ch + (<usize>p << DESC_SHIFT);
-    const o = <u32>load<u8>(bd, D_ORDER);
+    const o = <u32>changetype<PageDesc>(bd).order;
     listRemove(freeList(n, o), bd);
     memory.fill(bd, 0, DESC_SIZE);                        // the head back to K_NONE (its inside already is)
     p += <u32>1 << o;
   }
   const taken = end - from;
-  store<u32>(ch, load<u32>(ch, CH_FREE_PAGES) - taken, CH_FREE_PAGES);
-  store<u32>(n, load<u32>(n, N_FREE_PAGES) - taken, N_FREE_PAGES);
+  changetype<ChunkHdr>(ch).freePages -= taken;
+  changetype<NodeHdr>(n).freePages -= taken;
   p = to;                                                 // give [to, end) back, aligned pieces
   while (p < end) {
     let o: u32 = 31 - <u32>clz(end - p);
@@ -259,7 +260,7 @@ function findFreeRun(count: u32, node: u32): u32 {
   for (let i: u32 = 0; i < total; i++) {
     const chb = chunkByte(i);
     const ch = chunkStart(i);
-    if ((chb & CT_RUN_TAIL) == 0 && <u32>chb == node && load<u8>(ch, CH_STATE) == CS_FREE) {
+    if ((chb & CT_RUN_TAIL) == 0 && <u32>chb == node && changetype<ChunkHdr>(ch).state == CS_FREE) {
       if (runLen == 0) runStart = i;
       if (++runLen == count) return runStart;
     } else runLen = 0;
@@ -278,29 +279,29 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
     for (let i: u32 = 0; i < count; i++) {
       const ch = chunkStart(first + i);
       listRemove(n + N_FREE_CHUNK_HEAD, ch);
-      store<u8>(ch, 0, CH_STATE);
+      changetype<ChunkHdr>(ch).state = 0;
     }
-    store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) - count, N_NR_FREE_CHUNKS);
-    store<u32>(n, load<u32>(n, N_FREE_PAGES) - count * USABLE_PAGES, N_FREE_PAGES);
+    changetype<NodeHdr>(n).nrFreeChunks -= count;
+    changetype<NodeHdr>(n).freePages -= count * USABLE_PAGES;
   } else {
     const idx = growChunks(count, node, true);        // a run is handed out whole: commit it all
     if (idx < 0) { unlock(n + N_LOCK); return 0; }
     first = <u32>idx;
-    store<u32>(n, load<u32>(n, N_NCHUNKS) + count, N_NCHUNKS);
+    changetype<NodeHdr>(n).nchunks += count;
   }
   const ch = chunkStart(first);
-  store<u8>(ch, K_META, D_KIND);
-  store<u8>(ch, CS_RUN, CH_STATE);
-  store<u8>(ch, <u8>node, CH_NODE);
-  store<u32>(ch, count, CH_RUN_CHUNKS);
-  store<u32>(ch, <u32>bytes, CH_RUN_BYTES);
-  store<u8>(ch + DESC_SIZE, K_META, D_KIND);
+  changetype<ChunkHdr>(ch).kind = K_META;
+  changetype<ChunkHdr>(ch).state = CS_RUN;
+  changetype<ChunkHdr>(ch).node = <u8>node;
+  changetype<ChunkHdr>(ch).runChunks = count;
+  changetype<ChunkHdr>(ch).runBytes = <u32>bytes;
+  changetype<PageDesc>(ch + DESC_SIZE).kind = K_META;
   const d = ch + (<usize>META_PAGES << DESC_SHIFT);
-  store<u8>(d, K_RUN, D_KIND);
-  store<u8>(d, <u8>node, D_NODE);
-  store<u32>(d, <u32>bytes, D_AUX);
+  changetype<PageDesc>(d).kind = K_RUN;
+  changetype<PageDesc>(d).node = <u8>node;
+  changetype<PageDesc>(d).aux = <u32>bytes;
   for (let i: u32 = 1; i < count; i++) setChunkByte(first + i, <u8>node | CT_RUN_TAIL);
-  store<u32>(n, load<u32>(n, N_LARGE_PAGES) + count * PAGES_PER_CHUNK, N_LARGE_PAGES);
+  changetype<NodeHdr>(n).largePages += count * PAGES_PER_CHUNK;
   unlock(n + N_LOCK);
   return ch + DESC_BYTES;
 }
@@ -309,29 +310,29 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
 export function runFree(ptr: usize): void {
   const first = chunkIndex(ptr);
   const ch = chunkStart(first);
-  const node = <u32>load<u8>(ch, CH_NODE);
-  const count = load<u32>(ch, CH_RUN_CHUNKS);
+  const node = <u32>changetype<ChunkHdr>(ch).node;
+  const count = changetype<ChunkHdr>(ch).runChunks;
   const n = nodeAddr(node);
   lock(n + N_LOCK);
   for (let i: u32 = 0; i < count; i++) {
     const c = chunkStart(first + i);
     memory.fill(c, 0, DESC_BYTES); // a tail's descriptor area held user bytes
     setChunkByte(first + i, <u8>node);
-    store<u8>(c, K_META, D_KIND);
-    store<u8>(c, CS_FREE, CH_STATE);
-    store<u8>(c, <u8>node, CH_NODE);
-    store<u8>(c + DESC_SIZE, K_META, D_KIND);
+    changetype<PageDesc>(c).kind = K_META;
+    changetype<ChunkHdr>(c).state = CS_FREE;
+    changetype<ChunkHdr>(c).node = <u8>node;
+    changetype<PageDesc>(c + DESC_SIZE).kind = K_META;
     listPush(n + N_FREE_CHUNK_HEAD, c);
   }
-  store<u32>(n, load<u32>(n, N_NR_FREE_CHUNKS) + count, N_NR_FREE_CHUNKS);
-  store<u32>(n, load<u32>(n, N_FREE_PAGES) + count * USABLE_PAGES, N_FREE_PAGES);
-  store<u32>(n, load<u32>(n, N_LARGE_PAGES) - count * PAGES_PER_CHUNK, N_LARGE_PAGES);
+  changetype<NodeHdr>(n).nrFreeChunks += count;
+  changetype<NodeHdr>(n).freePages += count * USABLE_PAGES;
+  changetype<NodeHdr>(n).largePages -= count * PAGES_PER_CHUNK;
   unlock(n + N_LOCK);
 }
 
 // Free pages of a node (buddy blocks and free chunks).
 export function freePages(node: u32): u32 {
-  return load<u32>(nodeAddr(node), N_FREE_PAGES);
+  return changetype<NodeHdr>(nodeAddr(node)).freePages;
 }
 
 // ---- shortage: the one way up ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 // reclaim.ts — giving memory back: periodic reaping (SLAB), shrink, reclaim under memory pressure, and
 // targeted reclaim of refcounted objects (the "unified" allocator's slab-oriented reclaim).
 //
-// Owns: the heap words H_REAP_PASSES and H_RECLAIM_BUSY, the reap snapshot kept in each per-CPU
-// CC_TOUCHED word, C_LAST_REAP, the chunk header's CH_DISCARDED byte, and the order of the pressure steps.
+// Owns: the heap words H_REAP_PASSES and H_RECLAIM_BUSY, the reap snapshot kept in each CpuSlot.touched
+// word, C_LAST_REAP, the chunk header's discarded byte (ChunkHdr), and the order of the pressure steps.
 // Entry points:
 //   reapPass(cpu)                      one reap pass for one CPU (REAP_NEXT: round robin) → pages freed
 //   cacheShrink(cache), heapShrink()   flush arrays and barns, free every empty slab, sort partial slabs
@@ -60,13 +60,12 @@
 // partial before the full walk, whose mixed slabs moved to the partial list's head.
 import {
   C_ARRAY_CAP, C_BITMAP_WORDS, C_FLAGS, C_ID, C_LAST_REAP, C_MIN_PARTIAL, C_NEXT, C_OBJ_OFFSET, C_OBJECTS,
-  C_ORDER, C_STRIDE, CC_ALIEN, CC_GUARD, CC_MAIN, CC_SIZE, CC_SPARE, CC_STATS, CC_TOUCHED, CH_DISCARDED,
-  CH_NEXT, CH_STATE, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL, CN_PARTIAL, CN_TOTAL_OBJECTS,
-  CS_FREE, CT_RUN_TAIL, D_CACHE, D_INUSE, D_KIND, D_LIST, D_NEXT, D_NODE, D_PREV, E_BAD_CACHE, E_INVALID,
-  E_OK, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE, H_CACHE_HEAD, H_CPU_NODE, H_NCPUS, H_REAP_PASSES,
-  H_RECLAIM_BUSY, HOOK_DTOR, HOOK_SHRINK, K_SLAB, L_FULL, L_PARTIAL, N_FREE_CHUNK_HEAD, N_SLAB_PAGES,
-  PAGES_PER_CHUNK, REAP_NEXT, RECLAIM_MIXED_SHIFT, SH_COUNT,
+  C_ORDER, C_STRIDE, CC_GUARD, CC_STATS, CC_TOUCHED, CH_DISCARDED, CN_FULL, CN_LOCK, CN_PARTIAL,
+  CS_FREE, CT_RUN_TAIL, D_NEXT, D_PREV, E_BAD_CACHE, E_INVALID, E_OK, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE,
+  H_CACHE_HEAD, H_CPU_NODE, H_NCPUS, H_REAP_PASSES, H_RECLAIM_BUSY, HOOK_DTOR, HOOK_SHRINK, K_SLAB, L_FULL,
+  L_PARTIAL, PAGES_PER_CHUNK, REAP_NEXT, RECLAIM_MIXED_SHIFT,
 } from "./layout";
+import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByte, chunkIndex, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
 import { nnodes, nodeAddr, pageAlloc, runAlloc } from "./page";
 import { cnAddr, discardEmpty, freeToSlabReleasing, lockNode } from "./node";
@@ -149,7 +148,7 @@ function reapLocked(cpu: u32, pass: u32): u32 {
 function heapSlabPages(): u32 {
   let pages: u32 = 0;
   const nn = nnodes();
-  for (let n: u32 = 0; n < nn; n++) pages += load<u32>(nodeAddr(n), N_SLAB_PAGES);
+  for (let n: u32 = 0; n < nn; n++) pages += changetype<NodeHdr>(nodeAddr(n)).slabPages;
   return pages;
 }
 
@@ -157,7 +156,7 @@ function heapSlabPages(): u32 {
 function cacheSlabPages(c: usize): u32 {
   let objs: u32 = 0;
   const nn = nnodes();
-  for (let n: u32 = 0; n < nn; n++) objs += load<u32>(cnAddr(c, n), CN_TOTAL_OBJECTS);
+  for (let n: u32 = 0; n < nn; n++) objs += changetype<CacheNode>(cnAddr(c, n)).totalObjects;
   return (objs / load<u32>(c, C_OBJECTS)) << load<u32>(c, C_ORDER);
 }
 
@@ -166,9 +165,9 @@ function reapAlien(c: usize, slot: usize, start: u32): void {
   const nn = nnodes();
   for (let k: u32 = 0; k < nn; k++) {
     const n = (start + k) % nn;
-    const a = <usize>load<u32>(slot + CC_ALIEN + (n << 2));
+    const a = <usize>load<u32>(changetype<CpuSlot>(slot).alienAt(n));
     if (a == 0) continue;
-    const count = load<u32>(a, SH_COUNT);
+    const count = changetype<Sheaf>(a).count;
     if (count == 0) continue;
     sheafFlush(c, a, count);                                // one batch, one lock of node n
     stat(c, ALIEN_FLUSH);
@@ -188,16 +187,16 @@ function reapAlien(c: usize, slot: usize, start: u32): void {
 // Spare first (it is the colder array), then main.
 function reapArrays(c: usize, slot: usize): void {
   const cap = load<u32>(c, C_ARRAY_CAP);
-  if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return;
+  if (cap == 0 || changetype<CpuSlot>(slot).guard != 0) return;
   const snap = touchSnapshot(slot);
-  if (load<u32>(slot, CC_TOUCHED) != snap) {
-    store<u32>(slot, snap, CC_TOUCHED);
+  if (changetype<CpuSlot>(slot).touched != snap) {
+    changetype<CpuSlot>(slot).touched = snap;
     return;
   }
-  const spare = <usize>load<u32>(slot, CC_SPARE);
-  const main = <usize>load<u32>(slot, CC_MAIN);
-  const inSpare = load<u32>(spare, SH_COUNT);
-  const avail = inSpare + load<u32>(main, SH_COUNT);
+  const spare = <usize>changetype<CpuSlot>(slot).spare;
+  const main = <usize>changetype<CpuSlot>(slot).main;
+  const inSpare = changetype<Sheaf>(spare).count;
+  const avail = inSpare + changetype<Sheaf>(main).count;
   if (avail == 0) return;
   let tofree = (cap + 4) / 5;
   if (tofree > avail) tofree = (avail + 1) >> 1;
@@ -208,7 +207,7 @@ function reapArrays(c: usize, slot: usize): void {
 
 // Give back about 80% (rounded up) of the empty slabs beyond min_partial on `node`. Pages freed.
 function trimEmpty(c: usize, node: u32): u32 {
-  const nr = load<u32>(cnAddr(c, node), CN_NR_EMPTY);
+  const nr = changetype<CacheNode>(cnAddr(c, node)).nrEmpty;
   const keep = load<u32>(c, C_MIN_PARTIAL);
   if (nr <= keep) return 0;
   const free = ((nr - keep) * 4 + 4) / 5;
@@ -250,11 +249,11 @@ function shrinkSlabs(c: usize): void {
 
 // Sort a cache-node's partial list by in-use count, fullest first (refill takes from the head, so new
 // objects go to the fullest slabs and the sparse ones can drain). A stable bottom-up merge sort on the
-// D_NEXT links, then the D_PREV links are rebuilt. Holds the cache-node lock.
+// PageDesc.next links, then the prev links are rebuilt. Holds the cache-node lock.
 export function sortPartial(c: usize, node: u32): void {
   const cn = cnAddr(c, node);
   lockNode(c, cn);
-  let list = <usize>load<u32>(cn, CN_PARTIAL);
+  let list = <usize>changetype<CacheNode>(cn).partial;
   for (let k: u32 = 1; list != 0; k <<= 1) {
     let p = list;
     list = 0;
@@ -264,27 +263,27 @@ export function sortPartial(c: usize, node: u32): void {
       merges++;
       let q = p;
       let psize: u32 = 0;
-      while (psize < k && q != 0) { psize++; q = <usize>load<u32>(q, D_NEXT); }
+      while (psize < k && q != 0) { psize++; q = <usize>changetype<PageDesc>(q).next; }
       let qsize = k;
       while (psize > 0 || (qsize > 0 && q != 0)) {
         let e: usize;
-        if (psize == 0) { e = q; q = <usize>load<u32>(q, D_NEXT); qsize--; }
-        else if (qsize == 0 || q == 0 || load<u16>(p, D_INUSE) >= load<u16>(q, D_INUSE)) {
-          e = p; p = <usize>load<u32>(p, D_NEXT); psize--;
-        } else { e = q; q = <usize>load<u32>(q, D_NEXT); qsize--; }
-        if (tail != 0) store<u32>(tail, <u32>e, D_NEXT);
+        if (psize == 0) { e = q; q = <usize>changetype<PageDesc>(q).next; qsize--; }
+        else if (qsize == 0 || q == 0 || changetype<PageDesc>(p).inuse >= changetype<PageDesc>(q).inuse) {
+          e = p; p = <usize>changetype<PageDesc>(p).next; psize--;
+        } else { e = q; q = <usize>changetype<PageDesc>(q).next; qsize--; }
+        if (tail != 0) changetype<PageDesc>(tail).next = <u32>e;
         else list = e;
         tail = e;
       }
       p = q;
     }
-    store<u32>(tail, 0, D_NEXT);
+    changetype<PageDesc>(tail).next = 0;
     if (merges <= 1) break;
   }
-  store<u32>(cn, <u32>list, CN_PARTIAL);
+  changetype<CacheNode>(cn).partial = <u32>list;
   let prev: usize = 0;
-  for (let d = list; d != 0; d = <usize>load<u32>(d, D_NEXT)) {
-    store<u32>(d, <u32>prev, D_PREV);
+  for (let d = list; d != 0; d = <usize>changetype<PageDesc>(d).next) {
+    changetype<PageDesc>(d).prev = <u32>prev;
     prev = d;
   }
   unlock(cn + CN_LOCK);
@@ -410,16 +409,16 @@ export function cacheReclaim(cache: usize, want: u32): i32 {
 // (a freed object is then visibly free in its bitmap, never parked with a stale count).
 function reclaimNode(c: usize, node: u32, want: u32): u32 {
   const slot = slotOf(c, currentCpu);
-  const guard = load<u32>(slot, CC_GUARD);
-  store<u32>(slot, 1, CC_GUARD);
+  const guard = changetype<CpuSlot>(slot).guard;
+  changetype<CpuSlot>(slot).guard = 1;
   let pages = discardEmpty(c, node, 0);
   // The partial walk visits as many slabs as were partial before the full walk: mixed slabs that the
   // full walk moved to the partial list (at its head; the walk starts at the tail) gave theirs already.
   const cn = cnAddr(c, node);
-  const partial = load<u32>(cn, CN_NR_PARTIAL);
-  if (pages < want) pages += walkSlabs(c, node, L_FULL, want - pages, load<u32>(cn, CN_NR_FULL));
+  const partial = changetype<CacheNode>(cn).nrPartial;
+  if (pages < want) pages += walkSlabs(c, node, L_FULL, want - pages, changetype<CacheNode>(cn).nrFull);
   if (pages < want && !lastDtorFailed) pages += walkSlabs(c, node, L_PARTIAL, want - pages, partial);
-  store<u32>(slot, guard, CC_GUARD);
+  changetype<CpuSlot>(slot).guard = guard;
   return pages;
 }
 
@@ -430,7 +429,7 @@ function reclaimNode(c: usize, node: u32, want: u32): u32 {
 function listTail(head: usize): usize {
   let d = <usize>load<u32>(head);
   if (d == 0) return 0;
-  for (let n = <usize>load<u32>(d, D_NEXT); n != 0; n = <usize>load<u32>(d, D_NEXT)) d = n;
+  for (let n = <usize>changetype<PageDesc>(d).next; n != 0; n = <usize>changetype<PageDesc>(d).next) d = n;
   return d;
 }
 
@@ -439,8 +438,8 @@ function listTail(head: usize): usize {
 function stillOnList(c: usize, d: usize, which: u8, node: u32): bool {
   const idx = chunkIndex(d);
   if (idx >= nchunks() || (chunkByte(idx) & CT_RUN_TAIL) != 0) return false;
-  return load<u8>(d, D_KIND) == K_SLAB && <usize>load<u32>(d, D_CACHE) == c && load<u8>(d, D_LIST) == which &&
-         <u32>load<u8>(d, D_NODE) == node;
+  return changetype<PageDesc>(d).kind == K_SLAB && <usize>changetype<PageDesc>(d).cache == c && changetype<PageDesc>(d).list == which &&
+         <u32>changetype<PageDesc>(d).node == node;
 }
 
 // Walk list `which` from its oldest end (the tail: slabs are pushed at the head). A slab whose allocated
@@ -474,7 +473,7 @@ function walkSlabs(c: usize, node: u32, which: u8, want: u32, steps: u32): u32 {
         else busy++;
       }
     }
-    const older = <usize>load<u32>(d, D_PREV);
+    const older = <usize>changetype<PageDesc>(d).prev;
     unlock(cn + CN_LOCK);
     if (unused != 0) {
       pages += destroyInSlab(c, first, objects, stride, busy == 0 ? objects : quota);
@@ -543,8 +542,8 @@ export function discardNext(from: u32): i32 {
   for (let i = from; i < total; i++) {
     if ((chunkByte(i) & CT_RUN_TAIL) != 0) continue;
     const ch = chunkStart(i);
-    if (load<u8>(ch, CH_STATE) == CS_FREE && load<u8>(ch, CH_DISCARDED) == 0) {
-      store<u8>(ch, 1, CH_DISCARDED);
+    if (changetype<ChunkHdr>(ch).state == CS_FREE && changetype<ChunkHdr>(ch).discarded == 0) {
+      changetype<ChunkHdr>(ch).discarded = 1;
       return <i32>i;
     }
   }
@@ -553,7 +552,7 @@ export function discardNext(from: u32): i32 {
 
 // Undo discardNext's mark (the engine refused the discard).
 export function discardUnmark(i: u32): void {
-  if (i < nchunks() && (chunkByte(i) & CT_RUN_TAIL) == 0) store<u8>(chunkStart(i), 0, CH_DISCARDED);
+  if (i < nchunks() && (chunkByte(i) & CT_RUN_TAIL) == 0) changetype<ChunkHdr>(chunkStart(i)).discarded = 0;
 }
 
 // Free chunks (on every node's free-chunk list) whose pages were discarded.
@@ -561,8 +560,8 @@ export function discardedChunks(): u32 {
   let k: u32 = 0;
   const nn = nnodes();
   for (let n: u32 = 0; n < nn; n++) {
-    for (let ch = <usize>load<u32>(nodeAddr(n), N_FREE_CHUNK_HEAD); ch != 0; ch = <usize>load<u32>(ch, CH_NEXT)) {
-      if (load<u8>(ch, CH_DISCARDED) != 0) k++;
+    for (let ch = <usize>changetype<NodeHdr>(nodeAddr(n)).freeChunkHead; ch != 0; ch = <usize>changetype<ChunkHdr>(ch).next) {
+      if (changetype<ChunkHdr>(ch).discarded != 0) k++;
     }
   }
   return k;

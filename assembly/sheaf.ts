@@ -1,9 +1,9 @@
 // sheaf.ts — sheaves (arrays of object addresses) and the barn (each cache-node's store of full and empty
 // sheaves), with their operations named once, as SLUB names them.
 //
-// Owns: every sheaf (layout.ts: count, capacity, next, node, entries), the heap's sheaf caches
+// Owns: every sheaf (structs.ts Sheaf: count, cap, next, node; entries after it), the heap's sheaf caches
 // (H_SHEAF_CACHES: internal caches holding sheaves of 2^6 .. 2^14 bytes), and the barn fields of the
-// cache-node structs (CN_BARN_FULL / CN_BARN_EMPTY and their counts).
+// cache-node structs (CacheNode.barnFull / barnEmpty and their counts).
 // Entry points:
 //   sheaves   sheafNew(), sheafDelete(), sheafFlush(), sheafEntry()
 //   barn      barnGetFullSheaf(), barnGetEmptySheaf(), barnPutFullSheaf(), barnPutEmptySheaf(),
@@ -14,18 +14,19 @@
 // object of a sheaf cache: allocOne/freeOne; flushing is freeToSlabs), cache.ts (a sheaf cache is made on
 // first use), percpu.ts, stats.ts.
 //
-// Barn (per cache-node, under its CN_LOCK; each list threaded through SH_NEXT):
-//   full  list: CN_BARN_NR_FULL full sheaves, at most barnMaxFull(cache)
-//   empty list: CN_BARN_NR_EMPTY empty sheaves, at most BARN_MAX_EMPTY
+// Barn (per cache-node, under its CN_LOCK; each list threaded through Sheaf.next):
+//   full  list: barnNrFull full sheaves, at most barnMaxFull(cache)
+//   empty list: barnNrEmpty empty sheaves, at most BARN_MAX_EMPTY
 // Each barn operation takes and releases the lock once; none holds it across a sheaf allocation or free.
 //
 // Prefill handle (a sheaf out in a caller's hands, prefill.ts): SH_NEXT = PREFILL_MARK ^ its address,
 // SH_NODE = its cache; both restored (0, the CPU's node) when it comes back.
 import {
   BARN_MAX_EMPTY, BARN_MAX_FULL, C_ARRAY_CAP, C_FLAGS, C_SIZE, CN_BARN_EMPTY, CN_BARN_FULL,
-  CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK, F_KMALLOC, H_SHEAF_CACHES, SH_CAP, SH_COUNT, SH_HDR, SH_NEXT,
-  SH_NODE, SHEAF_MIN_SHIFT, SHEAF_CLASSES, CN_PARTIAL, CN_FULL, C_OBJECTS, D_NEXT, H_NNODES,
+  CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK, F_KMALLOC, H_SHEAF_CACHES, SH_HDR, SH_NEXT, SH_NODE,
+  SHEAF_MIN_SHIFT, SHEAF_CLASSES, CN_PARTIAL, CN_FULL, C_OBJECTS, H_NNODES,
 } from "./layout";
+import { CacheNode, PageDesc, Sheaf } from "./structs";
 import { HEAP } from "./arena";
 import { allocOne, cnAddr, freeOne, freeToSlabs, lockNode } from "./node";
 import { objectAt, slabIsFree } from "./slab";
@@ -42,16 +43,16 @@ export const PREFILL_MARK: u32 = 0x50524546; // 'PREF'
 
 // Mark sheaf s as a prefill handle of `cache`, out in a caller's hands; and back.
 export function handleMark(s: usize, cache: usize): void {
-  store<u32>(s, PREFILL_MARK ^ <u32>s, SH_NEXT);
-  store<u32>(s, <u32>cache, SH_NODE);
+  changetype<Sheaf>(s).next = PREFILL_MARK ^ <u32>s;
+  changetype<Sheaf>(s).node = <u32>cache;
 }
 export function handleUnmark(s: usize): void {
-  store<u32>(s, 0, SH_NEXT);
-  store<u32>(s, currentNode, SH_NODE);
+  changetype<Sheaf>(s).next = 0;
+  changetype<Sheaf>(s).node = currentNode;
 }
 // Is sheaf s (an allocated sheaf) a handle out in a caller's hands?
 @inline export function isHandle(s: usize): bool {
-  return load<u32>(s, SH_NEXT) == (PREFILL_MARK ^ <u32>s);
+  return changetype<Sheaf>(s).next == (PREFILL_MARK ^ <u32>s);
 }
 
 // Prefill handles of `cache` out in callers' hands: the entries equal to p, or (p = 0) the number of
@@ -67,13 +68,13 @@ export function handleHolds(cache: usize, p: usize): u32 {
     for (let n: u32 = 0; n < nn; n++) {
       const cn = cnAddr(sc, n);
       for (let which: u32 = 0; which < 2; which++) {
-        for (let d = <usize>load<u32>(cn + (which == 0 ? CN_PARTIAL : CN_FULL)); d != 0; d = <usize>load<u32>(d, D_NEXT)) {
+        for (let d = <usize>load<u32>(cn + (which == 0 ? CN_PARTIAL : CN_FULL)); d != 0; d = <usize>changetype<PageDesc>(d).next) {
           for (let i: u32 = 0; i < objects; i++) {
             if (slabIsFree(d, i)) continue;
             const s = objectAt(sc, d, i);
-            if (!isHandle(s) || <usize>load<u32>(s, SH_NODE) != cache) continue;
+            if (!isHandle(s) || <usize>changetype<Sheaf>(s).node != cache) continue;
             if (p == 0) { found++; continue; }
-            const c = load<u32>(s, SH_COUNT);
+            const c = changetype<Sheaf>(s).count;
             for (let j: u32 = 0; j < c; j++) if (<usize>load<u32>(sheafEntry(s, j)) == p) found++;
           }
         }
@@ -85,7 +86,7 @@ export function handleHolds(cache: usize, p: usize): u32 {
 
 // Address of entry k of sheaf s.
 @inline export function sheafEntry(s: usize, k: u32): usize {
-  return s + SH_HDR + (<usize>k << 2);
+  return changetype<Sheaf>(s).entryAt(k);
 }
 
 function sheafClass(cap: u32): u32 {
@@ -117,10 +118,10 @@ export function sheafNew(cache: usize, cap: u32, node: u32): usize {
   if (sc == 0) return 0;
   const s = allocOne(sc, 0xffffffff);
   if (s == 0) return 0;
-  store<u32>(s, 0, SH_COUNT);
-  store<u32>(s, cap, SH_CAP);
-  store<u32>(s, 0, SH_NEXT);
-  store<u32>(s, node, SH_NODE);
+  changetype<Sheaf>(s).count = 0;
+  changetype<Sheaf>(s).cap = cap;
+  changetype<Sheaf>(s).next = 0;
+  changetype<Sheaf>(s).node = node;
   stat(cache, SHEAF_ALLOC);
   return s;
 }
@@ -128,18 +129,18 @@ export function sheafNew(cache: usize, cap: u32, node: u32): usize {
 // Free sheaf s (its objects already flushed). The empty sheaf is never freed.
 export function sheafDelete(cache: usize, s: usize): void {
   if (s == emptySheaf()) return;
-  freeOne(sheafCache(load<u32>(s, SH_CAP)), s);
+  freeOne(sheafCache(changetype<Sheaf>(s).cap), s);
   stat(cache, SHEAF_FREE);
 }
 
 // Flush the `k` oldest objects of sheaf s to their slabs in one batch; the rest slide down.
 export function sheafFlush(cache: usize, s: usize, k: u32): void {
-  const n = load<u32>(s, SH_COUNT);
+  const n = changetype<Sheaf>(s).count;
   if (k > n) k = n;
   if (k == 0) return;
-  freeToSlabs(cache, s + SH_HDR, k);
-  memory.copy(s + SH_HDR, sheafEntry(s, k), <usize>(n - k) << 2);
-  store<u32>(s, n - k, SH_COUNT);
+  freeToSlabs(cache, changetype<Sheaf>(s).entryAt(0), k);
+  memory.copy(changetype<Sheaf>(s).entryAt(0), sheafEntry(s, k), <usize>(n - k) << 2);
+  changetype<Sheaf>(s).count = n - k;
   stat(cache, SHEAF_FLUSH);
 }
 
@@ -149,14 +150,14 @@ export function sheafFlush(cache: usize, s: usize, k: u32): void {
 @inline function barnPop(cn: usize, head: u32, nr: u32): usize {
   const s = <usize>load<u32>(cn + head);
   if (s != 0) {
-    store<u32>(cn + head, load<u32>(s, SH_NEXT));
+    store<u32>(cn + head, changetype<Sheaf>(s).next);
     store<u32>(cn + nr, load<u32>(cn + nr) - 1);
   }
   return s;
 }
 
 @inline function barnPush(cn: usize, head: u32, nr: u32, s: usize): void {
-  store<u32>(s, load<u32>(cn + head), SH_NEXT);
+  changetype<Sheaf>(s).next = load<u32>(cn + head);
   store<u32>(cn + head, <u32>s);
   store<u32>(cn + nr, load<u32>(cn + nr) + 1);
 }
@@ -206,7 +207,7 @@ export function barnPutFullSheaf(cache: usize, cn: usize, full: usize): void {
 // Hand an empty sheaf to the barn; when its empty list is at BARN_MAX_EMPTY the sheaf is freed instead.
 export function barnPutEmptySheaf(cache: usize, cn: usize, empty: usize): void {
   lockNode(cache, cn);
-  if (load<u32>(cn, CN_BARN_NR_EMPTY) < BARN_MAX_EMPTY) {
+  if (changetype<CacheNode>(cn).barnNrEmpty < BARN_MAX_EMPTY) {
     pushEmpty(cn, empty);
     unlock(cn + CN_LOCK);
     return;
@@ -228,7 +229,7 @@ export function barnReplaceEmptySheaf(cache: usize, cn: usize, empty: usize): us
   }
   let drop: usize = 0;
   if (empty != emptySheaf()) {
-    if (load<u32>(cn, CN_BARN_NR_EMPTY) < BARN_MAX_EMPTY) pushEmpty(cn, empty);
+    if (changetype<CacheNode>(cn).barnNrEmpty < BARN_MAX_EMPTY) pushEmpty(cn, empty);
     else drop = empty;
   }
   unlock(cn + CN_LOCK);
@@ -242,7 +243,7 @@ export function barnReplaceEmptySheaf(cache: usize, cn: usize, empty: usize): us
 // (barn_put_fail: the caller flushes instead).
 export function barnReplaceFullSheaf(cache: usize, cn: usize, full: usize): usize {
   lockNode(cache, cn);
-  if (load<u32>(cn, CN_BARN_NR_FULL) >= barnMaxFull(cache)) {
+  if (changetype<CacheNode>(cn).barnNrFull >= barnMaxFull(cache)) {
     unlock(cn + CN_LOCK);
     stat(cache, BARN_PUT_FAIL);
     return 0;
@@ -251,7 +252,7 @@ export function barnReplaceFullSheaf(cache: usize, cn: usize, full: usize): usiz
   pushFull(cn, full);
   unlock(cn + CN_LOCK);
   stat(cache, BARN_PUT);
-  if (empty == 0) empty = sheafNew(cache, load<u32>(full, SH_CAP), currentNode);
+  if (empty == 0) empty = sheafNew(cache, changetype<Sheaf>(full).cap, currentNode);
   if (empty == 0) return emptySheaf(); // no memory for a new sheaf: the next free will flush
   return empty;
 }
@@ -262,22 +263,22 @@ export function drainBarn(cache: usize, node: u32): u32 {
   const cn = cnAddr(cache, node);
   let flushed: u32 = 0;
   lockNode(cache, cn);
-  let full = <usize>load<u32>(cn, CN_BARN_FULL);
-  let empty = <usize>load<u32>(cn, CN_BARN_EMPTY);
-  store<u32>(cn, 0, CN_BARN_FULL);
-  store<u32>(cn, 0, CN_BARN_EMPTY);
-  store<u32>(cn, 0, CN_BARN_NR_FULL);
-  store<u32>(cn, 0, CN_BARN_NR_EMPTY);
+  let full = <usize>changetype<CacheNode>(cn).barnFull;
+  let empty = <usize>changetype<CacheNode>(cn).barnEmpty;
+  changetype<CacheNode>(cn).barnFull = 0;
+  changetype<CacheNode>(cn).barnEmpty = 0;
+  changetype<CacheNode>(cn).barnNrFull = 0;
+  changetype<CacheNode>(cn).barnNrEmpty = 0;
   unlock(cn + CN_LOCK);
   while (full != 0) {
-    const next = <usize>load<u32>(full, SH_NEXT);
-    flushed += load<u32>(full, SH_COUNT);
-    sheafFlush(cache, full, load<u32>(full, SH_COUNT));
+    const next = <usize>changetype<Sheaf>(full).next;
+    flushed += changetype<Sheaf>(full).count;
+    sheafFlush(cache, full, changetype<Sheaf>(full).count);
     sheafDelete(cache, full);
     full = next;
   }
   while (empty != 0) {
-    const next = <usize>load<u32>(empty, SH_NEXT);
+    const next = <usize>changetype<Sheaf>(empty).next;
     sheafDelete(cache, empty);
     empty = next;
   }

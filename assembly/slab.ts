@@ -23,12 +23,12 @@
 // Free objects are never written by the slab layer: a constructed object keeps its state. (An object
 // of an F_FREEKEY cache gets its key as slabTake takes it out: inuse.ts; such caches have no ctor.)
 import {
-  C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_AUX,
-  D_BITS, D_CACHE, D_INUSE, D_KIND, D_LIST, D_OBJECTS, DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK,
-  E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR, INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE,
-  N_SLAB_PAGES, D_NODE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE, F_RECLAIMABLE,
+  C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_BITS,
+  DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK, E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR,
+  INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE,
+  F_RECLAIMABLE,
 } from "./layout";
-import { objectIndexAt } from "./structs";
+import { NodeHdr, PageDesc, objectIndexAt } from "./structs";
 import { keyPark } from "./inuse";
 import { chunkByte, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { nodeAddr, pageAllocReclaiming, pageFree } from "./page";
@@ -40,7 +40,7 @@ export let resolvedIndex: u32 = 0;
 export let resolvedError: i32 = 0;
 
 @inline export function slabBitmap(d: usize): usize {
-  return <usize>load<u32>(d, D_AUX);
+  return <usize>changetype<PageDesc>(d).aux;
 }
 
 @inline export function objectAt(cache: usize, d: usize, i: u32): usize {
@@ -57,26 +57,26 @@ export function slabNew(cache: usize, node: u32): usize {
   if (d == 0) return 0;
   const objects = load<u32>(cache, C_OBJECTS);
   const base = pageAddr(d);
-  store<u32>(d, <u32>cache, D_CACHE);
-  store<u16>(d, 0, D_INUSE);
-  store<u16>(d, <u16>objects, D_OBJECTS);
-  store<u8>(d, K_SLAB, D_KIND);
-  store<u8>(d, L_NONE, D_LIST);
+  changetype<PageDesc>(d).cache = <u32>cache;
+  changetype<PageDesc>(d).inuse = 0;
+  changetype<PageDesc>(d).objects = <u16>objects;
+  changetype<PageDesc>(d).kind = K_SLAB;
+  changetype<PageDesc>(d).list = L_NONE;
   for (let i: usize = 1, pages: usize = <usize>1 << order; i < pages; i++) {
     const t = d + (i << DESC_SHIFT);
-    store<u32>(t, <u32>cache, D_CACHE);
-    store<u8>(t, K_TAIL, D_KIND);
-    store<u32>(t, <u32>d, D_AUX);
+    changetype<PageDesc>(t).cache = <u32>cache;
+    changetype<PageDesc>(t).kind = K_TAIL;
+    changetype<PageDesc>(t).aux = <u32>d;
   }
   const bm = objects <= INLINE_BITMAP_OBJECTS ? d + D_BITS : base;
-  store<u32>(d, <u32>bm, D_AUX);
+  changetype<PageDesc>(d).aux = <u32>bm;
   const words = load<u32>(cache, C_BITMAP_WORDS);
   for (let w: u32 = 0; w < words; w++) {
     const left = objects - (w << 6);
     store<u64>(bm + (<usize>w << 3), left >= 64 ? <u64>-1 : ((<u64>1 << left) - 1));
   }
   const n = nodeAddr(node);
-  store<u32>(n, load<u32>(n, N_SLAB_PAGES) + (1 << order), N_SLAB_PAGES);
+  changetype<NodeHdr>(n).slabPages += (1 << order);
   if ((load<u32>(cache, C_FLAGS) & (F_DEBUG_MASK | F_INUSE)) != 0) debugSlabInit(cache, d); // red zones, poison, in-use bits (debugslot.ts)
   if (load<u32>(cache, C_FLAGS) & F_RECLAIMABLE) {
     // A reclaimable cache's first u32 is a reference count, and 0 means free (reclaim.ts).
@@ -102,8 +102,8 @@ export function slabNew(cache: usize, node: u32): usize {
 // Give an empty slab's pages back to its node. The slab is on no list.
 export function slabDiscard(cache: usize, d: usize): void {
   const order = load<u32>(cache, C_ORDER);
-  const n = nodeAddr(<u32>load<u8>(d, D_NODE));
-  store<u32>(n, load<u32>(n, N_SLAB_PAGES) - (1 << order), N_SLAB_PAGES);
+  const n = nodeAddr(<u32>changetype<PageDesc>(d).node);
+  changetype<NodeHdr>(n).slabPages -= (1 << order);
   pageFree(d);
 }
 
@@ -129,7 +129,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
     }
     store<u64>(wa, bits);
   }
-  store<u16>(d, <u16>(<u32>load<u16>(d, D_INUSE) + got), D_INUSE);
+  changetype<PageDesc>(d).inuse = <u16>(<u32>changetype<PageDesc>(d).inuse + got);
   return got;
 }
 
@@ -137,8 +137,8 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
 @inline export function slabPut(d: usize, i: u32): u32 {
   const wa = slabBitmap(d) + (<usize>(i >> 6) << 3);
   store<u64>(wa, load<u64>(wa) | (<u64>1 << (i & 63)));
-  const inuse = <u32>load<u16>(d, D_INUSE) - 1;
-  store<u16>(d, <u16>inuse, D_INUSE);
+  const inuse = <u32>changetype<PageDesc>(d).inuse - 1;
+  changetype<PageDesc>(d).inuse = <u16>inuse;
   return inuse;
 }
 
@@ -147,8 +147,8 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
 @inline export function slabTakeAt(d: usize, i: u32): u32 {
   const wa = slabBitmap(d) + (<usize>(i >> 6) << 3);
   store<u64>(wa, load<u64>(wa) & ~(<u64>1 << (i & 63)));
-  const inuse = <u32>load<u16>(d, D_INUSE) + 1;
-  store<u16>(d, <u16>inuse, D_INUSE);
+  const inuse = <u32>changetype<PageDesc>(d).inuse + 1;
+  changetype<PageDesc>(d).inuse = <u16>inuse;
   return inuse;
 }
 
@@ -168,7 +168,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   const idx = chunkIndex(ptr);
   if (idx >= nchunks() || (chunkByte(idx) & CT_RUN_TAIL) != 0) return 0;
   let d = pageOf(ptr);
-  if (load<u8>(d, D_KIND) == K_TAIL) d = <usize>load<u32>(d, D_AUX);
+  if (changetype<PageDesc>(d).kind == K_TAIL) d = <usize>changetype<PageDesc>(d).aux;
   return d;
 }
 
@@ -180,7 +180,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
 @inline export function locateObject(cache: usize, ptr: usize, b: u8): u64 {
   if (b >= CT_RUN_TAIL) return <u64>E_NOT_OURS;                  // no chunk, or user bytes of a run
   const d = pageOf(ptr);
-  if (<usize>load<u32>(d, D_CACHE) != cache) return <u64>notThisCache(d);
+  if (<usize>changetype<PageDesc>(d).cache != cache) return <u64>notThisCache(d);
   const inSlab = <u32>ptr & load<u32>(cache, C_SLAB_MASK);
   const off = inSlab - load<u32>(cache, C_OBJ_OFFSET);          // wraps when before object 0
   const i = objectIndexAt(off, load<u32>(cache, C_RECIP));
@@ -191,7 +191,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
 
 // The bitmap word holding object i's bit, of the slab whose head is `head`.
 @inline export function bitmapWord(cache: usize, head: usize, i: u32): usize {
-  const bm = load<u32>(cache, C_OBJECTS) <= INLINE_BITMAP_OBJECTS ? head + D_BITS : <usize>load<u32>(head, D_AUX);
+  const bm = load<u32>(cache, C_OBJECTS) <= INLINE_BITMAP_OBJECTS ? head + D_BITS : <usize>changetype<PageDesc>(head).aux;
   return bm + (<usize>(i >> 6) << 3);
 }
 
@@ -200,7 +200,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
 @inline export function checkObject(cache: usize, ptr: usize, b: u8): i32 {
   if (b >= CT_RUN_TAIL) return E_NOT_OURS;
   const d = pageOf(ptr);
-  if (<usize>load<u32>(d, D_CACHE) != cache) return notThisCache(d);
+  if (<usize>changetype<PageDesc>(d).cache != cache) return notThisCache(d);
   const inSlab = <u32>ptr & load<u32>(cache, C_SLAB_MASK);
   const off = inSlab - load<u32>(cache, C_OBJ_OFFSET);
   const i = objectIndexAt(off, load<u32>(cache, C_RECIP));
@@ -212,7 +212,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
 
 // Cold: why a page does not belong to the cache being freed to.
 function notThisCache(d: usize): i32 {
-  const k = load<u8>(d, D_KIND);
+  const k = changetype<PageDesc>(d).kind;
   return k == K_SLAB || k == K_TAIL ? E_WRONG_CACHE : E_NOT_OURS;
 }
 
@@ -246,6 +246,6 @@ export function bitmapCheck(cache: usize, d: usize): u32 {
     const left = objects - (w << 6);
     if (left < 64 && (bits >> left) != 0) bad |= BM_TAIL;
   }
-  if (<u32>load<u16>(d, D_INUSE) + free != objects) bad |= BM_COUNT;
+  if (<u32>changetype<PageDesc>(d).inuse + free != objects) bad |= BM_COUNT;
   return bad;
 }

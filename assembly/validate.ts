@@ -6,16 +6,13 @@
 // bitmapCheck and object checks, node.ts's listFor, debugslot.ts's byte checks, debug.ts's quarantine,
 // harden.ts's keyPresent and cpu.ts's parkedTimes: a parked object holds its free key and is parked once).
 import {
-  C_BITMAP_WORDS, C_NEXT, C_OBJECTS, CH_FREE_PAGES, CH_STATE, CN_EMPTY, CN_FULL, CN_NR_EMPTY, CN_NR_FULL,
-  CN_NR_PARTIAL, CN_PARTIAL, CN_TOTAL_OBJECTS, CS_BUDDY, CS_FREE, CS_RUN, CT_NODE, CT_RUN_TAIL, D_AUX,
-  D_CACHE, D_INUSE, D_KIND, D_LIST, D_NEXT, D_NODE, D_OBJECTS, D_ORDER, DESC_SHIFT, E_CORRUPT, H_CACHE_HEAD,
-  H_NNODES, H_REPORT, H_REPORT_COUNT, K_FREE, K_LARGE, K_META, K_RUN, K_SLAB, K_TAIL, L_EMPTY, L_FULL,
-  L_PARTIAL, MAX_BUDDY_ORDER, META_PAGES, N_FREE_CHUNK_HEAD, N_FREE_LISTS, N_FREE_PAGES, N_NR_FREE_CHUNKS,
-  PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, CC_MAIN, CC_SPARE, CC_ALIEN, CC_SIZE,
-  SH_COUNT, SH_CAP, SH_HDR, MAX_NODES, CN_BARN_FULL, CN_BARN_EMPTY, CN_BARN_NR_FULL, CN_BARN_NR_EMPTY,
-  SH_NEXT, SH_NODE, E_OK, H_SHEAF_CACHES, SHEAF_CLASSES, H_BOOT, CH_RUN_CHUNKS, C_FLAGS, F_RED_ZONE,
-  F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE,
+  C_NEXT, C_OBJECTS, CN_EMPTY, CN_FULL, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL, CN_PARTIAL, CS_BUDDY,
+  CS_FREE, CS_RUN, CT_NODE, CT_RUN_TAIL, DESC_SHIFT, E_CORRUPT, H_CACHE_HEAD, H_NNODES, H_REPORT,
+  H_REPORT_COUNT, K_FREE, K_LARGE, K_META, K_SLAB, K_TAIL, L_EMPTY, L_FULL, L_PARTIAL, MAX_BUDDY_ORDER,
+  META_PAGES, PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, MAX_NODES, E_OK, H_BOOT,
+  C_FLAGS, F_RED_ZONE, F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE,
 } from "./layout";
+import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByte, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
 import { nodeAddr } from "./page";
 import { cnAddr, listFor } from "./node";
@@ -60,19 +57,19 @@ function checkChunks(): void {
     const b = chunkByte(i);
     if ((b & CT_RUN_TAIL) != 0) continue;
     const ch = chunkStart(i);
-    const state = load<u8>(ch, CH_STATE);
-    if (state == CS_RUN) { i += load<u32>(ch, CH_RUN_CHUNKS) - 1; continue; }
-    if (load<u8>(ch, D_KIND) != K_META) { report(V_PAGE_COVER, ch, 0); continue; }
+    const state = changetype<ChunkHdr>(ch).state;
+    if (state == CS_RUN) { i += changetype<ChunkHdr>(ch).runChunks - 1; continue; }
+    if (changetype<ChunkHdr>(ch).kind != K_META) { report(V_PAGE_COVER, ch, 0); continue; }
     if (state == CS_FREE) continue;
     if (state != CS_BUDDY) { report(V_PAGE_COVER, ch, 0); continue; }
     let p: u32 = META_PAGES;
     let free: u32 = 0;
     while (p < PAGES_PER_CHUNK) {
       const d = ch + (<usize>p << DESC_SHIFT);
-      const k = load<u8>(d, D_KIND);
-      const o = <u32>load<u8>(d, D_ORDER);
+      const k = changetype<PageDesc>(d).kind;
+      const o = <u32>changetype<PageDesc>(d).order;
       if ((k != K_FREE && k != K_SLAB && k != K_LARGE) || o > MAX_BUDDY_ORDER || (p & ((1 << o) - 1)) != 0 ||
-          <u32>load<u8>(d, D_NODE) != (<u32>b & CT_NODE)) {
+          <u32>changetype<PageDesc>(d).node != (<u32>b & CT_NODE)) {
         report(V_PAGE_COVER, d, 0);
         break;
       }
@@ -80,13 +77,13 @@ function checkChunks(): void {
       else {
         for (let t: u32 = 1; t < (<u32>1 << o); t++) {
           const td = d + (<usize>t << DESC_SHIFT);
-          if (load<u8>(td, D_KIND) != K_TAIL || <usize>load<u32>(td, D_AUX) != d ||
-              load<u32>(td, D_CACHE) != (k == K_SLAB ? load<u32>(d, D_CACHE) : 0)) { report(V_TAIL, td, 0); break; }
+          if (changetype<PageDesc>(td).kind != K_TAIL || <usize>changetype<PageDesc>(td).aux != d ||
+              changetype<PageDesc>(td).cache != (k == K_SLAB ? changetype<PageDesc>(d).cache : 0)) { report(V_TAIL, td, 0); break; }
         }
       }
       p += 1 << o;
     }
-    if (free != load<u32>(ch, CH_FREE_PAGES) || free == USABLE_PAGES) report(V_FREE_COUNT, ch, 0);
+    if (free != changetype<ChunkHdr>(ch).freePages || free == USABLE_PAGES) report(V_FREE_COUNT, ch, 0);
   }
 }
 
@@ -96,27 +93,27 @@ function checkNodes(): void {
     const n = nodeAddr(node);
     let pages: u32 = 0;
     for (let o: u32 = 0; o <= MAX_BUDDY_ORDER; o++) {
-      let d = <usize>load<u32>(n + N_FREE_LISTS + (o << 2));
+      let d = <usize>load<u32>(changetype<NodeHdr>(n).freeListAt(o));
       let guard: u32 = 0;
       while (d != 0 && guard++ < 1 << 24) {
-        if (load<u8>(d, D_KIND) != K_FREE || <u32>load<u8>(d, D_ORDER) != o || <u32>load<u8>(d, D_NODE) != node ||
+        if (changetype<PageDesc>(d).kind != K_FREE || <u32>changetype<PageDesc>(d).order != o || <u32>changetype<PageDesc>(d).node != node ||
             nodeOf(d) != node) {
           report(V_FREE_LIST, d, 0);
           break;
         }
         pages += 1 << o;
-        d = <usize>load<u32>(d, D_NEXT);
+        d = <usize>changetype<PageDesc>(d).next;
       }
     }
     let chunks: u32 = 0;
-    let ch = <usize>load<u32>(n, N_FREE_CHUNK_HEAD);
+    let ch = <usize>changetype<NodeHdr>(n).freeChunkHead;
     while (ch != 0) {
-      if (load<u8>(ch, CH_STATE) != CS_FREE || nodeOf(ch) != node) { report(V_FREE_LIST, ch, 0); break; }
+      if (changetype<ChunkHdr>(ch).state != CS_FREE || nodeOf(ch) != node) { report(V_FREE_LIST, ch, 0); break; }
       chunks++;
-      ch = <usize>load<u32>(ch, D_NEXT);
+      ch = <usize>changetype<ChunkHdr>(ch).next;
     }
-    if (chunks != load<u32>(n, N_NR_FREE_CHUNKS)) report(V_FREE_COUNT, n, 0);
-    if (pages + chunks * USABLE_PAGES != load<u32>(n, N_FREE_PAGES)) report(V_FREE_COUNT, n, 0);
+    if (chunks != changetype<NodeHdr>(n).nrFreeChunks) report(V_FREE_COUNT, n, 0);
+    if (pages + chunks * USABLE_PAGES != changetype<NodeHdr>(n).freePages) report(V_FREE_COUNT, n, 0);
   }
 }
 
@@ -127,17 +124,17 @@ function checkSlabList(c: usize, node: u32, head: usize, which: u8, countOff: u3
   let d = <usize>load<u32>(head);
   while (d != 0) {
     count++;
-    if (load<u8>(d, D_KIND) != K_SLAB || <usize>load<u32>(d, D_CACHE) != c || load<u8>(d, D_LIST) != which ||
-        <u32>load<u8>(d, D_NODE) != node || <u32>load<u16>(d, D_OBJECTS) != objects) {
+    if (changetype<PageDesc>(d).kind != K_SLAB || <usize>changetype<PageDesc>(d).cache != c || changetype<PageDesc>(d).list != which ||
+        <u32>changetype<PageDesc>(d).node != node || <u32>changetype<PageDesc>(d).objects != objects) {
       report(V_SLAB_LIST, d, c);
       break;
     }
     const bad = bitmapCheck(c, d);                             // slab.ts: the one bitmap check
     if ((bad & BM_TAIL) != 0) report(V_SLAB_COUNT, d, c);      // bits past the last object
     if ((bad & BM_COUNT) != 0) report(V_SLAB_COUNT, d, c);     // inuse disagrees with the bitmap
-    if (listFor(<u32>load<u16>(d, D_INUSE), objects) != which) report(V_SLAB_LIST, d, c);
+    if (listFor(<u32>changetype<PageDesc>(d).inuse, objects) != which) report(V_SLAB_LIST, d, c);
     checkObjects(c, d, objects);
-    d = <usize>load<u32>(d, D_NEXT);
+    d = <usize>changetype<PageDesc>(d).next;
   }
   if (count != load<u32>(cn + countOff)) report(V_SLAB_COUNT, cn, c);
   return count;
@@ -159,8 +156,8 @@ function checkObjects(c: usize, d: usize, objects: u32): void {
 
 // Every entry of a sheaf is an allocated object of cache c (of `node` when ≥ 0) that no user holds.
 function checkSheaf(c: usize, s: usize, node: i32, handles: bool): void {
-  const n = load<u32>(s, SH_COUNT);
-  if (n > load<u32>(s, SH_CAP)) { report(V_ARRAY, s, c); return; }
+  const n = changetype<Sheaf>(s).count;
+  if (n > changetype<Sheaf>(s).cap) { report(V_ARRAY, s, c); return; }
   const inuse = (load<u32>(c, C_FLAGS) & F_INUSE) != 0;
   for (let i: u32 = 0; i < n; i++) {
     const p = <usize>load<u32>(sheafEntry(s, i));
@@ -192,35 +189,35 @@ function checkCache(c: usize): void {
     let slabs = checkSlabList(c, node, cn + CN_PARTIAL, L_PARTIAL, CN_NR_PARTIAL);
     slabs += checkSlabList(c, node, cn + CN_FULL, L_FULL, CN_NR_FULL);
     slabs += checkSlabList(c, node, cn + CN_EMPTY, L_EMPTY, CN_NR_EMPTY);
-    if (slabs * load<u32>(c, C_OBJECTS) != load<u32>(cn, CN_TOTAL_OBJECTS)) report(V_SLAB_COUNT, cn, c);
+    if (slabs * load<u32>(c, C_OBJECTS) != changetype<CacheNode>(cn).totalObjects) report(V_SLAB_COUNT, cn, c);
     let k: u32 = 0;
-    let s = <usize>load<u32>(cn, CN_BARN_FULL);
+    let s = <usize>changetype<CacheNode>(cn).barnFull;
     while (s != 0) {
       k++;
-      if (load<u32>(s, SH_COUNT) != load<u32>(s, SH_CAP)) report(V_BARN, s, c);
+      if (changetype<Sheaf>(s).count != changetype<Sheaf>(s).cap) report(V_BARN, s, c);
       checkSheaf(c, s, -1, handles);
-      s = <usize>load<u32>(s, SH_NEXT);
+      s = <usize>changetype<Sheaf>(s).next;
     }
-    if (k != load<u32>(cn, CN_BARN_NR_FULL)) report(V_BARN, cn, c);
+    if (k != changetype<CacheNode>(cn).barnNrFull) report(V_BARN, cn, c);
     k = 0;
-    s = <usize>load<u32>(cn, CN_BARN_EMPTY);
+    s = <usize>changetype<CacheNode>(cn).barnEmpty;
     while (s != 0) {
       k++;
-      if (load<u32>(s, SH_COUNT) != 0) report(V_BARN, s, c);
-      s = <usize>load<u32>(s, SH_NEXT);
+      if (changetype<Sheaf>(s).count != 0) report(V_BARN, s, c);
+      s = <usize>changetype<Sheaf>(s).next;
     }
-    if (k != load<u32>(cn, CN_BARN_NR_EMPTY)) report(V_BARN, cn, c);
+    if (k != changetype<CacheNode>(cn).barnNrEmpty) report(V_BARN, cn, c);
   }
   checkQuarantine(c);
   const ncpus = load<u32>(HEAP, H_NCPUS);
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
     const slot = slotOf(c, cpu);
-    checkSheaf(c, <usize>load<u32>(slot, CC_MAIN), -1, handles);
-    checkSheaf(c, <usize>load<u32>(slot, CC_SPARE), -1, handles);
+    checkSheaf(c, <usize>changetype<CpuSlot>(slot).main, -1, handles);
+    checkSheaf(c, <usize>changetype<CpuSlot>(slot).spare, -1, handles);
     for (let n: u32 = 0; n < MAX_NODES; n++) {
-      const a = <usize>load<u32>(slot + CC_ALIEN + (n << 2));
+      const a = <usize>load<u32>(changetype<CpuSlot>(slot).alienAt(n));
       if (a == 0) continue;
-      if (load<u32>(a, SH_NODE) != n) report(V_ARRAY, a, c);
+      if (changetype<Sheaf>(a).node != n) report(V_ARRAY, a, c);
       checkSheaf(c, a, <i32>n, handles);
     }
   }
