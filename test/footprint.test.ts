@@ -34,10 +34,10 @@ describe("heap.footprint()", () => {
         const x = r();
         if (x < 0.3) {
           const c = Math.floor(r() * caches.length);
-          objs.push({ c, p: caches[c].alloc() });
+          objs.push({ c, p: caches[c]!.alloc() });
         } else if (x < 0.45 && objs.length) {
           const [o] = objs.splice(Math.floor(r() * objs.length), 1);
-          caches[o.c].free(o.p);
+          caches[o!.c]!.free(o!.p);
         } else if (x < 0.75) {
           // small sizes mostly, some large blocks and an occasional chunk run
           const y = r();
@@ -47,13 +47,13 @@ describe("heap.footprint()", () => {
           requested += n;
         } else if (x < 0.9 && blocks.size) {
           const keys = [...blocks.keys()];
-          const p = keys[Math.floor(r() * keys.length)];
+          const p = keys[Math.floor(r() * keys.length)]!;
           requested -= blocks.get(p)!;
           blocks.delete(p);
           heap.free(p);
         } else if (blocks.size) {
           const keys = [...blocks.keys()];
-          const p = keys[Math.floor(r() * keys.length)];
+          const p = keys[Math.floor(r() * keys.length)]!;
           const n = Math.floor(r() * 20000) + 1;
           requested += n - blocks.get(p)!;
           blocks.delete(p);
@@ -70,7 +70,7 @@ describe("heap.footprint()", () => {
       const f = heap.footprint({ mallocRequested: requested });
       expectExact(heap, f);
       // live payload: what the caches hold plus what malloc's callers asked for, exactly
-      const cacheLive = objs.reduce((s, o) => s + caches[o.c].size, 0);
+      const cacheLive = objs.reduce((s, o) => s + caches[o.c]!.size, 0);
       expect(f.live).toBe(cacheLive + requested);
       expect(heap.validate().ok).toBe(true);
     });
@@ -120,10 +120,10 @@ describe("heap.footprint()", () => {
     const g = heap.footprint();
     expect(g.live).toBe(usable);
     expect(g.requestedKnown).toBe(false);
-    heap.free(ps[0]);
+    heap.free(ps[0]!);
     const h = heap.footprint({ mallocRequested: 1050 });
     expectExact(heap, h);
-    expect(h.parked + h.slabFree).toBeGreaterThanOrEqual(heap.usableSize(ps[1]));
+    expect(h.parked + h.slabFree).toBeGreaterThanOrEqual(heap.usableSize(ps[1]!));
   });
 
   it("bad mallocRequested: a typed error", async () => {
