@@ -18,9 +18,9 @@
 // found by arithmetic from the address, carrying the mark. Its objects carry their free keys (slabTake
 // keyed them; harden.ts), so a user's free of one is a double free, and handleHolds finds them.
 import {
-  C_ARRAY_CAP, CC_GUARD, CC_SPARE, CT_RUN_TAIL, D_CACHE, E_INVALID, E_NOMEM, E_OK, H_SHEAF_CACHES, MAX_ARRAY_CAP,
-  SH_CAP, SH_COUNT, SHEAF_CLASSES,
+  C_ARRAY_CAP, CT_RUN_TAIL, E_INVALID, E_NOMEM, E_OK, H_SHEAF_CACHES, MAX_ARRAY_CAP, SHEAF_CLASSES,
 } from "./layout";
+import { CpuSlot, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByteOf, pageOf } from "./arena";
 import { checkObject } from "./slab";
 import { refillBatch } from "./node";
@@ -36,7 +36,7 @@ import { handOutAny } from "./debug";
 export function prefillHandle(h: usize): bool {
   const b = chunkByteOf(h);
   if (b >= CT_RUN_TAIL) return false;                 // in no slab chunk: its descriptor is not there
-  const owner = <usize>load<u32>(pageOf(h), D_CACHE);
+  const owner = <usize>changetype<PageDesc>(pageOf(h)).cache;
   for (let k: u32 = 0; k < SHEAF_CLASSES; k++) {
     const sc = <usize>load<u32>(HEAP + H_SHEAF_CACHES + (k << 2));
     if (sc != 0 && sc == owner) return checkObject(sc, h, b) == E_OK && isHandle(h);
@@ -54,9 +54,9 @@ export function cachePrefill(cache: usize, n: u32): usize {
     s = sheafNew(cache, n, currentNode);
     stat(cache, SHEAF_PREFILL_OVERSIZE);
   } else {
-    const spare = <usize>load<u32>(slot, CC_SPARE);
-    if (spare != empty && load<u32>(slot, CC_GUARD) == 0) {
-      store<u32>(slot, <u32>empty, CC_SPARE);
+    const spare = <usize>changetype<CpuSlot>(slot).spare;
+    if (spare != empty && changetype<CpuSlot>(slot).guard == 0) {
+      changetype<CpuSlot>(slot).spare = <u32>empty;
       s = spare;
       stat(cache, SHEAF_PREFILL_FAST);
     } else {
@@ -65,11 +65,11 @@ export function cachePrefill(cache: usize, n: u32): usize {
     }
   }
   if (s == 0) { setError(E_NOMEM); return 0; }
-  let count = load<u32>(s, SH_COUNT);
+  let count = changetype<Sheaf>(s).count;
   while (count < n) {
     const r = refillBatch(cache, currentNode, sheafEntry(s, count), n - count);
     if (r == 0) {
-      store<u32>(s, count, SH_COUNT);
+      changetype<Sheaf>(s).count = count;
       sheafFlush(cache, s, count);
       sheafDelete(cache, s);
       setError(E_NOMEM);
@@ -77,7 +77,7 @@ export function cachePrefill(cache: usize, n: u32): usize {
     }
     count += r;
   }
-  store<u32>(s, count, SH_COUNT);
+  changetype<Sheaf>(s).count = count;
   handleMark(s, cache);                                // out in the caller's hands
   return s;
 }
@@ -86,10 +86,10 @@ export function cachePrefill(cache: usize, n: u32): usize {
 // cache's object is checked (a corrupted one is quarantined, reported and skipped), an F_INUSE cache's is
 // marked in use.
 export function prefilledAlloc(s: usize): usize {
-  let n = load<u32>(s, SH_COUNT);
+  let n = changetype<Sheaf>(s).count;
   while (n != 0) {
     n--;
-    store<u32>(s, n, SH_COUNT);
+    changetype<Sheaf>(s).count = n;
     const p = <usize>load<u32>(sheafEntry(s, n));
     if (handOutAny(p)) return p;
   }
@@ -98,24 +98,24 @@ export function prefilledAlloc(s: usize): usize {
 
 // Take handle s back. E_OK, or E_INVALID (nothing changed) when it holds objects of another cache.
 export function cacheReturnPrefilled(cache: usize, s: usize): i32 {
-  const n = load<u32>(s, SH_COUNT);
+  const n = changetype<Sheaf>(s).count;
   for (let k: u32 = 0; k < n; k++) {
-    if (<usize>load<u32>(pageOf(<usize>load<u32>(sheafEntry(s, k))), D_CACHE) != cache) return E_INVALID;
+    if (<usize>changetype<PageDesc>(pageOf(<usize>load<u32>(sheafEntry(s, k)))).cache != cache) return E_INVALID;
   }
   handleUnmark(s);                                     // no longer a handle
   const slot = cpuSlot(cache);
   const empty = emptySheaf();
   const cap = load<u32>(cache, C_ARRAY_CAP);
-  if (cap != 0 && load<u32>(s, SH_CAP) == cap && load<u32>(slot, CC_GUARD) == 0) {
-    const spare = <usize>load<u32>(slot, CC_SPARE);
-    if (spare == empty || load<u32>(spare, SH_COUNT) == 0) {
+  if (cap != 0 && changetype<Sheaf>(s).cap == cap && changetype<CpuSlot>(slot).guard == 0) {
+    const spare = <usize>changetype<CpuSlot>(slot).spare;
+    if (spare == empty || changetype<Sheaf>(spare).count == 0) {
       if (spare != empty) sheafDelete(cache, spare);
-      store<u32>(slot, <u32>s, CC_SPARE);
+      changetype<CpuSlot>(slot).spare = <u32>s;
       stat(cache, SHEAF_RETURN_FAST);
       return E_OK;
     }
   }
-  sheafFlush(cache, s, load<u32>(s, SH_COUNT));
+  sheafFlush(cache, s, changetype<Sheaf>(s).count);
   sheafDelete(cache, s);
   stat(cache, SHEAF_RETURN_SLOW);
   return E_OK;
