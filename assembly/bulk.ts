@@ -24,7 +24,8 @@
 //   hardenAlloc;  cacheFreeBulk → locateObject, hardenCheck → parkedAnywhere | inuseRelease (check),
 //   hardenReleased → freeRuns (memory.copy,
 //   swapMainToBarn → barnGetEmptySheaf | sheafNew, barnPutFullSheaf) → freeToSlabs | debugFreeBulk.
-import { C_ARRAY_CAP, C_FLAGS, CC_MAIN, CC_SPARE, CN_BARN_NR_FULL, E_DOUBLE_FREE, E_NOMEM, E_OK, F_DEBUG_MASK, F_FREEKEY, F_INUSE, SH_CAP, SH_COUNT } from "./layout";
+import { C_ARRAY_CAP, C_FLAGS, E_DOUBLE_FREE, E_NOMEM, E_OK, F_DEBUG_MASK, F_FREEKEY, F_INUSE } from "./layout";
+import { CacheNode, CpuSlot, Sheaf } from "./structs";
 import { chunkByteOf } from "./arena";
 import { cnAddr, freeToSlabs, refillBatch } from "./node";
 import { bitmapWord, locateObject } from "./slab";
@@ -44,10 +45,10 @@ export let bulkBadIndex: u32 = 0;
 
 // Move up to `want` objects from the top of sheaf s to dst. Returns how many.
 @inline function takeFromSheaf(s: usize, dst: usize, want: u32): u32 {
-  const have = load<u32>(s, SH_COUNT);
+  const have = changetype<Sheaf>(s).count;
   const k = have < want ? have : want;
   memory.copy(dst, sheafEntry(s, have - k), <usize>k << 2);
-  store<u32>(s, have - k, SH_COUNT);
+  changetype<Sheaf>(s).count = have - k;
   return k;
 }
 
@@ -55,10 +56,10 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
   const flags = load<u32>(cache, C_FLAGS);
   if ((flags & F_DEBUG_MASK) != 0) return debugAllocBulk(cache, dst, n); // checked one by one (debug.ts)
   const slot = cpuSlot(cache);
-  let got = takeFromSheaf(<usize>load<u32>(slot, CC_MAIN), dst, n);
-  if (got < n) got += takeFromSheaf(<usize>load<u32>(slot, CC_SPARE), dst + (<usize>got << 2), n - got);
+  let got = takeFromSheaf(<usize>changetype<CpuSlot>(slot).main, dst, n);
+  if (got < n) got += takeFromSheaf(<usize>changetype<CpuSlot>(slot).spare, dst + (<usize>got << 2), n - got);
   const cn = cnAddr(cache, currentNode);
-  while (got < n && load<u32>(cn, CN_BARN_NR_FULL) != 0) {
+  while (got < n && changetype<CacheNode>(cn).barnNrFull != 0) {
     const full = barnGetFullSheaf(cache, cn);
     if (full == 0) break;
     got += takeFromSheaf(full, dst + (<usize>got << 2), n - got);
@@ -85,9 +86,9 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
 // the bulk call emptied first) and the old main goes back as an empty array; an empty one goes back to
 // the barn's empty list, or is freed when that list is at its limit.
 function putBack(cache: usize, slot: usize, cn: usize, s: usize): void {
-  if (load<u32>(s, SH_COUNT) != 0) {
-    const main = <usize>load<u32>(slot, CC_MAIN);
-    store<u32>(slot, <u32>s, CC_MAIN);
+  if (changetype<Sheaf>(s).count != 0) {
+    const main = <usize>changetype<CpuSlot>(slot).main;
+    changetype<CpuSlot>(slot).main = <u32>s;
     s = main;
     if (s == emptySheaf()) return;
   }
@@ -163,21 +164,21 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
   } else {
     // Mixed nodes (or arrays off): same-node objects into the arrays one by one, the rest compacted to
     // the front of src and freed to their slabs (freeToSlabs takes each node's lock once per run).
-    let main = <usize>load<u32>(slot, CC_MAIN);
+    let main = <usize>changetype<CpuSlot>(slot).main;
     let rest: u32 = 0;
     const cn = cnAddr(cache, node);
     for (let i: u32 = 0; i < n; i++) {
       const p = load<u32>(src + (<usize>i << 2));
       if (cap != 0 && <u32>chunkByteOf(p) == node) {
-        let count = load<u32>(main, SH_COUNT);
-        if (count >= load<u32>(main, SH_CAP)) {
-          const fresh = load<u32>(cn, CN_BARN_NR_FULL) < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
+        let count = changetype<Sheaf>(main).count;
+        if (count >= changetype<Sheaf>(main).cap) {
+          const fresh = changetype<CacheNode>(cn).barnNrFull < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
           if (fresh == 0) { store<u32>(src + (<usize>rest << 2), p); rest++; continue; }
           main = fresh;
           count = 0;
         }
         store<u32>(sheafEntry(main, count), p);
-        store<u32>(main, count + 1, SH_COUNT);
+        changetype<Sheaf>(main).count = count + 1;
         local++;
       } else {
         store<u32>(src + (<usize>rest << 2), p);
@@ -195,20 +196,20 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
 // into the barn while the barn has room. Returns how many went into arrays (a prefix of src).
 function freeRuns(cache: usize, slot: usize, cap: u32, src: usize, n: u32): u32 {
   const cn = cnAddr(cache, currentNode);
-  let main = <usize>load<u32>(slot, CC_MAIN);
+  let main = <usize>changetype<CpuSlot>(slot).main;
   let done: u32 = 0;
   while (done < n) {
-    const count = load<u32>(main, SH_COUNT);
-    const space = load<u32>(main, SH_CAP) - count;
+    const count = changetype<Sheaf>(main).count;
+    const space = changetype<Sheaf>(main).cap - count;
     if (space == 0) {
-      const fresh = load<u32>(cn, CN_BARN_NR_FULL) < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
+      const fresh = changetype<CacheNode>(cn).barnNrFull < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
       if (fresh == 0) break;
       main = fresh;
       continue;
     }
     const k = space < n - done ? space : n - done;
     memory.copy(sheafEntry(main, count), src + (<usize>done << 2), <usize>k << 2);
-    store<u32>(main, count + k, SH_COUNT);
+    changetype<Sheaf>(main).count = count + k;
     done += k;
   }
   return done;
@@ -219,13 +220,13 @@ function freeRuns(cache: usize, slot: usize, cap: u32, src: usize, n: u32): u32 
 function swapMainToBarn(cache: usize, slot: usize, cn: usize, main: usize, cap: u32): usize {
   if (main == emptySheaf()) {
     const s = sheafNew(cache, cap, currentNode);
-    if (s != 0) store<u32>(slot, <u32>s, CC_MAIN);
+    if (s != 0) changetype<CpuSlot>(slot).main = <u32>s;
     return s;
   }
   let empty = barnGetEmptySheaf(cache, cn);
   if (empty == 0) empty = sheafNew(cache, cap, currentNode);
   if (empty == 0) return 0;
   barnPutFullSheaf(cache, cn, main);
-  store<u32>(slot, <u32>empty, CC_MAIN);
+  changetype<CpuSlot>(slot).main = <u32>empty;
   return empty;
 }
