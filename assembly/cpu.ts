@@ -28,10 +28,11 @@
 //   alien[n] holds objects of node n only;
 //   0 ≤ count ≤ capacity for every sheaf; a barn's full list holds full sheaves, its empty list empty ones.
 import {
-  ALIEN_CAP, C_ARRAY_CAP, C_BATCH, C_FLAGS, CC_ALIEN, CC_GUARD, CC_MAIN, CC_SPARE, CC_TOUCHED, CN_BARN_FULL,
-  E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_OK, F_DEBUG_MASK, F_INTERNAL, F_KMALLOC, F_NO_ALIEN, H_FLAGS2, H_NCPUS,
-  H_NNODES, MAX_ARRAY_CAP, MAX_NODES, SH_CAP, SH_COUNT, SH_NEXT,
+  ALIEN_CAP, C_ARRAY_CAP, C_BATCH, C_FLAGS, CC_ALIEN, CC_MAIN, CC_SPARE, E_DOUBLE_FREE, E_INVALID, E_NOMEM,
+  E_OK, F_DEBUG_MASK, F_INTERNAL, F_KMALLOC, F_NO_ALIEN, H_FLAGS2, H_NCPUS, H_NNODES, MAX_ARRAY_CAP,
+  MAX_NODES,
 } from "./layout";
+import { CacheNode, CpuSlot, Sheaf } from "./structs";
 import { HEAP, chunkByteOf, nodeOf } from "./arena";
 import { allocOne, cnAddr, freeOne, refillBatch } from "./node";
 import {
@@ -59,10 +60,10 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 // Inlined into each caller so that the call is the caller's own; the slow paths stay out of line.
 @inline export function cacheAlloc(cache: usize): usize {
   const slot = cpuSlot(cache);
-  const main = <usize>load<u32>(slot, CC_MAIN);
-  const n = load<u32>(main, SH_COUNT);
+  const main = <usize>changetype<CpuSlot>(slot).main;
+  const n = changetype<Sheaf>(main).count;
   if (n == 0) return hardenAlloc(cache, allocSlow(cache, slot));
-  store<u32>(main, n - 1, SH_COUNT);
+  changetype<Sheaf>(main).count = n - 1;
   statAt(slot, ALLOC_FASTPATH);
   return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
 }
@@ -80,11 +81,11 @@ export const FLAG2_NO_ALIEN: u32 = 1;
   if (h != E_OK && !freeConfirm(cache, ptr, h)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
-  const main = <usize>load<u32>(slot, CC_MAIN);
-  const n = load<u32>(main, SH_COUNT);
-  if (n >= load<u32>(main, SH_CAP)) return freeSlow(cache, slot, ptr);
+  const main = <usize>changetype<CpuSlot>(slot).main;
+  const n = changetype<Sheaf>(main).count;
+  if (n >= changetype<Sheaf>(main).cap) return freeSlow(cache, slot, ptr);
   store<u32>(sheafEntry(main, n), <u32>ptr);
-  store<u32>(main, n + 1, SH_COUNT);
+  changetype<Sheaf>(main).count = n + 1;
   statAt(slot, FREE_FASTPATH);
   return E_OK;
 }
@@ -125,7 +126,7 @@ export function cacheFreeSlab(cache: usize, ptr: usize): void {
 @inline function slowEntry(slot: usize): bool {
   if (THREADED) {
     if (noCpu()) { setError(E_NO_CPU); return false; }
-    if (threadsPending() && load<u32>(slot, CC_GUARD) == 0) threadsHonour();
+    if (threadsPending() && changetype<CpuSlot>(slot).guard == 0) threadsHonour();
   }
   return true;
 }
@@ -134,37 +135,37 @@ function allocSlow(cache: usize, slot: usize): usize {
   if (!slowEntry(slot)) return 0;
   statAt(slot, ALLOC_SLOWPATH);
   const cap = load<u32>(cache, C_ARRAY_CAP);
-  if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return allocSingle(cache, 0xffffffff);
-  store<u32>(slot, 1, CC_GUARD);
-  store<u32>(slot, 1, CC_TOUCHED);
-  let main = <usize>load<u32>(slot, CC_MAIN);
-  store<u32>(slot, <u32>emptySheaf(), CC_MAIN);            // detached while we work (re-entrancy)
-  const spare = <usize>load<u32>(slot, CC_SPARE);
-  if (load<u32>(spare, SH_COUNT) != 0) {
-    store<u32>(slot, <u32>main, CC_SPARE);                 // swap: the empty main becomes the spare
+  if (cap == 0 || changetype<CpuSlot>(slot).guard != 0) return allocSingle(cache, 0xffffffff);
+  changetype<CpuSlot>(slot).guard = 1;
+  changetype<CpuSlot>(slot).touched = 1;
+  let main = <usize>changetype<CpuSlot>(slot).main;
+  changetype<CpuSlot>(slot).main = <u32>emptySheaf();      // detached while we work (re-entrancy)
+  const spare = <usize>changetype<CpuSlot>(slot).spare;
+  if (changetype<Sheaf>(spare).count != 0) {
+    changetype<CpuSlot>(slot).spare = <u32>main;           // swap: the empty main becomes the spare
     main = spare;
   } else {
     main = barnReplaceEmptySheaf(cache, cnAddr(cache, currentNode), main);
-    if (load<u32>(main, SH_COUNT) == 0) {
+    if (changetype<Sheaf>(main).count == 0) {
       if (main == emptySheaf()) main = sheafNew(cache, cap, currentNode);
-      if (main == 0) { store<u32>(slot, <u32>emptySheaf(), CC_MAIN); return leaveSlow(slot, allocSingle(cache, 0xffffffff)); }
-      const room = load<u32>(main, SH_CAP);
+      if (main == 0) { changetype<CpuSlot>(slot).main = <u32>emptySheaf(); return leaveSlow(slot, allocSingle(cache, 0xffffffff)); }
+      const room = changetype<Sheaf>(main).cap;
       let want = load<u32>(cache, C_BATCH);
       if (want > room) want = room;
       const got = refillBatch(cache, currentNode, sheafEntry(main, 0), want);
-      store<u32>(main, got, SH_COUNT);
+      changetype<Sheaf>(main).count = got;
       if (load<u32>(cache, C_FLAGS) & F_KMALLOC) warmBatch(cache); // kmalloc.ts: batches start at 1
       stat(cache, SHEAF_REFILL);
       if (got == 0) {
-        store<u32>(slot, <u32>main, CC_MAIN);
+        changetype<CpuSlot>(slot).main = <u32>main;
         setError(E_NOMEM);
         return leaveSlow(slot, 0);
       }
     }
   }
-  const n = load<u32>(main, SH_COUNT) - 1;
-  store<u32>(main, n, SH_COUNT);
-  store<u32>(slot, <u32>main, CC_MAIN);
+  const n = changetype<Sheaf>(main).count - 1;
+  changetype<Sheaf>(main).count = n;
+  changetype<CpuSlot>(slot).main = <u32>main;
   return leaveSlow(slot, <usize>load<u32>(sheafEntry(main, n)));
 }
 
@@ -177,7 +178,7 @@ function warmBatch(cache: usize): void {
 }
 
 @inline function leaveSlow(slot: usize, ret: usize): usize {
-  store<u32>(slot, 0, CC_GUARD);
+  changetype<CpuSlot>(slot).guard = 0;
   return ret;
 }
 
@@ -192,22 +193,22 @@ function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
   if (!slowEntry(slot)) return freeRefused(cache, ptr);
   statAt(slot, FREE_SLOWPATH);
   const cap = load<u32>(cache, C_ARRAY_CAP);
-  if (cap == 0 || load<u32>(slot, CC_GUARD) != 0) return freeSingle(cache, ptr);
-  store<u32>(slot, 1, CC_TOUCHED);
-  let main = <usize>load<u32>(slot, CC_MAIN);
+  if (cap == 0 || changetype<CpuSlot>(slot).guard != 0) return freeSingle(cache, ptr);
+  changetype<CpuSlot>(slot).touched = 1;
+  let main = <usize>changetype<CpuSlot>(slot).main;
   // guarded, the detached main in the guard word: a callback run by sheafNew (memory pressure) that
   // frees one of its objects again is found by parkedAnywhere
-  store<u32>(slot, <u32>main, CC_GUARD);
-  store<u32>(slot, <u32>emptySheaf(), CC_MAIN);
-  const spare = <usize>load<u32>(slot, CC_SPARE);
+  changetype<CpuSlot>(slot).guard = <u32>main;
+  changetype<CpuSlot>(slot).main = <u32>emptySheaf();
+  const spare = <usize>changetype<CpuSlot>(slot).spare;
   if (main == emptySheaf()) {
     main = sheafNew(cache, cap, currentNode);
-  } else if (spare != emptySheaf() && load<u32>(spare, SH_COUNT) == 0) {
-    store<u32>(slot, <u32>main, CC_SPARE);                 // swap: the full main becomes the spare
+  } else if (spare != emptySheaf() && changetype<Sheaf>(spare).count == 0) {
+    changetype<CpuSlot>(slot).spare = <u32>main;           // swap: the full main becomes the spare
     main = spare;
   } else if (spare == emptySheaf()) {
     const fresh = sheafNew(cache, cap, currentNode);
-    if (fresh != 0) { store<u32>(slot, <u32>main, CC_SPARE); main = fresh; }
+    if (fresh != 0) { changetype<CpuSlot>(slot).spare = <u32>main; main = fresh; }
     else sheafFlush(cache, main, load<u32>(cache, C_BATCH));
   } else {
     const empty = barnReplaceFullSheaf(cache, cnAddr(cache, currentNode), main);
@@ -218,12 +219,12 @@ function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
     freeSingle(cache, ptr);
     if (main == 0) main = emptySheaf();
   } else {
-    const n = load<u32>(main, SH_COUNT);
+    const n = changetype<Sheaf>(main).count;
     store<u32>(sheafEntry(main, n), <u32>ptr);
-    store<u32>(main, n + 1, SH_COUNT);
+    changetype<Sheaf>(main).count = n + 1;
   }
-  store<u32>(slot, <u32>main, CC_MAIN);
-  store<u32>(slot, 0, CC_GUARD);
+  changetype<CpuSlot>(slot).main = <u32>main;
+  changetype<CpuSlot>(slot).guard = 0;
   return E_OK;
 }
 
@@ -232,7 +233,7 @@ function freeRemote(cache: usize, slot: usize, ptr: usize): i32 {
   if (!slowEntry(slot)) return freeRefused(cache, ptr);
   statAt(slot, FREE_SLOWPATH);
   if (load<u32>(cache, C_ARRAY_CAP) == 0 || (load<u32>(cache, C_FLAGS) & F_NO_ALIEN) != 0 ||
-      (load<u32>(HEAP, H_FLAGS2) & FLAG2_NO_ALIEN) != 0 || load<u32>(slot, CC_GUARD) != 0) {
+      (load<u32>(HEAP, H_FLAGS2) & FLAG2_NO_ALIEN) != 0 || changetype<CpuSlot>(slot).guard != 0) {
     return freeSingle(cache, ptr);                           // takes the remote node's lock
   }
   const node = nodeOf(ptr);
@@ -243,11 +244,11 @@ function freeRemote(cache: usize, slot: usize, ptr: usize): i32 {
     if (a == 0) { freeSingle(cache, ptr); return E_OK; }
     store<u32>(at, <u32>a);
   }
-  const n = load<u32>(a, SH_COUNT);
+  const n = changetype<Sheaf>(a).count;
   store<u32>(sheafEntry(a, n), <u32>ptr);
-  store<u32>(a, n + 1, SH_COUNT);
+  changetype<Sheaf>(a).count = n + 1;
   statAt(slot, ALIEN_FREE);
-  if (n + 1 >= load<u32>(a, SH_CAP)) {
+  if (n + 1 >= changetype<Sheaf>(a).cap) {
     sheafFlush(cache, a, n + 1);                             // one batch, one lock acquisition
     stat(cache, ALIEN_FLUSH);
   }
@@ -275,23 +276,23 @@ function countParked(cache: usize, p: usize): u32 {
   const nn = load<u32>(HEAP, H_NNODES);
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
     const slot = slotOf(cache, cpu);
-    total += inSheaf(<usize>load<u32>(slot, CC_MAIN), p);
-    total += inSheaf(<usize>load<u32>(slot, CC_SPARE), p);
+    total += inSheaf(<usize>changetype<CpuSlot>(slot).main, p);
+    total += inSheaf(<usize>changetype<CpuSlot>(slot).spare, p);
     for (let n: u32 = 0; n < MAX_NODES; n++) {
       const a = <usize>load<u32>(slot + CC_ALIEN + (n << 2));
       if (a != 0) total += inSheaf(a, p);
     }
   }
   for (let n: u32 = 0; n < nn; n++) {
-    let s = <usize>load<u32>(cnAddr(cache, n), CN_BARN_FULL);
-    while (s != 0) { total += inSheaf(s, p); s = <usize>load<u32>(s, SH_NEXT); }
+    let s = <usize>changetype<CacheNode>(cnAddr(cache, n)).barnFull;
+    while (s != 0) { total += inSheaf(s, p); s = <usize>changetype<Sheaf>(s).next; }
   }
   return total;
 }
 
 // Entries of sheaf s equal to p (p = 0: all entries).
 function inSheaf(s: usize, p: usize): u32 {
-  const n = load<u32>(s, SH_COUNT);
+  const n = changetype<Sheaf>(s).count;
   if (p == 0) return n;
   let k: u32 = 0;
   for (let i: u32 = 0; i < n; i++) if (<usize>load<u32>(sheafEntry(s, i)) == p) k++;
@@ -321,7 +322,7 @@ export function parkedAnywhere(cache: usize, p: usize): bool {
   if (countParked(cache, p) != 0) return true;
   const ncpus = load<u32>(HEAP, H_NCPUS);
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
-    const g = <usize>load<u32>(slotOf(cache, cpu), CC_GUARD);
+    const g = <usize>changetype<CpuSlot>(slotOf(cache, cpu)).guard;
     if (g > 1 && inSheaf(g, p) != 0) return true;
   }
   return handleHolds(cache, p) != 0;
@@ -352,14 +353,14 @@ export function drainCpuArrays(cache: usize): u32 {
 export function drainSlot(cache: usize, cpu: u32): u32 {
   let flushed: u32 = 0;
   const slot = slotOf(cache, cpu);
-  if (load<u32>(slot, CC_GUARD) == 0) {                    // guarded: a slow path below us owns them
+  if (changetype<CpuSlot>(slot).guard == 0) {              // guarded: a slow path below us owns them
     flushed += dropSheaf(cache, slot + CC_MAIN);
     flushed += dropSheaf(cache, slot + CC_SPARE);
   }
   for (let n: u32 = 0; n < MAX_NODES; n++) {
     const at = slot + CC_ALIEN + (n << 2);
     if (load<u32>(at) != 0) {
-      const k = load<u32>(<usize>load<u32>(at), SH_COUNT);
+      const k = changetype<Sheaf>(<usize>load<u32>(at)).count;
       if (k != 0) stat(cache, ALIEN_FLUSH);
       flushed += dropSheaf(cache, at);
       store<u32>(at, 0);
@@ -376,10 +377,10 @@ export function othersHold(cache: usize): u32 {
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
     if (cpu == currentCpu) continue;
     const slot = slotOf(cache, cpu);
-    n += load<u32>(<usize>load<u32>(slot, CC_MAIN), SH_COUNT) + load<u32>(<usize>load<u32>(slot, CC_SPARE), SH_COUNT);
+    n += changetype<Sheaf>(<usize>changetype<CpuSlot>(slot).main).count + changetype<Sheaf>(<usize>changetype<CpuSlot>(slot).spare).count;
     for (let k: u32 = 0; k < MAX_NODES; k++) {
       const a = <usize>load<u32>(slot + CC_ALIEN + (k << 2));
-      if (a != 0) n += load<u32>(a, SH_COUNT);
+      if (a != 0) n += changetype<Sheaf>(a).count;
     }
   }
   return n;
@@ -390,7 +391,7 @@ function dropSheaf(cache: usize, at: usize): u32 {
   const s = <usize>load<u32>(at);
   store<u32>(at, <u32>emptySheaf());
   if (s == emptySheaf() || s == 0) return 0;
-  const k = load<u32>(s, SH_COUNT);
+  const k = changetype<Sheaf>(s).count;
   sheafFlush(cache, s, k);
   sheafDelete(cache, s);
   return k;
