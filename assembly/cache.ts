@@ -20,13 +20,14 @@
 import {
   C_ALIGN, C_ARRAY_CAP, C_BATCH, C_BITMAP_WORDS, C_FLAGS, C_HDR, C_ID, C_MAGIC, C_MIN_PARTIAL, C_NEXT,
   C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_PREV, C_RECIP, C_SIZE, C_STRIDE, CACHE_LINE, CACHE_MAGIC, CC_ALIEN,
-  CC_MAIN, CC_SIZE, CC_SPARE, CN_SIZE, E_BAD_CACHE, E_BUSY, E_INVALID, E_NOMEM, E_OK, F_INTERNAL,
+  CC_SIZE, CN_SIZE, E_BAD_CACHE, E_BUSY, E_INVALID, E_NOMEM, E_OK, F_INTERNAL,
   H_BOOT, H_CACHE_BYTES, H_CACHE_HEAD, H_CPU_NODE, H_CPU_OFF, H_NCACHES, H_NCPUS, H_NEXT_CACHE_ID,
   H_NNODES, INLINE_BITMAP_OBJECTS, MAX_CPUS, MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, CN_NR_PARTIAL,
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
   MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_DEBUG_OFF, C_TRACK_OFF, C_SLAB_MASK, C_INUSE_OFF,
   C_QUAR_COUNT, F_INUSE, C_SELF,
 } from "./layout";
+import { CpuSlot } from "./structs";
 import { HEAP, alignUp, arenaInit } from "./arena";
 import { allocOne, freeOne } from "./node";
 import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
@@ -168,8 +169,8 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   const empty = <u32>emptySheaf();
   for (let cpu: u32 = 0; cpu < cpuSlots(ncpus); cpu++) {
     const slot = slotOf(c, cpu);
-    store<u32>(slot, empty, CC_MAIN);
-    store<u32>(slot, empty, CC_SPARE);
+    changetype<CpuSlot>(slot).main = empty;
+    changetype<CpuSlot>(slot).spare = empty;
     for (let n: u32 = 0; n < MAX_NODES; n++) store<u32>(slot + (n << 2), 0, CC_ALIEN);
   }
   // link into the heap's list (tail), so walks see creation order
