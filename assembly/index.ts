@@ -33,9 +33,10 @@
 // Two ways up, neither an import: a page shortage (page.ts) calls the handler reclaim.ts registers, and a
 // request honoured by a CPU's owner (threads.ts) calls the work handler threads-ops.ts registers.
 import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";
+import { PageDesc, Sheaf } from "./structs";
 import {
-  C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, D_AUX, D_CACHE,
-  D_KIND, D_OBJECTS, E_BAD_CACHE, F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_SLAB, K_TAIL, PAGE_SHIFT,
+  C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, E_BAD_CACHE,
+  F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_SLAB, K_TAIL, PAGE_SHIFT,
   CACHE_LINE, C_HDR, C_SELF,
 } from "./layout";
 import { HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
@@ -65,7 +66,7 @@ export { NR_STATS } from "./stats";
 @inline function knownCache(c: usize): bool {
   if (c == BOOT) return true;
   if ((c & (CACHE_LINE - 1)) != 0 || chunkByteOf(c) >= CT_RUN_TAIL) return false;
-  if (<usize>load<u32>(pageOf(c), D_CACHE) != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
+  if (<usize>changetype<PageDesc>(pageOf(c)).cache != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
   return c + C_HDR <= (<usize>memory.size() << 16) && <usize>load<u32>(c, C_SELF) == c;
 }
 
@@ -85,10 +86,10 @@ function callerRange(p: usize, bytes: usize): bool {
   const b = chunkByteOf(p);
   if (b >= CT_RUN_TAIL) return false;
   let d = pageOf(p);
-  if (load<u8>(d, D_KIND) == K_TAIL) d = <usize>load<u32>(d, D_AUX);
-  const kind = load<u8>(d, D_KIND);
+  if (changetype<PageDesc>(d).kind == K_TAIL) d = <usize>changetype<PageDesc>(d).aux;
+  const kind = changetype<PageDesc>(d).kind;
   if (kind == K_SLAB) {
-    const cache = <usize>load<u32>(d, D_CACHE);
+    const cache = <usize>changetype<PageDesc>(d).cache;
     // a user cache's object, a malloc block, or a TS staging buffer: never the heap's own structures
     const f = load<u32>(cache, C_FLAGS);
     if ((f & F_INTERNAL) != 0 && (f & F_KMALLOC) == 0 && cache != stageCache) return false;
@@ -99,8 +100,8 @@ function callerRange(p: usize, bytes: usize): bool {
     const obj = first + <usize>i * load<u32>(cache, C_STRIDE);
     return end <= obj + load<u32>(cache, C_SIZE) && checkObject(cache, obj, b) == E_OK;
   }
-  if (kind == K_LARGE && load<u32>(d, D_AUX) != 0) {           // the first head of a large block
-    return end <= pageAddr(d) + (<usize>load<u16>(d, D_OBJECTS) << PAGE_SHIFT);
+  if (kind == K_LARGE && changetype<PageDesc>(d).aux != 0) {   // the first head of a large block
+    return end <= pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
   }
   return false;
 }
@@ -182,7 +183,6 @@ import { cachePrefill, cacheReturnPrefilled, prefillHandle, prefilledAlloc } fro
 import { bulkBadIndex, cacheAllocBulk, cacheFreeBulk } from "./bulk";
 import { cacheCreateInternal } from "./cache";
 import { allocSingle } from "./cpu";
-import { SH_COUNT } from "./layout";
 
 // Shared heaps: bulk calls and prefill handles use the CPU's arrays, so an instance without a CPU is
 // refused (E_NO_CPU) before anything changes.
@@ -191,7 +191,7 @@ export function cache_prefill(cache: u32, n: u32): u32 {
   return userCache(cache) ? <u32>cachePrefill(cache, n) : badCache();
 }
 export function prefilled_alloc(handle: u32): u32 { return prefillHandle(handle) ? <u32>prefilledAlloc(handle) : badCache(); }
-export function prefilled_count(handle: u32): u32 { return prefillHandle(handle) ? load<u32>(handle, SH_COUNT) : 0; }
+export function prefilled_count(handle: u32): u32 { return prefillHandle(handle) ? changetype<Sheaf>(handle).count : 0; }
 // E_OK; E_BAD_CACHE for a handle or cache that is not one; E_INVALID when the handle's objects are
 // another cache's. Nothing changes unless E_OK.
 export function cache_return_prefilled(cache: u32, handle: u32): i32 {
