@@ -49,13 +49,13 @@
 // harden.ts, through checkObject + hardenCheck in classify, so realloc and malloc_usable_size refuse a
 // freed block too, and cacheFree's hardenFree for free).
 import {
-  C_BATCH, C_FLAGS, C_SIZE, CC_MAIN, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN, CT_NO_CHUNK,
-  CT_RUN_TAIL, D_AUX, D_CACHE, D_KIND, D_NODE, D_OBJECTS, D_ORDER, DESC_BYTES, DESC_SHIFT, E_BUSY,
-  E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT, E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC,
-  H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL, KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES,
-  KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS, KMALLOC_MAX, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN,
-  N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE, SH_COUNT,
+  C_BATCH, C_FLAGS, C_SIZE, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
+  CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
+  E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
+  KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
+  KMALLOC_MAX, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN, N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE,
 } from "./layout";
+import { CpuSlot, PageDesc, Sheaf } from "./structs";
 import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
 import { cacheAlloc, cacheFree, parkedAnywhere } from "./cpu";
@@ -105,10 +105,10 @@ const MAX_REQUEST: usize = 0x7fff0000;
     const k = <usize>load<u8>(HEAP + ((size + 7) >> 3), H_KMALLOC + KM_INDEX);
     const cache = BOOT + <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);
     const slot = cpuSlot(cache);
-    const main = <usize>load<u32>(slot, CC_MAIN);
-    const n = load<u32>(main, SH_COUNT);
+    const main = <usize>changetype<CpuSlot>(slot).main;
+    const n = changetype<Sheaf>(main).count;
     if (n != 0) {
-      store<u32>(main, n - 1, SH_COUNT);
+      changetype<Sheaf>(main).count = n - 1;
       statAt(slot, ALLOC_FASTPATH);
       return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off / in use
     }
@@ -123,7 +123,7 @@ const MAX_REQUEST: usize = 0x7fff0000;
 @inline export function kfree(ptr: usize): i32 {
   const b = chunkByteOf(ptr);
   if (b < CT_RUN_TAIL) {
-    const cache = <usize>load<u32>(pageOf(ptr), D_CACHE);
+    const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
     if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFree(cache, ptr);
   }
   return kfreeSlow(ptr);
@@ -245,7 +245,7 @@ function classify(ptr: usize): i32 {
   const b = chunkByteOf(ptr);
   if (b >= CT_RUN_TAIL) return b == CT_NO_CHUNK ? E_NOT_OURS : E_NOT_OBJECT; // outside, or a run's inside
   const d = pageOf(ptr);
-  const cache = <usize>load<u32>(d, D_CACHE);
+  const cache = <usize>changetype<PageDesc>(d).cache;
   if (cache != 0) {
     if ((load<u32>(cache, C_FLAGS) & F_KMALLOC) == 0) return E_WRONG_CACHE;
     const e = checkObject(cache, ptr, b);
@@ -257,9 +257,9 @@ function classify(ptr: usize): i32 {
     kHead = cache;
     return E_OK;
   }
-  const kind = load<u8>(d, D_KIND);
+  const kind = changetype<PageDesc>(d).kind;
   if (kind == K_LARGE) {
-    if (ptr != pageAddr(d) || load<u32>(d, D_AUX) == 0) return E_NOT_OBJECT;
+    if (ptr != pageAddr(d) || changetype<PageDesc>(d).aux == 0) return E_NOT_OBJECT;
     kKind = KIND_LARGE;
     kHead = d;
     return E_OK;
@@ -298,7 +298,7 @@ export function kusable(ptr: usize): usize {
 // Usable bytes of the block classify() just found.
 function usableOf(ptr: usize): usize {
   if (kKind == KIND_SLAB) return <usize>load<u32>(kHead, C_SIZE);
-  if (kKind == KIND_LARGE) return <usize>load<u16>(kHead, D_OBJECTS) << PAGE_SHIFT;
+  if (kKind == KIND_LARGE) return <usize>changetype<PageDesc>(kHead).objects << PAGE_SHIFT;
   return runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
 }
 
@@ -380,17 +380,17 @@ function markLarge(d: usize, keep: u32, bytes: usize, node: u32): void {
     const tz = <u32>ctz(a + p);               // a + p > 0: pages 0-1 of a chunk are its descriptors
     if (tz < o) o = tz;
     const h = d + (<usize>p << DESC_SHIFT);
-    store<u32>(h, 0, D_CACHE);
-    store<u8>(h, K_LARGE, D_KIND);
-    store<u8>(h, <u8>o, D_ORDER);
-    store<u8>(h, <u8>node, D_NODE);
-    store<u32>(h, p == 0 ? <u32>bytes : 0, D_AUX);
-    store<u16>(h, p == 0 ? <u16>keep : 0, D_OBJECTS);
+    changetype<PageDesc>(h).cache = 0;
+    changetype<PageDesc>(h).kind = K_LARGE;
+    changetype<PageDesc>(h).order = <u8>o;
+    changetype<PageDesc>(h).node = <u8>node;
+    changetype<PageDesc>(h).aux = p == 0 ? <u32>bytes : 0;
+    changetype<PageDesc>(h).objects = p == 0 ? <u16>keep : 0;
     for (let t: u32 = 1; t < (<u32>1 << o); t++) {
       const td = h + (<usize>t << DESC_SHIFT);
-      store<u32>(td, 0, D_CACHE);
-      store<u8>(td, K_TAIL, D_KIND);
-      store<u32>(td, <u32>h, D_AUX);
+      changetype<PageDesc>(td).cache = 0;
+      changetype<PageDesc>(td).kind = K_TAIL;
+      changetype<PageDesc>(td).aux = <u32>h;
     }
     p += <u32>1 << o;
   }
@@ -406,20 +406,20 @@ function freeRange(d: usize, from: u32, to: u32, node: u32): void {
     const tz = <u32>ctz(a + p);
     if (tz < o) o = tz;
     const h = d + (<usize>p << DESC_SHIFT);
-    store<u8>(h, <u8>o, D_ORDER);
-    store<u8>(h, <u8>node, D_NODE);
+    changetype<PageDesc>(h).order = <u8>o;
+    changetype<PageDesc>(h).node = <u8>node;
     pageFree(h);
     p += <u32>1 << o;
   }
 }
 
 function largeFree(d: usize): void {
-  const keep = <u32>load<u16>(d, D_OBJECTS);
-  const node = <u32>load<u8>(d, D_NODE);
+  const keep = <u32>changetype<PageDesc>(d).objects;
+  const node = <u32>changetype<PageDesc>(d).node;
   let p: u32 = 0;
   while (p < keep) {
     const h = d + (<usize>p << DESC_SHIFT);
-    const o = <u32>load<u8>(h, D_ORDER);
+    const o = <u32>changetype<PageDesc>(h).order;
     pageFree(h);
     p += <u32>1 << o;
   }
@@ -428,8 +428,8 @@ function largeFree(d: usize): void {
 
 // Shrink the large block at d to `keep` pages (fewer than it has) for `bytes`; the rest goes back.
 function largeShrink(d: usize, keep: u32, bytes: usize): void {
-  const had = <u32>load<u16>(d, D_OBJECTS);
-  const node = <u32>load<u8>(d, D_NODE);
+  const had = <u32>changetype<PageDesc>(d).objects;
+  const node = <u32>changetype<PageDesc>(d).node;
   markLarge(d, keep, bytes, node);
   freeRange(d, keep, had, node);
   largePagesAdd(node, <i32>keep - <i32>had);
@@ -438,8 +438,8 @@ function largeShrink(d: usize, keep: u32, bytes: usize): void {
 // Grow the large block at d to `keep` pages (more than it has) for `bytes`, in place: only when the pages
 // right after it, in its chunk, are free (page.ts pageExtend). False, and nothing changed, otherwise.
 function largeGrow(d: usize, keep: u32, bytes: usize): bool {
-  const had = <u32>load<u16>(d, D_OBJECTS);
-  const node = <u32>load<u8>(d, D_NODE);
+  const had = <u32>changetype<PageDesc>(d).objects;
+  const node = <u32>changetype<PageDesc>(d).node;
   const a = pageIndex(d);
   if (!pageExtend(chunkHeaderOf(d), node, a + had, a + keep)) return false;
   memory.fill(d, 0, <usize>had << DESC_SHIFT);  // the old heads and tails (the new pages are zeroed)
@@ -481,8 +481,8 @@ export function krealloc(ptr: usize, size: usize): usize {
     if (size > KMALLOC_MAX) {
       const d = kHead;
       const keep = pagesFor(size);
-      const had = <u32>load<u16>(d, D_OBJECTS);
-      if (keep == had) { store<u32>(d, <u32>size, D_AUX); return ptr; }
+      const had = <u32>changetype<PageDesc>(d).objects;
+      if (keep == had) { changetype<PageDesc>(d).aux = <u32>size; return ptr; }
       if (keep < had) { largeShrink(d, keep, size); return ptr; }
       if (largeGrow(d, keep, size)) return ptr;
     }
@@ -490,7 +490,7 @@ export function krealloc(ptr: usize, size: usize): usize {
     // a run: in place while it fits and more than half of it is used
     if (size <= usable && size > (usable >> 1)) {
       store<u32>(kHead, <u32>size, CH_RUN_BYTES);
-      store<u32>(pageOf(ptr), <u32>size, D_AUX);
+      changetype<PageDesc>(pageOf(ptr)).aux = <u32>size;
       return ptr;
     }
   }
