@@ -19,7 +19,7 @@
 // that, accept 1/8, then 1/4, then anything.
 import {
   C_ALIGN, C_ARRAY_CAP, C_BATCH, C_BITMAP_WORDS, C_FLAGS, C_HDR, C_ID, C_MAGIC, C_MIN_PARTIAL, C_NEXT,
-  C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_PREV, C_RECIP, C_SIZE, C_STRIDE, CACHE_LINE, CACHE_MAGIC, CC_ALIEN,
+  C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_PREV, C_RECIP, C_SIZE, C_STRIDE, CACHE_LINE, CACHE_MAGIC,
   CC_SIZE, CN_SIZE, E_BAD_CACHE, E_BUSY, E_INVALID, E_NOMEM, E_OK, F_INTERNAL,
   H_BOOT, H_CACHE_BYTES, H_CACHE_HEAD, H_CPU_NODE, H_CPU_OFF, H_NCACHES, H_NCPUS, H_NEXT_CACHE_ID,
   H_NNODES, INLINE_BITMAP_OBJECTS, MAX_CPUS, MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, CN_NR_PARTIAL,
@@ -171,7 +171,7 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
     const slot = slotOf(c, cpu);
     changetype<CpuSlot>(slot).main = empty;
     changetype<CpuSlot>(slot).spare = empty;
-    for (let n: u32 = 0; n < MAX_NODES; n++) store<u32>(slot + (n << 2), 0, CC_ALIEN);
+    for (let n: u32 = 0; n < MAX_NODES; n++) store<u32>(changetype<CpuSlot>(slot).alienAt(n), 0);
   }
   // link into the heap's list (tail), so walks see creation order
   let last = <usize>load<u32>(HEAP, H_CACHE_HEAD);

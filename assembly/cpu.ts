@@ -28,7 +28,7 @@
 //   alien[n] holds objects of node n only;
 //   0 ≤ count ≤ capacity for every sheaf; a barn's full list holds full sheaves, its empty list empty ones.
 import {
-  ALIEN_CAP, C_ARRAY_CAP, C_BATCH, C_FLAGS, CC_ALIEN, CC_MAIN, CC_SPARE, E_DOUBLE_FREE, E_INVALID, E_NOMEM,
+  ALIEN_CAP, C_ARRAY_CAP, C_BATCH, C_FLAGS, CC_MAIN, CC_SPARE, E_DOUBLE_FREE, E_INVALID, E_NOMEM,
   E_OK, F_DEBUG_MASK, F_INTERNAL, F_KMALLOC, F_NO_ALIEN, H_FLAGS2, H_NCPUS, H_NNODES, MAX_ARRAY_CAP,
   MAX_NODES,
 } from "./layout";
@@ -237,7 +237,7 @@ function freeRemote(cache: usize, slot: usize, ptr: usize): i32 {
     return freeSingle(cache, ptr);                           // takes the remote node's lock
   }
   const node = nodeOf(ptr);
-  const at = slot + CC_ALIEN + (<usize>node << 2);
+  const at = changetype<CpuSlot>(slot).alienAt(node);
   let a = <usize>load<u32>(at);
   if (a == 0) {
     a = sheafNew(cache, ALIEN_CAP, node);
@@ -279,7 +279,7 @@ function countParked(cache: usize, p: usize): u32 {
     total += inSheaf(<usize>changetype<CpuSlot>(slot).main, p);
     total += inSheaf(<usize>changetype<CpuSlot>(slot).spare, p);
     for (let n: u32 = 0; n < MAX_NODES; n++) {
-      const a = <usize>load<u32>(slot + CC_ALIEN + (n << 2));
+      const a = <usize>load<u32>(changetype<CpuSlot>(slot).alienAt(n));
       if (a != 0) total += inSheaf(a, p);
     }
   }
@@ -358,7 +358,7 @@ export function drainSlot(cache: usize, cpu: u32): u32 {
     flushed += dropSheaf(cache, slot + CC_SPARE);
   }
   for (let n: u32 = 0; n < MAX_NODES; n++) {
-    const at = slot + CC_ALIEN + (n << 2);
+    const at = changetype<CpuSlot>(slot).alienAt(n);
     if (load<u32>(at) != 0) {
       const k = changetype<Sheaf>(<usize>load<u32>(at)).count;
       if (k != 0) stat(cache, ALIEN_FLUSH);
@@ -379,7 +379,7 @@ export function othersHold(cache: usize): u32 {
     const slot = slotOf(cache, cpu);
     n += changetype<Sheaf>(<usize>changetype<CpuSlot>(slot).main).count + changetype<Sheaf>(<usize>changetype<CpuSlot>(slot).spare).count;
     for (let k: u32 = 0; k < MAX_NODES; k++) {
-      const a = <usize>load<u32>(slot + CC_ALIEN + (k << 2));
+      const a = <usize>load<u32>(changetype<CpuSlot>(slot).alienAt(k));
       if (a != 0) n += changetype<Sheaf>(a).count;
     }
   }
