@@ -14,18 +14,9 @@
 //
 // runWorkload(lib, { seed, ops, phase, onPhase, skip }) → counts (skip: action names left out); throws an Error naming the op on a violation.
 
-// The generator of test/rng.ts (mulberry32), here as plain JS: the soak run loads this file without a
-// TypeScript loader.
-function mulberry(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The generator of test/rng.ts (mulberry32), from the CLI's plain-JS copy: the soak run loads this file
+// without a TypeScript loader.
+import { rng as mulberry } from "../cli/lib/workload.mjs";
 
 const INVALID_FREE = new Set(["InvalidFreeError", "DoubleFreeError"]);
 const INVALID_ACTIONS = new Set(["double free", "wild free", "wrong cache", "malformed", "bad bulk", "destroyed", "C bad free"]);
