@@ -12,14 +12,14 @@
 // Call tree:
 //   kmalloc ─ class of n (one byte load) ─ pop the CPU's main array ─────────────────── (fast)
 //       └ kmallocSlow ─ fill tables (first call) ─ create class cache (first use) ─ cacheAlloc (cpu.ts)
-//                     └ largeAlloc ─ pageAlloc + give the tail back (≤ 2^MAX_BUDDY_ORDER pages)
+//                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFree (cpu.ts) ── (fast)
 //       └ kfreeSlow ─ free(0) ─ classify: large block → largeFree; run → runFree; else an error code
-//   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages)
+//   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
 //                       ├ a class object grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
-//                       ├ a large block grows: in place when the pages after it are free (largeGrow)
-//                       └ otherwise: kmalloc, copy, kfree
+//                       ├ a large block grows: in place when a free run follows it (pagesExtend)
+//                       └ otherwise: kmalloc, copy the live bytes, kfree
 //
 // Size classes (the class set is chosen once, before the first allocation):
 //   KM_SET_KERNEL: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k (the kernel's kmalloc caches)
@@ -39,7 +39,7 @@
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
 // block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.
 // aligned_alloc supports alignments up to 4 KiB from the classes (a cache's own alignment, kept by debug
-// and in-use layouts), up to MAX_LARGE_ALIGN (64 KiB) from the buddy allocator, and 8 KiB for huge
+// and in-use layouts), up to MAX_LARGE_ALIGN (64 KiB) from the page allocator, and 8 KiB for huge
 // (chunk-run) blocks; larger ones fail with E_INVALID.
 //
 // Bad pointers: every path checks before it changes anything, and returns an E_* code: a pointer outside
@@ -49,20 +49,20 @@
 // harden.ts, through checkObject + hardenCheck in classify, so realloc and malloc_usable_size refuse a
 // freed block too, and cacheFree's hardenFree for free).
 import {
-  C_BATCH, C_FLAGS, C_SIZE, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
+  C_BATCH, C_FLAGS, C_SIZE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
-  KMALLOC_MAX, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN, N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE,
+  KMALLOC_MAX, MAX_LARGE_ALIGN, PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES,
 } from "./layout";
 import { CpuSlot, PageDesc, Sheaf } from "./structs";
-import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
+import { HEAP, chunkByteOf, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
 import { cacheAlloc, cacheFree, parkedAnywhere } from "./cpu";
 import { hardenAlloc, hardenCheck } from "./harden";
 import { sheafEntry } from "./sheaf";
 import {
-  chunkHeaderOf, nodeAddr, pageAllocReclaiming, pageExtend, pageFree, runAllocReclaiming, runCapacity, runFree,
+  chunkHeaderOf, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree,
 } from "./page";
 import { checkObject } from "./slab";
 import { freeFailed, setError } from "./report";
@@ -273,7 +273,7 @@ function classify(ptr: usize): i32 {
   if (kind == K_TAIL) return E_NOT_OBJECT;                        // inside a large block
   if (kind == K_META) return E_NOT_OURS;                          // the descriptor pages
   if (load<u8>(chunkHeaderOf(d), CH_STATE) == CS_RUN) return E_NOT_OBJECT; // inside a run's first chunk
-  // A free page (in a free buddy block or a free chunk): a page-aligned pointer there was a large block.
+  // A free page (in a free page run or a free chunk): a page-aligned pointer there was a large block.
   return (ptr & (PAGE_SIZE - 1)) == 0 ? E_DOUBLE_FREE : E_NOT_OURS;
 }
 
@@ -302,21 +302,10 @@ function usableOf(ptr: usize): usize {
   return runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
 }
 
-// ---- large blocks: whole pages from the buddy allocator, whole chunks above that ------------------------
+// ---- large blocks: runs of exactly the pages needed, whole chunks above a chunk's usable pages ----------
 
 @inline function pagesFor(size: usize): u32 {
   return <u32>((size + PAGE_SIZE - 1) >> PAGE_SHIFT);
-}
-
-@inline function ceilLog2(x: u32): u32 {
-  return x <= 1 ? 0 : 32 - <u32>clz(x - 1);
-}
-
-function largePagesAdd(node: u32, delta: i32): void {
-  const n = nodeAddr(node);
-  lock(n + N_LOCK);
-  store<u32>(n, <u32>(<i32>load<u32>(n, N_LARGE_PAGES) + delta), N_LARGE_PAGES);
-  unlock(n + N_LOCK);
 }
 
 // A block of `size` bytes aligned to `align` (a power of two; at least a page in any case).
@@ -325,28 +314,15 @@ export function largeAlloc(size: usize, align: usize): usize {
   if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
   const pages = pagesFor(size);
   const nn = load<u32>(HEAP, H_NNODES);
-  if (pages <= (<u32>1 << MAX_BUDDY_ORDER) && align <= MAX_LARGE_ALIGN) {
-    let order = ceilLog2(pages);
-    const alignOrder = ceilLog2(<u32>(align >> PAGE_SHIFT));
-    if (alignOrder > order) order = alignOrder;
-    // A buddy block is aligned to its size in the chunk, but chunkBase only to CHUNK_BASE_ALIGN: a larger
-    // alignment may need a skip into the block, so the block holds the skip too.
-    let skip = align > CHUNK_BASE_ALIGN ? <u32>((align - (CHUNK_BASE & (align - 1))) & (align - 1)) >> PAGE_SHIFT : 0;
-    if (skip != 0) {
-      order = ceilLog2(pages + skip);
-      if (order > MAX_BUDDY_ORDER) { setError(E_INVALID); return 0; }
-    }
+  const slack = align > PAGE_SIZE ? <u32>(align >> PAGE_SHIFT) - 1 : 0; // an aligned start may skip pages
+  if (pages + slack <= USABLE_PAGES && align <= MAX_LARGE_ALIGN) {
     for (let k: u32 = 0; k < nn; k++) {
       const node = (currentNode + k) % nn;
-      const d = pageAllocReclaiming(node, order);         // on a shortage, reclaim first (page.ts → reclaim.ts)
+      const d = pagesAllocReclaiming(node, pages, align, true); // on a shortage, reclaim first (page.ts)
       if (d == 0) continue;
-      const h = d + (<usize>skip << DESC_SHIFT);
-      if (ASC_NO_ASSERT == false) assert((pageAddr(h) & (align - 1)) == 0); // the skip reached the alignment
-      markLarge(h, pages, size, node);
-      if (skip != 0) freeRange(d, 0, skip, node);
-      if (skip + pages < (<u32>1 << order)) freeRange(d, skip + pages, <u32>1 << order, node);
-      largePagesAdd(node, <i32>pages);
-      return pageAddr(h);
+      if (ASC_NO_ASSERT == false) assert((pageAddr(d) & (align - 1)) == 0);
+      markLarge(d, 0, pages, size);
+      return pageAddr(d);
     }
     setError(E_NOMEM);
     return 0;
@@ -364,88 +340,21 @@ export function largeAlloc(size: usize, align: usize): usize {
   return 0;
 }
 
-// Index in its chunk of the page whose descriptor is d.
-@inline function pageIndex(d: usize): u32 {
-  return <u32>((d - chunkHeaderOf(d)) >> DESC_SHIFT);
-}
-
-// Lay out pages [0, keep) of the buddy block at d as a large block of `bytes`: aligned sub-blocks, the
-// largest first (so each starts at a multiple of its own size), K_LARGE heads and K_TAIL pages.
-// (Aligned in the chunk: a block grown in place (largeGrow) may start below the alignment of its size.)
-function markLarge(d: usize, keep: u32, bytes: usize, node: u32): void {
-  const a = pageIndex(d);
-  let p: u32 = 0;
-  while (p < keep) {
-    let o: u32 = 31 - <u32>clz(keep - p);
-    const tz = <u32>ctz(a + p);               // a + p > 0: pages 0-1 of a chunk are its descriptors
-    if (tz < o) o = tz;
-    const h = d + (<usize>p << DESC_SHIFT);
-    changetype<PageDesc>(h).cache = 0;
-    changetype<PageDesc>(h).kind = K_LARGE;
-    changetype<PageDesc>(h).order = <u8>o;
-    changetype<PageDesc>(h).node = <u8>node;
-    changetype<PageDesc>(h).aux = p == 0 ? <u32>bytes : 0;
-    changetype<PageDesc>(h).objects = p == 0 ? <u16>keep : 0;
-    for (let t: u32 = 1; t < (<u32>1 << o); t++) {
-      const td = h + (<usize>t << DESC_SHIFT);
-      changetype<PageDesc>(td).cache = 0;
-      changetype<PageDesc>(td).kind = K_TAIL;
-      changetype<PageDesc>(td).aux = <u32>h;
-    }
-    p += <u32>1 << o;
-  }
-}
-
-// Give pages [from, to) of the block whose first page's descriptor is d back to the buddy allocator,
-// as aligned blocks (each as large as its position and the range allow).
-function freeRange(d: usize, from: u32, to: u32, node: u32): void {
-  const a = pageIndex(d);
-  let p = from;
-  while (p < to) {
-    let o: u32 = 31 - <u32>clz(to - p);
-    const tz = <u32>ctz(a + p);
-    if (tz < o) o = tz;
-    const h = d + (<usize>p << DESC_SHIFT);
-    changetype<PageDesc>(h).order = <u8>o;
-    changetype<PageDesc>(h).node = <u8>node;
-    pageFree(h);
-    p += <u32>1 << o;
+// Pages [from, to) of the large block whose first descriptor is d become its pages (their descriptors
+// are zero): d is the K_LARGE head (pages kept, bytes requested), the others K_TAIL pointing at it.
+function markLarge(d: usize, from: u32, to: u32, bytes: usize): void {
+  changetype<PageDesc>(d).kind = K_LARGE;
+  changetype<PageDesc>(d).objects = <u16>to;
+  changetype<PageDesc>(d).aux = <u32>bytes;
+  for (let t = from > 1 ? from : 1; t < to; t++) {
+    const td = d + (<usize>t << DESC_SHIFT);
+    changetype<PageDesc>(td).kind = K_TAIL;
+    changetype<PageDesc>(td).aux = <u32>d;
   }
 }
 
 function largeFree(d: usize): void {
-  const keep = <u32>changetype<PageDesc>(d).objects;
-  const node = <u32>changetype<PageDesc>(d).node;
-  let p: u32 = 0;
-  while (p < keep) {
-    const h = d + (<usize>p << DESC_SHIFT);
-    const o = <u32>changetype<PageDesc>(h).order;
-    pageFree(h);
-    p += <u32>1 << o;
-  }
-  largePagesAdd(node, -<i32>keep);
-}
-
-// Shrink the large block at d to `keep` pages (fewer than it has) for `bytes`; the rest goes back.
-function largeShrink(d: usize, keep: u32, bytes: usize): void {
-  const had = <u32>changetype<PageDesc>(d).objects;
-  const node = <u32>changetype<PageDesc>(d).node;
-  markLarge(d, keep, bytes, node);
-  freeRange(d, keep, had, node);
-  largePagesAdd(node, <i32>keep - <i32>had);
-}
-
-// Grow the large block at d to `keep` pages (more than it has) for `bytes`, in place: only when the pages
-// right after it, in its chunk, are free (page.ts pageExtend). False, and nothing changed, otherwise.
-function largeGrow(d: usize, keep: u32, bytes: usize): bool {
-  const had = <u32>changetype<PageDesc>(d).objects;
-  const node = <u32>changetype<PageDesc>(d).node;
-  const a = pageIndex(d);
-  if (!pageExtend(chunkHeaderOf(d), node, a + had, a + keep)) return false;
-  memory.fill(d, 0, <usize>had << DESC_SHIFT);  // the old heads and tails (the new pages are zeroed)
-  markLarge(d, keep, bytes, node);
-  largePagesAdd(node, <i32>keep - <i32>had);
-  return true;
+  pagesFree(d, <u32>changetype<PageDesc>(d).objects, true);
 }
 
 // ---- calloc, realloc, aligned allocation ----------------------------------------------------------------
@@ -478,13 +387,19 @@ export function krealloc(ptr: usize, size: usize): usize {
     // In place while the class still fits and is not more than twice too big (then a smaller class).
     if (size <= usable && (size > (usable >> 1) || usable <= 16)) return ptr;
   } else if (kKind == KIND_LARGE) {
+    // In place: the same pages, fewer (the rest go back), or more taken from the free run right after.
     if (size > KMALLOC_MAX) {
       const d = kHead;
       const keep = pagesFor(size);
       const had = <u32>changetype<PageDesc>(d).objects;
       if (keep == had) { changetype<PageDesc>(d).aux = <u32>size; return ptr; }
-      if (keep < had) { largeShrink(d, keep, size); return ptr; }
-      if (largeGrow(d, keep, size)) return ptr;
+      if (keep < had) {
+        pagesTrim(d, had, keep, true);
+        changetype<PageDesc>(d).objects = <u16>keep;
+        changetype<PageDesc>(d).aux = <u32>size;
+        return ptr;
+      }
+      if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
   } else {
     // a run: in place while it fits and more than half of it is used
@@ -502,9 +417,13 @@ export function krealloc(ptr: usize, size: usize): usize {
     if (grown > KMALLOC_MAX) grown = KMALLOC_MAX;
     if (grown > want) want = grown;
   }
+  // Copy the live bytes only: a large block or a run knows what was asked for, a class object does not.
+  let live = usable;
+  if (kKind == KIND_LARGE) live = <usize>changetype<PageDesc>(kHead).aux;
+  else if (kKind == KIND_RUN) live = <usize>load<u32>(kHead, CH_RUN_BYTES);
   const q = kmalloc(want);
   if (q == 0) return 0;
-  memory.copy(q, ptr, size < usable ? size : usable);
+  memory.copy(q, ptr, size < live ? size : live);
   kfree(ptr);
   return q;
 }

@@ -36,8 +36,9 @@ export const MAX_NODES: u32 = 8;
 export const MAX_CPUS: u32 = 64;
 export const MAX_CHUNKS: u32 = 4096;                        // 4 GiB of wasm32 address space
 export const MAX_SLAB_ORDER: u32 = 3;                       // slabs are 1..8 pages, as SLUB's default
-export const MAX_BUDDY_ORDER: u32 = 7;                      // largest block inside a chunk: 128 pages
-export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;
+export const MAX_BUDDY_ORDER: u32 = 7;                      // largest order pageAlloc(node, order) takes
+export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;    // (kept for the ABI; page runs use NR_PAGE_BINS)
+export const NR_PAGE_BINS: u32 = 20;                        // free page-run size bins per node (page.ts binOf)
 
 // ---- chunks (arena.ts, page.ts) -------------------------------------------------------------------------
 // A chunk (1 MiB) starts with its page descriptors (DESC_BYTES, pages 0..META_PAGES-1, never handed
@@ -79,11 +80,11 @@ export const CT_NO_CHUNK: u8 = 0xff;
 //   aux     tail page: its head descriptor; slab head: the bitmap's address; large block: requested bytes
 //   bits    slab head with ≤ 64 objects: the free bitmap itself (1 = free). Otherwise unused.
 //
-// A large block (kmalloc > KMALLOC_MAX) of `pages` pages is one buddy block of order ⌈log2 pages⌉ whose
-// unused tail pages go straight back (as the kernel's alloc_pages_exact), so the kept pages are covered
-// by aligned sub-blocks, largest first: K_LARGE on each sub-block head, K_TAIL (aux = its sub-block
-// head) on the others; order = sub-block order. The first sub-block head has aux = the bytes requested
-// and objs = pages kept; a later sub-block head has aux = 0.
+// A large block (kmalloc > KMALLOC_MAX, up to a chunk's USABLE_PAGES) is one run of exactly the pages it
+// needs (page.ts): K_LARGE on its first page (objs = pages kept, aux = bytes requested, order 0), K_TAIL
+// (aux = the head) on the others.
+// A free page run (page.ts) of `len` pages: K_FREE on its first page (objs = len, next/prev = its size
+// bin's list), K_FREE_TAIL (aux = the head) on its last page when len ≥ 2, K_NONE (all zero) between.
 export const DESC_SIZE: u32 = 32;
 export const DESC_SHIFT: u32 = 5;
 export const DESC_BYTES: u32 = PAGES_PER_CHUNK * DESC_SIZE;          // 8 KiB
@@ -104,13 +105,14 @@ export const INLINE_BITMAP_OBJECTS: u32 = 64;                       // the bits 
 export const MAX_OBJECT_SIZE: u32 = 4096 << 3;                      // one object in an order-3 slab
 
 // Page kinds (PageDesc.kind).
-export const K_NONE: u8 = 0;   // inside a free buddy block (not its head), or never set up
-export const K_FREE: u8 = 1;   // head of a free buddy block of `order`
+export const K_NONE: u8 = 0;   // inside a free page run (not its first or last page), or never set up
+export const K_FREE: u8 = 1;   // first page of a free page run (objs = its length in pages)
 export const K_SLAB: u8 = 2;   // head page of a slab
 export const K_TAIL: u8 = 3;   // later page of a slab or a large block; aux = head descriptor
-export const K_LARGE: u8 = 4;  // head page of a large (kmalloc > 8 KiB) block of `order`
+export const K_LARGE: u8 = 4;  // first page of a large (kmalloc > 8 KiB) block (objs = its pages)
 export const K_META: u8 = 5;   // descriptor pages (page 0 doubles as the chunk header)
 export const K_RUN: u8 = 6;    // first usable page of a run of whole chunks (a huge allocation)
+export const K_FREE_TAIL: u8 = 7; // last page of a free page run of ≥ 2 pages; aux = the run's first descriptor
 
 // Slab lists (PageDesc.list).
 export const L_NONE: u8 = 0;
@@ -249,9 +251,10 @@ export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large 
 
 // ---- the node header: NodeHdr (page.ts), NODE_SIZE bytes per NUMA node in the heap header -------------
 //   0      4          8        12            16           20         24          28       32
-//   ├─lock─┼─freePages┼─nchunks┼─freeChunkHd─┼─nrFreeChunk┼─slabPages┼─largePages┼────────┼─ tail ─┤
-//   freePages   in buddy blocks and free chunks     freeChunkHead  the free-chunk list (ChunkHdr next/prev)
-//   tail        freeList[NR_BUDDY_ORDERS] (descriptor addresses of free block heads, doubly linked),
+//   ├─lock─┼─freePages┼─nchunks┼─freeChunkHd─┼─nrFreeChunk┼─slabPages┼─largePages┼─binMap─┼─ tail ─┤
+//   freePages   in free page runs and free chunks   freeChunkHead  the free-chunk list (ChunkHdr next/prev)
+//   binMap      bit b set ⇔ free list b is not empty
+//   tail        freeList[NR_PAGE_BINS] (first descriptors of free page runs by size bin, doubly linked),
 //               then padding to NODE_SIZE (a cache-line multiple)
 export const N_LOCK: u32 = offsetof<NodeHdr>("lock");
 export const N_FREE_PAGES: u32 = offsetof<NodeHdr>("freePages");
@@ -260,6 +263,7 @@ export const N_FREE_CHUNK_HEAD: u32 = offsetof<NodeHdr>("freeChunkHead");
 export const N_NR_FREE_CHUNKS: u32 = offsetof<NodeHdr>("nrFreeChunks");
 export const N_SLAB_PAGES: u32 = offsetof<NodeHdr>("slabPages");
 export const N_LARGE_PAGES: u32 = offsetof<NodeHdr>("largePages");
+export const N_BIN_MAP: u32 = offsetof<NodeHdr>("binMap");
 export const N_FREE_LISTS: u32 = offsetof<NodeHdr>();
 
 // ---- kmem_cache (cache.ts; debug and reclaim fields: debug.ts, inuse.ts, reclaim.ts) ---------------------
@@ -449,7 +453,7 @@ if (offsetof<ChunkHdr>() > DESC_SIZE || offsetof<ChunkHdr>("kind") != D_KIND ||
     offsetof<ChunkHdr>("next") != D_NEXT || offsetof<ChunkHdr>("prev") != D_PREV) {
   ERROR("ChunkHdr does not overlay a PageDesc (kind, and next / prev for list.ts)");
 }
-if (N_FREE_LISTS + NR_BUDDY_ORDERS * 4 > NODE_SIZE) ERROR("NodeHdr and its free lists exceed NODE_SIZE");
+if (N_FREE_LISTS + NR_PAGE_BINS * 4 > NODE_SIZE || NR_PAGE_BINS > 32) ERROR("NodeHdr and its free lists exceed NODE_SIZE");
 if (offsetof<CacheNode>() > CN_SIZE) ERROR("CacheNode exceeds CN_SIZE");
 if (CC_SCRATCH + 4 > CC_STATS || offsetof<CpuSlot>() != 16) ERROR("CpuSlot's tail does not fit before CC_STATS");
 if (offsetof<Track>() != TRACK_SIZE) ERROR("Track is not TRACK_SIZE bytes");
