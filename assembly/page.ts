@@ -30,7 +30,8 @@
 // at the descriptor just below it and the one just past it and merges with a free run on either side, so
 // two free runs are never adjacent. Allocation takes a best fit among the first entries of the smallest
 // bin that can hold the request (the node's bin map finds the next non-empty bin in one ctz), and splits
-// off the rest. Aligned requests (slabs are naturally aligned; aligned_alloc) take the first aligned
+// off the rest; a run whose pages were never handed out (above the high-water mark: the top of the
+// heap, committed lazily) only when no bin has another, and a free chunk before it (dlmalloc's "top"). Aligned requests (slabs are naturally aligned; aligned_alloc) take the first aligned
 // start inside a run; the part below it goes back as its own run.
 // When every usable page of a chunk is free again (chunk free pages == 254) its run leaves the bins and
 // the chunk goes on the node's free-chunk list (state CS_FREE), where any cache of that node, or a run of
@@ -44,7 +45,7 @@
 //   every descriptor inside a free run but its first and last, and of a free chunk, is K_NONE (zero)
 import {
   CHUNK_BASE_ALIGN, CHUNK_SHIFT, CHUNK_SIZE, CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, DESC_BYTES,
-  DESC_SHIFT, DESC_SIZE, H_NODES, K_FREE, K_FREE_TAIL, K_META, K_RUN, MAX_SLAB_ORDER, META_PAGES,
+  DESC_SHIFT, DESC_SIZE, H_HIGH_WATER, H_NODES, K_FREE, K_FREE_TAIL, K_META, K_RUN, MAX_SLAB_ORDER, META_PAGES,
   N_FREE_CHUNK_HEAD, N_LOCK, NODE_SIZE, PAGE_SHIFT, PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES,
   PAGE_SIZE,
 } from "./layout";
@@ -160,37 +161,56 @@ function takeChunk(n: usize, node: u32): usize {
 // Entries of a bin looked at for a best fit before taking the best seen.
 const FIT_SCAN: u32 = 16;
 
-// The best-fitting run on bin b for `pages` pages aligned to `align`: the shortest, then the lowest
-// address (blocks in use pack towards the bottom of the heap, and the lazily committed top is reached
-// late), among the first FIT_SCAN entries. 0 when none fits.
+// bestIn's answer: whether its run would reach past the high-water mark (memory never handed out).
+let bestWild = false;
+
+// The best-fitting run on bin b for `pages` pages aligned to `align`, among the first FIT_SCAN entries:
+// one that stays below the high-water mark (arena.ts: memory handed out before; what lies above it was
+// never touched, and taking it makes the footprint grow), then the fewest pages skipped below an aligned
+// start (they become a small run), then the shortest, then the lowest address. 0 when none fits.
 function bestIn(n: usize, b: u32, pages: u32, align: usize): usize {
+  const hw = <usize>load<u32>(HEAP, H_HIGH_WATER);
   let h = <usize>load<u32>(freeList(n, b));
   let best: usize = 0;
-  let bestLen: u32 = 0xffffffff;
+  let bestScore: u32 = 0xffffffff;
   for (let k: u32 = 0; h != 0 && k < FIT_SCAN; k++) {
-    const len = <u32>changetype<PageDesc>(h).objects;
-    if ((len < bestLen || (len == bestLen && h < best)) && fitIn(h, pages, align) != 0xffffffff) {
-      best = h;
-      bestLen = len;
+    const s = fitIn(h, pages, align);
+    if (s != 0xffffffff) {
+      const skip = s - pageIndex(h);
+      const wild = pageAddr(h) + (<usize>(skip + pages) << PAGE_SHIFT) > hw;
+      const score = (wild ? <u32>1 << 31 : 0) | (skip << 16) | <u32>changetype<PageDesc>(h).objects;
+      if (score < bestScore || (score == bestScore && h < best)) {
+        best = h;
+        bestScore = score;
+      }
     }
     h = <usize>changetype<PageDesc>(h).next;
   }
+  bestWild = (bestScore >> 31) != 0;
   return best;
 }
 
 // Allocate `pages` pages (1..USABLE_PAGES) aligned to `align` on node n. Node lock held. The first
 // descriptor (node set, every other field and every descriptor of the range zero) or 0.
+// The smallest bin that can hold the request first; a run that would raise the high-water mark only when
+// no bin has one that does not (dlmalloc's "top": the heap grows last).
 function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
   let b = binOf(pages);
   let h = bestIn(n, b, pages, align);                    // the first bin holds runs shorter than pages too
+  let wild: usize = 0;
+  if (h != 0 && bestWild) { wild = h; h = 0; }
   if (h == 0) {
     let map = changetype<NodeHdr>(n).binMap & ~((<u32>2 << b) - 1);
     while (map != 0) {
       b = <u32>ctz(map);
-      h = bestIn(n, b, pages, align);
-      if (h != 0) break;
+      const c = bestIn(n, b, pages, align);
+      if (c != 0) {
+        if (!bestWild) { h = c; break; }
+        if (wild == 0) wild = c;
+      }
       map &= map - 1;
     }
+    if (h == 0 && changetype<NodeHdr>(n).nrFreeChunks == 0) h = wild; // a free chunk was used before
   }
   if (h == 0) {
     const ch = takeChunk(n, node);
