@@ -83,10 +83,10 @@ describe("malloc size classes", () => {
 });
 
 describe("large blocks", () => {
-  it("above 8 KiB: exact pages from the buddy allocator, the tail given back", async () => {
+  it("above 8 KiB: a run of exactly the pages needed", async () => {
     const heap = await createAllocator();
     const free0 = () => heap.stats().freePages[0]!;
-    const p = heap.malloc(5 * 4096 - 100); // 5 pages out of an order-3 block: 3 go back
+    const p = heap.malloc(5 * 4096 - 100); // 5 pages
     expect(p % 4096).toBe(0);
     expect(heap.usableSize(p)).toBe(5 * 4096);
     expect(heap.stats().largePages[0]).toBe(5);
@@ -98,7 +98,7 @@ describe("large blocks", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
-  it("above 512 KiB: a run of whole chunks", async () => {
+  it("above a chunk's 254 usable pages: a run of whole chunks", async () => {
     const heap = await createAllocator();
     const p = heap.malloc(3_000_000);
     expect(heap.usableSize(p)).toBe(3 * 2 ** 20 - 8192);
@@ -170,10 +170,10 @@ describe("calloc, realloc, alignedAlloc", () => {
 
   it("realloc grows a large block in place into the free pages after it, and only into free pages", async () => {
     const heap = await createAllocator();
-    let p = heap.malloc(20_000); // 5 pages of an order-3 block: pages 5..7 went back
+    let p = heap.malloc(20_000); // 5 pages
     heap.u8.fill(7, p, p + 20_000);
     const pages = heap.stats().largePages[0]!;
-    expect(heap.realloc(p, 30_000)).toBe(p); // 8 pages: its own tail
+    expect(heap.realloc(p, 30_000)).toBe(p); // 8 pages: the free run after it
     expect(heap.stats().largePages[0]).toBe(pages + 3);
     expect(heap.usableSize(p)).toBe(32_768);
     expect(heap.validate().ok).toBe(true);
@@ -196,7 +196,7 @@ describe("calloc, realloc, alignedAlloc", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
-  it("a grown large block frees into fully merged buddies (a whole chunk comes back)", async () => {
+  it("a grown large block frees into fully merged free runs (a whole chunk comes back)", async () => {
     const heap = await createAllocator();
     const keep = heap.malloc(100); // holds the chunk's slab pages
     let p = heap.malloc(9000);
