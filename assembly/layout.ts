@@ -19,7 +19,7 @@
 //                                     table, boot cache)
 //
 // Nothing below `heapBase` is ever written. `base` is heapBase rounded up to 64 bytes; `chunkBase` is the
-// end of the header rounded up to CHUNK_BASE_ALIGN (32 KiB), so buddy blocks of order ≤ 3 (every slab)
+// end of the header rounded up to CHUNK_BASE_ALIGN (32 KiB), so page runs of 2^order ≤ 8 pages (every slab)
 // are naturally aligned in absolute addresses.
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf, Track } from "./structs";
 
@@ -46,8 +46,9 @@ export const NR_PAGE_BINS: u32 = 20;                        // free page-run siz
 //
 // chunkBase is aligned to the largest slab (2^MAX_SLAB_ORDER pages = 32 KiB), not to a Wasm page: slab
 // masking (C_SLAB_MASK, inuse.ts) and power-of-two classes need slabs naturally aligned in absolute
-// addresses, and nothing needs more. Buddy blocks are therefore aligned to min(their size, 32 KiB) in
-// absolute addresses; kmalloc serves larger alignments (up to MAX_LARGE_ALIGN) by over-allocating.
+// addresses, and nothing needs more. Slab runs are therefore aligned to min(their size, 32 KiB) in
+// absolute addresses; larger alignments (kmalloc, up to MAX_LARGE_ALIGN) start at the first aligned page
+// of a free run (page.ts).
 // memory.discard works in 64 KiB pages: a free chunk is discarded from the first 64 KiB boundary past its
 // descriptors to the last 64 KiB boundary in it (CHUNK_SIZE - DISCARD_SKIP bytes either way).
 export const CHUNK_BASE_ALIGN: u32 = PAGE_SIZE << MAX_SLAB_ORDER;
@@ -72,7 +73,7 @@ export const CT_NO_CHUNK: u8 = 0xff;
 //   0        4        8        12   14   16 17 18 19 20       24                32
 //   ├─cache──┼─next───┼─prev───┼inuse┼objs┼k─┼o─┼n─┼l─┼─aux────┼─bits (u64)──────┤
 //   cache   every page of a slab (head and tails): the owning kmem_cache; 0 on every other page (slab.ts)
-//   next    list link: the cache-node slab list, or the buddy free list (page.ts / node lists)
+//   next    list link: the cache-node slab list, or a free page run's size bin (page.ts / node lists)
 //   prev    list link
 //   inuse   u16, slab head: objects handed out by the slab layer, including those parked in sheaves
 //   objs    u16, slab head: objects in this slab; large block head: pages kept
@@ -125,7 +126,7 @@ export const L_EMPTY: u8 = 3;
 //
 //   0          4        8        12       16 17 18 19 20         24         28
 //   ├─freePages┼─next───┼─prev───┼────────┼k─┼s─┼n─┼d─┼─runChunks┼─runBytes─┼────┤
-//   freePages  free pages in this chunk's buddy blocks
+//   freePages  free pages in this chunk's free page runs
 //   next/prev  the node's free-chunk list
 //   k          u8 kind = K_META (PageDesc.kind)   s u8 chunk state (CS_*)   n u8 node
 //   d          u8 discarded: this free chunk's pages were handed to memory.discard (reclaim.ts)
@@ -138,7 +139,7 @@ export const CH_NODE: u32 = offsetof<ChunkHdr>("node");
 export const CH_DISCARDED: u32 = offsetof<ChunkHdr>("discarded");
 export const CH_RUN_CHUNKS: u32 = offsetof<ChunkHdr>("runChunks");
 export const CH_RUN_BYTES: u32 = offsetof<ChunkHdr>("runBytes");
-export const CS_BUDDY: u8 = 1; // its pages are served by the node's buddy lists
+export const CS_BUDDY: u8 = 1; // its pages are served by the node's page runs (the name is the ABI's)
 export const CS_FREE: u8 = 2;  // wholly free, on the node's free-chunk list (reusable by any cache or run)
 export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 

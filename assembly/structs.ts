@@ -11,7 +11,7 @@
 // and checks the sizes at compile time) and the layers that read or write these structures.
 // Invariants: a field's type is its width in memory; no class here has a constructor, a managed field or
 // a header (`@unmanaged`): instances are never allocated, only addresses are viewed as one. A structure
-// with a tail (an array after its fixed fields: sheaf entries, a node's buddy free lists, a CPU slot's
+// with a tail (an array after its fixed fields: sheaf entries, a node's free-run bins, a CPU slot's
 // alien arrays and counters) declares only the fixed part; the tail is reached through an explicit
 // accessor that returns an address. The drawings of every structure are in layout.ts (one per structure).
 // Imports nothing: layout.ts sits above this file (scripts/check-layers.mjs).
