@@ -68,7 +68,7 @@ import { checkObject } from "./slab";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, statAt } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
-import { heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
+import { heapLock, heapUnlock, publish, readShared } from "./sync";
 
 // The class set used when malloc runs before anyone chose one.
 export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
