@@ -84,6 +84,16 @@ import { lock, unlock } from "./sync";
   return ch + (<usize>p << DESC_SHIFT);
 }
 
+// Zero `count` descriptors from d: plain stores for a few (V8 runs memory.fill as a call), memory.fill
+// for many.
+@inline function zeroDescs(d: usize, count: u32): void {
+  if (count <= 8) {
+    for (let e = d + (<usize>count << DESC_SHIFT); d < e; d += DESC_SIZE) {
+      store<u64>(d, 0); store<u64>(d, 0, 8); store<u64>(d, 0, 16); store<u64>(d, 0, 24);
+    }
+  } else memory.fill(d, 0, <usize>count << DESC_SHIFT);
+}
+
 // Index in its chunk of the page whose descriptor is d.
 @inline export function pageIndex(d: usize): u32 {
   return <u32>((d - chunkHeaderOf(d)) >> DESC_SHIFT);
@@ -113,8 +123,8 @@ function runRemove(n: usize, h: usize): void {
   const head = freeList(n, b);
   listRemove(head, h);
   if (load<u32>(head) == 0) changetype<NodeHdr>(n).binMap &= ~(<u32>1 << b);
-  if (len > 1) memory.fill(h + ((<usize>len - 1) << DESC_SHIFT), 0, DESC_SIZE);
-  memory.fill(h, 0, DESC_SIZE);
+  if (len > 1) zeroDescs(h + ((<usize>len - 1) << DESC_SHIFT), 1);
+  zeroDescs(h, 1);
 }
 
 // Make a chunk (all of whose usable descriptors are zero) one free run of `node`. Node lock held.
@@ -291,7 +301,7 @@ export function pagesFree(d: usize, pages: u32, large: bool): void {
   const node = <u32>changetype<PageDesc>(d).node;
   const n = nodeAddr(node);
   const ch = chunkHeaderOf(d);
-  memory.fill(d, 0, <usize>pages << DESC_SHIFT);           // head and tails back to K_NONE, no stale links
+  zeroDescs(d, pages);                                     // head and tails back to K_NONE, no stale links
   lock(n + N_LOCK);
   freeLocked(n, ch, pageIndex(d), pages, node);
   if (large) changetype<NodeHdr>(n).largePages -= pages;
@@ -330,7 +340,7 @@ export function pagesExtend(d: usize, had: u32, want: u32, large: bool): bool {
 export function pagesTrim(d: usize, had: u32, keep: u32, large: bool): void {
   const node = <u32>changetype<PageDesc>(d).node;
   const n = nodeAddr(node);
-  memory.fill(d + (<usize>keep << DESC_SHIFT), 0, <usize>(had - keep) << DESC_SHIFT);
+  zeroDescs(d + (<usize>keep << DESC_SHIFT), had - keep);
   lock(n + N_LOCK);
   freeLocked(n, chunkHeaderOf(d), pageIndex(d) + keep, had - keep, node);
   if (large) changetype<NodeHdr>(n).largePages -= had - keep;
