@@ -177,7 +177,8 @@ let bestWild = false;
 // The best-fitting run on bin b for `pages` pages aligned to `align`, among the first FIT_SCAN entries:
 // one that stays below the high-water mark (arena.ts: memory handed out before; what lies above it was
 // never touched, and taking it makes the footprint grow), then the fewest pages skipped below an aligned
-// start (they become a small run), then the shortest, then the lowest address. 0 when none fits.
+// start (they become a small run), then the shortest, then the lowest address; a perfect fit ends the
+// scan. 0 when none fits.
 function bestIn(n: usize, b: u32, pages: u32, align: usize): usize {
   const hw = <usize>load<u32>(HEAP, H_HIGH_WATER);
   let h = <usize>load<u32>(freeList(n, b));
@@ -192,6 +193,7 @@ function bestIn(n: usize, b: u32, pages: u32, align: usize): usize {
       if (score < bestScore || (score == bestScore && h < best)) {
         best = h;
         bestScore = score;
+        if (score == pages) break;                       // exact, aligned, below the high-water mark
       }
     }
     h = <usize>changetype<PageDesc>(h).next;
