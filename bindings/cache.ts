@@ -9,19 +9,18 @@
 // of heap.ts: no call goes up).
 // Invariants:
 //   - The fast path is alloc()/free() with #careful false: one test (for free also one isU32, i.e.
-//     `(p >>> 0) === p`), then fastpath.ts pops / pushes the CPU's main sheaf in JS (no Wasm call on a
-//     hit, every check of cacheFree made in JS); on MISS — an empty or full sheaf, another node, any
-//     failed check — the one Wasm call of before (cache_alloc / cache_free), which takes the slow path
-//     or reports the typed error, and one result test (alloc: `p > 0`; the u32 conversion of a pointer
-//     above 2 GiB only below it). A cache fastpath.ts declines (#fast undefined: checks compiled out, a
-//     geometry it cannot index exactly) always makes the Wasm call. Everything else (a destroyed
-//     cache, callbacks whose exceptions must be rethrown, the refcount protocol, a bad argument, debug
-//     caches) takes #careful paths, all in Wasm.
+//     `(p >>> 0) === p`). alloc then pops the CPU's main sheaf in JS (fastpath.ts: no Wasm call on a
+//     hit) and only on MISS (an empty sheaf, a stale view) makes the Wasm call, with one result test
+//     (`p > 0`; the u32 conversion of a pointer above 2 GiB only below it); a cache fastpath.ts declines
+//     (#fast undefined) always makes it. free makes one Wasm call (cache_free: every check, the typed
+//     error; its checks done in JS measured slower than the call: fastpath.ts). Everything else (a
+//     destroyed cache, callbacks whose exceptions must be rethrown, the refcount protocol, a bad
+//     argument, debug caches) takes #careful paths, all in Wasm.
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
 // Call tree: alloc → fastAlloc | #allocMiss → cache_alloc → #oom | #allocCareful → #hookFailed, #oom;
-//   free → fastFree | cache_free → #freeFailed |
+//   free → cache_free → #freeFailed |
 //   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
 //   (each call its own buffer), cache_alloc_bulk / #freeBulkChecked → #freeChunk → cache_free_bulk;
 //   prefill → cache_prefill → new Prefilled. Careful paths count their Wasm call (core.enter/leave).
@@ -39,7 +38,7 @@ import {
   type Tracks,
 } from "./errors.js";
 import { badPtr, countArg, indexArg, isU32, ptrArg, show } from "./args.js";
-import { MISS, fastAlloc, fastFree, newFastCache, type FastCache } from "./fastpath.js";
+import { MISS, fastAlloc, newFastCache, type FastCache } from "./fastpath.js";
 import { tuneOptions, type Destructor, type TuneOptions } from "./options.js";
 import { counters, slabCounts, totalObjects } from "./introspection.js";
 import type { CacheStats } from "./stats.js";
@@ -70,7 +69,7 @@ export class Cache implements CacheEntry {
   readonly #w: SlabExports;
   readonly #core: Core;
   readonly #reclaimer: Reclaimer;
-  /** The JS hit path's view of this cache (fastpath.ts), undefined where it declines the cache. */
+  /** alloc's JS hit path's view of this cache (fastpath.ts), undefined where it declines the cache. */
   readonly #fast: FastCache | undefined;
 
   /** @internal Made by Heap.createCache (registered with the core there). */
@@ -107,8 +106,6 @@ export class Cache implements CacheEntry {
    *  `ptr` is not an allocated object of this cache (InvalidArgumentError when it is not a pointer). */
   free(ptr: number): void {
     if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr);
-    const f = this.#fast;
-    if (f !== undefined && fastFree(this.#core, f, ptr)) return;
     const e = this.#w.cache_free(this.addr, ptr);
     if (e !== 0) this.#freeFailed(e);
   }

@@ -1,9 +1,10 @@
-// fastpath-diff.test.ts — the JS hit path (bindings/fastpath.ts) against the Wasm it mirrors, on twin
-// heaps: the same random sequence of allocs, frees (good and bad), user writes, pins and growth runs
-// through the Cache API on one heap and through the raw exports (cache_alloc / cache_free) on the other.
-// Every returned pointer, every error code, the counters, validate() and finally every byte of the two
-// memories must be equal. A change to cpu.ts / harden.ts / inuse.ts / slab.ts checkObject / stats.ts that
-// fastpath.ts does not follow fails here.
+// fastpath-diff.test.ts — alloc's JS hit path (bindings/fastpath.ts) against the Wasm it mirrors, on twin
+// heaps: the same random sequence of allocs, frees (good and bad: double, wrong cache, interior, not
+// ours, never handed out), user writes (the free key's word included, sometimes the key itself), pins
+// and growth runs through the Cache API on one heap and through the raw exports (cache_alloc /
+// cache_free) on the other. Every returned pointer, every error code, the counters, validate() and
+// finally every byte of the two memories must be equal. A change to cpu.ts cacheAlloc, harden.ts
+// hardenAlloc, inuse.ts (the key, the in-use bit) or stats.ts that fastpath.ts does not follow fails here.
 import { describe, expect, it } from "vitest";
 import { SlabError, createAllocator, type Cache, type Heap } from "../bindings/index.js";
 import { Abi } from "../bindings/generated/abi.js";
@@ -94,7 +95,7 @@ async function run(seed: number, ops: number, mode: Mode): Promise<void> {
         ck = x.k;
         p = x.p + a.caches[ck]!.stride * (int(2) === 0 ? 1 + int(64) : -(1 + int(64)));
       }
-      else p = (a.heap.core.chunkBase + int(4 << 20)) & ~7;
+      else p = (a.heap.u32(a.heap.hdr + Abi.H_CHUNK_BASE) + int(4 << 20)) & ~7;
       const ea = freeApi(a.caches[ck]!, p);
       const eb = b.heap.wasm.cache_free(b.caches[ck]!.addr, p);
       same(`op ${op}: bad free of ${p}`, ea, eb);
