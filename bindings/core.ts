@@ -28,8 +28,8 @@
 //     bulk call during one never shares its buffer.
 //   - Pointers read from the Wasm are u32 (`>>> 0` on every i32 result that is an address).
 //   - A view returned by u8/dv/u32v is valid until the next call that may grow memory. view32 may
-//     be stale (detached: length 0; a shared memory grown elsewhere: too short), never wrong where they
-//     reach: whoever reads them checks the index against their length (fastpath.ts).
+//     be stale (detached: length 0; a shared memory grown elsewhere: too short), never wrong where it
+//     reaches: whoever reads it checks the index against its length (fastpath.ts).
 //   - slotOff is the current CPU's as the Wasm instance has it: every export that changes the
 //     CPU (CPU_EXPORTS) is called through a wrapper that re-reads it (syncCpu); the others are the
 //     instance's own functions, unwrapped.

@@ -1,6 +1,6 @@
 // fastpath.ts — Cache.alloc()'s hit path in JS: pop the current CPU's main sheaf through the core's
 // Uint32Array view, so an alloc that hits never crosses into Wasm. (free stays one Wasm call: its checks
-// written here in JS measured slower than the call — README/closing note of issue 11, and below.)
+// written here in JS measured slower than the call; see "Measured" below.)
 //
 // MIRROR — a change to any of these must change this file (test/fastpath-diff.test.ts replays random
 // sequences through this path and through the raw exports on twin heaps, and fails on any difference):
@@ -30,10 +30,13 @@
 //   - Object index = ⌊off × recip / 2^32⌋, the Wasm's u64 multiply bit for bit, computed in int32 halves
 //     (objectIndex) for off < slab bytes ≤ 2^15 and recip < 2^30 (checked per cache by newFastCache).
 //
-// Measured (bench/micro.mjs; /tmp probes on the shared 2-core machine, ratios to two empty Wasm calls in
-// one process, medians): JS pop + Wasm free 3.95–5.31×, JS pop + JS push with every cacheFree check in
-// JS 4.85–5.26× (that free alone ≈ 3 empty-call pairs: ~200 machine instructions, not inlined), both
-// Wasm (the old Cache API) 5.11–5.71×, raw exports 4.4–4.9×. So free keeps its Wasm call.
+// Measured (ratios to two empty Wasm calls in one process, medians, on the shared 2-core machine while
+// other builds ran): `node bench/micro.mjs --runs 7` gives the Cache API pair 3.40× against the raw
+// exports' 3.73× (before this file the Cache API paid more than the raw pair: 3.26× vs 2.76× in the
+// issue). A free in JS with every cacheFree check (commit 8ef3f35, test/fastpath-diff.test.ts ran it)
+// cost more than the Wasm call it saved: in one process, JS pop + JS free 4.85–5.26×, JS pop + Wasm
+// free 3.95–5.31×, Wasm both (the old Cache API) 5.11–5.71×; that free alone was about three empty-call
+// pairs (~200 machine instructions, too large to inline). So free keeps its Wasm call.
 //
 // Call tree: fastAlloc ─ pop ─ count ─ hardenAlloc's write;  stale view ─ core.syncViews ─ retry once.
 import { Abi as L } from "./generated/abi.js";
