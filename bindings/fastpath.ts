@@ -25,6 +25,7 @@
 //     detached (length 0) or, shared, too short; then core.syncViews() re-takes it and the call retries.
 //     (memory.buffer itself is a call into the engine, tens of ns: it is asked only then.)
 //   - No atomics: the current CPU's slot has one owner (this instance), as in the Wasm fast path.
+//   - Only caches whose objects start 4-aligned (newFastCache), so the key word is one Uint32Array element.
 //   - Addresses are computed as int32 (`| 0`: no double arithmetic) and taken mod 2^32 by `>>> 2`; u32
 //     fields are read little-endian through a Uint32Array (every engine that runs Wasm is little-endian).
 //   - Object index = ⌊off × recip / 2^32⌋, the Wasm's u64 multiply bit for bit, computed in int32 halves
@@ -43,7 +44,7 @@ import { Abi as L } from "./generated/abi.js";
 import type { Core } from "./core.js";
 
 // The constants this path reads, by their ABI names.
-const { ALLOC_FASTPATH, CC_MAIN, CC_STATS, C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_RECIP, C_SLAB_MASK } = L;
+const { ALLOC_FASTPATH, CC_MAIN, CC_STATS, C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_RECIP, C_SLAB_MASK, C_STRIDE } = L;
 const { F_DEBUG_MASK, F_FREEKEY, F_INUSE, F_RECLAIMABLE, SH_COUNT, SH_HDR } = L;
 
 /** fastAlloc's answer when the Wasm must do it (a miss or a stale view): 0 is never an object. */
@@ -71,19 +72,25 @@ export interface FastCache {
 }
 
 /** The fast path's view of the cache at `addr`, or undefined when JS must not take it for this cache:
- *  the module has checks off (HARDEN_LEVEL: hardenAlloc would write nothing), a debug cache (no arrays
- *  in use: careful anyway), or a geometry whose object index would not be exact. */
+ *  the module has checks off (HARDEN_LEVEL: hardenAlloc would write nothing), a debug cache (careful
+ *  anyway), objects not 4-aligned (a stride like 13 with align 1: the key is an unaligned u32 store in
+ *  the Wasm, which a Uint32Array cannot make without clobbering the neighbour), or a geometry whose
+ *  object index would not be exact. */
 export function newFastCache(core: Core, addr: number): FastCache | undefined {
   const flags = core.u32(addr + C_FLAGS);
   const slabMask = core.u32(addr + C_SLAB_MASK);
   const recip = core.u32(addr + C_RECIP);
-  if (!core.hardenAll || (flags & F_DEBUG_MASK) !== 0 || slabMask >= INDEX_OFF_LIMIT || recip >= INDEX_RECIP_LIMIT) return undefined;
+  const objOffset = core.u32(addr + C_OBJ_OFFSET);
+  const aligned = ((core.u32(addr + C_STRIDE) | objOffset) & 3) === 0; // every object start is 4-aligned
+  if (!core.hardenAll || (flags & F_DEBUG_MASK) !== 0 || !aligned || slabMask >= INDEX_OFF_LIMIT || recip >= INDEX_RECIP_LIMIT) {
+    return undefined;
+  }
   return {
     addr,
     keyOff: (flags & F_FREEKEY) !== 0 ? (flags & F_RECLAIMABLE) << 1 : -1, // inuse.ts keyAddr
     inuseOff: (flags & F_FREEKEY) === 0 && (flags & F_INUSE) !== 0 ? core.u32(addr + C_INUSE_OFF) : -1,
     slabMask,
-    objOffset: core.u32(addr + C_OBJ_OFFSET),
+    objOffset,
     recipHi: recip >>> 15,
     recipLo: recip & 0x7fff,
   };

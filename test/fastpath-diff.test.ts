@@ -25,6 +25,7 @@ async function twin(mode: Mode): Promise<Twin> {
     heap.createCache("d-200", { size: 200, align: 8 }),
     heap.createCache("d-1500", { size: 1500 }),
     heap.createCache("d-24-off", { size: 24, arrayCapacity: 0 }),
+    heap.createCache("d-13-odd", { size: 13, align: 1 }), // objects not 4-aligned: the path declines it
   ];
   return { heap, caches };
 }

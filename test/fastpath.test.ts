@@ -204,13 +204,14 @@ describe("pinning", () => {
 });
 
 describe("caches that keep the Wasm call", () => {
-  it("constructor, debug and reclaimable caches work as before", async () => {
+  it("constructor, debug, reclaimable and odd-stride caches work as before", async () => {
     const heap = await createAllocator({ reap: false });
     const built: number[] = [];
     const withCtor = heap.createCache("ctor", { size: 32, ctor: (p) => built.push(p) });
     const dbg = heap.createCache("dbg", { size: 32, debug: true });
     const rec = heap.createCache("rec", { size: 32, reclaim: { destructor: () => {} } });
-    for (const c of [withCtor, dbg, rec]) {
+    const odd = heap.createCache("odd", { size: 13, align: 1 }); // objects 13 bytes apart: not 4-aligned
+    for (const c of [withCtor, dbg, rec, odd]) {
       const spy = vi.spyOn(heap.wasm, "cache_alloc");
       const p = c.alloc();
       expect(spy).toHaveBeenCalled();
@@ -219,6 +220,15 @@ describe("caches that keep the Wasm call", () => {
       expect(() => c.free(p)).toThrow(DoubleFreeError);
     }
     expect(built.length).toBeGreaterThan(0);
+    // odd strides: neighbours' bytes survive the key's unaligned clear (the Wasm's u32 store at p)
+    const ps: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const p = odd.alloc();
+      heap.u8.fill(0xab, p, p + 13);
+      ps.push(p);
+    }
+    for (const p of ps) expect([...heap.u8.subarray(p, p + 13)].every((x) => x === 0xab)).toBe(true);
+    for (const p of ps) odd.free(p);
     expect(heap.validate().ok).toBe(true);
   });
 });
