@@ -31,13 +31,16 @@
 //   - Object index = ⌊off × recip / 2^32⌋, the Wasm's u64 multiply bit for bit, computed in int32 halves
 //     (objectIndex) for off < slab bytes ≤ 2^15 and recip < 2^30 (checked per cache by newFastCache).
 //
-// Measured (ratios to two empty Wasm calls in one process, medians, on the shared 2-core machine while
-// other builds ran): `node bench/micro.mjs --runs 7` gives the Cache API pair 3.40× against the raw
-// exports' 3.73× (before this file the Cache API paid more than the raw pair: 3.26× vs 2.76× in the
-// issue). A free in JS with every cacheFree check (commit 8ef3f35, test/fastpath-diff.test.ts ran it)
-// cost more than the Wasm call it saved: in one process, JS pop + JS free 4.85–5.26×, JS pop + Wasm
-// free 3.95–5.31×, Wasm both (the old Cache API) 5.11–5.71×; that free alone was about three empty-call
-// pairs (~200 machine instructions, too large to inline). So free keeps its Wasm call.
+// Measured (ratios to two empty Wasm calls in one process, medians of 7, on the shared 2-core machine
+// while other helpers' builds ran — load average 13–20): `node bench/micro.mjs --runs 7`, three runs,
+// Cache API pair 3.40× / 3.50× / 4.22× against the raw exports' 3.73× / 3.90× / 4.85× (in the issue,
+// before this file, the Cache API paid more than the raw pair: 3.26× vs 2.76×). In one process, the old
+// Cache API (both Wasm calls) took 4.49× / 4.97× / 4.66× where this one took 4.04× / 4.67× / 4.27×.
+// A free in JS with every cacheFree check (commit 8ef3f35; test/fastpath-diff.test.ts ran it) cost
+// more than the Wasm call it saved: JS pop + JS free 4.85–5.26×, JS pop + Wasm free 3.95–5.31×; that
+// free alone was about three empty-call pairs (~200 machine instructions, too large to inline), the
+// Wasm call with the same checks less. So free keeps its Wasm call, and the pair's remaining cost is
+// mostly that call (its checks and the handle check), not the pop.
 //
 // Call tree: fastAlloc ─ pop ─ count ─ hardenAlloc's write;  stale view ─ core.syncViews ─ retry once.
 import { Abi as L } from "./generated/abi.js";
