@@ -49,11 +49,11 @@
 // harden.ts, through checkObject + hardenCheck in classify, so realloc and malloc_usable_size refuse a
 // freed block too, and cacheFree's hardenFree for free).
 import {
-  C_BATCH, C_FLAGS, C_SIZE, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
+  C_ARRAY_CAP, C_BATCH, C_FLAGS, C_SIZE, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
-  KMALLOC_MAX, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN, N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE,
+  KMALLOC_MAX, KM_WARM_ALLOCS, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN, N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE,
 } from "./layout";
 import { CpuSlot, PageDesc, Sheaf } from "./structs";
 import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
@@ -66,7 +66,7 @@ import {
 } from "./page";
 import { checkObject } from "./slab";
 import { freeFailed, setError } from "./report";
-import { ALLOC_FASTPATH, statAt } from "./stats";
+import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
 import { heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
 
@@ -82,6 +82,11 @@ const KM_MIN_PARTIAL: u32 = 1;
 // classes 12.5% apart most classes hold few objects, and a class's first slab is its fixed cost.
 const KM_MAX_WASTE: u32 = 4;
 const KM_ARRAY_BYTES: u32 = 16384;
+// Warm-up (small heaps, issue 12): a class of the fine set starts with its per-CPU arrays off, so a class
+// used a few times takes objects straight from its slabs and creates no sheaf (each sheaf size is an
+// internal cache with a slab of its own) and parks nothing. After KM_WARM_ALLOCS (layout.ts) slow-path
+// allocations on a CPU (the ALLOC_SLOWPATH counter of its slot) the class gets its arrays (classArrayCap),
+// for good. The kernel set keeps its arrays from the start (the lab's geometry).
 
 // realloc growth of a class object: to at least usable + usable >> REALLOC_GROWTH_SHIFT (25%).
 const REALLOC_GROWTH_SHIFT: u32 = 2;
@@ -198,15 +203,37 @@ function classCacheLocked(k: u32, at: usize): usize {
   const size = classSize(k);
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
-  let cap = defaultArrayCap(size);              // arrays of at most KM_ARRAY_BYTES (at least 2 objects)
-  if (cap * size > KM_ARRAY_BYTES) cap = KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
-  const c = cacheCreate(size, align, 0, cap);
+  const warm = load<u32>(kmTable(), KM_SET) == KM_SET_FINE;
+  const c = cacheCreate(size, align, 0, warm ? 0 : classArrayCap(size)); // warm-up: arrays off (above)
   if (c == 0) return 0;
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL, KM_MAX_WASTE);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
   publish(at, <u32>(c - BOOT));
   return c;
+}
+
+// The per-CPU array capacity of a class of `size` bytes: the default for its size, but arrays of at most
+// KM_ARRAY_BYTES of objects (at least 2).
+function classArrayCap(size: u32): u32 {
+  const cap = defaultArrayCap(size);
+  if (cap * size <= KM_ARRAY_BYTES) return cap;
+  return KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
+}
+
+// A class still warming up (arrays off, see KM_WARM_ALLOCS) whose current CPU has taken KM_WARM_ALLOCS
+// objects through the slow path gets its arrays. No array of the cache exists while its capacity is 0
+// (every alloc and free goes straight to the slabs), so there is nothing to drain. Threads: the
+// capacity is published under the heap lock; a CPU that read 0 a moment earlier takes one more object
+// straight from the slabs.
+function classWarm(c: usize): void {
+  if (statOf(cpuSlot(c), ALLOC_SLOWPATH) < <u64>KM_WARM_ALLOCS) return;
+  heapLock();
+  if (load<u32>(c, C_ARRAY_CAP) == 0) {
+    store<u32>(c, 1, C_BATCH);                  // warms up further: cpu.ts warmBatch doubles it per refill
+    publish(c + C_ARRAY_CAP, classArrayCap(load<u32>(c, C_SIZE)));
+  }
+  heapUnlock();
 }
 
 // The class serving `size` bytes (1..KMALLOC_MAX), filling the tables on the first call.
@@ -228,6 +255,7 @@ function kmallocSlow(size: usize): usize {
   if (size <= KMALLOC_MAX) {
     const c = classCache(classFor(size));
     if (c == 0) return 0;
+    if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
     return cacheAlloc(c);
   }
   return largeAlloc(size, PAGE_SIZE);

@@ -244,6 +244,9 @@ export const KM_SET: u32 = KM_NCLASSES + 4;
 export const KM_INDEX: u32 = 400;
 export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
 export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
+export const KM_WARM_ALLOCS: u32 = 32;        // the fine set's classes start with per-CPU arrays off and
+                                                // get them after this many slow-path allocations on a CPU
+                                                // (kmalloc.ts classWarm: a small heap creates no sheaf)
 export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
                                                 // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
 

@@ -1,5 +1,6 @@
 // malloc.test.ts — heap.malloc & co. with C semantics: size classes (kmalloc-N in slabinfo), alignment,
 // large blocks (exact pages, chunk runs), calloc overflow, realloc in place / moved / to 0, aligned
+import { Abi } from "../bindings/generated/abi.js";
 // allocation, usable sizes, bad pointers (typed errors, nothing changed), the class sets.
 import { describe, expect, it } from "vitest";
 import { DoubleFreeError, InvalidArgumentError, InvalidFreeError, OutOfMemoryError, SlabError, createAllocator, type DebugReport } from "../bindings/index.js";
@@ -40,14 +41,28 @@ describe("malloc size classes", () => {
     expect(line("kmalloc-8192").slice(4, 6)).toEqual(["1", "2"]); // 1 object per slab of 2 pages
     expect(line("kmalloc-4096").slice(4, 6)).toEqual(["1", "1"]);
     expect(line("kmalloc-640").slice(4, 6)).toEqual(["6", "1"]);
-    // per-CPU arrays of a class hold at most 16 KiB of objects (at least 2): "limit" in slabinfo
+    // a class used a few times has no per-CPU arrays yet ("limit" 0 in slabinfo: warm-up) and one slab
+    for (const c of ["kmalloc-8192", "kmalloc-4096", "kmalloc-640"]) expect(line(c)[8], c).toBe("0");
+    expect(line("kmalloc-8192")[14]).toBe("1");
+    expect(line("kmalloc-640")[14]).toBe("1");
+    // after KM_WARM_ALLOCS slow-path allocations a class gets its arrays, of at most 16 KiB of objects
+    // (at least 2)
+    for (const n of [8000, 4000, 600]) for (let i = 0; i <= Abi.KM_WARM_ALLOCS; i++) heap.free(heap.malloc(n));
     expect(line("kmalloc-8192")[8]).toBe("2");
     expect(line("kmalloc-4096")[8]).toBe("4");
     expect(line("kmalloc-640")[8]).toBe("25");
-    // a class used once took one object (batches start at 1 and double per refill): one slab each
+    // the first refills take one object (batches start at 1 and double per refill): still one slab each
     expect(line("kmalloc-8192")[14]).toBe("1");
     expect(line("kmalloc-640")[14]).toBe("1");
     expect(heap.validate().ok).toBe(true);
+  });
+
+  it("the kernel class set keeps its per-CPU arrays from the first malloc (no warm-up)", async () => {
+    const heap = await createAllocator();
+    heap.setMallocClasses("kernel");
+    heap.free(heap.malloc(600));
+    const line = heap.slabinfo().split("\n").find((l) => l.startsWith("kmalloc-1024 "))!.trim().split(/\s+/);
+    expect(Number(line[8])).toBeGreaterThan(0);
   });
 
   it("classes can be chosen only before the first malloc", async () => {
