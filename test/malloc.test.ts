@@ -1,8 +1,8 @@
 // malloc.test.ts — heap.malloc & co. with C semantics: size classes (kmalloc-N in slabinfo), alignment,
 // large blocks (exact pages, chunk runs), calloc overflow, realloc in place / moved / to 0, aligned
-import { Abi } from "../bindings/generated/abi.js";
 // allocation, usable sizes, bad pointers (typed errors, nothing changed), the class sets.
 import { describe, expect, it } from "vitest";
+import { Abi } from "../bindings/generated/abi.js";
 import { DoubleFreeError, InvalidArgumentError, InvalidFreeError, OutOfMemoryError, SlabError, createAllocator, type DebugReport } from "../bindings/index.js";
 
 const KERNEL = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
@@ -22,6 +22,7 @@ describe("malloc size classes", () => {
 
   it("fine classes (the default) waste at most 25% above 16 bytes and include the kernel's", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // chosen: served exactly, no loans (the default lends: below)
     for (let n = 17; n <= 8192; n += 7) {
       const p = heap.malloc(n);
       const u = heap.usableSize(p);
@@ -36,6 +37,7 @@ describe("malloc size classes", () => {
 
   it("class caches take small slabs (at least one object each)", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // chosen: served exactly, no loans (the default lends: below)
     for (const n of [8000, 4000, 600]) heap.free(heap.malloc(n));
     const line = (name: string) => heap.slabinfo().split("\n").find((l) => l.startsWith(name + " "))!.trim().split(/\s+/);
     expect(line("kmalloc-8192").slice(4, 6)).toEqual(["1", "2"]); // 1 object per slab of 2 pages
@@ -159,6 +161,7 @@ describe("calloc, realloc, alignedAlloc", () => {
 
   it("realloc: in place while the class fits, moved (contents kept) when it does not; (0, n) and (p, 0)", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // chosen: served exactly, no loans (the default lends: below)
     const p = heap.realloc(0, 100); // malloc
     heap.u8.set([1, 2, 3, 4], p);
     expect(heap.realloc(p, 110)).toBe(p); // still kmalloc-112
@@ -322,6 +325,7 @@ describe("bad pointers", () => {
 
   it("heap.imports() hands C the allocator's own functions and the memory", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // chosen: served exactly, no loans (the default lends: below)
     const imp = heap.imports();
     expect(imp.env.memory).toBe(heap.memory);
     for (const name of ["malloc", "free", "calloc", "realloc", "aligned_alloc", "posix_memalign", "malloc_usable_size"]) {
