@@ -11,7 +11,9 @@
 //
 // Call tree:
 //   kmalloc ─ class of n (one byte load) ─ pop the CPU's main array ─────────────────── (fast)
-//       └ kmallocSlow ─ fill tables (first call) ─ create class cache (first use) ─ cacheAlloc (cpu.ts)
+//       └ kmallocSlow ─ fill tables (first call) ─ no cache yet: borrow (a loan from the lender class)
+//                     ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
+//                     └ cacheAlloc (cpu.ts)
 //                     └ largeAlloc ─ pageAlloc + give the tail back (≤ 2^MAX_BUDDY_ORDER pages)
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFree (cpu.ts) ── (fast)
@@ -34,6 +36,8 @@
 //   at most 2 empty slabs kept per node (KM_MIN_PARTIAL = 1),
 //   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
 //   refill batches that start at 1 object and double per refill (cpu.ts warmBatch),
+//   per-CPU arrays off for a class's first KM_WARM_ALLOCS slow-path allocations (classWarm), and, with the
+//   default set, a class's first KM_LEND_MAX blocks lent by the power-of-two class above it (borrow),
 //   at most 32 KiB of objects in the barn's full arrays (sheaf.ts barnMaxFull).
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
