@@ -11,7 +11,9 @@
 //
 // Call tree:
 //   kmalloc ─ class of n (one byte load) ─ pop the CPU's main array ─────────────────── (fast)
-//       └ kmallocSlow ─ fill tables (first call) ─ create class cache (first use) ─ cacheAlloc (cpu.ts)
+//       └ kmallocSlow ─ fill tables (first call) ─ no cache yet: borrow (a loan from the lender class)
+//                     ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
+//                     ├ cacheAlloc (cpu.ts)
 //                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFree (cpu.ts) ── (fast)
@@ -34,6 +36,8 @@
 //   at most 2 empty slabs kept per node (KM_MIN_PARTIAL = 1),
 //   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
 //   refill batches that start at 1 object and double per refill (cpu.ts warmBatch),
+//   per-CPU arrays off for a class's first KM_WARM_ALLOCS slow-path allocations (classWarm), and, with the
+//   default set, a class's first KM_LEND_MAX blocks lent by the power-of-two class above it (borrow),
 //   at most 32 KiB of objects in the barn's full arrays (sheaf.ts barnMaxFull).
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
@@ -49,13 +53,15 @@
 // harden.ts, through checkObject + hardenCheck in classify, so realloc and malloc_usable_size refuse a
 // freed block too, and cacheFree's hardenFree for free).
 import {
-  C_BATCH, C_FLAGS, C_SIZE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
+  C_ARRAY_CAP, C_BATCH, C_FLAGS, C_OBJECTS, C_SIZE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
-  KMALLOC_MAX, MAX_LARGE_ALIGN, PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES,
+  KMALLOC_MAX, KM_LEND, KM_LEND_MAX, KM_LOANS, KM_WARM_ALLOCS, MAX_LARGE_ALIGN, PAGE_SHIFT, PAGE_SIZE,
+  USABLE_PAGES,
 } from "./layout";
-import { CpuSlot, PageDesc, Sheaf } from "./structs";
+import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
+import { cnAddr } from "./node";
 import { HEAP, chunkByteOf, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
 import { cacheAlloc, cacheFree, parkedAnywhere } from "./cpu";
@@ -66,7 +72,7 @@ import {
 } from "./page";
 import { checkObject } from "./slab";
 import { freeFailed, setError } from "./report";
-import { ALLOC_FASTPATH, statAt } from "./stats";
+import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
 import { heapLock, heapUnlock, publish, readShared } from "./sync";
 
@@ -82,6 +88,13 @@ const KM_MIN_PARTIAL: u32 = 1;
 // classes 12.5% apart most classes hold few objects, and a class's first slab is its fixed cost.
 const KM_MAX_WASTE: u32 = 4;
 const KM_ARRAY_BYTES: u32 = 16384;
+// The smallest lender: classes up to it without a cache of their own borrow its objects (borrow() below).
+const KM_LEND_MIN: u32 = 128;
+// Warm-up (small heaps, issue 12): a class of the fine set starts with its per-CPU arrays off, so a class
+// used a few times takes objects straight from its slabs and creates no sheaf (each sheaf size is an
+// internal cache with a slab of its own) and parks nothing. After KM_WARM_ALLOCS (layout.ts) slow-path
+// allocations on a CPU (the ALLOC_SLOWPATH counter of its slot) the class gets its arrays (classArrayCap),
+// for good. The kernel set keeps its arrays from the start (the lab's geometry).
 
 // realloc growth of a class object: to at least usable + usable >> REALLOC_GROWTH_SHIFT (25%).
 const REALLOC_GROWTH_SHIFT: u32 = 2;
@@ -152,6 +165,8 @@ export function kmallocSetClasses(set: u32): i32 {
   for (let k: u32 = 1; k < KM_SLOTS; k++) if (load<u32>(t + KM_CACHES + (k << 2)) != 0) return E_BUSY;
   memory.fill(t + KM_SIZES, 0, KM_SLOTS << 1);
   memory.fill(t + KM_INDEX, 0, KM_INDEX_LEN);
+  memory.fill(t + KM_LOANS, 0, KM_SLOTS);
+  store<u32>(t + KM_LEND, 0);                      // a chosen set is served exactly (classFor: the default)
   let k: u32 = 0;
   let prev: u32 = 0;
   if (set == KM_SET_KERNEL) {
@@ -198,9 +213,8 @@ function classCacheLocked(k: u32, at: usize): usize {
   const size = classSize(k);
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
-  let cap = defaultArrayCap(size);              // arrays of at most KM_ARRAY_BYTES (at least 2 objects)
-  if (cap * size > KM_ARRAY_BYTES) cap = KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
-  const c = cacheCreate(size, align, 0, cap);
+  const warm = load<u32>(kmTable(), KM_SET) == KM_SET_FINE;
+  const c = cacheCreate(size, align, 0, warm ? 0 : classArrayCap(size)); // warm-up: arrays off (above)
   if (c == 0) return 0;
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL, KM_MAX_WASTE);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
@@ -209,12 +223,70 @@ function classCacheLocked(k: u32, at: usize): usize {
   return c;
 }
 
+// The per-CPU array capacity of a class of `size` bytes: the default for its size, but arrays of at most
+// KM_ARRAY_BYTES of objects (at least 2).
+function classArrayCap(size: u32): u32 {
+  const cap = defaultArrayCap(size);
+  if (cap * size <= KM_ARRAY_BYTES) return cap;
+  return KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
+}
+
+// A class still warming up (arrays off, see KM_WARM_ALLOCS) whose current CPU has taken KM_WARM_ALLOCS
+// objects through the slow path gets its arrays. No array of the cache exists while its capacity is 0
+// (every alloc and free goes straight to the slabs), so there is nothing to drain. Threads: the
+// capacity is published under the heap lock; a CPU that read 0 a moment earlier takes one more object
+// straight from the slabs.
+function classWarm(c: usize): void {
+  if (statOf(cpuSlot(c), ALLOC_SLOWPATH) < <u64>KM_WARM_ALLOCS) return;
+  heapLock();
+  if (load<u32>(c, C_ARRAY_CAP) == 0) {
+    store<u32>(c, 1, C_BATCH);                  // warms up further: cpu.ts warmBatch doubles it per refill
+    publish(c + C_ARRAY_CAP, classArrayCap(load<u32>(c, C_SIZE)));
+  }
+  heapUnlock();
+}
+
+// A request of class k, which has no cache yet, in the default set (the fine classes as the first malloc
+// chose them; a set chosen with kmallocSetClasses is served exactly): an object of its lender — the
+// power-of-two class above it, at least KM_LEND_MIN and at most a page — for the first KM_LEND_MAX
+// blocks of class k, while the lender holds at most one slab on this node and that slab has a free object
+// (or the lender has no slab yet: this makes it). A program that mallocs a few blocks of many sizes (a C
+// program's start-up: argv, environment, preopened paths; a small program's handful of each) fills one
+// shared page per power of two instead of taking a slab per class (the fine set has eight classes per
+// doubling). After its loans, or once the lender's first slab is full, class k gets its own cache at its
+// next malloc and keeps it. The rounding a loan costs (under 2×, or up to KM_LEND_MIN below it) is
+// bounded by one slab per lender and KM_LEND_MAX blocks per class. The block's usable size is the
+// lender's (malloc_usable_size, realloc and free read the cache from the page). 0: no loan (a chosen
+// set, a power-of-two class, loans used up, a full lender, no memory); the caller goes on as usual.
+// Threads: another CPU may take the last free object meanwhile (the lender then makes one more slab),
+// and two may count one loan (a class then has one more).
+function borrow(k: u32): usize {
+  const t = kmTable();
+  if (load<u32>(t, KM_LEND) == 0) return 0;
+  const loans = <u32>load<u8>(t + KM_LOANS + k);
+  const size = classSize(k);
+  let ls = size <= KM_LEND_MIN ? KM_LEND_MIN : <u32>1 << (32 - clz(size - 1)); // next power of two
+  if (loans >= KM_LEND_MAX || ls == size || ls > PAGE_SIZE) return 0;
+  const lender = classCache(classIndex(ls));
+  if (lender == 0) return 0;
+  const cn = cnAddr(lender, currentNode);
+  const total = changetype<CacheNode>(cn).totalObjects;
+  if (total != 0 && (total > load<u32>(lender, C_OBJECTS) ||
+      changetype<CacheNode>(cn).nrPartial + changetype<CacheNode>(cn).nrEmpty == 0)) return 0;
+  const p = cacheAlloc(lender);
+  if (p != 0) store<u8>(t + KM_LOANS + k, <u8>(loans + 1));
+  return p;
+}
+
 // The class serving `size` bytes (1..KMALLOC_MAX), filling the tables on the first call.
 function classFor(size: usize): u32 {
   let k = classIndex(size);
   if (k == 0) {
     heapLock();                              // threads: one instance fills the tables
-    if (classIndex(size) == 0) kmallocSetClasses(KM_SET_DEFAULT);
+    if (classIndex(size) == 0) {
+      kmallocSetClasses(KM_SET_DEFAULT);
+      store<u32>(kmTable() + KM_LEND, 1);    // the default set lends (borrow); a chosen one does not
+    }
     heapUnlock();
     k = classIndex(size);
   }
@@ -226,8 +298,14 @@ function classFor(size: usize): u32 {
 function kmallocSlow(size: usize): usize {
   if (size == 0) size = 1;                 // malloc(0): a unique pointer, as glibc
   if (size <= KMALLOC_MAX) {
-    const c = classCache(classFor(size));
+    const k = classFor(size);
+    if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
+      const p = borrow(k);
+      if (p != 0) return p;
+    }
+    const c = classCache(k);
     if (c == 0) return 0;
+    if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
     return cacheAlloc(c);
   }
   return largeAlloc(size, PAGE_SIZE);

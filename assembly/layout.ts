@@ -204,7 +204,7 @@ export const H_REPORT: u32 = H_REPORT_COUNT + 4;
 export const H_DEBUG: u32 = H_REPORT + REPORT_MAX * REPORT_ENTRY;
 export const DEBUG_HDR_SIZE: u32 = 64;
 export const H_KMALLOC: u32 = H_DEBUG + DEBUG_HDR_SIZE;
-export const KMALLOC_BYTES: u32 = 1428;      // KM_INDEX + KM_INDEX_LEN, rounded up to 4
+export const KMALLOC_BYTES: u32 = 1492;      // KM_LOANS + KM_SLOTS
 export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 
 // The debug block, at HEAP + H_DEBUG (DEBUG_HDR_SIZE bytes, zeroed at init; debug.ts, report.ts):
@@ -234,9 +234,12 @@ export const DB_QUAR_CACHE: u32 = 28;
 //                                sheaf, so a class with no cache misses into malloc's slow path.
 //                                Slot 0 is never used by a class: it stays 0 for ever.
 //   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
-//   +384  nclasses u32   +388 class set (KM_SET_*)   +392 reserved
+//   +384  nclasses u32   +388 class set (KM_SET_*)   +392 lend u32 (1: the default set, chosen by the
+//                                first malloc: loans on, kmalloc.ts borrow)   +396 reserved
 //   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
 //                                0 until the tables are filled (→ slow path, which fills them)
+//   +1428 loans[KM_SLOTS] u8     blocks of class k lent by a larger class before k had a cache
+//                                (kmalloc.ts borrow: at most KM_LEND_MAX each)
 export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator (large blocks)
 export const KM_SLOTS: u32 = 64;                // class slots, 1..KM_SLOTS-1 usable
 export const KM_INDEX_LEN: u32 = (KMALLOC_MAX >> 3) + 1;
@@ -245,8 +248,14 @@ export const KM_SIZES: u32 = KM_CACHES + KM_SLOTS * 4;
 export const KM_NCLASSES: u32 = KM_SIZES + KM_SLOTS * 2;
 export const KM_SET: u32 = KM_NCLASSES + 4;
 export const KM_INDEX: u32 = 400;
+export const KM_LEND: u32 = KM_SET + 4;
+export const KM_LOANS: u32 = 1428;             // KM_INDEX + KM_INDEX_LEN, rounded up to 4
+export const KM_LEND_MAX: u32 = 8;              // loans per class (kmalloc.ts borrow), then its own cache
 export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
 export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
+export const KM_WARM_ALLOCS: u32 = 32;        // the fine set's classes start with per-CPU arrays off and
+                                                // get them after this many slow-path allocations on a CPU
+                                                // (kmalloc.ts classWarm: a small heap creates no sheaf)
 export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
                                                 // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
 
@@ -458,6 +467,7 @@ if (N_FREE_LISTS + NR_PAGE_BINS * 4 > NODE_SIZE || NR_PAGE_BINS > 32) ERROR("Nod
 if (offsetof<CacheNode>() > CN_SIZE) ERROR("CacheNode exceeds CN_SIZE");
 if (CC_SCRATCH + 4 > CC_STATS || offsetof<CpuSlot>() != 16) ERROR("CpuSlot's tail does not fit before CC_STATS");
 if (offsetof<Track>() != TRACK_SIZE) ERROR("Track is not TRACK_SIZE bytes");
+if (KM_LOANS < KM_INDEX + KM_INDEX_LEN || KM_LOANS + KM_SLOTS > KMALLOC_BYTES) ERROR("the kmalloc tables exceed KMALLOC_BYTES");
 if (SH_HDR != 16) ERROR("Sheaf's header is not 16 bytes (the empty sheaf in the heap header is 16)");
 
 // ---- threads (assembly/threads.ts, assembly/sync.ts) ------------------------------------------------
