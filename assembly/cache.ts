@@ -30,6 +30,7 @@ import {
 import { CpuSlot } from "./structs";
 import { HEAP, alignUp, arenaInit } from "./arena";
 import { allocOne, freeOne } from "./node";
+import { setObjectDivisor } from "./slab";
 import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
 import { setError } from "./report";
 import { hardenFlags } from "./inuse";
@@ -163,6 +164,7 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   store<u32>(c, debug ? debugTrackOff(size, flags) : 0, C_TRACK_OFF);
   store<u32>(c, (PAGE_SIZE << order) - 1, C_SLAB_MASK);
   store<u32>(c, <u32>((<u64>1 << 32) / stride + 1), C_RECIP);
+  setObjectDivisor(c, stride);                          // slab.ts: the free fast path's object-start test
   store<u32>(c, minPartial(size), C_MIN_PARTIAL);
   store<u32>(c, arrayCap, C_ARRAY_CAP);
   store<u32>(c, arrayCap == 0 ? 1 : (arrayCap + 1) >> 1, C_BATCH);

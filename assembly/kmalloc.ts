@@ -98,10 +98,11 @@ const MAX_REQUEST: usize = 0x7fff0000;
 // malloc(size). Returns 0 with E_NOMEM set when memory runs out.
 // The fast path is cacheAlloc's (cpu.ts) with the class lookup in front: a request of 1..KMALLOC_MAX
 // bytes reads its class from the index, its cache from the class table (a class with no cache yet reads
-// as the boot cache, whose arrays are always empty), and pops the CPU's main array. Anything else — a
-// miss, size 0, a large size, tables not yet filled — goes to kmallocSlow.
+// as the boot cache, whose arrays are always empty), and pops the CPU's main array. Size 0 takes the
+// same path: index[0] is the first class once the tables are filled (malloc(0) returns a unique
+// pointer, as glibc's). Anything else — a miss, a large size, tables not yet filled — goes to kmallocSlow.
 @inline export function kmalloc(size: usize): usize {
-  if (size - 1 < <usize>KMALLOC_MAX) {
+  if (size <= <usize>KMALLOC_MAX) {
     const k = <usize>load<u8>(HEAP + ((size + 7) >> 3), H_KMALLOC + KM_INDEX);
     const cache = BOOT + <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);
     const slot = cpuSlot(cache);
@@ -173,6 +174,7 @@ export function kmallocSetClasses(set: u32): i32 {
       }
     }
   }
+  store<u8>(t + KM_INDEX, 1);                          // malloc(0): the first class, on the fast path
   if (ASC_NO_ASSERT == false) assert(k < KM_SLOTS && prev == KMALLOC_MAX); // the tables must cover 1..KMALLOC_MAX
   store<u32>(t + KM_NCLASSES, k);
   store<u32>(t + KM_SET, set);

@@ -75,6 +75,7 @@ import { cacheFree, drainCpuArrays } from "./cpu";
 import { hook, isCache } from "./report";
 import { debugFree } from "./debug";
 import { inuseIsSet, inuseRelease } from "./inuse";
+import { hardenReleased } from "./harden";
 import { ALIEN_FLUSH, ALLOC_FASTPATH, FREE_FASTPATH, stat } from "./stats";
 import { currentNode, pinCpu, slotOf } from "./percpu";
 import { THREADED, atomicAdd, currentCpu, heapLock, heapUnlock, setCpu, unlock } from "./sync";
@@ -502,6 +503,7 @@ function destroyInSlab(c: usize, first: usize, objects: u32, stride: u32, limit:
     if (resolveObject(c, obj) == 0 || load<u32>(obj) != 1) continue;   // it freed or revived the object
     if (!inuseRelease(c, obj)) continue;                                // (F_INUSE: freed by the dtor)
     store<u32>(obj, 0);
+    hardenReleased(c, obj);                                             // a free-key object in its slab holds its key
     destroyedTotal++;
     pages += releaseObject(c, obj);
   }
