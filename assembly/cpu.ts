@@ -2,7 +2,7 @@
 //
 // Owns: every per-CPU slot's CC_MAIN / CC_SPARE / CC_ALIEN / CC_GUARD / CC_TOUCHED fields (the sheaves
 // and the barn are sheaf.ts's). Entry points: cacheAlloc(), cacheAllocNode(), cacheFree(), allocSingle() /
-// cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
+// cacheFreeAt() (kfree's form), cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
 // Called by: index.ts, kmalloc.ts, bench.ts, reclaim.ts, destroy.ts. Calls sheaf.ts (sheaves, the barn),
 // node.ts (the batch seam), harden.ts (the fast paths' checks), slab.ts (freeConfirm's bitmap test),
 // debug.ts (debug caches' single objects).
@@ -48,7 +48,7 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { HARDEN_CONFIRM, hardenAlloc, hardenFree, hardenRelease, hardenReleased } from "./harden";
+import { HARDEN_CONFIRM, hardenAlloc, hardenFree, hardenHandOut, hardenRelease, hardenReleased } from "./harden";
 import { handleHolds } from "./sheaf";
 import { THREADED, currentCpu } from "./sync";
 import { E_NO_CPU, REQ_DRAIN } from "./layout";
@@ -68,7 +68,7 @@ export const FLAG2_NO_ALIEN: u32 = 1;
   if (n == 0) return hardenAlloc(cache, allocSlow(cache, slot));
   changetype<Sheaf>(main).count = n - 1;
   statAt(slot, ALLOC_FASTPATH);
-  return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
+  return hardenHandOut(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
@@ -77,9 +77,15 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 // array, a barn, an alien array or a prefill handle) is refused by its free key, confirmed by a cold walk
 // (freeConfirm), or by its in-use bit. Refusals go through freeFailed (cold), which reports them.
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
-  const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
+  return cacheFreeAt(cache, ptr, chunkByteOf(ptr), false);     // b: node, or "not a slab chunk"
+}
+
+// cacheFree with ptr's chunk-table byte b already read. pageNamesCache: the caller read `cache` from
+// ptr's page descriptor after testing b (kmalloc.ts kfree), so hardenFree skips those two tests (a
+// constant at each call site: the other branch compiles away).
+@inline export function cacheFreeAt(cache: usize, ptr: usize, b: u8, pageNamesCache: bool): i32 {
   const flags = load<u32>(cache, C_FLAGS);
-  const e = hardenFree(cache, flags, ptr, b);
+  const e = hardenFree(cache, flags, ptr, b, pageNamesCache);
   if (e != E_OK) return freeFailed(cache, ptr, e);
   const h = hardenRelease(cache, flags, ptr);
   if (h != E_OK && !freeConfirm(cache, ptr, h)) return freeFailed(cache, ptr, E_DOUBLE_FREE);

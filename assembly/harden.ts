@@ -1,8 +1,8 @@
 // harden.ts — the fast paths' checks, behind named hooks, gated by a build constant (as mimalloc's and
 // snmalloc's are), so that the cost of each check is a build away: `npm run asbuild:unchecked`.
 //
-// Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() (an object is handed to a user:
-// its free key cleared, or its in-use bit set), hardenFree() (a user frees ptr: is it an allocated object
+// Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() / hardenHandOut() (an object is
+// handed to a user: its free key cleared, or its in-use bit set), hardenFree() (a user frees ptr: is it an allocated object
 // of this cache?), hardenRelease() (was it in a user's hands, not parked? the free key written, or the
 // in-use bit cleared), hardenReleased() (a key found was the user's own value: the free goes on),
 // hardenCheck() (the read-only form of both, for realloc and malloc_usable_size).
@@ -49,9 +49,14 @@ export const HARDEN_CONFIRM: i32 = -1;
 // Object p (0 passes through) of `cache` goes to a user: its free key cleared (F_FREEKEY), or its in-use
 // bit set (F_INUSE). Returns p.
 @inline export function hardenAlloc(cache: usize, p: usize): usize {
+  return p != 0 ? hardenHandOut(cache, p) : 0;
+}
+
+// hardenAlloc for an object p ≠ 0 (a pop from an array: no test of p).
+@inline export function hardenHandOut(cache: usize, p: usize): usize {
   const flags = load<u32>(cache, C_FLAGS);
   if ((flags & F_FREEKEY) != 0) {
-    if ((HARDENING & HARDEN_PARKED) != 0 && p != 0) store<u32>(keyAddr(flags, p), 0);
+    if ((HARDENING & HARDEN_PARKED) != 0) store<u32>(keyAddr(flags, p), 0);
   } else if ((flags & F_INUSE) != 0) inuseMark(cache, p);
   return p;
 }
@@ -62,10 +67,11 @@ export const HARDEN_CONFIRM: i32 = -1;
 // slab is asked of the bitmap only for a cache that has neither a free key nor in-use bits: a free-key
 // object free in its slab holds its key (slabNew writes it), so hardenRelease finds the key and the cold
 // confirm (cpu.ts freeConfirm) reads the bitmap; an in-use bit is clear for an object free in its slab.
-// `flags` is the cache's C_FLAGS (read once by the caller for both hooks).
-@inline export function hardenFree(cache: usize, flags: u32, ptr: usize, b: u8): i32 {
+// `flags` is the cache's C_FLAGS (read once by the caller for both hooks); pageNamesCache: the caller
+// found `cache` in ptr's page descriptor (slab.ts checkObjectStart skips that test).
+@inline export function hardenFree(cache: usize, flags: u32, ptr: usize, b: u8, pageNamesCache: bool): i32 {
   if ((HARDENING & HARDEN_OBJECT) != 0) {
-    const e = checkObjectStart(cache, ptr, b);
+    const e = checkObjectStart(cache, ptr, b, pageNamesCache);
     if (e != E_OK) return e;
     const mech = (HARDENING & HARDEN_PARKED) != 0 ? F_FREEKEY | F_INUSE : F_INUSE;
     if ((flags & mech) == 0 && freeInSlab(cache, ptr)) return E_DOUBLE_FREE; // free in its slab

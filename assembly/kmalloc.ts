@@ -58,8 +58,8 @@ import {
 import { CpuSlot, PageDesc, Sheaf } from "./structs";
 import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
-import { cacheAlloc, cacheFree, parkedAnywhere } from "./cpu";
-import { hardenAlloc, hardenCheck } from "./harden";
+import { cacheAlloc, cacheFree, cacheFreeAt, parkedAnywhere } from "./cpu";
+import { hardenCheck, hardenHandOut } from "./harden";
 import { sheafEntry } from "./sheaf";
 import {
   chunkHeaderOf, nodeAddr, pageAllocReclaiming, pageExtend, pageFree, runAllocReclaiming, runCapacity, runFree,
@@ -111,7 +111,7 @@ const MAX_REQUEST: usize = 0x7fff0000;
     if (n != 0) {
       changetype<Sheaf>(main).count = n - 1;
       statAt(slot, ALLOC_FASTPATH);
-      return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off / in use
+      return hardenHandOut(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off / in use
     }
   }
   return kmallocSlow(size);
@@ -125,7 +125,7 @@ const MAX_REQUEST: usize = 0x7fff0000;
   const b = chunkByteOf(ptr);
   if (b < CT_RUN_TAIL) {
     const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
-    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFree(cache, ptr);
+    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFreeAt(cache, ptr, b, true);
   }
   return kfreeSlow(ptr);
 }

@@ -230,10 +230,14 @@ export function setObjectDivisor(cache: usize, stride: u32): void {
 // The free fast path's check, in one glance: is ptr the start of an object of `cache`? E_OK or the code.
 // Whether it is allocated is the caller's question (harden.ts hardenFree: the free key or the in-use bit
 // answer it, and checkObject's bitmap test for caches with neither).
-@inline export function checkObjectStart(cache: usize, ptr: usize, b: u8): i32 {
-  if (b >= CT_RUN_TAIL) return E_NOT_OURS;
-  const d = pageOf(ptr);
-  if (<usize>changetype<PageDesc>(d).cache != cache) return notThisCache(d);
+// pageNamesCache (a constant at each call site): the caller has tested b and read `cache` from ptr's
+// page descriptor, so those two tests are skipped.
+@inline export function checkObjectStart(cache: usize, ptr: usize, b: u8, pageNamesCache: bool = false): i32 {
+  if (!pageNamesCache) {
+    if (b >= CT_RUN_TAIL) return E_NOT_OURS;
+    const d = pageOf(ptr);
+    if (<usize>changetype<PageDesc>(d).cache != cache) return notThisCache(d);
+  }
   const off = (<u32>ptr & load<u32>(cache, C_SLAB_MASK)) - load<u32>(cache, C_OBJ_OFFSET); // wraps before object 0
   if (objectStartIndex(cache, off) >= load<u32>(cache, C_OBJECTS)) return E_NOT_OBJECT;
   return E_OK;
