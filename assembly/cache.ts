@@ -7,7 +7,8 @@
 // Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and frees a cache header.
 // Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), debugslot.ts (the slot
 // sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, inuse.ts (which
-// double-free mechanism a new cache gets: hardenFlags), threads.ts (init).
+// double-free mechanism a new cache gets: hardenFlags), slab.ts (the stride's inverse: setObjectDivisor),
+// threads.ts (init).
 // Threaded build (sync.ts THREADED): creating a cache holds the heap lock (the cache list and the id
 // counter are shared); a shared heap's caches have one per-CPU slot more than CPUs (the parked slot,
 // layout.ts "threads") and the thread block follows the boot cache; cacheAttach() gives a second

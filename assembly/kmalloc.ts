@@ -10,11 +10,12 @@
 // slab.ts (the free-time object check).
 //
 // Call tree:
-//   kmalloc ─ class of n (one byte load) ─ pop the CPU's main array ─────────────────── (fast)
+//   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
 //       └ kmallocSlow ─ fill tables (first call) ─ create class cache (first use) ─ cacheAlloc (cpu.ts)
 //                     └ largeAlloc ─ pageAlloc + give the tail back (≤ 2^MAX_BUDDY_ORDER pages)
 //                                  └ runAllocReclaiming (whole chunks)
-//   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFree (cpu.ts) ── (fast)
+//   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
+//         test already done) ─────────────────────────────────────────────────────────────────── (fast)
 //       └ kfreeSlow ─ free(0) ─ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages)
 //                       ├ a class object grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)

@@ -16,7 +16,8 @@
 //   discardNext(from), discardedChunks()  free chunks for the TS layer to hand to memory.discard
 // Called by: index.ts, and page.ts through the registered handler. Calls cpu.ts (drains), sheaf.ts (barns),
 // node.ts (empty slabs, frees), slab.ts (object checks), debug.ts (a debug object's checked free),
-// page.ts, and the host through env.hook (shrinkers, destructors).
+// harden.ts (a destroyed free-key object is keyed before it goes back to its slab), page.ts, and the host
+// through env.hook (shrinkers, destructors).
 //
 // Call tree:
 //   reapPass ─ per cache: one alien array ─ 1/5 of an idle CPU's arrays ─ ~80% of the empties > min_partial
