@@ -10,13 +10,14 @@
 // slab.ts (the free-time object check).
 //
 // Call tree:
-//   kmalloc ─ class of n (one byte load) ─ pop the CPU's main array ─────────────────── (fast)
+//   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
 //       └ kmallocSlow ─ fill tables (first call) ─ no cache yet: borrow (a loan from the lender class)
 //                     ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
 //                     ├ cacheAlloc (cpu.ts)
 //                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
-//   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFree (cpu.ts) ── (fast)
+//   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
+//         test already done) ─────────────────────────────────────────────────────────────────── (fast)
 //       └ kfreeSlow ─ free(0) ─ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
 //                       ├ a class object grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
@@ -64,8 +65,8 @@ import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
 import { cnAddr } from "./node";
 import { HEAP, chunkByteOf, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
-import { cacheAlloc, cacheFree, parkedAnywhere } from "./cpu";
-import { hardenAlloc, hardenCheck } from "./harden";
+import { cacheAlloc, cacheFree, cacheFreeAt, parkedAnywhere } from "./cpu";
+import { hardenCheck, hardenHandOut } from "./harden";
 import { sheafEntry } from "./sheaf";
 import {
   chunkHeaderOf, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree,
@@ -111,10 +112,11 @@ const MAX_REQUEST: usize = 0x7fff0000;
 // malloc(size). Returns 0 with E_NOMEM set when memory runs out.
 // The fast path is cacheAlloc's (cpu.ts) with the class lookup in front: a request of 1..KMALLOC_MAX
 // bytes reads its class from the index, its cache from the class table (a class with no cache yet reads
-// as the boot cache, whose arrays are always empty), and pops the CPU's main array. Anything else — a
-// miss, size 0, a large size, tables not yet filled — goes to kmallocSlow.
+// as the boot cache, whose arrays are always empty), and pops the CPU's main array. Size 0 takes the
+// same path: index[0] is the first class once the tables are filled (malloc(0) returns a unique
+// pointer, as glibc's). Anything else — a miss, a large size, tables not yet filled — goes to kmallocSlow.
 @inline export function kmalloc(size: usize): usize {
-  if (size - 1 < <usize>KMALLOC_MAX) {
+  if (size <= <usize>KMALLOC_MAX) {
     const k = <usize>load<u8>(HEAP + ((size + 7) >> 3), H_KMALLOC + KM_INDEX);
     const cache = BOOT + <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);
     const slot = cpuSlot(cache);
@@ -123,7 +125,7 @@ const MAX_REQUEST: usize = 0x7fff0000;
     if (n != 0) {
       changetype<Sheaf>(main).count = n - 1;
       statAt(slot, ALLOC_FASTPATH);
-      return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off / in use
+      return hardenHandOut(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off / in use
     }
   }
   return kmallocSlow(size);
@@ -137,7 +139,7 @@ const MAX_REQUEST: usize = 0x7fff0000;
   const b = chunkByteOf(ptr);
   if (b < CT_RUN_TAIL) {
     const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
-    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFree(cache, ptr);
+    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFreeAt(cache, ptr, b, true);
   }
   return kfreeSlow(ptr);
 }
@@ -188,6 +190,7 @@ export function kmallocSetClasses(set: u32): i32 {
       }
     }
   }
+  store<u8>(t + KM_INDEX, 1);                          // malloc(0): the first class, on the fast path
   if (ASC_NO_ASSERT == false) assert(k < KM_SLOTS && prev == KMALLOC_MAX); // the tables must cover 1..KMALLOC_MAX
   store<u32>(t + KM_NCLASSES, k);
   store<u32>(t + KM_SET, set);

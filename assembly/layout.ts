@@ -236,8 +236,9 @@ export const DB_QUAR_CACHE: u32 = 28;
 //   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
 //   +384  nclasses u32   +388 class set (KM_SET_*)   +392 lend u32 (1: the default set, chosen by the
 //                                first malloc: loans on, kmalloc.ts borrow)   +396 reserved
-//   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
-//                                0 until the tables are filled (→ slow path, which fills them)
+//   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (0 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3]
+//                                (index[0] = 1: malloc(0) gets the first class); 0 until the tables are
+//                                filled (→ slow path, which fills them)
 //   +1428 loans[KM_SLOTS] u8     blocks of class k lent by a larger class before k had a cache
 //                                (kmalloc.ts borrow: at most KM_LEND_MAX each)
 export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator (large blocks)
@@ -283,7 +284,7 @@ export const N_FREE_LISTS: u32 = offsetof<NodeHdr>();
 // header keeps explicit offsets; the per-node part is CacheNode × nnodes, the per-CPU part CpuSlot × ncpus.
 //   0 magic  4 id  8 size  12 stride  16 align  20 flags  24 order  28 objects  32 objOffset
 //  36 bitmapWords  40 recip  44 arrayCap  48 minPartial  52 next  56 prev  60 batch  64 live
-//  68 debugOff  72 lastReap  76 slabMask  80..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
+//  68 debugOff  72 lastReap  76 slabMask  80 divInv  84 divShift  88..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
 // 120 quar  124 trackOff
 export const CACHE_MAGIC: u32 = 0x4b4d4321; // 'KMC!'
 export const C_MAGIC: u32 = 0;
@@ -307,6 +308,8 @@ export const C_LIVE: u32 = 64;       // objects handed to users (not counting pe
 export const C_DEBUG_OFF: u32 = 68;  // debug: offset of the object inside its stride slot (left red zone)
 export const C_LAST_REAP: u32 = 72;  // reclaim.ts
 export const C_SLAB_MASK: u32 = 76;  // slab bytes - 1: slabs are naturally aligned, so ptr & mask = offset in slab
+export const C_DIV_INV: u32 = 80;    // stride = odd << shift: the inverse of odd mod 2^32 (slab.ts objectStartIndex:
+export const C_DIV_SHIFT: u32 = 84;  // rotr(offset × inv, shift) is the index exactly when offset is a multiple)
 export const C_SELF: u32 = 100;      // the cache's own address while it lives (index.ts knownCache: a
                                      // handle check without reading the slab bitmap); 0 once destroyed
 export const C_BUSY: u32 = 104;      // slabs being made for this cache now (node.ts, around slabNew: a

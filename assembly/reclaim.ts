@@ -16,7 +16,8 @@
 //   discardNext(from), discardedChunks()  free chunks for the TS layer to hand to memory.discard
 // Called by: index.ts, and page.ts through the registered handler. Calls cpu.ts (drains), sheaf.ts (barns),
 // node.ts (empty slabs, frees), slab.ts (object checks), debug.ts (a debug object's checked free),
-// page.ts, and the host through env.hook (shrinkers, destructors).
+// harden.ts (a destroyed free-key object is keyed before it goes back to its slab), page.ts, and the host
+// through env.hook (shrinkers, destructors).
 //
 // Call tree:
 //   reapPass ─ per cache: one alien array ─ 1/5 of an idle CPU's arrays ─ ~80% of the empties > min_partial
@@ -75,6 +76,7 @@ import { cacheFree, drainCpuArrays } from "./cpu";
 import { hook, isCache } from "./report";
 import { debugFree } from "./debug";
 import { inuseIsSet, inuseRelease } from "./inuse";
+import { hardenReleased } from "./harden";
 import { ALIEN_FLUSH, ALLOC_FASTPATH, FREE_FASTPATH, stat } from "./stats";
 import { currentNode, pinCpu, slotOf } from "./percpu";
 import { THREADED, atomicAdd, currentCpu, heapLock, heapUnlock, setCpu, unlock } from "./sync";
@@ -502,6 +504,7 @@ function destroyInSlab(c: usize, first: usize, objects: u32, stride: u32, limit:
     if (resolveObject(c, obj) == 0 || load<u32>(obj) != 1) continue;   // it freed or revived the object
     if (!inuseRelease(c, obj)) continue;                                // (F_INUSE: freed by the dtor)
     store<u32>(obj, 0);
+    hardenReleased(c, obj);                                             // a free-key object in its slab holds its key
     destroyedTotal++;
     pages += releaseObject(c, obj);
   }
