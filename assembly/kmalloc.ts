@@ -49,7 +49,7 @@
 // harden.ts, through checkObject + hardenCheck in classify, so realloc and malloc_usable_size refuse a
 // freed block too, and cacheFree's hardenFree for free).
 import {
-  C_BATCH, C_FLAGS, C_SIZE, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
+  C_BATCH, C_FLAGS, C_KEEP_EMPTY, C_SIZE, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
@@ -82,6 +82,17 @@ const KM_MIN_PARTIAL: u32 = 1;
 // classes 12.5% apart most classes hold few objects, and a class's first slab is its fixed cost.
 const KM_MAX_WASTE: u32 = 4;
 const KM_ARRAY_BYTES: u32 = 16384;
+// The fine set's mid-size classes (KM_MID_SIZE and up: 1–8 KiB): arrays of KM_MID_ARRAY objects, at most
+// KM_MID_ARRAY_BYTES of them (16 of 1–4 KiB, 8 of 8 KiB), so that a program's working set of buffers fits
+// (KM_ARRAY_BYTES gave 2–4 objects: short2-bal swapped main and spare at every repetition).
+const KM_MID_SIZE: u32 = 1024;
+const KM_MID_ARRAY: u32 = 8;
+const KM_MID_ARRAY_BYTES: u32 = 32768;
+// Empty slabs a node keeps per class (node.ts keepsEmpty), in bytes, beyond the 2 × KM_MIN_PARTIAL slabs:
+// a class that frees and allocates around a slab boundary reuses them instead of giving each back to the
+// page allocator and taking it again. Reaping trims them, shrink and memory pressure give them all back
+// (reclaim.ts). The fine set only: the kernel set keeps the kernel's count.
+const KM_KEEP_EMPTY: u32 = 4 << 20;
 
 // realloc growth of a class object: to at least usable + usable >> REALLOC_GROWTH_SHIFT (25%).
 const REALLOC_GROWTH_SHIFT: u32 = 2;
@@ -198,11 +209,15 @@ function classCacheLocked(k: u32, at: usize): usize {
   const size = classSize(k);
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
-  let cap = defaultArrayCap(size);              // arrays of at most KM_ARRAY_BYTES (at least 2 objects)
-  if (cap * size > KM_ARRAY_BYTES) cap = KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
+  const kernel = load<u32>(kmTable() + KM_SET) == KM_SET_KERNEL;
+  const mid = !kernel && size >= KM_MID_SIZE;
+  let cap = mid ? KM_MID_ARRAY : defaultArrayCap(size); // at most KM_ARRAY_BYTES of objects (at least 2)
+  const bytes = mid ? KM_MID_ARRAY_BYTES : KM_ARRAY_BYTES;
+  if (cap * size > bytes) cap = bytes / size < 2 ? 2 : bytes / size;
   const c = cacheCreate(size, align, 0, cap);
   if (c == 0) return 0;
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL, KM_MAX_WASTE);
+  if (!kernel) store<u32>(c, KM_KEEP_EMPTY, C_KEEP_EMPTY);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
   publish(at, <u32>(c - BOOT));
