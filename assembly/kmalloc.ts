@@ -7,7 +7,8 @@
 // them (malloc, free, ... report bad pointers through env.hook; the km_* exports return codes for TS).
 // Called by: index.ts. Calls cpu.ts (per-CPU arrays), cache.ts (creating the classes), page.ts (pages and
 // chunk runs; pageAllocReclaiming runs reclaim.ts's shortage handler), report.ts (refused frees), and
-// slab.ts (the free-time object check).
+// slab.ts (the free-time object check), node.ts (kept empty slabs go back before a large block makes memory
+// grow: keptHoldBegin / keptHoldEnd).
 //
 // Call tree:
 //   kmalloc ─ class of n (one byte load) ─ pop the CPU's main array ─────────────────── (fast)
@@ -31,10 +32,13 @@
 // power-of-two class is naturally aligned). A malloc heap holds up to 57 classes, so each class parks little
 // memory (measured with bench/malloc-peers.mjs, utilization table):
 //   slabs of at least 1 object (KM_MIN_OBJECTS; caches default to SLUB's 4 × (fls(ncpus) + 1)),
-//   at most 2 empty slabs kept per node (KM_MIN_PARTIAL = 1),
+//   2 empty slabs kept per node (KM_MIN_PARTIAL = 1), and in the fine set up to KM_KEEP_EMPTY bytes of
+//   them: a class that frees and allocates again reuses its slabs instead of the page allocator; they go
+//   back before memory grows, on reap, shrink and memory pressure (node.ts newSlab / releaseKeptEmpty),
 //   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
-//   refill batches that start at 1 object and double per refill (cpu.ts warmBatch),
+//   refill batches that start at 1 object and double per refill up to half an array (cpu.ts warmBatch),
 //   at most 32 KiB of objects in the barn's full arrays (sheaf.ts barnMaxFull).
+// The kernel set (KM_SET_KERNEL) keeps the geometry it had: 2 empty slabs per node.
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
 // block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.
@@ -59,10 +63,11 @@ import { CpuSlot, PageDesc, Sheaf } from "./structs";
 import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
 import { cacheAlloc, cacheFree, parkedAnywhere } from "./cpu";
+import { keptHoldBegin, keptHoldEnd } from "./node";
 import { hardenAlloc, hardenCheck } from "./harden";
 import { sheafEntry } from "./sheaf";
 import {
-  chunkHeaderOf, nodeAddr, pageAllocReclaiming, pageExtend, pageFree, runAllocReclaiming, runCapacity, runFree,
+  chunkHeaderOf, nodeAddr, pageAlloc, pageAllocReclaiming, pageExtend, pageFree, runAllocReclaiming, runCapacity, runFree,
 } from "./page";
 import { checkObject } from "./slab";
 import { freeFailed, setError } from "./report";
@@ -82,12 +87,10 @@ const KM_MIN_PARTIAL: u32 = 1;
 // classes 12.5% apart most classes hold few objects, and a class's first slab is its fixed cost.
 const KM_MAX_WASTE: u32 = 4;
 const KM_ARRAY_BYTES: u32 = 16384;
-// The fine set's mid-size classes (KM_MID_SIZE and up: 1–8 KiB): arrays of KM_MID_ARRAY objects, at most
-// KM_MID_ARRAY_BYTES of them (16 of 1–4 KiB, 8 of 8 KiB), so that a program's working set of buffers fits
-// (KM_ARRAY_BYTES gave 2–4 objects: short2-bal swapped main and spare at every repetition).
-const KM_MID_SIZE: u32 = 1024;
-const KM_MID_ARRAY: u32 = 8;
-const KM_MID_ARRAY_BYTES: u32 = 32768;
+// (Arrays of 8 objects, up to 32 KiB, for the 1–8 KiB classes were measured and dropped: they ended
+// short2-bal's main/spare swap and halved amptjp-bal's slow paths (allocSlow 61 vs 131 per 1000 ops with
+// KM_KEEP_EMPTY), but the objects they park pin 1-object slabs all over the heap: cp-decl-bal replayed
+// twice took 3.7 MiB against 3.4 MiB; see bench/PROFILE.md, "Mid-size classes".)
 // Empty slabs a node keeps per class (node.ts keepsEmpty), in bytes, beyond the 2 × KM_MIN_PARTIAL slabs:
 // a class that frees and allocates around a slab boundary reuses them instead of giving each back to the
 // page allocator and taking it again. Reaping trims them, shrink and memory pressure give them all back
@@ -210,10 +213,8 @@ function classCacheLocked(k: u32, at: usize): usize {
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
   const kernel = load<u32>(kmTable() + KM_SET) == KM_SET_KERNEL;
-  const mid = !kernel && size >= KM_MID_SIZE;
-  let cap = mid ? KM_MID_ARRAY : defaultArrayCap(size); // at most KM_ARRAY_BYTES of objects (at least 2)
-  const bytes = mid ? KM_MID_ARRAY_BYTES : KM_ARRAY_BYTES;
-  if (cap * size > bytes) cap = bytes / size < 2 ? 2 : bytes / size;
+  let cap = defaultArrayCap(size);              // arrays of at most KM_ARRAY_BYTES (at least 2 objects)
+  if (cap * size > KM_ARRAY_BYTES) cap = KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
   const c = cacheCreate(size, align, 0, cap);
   if (c == 0) return 0;
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL, KM_MAX_WASTE);
@@ -353,7 +354,12 @@ export function largeAlloc(size: usize, align: usize): usize {
     }
     for (let k: u32 = 0; k < nn; k++) {
       const node = (currentNode + k) % nn;
-      const d = pageAllocReclaiming(node, order);         // on a shortage, reclaim first (page.ts → reclaim.ts)
+      let d: usize = 0;
+      if (keptHoldBegin()) {                              // empty slabs kept: the heap's pages first (node.ts)
+        d = pageAlloc(node, order);
+        keptHoldEnd(d != 0);
+      }
+      if (d == 0) d = pageAllocReclaiming(node, order);   // on a shortage, reclaim first (page.ts → reclaim.ts)
       if (d == 0) continue;
       const h = d + (<usize>skip << DESC_SHIFT);
       if (ASC_NO_ASSERT == false) assert((pageAddr(h) & (align - 1)) == 0); // the skip reached the alignment

@@ -10,6 +10,7 @@
 //   allocOne(cache, node) → object, freeOne(cache, p)   one object through the seam (no arrays, no checks)
 //   takeFreeObject(cache, d, i)                     take a free object out of its slab (debug quarantine)
 //   releaseKeptEmpty() → pages                      give back the empty slabs kept beyond min_partial
+//   keptHoldBegin() / keptHoldEnd(got)              kept slabs before memory grows, for a large block
 // Called by: cache.ts (kmem_cache objects), sheaf.ts, debug.ts, cpu.ts (front end), bulk.ts, prefill.ts,
 // destroy.ts, reclaim.ts, validate.ts. Calls slab.ts, list.ts, stats.ts, percpu.ts, report.ts, sync.ts,
 // and reads the heap's cache list (releaseKeptEmpty).
@@ -34,9 +35,9 @@ import {
   CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY, C_KEEP_EMPTY, C_NEXT, C_ORDER, H_CACHE_HEAD, PAGE_SHIFT,
 } from "./layout";
 import { CacheNode, PageDesc, objectIndexAt } from "./structs";
-import { HEAP, nodeOf, pageAddr } from "./arena";
+import { HEAP, holdGrowth, nodeOf, pageAddr } from "./arena";
 import { listPush, listRemove } from "./list";
-import { headOf, objectIndex, slabDiscard, slabNew, slabNoPages, slabPut, slabTake, slabTakeAt } from "./slab";
+import { headOf, objectIndex, slabDiscard, slabNew, slabNoPages, slabPut, slabReuse, slabTake, slabTakeAt } from "./slab";
 import { ALLOC_SLAB, FREE_SLAB, LOCK_ACQUIRE, NUMA_FALLBACK, stat } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
 import { setError } from "./report";
@@ -107,10 +108,11 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         stat(cache, ALLOC_SLAB);
         bump(cn, CN_TOTAL_OBJECTS, <i32>load<u32>(cache, C_OBJECTS));
       }
-      moveSlab(cn, d, L_PARTIAL);
     }
     got += slabTake(cache, d, dst + (<usize>got << 2), want - got);
-    if (<u32>changetype<PageDesc>(d).inuse == load<u32>(cache, C_OBJECTS)) moveSlab(cn, d, L_FULL);
+    // one move, straight to the list it belongs on now (an empty slab taken whole goes to full: the
+    // 1–8 KiB classes have few objects per slab)
+    moveSlab(cn, d, <u32>changetype<PageDesc>(d).inuse == load<u32>(cache, C_OBJECTS) ? L_FULL : L_PARTIAL);
   }
   unlock(cn + CN_LOCK);
   return got;
@@ -160,7 +162,9 @@ export function takeFreeObject(cache: usize, d: usize, i: u32): void {
 // Empty slabs kept beyond 2 × min_partial (C_KEEP_EMPTY) must not make the heap take more memory (Wasm
 // memory only grows), so they go back to the page allocator before memory grows for a slab:
 //   newSlab ─ some kept? ─ memory grew since the last look (a large block took it)? ─ releaseKeptEmpty
-//           │            └ slabNew with growth held (arena.ts): the pages the heap has ─ none: release
+//           │            └ slabNew with growth held (arena.ts): the pages the heap has
+//           │                 └ none: another class's kept empty slab of the same order, made ours
+//           │                   (takeKeptEmpty + slab.ts slabReuse: no page allocator) ─ none: release
 //           └ slabNew (may grow; a shortage runs pressure reclaim, which frees every empty slab)
 // Memory that does not grow keeps them (a program's steady state); reap trims them, shrink and pressure
 // free them (reclaim.ts). Per instance: the flag and the last look are globals of this instance.
@@ -192,11 +196,60 @@ function newSlab(cache: usize, node: u32): usize {
     } else {
       const d = slabNew(cache, node, false);
       if (d != 0 || !slabNoPages) return d;
+      const k = takeKeptEmpty(cache, node);
+      if (k != 0) return slabReuse(cache, k);
       releaseKeptEmpty();
     }
   }
   const d = slabNew(cache, node);
   seenMemory = memory.size();
+  return d;
+}
+
+// For a page allocation other than a slab's (kmalloc.ts large blocks), the same rule as newSlab: while
+// empty slabs are kept, try the pages the heap has first. keptHoldBegin() true: growth is held (arena.ts)
+// for one plain pageAlloc, then keptHoldEnd(got) lets it grow again and, when nothing was found, gives the
+// kept slabs back before the caller asks again with growth (and pressure reclaim) allowed. No lock held.
+export function keptHoldBegin(): bool {
+  if (!keptBeyond) return false;
+  const now = memory.size();
+  if (now != seenMemory) {                     // grew since the last look: give them back at once
+    seenMemory = now;
+    releaseKeptEmpty();
+    return false;
+  }
+  holdGrowth(true);
+  return true;
+}
+
+export function keptHoldEnd(got: bool): void {
+  holdGrowth(false);
+  if (!got) releaseKeptEmpty();
+}
+
+// Take one empty slab that another cache keeps beyond 2 × min_partial on `node`, of `cache`'s order, off
+// its list (counted as that cache's freed slab); 0 when none. Its pages stay slab pages: the caller makes
+// it a slab of `cache` (slab.ts slabReuse) without the page allocator. Takes the heap lock (the cache
+// list) and the other cache's node lock; the caller holds none.
+function takeKeptEmpty(cache: usize, node: u32): usize {
+  const order = load<u32>(cache, C_ORDER);
+  let d: usize = 0;
+  heapLock();
+  for (let c = <usize>load<u32>(HEAP, H_CACHE_HEAD); c != 0 && d == 0; c = <usize>load<u32>(c, C_NEXT)) {
+    if (c == cache || load<u32>(c, C_KEEP_EMPTY) == 0 || load<u32>(c, C_ORDER) != order) continue;
+    const cn = cnAddr(c, node);
+    const keep = load<u32>(c, C_MIN_PARTIAL) << 1;
+    if (changetype<CacheNode>(cn).nrEmpty <= keep) continue;
+    lockNode(c, cn);
+    if (changetype<CacheNode>(cn).nrEmpty > keep) {
+      d = <usize>changetype<CacheNode>(cn).empty;
+      moveSlab(cn, d, L_NONE);
+      bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(c, C_OBJECTS));
+      stat(c, FREE_SLAB);
+    }
+    unlock(cn + CN_LOCK);
+  }
+  heapUnlock();
   return d;
 }
 

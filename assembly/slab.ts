@@ -1,9 +1,10 @@
 // slab.ts — one slab: its layout, its free bitmap, object ↔ index math, taking and returning objects.
 //
 // Owns: the K_SLAB / K_TAIL descriptor fields (cache, inuse, objects, aux = bitmap address, bits) and the
-// bitmap itself. Entry points: slabNew() (slabNoPages: why it gave 0), slabDiscard(), slabTake(),
-// slabTakeAt(), slabPut(), locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated), bitmapCheck()
-// (the bitmap consistency check: F_CHECKS and validate).
+// bitmap itself. Entry points: slabNew() (slabNoPages: why it gave 0), slabReuse() (another cache's empty
+// slab made ours), slabDiscard(), slabTake(), slabTakeAt(), slabPut(), locateObject() / checkObject() /
+// resolveObject() (is this an object, and is it allocated), bitmapCheck() (the bitmap consistency check:
+// F_CHECKS and validate).
 // Called by: node.ts (under the cache-node lock, except slabNew, which runs unlocked so that a constructor
 // may re-enter), cpu.ts and kmalloc.ts (checkObject), bulk.ts, debug.ts, reclaim.ts, validate.ts.
 // Calls page.ts (pageAllocReclaiming: a shortage runs the handler reclaim.ts registered; pageAlloc with
@@ -68,6 +69,22 @@ export function slabNew(cache: usize, node: u32, mayGrow: bool = true): usize {
   }
   slabNoPages = d == 0;
   if (d == 0) return 0;
+  changetype<NodeHdr>(nodeAddr(node)).slabPages += (1 << order);
+  return slabFormat(cache, d);
+}
+
+// Make the empty slab d, which node.ts just took off another cache's empty list (same order, same node),
+// a slab of `cache`: its pages stay slab pages and skip the page allocator. As slabNew: the head, or 0
+// when a constructor failed (the pages went back to the page allocator).
+export function slabReuse(cache: usize, d: usize): usize {
+  slabNoPages = false;
+  return slabFormat(cache, d);
+}
+
+// Descriptors, bitmap, debug bytes and constructed objects of a new slab of `cache` on pages d (counted
+// in the node's slab pages already). The head, or 0 (a constructor failed: the slab was discarded).
+function slabFormat(cache: usize, d: usize): usize {
+  const order = load<u32>(cache, C_ORDER);
   const objects = load<u32>(cache, C_OBJECTS);
   const base = pageAddr(d);
   changetype<PageDesc>(d).cache = <u32>cache;
@@ -88,8 +105,6 @@ export function slabNew(cache: usize, node: u32, mayGrow: bool = true): usize {
     const left = objects - (w << 6);
     store<u64>(bm + (<usize>w << 3), left >= 64 ? <u64>-1 : ((<u64>1 << left) - 1));
   }
-  const n = nodeAddr(node);
-  changetype<NodeHdr>(n).slabPages += (1 << order);
   if ((load<u32>(cache, C_FLAGS) & (F_DEBUG_MASK | F_INUSE)) != 0) debugSlabInit(cache, d); // red zones, poison, in-use bits (debugslot.ts)
   if (load<u32>(cache, C_FLAGS) & F_RECLAIMABLE) {
     // A reclaimable cache's first u32 is a reference count, and 0 means free (reclaim.ts).
