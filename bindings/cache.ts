@@ -16,7 +16,8 @@
 //   - A bulk call checks every pointer before it frees any.
 // Call tree: alloc → cache_alloc | #allocCareful → #hookFailed, #oom;  free → cache_free |
 //   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
-//   (each call its own buffer), cache_alloc_bulk / #freeBulkChecked → #freeChunk → cache_free_bulk;
+//   (each call its own buffer), cache_alloc_bulk (result: the staging area sliced out) / freeBulk →
+//   (staged as checked, or #freeBulkChecked: one .set per chunk) → #freeStaged → cache_free_bulk;
 //   prefill → cache_prefill → new Prefilled. Careful paths count their Wasm call (core.enter/leave).
 import { Abi as L, ErrorCodes, Flags } from "./generated/abi.js";
 import {
@@ -253,14 +254,16 @@ export class Cache implements CacheEntry {
   // ---- bulk ------------------------------------------------------------------------------------------
 
   /** Allocate n objects, all or nothing (throws OutOfMemoryError, having taken none). Objects move in
-   *  batches: from the CPU's array, then straight from the slabs. */
+   *  runs: from the CPU's arrays and the node's barn, then straight from the slabs. */
   allocBulk(n: number): Uint32Array {
     this.#check();
     countArg("allocBulk", n, MAX_BULK);
     const core = this.#core;
     const stage = core.takeStage(); // this call's own: a callback may re-enter a bulk call meanwhile
     const per = L.STAGE_BYTES >>> 2;
-    const out = new Uint32Array(n);
+    // Up to one staging buffer's worth: the result is the staging area copied out once (slice); beyond
+    // that, each chunk is copied into the result as it comes.
+    let out: Uint32Array | undefined = n > per ? new Uint32Array(n) : undefined;
     let done = 0;
     try {
       while (done < n) {
@@ -273,14 +276,16 @@ export class Cache implements CacheEntry {
           core.leave();
         }
         if (got !== 0) {
-          out.set(new Uint32Array(core.memory.buffer, stage, k), done);
+          const view = new Uint32Array(core.memory.buffer, stage, k); // after the call: memory may grow
+          if (out === undefined) out = view.slice();
+          else out.set(view, done);
           done += k;
         }
         if (got === 0 || core.hookError !== undefined) {
           const code = this.#w.last_error();
           if (got === 0 && code === ErrorCodes.NO_CPU) throw new NoCpuError(`allocBulk of cache '${this.name}'`); // shared heap
           const report = got === 0 && code !== ErrorCodes.NOMEM && code !== ErrorCodes.OK ? core.lastReport(code) : undefined;
-          if (done > 0) this.#freeBulkChecked(out.subarray(0, done)); // all or nothing
+          if (done > 0) this.#freeBulkChecked(out!.subarray(0, done)); // all or nothing
           core.rethrowHook();
           if (report) throw reportError(report); // a debug cache found a corrupted object (quarantined)
           throw new OutOfMemoryError(`${n} objects of cache '${this.name}'`, n * this.size);
@@ -289,22 +294,40 @@ export class Cache implements CacheEntry {
     } finally {
       core.giveStage(stage);
     }
-    return out;
+    return out ?? new Uint32Array(0);
   }
 
   /** Free many objects. Every pointer is checked first; if one is bad (or appears twice) the error
    *  names it and nothing is freed. An element that is not a pointer is an InvalidArgumentError. */
   freeBulk(ptrs: Uint32Array | readonly number[]): void {
     this.#check();
-    let all: Uint32Array;
-    if (ptrs instanceof Uint32Array) all = ptrs;
-    else if (Array.isArray(ptrs)) {
-      for (let i = 0; i < ptrs.length; i++) if (!isU32(ptrs[i])) throw badPtr(`freeBulk: element ${i}`, ptrs[i]);
-      all = Uint32Array.from(ptrs);
-    } else {
+    if (ptrs instanceof Uint32Array) {
+      this.#freeBulkChecked(ptrs);
+      return;
+    }
+    if (!Array.isArray(ptrs)) {
       throw new InvalidArgumentError(`freeBulk: ${show(ptrs)} is not a Uint32Array or an array of pointers`);
     }
-    this.#freeBulkChecked(all);
+    const n = ptrs.length;
+    if (n > L.STAGE_BYTES >>> 2) {
+      for (let i = 0; i < n; i++) if (!isU32(ptrs[i])) throw badPtr(`freeBulk: element ${i}`, ptrs[i]);
+      this.#freeBulkChecked(Uint32Array.from(ptrs));
+      return;
+    }
+    // One staging buffer's worth: each element is checked as it is written into the staging area.
+    const core = this.#core;
+    const stage = core.takeStage();
+    try {
+      const view = new Uint32Array(core.memory.buffer, stage, n);
+      for (let i = 0; i < n; i++) {
+        const p = ptrs[i];
+        if (!isU32(p)) throw badPtr(`freeBulk: element ${i}`, p);
+        view[i] = p;
+      }
+      this.#freeStaged(stage, n, ptrs, 0);
+    } finally {
+      core.giveStage(stage);
+    }
   }
 
   // freeBulk of pointers already known to be u32s.
@@ -323,20 +346,23 @@ export class Cache implements CacheEntry {
     const stage = core.takeStage(); // this call's own: a callback may re-enter a bulk call meanwhile
     try {
       for (let done = 0; done < all.length; done += per) {
-        this.#freeChunk(all.subarray(done, Math.min(all.length, done + per)), stage);
+        const k = Math.min(per, all.length - done);
+        new Uint32Array(core.memory.buffer, stage, k).set(all.subarray(done, done + k)); // one copy in
+        this.#freeStaged(stage, k, all, done);
       }
     } finally {
       core.giveStage(stage);
     }
   }
 
-  #freeChunk(chunk: Uint32Array, stage: number): void {
+  // Free the k pointers staged at `stage`, which are orig[from .. from + k) (the Wasm may reorder the
+  // staging area; errors and the reclaim protocol read the caller's own list).
+  #freeStaged(stage: number, k: number, orig: ArrayLike<number>, from: number): void {
     const core = this.#core;
-    new Uint32Array(core.memory.buffer, stage, chunk.length).set(chunk);
     let e: number;
     core.enter();
     try {
-      e = this.#w.cache_free_bulk(this.addr, stage, chunk.length);
+      e = this.#w.cache_free_bulk(this.addr, stage, k);
     } finally {
       core.leave();
     }
@@ -345,14 +371,15 @@ export class Cache implements CacheEntry {
       // freeing is quarantined and the rest of its chunk is freed.
       const r = core.lastReport(e);
       core.rethrowHook();
-      if (r.ptr === chunk[this.#w.bulk_bad_index()]) throw reportError(r);
-      throw freeError(e, chunk[this.#w.bulk_bad_index()]!, this.name);
+      const bad = orig[from + this.#w.bulk_bad_index()]!;
+      if (r.ptr === bad) throw reportError(r);
+      throw freeError(e, bad, this.name);
     }
     if (this.destructor !== undefined) {
       // Reclaim protocol: a free object's count is 0. Set after the checked free (nothing else ran
       // since: single-threaded), so a rejected batch still changes nothing.
       const dv = core.dv;
-      for (const p of chunk) dv.setUint32(p, 0, true);
+      for (let i = from; i < from + k; i++) dv.setUint32(orig[i]!, 0, true);
     }
     core.rethrowHook();
   }
