@@ -2,6 +2,7 @@
 //
 //   1. an alloc+free pair called from JS        vs two empty Wasm calls          goal ≤ 1.5×
 //   2. bulk alloc+free, per object               vs one empty Wasm call           goal ≤ 0.5×
+//      (raw ABI on a staging buffer; Cache API returning a new array, and filling the caller's: allocBulk(n, into))
 //   3. an alloc+free pair inside Wasm            vs a toy LIFO pop/push in Wasm   goal ≤ 2×
 //   4. builds side by side: the checked release build against the unchecked flavour (harden.ts: every
 //      fast-path check compiled out; `npm run asbuild:unchecked`) and any other build named with
@@ -50,11 +51,13 @@ const K = 1000;
 const stage = heap.stage();
 const ptrs = cache.allocBulk(K);
 cache.freeBulk(ptrs);
+const into = new Uint32Array(K); // allocBulk(n, into): the caller's array, reused call after call
 const bulk = measure(
   {
     "one empty call": { ops: N, fn: (n) => { for (let i = 0; i < n; i++) w.bench_empty(); } },
     "bulk, raw ABI": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += K) { w.cache_alloc_bulk(c, stage, K); w.cache_free_bulk(c, stage, K); } } },
     "bulk, Cache API": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += K) cache.freeBulk(cache.allocBulk(K)); } },
+    "bulk, Cache API into": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += K) cache.freeBulk(cache.allocBulk(K, into)); } },
     "bulk of 100, raw ABI": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += 100) { w.cache_alloc_bulk(c, stage, 100); w.cache_free_bulk(c, stage, 100); } } },
   },
   { runs: buildsOnly ? 1 : runs, warmup: buildsOnly ? 0 : 2 },
@@ -79,6 +82,7 @@ const results = [
   { what: "alloc+free pair from JS (Cache API)", ns: jsPair["pair, Cache API"], base: "two empty calls", baseNs: jsPair["two empty calls"], goal: 1.5 },
   { what: "bulk alloc+free per object (raw ABI)", ns: bulk["bulk, raw ABI"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5 },
   { what: "bulk alloc+free per object (Cache API)", ns: bulk["bulk, Cache API"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5 },
+  { what: "bulk alloc+free per object (Cache API, into a reused array)", ns: bulk["bulk, Cache API into"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5 },
   { what: "bulk of 100 per object (raw ABI)", ns: bulk["bulk of 100, raw ABI"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5 },
   { what: "alloc+free pair inside Wasm", ns: inside["pair in Wasm"], base: "toy LIFO pair", baseNs: inside["toy LIFO pair"], goal: 2 },
 ];

@@ -16,7 +16,7 @@
 //   - A bulk call checks every pointer before it frees any.
 // Call tree: alloc → cache_alloc | #allocCareful → #hookFailed, #oom;  free → cache_free |
 //   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
-//   (each call its own buffer), cache_alloc_bulk (result: the staging area sliced out) / freeBulk →
+//   (each call its own buffer), cache_alloc_bulk (one copy out, into a new array or the caller's) / freeBulk →
 //   (staged as checked, or #freeBulkChecked: one .set per chunk) → #freeStaged → cache_free_bulk;
 //   prefill → cache_prefill → new Prefilled. Careful paths count their Wasm call (core.enter/leave).
 import { Abi as L, ErrorCodes, Flags } from "./generated/abi.js";
@@ -254,16 +254,23 @@ export class Cache implements CacheEntry {
   // ---- bulk ------------------------------------------------------------------------------------------
 
   /** Allocate n objects, all or nothing (throws OutOfMemoryError, having taken none). Objects move in
-   *  runs: from the CPU's arrays and the node's barn, then straight from the slabs. */
-  allocBulk(n: number): Uint32Array {
+   *  runs: from the CPU's arrays and the node's barn, then straight from the slabs.
+   *  @param into a Uint32Array of at least n elements to fill instead of a new array (returned when its
+   *  length is n, else its first n elements as a subarray): a caller that allocates in bulk again and
+   *  again saves the new array's allocation, which costs more than the bulk call itself
+   *  (bench/PROFILE.md "Bulk"); not a view of the heap's memory. After a failure its first n elements
+   *  are unspecified. */
+  allocBulk(n: number, into?: Uint32Array): Uint32Array {
     this.#check();
     countArg("allocBulk", n, MAX_BULK);
     const core = this.#core;
+    if (into !== undefined && (!(into instanceof Uint32Array) || into.length < n || into.buffer === core.memory.buffer)) {
+      // (a view of the heap's own memory could be detached by a growth during the call)
+      throw new InvalidArgumentError(`allocBulk(${n}, into): into is not a Uint32Array of at least ${n} elements outside the heap's memory`);
+    }
     const stage = core.takeStage(); // this call's own: a callback may re-enter a bulk call meanwhile
     const per = L.STAGE_BYTES >>> 2;
-    // Up to one staging buffer's worth: the result is the staging area copied out once (slice); beyond
-    // that, each chunk is copied into the result as it comes.
-    let out: Uint32Array | undefined = n > per ? new Uint32Array(n) : undefined;
+    const out = into === undefined ? new Uint32Array(n) : into.length === n ? into : into.subarray(0, n);
     let done = 0;
     try {
       while (done < n) {
@@ -276,16 +283,14 @@ export class Cache implements CacheEntry {
           core.leave();
         }
         if (got !== 0) {
-          const view = new Uint32Array(core.memory.buffer, stage, k); // after the call: memory may grow
-          if (out === undefined) out = view.slice();
-          else out.set(view, done);
+          out.set(new Uint32Array(core.memory.buffer, stage, k), done); // one copy out (after the call: memory may grow)
           done += k;
         }
         if (got === 0 || core.hookError !== undefined) {
           const code = this.#w.last_error();
           if (got === 0 && code === ErrorCodes.NO_CPU) throw new NoCpuError(`allocBulk of cache '${this.name}'`); // shared heap
           const report = got === 0 && code !== ErrorCodes.NOMEM && code !== ErrorCodes.OK ? core.lastReport(code) : undefined;
-          if (done > 0) this.#freeBulkChecked(out!.subarray(0, done)); // all or nothing
+          if (done > 0) this.#freeBulkChecked(out.subarray(0, done)); // all or nothing
           core.rethrowHook();
           if (report) throw reportError(report); // a debug cache found a corrupted object (quarantined)
           throw new OutOfMemoryError(`${n} objects of cache '${this.name}'`, n * this.size);
@@ -294,7 +299,7 @@ export class Cache implements CacheEntry {
     } finally {
       core.giveStage(stage);
     }
-    return out ?? new Uint32Array(0);
+    return out;
   }
 
   /** Free many objects. Every pointer is checked first; if one is bad (or appears twice) the error

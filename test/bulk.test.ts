@@ -78,7 +78,7 @@ describe.each(kinds)("bulk runs, %s", (_name, opts) => {
     const foreign = other.alloc();
     const free = c.allocBulk(1)[0]!;
     c.free(free);
-    const cases: [number, typeof SlabError][] = [
+    const cases: [number, abstract new (...args: never[]) => SlabError][] = [
       [ptrs[3]! + 8, InvalidFreeError], // not an object start
       [foreign, InvalidFreeError], // another cache's object
       [16, InvalidFreeError], // not a heap address
@@ -213,6 +213,34 @@ describe.each(kinds)("bulk runs, %s", (_name, opts) => {
     expect(cs.alloc_fastpath + cs.alloc_slowpath).toBe(total);
     expect(cb.free_fastpath + cb.free_slowpath).toBe(cs.free_fastpath + cs.free_slowpath);
     expect(b.stats().activeObjects).toBe(s.stats().activeObjects);
+  });
+});
+
+describe("allocBulk into the caller's array", () => {
+  it("fills it, returns it (or its first n elements), and refuses what cannot hold n", async () => {
+    const heap = await createAllocator({ maxBytes: 2 << 20 });
+    const c = heap.createCache("into", { size: 256 });
+    const buf = new Uint32Array(5000);
+    for (let round = 0; round < 3; round++) {
+      const got = c.allocBulk(5000, buf);
+      expect(got).toBe(buf);
+      expect(new Set(buf).size).toBe(5000);
+      stamp(heap, got);
+      c.freeBulk(got);
+    }
+    const part = c.allocBulk(100, buf);
+    expect(part).toHaveLength(100);
+    expect(part.buffer).toBe(buf.buffer);
+    expect(c.live).toBe(100);
+    c.freeBulk(part);
+    expect(() => c.allocBulk(10, new Uint32Array(9))).toThrow(InvalidArgumentError);
+    expect(() => c.allocBulk(10, [] as unknown as Uint32Array)).toThrow(InvalidArgumentError);
+    expect(() => c.allocBulk(10, new Uint32Array(heap.memory.buffer, 0, 10))).toThrow(InvalidArgumentError);
+    // out of memory with a caller's array: every object taken is given back
+    const big = new Uint32Array(100_000);
+    expect(() => c.allocBulk(100_000, big)).toThrow(OutOfMemoryError);
+    expect(c.live).toBe(0);
+    expect(heap.validate().ok).toBe(true);
   });
 });
 
