@@ -6,7 +6,9 @@
 // Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs, slabsReleased), slab.ts
 // (locateObject), debug.ts (debug caches, one checked object at a time), harden.ts and inuse.ts (every
 // object handed out or freed meets its cache's double-free check; a key found is confirmed by cpu.ts
-// parkedAnywhere), report.ts, threads.ts (a pending request is honoured at entry, as cpu.ts slowEntry does).
+// parkedAnywhere; the in-use bit is tested and set per run here, with inuse.ts's encoding and the
+// cache's geometry read once: checkRun, markRun), report.ts, threads.ts (a pending request is honoured
+// at entry, as cpu.ts slowEntry does).
 //
 // allocBulk moves runs: the main and spare arrays' entries, then full arrays from the node's barn, each
 // with one pass that writes the entry and clears its free key (keyed caches; alloc_fastpath per object),
@@ -34,12 +36,12 @@
 // Measured (bench/PROFILE.md "Bulk", second part): what each part costs per object.
 //
 // Call tree: cacheAllocBulk → bulkEntry, takeRun (entry + key clear), barnGetFullSheaf → putBack,
-//   refillBatch, hardenAlloc;  cacheFreeBulk → bulkEntry, checkRun (locateObject, parkedAnywhere,
-//   inuseRelease) → [bad: clearRun, inuseMark, freeFailed] → freeRuns (memory.copy, swapMainToBarn →
+//   refillBatch, markRun (in-use bits);  cacheFreeBulk → bulkEntry, checkRun (locateObject, parkedAnywhere,
+//   the in-use bit) → [bad: clearRun, inuseMark, freeFailed] → freeRuns (memory.copy, swapMainToBarn →
 //   barnGetEmptySheaf | sheafNew, barnPutFullSheaf) → parkRun (clear the flip, write the key) →
 //   slabsReleased | freeToSlabs | debugFreeBulk.
 import {
-  C_ARRAY_CAP, C_FLAGS, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, C_STRIDE, CN_LOCK, CT_NODE,
+  C_ARRAY_CAP, C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, C_STRIDE, CN_LOCK, CT_NODE,
   E_DOUBLE_FREE, E_NOMEM, E_NOT_OBJECT, E_OK, F_DEBUG_MASK, F_FREEKEY, F_INUSE,
 } from "./layout";
 import { CacheNode, CpuSlot, PageDesc, Sheaf, objectIndexAt } from "./structs";
@@ -53,8 +55,8 @@ import { ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, FREE_SLOWPATH, statAddAt
 import { cpuSlot, currentNode, emptySheaf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAllocBulk, debugBulkBad, debugFreeBulk } from "./debug";
-import { inuseMark, inuseRelease, keyAddr, keyOf } from "./inuse";
-import { HARDEN_PARKED, HARDENING, hardenAlloc } from "./harden";
+import { inuseMark, keyAddr, keyOf } from "./inuse";
+import { HARDEN_PARKED, HARDENING } from "./harden";
 import { parkedAnywhere } from "./cpu";
 import { THREADED, unlock } from "./sync";
 import { threadsHonour, threadsPending } from "./threads";
@@ -129,9 +131,24 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
   if (keyedCache(flags)) {
     for (let k: u32 = fromArrays; k < n; k++) store<u32>(keyAddr(flags, <usize>load<u32>(dst + (<usize>k << 2))), 0);
   } else if ((flags & F_INUSE) != 0) {
-    for (let k: u32 = 0; k < n; k++) hardenAlloc(cache, <usize>load<u32>(dst + (<usize>k << 2)));
+    markRun(cache, dst, n);
   }
   return n;
+}
+
+// Set the in-use bit of every object of dst[0..n) (harden.ts hardenAlloc of an F_INUSE cache, for a
+// run: the cache's geometry read once, not per object; inuse.ts wordOf's encoding).
+function markRun(cache: usize, dst: usize, n: u32): void {
+  const mask = load<u32>(cache, C_SLAB_MASK);
+  const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  const recip = load<u32>(cache, C_RECIP);
+  const inuseOff = <usize>load<u32>(cache, C_INUSE_OFF);
+  for (let k: u32 = 0; k < n; k++) {
+    const p = <usize>load<u32>(dst + (<usize>k << 2));
+    const i = objectIndexAt((<u32>p & mask) - objOff, recip);
+    const w = (p & ~<usize>mask) + inuseOff + (<usize>(i >> 6) << 3);
+    store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
+  }
 }
 
 // An array taken from the barn after use: if objects are left, it becomes the CPU's main array (which
@@ -166,6 +183,7 @@ function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32
   const stride = load<u32>(cache, C_STRIDE);
   const keyed = keyedCache(flags);
   const inuse = (flags & F_INUSE) != 0;
+  const inuseOff = <usize>load<u32>(cache, C_INUSE_OFF);
   let runSlab: usize = 0;       // start of the slab the run is in (0: none yet; no slab starts at 0)
   let runForeign: u32 = 0;
   let bm: usize = 0;            // that slab's bitmap
@@ -205,7 +223,14 @@ function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32
         store<u64>(wa, wv);
         if (parkedAnywhere(cache, p)) { bad = E_DOUBLE_FREE; break; }
       }
-    } else if (inuse && !inuseRelease(cache, p)) { bad = E_DOUBLE_FREE; break; } // parked, or twice here
+    } else if (inuse) {
+      // inuse.ts's in-use bit (test and clear), found from the slab and index this pass has already
+      // (inuse.ts wordOf: slab + C_INUSE_OFF, word i >> 6): cleared means parked, or twice here
+      const iw = runSlab + inuseOff + (<usize>(i >> 6) << 3);
+      const iv = load<u64>(iw);
+      if ((iv & m) == 0) { bad = E_DOUBLE_FREE; break; }
+      store<u64>(iw, iv & ~m);
+    }
     if (flip) wv |= m;
     foreign += runForeign;
   }
