@@ -239,6 +239,17 @@ export function freeToSlabReleasing(cache: usize, p: usize): u32 {
 import { C_SLAB_MASK } from "./layout";
 import { pageOf } from "./arena";
 
+// The cache-node lock of `node` held: the one held now (`cn`, 0 for none) is kept if it is that one, else
+// released first. Returns the cache-node now locked.
+@inline function relockFor(cache: usize, cn: usize, node: u32): usize {
+  const want = cnAddr(cache, node);
+  if (want != cn) {
+    if (cn != 0) unlock(cn + CN_LOCK);
+    lockNode(cache, want);
+  }
+  return want;
+}
+
 // Seam 2 for a batch whose free bits the caller already set (bulk.ts: the check pass of a freeBulk flips
 // each object's bit to find duplicates, and for the objects bound for their slabs that flip is the final
 // state): fix each slab's in-use count and list, once per run of consecutive objects of one slab. Every
@@ -250,7 +261,6 @@ export function slabsReleased(cache: usize, src: usize, count: u32): void {
   if (count == 0) return;
   const objects = load<u32>(cache, C_OBJECTS);
   const mask = ~<usize>load<u32>(cache, C_SLAB_MASK);
-  let curNode: u32 = 0xffffffff;
   let cn: usize = 0;
   let k: u32 = 0;
   while (k < count) {
@@ -258,13 +268,7 @@ export function slabsReleased(cache: usize, src: usize, count: u32): void {
     const slab = p & mask;
     let run: u32 = 1;
     while (k + run < count && (<usize>load<u32>(src + (<usize>(k + run) << 2)) & mask) == slab) run++;
-    const node = nodeOf(p);
-    if (node != curNode) {
-      if (cn != 0) unlock(cn + CN_LOCK);
-      curNode = node;
-      cn = cnAddr(cache, node);
-      lockNode(cache, cn);
-    }
+    cn = relockFor(cache, cn, nodeOf(p));
     const d = pageOf(slab);                                   // a slab starts at its head page
     const inuse = <u32>changetype<PageDesc>(d).inuse - run;
     changetype<PageDesc>(d).inuse = <u16>inuse;
