@@ -184,7 +184,9 @@ function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32
   const keyed = keyedCache(flags);
   const inuse = (flags & F_INUSE) != 0;
   const inuseOff = <usize>load<u32>(cache, C_INUSE_OFF);
-  let runSlab: usize = 0;       // start of the slab the run is in (0: none yet; no slab starts at 0)
+  // Start of the slab the run is in; 1 = none yet. Never 0: a bad pointer below the first slab's size
+  // (0, 64...) masks to 0 and must not pass for a pointer of "the current slab".
+  let runSlab: usize = 1;
   let runForeign: u32 = 0;
   let bm: usize = 0;            // that slab's bitmap
   let wa: usize = 0;            // the bitmap word held in wv (written back when the run leaves it)
@@ -247,7 +249,7 @@ function parkRun(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip:
   const mask = load<u32>(cache, C_SLAB_MASK);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
   const recip = load<u32>(cache, C_RECIP);
-  let runSlab: usize = 0;
+  let runSlab: usize = 1;       // none yet (a slab start is a multiple of its size, never 1)
   let bm: usize = 0;
   let wa: usize = 0;
   let wv: u64 = 0;

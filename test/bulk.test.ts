@@ -82,6 +82,9 @@ describe.each(kinds)("bulk runs, %s", (_name, opts) => {
       [ptrs[3]! + 8, InvalidFreeError], // not an object start
       [foreign, InvalidFreeError], // another cache's object
       [16, InvalidFreeError], // not a heap address
+      [0, InvalidFreeError], // nor is 0, nor an address in the first slab-sized block of memory
+      [64, InvalidFreeError],
+      [4096 - 64, InvalidFreeError],
       [free, DoubleFreeError], // parked in the CPU's array
     ];
     const snap = snapshot(c);

@@ -74,3 +74,21 @@ describe("slabsReleased", () => {
     expect<u32>(validate()).toBe(0);
   });
 });
+
+describe("bulk check pass", () => {
+  test("a first pointer in memory's first slab-sized block is refused, not taken for the current slab", () => {
+    freshHeap();
+    const c = cacheCreate(64, 8, 0, DEFAULT_CAP);
+    expect<u32>(cacheAllocBulk(c, BUF, 10)).toBe(10);
+    const low = load<u64>(0);
+    for (let bad: u32 = 0; bad < 4096; bad += 64) {
+      store<u32>(BUF2, bad);
+      memory.copy(BUF2 + 4, BUF, 40);
+      expect<bool>(cacheFreeBulk(c, BUF2, 11) != E_OK).toBe(true);
+      expect<u32>(bulkBadIndex).toBe(0);
+      expect<u64>(load<u64>(0)).toBe(low);                      // nothing written at address 0
+    }
+    expect<u32>(validate()).toBe(0);
+    expect<i32>(cacheFreeBulk(c, BUF, 10)).toBe(E_OK);
+  });
+});
