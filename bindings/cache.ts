@@ -17,7 +17,8 @@
 // Call tree: alloc → cache_alloc | #allocCareful → #hookFailed, #oom;  free → cache_free |
 //   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
 //   (each call its own buffer), cache_alloc_bulk (one copy out, into a new array or the caller's) / freeBulk →
-//   (staged as checked, or #freeBulkChecked: one .set per chunk) → #freeStaged → cache_free_bulk;
+//   (a plain array checked, then one .set into the staging area; a Uint32Array: #freeBulkChecked, one
+//   .set per chunk) → #freeStaged → cache_free_bulk;
 //   prefill → cache_prefill → new Prefilled. Careful paths count their Wasm call (core.enter/leave).
 import { Abi as L, ErrorCodes, Flags } from "./generated/abi.js";
 import {
@@ -314,21 +315,18 @@ export class Cache implements CacheEntry {
       throw new InvalidArgumentError(`freeBulk: ${show(ptrs)} is not a Uint32Array or an array of pointers`);
     }
     const n = ptrs.length;
+    // Every element checked before anything is taken (a refused call changes nothing, not even by
+    // making a first staging buffer).
+    for (let i = 0; i < n; i++) if (!isU32(ptrs[i])) throw badPtr(`freeBulk: element ${i}`, ptrs[i]);
     if (n > L.STAGE_BYTES >>> 2) {
-      for (let i = 0; i < n; i++) if (!isU32(ptrs[i])) throw badPtr(`freeBulk: element ${i}`, ptrs[i]);
       this.#freeBulkChecked(Uint32Array.from(ptrs));
       return;
     }
-    // One staging buffer's worth: each element is checked as it is written into the staging area.
+    // One staging buffer's worth: the array goes straight into the staging area (one native copy).
     const core = this.#core;
     const stage = core.takeStage();
     try {
-      const view = new Uint32Array(core.memory.buffer, stage, n);
-      for (let i = 0; i < n; i++) {
-        const p = ptrs[i];
-        if (!isU32(p)) throw badPtr(`freeBulk: element ${i}`, p);
-        view[i] = p;
-      }
+      new Uint32Array(core.memory.buffer, stage, n).set(ptrs);
       this.#freeStaged(stage, n, ptrs, 0);
     } finally {
       core.giveStage(stage);
