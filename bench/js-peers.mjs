@@ -13,7 +13,8 @@
 // script re-runs itself with it) before every sample of every peer, outside the timed window, so each
 // sample starts from a collected heap; GC pauses inside a sample are counted from PerformanceObserver
 // "gc" entries whose start falls inside it.
-// Reference rows in the same run: two empty Wasm calls (the pair's floor) and one (the bulk's).
+// Reference rows in the same run: two empty Wasm calls (the pair's floor) and one (the bulk's); for the
+// pair also the raw ABI (cache_alloc / cache_free called directly: what the Cache API's JS pop saves).
 //
 //   node bench/js-peers.mjs [--runs N] [--json]   (after npm run build; npm run bench runs it as "js-peers")
 // With WASM_SLAB_BENCH_DIR set it writes js-peers.json there (bench results contract).
@@ -60,6 +61,10 @@ const cases = {
     "wasm-slab Cache": {
       ops: 2_000_000,
       fn: (n) => { const u = heapView(); for (let i = 0; i < n; i++) { const p = cache.alloc(); u[p >>> 2] = i; cache.free(p); } },
+    },
+    "wasm-slab raw ABI": {
+      ops: 2_000_000,
+      fn: (n) => { const u = heapView(); const c = cache.addr; for (let i = 0; i < n; i++) { const p = w.cache_alloc(c) >>> 0; u[p >>> 2] = i; w.cache_free(c, p); } },
     },
     "MemPool": { ops: 2_000_000, fn: (n) => { for (let i = 0; i < n; i++) { const p = pool.malloc(SIZE); poolU32[p >>> 2] = i; pool.free(p); } } },
     "JS objects": { ops: 2_000_000, fn: (n) => { for (let i = 0; i < n; i++) { sink = new Rec(i); } } },

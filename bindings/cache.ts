@@ -3,18 +3,24 @@
 //
 // Owns: Cache (one kmem_cache of the Wasm, by address) and Prefilled (a sheaf handed to the caller).
 // Entry points: Heap.createCache() makes a Cache (heap.ts); users call its methods.
-// Calls: core.ts (exports, views, hook errors, reports, staging buffer), reclaim.ts (discardFree after
-// shrink and reclaim), introspection.ts (stats), options.ts (tune), args.ts, errors.ts,
-// generated/abi.ts. `heap` is only a back-reference for users (a type import of heap.ts: no call goes up).
+// Calls: fastpath.ts (the hit path in JS), core.ts (exports, views, hook errors, reports, staging
+// buffer), reclaim.ts (discardFree after shrink and reclaim), introspection.ts (stats), options.ts
+// (tune), args.ts, errors.ts, generated/abi.ts. `heap` is only a back-reference for users (a type import
+// of heap.ts: no call goes up).
 // Invariants:
 //   - The fast path is alloc()/free() with #careful false: one test (for free also one isU32, i.e.
-//     `(p >>> 0) === p`), one Wasm call, one result test (alloc: `p > 0`; the u32 conversion of a
-//     pointer above 2 GiB only below it). Everything else (a destroyed cache, callbacks whose
-//     exceptions must be rethrown, the refcount protocol, a bad argument) takes #careful paths.
+//     `(p >>> 0) === p`). alloc then pops the CPU's main sheaf in JS (fastpath.ts: no Wasm call on a
+//     hit) and only on MISS (an empty sheaf, a stale view) makes the Wasm call, with one result test
+//     (`p > 0`; the u32 conversion of a pointer above 2 GiB only below it); a cache fastpath.ts declines
+//     (#fast undefined) always makes it. free makes one Wasm call (cache_free: every check, the typed
+//     error; its checks done in JS measured slower than the call: fastpath.ts). Everything else (a
+//     destroyed cache, callbacks whose exceptions must be rethrown, the refcount protocol, a bad
+//     argument, debug caches) takes #careful paths, all in Wasm.
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
-// Call tree: alloc → cache_alloc | #allocCareful → #hookFailed, #oom;  free → cache_free |
+// Call tree: alloc → fastAlloc | #allocMiss → cache_alloc → #oom | #allocCareful → #hookFailed, #oom;
+//   free → cache_free → #freeFailed |
 //   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
 //   (each call its own buffer), cache_alloc_bulk (one copy out, into a new array or the caller's) / freeBulk →
 //   (a plain array checked, then one .set into the staging area; a Uint32Array: #freeBulkChecked, one
@@ -34,6 +40,7 @@ import {
   type Tracks,
 } from "./errors.js";
 import { badPtr, countArg, indexArg, isU32, ptrArg, show } from "./args.js";
+import { MISS, fastAlloc, newFastCache, type FastCache } from "./fastpath.js";
 import { tuneOptions, type Destructor, type TuneOptions } from "./options.js";
 import { counters, slabCounts, totalObjects } from "./introspection.js";
 import type { CacheStats } from "./stats.js";
@@ -64,6 +71,8 @@ export class Cache implements CacheEntry {
   readonly #w: SlabExports;
   readonly #core: Core;
   readonly #reclaimer: Reclaimer;
+  /** alloc's JS hit path's view of this cache (fastpath.ts), undefined where it declines the cache. */
+  readonly #fast: FastCache | undefined;
 
   /** @internal Made by Heap.createCache (registered with the core there). */
   constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor?: (ptr: number) => void, destructor?: Destructor) {
@@ -82,6 +91,7 @@ export class Cache implements CacheEntry {
     this.#careful =
       ctor !== undefined || destructor !== undefined || (core.u32(addr + L.C_FLAGS) & Flags.DEBUG_MASK) !== 0 || core.hooksArmed;
     this.#w = core.w;
+    this.#fast = newFastCache(core, addr);
   }
 
   // ---- the fast path ---------------------------------------------------------------------------------
@@ -89,9 +99,9 @@ export class Cache implements CacheEntry {
   /** Allocate one object on the current CPU. Returns its address (or 0 with onOutOfMemory 'null'). */
   alloc(): number {
     if (this.#careful) return this.#allocCareful();
-    const p = this.#w.cache_alloc(this.addr);
-    if (p > 0) return p;
-    return p === 0 ? this.#oom() : p >>> 0; // an i32 below 0: a pointer above 2 GiB
+    const f = this.#fast;
+    const p = f === undefined ? MISS : fastAlloc(this.#core, f);
+    return p !== MISS ? p : this.#allocMiss();
   }
 
   /** Free an object of this cache. Throws InvalidFreeError / DoubleFreeError and changes nothing when
@@ -100,6 +110,13 @@ export class Cache implements CacheEntry {
     if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr);
     const e = this.#w.cache_free(this.addr, ptr);
     if (e !== 0) this.#freeFailed(e);
+  }
+
+  // The JS hit path missed: the Wasm call (slow path, or a stale view the Wasm does not care about).
+  #allocMiss(): number {
+    const p = this.#w.cache_alloc(this.addr);
+    if (p > 0) return p;
+    return p === 0 ? this.#oom() : p >>> 0; // an i32 below 0: a pointer above 2 GiB
   }
 
   // ---- the careful paths -----------------------------------------------------------------------------

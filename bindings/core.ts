@@ -2,7 +2,10 @@
 // the registry of caches, names, tracks and reports.
 //
 // Owns: the SlabExports of the instance (`w`), the memory and the typed views over it (u8, dv, u32v:
-// re-taken in ONE place, #refresh(), whenever memory.buffer changed: a grow detaches the old buffer),
+// re-taken in ONE place, #refresh(), whenever memory.buffer changed: a grow detaches the old buffer; the
+// JS fast path reads the last view taken, view32, and calls syncViews() when an index is past it), the
+// mirror of the instance's current CPU (slotOff: re-read by syncCpu() after every export that changes
+// the CPU — `w` wraps those exports, see CPU_EXPORTS),
 // the heap header address, the topology, the env.hook dispatch and the pending hook exception, the
 // registry of user caches by id (CacheEntry: what the hooks need of a cache), the names of the heap's
 // own caches, the bulk staging buffer, the report log, and the building of DebugReports.
@@ -24,7 +27,12 @@
 //   - Each bulk call takes its own staging buffer (takeStage / giveStage): a callback that re-enters a
 //     bulk call during one never shares its buffer.
 //   - Pointers read from the Wasm are u32 (`>>> 0` on every i32 result that is an address).
-//   - A view returned by u8/dv/u32v is valid until the next call that may grow memory.
+//   - A view returned by u8/dv/u32v is valid until the next call that may grow memory. view32 may
+//     be stale (detached: length 0; a shared memory grown elsewhere: too short), never wrong where it
+//     reaches: whoever reads it checks the index against its length (fastpath.ts).
+//   - slotOff is the current CPU's as the Wasm instance has it: every export that changes the
+//     CPU (CPU_EXPORTS) is called through a wrapper that re-reads it (syncCpu); the others are the
+//     instance's own functions, unwrapped.
 // Call tree: hook → (HOOK_CTOR) entry.ctor | (HOOK_DTOR) entry.destructor | (HOOK_SHRINK) shrinker |
 //   (HOOK_REPORT) report → cacheName, tracksAt; logReport; onReport.
 import { Abi as L, ErrorCodes, HookOps } from "./generated/abi.js";
@@ -55,6 +63,10 @@ export interface CacheRef {
   /** The user cache, when it is one. */
   entry?: CacheEntry;
 }
+
+/** The exports that change the instance's current CPU (assembly/index.ts: setCpu without restoring it
+ *  before returning). `Core.w` calls them through a wrapper that re-reads the CPU (syncCpu). */
+const CPU_EXPORTS = ["slab_init", "pin_cpu", "cpu_claim", "cpu_release", "cpu_recover", "thread_attach"] as const;
 
 export class Core {
   /** The module's exports. */
@@ -88,10 +100,16 @@ export class Core {
   #u8: Uint8Array;
   #dv: DataView;
   #u32: Uint32Array;
+  /** The u32 view as last taken, unchecked (fastpath.ts: it bounds-checks every index; see Invariants). */
+  view32: Uint32Array;
+  /** The current CPU's slot offset inside any cache (H_CPU_OFF + cpu × CC_SIZE: percpu.ts slotOf). */
+  slotOff = 0;
+  /** The loaded module has every fast-path check on (HARDEN_LEVEL = HARDEN_ALL): what fastpath.ts mirrors. */
+  readonly hardenAll: boolean;
 
   constructor(memory: WebAssembly.Memory, w: SlabExports, nodes: number, cpusPerNode: number, oomThrows: boolean) {
     this.memory = memory;
-    this.w = w;
+    this.w = withCpuSync(w, () => this.syncCpu());
     this.nodes = nodes;
     this.cpus = nodes * cpusPerNode;
     this.hdr = w.heap_addr() >>> 0;
@@ -99,7 +117,10 @@ export class Core {
     this.#buffer = memory.buffer;
     this.#u8 = new Uint8Array(this.#buffer);
     this.#dv = new DataView(this.#buffer);
-    this.#u32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+    this.#u32 = this.view32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+    const level = (w as unknown as Record<string, WebAssembly.Global | undefined>).HARDEN_LEVEL;
+    this.hardenAll = level instanceof WebAssembly.Global && Number(level.value) === L.HARDEN_ALL;
+    this.syncCpu();
   }
 
   // ---- memory views: re-taken in one place when the buffer changed -------------------------------
@@ -108,7 +129,20 @@ export class Core {
     this.#buffer = this.memory.buffer;
     this.#u8 = new Uint8Array(this.#buffer);
     this.#dv = new DataView(this.#buffer);
-    this.#u32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+    this.#u32 = this.view32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+  }
+
+  /** Re-take the views if memory.buffer changed (a grow). True when they changed. (memory.buffer is a
+   *  call into the engine, tens of ns: the fast path asks only when an index fell past its view.) */
+  syncViews(): boolean {
+    if (this.#buffer === this.memory.buffer) return false;
+    this.#refresh();
+    return true;
+  }
+
+  /** Re-read the instance's current CPU into slotOff (after an export that changes it). */
+  syncCpu(): void {
+    this.slotOff = this.u32(this.hdr + L.H_CPU_OFF) + (this.w.current_cpu() >>> 0) * L.CC_SIZE;
   }
 
   /** A byte view of all of memory, valid until the next call that may grow memory. */
@@ -357,4 +391,22 @@ export class Core {
     this.reportLog.push(reportError(r));
     if (this.reportLog.length > MAX_REPORTS) this.reportLog.shift();
   }
+}
+
+/** The exports with CPU_EXPORTS wrapped to call `sync` after each call (the others are the instance's
+ *  own functions, and its globals, unchanged). */
+function withCpuSync(w: SlabExports, sync: () => void): SlabExports {
+  const out: Record<string, unknown> = { ...(w as unknown as Record<string, unknown>) };
+  for (const name of CPU_EXPORTS) {
+    const f = out[name];
+    if (typeof f !== "function") continue;
+    out[name] = (...args: unknown[]): unknown => {
+      try {
+        return (f as (...a: unknown[]) => unknown)(...args);
+      } finally {
+        sync();
+      }
+    };
+  }
+  return out as unknown as SlabExports;
 }
