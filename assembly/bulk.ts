@@ -81,7 +81,7 @@ export let bulkBadIndex: u32 = 0;
 
 // Move up to `want` objects from the top of sheaf s to dst, clearing each one's free key on the way (a
 // keyed cache: the object goes to a user). Returns how many.
-@inline function takeRun(s: usize, dst: usize, want: u32, flags: u32): u32 {
+function takeRun(s: usize, dst: usize, want: u32, flags: u32): u32 { // not inlined: 3 call sites, once per array
   const have = changetype<Sheaf>(s).count;
   const k = have < want ? have : want;
   const from = sheafEntry(s, have - k);

@@ -284,7 +284,7 @@ export class Cache implements CacheEntry {
     const core = this.#core;
     if (into !== undefined && (!(into instanceof Uint32Array) || into.length < n || into.buffer === core.memory.buffer)) {
       // (a view of the heap's own memory could be detached by a growth during the call)
-      throw new InvalidArgumentError(`allocBulk(${n}, into): into is not a Uint32Array of at least ${n} elements outside the heap's memory`);
+      throw new InvalidArgumentError(`allocBulk(${n}, into): into must be a Uint32Array of ≥ n elements, not in heap memory`);
     }
     const stage = core.takeStage(); // this call's own: a callback may re-enter a bulk call meanwhile
     const per = L.STAGE_BYTES >>> 2;
