@@ -119,7 +119,9 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
   while (got < n) {
     const r = refillBatch(cache, currentNode, dst + (<usize>got << 2), n - got);
     if (r == 0) {
-      freeToSlabs(cache, dst, got); // all or nothing (free objects in their slabs need no key)
+      // all or nothing: back to their slabs, where a free object holds its key (harden.ts)
+      if (keyedCache(flags)) for (let k: u32 = 0; k < got; k++) store<u32>(keyAddr(flags, <usize>load<u32>(dst + (<usize>k << 2))), keyOf(<usize>load<u32>(dst + (<usize>k << 2))));
+      freeToSlabs(cache, dst, got);
       setError(E_NOMEM);
       return 0;
     }
@@ -309,6 +311,7 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
     // By runs: a prefix into the arrays (its flips cleared, its keys written, run by run); the rest stays
     // flipped — free in its slabs, whose counts and lists are fixed once per slab.
     local = freeRuns(cache, slot, cap, src, n, flags, keepFlips, keyed);
+    if (keyed) parkRun(cache, src, local, n, flags, false, true); // free in its slab, an object holds its key (harden.ts)
     if (keepFlips) slabsReleased(cache, src + (<usize>local << 2), n - local);
     else freeToSlabs(cache, src + (<usize>local << 2), n - local);
   } else {
@@ -333,6 +336,7 @@ function freeMixed(cache: usize, slot: usize, cap: u32, src: usize, n: u32, flag
   let local: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const p = load<u32>(src + (<usize>i << 2));
+    if (keyed) store<u32>(keyAddr(flags, p), keyOf(p));      // parked or free in its slab: keyed either way
     if (arrays && (<u32>chunkByteOf(p) & CT_NODE) == node) {
       let count = changetype<Sheaf>(main).count;
       if (count >= changetype<Sheaf>(main).cap) {
@@ -341,7 +345,6 @@ function freeMixed(cache: usize, slot: usize, cap: u32, src: usize, n: u32, flag
         main = fresh;
         count = 0;
       }
-      if (keyed) store<u32>(keyAddr(flags, p), keyOf(p));
       store<u32>(sheafEntry(main, count), p);
       changetype<Sheaf>(main).count = count + 1;
       local++;
