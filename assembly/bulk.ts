@@ -1,34 +1,53 @@
-// bulk.ts — many objects per call: allocBulk (all or nothing) and freeBulk (checked, then batched).
+// bulk.ts — many objects per call: allocBulk (all or nothing) and freeBulk (checked, then moved in runs).
 //
-// Owns: nothing persistent. Entry points: cacheAllocBulk(cache, dst, n), cacheFreeBulk(cache, src, n).
+// Owns: nothing persistent (bulkBadIndex: the index of the pointer a failed freeBulk refused). Entry
+// points: cacheAllocBulk(cache, dst, n), cacheFreeBulk(cache, src, n).
 // Called by: index.ts (the TS layer passes a staging buffer of u32 object addresses in linear memory).
-// Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs), slab.ts (locateObject),
-// debug.ts (debug caches, one checked object at a time), harden.ts and inuse.ts (every object handed out
-// or freed meets its cache's double-free check; a key found is confirmed by cpu.ts parkedAnywhere), report.ts.
+// Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs, slabsReleased), slab.ts
+// (locateObject), debug.ts (debug caches, one checked object at a time), harden.ts and inuse.ts (every
+// object handed out or freed meets its cache's double-free check; a key found is confirmed by cpu.ts
+// parkedAnywhere; the in-use bit is tested and set per run here, with inuse.ts's encoding and the
+// cache's geometry read once: checkRun, markRun), report.ts, threads.ts (a pending request is honoured
+// at entry, as cpu.ts slowEntry does).
 //
-// allocBulk copies from the arrays first — main, spare, then full arrays from the node's barn, one
-// memory.copy per array (counted alloc_fastpath per object) — then refills straight into the caller's
-// buffer from the slabs (alloc_slowpath per object). If memory runs out it gives back everything it took:
-// n objects or none.
-// freeBulk checks every pointer first, in one pass (a duplicate inside the batch is a double free), and
-// frees nothing if one is bad. When every object is of the CPU's node (the common case, known from the
-// check pass), the free pass moves runs: one memory.copy fills the main array, a full main array goes to
-// the barn while it has room, and the rest goes to the slabs in one batch (freeToSlabs: one lock per run
-// of same-node objects). A batch that mixes nodes goes object by object.
-// Cost of the check (bench/PROFILE.md, "bulk"): an F_INUSE cache finds a duplicate in its in-use bits
-// (test and clear: the final state), so one pass suffices; any other cache (F_FREEKEY among them: its
-// keys are written only after the whole batch passed) sets each object's free bit provisionally and
-// clears it in a second pass.
+// allocBulk moves runs: the main and spare arrays' entries, then full arrays from the node's barn, each
+// with one pass that writes the entry and clears its free key (keyed caches; alloc_fastpath per object),
+// then refills straight into the caller's buffer from the slabs (alloc_slowpath per object). If memory
+// runs out it gives back everything it took: n objects or none.
 //
-// Call tree: cacheAllocBulk → takeFromSheaf (memory.copy), barnGetFullSheaf → putBack, refillBatch,
-//   hardenAlloc;  cacheFreeBulk → locateObject, hardenCheck → parkedAnywhere | inuseRelease (check),
-//   hardenReleased → freeRuns (memory.copy,
-//   swapMainToBarn → barnGetEmptySheaf | sheafNew, barnPutFullSheaf) → freeToSlabs | debugFreeBulk.
-import { C_ARRAY_CAP, C_FLAGS, E_DOUBLE_FREE, E_NOMEM, E_OK, F_DEBUG_MASK, F_FREEKEY, F_INUSE } from "./layout";
-import { CacheNode, CpuSlot, Sheaf } from "./structs";
-import { chunkByteOf } from "./arena";
-import { cnAddr, freeToSlabs, refillBatch } from "./node";
-import { bitmapWord, locateObject } from "./slab";
+// freeBulk checks every pointer first, in one pass, and frees nothing if one is bad. The check pass walks
+// the run slab by slab: the first pointer of a slab gets the full look-up (locateObject: table byte, page
+// descriptor, cache), the next ones in the same slab only the index arithmetic, and the slab's bitmap word
+// stays in a register while the run stays in it. A second copy of a pointer in the batch must read as a
+// double free: an F_INUSE cache sees it in its in-use bit (test and clear: cleared is the final state);
+// any other cache sets the object's free bit provisionally (the flip), which a later copy finds set.
+// Then the free pass moves the run (when every object is of the CPU's node, which the check pass learns):
+// one memory.copy fills the main array, a full main array goes to the barn while it has room (a prefix of
+// the run); the provisional bits of that prefix are cleared again and its keys written in one pass; the
+// rest of the run keeps its flipped bits as their final state and node.ts slabsReleased fixes the slabs'
+// counts and lists once per run of same-slab objects. A batch that mixes nodes (or a CPU re-entered
+// inside a slow path: CC_GUARD set) clears every flip and goes object by object (same-node objects into
+// the arrays, the rest to their slabs, each node under its own lock).
+// Threaded build: a flipped bit is visible to other CPUs' refills, so the check pass, the clearing of the
+// flips and nothing else run under the CPU node's cache-node lock, and the free pass then frees the
+// objects as ordinary ones (freeRuns + freeToSlabs). (Objects of another node are flipped under this
+// node's lock, not theirs: a refill on that node racing a mixed batch is not excluded; see the report of
+// issue 11 item 2.)
+// Measured (bench/PROFILE.md "Bulk", second part): what each part costs per object.
+//
+// Call tree: cacheAllocBulk → bulkEntry, takeRun (entry + key clear), barnGetFullSheaf → putBack,
+//   refillBatch, markRun (in-use bits);  cacheFreeBulk → bulkEntry, checkRun (locateObject, parkedAnywhere,
+//   the in-use bit) → [bad: clearRun, inuseMark, freeFailed] → freeRuns (memory.copy, swapMainToBarn →
+//   barnGetEmptySheaf | sheafNew, barnPutFullSheaf) → parkRun (clear the flip, write the key) →
+//   slabsReleased | freeToSlabs | debugFreeBulk.
+import {
+  C_ARRAY_CAP, C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, C_STRIDE, CN_LOCK, CT_NODE,
+  E_DOUBLE_FREE, E_NOMEM, E_NOT_OBJECT, E_OK, F_DEBUG_MASK, F_FREEKEY, F_INUSE,
+} from "./layout";
+import { CacheNode, CpuSlot, PageDesc, Sheaf, objectIndexAt } from "./structs";
+import { chunkByteOf, pageOf } from "./arena";
+import { cnAddr, freeToSlabs, lockNode, refillBatch, slabsReleased } from "./node";
+import { locateObject } from "./slab";
 import {
   barnGetEmptySheaf, barnGetFullSheaf, barnMaxFull, barnPutEmptySheaf, barnPutFullSheaf, sheafEntry, sheafNew,
 } from "./sheaf";
@@ -36,18 +55,45 @@ import { ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, FREE_SLOWPATH, statAddAt
 import { cpuSlot, currentNode, emptySheaf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAllocBulk, debugBulkBad, debugFreeBulk } from "./debug";
-import { inuseMark, inuseRelease } from "./inuse";
-import { hardenAlloc, hardenCheck, hardenReleased } from "./harden";
+import { inuseMark, keyAddr, keyOf } from "./inuse";
+import { HARDEN_PARKED, HARDENING } from "./harden";
 import { parkedAnywhere } from "./cpu";
+import { THREADED, unlock } from "./sync";
+import { threadsHonour, threadsPending } from "./threads";
 
 // Index of the bad pointer after a failed cacheFreeBulk.
 export let bulkBadIndex: u32 = 0;
 
-// Move up to `want` objects from the top of sheaf s to dst. Returns how many.
-@inline function takeFromSheaf(s: usize, dst: usize, want: u32): u32 {
+// Does this cache keep free keys in this build (inuse.ts; harden.ts gates them with HARDEN_PARKED)?
+@inline function keyedCache(flags: u32): bool {
+  return (flags & F_FREEKEY) != 0 && (HARDENING & HARDEN_PARKED) != 0;
+}
+
+// Entry of a bulk call, as cpu.ts slowEntry (index.ts refused a call without a CPU already): a request
+// pending for this CPU is honoured first, unless the CPU is inside a slow path (its guard set).
+@inline function bulkEntry(slot: usize): void {
+  if (THREADED) {
+    if (threadsPending() && changetype<CpuSlot>(slot).guard == 0) threadsHonour();
+  }
+}
+
+// ---- allocBulk ----------------------------------------------------------------------------------------
+
+// Move up to `want` objects from the top of sheaf s to dst, clearing each one's free key on the way (a
+// keyed cache: the object goes to a user). Returns how many.
+function takeRun(s: usize, dst: usize, want: u32, flags: u32): u32 { // not inlined: 3 call sites, once per array
   const have = changetype<Sheaf>(s).count;
   const k = have < want ? have : want;
-  memory.copy(dst, sheafEntry(s, have - k), <usize>k << 2);
+  const from = sheafEntry(s, have - k);
+  if (keyedCache(flags)) {
+    for (let j: usize = 0, bytes = <usize>k << 2; j < bytes; j += 4) {
+      const p = load<u32>(from + j);
+      store<u32>(dst + j, p);
+      store<u32>(keyAddr(flags, p), 0);
+    }
+  } else {
+    memory.copy(dst, from, <usize>k << 2);
+  }
   changetype<Sheaf>(s).count = have - k;
   return k;
 }
@@ -56,20 +102,26 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
   const flags = load<u32>(cache, C_FLAGS);
   if ((flags & F_DEBUG_MASK) != 0) return debugAllocBulk(cache, dst, n); // checked one by one (debug.ts)
   const slot = cpuSlot(cache);
-  let got = takeFromSheaf(<usize>changetype<CpuSlot>(slot).main, dst, n);
-  if (got < n) got += takeFromSheaf(<usize>changetype<CpuSlot>(slot).spare, dst + (<usize>got << 2), n - got);
-  const cn = cnAddr(cache, currentNode);
-  while (got < n && changetype<CacheNode>(cn).barnNrFull != 0) {
-    const full = barnGetFullSheaf(cache, cn);
-    if (full == 0) break;
-    got += takeFromSheaf(full, dst + (<usize>got << 2), n - got);
-    putBack(cache, slot, cn, full);
+  bulkEntry(slot);
+  let got: u32 = 0;
+  if (changetype<CpuSlot>(slot).guard == 0) {   // re-entered inside a slow path: the arrays are not ours now
+    got = takeRun(<usize>changetype<CpuSlot>(slot).main, dst, n, flags);
+    if (got < n) got += takeRun(<usize>changetype<CpuSlot>(slot).spare, dst + (<usize>got << 2), n - got, flags);
+    const cn = cnAddr(cache, currentNode);
+    while (got < n && changetype<CacheNode>(cn).barnNrFull != 0) {
+      const full = barnGetFullSheaf(cache, cn);
+      if (full == 0) break;
+      got += takeRun(full, dst + (<usize>got << 2), n - got, flags);
+      putBack(cache, slot, cn, full);
+    }
   }
   const fromArrays = got;
   while (got < n) {
     const r = refillBatch(cache, currentNode, dst + (<usize>got << 2), n - got);
     if (r == 0) {
-      freeToSlabs(cache, dst, got); // all or nothing
+      // all or nothing: back to their slabs, where a free object holds its key (harden.ts)
+      if (keyedCache(flags)) for (let k: u32 = 0; k < got; k++) store<u32>(keyAddr(flags, <usize>load<u32>(dst + (<usize>k << 2))), keyOf(<usize>load<u32>(dst + (<usize>k << 2))));
+      freeToSlabs(cache, dst, got);
       setError(E_NOMEM);
       return 0;
     }
@@ -77,9 +129,28 @@ export function cacheAllocBulk(cache: usize, dst: usize, n: u32): u32 {
   }
   statAddAt(slot, ALLOC_FASTPATH, fromArrays);
   statAddAt(slot, ALLOC_SLOWPATH, n - fromArrays);
-  // harden.ts: each object handed out loses its key or gets its in-use bit
-  if ((flags & (F_INUSE | F_FREEKEY)) != 0) for (let k: u32 = 0; k < n; k++) hardenAlloc(cache, <usize>load<u32>(dst + (<usize>k << 2)));
+  // harden.ts: the objects from the slabs lose the key slabTake gave them; an F_INUSE cache marks all
+  if (keyedCache(flags)) {
+    for (let k: u32 = fromArrays; k < n; k++) store<u32>(keyAddr(flags, <usize>load<u32>(dst + (<usize>k << 2))), 0);
+  } else if ((flags & F_INUSE) != 0) {
+    markRun(cache, dst, n);
+  }
   return n;
+}
+
+// Set the in-use bit of every object of dst[0..n) (harden.ts hardenAlloc of an F_INUSE cache, for a
+// run: the cache's geometry read once, not per object; inuse.ts wordOf's encoding).
+function markRun(cache: usize, dst: usize, n: u32): void {
+  const mask = load<u32>(cache, C_SLAB_MASK);
+  const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  const recip = load<u32>(cache, C_RECIP);
+  const inuseOff = <usize>load<u32>(cache, C_INUSE_OFF);
+  for (let k: u32 = 0; k < n; k++) {
+    const p = <usize>load<u32>(dst + (<usize>k << 2));
+    const i = objectIndexAt((<u32>p & mask) - objOff, recip);
+    const w = (p & ~<usize>mask) + inuseOff + (<usize>(i >> 6) << 3);
+    store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
+  }
 }
 
 // An array taken from the barn after use: if objects are left, it becomes the CPU's main array (which
@@ -95,107 +166,206 @@ function putBack(cache: usize, slot: usize, cn: usize, s: usize): void {
   barnPutEmptySheaf(cache, cn, s);
 }
 
-// The bitmap word holding the free bit of the object at loc (locateObject's (head << 32) | index).
-@inline function freeBitWord(cache: usize, loc: u64): usize {
-  return bitmapWord(cache, <usize>(loc >> 32), <u32>loc);
-}
+// ---- freeBulk: the check pass -------------------------------------------------------------------------
 
-export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
-  // Check pass, one per batch: locate each pointer and test its free bit (set: free in its slab, a
-  // double free). A second copy of the same pointer in the batch must read as a double free too: an
-  // F_INUSE cache sees it in its in-use bit (cleared by the first copy: the final state, nothing to
-  // undo); any other cache sets the free bit provisionally and clears it again below. Counts the objects
-  // of other nodes on the way (none: the free pass copies whole runs).
+// Results of checkRun besides its return value (per instance scratch, valid until the next call).
+let checkError: i32 = E_OK;   // why src[k] was refused
+let checkForeign: u32 = 0;    // objects of a node other than the CPU's
+
+// Check src[0..n) as objects of `cache` in users' hands, flipping each one's free bit when `flip` (the
+// provisional mark that finds a duplicate) and clearing its in-use bit in an F_INUSE cache. Returns n
+// when all are good; else the index k of the first bad one (checkError says why), with src[0..k) flipped
+// / released and src[k..n) untouched.
+function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32 {
   const node = currentNode;
-  const flags = load<u32>(cache, C_FLAGS);
-  const provisional = (flags & F_INUSE) == 0;
-  const keyed = flags & F_FREEKEY;
-  let bad: i32 = E_OK;
+  const mask = load<u32>(cache, C_SLAB_MASK);
+  const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  const recip = load<u32>(cache, C_RECIP);
+  const objects = load<u32>(cache, C_OBJECTS);
+  const stride = load<u32>(cache, C_STRIDE);
+  const keyed = keyedCache(flags);
+  const inuse = (flags & F_INUSE) != 0;
+  const inuseOff = <usize>load<u32>(cache, C_INUSE_OFF);
+  // Start of the slab the run is in; 1 = none yet. Never 0: a bad pointer below the first slab's size
+  // (0, 64...) masks to 0 and must not pass for a pointer of "the current slab".
+  let runSlab: usize = 1;
+  let runForeign: u32 = 0;
+  let bm: usize = 0;            // that slab's bitmap
+  let wa: usize = 0;            // the bitmap word held in wv (written back when the run leaves it)
+  let wv: u64 = 0;
   let foreign: u32 = 0;
+  let bad: i32 = E_OK;
   let k: u32 = 0;
   for (; k < n; k++) {
     const p = <usize>load<u32>(src + (<usize>k << 2));
-    const b = chunkByteOf(p);
-    const loc = locateObject(cache, p, b);
-    if (loc < (<u64>1 << 32)) { bad = <i32>loc; break; }
-    const w = freeBitWord(cache, loc);
-    const v = load<u64>(w);
-    const m = <u64>1 << (<u32>loc & 63);
-    if ((v & m) != 0) { bad = E_DOUBLE_FREE; break; }
-    if (keyed != 0) {
-      // harden.ts: its key is there: parked somewhere (a double free) or the user's own value (cold walk)
-      if (hardenCheck(cache, p) != E_OK && parkedAnywhere(cache, p)) { bad = E_DOUBLE_FREE; break; }
-    } else if (!inuseRelease(cache, p)) { bad = E_DOUBLE_FREE; break; } // F_INUSE: parked, or twice in the batch
-    if (provisional) store<u64>(w, v | m);
-    foreign += <u32>(<u32>b != node);
-  }
-  // Undo pass (the pointers are known good up to k): clear the provisional free bits; after a bad
-  // pointer, mark the released in-use bits again.
-  if (provisional || bad != E_OK) {
-    for (let j: u32 = 0; j < k; j++) {
-      const p = <usize>load<u32>(src + (<usize>j << 2));
-      if (provisional) {
-        const loc = locateObject(cache, p, chunkByteOf(p));
-        const w = freeBitWord(cache, loc);
-        store<u64>(w, load<u64>(w) & ~(<u64>1 << (<u32>loc & 63)));
-      }
-      if (bad != E_OK && keyed == 0) inuseMark(cache, p);  // undo the in-use releases too
+    const slab = p & ~<usize>mask;
+    let i: u32;
+    if (slab != runSlab) {
+      const b = chunkByteOf(p);
+      const loc = locateObject(cache, p, b);                   // the full look-up, once per slab
+      if (loc < (<u64>1 << 32)) { bad = <i32>loc; break; }
+      runSlab = slab;
+      runForeign = <u32>((<u32>b & CT_NODE) != node);
+      bm = <usize>changetype<PageDesc>(<usize>(loc >> 32)).aux; // the slab's bitmap (slab.ts slabBitmap)
+      i = <u32>loc;
+    } else {
+      const off = (<u32>p & mask) - objOff;                    // same slab: only the index arithmetic
+      i = objectIndexAt(off, recip);
+      if (i >= objects || i * stride != off) { bad = E_NOT_OBJECT; break; }
     }
+    const w = bm + (<usize>(i >> 6) << 3);
+    if (w != wa) {
+      if (wa != 0) store<u64>(wa, wv);
+      wa = w;
+      wv = load<u64>(w);
+    }
+    const m = <u64>1 << (i & 63);
+    if ((wv & m) != 0) { bad = E_DOUBLE_FREE; break; }        // free in its slab, or twice in this batch
+    if (keyed) {
+      // its key is there: parked somewhere (a double free) or the user's own value (the cold walk decides)
+      if (load<u32>(keyAddr(flags, p)) == keyOf(p)) {
+        store<u64>(wa, wv);
+        if (parkedAnywhere(cache, p)) { bad = E_DOUBLE_FREE; break; }
+      }
+    } else if (inuse) {
+      // inuse.ts's in-use bit (test and clear), found from the slab and index this pass has already
+      // (inuse.ts wordOf: slab + C_INUSE_OFF, word i >> 6): cleared means parked, or twice here
+      const iw = runSlab + inuseOff + (<usize>(i >> 6) << 3);
+      const iv = load<u64>(iw);
+      if ((iv & m) == 0) { bad = E_DOUBLE_FREE; break; }
+      store<u64>(iw, iv & ~m);
+    }
+    if (flip) wv |= m;
+    foreign += runForeign;
   }
-  if (bad != E_OK) {
+  if (wa != 0) store<u64>(wa, wv);
+  checkError = bad;
+  checkForeign = foreign;
+  return k;
+}
+
+// Objects src[from..to) were checked and flipped: clear the flip (their free bits go back to 0) and,
+// when `key`, write each one's free key (it is parked now: inuse.ts). The bitmap word stays in a
+// register while the run stays in it.
+function parkRun(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip: bool, key: bool): void {
+  const mask = load<u32>(cache, C_SLAB_MASK);
+  const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  const recip = load<u32>(cache, C_RECIP);
+  let runSlab: usize = 1;       // none yet (a slab start is a multiple of its size, never 1)
+  let bm: usize = 0;
+  let wa: usize = 0;
+  let wv: u64 = 0;
+  for (let k = from; k < to; k++) {
+    const p = <usize>load<u32>(src + (<usize>k << 2));
+    if (key) store<u32>(keyAddr(flags, p), keyOf(p));
+    if (!flip) continue;
+    const slab = p & ~<usize>mask;
+    if (slab != runSlab) {
+      runSlab = slab;
+      bm = <usize>changetype<PageDesc>(pageOf(slab)).aux;     // a slab starts at its head page
+    }
+    const i = objectIndexAt((<u32>p & mask) - objOff, recip);
+    const w = bm + (<usize>(i >> 6) << 3);
+    if (w != wa) {
+      if (wa != 0) store<u64>(wa, wv);
+      wa = w;
+      wv = load<u64>(w);
+    }
+    wv &= ~(<u64>1 << (i & 63));
+  }
+  if (wa != 0) store<u64>(wa, wv);
+}
+
+// ---- freeBulk -----------------------------------------------------------------------------------------
+
+export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
+  const flags = load<u32>(cache, C_FLAGS);
+  const slot = cpuSlot(cache);
+  bulkEntry(slot);
+  const flip = (flags & F_INUSE) == 0;          // an F_INUSE cache finds duplicates in its in-use bits
+  const keyed = keyedCache(flags);
+  const cn = cnAddr(cache, currentNode);
+  if (THREADED) lockNode(cache, cn);            // flipped bits are seen by other CPUs' refills
+  const k = checkRun(cache, src, n, flags, flip);
+  if (k < n) {
+    // Undo (the pointers are known good up to k): clear the flips, mark the released in-use bits again.
+    if (flip) parkRun(cache, src, 0, k, flags, true, false);
+    else for (let j: u32 = 0; j < k; j++) inuseMark(cache, <usize>load<u32>(src + (<usize>j << 2)));
+    if (THREADED) unlock(cn + CN_LOCK);
     bulkBadIndex = k;
-    return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), bad); // reported (report.ts)
+    return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), checkError); // reported (report.ts)
   }
-  if (keyed != 0) for (let j: u32 = 0; j < n; j++) hardenReleased(cache, <usize>load<u32>(src + (<usize>j << 2))); // keyed: freed
+  const cap = load<u32>(cache, C_ARRAY_CAP);
+  const runs = (flags & F_DEBUG_MASK) == 0 && cap != 0 && checkForeign == 0 && changetype<CpuSlot>(slot).guard == 0;
+  const keepFlips = flip && runs && !THREADED;  // the flips of the objects bound for their slabs stay
+  if (flip && !keepFlips) parkRun(cache, src, 0, n, flags, true, false); // every object allocated again
+  if (THREADED) unlock(cn + CN_LOCK);
   if ((flags & F_DEBUG_MASK) != 0) {
     const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
     if (e != E_OK) bulkBadIndex = debugBulkBad;
     return e;
   }
 
-  const slot = cpuSlot(cache);
-  const cap = load<u32>(cache, C_ARRAY_CAP);
   let local: u32 = 0;
-  if (cap != 0 && foreign == 0) {
-    // Free pass by runs: fill the main array with one copy, hand it to the barn when full (while the barn
-    // has room), repeat; what is left goes to its slabs in one batch.
-    local = freeRuns(cache, slot, cap, src, n);
-    freeToSlabs(cache, src + (<usize>local << 2), n - local);
+  if (runs) {
+    // By runs: a prefix into the arrays (its flips cleared, its keys written, run by run); the rest stays
+    // flipped — free in its slabs, whose counts and lists are fixed once per slab.
+    local = freeRuns(cache, slot, cap, src, n, flags, keepFlips, keyed);
+    if (keyed) parkRun(cache, src, local, n, flags, false, true); // free in its slab, an object holds its key (harden.ts)
+    if (keepFlips) slabsReleased(cache, src + (<usize>local << 2), n - local);
+    else freeToSlabs(cache, src + (<usize>local << 2), n - local);
   } else {
-    // Mixed nodes (or arrays off): same-node objects into the arrays one by one, the rest compacted to
-    // the front of src and freed to their slabs (freeToSlabs takes each node's lock once per run).
-    let main = <usize>changetype<CpuSlot>(slot).main;
-    let rest: u32 = 0;
-    const cn = cnAddr(cache, node);
-    for (let i: u32 = 0; i < n; i++) {
-      const p = load<u32>(src + (<usize>i << 2));
-      if (cap != 0 && <u32>chunkByteOf(p) == node) {
-        let count = changetype<Sheaf>(main).count;
-        if (count >= changetype<Sheaf>(main).cap) {
-          const fresh = changetype<CacheNode>(cn).barnNrFull < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
-          if (fresh == 0) { store<u32>(src + (<usize>rest << 2), p); rest++; continue; }
-          main = fresh;
-          count = 0;
-        }
-        store<u32>(sheafEntry(main, count), p);
-        changetype<Sheaf>(main).count = count + 1;
-        local++;
-      } else {
-        store<u32>(src + (<usize>rest << 2), p);
-        rest++;
-      }
-    }
-    freeToSlabs(cache, src, rest);
+    local = freeMixed(cache, slot, cap, src, n, flags);
   }
   statAddAt(slot, FREE_FASTPATH, local);
   statAddAt(slot, FREE_SLOWPATH, n - local);
   return E_OK;
 }
 
+// Mixed nodes, arrays off, or re-entered inside a slow path (every flip already cleared): same-node objects
+// into the arrays one by one (keyed), the rest compacted to the front of src and freed to their slabs
+// (freeToSlabs takes each node's lock once per run). Returns how many went into arrays.
+function freeMixed(cache: usize, slot: usize, cap: u32, src: usize, n: u32, flags: u32): u32 {
+  const node = currentNode;
+  const cn = cnAddr(cache, node);
+  const arrays = cap != 0 && changetype<CpuSlot>(slot).guard == 0;
+  const keyed = keyedCache(flags);
+  if (arrays) changetype<CpuSlot>(slot).guard = 1;          // as in freeRuns: reclaim leaves our arrays be
+  let main = <usize>changetype<CpuSlot>(slot).main;
+  let rest: u32 = 0;
+  let local: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const p = load<u32>(src + (<usize>i << 2));
+    if (keyed) store<u32>(keyAddr(flags, p), keyOf(p));      // parked or free in its slab: keyed either way
+    if (arrays && (<u32>chunkByteOf(p) & CT_NODE) == node) {
+      let count = changetype<Sheaf>(main).count;
+      if (count >= changetype<Sheaf>(main).cap) {
+        const fresh = changetype<CacheNode>(cn).barnNrFull < barnMaxFull(cache) ? swapMainToBarn(cache, slot, cn, main, cap) : 0;
+        if (fresh == 0) { store<u32>(src + (<usize>rest << 2), p); rest++; continue; }
+        main = fresh;
+        count = 0;
+      }
+      store<u32>(sheafEntry(main, count), p);
+      changetype<Sheaf>(main).count = count + 1;
+      local++;
+    } else {
+      store<u32>(src + (<usize>rest << 2), p);
+      rest++;
+    }
+  }
+  if (arrays) changetype<CpuSlot>(slot).guard = 0;
+  freeToSlabs(cache, src, rest);
+  return local;
+}
+
 // Copy objects of src (all of the CPU's node) into the main array in runs, swapping a full main array
-// into the barn while the barn has room. Returns how many went into arrays (a prefix of src).
-function freeRuns(cache: usize, slot: usize, cap: u32, src: usize, n: u32): u32 {
+// into the barn while the barn has room. Returns how many went into arrays (a prefix of src). Each run
+// copied is parked at once (parkRun: its flips cleared when `flip`, its keys written when `key`), before
+// the next sheafNew: that may run pressure reclaim, which may flush the barn or validate. The CPU's guard
+// is set meanwhile, so that reclaim leaves this CPU's main and spare arrays alone.
+function freeRuns(cache: usize, slot: usize, cap: u32, src: usize, n: u32, flags: u32, flip: bool, key: bool): u32 {
   const cn = cnAddr(cache, currentNode);
+  changetype<CpuSlot>(slot).guard = 1;
   let main = <usize>changetype<CpuSlot>(slot).main;
   let done: u32 = 0;
   while (done < n) {
@@ -209,9 +379,11 @@ function freeRuns(cache: usize, slot: usize, cap: u32, src: usize, n: u32): u32 
     }
     const k = space < n - done ? space : n - done;
     memory.copy(sheafEntry(main, count), src + (<usize>done << 2), <usize>k << 2);
+    if (flip || key) parkRun(cache, src, done, done + k, flags, flip, key);
     changetype<Sheaf>(main).count = count + k;
     done += k;
   }
+  changetype<CpuSlot>(slot).guard = 0;
   return done;
 }
 

@@ -5,6 +5,7 @@
 // Entry points — the narrow interface every front end uses:
 //   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
 //   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
+//   slabsReleased(cache, src, count)                 the same for objects whose free bits are already set
 //   freeToSlabReleasing(cache, p) → pages           free one object; an emptied slab goes back at once
 //   refillBatch(cache, node, dst, want) → count      refillFromNode, then the other nodes in order
 //   allocOne(cache, node) → object, freeOne(cache, p)   one object through the seam (no arrays, no checks)
@@ -354,4 +355,47 @@ export function freeToSlabReleasing(cache: usize, p: usize): u32 {
   } else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
   unlock(cn + CN_LOCK);
   return pages;
+}
+
+import { C_SLAB_MASK } from "./layout";
+import { pageOf } from "./arena";
+
+// The cache-node lock of `node` held: the one held now (`cn`, 0 for none) is kept if it is that one, else
+// released first. Returns the cache-node now locked.
+@inline function relockFor(cache: usize, cn: usize, node: u32): usize {
+  const want = cnAddr(cache, node);
+  if (want != cn) {
+    if (cn != 0) unlock(cn + CN_LOCK);
+    lockNode(cache, want);
+  }
+  return want;
+}
+
+// Seam 2 for a batch whose free bits the caller already set (bulk.ts: the check pass of a freeBulk flips
+// each object's bit to find duplicates, and for the objects bound for their slabs that flip is the final
+// state): fix each slab's in-use count and list, once per run of consecutive objects of one slab. Every
+// entry of src is an object of `cache` that was allocated, with its bit now set. Objects of one node are
+// handled under one acquisition of that node's lock. The count is fixed as it stands at that moment
+// (listFor, not a transition), so a refill that took a flipped object in between (it was free in its slab:
+// the object is that refill's now) leaves the count right. (Added by issue 11 item 2, bulk.)
+export function slabsReleased(cache: usize, src: usize, count: u32): void {
+  if (count == 0) return;
+  const objects = load<u32>(cache, C_OBJECTS);
+  const mask = ~<usize>load<u32>(cache, C_SLAB_MASK);
+  let cn: usize = 0;
+  let k: u32 = 0;
+  while (k < count) {
+    const p = <usize>load<u32>(src + (<usize>k << 2));
+    const slab = p & mask;
+    let run: u32 = 1;
+    while (k + run < count && (<usize>load<u32>(src + (<usize>(k + run) << 2)) & mask) == slab) run++;
+    cn = relockFor(cache, cn, nodeOf(p));
+    const d = pageOf(slab);                                   // a slab starts at its head page
+    const inuse = <u32>changetype<PageDesc>(d).inuse - run;
+    changetype<PageDesc>(d).inuse = <u16>inuse;
+    if (inuse == 0) slabEmptied(cache, cn, d);
+    else moveSlab(cn, d, listFor(inuse, objects));
+    k += run;
+  }
+  unlock(cn + CN_LOCK);
 }

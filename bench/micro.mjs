@@ -3,6 +3,7 @@
 //   1. an alloc+free pair called from JS        vs two empty Wasm calls          goal ≤ 1.5× (raw ABI),
 //      ≤ 1.0× (Cache API: alloc pops the CPU's array in JS, bindings/fastpath.ts; free is one Wasm call)
 //   2. bulk alloc+free, per object               vs one empty Wasm call           goal ≤ 0.5×
+//      (raw ABI on a staging buffer; Cache API returning a new array, and filling the caller's: allocBulk(n, into))
 //   3. an alloc+free pair inside Wasm            vs a toy LIFO pop/push in Wasm   goal ≤ 2×
 //   4. builds side by side: the checked release build against the unchecked flavour (harden.ts: every
 //      fast-path check compiled out; `npm run asbuild:unchecked`) and any other build named with
@@ -14,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createAllocator } from "../dist/index.js";
-import { fmt, measure, table, writeSection } from "./harness.mjs";
+import { fmt, measure, median, table, writeSection } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -51,15 +52,23 @@ const K = 1000;
 const stage = heap.stage();
 const ptrs = cache.allocBulk(K);
 cache.freeBulk(ptrs);
-const bulk = measure(
-  {
-    "one empty call": { ops: N, fn: (n) => { for (let i = 0; i < n; i++) w.bench_empty(); } },
-    "bulk, raw ABI": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += K) { w.cache_alloc_bulk(c, stage, K); w.cache_free_bulk(c, stage, K); } } },
-    "bulk, Cache API": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += K) cache.freeBulk(cache.allocBulk(K)); } },
-    "bulk of 100, raw ABI": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += 100) { w.cache_alloc_bulk(c, stage, 100); w.cache_free_bulk(c, stage, 100); } } },
-  },
-  { runs: buildsOnly ? 1 : runs, warmup: buildsOnly ? 0 : 2 },
-);
+const into = new Uint32Array(K); // allocBulk(n, into): the caller's array, reused call after call
+// Each run times every case once, interleaved; a bulk figure's ratio is the median over runs of its ratio
+// to the same run's empty-call baseline (on a loaded machine the baseline itself moves between runs).
+const bulkCases = {
+  "one empty call": { ops: N, fn: (n) => { for (let i = 0; i < n; i++) w.bench_empty(); } },
+  "bulk, raw ABI": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += K) { w.cache_alloc_bulk(c, stage, K); w.cache_free_bulk(c, stage, K); } } },
+  "bulk, Cache API": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += K) cache.freeBulk(cache.allocBulk(K)); } },
+  "bulk, Cache API into": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += K) cache.freeBulk(cache.allocBulk(K, into)); } },
+  "bulk of 100, raw ABI": { ops: 200 * K, fn: (n) => { for (let i = 0; i < n; i += 100) { w.cache_alloc_bulk(c, stage, 100); w.cache_free_bulk(c, stage, 100); } } },
+};
+const bulkSamples = Object.fromEntries(Object.keys(bulkCases).map((k) => [k, []]));
+for (let r = 0, bulkRuns = buildsOnly ? 1 : runs; r < (buildsOnly ? 0 : 2) + bulkRuns; r++) {
+  const one = measure(bulkCases, { runs: 1, warmup: 0, label: `bulk run ${r + 1}` });
+  if (r >= (buildsOnly ? 0 : 2)) for (const k of Object.keys(one)) bulkSamples[k].push(one[k]);
+}
+const bulk = Object.fromEntries(Object.entries(bulkSamples).map(([k, xs]) => [k, median(xs)]));
+const bulkRatio = (k) => median(bulkSamples[k].map((ns, i) => ns / bulkSamples["one empty call"][i]));
 
 // inside Wasm: the real pair vs the toy LIFO
 const toy = heap.stage(); // reuse the staging buffer as the toy's storage
@@ -78,12 +87,13 @@ cache.freeBulk(objs);
 const results = [
   { what: "alloc+free pair from JS (raw ABI)", ns: jsPair["pair, raw ABI"], base: "two empty calls", baseNs: jsPair["two empty calls"], goal: 1.5 },
   { what: "alloc+free pair from JS (Cache API)", ns: jsPair["pair, Cache API"], base: "two empty calls", baseNs: jsPair["two empty calls"], goal: 1.0 },
-  { what: "bulk alloc+free per object (raw ABI)", ns: bulk["bulk, raw ABI"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5 },
-  { what: "bulk alloc+free per object (Cache API)", ns: bulk["bulk, Cache API"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5 },
-  { what: "bulk of 100 per object (raw ABI)", ns: bulk["bulk of 100, raw ABI"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5 },
+  { what: "bulk alloc+free per object (raw ABI)", ns: bulk["bulk, raw ABI"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5, ratio: bulkRatio("bulk, raw ABI") },
+  { what: "bulk alloc+free per object (Cache API)", ns: bulk["bulk, Cache API"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5, ratio: bulkRatio("bulk, Cache API") },
+  { what: "bulk alloc+free per object (Cache API, into a reused array)", ns: bulk["bulk, Cache API into"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5, ratio: bulkRatio("bulk, Cache API into") },
+  { what: "bulk of 100 per object (raw ABI)", ns: bulk["bulk of 100, raw ABI"], base: "one empty call", baseNs: bulk["one empty call"], goal: 0.5, ratio: bulkRatio("bulk of 100, raw ABI") },
   { what: "alloc+free pair inside Wasm", ns: inside["pair in Wasm"], base: "toy LIFO pair", baseNs: inside["toy LIFO pair"], goal: 2 },
 ];
-for (const r of results) r.ratio = r.ns / r.baseNs;
+for (const r of results) r.ratio ??= r.ns / r.baseNs; // bulk rows: the median of per-run ratios
 
 // ---- 4. builds side by side --------------------------------------------------------------------------
 // Each build gets its own memory and heap (raw ABI, one node, one CPU) and a 64-byte cache; all cases of

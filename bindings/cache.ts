@@ -22,7 +22,9 @@
 // Call tree: alloc → fastAlloc | #allocMiss → cache_alloc → #oom | #allocCareful → #hookFailed, #oom;
 //   free → cache_free → #freeFailed |
 //   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
-//   (each call its own buffer), cache_alloc_bulk / #freeBulkChecked → #freeChunk → cache_free_bulk;
+//   (each call its own buffer), cache_alloc_bulk (one copy out, into a new array or the caller's) / freeBulk →
+//   (a plain array checked, then one .set into the staging area; a Uint32Array: #freeBulkChecked, one
+//   .set per chunk) → #freeStaged → cache_free_bulk;
 //   prefill → cache_prefill → new Prefilled. Careful paths count their Wasm call (core.enter/leave).
 import { Abi as L, ErrorCodes, Flags } from "./generated/abi.js";
 import {
@@ -270,14 +272,23 @@ export class Cache implements CacheEntry {
   // ---- bulk ------------------------------------------------------------------------------------------
 
   /** Allocate n objects, all or nothing (throws OutOfMemoryError, having taken none). Objects move in
-   *  batches: from the CPU's array, then straight from the slabs. */
-  allocBulk(n: number): Uint32Array {
+   *  runs: from the CPU's arrays and the node's barn, then straight from the slabs.
+   *  @param into a Uint32Array of at least n elements to fill instead of a new array (returned when its
+   *  length is n, else its first n elements as a subarray): a caller that allocates in bulk again and
+   *  again saves the new array's allocation, which costs more than the bulk call itself
+   *  (bench/PROFILE.md "Bulk"); not a view of the heap's memory. After a failure its first n elements
+   *  are unspecified. */
+  allocBulk(n: number, into?: Uint32Array): Uint32Array {
     this.#check();
     countArg("allocBulk", n, MAX_BULK);
     const core = this.#core;
+    if (into !== undefined && (!(into instanceof Uint32Array) || into.length < n || into.buffer === core.memory.buffer)) {
+      // (a view of the heap's own memory could be detached by a growth during the call)
+      throw new InvalidArgumentError(`allocBulk(${n}, into): into must be a Uint32Array of ≥ n elements, not in heap memory`);
+    }
     const stage = core.takeStage(); // this call's own: a callback may re-enter a bulk call meanwhile
     const per = L.STAGE_BYTES >>> 2;
-    const out = new Uint32Array(n);
+    const out = into === undefined ? new Uint32Array(n) : into.length === n ? into : into.subarray(0, n);
     let done = 0;
     try {
       while (done < n) {
@@ -290,7 +301,7 @@ export class Cache implements CacheEntry {
           core.leave();
         }
         if (got !== 0) {
-          out.set(new Uint32Array(core.memory.buffer, stage, k), done);
+          out.set(new Uint32Array(core.memory.buffer, stage, k), done); // one copy out (after the call: memory may grow)
           done += k;
         }
         if (got === 0 || core.hookError !== undefined) {
@@ -313,15 +324,30 @@ export class Cache implements CacheEntry {
    *  names it and nothing is freed. An element that is not a pointer is an InvalidArgumentError. */
   freeBulk(ptrs: Uint32Array | readonly number[]): void {
     this.#check();
-    let all: Uint32Array;
-    if (ptrs instanceof Uint32Array) all = ptrs;
-    else if (Array.isArray(ptrs)) {
-      for (let i = 0; i < ptrs.length; i++) if (!isU32(ptrs[i])) throw badPtr(`freeBulk: element ${i}`, ptrs[i]);
-      all = Uint32Array.from(ptrs);
-    } else {
+    if (ptrs instanceof Uint32Array) {
+      this.#freeBulkChecked(ptrs);
+      return;
+    }
+    if (!Array.isArray(ptrs)) {
       throw new InvalidArgumentError(`freeBulk: ${show(ptrs)} is not a Uint32Array or an array of pointers`);
     }
-    this.#freeBulkChecked(all);
+    const n = ptrs.length;
+    // Every element checked before anything is taken (a refused call changes nothing, not even by
+    // making a first staging buffer).
+    for (let i = 0; i < n; i++) if (!isU32(ptrs[i])) throw badPtr(`freeBulk: element ${i}`, ptrs[i]);
+    if (n > L.STAGE_BYTES >>> 2) {
+      this.#freeBulkChecked(Uint32Array.from(ptrs));
+      return;
+    }
+    // One staging buffer's worth: the array goes straight into the staging area (one native copy).
+    const core = this.#core;
+    const stage = core.takeStage();
+    try {
+      new Uint32Array(core.memory.buffer, stage, n).set(ptrs);
+      this.#freeStaged(stage, n, ptrs, 0);
+    } finally {
+      core.giveStage(stage);
+    }
   }
 
   // freeBulk of pointers already known to be u32s.
@@ -340,20 +366,23 @@ export class Cache implements CacheEntry {
     const stage = core.takeStage(); // this call's own: a callback may re-enter a bulk call meanwhile
     try {
       for (let done = 0; done < all.length; done += per) {
-        this.#freeChunk(all.subarray(done, Math.min(all.length, done + per)), stage);
+        const k = Math.min(per, all.length - done);
+        new Uint32Array(core.memory.buffer, stage, k).set(all.subarray(done, done + k)); // one copy in
+        this.#freeStaged(stage, k, all, done);
       }
     } finally {
       core.giveStage(stage);
     }
   }
 
-  #freeChunk(chunk: Uint32Array, stage: number): void {
+  // Free the k pointers staged at `stage`, which are orig[from .. from + k) (the Wasm may reorder the
+  // staging area; errors and the reclaim protocol read the caller's own list).
+  #freeStaged(stage: number, k: number, orig: ArrayLike<number>, from: number): void {
     const core = this.#core;
-    new Uint32Array(core.memory.buffer, stage, chunk.length).set(chunk);
     let e: number;
     core.enter();
     try {
-      e = this.#w.cache_free_bulk(this.addr, stage, chunk.length);
+      e = this.#w.cache_free_bulk(this.addr, stage, k);
     } finally {
       core.leave();
     }
@@ -362,14 +391,15 @@ export class Cache implements CacheEntry {
       // freeing is quarantined and the rest of its chunk is freed.
       const r = core.lastReport(e);
       core.rethrowHook();
-      if (r.ptr === chunk[this.#w.bulk_bad_index()]) throw reportError(r);
-      throw freeError(e, chunk[this.#w.bulk_bad_index()]!, this.name);
+      const bad = orig[from + this.#w.bulk_bad_index()]!;
+      if (r.ptr === bad) throw reportError(r);
+      throw freeError(e, bad, this.name);
     }
     if (this.destructor !== undefined) {
       // Reclaim protocol: a free object's count is 0. Set after the checked free (nothing else ran
       // since: single-threaded), so a rejected batch still changes nothing.
       const dv = core.dv;
-      for (const p of chunk) dv.setUint32(p, 0, true);
+      for (let i = from; i < from + k; i++) dv.setUint32(orig[i]!, 0, true);
     }
     core.rethrowHook();
   }
