@@ -38,7 +38,7 @@ import {
   type Tracks,
 } from "./errors.js";
 import { badPtr, countArg, indexArg, isU32, ptrArg, show } from "./args.js";
-import { MISS, fastAlloc, newFastCache, type FastCache } from "./fastpath.js";
+import { MISS, NEVER, fastAlloc, fastFree, newFastCache, type FastCache } from "./fastpath.js";
 import { tuneOptions, type Destructor, type TuneOptions } from "./options.js";
 import { counters, slabCounts, totalObjects } from "./introspection.js";
 import type { CacheStats } from "./stats.js";
@@ -69,8 +69,10 @@ export class Cache implements CacheEntry {
   readonly #w: SlabExports;
   readonly #core: Core;
   readonly #reclaimer: Reclaimer;
-  /** alloc's JS hit path's view of this cache (fastpath.ts), undefined where it declines the cache. */
-  readonly #fast: FastCache | undefined;
+  /** The JS hit paths' view of this cache (fastpath.ts) while it is not careful, else NEVER (both paths
+   *  miss for it: alloc/free are then one call with no test of their own before it, and the miss
+   *  handlers #allocMiss / #freeMiss send a careful cache to its careful path). */
+  #fast: FastCache;
 
   /** @internal Made by Heap.createCache (registered with the core there). */
   constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor?: (ptr: number) => void, destructor?: Destructor) {
@@ -89,32 +91,42 @@ export class Cache implements CacheEntry {
     this.#careful =
       ctor !== undefined || destructor !== undefined || (core.u32(addr + L.C_FLAGS) & Flags.DEBUG_MASK) !== 0 || core.hooksArmed;
     this.#w = core.w;
-    this.#fast = newFastCache(core, addr);
+    this.#fast = (this.#careful ? undefined : newFastCache(core, addr)) ?? NEVER;
   }
 
   // ---- the fast path ---------------------------------------------------------------------------------
 
   /** Allocate one object on the current CPU. Returns its address (or 0 with onOutOfMemory 'null'). */
   alloc(): number {
-    if (this.#careful) return this.#allocCareful();
-    const f = this.#fast;
-    const p = f === undefined ? MISS : fastAlloc(this.#core, f);
+    const p = fastAlloc(this.#core, this.#fast);
     return p !== MISS ? p : this.#allocMiss();
   }
 
   /** Free an object of this cache. Throws InvalidFreeError / DoubleFreeError and changes nothing when
    *  `ptr` is not an allocated object of this cache (InvalidArgumentError when it is not a pointer). */
   free(ptr: number): void {
-    if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr);
-    const e = this.#w.cache_free(this.addr, ptr);
-    if (e !== 0) this.#freeFailed(e);
+    if (!fastFree(this.#core, this.#fast, ptr)) this.#freeMiss(ptr);
   }
 
-  // The JS hit path missed: the Wasm call (slow path, or a stale view the Wasm does not care about).
+  // The JS hit path missed: the Wasm call (slow path, or a stale view the Wasm does not care about),
+  // then the views re-taken if memory grew (fastpath.ts reads them unchecked, and never asks itself).
+  // (A careful cache — fastAlloc missed for it: NEVER — takes #allocCareful.)
   #allocMiss(): number {
+    if (this.#careful) return this.#allocCareful();
     const p = this.#w.cache_alloc(this.addr);
+    this.#core.syncViews();
     if (p > 0) return p;
     return p === 0 ? this.#oom() : p >>> 0; // an i32 below 0: a pointer above 2 GiB
+  }
+
+  // free's JS hit path declined: cache_free re-checks everything, takes the slow path (full sheaf,
+  // remote free, the key's cold confirm) or refuses with the typed error, having changed nothing.
+  // (A careful cache, or a ptr that is not a u32 — fastFree declined both — takes #freeCareful.)
+  #freeMiss(ptr: number): void {
+    if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr);
+    const e = this.#w.cache_free(this.addr, ptr);
+    this.#core.syncViews();
+    if (e !== 0) this.#freeFailed(e);
   }
 
   // ---- the careful paths -----------------------------------------------------------------------------
@@ -126,6 +138,7 @@ export class Cache implements CacheEntry {
   /** @internal Take the checked path from now on (core.armHooks). */
   beCareful(): void {
     this.#careful = true;
+    this.#fast = NEVER;
   }
 
   #check(): void {
@@ -494,6 +507,7 @@ export class Cache implements CacheEntry {
     if (e !== 0) throw new SlabError(`wasm-slab: destroy '${this.name}' failed (code ${e})`, e);
     this.#dead = true;
     this.#careful = true;
+    this.#fast = NEVER;
     core.forget(this);
   }
 }
