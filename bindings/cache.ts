@@ -8,20 +8,24 @@
 // (tune), args.ts, errors.ts, generated/abi.ts. `heap` is only a back-reference for users (a type import
 // of heap.ts: no call goes up).
 // Invariants:
-//   - The fast path is alloc()/free() with #careful false: one test (for free also one isU32, i.e.
-//     `(p >>> 0) === p`). alloc then pops the CPU's main sheaf in JS (fastpath.ts: no Wasm call on a
-//     hit) and only on MISS (an empty sheaf, a stale view) makes the Wasm call, with one result test
-//     (`p > 0`; the u32 conversion of a pointer above 2 GiB only below it); a cache fastpath.ts declines
-//     (#fast undefined) always makes it. free makes one Wasm call (cache_free: every check, the typed
-//     error; its checks done in JS measured slower than the call: fastpath.ts). Everything else (a
-//     destroyed cache, callbacks whose exceptions must be rethrown, the refcount protocol, a bad
-//     argument, debug caches) takes #careful paths, all in Wasm.
+//   - The fast path is alloc()/free(): one call each into fastpath.ts with the cache's FastCache (#fast;
+//     NEVER — both paths miss — for a careful cache or one fastpath.ts declines: in-use bits, odd
+//     alignment, a module with checks off), no test of their own in front (they stay small enough for
+//     V8 to inline into the caller's loop: fastpath.ts). A hit pops or pushes the CPU's main sheaf in JS,
+//     with every check of the Wasm fast path (free: a u32, ours, this cache, an object start, allocated
+//     in its slab, in a user's hands, this node, room). On a miss — empty or full sheaf, another node,
+//     any failed check, a stale view, a careful cache — #allocMiss / #freeMiss make the one Wasm call of
+//     before (cache_alloc / cache_free: the slow path, or the typed error with nothing changed; alloc
+//     has one result test, `p > 0`, the u32 conversion of a pointer above 2 GiB only below it), then
+//     re-take the views if memory grew (core.syncViews). A careful cache (destroyed, callbacks whose
+//     exceptions must be rethrown, the refcount protocol, debug) or a bad argument goes on from there
+//     to the #careful paths, all in Wasm.
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
-// Call tree: alloc → fastAlloc | #allocMiss → cache_alloc → #oom | #allocCareful → #hookFailed, #oom;
-//   free → cache_free → #freeFailed |
-//   #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
+// Call tree: alloc → fastAlloc | #allocMiss → #allocCareful → #hookFailed, #oom | cache_alloc → #oom;
+//   free → fastFree | #freeMiss → #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed |
+//   cache_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
 //   (each call its own buffer), cache_alloc_bulk / #freeBulkChecked → #freeChunk → cache_free_bulk;
 //   prefill → cache_prefill → new Prefilled. Careful paths count their Wasm call (core.enter/leave).
 import { Abi as L, ErrorCodes, Flags } from "./generated/abi.js";

@@ -225,7 +225,7 @@ describe("the JS free", () => {
       expect([what, state(heap, a)]).toEqual([what, before]);
     }
     // the raw ABI gives the same codes (the Wasm is the one judge)
-    const invalid = [Abi.E_NOT_OURS, Abi.E_WRONG_CACHE, Abi.E_NOT_OBJECT];
+    const invalid: number[] = [Abi.E_NOT_OURS, Abi.E_WRONG_CACHE, Abi.E_NOT_OBJECT];
     for (const [what, p, kind] of cases) {
       const code = heap.wasm.cache_free(a.addr, p);
       if (kind === DoubleFreeError) expect([what, code]).toEqual([what, Abi.E_DOUBLE_FREE]);
