@@ -161,6 +161,7 @@ export function fastAlloc(core: Core, c: FastCache): number {
  *  `ptr` may be anything (a non-u32 is declined). Only for a free-key cache (cache.ts passes no other:
  *  keyOff ≥ 0) or NEVER. */
 export function fastFree(core: Core, c: FastCache, ptr: number): boolean {
+  if (typeof ptr !== "number") return false; // (`|` would throw on a BigInt or a Symbol)
   const v = core.view32;
   const p = ptr | 0;
   const inHeap = (p - core.chunkBase) | 0; // below chunk 0 it wraps to a "no chunk" slot, as in the Wasm
@@ -207,3 +208,26 @@ function oddInverse(odd: number): number {
 function count(v: Int32Array, k: number): void {
   if ((v[k] = (v[k]! + 1) | 0) === 0) v[k + 1] = v[k + 1]! + 1;
 }
+
+// Measured (Node 20, the shared 2-core machine under load 11–16; ratios to two empty Wasm calls in the
+// same process, medians of 7; CPU time (process.cpuUsage), which the load distorts less than wall time;
+// scratch variants of fastFree timed against each other — the figures in the report of branch jsfree):
+//   the pair through the Cache API, this file               3.53× / 4.00×   (two runs)
+//   JS pop + the Wasm free (the design before this file)     3.93× / 4.06×
+//   the raw ABI pair (two Wasm calls)                        3.92× / 4.16×
+//   JS pop + JS push with the u32 test, the key and the
+//     counter, none of checkObject's tests                   2.28× / 2.23×
+//   JS pop + a bare push (no test at all)                    1.45× / 1.72×
+//   each of checkObject's loads (table byte; descriptor's
+//     cache and object start; bitmap) adds about            0.3–0.6×
+// `node bench/micro.mjs --runs 7` (wall time) in the same session: Cache API 4.02× where the raw ABI
+// took 5.33×. The goal (≤ 1.0×) is not reached: even a JS pop and push with no check costs more than
+// two empty calls here, and a free with every check costs about what the Wasm call costs.
+// Why the first JS free (commit 8ef3f35) was slow: its bytecode (493 bytes) was above V8's inlining
+// limit (460: `--trace-turbo-inlining` prints "Cannot consider fastFree for inlining (reason: 5)",
+// kExceedsBytecodeLimit), so every free was a JS call that re-checked the maps of core and the cache and
+// re-loaded the views; the same checks inlined cost about one empty-call pair less (scratch copies of
+// this function, 2.7–2.9× inlined against 3.7–3.8× above the limit). Second, fields that V8 no longer
+// held as small integers (ES2022 class fields start undefined; Uint32Array values above 2^31 are
+// doubles): `declare`d fields took the inlined free from 4.15× to 3.54×. Module-level `const`s cost a
+// hole check per read (2 bytes of bytecode each, 30 in this function): `var` gave the room to inline.

@@ -231,7 +231,7 @@ describe("the JS free", () => {
       if (kind === DoubleFreeError) expect([what, code]).toEqual([what, Abi.E_DOUBLE_FREE]);
       else expect([what, invalid.includes(code)]).toEqual([what, true]);
     }
-    for (const bad of [-1, 1.5, 2 ** 32 + live, Number.NaN, "8" as unknown as number]) {
+    for (const bad of [-1, 1.5, 2 ** 32 + live, Number.NaN, "8", 8n, Symbol("p"), { valueOf: () => live }] as unknown as number[]) {
       const before = state(heap, a);
       expect(() => a.free(bad)).toThrow(InvalidArgumentError);
       expect(state(heap, a)).toEqual(before);
