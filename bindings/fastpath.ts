@@ -97,10 +97,9 @@ export class FastCache {
   declare readonly slabMask: number;
   declare readonly objOffset: number;
   declare readonly objects: number;
-  /** stride = odd << shift: inv = odd⁻¹ mod 2^32 (int32), and the rotate's two shift counts. */
+  /** stride = odd << shift: inv = odd⁻¹ mod 2^32 (int32), and shift (the rotate's count). */
   declare readonly inv: number;
   declare readonly shift: number;
-  declare readonly shiftBack: number;
   /** The slot's highest word used (TOP_W), or for NEVER a bound no view reaches: 2^30 − 1 words (a Smi;
    *  a view has at most 2^30 words), so both paths miss before they write. */
   declare readonly topW: number;
@@ -116,7 +115,6 @@ export class FastCache {
     this.objOffset = u32(C_OBJ_OFFSET);
     this.objects = u32(C_OBJECTS);
     this.shift = 31 - Math.clz32(stride & -stride);
-    this.shiftBack = 32 - this.shift; // (x << 32 is x << 0 in JS: shift 0 rotates by nothing, as it should)
     this.inv = oddInverse(stride >>> this.shift);
     this.topW = core === null ? 2 ** 30 - 1 : TOP_W;
   }
@@ -174,7 +172,8 @@ export function fastFree(core: Core, c: FastCache, ptr: number): boolean {
   // object start: |off| < 2^15 and |inv| < 2^31, so off × inv is exact in a double and `| 0` takes it
   // mod 2^32 (no Math.imul call: a smaller function)
   const k = ((inSlab - c.objOffset) * c.inv) | 0;
-  const i = ((k >>> c.shift) | (k << c.shiftBack)) >>> 0; // object index, or ≥ objects: not an object start
+  // rotate right by shift (a JS shift count is taken mod 32: << -shift is << 32 - shift, and << 0 for 0)
+  const i = ((k >>> c.shift) | (k << -c.shift)) >>> 0; // object index, or ≥ objects: not an object start
   if (v[d + DCACHE_W] !== c.addr || i >= c.objects) return false;
   const head = d - ((inSlab >>> PAGE_SHIFT) << DESC_W_SHIFT);
   const bm = v[head + DAUX_W]! >>> 2; // the head's aux: its bitmap's address (see bitmapWord above)

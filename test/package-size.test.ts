@@ -8,8 +8,9 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "./cc.js";
 
-/** The budget (bytes): raw and gzip -9 of the default browser bundle, debug chunk excluded. */
-export const BUDGET = { raw: 128_000, gzip: 48_000 };
+/** The budget (bytes): raw and gzip -9 of the default browser bundle, debug chunk excluded. (gzip 48 →
+ *  48.5 kB: Cache.free's JS fast path, bindings/fastpath.ts, took the bundle from 47 738 to 48 200 B.) */
+export const BUDGET = { raw: 128_000, gzip: 48_500 };
 
 const dist = (...p: string[]) => join(ROOT, "dist", ...p);
 
