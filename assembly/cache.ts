@@ -7,7 +7,8 @@
 // Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and frees a cache header.
 // Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), debugslot.ts (the slot
 // sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, inuse.ts (which
-// double-free mechanism a new cache gets: hardenFlags), threads.ts (init).
+// double-free mechanism a new cache gets: hardenFlags), slab.ts (the stride's inverse: setObjectDivisor),
+// threads.ts (init).
 // Threaded build (sync.ts THREADED): creating a cache holds the heap lock (the cache list and the id
 // counter are shared); a shared heap's caches have one per-CPU slot more than CPUs (the parked slot,
 // layout.ts "threads") and the thread block follows the boot cache; cacheAttach() gives a second
@@ -30,6 +31,7 @@ import {
 import { CpuSlot } from "./structs";
 import { HEAP, alignUp, arenaInit } from "./arena";
 import { allocOne, freeOne } from "./node";
+import { setObjectDivisor } from "./slab";
 import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
 import { setError } from "./report";
 import { hardenFlags } from "./inuse";
@@ -163,6 +165,7 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
   store<u32>(c, debug ? debugTrackOff(size, flags) : 0, C_TRACK_OFF);
   store<u32>(c, (PAGE_SIZE << order) - 1, C_SLAB_MASK);
   store<u32>(c, <u32>((<u64>1 << 32) / stride + 1), C_RECIP);
+  setObjectDivisor(c, stride);                          // slab.ts: the free fast path's object-start test
   store<u32>(c, minPartial(size), C_MIN_PARTIAL);
   store<u32>(c, arrayCap, C_ARRAY_CAP);
   store<u32>(c, arrayCap == 0 ? 1 : (arrayCap + 1) >> 1, C_BATCH);

@@ -2,16 +2,18 @@
 //
 // Owns: every per-CPU slot's CC_MAIN / CC_SPARE / CC_ALIEN / CC_GUARD / CC_TOUCHED fields (the sheaves
 // and the barn are sheaf.ts's). Entry points: cacheAlloc(), cacheAllocNode(), cacheFree(), allocSingle() /
-// cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
+// cacheFreeAt() (kfree's form), cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
 // Called by: index.ts, kmalloc.ts, bench.ts, reclaim.ts, destroy.ts. Calls sheaf.ts (sheaves, the barn),
-// node.ts (the batch seam), harden.ts (the fast paths' checks), debug.ts (debug caches' single objects).
+// node.ts (the batch seam), harden.ts (the fast paths' checks), slab.ts (freeConfirm's bitmap test),
+// debug.ts (debug caches' single objects).
 //
 // Call tree (the map before the code):
 //   cacheAlloc ─ pop main ──────────────────────────────────────────────── (fast: a load, a test, a pop)
 //       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
 //   cacheFree ─ hardenFree (is it ours?) ─ hardenRelease (in a user's hands?) ─ same node: push main ─ (fast)
-//       │        └ key found: freeConfirm ─ parkedAnywhere (arrays, guard sheaves, barns, handles) ─ (cold)
+//       │        └ key found: freeConfirm ─ free in its slab? (bitmap) ─ parkedAnywhere (arrays, guard
+//       │                     sheaves, barns, handles) ─ (cold)
 //       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
 //
@@ -35,6 +37,7 @@ import {
 import { CacheNode, CpuSlot, Sheaf } from "./structs";
 import { HEAP, chunkByteOf, nodeOf } from "./arena";
 import { allocOne, cnAddr, freeOne, refillBatch } from "./node";
+import { freeInSlab } from "./slab";
 import {
   barnReplaceEmptySheaf, barnReplaceFullSheaf, drainBarn, sheafDelete, sheafEntry, sheafFlush, sheafNew,
 } from "./sheaf";
@@ -45,7 +48,7 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { HARDEN_CONFIRM, hardenAlloc, hardenFree, hardenRelease, hardenReleased } from "./harden";
+import { HARDEN_CONFIRM, hardenAlloc, hardenFree, hardenHandOut, hardenRelease, hardenReleased } from "./harden";
 import { handleHolds } from "./sheaf";
 import { THREADED, currentCpu } from "./sync";
 import { E_NO_CPU, REQ_DRAIN } from "./layout";
@@ -65,7 +68,7 @@ export const FLAG2_NO_ALIEN: u32 = 1;
   if (n == 0) return hardenAlloc(cache, allocSlow(cache, slot));
   changetype<Sheaf>(main).count = n - 1;
   statAt(slot, ALLOC_FASTPATH);
-  return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
+  return hardenHandOut(cache, <usize>load<u32>(sheafEntry(main, n - 1)));
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
@@ -74,10 +77,17 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 // array, a barn, an alien array or a prefill handle) is refused by its free key, confirmed by a cold walk
 // (freeConfirm), or by its in-use bit. Refusals go through freeFailed (cold), which reports them.
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
-  const b = chunkByteOf(ptr);                                   // node, or "not a slab chunk"
-  const e = hardenFree(cache, ptr, b);
+  return cacheFreeAt(cache, ptr, chunkByteOf(ptr), false);     // b: node, or "not a slab chunk"
+}
+
+// cacheFree with ptr's chunk-table byte b already read. pageNamesCache: the caller read `cache` from
+// ptr's page descriptor after testing b (kmalloc.ts kfree), so hardenFree skips those two tests (a
+// constant at each call site: the other branch compiles away).
+@inline export function cacheFreeAt(cache: usize, ptr: usize, b: u8, pageNamesCache: bool): i32 {
+  const flags = load<u32>(cache, C_FLAGS);
+  const e = hardenFree(cache, flags, ptr, b, pageNamesCache);
   if (e != E_OK) return freeFailed(cache, ptr, e);
-  const h = hardenRelease(cache, ptr);
+  const h = hardenRelease(cache, flags, ptr);
   if (h != E_OK && !freeConfirm(cache, ptr, h)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
@@ -90,11 +100,12 @@ export const FLAG2_NO_ALIEN: u32 = 1;
   return E_OK;
 }
 
-// Cold: hardenFree did not accept ptr outright. The in-use bit said no (E_DOUBLE_FREE): false. The key
-// was there (HARDEN_CONFIRM): a double free if ptr is parked anywhere, else the user's own value — the
-// free goes on (true, key written).
+// Cold: hardenRelease did not accept ptr outright. The in-use bit said no (E_DOUBLE_FREE): false. The key
+// was there (HARDEN_CONFIRM): a double free if ptr is free in its slab (every free object of a free-key
+// cache holds its key: slab.ts slabNew; the fast path does not read the bitmap) or parked anywhere, else
+// the user's own value — the free goes on (true, key written).
 export function freeConfirm(cache: usize, ptr: usize, h: i32): bool {
-  if (h != HARDEN_CONFIRM || parkedAnywhere(cache, ptr)) return false;
+  if (h != HARDEN_CONFIRM || freeInSlab(cache, ptr) || parkedAnywhere(cache, ptr)) return false;
   hardenReleased(cache, ptr);
   return true;
 }

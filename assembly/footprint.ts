@@ -9,8 +9,8 @@
 //   footprintWalk ─ header: [heapBase, chunkBase)
 //                 ├ per chunk ─ run (CS_RUN): descriptors, requested bytes, tail of its chunks
 //                 │           ├ free chunk (CS_FREE): descriptors, free pages
-//                 │           └ buddy chunk: descriptors, then page by page by descriptor kind:
-//                 │                 K_FREE → free pages; K_LARGE → requested bytes + tail; K_SLAB → slabWalk
+//                 │           └ page-run chunk: descriptors, then block by block by descriptor kind:
+//                 │                 K_FREE → free pages (a run); K_LARGE → requested bytes + tail; K_SLAB → slabWalk
 //                 ├ per cache (the heap's list): parked objects (arrays, barns, quarantine) move from
 //                 │   allocated to parked
 //                 └ memory past the last chunk
@@ -45,7 +45,7 @@ export const FP_KM_USABLE: u32 = 6;    // malloc classes: class size × objects 
 export const FP_SLAB_TAIL: u32 = 7;    // slab bytes after the last object
 export const FP_SLAB_FREE: u32 = 8;    // free objects in slabs (stride each)
 export const FP_PARKED: u32 = 9;       // objects in per-CPU main/spare/alien arrays, barns, quarantine
-export const FP_FREE: u32 = 10;        // free buddy blocks and free chunks, below the high-water mark
+export const FP_FREE: u32 = 10;        // free page runs and free chunks, below the high-water mark
 export const FP_LARGE_TAIL: u32 = 11;  // large blocks and runs: bytes kept beyond the request
 export const FP_UNTOUCHED: u32 = 12;   // grown, never handed out (above the high-water mark)
 export const FP_OTHER: u32 = 13;       // bytes no category names (0 on a sound heap)
@@ -140,8 +140,8 @@ function parkedWalk(): void {
   }
 }
 
-// The buddy pages of the chunk at ch (pages META_PAGES..255).
-function buddyWalk(ch: usize): void {
+// The pages of the chunk at ch (pages META_PAGES..255): free runs, slabs, large blocks.
+function chunkWalk(ch: usize): void {
   let p: u32 = META_PAGES;
   while (p < PAGES_PER_CHUNK) {
     const d = ch + (<usize>p << DESC_SHIFT);
@@ -149,14 +149,14 @@ function buddyWalk(ch: usize): void {
     const kind = changetype<PageDesc>(d).kind;
     let pages: u32 = 1;
     if (kind == K_FREE) {
-      pages = <u32>1 << changetype<PageDesc>(d).order;
+      pages = <u32>changetype<PageDesc>(d).objects;             // a free page run: its length
       freeRange(a, <usize>pages << PAGE_SHIFT);
     } else if (kind == K_SLAB) {
       const cache = <usize>changetype<PageDesc>(d).cache;
       pages = <u32>1 << load<u32>(cache, C_ORDER);
       slabWalk(cache, d, a);
     } else if (kind == K_LARGE && changetype<PageDesc>(d).aux != 0) {
-      pages = <u32>changetype<PageDesc>(d).objects;           // the whole block: its later sub-blocks too
+      pages = <u32>changetype<PageDesc>(d).objects;           // the whole block
       const bytes = <usize>changetype<PageDesc>(d).aux;
       range(FP_LIVE, a, bytes);
       range(FP_LARGE_TAIL, a + bytes, (<usize>pages << PAGE_SHIFT) - bytes);
@@ -193,7 +193,7 @@ export function footprintWalk(): void {
       continue;
     }
     if (state == CS_FREE) freeRange(ch + DESC_BYTES, (<usize>1 << CHUNK_SHIFT) - DESC_BYTES);
-    else buddyWalk(ch);
+    else chunkWalk(ch);
     i++;
   }
   freeRange(chunkStart(n), memEnd > chunkStart(n) ? memEnd - chunkStart(n) : 0); // past the last chunk

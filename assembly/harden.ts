@@ -1,20 +1,22 @@
 // harden.ts — the fast paths' checks, behind named hooks, gated by a build constant (as mimalloc's and
 // snmalloc's are), so that the cost of each check is a build away: `npm run asbuild:unchecked`.
 //
-// Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() (an object is handed to a user:
-// its free key cleared, or its in-use bit set), hardenFree() (a user frees ptr: is it an allocated object
+// Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() / hardenHandOut() (an object is
+// handed to a user: its free key cleared, or its in-use bit set), hardenFree() (a user frees ptr: is it an allocated object
 // of this cache?), hardenRelease() (was it in a user's hands, not parked? the free key written, or the
 // in-use bit cleared), hardenReleased() (a key found was the user's own value: the free goes on),
 // hardenCheck() (the read-only form of both, for realloc and malloc_usable_size).
 // Called by: cpu.ts (cacheAlloc, cacheFree, cacheAllocNode), kmalloc.ts (malloc's fast path, classify),
-// bulk.ts, debug.ts (handOutAny). Calls slab.ts (checkObject), inuse.ts (the in-use bit, the free key).
+// bulk.ts, debug.ts (handOutAny). Calls slab.ts (checkObjectStart, freeInSlab), inuse.ts (the in-use bit,
+// the free key).
 //
 // Build constant (asc --use HARDEN=n; asconfig.json: every target but "unchecked" leaves it unset, which
 // means all checks on):
 //   bit          check                                                            refused with
 //   HARDEN_OBJECT  free: ptr is the start of an object of this cache, allocated   E_NOT_OURS, E_WRONG_CACHE,
-//                  in its slab (slab.ts checkObject: table byte, descriptor,       E_NOT_OBJECT, E_DOUBLE_FREE
-//                  offset × reciprocal, bitmap bit)
+//                  in its slab (slab.ts checkObjectStart: table byte, descriptor,  E_NOT_OBJECT, E_DOUBLE_FREE
+//                  offset × the stride's inverse, rotated; the bitmap bit only
+//                  for caches without a free key or in-use bits: hardenFree)
 //   HARDEN_PARKED  free: ptr is in a user's hands, not parked in an array, barn,    E_DOUBLE_FREE
 //                  alien array or prefill handle (an F_FREEKEY cache: its free key
 //                  is not there, or the walk cpu.ts parkedAnywhere does not find
@@ -29,7 +31,7 @@
 // free called from JS measurably slower.
 // An unchecked build trusts its caller: a bad pointer corrupts the heap. It is for measuring.
 import { C_FLAGS, E_DOUBLE_FREE, E_OK, F_FREEKEY, F_INUSE } from "./layout";
-import { checkObject } from "./slab";
+import { checkObjectStart, freeInSlab } from "./slab";
 import { inuseIsSet, inuseMark, inuseRelease, keyAddr, keyOf } from "./inuse";
 
 export const HARDEN_OBJECT: i32 = 1;
@@ -47,27 +49,42 @@ export const HARDEN_CONFIRM: i32 = -1;
 // Object p (0 passes through) of `cache` goes to a user: its free key cleared (F_FREEKEY), or its in-use
 // bit set (F_INUSE). Returns p.
 @inline export function hardenAlloc(cache: usize, p: usize): usize {
+  return p != 0 ? hardenHandOut(cache, p) : 0;
+}
+
+// hardenAlloc for an object p ≠ 0 (a pop from an array: no test of p).
+@inline export function hardenHandOut(cache: usize, p: usize): usize {
   const flags = load<u32>(cache, C_FLAGS);
   if ((flags & F_FREEKEY) != 0) {
-    if ((HARDENING & HARDEN_PARKED) != 0 && p != 0) store<u32>(keyAddr(flags, p), 0);
+    if ((HARDENING & HARDEN_PARKED) != 0) store<u32>(keyAddr(flags, p), 0);
   } else if ((flags & F_INUSE) != 0) inuseMark(cache, p);
   return p;
 }
 
 // A user frees ptr to `cache`; b is chunkByteOf(ptr). E_OK, or the code to refuse it with (nothing
 // changed; the caller reports it). The one place for the build-gated checks of ptr itself.
-@inline export function hardenFree(cache: usize, ptr: usize, b: u8): i32 {
-  if ((HARDENING & HARDEN_OBJECT) != 0) return checkObject(cache, ptr, b);
+// Is ptr the start of an object of this cache (slab.ts checkObjectStart)? Whether it is allocated in its
+// slab is asked of the bitmap only for a cache that has neither a free key nor in-use bits: a free-key
+// object free in its slab holds its key (slabNew writes it), so hardenRelease finds the key and the cold
+// confirm (cpu.ts freeConfirm) reads the bitmap; an in-use bit is clear for an object free in its slab.
+// `flags` is the cache's C_FLAGS (read once by the caller for both hooks); pageNamesCache: the caller
+// found `cache` in ptr's page descriptor (slab.ts checkObjectStart skips that test).
+@inline export function hardenFree(cache: usize, flags: u32, ptr: usize, b: u8, pageNamesCache: bool): i32 {
+  if ((HARDENING & HARDEN_OBJECT) != 0) {
+    const e = checkObjectStart(cache, ptr, b, pageNamesCache);
+    if (e != E_OK) return e;
+    const mech = (HARDENING & HARDEN_PARKED) != 0 ? F_FREEKEY | F_INUSE : F_INUSE;
+    if ((flags & mech) == 0 && freeInSlab(cache, ptr)) return E_DOUBLE_FREE; // free in its slab
+  }
   return E_OK;
 }
 
 // The parked side of a free of ptr, an allocated object of `cache`: was it in a user's hands?
 //   E_OK           yes: now marked free (its key written, or its in-use bit cleared)
 //   E_DOUBLE_FREE  no: its in-use bit was clear (nothing changed)
-//   HARDEN_CONFIRM its key is there: parked, or the user's own value. The caller walks (cold) and, if
-//                  ptr is parked nowhere, calls hardenReleased.
-@inline export function hardenRelease(cache: usize, ptr: usize): i32 {
-  const flags = load<u32>(cache, C_FLAGS);
+//   HARDEN_CONFIRM its key is there: free in its slab, parked, or the user's own value. The caller
+//                  confirms (cold: cpu.ts freeConfirm) and, if ptr is neither, calls hardenReleased.
+@inline export function hardenRelease(cache: usize, flags: u32, ptr: usize): i32 {
   if ((flags & F_FREEKEY) != 0) {
     if ((HARDENING & HARDEN_PARKED) == 0) return E_OK;
     const at = keyAddr(flags, ptr);

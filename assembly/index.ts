@@ -71,8 +71,18 @@ export { NR_STATS } from "./stats";
 }
 
 // A cache a caller may operate on: known, and not one of the heap's own (boot, sheaves, kmalloc-N...).
+// The same tests as knownCache, written for the raw fast paths (cache_alloc / cache_free from JS or C pay
+// it on every call): two branches that make every later load safe — c's header inside memory and
+// cache-line aligned, then c inside a chunk (its table byte; the table covers all 4 GiB), so that its page
+// descriptor exists — and then the descriptor, magic, self and flags tests in one branch (a chain of
+// short-circuit tests compiles to a setcc/movzx/test per test). The boot cache is internal (F_INTERNAL),
+// so it is refused without a test of its own.
 @inline function userCache(c: usize): bool {
-  return knownCache(c) && c != BOOT && (load<u32>(c, C_FLAGS) & F_INTERNAL) == 0;
+  if (<u64>c + C_HDR > (<u64>memory.size() << 16) || (c & (CACHE_LINE - 1)) != 0) return false; // u64: a 4 GiB memory
+  if (chunkByteOf(c) >= CT_RUN_TAIL) return false;
+  const onBootPage = <u32>(<usize>changetype<PageDesc>(pageOf(c)).cache == BOOT);
+  const live = <u32>(load<u32>(c, C_MAGIC) == CACHE_MAGIC) & <u32>(<usize>load<u32>(c, C_SELF) == c);
+  return (onBootPage & live & <u32>((load<u32>(c, C_FLAGS) & F_INTERNAL) == 0)) != 0;
 }
 
 // [p, p + bytes) is memory a caller may hand over for the allocator to read or write: below the heap

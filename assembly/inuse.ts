@@ -29,7 +29,7 @@
 //   or parked in a per-CPU array, a barn or an alien array.
 //
 // The slab is found by masking, without reading a descriptor: a slab is 2^order pages (order ≤ 3) and
-// buddy blocks of order ≤ 3 are aligned to their size in absolute addresses (layout.ts), so
+// slab page runs of order ≤ 3 are aligned to their size in absolute addresses (layout.ts), so
 // slab start = ptr & ~(slab bytes - 1) = ptr & ~C_SLAB_MASK.
 //
 // Invariants (checked by validate): in-use bit set ⇒ slab bit 0 (allocated) and the object is in no array;

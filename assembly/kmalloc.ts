@@ -10,16 +10,19 @@
 // slab.ts (the free-time object check).
 //
 // Call tree:
-//   kmalloc ─ class of n (one byte load) ─ pop the CPU's main array ─────────────────── (fast)
-//       └ kmallocSlow ─ fill tables (first call) ─ create class cache (first use) ─ cacheAlloc (cpu.ts)
-//                     └ largeAlloc ─ pageAlloc + give the tail back (≤ 2^MAX_BUDDY_ORDER pages)
+//   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
+//       └ kmallocSlow ─ fill tables (first call) ─ no cache yet: borrow (a loan from the lender class)
+//                     ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
+//                     ├ cacheAlloc (cpu.ts)
+//                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
-//   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFree (cpu.ts) ── (fast)
+//   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
+//         test already done) ─────────────────────────────────────────────────────────────────── (fast)
 //       └ kfreeSlow ─ free(0) ─ classify: large block → largeFree; run → runFree; else an error code
-//   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages)
+//   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
 //                       ├ a class object grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
-//                       ├ a large block grows: in place when the pages after it are free (largeGrow)
-//                       └ otherwise: kmalloc, copy, kfree
+//                       ├ a large block grows: in place when a free run follows it (pagesExtend)
+//                       └ otherwise: kmalloc, copy the live bytes, kfree
 //
 // Size classes (the class set is chosen once, before the first allocation):
 //   KM_SET_KERNEL: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k (the kernel's kmalloc caches)
@@ -34,12 +37,14 @@
 //   at most 2 empty slabs kept per node (KM_MIN_PARTIAL = 1),
 //   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
 //   refill batches that start at 1 object and double per refill (cpu.ts warmBatch),
+//   per-CPU arrays off for a class's first KM_WARM_ALLOCS slow-path allocations (classWarm), and, with the
+//   default set, a class's first KM_LEND_MAX blocks lent by the power-of-two class above it (borrow),
 //   at most 32 KiB of objects in the barn's full arrays (sheaf.ts barnMaxFull).
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
 // block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.
 // aligned_alloc supports alignments up to 4 KiB from the classes (a cache's own alignment, kept by debug
-// and in-use layouts), up to MAX_LARGE_ALIGN (64 KiB) from the buddy allocator, and 8 KiB for huge
+// and in-use layouts), up to MAX_LARGE_ALIGN (64 KiB) from the page allocator, and 8 KiB for huge
 // (chunk-run) blocks; larger ones fail with E_INVALID.
 //
 // Bad pointers: every path checks before it changes anything, and returns an E_* code: a pointer outside
@@ -49,26 +54,28 @@
 // harden.ts, through checkObject + hardenCheck in classify, so realloc and malloc_usable_size refuse a
 // freed block too, and cacheFree's hardenFree for free).
 import {
-  C_BATCH, C_FLAGS, C_SIZE, CHUNK_BASE_ALIGN, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
+  C_ARRAY_CAP, C_BATCH, C_FLAGS, C_OBJECTS, C_SIZE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
-  KMALLOC_MAX, MAX_BUDDY_ORDER, MAX_LARGE_ALIGN, N_LARGE_PAGES, N_LOCK, PAGE_SHIFT, PAGE_SIZE,
+  KMALLOC_MAX, KM_LEND, KM_LEND_MAX, KM_LOANS, KM_WARM_ALLOCS, MAX_LARGE_ALIGN, PAGE_SHIFT, PAGE_SIZE,
+  USABLE_PAGES,
 } from "./layout";
-import { CpuSlot, PageDesc, Sheaf } from "./structs";
-import { CHUNK_BASE, HEAP, chunkByteOf, chunkIndex, chunkStart, pageAddr, pageOf } from "./arena";
+import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
+import { cnAddr } from "./node";
+import { HEAP, chunkByteOf, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
-import { cacheAlloc, cacheFree, parkedAnywhere } from "./cpu";
-import { hardenAlloc, hardenCheck } from "./harden";
+import { cacheAlloc, cacheFree, cacheFreeAt, parkedAnywhere } from "./cpu";
+import { hardenCheck, hardenHandOut } from "./harden";
 import { sheafEntry } from "./sheaf";
 import {
-  chunkHeaderOf, nodeAddr, pageAllocReclaiming, pageExtend, pageFree, runAllocReclaiming, runCapacity, runFree,
+  chunkHeaderOf, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree,
 } from "./page";
 import { checkObject } from "./slab";
 import { freeFailed, setError } from "./report";
-import { ALLOC_FASTPATH, statAt } from "./stats";
+import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
-import { heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
+import { heapLock, heapUnlock, publish, readShared } from "./sync";
 
 // The class set used when malloc runs before anyone chose one.
 export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
@@ -82,6 +89,13 @@ const KM_MIN_PARTIAL: u32 = 1;
 // classes 12.5% apart most classes hold few objects, and a class's first slab is its fixed cost.
 const KM_MAX_WASTE: u32 = 4;
 const KM_ARRAY_BYTES: u32 = 16384;
+// The smallest lender: classes up to it without a cache of their own borrow its objects (borrow() below).
+const KM_LEND_MIN: u32 = 128;
+// Warm-up (small heaps, issue 12): a class of the fine set starts with its per-CPU arrays off, so a class
+// used a few times takes objects straight from its slabs and creates no sheaf (each sheaf size is an
+// internal cache with a slab of its own) and parks nothing. After KM_WARM_ALLOCS (layout.ts) slow-path
+// allocations on a CPU (the ALLOC_SLOWPATH counter of its slot) the class gets its arrays (classArrayCap),
+// for good. The kernel set keeps its arrays from the start (the lab's geometry).
 
 // realloc growth of a class object: to at least usable + usable >> REALLOC_GROWTH_SHIFT (25%).
 const REALLOC_GROWTH_SHIFT: u32 = 2;
@@ -98,10 +112,11 @@ const MAX_REQUEST: usize = 0x7fff0000;
 // malloc(size). Returns 0 with E_NOMEM set when memory runs out.
 // The fast path is cacheAlloc's (cpu.ts) with the class lookup in front: a request of 1..KMALLOC_MAX
 // bytes reads its class from the index, its cache from the class table (a class with no cache yet reads
-// as the boot cache, whose arrays are always empty), and pops the CPU's main array. Anything else — a
-// miss, size 0, a large size, tables not yet filled — goes to kmallocSlow.
+// as the boot cache, whose arrays are always empty), and pops the CPU's main array. Size 0 takes the
+// same path: index[0] is the first class once the tables are filled (malloc(0) returns a unique
+// pointer, as glibc's). Anything else — a miss, a large size, tables not yet filled — goes to kmallocSlow.
 @inline export function kmalloc(size: usize): usize {
-  if (size - 1 < <usize>KMALLOC_MAX) {
+  if (size <= <usize>KMALLOC_MAX) {
     const k = <usize>load<u8>(HEAP + ((size + 7) >> 3), H_KMALLOC + KM_INDEX);
     const cache = BOOT + <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);
     const slot = cpuSlot(cache);
@@ -110,7 +125,7 @@ const MAX_REQUEST: usize = 0x7fff0000;
     if (n != 0) {
       changetype<Sheaf>(main).count = n - 1;
       statAt(slot, ALLOC_FASTPATH);
-      return hardenAlloc(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off / in use
+      return hardenHandOut(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off / in use
     }
   }
   return kmallocSlow(size);
@@ -124,7 +139,7 @@ const MAX_REQUEST: usize = 0x7fff0000;
   const b = chunkByteOf(ptr);
   if (b < CT_RUN_TAIL) {
     const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
-    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFree(cache, ptr);
+    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFreeAt(cache, ptr, b, true);
   }
   return kfreeSlow(ptr);
 }
@@ -152,6 +167,8 @@ export function kmallocSetClasses(set: u32): i32 {
   for (let k: u32 = 1; k < KM_SLOTS; k++) if (load<u32>(t + KM_CACHES + (k << 2)) != 0) return E_BUSY;
   memory.fill(t + KM_SIZES, 0, KM_SLOTS << 1);
   memory.fill(t + KM_INDEX, 0, KM_INDEX_LEN);
+  memory.fill(t + KM_LOANS, 0, KM_SLOTS);
+  store<u32>(t + KM_LEND, 0);                      // a chosen set is served exactly (classFor: the default)
   let k: u32 = 0;
   let prev: u32 = 0;
   if (set == KM_SET_KERNEL) {
@@ -173,6 +190,7 @@ export function kmallocSetClasses(set: u32): i32 {
       }
     }
   }
+  store<u8>(t + KM_INDEX, 1);                          // malloc(0): the first class, on the fast path
   if (ASC_NO_ASSERT == false) assert(k < KM_SLOTS && prev == KMALLOC_MAX); // the tables must cover 1..KMALLOC_MAX
   store<u32>(t + KM_NCLASSES, k);
   store<u32>(t + KM_SET, set);
@@ -198,9 +216,8 @@ function classCacheLocked(k: u32, at: usize): usize {
   const size = classSize(k);
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
-  let cap = defaultArrayCap(size);              // arrays of at most KM_ARRAY_BYTES (at least 2 objects)
-  if (cap * size > KM_ARRAY_BYTES) cap = KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
-  const c = cacheCreate(size, align, 0, cap);
+  const warm = load<u32>(kmTable(), KM_SET) == KM_SET_FINE;
+  const c = cacheCreate(size, align, 0, warm ? 0 : classArrayCap(size)); // warm-up: arrays off (above)
   if (c == 0) return 0;
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL, KM_MAX_WASTE);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
@@ -209,12 +226,70 @@ function classCacheLocked(k: u32, at: usize): usize {
   return c;
 }
 
+// The per-CPU array capacity of a class of `size` bytes: the default for its size, but arrays of at most
+// KM_ARRAY_BYTES of objects (at least 2).
+function classArrayCap(size: u32): u32 {
+  const cap = defaultArrayCap(size);
+  if (cap * size <= KM_ARRAY_BYTES) return cap;
+  return KM_ARRAY_BYTES / size < 2 ? 2 : KM_ARRAY_BYTES / size;
+}
+
+// A class still warming up (arrays off, see KM_WARM_ALLOCS) whose current CPU has taken KM_WARM_ALLOCS
+// objects through the slow path gets its arrays. No array of the cache exists while its capacity is 0
+// (every alloc and free goes straight to the slabs), so there is nothing to drain. Threads: the
+// capacity is published under the heap lock; a CPU that read 0 a moment earlier takes one more object
+// straight from the slabs.
+function classWarm(c: usize): void {
+  if (statOf(cpuSlot(c), ALLOC_SLOWPATH) < <u64>KM_WARM_ALLOCS) return;
+  heapLock();
+  if (load<u32>(c, C_ARRAY_CAP) == 0) {
+    store<u32>(c, 1, C_BATCH);                  // warms up further: cpu.ts warmBatch doubles it per refill
+    publish(c + C_ARRAY_CAP, classArrayCap(load<u32>(c, C_SIZE)));
+  }
+  heapUnlock();
+}
+
+// A request of class k, which has no cache yet, in the default set (the fine classes as the first malloc
+// chose them; a set chosen with kmallocSetClasses is served exactly): an object of its lender — the
+// power-of-two class above it, at least KM_LEND_MIN and at most a page — for the first KM_LEND_MAX
+// blocks of class k, while the lender holds at most one slab on this node and that slab has a free object
+// (or the lender has no slab yet: this makes it). A program that mallocs a few blocks of many sizes (a C
+// program's start-up: argv, environment, preopened paths; a small program's handful of each) fills one
+// shared page per power of two instead of taking a slab per class (the fine set has eight classes per
+// doubling). After its loans, or once the lender's first slab is full, class k gets its own cache at its
+// next malloc and keeps it. The rounding a loan costs (under 2×, or up to KM_LEND_MIN below it) is
+// bounded by one slab per lender and KM_LEND_MAX blocks per class. The block's usable size is the
+// lender's (malloc_usable_size, realloc and free read the cache from the page). 0: no loan (a chosen
+// set, a power-of-two class, loans used up, a full lender, no memory); the caller goes on as usual.
+// Threads: another CPU may take the last free object meanwhile (the lender then makes one more slab),
+// and two may count one loan (a class then has one more).
+function borrow(k: u32): usize {
+  const t = kmTable();
+  if (load<u32>(t, KM_LEND) == 0) return 0;
+  const loans = <u32>load<u8>(t + KM_LOANS + k);
+  const size = classSize(k);
+  let ls = size <= KM_LEND_MIN ? KM_LEND_MIN : <u32>1 << (32 - clz(size - 1)); // next power of two
+  if (loans >= KM_LEND_MAX || ls == size || ls > PAGE_SIZE) return 0;
+  const lender = classCache(classIndex(ls));
+  if (lender == 0) return 0;
+  const cn = cnAddr(lender, currentNode);
+  const total = changetype<CacheNode>(cn).totalObjects;
+  if (total != 0 && (total > load<u32>(lender, C_OBJECTS) ||
+      changetype<CacheNode>(cn).nrPartial + changetype<CacheNode>(cn).nrEmpty == 0)) return 0;
+  const p = cacheAlloc(lender);
+  if (p != 0) store<u8>(t + KM_LOANS + k, <u8>(loans + 1));
+  return p;
+}
+
 // The class serving `size` bytes (1..KMALLOC_MAX), filling the tables on the first call.
 function classFor(size: usize): u32 {
   let k = classIndex(size);
   if (k == 0) {
     heapLock();                              // threads: one instance fills the tables
-    if (classIndex(size) == 0) kmallocSetClasses(KM_SET_DEFAULT);
+    if (classIndex(size) == 0) {
+      kmallocSetClasses(KM_SET_DEFAULT);
+      store<u32>(kmTable() + KM_LEND, 1);    // the default set lends (borrow); a chosen one does not
+    }
     heapUnlock();
     k = classIndex(size);
   }
@@ -226,8 +301,14 @@ function classFor(size: usize): u32 {
 function kmallocSlow(size: usize): usize {
   if (size == 0) size = 1;                 // malloc(0): a unique pointer, as glibc
   if (size <= KMALLOC_MAX) {
-    const c = classCache(classFor(size));
+    const k = classFor(size);
+    if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
+      const p = borrow(k);
+      if (p != 0) return p;
+    }
+    const c = classCache(k);
     if (c == 0) return 0;
+    if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
     return cacheAlloc(c);
   }
   return largeAlloc(size, PAGE_SIZE);
@@ -273,7 +354,7 @@ function classify(ptr: usize): i32 {
   if (kind == K_TAIL) return E_NOT_OBJECT;                        // inside a large block
   if (kind == K_META) return E_NOT_OURS;                          // the descriptor pages
   if (load<u8>(chunkHeaderOf(d), CH_STATE) == CS_RUN) return E_NOT_OBJECT; // inside a run's first chunk
-  // A free page (in a free buddy block or a free chunk): a page-aligned pointer there was a large block.
+  // A free page (in a free page run or a free chunk): a page-aligned pointer there was a large block.
   return (ptr & (PAGE_SIZE - 1)) == 0 ? E_DOUBLE_FREE : E_NOT_OURS;
 }
 
@@ -302,21 +383,10 @@ function usableOf(ptr: usize): usize {
   return runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
 }
 
-// ---- large blocks: whole pages from the buddy allocator, whole chunks above that ------------------------
+// ---- large blocks: runs of exactly the pages needed, whole chunks above a chunk's usable pages ----------
 
 @inline function pagesFor(size: usize): u32 {
   return <u32>((size + PAGE_SIZE - 1) >> PAGE_SHIFT);
-}
-
-@inline function ceilLog2(x: u32): u32 {
-  return x <= 1 ? 0 : 32 - <u32>clz(x - 1);
-}
-
-function largePagesAdd(node: u32, delta: i32): void {
-  const n = nodeAddr(node);
-  lock(n + N_LOCK);
-  store<u32>(n, <u32>(<i32>load<u32>(n, N_LARGE_PAGES) + delta), N_LARGE_PAGES);
-  unlock(n + N_LOCK);
 }
 
 // A block of `size` bytes aligned to `align` (a power of two; at least a page in any case).
@@ -325,28 +395,15 @@ export function largeAlloc(size: usize, align: usize): usize {
   if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
   const pages = pagesFor(size);
   const nn = load<u32>(HEAP, H_NNODES);
-  if (pages <= (<u32>1 << MAX_BUDDY_ORDER) && align <= MAX_LARGE_ALIGN) {
-    let order = ceilLog2(pages);
-    const alignOrder = ceilLog2(<u32>(align >> PAGE_SHIFT));
-    if (alignOrder > order) order = alignOrder;
-    // A buddy block is aligned to its size in the chunk, but chunkBase only to CHUNK_BASE_ALIGN: a larger
-    // alignment may need a skip into the block, so the block holds the skip too.
-    let skip = align > CHUNK_BASE_ALIGN ? <u32>((align - (CHUNK_BASE & (align - 1))) & (align - 1)) >> PAGE_SHIFT : 0;
-    if (skip != 0) {
-      order = ceilLog2(pages + skip);
-      if (order > MAX_BUDDY_ORDER) { setError(E_INVALID); return 0; }
-    }
+  const slack = align > PAGE_SIZE ? <u32>(align >> PAGE_SHIFT) - 1 : 0; // an aligned start may skip pages
+  if (pages + slack <= USABLE_PAGES && align <= MAX_LARGE_ALIGN) {
     for (let k: u32 = 0; k < nn; k++) {
       const node = (currentNode + k) % nn;
-      const d = pageAllocReclaiming(node, order);         // on a shortage, reclaim first (page.ts → reclaim.ts)
+      const d = pagesAllocReclaiming(node, pages, align, true); // on a shortage, reclaim first (page.ts)
       if (d == 0) continue;
-      const h = d + (<usize>skip << DESC_SHIFT);
-      if (ASC_NO_ASSERT == false) assert((pageAddr(h) & (align - 1)) == 0); // the skip reached the alignment
-      markLarge(h, pages, size, node);
-      if (skip != 0) freeRange(d, 0, skip, node);
-      if (skip + pages < (<u32>1 << order)) freeRange(d, skip + pages, <u32>1 << order, node);
-      largePagesAdd(node, <i32>pages);
-      return pageAddr(h);
+      if (ASC_NO_ASSERT == false) assert((pageAddr(d) & (align - 1)) == 0);
+      markLarge(d, 0, pages, size);
+      return pageAddr(d);
     }
     setError(E_NOMEM);
     return 0;
@@ -364,88 +421,21 @@ export function largeAlloc(size: usize, align: usize): usize {
   return 0;
 }
 
-// Index in its chunk of the page whose descriptor is d.
-@inline function pageIndex(d: usize): u32 {
-  return <u32>((d - chunkHeaderOf(d)) >> DESC_SHIFT);
-}
-
-// Lay out pages [0, keep) of the buddy block at d as a large block of `bytes`: aligned sub-blocks, the
-// largest first (so each starts at a multiple of its own size), K_LARGE heads and K_TAIL pages.
-// (Aligned in the chunk: a block grown in place (largeGrow) may start below the alignment of its size.)
-function markLarge(d: usize, keep: u32, bytes: usize, node: u32): void {
-  const a = pageIndex(d);
-  let p: u32 = 0;
-  while (p < keep) {
-    let o: u32 = 31 - <u32>clz(keep - p);
-    const tz = <u32>ctz(a + p);               // a + p > 0: pages 0-1 of a chunk are its descriptors
-    if (tz < o) o = tz;
-    const h = d + (<usize>p << DESC_SHIFT);
-    changetype<PageDesc>(h).cache = 0;
-    changetype<PageDesc>(h).kind = K_LARGE;
-    changetype<PageDesc>(h).order = <u8>o;
-    changetype<PageDesc>(h).node = <u8>node;
-    changetype<PageDesc>(h).aux = p == 0 ? <u32>bytes : 0;
-    changetype<PageDesc>(h).objects = p == 0 ? <u16>keep : 0;
-    for (let t: u32 = 1; t < (<u32>1 << o); t++) {
-      const td = h + (<usize>t << DESC_SHIFT);
-      changetype<PageDesc>(td).cache = 0;
-      changetype<PageDesc>(td).kind = K_TAIL;
-      changetype<PageDesc>(td).aux = <u32>h;
-    }
-    p += <u32>1 << o;
-  }
-}
-
-// Give pages [from, to) of the block whose first page's descriptor is d back to the buddy allocator,
-// as aligned blocks (each as large as its position and the range allow).
-function freeRange(d: usize, from: u32, to: u32, node: u32): void {
-  const a = pageIndex(d);
-  let p = from;
-  while (p < to) {
-    let o: u32 = 31 - <u32>clz(to - p);
-    const tz = <u32>ctz(a + p);
-    if (tz < o) o = tz;
-    const h = d + (<usize>p << DESC_SHIFT);
-    changetype<PageDesc>(h).order = <u8>o;
-    changetype<PageDesc>(h).node = <u8>node;
-    pageFree(h);
-    p += <u32>1 << o;
+// Pages [from, to) of the large block whose first descriptor is d become its pages (their descriptors
+// are zero): d is the K_LARGE head (pages kept, bytes requested), the others K_TAIL pointing at it.
+function markLarge(d: usize, from: u32, to: u32, bytes: usize): void {
+  changetype<PageDesc>(d).kind = K_LARGE;
+  changetype<PageDesc>(d).objects = <u16>to;
+  changetype<PageDesc>(d).aux = <u32>bytes;
+  for (let t = from > 1 ? from : 1; t < to; t++) {
+    const td = d + (<usize>t << DESC_SHIFT);
+    changetype<PageDesc>(td).kind = K_TAIL;
+    changetype<PageDesc>(td).aux = <u32>d;
   }
 }
 
 function largeFree(d: usize): void {
-  const keep = <u32>changetype<PageDesc>(d).objects;
-  const node = <u32>changetype<PageDesc>(d).node;
-  let p: u32 = 0;
-  while (p < keep) {
-    const h = d + (<usize>p << DESC_SHIFT);
-    const o = <u32>changetype<PageDesc>(h).order;
-    pageFree(h);
-    p += <u32>1 << o;
-  }
-  largePagesAdd(node, -<i32>keep);
-}
-
-// Shrink the large block at d to `keep` pages (fewer than it has) for `bytes`; the rest goes back.
-function largeShrink(d: usize, keep: u32, bytes: usize): void {
-  const had = <u32>changetype<PageDesc>(d).objects;
-  const node = <u32>changetype<PageDesc>(d).node;
-  markLarge(d, keep, bytes, node);
-  freeRange(d, keep, had, node);
-  largePagesAdd(node, <i32>keep - <i32>had);
-}
-
-// Grow the large block at d to `keep` pages (more than it has) for `bytes`, in place: only when the pages
-// right after it, in its chunk, are free (page.ts pageExtend). False, and nothing changed, otherwise.
-function largeGrow(d: usize, keep: u32, bytes: usize): bool {
-  const had = <u32>changetype<PageDesc>(d).objects;
-  const node = <u32>changetype<PageDesc>(d).node;
-  const a = pageIndex(d);
-  if (!pageExtend(chunkHeaderOf(d), node, a + had, a + keep)) return false;
-  memory.fill(d, 0, <usize>had << DESC_SHIFT);  // the old heads and tails (the new pages are zeroed)
-  markLarge(d, keep, bytes, node);
-  largePagesAdd(node, <i32>keep - <i32>had);
-  return true;
+  pagesFree(d, <u32>changetype<PageDesc>(d).objects, true);
 }
 
 // ---- calloc, realloc, aligned allocation ----------------------------------------------------------------
@@ -478,13 +468,19 @@ export function krealloc(ptr: usize, size: usize): usize {
     // In place while the class still fits and is not more than twice too big (then a smaller class).
     if (size <= usable && (size > (usable >> 1) || usable <= 16)) return ptr;
   } else if (kKind == KIND_LARGE) {
+    // In place: the same pages, fewer (the rest go back), or more taken from the free run right after.
     if (size > KMALLOC_MAX) {
       const d = kHead;
       const keep = pagesFor(size);
       const had = <u32>changetype<PageDesc>(d).objects;
       if (keep == had) { changetype<PageDesc>(d).aux = <u32>size; return ptr; }
-      if (keep < had) { largeShrink(d, keep, size); return ptr; }
-      if (largeGrow(d, keep, size)) return ptr;
+      if (keep < had) {
+        pagesTrim(d, had, keep, true);
+        changetype<PageDesc>(d).objects = <u16>keep;
+        changetype<PageDesc>(d).aux = <u32>size;
+        return ptr;
+      }
+      if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
   } else {
     // a run: in place while it fits and more than half of it is used
@@ -502,9 +498,13 @@ export function krealloc(ptr: usize, size: usize): usize {
     if (grown > KMALLOC_MAX) grown = KMALLOC_MAX;
     if (grown > want) want = grown;
   }
+  // Copy the live bytes only: a large block or a run knows what was asked for, a class object does not.
+  let live = usable;
+  if (kKind == KIND_LARGE) live = <usize>changetype<PageDesc>(kHead).aux;
+  else if (kKind == KIND_RUN) live = <usize>load<u32>(kHead, CH_RUN_BYTES);
   const q = kmalloc(want);
   if (q == 0) return 0;
-  memory.copy(q, ptr, size < usable ? size : usable);
+  memory.copy(q, ptr, size < live ? size : live);
   kfree(ptr);
   return q;
 }

@@ -19,7 +19,7 @@
 //                                     table, boot cache)
 //
 // Nothing below `heapBase` is ever written. `base` is heapBase rounded up to 64 bytes; `chunkBase` is the
-// end of the header rounded up to CHUNK_BASE_ALIGN (32 KiB), so buddy blocks of order ≤ 3 (every slab)
+// end of the header rounded up to CHUNK_BASE_ALIGN (32 KiB), so page runs of 2^order ≤ 8 pages (every slab)
 // are naturally aligned in absolute addresses.
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf, Track } from "./structs";
 
@@ -36,8 +36,9 @@ export const MAX_NODES: u32 = 8;
 export const MAX_CPUS: u32 = 64;
 export const MAX_CHUNKS: u32 = 4096;                        // 4 GiB of wasm32 address space
 export const MAX_SLAB_ORDER: u32 = 3;                       // slabs are 1..8 pages, as SLUB's default
-export const MAX_BUDDY_ORDER: u32 = 7;                      // largest block inside a chunk: 128 pages
-export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;
+export const MAX_BUDDY_ORDER: u32 = 7;                      // largest order pageAlloc(node, order) takes
+export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;    // (kept for the ABI; page runs use NR_PAGE_BINS)
+export const NR_PAGE_BINS: u32 = 20;                        // free page-run size bins per node (page.ts binOf)
 
 // ---- chunks (arena.ts, page.ts) -------------------------------------------------------------------------
 // A chunk (1 MiB) starts with its page descriptors (DESC_BYTES, pages 0..META_PAGES-1, never handed
@@ -45,8 +46,9 @@ export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;
 //
 // chunkBase is aligned to the largest slab (2^MAX_SLAB_ORDER pages = 32 KiB), not to a Wasm page: slab
 // masking (C_SLAB_MASK, inuse.ts) and power-of-two classes need slabs naturally aligned in absolute
-// addresses, and nothing needs more. Buddy blocks are therefore aligned to min(their size, 32 KiB) in
-// absolute addresses; kmalloc serves larger alignments (up to MAX_LARGE_ALIGN) by over-allocating.
+// addresses, and nothing needs more. Slab runs are therefore aligned to min(their size, 32 KiB) in
+// absolute addresses; larger alignments (kmalloc, up to MAX_LARGE_ALIGN) start at the first aligned page
+// of a free run (page.ts).
 // memory.discard works in 64 KiB pages: a free chunk is discarded from the first 64 KiB boundary past its
 // descriptors to the last 64 KiB boundary in it (CHUNK_SIZE - DISCARD_SKIP bytes either way).
 export const CHUNK_BASE_ALIGN: u32 = PAGE_SIZE << MAX_SLAB_ORDER;
@@ -71,7 +73,7 @@ export const CT_NO_CHUNK: u8 = 0xff;
 //   0        4        8        12   14   16 17 18 19 20       24                32
 //   ├─cache──┼─next───┼─prev───┼inuse┼objs┼k─┼o─┼n─┼l─┼─aux────┼─bits (u64)──────┤
 //   cache   every page of a slab (head and tails): the owning kmem_cache; 0 on every other page (slab.ts)
-//   next    list link: the cache-node slab list, or the buddy free list (page.ts / node lists)
+//   next    list link: the cache-node slab list, or a free page run's size bin (page.ts / node lists)
 //   prev    list link
 //   inuse   u16, slab head: objects handed out by the slab layer, including those parked in sheaves
 //   objs    u16, slab head: objects in this slab; large block head: pages kept
@@ -79,11 +81,11 @@ export const CT_NO_CHUNK: u8 = 0xff;
 //   aux     tail page: its head descriptor; slab head: the bitmap's address; large block: requested bytes
 //   bits    slab head with ≤ 64 objects: the free bitmap itself (1 = free). Otherwise unused.
 //
-// A large block (kmalloc > KMALLOC_MAX) of `pages` pages is one buddy block of order ⌈log2 pages⌉ whose
-// unused tail pages go straight back (as the kernel's alloc_pages_exact), so the kept pages are covered
-// by aligned sub-blocks, largest first: K_LARGE on each sub-block head, K_TAIL (aux = its sub-block
-// head) on the others; order = sub-block order. The first sub-block head has aux = the bytes requested
-// and objs = pages kept; a later sub-block head has aux = 0.
+// A large block (kmalloc > KMALLOC_MAX, up to a chunk's USABLE_PAGES) is one run of exactly the pages it
+// needs (page.ts): K_LARGE on its first page (objs = pages kept, aux = bytes requested, order 0), K_TAIL
+// (aux = the head) on the others.
+// A free page run (page.ts) of `len` pages: K_FREE on its first page (objs = len, next/prev = its size
+// bin's list), K_FREE_TAIL (aux = the head) on its last page when len ≥ 2, K_NONE (all zero) between.
 export const DESC_SIZE: u32 = 32;
 export const DESC_SHIFT: u32 = 5;
 export const DESC_BYTES: u32 = PAGES_PER_CHUNK * DESC_SIZE;          // 8 KiB
@@ -104,13 +106,14 @@ export const INLINE_BITMAP_OBJECTS: u32 = 64;                       // the bits 
 export const MAX_OBJECT_SIZE: u32 = 4096 << 3;                      // one object in an order-3 slab
 
 // Page kinds (PageDesc.kind).
-export const K_NONE: u8 = 0;   // inside a free buddy block (not its head), or never set up
-export const K_FREE: u8 = 1;   // head of a free buddy block of `order`
+export const K_NONE: u8 = 0;   // inside a free page run (not its first or last page), or never set up
+export const K_FREE: u8 = 1;   // first page of a free page run (objs = its length in pages)
 export const K_SLAB: u8 = 2;   // head page of a slab
 export const K_TAIL: u8 = 3;   // later page of a slab or a large block; aux = head descriptor
-export const K_LARGE: u8 = 4;  // head page of a large (kmalloc > 8 KiB) block of `order`
+export const K_LARGE: u8 = 4;  // first page of a large (kmalloc > 8 KiB) block (objs = its pages)
 export const K_META: u8 = 5;   // descriptor pages (page 0 doubles as the chunk header)
 export const K_RUN: u8 = 6;    // first usable page of a run of whole chunks (a huge allocation)
+export const K_FREE_TAIL: u8 = 7; // last page of a free page run of ≥ 2 pages; aux = the run's first descriptor
 
 // Slab lists (PageDesc.list).
 export const L_NONE: u8 = 0;
@@ -123,7 +126,7 @@ export const L_EMPTY: u8 = 3;
 //
 //   0          4        8        12       16 17 18 19 20         24         28
 //   ├─freePages┼─next───┼─prev───┼────────┼k─┼s─┼n─┼d─┼─runChunks┼─runBytes─┼────┤
-//   freePages  free pages in this chunk's buddy blocks
+//   freePages  free pages in this chunk's free page runs
 //   next/prev  the node's free-chunk list
 //   k          u8 kind = K_META (PageDesc.kind)   s u8 chunk state (CS_*)   n u8 node
 //   d          u8 discarded: this free chunk's pages were handed to memory.discard (reclaim.ts)
@@ -136,7 +139,7 @@ export const CH_NODE: u32 = offsetof<ChunkHdr>("node");
 export const CH_DISCARDED: u32 = offsetof<ChunkHdr>("discarded");
 export const CH_RUN_CHUNKS: u32 = offsetof<ChunkHdr>("runChunks");
 export const CH_RUN_BYTES: u32 = offsetof<ChunkHdr>("runBytes");
-export const CS_BUDDY: u8 = 1; // its pages are served by the node's buddy lists
+export const CS_BUDDY: u8 = 1; // its pages are served by the node's page runs (the name is the ABI's)
 export const CS_FREE: u8 = 2;  // wholly free, on the node's free-chunk list (reusable by any cache or run)
 export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 
@@ -201,7 +204,7 @@ export const H_REPORT: u32 = H_REPORT_COUNT + 4;
 export const H_DEBUG: u32 = H_REPORT + REPORT_MAX * REPORT_ENTRY;
 export const DEBUG_HDR_SIZE: u32 = 64;
 export const H_KMALLOC: u32 = H_DEBUG + DEBUG_HDR_SIZE;
-export const KMALLOC_BYTES: u32 = 1428;      // KM_INDEX + KM_INDEX_LEN, rounded up to 4
+export const KMALLOC_BYTES: u32 = 1492;      // KM_LOANS + KM_SLOTS
 export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 
 // The debug block, at HEAP + H_DEBUG (DEBUG_HDR_SIZE bytes, zeroed at init; debug.ts, report.ts):
@@ -231,9 +234,13 @@ export const DB_QUAR_CACHE: u32 = 28;
 //                                sheaf, so a class with no cache misses into malloc's slow path.
 //                                Slot 0 is never used by a class: it stays 0 for ever.
 //   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
-//   +384  nclasses u32   +388 class set (KM_SET_*)   +392 reserved
-//   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (1 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3];
-//                                0 until the tables are filled (→ slow path, which fills them)
+//   +384  nclasses u32   +388 class set (KM_SET_*)   +392 lend u32 (1: the default set, chosen by the
+//                                first malloc: loans on, kmalloc.ts borrow)   +396 reserved
+//   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (0 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3]
+//                                (index[0] = 1: malloc(0) gets the first class); 0 until the tables are
+//                                filled (→ slow path, which fills them)
+//   +1428 loans[KM_SLOTS] u8     blocks of class k lent by a larger class before k had a cache
+//                                (kmalloc.ts borrow: at most KM_LEND_MAX each)
 export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator (large blocks)
 export const KM_SLOTS: u32 = 64;                // class slots, 1..KM_SLOTS-1 usable
 export const KM_INDEX_LEN: u32 = (KMALLOC_MAX >> 3) + 1;
@@ -242,16 +249,23 @@ export const KM_SIZES: u32 = KM_CACHES + KM_SLOTS * 4;
 export const KM_NCLASSES: u32 = KM_SIZES + KM_SLOTS * 2;
 export const KM_SET: u32 = KM_NCLASSES + 4;
 export const KM_INDEX: u32 = 400;
+export const KM_LEND: u32 = KM_SET + 4;
+export const KM_LOANS: u32 = 1428;             // KM_INDEX + KM_INDEX_LEN, rounded up to 4
+export const KM_LEND_MAX: u32 = 8;              // loans per class (kmalloc.ts borrow), then its own cache
 export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
 export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
+export const KM_WARM_ALLOCS: u32 = 32;        // the fine set's classes start with per-CPU arrays off and
+                                                // get them after this many slow-path allocations on a CPU
+                                                // (kmalloc.ts classWarm: a small heap creates no sheaf)
 export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
                                                 // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
 
 // ---- the node header: NodeHdr (page.ts), NODE_SIZE bytes per NUMA node in the heap header -------------
 //   0      4          8        12            16           20         24          28       32
-//   ├─lock─┼─freePages┼─nchunks┼─freeChunkHd─┼─nrFreeChunk┼─slabPages┼─largePages┼────────┼─ tail ─┤
-//   freePages   in buddy blocks and free chunks     freeChunkHead  the free-chunk list (ChunkHdr next/prev)
-//   tail        freeList[NR_BUDDY_ORDERS] (descriptor addresses of free block heads, doubly linked),
+//   ├─lock─┼─freePages┼─nchunks┼─freeChunkHd─┼─nrFreeChunk┼─slabPages┼─largePages┼─binMap─┼─ tail ─┤
+//   freePages   in free page runs and free chunks   freeChunkHead  the free-chunk list (ChunkHdr next/prev)
+//   binMap      bit b set ⇔ free list b is not empty
+//   tail        freeList[NR_PAGE_BINS] (first descriptors of free page runs by size bin, doubly linked),
 //               then padding to NODE_SIZE (a cache-line multiple)
 export const N_LOCK: u32 = offsetof<NodeHdr>("lock");
 export const N_FREE_PAGES: u32 = offsetof<NodeHdr>("freePages");
@@ -260,6 +274,7 @@ export const N_FREE_CHUNK_HEAD: u32 = offsetof<NodeHdr>("freeChunkHead");
 export const N_NR_FREE_CHUNKS: u32 = offsetof<NodeHdr>("nrFreeChunks");
 export const N_SLAB_PAGES: u32 = offsetof<NodeHdr>("slabPages");
 export const N_LARGE_PAGES: u32 = offsetof<NodeHdr>("largePages");
+export const N_BIN_MAP: u32 = offsetof<NodeHdr>("binMap");
 export const N_FREE_LISTS: u32 = offsetof<NodeHdr>();
 
 // ---- kmem_cache (cache.ts; debug and reclaim fields: debug.ts, inuse.ts, reclaim.ts) ---------------------
@@ -269,7 +284,7 @@ export const N_FREE_LISTS: u32 = offsetof<NodeHdr>();
 // header keeps explicit offsets; the per-node part is CacheNode × nnodes, the per-CPU part CpuSlot × ncpus.
 //   0 magic  4 id  8 size  12 stride  16 align  20 flags  24 order  28 objects  32 objOffset
 //  36 bitmapWords  40 recip  44 arrayCap  48 minPartial  52 next  56 prev  60 batch  64 live
-//  68 debugOff  72 lastReap  76 slabMask  80..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
+//  68 debugOff  72 lastReap  76 slabMask  80 divInv  84 divShift  88..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
 // 120 quar  124 trackOff
 export const CACHE_MAGIC: u32 = 0x4b4d4321; // 'KMC!'
 export const C_MAGIC: u32 = 0;
@@ -293,6 +308,8 @@ export const C_LIVE: u32 = 64;       // objects handed to users (not counting pe
 export const C_DEBUG_OFF: u32 = 68;  // debug: offset of the object inside its stride slot (left red zone)
 export const C_LAST_REAP: u32 = 72;  // reclaim.ts
 export const C_SLAB_MASK: u32 = 76;  // slab bytes - 1: slabs are naturally aligned, so ptr & mask = offset in slab
+export const C_DIV_INV: u32 = 80;    // stride = odd << shift: the inverse of odd mod 2^32 (slab.ts objectStartIndex:
+export const C_DIV_SHIFT: u32 = 84;  // rotr(offset × inv, shift) is the index exactly when offset is a multiple)
 export const C_SELF: u32 = 100;      // the cache's own address while it lives (index.ts knownCache: a
                                      // handle check without reading the slab bitmap); 0 once destroyed
 export const C_BUSY: u32 = 104;      // slabs being made for this cache now (node.ts, around slabNew: a
@@ -449,10 +466,11 @@ if (offsetof<ChunkHdr>() > DESC_SIZE || offsetof<ChunkHdr>("kind") != D_KIND ||
     offsetof<ChunkHdr>("next") != D_NEXT || offsetof<ChunkHdr>("prev") != D_PREV) {
   ERROR("ChunkHdr does not overlay a PageDesc (kind, and next / prev for list.ts)");
 }
-if (N_FREE_LISTS + NR_BUDDY_ORDERS * 4 > NODE_SIZE) ERROR("NodeHdr and its free lists exceed NODE_SIZE");
+if (N_FREE_LISTS + NR_PAGE_BINS * 4 > NODE_SIZE || NR_PAGE_BINS > 32) ERROR("NodeHdr and its free lists exceed NODE_SIZE");
 if (offsetof<CacheNode>() > CN_SIZE) ERROR("CacheNode exceeds CN_SIZE");
 if (CC_SCRATCH + 4 > CC_STATS || offsetof<CpuSlot>() != 16) ERROR("CpuSlot's tail does not fit before CC_STATS");
 if (offsetof<Track>() != TRACK_SIZE) ERROR("Track is not TRACK_SIZE bytes");
+if (KM_LOANS < KM_INDEX + KM_INDEX_LEN || KM_LOANS + KM_SLOTS > KMALLOC_BYTES) ERROR("the kmalloc tables exceed KMALLOC_BYTES");
 if (SH_HDR != 16) ERROR("Sheaf's header is not 16 bytes (the empty sheaf in the heap header is 16)");
 
 // ---- threads (assembly/threads.ts, assembly/sync.ts) ------------------------------------------------

@@ -1,35 +1,51 @@
-// page.ts — the per-node page allocator: a buddy system inside each chunk, whole free chunks, and runs of
-// chunks for huge blocks.
+// page.ts — the per-node page allocator: runs of exactly the pages asked for inside each chunk, kept in
+// size bins and coalesced with their free neighbours at once; whole free chunks; runs of chunks for huge
+// blocks.
 //
-// Owns: the node headers' page fields (NodeHdr: free lists, free pages, free chunks), the chunk headers
-// (ChunkHdr), and the K_FREE / K_NONE / K_META / K_RUN descriptor kinds (PageDesc.kind); all read through
-// the classes of structs.ts.
-// Entry points: pageAlloc(node, order) → descriptor, pageFree(desc); runAlloc(node, chunks, bytes) → user
-// pointer, runFree(chunkIdx); pageAllocReclaiming / runAllocReclaiming (the same, with the shortage
-// handler that reclaim.ts registers run between a failure and the answer).
+// Owns: the node headers' page fields (NodeHdr: bin lists and bin map, free pages, free chunks), the chunk
+// headers (ChunkHdr), and the K_FREE / K_FREE_TAIL / K_NONE / K_META / K_RUN descriptor kinds
+// (PageDesc.kind); all read through the classes of structs.ts.
+// Entry points: pagesAlloc(node, pages, align, large) → first descriptor, pagesFree(d, pages, large),
+// pagesExtend / pagesTrim (grow or shrink a run in place: realloc of a large block); pageAlloc(node, order)
+// / pageFree(d) (a slab: 2^order pages aligned to their size, the order kept in the descriptor);
+// runAlloc(node, chunks, bytes) → user pointer, runFree(chunkIdx); pageAllocReclaiming /
+// pagesAllocReclaiming / runAllocReclaiming (the same, with the shortage handler that reclaim.ts registers
+// run between a failure and the answer; the handler retries with pagesAllocNatural).
 // Called by: slab.ts (slabs of order 0..3), kmalloc (large blocks and runs), reclaim. Calls arena.ts, and
 // on a shortage the handler a higher layer registered (reclaim.ts: pressure reclaim), never by import.
+// Threaded build: every function here that changes a node's lists takes that node's lock (sync.ts) and
+// takes no other lock while holding it except the grow lock (arena.ts growChunks / commitTo), the order
+// written in sync.ts's header.
 //
-// Inside a chunk (256 pages) pages 0-1 hold the descriptors, so a fresh chunk is seven free blocks:
+// Inside a chunk (256 pages) pages 0-1 hold the descriptors; pages 2..255 are covered exactly by slabs,
+// large blocks and free runs. A fresh chunk is one free run of 254 pages:
 //
-//   page: 0 1 2 3 4   7 8      15 16         31 32   63 64      127 128                        255
-//         ├meta┼o1─┼─o2──┼───o3───┼─────o4──────┼──o5───┼───o6─────┼────────────o7─────────────┤
+//   page: 0 1 2                                                                       255
+//         ├meta┼── slab ──┼─ large (7 pages) ─┼─ free run ─┼─ slab ─┼──── free run ────┤
+//                                              ↑ K_FREE, objects = length   ↑ K_FREE_TAIL, aux = head
 //
-// A block of order o starts at a page index that is a multiple of 2^o, and its buddy is index ^ 2^o.
-// Allocation takes the lowest-addressed block of the smallest order that fits (popLowest: address-
-// ordered first fit, bounded scan). pageExtend grows a block in place over the free blocks after it.
-// When every usable page of a chunk is free again (chunk free pages == 254) the blocks above are exactly
-// what is left; they leave the buddy lists and the chunk goes on the node's free-chunk list (state
-// CS_FREE, "order 8"), where any cache of that node, or a run, can take it whole.
+// Free runs: the first descriptor is K_FREE with the length in `objects` and the links of its size bin
+// (binOf: 1..8 pages exact, then 4 bins of 2 pages up to 16, then two bins per doubling up to 256); the
+// last one (length ≥ 2) is K_FREE_TAIL pointing at the first; those between are zero. A freed range looks
+// at the descriptor just below it and the one just past it and merges with a free run on either side, so
+// two free runs are never adjacent. Allocation takes a best fit among the first entries of the smallest
+// bin that can hold the request (the node's bin map finds the next non-empty bin in one ctz), and splits
+// off the rest; a run whose pages were never handed out (above the high-water mark: the top of the
+// heap, committed lazily) only when no bin has another, and a free chunk before it (dlmalloc's "top"). Aligned requests (slabs are naturally aligned; aligned_alloc) take the first aligned
+// start inside a run; the part below it goes back as its own run.
+// When every usable page of a chunk is free again (chunk free pages == 254) its run leaves the bins and
+// the chunk goes on the node's free-chunk list (state CS_FREE), where any cache of that node, or a run of
+// chunks, can take it whole. (The state CS_BUDDY keeps its name: a chunk served by the page runs.)
 //
 // Invariants (checked by validate):
-//   node.freePages = Σ 2^order over its K_FREE blocks + USABLE_PAGES × node.nrFreeChunks
-//   chunk.freePages = Σ 2^order over the K_FREE blocks inside that chunk
-//   a K_FREE block's buddy is never a K_FREE block of the same order (merging is eager)
-//   every descriptor inside a free block, and of a free chunk, is K_NONE except the block head
+//   node.freePages = Σ length over its free runs + USABLE_PAGES × node.nrFreeChunks
+//   chunk.freePages = Σ length over the free runs inside that chunk
+//   a free run is on the list of bin binOf(length) of its node; binMap bit b ⇔ list b not empty
+//   no two free runs are adjacent (merging is eager)
+//   every descriptor inside a free run but its first and last, and of a free chunk, is K_NONE (zero)
 import {
-  CHUNK_SHIFT, CHUNK_SIZE, CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, DESC_BYTES,
-  DESC_SHIFT, DESC_SIZE, H_NODES, K_FREE, K_META, K_NONE, K_RUN, MAX_BUDDY_ORDER, META_PAGES,
+  CHUNK_BASE_ALIGN, CHUNK_SHIFT, CHUNK_SIZE, CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, DESC_BYTES,
+  DESC_SHIFT, DESC_SIZE, H_HIGH_WATER, H_NODES, K_FREE, K_FREE_TAIL, K_META, K_RUN, MAX_SLAB_ORDER, META_PAGES,
   N_FREE_CHUNK_HEAD, N_LOCK, NODE_SIZE, PAGE_SHIFT, PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES,
   PAGE_SIZE,
 } from "./layout";
@@ -51,42 +67,79 @@ import { lock, unlock } from "./sync";
   return p - ((p - CHUNK_BASE) & (CHUNK_SIZE - 1));
 }
 
-@inline function freeList(n: usize, order: u32): usize {
-  return changetype<NodeHdr>(n).freeListAt(order);
+// The size bin of a free run of `len` pages (1..PAGES_PER_CHUNK): 0..7 for 1..8 pages, 8..11 for 9..16 in
+// steps of 2, then two bins per doubling: 17-24 25-32 | 33-48 49-64 | 65-96 97-128 | 129-192 193-256.
+@inline export function binOf(len: u32): u32 {
+  if (len <= 8) return len - 1;
+  if (len <= 16) return 8 + ((len - 9) >> 1);
+  const k = 31 - <u32>clz(len - 1);                       // 4..7
+  return 12 + ((k - 4) << 1) + (((len - 1) >> (k - 1)) & 1);
 }
 
-// Page indices [lo, hi) of a chunk whose first usable page is lo form free blocks of maximal order.
-function chunkToBuddy(n: usize, ch: usize, node: u32): void {
+@inline function freeList(n: usize, bin: u32): usize {
+  return changetype<NodeHdr>(n).freeListAt(bin);
+}
+
+@inline function descAt(ch: usize, p: u32): usize {
+  return ch + (<usize>p << DESC_SHIFT);
+}
+
+// Zero `count` descriptors from d: plain stores for a few (V8 runs memory.fill as a call), memory.fill
+// for many.
+@inline function zeroDescs(d: usize, count: u32): void {
+  if (count <= 8) {
+    for (let e = d + (<usize>count << DESC_SHIFT); d < e; d += DESC_SIZE) {
+      store<u64>(d, 0); store<u64>(d, 0, 8); store<u64>(d, 0, 16); store<u64>(d, 0, 24);
+    }
+  } else memory.fill(d, 0, <usize>count << DESC_SHIFT);
+}
+
+// Index in its chunk of the page whose descriptor is d.
+@inline export function pageIndex(d: usize): u32 {
+  return <u32>((d - chunkHeaderOf(d)) >> DESC_SHIFT);
+}
+
+// Make pages [p, p + len) of chunk ch (descriptors all zero) a free run on its bin. Node lock held.
+function runInsert(n: usize, ch: usize, p: u32, len: u32, node: u32): void {
+  const h = descAt(ch, p);
+  changetype<PageDesc>(h).kind = K_FREE;
+  changetype<PageDesc>(h).objects = <u16>len;
+  changetype<PageDesc>(h).node = <u8>node;
+  if (len > 1) {
+    const t = descAt(ch, p + len - 1);
+    changetype<PageDesc>(t).kind = K_FREE_TAIL;
+    changetype<PageDesc>(t).node = <u8>node;
+    changetype<PageDesc>(t).aux = <u32>h;
+  }
+  const b = binOf(len);
+  listPush(freeList(n, b), h);
+  changetype<NodeHdr>(n).binMap |= <u32>1 << b;
+}
+
+// Take the free run whose first descriptor is h off its bin and zero its first and last descriptors.
+function runRemove(n: usize, h: usize): void {
+  const len = <u32>changetype<PageDesc>(h).objects;
+  const b = binOf(len);
+  const head = freeList(n, b);
+  listRemove(head, h);
+  if (load<u32>(head) == 0) changetype<NodeHdr>(n).binMap &= ~(<u32>1 << b);
+  if (len > 1) zeroDescs(h + ((<usize>len - 1) << DESC_SHIFT), 1);
+  zeroDescs(h, 1);
+}
+
+// Make a chunk (all of whose usable descriptors are zero) one free run of `node`. Node lock held.
+function chunkToRuns(n: usize, ch: usize, node: u32): void {
   changetype<ChunkHdr>(ch).kind = K_META;
   changetype<ChunkHdr>(ch).state = CS_BUDDY;
   changetype<ChunkHdr>(ch).node = <u8>node;
   changetype<PageDesc>(ch + DESC_SIZE).kind = K_META;
   changetype<ChunkHdr>(ch).freePages = USABLE_PAGES;
-  for (let o: u32 = 1; o <= MAX_BUDDY_ORDER; o++) {
-    const d = ch + ((<usize>1 << o) << DESC_SHIFT); // the block of order o starts at page 2^o
-    changetype<PageDesc>(d).kind = K_FREE;
-    changetype<PageDesc>(d).order = <u8>o;
-    changetype<PageDesc>(d).node = <u8>node;
-    listPush(freeList(n, o), d);
-  }
+  changetype<NodeHdr>(n).freePages += USABLE_PAGES;
+  runInsert(n, ch, META_PAGES, USABLE_PAGES, node);
 }
 
-// Take a whole chunk off the buddy lists (all its usable pages are free) onto the free-chunk list.
-function buddyToFreeChunk(n: usize, ch: usize): void {
-  for (let o: u32 = 1; o <= MAX_BUDDY_ORDER; o++) {
-    const d = ch + ((<usize>1 << o) << DESC_SHIFT);
-    if (ASC_NO_ASSERT == false) assert(changetype<PageDesc>(d).kind == K_FREE && changetype<PageDesc>(d).order == <u8>o); // chunk not fully merged
-    listRemove(freeList(n, o), d);
-    changetype<PageDesc>(d).kind = K_NONE;
-    changetype<PageDesc>(d).order = 0;
-  }
-  changetype<ChunkHdr>(ch).state = CS_FREE;
-  changetype<ChunkHdr>(ch).discarded = 0;                   // its pages were used since any discard
-  listPush(n + N_FREE_CHUNK_HEAD, ch);
-  changetype<NodeHdr>(n).nrFreeChunks += 1;
-}
-
-// A chunk for `node`: a free one of that node, else a freshly grown one. Node lock held. 0 on failure.
+// A chunk for `node` (its usable descriptors zero): a free one of that node, else a freshly grown one.
+// Node lock held. 0 on failure.
 function takeChunk(n: usize, node: u32): usize {
   let ch = listPop(n + N_FREE_CHUNK_HEAD);
   if (ch != 0) {
@@ -97,152 +150,229 @@ function takeChunk(n: usize, node: u32): usize {
   const idx = growChunks(1, node);
   if (idx < 0) return 0;
   changetype<NodeHdr>(n).nchunks += 1;
-  return chunkStart(<u32>idx);
+  ch = chunkStart(<u32>idx);
+  memory.fill(ch, 0, DESC_BYTES);           // memory reused by a new heap (heapInit again) may hold old ones
+  return ch;
 }
 
-// Take the free block at the lowest address off a free list (address-ordered first fit: the blocks
-// in use pack towards the bottom of the heap and the holes above them merge, so fragmentation stays
-// low and the lazily committed top of the heap is reached late). Walks at most LOWEST_SCAN entries.
-const LOWEST_SCAN: u32 = 64;
-function popLowest(head: usize): usize {
-  let best = <usize>load<u32>(head);
-  if (best == 0) return 0;
-  let cur = <usize>changetype<PageDesc>(best).next;
-  for (let k: u32 = 1; cur != 0 && k < LOWEST_SCAN; k++) {
-    if (cur < best) best = cur;
-    cur = <usize>changetype<PageDesc>(cur).next;
+// The first page index at or after the start of the run h where `pages` pages aligned to `align` bytes
+// (a power of two; absolute addresses) can start, or 0xffffffff when the run cannot hold them.
+@inline function fitIn(h: usize, pages: u32, align: usize): u32 {
+  const p = pageIndex(h);
+  const len = <u32>changetype<PageDesc>(h).objects;
+  let s = p;
+  if (align > PAGE_SIZE) {
+    const a = pageAddr(h);
+    s = p + <u32>((((a + align - 1) & ~(align - 1)) - a) >> PAGE_SHIFT);
   }
-  listRemove(head, best);
+  return s + pages <= p + len ? s : 0xffffffff;
+}
+
+// Entries of a bin looked at for a best fit before taking the best seen.
+const FIT_SCAN: u32 = 16;
+
+// bestIn's answer: whether its run would reach past the high-water mark (memory never handed out).
+let bestWild = false;
+
+// The best-fitting run on bin b for `pages` pages aligned to `align`, among the first FIT_SCAN entries:
+// one that stays below the high-water mark (arena.ts: memory handed out before; what lies above it was
+// never touched, and taking it makes the footprint grow), then the fewest pages skipped below an aligned
+// start (they become a small run), then the shortest, then the lowest address; a perfect fit ends the
+// scan. 0 when none fits.
+function bestIn(n: usize, b: u32, pages: u32, align: usize): usize {
+  const hw = <usize>load<u32>(HEAP, H_HIGH_WATER);
+  let h = <usize>load<u32>(freeList(n, b));
+  let best: usize = 0;
+  let bestScore: u32 = 0xffffffff;
+  for (let k: u32 = 0; h != 0 && k < FIT_SCAN; k++) {
+    const s = fitIn(h, pages, align);
+    if (s != 0xffffffff) {
+      const skip = s - pageIndex(h);
+      const wild = pageAddr(h) + (<usize>(skip + pages) << PAGE_SHIFT) > hw;
+      const score = (wild ? <u32>1 << 31 : 0) | (skip << 16) | <u32>changetype<PageDesc>(h).objects;
+      if (score < bestScore || (score == bestScore && h < best)) {
+        best = h;
+        bestScore = score;
+        if (score == pages) break;                       // exact, aligned, below the high-water mark
+      }
+    }
+    h = <usize>changetype<PageDesc>(h).next;
+  }
+  bestWild = (bestScore >> 31) != 0;
   return best;
 }
 
-// Allocate a block of 2^order pages on `node` (no fallback: the caller decides about other nodes).
-// Returns its head descriptor with order and node set and kind = K_NONE for the caller to set, or
-// 0 when the node has no such block and cannot grow.
-export function pageAlloc(node: u32, order: u32): usize {
-  const n = nodeAddr(node);
-  lock(n + N_LOCK);
-  let o = order;
-  let d: usize = 0;
-  while (o <= MAX_BUDDY_ORDER) {
-    d = popLowest(freeList(n, o));
-    if (d != 0) break;
-    o++;
+// Allocate `pages` pages (1..USABLE_PAGES) aligned to `align` on node n. Node lock held. The first
+// descriptor (node set, every other field and every descriptor of the range zero) or 0.
+// The smallest bin that can hold the request first; a run that would raise the high-water mark only when
+// no bin has one that does not (dlmalloc's "top": the heap grows last).
+function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
+  let b = binOf(pages);
+  let h = bestIn(n, b, pages, align);                    // the first bin holds runs shorter than pages too
+  let wild: usize = 0;
+  if (h != 0 && bestWild) { wild = h; h = 0; }
+  if (h == 0) {
+    let map = changetype<NodeHdr>(n).binMap & ~((<u32>2 << b) - 1);
+    while (map != 0) {
+      b = <u32>ctz(map);
+      const c = bestIn(n, b, pages, align);
+      if (c != 0) {
+        if (!bestWild) { h = c; break; }
+        if (wild == 0) wild = c;
+      }
+      map &= map - 1;
+    }
+    if (h == 0 && changetype<NodeHdr>(n).nrFreeChunks == 0) h = wild; // a free chunk was used before
   }
-  if (d == 0) {
+  if (h == 0) {
     const ch = takeChunk(n, node);
-    if (ch == 0) { unlock(n + N_LOCK); return 0; }
-    chunkToBuddy(n, ch, node);
-    changetype<NodeHdr>(n).freePages += USABLE_PAGES;
-    o = order;
-    while ((d = listPop(freeList(n, o))) == 0) o++;
+    if (ch == 0) return 0;
+    chunkToRuns(n, ch, node);
+    h = descAt(ch, META_PAGES);
+    if (fitIn(h, pages, align) == 0xffffffff) return 0;  // an alignment no chunk can serve (caller's bound)
   }
-  // Split down to the wanted order; the upper halves go back on the lists.
-  while (o > order) {
-    o--;
-    const half = d + ((<usize>1 << o) << DESC_SHIFT);
-    changetype<PageDesc>(half).kind = K_FREE;
-    changetype<PageDesc>(half).order = <u8>o;
-    changetype<PageDesc>(half).node = <u8>node;
-    listPush(freeList(n, o), half);
-  }
-  changetype<PageDesc>(d).kind = K_NONE;
-  changetype<PageDesc>(d).order = <u8>order;
-  changetype<PageDesc>(d).node = <u8>node;
-  const ch = chunkHeaderOf(d);
-  changetype<ChunkHdr>(ch).freePages -= (1 << order);
-  changetype<NodeHdr>(n).freePages -= (1 << order);
-  if (!commitTo(pageAddr(d) + (PAGE_SIZE << order))) {  // the top chunk is committed lazily
-    mergeFreeLocked(n, ch, d, order, node);             // the engine said no: put the block back
-    unlock(n + N_LOCK);
+  const ch = chunkHeaderOf(h);
+  const p = pageIndex(h);
+  const len = <u32>changetype<PageDesc>(h).objects;
+  const s = fitIn(h, pages, align);
+  runRemove(n, h);
+  if (s > p) runInsert(n, ch, p, s - p, node);            // below the aligned start
+  if (s + pages < p + len) runInsert(n, ch, s + pages, p + len - s - pages, node);
+  changetype<ChunkHdr>(ch).freePages -= pages;
+  changetype<NodeHdr>(n).freePages -= pages;
+  const d = descAt(ch, s);
+  if (!commitTo(pageAddr(d) + (<usize>pages << PAGE_SHIFT))) { // the top chunk is committed lazily
+    freeLocked(n, ch, s, pages, node);                   // the engine said no: put the pages back
     return 0;
   }
+  changetype<PageDesc>(d).node = <u8>node;
+  return d;
+}
+
+// Give pages [p, p + len) of chunk ch (descriptors all zero) back to node n, merged with the free runs
+// on either side; a chunk that becomes wholly free leaves the bins. Node lock held.
+function freeLocked(n: usize, ch: usize, p: u32, len: u32, node: u32): void {
+  let start = p;
+  let total = len;
+  if (p > META_PAGES) {
+    const ld = descAt(ch, p - 1);
+    const k = changetype<PageDesc>(ld).kind;
+    const lh = k == K_FREE ? ld : k == K_FREE_TAIL ? <usize>changetype<PageDesc>(ld).aux : 0;
+    if (lh != 0) {
+      const ll = <u32>changetype<PageDesc>(lh).objects;
+      runRemove(n, lh);
+      start -= ll;
+      total += ll;
+    }
+  }
+  const e = p + len;
+  if (e < PAGES_PER_CHUNK) {
+    const rd = descAt(ch, e);
+    if (changetype<PageDesc>(rd).kind == K_FREE) {
+      total += <u32>changetype<PageDesc>(rd).objects;
+      runRemove(n, rd);
+    }
+  }
+  const chFree = changetype<ChunkHdr>(ch).freePages + len;
+  changetype<ChunkHdr>(ch).freePages = chFree;
+  changetype<NodeHdr>(n).freePages += len;
+  if (chFree == USABLE_PAGES) {                          // the whole chunk: onto the free-chunk list
+    changetype<ChunkHdr>(ch).state = CS_FREE;
+    changetype<ChunkHdr>(ch).discarded = 0;              // its pages were used since any discard
+    listPush(n + N_FREE_CHUNK_HEAD, ch);
+    changetype<NodeHdr>(n).nrFreeChunks += 1;
+  } else runInsert(n, ch, start, total, node);
+}
+
+// Allocate `pages` pages (1..USABLE_PAGES) on `node` (no fallback: the caller decides about other nodes),
+// the first aligned to `align` bytes (a power of two; PAGE_SIZE or less: no constraint). `large`: count
+// them in the node's largePages. Returns the first page's descriptor, node set and everything else zero
+// (every descriptor of the range is zero), or 0 when the node has no room and cannot grow.
+export function pagesAlloc(node: u32, pages: u32, align: usize, large: bool): usize {
+  if (pages - 1 >= USABLE_PAGES) return 0;
+  const n = nodeAddr(node);
+  lock(n + N_LOCK);
+  const d = allocLocked(n, node, pages, align);
+  if (d != 0 && large) changetype<NodeHdr>(n).largePages += pages;
   unlock(n + N_LOCK);
   return d;
 }
 
-// Return the block whose head descriptor is d (order from PageDesc.order). Every descriptor of the block is
-// reset; the block merges with free buddies, and a chunk that becomes wholly free leaves the buddy lists.
-export function pageFree(d: usize): void {
-  const order = <u32>changetype<PageDesc>(d).order;
+// Free the `pages` pages whose first descriptor is d (every descriptor of the range is reset).
+export function pagesFree(d: usize, pages: u32, large: bool): void {
   const node = <u32>changetype<PageDesc>(d).node;
   const n = nodeAddr(node);
   const ch = chunkHeaderOf(d);
-  memory.fill(d, 0, DESC_SIZE << order); // head and tails back to K_NONE, no stale links
+  zeroDescs(d, pages);                                     // head and tails back to K_NONE, no stale links
   lock(n + N_LOCK);
-  mergeFreeLocked(n, ch, d, order, node);
+  freeLocked(n, ch, pageIndex(d), pages, node);
+  if (large) changetype<NodeHdr>(n).largePages -= pages;
   unlock(n + N_LOCK);
 }
 
-// Give block d (order `order`, in chunk ch of node n) back to the buddy lists, merging it with free
-// buddies; a chunk that becomes wholly free leaves the buddy lists. Node lock held.
-function mergeFreeLocked(n: usize, ch: usize, d: usize, order: u32, node: u32): void {
-  let pi = <u32>((d - ch) >> DESC_SHIFT);
-  let o = order;
-  while (o < MAX_BUDDY_ORDER) {
-    const bi = pi ^ (1 << o);
-    const bd = ch + (<usize>bi << DESC_SHIFT);
-    if (changetype<PageDesc>(bd).kind != K_FREE || <u32>changetype<PageDesc>(bd).order != o) break;
-    listRemove(freeList(n, o), bd);
-    changetype<PageDesc>(bd).kind = K_NONE;
-    changetype<PageDesc>(bd).order = 0;
-    if (bi < pi) pi = bi;
-    o++;
-  }
-  const head = ch + (<usize>pi << DESC_SHIFT);
-  changetype<PageDesc>(head).kind = K_FREE;
-  changetype<PageDesc>(head).order = <u8>o;
-  changetype<PageDesc>(head).node = <u8>node;
-  listPush(freeList(n, o), head);
-  const chFree = changetype<ChunkHdr>(ch).freePages + (1 << order);
-  changetype<ChunkHdr>(ch).freePages = chFree;
-  changetype<NodeHdr>(n).freePages += (1 << order);
-  if (chFree == USABLE_PAGES) buddyToFreeChunk(n, ch);
-}
-
-// Grow a block in place: claim pages [from, to) of the chunk whose header is ch, for a block of `node`
-// that ends at page `from` (kmalloc's realloc of a large block). Only when every one of those pages lies
-// in a free buddy block that starts at or after `from` — a free block holding page `from` cannot start
-// before it, as buddy blocks are aligned and the block below is in use — so the walk is head to head.
-// The part of the last block past `to` goes back to the lists as aligned blocks. The claimed pages'
-// descriptors are left zeroed (K_NONE) for the caller, and their memory committed. False, and nothing
-// changed, when a page is not free, the range leaves the chunk, or the engine refuses to commit.
-export function pageExtend(ch: usize, node: u32, from: u32, to: u32): bool {
-  if (to > PAGES_PER_CHUNK || from >= to) return false;
+// Grow the `had` pages whose first descriptor is d to `want` pages in place, taking the free run right
+// after them. The new pages' descriptors are zero and their memory committed. False, and nothing changed,
+// when that run is missing or too short, or the engine refuses to commit.
+export function pagesExtend(d: usize, had: u32, want: u32, large: bool): bool {
+  const ch = chunkHeaderOf(d);
+  const e = pageIndex(d) + had;
+  if (e >= PAGES_PER_CHUNK || want <= had) return false;
+  const rd = descAt(ch, e);
+  const node = <u32>changetype<PageDesc>(d).node;
   const n = nodeAddr(node);
+  const extra = want - had;
   lock(n + N_LOCK);
-  let p = from;
-  while (p < to) {
-    const bd = ch + (<usize>p << DESC_SHIFT);
-    if (changetype<PageDesc>(bd).kind != K_FREE) { unlock(n + N_LOCK); return false; }
-    p += <u32>1 << changetype<PageDesc>(bd).order;
+  const rl = <u32>changetype<PageDesc>(rd).objects;
+  if (changetype<PageDesc>(rd).kind != K_FREE || rl < extra ||
+      !commitTo(pageAddr(d) + (<usize>want << PAGE_SHIFT))) {
+    unlock(n + N_LOCK);
+    return false;
   }
-  const end = p;                                          // end of the last free block walked
-  if (!commitTo(pageAddr(ch) + (<usize>to << PAGE_SHIFT))) { unlock(n + N_LOCK); return false; }
-  p = from;
-  while (p < end) {
-    const bd = ch + (<usize>p << DESC_SHIFT);
-    const o = <u32>changetype<PageDesc>(bd).order;
-    listRemove(freeList(n, o), bd);
-    memory.fill(bd, 0, DESC_SIZE);                        // the head back to K_NONE (its inside already is)
-    p += <u32>1 << o;
-  }
-  const taken = end - from;
-  changetype<ChunkHdr>(ch).freePages -= taken;
-  changetype<NodeHdr>(n).freePages -= taken;
-  p = to;                                                 // give [to, end) back, aligned pieces
-  while (p < end) {
-    let o: u32 = 31 - <u32>clz(end - p);
-    const tz = <u32>ctz(p);
-    if (tz < o) o = tz;
-    mergeFreeLocked(n, ch, ch + (<usize>p << DESC_SHIFT), o, node);
-    p += <u32>1 << o;
-  }
+  runRemove(n, rd);
+  if (rl > extra) runInsert(n, ch, e + extra, rl - extra, node);
+  changetype<ChunkHdr>(ch).freePages -= extra;
+  changetype<NodeHdr>(n).freePages -= extra;
+  if (large) changetype<NodeHdr>(n).largePages += extra;
   unlock(n + N_LOCK);
   return true;
 }
 
-// ---- runs of whole chunks (allocations above what a chunk's buddy blocks can hold) ----------------------
+// Shrink the `had` pages whose first descriptor is d to `keep` (1..had-1) in place: the pages past keep
+// go back (their descriptors reset).
+export function pagesTrim(d: usize, had: u32, keep: u32, large: bool): void {
+  const node = <u32>changetype<PageDesc>(d).node;
+  const n = nodeAddr(node);
+  zeroDescs(d + (<usize>keep << DESC_SHIFT), had - keep);
+  lock(n + N_LOCK);
+  freeLocked(n, chunkHeaderOf(d), pageIndex(d) + keep, had - keep, node);
+  if (large) changetype<NodeHdr>(n).largePages -= had - keep;
+  unlock(n + N_LOCK);
+}
+
+// `pages` pages with the alignment a slab of that many pages needs: a power of two up to
+// 2^MAX_SLAB_ORDER pages is aligned to its size (slabs are naturally aligned: C_SLAB_MASK), any other
+// count to a page. What the shortage handler retries with (reclaim.ts).
+export function pagesAllocNatural(node: u32, pages: u32): usize {
+  const pow2 = (pages & (pages - 1)) == 0 && pages <= (<u32>1 << MAX_SLAB_ORDER);
+  return pagesAlloc(node, pages, pow2 ? <usize>pages << PAGE_SHIFT : PAGE_SIZE, false);
+}
+
+// A slab's pages: 2^order, aligned to their size (capped at CHUNK_BASE_ALIGN, the alignment of chunk
+// starts). Returns the first descriptor with order and node set, or 0.
+export function pageAlloc(node: u32, order: u32): usize {
+  let align = <usize>PAGE_SIZE << order;
+  if (align > CHUNK_BASE_ALIGN) align = CHUNK_BASE_ALIGN;
+  const d = pagesAlloc(node, <u32>1 << order, align, false);
+  if (d != 0) changetype<PageDesc>(d).order = <u8>order;
+  return d;
+}
+
+// Free the slab pages whose first descriptor is d (2^PageDesc.order of them).
+export function pageFree(d: usize): void {
+  pagesFree(d, <u32>1 << changetype<PageDesc>(d).order, false);
+}
+
+// ---- runs of whole chunks (allocations above what a chunk's usable pages can hold) -----------------------
 //
 //   chunk k (CS_RUN)                    chunk k+1 (table byte has CT_RUN_TAIL)
 //   ├ descriptors ┼ user bytes ...      ┼ user bytes (its descriptor area too) ...┤
@@ -330,7 +460,7 @@ export function runFree(ptr: usize): void {
   unlock(n + N_LOCK);
 }
 
-// Free pages of a node (buddy blocks and free chunks).
+// Free pages of a node (free page runs and free chunks).
 export function freePages(node: u32): u32 {
   return changetype<NodeHdr>(nodeAddr(node)).freePages;
 }
@@ -340,18 +470,39 @@ export function freePages(node: u32): u32 {
 // import: reclaim.ts declares `pageShortageHandler` in the global scope (AssemblyScript's @global), and the
 // calls below resolve to it when the program is compiled with reclaim.ts in it; without it (a program or
 // spec that leaves reclaim out) a shortage fails plainly. Slow path only: the handler runs after pageAlloc
-// / runAlloc failed. `run` false: a block of order `n` for pageAlloc; true: a run of `n` chunks of which
-// `bytes` are asked, for runAlloc. It returns the block (as pageAlloc / runAlloc would) or 0. The caller
+// / pagesAlloc / runAlloc failed. `run` false: `n` pages, retried with pagesAllocNatural; true: a run of
+// `n` chunks of which `bytes` are asked, for runAlloc. It returns what the retry returned, or 0. The caller
 // holds no lock: the handler calls the host.
 // (A function reference would do the same at run time, but AssemblyScript keeps every function
 // reference as an object in static memory, and this module writes nothing below the heap's base: C
 // modules sharing or merged with it own that memory.)
 
-// pageAlloc(node, order), running the shortage handler before it gives up. Head descriptor or 0.
+// pageAlloc(node, order), running the shortage handler before it gives up. First descriptor or 0.
 export function pageAllocReclaiming(node: u32, order: u32): usize {
   const d = pageAlloc(node, order);
   if (d != 0) return d;
-  if (isDefined(pageShortageHandler)) return pageShortageHandler(false, node, order, 0);
+  if (isDefined(pageShortageHandler)) {
+    const g = pageShortageHandler(false, node, <u32>1 << order, 0);
+    if (g != 0) changetype<PageDesc>(g).order = <u8>order;
+    return g;
+  }
+  return 0;
+}
+
+// pagesAlloc(node, pages, align, large), running the shortage handler before it gives up: the handler
+// reclaims until a run of pages + the alignment's slack fits, which is given back and asked for again
+// with the caller's alignment and accounting. First descriptor or 0.
+export function pagesAllocReclaiming(node: u32, pages: u32, align: usize, large: bool): usize {
+  const d = pagesAlloc(node, pages, align, large);
+  if (d != 0) return d;
+  if (isDefined(pageShortageHandler)) {
+    const want = pages + (align > PAGE_SIZE ? <u32>(align >> PAGE_SHIFT) - 1 : 0);
+    if (want > USABLE_PAGES) return 0;
+    const g = pageShortageHandler(false, node, want, 0);
+    if (g == 0) return 0;
+    pagesFree(g, want, false);
+    return pagesAlloc(node, pages, align, large);
+  }
   return 0;
 }
 

@@ -16,7 +16,8 @@
 //   discardNext(from), discardedChunks()  free chunks for the TS layer to hand to memory.discard
 // Called by: index.ts, and page.ts through the registered handler. Calls cpu.ts (drains), sheaf.ts (barns),
 // node.ts (empty slabs, frees), slab.ts (object checks), debug.ts (a debug object's checked free),
-// page.ts, and the host through env.hook (shrinkers, destructors).
+// harden.ts (a destroyed free-key object is keyed before it goes back to its slab), page.ts, and the host
+// through env.hook (shrinkers, destructors).
 //
 // Call tree:
 //   reapPass ─ per cache: one alien array ─ 1/5 of an idle CPU's arrays ─ ~80% of the empties > min_partial
@@ -67,7 +68,7 @@ import {
 } from "./layout";
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByte, chunkIndex, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
-import { nnodes, nodeAddr, pageAlloc, runAlloc } from "./page";
+import { nnodes, nodeAddr, pagesAllocNatural, runAlloc } from "./page";
 import { cnAddr, discardEmpty, freeToSlabReleasing, lockNode } from "./node";
 import { resolveObject, resolvedError, slabBitmap } from "./slab";
 import { drainBarn, sheafFlush } from "./sheaf";
@@ -75,6 +76,7 @@ import { cacheFree, drainCpuArrays } from "./cpu";
 import { hook, isCache } from "./report";
 import { debugFree } from "./debug";
 import { inuseIsSet, inuseRelease } from "./inuse";
+import { hardenReleased } from "./harden";
 import { ALIEN_FLUSH, ALLOC_FASTPATH, FREE_FASTPATH, stat } from "./stats";
 import { currentNode, pinCpu, slotOf } from "./percpu";
 import { THREADED, atomicAdd, currentCpu, heapLock, heapUnlock, setCpu, unlock } from "./sync";
@@ -294,18 +296,18 @@ export function sortPartial(c: usize, node: u32): void {
 // The allocation pressure reclaim is trying to satisfy (pressure reclaim never nests, so one set).
 let wantRun: bool = false;
 let wantNode: u32 = 0;
-let wantOrder: u32 = 0;
+let wantPages: u32 = 0;
 let wantCount: u32 = 0;
 let wantBytes: usize = 0;
 let gotBlock: usize = 0;
 
 function retry(): bool {
-  gotBlock = wantRun ? runAlloc(wantNode, wantCount, wantBytes) : pageAlloc(wantNode, wantOrder);
+  gotBlock = wantRun ? runAlloc(wantNode, wantCount, wantBytes) : pagesAllocNatural(wantNode, wantPages);
   return gotBlock != 0;
 }
 
 // page.ts's shortage handler, registered with the page layer by its global name (see page.ts):
-// pageAlloc(node, order) (`run` false, n = order) or runAlloc(node, n, bytes) (`run` true) failed; reclaim
+// pageAlloc / pagesAlloc (`run` false, n = pages) or runAlloc(node, n, bytes) (`run` true) failed; reclaim
 // on `node` and retry. Returns the block or 0. No lock is held (shrinkers and destructors run); pressure
 // reclaim does not nest. Other nodes are the caller's fallback.
 @global export function pageShortageHandler(run: bool, node: u32, n: u32, bytes: usize): usize {
@@ -315,8 +317,8 @@ function retry(): bool {
   if (run) {
     wantCount = n;
     wantBytes = bytes;
-  } else wantOrder = n;
-  return pressure(node, run ? n * PAGES_PER_CHUNK : <u32>1 << n);
+  } else wantPages = n;
+  return pressure(node, run ? n * PAGES_PER_CHUNK : n);
 }
 // Pressure reclaim runs in this instance (threaded build: per instance, so that one Worker's reclaim does
 // not make another's shortage fail plainly; the header word serves the single-threaded build).
@@ -502,6 +504,7 @@ function destroyInSlab(c: usize, first: usize, objects: u32, stride: u32, limit:
     if (resolveObject(c, obj) == 0 || load<u32>(obj) != 1) continue;   // it freed or revived the object
     if (!inuseRelease(c, obj)) continue;                                // (F_INUSE: freed by the dtor)
     store<u32>(obj, 0);
+    hardenReleased(c, obj);                                             // a free-key object in its slab holds its key
     destroyedTotal++;
     pages += releaseObject(c, obj);
   }

@@ -2,10 +2,13 @@
 //
 // Owns: the K_SLAB / K_TAIL descriptor fields (cache, inuse, objects, aux = bitmap address, bits) and the
 // bitmap itself. Entry points: slabNew(), slabDiscard(), slabTake(), slabTakeAt(), slabPut(),
-// locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated), bitmapCheck()
-// (the bitmap consistency check: F_CHECKS and validate).
+// locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated),
+// checkObjectStart() + freeInSlab() (the same split in two, for the free fast path: harden.ts),
+// setObjectDivisor() (cache.ts: the stride's inverse), bitmapCheck() (the bitmap consistency check:
+// F_CHECKS and validate).
 // Called by: node.ts (under the cache-node lock, except slabNew, which runs unlocked so that a constructor
-// may re-enter), cpu.ts and kmalloc.ts (checkObject), bulk.ts, debug.ts, reclaim.ts, validate.ts.
+// may re-enter), harden.ts (checkObjectStart, freeInSlab), cpu.ts (freeInSlab), kmalloc.ts and index.ts
+// (checkObject), cache.ts (setObjectDivisor), bulk.ts, debug.ts, reclaim.ts, validate.ts.
 // Calls page.ts (pageAllocReclaiming: a shortage runs the handler reclaim.ts registered), debugslot.ts (a
 // new slab's debug bytes), report.ts (the constructor hook), inuse.ts (an object taken out is keyed).
 //
@@ -20,10 +23,12 @@
 //   a per-CPU array counts as allocated here (its bit is 0).
 //
 // Invariants: inuse = objects - popcount(bitmap);  bits ≥ objects are 0;  0 ≤ inuse ≤ objects.
-// Free objects are never written by the slab layer: a constructed object keeps its state. (An object
-// of an F_FREEKEY cache gets its key as slabTake takes it out: inuse.ts; such caches have no ctor.)
+// Free objects are never written by the slab layer after slabNew: a constructed object keeps its state.
+// (Every object of an F_FREEKEY cache gets its key in slabNew, and again as slabTake takes it out:
+// inuse.ts; such caches have no ctor.)
 import {
-  C_BITMAP_WORDS, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE, CT_RUN_TAIL, D_BITS,
+  C_BITMAP_WORDS, C_DIV_INV, C_DIV_SHIFT, C_FLAGS, C_ID, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_RECIP, C_STRIDE,
+  CT_RUN_TAIL, D_BITS, F_FREEKEY,
   DESC_SHIFT, E_NOT_OBJECT, E_NOT_OURS, E_OK, E_WRONG_CACHE, E_DOUBLE_FREE, F_CTOR, HOOK_CTOR,
   INLINE_BITMAP_OBJECTS, K_SLAB, K_TAIL, L_NONE, C_SLAB_MASK, PAGE_SHIFT, F_DEBUG_MASK, F_INUSE,
   F_RECLAIMABLE,
@@ -78,11 +83,19 @@ export function slabNew(cache: usize, node: u32): usize {
   const n = nodeAddr(node);
   changetype<NodeHdr>(n).slabPages += (1 << order);
   if ((load<u32>(cache, C_FLAGS) & (F_DEBUG_MASK | F_INUSE)) != 0) debugSlabInit(cache, d); // red zones, poison, in-use bits (debugslot.ts)
-  if (load<u32>(cache, C_FLAGS) & F_RECLAIMABLE) {
+  const flags = load<u32>(cache, C_FLAGS);
+  if (flags & F_RECLAIMABLE) {
     // A reclaimable cache's first u32 is a reference count, and 0 means free (reclaim.ts).
     const stride = load<u32>(cache, C_STRIDE);
     let p = base + load<u32>(cache, C_OBJ_OFFSET);
     for (let i: u32 = 0; i < objects; i++, p += stride) store<u32>(p, 0);
+  }
+  if (flags & F_FREEKEY) {
+    // inuse.ts: every object of a free-key cache that is not in a user's hands holds its key, free ones
+    // in their slab included, so the free fast path needs no slab bitmap (harden.ts hardenFree).
+    const stride = load<u32>(cache, C_STRIDE);
+    let p = base + load<u32>(cache, C_OBJ_OFFSET);
+    for (let i: u32 = 0; i < objects; i++, p += stride) keyPark(flags, p);
   }
   if (load<u32>(cache, C_FLAGS) & F_CTOR) {
     const id = load<u32>(cache, C_ID);
@@ -195,19 +208,55 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   return bm + (<usize>(i >> 6) << 3);
 }
 
-// The free fast path's check, in one glance: is ptr an allocated object of `cache`? E_OK or the code.
-// (locateObject's steps, written out flat: packing head and index costs the fast path ~0.5 ns.)
-@inline export function checkObject(cache: usize, ptr: usize, b: u8): i32 {
-  if (b >= CT_RUN_TAIL) return E_NOT_OURS;
-  const d = pageOf(ptr);
-  if (<usize>changetype<PageDesc>(d).cache != cache) return notThisCache(d);
-  const inSlab = <u32>ptr & load<u32>(cache, C_SLAB_MASK);
-  const off = inSlab - load<u32>(cache, C_OBJ_OFFSET);
-  const i = objectIndexAt(off, load<u32>(cache, C_RECIP));
-  if (i >= load<u32>(cache, C_OBJECTS) || i * load<u32>(cache, C_STRIDE) != off) return E_NOT_OBJECT;
-  const head = d - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
-  if ((load<u64>(bitmapWord(cache, head, i)) >> (i & 63)) & 1) return E_DOUBLE_FREE; // free in its slab
+// The stride's divisor fields (C_DIV_INV, C_DIV_SHIFT), set once with the stride (cache.ts setupCache):
+// stride = odd << shift, inv = odd⁻¹ mod 2^32 (Newton's iteration: each step doubles the correct bits).
+export function setObjectDivisor(cache: usize, stride: u32): void {
+  const shift = <u32>ctz(stride);
+  const odd = stride >> shift;
+  let inv = odd;                                 // correct to 3 bits: odd × odd ≡ 1 (mod 8)
+  for (let k = 0; k < 4; k++) inv *= 2 - odd * inv; // 6, 12, 24, 48 bits
+  store<u32>(cache, inv, C_DIV_INV);
+  store<u32>(cache, shift, C_DIV_SHIFT);
+}
+
+// The index of the object starting `off` bytes after object 0, or a value ≥ 2^32 / stride (so ≥ the
+// objects of any slab) when off is not a multiple of the stride: off ↦ rotr(off × inv, shift) is a
+// bijection of u32 that sends i × stride to i for every i < 2^32 / stride, so no other offset reaches
+// those values. One multiply, one rotate, no reciprocal and no check multiply.
+@inline export function objectStartIndex(cache: usize, off: u32): u32 {
+  return rotr<u32>(off * load<u32>(cache, C_DIV_INV), load<u32>(cache, C_DIV_SHIFT));
+}
+
+// The free fast path's check, in one glance: is ptr the start of an object of `cache`? E_OK or the code.
+// Whether it is allocated is the caller's question (harden.ts hardenFree: the free key or the in-use bit
+// answer it, and checkObject's bitmap test for caches with neither).
+// pageNamesCache (a constant at each call site): the caller has tested b and read `cache` from ptr's
+// page descriptor, so those two tests are skipped.
+@inline export function checkObjectStart(cache: usize, ptr: usize, b: u8, pageNamesCache: bool = false): i32 {
+  if (!pageNamesCache) {
+    if (b >= CT_RUN_TAIL) return E_NOT_OURS;
+    const d = pageOf(ptr);
+    if (<usize>changetype<PageDesc>(d).cache != cache) return notThisCache(d);
+  }
+  const off = (<u32>ptr & load<u32>(cache, C_SLAB_MASK)) - load<u32>(cache, C_OBJ_OFFSET); // wraps before object 0
+  if (objectStartIndex(cache, off) >= load<u32>(cache, C_OBJECTS)) return E_NOT_OBJECT;
   return E_OK;
+}
+
+// Object ptr (an object start of `cache`: checkObjectStart said so) is free in its slab.
+@inline export function freeInSlab(cache: usize, ptr: usize): bool {
+  const inSlab = <u32>ptr & load<u32>(cache, C_SLAB_MASK);
+  const i = objectStartIndex(cache, inSlab - load<u32>(cache, C_OBJ_OFFSET));
+  const head = pageOf(ptr) - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
+  return ((load<u64>(bitmapWord(cache, head, i)) >> (i & 63)) & 1) != 0;
+}
+
+// Is ptr an allocated object of `cache` as far as its slab knows? E_OK or the code (an object free in its
+// slab: E_DOUBLE_FREE). For callers that do not go through harden.ts (kmalloc.ts classify, callerRange).
+@inline export function checkObject(cache: usize, ptr: usize, b: u8): i32 {
+  const e = checkObjectStart(cache, ptr, b);
+  if (e != E_OK) return e;
+  return freeInSlab(cache, ptr) ? E_DOUBLE_FREE : E_OK;
 }
 
 // Cold: why a page does not belong to the cache being freed to.

@@ -44,6 +44,10 @@ export const NR_STATS: u32 = 24;
   store<u64>(a, load<u64>(a) + v);
 }
 
+@inline export function statOf(slot: usize, item: u32): u64 {
+  return load<u64>(slot + CC_STATS + (<usize>item << 3));
+}
+
 @inline export function stat(cache: usize, item: u32): void {
   statAt(cpuSlot(cache), item);
 }

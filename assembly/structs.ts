@@ -11,7 +11,7 @@
 // and checks the sizes at compile time) and the layers that read or write these structures.
 // Invariants: a field's type is its width in memory; no class here has a constructor, a managed field or
 // a header (`@unmanaged`): instances are never allocated, only addresses are viewed as one. A structure
-// with a tail (an array after its fixed fields: sheaf entries, a node's buddy free lists, a CPU slot's
+// with a tail (an array after its fixed fields: sheaf entries, a node's free-run bins, a CPU slot's
 // alien arrays and counters) declares only the fixed part; the tail is reached through an explicit
 // accessor that returns an address. The drawings of every structure are in layout.ts (one per structure).
 // Imports nothing: layout.ts sits above this file (scripts/check-layers.mjs).
@@ -20,10 +20,10 @@
 // A page descriptor (32 bytes; `struct page`): see layout.ts "page descriptors".
 @unmanaged export class PageDesc {
   cache: u32;    // the owning kmem_cache, on every page of a slab
-  next: u32;     // list link (slab list of a cache-node, or buddy free list)
+  next: u32;     // list link (slab list of a cache-node, or a free page run's size bin)
   prev: u32;
   inuse: u16;    // slab head: objects handed out by the slab layer
-  objects: u16;  // slab head: objects in this slab; large block head: pages kept
+  objects: u16;  // slab head: objects in this slab; large block / free run head: its pages
   kind: u8;      // K_*
   order: u8;
   node: u8;
@@ -35,7 +35,7 @@
 // Descriptor 0 of a chunk, read as the chunk header (page 0 holds descriptors, so its own descriptor is
 // free for this use). Same 32 bytes as PageDesc; `kind` stays at PageDesc's offset (K_META).
 @unmanaged export class ChunkHdr {
-  freePages: u32;   // free pages in this chunk's buddy blocks
+  freePages: u32;   // free pages in this chunk's free page runs
   next: u32;        // the node's free-chunk list
   prev: u32;
   private pad: u32;
@@ -47,20 +47,20 @@
   runBytes: u32;    // CS_RUN: bytes requested
 }
 
-// A NUMA node's page-allocator state. Tail: freeList[NR_BUDDY_ORDERS] (u32 descriptor addresses of the
-// free block heads of each order), then padding to NODE_SIZE.
+// A NUMA node's page-allocator state. Tail: freeList[NR_PAGE_BINS] (u32 descriptor addresses of the
+// first pages of free page runs, one list per size bin), then padding to NODE_SIZE.
 @unmanaged export class NodeHdr {
   lock: u32;
-  freePages: u32;      // in buddy blocks and free chunks
+  freePages: u32;      // in free page runs and free chunks
   nchunks: u32;
   freeChunkHead: u32;
   nrFreeChunks: u32;
   slabPages: u32;
   largePages: u32;
-  private reserved: u32;
-  // The address of the head of the free list of blocks of `order`.
-  @inline freeListAt(order: u32): usize {
-    return changetype<usize>(this) + offsetof<NodeHdr>() + (<usize>order << 2);
+  binMap: u32;         // bit b set ⇔ freeList[b] is not empty
+  // The address of the head of the free list of size bin `bin`.
+  @inline freeListAt(bin: u32): usize {
+    return changetype<usize>(this) + offsetof<NodeHdr>() + (<usize>bin << 2);
   }
 }
 

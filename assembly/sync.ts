@@ -14,7 +14,7 @@
 //   0. heap lock              (H_HEAP_LOCK: the cache list, ids, lazily created internal caches, kmalloc
 //                              tables; recursive for one instance, so cache creation may nest)
 //   1. cache-node list lock   (CN_LOCK: a cache's slab lists and barn on one node)
-//   2. node page lock         (N_LOCK: that node's buddy lists and free chunks)
+//   2. node page lock         (N_LOCK: that node's free page runs (bins) and free chunks)
 //   3. grow lock              (H_GROW_LOCK: memory.grow, the chunk table, nchunks)
 // At most one lock of each rank is held at a time. No lock of ranks 1..3 is ever held across a call to
 // the host (env.hook): constructors, destructors, shrinkers and report callbacks may re-enter the

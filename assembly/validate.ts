@@ -8,13 +8,14 @@
 import {
   C_NEXT, C_OBJECTS, CN_EMPTY, CN_FULL, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL, CN_PARTIAL, CS_BUDDY,
   CS_FREE, CS_RUN, CT_NODE, CT_RUN_TAIL, DESC_SHIFT, E_CORRUPT, H_CACHE_HEAD, H_NNODES, H_REPORT,
-  H_REPORT_COUNT, K_FREE, K_LARGE, K_META, K_SLAB, K_TAIL, L_EMPTY, L_FULL, L_PARTIAL, MAX_BUDDY_ORDER,
+  H_REPORT_COUNT, K_FREE, K_FREE_TAIL, K_LARGE, K_META, K_NONE, K_SLAB, K_TAIL, L_EMPTY, L_FULL, L_PARTIAL,
+  MAX_SLAB_ORDER, NR_PAGE_BINS,
   META_PAGES, PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, MAX_NODES, E_OK, H_BOOT,
   C_FLAGS, F_RED_ZONE, F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE,
 } from "./layout";
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByte, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
-import { nodeAddr } from "./page";
+import { binOf, nodeAddr } from "./page";
 import { cnAddr, listFor } from "./node";
 import { slotOf } from "./percpu";
 import { BM_COUNT, BM_TAIL, bitmapCheck, objectAt, resolveObject, slabIsFree } from "./slab";
@@ -28,11 +29,11 @@ import { handleHolds } from "./sheaf";
 
 // Problem kinds written as `code` in the report (E_CORRUPT family, distinguished by sub-code).
 export const V_PAGE_COVER: i32 = 100;     // a chunk's pages are not covered exactly once by blocks
-export const V_FREE_LIST: i32 = 101;      // a buddy free list entry is wrong (kind, order, node)
+export const V_FREE_LIST: i32 = 101;      // a free-run bin entry is wrong (kind, bin, node), bin map off, runs unmerged
 export const V_FREE_COUNT: i32 = 102;     // node or chunk free-page count disagrees with the lists
 export const V_SLAB_LIST: i32 = 103;      // slab on the wrong list, wrong cache, or wrong node
 export const V_SLAB_COUNT: i32 = 104;     // inuse disagrees with the bitmap, or list counts are off
-export const V_TAIL: i32 = 105;           // a tail page does not point to its head
+export const V_TAIL: i32 = 105;           // a tail page does not point to its head (or a free run's inside is not zero)
 export const V_ARRAY: i32 = 106;          // an array entry is not an allocated object of that cache/node
 export const V_BARN: i32 = 107;           // a barn's counts or sheaves are wrong
 export const V_REDZONE: i32 = 108;        // a free object's red zone is clobbered (debug caches)
@@ -64,24 +65,38 @@ function checkChunks(): void {
     if (state != CS_BUDDY) { report(V_PAGE_COVER, ch, 0); continue; }
     let p: u32 = META_PAGES;
     let free: u32 = 0;
+    let lastFree = false;
     while (p < PAGES_PER_CHUNK) {
       const d = ch + (<usize>p << DESC_SHIFT);
       const k = changetype<PageDesc>(d).kind;
-      const o = <u32>changetype<PageDesc>(d).order;
-      if ((k != K_FREE && k != K_SLAB && k != K_LARGE) || o > MAX_BUDDY_ORDER || (p & ((1 << o) - 1)) != 0 ||
+      // pages covered: a slab 2^order aligned to its size; a large block or a free run its `objects`
+      let len: u32 = k == K_SLAB ? <u32>1 << changetype<PageDesc>(d).order : <u32>changetype<PageDesc>(d).objects;
+      if ((k != K_FREE && k != K_SLAB && k != K_LARGE) || len == 0 || p + len > PAGES_PER_CHUNK ||
+          (k == K_SLAB && (changetype<PageDesc>(d).order > MAX_SLAB_ORDER || (p & (len - 1)) != 0)) ||
           <u32>changetype<PageDesc>(d).node != (<u32>b & CT_NODE)) {
         report(V_PAGE_COVER, d, 0);
         break;
       }
-      if (k == K_FREE) free += 1 << o;
-      else {
-        for (let t: u32 = 1; t < (<u32>1 << o); t++) {
+      if (k == K_FREE) {
+        if (lastFree) report(V_FREE_LIST, d, 0);           // two adjacent free runs: a merge was missed
+        free += len;
+        for (let t: u32 = 1; t + 1 < len; t++) {
+          if (changetype<PageDesc>(d + (<usize>t << DESC_SHIFT)).kind != K_NONE) { report(V_TAIL, d + (<usize>t << DESC_SHIFT), 0); break; }
+        }
+        if (len > 1) {
+          const td = d + (<usize>(len - 1) << DESC_SHIFT);
+          if (changetype<PageDesc>(td).kind != K_FREE_TAIL || <usize>changetype<PageDesc>(td).aux != d) report(V_TAIL, td, 0);
+        }
+      } else {
+        if (k == K_LARGE && changetype<PageDesc>(d).aux == 0) report(V_PAGE_COVER, d, 0);
+        for (let t: u32 = 1; t < len; t++) {
           const td = d + (<usize>t << DESC_SHIFT);
           if (changetype<PageDesc>(td).kind != K_TAIL || <usize>changetype<PageDesc>(td).aux != d ||
               changetype<PageDesc>(td).cache != (k == K_SLAB ? changetype<PageDesc>(d).cache : 0)) { report(V_TAIL, td, 0); break; }
         }
       }
-      p += 1 << o;
+      lastFree = k == K_FREE;
+      p += len;
     }
     if (free != changetype<ChunkHdr>(ch).freePages || free == USABLE_PAGES) report(V_FREE_COUNT, ch, 0);
   }
@@ -92,16 +107,19 @@ function checkNodes(): void {
   for (let node: u32 = 0; node < nn; node++) {
     const n = nodeAddr(node);
     let pages: u32 = 0;
-    for (let o: u32 = 0; o <= MAX_BUDDY_ORDER; o++) {
-      let d = <usize>load<u32>(changetype<NodeHdr>(n).freeListAt(o));
+    for (let bin: u32 = 0; bin < NR_PAGE_BINS; bin++) {
+      let d = <usize>load<u32>(changetype<NodeHdr>(n).freeListAt(bin));
+      const mapped = (changetype<NodeHdr>(n).binMap & (<u32>1 << bin)) != 0;
+      if (mapped != (d != 0)) report(V_FREE_LIST, n, 0);  // the bin map disagrees with the list
       let guard: u32 = 0;
       while (d != 0 && guard++ < 1 << 24) {
-        if (changetype<PageDesc>(d).kind != K_FREE || <u32>changetype<PageDesc>(d).order != o || <u32>changetype<PageDesc>(d).node != node ||
+        const len = <u32>changetype<PageDesc>(d).objects;
+        if (changetype<PageDesc>(d).kind != K_FREE || len == 0 || binOf(len) != bin || <u32>changetype<PageDesc>(d).node != node ||
             nodeOf(d) != node) {
           report(V_FREE_LIST, d, 0);
           break;
         }
-        pages += 1 << o;
+        pages += len;
         d = <usize>changetype<PageDesc>(d).next;
       }
     }

@@ -92,8 +92,11 @@ if (mapFile) {
 }
 
 // ---- 3. worst class rounding -------------------------------------------------------------------------
+// The classes themselves: the fine set chosen explicitly, so no block is a loan from a larger class (the
+// default set lends a class's first blocks: assembly/kmalloc.ts borrow).
 {
   const heap = await createAllocator();
+  heap.setMallocClasses("fine");
   let worst = 0, at = 0;
   for (let n = 128; n <= heap.L.KMALLOC_MAX; n++) {
     const p = heap.malloc(n);

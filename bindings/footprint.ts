@@ -48,7 +48,7 @@ export const FOOTPRINT_LABELS: Record<FootprintCategory, string> = {
   slabFree: "free objects in slabs",
   parked: "objects parked in per-CPU, spare, barn, alien arrays",
   largeTail: "large-block tails (pages kept − requested)",
-  free: "free buddy pages and free chunks",
+  free: "free page runs and free chunks",
   untouched: "grown but never handed out",
   other: "unaccounted (0 on a sound heap)",
 };
@@ -134,7 +134,7 @@ export interface PageMap {
 /** The heap's pages by owner and fill (for pictures: bench/svg-memory.mjs). Reads descriptors only. */
 export function pageMap(heap: { core: Core }): PageMap {
   const core = heap.core;
-  const { PAGE_SIZE, CHUNK_SIZE, DESC_SIZE, DESC_BYTES, D_KIND, D_CACHE, D_INUSE, D_OBJECTS, D_AUX, D_ORDER } = L;
+  const { PAGE_SIZE, CHUNK_SIZE, DESC_SIZE, DESC_BYTES, D_KIND, D_CACHE, D_INUSE, D_OBJECTS, D_AUX } = L;
   const { K_FREE, K_SLAB, K_LARGE, C_ORDER, C_FLAGS, F_INTERNAL, F_KMALLOC } = L;
   const { CH_STATE, CS_RUN, CS_FREE, CH_RUN_CHUNKS, CH_RUN_BYTES, H_HEAP_BASE, H_CHUNK_BASE, H_NCHUNKS, H_HIGH_WATER } = L;
   const u8 = core.u8;
@@ -182,7 +182,7 @@ export function pageMap(heap: { core: Core }): PageMap {
         const kind = u8[d + D_KIND]!;
         let pages = 1;
         if (kind === K_FREE) {
-          pages = 1 << u8[d + D_ORDER]!;
+          pages = u16(d + D_OBJECTS); // a free page run: its length
           freeAt(a, pages);
         } else if (kind === K_SLAB) {
           const cache = u32(d + D_CACHE);

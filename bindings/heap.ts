@@ -149,7 +149,8 @@ export class Heap {
   usableSize(p: number): number { return km.usableSize(this.core, p); }
   /** aligned_alloc(align, n): align a power of two, up to 64 KiB (8 KiB for blocks above 512 KiB). */
   alignedAlloc(align: number, n: number): number { return km.alignedAlloc(this.core, align, n); }
-  /** Choose malloc's size classes ('fine' by default, or the kernel's 13); only before the first malloc. */
+  /** Choose malloc's size classes ('fine' by default, or the kernel's 13); only before the first malloc.
+   *  A chosen set is served exactly; the default also lends a class's first blocks from a larger class. */
   setMallocClasses(set: km.MallocClasses): void { km.setMallocClasses(this.core, set); }
   /** The import object for a C module: env.memory, and malloc, free, calloc, realloc, aligned_alloc,
    *  posix_memalign, malloc_usable_size (in "env" and in "wasm_slab", where c/slab_shim.c looks). */

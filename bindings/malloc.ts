@@ -101,6 +101,9 @@ export function alignedAlloc(core: Core, align: number, n: number): number {
   return oom(core, `alignedAlloc(${align}, ${n})`, n);
 }
 
+/** Choose the class set before the first malloc. A chosen set is served exactly: unlike the default
+ *  (the fine set as the first malloc picks it), it lends no class's first blocks from a larger class
+ *  (assembly/kmalloc.ts borrow), so every block's usable size is its class size. */
 export function setMallocClasses(core: Core, set: MallocClasses): void {
   const code = Object.hasOwn(CLASS_SETS, set) ? CLASS_SETS[set] : undefined;
   if (code === undefined) throw new InvalidArgumentError(`malloc classes ${show(set)}: use 'kernel' or 'fine'`);

@@ -72,7 +72,7 @@ export interface HeapStats {
   /** Bytes of the header in front of chunk 0. */
   headerBytes: number;
   chunks: number;
-  /** Free pages per node (buddy blocks and whole free chunks). */
+  /** Free pages per node (free page runs and whole free chunks). */
   freePages: number[];
   /** Pages in slabs, per node. */
   slabPages: number[];

@@ -266,7 +266,7 @@ describe("the pieces under top and the dashboard", () => {
     const w = new SyntheticWorkload(heap, { seed: 7 });
     w.step(30_000);
     const big = heap.malloc(3 << 20); // a run of whole chunks
-    const large = heap.malloc(100_000); // a large buddy block
+    const large = heap.malloc(100_000); // a large block (a page run)
     // runs: chunk runs (huge blocks) live; the first chunk of a run keeps its descriptor pages, which the
     // map shows as META and stats counts among the large pages
     const check = (runs: number) => {

@@ -799,7 +799,7 @@ async function abiHeap(lib) {
 }
 
 function freePage(heap) {
-  // a page-aligned address in a free buddy block: take a large block and free it
+  // a page-aligned address in a free page run: take a large block and free it
   const p = heap.malloc(40000);
   heap.free(p);
   return p;

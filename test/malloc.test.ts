@@ -2,6 +2,7 @@
 // large blocks (exact pages, chunk runs), calloc overflow, realloc in place / moved / to 0, aligned
 // allocation, usable sizes, bad pointers (typed errors, nothing changed), the class sets.
 import { describe, expect, it } from "vitest";
+import { Abi } from "../bindings/generated/abi.js";
 import { DoubleFreeError, InvalidArgumentError, InvalidFreeError, OutOfMemoryError, SlabError, createAllocator, type DebugReport } from "../bindings/index.js";
 
 const KERNEL = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
@@ -21,6 +22,7 @@ describe("malloc size classes", () => {
 
   it("fine classes (the default) waste at most 25% above 16 bytes and include the kernel's", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // chosen: served exactly, no loans (the default lends: below)
     for (let n = 17; n <= 8192; n += 7) {
       const p = heap.malloc(n);
       const u = heap.usableSize(p);
@@ -35,19 +37,34 @@ describe("malloc size classes", () => {
 
   it("class caches take small slabs (at least one object each)", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // chosen: served exactly, no loans (the default lends: below)
     for (const n of [8000, 4000, 600]) heap.free(heap.malloc(n));
     const line = (name: string) => heap.slabinfo().split("\n").find((l) => l.startsWith(name + " "))!.trim().split(/\s+/);
     expect(line("kmalloc-8192").slice(4, 6)).toEqual(["1", "2"]); // 1 object per slab of 2 pages
     expect(line("kmalloc-4096").slice(4, 6)).toEqual(["1", "1"]);
     expect(line("kmalloc-640").slice(4, 6)).toEqual(["6", "1"]);
-    // per-CPU arrays of a class hold at most 16 KiB of objects (at least 2): "limit" in slabinfo
+    // a class used a few times has no per-CPU arrays yet ("limit" 0 in slabinfo: warm-up) and one slab
+    for (const c of ["kmalloc-8192", "kmalloc-4096", "kmalloc-640"]) expect(line(c)[8], c).toBe("0");
+    expect(line("kmalloc-8192")[14]).toBe("1");
+    expect(line("kmalloc-640")[14]).toBe("1");
+    // after KM_WARM_ALLOCS slow-path allocations a class gets its arrays, of at most 16 KiB of objects
+    // (at least 2)
+    for (const n of [8000, 4000, 600]) for (let i = 0; i <= Abi.KM_WARM_ALLOCS; i++) heap.free(heap.malloc(n));
     expect(line("kmalloc-8192")[8]).toBe("2");
     expect(line("kmalloc-4096")[8]).toBe("4");
     expect(line("kmalloc-640")[8]).toBe("25");
-    // a class used once took one object (batches start at 1 and double per refill): one slab each
+    // the first refills take one object (batches start at 1 and double per refill): still one slab each
     expect(line("kmalloc-8192")[14]).toBe("1");
     expect(line("kmalloc-640")[14]).toBe("1");
     expect(heap.validate().ok).toBe(true);
+  });
+
+  it("the kernel class set keeps its per-CPU arrays from the first malloc (no warm-up)", async () => {
+    const heap = await createAllocator();
+    heap.setMallocClasses("kernel");
+    heap.free(heap.malloc(600));
+    const line = heap.slabinfo().split("\n").find((l) => l.startsWith("kmalloc-1024 "))!.trim().split(/\s+/);
+    expect(Number(line[8])).toBeGreaterThan(0);
   });
 
   it("classes can be chosen only before the first malloc", async () => {
@@ -83,10 +100,10 @@ describe("malloc size classes", () => {
 });
 
 describe("large blocks", () => {
-  it("above 8 KiB: exact pages from the buddy allocator, the tail given back", async () => {
+  it("above 8 KiB: a run of exactly the pages needed", async () => {
     const heap = await createAllocator();
     const free0 = () => heap.stats().freePages[0]!;
-    const p = heap.malloc(5 * 4096 - 100); // 5 pages out of an order-3 block: 3 go back
+    const p = heap.malloc(5 * 4096 - 100); // 5 pages
     expect(p % 4096).toBe(0);
     expect(heap.usableSize(p)).toBe(5 * 4096);
     expect(heap.stats().largePages[0]).toBe(5);
@@ -98,7 +115,7 @@ describe("large blocks", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
-  it("above 512 KiB: a run of whole chunks", async () => {
+  it("above a chunk's 254 usable pages: a run of whole chunks", async () => {
     const heap = await createAllocator();
     const p = heap.malloc(3_000_000);
     expect(heap.usableSize(p)).toBe(3 * 2 ** 20 - 8192);
@@ -144,6 +161,7 @@ describe("calloc, realloc, alignedAlloc", () => {
 
   it("realloc: in place while the class fits, moved (contents kept) when it does not; (0, n) and (p, 0)", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // chosen: served exactly, no loans (the default lends: below)
     const p = heap.realloc(0, 100); // malloc
     heap.u8.set([1, 2, 3, 4], p);
     expect(heap.realloc(p, 110)).toBe(p); // still kmalloc-112
@@ -170,10 +188,10 @@ describe("calloc, realloc, alignedAlloc", () => {
 
   it("realloc grows a large block in place into the free pages after it, and only into free pages", async () => {
     const heap = await createAllocator();
-    let p = heap.malloc(20_000); // 5 pages of an order-3 block: pages 5..7 went back
+    let p = heap.malloc(20_000); // 5 pages
     heap.u8.fill(7, p, p + 20_000);
     const pages = heap.stats().largePages[0]!;
-    expect(heap.realloc(p, 30_000)).toBe(p); // 8 pages: its own tail
+    expect(heap.realloc(p, 30_000)).toBe(p); // 8 pages: the free run after it
     expect(heap.stats().largePages[0]).toBe(pages + 3);
     expect(heap.usableSize(p)).toBe(32_768);
     expect(heap.validate().ok).toBe(true);
@@ -196,7 +214,7 @@ describe("calloc, realloc, alignedAlloc", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
-  it("a grown large block frees into fully merged buddies (a whole chunk comes back)", async () => {
+  it("a grown large block frees into fully merged free runs (a whole chunk comes back)", async () => {
     const heap = await createAllocator();
     const keep = heap.malloc(100); // holds the chunk's slab pages
     let p = heap.malloc(9000);
@@ -307,6 +325,7 @@ describe("bad pointers", () => {
 
   it("heap.imports() hands C the allocator's own functions and the memory", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // chosen: served exactly, no loans (the default lends: below)
     const imp = heap.imports();
     expect(imp.env.memory).toBe(heap.memory);
     for (const name of ["malloc", "free", "calloc", "realloc", "aligned_alloc", "posix_memalign", "malloc_usable_size"]) {

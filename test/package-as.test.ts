@@ -79,6 +79,7 @@ describe("an AssemblyScript program on wasm-slab (as/slab-runtime.ts)", () => {
     expect(dataEnd(bytes)).toBeGreaterThan(1024);
     const base = dataEnd(bytes) + AS_STACK;
     const heap = await createAllocator({ heapBase: base, reap: false });
+    heap.setMallocClasses("fine"); // a chosen set: every object in its own class (no loans), as counted below
     const { env, wasm_slab } = heap.imports();
     const aborts: number[][] = [];
     const { instance } = await WebAssembly.instantiate(bytes, {

@@ -13,9 +13,9 @@
 export const PAGE = Object.freeze({
   UNCOMMITTED: 0, // inside the heap's address range but not committed yet (the top chunk grows lazily)
   META: 1, // a chunk's descriptor pages (and its header)
-  FREE: 2, // a free buddy block, or a wholly free chunk
+  FREE: 2, // a free page run, or a wholly free chunk
   SLAB: 3, // a page of a slab: owner = cache index, fill = objects in use / objects in the slab
-  LARGE: 4, // a large kmalloc block (buddy pages) or a run of whole chunks (huge allocation)
+  LARGE: 4, // a large kmalloc block (a page run) or a run of whole chunks (huge allocation)
 });
 
 export function pageMap(heap) {
@@ -59,7 +59,8 @@ export function pageMap(heap) {
     while (p < perChunk) {
       const d = ch + p * L.DESC_SIZE;
       const k = u8[d + L.D_KIND];
-      const n = 1 << u8[d + L.D_ORDER];
+      // a slab covers 2^order pages; a free run and a large block their `objects` (page.ts, kmalloc.ts)
+      const n = k === L.K_SLAB ? 1 << u8[d + L.D_ORDER] : u16(d + L.D_OBJECTS) || 1;
       if (k === L.K_FREE) set(first + p, n, PAGE.FREE, -1, 0, nd);
       else if (k === L.K_SLAB) {
         const objs = u16(d + L.D_OBJECTS);

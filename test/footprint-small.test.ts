@@ -1,0 +1,89 @@
+// footprint-small.test.ts — the start-up cost of a small malloc heap (issue 12, traces under 64 KiB live):
+// a program that mallocs a few blocks of many sizes takes, besides the header, one descriptor area, one
+// kmem_cache slab and one slab per power-of-two lender — not a slab per class, not a sheaf cache, and no
+// objects parked in per-CPU arrays. Every bound is computed from the exported layout constants.
+// Also: the loans themselves (assembly/kmalloc.ts borrow) and the arrays' warm-up (classWarm).
+import { describe, expect, it } from "vitest";
+import { FOOTPRINT_CATEGORIES, createAllocator, type Footprint, type Heap } from "../bindings/index.js";
+
+function heapBase(heap: Heap): number {
+  return heap.dv.getUint32(heap.hdr + heap.L.H_HEAP_BASE, true);
+}
+
+/** Bytes handed out or kept for the heap's own use: everything but the header and memory never touched. */
+function used(f: Footprint): number {
+  return f.total - f.header - f.untouched - f.free;
+}
+
+// Sizes of eight different fine classes, every one at most KM_LEND_MIN (128 B: kmalloc.ts), none a
+// power of two: each borrows from kmalloc-128.
+const SMALL = [1, 24, 40, 56, 72, 88, 100, 120];
+
+describe("a small malloc heap", () => {
+  it("takes one descriptor area, one kmem_cache slab and one lender slab for eight small classes", async () => {
+    const heap = await createAllocator();
+    const L = heap.L;
+    const blocks = SMALL.map((n) => heap.malloc(n));
+    const f = heap.footprint();
+    expect(FOOTPRINT_CATEGORIES.reduce((s, c) => s + f[c], 0)).toBe(f.total);
+    expect(f.total).toBe(heap.memory.buffer.byteLength - heapBase(heap));
+    // the header: the heap header with its boot cache (one node, one CPU), and at most the chunk base's
+    // alignment in front of chunk 0
+    const bootCache = L.C_HDR! + L.CN_SIZE! + L.CACHE_LINE! + L.CC_SIZE!;
+    expect(f.header).toBeLessThan(L.H_BOOT! + bootCache + L.CACHE_LINE! + L.CHUNK_BASE_ALIGN!);
+    // chunk 0's descriptors + the kmem_cache slab (internal) + the lender's slab (kmalloc-128 holds ≤ 64
+    // objects: its bitmap is in the descriptor, so no in-slab metadata)
+    expect(f.metadata).toBe(L.DESC_BYTES!);
+    expect(f.internal).toBe(L.PAGE_SIZE!);                 // kmem_cache only: no sheaf cache was made
+    expect(f.parked).toBe(0);                               // per-CPU arrays still off (warm-up)
+    expect(used(f)).toBe(L.DESC_BYTES! + 2 * L.PAGE_SIZE!);
+    // a slab per class would have taken SMALL.length pages for the classes
+    expect(used(f)).toBeLessThan(L.DESC_BYTES! + (1 + SMALL.length) * L.PAGE_SIZE!);
+    for (const p of blocks) heap.free(p);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("lends at most KM_LEND_MAX blocks per class, then the class has its own cache", async () => {
+    const heap = await createAllocator();
+    const max = heap.L.KM_LEND_MAX!;
+    const kept: number[] = [];
+    for (let i = 0; i < max; i++) {
+      kept.push(heap.malloc(100));
+      expect(heap.usableSize(kept[i]!)).toBe(128);         // a loan: kmalloc-128's object
+    }
+    const own = heap.malloc(100);
+    expect(heap.usableSize(own)).toBe(112);                 // kmalloc-112, the class of 100 B
+    // a loan is an ordinary block: realloc in place within the lender's size, free, double free caught
+    expect(heap.realloc(kept[0]!, 128)).toBe(kept[0]);
+    for (const p of kept) heap.free(p);
+    expect(() => heap.free(kept[1]!)).toThrow();
+    heap.free(own);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("a full lender lends no more: the next small class gets its own cache at once", async () => {
+    const heap = await createAllocator();
+    const L = heap.L;
+    // fill kmalloc-128's first slab with loans to as many classes as it takes (KM_LEND_MAX each)
+    const perSlab = L.PAGE_SIZE! / 128;
+    const sizes = [1, 24, 40, 56, 72, 88, 100, 120];
+    const kept: number[] = [];
+    for (let i = 0; kept.length < perSlab; i++) kept.push(heap.malloc(sizes[Math.floor(i / L.KM_LEND_MAX!)]!));
+    expect(kept.every((p) => heap.usableSize(p) === 128)).toBe(true);
+    const next = heap.malloc(sizes[Math.floor(perSlab / L.KM_LEND_MAX!)]!);
+    expect(heap.usableSize(next)).toBeLessThan(128);
+    const line = heap.slabinfo().split("\n").find((l) => l.startsWith("kmalloc-128 "))!.trim().split(/\s+/);
+    expect(line[14]).toBe("1");                             // the lender kept to its one slab
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("the per-CPU arrays come after KM_WARM_ALLOCS slow-path allocations of a class", async () => {
+    const heap = await createAllocator();
+    const limit = () => heap.slabinfo().split("\n").find((l) => l.startsWith("kmalloc-4096 "))!.trim().split(/\s+/)[8];
+    heap.free(heap.malloc(4096));
+    expect(limit()).toBe("0");
+    for (let i = 0; i < heap.L.KM_WARM_ALLOCS!; i++) heap.free(heap.malloc(4096));
+    expect(Number(limit())).toBeGreaterThan(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+});
