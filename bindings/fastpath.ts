@@ -5,16 +5,15 @@
 // sequences through this path and through the raw exports on twin heaps, and fails on any difference):
 //   assembly/cpu.ts      cacheAlloc, cacheFree (which case is a hit: a non-empty main; a free that passes
 //                        every check, of this CPU's node, onto a main with room)
-//   assembly/harden.ts   hardenAlloc, hardenFree, hardenRelease, at HARDEN_ALL (the module's HARDEN_LEVEL)
-//   assembly/slab.ts     checkObject (table byte, descriptor's cache, object start, bitmap bit), and
-//                        slabNew's head aux = the bitmap's address (bitmapWord's two cases in one load)
+//   assembly/harden.ts   hardenHandOut, hardenFree, hardenRelease, at HARDEN_ALL (the module's HARDEN_LEVEL):
+//                        a free-key cache's free reads no slab bitmap (slabNew keys every object: one
+//                        free in its slab holds its key, and the Wasm's cold confirm decides)
+//   assembly/slab.ts     checkObjectStart (table byte, descriptor's cache, object start: objectStartIndex,
+//                        the stride's inverse C_DIV_INV and rotate C_DIV_SHIFT)
 //   assembly/inuse.ts    keyOf / keyAddr (the free key: cleared on alloc, tested and written on free)
 //   assembly/arena.ts    chunkByteOf, pageOf;  percpu.ts slotOf, currentNode (core's CPU mirror)
 //   assembly/stats.ts    statAt (u64 counters)
 // Every offset, flag and constant comes from generated/abi.ts (assembly/abi.ts), never a copied number.
-// When wasmpair's free path lands (free-key objects keyed in their slab too, object start by the stride's
-// inverse), this mirror stays a subset of it (it reads the bitmap the Wasm no longer reads: JS refuses
-// the same objects, one load more); dropping the bitmap test then is the one change to make here.
 //
 // Owns: FastCache (one free-key cache's geometry, read once), NEVER, fastAlloc() / fastFree().
 // Entry points: newFastCache(), fastAlloc(), fastFree(). Called by: cache.ts (Cache.alloc/free: a careful
@@ -39,16 +38,15 @@
 //   - Stale views (a grown memory: detached, length 0; a shared one grown elsewhere: too short). A read
 //     past a view is undefined, which fails every equality test (table byte, descriptor's cache), so
 //     only what undefined could pass is bounded: the slot's words (both paths), the sheaf entry, and on
-//     free the key word (every other word free reads — table, descriptor, bitmap — lies below it, and
+//     free the key word (every other word free reads — table, descriptor — lies below it, and
 //     every word it writes is one it bounded). Either path then misses, and cache.ts calls
 //     core.syncViews() after the Wasm call it makes on any miss (memory.buffer is a call into the
 //     engine: asked only then).
 //   - No atomics: the current CPU's slot has one owner (this instance), as in the Wasm fast paths.
 //     An instance without a CPU (a shared heap's parked slot) has the empty sheaf (count 0, capacity 0)
 //     as its main: every call misses into the Wasm, whose slow path answers E_NO_CPU.
-//   - Object start: off ↦ rotr(off × inv, shift) (stride = odd << shift, inv = odd⁻¹ mod 2^32) maps
-//     k × stride to k and every other u32 to a value ≥ 2^32 / stride > objects, so `index < objects` is
-//     exactly the Wasm's test (reciprocal index < objects and index × stride = off).
+//   - Object start: off ↦ rotr(off × inv, shift), the Wasm's objectStartIndex with the cache's own
+//     C_DIV_INV / C_DIV_SHIFT (read once): `index < objects` is its test, bit for bit.
 //   - Size: fastFree ≤ 460 bytes of bytecode (V8's limit for inlining a function) and alloc + fastAlloc +
 //     free + count + 1.2 × (fastFree + count) ≤ 920 (its budget for all a caller inlines): a fast path that
 //     is not inlined into the caller's loop costs about one more empty-call pair. `var` for the
@@ -58,14 +56,15 @@
 // Measured: see "Measured" at the end of this file.
 //
 // Call tree: fastAlloc ─ pop ─ count ─ hardenAlloc's write.
-//   fastFree ─ u32 ─ chunkByteOf ─ pageOf's cache ─ object start ─ bitmap bit ─ key ─ push ─ count.
+//   fastFree ─ u32 ─ chunkByteOf ─ pageOf's cache ─ object start ─ key ─ push ─ count.
 import { Abi as L } from "./generated/abi.js";
 import type { Core } from "./core.js";
 
 // The constants, taken out of generated/abi.ts's Abi once (Abi has hundreds of keys: V8 keeps it as a
 // dictionary, so `Abi.X` on a hot path would be a hash lookup). `var`: see Invariants (size).
 var { ALLOC_FASTPATH, CC_MAIN, CC_STATS, CHUNK_SHIFT, CHUNK_SIZE, C_FLAGS, C_OBJECTS, C_OBJ_OFFSET } = L;
-var { C_SLAB_MASK, C_STRIDE, DESC_SHIFT, D_AUX, D_CACHE, FREE_FASTPATH, FREE_KEY, F_DEBUG_MASK } = L;
+var { C_SLAB_MASK, C_STRIDE, DESC_SHIFT, D_CACHE, FREE_FASTPATH, FREE_KEY, F_DEBUG_MASK } = L;
+var { C_DIV_INV, C_DIV_SHIFT } = L;
 var { F_FREEKEY, F_RECLAIMABLE, PAGE_SHIFT, SH_CAP, SH_COUNT, SH_HDR } = L;
 
 /** fastAlloc's answer when the Wasm must do it (a miss or a stale view): 0 is never an object. */
@@ -83,7 +82,6 @@ var COUNT_W = SH_COUNT >>> 2;
 var CAP_W = SH_CAP >>> 2;
 var HDR_W = SH_HDR >>> 2;
 var DCACHE_W = D_CACHE >>> 2;
-var DAUX_W = D_AUX >>> 2;
 var DESC_W_SHIFT = DESC_SHIFT - 2;
 var KEY = FREE_KEY | 0;
 
@@ -97,7 +95,7 @@ export class FastCache {
   declare readonly slabMask: number;
   declare readonly objOffset: number;
   declare readonly objects: number;
-  /** stride = odd << shift: inv = odd⁻¹ mod 2^32 (int32), and shift (the rotate's count). */
+  /** C_DIV_INV (as an int32) and C_DIV_SHIFT: stride = odd << shift, inv = odd⁻¹ mod 2^32. */
   declare readonly inv: number;
   declare readonly shift: number;
   /** The slot's highest word used (TOP_W), or for NEVER a bound no view reaches: 2^30 − 1 words (a Smi;
@@ -108,14 +106,13 @@ export class FastCache {
    *  kind of object at every property read of the fast paths). */
   constructor(core: Core | null, addr: number, flags: number) {
     const u32 = (off: number): number => (core === null ? 0 : core.u32(addr + off));
-    const stride = core === null ? 1 : u32(C_STRIDE);
     this.addr = addr;
     this.keyOff = (flags & F_RECLAIMABLE) << 1; // inuse.ts keyAddr
     this.slabMask = u32(C_SLAB_MASK);
     this.objOffset = u32(C_OBJ_OFFSET);
     this.objects = u32(C_OBJECTS);
-    this.shift = 31 - Math.clz32(stride & -stride);
-    this.inv = oddInverse(stride >>> this.shift);
+    this.shift = u32(C_DIV_SHIFT);
+    this.inv = u32(C_DIV_INV) | 0;
     this.topW = core === null ? 2 ** 30 - 1 : TOP_W;
   }
 }
@@ -169,19 +166,17 @@ export function fastFree(core: Core, c: FastCache, ptr: number): boolean {
   const inChunk = inHeap & CHUNK_MASK;
   const d = ((p - inChunk) >>> 2) + ((inChunk >>> PAGE_SHIFT) << DESC_W_SHIFT); // pageOf, in words
   const inSlab = p & c.slabMask;
-  // object start: |off| < 2^15 and |inv| < 2^31, so off × inv is exact in a double and `| 0` takes it
-  // mod 2^32 (no Math.imul call: a smaller function)
+  // object start (objectStartIndex): |off| < 2^15 and |inv| ≤ 2^31, so off × inv is exact in a double
+  // and `| 0` takes it mod 2^32 (no Math.imul call: a smaller function)
   const k = ((inSlab - c.objOffset) * c.inv) | 0;
   // rotate right by shift (a JS shift count is taken mod 32: << -shift is << 32 - shift, and << 0 for 0)
   const i = ((k >>> c.shift) | (k << -c.shift)) >>> 0; // object index, or ≥ objects: not an object start
   if (v[d + DCACHE_W] !== c.addr || i >= c.objects) return false;
-  const head = d - ((inSlab >>> PAGE_SHIFT) << DESC_W_SHIFT);
-  const bm = v[head + DAUX_W]! >>> 2; // the head's aux: its bitmap's address (see bitmapWord above)
   const at = (p + c.keyOff) >>> 2;
   const key = p ^ KEY; // keyOf
   const len = v.length;
-  // free in its slab (a double free), the key there (parked, or the user's value: the Wasm decides)
-  if (at >= len || (v[bm + (i >>> 5)]! >>> (i & 31)) & 1 || v[at] === key) return false;
+  // the key there: parked, free in its slab, or the user's value (the Wasm's cold confirm decides)
+  if (at >= len || v[at] === key) return false;
   const slot = (c.addr + core.slotOff) >>> 2;
   const main = v[slot + MAIN_W]! >>> 2;
   const n = v[main + COUNT_W]!;
@@ -193,13 +188,6 @@ export function fastFree(core: Core, c: FastCache, ptr: number): boolean {
   v[main + COUNT_W] = n + 1;
   count(v, slot + FREE_W);
   return true;
-}
-
-// odd⁻¹ mod 2^32 by Newton's iteration (x ← x(2 − odd·x) doubles the correct low bits: 3, 6, 12, 24, 48).
-function oddInverse(odd: number): number {
-  let x = odd;
-  for (let k = 0; k < 4; k++) x = Math.imul(x, (2 - Math.imul(odd, x)) | 0);
-  return x;
 }
 
 // stats.ts statAt: +1 on the u64 counter whose low word is at index k.
