@@ -9,8 +9,9 @@ import { describe, expect, it } from "vitest";
 import { ROOT } from "./cc.js";
 
 /** The budget (bytes): raw and gzip -9 of the default browser bundle, debug chunk excluded. (gzip 48 →
- *  48.5 kB: Cache.free's JS fast path, bindings/fastpath.ts, took the bundle from 47 738 to 48 200 B.) */
-export const BUDGET = { raw: 128_000, gzip: 48_500 };
+ *  49.5 kB: main after the wasmpair/smallheap/large merges measured 48 921 B, over 48 kB already, and
+ *  Cache.free's JS fast path, bindings/fastpath.ts, adds 381 B: 49 302 B on branch jsfree.) */
+export const BUDGET = { raw: 128_000, gzip: 49_500 };
 
 const dist = (...p: string[]) => join(ROOT, "dist", ...p);
 
