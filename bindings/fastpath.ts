@@ -196,25 +196,28 @@ function count(v: Int32Array, k: number): void {
   if ((v[k] = (v[k]! + 1) | 0) === 0) v[k + 1] = v[k + 1]! + 1;
 }
 
-// Measured (Node 20, the shared 2-core machine under load 11–16; ratios to two empty Wasm calls in the
-// same process, medians of 7; CPU time (process.cpuUsage), which the load distorts less than wall time;
-// scratch variants of fastFree timed against each other — the figures in the report of branch jsfree):
-//   the pair through the Cache API, this file               3.53× / 4.00×   (two runs)
-//   JS pop + the Wasm free (the design before this file)     3.93× / 4.06×
-//   the raw ABI pair (two Wasm calls)                        3.92× / 4.16×
-//   JS pop + JS push with the u32 test, the key and the
-//     counter, none of checkObject's tests                   2.28× / 2.23×
-//   JS pop + a bare push (no test at all)                    1.45× / 1.72×
-//   each of checkObject's loads (table byte; descriptor's
-//     cache and object start; bitmap) adds about            0.3–0.6×
-// `node bench/micro.mjs --runs 7` (wall time) in the same session: Cache API 4.02× where the raw ABI
-// took 5.33×. The goal (≤ 1.0×) is not reached: even a JS pop and push with no check costs more than
-// two empty calls here, and a free with every check costs about what the Wasm call costs.
+// Measured (Node 20, the shared 2-core machine; ratios to two empty Wasm calls in the same process,
+// medians of 7; CPU time (process.cpuUsage), which the load distorts less than wall time; scratch copies
+// of fastFree timed against each other: the report of branch jsfree has the script's cases):
+//                                                 before wasmpair's merge    after it (this file)
+//   the pair through the Cache API                  3.53× / 4.00×              3.93× / 4.17×
+//   JS pop + the Wasm free (the design before)      3.93× / 4.06×              4.00× / 4.07×
+//   the raw ABI pair (two Wasm calls)               3.92× / 4.16×              4.25× / 4.53×
+//   fastFree called straight from the loop          3.38× / 3.44×              3.33× / 3.33×
+//   JS pop + JS push with the u32 test, the key
+//     and the counter, no checkObject test          2.28× / 2.23×              2.45× / 2.90×
+//   JS pop + a bare push (no test at all)           1.45× / 1.72×
+// `node bench/micro.mjs --runs 7` (wall time), after the merge: Cache API 3.60× where the raw ABI took
+// 4.47× (before it: 4.02× / 5.33×). The goal (≤ 1.0×) is not reached: a JS pop and a bare push already
+// cost 1.45–1.7× two empty calls here, a free with every check costs about what the (now cheaper) Wasm
+// free call costs, and the Cache methods around the two paths cost the rest (fastFree called straight
+// from the loop: 3.33×; through Cache.free: 3.9–4.2×).
 // Why the first JS free (commit 8ef3f35) was slow: its bytecode (493 bytes) was above V8's inlining
 // limit (460: `--trace-turbo-inlining` prints "Cannot consider fastFree for inlining (reason: 5)",
 // kExceedsBytecodeLimit), so every free was a JS call that re-checked the maps of core and the cache and
 // re-loaded the views; the same checks inlined cost about one empty-call pair less (scratch copies of
-// this function, 2.7–2.9× inlined against 3.7–3.8× above the limit). Second, fields that V8 no longer
-// held as small integers (ES2022 class fields start undefined; Uint32Array values above 2^31 are
-// doubles): `declare`d fields took the inlined free from 4.15× to 3.54×. Module-level `const`s cost a
-// hole check per read (2 bytes of bytecode each, 30 in this function): `var` gave the room to inline.
+// this function, 2.7–2.9× inlined against 3.7–3.8× above the limit). Second, fields V8 no longer held as
+// small integers (ES2022 class fields start undefined; Uint32Array values above 2^31 are doubles):
+// `declare`d fields took the inlined free from 4.15× to 3.54×. Module-level `const`s cost a hole check
+// per read (2 bytes of bytecode each, 30 in this function): `var` gave the room to inline. Now fastFree
+// is 363 bytes, and alloc + fastAlloc + free + fastFree + count inline into a caller's loop.
