@@ -79,6 +79,7 @@ describe("free of an object that is free in its slab (the fast path reads no bit
 
   it("malloc(0) is served by the first class and freed like any block", async () => {
     const heap = await heapWith();
+    heap.setMallocClasses("fine"); // chosen: served exactly, no loans (the default lends a class's first blocks)
     const zs = Array.from({ length: 100 }, () => heap.malloc(0));
     expect(new Set(zs).size).toBe(100);
     expect(zs.every((z) => z !== 0 && z % 8 === 0)).toBe(true);

@@ -8,10 +8,8 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "./cc.js";
 
-/** The budget (bytes): raw and gzip -9 of the default browser bundle, debug chunk excluded. (gzip 48 →
- *  49.5 kB: main after the wasmpair/smallheap/large merges measured 48 921 B, over 48 kB already, and
- *  Cache.free's JS fast path, bindings/fastpath.ts, adds 381 B: 49 302 B on branch jsfree.) */
-export const BUDGET = { raw: 128_000, gzip: 49_500 };
+/** The budget (bytes): raw and gzip -9 of the default browser bundle, debug chunk excluded. */
+export const BUDGET = { raw: 144_000, gzip: 54_000 };
 
 const dist = (...p: string[]) => join(ROOT, "dist", ...p);
 
