@@ -2,8 +2,8 @@
 //
 // Owns: the heap header's global fields (base, chunkBase, nchunks, budget), the chunk table, and growth.
 // Entry points: arenaInit(), arenaAttach() (a second instance over an existing heap: views only),
-// growChunks() (with commitTo, the only functions that call memory.grow), nodeOf(), chunkIndex(),
-// chunkStart().
+// growChunks() (with commitTo, the only functions that call memory.grow), holdGrowth() (node.ts: try the
+// memory already there first), nodeOf(), chunkIndex(), chunkStart().
 // Threaded build: growth and commits take the grow lock (sync.ts), and nchunks is published with an
 // atomic store after the chunk-table bytes, so every instance that reads it sees the new chunks' nodes.
 // Called by: page.ts (growth), everything (nodeOf / pageOf arithmetic). Calls nothing above it.
@@ -73,9 +73,17 @@ export function arenaAttach(base: usize): bool {
 }
 
 // Grow linear memory so that `end` bytes are addressable. False if the engine refuses.
+// While growth is held (per instance), ensureMemory and growChunks fail instead of growing: node.ts asks
+// for a slab's pages this way first, and gives kept empty slabs back before it lets memory grow.
+let growHeld: bool = false;
+export function holdGrowth(on: bool): void {
+  growHeld = on;
+}
+
 function ensureMemory(end: usize): bool {
   const have = <usize>memory.size() << WASM_PAGE_SHIFT;
   if (end <= have) return true;
+  if (growHeld) return false;
   const pages = <i32>((end - have + (1 << WASM_PAGE_SHIFT) - 1) >> WASM_PAGE_SHIFT);
   return memory.grow(pages) >= 0;
 }
@@ -165,6 +173,7 @@ export function commitTo(end: usize): bool {
 // it are handed out (commitTo) — unless `commitAll`, for a run that is handed out whole at once.
 // Only the top chunk can be partly committed: memory is contiguous, so growing past it commits it.
 export function growChunks(count: u32, node: u32, commitAll: bool = false): i32 {
+  if (growHeld) return -1;                   // not a failure: the caller tries without growing first
   lock(HEAP + H_GROW_LOCK);
   const n = load<u32>(HEAP, H_NCHUNKS);
   const max = load<u32>(HEAP, H_MAX_CHUNKS);

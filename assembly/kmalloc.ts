@@ -7,7 +7,8 @@
 // them (malloc, free, ... report bad pointers through env.hook; the km_* exports return codes for TS).
 // Called by: index.ts. Calls cpu.ts (per-CPU arrays), cache.ts (creating the classes), page.ts (pages and
 // chunk runs; pageAllocReclaiming runs reclaim.ts's shortage handler), report.ts (refused frees), and
-// slab.ts (the free-time object check).
+// slab.ts (the free-time object check), node.ts (kept empty slabs go back before a large block makes memory
+// grow: keptHoldBegin / keptHoldEnd).
 //
 // Call tree:
 //   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
@@ -34,12 +35,15 @@
 // power-of-two class is naturally aligned). A malloc heap holds up to 57 classes, so each class parks little
 // memory (measured with bench/malloc-peers.mjs, utilization table):
 //   slabs of at least 1 object (KM_MIN_OBJECTS; caches default to SLUB's 4 × (fls(ncpus) + 1)),
-//   at most 2 empty slabs kept per node (KM_MIN_PARTIAL = 1),
+//   2 empty slabs kept per node (KM_MIN_PARTIAL = 1), and in the fine set up to KM_KEEP_EMPTY bytes of
+//   them: a class that frees and allocates again reuses its slabs instead of the page allocator; they go
+//   back before memory grows, on reap, shrink and memory pressure (node.ts newSlab / releaseKeptEmpty),
 //   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
-//   refill batches that start at 1 object and double per refill (cpu.ts warmBatch),
+//   refill batches that start at 1 object and double per refill up to half an array (cpu.ts warmBatch),
 //   per-CPU arrays off for a class's first KM_WARM_ALLOCS slow-path allocations (classWarm), and, with the
 //   default set, a class's first KM_LEND_MAX blocks lent by the power-of-two class above it (borrow),
 //   at most 32 KiB of objects in the barn's full arrays (sheaf.ts barnMaxFull).
+// The kernel set (KM_SET_KERNEL) keeps the geometry it had: 2 empty slabs per node.
 //
 // Alignment and sizes promised: malloc(n) is 8-aligned for n ≤ 8 and 16-aligned otherwise; a large
 // block is page-aligned. malloc(0) returns a unique pointer (as glibc does) that free() accepts.
@@ -54,7 +58,7 @@
 // harden.ts, through checkObject + hardenCheck in classify, so realloc and malloc_usable_size refuse a
 // freed block too, and cacheFree's hardenFree for free).
 import {
-  C_ARRAY_CAP, C_BATCH, C_FLAGS, C_OBJECTS, C_SIZE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
+  C_ARRAY_CAP, C_BATCH, C_FLAGS, C_KEEP_EMPTY, C_OBJECTS, C_SIZE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
@@ -66,10 +70,11 @@ import { cnAddr } from "./node";
 import { HEAP, chunkByteOf, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
 import { cacheAlloc, cacheFree, cacheFreeAt, parkedAnywhere } from "./cpu";
+import { keptHoldBegin, keptHoldEnd } from "./node";
 import { hardenCheck, hardenHandOut } from "./harden";
 import { sheafEntry } from "./sheaf";
 import {
-  chunkHeaderOf, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree,
+  chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree,
 } from "./page";
 import { checkObject } from "./slab";
 import { freeFailed, setError } from "./report";
@@ -89,6 +94,15 @@ const KM_MIN_PARTIAL: u32 = 1;
 // classes 12.5% apart most classes hold few objects, and a class's first slab is its fixed cost.
 const KM_MAX_WASTE: u32 = 4;
 const KM_ARRAY_BYTES: u32 = 16384;
+// (Arrays of 8 objects, up to 32 KiB, for the 1–8 KiB classes were measured and dropped: they ended
+// short2-bal's main/spare swap and halved amptjp-bal's slow paths (allocSlow 61 vs 131 per 1000 ops with
+// KM_KEEP_EMPTY), but the objects they park pin 1-object slabs all over the heap: cp-decl-bal replayed
+// twice took 3.7 MiB against 3.4 MiB; see bench/PROFILE.md, "Mid-size classes".)
+// Empty slabs a node keeps per class (node.ts keepsEmpty), in bytes, beyond the 2 × KM_MIN_PARTIAL slabs:
+// a class that frees and allocates around a slab boundary reuses them instead of giving each back to the
+// page allocator and taking it again. Reaping trims them, shrink and memory pressure give them all back
+// (reclaim.ts). The fine set only: the kernel set keeps the kernel's count.
+const KM_KEEP_EMPTY: u32 = 4 << 20;
 // The smallest lender: classes up to it without a cache of their own borrow its objects (borrow() below).
 const KM_LEND_MIN: u32 = 128;
 // Warm-up (small heaps, issue 12): a class of the fine set starts with its per-CPU arrays off, so a class
@@ -216,10 +230,12 @@ function classCacheLocked(k: u32, at: usize): usize {
   const size = classSize(k);
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
+  const kernel = load<u32>(kmTable(), KM_SET) == KM_SET_KERNEL;
   const warm = load<u32>(kmTable(), KM_SET) == KM_SET_FINE;
   const c = cacheCreate(size, align, 0, warm ? 0 : classArrayCap(size)); // warm-up: arrays off (above)
   if (c == 0) return 0;
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL, KM_MAX_WASTE);
+  if (!kernel) store<u32>(c, KM_KEEP_EMPTY, C_KEEP_EMPTY);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
   publish(at, <u32>(c - BOOT));
@@ -399,7 +415,12 @@ export function largeAlloc(size: usize, align: usize): usize {
   if (pages + slack <= USABLE_PAGES && align <= MAX_LARGE_ALIGN) {
     for (let k: u32 = 0; k < nn; k++) {
       const node = (currentNode + k) % nn;
-      const d = pagesAllocReclaiming(node, pages, align, true); // on a shortage, reclaim first (page.ts)
+      let d: usize = 0;
+      if (keptHoldBegin()) {                              // empty slabs kept: the heap's pages first (node.ts)
+        d = pagesAlloc(node, pages, align, true);
+        keptHoldEnd(d != 0);
+      }
+      if (d == 0) d = pagesAllocReclaiming(node, pages, align, true); // on a shortage, reclaim first (page.ts)
       if (d == 0) continue;
       if (ASC_NO_ASSERT == false) assert((pageAddr(d) & (align - 1)) == 0);
       markLarge(d, 0, pages, size);

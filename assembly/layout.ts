@@ -284,7 +284,7 @@ export const N_FREE_LISTS: u32 = offsetof<NodeHdr>();
 // header keeps explicit offsets; the per-node part is CacheNode × nnodes, the per-CPU part CpuSlot × ncpus.
 //   0 magic  4 id  8 size  12 stride  16 align  20 flags  24 order  28 objects  32 objOffset
 //  36 bitmapWords  40 recip  44 arrayCap  48 minPartial  52 next  56 prev  60 batch  64 live
-//  68 debugOff  72 lastReap  76 slabMask  80 divInv  84 divShift  88..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
+//  68 debugOff  72 lastReap  76 slabMask  80 divInv  84 divShift  88 keepEmpty  92..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
 // 120 quar  124 trackOff
 export const CACHE_MAGIC: u32 = 0x4b4d4321; // 'KMC!'
 export const C_MAGIC: u32 = 0;
@@ -310,6 +310,8 @@ export const C_LAST_REAP: u32 = 72;  // reclaim.ts
 export const C_SLAB_MASK: u32 = 76;  // slab bytes - 1: slabs are naturally aligned, so ptr & mask = offset in slab
 export const C_DIV_INV: u32 = 80;    // stride = odd << shift: the inverse of odd mod 2^32 (slab.ts objectStartIndex:
 export const C_DIV_SHIFT: u32 = 84;  // rotr(offset × inv, shift) is the index exactly when offset is a multiple)
+export const C_KEEP_EMPTY: u32 = 88; // bytes of empty slabs a node may keep beyond 2 × minPartial slabs (node.ts;
+                                     // 0 for every cache but malloc's classes: kmalloc.ts)
 export const C_SELF: u32 = 100;      // the cache's own address while it lives (index.ts knownCache: a
                                      // handle check without reading the slab bitmap); 0 once destroyed
 export const C_BUSY: u32 = 104;      // slabs being made for this cache now (node.ts, around slabNew: a

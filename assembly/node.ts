@@ -9,15 +9,21 @@
 //   refillBatch(cache, node, dst, want) → count      refillFromNode, then the other nodes in order
 //   allocOne(cache, node) → object, freeOne(cache, p)   one object through the seam (no arrays, no checks)
 //   takeFreeObject(cache, d, i)                     take a free object out of its slab (debug quarantine)
+//   releaseKeptEmpty() → pages                      give back the empty slabs kept beyond min_partial
+//   keptHoldBegin() / keptHoldEnd(got)              kept slabs before memory grows, for a large block
 // Called by: cache.ts (kmem_cache objects), sheaf.ts, debug.ts, cpu.ts (front end), bulk.ts, prefill.ts,
-// destroy.ts, reclaim.ts, validate.ts. Calls slab.ts, list.ts, stats.ts, percpu.ts, report.ts.
+// destroy.ts, reclaim.ts, validate.ts. Calls slab.ts, list.ts, stats.ts, percpu.ts, report.ts, sync.ts,
+// and reads the heap's cache list (releaseKeptEmpty).
 //
 // Which list a slab is on (D_LIST), by its in-use count:
 //   inuse == objects      L_FULL       on CN_FULL   (kept so validate and reclaim can walk every slab)
 //   0 < inuse < objects   L_PARTIAL    on CN_PARTIAL (refill takes from the head)
-//   inuse == 0            L_EMPTY      on CN_EMPTY, at most 2 × min_partial of them; beyond that the slab
-//                                      goes back to the page allocator at once. Reaping trims the list
-//                                      to min_partial, shrinking empties it.
+//   inuse == 0            L_EMPTY      on CN_EMPTY, at most 2 × min_partial of them, or for a cache with
+//                                      C_KEEP_EMPTY (malloc's classes) as many as fit in that many bytes;
+//                                      beyond that the slab goes back to the page allocator at once.
+//                                      Reaping trims the list to min_partial, shrinking and memory
+//                                      pressure (reclaim.ts) empty it; the kept ones go back before
+//                                      memory grows for a new slab (newSlab below).
 //   a slab being built or discarded is on no list (L_NONE) and belongs to the one call handling it.
 // Invariants: nrPartial/nrFull/nrEmpty = list lengths;
 //   CN_TOTAL_OBJECTS = objects × (nrPartial + nrFull + nrEmpty).
@@ -26,16 +32,16 @@
 import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
   CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP, C_OBJ_OFFSET,
-  CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY,
+  CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY, C_KEEP_EMPTY, C_NEXT, C_ORDER, H_CACHE_HEAD, PAGE_SHIFT,
 } from "./layout";
 import { CacheNode, PageDesc, objectIndexAt } from "./structs";
-import { HEAP, nodeOf, pageAddr } from "./arena";
+import { HEAP, holdGrowth, nodeOf, pageAddr } from "./arena";
 import { listPush, listRemove } from "./list";
-import { headOf, objectIndex, slabDiscard, slabNew, slabPut, slabTake, slabTakeAt } from "./slab";
+import { headOf, objectIndex, slabDiscard, slabNew, slabNoPages, slabPut, slabReuse, slabTake, slabTakeAt } from "./slab";
 import { ALLOC_SLAB, FREE_SLAB, LOCK_ACQUIRE, NUMA_FALLBACK, stat } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
 import { setError } from "./report";
-import { lock, unlock } from "./sync";
+import { heapLock, heapUnlock, lock, unlock } from "./sync";
 
 @inline export function cnAddr(cache: usize, node: u32): usize {
   return cache + C_HDR + <usize>node * CN_SIZE;
@@ -91,7 +97,7 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
       if (d == 0) {
         unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
         store<u32>(cache, load<u32>(cache, C_BUSY) + 1, C_BUSY); // a re-entrant destroy must wait
-        d = slabNew(cache, node);
+        d = newSlab(cache, node);
         store<u32>(cache, load<u32>(cache, C_BUSY) - 1, C_BUSY);
         lockNode(cache, cn);
         if (d == 0) {
@@ -102,10 +108,11 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         stat(cache, ALLOC_SLAB);
         bump(cn, CN_TOTAL_OBJECTS, <i32>load<u32>(cache, C_OBJECTS));
       }
-      moveSlab(cn, d, L_PARTIAL);
     }
     got += slabTake(cache, d, dst + (<usize>got << 2), want - got);
-    if (<u32>changetype<PageDesc>(d).inuse == load<u32>(cache, C_OBJECTS)) moveSlab(cn, d, L_FULL);
+    // one move, straight to the list it belongs on now (an empty slab taken whole goes to full: the
+    // 1–8 KiB classes have few objects per slab)
+    moveSlab(cn, d, <u32>changetype<PageDesc>(d).inuse == load<u32>(cache, C_OBJECTS) ? L_FULL : L_PARTIAL);
   }
   unlock(cn + CN_LOCK);
   return got;
@@ -151,10 +158,124 @@ export function takeFreeObject(cache: usize, d: usize, i: u32): void {
   unlock(cn + CN_LOCK);
 }
 
+// ---- kept empty slabs and memory growth -----------------------------------------------------------------
+// Empty slabs kept beyond 2 × min_partial (C_KEEP_EMPTY) must not make the heap take more memory (Wasm
+// memory only grows), so they go back to the page allocator before memory grows for a slab:
+//   newSlab ─ some kept? ─ memory grew since the last look (a large block took it)? ─ releaseKeptEmpty
+//           │            └ slabNew with growth held (arena.ts): the pages the heap has
+//           │                 └ none: another class's kept empty slab of the same order, made ours
+//           │                   (takeKeptEmpty + slab.ts slabReuse: no page allocator) ─ none: release
+//           └ slabNew (may grow; a shortage runs pressure reclaim, which frees every empty slab)
+// Memory that does not grow keeps them (a program's steady state); reap trims them, shrink and pressure
+// free them (reclaim.ts). Per instance: the flag and the last look are globals of this instance.
+let seenMemory: i32 = 0;
+// Some cache kept an empty slab beyond 2 × min_partial since the last release (a hint: set by
+// keepsEmpty, cleared by releaseKeptEmpty).
+let keptBeyond: bool = false;
+
+// Does the node keep one more empty slab of `cache` (it keeps `nr` now)? Up to 2 × min_partial slabs
+// (SLUB's count), or up to C_KEEP_EMPTY bytes of empty slabs (malloc's classes, kmalloc.ts: a class that
+// churns reuses its empty slabs instead of going through the page allocator for each one).
+@inline function keepsEmpty(cache: usize, nr: u32): bool {
+  if (nr < (load<u32>(cache, C_MIN_PARTIAL) << 1)) return true;
+  if (<u64>(nr + 1) << (PAGE_SHIFT + load<u32>(cache, C_ORDER)) > <u64>load<u32>(cache, C_KEEP_EMPTY)) return false;
+  keptBeyond = true;
+  return true;
+}
+
+// A new slab for `cache` on `node` (slab.ts slabNew), without taking memory that kept empty slabs could
+// give: while some are kept, the pages the heap has come first (growth held, arena.ts); when none is
+// there, the kept slabs go back and then memory may grow. And when memory grew since the last look (a
+// large block took it), the kept slabs go back first. No lock held.
+function newSlab(cache: usize, node: u32): usize {
+  if (keptBeyond) {
+    const now = memory.size();
+    if (now != seenMemory) {
+      seenMemory = now;
+      releaseKeptEmpty();
+    } else {
+      const d = slabNew(cache, node, false);
+      if (d != 0 || !slabNoPages) return d;
+      const k = takeKeptEmpty(cache, node);
+      if (k != 0) return slabReuse(cache, k);
+      releaseKeptEmpty();
+    }
+  }
+  const d = slabNew(cache, node);
+  seenMemory = memory.size();
+  return d;
+}
+
+// For a page allocation other than a slab's (kmalloc.ts large blocks), the same rule as newSlab: while
+// empty slabs are kept, try the pages the heap has first. keptHoldBegin() true: growth is held (arena.ts)
+// for one plain pageAlloc, then keptHoldEnd(got) lets it grow again and, when nothing was found, gives the
+// kept slabs back before the caller asks again with growth (and pressure reclaim) allowed. No lock held.
+export function keptHoldBegin(): bool {
+  if (!keptBeyond) return false;
+  const now = memory.size();
+  if (now != seenMemory) {                     // grew since the last look: give them back at once
+    seenMemory = now;
+    releaseKeptEmpty();
+    return false;
+  }
+  holdGrowth(true);
+  return true;
+}
+
+export function keptHoldEnd(got: bool): void {
+  holdGrowth(false);
+  if (!got) releaseKeptEmpty();
+}
+
+// Take one empty slab that another cache keeps beyond 2 × min_partial on `node`, of `cache`'s order, off
+// its list (counted as that cache's freed slab); 0 when none. Its pages stay slab pages: the caller makes
+// it a slab of `cache` (slab.ts slabReuse) without the page allocator. Takes the heap lock (the cache
+// list) and the other cache's node lock; the caller holds none.
+function takeKeptEmpty(cache: usize, node: u32): usize {
+  const order = load<u32>(cache, C_ORDER);
+  let d: usize = 0;
+  heapLock();
+  for (let c = <usize>load<u32>(HEAP, H_CACHE_HEAD); c != 0 && d == 0; c = <usize>load<u32>(c, C_NEXT)) {
+    if (c == cache || load<u32>(c, C_KEEP_EMPTY) == 0 || load<u32>(c, C_ORDER) != order) continue;
+    const cn = cnAddr(c, node);
+    const keep = load<u32>(c, C_MIN_PARTIAL) << 1;
+    if (changetype<CacheNode>(cn).nrEmpty <= keep) continue;
+    lockNode(c, cn);
+    if (changetype<CacheNode>(cn).nrEmpty > keep) {
+      d = <usize>changetype<CacheNode>(cn).empty;
+      moveSlab(cn, d, L_NONE);
+      bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(c, C_OBJECTS));
+      stat(c, FREE_SLAB);
+    }
+    unlock(cn + CN_LOCK);
+  }
+  heapUnlock();
+  return d;
+}
+
+// Give back every cache's empty slabs beyond 2 × min_partial on every node (the caches with C_KEEP_EMPTY
+// only: the others never keep more). Returns pages freed. Takes the heap lock (the cache list) and each
+// cache-node lock in turn; the caller holds none.
+export function releaseKeptEmpty(): u32 {
+  let pages: u32 = 0;
+  const nn = load<u32>(HEAP, H_NNODES);
+  heapLock();
+  for (let c = <usize>load<u32>(HEAP, H_CACHE_HEAD); c != 0; c = <usize>load<u32>(c, C_NEXT)) {
+    if (load<u32>(c, C_KEEP_EMPTY) == 0) continue;
+    const keep = load<u32>(c, C_MIN_PARTIAL) << 1;
+    for (let n: u32 = 0; n < nn; n++) {
+      if (changetype<CacheNode>(cnAddr(c, n)).nrEmpty > keep) pages += discardEmpty(c, n, keep);
+    }
+  }
+  keptBeyond = false;
+  heapUnlock();
+  return pages;
+}
+
 // Put slab d (inuse just fell to 0, on some list) on the empty list, or back to the page allocator when
-// the node already keeps 2 × min_partial empty slabs. cn lock held.
+// the node already keeps as many empty slabs as keepsEmpty allows. cn lock held.
 function slabEmptied(cache: usize, cn: usize, d: usize): void {
-  if (changetype<CacheNode>(cn).nrEmpty < (load<u32>(cache, C_MIN_PARTIAL) << 1)) {
+  if (keepsEmpty(cache, changetype<CacheNode>(cn).nrEmpty)) {
     moveSlab(cn, d, L_EMPTY);
     return;
   }

@@ -1,7 +1,8 @@
 // slab.ts — one slab: its layout, its free bitmap, object ↔ index math, taking and returning objects.
 //
 // Owns: the K_SLAB / K_TAIL descriptor fields (cache, inuse, objects, aux = bitmap address, bits) and the
-// bitmap itself. Entry points: slabNew(), slabDiscard(), slabTake(), slabTakeAt(), slabPut(),
+// bitmap itself. Entry points: slabNew() (slabNoPages: why it gave 0), slabReuse() (another cache's empty
+// slab made ours), slabDiscard(), slabTake(), slabTakeAt(), slabPut(),
 // locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated),
 // checkObjectStart() + freeInSlab() (the same split in two, for the free fast path: harden.ts),
 // setObjectDivisor() (cache.ts: the stride's inverse), bitmapCheck() (the bitmap consistency check:
@@ -9,7 +10,8 @@
 // Called by: node.ts (under the cache-node lock, except slabNew, which runs unlocked so that a constructor
 // may re-enter), harden.ts (checkObjectStart, freeInSlab), cpu.ts (freeInSlab), kmalloc.ts and index.ts
 // (checkObject), cache.ts (setObjectDivisor), bulk.ts, debug.ts, reclaim.ts, validate.ts.
-// Calls page.ts (pageAllocReclaiming: a shortage runs the handler reclaim.ts registered), debugslot.ts (a
+// Calls page.ts (pageAllocReclaiming: a shortage runs the handler reclaim.ts registered; pageAlloc with
+// arena.ts's growth held, for node.ts's first try), debugslot.ts (a
 // new slab's debug bytes), report.ts (the constructor hook), inuse.ts (an object taken out is keyed).
 //
 // A slab is 2^order pages. With at most 64 objects the bitmap is inline in the head descriptor (D_BITS);
@@ -35,8 +37,8 @@ import {
 } from "./layout";
 import { NodeHdr, PageDesc, objectIndexAt } from "./structs";
 import { keyPark } from "./inuse";
-import { chunkByte, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
-import { nodeAddr, pageAllocReclaiming, pageFree } from "./page";
+import { chunkByte, chunkByteOf, chunkIndex, holdGrowth, nchunks, pageAddr, pageOf } from "./arena";
+import { nodeAddr, pageAlloc, pageAllocReclaiming, pageFree } from "./page";
 import { debugSlabInit } from "./debugslot";
 import { hook } from "./report";
 
@@ -52,14 +54,42 @@ export let resolvedError: i32 = 0;
   return pageAddr(d) + load<u32>(cache, C_OBJ_OFFSET) + i * load<u32>(cache, C_STRIDE);
 }
 
+// Set by slabNew: its last 0 was for want of pages (not a failed constructor).
+export let slabNoPages: bool = false;
+
 // Make a slab for `cache` on `node`: pages, descriptors, bitmap, and constructed objects. Runs with no
 // lock held (the constructor may re-enter, and a page shortage runs pressure reclaim, which calls
-// shrinkers and destructors). Returns the head descriptor, not on any list, or 0: no memory, or a
-// constructor failed (env.hook answered non-zero) and the slab went back unused.
-export function slabNew(cache: usize, node: u32): usize {
+// shrinkers and destructors). Returns the head descriptor, not on any list, or 0: no memory
+// (slabNoPages), or a constructor failed (env.hook answered non-zero) and the slab went back unused.
+// `mayGrow` false: only pages the heap has without growing memory, and no pressure reclaim (node.ts
+// tries this first while empty slabs are kept beyond min_partial).
+export function slabNew(cache: usize, node: u32, mayGrow: bool = true): usize {
   const order = load<u32>(cache, C_ORDER);
-  const d = pageAllocReclaiming(node, order);        // on a shortage, reclaim first (page.ts handler)
+  let d: usize = 0;
+  if (mayGrow) d = pageAllocReclaiming(node, order);  // on a shortage, reclaim first (page.ts handler)
+  else {
+    holdGrowth(true);
+    d = pageAlloc(node, order);
+    holdGrowth(false);
+  }
+  slabNoPages = d == 0;
   if (d == 0) return 0;
+  changetype<NodeHdr>(nodeAddr(node)).slabPages += (1 << order);
+  return slabFormat(cache, d);
+}
+
+// Make the empty slab d, which node.ts just took off another cache's empty list (same order, same node),
+// a slab of `cache`: its pages stay slab pages and skip the page allocator. As slabNew: the head, or 0
+// when a constructor failed (the pages went back to the page allocator).
+export function slabReuse(cache: usize, d: usize): usize {
+  slabNoPages = false;
+  return slabFormat(cache, d);
+}
+
+// Descriptors, bitmap, debug bytes and constructed objects of a new slab of `cache` on pages d (counted
+// in the node's slab pages already). The head, or 0 (a constructor failed: the slab was discarded).
+function slabFormat(cache: usize, d: usize): usize {
+  const order = load<u32>(cache, C_ORDER);
   const objects = load<u32>(cache, C_OBJECTS);
   const base = pageAddr(d);
   changetype<PageDesc>(d).cache = <u32>cache;
@@ -80,8 +110,6 @@ export function slabNew(cache: usize, node: u32): usize {
     const left = objects - (w << 6);
     store<u64>(bm + (<usize>w << 3), left >= 64 ? <u64>-1 : ((<u64>1 << left) - 1));
   }
-  const n = nodeAddr(node);
-  changetype<NodeHdr>(n).slabPages += (1 << order);
   if ((load<u32>(cache, C_FLAGS) & (F_DEBUG_MASK | F_INUSE)) != 0) debugSlabInit(cache, d); // red zones, poison, in-use bits (debugslot.ts)
   const flags = load<u32>(cache, C_FLAGS);
   if (flags & F_RECLAIMABLE) {
