@@ -14,7 +14,8 @@
 // sample starts from a collected heap; GC pauses inside a sample are counted from PerformanceObserver
 // "gc" entries whose start falls inside it.
 // Reference rows in the same run: two empty Wasm calls (the pair's floor) and one (the bulk's); for the
-// pair also the raw ABI (cache_alloc / cache_free called directly: what the Cache API's JS pop saves).
+// pair also the raw ABI (cache_alloc / cache_free called directly: what the Cache API's JS pop and push
+// save).
 //
 //   node bench/js-peers.mjs [--runs N] [--json]   (after npm run build; npm run bench runs it as "js-peers")
 // With WASM_SLAB_BENCH_DIR set it writes js-peers.json there (bench results contract).

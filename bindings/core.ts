@@ -3,9 +3,10 @@
 //
 // Owns: the SlabExports of the instance (`w`), the memory and the typed views over it (u8, dv, u32v:
 // re-taken in ONE place, #refresh(), whenever memory.buffer changed: a grow detaches the old buffer; the
-// JS fast path reads the last view taken, view32, and calls syncViews() when an index is past it), the
-// mirror of the instance's current CPU (slotOff: re-read by syncCpu() after every export that changes
-// the CPU — `w` wraps those exports, see CPU_EXPORTS),
+// JS fast paths read the last views taken, view32 (an Int32Array) and view8, and cache.ts calls
+// syncViews() after the Wasm call of any miss), the mirror of the instance's current CPU (slotOff, node:
+// re-read by syncCpu() after every export that changes the CPU — `w` wraps those exports, see
+// CPU_EXPORTS), the chunk table's and chunk 0's addresses (table, chunkBase: fixed at init),
 // the heap header address, the topology, the env.hook dispatch and the pending hook exception, the
 // registry of user caches by id (CacheEntry: what the hooks need of a cache), the names of the heap's
 // own caches, the bulk staging buffer, the report log, and the building of DebugReports.
@@ -27,10 +28,11 @@
 //   - Each bulk call takes its own staging buffer (takeStage / giveStage): a callback that re-enters a
 //     bulk call during one never shares its buffer.
 //   - Pointers read from the Wasm are u32 (`>>> 0` on every i32 result that is an address).
-//   - A view returned by u8/dv/u32v is valid until the next call that may grow memory. view32 may
-//     be stale (detached: length 0; a shared memory grown elsewhere: too short), never wrong where it
-//     reaches: whoever reads it checks the index against its length (fastpath.ts).
-//   - slotOff is the current CPU's as the Wasm instance has it: every export that changes the
+//   - A view returned by u8/dv/u32v is valid until the next call that may grow memory. view32/view8
+//     may be stale (detached: length 0; a shared memory grown elsewhere: too short), never wrong where
+//     they reach: a read past them is undefined, and fastpath.ts bounds every read that undefined could
+//     pass and every write.
+//   - slotOff / node are the current CPU's as the Wasm instance has it: every export that changes the
 //     CPU (CPU_EXPORTS) is called through a wrapper that re-reads it (syncCpu); the others are the
 //     instance's own functions, unwrapped.
 // Call tree: hook → (HOOK_CTOR) entry.ctor | (HOOK_DTOR) entry.destructor | (HOOK_SHRINK) shrinker |
@@ -100,10 +102,18 @@ export class Core {
   #u8: Uint8Array;
   #dv: DataView;
   #u32: Uint32Array;
-  /** The u32 view as last taken, unchecked (fastpath.ts: it bounds-checks every index; see Invariants). */
-  view32: Uint32Array;
+  /** The views as last taken, unchecked (fastpath.ts bounds what it must; see Invariants). Int32: every
+   *  value read is an int32, never a u32 above 2^31 (a double in V8). */
+  view32: Int32Array;
+  view8: Uint8Array;
   /** The current CPU's slot offset inside any cache (H_CPU_OFF + cpu × CC_SIZE: percpu.ts slotOf). */
   slotOff = 0;
+  /** The current CPU's node (percpu.ts currentNode). */
+  node = 0;
+  /** Address of the chunk table, and of chunk 0 (arena.ts TABLE, CHUNK_BASE: fixed once the heap is
+   *  initialized; chunkBase is re-read with the CPU, slab_init being one of CPU_EXPORTS). */
+  readonly table: number = 0; // (initialized: a field first undefined is no longer a small-integer field in V8)
+  chunkBase = 0;
   /** The loaded module has every fast-path check on (HARDEN_LEVEL = HARDEN_ALL): what fastpath.ts mirrors. */
   readonly hardenAll: boolean;
 
@@ -115,9 +125,11 @@ export class Core {
     this.hdr = w.heap_addr() >>> 0;
     this.oomThrows = oomThrows;
     this.#buffer = memory.buffer;
-    this.#u8 = new Uint8Array(this.#buffer);
+    this.#u8 = this.view8 = new Uint8Array(this.#buffer);
     this.#dv = new DataView(this.#buffer);
-    this.#u32 = this.view32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+    this.#u32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+    this.view32 = new Int32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+    this.table = this.hdr + L.H_CHUNK_TABLE;
     const level = (w as unknown as Record<string, WebAssembly.Global | undefined>).HARDEN_LEVEL;
     this.hardenAll = level instanceof WebAssembly.Global && Number(level.value) === L.HARDEN_ALL;
     this.syncCpu();
@@ -127,22 +139,26 @@ export class Core {
 
   #refresh(): void {
     this.#buffer = this.memory.buffer;
-    this.#u8 = new Uint8Array(this.#buffer);
+    this.#u8 = this.view8 = new Uint8Array(this.#buffer);
     this.#dv = new DataView(this.#buffer);
-    this.#u32 = this.view32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+    this.#u32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+    this.view32 = new Int32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
   }
 
   /** Re-take the views if memory.buffer changed (a grow). True when they changed. (memory.buffer is a
-   *  call into the engine, tens of ns: the fast path asks only when an index fell past its view.) */
+   *  call into the engine, tens of ns: cache.ts asks only after the Wasm call of a fast-path miss.) */
   syncViews(): boolean {
     if (this.#buffer === this.memory.buffer) return false;
     this.#refresh();
     return true;
   }
 
-  /** Re-read the instance's current CPU into slotOff (after an export that changes it). */
+  /** Re-read the instance's current CPU into slotOff / node (after an export that changes it). */
   syncCpu(): void {
-    this.slotOff = this.u32(this.hdr + L.H_CPU_OFF) + (this.w.current_cpu() >>> 0) * L.CC_SIZE;
+    const cpu = this.w.current_cpu() >>> 0;
+    this.slotOff = this.u32(this.hdr + L.H_CPU_OFF) + cpu * L.CC_SIZE;
+    this.node = this.u8[this.hdr + L.H_CPU_NODE + cpu]!;
+    this.chunkBase = this.u32(this.hdr + L.H_CHUNK_BASE);
   }
 
   /** A byte view of all of memory, valid until the next call that may grow memory. */

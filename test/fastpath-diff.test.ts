@@ -1,6 +1,6 @@
 // fastpath-diff.test.ts — alloc's JS hit path (bindings/fastpath.ts) against the Wasm it mirrors, on twin
 // heaps: the same random sequence of allocs, frees (good and bad: double, wrong cache, interior, not
-// ours, never handed out), user writes (the free key's word included, sometimes the key itself), pins
+// ours, never handed out, back in its slab after a flush), user writes (the free key's word included, sometimes the key itself), pins
 // and growth runs through the Cache API on one heap and through the raw exports (cache_alloc /
 // cache_free) on the other. Every returned pointer, every error code, the counters, validate() and
 // finally every byte of the two memories must be equal. A change to cpu.ts cacheAlloc, harden.ts
@@ -84,8 +84,27 @@ async function run(seed: number, ops: number, mode: Mode): Promise<void> {
       // a bad free: double, wrong cache, interior, header, anywhere, a never-handed-out neighbour, chunks
       let p: number;
       let ck = k;
-      const kind = int(7);
+      const kind = int(8);
       if (kind === 0 && dead.length > 0) ({ k: ck, p } = dead[int(dead.length)]!);
+      else if (kind === 7 && live.length > 1) {
+        // a double free of an object back in its slab: a live one whose slab holds another live one is
+        // freed (both heaps), every array flushed (shrink), the CPU's array refilled; then freed again
+        const x = live[int(live.length)]!;
+        const mask = a.heap.u32(a.caches[x.k]!.addr + Abi.C_SLAB_MASK);
+        const j = live.findIndex((y) => y !== x && y.k === x.k && (y.p & ~mask) === (x.p & ~mask));
+        ck = x.k;
+        p = x.p;
+        if (j >= 0) {
+          same(`op ${op}: free before a flush`, freeApi(a.caches[ck]!, p), b.heap.wasm.cache_free(b.caches[ck]!.addr, p));
+          live.splice(live.indexOf(x), 1);
+          dead.push({ k: ck, p });
+          a.heap.shrink();
+          b.heap.shrink(); // (which leaves the CPU without a main array: the next alloc refills it)
+          const ta = a.caches[ck]!.alloc();
+          same(`op ${op}: refill after shrink`, ta, b.heap.wasm.cache_alloc(b.caches[ck]!.addr) >>> 0);
+          live.push({ k: ck, p: ta });
+        }
+      }
       else if (kind === 1 && live.length > 0) p = live[int(live.length)]!.p; // maybe another cache's
       else if (kind === 2 && live.length > 0) p = live[int(live.length)]!.p + 4 * (1 + int(4));
       else if (kind === 3) p = a.heap.hdr + 4 * int(64);

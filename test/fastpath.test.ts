@@ -1,5 +1,8 @@
-// fastpath.test.ts — Cache.alloc()'s JS hit path (bindings/fastpath.ts): a hit pops in JS with no Wasm
-// call and exact counters; a miss makes the one Wasm call; the views follow memory growth (inside a miss,
+// fastpath.test.ts — Cache.alloc()/free()'s JS hit paths (bindings/fastpath.ts): a hit pops or pushes in
+// JS with no Wasm call and exact counters; a miss makes the one Wasm call; every bad free (not ours,
+// interior, wrong cache, double — parked or back in its slab —, 0, beyond memory, not a u32) is declined
+// by JS and refused by that Wasm call with its typed error, nothing changed; a remote free goes to the
+// Wasm; the views follow memory growth (inside a miss,
 // through a raw export, and — shared — from another instance); pinning is honoured, by Heap.pin and by a
 // raw pin_cpu; hardening state is the Wasm's (free key cleared, in-use bit set), so every bad free and
 // double free is still refused and no object is handed out twice; careful caches and caches the path
@@ -14,6 +17,7 @@ import {
   type Cache,
   type Heap,
   type SharedHeap,
+  InvalidArgumentError,
 } from "../bindings/index.js";
 import { Abi } from "../bindings/generated/abi.js";
 
@@ -126,6 +130,197 @@ describe("the JS hit path", () => {
       expect(live.has(p)).toBe(false);
       live.add(p);
     }
+    expect(heap.validate().ok).toBe(true);
+  });
+});
+
+describe("the JS free", () => {
+  /** What a bad free may not change: the cache's counters, its main sheaf, its live objects, the heap. */
+  function state(heap: Heap, c: Cache): unknown {
+    return { counters: c.stats().counters, main: mainCount(heap, c, heap.cpu), live: c.live, stats: heap.stats() };
+  }
+
+  it("pushes without a Wasm call, writes the key and counts free_fastpath exactly; a full sheaf makes one call", async () => {
+    const heap = await createAllocator({ reap: false });
+    const c = heap.createCache("free-hit", { size: 64, arrayCapacity: 8 });
+    const ps: number[] = [];
+    for (let i = 0; i < 8; i++) ps.push(c.alloc());
+    expect(mainCount(heap, c, 0)).toBe(0);
+    const spy = vi.spyOn(heap.wasm, "cache_free");
+    const before = c.stats().counters;
+    for (const p of ps) {
+      c.free(p);
+      expect(heap.u32(p)).toBe((p ^ Abi.FREE_KEY) >>> 0); // hardenRelease's key
+    }
+    expect(spy).not.toHaveBeenCalled(); // 8 hits: the array had room for all
+    expect(mainCount(heap, c, 0)).toBe(8);
+    const mid = c.stats().counters;
+    expect(mid.free_fastpath - before.free_fastpath).toBe(8);
+    expect(mid.free_slowpath).toBe(before.free_slowpath);
+    const q = c.alloc(); // a hit: the last one freed
+    expect(q).toBe(ps[7]);
+    c.free(q);
+    expect(spy).not.toHaveBeenCalled();
+    const extra = [c.alloc(), c.alloc()];
+    for (let i = 0; i < 2; i++) c.free(c.alloc()); // hits both ways
+    c.free(extra[0]!);
+    c.free(extra[1]!);
+    const r: number[] = [];
+    for (let i = 0; i < 9; i++) r.push(c.alloc());
+    for (const p of r) c.free(p); // the ninth finds the array full: the Wasm's slow path
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(c.stats().counters.free_slowpath).toBe(before.free_slowpath + 1);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("carries free_fastpath into its high word", async () => {
+    const heap = await createAllocator({ reap: false });
+    const c = heap.createCache("free-carry", { size: 32 });
+    const p = c.alloc();
+    const lo = c.addr + heap.u32(heap.hdr + Abi.H_CPU_OFF) + Abi.CC_STATS + 8 * Abi.FREE_FASTPATH;
+    heap.dv.setUint32(lo, 0xffffffff, true);
+    heap.dv.setUint32(lo + 4, 0x7fffffff, true);
+    const spy = vi.spyOn(heap.wasm, "cache_free");
+    c.free(p);
+    expect(spy).not.toHaveBeenCalled();
+    expect([heap.dv.getUint32(lo, true), heap.dv.getUint32(lo + 4, true)]).toEqual([0, 0x80000000]);
+  });
+
+  it("declines every bad free: the Wasm call refuses it with the raw ABI's error, nothing changed", async () => {
+    const heap = await createAllocator({ reap: false });
+    const a = heap.createCache("bad-a", { size: 64, arrayCapacity: 4 });
+    const b = heap.createCache("bad-b", { size: 64 });
+    const ps: number[] = [];
+    for (let i = 0; i < 40; i++) ps.push(a.alloc());
+    const gone = ps.slice(0, 20);
+    for (const p of gone) a.free(p); // most go back to their slabs through flushes
+    const parked = a.alloc();
+    a.free(parked); // on top of the main sheaf: parked, with its key
+    const live = ps[30]!;
+    const other = b.alloc();
+    const end = heap.memory.buffer.byteLength;
+    const cases: [string, number, typeof DoubleFreeError | typeof InvalidFreeError][] = [
+      ["double free of a parked object", parked, DoubleFreeError],
+      ...gone.map((p, i): [string, number, typeof DoubleFreeError] => [`double free #${i} (parked or in its slab)`, p, DoubleFreeError]),
+      ["interior", live + 4, InvalidFreeError],
+      ["interior, last byte", live + 63, InvalidFreeError],
+      ["wrong cache", other, InvalidFreeError],
+      ["not ours: the heap header", heap.hdr, InvalidFreeError],
+      ["pointer 0", 0, InvalidFreeError],
+      ["beyond memory", end + 64, InvalidFreeError],
+      ["far beyond memory", 0xfffffff8, InvalidFreeError],
+    ];
+    const spy = vi.spyOn(heap.wasm, "cache_free");
+    for (const [what, p, kind] of cases) {
+      const before = state(heap, a);
+      const calls = spy.mock.calls.length;
+      let err: unknown;
+      try {
+        a.free(p);
+      } catch (e) {
+        err = e;
+      }
+      expect([what, err instanceof kind]).toEqual([what, true]);
+      expect([what, spy.mock.calls.length - calls]).toEqual([what, 1]); // JS declined, the Wasm refused
+      expect([what, state(heap, a)]).toEqual([what, before]);
+    }
+    // the raw ABI gives the same codes (the Wasm is the one judge)
+    const invalid: number[] = [Abi.E_NOT_OURS, Abi.E_WRONG_CACHE, Abi.E_NOT_OBJECT];
+    for (const [what, p, kind] of cases) {
+      const code = heap.wasm.cache_free(a.addr, p);
+      if (kind === DoubleFreeError) expect([what, code]).toEqual([what, Abi.E_DOUBLE_FREE]);
+      else expect([what, invalid.includes(code)]).toEqual([what, true]);
+    }
+    for (const bad of [-1, 1.5, 2 ** 32 + live, Number.NaN, "8", 8n, Symbol("p"), { valueOf: () => live }] as unknown as number[]) {
+      const before = state(heap, a);
+      expect(() => a.free(bad)).toThrow(InvalidArgumentError);
+      expect(state(heap, a)).toEqual(before);
+    }
+    a.free(live); // the good free still goes through, in JS
+    expect(heap.validate().ok).toBe(true);
+    const seen = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      const p = a.alloc();
+      expect(seen.has(p)).toBe(false);
+      seen.add(p);
+    }
+  });
+
+  it("refuses objects free in their slab: never handed out, and back after a flush (their key: slabNew, the free)", async () => {
+    const heap = await createAllocator({ reap: false });
+    const c = heap.createCache("in-slab", { size: 64, arrayCapacity: 4 });
+    const p = c.alloc(); // the refill took a batch; the slab's other objects were never handed out
+    const never = p + 40 * c.stride; // same slab (64 objects of 64 bytes), far past the batch
+    expect(heap.u32(never)).toBe((never ^ Abi.FREE_KEY) >>> 0); // keyed by slabNew
+    const before = state(heap, c);
+    expect(() => c.free(never)).toThrow(DoubleFreeError); // JS sees the key; the Wasm's confirm: in its slab
+    expect(state(heap, c)).toEqual(before);
+    // objects freed and flushed back to their slab (they keep the key their free wrote)
+    const ps: number[] = [];
+    for (let i = 0; i < 12; i++) ps.push(c.alloc());
+    for (const q of ps) c.free(q); // flushes: the first ones go back to their slab
+    heap.shrink(); // every array flushed: all of them are free in their slab (p, live, keeps it)
+    const t = c.alloc(); // shrink left no main array: this refill gives one with room (JS may push)
+    const inSlab = ps.filter((q) => heap.wasm.object_check(c.addr, q) === Abi.E_DOUBLE_FREE);
+    expect(inSlab.length).toBeGreaterThan(0);
+    for (const q of inSlab) {
+      expect(heap.u32(q)).toBe((q ^ Abi.FREE_KEY) >>> 0);
+      const b = state(heap, c);
+      expect(() => c.free(q)).toThrow(DoubleFreeError);
+      expect(state(heap, c)).toEqual(b);
+    }
+    c.free(t);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("a remote free (another node's object) is declined and goes to the alien array through the Wasm", async () => {
+    const heap = await createAllocator({ reap: false, nodes: 2, cpusPerNode: 1 });
+    const c = heap.createCache("free-remote", { size: 64 });
+    heap.pin(0);
+    const p = c.alloc();
+    heap.pin(1);
+    const spy = vi.spyOn(heap.wasm, "cache_free");
+    c.free(p);
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(c.stats().perCpu[1]!.alien_free).toBe(1);
+    expect(c.stats().perCpu[1]!.free_fastpath).toBe(0);
+    const q = c.alloc(); // node 1's own object
+    c.free(q);
+    expect(spy).toHaveBeenCalledTimes(1); // a JS hit
+    expect(c.stats().perCpu[1]!.free_fastpath).toBe(1);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("frees in JS across growth: a stale view declines, the miss re-takes it, hits resume", async () => {
+    const heap = await createAllocator({ reap: false });
+    const c = heap.createCache("free-grow", { size: 1024 });
+    const p = c.alloc();
+    const old = heap.core.view32;
+    const big = heap.createCache("grower", { size: 4096 });
+    const held: number[] = [];
+    // grow memory through the raw export (the Cache API's own misses would re-take the views)
+    while (heap.memory.buffer === old.buffer) held.push(heap.wasm.cache_alloc(big.addr) >>> 0);
+    expect(old.length).toBe(0); // detached
+    expect(heap.core.view32).toBe(old); // and not re-taken yet
+    const spy = vi.spyOn(heap.wasm, "cache_free");
+    c.free(p); // the view is stale: JS declines, the Wasm frees, the views are re-taken
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(heap.core.view32.buffer).toBe(heap.memory.buffer);
+    const q = c.alloc();
+    c.free(q);
+    expect(spy).toHaveBeenCalledTimes(1); // a hit again
+    for (const h of held) big.free(h);
+    expect(heap.validate().ok).toBe(true);
+  });
+
+  it("an in-use-bit cache keeps the Wasm call for free", async () => {
+    const heap = await createAllocator({ reap: false, inUseBits: true });
+    const c = heap.createCache("free-inuse", { size: 24 });
+    const p = c.alloc();
+    const spy = vi.spyOn(heap.wasm, "cache_free");
+    c.free(p);
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(() => c.free(p)).toThrow(DoubleFreeError);
     expect(heap.validate().ok).toBe(true);
   });
 });
