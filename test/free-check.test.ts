@@ -83,9 +83,9 @@ describe("free of an object that is free in its slab (the fast path reads no bit
     const zs = Array.from({ length: 100 }, () => heap.malloc(0));
     expect(new Set(zs).size).toBe(100);
     expect(zs.every((z) => z !== 0 && z % 8 === 0)).toBe(true);
-    expect(heap.usableSize(zs[0])).toBe(8);
+    expect(heap.usableSize(zs[0]!)).toBe(8);
     for (const z of zs) heap.free(z);
-    expect(() => heap.free(zs[0])).toThrow(DoubleFreeError);
+    expect(() => heap.free(zs[0]!)).toThrow(DoubleFreeError);
     expect(heap.validate().ok).toBe(true);
   });
 });
@@ -97,7 +97,7 @@ describe("object start: the stride's inverse accepts exactly the object starts",
       const heap = await heapWith();
       const c = heap.createCache(`s${size}`, { size });
       const live = Array.from({ length: 24 }, () => c.alloc());
-      const p = live[0];
+      const p = live[0]!;
       const stride = Math.ceil(size / 8) * 8;                   // a plain cache: size rounded up to its 8-byte alignment
       for (const x of live) if (Math.floor(x / PAGE) === Math.floor(p / PAGE)) expect(Math.abs(x - p) % stride).toBe(0);
       const lo = p - (p % PAGE);
