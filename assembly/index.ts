@@ -37,9 +37,9 @@ import { PageDesc, Sheaf } from "./structs";
 import {
   C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, E_BAD_CACHE,
   F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_SLAB, K_TAIL, PAGE_SHIFT,
-  CACHE_LINE, C_HDR, C_SELF,
+  CACHE_LINE, C_HDR, C_SELF, CHUNK_SIZE, DESC_SHIFT,
 } from "./layout";
-import { HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
+import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
 import { BOOT, cacheCreate, heapInit } from "./cache";
 import { cacheDestroy, liveAt, liveObjects } from "./destroy";
@@ -72,15 +72,19 @@ export { NR_STATS } from "./stats";
 
 // A cache a caller may operate on: known, and not one of the heap's own (boot, sheaves, kmalloc-N...).
 // The same tests as knownCache, written for the raw fast paths (cache_alloc / cache_free from JS or C pay
-// it on every call): two branches that make every later load safe — c's header inside memory and
-// cache-line aligned, then c inside a chunk (its table byte; the table covers all 4 GiB), so that its page
-// descriptor exists — and then the descriptor, magic, self and flags tests in one branch (a chain of
-// short-circuit tests compiles to a setcc/movzx/test per test). The boot cache is internal (F_INTERNAL),
-// so it is refused without a test of its own.
+// it on every call). One branch, no load but the chunk-table byte, makes every later load safe: c is
+// cache-line aligned, its table byte says it is in a grown chunk (the table covers all 4 GiB; below
+// chunkBase the index wraps to a slot past the grown chunks), and its header [c, c + C_HDR) ends inside
+// that chunk. A grown chunk lies inside memory (arena.ts invariant), so no memory.size() test is needed,
+// and a live kmem_cache never crosses a chunk's end (a slab never does), so the offset test refuses none.
+// Then the descriptor (the page's cache is BOOT), magic, self and flags tests in one branch. The boot
+// cache is internal (F_INTERNAL), so it is refused without a test of its own.
 @inline function userCache(c: usize): bool {
-  if (<u64>c + C_HDR > (<u64>memory.size() << 16) || (c & (CACHE_LINE - 1)) != 0) return false; // u64: a 4 GiB memory
-  if (chunkByteOf(c) >= CT_RUN_TAIL) return false;
-  const onBootPage = <u32>(<usize>changetype<PageDesc>(pageOf(c)).cache == BOOT);
+  const off = (c - CHUNK_BASE) & (CHUNK_SIZE - 1);               // c's offset in its chunk
+  const bad = (c & (CACHE_LINE - 1)) | <usize>(off > CHUNK_SIZE - C_HDR) | <usize>(chunkByteOf(c) >= CT_RUN_TAIL);
+  if (bad != 0) return false;
+  const desc = c - off + ((off >> PAGE_SHIFT) << DESC_SHIFT);     // pageOf(c), reusing off
+  const onBootPage = <u32>(<usize>changetype<PageDesc>(desc).cache == BOOT);
   const live = <u32>(load<u32>(c, C_MAGIC) == CACHE_MAGIC) & <u32>(<usize>load<u32>(c, C_SELF) == c);
   return (onBootPage & live & <u32>((load<u32>(c, C_FLAGS) & F_INTERNAL) == 0)) != 0;
 }

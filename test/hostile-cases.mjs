@@ -740,7 +740,8 @@ export const cases = {
 const GARBAGE_LABELS = [
   "0", "1", "3", "64", "header", "header+4", "boot cache", "kmalloc cache", "sheaf cache", "sheaf",
   "user object", "forged cache", "destroyed cache", "live cache+4", "chunk descriptor", "memory end-4",
-  "memory end", "2^31", "0xfffffffc", "0xffffffff", "returned handle",
+  "memory end", "2^31", "0xfffffffc", "0xffffffff", "returned handle", "copied header", "below chunk base",
+  "last chunk end-64", "memory end-64", "memory end+64",
 ];
 
 /** A heap with one of everything: a user cache with live and parked objects, a malloc block, a prefill
@@ -765,6 +766,11 @@ async function abiHeap(lib) {
   const forged = c.alloc();
   heap.u8.fill(0x11, forged, forged + 200);
   heap.dv.setUint32(forged, 0x4b4d4321, true); // CACHE_MAGIC
+  // a user object carrying a live cache's whole header, C_SELF set to its own address: only the page
+  // descriptor (not a boot-cache page) tells it from a kmem_cache
+  const copied = c.alloc();
+  heap.u8.copyWithin(copied, c.addr, c.addr + L.C_HDR);
+  heap.dv.setUint32(copied + L.C_SELF, copied, true);
   const stage = heap.stage();
   heap.stagingBuffer = stage;
   const prefill = w.cache_prefill(c.addr, 4); // a raw handle (a sheaf the caller holds)
@@ -780,7 +786,10 @@ async function abiHeap(lib) {
     "kmalloc cache": kmCache, "sheaf cache": sheafCache, sheaf, "user object": live[0], "forged cache": forged,
     "destroyed cache": dead.addr, "live cache+4": c.addr + 4, "chunk descriptor": chunkBase + 2 * 32,
     "memory end-4": end - 4, "memory end": end, "2^31": 2 ** 31, "0xfffffffc": 0xfffffffc, "0xffffffff": 0xffffffff,
-    "returned handle": returned,
+    "returned handle": returned, "copied header": copied, "below chunk base": chunkBase - 64,
+    // cache-line aligned, in the last grown chunk with its header crossing the chunk's end
+    "last chunk end-64": chunkBase + heap.u32(heap.hdr + L.H_NCHUNKS) * (1 << 20) - 64,
+    "memory end-64": end - 64, "memory end+64": end + 64,
   };
   const d = heap.hdr;
   const wild = {
@@ -839,7 +848,7 @@ const ABI_CALLS = {
 };
 
 /** Garbage labels that are memory the caller owns (below the heap base, or live objects it holds). */
-const CALLER_MEMORY = new Set(["1", "3", "64", "user object", "forged cache"]);
+const CALLER_MEMORY = new Set(["1", "3", "64", "user object", "forged cache", "copied header"]);
 
 /** Calls whose argument is an output pointer, and the bytes they write there. */
 const OUTPUT_CALLS = { cache_alloc_bulk_dst: 16, posix_memalign: 4 };
