@@ -2,7 +2,7 @@
 // as ratios to two empty Wasm calls in this process, medians of N runs of CPU time (process.cpuUsage: the
 // shared machine's load distorts it less than wall time). Cases: the pair through the Cache API; JS pop +
 // the Wasm free (the design before the JS free); the raw ABI pair; fastpath.ts's fastFree called straight
-// from the loop; then scratch copies of the free with one check or more left out (generated below, for
+// from the loop (with module-level constants, then with arguments: see "(arg)"); then scratch copies of the free with one check or more left out (generated below, for
 // measuring only: never a path the package takes), each noting whether V8 could inline it.
 // Usage (after npm run build): node bench/profile-fastpath.mjs [runs] [case-prefix]
 //   node --trace-turbo-inlining bench/profile-fastpath.mjs 1 | grep fastFree   (which copies inline)
@@ -16,7 +16,7 @@ const only = process.argv[3];
 function measure(cases, { runs, warmup }) {
   const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (let r = 0; r < warmup + runs; r++) for (const [name, { fn, ops }] of Object.entries(cases)) {
-    const t0 = process.cpuUsage(); fn(ops); const dt = process.cpuUsage(t0);
+    const t0 = process.cpuUsage(); fn(ops, cache, core, rfc); const dt = process.cpuUsage(t0);
     if (r >= warmup) samples[name].push(((dt.user + dt.system) * 1000) / ops);
   }
   const med = (xs) => { const a = [...xs].sort((x, y) => x - y); return a[a.length >> 1]; };
@@ -79,6 +79,11 @@ const cases = {
   "old (JS alloc, Wasm free)": { ops: N, fn: function loop_old(n) { const c = cache.addr; for (let i = 0; i < n; i++) { const p = cache.alloc(); w.cache_free(c, p); } } },
   "raw pair": { ops: N, fn: function loop_raw(n) { const c = cache.addr; for (let i = 0; i < n; i++) w.cache_free(c, w.cache_alloc(c)); } },
   "real direct": { ops: N, fn: function loop_real(n) { for (let i = 0; i < n; i++) { const p = cache.alloc(); if (!realFree(core, rfc, p)) cache.free(p); } } },
+  // the same two loops with the cache, core and FastCache passed in as arguments: TurboFan cannot fold them
+  // (the rows above read module-level constants, so the FastCache's readonly fields become immediates —
+  // which no caller holding a cache in a variable or a field gets)
+  "API pair (arg)": { ops: N, fn: function loop_apiarg(n, cache) { for (let i = 0; i < n; i++) cache.free(cache.alloc()); } },
+  "real direct (arg)": { ops: N, fn: function loop_realarg(n, cache, core, rfc) { for (let i = 0; i < n; i++) { const p = cache.alloc(); if (!realFree(core, rfc, p)) cache.free(p); } } },
   "real+FC": { ops: N, fn: function loop_realfc(n) { for (let i = 0; i < n; i++) { const p = cache.alloc(); if (!realFree(core, fc, p)) cache.free(p); } } },
   "all": { ops: N, fn: make("all", all) },
   "all aux": { ops: N, fn: make("aux", { ...all, aux: 1 }) },

@@ -210,8 +210,17 @@ function count(v: Int32Array, k: number): void {
 // `node bench/micro.mjs --runs 7` (wall time), after the merge: Cache API 3.60× where the raw ABI took
 // 4.47× (before it: 4.02× / 5.33×). The goal (≤ 1.0×) is not reached: a JS pop and a bare push already
 // cost 1.45–1.7× two empty calls here, a free with every check costs about what the (now cheaper) Wasm
-// free call costs, and the Cache methods around the two paths cost the rest (fastFree called straight
-// from the loop: 3.33×; through Cache.free: 3.9–4.2×).
+// free call costs, and the rest is the field loads a caller's loop cannot fold.
+// The Cache methods themselves cost nothing measurable (branch jswrap, `node bench/profile-fastpath.mjs 7`):
+// "fastFree called straight from the loop" (3.1–3.5×) passed module-level constants (core, a FastCache),
+// and TurboFan folds a constant object's never-reassigned fields (addr, inv, shift, objects, ...) into
+// immediates; Cache.free reads them from this.#fast, as any caller holding a cache in a variable does.
+// With the same three passed as arguments ("real direct (arg)") the straight call takes 4.8× where, in the
+// same two runs, the API pair took 4.2× / 4.7× and the API pair with the cache an argument 4.3× / 3.7×. Alloc and free inline
+// into the loop with fastAlloc / fastFree (--trace-turbo-inlining), so neither the call nor the miss
+// handlers are in the way. Private (#) fields against public ones: the same, except with a constant
+// receiver, where a public field is folded only until any instance's field is reassigned (Cache's
+// beCareful / destroy do) — not a gain a user keeps.
 // Why the first JS free (commit 8ef3f35) was slow: its bytecode (493 bytes) was above V8's inlining
 // limit (460: `--trace-turbo-inlining` prints "Cannot consider fastFree for inlining (reason: 5)",
 // kExceedsBytecodeLimit), so every free was a JS call that re-checked the maps of core and the cache and
