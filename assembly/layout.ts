@@ -36,8 +36,6 @@ export const MAX_NODES: u32 = 8;
 export const MAX_CPUS: u32 = 64;
 export const MAX_CHUNKS: u32 = 4096;                        // 4 GiB of wasm32 address space
 export const MAX_SLAB_ORDER: u32 = 3;                       // slabs are 1..8 pages, as SLUB's default
-export const MAX_BUDDY_ORDER: u32 = 7;                      // largest order pageAlloc(node, order) takes
-export const NR_BUDDY_ORDERS: u32 = MAX_BUDDY_ORDER + 1;    // (kept for the ABI; page runs use NR_PAGE_BINS)
 export const NR_PAGE_BINS: u32 = 20;                        // free page-run size bins per node (page.ts binOf)
 
 // ---- chunks (arena.ts, page.ts) -------------------------------------------------------------------------
