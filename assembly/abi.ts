@@ -12,7 +12,7 @@
 export * from "./layout";
 export {
   V_PAGE_COVER, V_FREE_LIST, V_FREE_COUNT, V_SLAB_LIST, V_SLAB_COUNT, V_TAIL, V_ARRAY, V_BARN,
-  V_REDZONE, V_POISON, V_QUARANTINE, V_INUSE,
+  V_REDZONE, V_POISON, V_QUARANTINE, V_INUSE, V_MEDIUM,
 } from "./validate";
 export { DEFAULT_CAP } from "./cache";
 export { FP_SLOTS } from "./footprint";

@@ -3,14 +3,15 @@
 // Owns: the footprint results (FP_* slots below, per-instance globals) and nothing in memory: it writes
 // no byte. Entry points: footprintWalk(), then footprintResult(slot).
 // Called by: index.ts (heap_footprint), read by bindings/footprint.ts. Calls arena/page/cpu/slab reads
-// only (nchunks, chunkStart, parkedObjects).
+// only (nchunks, chunkStart, parkedObjects) and medium.ts's region walk (mediumWalkBegin / mediumFreeNext).
 //
 // Call tree:
 //   footprintWalk ─ header: [heapBase, chunkBase)
 //                 ├ per chunk ─ run (CS_RUN): descriptors, requested bytes, tail of its chunks
 //                 │           ├ free chunk (CS_FREE): descriptors, free pages
 //                 │           └ page-run chunk: descriptors, then block by block by descriptor kind:
-//                 │                 K_FREE → free pages (a run); K_LARGE → requested bytes + tail; K_SLAB → slabWalk
+//                 │                 K_FREE → free pages (a run); K_LARGE → requested bytes + tail; K_SLAB → slabWalk;
+//                 │                 K_MEDIUM → mediumWalk (free blocks, live blocks' usable bytes, headers)
 //                 ├ per cache (the heap's list): parked objects (arrays, barns, quarantine) move from
 //                 │   allocated to parked
 //                 └ memory past the last chunk
@@ -27,12 +28,13 @@ import {
   C_DEBUG_OFF, C_FLAGS, C_NEXT, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_QUAR_COUNT, C_SIZE, C_STRIDE,
   CHUNK_SHIFT, CS_FREE, CS_RUN, DESC_BYTES, DESC_SHIFT, F_INTERNAL, F_KMALLOC, H_CACHE_HEAD, H_CHUNK_BASE,
   H_HEAP_BASE, H_HIGH_WATER, K_FREE, K_LARGE, K_SLAB, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_CHUNK,
-  WASM_PAGE_SHIFT, META_PAGES,
+  WASM_PAGE_SHIFT, META_PAGES, K_MEDIUM,
 } from "./layout";
 import { ChunkHdr, PageDesc } from "./structs";
 import { HEAP, chunkStart, nchunks } from "./arena";
 import { BOOT } from "./cache";
 import { parkedObjects } from "./cpu";
+import { mediumFreeNext, mediumFreeSize, mediumWalkBegin, walkBlocks, walkMeta, walkUsable } from "./medium";
 
 // Result slots (f64 each), in the order bindings/footprint.ts reads them.
 export const FP_TOTAL: u32 = 0;        // memory bytes − heapBase
@@ -140,6 +142,17 @@ function parkedWalk(): void {
   }
 }
 
+// A medium region: free blocks are free (or untouched) bytes; live blocks count their usable bytes as
+// malloc class bytes (requested: unknown here, as for a class object) and their 8-byte header as
+// metadata, as are the control block, the region's first 8 bytes and its sentinel.
+function mediumWalk(d: usize): void {
+  mediumWalkBegin(d);
+  for (let b = mediumFreeNext(); b != 0; b = mediumFreeNext()) freeRange(b, <usize>mediumFreeSize);
+  put(FP_META, <f64>walkMeta);
+  put(FP_KM_USABLE, <f64>walkUsable);
+  put(FP_KM_OBJECTS, <f64>walkBlocks);
+}
+
 // The pages of the chunk at ch (pages META_PAGES..255): free runs, slabs, large blocks.
 function chunkWalk(ch: usize): void {
   let p: u32 = META_PAGES;
@@ -161,6 +174,9 @@ function chunkWalk(ch: usize): void {
       range(FP_LIVE, a, bytes);
       range(FP_LARGE_TAIL, a + bytes, (<usize>pages << PAGE_SHIFT) - bytes);
       put(FP_LARGE_REQUESTED, <f64>bytes);
+    } else if (kind == K_MEDIUM) {
+      pages = <u32>changetype<PageDesc>(d).objects;           // a medium region (medium.ts)
+      mediumWalk(d);
     } else {
       range(FP_OTHER, a, PAGE_SIZE);                 // a page no block covers: a broken heap
     }

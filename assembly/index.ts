@@ -18,7 +18,7 @@
 //   1   layout sync
 //   2   arena list
 //   3   page
-//   4   percpu report inuse
+//   4   percpu report inuse medium
 //   5   stats debugslot threads
 //   6   slab
 //   7   node
@@ -36,11 +36,12 @@ import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_N
 import { PageDesc, Sheaf } from "./structs";
 import {
   C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, E_BAD_CACHE,
-  F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_SLAB, K_TAIL, PAGE_SHIFT,
+  F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_MEDIUM, K_MEDIUM_TAIL, K_SLAB, K_TAIL, PAGE_SHIFT,
   CACHE_LINE, C_HDR, C_SELF, CHUNK_SIZE, DESC_SHIFT,
 } from "./layout";
 import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
+import { mediumRange } from "./medium";
 import { BOOT, cacheCreate, heapInit } from "./cache";
 import { cacheDestroy, liveAt, liveObjects } from "./destroy";
 import { setError, freeFailed } from "./report";
@@ -117,6 +118,7 @@ function callerRange(p: usize, bytes: usize): bool {
   if (kind == K_LARGE && changetype<PageDesc>(d).aux != 0) {   // the first head of a large block
     return end <= pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
   }
+  if (kind == K_MEDIUM || kind == K_MEDIUM_TAIL) return mediumRange(p, bytes); // inside a live medium block
   return false;
 }
 

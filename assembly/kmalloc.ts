@@ -63,7 +63,7 @@ import {
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
   KMALLOC_MAX, KM_LEND, KM_LEND_MAX, KM_LOANS, KM_WARM_ALLOCS, MAX_LARGE_ALIGN, PAGE_SHIFT, PAGE_SIZE,
-  USABLE_PAGES,
+  USABLE_PAGES, K_MEDIUM, K_MEDIUM_TAIL,
 } from "./layout";
 import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
 import { cnAddr } from "./node";
@@ -77,6 +77,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree,
 } from "./page";
 import { checkObject } from "./slab";
+import { mediumAddRegion, mediumAlloc, mediumCheck, mediumFree, mediumRegionPages, mediumResize, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -116,6 +117,11 @@ const REALLOC_GROWTH_SHIFT: u32 = 2;
 
 // Largest request served at all: a run of chunks must still fit the 32-bit address space.
 const MAX_REQUEST: usize = 0x7fff0000;
+
+// Medium blocks (medium.ts), default class set only: requests in (KMALLOC_MAX, MEDIUM_MAX] are blocks of
+// a 16-byte multiple in a node's medium regions instead of runs of whole pages (a chosen set, "fine" or
+// "kernel", keeps the page runs: the lab's geometry). Larger requests stay page runs and chunk runs.
+const MEDIUM_MAX: usize = 256 << 10;
 
 @inline function kmTable(): usize {
   return HEAP + H_KMALLOC;
@@ -327,13 +333,44 @@ function kmallocSlow(size: usize): usize {
     if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
     return cacheAlloc(c);
   }
+  if (size <= MEDIUM_MAX && mediumOn()) return mediumMalloc(size);
   return largeAlloc(size, PAGE_SIZE);
+}
+
+// Medium blocks serve this heap: the default class set (filled by the first malloc, which may be this one).
+function mediumOn(): bool {
+  if (classIndex(8) == 0) classFor(8);
+  return load<u32>(kmTable(), KM_LEND) != 0;
+}
+
+// A medium block of `size` bytes: a free block (or a region grown in place) of the current CPU's node,
+// else a new region of that node (taken as a large block is: the heap's pages first while empty slabs
+// are kept, then with growth and pressure reclaim), then the other nodes. 0 with E_NOMEM.
+function mediumMalloc(size: usize): usize {
+  const nn = load<u32>(HEAP, H_NNODES);
+  for (let k: u32 = 0; k < nn; k++) {
+    const node = (currentNode + k) % nn;
+    const p = mediumAlloc(node, size);
+    if (p != 0) return p;
+    const pages = mediumRegionPages(node, size);
+    let d: usize = 0;
+    if (keptHoldBegin()) {
+      d = pagesAlloc(node, pages, PAGE_SIZE, true);
+      keptHoldEnd(d != 0);
+    }
+    if (d == 0) d = pagesAllocReclaiming(node, pages, PAGE_SIZE, true);
+    if (d == 0) continue;
+    return mediumAddRegion(node, d, pages, size);
+  }
+  setError(E_NOMEM);
+  return 0;
 }
 
 // What kind of live block ptr is: set by classify().
 const KIND_SLAB: u32 = 1;
 const KIND_LARGE: u32 = 2;
 const KIND_RUN: u32 = 3;
+const KIND_MEDIUM: u32 = 4;
 let kKind: u32 = 0;
 let kHead: usize = 0;   // the cache (slab), the first head descriptor (large), the chunk header (run)
 
@@ -355,6 +392,13 @@ function classify(ptr: usize): i32 {
     return E_OK;
   }
   const kind = changetype<PageDesc>(d).kind;
+  if (kind == K_MEDIUM || kind == K_MEDIUM_TAIL) {
+    const e = mediumCheck(ptr);                                  // a live block's header (medium.ts)
+    if (e != E_OK) return e;
+    kKind = KIND_MEDIUM;
+    kHead = 0;
+    return E_OK;
+  }
   if (kind == K_LARGE) {
     if (ptr != pageAddr(d) || changetype<PageDesc>(d).aux == 0) return E_NOT_OBJECT;
     kKind = KIND_LARGE;
@@ -379,6 +423,10 @@ function kfreeSlow(ptr: usize): i32 {
   const e = classify(ptr);
   if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
   if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
+  if (kKind == KIND_MEDIUM) {
+    const m = mediumFree(ptr);                                   // checked again under its lock
+    return m == E_OK ? E_OK : freeFailed(0, ptr, m);
+  }
   if (kKind == KIND_LARGE) largeFree(kHead);
   else runFree(ptr);
   return E_OK;
@@ -396,6 +444,7 @@ export function kusable(ptr: usize): usize {
 function usableOf(ptr: usize): usize {
   if (kKind == KIND_SLAB) return <usize>load<u32>(kHead, C_SIZE);
   if (kKind == KIND_LARGE) return <usize>changetype<PageDesc>(kHead).objects << PAGE_SHIFT;
+  if (kKind == KIND_MEDIUM) return mediumUsable(ptr);
   return runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
 }
 
@@ -503,6 +552,9 @@ export function krealloc(ptr: usize, size: usize): usize {
       }
       if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
+  } else if (kKind == KIND_MEDIUM) {
+    // In place while it stays a medium size: shrink by a split, grow into the free space after it.
+    if (size > KMALLOC_MAX && size <= MEDIUM_MAX && mediumResize(ptr, size)) return ptr;
   } else {
     // a run: in place while it fits and more than half of it is used
     if (size <= usable && size > (usable >> 1)) {

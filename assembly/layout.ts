@@ -84,6 +84,9 @@ export const CT_NO_CHUNK: u8 = 0xff;
 // (aux = the head) on the others.
 // A free page run (page.ts) of `len` pages: K_FREE on its first page (objs = len, next/prev = its size
 // bin's list), K_FREE_TAIL (aux = the head) on its last page when len ≥ 2, K_NONE (all zero) between.
+// A medium region (medium.ts: a page run cut into blocks of any 16-byte multiple): K_MEDIUM on its first
+// page (objs = pages, aux = the control block of its node's medium heap, next/prev = that heap's region
+// list, n = node), K_MEDIUM_TAIL (aux = the first descriptor) on the others. Its inside: "medium" below.
 export const DESC_SIZE: u32 = 32;
 export const DESC_SHIFT: u32 = 5;
 export const DESC_BYTES: u32 = PAGES_PER_CHUNK * DESC_SIZE;          // 8 KiB
@@ -112,6 +115,8 @@ export const K_LARGE: u8 = 4;  // first page of a large (kmalloc > 8 KiB) block 
 export const K_META: u8 = 5;   // descriptor pages (page 0 doubles as the chunk header)
 export const K_RUN: u8 = 6;    // first usable page of a run of whole chunks (a huge allocation)
 export const K_FREE_TAIL: u8 = 7; // last page of a free page run of ≥ 2 pages; aux = the run's first descriptor
+export const K_MEDIUM: u8 = 8;    // first page of a medium region (objs = its pages, aux = its node's control block)
+export const K_MEDIUM_TAIL: u8 = 9; // later page of a medium region; aux = the region's first descriptor
 
 // Slab lists (PageDesc.list).
 export const L_NONE: u8 = 0;
@@ -274,6 +279,57 @@ export const N_SLAB_PAGES: u32 = offsetof<NodeHdr>("slabPages");
 export const N_LARGE_PAGES: u32 = offsetof<NodeHdr>("largePages");
 export const N_BIN_MAP: u32 = offsetof<NodeHdr>("binMap");
 export const N_FREE_LISTS: u32 = offsetof<NodeHdr>();
+export const N_MEDIUM: u32 = N_FREE_LISTS + NR_PAGE_BINS * 4; // after the bins (in the padding): the address of
+                                                // the node's medium control block, 0 until its first region
+                                                // (medium.ts; published once, never changes after)
+
+// ---- medium blocks (medium.ts): regions of pages cut into blocks with boundary tags -----------------------
+// A region is a page run (K_MEDIUM / K_MEDIUM_TAIL descriptors) tiled exactly by blocks:
+//
+//   r (page-aligned)                                                                   r + pages × 4 KiB
+//   ├ 8 ┼ block ──────────────────┼ block ───────────┼ free block ─────────────┼ ... ┼ sentinel (8) ┤
+//        ↑ header (MB_HDR = 8)     ↑ user pointer p = block + MB_HDR (16-aligned: blocks start ≡ 8 mod 16)
+//
+//   block header (MB_HDR bytes at the block's start):
+//   0                            4                            8
+//   ├─ size | P F R (u32) ───────┼─ check (u32) ───────────────┤ payload ... (a free block: next, prev,
+//   size   bytes of the block, header included, a multiple of 16      ..., and its size in its last u32)
+//   F (bit 0) free   P (bit 1) the block before is free (its size is the u32 just below this header)
+//   R (bit 2) reserved: the node's control block (the home region's first block) and the sentinel
+//   check  medium.ts keyOf(block, size): the block address and size mixed with a constant; a header whose
+//          check fails is no block start. A header absorbed by coalescing keeps F with size 0 and
+//          keyOf(block, 0): a later free() of it is a double free.
+//   A free block of S bytes: u32 next at +8, u32 prev at +12 (block addresses in its free list), S at
+//   S − 4. The sentinel: size 0, R set (P when the last block is free), at r + pages × 4 KiB − 8.
+// The home region of a node (its first) starts with the control block, a reserved block that is never
+// freed, so the home region never goes back; its payload (MC_SIZE bytes):
+//   0 lock   4 flMap   8 regions (list of first descriptors, PageDesc next/prev)   12 nregions
+//   16 freeBytes (Σ free block sizes)   20 blocks (live blocks)   24 node   28 reserved
+//   32 slMap[MB_FL_COUNT] u16   64 heads[MB_FL_COUNT × MB_SL_COUNT] u32 (first free block of each list)
+// Free lists (TLSF's two-level map): a block of S bytes is on list (fl, sl): fl = 0, sl = S >> 4 for
+// S < MB_SMALL; else fl = fls(S) − 7, sl = the 4 bits below S's top bit. flMap bit fl ⇔ slMap[fl] ≠ 0;
+// slMap[fl] bit sl ⇔ heads[fl × 16 + sl] ≠ 0.
+export const MB_HDR: u32 = 8;
+export const MB_GRAIN: u32 = 16;
+export const MB_MIN: u32 = 32;                   // smallest block: header, two links, footer
+export const MB_SL_SHIFT: u32 = 4;
+export const MB_SL_COUNT: u32 = 1 << MB_SL_SHIFT;
+export const MB_SMALL: u32 = MB_SL_COUNT * MB_GRAIN;  // 256: below it one list per 16 bytes
+export const MB_FL_COUNT: u32 = 13;              // block sizes < 2^20 (a region is at most USABLE_PAGES)
+export const MB_F_FREE: u32 = 1;
+export const MB_F_PREV_FREE: u32 = 2;
+export const MB_F_RESERVED: u32 = 4;
+export const MB_FLAGS: u32 = MB_GRAIN - 1;
+export const MC_LOCK: u32 = 0;
+export const MC_FL_MAP: u32 = 4;
+export const MC_REGIONS: u32 = 8;
+export const MC_NREGIONS: u32 = 12;
+export const MC_FREE_BYTES: u32 = 16;
+export const MC_BLOCKS: u32 = 20;
+export const MC_NODE: u32 = 24;
+export const MC_SL_MAP: u32 = 32;
+export const MC_HEADS: u32 = 64;
+export const MC_SIZE: u32 = MC_HEADS + MB_FL_COUNT * MB_SL_COUNT * 4;   // 896
 
 // ---- kmem_cache (cache.ts; debug and reclaim fields: debug.ts, inuse.ts, reclaim.ts) ---------------------
 //   ┌──────────── header (C_HDR bytes) ────────────┐┌ per-node [nnodes] ┐┌ per-CPU [ncpus] (cache-line) ┐
@@ -466,7 +522,8 @@ if (offsetof<ChunkHdr>() > DESC_SIZE || offsetof<ChunkHdr>("kind") != D_KIND ||
     offsetof<ChunkHdr>("next") != D_NEXT || offsetof<ChunkHdr>("prev") != D_PREV) {
   ERROR("ChunkHdr does not overlay a PageDesc (kind, and next / prev for list.ts)");
 }
-if (N_FREE_LISTS + NR_PAGE_BINS * 4 > NODE_SIZE || NR_PAGE_BINS > 32) ERROR("NodeHdr and its free lists exceed NODE_SIZE");
+if (N_MEDIUM + 4 > NODE_SIZE || NR_PAGE_BINS > 32) ERROR("NodeHdr, its free lists and N_MEDIUM exceed NODE_SIZE");
+if (MC_SL_MAP + MB_FL_COUNT * 2 > MC_HEADS || (USABLE_PAGES << PAGE_SHIFT) >= (<u32>1 << (MB_FL_COUNT + 7))) ERROR("medium control block: the maps do not fit, or a region's size has no free list");
 if (offsetof<CacheNode>() > CN_SIZE) ERROR("CacheNode exceeds CN_SIZE");
 if (CC_SCRATCH + 4 > CC_STATS || offsetof<CpuSlot>() != 16) ERROR("CpuSlot's tail does not fit before CC_STATS");
 if (offsetof<Track>() != TRACK_SIZE) ERROR("Track is not TRACK_SIZE bytes");

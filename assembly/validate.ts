@@ -11,7 +11,7 @@ import {
   H_REPORT_COUNT, K_FREE, K_FREE_TAIL, K_LARGE, K_META, K_NONE, K_SLAB, K_TAIL, L_EMPTY, L_FULL, L_PARTIAL,
   MAX_SLAB_ORDER, NR_PAGE_BINS,
   META_PAGES, PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, MAX_NODES, E_OK, H_BOOT,
-  C_FLAGS, F_RED_ZONE, F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE,
+  C_FLAGS, F_RED_ZONE, F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE, K_MEDIUM, K_MEDIUM_TAIL, N_MEDIUM, MC_NREGIONS,
 } from "./layout";
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByte, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
@@ -26,6 +26,7 @@ import { inuseIsSet } from "./inuse";
 import { keyPresent } from "./inuse";
 import { parkedTimes } from "./cpu";
 import { handleHolds } from "./sheaf";
+import { mediumBadAt, mediumValidate } from "./medium";
 
 // Problem kinds written as `code` in the report (E_CORRUPT family, distinguished by sub-code).
 export const V_PAGE_COVER: i32 = 100;     // a chunk's pages are not covered exactly once by blocks
@@ -40,6 +41,10 @@ export const V_REDZONE: i32 = 108;        // a free object's red zone is clobber
 export const V_POISON: i32 = 109;         // a free object's poison is overwritten (debug caches)
 export const V_QUARANTINE: i32 = 110;     // a quarantine entry is not an allocated object of its cache
 export const V_INUSE: i32 = 111;          // an in-use bit is set on an object free in its slab
+export const V_MEDIUM: i32 = 112;         // a medium region's blocks, free lists or counts are wrong (medium.ts)
+
+// Medium regions found by the chunk walk (checkChunks), compared with the nodes' region counts.
+let mediumHeads: u32 = 0;
 
 function report(code: i32, addr: usize, cache: usize): void {
   const n = load<u32>(HEAP, H_REPORT_COUNT);
@@ -71,7 +76,7 @@ function checkChunks(): void {
       const k = changetype<PageDesc>(d).kind;
       // pages covered: a slab 2^order aligned to its size; a large block or a free run its `objects`
       let len: u32 = k == K_SLAB ? <u32>1 << changetype<PageDesc>(d).order : <u32>changetype<PageDesc>(d).objects;
-      if ((k != K_FREE && k != K_SLAB && k != K_LARGE) || len == 0 || p + len > PAGES_PER_CHUNK ||
+      if ((k != K_FREE && k != K_SLAB && k != K_LARGE && k != K_MEDIUM) || len == 0 || p + len > PAGES_PER_CHUNK ||
           (k == K_SLAB && (changetype<PageDesc>(d).order > MAX_SLAB_ORDER || (p & (len - 1)) != 0)) ||
           <u32>changetype<PageDesc>(d).node != (<u32>b & CT_NODE)) {
         report(V_PAGE_COVER, d, 0);
@@ -89,9 +94,14 @@ function checkChunks(): void {
         }
       } else {
         if (k == K_LARGE && changetype<PageDesc>(d).aux == 0) report(V_PAGE_COVER, d, 0);
+        if (k == K_MEDIUM) {                                   // a medium region of its node's heap
+          mediumHeads++;
+          if (changetype<PageDesc>(d).aux != load<u32>(nodeAddr(<u32>b & CT_NODE) + N_MEDIUM)) report(V_MEDIUM, d, 0);
+        }
+        const tk = k == K_MEDIUM ? K_MEDIUM_TAIL : K_TAIL;
         for (let t: u32 = 1; t < len; t++) {
           const td = d + (<usize>t << DESC_SHIFT);
-          if (changetype<PageDesc>(td).kind != K_TAIL || <usize>changetype<PageDesc>(td).aux != d ||
+          if (changetype<PageDesc>(td).kind != tk || <usize>changetype<PageDesc>(td).aux != d ||
               changetype<PageDesc>(td).cache != (k == K_SLAB ? changetype<PageDesc>(d).cache : 0)) { report(V_TAIL, td, 0); break; }
         }
       }
@@ -104,6 +114,11 @@ function checkChunks(): void {
 
 function checkNodes(): void {
   const nn = load<u32>(HEAP, H_NNODES);
+  checkNodeList(nn);
+  if (mediumHeads != 0) report(V_MEDIUM, HEAP + H_NNODES, 0);  // a region on no node's list, or a count off
+}
+
+function checkNodeList(nn: u32): void {
   for (let node: u32 = 0; node < nn; node++) {
     const n = nodeAddr(node);
     let pages: u32 = 0;
@@ -131,6 +146,11 @@ function checkNodes(): void {
       ch = <usize>changetype<ChunkHdr>(ch).next;
     }
     if (chunks != changetype<NodeHdr>(n).nrFreeChunks) report(V_FREE_COUNT, n, 0);
+    const mc = <usize>load<u32>(n + N_MEDIUM);                // the node's medium heap, block by block
+    if (mc != 0) {
+      if (mediumValidate(node) != 0) report(V_MEDIUM, mediumBadAt, 0);
+      mediumHeads -= load<u32>(mc + MC_NREGIONS);
+    }
     if (pages + chunks * USABLE_PAGES != changetype<NodeHdr>(n).freePages) report(V_FREE_COUNT, n, 0);
   }
 }
@@ -244,6 +264,7 @@ function checkCache(c: usize): void {
 // Walk everything; returns the number of problems (the first REPORT_MAX are in the report area).
 export function validate(): u32 {
   store<u32>(HEAP, 0, H_REPORT_COUNT);
+  mediumHeads = 0;
   checkChunks();
   checkNodes();
   checkCache(HEAP + H_BOOT);

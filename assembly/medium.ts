@@ -1,0 +1,612 @@
+// medium.ts — the medium heap: malloc blocks of any 16-byte multiple inside page runs ("regions") taken
+// from page.ts, with boundary tags, immediate coalescing and TLSF-style segregated free lists (a
+// two-level bitmap finds a good fit in constant time). One medium heap per node.
+//
+// Owns: the K_MEDIUM / K_MEDIUM_TAIL descriptors, every byte inside a region (block headers, free-list
+// links, footers, the sentinel), the control block of each node (its first block), and the node header's
+// N_MEDIUM word. Layout drawn in layout.ts ("medium blocks").
+// Entry points:
+//   mediumAlloc(node, bytes) → user pointer, or 0 (no free block fits and no region could grow in place:
+//       the caller takes a region with its own growth policy and calls mediumAddRegion)
+//   mediumAddRegion(node, d, pages, bytes) → user pointer of a `bytes` block in the new region at d
+//   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps)
+//   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
+//   mediumResize(ptr, bytes) → true when the block now holds `bytes` in place (shrunk by a split, or grown
+//       into the free block after it or into pages after its region)
+//   mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes)
+//   mediumValidate(node) → problems (validate.ts), mediumBadAt; mediumWalkRegion(d, visit) for footprint
+// Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, index.ts
+// (callerRange). Calls page.ts (pagesExtend / pagesTrim / pagesFree: regions grow, shrink and go back),
+// arena.ts (pageOf / pageAddr), list.ts, sync.ts.
+//
+// Call tree:
+//   mediumAlloc ─ lock ─ findFit (exact list: best of FIT_SCAN; then the first non-empty larger list)
+//               │      └ none: growInPlace (a region whose end borders a free page run: pagesExtend)
+//               └ takeBlock (split off the rest: insertFree)
+//   mediumFree ─ lock ─ checkBlock ─ releaseBlock ─ coalesce with the next and previous free blocks
+//                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
+//                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
+//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block, or extend the region
+//
+// Hostile pointers: a pointer is a live block start only when it is 16-aligned, its header lies inside its
+// region with room for a block, the header's size keeps the block inside the region, the check word is
+// keyOf(block, size), and F is clear. Coalescing writes a dead header (F, size 0, keyOf(block, 0)) over
+// every header it absorbs, so no header inside a block (free or live) ever passes as a live one; a
+// double free finds F (its own free header, or the dead one) and gets E_DOUBLE_FREE. Known limit: a
+// program that writes a valid header for an address inside its own block (knowing the constant) forges a
+// block, as it could forge any allocator's metadata.
+//
+// Locking (threaded build): a node's medium heap is guarded by the lock word in its control block
+// (MC_LOCK). Its rank is that of a cache-node lock (sync.ts rank 1: it lies outside the node structs):
+// held, it may take the node page lock (page.ts, rank 2) and the grow lock (rank 3), never the reverse;
+// it is never held across a host call. Creating a node's control block (its first region) takes the heap
+// lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify) only read
+// one header inside the region's pages; the free itself checks again under the lock.
+//
+// Invariants (mediumValidate checks them):
+//   the blocks of a region tile [r + 8, r + pages × 4 KiB − 8) exactly; each header passes its check
+//   no two free blocks are adjacent; P of a header ⇔ the block before it is free; a free block's last u32
+//   is its size
+//   a free block is on the list mapping(size) of its node; flMap / slMap bits ⇔ non-empty lists
+//   MC_FREE_BYTES = Σ free block sizes, MC_BLOCKS = live blocks (control and sentinels excluded) of the node
+//   a region other than the home one is never wholly free (it goes back to page.ts at once)
+import {
+  CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
+  MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
+  MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
+  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES,
+} from "./layout";
+import { PageDesc } from "./structs";
+import { chunkByteOf, pageAddr, pageOf } from "./arena";
+import { nodeAddr, pagesExtend, pagesFree, pagesTrim } from "./page";
+import { listPush, listRemove } from "./list";
+import { heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
+
+// ---- tuning (measured: README "Medium blocks") -----------------------------------------------------------
+// Entries of the exact-size list looked at for a best fit before a larger list's first block is taken.
+const FIT_SCAN: u32 = 8;
+// A free block at a region's end of at least this many whole pages goes back to page.ts (pagesTrim).
+const TRIM_PAGES: u32 = 4;
+// A new region is at least this many pages (the home region: its first request plus the control block).
+const REGION_MIN_PAGES: u32 = 16;
+// Regions tried for growth in place before the caller takes a new region.
+const GROW_TRIES: u32 = 4;
+
+const MB_KEY: u32 = 0x6d656421;                       // 'med!'
+const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
+
+// The check word of a header at block address b for a block of `size` bytes.
+@inline function keyOf(b: usize, size: u32): u32 {
+  return (<u32>b ^ MB_KEY) ^ (size * 0x9e3779b1);
+}
+
+@inline function hdrWord(b: usize): u32 { return load<u32>(b); }
+@inline function sizeOf(b: usize): u32 { return load<u32>(b) & ~MB_FLAGS; }
+@inline function setHeader(b: usize, word: u32): void {
+  store<u32>(b, word);
+  store<u32>(b, keyOf(b, word & ~MB_FLAGS), 4);
+}
+// A header absorbed by coalescing: F with size 0 (a later free of it is a double free).
+@inline function killHeader(b: usize): void {
+  store<u32>(b, MB_F_FREE);
+  store<u32>(b, keyOf(b, 0), 4);
+}
+
+// The block size serving a request of `bytes` (header included, a multiple of MB_GRAIN, ≥ MB_MIN).
+@inline export function mediumBlockSize(bytes: usize): u32 {
+  const s = <u32>((bytes + MB_HDR + MB_GRAIN - 1) & ~(<usize>MB_GRAIN - 1));
+  return s < MB_MIN ? MB_MIN : s;
+}
+
+// ---- the node's control block and its free lists ----------------------------------------------------------
+
+@inline function controlOf(node: u32): usize {
+  return <usize>readShared(nodeAddr(node) + N_MEDIUM);
+}
+
+// The list of a block of `size` bytes: fl × MB_SL_COUNT + sl.
+@inline function listOf(size: u32): u32 {
+  if (size < MB_SMALL) return size >> 4;
+  const f = 31 - <u32>clz(size);
+  return ((f - 7) << MB_SL_SHIFT) | ((size >> (f - MB_SL_SHIFT)) & (MB_SL_COUNT - 1));
+}
+
+@inline function headAt(c: usize, i: u32): usize {
+  return c + MC_HEADS + (<usize>i << 2);
+}
+
+function insertFree(c: usize, b: usize, size: u32): void {
+  setHeader(b, size | MB_F_FREE);
+  store<u32>(b + size - 4, size);                                  // footer
+  const nx = b + size;
+  store<u32>(nx, hdrWord(nx) | MB_F_PREV_FREE);                     // flags only: the check stays
+  const i = listOf(size);
+  const h = headAt(c, i);
+  const first = load<u32>(h);
+  store<u32>(b, first, 8);
+  store<u32>(b, 0, 12);
+  if (first != 0) store<u32>(<usize>first, <u32>b, 12);
+  store<u32>(h, <u32>b);
+  const fl = i >> MB_SL_SHIFT;
+  const sm = c + MC_SL_MAP + (<usize>fl << 1);
+  store<u16>(sm, <u16>(<u32>load<u16>(sm) | (<u32>1 << (i & (MB_SL_COUNT - 1)))));
+  store<u32>(c, load<u32>(c, MC_FL_MAP) | (<u32>1 << fl), MC_FL_MAP);
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
+}
+
+function removeFree(c: usize, b: usize, size: u32): void {
+  const nx = load<u32>(b, 8);
+  const pv = load<u32>(b, 12);
+  const i = listOf(size);
+  if (pv != 0) store<u32>(<usize>pv, nx, 8);
+  else store<u32>(headAt(c, i), nx);
+  if (nx != 0) store<u32>(<usize>nx, pv, 12);
+  if (load<u32>(headAt(c, i)) == 0) {
+    const fl = i >> MB_SL_SHIFT;
+    const sm = c + MC_SL_MAP + (<usize>fl << 1);
+    const m = <u16>(<u32>load<u16>(sm) & ~(<u32>1 << (i & (MB_SL_COUNT - 1))));
+    store<u16>(sm, m);
+    if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
+  }
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
+}
+
+// A free block of at least `size` bytes: the best of the first FIT_SCAN entries of its own list, else
+// the first block of the next non-empty larger list (every block there is larger). 0 when none.
+function findFit(c: usize, size: u32): usize {
+  const i = listOf(size);
+  let b = <usize>load<u32>(headAt(c, i));
+  let best: usize = 0;
+  let bestSize: u32 = 0xffffffff;
+  for (let k: u32 = 0; b != 0 && k < FIT_SCAN; k++) {
+    const s = sizeOf(b);
+    if (s >= size && s < bestSize) {
+      best = b;
+      bestSize = s;
+      if (s == size) break;
+    }
+    b = <usize>load<u32>(b, 8);
+  }
+  if (best != 0) return best;
+  let fl = i >> MB_SL_SHIFT;
+  const sl = i & (MB_SL_COUNT - 1);
+  let m = <u32>load<u16>(c + MC_SL_MAP + (<usize>fl << 1)) & (<u32>0xfffe << sl);
+  if (m == 0) {
+    const fm = load<u32>(c, MC_FL_MAP) & ~((<u32>2 << fl) - 1);
+    if (fm == 0) return 0;
+    fl = <u32>ctz(fm);
+    m = <u32>load<u16>(c + MC_SL_MAP + (<usize>fl << 1));
+  }
+  return <usize>load<u32>(headAt(c, (fl << MB_SL_SHIFT) | <u32>ctz(m)));
+}
+
+// Hand out `size` bytes from the free block b (on its list): split off the rest when it makes a block.
+function takeBlock(c: usize, b: usize, size: u32): usize {
+  const have = sizeOf(b);
+  removeFree(c, b, have);
+  if (have - size >= MB_MIN) {
+    setHeader(b, size);
+    insertFree(c, b + size, have - size);                 // its next block keeps P
+  } else {
+    setHeader(b, have);
+    const nx = b + have;
+    store<u32>(nx, hdrWord(nx) & ~MB_F_PREV_FREE);
+  }
+  store<u32>(c, load<u32>(c, MC_BLOCKS) + 1, MC_BLOCKS);
+  return b + MB_HDR;
+}
+
+// ---- regions ------------------------------------------------------------------------------------------
+
+@inline function regionEnd(d: usize): usize {
+  return pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
+}
+
+// Mark descriptors [from, to) of the region at d as its tails.
+function markTails(d: usize, from: u32, to: u32): void {
+  for (let t = from; t < to; t++) {
+    const td = d + (<usize>t << 5);
+    changetype<PageDesc>(td).kind = K_MEDIUM_TAIL;
+    changetype<PageDesc>(td).aux = <u32>d;
+  }
+}
+
+// Grow the region at d in place by the pages its end needs for a free block of `size` bytes (taking the
+// free page run after it): true when its last block is now a free block of at least `size`. Lock held.
+function growRegion(c: usize, d: usize, size: u32): bool {
+  const pages = <u32>changetype<PageDesc>(d).objects;
+  const end = regionEnd(d);
+  const sent = end - MB_HDR;
+  let tail: u32 = 0;
+  if ((hdrWord(sent) & MB_F_PREV_FREE) != 0) tail = load<u32>(sent - 4);
+  const extra = <u32>((<usize>(size - tail) + PAGE_SIZE - 1) >> PAGE_SHIFT);
+  if (pages + extra > USABLE_PAGES || !pagesExtend(d, pages, pages + extra, true)) return false;
+  changetype<PageDesc>(d).objects = <u16>(pages + extra);
+  markTails(d, pages, pages + extra);
+  const nend = end + (<usize>extra << PAGE_SHIFT);
+  setHeader(nend - MB_HDR, MB_F_RESERVED);                       // the new sentinel
+  let b = sent;
+  let s = <u32>(extra << PAGE_SHIFT);
+  if (tail != 0) {                                               // merge with the free block before
+    b = sent - tail;
+    removeFree(c, b, tail);
+    killHeader(sent);
+    s += tail;
+  }
+  insertFree(c, b, s);
+  return true;
+}
+
+// Set up the region whose first descriptor is d (pages from page.ts, descriptors zero, node set) for the
+// heap with control block c (0: this is the node's home region and c goes at its start). Lock held (or,
+// for a home region, the heap lock). Returns c.
+function regionInit(c: usize, node: u32, d: usize, pages: u32): usize {
+  const r = pageAddr(d);
+  const end = r + (<usize>pages << PAGE_SHIFT);
+  let first = r + MB_HDR;
+  setHeader(end - MB_HDR, MB_F_RESERVED);                        // the sentinel
+  store<u32>(r, 0);                                               // the 8 bytes before the first block
+  store<u32>(r, 0, 4);
+  if (c == 0) {                                                   // the home region: the control block
+    c = first + MB_HDR;
+    memory.fill(c, 0, MC_SIZE);
+    store<u32>(c, node, MC_NODE);
+    setHeader(first, CTRL_BLOCK | MB_F_RESERVED);
+    first += CTRL_BLOCK;
+  }
+  changetype<PageDesc>(d).kind = K_MEDIUM;
+  changetype<PageDesc>(d).objects = <u16>pages;
+  changetype<PageDesc>(d).aux = <u32>c;
+  markTails(d, 1, pages);
+  listPush(c + MC_REGIONS, d);
+  store<u32>(c, load<u32>(c, MC_NREGIONS) + 1, MC_NREGIONS);
+  store<u32>(first, 0);                                           // no P: the block before is not free
+  insertFree(c, first, <u32>(end - MB_HDR - first));
+  return c;
+}
+
+// Pages of a new region for a block of `bytes` on `node`: the block, the region's 16 bytes and, for the
+// node's first region, its control block; at least REGION_MIN_PAGES (capped at a chunk's usable pages).
+export function mediumRegionPages(node: u32, bytes: usize): u32 {
+  let need = <usize>mediumBlockSize(bytes) + 2 * MB_HDR;
+  if (controlOf(node) == 0) need += CTRL_BLOCK;
+  let pages = <u32>((need + PAGE_SIZE - 1) >> PAGE_SHIFT);
+  if (pages < REGION_MIN_PAGES) pages = REGION_MIN_PAGES;
+  return pages > USABLE_PAGES ? USABLE_PAGES : pages;
+}
+
+// ---- allocation -----------------------------------------------------------------------------------------
+
+// A block of `bytes` from node's medium heap: a free block, or one made by growing a region in place.
+// 0 when neither works (or the node has no medium heap yet).
+export function mediumAlloc(node: u32, bytes: usize): usize {
+  const c = controlOf(node);
+  if (c == 0) return 0;
+  const size = mediumBlockSize(bytes);
+  lock(c + MC_LOCK);
+  let b = findFit(c, size);
+  if (b == 0) {
+    let d = <usize>load<u32>(c, MC_REGIONS);
+    for (let k: u32 = 0; d != 0 && k < GROW_TRIES; k++) {
+      if (growRegion(c, d, size)) { b = findFit(c, size); break; }
+      d = <usize>changetype<PageDesc>(d).next;
+    }
+  }
+  const p = b != 0 ? takeBlock(c, b, size) : 0;
+  unlock(c + MC_LOCK);
+  return p;
+}
+
+// Make the pages at d (`pages` of them from page.ts on `node`, descriptors zero) a region of node's
+// medium heap (its home region when it has none) and hand out a block of `bytes` from it.
+export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): usize {
+  const size = mediumBlockSize(bytes);
+  let c = controlOf(node);
+  if (c == 0) {
+    heapLock();                                     // threads: one instance makes the home region
+    c = controlOf(node);
+    if (c == 0) {
+      c = regionInit(0, node, d, pages);
+      const b = findFit(c, size);
+      if (ASC_NO_ASSERT == false) assert(b != 0);                  // mediumRegionPages made room for it
+      const p = takeBlock(c, b, size);
+      publish(nodeAddr(node) + N_MEDIUM, <u32>c);
+      heapUnlock();
+      return p;
+    }
+    heapUnlock();
+  }
+  lock(c + MC_LOCK);
+  regionInit(c, node, d, pages);
+  const b = findFit(c, size);
+  if (ASC_NO_ASSERT == false) assert(b != 0);                      // mediumRegionPages made room for it
+  const p = takeBlock(c, b, size);
+  unlock(c + MC_LOCK);
+  return p;
+}
+
+// ---- checks ---------------------------------------------------------------------------------------------
+
+// The first descriptor of the region holding ptr (whose page descriptor is K_MEDIUM or K_MEDIUM_TAIL),
+// or 0 when the descriptors say otherwise.
+export function regionOf(ptr: usize): usize {
+  if (chunkByteOf(ptr) >= CT_RUN_TAIL) return 0;
+  let d = pageOf(ptr);
+  const k = changetype<PageDesc>(d).kind;
+  if (k == K_MEDIUM_TAIL) d = <usize>changetype<PageDesc>(d).aux;
+  else if (k != K_MEDIUM) return 0;
+  return changetype<PageDesc>(d).kind == K_MEDIUM ? d : 0;
+}
+
+// Is ptr the start of a live block of the region at d? E_OK, E_DOUBLE_FREE (a free block's start or an
+// absorbed header), E_NOT_OURS (the control block) or E_NOT_OBJECT. Reads only inside the region.
+function checkIn(d: usize, ptr: usize): i32 {
+  const r = pageAddr(d);
+  const end = regionEnd(d);
+  if ((ptr & (MB_GRAIN - 1)) != 0 || ptr < r + 2 * MB_HDR || ptr + MB_MIN > end) return E_NOT_OBJECT;
+  const b = ptr - MB_HDR;
+  const w = hdrWord(b);
+  const size = w & ~MB_FLAGS;
+  const check = load<u32>(b, 4);
+  if (size == 0) return (w & MB_F_FREE) != 0 && check == keyOf(b, 0) ? E_DOUBLE_FREE : E_NOT_OBJECT;
+  if (size < MB_MIN || size > <u32>(end - MB_HDR - b) || check != keyOf(b, size)) return E_NOT_OBJECT;
+  if ((w & MB_F_RESERVED) != 0) return E_NOT_OURS;
+  return (w & MB_F_FREE) != 0 ? E_DOUBLE_FREE : E_OK;
+}
+
+// Is ptr (on a K_MEDIUM / K_MEDIUM_TAIL page) a live medium block? Changes nothing.
+export function mediumCheck(ptr: usize): i32 {
+  const d = regionOf(ptr);
+  return d == 0 ? E_NOT_OURS : checkIn(d, ptr);
+}
+
+// Usable bytes of the live block at ptr (mediumCheck said E_OK).
+export function mediumUsable(ptr: usize): usize {
+  return <usize>(sizeOf(ptr - MB_HDR) - MB_HDR);
+}
+
+// [p, p + bytes) lies inside one live medium block (index.ts callerRange).
+export function mediumRange(p: usize, bytes: usize): bool {
+  const d = regionOf(p);
+  if (d == 0) return false;
+  // walk from the region start: a pointer inside a block has no header of its own to check
+  let b = pageAddr(d) + MB_HDR;
+  const sent = regionEnd(d) - MB_HDR;
+  while (b < sent) {
+    const s = sizeOf(b);
+    if (s == 0) return false;                                   // a broken region: refuse
+    if (p < b + s) {
+      const w = hdrWord(b);
+      return p >= b + MB_HDR && p + bytes <= b + s && (w & (MB_F_FREE | MB_F_RESERVED)) == 0;
+    }
+    b += s;
+  }
+  return false;
+}
+
+// ---- free, resize ---------------------------------------------------------------------------------------
+
+// Free the live block b of `size` bytes in the region at d: merge with free neighbours, then give back a
+// wholly free non-home region, or a long free tail, to page.ts. Lock held.
+function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
+  const nx = b + size;
+  const nw = hdrWord(nx);
+  if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0) {      // the next block is free
+    const ns = nw & ~MB_FLAGS;
+    removeFree(c, nx, ns);
+    killHeader(nx);
+    size += ns;
+  }
+  if ((hdrWord(b) & MB_F_PREV_FREE) != 0) {                       // the block before is free
+    const ps = load<u32>(b - 4);
+    const pb = b - ps;
+    removeFree(c, pb, ps);
+    killHeader(b);
+    b = pb;
+    size += ps;
+  }
+  const r = pageAddr(d);
+  const end = regionEnd(d);
+  if (b + size == end - MB_HDR) {                                 // the region's last block
+    if (b == r + MB_HDR) {                                        // the whole region: back to page.ts
+      const pages = <u32>changetype<PageDesc>(d).objects;
+      listRemove(c + MC_REGIONS, d);
+      store<u32>(c, load<u32>(c, MC_NREGIONS) - 1, MC_NREGIONS);
+      killHeader(b);
+      pagesFree(d, pages, true);                                  // descriptors reset, pages merged
+      return;
+    }
+    // keep the pages up to the first boundary that leaves a whole free block, give the rest back
+    const keepEnd = (b + MB_MIN + MB_HDR + PAGE_SIZE - 1) & ~(<usize>PAGE_SIZE - 1);
+    if (keepEnd + (<usize>TRIM_PAGES << PAGE_SHIFT) <= end) {
+      const pages = <u32>changetype<PageDesc>(d).objects;
+      const keep = <u32>((keepEnd - r) >> PAGE_SHIFT);
+      setHeader(keepEnd - MB_HDR, MB_F_RESERVED);
+      size = <u32>(keepEnd - MB_HDR - b);
+      changetype<PageDesc>(d).objects = <u16>keep;
+      pagesTrim(d, pages, keep, true);
+    }
+  }
+  insertFree(c, b, size);
+}
+
+// free(ptr) for a pointer on a medium region's page: E_OK, or why it is not a live block (nothing changed).
+export function mediumFree(ptr: usize): i32 {
+  const d = regionOf(ptr);
+  if (d == 0) return E_NOT_OURS;
+  const c = <usize>changetype<PageDesc>(d).aux;
+  lock(c + MC_LOCK);
+  const e = regionOf(ptr) == d ? checkIn(d, ptr) : E_NOT_OBJECT;  // threads: the region may have gone
+  if (e == E_OK) {
+    const b = ptr - MB_HDR;
+    const size = sizeOf(b);
+    store<u32>(c, load<u32>(c, MC_BLOCKS) - 1, MC_BLOCKS);
+    releaseBlock(c, d, b, size);
+  }
+  unlock(c + MC_LOCK);
+  return e;
+}
+
+// Resize the live block at ptr in place to hold `bytes`: shrink by splitting off the rest (merged with a
+// free block after it), or grow into the free block after it, or into pages after its region. True when
+// done; false (nothing changed) when the caller must move it.
+export function mediumResize(ptr: usize, bytes: usize): bool {
+  const d = regionOf(ptr);
+  if (d == 0) return false;
+  const c = <usize>changetype<PageDesc>(d).aux;
+  const want = mediumBlockSize(bytes);
+  lock(c + MC_LOCK);
+  if (regionOf(ptr) != d || checkIn(d, ptr) != E_OK) { unlock(c + MC_LOCK); return false; }
+  const b = ptr - MB_HDR;
+  const w = hdrWord(b);
+  const size = w & ~MB_FLAGS;
+  let ok = true;
+  if (want <= size) {
+    if (size - want >= MB_MIN) {                                 // split; the rest is a free block
+      setHeader(b, want | (w & MB_F_PREV_FREE));
+      const rest = b + want;
+      setHeader(rest, size - want);                              // a live header, freed at once
+      releaseBlock(c, d, rest, size - want);
+    }
+  } else {
+    const nx = b + size;
+    let nw = hdrWord(nx);
+    const sent = regionEnd(d) - MB_HDR;
+    // the last block, or followed by the last (free) one that is too short: grow the region first
+    if ((nx == sent || ((nw & MB_F_FREE) != 0 && nx + (nw & ~MB_FLAGS) == sent && size + (nw & ~MB_FLAGS) < want)) &&
+        growRegion(c, d, want - size)) nw = hdrWord(nx);
+    const ns = nw & ~MB_FLAGS;
+    if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0 && size + ns >= want) {
+      removeFree(c, nx, ns);
+      killHeader(nx);
+      const total = size + ns;
+      if (total - want >= MB_MIN) {
+        setHeader(b, want | (w & MB_F_PREV_FREE));
+        insertFree(c, b + want, total - want);
+      } else {
+        setHeader(b, total | (w & MB_F_PREV_FREE));
+        const after = b + total;
+        store<u32>(after, hdrWord(after) & ~MB_F_PREV_FREE);
+      }
+    } else ok = false;
+  }
+  unlock(c + MC_LOCK);
+  return ok;
+}
+
+// ---- validate and walks ---------------------------------------------------------------------------------
+
+// The address of the first problem mediumValidate found.
+export let mediumBadAt: usize = 0;
+
+function bad(n: u32, at: usize): u32 {
+  if (n == 0) mediumBadAt = at;
+  return n + 1;
+}
+
+// Check node's medium heap against the invariants above: every region block by block, then every free
+// list. Returns the number of problems (0: consistent). Read-only. Caller holds no lock (a quiescent heap).
+export function mediumValidate(node: u32): u32 {
+  const c = controlOf(node);
+  let n: u32 = 0;
+  if (c == 0) return 0;
+  let freeBlocks: u32 = 0, freeBytes: u32 = 0, live: u32 = 0, regions: u32 = 0;
+  let d = <usize>load<u32>(c, MC_REGIONS);
+  while (d != 0 && regions < 1 << 16) {
+    regions++;
+    if (changetype<PageDesc>(d).kind != K_MEDIUM || <usize>changetype<PageDesc>(d).aux != c ||
+        <u32>changetype<PageDesc>(d).node != node) { n = bad(n, d); break; }
+    const pages = <u32>changetype<PageDesc>(d).objects;
+    for (let t: u32 = 1; t < pages; t++) {
+      const td = d + (<usize>t << 5);
+      if (changetype<PageDesc>(td).kind != K_MEDIUM_TAIL || <usize>changetype<PageDesc>(td).aux != d) n = bad(n, td);
+    }
+    const r = pageAddr(d);
+    const sent = regionEnd(d) - MB_HDR;
+    let b = r + MB_HDR;
+    let prevFree = false;
+    let blocks: u32 = 0;
+    let allFree = true;
+    while (b < sent) {
+      const w = hdrWord(b);
+      const s = w & ~MB_FLAGS;
+      if (s < MB_MIN || (s & MB_FLAGS) != 0 || b + s > sent || load<u32>(b, 4) != keyOf(b, s) ||
+          ((w & MB_F_PREV_FREE) != 0) != prevFree) { n = bad(n, b); break; }
+      const f = (w & MB_F_FREE) != 0;
+      if ((w & MB_F_RESERVED) != 0) {
+        if (f || b != r + MB_HDR || s != CTRL_BLOCK || b + MB_HDR != c) n = bad(n, b);
+        allFree = false;
+      } else if (f) {
+        if (prevFree || load<u32>(b + s - 4) != s) n = bad(n, b);
+        freeBlocks++;
+        freeBytes += s;
+      } else { live++; allFree = false; }
+      prevFree = f;
+      blocks++;
+      b += s;
+    }
+    if (b != sent || (hdrWord(sent) & ~MB_FLAGS) != 0 || (hdrWord(sent) & MB_F_RESERVED) == 0 ||
+        ((hdrWord(sent) & MB_F_PREV_FREE) != 0) != prevFree || load<u32>(sent, 4) != keyOf(sent, 0)) n = bad(n, sent);
+    if (allFree && blocks != 0) n = bad(n, d);                  // a wholly free region should have gone back
+    d = <usize>changetype<PageDesc>(d).next;
+  }
+  if (regions != load<u32>(c, MC_NREGIONS)) n = bad(n, c + MC_NREGIONS);
+  if (freeBytes != load<u32>(c, MC_FREE_BYTES)) n = bad(n, c + MC_FREE_BYTES);
+  if (live != load<u32>(c, MC_BLOCKS)) n = bad(n, c + MC_BLOCKS);
+  // the free lists: every entry a free block of its list's size, maps exact, as many entries as blocks
+  let listed: u32 = 0;
+  const flMap = load<u32>(c, MC_FL_MAP);
+  for (let fl: u32 = 0; fl < MB_FL_COUNT; fl++) {
+    const sm = <u32>load<u16>(c + MC_SL_MAP + (<usize>fl << 1));
+    if (((flMap >> fl) & 1) != (sm != 0 ? 1 : 0)) n = bad(n, c + MC_FL_MAP);
+    for (let sl: u32 = 0; sl < MB_SL_COUNT; sl++) {
+      const i = (fl << MB_SL_SHIFT) | sl;
+      let b = <usize>load<u32>(headAt(c, i));
+      if (((sm >> sl) & 1) != (b != 0 ? 1 : 0)) n = bad(n, headAt(c, i));
+      let prev: usize = 0;
+      while (b != 0 && listed <= freeBlocks) {
+        const owner = regionOf(b);
+        if (owner == 0 || <usize>changetype<PageDesc>(owner).aux != c || (hdrWord(b) & MB_F_FREE) == 0 ||
+            listOf(sizeOf(b)) != i || <usize>load<u32>(b, 12) != prev) { n = bad(n, b); break; }
+        listed++;
+        prev = b;
+        b = <usize>load<u32>(b, 8);
+      }
+    }
+  }
+  if (listed != freeBlocks) n = bad(n, c + MC_HEADS);
+  return n;
+}
+
+// Footprint walk of the region at d (footprint.ts): results in the globals below, in bytes.
+export let walkMeta: usize = 0;     // the 8 bytes before the first block, the sentinel, headers, control
+export let walkUsable: usize = 0;   // usable bytes of live blocks
+export let walkBlocks: u32 = 0;     // live blocks
+// Free blocks of the region at d, one per call: set cursor with mediumWalkBegin(d), then mediumFreeNext()
+// returns each free block's address (its size: mediumFreeSize) and 0 at the end, after filling the
+// totals above.
+let cursor: usize = 0;
+let cursorEnd: usize = 0;
+export let mediumFreeSize: u32 = 0;
+
+export function mediumWalkBegin(d: usize): void {
+  walkMeta = 2 * MB_HDR;
+  walkUsable = 0;
+  walkBlocks = 0;
+  cursor = pageAddr(d) + MB_HDR;
+  cursorEnd = regionEnd(d) - MB_HDR;
+}
+
+export function mediumFreeNext(): usize {
+  while (cursor < cursorEnd) {
+    const b = cursor;
+    const w = hdrWord(b);
+    const s = w & ~MB_FLAGS;
+    if (s == 0) { cursor = cursorEnd; return 0; }              // a broken region: stop (validate says so)
+    cursor = b + s;
+    if ((w & MB_F_RESERVED) != 0) walkMeta += s;
+    else if ((w & MB_F_FREE) != 0) { mediumFreeSize = s; return b; }
+    else { walkMeta += MB_HDR; walkUsable += s - MB_HDR; walkBlocks++; }
+  }
+  return 0;
+}
