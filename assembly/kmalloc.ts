@@ -122,6 +122,10 @@ const MAX_REQUEST: usize = 0x7fff0000;
 // a 16-byte multiple in a node's medium regions instead of runs of whole pages (a chosen set, "fine" or
 // "kernel", keeps the page runs: the lab's geometry). Larger requests stay page runs and chunk runs.
 const MEDIUM_MAX: usize = 256 << 10;
+// A medium block grown by realloc past this size moves to a page run (which grows in place into the
+// free pages after it: pagesExtend), rather than growing inside its region up to MEDIUM_MAX and then
+// moving anyway, far up the heap.
+const MEDIUM_REALLOC_MAX: usize = 32 << 10;
 
 @inline function kmTable(): usize {
   return HEAP + H_KMALLOC;
@@ -554,7 +558,7 @@ export function krealloc(ptr: usize, size: usize): usize {
     }
   } else if (kKind == KIND_MEDIUM) {
     // In place while it stays a medium size: shrink by a split, grow into the free space after it.
-    if (size > KMALLOC_MAX && size <= MEDIUM_MAX && mediumResize(ptr, size)) return ptr;
+    if (size > KMALLOC_MAX && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size)) return ptr;
   } else {
     // a run: in place while it fits and more than half of it is used
     if (size <= usable && size > (usable >> 1)) {
@@ -575,7 +579,9 @@ export function krealloc(ptr: usize, size: usize): usize {
   let live = usable;
   if (kKind == KIND_LARGE) live = <usize>changetype<PageDesc>(kHead).aux;
   else if (kKind == KIND_RUN) live = <usize>load<u32>(kHead, CH_RUN_BYTES);
-  const q = kmalloc(want);
+  // A medium block that must move to grow becomes a page run: a run grows in place into the free pages
+  // after it (pagesExtend), so a block grown step by step stops moving (realloc-bal: 60% → 80%).
+  const q = kKind == KIND_MEDIUM && size > usable ? largeAlloc(want, PAGE_SIZE) : kmalloc(want);
   if (q == 0) return 0;
   memory.copy(q, ptr, size < live ? size : live);
   kfree(ptr);

@@ -68,7 +68,7 @@ const FIT_SCAN: u32 = 8;
 // A free block at a region's end of at least this many whole pages goes back to page.ts (pagesTrim).
 const TRIM_PAGES: u32 = 4;
 // A new region is at least this many pages (the home region: its first request plus the control block).
-const REGION_MIN_PAGES: u32 = 16;
+const REGION_MIN_PAGES: u32 = 1;
 // Regions tried for growth in place before the caller takes a new region.
 const GROW_TRIES: u32 = 4;
 
