@@ -304,7 +304,7 @@ export const N_MEDIUM: u32 = N_FREE_LISTS + NR_PAGE_BINS * 4; // after the bins 
 // The home region of a node (its first) starts with the control block, a reserved block that is never
 // freed, so the home region never goes back; its payload (MC_SIZE bytes):
 //   0 lock   4 flMap   8 regions (list of first descriptors, PageDesc next/prev)   12 nregions
-//   16 freeBytes (Σ free block sizes)   20 blocks (live blocks)   24 node   28 reserved
+//   16 freeBytes (Σ free block sizes)   20 blocks (live blocks)   24 node   28 pages (Σ region pages)
 //   32 slMap[MB_FL_COUNT] u16   64 heads[MB_FL_COUNT × MB_SL_COUNT] u32 (first free block of each list)
 // Free lists (TLSF's two-level map): a block of S bytes is on list (fl, sl): fl = 0, sl = S >> 4 for
 // S < MB_SMALL; else fl = fls(S) − 7, sl = the 4 bits below S's top bit. flMap bit fl ⇔ slMap[fl] ≠ 0;
@@ -327,6 +327,7 @@ export const MC_NREGIONS: u32 = 12;
 export const MC_FREE_BYTES: u32 = 16;
 export const MC_BLOCKS: u32 = 20;
 export const MC_NODE: u32 = 24;
+export const MC_PAGES: u32 = 28;
 export const MC_SL_MAP: u32 = 32;
 export const MC_HEADS: u32 = 64;
 export const MC_SIZE: u32 = MC_HEADS + MB_FL_COUNT * MB_SL_COUNT * 4;   // 896

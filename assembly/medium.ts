@@ -48,12 +48,12 @@
 //   no two free blocks are adjacent; P of a header ⇔ the block before it is free; a free block's last u32
 //   is its size
 //   a free block is on the list mapping(size) of its node; flMap / slMap bits ⇔ non-empty lists
-//   MC_FREE_BYTES = Σ free block sizes, MC_BLOCKS = live blocks (control and sentinels excluded) of the node
+//   MC_PAGES = Σ region pages, MC_FREE_BYTES = Σ free block sizes, MC_BLOCKS = live blocks (control and sentinels excluded) of the node
 //   a region other than the home one is never wholly free (it goes back to page.ts at once)
 import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
-  MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
+  MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
   PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES,
 } from "./layout";
 import { PageDesc } from "./structs";
@@ -67,8 +67,12 @@ import { heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync"
 const FIT_SCAN: u32 = 8;
 // A free block at a region's end of at least this many whole pages goes back to page.ts (pagesTrim).
 const TRIM_PAGES: u32 = 4;
-// A new region is at least this many pages (the home region: its first request plus the control block).
+// A new region is at least this many pages (the home region: its first request plus the control block),
+// and at least 1/2^REGION_GROWTH_SHIFT of the pages the node's regions hold already: a small heap takes
+// exact pages, a large one fewer, larger regions (fewer region ends that split free space).
 const REGION_MIN_PAGES: u32 = 1;
+const REGION_GROWTH_SHIFT: u32 = 2;
+const REGION_GROWN_MAX: u32 = 64;
 // Regions tried for growth in place before the caller takes a new region.
 const GROW_TRIES: u32 = 4;
 
@@ -223,6 +227,7 @@ function growRegion(c: usize, d: usize, size: u32): bool {
   if (pages + extra > USABLE_PAGES || !pagesExtend(d, pages, pages + extra, true)) return false;
   changetype<PageDesc>(d).objects = <u16>(pages + extra);
   markTails(d, pages, pages + extra);
+  store<u32>(c, load<u32>(c, MC_PAGES) + extra, MC_PAGES);
   const nend = end + (<usize>extra << PAGE_SHIFT);
   setHeader(nend - MB_HDR, MB_F_RESERVED);                       // the new sentinel
   let b = sent;
@@ -260,6 +265,7 @@ function regionInit(c: usize, node: u32, d: usize, pages: u32): usize {
   markTails(d, 1, pages);
   listPush(c + MC_REGIONS, d);
   store<u32>(c, load<u32>(c, MC_NREGIONS) + 1, MC_NREGIONS);
+  store<u32>(c, load<u32>(c, MC_PAGES) + pages, MC_PAGES);
   store<u32>(first, 0);                                           // no P: the block before is not free
   insertFree(c, first, <u32>(end - MB_HDR - first));
   return c;
@@ -272,6 +278,12 @@ export function mediumRegionPages(node: u32, bytes: usize): u32 {
   if (controlOf(node) == 0) need += CTRL_BLOCK;
   let pages = <u32>((need + PAGE_SIZE - 1) >> PAGE_SHIFT);
   if (pages < REGION_MIN_PAGES) pages = REGION_MIN_PAGES;
+  const c = controlOf(node);
+  if (c != 0) {
+    let grown = load<u32>(c, MC_PAGES) >> REGION_GROWTH_SHIFT;
+    if (grown > REGION_GROWN_MAX) grown = REGION_GROWN_MAX;
+    if (pages < grown) pages = grown;
+  }
   return pages > USABLE_PAGES ? USABLE_PAGES : pages;
 }
 
@@ -412,6 +424,7 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
       const pages = <u32>changetype<PageDesc>(d).objects;
       listRemove(c + MC_REGIONS, d);
       store<u32>(c, load<u32>(c, MC_NREGIONS) - 1, MC_NREGIONS);
+      store<u32>(c, load<u32>(c, MC_PAGES) - pages, MC_PAGES);
       killHeader(b);
       pagesFree(d, pages, true);                                  // descriptors reset, pages merged
       return;
@@ -424,6 +437,7 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
       setHeader(keepEnd - MB_HDR, MB_F_RESERVED);
       size = <u32>(keepEnd - MB_HDR - b);
       changetype<PageDesc>(d).objects = <u16>keep;
+      store<u32>(c, load<u32>(c, MC_PAGES) - (pages - keep), MC_PAGES);
       pagesTrim(d, pages, keep, true);
     }
   }
@@ -510,13 +524,14 @@ export function mediumValidate(node: u32): u32 {
   const c = controlOf(node);
   let n: u32 = 0;
   if (c == 0) return 0;
-  let freeBlocks: u32 = 0, freeBytes: u32 = 0, live: u32 = 0, regions: u32 = 0;
+  let freeBlocks: u32 = 0, freeBytes: u32 = 0, live: u32 = 0, regions: u32 = 0, allPages: u32 = 0;
   let d = <usize>load<u32>(c, MC_REGIONS);
   while (d != 0 && regions < 1 << 16) {
     regions++;
     if (changetype<PageDesc>(d).kind != K_MEDIUM || <usize>changetype<PageDesc>(d).aux != c ||
         <u32>changetype<PageDesc>(d).node != node) { n = bad(n, d); break; }
     const pages = <u32>changetype<PageDesc>(d).objects;
+    allPages += pages;
     for (let t: u32 = 1; t < pages; t++) {
       const td = d + (<usize>t << 5);
       if (changetype<PageDesc>(td).kind != K_MEDIUM_TAIL || <usize>changetype<PageDesc>(td).aux != d) n = bad(n, td);
@@ -551,6 +566,7 @@ export function mediumValidate(node: u32): u32 {
     d = <usize>changetype<PageDesc>(d).next;
   }
   if (regions != load<u32>(c, MC_NREGIONS)) n = bad(n, c + MC_NREGIONS);
+  if (allPages != load<u32>(c, MC_PAGES)) n = bad(n, c + MC_PAGES);
   if (freeBytes != load<u32>(c, MC_FREE_BYTES)) n = bad(n, c + MC_FREE_BYTES);
   if (live != load<u32>(c, MC_BLOCKS)) n = bad(n, c + MC_BLOCKS);
   // the free lists: every entry a free block of its list's size, maps exact, as many entries as blocks
