@@ -126,6 +126,11 @@ const MEDIUM_MAX: usize = 256 << 10;
 // free pages after it: pagesExtend), rather than growing inside its region up to MEDIUM_MAX and then
 // moving anyway, far up the heap.
 const MEDIUM_REALLOC_MAX: usize = 32 << 10;
+// Requests in (MEDIUM_LOW, KMALLOC_MAX] are medium blocks too in the default set (their index entries
+// name KM_MEDIUM_SLOT, a class slot that never gets a cache: the fast path misses into kmallocSlow).
+// KMALLOC_MAX: off (the classes serve every size up to 8 KiB).
+const MEDIUM_LOW: usize = 8192;
+const KM_MEDIUM_SLOT: u32 = KM_SLOTS - 1;
 
 @inline function kmTable(): usize {
   return HEAP + H_KMALLOC;
@@ -315,6 +320,8 @@ function classFor(size: usize): u32 {
     if (classIndex(size) == 0) {
       kmallocSetClasses(KM_SET_DEFAULT);
       store<u32>(kmTable() + KM_LEND, 1);    // the default set lends (borrow); a chosen one does not
+      // the default set's mid sizes are medium blocks (MEDIUM_LOW)
+      for (let i = (MEDIUM_LOW >> 3) + 1; i <= (KMALLOC_MAX >> 3); i++) store<u8>(kmTable() + KM_INDEX + i, <u8>KM_MEDIUM_SLOT);
     }
     heapUnlock();
     k = classIndex(size);
@@ -328,6 +335,7 @@ function kmallocSlow(size: usize): usize {
   if (size == 0) size = 1;                 // malloc(0): a unique pointer, as glibc
   if (size <= KMALLOC_MAX) {
     const k = classFor(size);
+    if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
     if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
       const p = borrow(k);
       if (p != 0) return p;
@@ -558,7 +566,7 @@ export function krealloc(ptr: usize, size: usize): usize {
     }
   } else if (kKind == KIND_MEDIUM) {
     // In place while it stays a medium size: shrink by a split, grow into the free space after it.
-    if (size > KMALLOC_MAX && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size)) return ptr;
+    if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size)) return ptr;
   } else {
     // a run: in place while it fits and more than half of it is used
     if (size <= usable && size > (usable >> 1)) {
@@ -581,7 +589,7 @@ export function krealloc(ptr: usize, size: usize): usize {
   else if (kKind == KIND_RUN) live = <usize>load<u32>(kHead, CH_RUN_BYTES);
   // A medium block that must move to grow becomes a page run: a run grows in place into the free pages
   // after it (pagesExtend), so a block grown step by step stops moving (realloc-bal: 60% → 80%).
-  const q = kKind == KIND_MEDIUM && size > usable ? largeAlloc(want, PAGE_SIZE) : kmalloc(want);
+  const q = kKind == KIND_MEDIUM && size > MEDIUM_REALLOC_MAX ? largeAlloc(want, PAGE_SIZE) : kmalloc(want);
   if (q == 0) return 0;
   memory.copy(q, ptr, size < live ? size : live);
   kfree(ptr);
@@ -596,7 +604,7 @@ export function kmallocAligned(align: usize, size: usize): usize {
   if (size == 0) size = 1;
   // A class serves alignments its cache guarantees in every mode (red zones and in-use bitmaps move
   // objects, but keep them C_ALIGN-aligned): caches align to at most a page. Larger: the page allocator.
-  if (size <= KMALLOC_MAX && align <= PAGE_SIZE) {
+  if (size <= KMALLOC_MAX && align <= PAGE_SIZE && classFor(size) != KM_MEDIUM_SLOT) {
     let k = classFor(size);
     const nclasses = load<u32>(kmTable() + KM_NCLASSES);
     for (; k <= nclasses; k++) {
