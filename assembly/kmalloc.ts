@@ -129,7 +129,7 @@ const MEDIUM_REALLOC_MAX: usize = 32 << 10;
 // Requests in (MEDIUM_LOW, KMALLOC_MAX] are medium blocks too in the default set (their index entries
 // name KM_MEDIUM_SLOT, a class slot that never gets a cache: the fast path misses into kmallocSlow).
 // KMALLOC_MAX: off (the classes serve every size up to 8 KiB).
-const MEDIUM_LOW: usize = 8192;
+const MEDIUM_LOW: usize = 4096;
 const KM_MEDIUM_SLOT: u32 = KM_SLOTS - 1;
 
 @inline function kmTable(): usize {
