@@ -73,6 +73,7 @@ export const OWNER_STYLE = [
   ["large block", "#c55a11"],
   ["free", "#a6a6a6"],
   ["grown, never handed out", "#eeeeee"],
+  ["malloc medium region (16-byte blocks)", "#bf9000"],
 ];
 
 /** map: { start, owner, fill } (bindings/footprint.ts pageMap); one cell per page, rows of `perRow`. */

@@ -119,7 +119,7 @@ export function footprint(core: Core, options: FootprintOptions = {}): Footprint
 }
 
 /** Owner of one 4 KiB page in a page map. */
-export const PAGE_OWNER = { metadata: 0, cache: 1, malloc: 2, large: 3, free: 4, untouched: 5 } as const;
+export const PAGE_OWNER = { metadata: 0, cache: 1, malloc: 2, large: 3, free: 4, untouched: 5, medium: 6 } as const;
 export type PageOwner = (typeof PAGE_OWNER)[keyof typeof PAGE_OWNER];
 
 /** One entry per 4 KiB page from the heap base's page to the end of memory. */
@@ -127,7 +127,8 @@ export interface PageMap {
   /** Address of page 0 of the map (heapBase rounded down to 4 KiB). */
   start: number;
   owner: Uint8Array;
-  /** 0..1: objects handed out ÷ objects (slabs), requested ÷ kept bytes (large blocks); 1 for metadata. */
+  /** 0..1: objects handed out ÷ objects (slabs), requested ÷ kept bytes (large blocks), bytes in live
+   *  blocks ÷ page bytes (medium regions); 1 for metadata. */
   fill: Float32Array;
 }
 
@@ -135,7 +136,7 @@ export interface PageMap {
 export function pageMap(heap: { core: Core }): PageMap {
   const core = heap.core;
   const { PAGE_SIZE, CHUNK_SIZE, DESC_SIZE, DESC_BYTES, D_KIND, D_CACHE, D_INUSE, D_OBJECTS, D_AUX } = L;
-  const { K_FREE, K_SLAB, K_LARGE, C_ORDER, C_FLAGS, F_INTERNAL, F_KMALLOC } = L;
+  const { K_FREE, K_SLAB, K_LARGE, K_MEDIUM, MB_HDR, MB_FLAGS, MB_F_FREE, C_ORDER, C_FLAGS, F_INTERNAL, F_KMALLOC } = L;
   const { CH_STATE, CS_RUN, CS_FREE, CH_RUN_CHUNKS, CH_RUN_BYTES, H_HEAP_BASE, H_CHUNK_BASE, H_NCHUNKS, H_HIGH_WATER } = L;
   const u8 = core.u8;
   const u32 = (a: number) => core.u32(a);
@@ -193,6 +194,26 @@ export function pageMap(heap: { core: Core }): PageMap {
         } else if (kind === K_LARGE && u32(d + D_AUX) !== 0) {
           pages = u16(d + D_OBJECTS);
           set(a, pages, PAGE_OWNER.large, u32(d + D_AUX) / (pages * PAGE_SIZE));
+        } else if (kind === K_MEDIUM) {
+          // a medium region (assembly/medium.ts): fill = bytes of live blocks (and the control block) per page
+          pages = u16(d + D_OBJECTS);
+          const used = new Float64Array(pages);
+          const end = a + pages * PAGE_SIZE - MB_HDR;
+          for (let b = a + MB_HDR; b < end; ) {
+            const w = u32(b);
+            const size = w & ~MB_FLAGS;
+            if (size === 0) break;                          // a broken region (validate reports it)
+            if (!(w & MB_F_FREE)) {
+              for (let x = b; x < b + size; ) {
+                const page = Math.floor((x - a) / PAGE_SIZE);
+                const stop = Math.min(b + size, a + (page + 1) * PAGE_SIZE);
+                used[page] = used[page]! + (stop - x);
+                x = stop;
+              }
+            }
+            b += size;
+          }
+          for (let i = 0; i < pages; i++) set(a + i * PAGE_SIZE, 1, PAGE_OWNER.medium, used[i]! / PAGE_SIZE);
         }
         p += pages;
       }

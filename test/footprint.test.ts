@@ -91,6 +91,7 @@ describe("heap.footprint()", () => {
 
   it("a fresh heap is header, metadata and untouched memory; a freed block comes back as free pages", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     const f0 = heap.footprint();
     expectExact(heap, f0);
     expect(f0.live + f0.rounding + f0.parked + f0.slabFree + f0.free).toBe(0);

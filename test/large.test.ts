@@ -46,6 +46,7 @@ describe("large blocks against a model", () => {
     it(`malloc / realloc / free of 8 KiB .. 1.5 MiB keep contents, exact pages and every invariant (seed ${seed})`, async () => {
       const r = rng(seed);
       const heap = await createAllocator();
+      heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
       const live = new Map<number, Block>();
       const size = () => {
         const x = r();
@@ -95,6 +96,7 @@ describe("large blocks against a model", () => {
 
   it("a run shrinks in place giving pages back at once, and grows in place into the free pages after it", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     const a = heap.malloc(10 * PAGE);
     heap.u8.fill(1, a, a + 10 * PAGE);
     const free0 = heap.stats().freePages[0]!;
@@ -122,6 +124,7 @@ describe("large blocks against a model", () => {
 
   it("blocks up to a chunk's usable pages stay page runs (no whole-chunk rounding); larger ones are chunk runs", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     const p = heap.malloc(600_000);
     expect(heap.usableSize(p)).toBe(Math.ceil(600_000 / PAGE) * PAGE);
     const q = heap.malloc(254 * PAGE);
@@ -136,6 +139,7 @@ describe("large blocks against a model", () => {
 
   it("bad pointers into large blocks and free runs are refused and change nothing", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     const p = heap.malloc(40_000);
     const before = heap.stats();
     expect(() => heap.free(p + PAGE)).toThrow();           // inside the block

@@ -102,6 +102,7 @@ describe("malloc size classes", () => {
 describe("large blocks", () => {
   it("above 8 KiB: a run of exactly the pages needed", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     const free0 = () => heap.stats().freePages[0]!;
     const p = heap.malloc(5 * 4096 - 100); // 5 pages
     expect(p % 4096).toBe(0);
@@ -128,6 +129,7 @@ describe("large blocks", () => {
 
   it("many large blocks of random sizes keep the heap valid and give every page back", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     let x = 1;
     const live: number[] = [];
     for (let i = 0; i < 3000; i++) {
@@ -188,6 +190,7 @@ describe("calloc, realloc, alignedAlloc", () => {
 
   it("realloc grows a large block in place into the free pages after it, and only into free pages", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     let p = heap.malloc(20_000); // 5 pages
     heap.u8.fill(7, p, p + 20_000);
     const pages = heap.stats().largePages[0]!;
@@ -216,6 +219,7 @@ describe("calloc, realloc, alignedAlloc", () => {
 
   it("a grown large block frees into fully merged free runs (a whole chunk comes back)", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     const keep = heap.malloc(100); // holds the chunk's slab pages
     let p = heap.malloc(9000);
     let moved = 0;

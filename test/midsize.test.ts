@@ -67,6 +67,7 @@ describe("malloc mid-size classes: empty slabs kept by bytes", () => {
 
   it("shrink gives every kept empty slab back", async () => {
     const heap = await createAllocator();
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     churn(heap, 6000, 100);
     const c = classAddr(heap, 6144);
     expect(emptySlabs(heap, c)).toBeGreaterThan(2);
@@ -108,6 +109,7 @@ describe("malloc mid-size classes: empty slabs kept by bytes", () => {
 
   it("memory pressure takes the kept empty slabs: a heap at its limit still serves a large block", async () => {
     const heap = await createAllocator({ maxBytes: 4 << 20 });
+    heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
     churn(heap, 8000, 200);                            // 1.6 MiB kept in 8 KiB slabs (up to the limit)
     const c = classAddr(heap, 8192);
     expect(emptySlabs(heap, c)).toBeGreaterThan(2);

@@ -65,7 +65,7 @@ export function pageMap(heap) {
       else if (k === L.K_SLAB) {
         const objs = u16(d + L.D_OBJECTS);
         set(first + p, n, PAGE.SLAB, index.get(u32(d + L.D_CACHE)) ?? -1, objs ? u16(d + L.D_INUSE) / objs : 0, nd);
-      } else if (k === L.K_LARGE) set(first + p, n, PAGE.LARGE, -1, 1, nd);
+      } else if (k === L.K_LARGE || k === L.K_MEDIUM) set(first + p, n, PAGE.LARGE, -1, 1, nd); // a medium region: malloc's pages too
       else {
         // not a block head (a torn read while the heap changes cannot happen: JS and Wasm share one
         // thread); count it as one free page and go on

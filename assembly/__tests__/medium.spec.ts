@@ -1,0 +1,158 @@
+// medium.spec.ts — the medium heap's internals: block sizes, the home region and its control block,
+// splitting and best fit, coalescing with both neighbours (absorbed headers read as freed), growing a
+// region in place, trimming its free tail, giving a wholly free region back, in-place resize, and the
+// header checks a hostile pointer meets.
+import { freshHeap } from "./setup.include";
+import {
+  mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree, mediumRegionPages, mediumResize,
+  mediumUsable, mediumValidate, regionOf,
+} from "../medium";
+import { pagesAlloc, nodeAddr } from "../page";
+import { pageAddr } from "../arena";
+import {
+  D_OBJECTS, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, MC_BLOCKS, MC_FREE_BYTES, MC_NREGIONS, MC_PAGES,
+  N_LARGE_PAGES, N_MEDIUM, PAGE_SIZE,
+} from "../layout";
+import { validate } from "../validate";
+
+function control(): usize {
+  return <usize>load<u32>(nodeAddr(0) + N_MEDIUM);
+}
+
+// A block of `bytes` on node 0, taking a region from page.ts when the heap has no room (as kmalloc does).
+function take(bytes: usize): usize {
+  let p = mediumAlloc(0, bytes);
+  if (p != 0) return p;
+  const pages = mediumRegionPages(0, bytes);
+  const d = pagesAlloc(0, pages, PAGE_SIZE, true);
+  if (d == 0) return 0;
+  return mediumAddRegion(0, d, pages, bytes);
+}
+
+describe("block sizes", () => {
+  test("a request plus the 8-byte header, rounded up to 16, at least 32", () => {
+    expect(mediumBlockSize(1)).toBe(32);
+    expect(mediumBlockSize(24)).toBe(32);
+    expect(mediumBlockSize(25)).toBe(48);
+    expect(mediumBlockSize(4097)).toBe(4112);
+    expect(mediumBlockSize(8192)).toBe(8208);
+  });
+});
+
+describe("the home region", () => {
+  test("the first block makes the home region, with the control block first", () => {
+    freshHeap();
+    expect(control()).toBe(0);
+    expect(mediumAlloc(0, 10000)).toBe(0);                      // no heap yet: the caller takes a region
+    const p = take(10000);
+    expect(p).not.toBe(0);
+    expect(p & 15).toBe(0);
+    const c = control();
+    expect(c).not.toBe(0);
+    expect(p).toBeGreaterThan(c);
+    expect(mediumUsable(p)).toBeGreaterThanOrEqual(10000);
+    expect(mediumCheck(p)).toBe(E_OK);
+    expect(mediumCheck(c)).toBe(E_NOT_OURS);                     // the control block is the heap's own
+    expect(load<u32>(c, MC_NREGIONS)).toBe(1);
+    expect(load<u32>(c, MC_BLOCKS)).toBe(1);
+    expect(mediumValidate(0)).toBe(0);
+    expect(validate()).toBe(0);
+  });
+});
+
+describe("split, fit and coalesce", () => {
+  test("blocks are cut from a free block; a freed block merges with both neighbours", () => {
+    freshHeap();
+    const a = take(9000);
+    const b = take(9000);
+    const c = take(9000);
+    const guard = take(9000);
+    expect(b).toBe(a + mediumBlockSize(9000));
+    expect(c).toBe(b + mediumBlockSize(9000));
+    const ctl = control();
+    const free0 = load<u32>(ctl, MC_FREE_BYTES);
+    expect(mediumFree(a)).toBe(E_OK);
+    expect(mediumFree(c)).toBe(E_OK);
+    expect(mediumValidate(0)).toBe(0);
+    expect(mediumFree(b)).toBe(E_OK);                            // a, b, c: one free block
+    expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free0 + 3 * mediumBlockSize(9000));
+    expect(mediumCheck(b)).toBe(E_DOUBLE_FREE);                  // an absorbed header reads as freed
+    expect(mediumCheck(c)).toBe(E_DOUBLE_FREE);
+    expect(mediumFree(b)).toBe(E_DOUBLE_FREE);
+    expect(mediumValidate(0)).toBe(0);
+    // the merged space serves a block of their total size at a's address
+    const big = take(3 * mediumBlockSize(9000) - 8);
+    expect(big).toBe(a);
+    expect(mediumFree(big)).toBe(E_OK);
+    expect(mediumFree(guard)).toBe(E_OK);
+    expect(mediumValidate(0)).toBe(0);
+    expect(validate()).toBe(0);
+  });
+
+  test("hostile pointers: interior, misaligned, inside a free block", () => {
+    freshHeap();
+    const a = take(20000);
+    const b = take(20000);
+    for (let off: usize = 1; off < 20000; off += 7) expect(mediumCheck(a + off)).not.toBe(E_OK);
+    // (E_NOT_OBJECT, or E_DOUBLE_FREE where an absorbed header of an earlier block lies: memory reused)
+    for (let off: usize = 16; off < 20000; off += 16) expect(mediumCheck(a + off)).not.toBe(E_OK);
+    expect(mediumFree(a)).toBe(E_OK);
+    for (let off: usize = 16; off < 20000; off += 16) expect(mediumFree(a + off)).not.toBe(E_OK);
+    expect(mediumCheck(b)).toBe(E_OK);
+    expect(mediumValidate(0)).toBe(0);
+  });
+});
+
+describe("regions grow, shrink and go back", () => {
+  test("a region grows in place for a block that does not fit, and its free tail is trimmed", () => {
+    freshHeap();
+    const a = take(9000);
+    const c = control();
+    const pages0 = load<u32>(c, MC_PAGES);
+    const b = mediumAlloc(0, 60000);                              // no fit: the home region grows in place
+    expect(b).not.toBe(0);
+    expect(load<u32>(c, MC_NREGIONS)).toBe(1);
+    expect(load<u32>(c, MC_PAGES)).toBeGreaterThan(pages0);
+    expect(mediumValidate(0)).toBe(0);
+    expect(mediumFree(b)).toBe(E_OK);                             // the tail goes back to page.ts
+    expect(load<u32>(c, MC_PAGES)).toBeLessThanOrEqual(pages0 + 1);
+    expect(validate()).toBe(0);
+    expect(mediumFree(a)).toBe(E_OK);
+    expect(validate()).toBe(0);
+  });
+
+  test("a wholly free region other than the home one goes back to page.ts", () => {
+    freshHeap();
+    const a = take(9000);
+    const d = pagesAlloc(0, 8, PAGE_SIZE, false);                 // pages after the home region: no growth
+    expect(d).not.toBe(0);
+    const large0 = load<u32>(nodeAddr(0) + N_LARGE_PAGES);
+    const b = take(200000);                                       // a second region
+    const c = control();
+    expect(load<u32>(c, MC_NREGIONS)).toBe(2);
+    expect(regionOf(b)).not.toBe(regionOf(a));
+    expect(mediumFree(b)).toBe(E_OK);
+    expect(load<u32>(c, MC_NREGIONS)).toBe(1);
+    expect(load<u32>(nodeAddr(0) + N_LARGE_PAGES)).toBe(large0);
+    expect(mediumValidate(0)).toBe(0);
+    expect(mediumFree(a)).toBe(E_OK);
+    expect(pageAddr(d)).toBeGreaterThan(0);
+  });
+
+  test("resize in place: shrink by a split, grow into the next free block or the region's end", () => {
+    freshHeap();
+    const a = take(20000);
+    const b = take(20000);
+    expect(mediumResize(a, 10000)).toBe(true);
+    expect(mediumUsable(a)).toBeLessThan(10016 + 16);
+    expect(mediumResize(a, 20000)).toBe(true);                    // back into the split-off space
+    expect(mediumResize(a, 30000)).toBe(false);                   // b follows: the caller moves it
+    expect(mediumFree(b)).toBe(E_OK);
+    expect(mediumResize(a, 100000)).toBe(true);                   // b's space and the region's growth
+    expect(mediumUsable(a)).toBeGreaterThanOrEqual(100000);
+    expect(mediumValidate(0)).toBe(0);
+    expect(mediumFree(a)).toBe(E_OK);
+    expect(validate()).toBe(0);
+    expect(load<u16>(regionOf(control()), D_OBJECTS)).toBeGreaterThan(0);
+  });
+});
