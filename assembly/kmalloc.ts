@@ -5,7 +5,7 @@
 // descriptors of large blocks (K_LARGE heads, their K_TAIL pages). Entry points: kmalloc(), kfree(),
 // krealloc(), kcalloc(), kmallocAligned(), kusable(), kmallocSetClasses(). The C ABI in index.ts wraps
 // them (malloc, free, ... report bad pointers through env.hook; the km_* exports return codes for TS).
-// Called by: index.ts. Calls cpu.ts (per-CPU arrays), cache.ts (creating the classes), page.ts (pages and
+// Called by: index.ts. Calls medium.ts (medium blocks, default set), cpu.ts (per-CPU arrays), cache.ts (creating the classes), page.ts (pages and
 // chunk runs; pageAllocReclaiming runs reclaim.ts's shortage handler), report.ts (refused frees), and
 // slab.ts (the free-time object check), node.ts (kept empty slabs go back before a large block makes memory
 // grow: keptHoldBegin / keptHoldEnd).
@@ -15,14 +15,19 @@
 //       └ kmallocSlow ─ fill tables (first call) ─ no cache yet: borrow (a loan from the lender class)
 //                     ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
 //                     ├ cacheAlloc (cpu.ts)
+//                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX) ─ mediumAlloc (medium.ts)
+//                     │        └ no fit: a region (pagesAlloc / pagesAllocReclaiming) ─ mediumAddRegion
 //                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
 //         test already done) ─────────────────────────────────────────────────────────────────── (fast)
-//       └ kfreeSlow ─ free(0) ─ classify: large block → largeFree; run → runFree; else an error code
+//       └ kfreeSlow ─ free(0) ─ classify: medium block → mediumFree; large block → largeFree; run → runFree;
+//                                    else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
 //                       ├ a class object grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
 //                       ├ a large block grows: in place when a free run follows it (pagesExtend)
+//                       ├ a medium block: mediumResize (split, or grow into what follows it) up to
+//                       │   MEDIUM_REALLOC_MAX; moved past it to a page run (largeAlloc)
 //                       └ otherwise: kmalloc, copy the live bytes, kfree
 //
 // Size classes (the class set is chosen once, before the first allocation):

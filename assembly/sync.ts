@@ -13,7 +13,8 @@
 // Lock order (a holder of a lock may take only locks further down this list; checked in debug builds):
 //   0. heap lock              (H_HEAP_LOCK: the cache list, ids, lazily created internal caches, kmalloc
 //                              tables; recursive for one instance, so cache creation may nest)
-//   1. cache-node list lock   (CN_LOCK: a cache's slab lists and barn on one node)
+//   1. cache-node list lock   (CN_LOCK: a cache's slab lists and barn on one node), or a node's medium
+//                             heap lock (MC_LOCK in its control block, medium.ts: its regions and free lists)
 //   2. node page lock         (N_LOCK: that node's free page runs (bins) and free chunks)
 //   3. grow lock              (H_GROW_LOCK: memory.grow, the chunk table, nchunks)
 // At most one lock of each rank is held at a time. No lock of ranks 1..3 is ever held across a call to
