@@ -164,10 +164,9 @@ function findFit(c: usize, size: u32): usize {
   let bestSize: u32 = 0xffffffff;
   for (let k: u32 = 0; b != 0 && k < FIT_SCAN; k++) {
     const s = sizeOf(b);
-    if (s >= size && s < bestSize) {
+    if (s >= size && (s < bestSize || (s == bestSize && b < best))) {
       best = b;
       bestSize = s;
-      if (s == size) break;
     }
     b = <usize>load<u32>(b, 8);
   }
@@ -181,7 +180,17 @@ function findFit(c: usize, size: u32): usize {
     fl = <u32>ctz(fm);
     m = <u32>load<u16>(c + MC_SL_MAP + (<usize>fl << 1));
   }
-  return <usize>load<u32>(headAt(c, (fl << MB_SL_SHIFT) | <u32>ctz(m)));
+  // the larger list: its best (then lowest) of the first FIT_SCAN entries
+  b = <usize>load<u32>(headAt(c, (fl << MB_SL_SHIFT) | <u32>ctz(m)));
+  best = b;
+  bestSize = sizeOf(b);
+  for (let k: u32 = 1; k < FIT_SCAN; k++) {
+    b = <usize>load<u32>(b, 8);
+    if (b == 0) break;
+    const s = sizeOf(b);
+    if (s < bestSize || (s == bestSize && b < best)) { best = b; bestSize = s; }
+  }
+  return best;
 }
 
 // Hand out `size` bytes from the free block b (on its list): split off the rest when it makes a block.
