@@ -13,14 +13,17 @@
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumResize(ptr, bytes) → true when the block now holds `bytes` in place (shrunk by a split, or grown
 //       into the free block after it or into pages after its region)
-//   mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes)
-//   mediumValidate(node) → problems (validate.ts), mediumBadAt; mediumWalkRegion(d, visit) for footprint
+//   mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
+//   regionOf(ptr) → the region's first descriptor
+//   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
+//   the walk totals (footprint.ts)
 // Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, index.ts
 // (callerRange). Calls page.ts (pagesExtend / pagesTrim / pagesFree: regions grow, shrink and go back),
 // arena.ts (pageOf / pageAddr), list.ts, sync.ts.
 //
 // Call tree:
-//   mediumAlloc ─ lock ─ findFit (exact list: best of FIT_SCAN; then the first non-empty larger list)
+//   mediumAlloc ─ lock ─ findFit (exact list, then the next non-empty larger list: the best, then lowest,
+//               │        of the first FIT_SCAN entries)
 //               │      └ none: growInPlace (a region whose end borders a free page run: pagesExtend)
 //               └ takeBlock (split off the rest: insertFree)
 //   mediumFree ─ lock ─ checkBlock ─ releaseBlock ─ coalesce with the next and previous free blocks
