@@ -77,7 +77,7 @@ const REGION_MIN_PAGES: u32 = 1;
 const REGION_GROWTH_SHIFT: u32 = 2;
 const REGION_GROWN_MAX: u32 = 64;
 // Regions tried for growth in place before the caller takes a new region.
-const GROW_TRIES: u32 = 4;
+const GROW_TRIES: u32 = 64;
 
 const MB_KEY: u32 = 0x6d656421;                       // 'med!'
 const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
