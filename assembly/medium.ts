@@ -69,7 +69,7 @@ import { heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync"
 // Entries of the exact-size list looked at for a best fit before a larger list's first block is taken.
 const FIT_SCAN: u32 = 8;
 // A free block at a region's end of at least this many whole pages goes back to page.ts (pagesTrim).
-const TRIM_PAGES: u32 = 4;
+const TRIM_PAGES: u32 = 16;
 // A new region is at least this many pages (the home region: its first request plus the control block),
 // and at least 1/2^REGION_GROWTH_SHIFT of the pages the node's regions hold already: a small heap takes
 // exact pages, a large one fewer, larger regions (fewer region ends that split free space).
