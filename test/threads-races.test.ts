@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import {
-  attachAllocator, createAllocator, CacheBusyError, CpuBusyError, InvalidArgumentError, LockTimeoutError, NoCpuError,
+  attachAllocator, createAllocator, CacheBusyError, CpuBusyError, DoubleFreeError, InvalidArgumentError, LockTimeoutError, NoCpuError,
   type SharedHeap,
 } from "../dist/index.js";
 
@@ -265,6 +265,37 @@ describe("threads: shared heaps in one thread (deterministic)", () => {
     ac.free(p);
   });
 
+  it("freeBulk of a batch that mixes nodes: the first bad pointer is named, whichever node it is of, and nothing is freed", async () => {
+    // The threaded build checks the other node's objects in a second pass, under that node's lock
+    // (bulk.ts checkNodes): the index it reports must still be the first bad one in the batch.
+    const a = await createAllocator({ shared: true, nodes: 2, cpusPerNode: 1, maxBytes: 16 << 20, reap: false }) as SharedHeap;
+    for (const arrayCapacity of [0, undefined]) {
+      const cache = a.createCache(`mixed-${arrayCapacity}`, { size: 48, ...(arrayCapacity === undefined ? {} : { arrayCapacity }) });
+      const own = Array.from({ length: 4 }, () => cache.allocNode(0));
+      const far = Array.from({ length: 4 }, () => cache.allocNode(1));
+      expect(far.every((p) => a.nodeOf(p) === 1) && own.every((p) => a.nodeOf(p) === 0)).toBe(true);
+      const refused = (batch: number[]): number => {
+        const live = cache.stats().activeObjects;
+        let ptr = -1;
+        try { cache.freeBulk(new Uint32Array(batch)); } catch (e) { expect(e).toBeInstanceOf(DoubleFreeError); ptr = (e as DoubleFreeError).ptr; }
+        expect(cache.stats().activeObjects).toBe(live);         // all or nothing
+        return ptr;
+      };
+      // a duplicate of the other node's object comes first / second
+      expect(refused([own[0]!, far[0]!, own[1]!, far[0]!, own[0]!])).toBe(far[0]);
+      expect(refused([own[0]!, far[0]!, own[0]!, far[0]!])).toBe(own[0]);
+      expect(refused([far[1]!, far[2]!, far[1]!, far[2]!])).toBe(far[1]);
+      expect(refused([far[2]!, own[2]!, far[3]!, far[3]!, far[2]!])).toBe(far[3]);
+      // an object of the other node already free (in its slab with the arrays off, parked otherwise)
+      cache.free(far[3]!);
+      expect(refused([own[0]!, far[0]!, far[3]!, own[0]!])).toBe(far[3]);
+      expect(refused([own[0]!, own[0]!, far[3]!])).toBe(own[0]);
+      cache.freeBulk(new Uint32Array([...own, far[0]!, far[1]!, far[2]!]));  // every one was still allocated
+      expect(cache.stats().activeObjects).toBe(0);
+    }
+    expect(a.validate().ok).toBe(true);
+  });
+
   it("growth by one instance is seen by every other, views refreshed", async () => {
     const a = await shared({ maxBytes: 64 << 20 });
     const b = await attachAllocator(a.handle());
@@ -347,6 +378,40 @@ describe("threads: race windows with Workers", () => {
     expect(r.parkedAfter).toBe(0);
     expect(a.t.cpu_requests_done(cpu) - seq).toBeGreaterThanOrEqual(0);
     expect(a.validate().ok).toBe(true);
+  });
+
+  it.each([
+    { build: "release", arrayCapacity: 0 },                    // arrays off: every object goes through its slab
+    { build: "debug", arrayCapacity: undefined },              // the lock-order check on; arrays, barns, aliens
+  ])("freeBulk of batches that mix nodes, some with a duplicate, while the other node refills: no object held twice ($build build)", async ({ build, arrayCapacity }) => {
+    // Two CPUs on two nodes. bulk.ts checks a batch by setting each object's free bit provisionally; an
+    // object of the other node must get that mark only under its own node's lock, or that node's refill
+    // can hand it out while the batch still holds it (and a failed batch's undo, or the free itself,
+    // then makes it free while its new owner holds it).
+    const a = await createAllocator({
+      shared: true, nodes: 2, cpusPerNode: 1, maxBytes: 16 << 20, reap: false, debugBuild: build === "debug",
+    }) as SharedHeap;
+    const cache = a.createCache("race", { size: 32, ...(arrayCapacity === undefined ? {} : { arrayCapacity }) });
+    a.releaseCpu();
+    const shift = 5;                                           // one owner word per 32 bytes of memory
+    const owner = new SharedArrayBuffer(4 * Math.ceil(((16 << 20) + (4 << 20)) / 32));
+    const ctl = new SharedArrayBuffer(8);                     // [0]: the freer is done
+    const common = { handle: a.handle(), mode: "mixedBulk", owner, shift, ctl, iterations: 4000, ms: 8000 };
+    const rs = await Promise.all([
+      runWorker({ ...common, cpu: 0, role: "freer" }),
+      runWorker({ ...common, cpu: 1, role: "churner", iterations: 1e9 }),
+    ]);
+    expect(rs.flatMap((r) => r.errors)).toEqual([]);
+    expect(rs[1].rounds).toBeGreaterThan(100);                 // the churner ran meanwhile
+    expect(rs[0].batches).toBeGreaterThan(100);
+    expect(rs[0].refused).toBeGreaterThan(10);
+    expect(rs[0].foreign).toBeGreaterThan(1000);
+    a.claimCpu();
+    expect(cache.stats().activeObjects).toBe(0);
+    const v = a.validate();
+    expect(v.ok, JSON.stringify(v.problems)).toBe(true);
+    a.shrink();                                                // (the Workers' staging buffers stay)
+    expect(totalObjects(a, cache.addr)).toBe(0);
   });
 
   it("a Worker terminated while holding objects: its CPU is recovered, no object lost", async () => {
