@@ -324,7 +324,7 @@ function checkNodes(cache: usize, src: usize, limit: u32, flags: u32, others: u3
 // register while the run stays in it. `node` other than ALL_NODES: the flips of that node's objects only
 // (the threaded build flips each node's objects under that node's lock: checkRun, checkNodes).
 const ALL_NODES: u32 = 0xffffffff;
-function parkRun(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip: bool, key: bool, node: u32 = ALL_NODES): void {
+function parkRun(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip: bool, key: bool, node: u32): void {
   const mask = load<u32>(cache, C_SLAB_MASK);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
   const recip = load<u32>(cache, C_RECIP);
@@ -377,14 +377,14 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
   if (k < n) {
     // Undo (the pointers are known good up to k): clear the flips, mark the released in-use bits again.
     if (!flip) for (let j: u32 = 0; j < k; j++) inuseMark(cache, <usize>load<u32>(src + (<usize>j << 2)));
-    else if (!THREADED) parkRun(cache, src, 0, k, flags, true, false);
+    else if (!THREADED) parkRun(cache, src, 0, k, flags, true, false, ALL_NODES);
     bulkBadIndex = k;
     return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), checkError); // reported (report.ts)
   }
   const cap = load<u32>(cache, C_ARRAY_CAP);
   const runs = (flags & F_DEBUG_MASK) == 0 && cap != 0 && checkForeign == 0 && changetype<CpuSlot>(slot).guard == 0;
   const keepFlips = flip && runs && !THREADED;  // the flips of the objects bound for their slabs stay
-  if (flip && !keepFlips && !THREADED) parkRun(cache, src, 0, n, flags, true, false); // every object allocated again
+  if (flip && !keepFlips && !THREADED) parkRun(cache, src, 0, n, flags, true, false, ALL_NODES); // every object allocated again
   if ((flags & F_DEBUG_MASK) != 0) {
     const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
     if (e != E_OK) bulkBadIndex = debugBulkBad;
@@ -396,7 +396,7 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
     // By runs: a prefix into the arrays (its flips cleared, its keys written, run by run); the rest stays
     // flipped — free in its slabs, whose counts and lists are fixed once per slab.
     local = freeRuns(cache, slot, cap, src, n, flags, keepFlips, keyed);
-    if (keyed) parkRun(cache, src, local, n, flags, false, true); // free in its slab, an object holds its key (harden.ts)
+    if (keyed) parkRun(cache, src, local, n, flags, false, true, ALL_NODES); // free in its slab, an object holds its key (harden.ts)
     if (keepFlips) slabsReleased(cache, src + (<usize>local << 2), n - local);
     else freeToSlabs(cache, src + (<usize>local << 2), n - local);
   } else {
@@ -464,7 +464,7 @@ function freeRuns(cache: usize, slot: usize, cap: u32, src: usize, n: u32, flags
     }
     const k = space < n - done ? space : n - done;
     memory.copy(sheafEntry(main, count), src + (<usize>done << 2), <usize>k << 2);
-    if (flip || key) parkRun(cache, src, done, done + k, flags, flip, key);
+    if (flip || key) parkRun(cache, src, done, done + k, flags, flip, key, ALL_NODES);
     changetype<Sheaf>(main).count = count + k;
     done += k;
   }
