@@ -100,7 +100,8 @@ export function arenaAttach(base: usize): bool {
 // node.ts keptHoldBegin/End around one plain pageAlloc/pagesAlloc) nothing calls the host, so no
 // re-entrant call runs on this instance, and a refusal it causes is always followed by the same request
 // with growth allowed (and pressure reclaim): the hold can make the heap take another route to the
-// memory, never fail an allocation. test/threads-races.test.ts checks both across instances.
+// memory, never fail an allocation. test/threads-races.test.ts: Workers that hold and grow at once, none
+// refused (a hold left set fails the holder's next growth there).
 let growHeld: bool = false;
 export function holdGrowth(on: bool): void {
   growHeld = on;

@@ -296,6 +296,39 @@ describe("threads: shared heaps in one thread (deterministic)", () => {
     expect(a.validate().ok).toBe(true);
   });
 
+  it("empty slabs one instance keeps go back before another instance grows memory (the hint is the heap's, not the instance's)", async () => {
+    // node.ts: a malloc class keeps up to 4 MiB of empty slabs beyond min_partial; they must go back to
+    // the page allocator before memory grows for a slab. Instance a keeps them; instance b, which never
+    // kept one, needs pages: it must use theirs, not grow memory.
+    const a = await createAllocator({ shared: true, nodes: 1, cpusPerNode: 2, maxBytes: 64 << 20, reap: false }) as SharedHeap;
+    const b = await attachAllocator(a.handle(), { cpu: 1 });
+    const L = a.L;
+    const keptBytes = (): number => {
+      let bytes = 0;
+      for (const c of a.walkCaches()) {
+        if (!c.name.startsWith("kmalloc-")) continue;
+        const nr = a.u32(c.addr + L.C_HDR + L.CN_NR_EMPTY!);
+        bytes += nr * (L.PAGE_SIZE << a.u32(c.addr + L.C_ORDER));
+      }
+      return bytes;
+    };
+    const blocks = Array.from({ length: 1500 }, () => a.malloc(2000));
+    for (const p of blocks) a.free(p);
+    const kept = keptBytes();
+    expect(kept).toBeGreaterThan(2 << 20);
+    const before = a.stats();
+    const free = before.freePages[0]! * L.PAGE_SIZE;
+    const want = free + (kept >> 1);                           // more than the free pages, less than free + kept
+    const got: number[] = [];
+    for (let n = 0; n < want; n += 1000) got.push(b.malloc(1000));
+    expect(got.every((p) => p !== 0)).toBe(true);
+    const after = a.stats();
+    expect(after.chunks).toBe(before.chunks);                  // no chunk grown: the kept slabs' pages served
+    expect(keptBytes()).toBeLessThan(kept);
+    for (const p of got) b.free(p);
+    expect(a.validate().ok).toBe(true);
+  });
+
   it("growth by one instance is seen by every other, views refreshed", async () => {
     const a = await shared({ maxBytes: 64 << 20 });
     const b = await attachAllocator(a.handle());
@@ -412,6 +445,21 @@ describe("threads: race windows with Workers", () => {
     expect(v.ok, JSON.stringify(v.problems)).toBe(true);
     a.shrink();                                                // (the Workers' staging buffers stay)
     expect(totalObjects(a, cache.addr)).toBe(0);
+  });
+
+  it("a hold on growth (kept slabs first) is the call's own: never left set, and no Worker's allocation fails meanwhile", async () => {
+    // arena.ts holdGrowth is per instance on purpose (its comment says why). A hold left set would refuse
+    // the holder's own next growth (its 3 MiB blocks); growth by the other Worker goes on meanwhile.
+    const a = await createAllocator({ shared: true, nodes: 1, cpusPerNode: 3, maxBytes: 96 << 20, reap: false }) as SharedHeap;
+    const common = { handle: a.handle(), mode: "holdGrow", ms: 6000 };
+    const rs = await Promise.all([
+      runWorker({ ...common, role: "holder", iterations: 300 }),
+      runWorker({ ...common, role: "grower", iterations: 600 }),
+    ]);
+    expect(rs.flatMap((r) => r.errors)).toEqual([]);
+    expect(rs[0].mallocs).toBeGreaterThan(1000);
+    expect(a.stats().chunks).toBeGreaterThan(4);               // memory grew meanwhile
+    expect(a.validate().ok).toBe(true);
   });
 
   it("a Worker terminated while holding objects: its CPU is recovered, no object lost", async () => {

@@ -193,7 +193,46 @@ async function mixedBulk() {
   return { errors, batches, refused, foreign, rounds };
 }
 
-const modes = { claimRelease, grow, holdAndDie, slowPathOwner, mixedBulk };
+async function holdGrow() {
+  // The hold on growth (arena.ts holdGrowth) is this instance's: the "holder" keeps empty slabs beyond
+  // min_partial (malloc blocks freed) and then asks for large blocks, which try the heap's pages with
+  // growth held first (node.ts keptHoldBegin); the "grower" meanwhile takes large blocks that need memory
+  // to grow. Under a budget that fits both with room to spare, no allocation may fail.
+  const heap = await attachAllocator(handle);
+  const errors = [];
+  const live = [];
+  let mallocs = 0;
+  const t0 = Date.now();
+  try {
+    for (let i = 0; i < workerData.iterations && errors.length === 0; i++) {
+      if (workerData.role === "holder") {
+        const small = [];
+        for (let k = 0; k < 200; k++) small.push(heap.malloc(1500 + (k % 7) * 64));
+        for (const p of small) heap.free(p);
+        const big = heap.malloc(96 * 1024 + (i % 5) * 4096);
+        // now and then a block only new memory can hold (a run of chunks): a hold left set would refuse it
+        const huge = i % 10 === 9 ? heap.malloc(3 << 20) : 1;
+        mallocs += small.length + 2;
+        if (small.includes(0) || big === 0 || huge === 0) errors.push(`iteration ${i}: malloc returned 0`);
+        else { heap.free(big); if (huge !== 1) heap.free(huge); }
+      } else {
+        const p = heap.malloc((256 << 10) + (i % 9) * 65536);
+        mallocs++;
+        if (p === 0) { errors.push(`iteration ${i}: malloc returned 0`); break; }
+        live.push(p);
+        if (live.length > 8) heap.free(live.shift());
+      }
+      if (Date.now() - t0 > workerData.ms) break;
+    }
+  } catch (e) {
+    errors.push(String(e));                                  // an OutOfMemoryError: the hold leaked
+  }
+  for (const p of live) heap.free(p);
+  heap.releaseCpu();
+  return { errors, mallocs };
+}
+
+const modes = { claimRelease, grow, holdAndDie, slowPathOwner, mixedBulk, holdGrow };
 try {
   const r = await modes[mode]();
   if (r !== undefined) parentPort.postMessage({ ok: true, ...r });
