@@ -31,18 +31,23 @@
 // Threaded build: a flipped bit is visible to other CPUs' refills (and a slab's bitmap words are written
 // by whoever holds its node's lock), so an object's bit is flipped and cleared again only under the
 // cache-node lock of that object's node, and no flip outlives the lock it was made under. The check pass
-// runs under the CPU node's lock for that node's objects (checkRun: the others are located and
-// key-checked only, their nodes noted), whose flips are cleared before that lock goes; then each other
-// node the batch touches, in ascending order, one lock at a time (never two: sync.ts lock order), gets
-// the same test-flip-clear for its objects (checkNodes). A duplicate is always of one node, so each is
-// found under its node's lock, and the index reported is still the first bad one. The free pass then
-// frees the objects as ordinary ones (freeRuns + freeToSlabs). A batch of one node takes one lock, as
-// before; a batch of m nodes takes m. (An F_INUSE cache flips nothing: its in-use bits find duplicates.)
+// runs under the CPU node's lock (checkRun); at the first object of another node it stops and checkMixed
+// goes on, flipping only the CPU node's objects and locating and key-checking the others (their nodes
+// noted). Those flips are cleared before that lock goes (parkRun, or parkNode for a mixed batch); then
+// each other node the batch touches, in ascending order, one lock at a time (never two: sync.ts lock
+// order), gets the same test-flip-clear for its objects (checkNodes). A duplicate is always of one node,
+// so each is found under its node's lock, and the index reported is still the first bad one. The free
+// pass then frees the objects as ordinary ones (freeRuns + freeToSlabs). A batch of one node takes one
+// lock and runs checkRun's loop alone, as before; a batch of m nodes takes m locks. (An F_INUSE cache
+// flips nothing: its in-use bits find duplicates, so it never stops at another node's object.)
+// Measured (bench/micro.mjs section 5, threaded build against its previous version, same process):
+// a one-node batch 0.95–0.99× (no change), a two-node batch about 1.1× (the second lock and pass).
 // Measured (bench/PROFILE.md "Bulk", second part): what each part costs per object.
 //
 // Call tree: cacheAllocBulk → bulkEntry, takeRun (entry + key clear), barnGetFullSheaf → putBack,
 //   refillBatch, markRun (in-use bits);  cacheFreeBulk → bulkEntry, checkRun (locateObject, parkedAnywhere,
-//   the in-use bit), [threaded: parkRun (own node), checkNodes (per other node: lock, flip, parkRun)]
+//   the in-use bit), [threaded: checkMixed (a mixed batch), parkRun | parkNode, checkNodes (per other
+//   node: lock, flip, parkNode)]
 //   → [bad: parkRun, inuseMark, freeFailed] → freeRuns (memory.copy, swapMainToBarn →
 //   barnGetEmptySheaf | sheafNew, barnPutFullSheaf) → parkRun (clear the flip, write the key) →
 //   slabsReleased | freeToSlabs | debugFreeBulk.
@@ -178,17 +183,33 @@ function putBack(cache: usize, slot: usize, cn: usize, s: usize): void {
 let checkError: i32 = E_OK;   // why src[k] was refused
 let checkForeign: u32 = 0;    // objects of a node other than the CPU's
 let checkOthers: u32 = 0;     // threaded build, flip: bit m set = objects of node m ≠ the CPU's were deferred
+// checkError of a threaded checkRun with `flip` that stopped at the first object of another node (not an
+// error: checkMixed goes on from there).
+const CHECK_MIXED: i32 = -1;
 
 // Check src[0..n) as objects of `cache` in users' hands, flipping each one's free bit when `flip` (the
 // provisional mark that finds a duplicate) and clearing its in-use bit in an F_INUSE cache. Returns n
 // when all are good; else the index k of the first bad one (checkError says why), with src[0..k) flipped
 // / released and src[k..n) untouched.
-// Threaded build with `flip`: only the objects of the CPU's node (whose lock the caller holds) are tested
-// against their slab bits and flipped; an object of another node is located and key-checked only, and its
-// node noted in checkOthers: checkNodes tests and flips it later, under that node's lock.
+// Threaded build with `flip`: it stops at the first object of another node (checkError = CHECK_MIXED);
+// the caller goes on with checkMixed. A batch of the CPU's node, the common one, runs this loop only.
 function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32 {
+  return checkCore(cache, src, 0, n, flags, flip, false);
+}
+
+// Threaded build, `flip`: the rest of a batch checkRun stopped in, src[from..n), with checkRun's results.
+// Only the objects of the CPU's node (whose lock the caller holds) are tested against their slab bits and
+// flipped; an object of another node is located and key-checked only, and its node noted in
+// checkOthers: checkNodes tests and flips it later, under that node's lock.
+function checkMixed(cache: usize, src: usize, from: u32, n: u32, flags: u32): u32 {
+  return checkCore(cache, src, from, n, flags, true, true);
+}
+
+// checkRun and checkMixed, from src[from]: one loop, specialised by its two callers' constants (inlined:
+// the plain check keeps no trace of the deferring one).
+@inline function checkCore(cache: usize, src: usize, from: u32, n: u32, flags: u32, flip: bool, defer: bool): u32 {
   const node = currentNode;
-  const defer = THREADED && flip;               // folded away in the single-threaded build
+  const stopMixed = THREADED && flip && !defer; // (false in the single-threaded build)
   const mask = load<u32>(cache, C_SLAB_MASK);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
   const recip = load<u32>(cache, C_RECIP);
@@ -207,7 +228,7 @@ function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32
   let foreign: u32 = 0;
   let others: u32 = 0;
   let bad: i32 = E_OK;
-  let k: u32 = 0;
+  let k: u32 = from;
   for (; k < n; k++) {
     const p = <usize>load<u32>(src + (<usize>k << 2));
     const slab = p & ~<usize>mask;
@@ -218,6 +239,7 @@ function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32
       if (loc < (<u64>1 << 32)) { bad = <i32>loc; break; }
       runSlab = slab;
       runForeign = <u32>((<u32>b & CT_NODE) != node);
+      if (stopMixed && runForeign != 0) { bad = CHECK_MIXED; break; }
       if (defer && runForeign != 0) others |= 1 << (<u32>b & CT_NODE);
       bm = <usize>changetype<PageDesc>(<usize>(loc >> 32)).aux; // the slab's bitmap (slab.ts slabBitmap)
       i = <u32>loc;
@@ -263,7 +285,7 @@ function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32
   if (wa != 0) store<u64>(wa, wv);
   checkError = bad;
   checkForeign = foreign;
-  checkOthers = others;
+  if (defer) checkOthers = others;
   return k;
 }
 
@@ -312,7 +334,7 @@ function checkNodes(cache: usize, src: usize, limit: u32, flags: u32, others: u3
       wv |= m;
     }
     if (wa != 0) store<u64>(wa, wv);
-    parkRun(cache, src, 0, k, flags, true, false, node);        // this node's flips cleared, under its lock
+    parkNode(cache, src, k, flags, node);                       // this node's flips cleared, under its lock
     unlock(cn + CN_LOCK);
     limit = k;                                                  // a later node only looks below a bad one
   }
@@ -321,10 +343,20 @@ function checkNodes(cache: usize, src: usize, limit: u32, flags: u32, others: u3
 
 // Objects src[from..to) were checked and flipped: clear the flip (their free bits go back to 0) and,
 // when `key`, write each one's free key (it is parked now: inuse.ts). The bitmap word stays in a
-// register while the run stays in it. `node` other than ALL_NODES: the flips of that node's objects only
-// (the threaded build flips each node's objects under that node's lock: checkRun, checkNodes).
+// register while the run stays in it.
+function parkRun(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip: bool, key: bool): void {
+  parkCore(cache, src, from, to, flags, flip, key, ALL_NODES);
+}
+
+// Threaded build: clear the flips of `node`'s objects in src[0..to) only (each node's objects are flipped
+// under that node's lock: checkMixed, checkNodes).
+function parkNode(cache: usize, src: usize, to: u32, flags: u32, node: u32): void {
+  parkCore(cache, src, 0, to, flags, true, false, node);
+}
+
+// parkRun and parkNode: one loop, specialised by their constants.
 const ALL_NODES: u32 = 0xffffffff;
-function parkRun(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip: bool, key: bool, node: u32): void {
+@inline function parkCore(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip: bool, key: bool, node: u32): void {
   const mask = load<u32>(cache, C_SLAB_MASK);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
   const recip = load<u32>(cache, C_RECIP);
@@ -368,23 +400,30 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
   if (THREADED) lockNode(cache, cn);            // flipped bits are seen by other CPUs' refills
   let k = checkRun(cache, src, n, flags, flip);
   if (THREADED) {
-    // The flips made under this node's lock are cleared under it; the other nodes' objects are then
-    // checked each under its own node's lock (checkNodes), one lock at a time.
-    if (flip) parkRun(cache, src, 0, k, flags, true, false, currentNode);
-    unlock(cn + CN_LOCK);
-    if (checkOthers != 0) k = checkNodes(cache, src, k, flags, checkOthers);
+    // A batch that mixes nodes: the rest is checked deferring the other nodes' objects (checkMixed). The
+    // flips made under this node's lock are cleared under it; the other nodes' objects are then checked
+    // each under its own node's lock (checkNodes), one lock at a time.
+    if (checkError == CHECK_MIXED) {
+      k = checkMixed(cache, src, k, n, flags);  // (checkRun found no other node's object before k)
+      if (flip) parkNode(cache, src, k, flags, currentNode);
+      unlock(cn + CN_LOCK);
+      if (checkOthers != 0) k = checkNodes(cache, src, k, flags, checkOthers);
+    } else {
+      if (flip) parkRun(cache, src, 0, k, flags, true, false);
+      unlock(cn + CN_LOCK);
+    }
   }
   if (k < n) {
     // Undo (the pointers are known good up to k): clear the flips, mark the released in-use bits again.
     if (!flip) for (let j: u32 = 0; j < k; j++) inuseMark(cache, <usize>load<u32>(src + (<usize>j << 2)));
-    else if (!THREADED) parkRun(cache, src, 0, k, flags, true, false, ALL_NODES);
+    else if (!THREADED) parkRun(cache, src, 0, k, flags, true, false);
     bulkBadIndex = k;
     return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), checkError); // reported (report.ts)
   }
   const cap = load<u32>(cache, C_ARRAY_CAP);
   const runs = (flags & F_DEBUG_MASK) == 0 && cap != 0 && checkForeign == 0 && changetype<CpuSlot>(slot).guard == 0;
   const keepFlips = flip && runs && !THREADED;  // the flips of the objects bound for their slabs stay
-  if (flip && !keepFlips && !THREADED) parkRun(cache, src, 0, n, flags, true, false, ALL_NODES); // every object allocated again
+  if (flip && !keepFlips && !THREADED) parkRun(cache, src, 0, n, flags, true, false); // every object allocated again
   if ((flags & F_DEBUG_MASK) != 0) {
     const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
     if (e != E_OK) bulkBadIndex = debugBulkBad;
@@ -396,7 +435,7 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
     // By runs: a prefix into the arrays (its flips cleared, its keys written, run by run); the rest stays
     // flipped — free in its slabs, whose counts and lists are fixed once per slab.
     local = freeRuns(cache, slot, cap, src, n, flags, keepFlips, keyed);
-    if (keyed) parkRun(cache, src, local, n, flags, false, true, ALL_NODES); // free in its slab, an object holds its key (harden.ts)
+    if (keyed) parkRun(cache, src, local, n, flags, false, true); // free in its slab, an object holds its key (harden.ts)
     if (keepFlips) slabsReleased(cache, src + (<usize>local << 2), n - local);
     else freeToSlabs(cache, src + (<usize>local << 2), n - local);
   } else {
@@ -464,7 +503,7 @@ function freeRuns(cache: usize, slot: usize, cap: u32, src: usize, n: u32, flags
     }
     const k = space < n - done ? space : n - done;
     memory.copy(sheafEntry(main, count), src + (<usize>done << 2), <usize>k << 2);
-    if (flip || key) parkRun(cache, src, done, done + k, flags, flip, key, ALL_NODES);
+    if (flip || key) parkRun(cache, src, done, done + k, flags, flip, key);
     changetype<Sheaf>(main).count = count + k;
     done += k;
   }
