@@ -13,7 +13,7 @@
 //      name=file.wasm, each over its own shared memory (2 nodes, CPU 0 claimed): 1000-object alloc+free
 //      bulk pairs of one node (the common batch: one cache-node lock) and of two nodes (half taken from
 //      node 1: bulk.ts checks each node's objects under that node's lock), per object, as ratios to
-//      build/threaded.wasm in the same run (the median of the per-run ratios)
+//      build/threaded.wasm in the same run (the median of the per-round ratios, 8 rounds per run)
 // Each figure is the median of several interleaved runs with its baseline, in this process.
 // Usage: node bench/micro.mjs [--runs N] [--json] [--build name=file.wasm ...] [--builds-only]
 //        [--threaded-build name=file.wasm ...]
@@ -171,7 +171,7 @@ for (const b of values["threaded-build"]) {
 }
 const tLoaded = [];
 for (const [name, file] of threadedBuilds) tLoaded.push({ name, file, ...(await threadedHeap(readFileSync(file))) });
-const TB = buildsOnly ? K : 1000 * K;
+const TB = 100 * K;                 // objects per sample: many short samples, interleaved (the machine drifts)
 const tCases = {};
 for (const { name, x, cc, stage, memory } of tLoaded) {
   const half = K >> 1;
@@ -189,13 +189,19 @@ for (const { name, x, cc, stage, memory } of tLoaded) {
   };
 }
 const tSamples = Object.fromEntries(Object.keys(tCases).map((k) => [k, []]));
-for (let r = 0, tRuns = buildsOnly ? 1 : runs; r < (buildsOnly ? 0 : 2) + tRuns; r++) {
-  // each run starts with another build (the order within a run moves a few percent by itself)
+{
+  // runs × 8 rounds of one short sample per case; each round starts with another build (the order
+  // within a round moves a few percent by itself); 5 warm-up rounds
   const keys = Object.keys(tCases);
-  const shift = (r * 2) % keys.length;
-  const order = Object.fromEntries(keys.slice(shift).concat(keys.slice(0, shift)).map((k) => [k, tCases[k]]));
-  const one = measure(order, { runs: 1, warmup: 0, label: `threaded bulk run ${r + 1}` });
-  if (r >= (buildsOnly ? 0 : 2)) for (const k of Object.keys(one)) tSamples[k].push(one[k]);
+  const rounds = buildsOnly ? 1 : runs * 8;
+  for (let r = 0, warm = buildsOnly ? 0 : 5; r < warm + rounds; r++) {
+    const shift = (r * 2) % keys.length;
+    for (const k of keys.slice(shift).concat(keys.slice(0, shift))) {
+      const t0 = process.hrtime.bigint();
+      tCases[k].fn(TB);
+      if (r >= warm) tSamples[k].push(Number(process.hrtime.bigint() - t0) / TB);
+    }
+  }
 }
 const threadedBulk = [];
 for (const { name, file } of tLoaded) {
