@@ -3,7 +3,8 @@
 // Owns: nothing persistent (bulkBadIndex: the index of the pointer a failed freeBulk refused). Entry
 // points: cacheAllocBulk(cache, dst, n), cacheFreeBulk(cache, src, n).
 // Called by: index.ts (the TS layer passes a staging buffer of u32 object addresses in linear memory).
-// Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs, slabsReleased), slab.ts
+// Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs, slabsReleased; lockNode: the
+// cache-node locks of the check pass), sync.ts (unlock), slab.ts
 // (locateObject), debug.ts (debug caches, one checked object at a time), harden.ts and inuse.ts (every
 // object handed out or freed meets its cache's double-free check; a key found is confirmed by cpu.ts
 // parkedAnywhere; the in-use bit is tested and set per run here, with inuse.ts's encoding and the
