@@ -269,8 +269,9 @@ describe("threads: shared heaps in one thread (deterministic)", () => {
     // The threaded build checks the other node's objects in a second pass, under that node's lock
     // (bulk.ts checkNodes): the index it reports must still be the first bad one in the batch.
     const a = await createAllocator({ shared: true, nodes: 2, cpusPerNode: 1, maxBytes: 16 << 20, reap: false }) as SharedHeap;
-    for (const arrayCapacity of [0, undefined]) {
-      const cache = a.createCache(`mixed-${arrayCapacity}`, { size: 48, ...(arrayCapacity === undefined ? {} : { arrayCapacity }) });
+    const kinds = [{ arrayCapacity: 0 }, {}, { inUseBits: true }, { debug: true }]; // keys / in-use bits / exact bitmap
+    for (const [i, extra] of kinds.entries()) {
+      const cache = a.createCache(`mixed-${i}`, { size: 48, ...extra });
       const own = Array.from({ length: 4 }, () => cache.allocNode(0));
       const far = Array.from({ length: 4 }, () => cache.allocNode(1));
       expect(far.every((p) => a.nodeOf(p) === 1) && own.every((p) => a.nodeOf(p) === 0)).toBe(true);
