@@ -155,7 +155,7 @@ export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 //  96 the empty sheaf (SH_HDR bytes of zeros: count 0, capacity 0) every per-CPU slot starts with
 // 112 sheaf caches [SHEAF_CLASSES] (internal caches holding arrays of 2^6 .. 2^14 bytes)
 // 148 highWater (the end of the highest block ever handed out: arena.ts commitTo / growChunks)
-// 152 threads, 156 heap lock, 160 token (shared heaps: "threads" at the end of this file)
+// 152 threads, 156 heap lock, 160 token (shared heaps), 164 kept-beyond hint ("threads" at the end of this file)
 // 192 cpuNode[MAX_CPUS]  (u8: node of each CPU)
 // 256 node headers [MAX_NODES] × NODE_SIZE (NodeHdr below)
 // ... chunk table [MAX_CHUNKS] u8
@@ -533,10 +533,13 @@ if (SH_HDR != 16) ERROR("Sheaf's header is not 16 bytes (the empty sheaf in the 
 
 // ---- threads (assembly/threads.ts, assembly/sync.ts) ------------------------------------------------
 // Shared heaps (the threaded build) take three words of the header's reserved bytes 152..191 (148 is
-// H_HIGH_WATER):
+// H_HIGH_WATER), and every heap one more:
 //   152 H_THREADS   address of the thread block (0 in a single-threaded heap)
 //   156 H_HEAP_LOCK the heap lock (sync.ts heapLock: cache list, ids, lazily created internal caches)
 //   160 H_TOKEN     last instance token handed out (each attached instance takes the next one)
+//   164 H_KEPT_BEYOND 1 while some cache may keep empty slabs beyond 2 × min_partial (node.ts: the hint
+//                   every instance reads before memory grows; in memory, so that one thread's kept slabs
+//                   go back before another thread grows memory)
 // The thread block (THREAD_BYTES, after the boot cache) holds one THREAD_CPU-byte record per CPU:
 //   0 owner    token of the instance owning this CPU, 0 = free (claimed and released with atomics)
 //   4 req      requests for the owner (REQ_* bits), honoured at its next slow path or API call
@@ -548,6 +551,7 @@ if (SH_HDR != 16) ERROR("Sheaf's header is not 16 bytes (the empty sheaf in the 
 export const H_THREADS: u32 = H_HIGH_WATER + 4;   // 152
 export const H_HEAP_LOCK: u32 = H_HIGH_WATER + 8; // 156
 export const H_TOKEN: u32 = H_HIGH_WATER + 12;    // 160
+export const H_KEPT_BEYOND: u32 = H_HIGH_WATER + 16; // 164
 export const THREAD_CPU: u32 = 16;
 export const T_OWNER: u32 = 0;
 export const T_REQ: u32 = 4;
