@@ -1,4 +1,5 @@
-// validate.ts — the heap's self-check: walks every chunk, free list, cache, slab list, slab and array.
+// validate.ts — the heap's self-check: walks every chunk, free list, cache, slab list, slab and array,
+// and every node's medium heap (medium.ts mediumValidate: regions block by block, free lists, counts).
 //
 // Owns: the report area of the heap header (H_REPORT_COUNT, H_REPORT: up to REPORT_MAX entries of
 // {code, address, cache}). Entry point: validate() → number of problems found (0 = consistent).
