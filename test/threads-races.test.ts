@@ -448,6 +448,30 @@ describe("threads: race windows with Workers", () => {
     expect(totalObjects(a, cache.addr)).toBe(0);
   });
 
+  it.each([
+    { kind: "constructor", options: { ctor: () => {} }, bulk: false },
+    { kind: "inUseBits", options: { inUseBits: true }, bulk: false },
+    { kind: "inUseBits, half the runs allocBulk / freeBulk", options: { inUseBits: true }, bulk: true },
+  ])("in-use bits shared by neighbouring objects: 3 Workers freeing only their own objects lose no update ($kind cache)", async ({ options, bulk }) => {
+    // inuse.ts: one 64-bit word holds the in-use bits of 64 neighbouring objects; CPUs holding objects of
+    // one slab set and clear bits of that word at once, with no lock. A lost update refuses a valid free
+    // (a lost set) or hides a double free (a lost clear). Runs of up to 24 objects against arrays of 8
+    // send objects to and from the slabs all the time, so neighbours are held by different CPUs.
+    const a = await createAllocator({ shared: true, nodes: 1, cpusPerNode: 4, maxBytes: 32 << 20, reap: false }) as SharedHeap;
+    const cache = a.createCache("inuse", { size: 32, arrayCapacity: 8, ...options });
+    a.releaseCpu();
+    const ctl = new SharedArrayBuffer(8);                     // [0]: a Worker saw a lost update
+    const rs = await Promise.all([0, 1, 2].map((id) =>
+      runWorker({ handle: a.handle(), mode: "inuseOwn", cache: "inuse", id, ctl, run: 24, bulk, iterations: 200000, ms: 3000 })));
+    expect(rs.flatMap((r) => r.errors)).toEqual([]);
+    expect(rs.reduce((s, r) => s + r.ops, 0)).toBeGreaterThan(100000);
+    a.claimCpu();
+    expect(cache.stats().activeObjects).toBe(0);
+    const v = a.validate();
+    expect(v.ok, JSON.stringify(v.problems)).toBe(true);
+    allSlabsBack(a);
+  });
+
   it("a hold on growth (kept slabs first) is the call's own: never left set, and no Worker's allocation fails meanwhile", async () => {
     // arena.ts holdGrowth is per instance on purpose (its comment says why). A hold left set would refuse
     // the holder's own next growth (its 3 MiB blocks); growth by the other Worker goes on meanwhile.
