@@ -39,6 +39,7 @@ import {
   F_INTERNAL, F_INUSE, F_KMALLOC, F_RECLAIMABLE,
 } from "./layout";
 import { objectIndexAt } from "./structs";
+import { THREADED } from "./sync";
 
 // ---- the free key -------------------------------------------------------------------------------------
 
@@ -80,6 +81,41 @@ export function hardenFlags(flags: u32): u32 {
 
 // ---- the in-use bit -----------------------------------------------------------------------------------
 
+// Set the bits m of the in-use word at w (bulk.ts markRun too: the one writer of a set).
+@inline export function inuseWordSet(w: usize, m: u64): void {
+  if (THREADED) wordSetShared(w, m);
+  else store<u64>(w, load<u64>(w) | m);
+}
+
+// Test and clear bit m of the in-use word at w: true if it was set (and is clear now); false, and nothing
+// changed, if it was clear. (bulk.ts's check pass too.)
+@inline export function inuseWordTestClear(w: usize, m: u64): bool {
+  if (THREADED) return wordTestClearShared(w, m);
+  const v = load<u64>(w);
+  if ((v & m) == 0) return false;
+  store<u64>(w, v & ~m);
+  return true;
+}
+
+// Threaded build: the read-modify-write of a word other CPUs update at once — a compare-and-swap, out of
+// line. The retry (another CPU changed a neighbour's bit between the load and the swap: it made progress)
+// is a call, not a loop, on purpose: binaryen never inlines a function that makes a call once it is above
+// its always-inline size, while at -O3 it inlines small functions with loops. So the fast paths, which
+// contain the F_INUSE branch, carry a call here and no atomic instruction of their own: a cache without
+// in-use bits pays none (test/threads-races.test.ts checks both). The depth is the number of times other
+// CPUs won the word meanwhile.
+function wordSetShared(w: usize, m: u64): void {
+  const v = atomic.load<u64>(w);
+  if (atomic.cmpxchg<u64>(w, v, v | m) != v) wordSetShared(w, m);
+}
+
+function wordTestClearShared(w: usize, m: u64): bool {
+  const v = atomic.load<u64>(w);
+  if ((v & m) == 0) return false;
+  if (atomic.cmpxchg<u64>(w, v, v & ~m) != v) return wordTestClearShared(w, m);
+  return true;
+}
+
 // Address of the bitmap word holding object i's bit, in the slab starting at `slab`.
 @inline function wordOf(cache: usize, slab: usize, i: u32): usize {
   return slab + load<u32>(cache, C_INUSE_OFF) + (<usize>(i >> 6) << 3);
@@ -100,7 +136,8 @@ export function hardenFlags(flags: u32): u32 {
   if ((load<u32>(cache, C_FLAGS) & F_INUSE) != 0 && p != 0) {
     const i = indexOf(cache, p);
     const w = wordOf(cache, slabOf(cache, p), i);
-    store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
+    if (THREADED) wordSetShared(w, <u64>1 << (i & 63));
+    else store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
   }
   return p;
 }
@@ -112,6 +149,7 @@ export function hardenFlags(flags: u32): u32 {
   if ((load<u32>(cache, C_FLAGS) & F_INUSE) == 0) return true;
   const i = indexOf(cache, p);
   const w = wordOf(cache, slabOf(cache, p), i);
+  if (THREADED) return wordTestClearShared(w, <u64>1 << (i & 63));
   const v = load<u64>(w);
   const m = <u64>1 << (i & 63);
   if ((v & m) == 0) return false;
