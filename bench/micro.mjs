@@ -14,6 +14,9 @@
 //      bulk pairs of one node (the common batch: one cache-node lock) and of two nodes (half taken from
 //      node 1: bulk.ts checks each node's objects under that node's lock), per object, as ratios to
 //      build/threaded.wasm in the same run (the median of the per-round ratios, 8 rounds per run)
+//   6. in-use bits (inuse.ts), every build of 4 and 5 side by side: a plain cache's and an in-use-bit
+//      cache's alloc+free pair from JS (ratio to two empty calls into the same instance) and inside Wasm
+//      (the in-use cache's ratio to the plain one's); the threaded build's in-use word is a compare-and-swap
 // Each figure is the median of several interleaved runs with its baseline, in this process.
 // Usage: node bench/micro.mjs [--runs N] [--json] [--build name=file.wasm ...] [--builds-only]
 //        [--threaded-build name=file.wasm ...]
@@ -212,6 +215,67 @@ for (const { name, file } of tLoaded) {
   }
 }
 
+// ---- 6. in-use bits, single-threaded and threaded builds side by side ---------------------------------
+// A plain 64-byte cache (the free key) and one with in-use bits (F_INUSE: inUseBits, and every cache with
+// a constructor), in each release build of section 4 and each threaded build of section 5 (CPU 0 claimed,
+// one node). The in-use word is shared by 64 neighbouring objects: the threaded build updates it with a
+// compare-and-swap, out of line (inuse.ts). Pair from JS: ratio to two empty calls into the same
+// instance; pair inside Wasm: ratio to the plain cache's pair in the same instance. Each round times every
+// case once (order rotated); a ratio is the median of the per-round ratios.
+const F_INUSE = 1 << 8;
+async function inuseHeap(bytes, threaded) {
+  const memory = new WebAssembly.Memory(threaded ? { initial: 1, maximum: 4096, shared: true } : { initial: 1 });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory, hook: () => 0 } });
+  const x = instance.exports;
+  if (x.slab_init(x.data_end(), 1, 1, 0) !== 0) throw new Error("slab_init failed");
+  if (threaded) {
+    x.thread_set_wait(1, 30000);
+    if (x.cpu_claim(0) !== 0) throw new Error("cpu_claim(0) failed");
+  }
+  const plain = x.cache_create(64, 0, 0, 0xffffffff);
+  const inuse = x.cache_create(64, 0, F_INUSE, 0xffffffff);
+  if (plain === 0 || inuse === 0) throw new Error("cache_create failed");
+  for (const cc of [plain, inuse]) x.cache_free(cc, x.cache_alloc(cc));
+  return { x, plain, inuse };
+}
+const iLoaded = [];
+for (const { name, file } of loaded) iLoaded.push({ name, ...(await inuseHeap(readFileSync(file), false)) });
+for (const { name, file } of tLoaded) iLoaded.push({ name, ...(await inuseHeap(readFileSync(file), true)) });
+const IJ = buildsOnly ? 1 : 200_000;
+const IW = buildsOnly ? 1 : 2_000_000;
+const iCases = {};
+for (const { name, x, plain, inuse } of iLoaded) {
+  iCases[`${name}: two empty calls`] = { ops: IJ, fn: (n) => { for (let i = 0; i < n; i++) { x.bench_empty(); x.bench_empty(); } } };
+  iCases[`${name}: pair from JS, plain cache`] = { ops: IJ, fn: (n) => { for (let i = 0; i < n; i++) x.cache_free(plain, x.cache_alloc(plain)); } };
+  iCases[`${name}: pair from JS, in-use bits`] = { ops: IJ, fn: (n) => { for (let i = 0; i < n; i++) x.cache_free(inuse, x.cache_alloc(inuse)); } };
+  iCases[`${name}: pair in Wasm, plain cache`] = { ops: IW, fn: (n) => x.bench_pairs(plain, n) };
+  iCases[`${name}: pair in Wasm, in-use bits`] = { ops: IW, fn: (n) => x.bench_pairs(inuse, n) };
+}
+const iSamples = Object.fromEntries(Object.keys(iCases).map((k) => [k, []]));
+{
+  const keys = Object.keys(iCases);
+  const rounds = buildsOnly ? 1 : runs * 4;
+  for (let r = 0, warm = buildsOnly ? 0 : 3; r < warm + rounds; r++) {
+    const shift = (r * 5) % keys.length;
+    for (const k of keys.slice(shift).concat(keys.slice(0, shift))) {
+      const t0 = process.hrtime.bigint();
+      iCases[k].fn(iCases[k].ops);
+      if (r >= warm) iSamples[k].push(Number(process.hrtime.bigint() - t0) / iCases[k].ops);
+    }
+  }
+}
+const inuseRows = [];
+for (const { name } of iLoaded) {
+  const row = (kind, base) => {
+    const xs = iSamples[`${name}: ${kind}`];
+    const bs = iSamples[`${name}: ${base}`];
+    inuseRows.push({ what: `${kind} [${name}]`, build: name, ns: median(xs), base: `${base} [${name}]`, baseNs: median(bs), ratio: median(xs.map((v, i) => v / bs[i])) });
+  };
+  row("pair from JS, plain cache", "two empty calls");
+  row("pair from JS, in-use bits", "two empty calls");
+  row("pair in Wasm, in-use bits", "pair in Wasm, plain cache");
+}
+
 if (process.env.WASM_SLAB_BENCH_DIR) {
   // The bench results contract (bench/run.mjs): <section>.json in the results directory.
   const dir = process.env.WASM_SLAB_BENCH_DIR;
@@ -220,11 +284,12 @@ if (process.env.WASM_SLAB_BENCH_DIR) {
     ...(buildsOnly ? [] : results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, ratio: r.ratio, goal: r.goal, reached: r.ratio <= r.goal }))),
     ...flavours.map((f) => ({ name: f.what, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
     ...threadedBulk.map((f) => ({ name: `threaded build: ${f.what}`, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
+    ...inuseRows.map((f) => ({ name: `in-use bits: ${f.what}`, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
   ];
   writeFileSync(join(dir, "micro.json"), JSON.stringify({ section: "micro", runs, figures }, null, 2));
 }
 
-if (values.json) console.log(JSON.stringify(buildsOnly ? { flavours, threadedBulk } : { results, flavours, threadedBulk }, null, 2));
+if (values.json) console.log(JSON.stringify(buildsOnly ? { flavours, threadedBulk, inuseRows } : { results, flavours, threadedBulk, inuseRows }, null, 2));
 else {
   console.log(`micro-benchmarks, median of ${runs} runs (Node ${process.version})`);
   if (!buildsOnly) {
@@ -241,6 +306,9 @@ else {
   console.log("bulk in the threaded build, side by side (ratio: this build / build/threaded.wasm, median of per-run ratios):");
   for (const { name, file } of tLoaded) console.log(`  ${name}: ${file}`);
   table(["benchmark", "ns/op", "threaded ns", "ratio"], threadedBulk.map((f) => [f.what, fmt(f.ns), fmt(f.baseNs), fmt(f.ratio, 3)]));
+  console.log("");
+  console.log("in-use bits, release and threaded builds side by side (ratio: median of per-round ratios, same instance):");
+  table(["benchmark", "ns/op", "baseline", "base ns", "ratio"], inuseRows.map((f) => [f.what, fmt(f.ns), f.base, fmt(f.baseNs), fmt(f.ratio, 3)]));
 }
 writeSection("micro", {
   runs,
