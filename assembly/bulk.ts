@@ -41,6 +41,10 @@
 // pass then frees the objects as ordinary ones (freeRuns + freeToSlabs). A batch of one node takes one
 // lock and runs checkRun's loop alone, as before; a batch of m nodes takes m locks. (An F_INUSE cache
 // flips nothing: its in-use bits find duplicates, so it never stops at another node's object.)
+// In-use bits take no lock at all: a word holds 64 neighbouring objects' bits, which other CPUs set and
+// clear at the same time from their own fast paths, so in the threaded build markRun and the check pass
+// update it with inuse.ts's compare-and-swap (inuseWordSet, inuseWordTestClear) — the same code as
+// before in the single-threaded build.
 // Measured (bench/micro.mjs section 5, threaded build against its previous version, same process):
 // a one-node batch 0.95–0.99× (no change), a two-node batch about 1.1× (the second lock and pass).
 // Measured (bench/PROFILE.md "Bulk", second part): what each part costs per object.

@@ -7,7 +7,8 @@
 // keyOf, keyAddr); which mechanism a new cache gets (hardenFlags). Entry points: inuseMark() (an object
 // goes to a user), inuseRelease() (a user frees it: test and clear), inuseIsSet() (validate, destroy
 // report), inuseClearSlab() (a new slab), hardenFlags() (cache.ts), keyPark() (slab.ts slabTake), keyOf(),
-// keyAddr(), keyPresent() (harden.ts, validate.ts).
+// keyAddr(), keyPresent() (harden.ts, validate.ts), inuseWordSet() / inuseWordTestClear() (bulk.ts: one
+// word's update, the compare-and-swap in the threaded build).
 //
 // The free key (F_FREEKEY: every cache whose free objects may be written — no constructor, not debug —
 // chosen by measurement, README "Double frees"): an object not in a user's hands holds its key,
@@ -18,7 +19,7 @@
 // caches whose free objects must keep their bytes (a constructor's state) and those that ask for them;
 // debug caches (no arrays: the slab bitmap is exact) and the heap's own caches get neither.
 // Called by harden.ts (the checks), slab.ts (keyPark), cache.ts (hardenFlags), bulk.ts, debugslot.ts (a
-// new slab), reclaim.ts, destroy.ts, validate.ts. Calls structs.ts (the object index) only.
+// new slab), reclaim.ts, destroy.ts, validate.ts. Calls structs.ts (the object index), sync.ts (THREADED).
 //
 // Slab of an F_INUSE cache (layoutSlab in cache.ts):
 //
@@ -34,6 +35,29 @@
 //
 // Invariants (checked by validate): in-use bit set ⇒ slab bit 0 (allocated) and the object is in no array;
 //   bits ≥ objects are 0.
+//
+// Threaded build: a bitmap word is shared by 64 neighbouring objects, which different CPUs hold at once,
+// and no lock covers the fast paths that write it. A plain load / or / store lost updates there (3 Workers
+// each freeing only their own objects: thousands of valid frees refused per million; a lost clear would
+// hide a real double free). So every read-modify-write of a word — inuseMark, inuseRelease, bulk.ts's
+// markRun and check pass (inuseWordSet, inuseWordTestClear), reclaim.ts through inuseRelease — is a
+// compare-and-swap there (wordSetShared, wordTestClearShared: a lost race retries; of two frees of one
+// object at the same moment exactly one wins). inuseClearSlab stays a plain fill: a new slab is filled
+// under its node's lock before any of its objects is handed out. Reads (inuseIsSet: validate, destroy,
+// hardenCheck, reclaim) stay plain loads: a reader's own object's bit is stable while it holds it.
+// The CAS is out of line, so the fast paths (cache_alloc, cache_free, malloc, free) carry only a call in
+// their F_INUSE branch: caches without in-use bits — every free-key cache and malloc — pay no atomic
+// (test/threads-races.test.ts checks the .wat). The single-threaded build compiles to the same bytes.
+// Chosen by measurement (node bench/micro.mjs section 6, with main's builds side by side, 3 runs of 5):
+// the threaded in-use pair inside Wasm costs 1.9–2.1× the plain cache's pair (main: 1.33–1.38×, wrong),
+// i.e. main's in-use pair is 0.59–0.68× this one (about +12 ns a pair: two locked cmpxchg); the plain
+// cache's pair is unchanged (main / this 0.93–1.06). The alternative, one byte per object (a plain store
+// of the holder's own byte, no shared word), would run at about main's figure but costs 7/8 byte more per
+// object in every slab (a 32-byte cache: 123 objects in a 4 KiB slab instead of 127, 3%), a second
+// slab layout for the threaded
+// build only (layoutSlab, validate, bulk.ts, the JS mirror), and loses exactness for two simultaneous
+// frees of one object (both could read "in use"); in-use caches are the minority (constructors,
+// inUseBits), so their threaded pair pays for the atomics instead.
 import {
   C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_CTOR, F_DEBUG_MASK, F_FREEKEY,
   F_INTERNAL, F_INUSE, F_KMALLOC, F_RECLAIMABLE,

@@ -220,7 +220,8 @@ for (const { name, file } of tLoaded) {
 // a constructor), in each release build of section 4 and each threaded build of section 5 (CPU 0 claimed,
 // one node). The in-use word is shared by 64 neighbouring objects: the threaded build updates it with a
 // compare-and-swap, out of line (inuse.ts). Pair from JS: ratio to two empty calls into the same
-// instance; pair inside Wasm: ratio to the plain cache's pair in the same instance. Each round times every
+// instance; pair inside Wasm: ratio to the plain cache's pair in the same instance, and for every build
+// but build/release.wasm and build/threaded.wasm, each cache's pair to that one's. Each round times every
 // case once (order rotated); a ratio is the median of the per-round ratios.
 const F_INUSE = 1 << 8;
 async function inuseHeap(bytes, threaded) {
@@ -239,8 +240,8 @@ async function inuseHeap(bytes, threaded) {
   return { x, plain, inuse };
 }
 const iLoaded = [];
-for (const { name, file } of loaded) iLoaded.push({ name, ...(await inuseHeap(readFileSync(file), false)) });
-for (const { name, file } of tLoaded) iLoaded.push({ name, ...(await inuseHeap(readFileSync(file), true)) });
+for (const { name, file } of loaded) iLoaded.push({ name, ref: "checked", ...(await inuseHeap(readFileSync(file), false)) });
+for (const { name, file } of tLoaded) iLoaded.push({ name: name === "threaded" ? name : `${name}, threaded`, ref: "threaded", ...(await inuseHeap(readFileSync(file), true)) });
 const IJ = buildsOnly ? 1 : 200_000;
 const IW = buildsOnly ? 1 : 2_000_000;
 const iCases = {};
@@ -265,15 +266,20 @@ const iSamples = Object.fromEntries(Object.keys(iCases).map((k) => [k, []]));
   }
 }
 const inuseRows = [];
-for (const { name } of iLoaded) {
-  const row = (kind, base) => {
+for (const { name, ref } of iLoaded) {
+  const row = (kind, base, baseBuild = name) => {
     const xs = iSamples[`${name}: ${kind}`];
-    const bs = iSamples[`${name}: ${base}`];
-    inuseRows.push({ what: `${kind} [${name}]`, build: name, ns: median(xs), base: `${base} [${name}]`, baseNs: median(bs), ratio: median(xs.map((v, i) => v / bs[i])) });
+    const bs = iSamples[`${baseBuild}: ${base}`];
+    inuseRows.push({ what: `${kind} [${name}]`, build: name, ns: median(xs), base: `${base} [${baseBuild}]`, baseNs: median(bs), ratio: median(xs.map((v, i) => v / bs[i])) });
   };
   row("pair from JS, plain cache", "two empty calls");
   row("pair from JS, in-use bits", "two empty calls");
   row("pair in Wasm, in-use bits", "pair in Wasm, plain cache");
+  if (name !== ref) {
+    // the plain cache against the same kind of build (checked release / threaded) of this tree
+    row("pair in Wasm, plain cache", "pair in Wasm, plain cache", ref);
+    row("pair in Wasm, in-use bits", "pair in Wasm, in-use bits", ref);
+  }
 }
 
 if (process.env.WASM_SLAB_BENCH_DIR) {

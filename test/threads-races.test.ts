@@ -6,7 +6,9 @@
 // lock whose holder died (the waiter gives up: LockTimeoutError), growth seen by every instance. Worker
 // cases force the same windows under real concurrency: CPU claim/release contention, growth while
 // others allocate, a request while the owner is in a slow path, a Worker terminated while holding
-// objects. Correctness assertions only.
+// objects, in-use bitmap words shared by objects that different CPUs hold (inuse.ts). Correctness
+// assertions only; the static test reads build/threaded.wat (no atomics on the fast paths but the
+// in-use bits' out-of-line compare-and-swap).
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
