@@ -153,6 +153,22 @@ for (const { name, file } of loaded) {
   }
 }
 
+// Interleaved samples (sections 5 and 6): `count` rounds after `warm` warm-up rounds, each timing every
+// case once (ns per op), each round's order rotated by `rotate` cases. Returns { case: [ns per round] }.
+function rounds(cases, count, warm, rotate) {
+  const keys = Object.keys(cases);
+  const samples = Object.fromEntries(keys.map((k) => [k, []]));
+  for (let r = 0; r < warm + count; r++) {
+    const shift = (r * rotate) % keys.length;
+    for (const k of keys.slice(shift).concat(keys.slice(0, shift))) {
+      const t0 = process.hrtime.bigint();
+      cases[k].fn(cases[k].ops);
+      if (r >= warm) samples[k].push(Number(process.hrtime.bigint() - t0) / cases[k].ops);
+    }
+  }
+  return samples;
+}
+
 // ---- 5. bulk in the threaded build, side by side ------------------------------------------------------
 async function threadedHeap(bytes) {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 4096, shared: true });
@@ -191,21 +207,9 @@ for (const { name, x, cc, stage, memory } of tLoaded) {
     },
   };
 }
-const tSamples = Object.fromEntries(Object.keys(tCases).map((k) => [k, []]));
-{
-  // runs × 8 rounds of one short sample per case; each round starts with another build (the order
-  // within a round moves a few percent by itself); 5 warm-up rounds
-  const keys = Object.keys(tCases);
-  const rounds = buildsOnly ? 1 : runs * 8;
-  for (let r = 0, warm = buildsOnly ? 0 : 5; r < warm + rounds; r++) {
-    const shift = (r * 2) % keys.length;
-    for (const k of keys.slice(shift).concat(keys.slice(0, shift))) {
-      const t0 = process.hrtime.bigint();
-      tCases[k].fn(TB);
-      if (r >= warm) tSamples[k].push(Number(process.hrtime.bigint() - t0) / TB);
-    }
-  }
-}
+// runs × 8 rounds of one short sample per case; each round starts with another build (the order within a
+// round moves a few percent by itself); 5 warm-up rounds
+const tSamples = rounds(tCases, buildsOnly ? 1 : runs * 8, buildsOnly ? 0 : 5, 2);
 const threadedBulk = [];
 for (const { name, file } of tLoaded) {
   for (const kind of ["bulk of one node", "bulk of two nodes"]) {
@@ -252,19 +256,7 @@ for (const { name, x, plain, inuse } of iLoaded) {
   iCases[`${name}: pair in Wasm, plain cache`] = { ops: IW, fn: (n) => x.bench_pairs(plain, n) };
   iCases[`${name}: pair in Wasm, in-use bits`] = { ops: IW, fn: (n) => x.bench_pairs(inuse, n) };
 }
-const iSamples = Object.fromEntries(Object.keys(iCases).map((k) => [k, []]));
-{
-  const keys = Object.keys(iCases);
-  const rounds = buildsOnly ? 1 : runs * 4;
-  for (let r = 0, warm = buildsOnly ? 0 : 3; r < warm + rounds; r++) {
-    const shift = (r * 5) % keys.length;
-    for (const k of keys.slice(shift).concat(keys.slice(0, shift))) {
-      const t0 = process.hrtime.bigint();
-      iCases[k].fn(iCases[k].ops);
-      if (r >= warm) iSamples[k].push(Number(process.hrtime.bigint() - t0) / iCases[k].ops);
-    }
-  }
-}
+const iSamples = rounds(iCases, buildsOnly ? 1 : runs * 4, buildsOnly ? 0 : 3, 5);
 const inuseRows = [];
 for (const { name, ref } of iLoaded) {
   const row = (kind, base, baseBuild = name) => {
