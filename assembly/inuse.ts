@@ -38,7 +38,7 @@
 //
 // Threaded build: a bitmap word is shared by 64 neighbouring objects, which different CPUs hold at once,
 // and no lock covers the fast paths that write it. A plain load / or / store lost updates there (3 Workers
-// each freeing only their own objects: thousands of valid frees refused per million; a lost clear would
+// each freeing only their own objects: valid frees refused within a second, every run; a lost clear would
 // hide a real double free). So every read-modify-write of a word — inuseMark, inuseRelease, bulk.ts's
 // markRun and check pass (inuseWordSet, inuseWordTestClear), reclaim.ts through inuseRelease — is a
 // compare-and-swap there (wordSetShared, wordTestClearShared: a lost race retries; of two frees of one
@@ -48,16 +48,17 @@
 // The CAS is out of line, so the fast paths (cache_alloc, cache_free, malloc, free) carry only a call in
 // their F_INUSE branch: caches without in-use bits — every free-key cache and malloc — pay no atomic
 // (test/threads-races.test.ts checks the .wat). The single-threaded build compiles to the same bytes.
-// Chosen by measurement (node bench/micro.mjs section 6, with main's builds side by side, 3 runs of 5):
-// the threaded in-use pair inside Wasm costs 1.9–2.1× the plain cache's pair (main: 1.33–1.38×, wrong),
-// i.e. main's in-use pair is 0.59–0.68× this one (about +12 ns a pair: two locked cmpxchg); the plain
-// cache's pair is unchanged (main / this 0.93–1.06). The alternative, one byte per object (a plain store
-// of the holder's own byte, no shared word), would run at about main's figure but costs 7/8 byte more per
-// object in every slab (a 32-byte cache: 123 objects in a 4 KiB slab instead of 127, 3%), a second
-// slab layout for the threaded
-// build only (layoutSlab, validate, bulk.ts, the JS mirror), and loses exactness for two simultaneous
-// frees of one object (both could read "in use"); in-use caches are the minority (constructors,
-// inUseBits), so their threaded pair pays for the atomics instead.
+// Chosen by measurement (node bench/micro.mjs section 6 with main's builds beside these, --build and
+// --threaded-build; 7 runs of 5–9): the threaded in-use pair inside Wasm costs 1.9–2.1× the plain cache's
+// pair (main's plain update: 1.29–1.48×), i.e. main's in-use pair is 0.59–0.70× this one (two locked
+// cmpxchg, about +10 ns a pair). The plain cache's threaded pair runs the same instructions (the .wat
+// differs only in the F_INUSE branches): main / this 0.86–1.06, median 0.95, where the byte-identical
+// release builds measured 0.94–1.09, median 1.00 — within this machine's noise. The alternative, one
+// byte per object (a plain store of the holder's own byte, no shared word), would run at about main's
+// figure, but costs 7/8 byte more per object in every slab (a 32-byte cache: 123 objects in a 4 KiB slab
+// instead of 127, 3%), a second slab layout for the threaded build only (layoutSlab, validate, bulk.ts),
+// and loses exactness for two simultaneous frees of one object (both could read "in use"). In-use caches
+// are the minority (constructors, inUseBits): their threaded pair pays for the atomics instead.
 import {
   C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_CTOR, F_DEBUG_MASK, F_FREEKEY,
   F_INTERNAL, F_INUSE, F_KMALLOC, F_RECLAIMABLE,
