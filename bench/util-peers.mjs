@@ -89,7 +89,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes(
   const dir = traceDir();
   const names = process.argv.slice(2).filter((a) => !a.startsWith("--"));
   const traces = names.length ? names : ["coalescing-bal", "realloc2-bal", "short2-bal", "bash", "perl", "malloc", "malloc-free", "short1-bal"];
-  for (const t of traces) printBreakdown(t, breakdown(file, join(dir, `${t}.rep`)));
+  for (const t of traces) {
+    const b = breakdown(file, join(dir, `${t}.rep`));
+    printBreakdown(t, b);
+    if (b.atGrow && b.atGrow.highWater !== b.highWater) printBreakdown(`${t} (when memory last grew)`, b.atGrow);
+  }
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const peers = buildPeers();
   if (!peers) { console.log("(no clang / wasi-libc)"); process.exit(0); }

@@ -9,9 +9,10 @@
 // runs a wasm-slab merged build of mbench.c compiled with -DMBENCH_HOOK (bench/util-peers.mjs breakdown):
 // mbench calls env.mbench_hook(live) after every replayed operation, and this runner walks the heap
 // (the merged module's heap_footprint export) each time the heap's high-water mark (H_HIGH_WATER: the end
-// of the highest block ever handed out) rises. Memory only grows, so the last of those walks is the layout
-// that decided the footprint. At exit it prints that walk as one "breakdown {json}" line: the footprint
-// categories, memory and high-water offsets from __heap_base, and the pages of every chunk by owner.
+// of the highest block ever handed out) rises. Memory only grows, so the last of those walks is the
+// highest layout reached. At exit it prints that walk as one "breakdown {json}" line: the footprint categories, memory
+// and high-water offsets from __heap_base, and the pages of every chunk by owner; its field atGrow is
+// the walk at the rise that last grew memory (the layout that decided the footprint).
 //
 // Engine flags (wasmRunFlags, the one place they are chosen; callers spawn `node ...wasmRunFlags runner`):
 //   --no-liftoff      compile every function with TurboFan before it runs. With V8's default tiering the
@@ -84,16 +85,20 @@ if (process.argv[1] === wasmRunner) {
   const [file, preopen] = opts.filter((a) => !a.startsWith("--"));
   const args = process.argv.slice(sep + 1);
   const wasi = new WASI({ version: "preview1", args: ["mbench", ...args], preopens: preopen ? { [preopen]: preopen } : {}, returnOnExit: true });
-  let x = null, lastHw = 0, atHw = null;
+  let x = null, lastHw = 0, lastMem = 0, atHw = null, atGrow = null;
   const mbench_hook = (live) => {
     const hw = new DataView(x.memory.buffer).getUint32(((x.__heap_base.value + 63) & ~63) + x.H_HIGH_WATER.value, true);
-    if (hw > lastHw) { lastHw = hw; atHw = heapSnapshot(x, live >>> 0); }
+    if (hw > lastHw) {
+      lastHw = hw;
+      atHw = heapSnapshot(x, live >>> 0);
+      if (x.memory.buffer.byteLength > lastMem) { lastMem = x.memory.buffer.byteLength; atGrow = atHw; }
+    }
   };
   const env = breakdown ? { hook: () => 0, mbench_hook } : { hook: () => 0 };
   const { instance } = await WebAssembly.instantiate(readFileSync(file), { env, wasi_snapshot_preview1: wasi.wasiImport });
   x = instance.exports;
   const code = wasi.start(instance);
-  if (breakdown) console.log(`breakdown ${JSON.stringify(atHw)}`);
+  if (breakdown) console.log(`breakdown ${JSON.stringify({ ...atHw, atGrow })}`);
   for (const [name, v] of Object.entries(instance.exports)) {
     if (name.startsWith("prof:") && v instanceof WebAssembly.Global) console.log(`count ${name.slice(5)} ${v.value >>> 0}`);
   }
