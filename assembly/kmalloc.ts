@@ -109,10 +109,7 @@ const KM_LEND_MIN: u32 = 128;
 // used a few times takes objects straight from its slabs and creates no sheaf (each sheaf size is an
 // internal cache with a slab of its own) and parks nothing. After KM_WARM_ALLOCS (layout.ts) slow-path
 // allocations on a CPU (the ALLOC_SLOWPATH counter of its slot) the class gets its arrays (classArrayCap),
-// for good — once its slabs on that CPU's node hold at least an array's worth of objects (capacity),
-// so arrays never park more than the class already holds: a class of big blocks with few live (4 KiB
-// buffers taken and freed in turn) keeps to its slabs and makes no sheaf. The kernel set keeps its
-// arrays from the start (the lab's geometry).
+// for good. The kernel set keeps its arrays from the start (the lab's geometry).
 
 // realloc growth of a class object: to at least usable + usable >> REALLOC_GROWTH_SHIFT (25%).
 const REALLOC_GROWTH_SHIFT: u32 = 2;
@@ -261,12 +258,10 @@ function classArrayCap(size: u32): u32 {
 // straight from the slabs.
 function classWarm(c: usize): void {
   if (statOf(cpuSlot(c), ALLOC_SLOWPATH) < <u64>KM_WARM_ALLOCS) return;
-  const cap = classArrayCap(load<u32>(c, C_SIZE));
-  if (changetype<CacheNode>(cnAddr(c, currentNode)).totalObjects < cap) return;
   heapLock();
   if (load<u32>(c, C_ARRAY_CAP) == 0) {
     store<u32>(c, 1, C_BATCH);                  // warms up further: cpu.ts warmBatch doubles it per refill
-    publish(c + C_ARRAY_CAP, cap);
+    publish(c + C_ARRAY_CAP, classArrayCap(load<u32>(c, C_SIZE)));
   }
   heapUnlock();
 }
