@@ -97,6 +97,7 @@ if (process.argv[1] === wasmRunner) {
   const env = breakdown ? { hook: () => 0, mbench_hook } : { hook: () => 0 };
   const { instance } = await WebAssembly.instantiate(readFileSync(file), { env, wasi_snapshot_preview1: wasi.wasiImport });
   x = instance.exports;
+  lastMem = x.memory.buffer.byteLength;               // atGrow stays null when memory never grows
   const code = wasi.start(instance);
   if (breakdown) console.log(`breakdown ${JSON.stringify({ ...atHw, atGrow })}`);
   for (const [name, v] of Object.entries(instance.exports)) {
