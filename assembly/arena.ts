@@ -3,7 +3,8 @@
 // Owns: the heap header's global fields (base, chunkBase, nchunks, budget), the chunk table, and growth.
 // Entry points: arenaInit(), arenaAttach() (a second instance over an existing heap: views only),
 // growChunks() (with commitTo, the only functions that call memory.grow), holdGrowth() (node.ts: try the
-// memory already there first), nodeOf(), chunkIndex(), chunkStart().
+// memory already there first), nodeOf(), chunkIndex(), chunkStart(), memoryEnd() (the end of memory in
+// u64: 2^32 for 65536 pages; pagesBytes, pagesToGrow).
 // Threaded build: growth and commits take the grow lock (sync.ts), and nchunks is published with an
 // atomic store after the chunk-table bytes, so every instance that reads it sees the new chunks' nodes.
 // Called by: page.ts (growth), everything (nodeOf / pageOf arithmetic). Calls nothing above it.
@@ -66,25 +67,50 @@ function setViews(base: usize, chunkBase: usize): void {
 // A second instance over an existing heap (threads.ts attach): take its views, write nothing.
 // False when `base` holds no heap header.
 export function arenaAttach(base: usize): bool {
-  if (base == 0 || (base & 63) != 0 || base + H_CHUNK_TABLE > (<usize>memory.size() << WASM_PAGE_SHIFT)) return false;
+  if (base == 0 || (base & 63) != 0 || <u64>base + H_CHUNK_TABLE > memoryEnd()) return false;
   if (load<u32>(base, H_MAGIC) != HEAP_MAGIC || load<u32>(base, H_VERSION) != HEAP_VERSION) return false;
   setViews(base, <usize>load<u32>(base, H_CHUNK_BASE));
   return true;
 }
 
+// The bytes of `pages` 64 KiB pages, and the end of linear memory, as u64: a 65536-page memory (all
+// 4 GiB of wasm32) ends at 2^32, which `<usize>memory.size() << 16` wraps to 0. Every "below the end of
+// memory" test compares in 64 bits (index.ts, report.ts, footprint.ts use memoryEnd too).
+@inline export function pagesBytes(pages: i32): u64 {
+  return <u64><u32>pages << WASM_PAGE_SHIFT;
+}
+@inline export function memoryEnd(): u64 {
+  return pagesBytes(memory.size());
+}
+
+// Memory pages to grow so that `end` bytes are addressable in a memory of `have` pages (0: there already).
+@inline export function pagesToGrow(end: usize, have: i32): i32 {
+  const bytes = pagesBytes(have);
+  if (<u64>end <= bytes) return 0;
+  return <i32>((<u64>end - bytes + (1 << WASM_PAGE_SHIFT) - 1) >> WASM_PAGE_SHIFT);
+}
+
 // Grow linear memory so that `end` bytes are addressable. False if the engine refuses.
-// While growth is held (per instance), ensureMemory and growChunks fail instead of growing: node.ts asks
-// for a slab's pages this way first, and gives kept empty slabs back before it lets memory grow.
+// While growth is held, ensureMemory and growChunks fail instead of growing: node.ts asks for a slab's
+// pages this way first, and gives kept empty slabs back before it lets memory grow.
+// The hold is per instance on purpose (threaded build: per thread): it is the intent of the one call
+// running on this instance ("this page request only, without growing"), not a state of the heap. Another
+// thread's growth must go on meanwhile (a shared flag would make its allocations fail for no reason), and
+// no other call can see it set: between holdGrowth(true) and holdGrowth(false) (slab.ts slabNew,
+// node.ts keptHoldBegin/End around one plain pageAlloc/pagesAlloc) nothing calls the host, so no
+// re-entrant call runs on this instance, and a refusal it causes is always followed by the same request
+// with growth allowed (and pressure reclaim): the hold can make the heap take another route to the
+// memory, never fail an allocation. test/threads-races.test.ts: Workers that hold and grow at once, none
+// refused (a hold left set fails the holder's next growth there).
 let growHeld: bool = false;
 export function holdGrowth(on: bool): void {
   growHeld = on;
 }
 
 function ensureMemory(end: usize): bool {
-  const have = <usize>memory.size() << WASM_PAGE_SHIFT;
-  if (end <= have) return true;
+  const pages = pagesToGrow(end, memory.size());
+  if (pages == 0) return true;
   if (growHeld) return false;
-  const pages = <i32>((end - have + (1 << WASM_PAGE_SHIFT) - 1) >> WASM_PAGE_SHIFT);
   return memory.grow(pages) >= 0;
 }
 
@@ -144,7 +170,7 @@ export function commitTo(end: usize): bool {
     return true;
   }
   // Threaded: two nodes may commit at once; the grow lock makes "size, then grow" one step.
-  if (end > (<usize>memory.size() << WASM_PAGE_SHIFT)) {
+  if (<u64>end > memoryEnd()) {
     lock(HEAP + H_GROW_LOCK);
     const ok = ensureMemory(end);
     unlock(HEAP + H_GROW_LOCK);

@@ -3,7 +3,8 @@
 // Owns: nothing persistent (bulkBadIndex: the index of the pointer a failed freeBulk refused). Entry
 // points: cacheAllocBulk(cache, dst, n), cacheFreeBulk(cache, src, n).
 // Called by: index.ts (the TS layer passes a staging buffer of u32 object addresses in linear memory).
-// Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs, slabsReleased), slab.ts
+// Calls sheaf.ts (sheaves, the barn), node.ts (refillBatch, freeToSlabs, slabsReleased; lockNode: the
+// cache-node locks of the check pass), sync.ts (unlock), slab.ts
 // (locateObject), debug.ts (debug caches, one checked object at a time), harden.ts and inuse.ts (every
 // object handed out or freed meets its cache's double-free check; a key found is confirmed by cpu.ts
 // parkedAnywhere; the in-use bit is tested and set per run here, with inuse.ts's encoding and the
@@ -28,16 +29,27 @@
 // counts and lists once per run of same-slab objects. A batch that mixes nodes (or a CPU re-entered
 // inside a slow path: CC_GUARD set) clears every flip and goes object by object (same-node objects into
 // the arrays, the rest to their slabs, each node under its own lock).
-// Threaded build: a flipped bit is visible to other CPUs' refills, so the check pass, the clearing of the
-// flips and nothing else run under the CPU node's cache-node lock, and the free pass then frees the
-// objects as ordinary ones (freeRuns + freeToSlabs). (Objects of another node are flipped under this
-// node's lock, not theirs: a refill on that node racing a mixed batch is not excluded; see the report of
-// issue 11 item 2.)
+// Threaded build: a flipped bit is visible to other CPUs' refills (and a slab's bitmap words are written
+// by whoever holds its node's lock), so an object's bit is flipped and cleared again only under the
+// cache-node lock of that object's node, and no flip outlives the lock it was made under. The check pass
+// runs under the CPU node's lock (checkRun); at the first object of another node it stops and checkMixed
+// goes on, flipping only the CPU node's objects and locating and key-checking the others (their nodes
+// noted). Those flips are cleared before that lock goes (parkRun, or parkNode for a mixed batch); then
+// each other node the batch touches, in ascending order, one lock at a time (never two: sync.ts lock
+// order), gets the same test-flip-clear for its objects (checkNodes). A duplicate is always of one node,
+// so each is found under its node's lock, and the index reported is still the first bad one. The free
+// pass then frees the objects as ordinary ones (freeRuns + freeToSlabs). A batch of one node takes one
+// lock and runs checkRun's loop alone, as before; a batch of m nodes takes m locks. (An F_INUSE cache
+// flips nothing: its in-use bits find duplicates, so it never stops at another node's object.)
+// Measured (bench/micro.mjs section 5, threaded build against its previous version, same process):
+// a one-node batch 0.95–0.99× (no change), a two-node batch about 1.1× (the second lock and pass).
 // Measured (bench/PROFILE.md "Bulk", second part): what each part costs per object.
 //
 // Call tree: cacheAllocBulk → bulkEntry, takeRun (entry + key clear), barnGetFullSheaf → putBack,
 //   refillBatch, markRun (in-use bits);  cacheFreeBulk → bulkEntry, checkRun (locateObject, parkedAnywhere,
-//   the in-use bit) → [bad: clearRun, inuseMark, freeFailed] → freeRuns (memory.copy, swapMainToBarn →
+//   the in-use bit), [threaded: checkMixed (a mixed batch), parkRun | parkNode, checkNodes (per other
+//   node: lock, flip, parkNode)]
+//   → [bad: parkRun, inuseMark, freeFailed] → freeRuns (memory.copy, swapMainToBarn →
 //   barnGetEmptySheaf | sheafNew, barnPutFullSheaf) → parkRun (clear the flip, write the key) →
 //   slabsReleased | freeToSlabs | debugFreeBulk.
 import {
@@ -171,13 +183,34 @@ function putBack(cache: usize, slot: usize, cn: usize, s: usize): void {
 // Results of checkRun besides its return value (per instance scratch, valid until the next call).
 let checkError: i32 = E_OK;   // why src[k] was refused
 let checkForeign: u32 = 0;    // objects of a node other than the CPU's
+let checkOthers: u32 = 0;     // threaded build, flip: bit m set = objects of node m ≠ the CPU's were deferred
+// checkError of a threaded checkRun with `flip` that stopped at the first object of another node (not an
+// error: checkMixed goes on from there).
+const CHECK_MIXED: i32 = -1;
 
 // Check src[0..n) as objects of `cache` in users' hands, flipping each one's free bit when `flip` (the
 // provisional mark that finds a duplicate) and clearing its in-use bit in an F_INUSE cache. Returns n
 // when all are good; else the index k of the first bad one (checkError says why), with src[0..k) flipped
 // / released and src[k..n) untouched.
+// Threaded build with `flip`: it stops at the first object of another node (checkError = CHECK_MIXED);
+// the caller goes on with checkMixed. A batch of the CPU's node, the common one, runs this loop only.
 function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32 {
+  return checkCore(cache, src, 0, n, flags, flip, false);
+}
+
+// Threaded build, `flip`: the rest of a batch checkRun stopped in, src[from..n), with checkRun's results.
+// Only the objects of the CPU's node (whose lock the caller holds) are tested against their slab bits and
+// flipped; an object of another node is located and key-checked only, and its node noted in
+// checkOthers: checkNodes tests and flips it later, under that node's lock.
+function checkMixed(cache: usize, src: usize, from: u32, n: u32, flags: u32): u32 {
+  return checkCore(cache, src, from, n, flags, true, true);
+}
+
+// checkRun and checkMixed, from src[from]: one loop, specialised by its two callers' constants (inlined:
+// the plain check keeps no trace of the deferring one).
+@inline function checkCore(cache: usize, src: usize, from: u32, n: u32, flags: u32, flip: bool, defer: bool): u32 {
   const node = currentNode;
+  const stopMixed = THREADED && flip && !defer; // (false in the single-threaded build)
   const mask = load<u32>(cache, C_SLAB_MASK);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
   const recip = load<u32>(cache, C_RECIP);
@@ -194,8 +227,9 @@ function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32
   let wa: usize = 0;            // the bitmap word held in wv (written back when the run leaves it)
   let wv: u64 = 0;
   let foreign: u32 = 0;
+  let others: u32 = 0;
   let bad: i32 = E_OK;
-  let k: u32 = 0;
+  let k: u32 = from;
   for (; k < n; k++) {
     const p = <usize>load<u32>(src + (<usize>k << 2));
     const slab = p & ~<usize>mask;
@@ -206,12 +240,23 @@ function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32
       if (loc < (<u64>1 << 32)) { bad = <i32>loc; break; }
       runSlab = slab;
       runForeign = <u32>((<u32>b & CT_NODE) != node);
+      if (stopMixed && runForeign != 0) { bad = CHECK_MIXED; break; }
+      if (defer && runForeign != 0) others |= 1 << (<u32>b & CT_NODE);
       bm = <usize>changetype<PageDesc>(<usize>(loc >> 32)).aux; // the slab's bitmap (slab.ts slabBitmap)
       i = <u32>loc;
     } else {
       const off = (<u32>p & mask) - objOff;                    // same slab: only the index arithmetic
       i = objectIndexAt(off, recip);
       if (i >= objects || i * stride != off) { bad = E_NOT_OBJECT; break; }
+    }
+    if (defer && runForeign != 0) {
+      // another node's object: its bits are that node's lock's (checkNodes); its key is checked here
+      if (keyed && load<u32>(keyAddr(flags, p)) == keyOf(p)) {
+        if (wa != 0) store<u64>(wa, wv);
+        if (parkedAnywhere(cache, p)) { bad = E_DOUBLE_FREE; break; }
+      }
+      foreign++;
+      continue;
     }
     const w = bm + (<usize>(i >> 6) << 3);
     if (w != wa) {
@@ -241,17 +286,83 @@ function checkRun(cache: usize, src: usize, n: u32, flags: u32, flip: bool): u32
   if (wa != 0) store<u64>(wa, wv);
   checkError = bad;
   checkForeign = foreign;
+  if (defer) checkOthers = others;
   return k;
+}
+
+// Threaded build, the second half of the check pass for the objects checkRun deferred: for each node in
+// `others` (ascending), under that node's cache-node lock and no other, test the slab bit of each of its
+// objects in src[0..limit) and flip it (a second copy in the batch finds it set), then clear those flips
+// before the lock is released: no provisional bit is ever visible outside the lock of its slab's node.
+// Returns limit when all are good; else the smallest index k of a bad one (checkError = E_DOUBLE_FREE).
+// The objects were located by checkRun: only the index arithmetic is made here.
+function checkNodes(cache: usize, src: usize, limit: u32, flags: u32, others: u32): u32 {
+  const mask = load<u32>(cache, C_SLAB_MASK);
+  const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  const recip = load<u32>(cache, C_RECIP);
+  while (others != 0) {
+    const node = <u32>ctz(others);
+    others &= others - 1;
+    const cn = cnAddr(cache, node);
+    lockNode(cache, cn);
+    let runSlab: usize = 1;     // none yet
+    let mine = false;           // the run's slab is of `node`
+    let bm: usize = 0;
+    let wa: usize = 0;
+    let wv: u64 = 0;
+    let k: u32 = 0;
+    for (; k < limit; k++) {
+      const p = <usize>load<u32>(src + (<usize>k << 2));
+      const slab = p & ~<usize>mask;
+      if (slab != runSlab) {
+        runSlab = slab;
+        mine = (<u32>chunkByteOf(p) & CT_NODE) == node;
+        if (mine) bm = <usize>changetype<PageDesc>(pageOf(slab)).aux;   // a slab starts at its head page
+      }
+      if (!mine) continue;
+      const i = objectIndexAt((<u32>p & mask) - objOff, recip);
+      const w = bm + (<usize>(i >> 6) << 3);
+      if (w != wa) {
+        if (wa != 0) store<u64>(wa, wv);
+        wa = w;
+        wv = load<u64>(w);
+      }
+      const m = <u64>1 << (i & 63);
+      if ((wv & m) != 0) {                                      // free in its slab, or twice in this batch
+        checkError = E_DOUBLE_FREE;
+        break;
+      }
+      wv |= m;
+    }
+    if (wa != 0) store<u64>(wa, wv);
+    parkNode(cache, src, k, flags, node);                       // this node's flips cleared, under its lock
+    unlock(cn + CN_LOCK);
+    limit = k;                                                  // a later node only looks below a bad one
+  }
+  return limit;
 }
 
 // Objects src[from..to) were checked and flipped: clear the flip (their free bits go back to 0) and,
 // when `key`, write each one's free key (it is parked now: inuse.ts). The bitmap word stays in a
 // register while the run stays in it.
 function parkRun(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip: bool, key: bool): void {
+  parkCore(cache, src, from, to, flags, flip, key, ALL_NODES);
+}
+
+// Threaded build: clear the flips of `node`'s objects in src[0..to) only (each node's objects are flipped
+// under that node's lock: checkMixed, checkNodes).
+function parkNode(cache: usize, src: usize, to: u32, flags: u32, node: u32): void {
+  parkCore(cache, src, 0, to, flags, true, false, node);
+}
+
+// parkRun and parkNode: one loop, specialised by their constants.
+const ALL_NODES: u32 = 0xffffffff;
+@inline function parkCore(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip: bool, key: bool, node: u32): void {
   const mask = load<u32>(cache, C_SLAB_MASK);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
   const recip = load<u32>(cache, C_RECIP);
   let runSlab: usize = 1;       // none yet (a slab start is a multiple of its size, never 1)
+  let skip = false;             // the run's slab is of a node other than `node`
   let bm: usize = 0;
   let wa: usize = 0;
   let wv: u64 = 0;
@@ -262,8 +373,10 @@ function parkRun(cache: usize, src: usize, from: u32, to: u32, flags: u32, flip:
     const slab = p & ~<usize>mask;
     if (slab != runSlab) {
       runSlab = slab;
+      skip = THREADED && node != ALL_NODES && (<u32>chunkByteOf(p) & CT_NODE) != node; // (false: single-threaded)
       bm = <usize>changetype<PageDesc>(pageOf(slab)).aux;     // a slab starts at its head page
     }
+    if (skip) continue;
     const i = objectIndexAt((<u32>p & mask) - objOff, recip);
     const w = bm + (<usize>(i >> 6) << 3);
     if (w != wa) {
@@ -286,20 +399,32 @@ export function cacheFreeBulk(cache: usize, src: usize, n: u32): i32 {
   const keyed = keyedCache(flags);
   const cn = cnAddr(cache, currentNode);
   if (THREADED) lockNode(cache, cn);            // flipped bits are seen by other CPUs' refills
-  const k = checkRun(cache, src, n, flags, flip);
+  let k = checkRun(cache, src, n, flags, flip);
+  if (THREADED) {
+    // A batch that mixes nodes: the rest is checked deferring the other nodes' objects (checkMixed). The
+    // flips made under this node's lock are cleared under it; the other nodes' objects are then checked
+    // each under its own node's lock (checkNodes), one lock at a time.
+    if (checkError == CHECK_MIXED) {
+      k = checkMixed(cache, src, k, n, flags);  // (checkRun found no other node's object before k)
+      if (flip) parkNode(cache, src, k, flags, currentNode);
+      unlock(cn + CN_LOCK);
+      if (checkOthers != 0) k = checkNodes(cache, src, k, flags, checkOthers);
+    } else {
+      if (flip) parkRun(cache, src, 0, k, flags, true, false);
+      unlock(cn + CN_LOCK);
+    }
+  }
   if (k < n) {
     // Undo (the pointers are known good up to k): clear the flips, mark the released in-use bits again.
-    if (flip) parkRun(cache, src, 0, k, flags, true, false);
-    else for (let j: u32 = 0; j < k; j++) inuseMark(cache, <usize>load<u32>(src + (<usize>j << 2)));
-    if (THREADED) unlock(cn + CN_LOCK);
+    if (!flip) for (let j: u32 = 0; j < k; j++) inuseMark(cache, <usize>load<u32>(src + (<usize>j << 2)));
+    else if (!THREADED) parkRun(cache, src, 0, k, flags, true, false);
     bulkBadIndex = k;
     return freeFailed(cache, <usize>load<u32>(src + (<usize>k << 2)), checkError); // reported (report.ts)
   }
   const cap = load<u32>(cache, C_ARRAY_CAP);
   const runs = (flags & F_DEBUG_MASK) == 0 && cap != 0 && checkForeign == 0 && changetype<CpuSlot>(slot).guard == 0;
   const keepFlips = flip && runs && !THREADED;  // the flips of the objects bound for their slabs stay
-  if (flip && !keepFlips) parkRun(cache, src, 0, n, flags, true, false); // every object allocated again
-  if (THREADED) unlock(cn + CN_LOCK);
+  if (flip && !keepFlips && !THREADED) parkRun(cache, src, 0, n, flags, true, false); // every object allocated again
   if ((flags & F_DEBUG_MASK) != 0) {
     const e = debugFreeBulk(cache, src, n);                   // each checked; corrupted ones quarantined
     if (e != E_OK) bulkBadIndex = debugBulkBad;

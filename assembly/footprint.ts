@@ -27,10 +27,10 @@ import {
   C_DEBUG_OFF, C_FLAGS, C_NEXT, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_QUAR_COUNT, C_SIZE, C_STRIDE,
   CHUNK_SHIFT, CS_FREE, CS_RUN, DESC_BYTES, DESC_SHIFT, F_INTERNAL, F_KMALLOC, H_CACHE_HEAD, H_CHUNK_BASE,
   H_HEAP_BASE, H_HIGH_WATER, K_FREE, K_LARGE, K_SLAB, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_CHUNK,
-  WASM_PAGE_SHIFT, META_PAGES,
+  META_PAGES,
 } from "./layout";
 import { ChunkHdr, PageDesc } from "./structs";
-import { HEAP, chunkStart, nchunks } from "./arena";
+import { HEAP, chunkStart, memoryEnd, nchunks } from "./arena";
 import { BOOT } from "./cache";
 import { parkedObjects } from "./cpu";
 
@@ -60,7 +60,7 @@ let r0: f64 = 0, r1: f64 = 0, r2: f64 = 0, r3: f64 = 0, r4: f64 = 0, r5: f64 = 0
 let r8: f64 = 0, r9: f64 = 0, r10: f64 = 0, r11: f64 = 0, r12: f64 = 0, r13: f64 = 0, r14: f64 = 0, r15: f64 = 0;
 
 // Per-walk state (one walk at a time; the walk calls nothing that re-enters).
-let memEnd: usize = 0;
+let memEnd: u64 = 0;          // 2^32 for a 65536-page memory (arena.ts memoryEnd)
 let highWater: usize = 0;
 
 function put(slot: u32, v: f64): void {
@@ -83,20 +83,19 @@ export function footprintResult(slot: u32): f64 {
   return 0;
 }
 
-// Count [a, a + len) in `slot`, clipped to memory.
+// Count [a, a + len) in `slot`, clipped to memory (in u64: the range may end at 2^32).
 function range(slot: u32, a: usize, len: usize): void {
-  if (a >= memEnd) return;
-  const end = a + len > memEnd ? memEnd : a + len;
+  if (<u64>a >= memEnd) return;
+  const end = <u64>a + len > memEnd ? memEnd : <u64>a + len;
   put(slot, <f64>(end - a));
 }
 
 // A free range: the part below the high-water mark is free, the rest untouched.
 function freeRange(a: usize, len: usize): void {
-  const end = a + len;
-  if (end <= highWater) { range(FP_FREE, a, len); return; }
+  if (<u64>a + len <= <u64>highWater) { range(FP_FREE, a, len); return; }
   if (a >= highWater) { range(FP_UNTOUCHED, a, len); return; }
   range(FP_FREE, a, highWater - a);
-  range(FP_UNTOUCHED, highWater, end - highWater);
+  range(FP_UNTOUCHED, highWater, <usize>(<u64>a + len - highWater));
 }
 
 // A slab of `cache` whose head descriptor is d, at address a. Parked objects are counted as handed out
@@ -172,7 +171,7 @@ function chunkWalk(ch: usize): void {
 // Walk the heap; footprintResult(slot) reads the FP_SLOTS results.
 export function footprintWalk(): void {
   r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = r8 = r9 = r10 = r11 = r12 = r13 = r14 = r15 = 0;
-  memEnd = <usize>memory.size() << WASM_PAGE_SHIFT;
+  memEnd = memoryEnd();
   highWater = <usize>load<u32>(HEAP, H_HIGH_WATER);
   const heapBase = <usize>load<u32>(HEAP, H_HEAP_BASE);
   const chunkBase = <usize>load<u32>(HEAP, H_CHUNK_BASE);
@@ -197,6 +196,6 @@ export function footprintWalk(): void {
     else chunkWalk(ch);
     i++;
   }
-  freeRange(chunkStart(n), memEnd > chunkStart(n) ? memEnd - chunkStart(n) : 0); // past the last chunk
+  freeRange(chunkStart(n), memEnd > <u64>chunkStart(n) ? <usize>(memEnd - chunkStart(n)) : 0); // past the last chunk
   parkedWalk();
 }

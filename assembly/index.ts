@@ -40,7 +40,7 @@ import {
   F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_SLAB, K_TAIL, PAGE_SHIFT,
   CACHE_LINE, C_HDR, C_SELF, CHUNK_SIZE, DESC_SHIFT,
 } from "./layout";
-import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, nchunks, pageAddr, pageOf } from "./arena";
+import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, memoryEnd, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
 import { BOOT, cacheCreate, heapInit, inHeaderSlot } from "./cache";
 import { cacheDestroy, liveAt, liveObjects } from "./destroy";
@@ -70,7 +70,7 @@ export { NR_STATS } from "./stats";
   if (inHeaderSlot(c)) return load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
   if ((c & (CACHE_LINE - 1)) != 0 || chunkByteOf(c) >= CT_RUN_TAIL) return false;
   if (<usize>changetype<PageDesc>(pageOf(c)).cache != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
-  return c + C_HDR <= (<usize>memory.size() << 16) && <usize>load<u32>(c, C_SELF) == c;
+  return <u64>c + C_HDR <= memoryEnd() && <usize>load<u32>(c, C_SELF) == c;
 }
 
 // A cache a caller may operate on: known, and not one of the heap's own (boot, sheaves, kmalloc-N...).
@@ -99,7 +99,7 @@ function callerRange(p: usize, bytes: usize): bool {
   const end = p + bytes;
   if (p == 0 || end < p) return false;
   if (end <= <usize>load<u32>(HEAP, H_HEAP_BASE)) return true;
-  if (end > (<usize>memory.size() << 16)) return false;
+  if (<u64>end > memoryEnd()) return false;
   const b = chunkByteOf(p);
   if (b >= CT_RUN_TAIL) return false;
   let d = pageOf(p);

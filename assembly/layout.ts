@@ -150,8 +150,8 @@ export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 //  96 the empty sheaf (SH_HDR bytes of zeros: count 0, capacity 0) every per-CPU slot starts with
 // 112 sheaf caches [SHEAF_CLASSES] (internal caches holding arrays of 2^6 .. 2^14 bytes)
 // 148 highWater (the end of the highest block ever handed out: arena.ts commitTo / growChunks)
-// 152 threads, 156 heap lock, 160 token (shared heaps: "threads" at the end of this file)
-// 164 slots, 168 slotCount, 172 slotFree: the header cache slots (below; cache.ts)
+// 152 threads, 156 heap lock, 160 token (shared heaps), 164 kept-beyond hint ("threads" at the end of this file)
+// 168 slots, 172 slotCount, 176 slotFree: the header cache slots (below; cache.ts)
 // 192 cpuNode[MAX_CPUS]  (u8: node of each CPU)
 // 256 node headers [MAX_NODES] × NODE_SIZE (NodeHdr below)
 // ... chunk table [MAX_CHUNKS] u8
@@ -215,9 +215,9 @@ export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACH
 // from boot-cache slabs (index.ts userCache: a user cache lies on a boot-cache slab page).
 //   slots      address of slot 0 (0: no slot fits)    slotCount  slots in the gap
 //   slotFree   bit i set ⇔ slot i is free
-export const H_SLOTS: u32 = H_HIGH_WATER + 16;      // 164
-export const H_SLOT_COUNT: u32 = H_HIGH_WATER + 20; // 168
-export const H_SLOT_FREE: u32 = H_HIGH_WATER + 24;  // 172
+export const H_SLOTS: u32 = H_HIGH_WATER + 20;      // 168
+export const H_SLOT_COUNT: u32 = H_HIGH_WATER + 24; // 172
+export const H_SLOT_FREE: u32 = H_HIGH_WATER + 28;  // 176
 export const MAX_HEADER_CACHES: u32 = 32;           // the bits of slotFree
 
 // The debug block, at HEAP + H_DEBUG (DEBUG_HDR_SIZE bytes, zeroed at init; debug.ts, report.ts):
@@ -489,11 +489,14 @@ if (KM_LOANS < KM_INDEX + KM_INDEX_LEN || KM_LOANS + KM_SLOTS > KMALLOC_BYTES) E
 if (SH_HDR != 16) ERROR("Sheaf's header is not 16 bytes (the empty sheaf in the heap header is 16)");
 
 // ---- threads (assembly/threads.ts, assembly/sync.ts) ------------------------------------------------
-// Shared heaps (the threaded build) take three words of the header's reserved bytes 152..163 (148 is
-// H_HIGH_WATER; 164..175 are the header cache slots'):
+// Shared heaps (the threaded build) take three words of the header's reserved bytes 152..167 (148 is
+// H_HIGH_WATER; 168..179 are the header cache slots'), and every heap one more:
 //   152 H_THREADS   address of the thread block (0 in a single-threaded heap)
 //   156 H_HEAP_LOCK the heap lock (sync.ts heapLock: cache list, ids, lazily created internal caches)
 //   160 H_TOKEN     last instance token handed out (each attached instance takes the next one)
+//   164 H_KEPT_BEYOND 1 while some cache may keep empty slabs beyond 2 × min_partial (node.ts: the hint
+//                   every instance reads before memory grows; in memory, so that one thread's kept slabs
+//                   go back before another thread grows memory)
 // The thread block (THREAD_BYTES, after the boot cache) holds one THREAD_CPU-byte record per CPU:
 //   0 owner    token of the instance owning this CPU, 0 = free (claimed and released with atomics)
 //   4 req      requests for the owner (REQ_* bits), honoured at its next slow path or API call
@@ -505,6 +508,7 @@ if (SH_HDR != 16) ERROR("Sheaf's header is not 16 bytes (the empty sheaf in the 
 export const H_THREADS: u32 = H_HIGH_WATER + 4;   // 152
 export const H_HEAP_LOCK: u32 = H_HIGH_WATER + 8; // 156
 export const H_TOKEN: u32 = H_HIGH_WATER + 12;    // 160
+export const H_KEPT_BEYOND: u32 = H_HIGH_WATER + 16; // 164
 export const THREAD_CPU: u32 = 16;
 export const T_OWNER: u32 = 0;
 export const T_REQ: u32 = 4;

@@ -1,7 +1,8 @@
 // node.ts — a cache's slabs on one node: the partial / full / empty lists and the batch seam.
 //
 // Owns: the per-cache-per-node struct's list fields (CacheNode: partial/full/empty heads and counts,
-// totalObjects) and PageDesc.list of every slab head; offsets computed per list (listHead/listCount) use CN_*.
+// totalObjects) and PageDesc.list of every slab head; offsets computed per list (listHead/listCount) use CN_*;
+// the heap's kept-beyond hint (H_KEPT_BEYOND: empty slabs kept past 2 × min_partial, below).
 // Entry points — the narrow interface every front end uses:
 //   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
 //   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
@@ -33,7 +34,7 @@
 import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
   CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP, C_OBJ_OFFSET,
-  CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY, C_KEEP_EMPTY, C_NEXT, C_ORDER, H_CACHE_HEAD, PAGE_SHIFT,
+  CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY, C_KEEP_EMPTY, C_NEXT, C_ORDER, H_CACHE_HEAD, PAGE_SHIFT, H_KEPT_BEYOND,
 } from "./layout";
 import { CacheNode, PageDesc, objectIndexAt } from "./structs";
 import { HEAP, holdGrowth, nodeOf, pageAddr } from "./arena";
@@ -172,11 +173,17 @@ export function takeFreeObject(cache: usize, d: usize, i: u32): void {
 //           │                   (takeKeptEmpty + slab.ts slabReuse: no page allocator) ─ none: release
 //           └ slabNew (may grow; a shortage runs pressure reclaim, which frees every empty slab)
 // Memory that does not grow keeps them (a program's steady state); reap trims them, shrink and pressure
-// free them (reclaim.ts). Per instance: the flag and the last look are globals of this instance.
+// free them (reclaim.ts).
+// Threads: the hint that some are kept lives in the heap (H_KEPT_BEYOND), so an instance that never kept
+// one still gives back another thread's before it grows memory; the last look at memory.size() is this
+// instance's own (growth by another thread counts as growth since it looked); the hold on growth is
+// this instance's own too (arena.ts holdGrowth says why that is right).
 let seenMemory: i32 = 0;
 // Some cache kept an empty slab beyond 2 × min_partial since the last release (a hint: set by
-// keepsEmpty, cleared by releaseKeptEmpty).
-let keptBeyond: bool = false;
+// keepsEmpty, cleared by releaseKeptEmpty; a lost race costs a release or a grow, never an object).
+@inline function keptBeyond(): bool {
+  return load<u32>(HEAP, H_KEPT_BEYOND) != 0;
+}
 
 // Does the node keep one more empty slab of `cache` (it keeps `nr` now)? Up to 2 × min_partial slabs
 // (SLUB's count), or up to C_KEEP_EMPTY bytes of empty slabs (malloc's classes, kmalloc.ts: a class that
@@ -184,7 +191,7 @@ let keptBeyond: bool = false;
 @inline function keepsEmpty(cache: usize, nr: u32): bool {
   if (nr < (load<u32>(cache, C_MIN_PARTIAL) << 1)) return true;
   if (<u64>(nr + 1) << (PAGE_SHIFT + load<u32>(cache, C_ORDER)) > <u64>load<u32>(cache, C_KEEP_EMPTY)) return false;
-  keptBeyond = true;
+  if (!keptBeyond()) store<u32>(HEAP, 1, H_KEPT_BEYOND); // (written once, not at every keep: a shared line)
   return true;
 }
 
@@ -193,7 +200,7 @@ let keptBeyond: bool = false;
 // there, the kept slabs go back and then memory may grow. And when memory grew since the last look (a
 // large block took it), the kept slabs go back first. No lock held.
 function newSlab(cache: usize, node: u32): usize {
-  if (keptBeyond) {
+  if (keptBeyond()) {
     const now = memory.size();
     if (now != seenMemory) {
       seenMemory = now;
@@ -216,7 +223,7 @@ function newSlab(cache: usize, node: u32): usize {
 // for one plain pageAlloc, then keptHoldEnd(got) lets it grow again and, when nothing was found, gives the
 // kept slabs back before the caller asks again with growth (and pressure reclaim) allowed. No lock held.
 export function keptHoldBegin(): bool {
-  if (!keptBeyond) return false;
+  if (!keptBeyond()) return false;
   const now = memory.size();
   if (now != seenMemory) {                     // grew since the last look: give them back at once
     seenMemory = now;
@@ -265,6 +272,7 @@ export function releaseKeptEmpty(): u32 {
   let pages: u32 = 0;
   const nn = load<u32>(HEAP, H_NNODES);
   heapLock();
+  store<u32>(HEAP, 0, H_KEPT_BEYOND);           // first: a slab kept meanwhile (another thread) sets it again
   for (let c = <usize>load<u32>(HEAP, H_CACHE_HEAD); c != 0; c = <usize>load<u32>(c, C_NEXT)) {
     if (load<u32>(c, C_KEEP_EMPTY) == 0) continue;
     const keep = load<u32>(c, C_MIN_PARTIAL) << 1;
@@ -272,7 +280,6 @@ export function releaseKeptEmpty(): u32 {
       if (changetype<CacheNode>(cnAddr(c, n)).nrEmpty > keep) pages += discardEmpty(c, n, keep);
     }
   }
-  keptBeyond = false;
   heapUnlock();
   return pages;
 }

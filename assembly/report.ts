@@ -17,7 +17,7 @@ import {
   C_MAGIC, C_REPORTS, CACHE_MAGIC, DB_ERR_EXPECTED, DB_ERR_FOUND, DB_ERR_OFFSET, DB_REPORTS, E_POISON,
   E_REDZONE, H_DEBUG, H_ERR_ADDR, H_ERR_CACHE, H_LAST_ERROR, HOOK_REPORT,
 } from "./layout";
-import { HEAP } from "./arena";
+import { HEAP, memoryEnd } from "./arena";
 import { THREADED } from "./sync";
 
 // The host: env.hook(op, a, b, c) for HOOK_CTOR / HOOK_DTOR / HOOK_SHRINK / HOOK_REPORT (layout.ts).
@@ -80,7 +80,7 @@ export function debugReport(code: i32, cache: usize, p: usize): i32 {
 
 // isCache for a handle that may be garbage (a C caller's): never reads past the end of memory.
 function safeIsCache(c: usize): bool {
-  return c < (<usize>memory.size() << 16) - C_REPORTS - 4 && isCache(c);
+  return <u64>c + C_REPORTS + 4 < memoryEnd() && isCache(c);
 }
 
 // A failed free (any cache, any front end): the pointer was refused and nothing has changed. Report it

@@ -16,7 +16,9 @@
 //   1. cache-node list lock   (CN_LOCK: a cache's slab lists and barn on one node)
 //   2. node page lock         (N_LOCK: that node's free page runs (bins) and free chunks)
 //   3. grow lock              (H_GROW_LOCK: memory.grow, the chunk table, nchunks)
-// At most one lock of each rank is held at a time. No lock of ranks 1..3 is ever held across a call to
+// At most one lock of each rank is held at a time: an operation that touches several nodes (a batch free
+// that mixes nodes: node.ts freeToSlabs, bulk.ts checkNodes) takes their cache-node locks one after
+// another, never two at once. No lock of ranks 1..3 is ever held across a call to
 // the host (env.hook): constructors, destructors, shrinkers and report callbacks may re-enter the
 // allocator. The heap lock may be (pressure reclaim inside a cache creation runs shrinkers); a re-entered
 // call on the same instance takes it again recursively.

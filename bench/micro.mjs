@@ -9,8 +9,14 @@
 //   4. builds side by side: the checked release build against the unchecked flavour (harden.ts: every
 //      fast-path check compiled out; `npm run asbuild:unchecked`) and any other build named with
 //      --build name=file.wasm (e.g. an older commit's release.wasm), each loaded in this process
+//   5. bulk in the threaded build, side by side: build/threaded.wasm and any --threaded-build
+//      name=file.wasm, each over its own shared memory (2 nodes, CPU 0 claimed): 1000-object alloc+free
+//      bulk pairs of one node (the common batch: one cache-node lock) and of two nodes (half taken from
+//      node 1: bulk.ts checks each node's objects under that node's lock), per object, as ratios to
+//      build/threaded.wasm in the same run (the median of the per-round ratios, 8 rounds per run)
 // Each figure is the median of several interleaved runs with its baseline, in this process.
 // Usage: node bench/micro.mjs [--runs N] [--json] [--build name=file.wasm ...] [--builds-only]
+//        [--threaded-build name=file.wasm ...]
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -23,6 +29,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "9" },
     json: { type: "boolean", default: false },
     build: { type: "string", multiple: true, default: [] },
+    "threaded-build": { type: "string", multiple: true, default: [] },
     "builds-only": { type: "boolean", default: false },
   },
 });
@@ -143,6 +150,68 @@ for (const { name, file } of loaded) {
   }
 }
 
+// ---- 5. bulk in the threaded build, side by side ------------------------------------------------------
+async function threadedHeap(bytes) {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 4096, shared: true });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory, hook: () => 0 } });
+  const x = instance.exports;
+  if (x.slab_init(x.data_end(), 2, 1, 0) !== 0) throw new Error("slab_init failed (threaded)");
+  x.thread_set_wait(1, 30000);
+  if (x.cpu_claim(0) !== 0) throw new Error("cpu_claim(0) failed");
+  const cc = x.cache_create(64, 0, 0, 0xffffffff);
+  const stage = x.malloc(4 * K);
+  if (cc === 0 || stage === 0) throw new Error("cache_create / malloc failed (threaded)");
+  return { x, cc, stage, memory };
+}
+const threadedBuilds = [["threaded", join(ROOT, "build/threaded.wasm")]];
+for (const b of values["threaded-build"]) {
+  const k = b.indexOf("=");
+  if (k <= 0) throw new Error(`--threaded-build wants name=file.wasm, got ${b}`);
+  threadedBuilds.push([b.slice(0, k), b.slice(k + 1)]);
+}
+const tLoaded = [];
+for (const [name, file] of threadedBuilds) tLoaded.push({ name, file, ...(await threadedHeap(readFileSync(file))) });
+const TB = 100 * K;                 // objects per sample: many short samples, interleaved (the machine drifts)
+const tCases = {};
+for (const { name, x, cc, stage, memory } of tLoaded) {
+  const half = K >> 1;
+  tCases[`${name}: bulk of one node`] = { ops: TB, fn: (n) => { for (let i = 0; i < n; i += K) { x.cache_alloc_bulk(cc, stage, K); x.cache_free_bulk(cc, stage, K); } } };
+  tCases[`${name}: bulk of two nodes`] = {
+    ops: TB,
+    fn: (n) => {
+      for (let i = 0; i < n; i += K) {
+        x.cache_alloc_bulk(cc, stage, half);
+        const v = new Uint32Array(memory.buffer, stage, K);
+        for (let j = half; j < K; j++) v[j] = x.cache_alloc_node(cc, 1);
+        if (x.cache_free_bulk(cc, stage, K) !== 0) throw new Error("cache_free_bulk refused a good batch");
+      }
+    },
+  };
+}
+const tSamples = Object.fromEntries(Object.keys(tCases).map((k) => [k, []]));
+{
+  // runs × 8 rounds of one short sample per case; each round starts with another build (the order
+  // within a round moves a few percent by itself); 5 warm-up rounds
+  const keys = Object.keys(tCases);
+  const rounds = buildsOnly ? 1 : runs * 8;
+  for (let r = 0, warm = buildsOnly ? 0 : 5; r < warm + rounds; r++) {
+    const shift = (r * 2) % keys.length;
+    for (const k of keys.slice(shift).concat(keys.slice(0, shift))) {
+      const t0 = process.hrtime.bigint();
+      tCases[k].fn(TB);
+      if (r >= warm) tSamples[k].push(Number(process.hrtime.bigint() - t0) / TB);
+    }
+  }
+}
+const threadedBulk = [];
+for (const { name, file } of tLoaded) {
+  for (const kind of ["bulk of one node", "bulk of two nodes"]) {
+    const xs = tSamples[`${name}: ${kind}`];
+    const bs = tSamples[`threaded: ${kind}`];
+    threadedBulk.push({ what: `${kind}, per object [${name}]`, build: name, file, ns: median(xs), baseNs: median(bs), base: `${kind} [threaded]`, ratio: median(xs.map((v, i) => v / bs[i])) });
+  }
+}
+
 if (process.env.WASM_SLAB_BENCH_DIR) {
   // The bench results contract (bench/run.mjs): <section>.json in the results directory.
   const dir = process.env.WASM_SLAB_BENCH_DIR;
@@ -150,11 +219,12 @@ if (process.env.WASM_SLAB_BENCH_DIR) {
   const figures = [
     ...(buildsOnly ? [] : results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, ratio: r.ratio, goal: r.goal, reached: r.ratio <= r.goal }))),
     ...flavours.map((f) => ({ name: f.what, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
+    ...threadedBulk.map((f) => ({ name: `threaded build: ${f.what}`, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
   ];
   writeFileSync(join(dir, "micro.json"), JSON.stringify({ section: "micro", runs, figures }, null, 2));
 }
 
-if (values.json) console.log(JSON.stringify(buildsOnly ? { flavours } : { results, flavours }, null, 2));
+if (values.json) console.log(JSON.stringify(buildsOnly ? { flavours, threadedBulk } : { results, flavours, threadedBulk }, null, 2));
 else {
   console.log(`micro-benchmarks, median of ${runs} runs (Node ${process.version})`);
   if (!buildsOnly) {
@@ -167,6 +237,10 @@ else {
   console.log("builds side by side (ratio: this build / the checked release build, same run):");
   for (const { name, file } of loaded) console.log(`  ${name}: ${file}`);
   table(["benchmark", "ns/op", "checked ns", "ratio"], flavours.map((f) => [f.what, fmt(f.ns), fmt(f.baseNs), fmt(f.ratio, 3)]));
+  console.log("");
+  console.log("bulk in the threaded build, side by side (ratio: this build / build/threaded.wasm, median of per-run ratios):");
+  for (const { name, file } of tLoaded) console.log(`  ${name}: ${file}`);
+  table(["benchmark", "ns/op", "threaded ns", "ratio"], threadedBulk.map((f) => [f.what, fmt(f.ns), fmt(f.baseNs), fmt(f.ratio, 3)]));
 }
 writeSection("micro", {
   runs,

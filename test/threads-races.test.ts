@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import {
-  attachAllocator, createAllocator, CacheBusyError, CpuBusyError, InvalidArgumentError, LockTimeoutError, NoCpuError,
+  attachAllocator, createAllocator, CacheBusyError, CpuBusyError, DoubleFreeError, InvalidArgumentError, LockTimeoutError, NoCpuError,
   type SharedHeap,
 } from "../dist/index.js";
 
@@ -265,6 +265,71 @@ describe("threads: shared heaps in one thread (deterministic)", () => {
     ac.free(p);
   });
 
+  it("freeBulk of a batch that mixes nodes: the first bad pointer is named, whichever node it is of, and nothing is freed", async () => {
+    // The threaded build checks the other node's objects in a second pass, under that node's lock
+    // (bulk.ts checkNodes): the index it reports must still be the first bad one in the batch.
+    const a = await createAllocator({ shared: true, nodes: 2, cpusPerNode: 1, maxBytes: 16 << 20, reap: false }) as SharedHeap;
+    const kinds = [{ arrayCapacity: 0 }, {}, { inUseBits: true }, { debug: true }]; // keys / in-use bits / exact bitmap
+    for (const [i, extra] of kinds.entries()) {
+      const cache = a.createCache(`mixed-${i}`, { size: 48, ...extra });
+      const own = Array.from({ length: 4 }, () => cache.allocNode(0));
+      const far = Array.from({ length: 4 }, () => cache.allocNode(1));
+      expect(far.every((p) => a.nodeOf(p) === 1) && own.every((p) => a.nodeOf(p) === 0)).toBe(true);
+      const refused = (batch: number[]): number => {
+        const live = cache.stats().activeObjects;
+        let ptr = -1;
+        try { cache.freeBulk(new Uint32Array(batch)); } catch (e) { expect(e).toBeInstanceOf(DoubleFreeError); ptr = (e as DoubleFreeError).ptr; }
+        expect(cache.stats().activeObjects).toBe(live);         // all or nothing
+        return ptr;
+      };
+      // a duplicate of the other node's object comes first / second
+      expect(refused([own[0]!, far[0]!, own[1]!, far[0]!, own[0]!])).toBe(far[0]);
+      expect(refused([own[0]!, far[0]!, own[0]!, far[0]!])).toBe(own[0]);
+      expect(refused([far[1]!, far[2]!, far[1]!, far[2]!])).toBe(far[1]);
+      expect(refused([far[2]!, own[2]!, far[3]!, far[3]!, far[2]!])).toBe(far[3]);
+      // an object of the other node already free (in its slab with the arrays off, parked otherwise)
+      cache.free(far[3]!);
+      expect(refused([own[0]!, far[0]!, far[3]!, own[0]!])).toBe(far[3]);
+      expect(refused([own[0]!, own[0]!, far[3]!])).toBe(own[0]);
+      cache.freeBulk(new Uint32Array([...own, far[0]!, far[1]!, far[2]!]));  // every one was still allocated
+      expect(cache.stats().activeObjects).toBe(0);
+    }
+    expect(a.validate().ok).toBe(true);
+  });
+
+  it("empty slabs one instance keeps go back before another instance grows memory (the hint is the heap's, not the instance's)", async () => {
+    // node.ts: a malloc class keeps up to 4 MiB of empty slabs beyond min_partial; they must go back to
+    // the page allocator before memory grows for a slab. Instance a keeps them; instance b, which never
+    // kept one, needs pages: it must use theirs, not grow memory.
+    const a = await createAllocator({ shared: true, nodes: 1, cpusPerNode: 2, maxBytes: 64 << 20, reap: false }) as SharedHeap;
+    const b = await attachAllocator(a.handle(), { cpu: 1 });
+    const L = a.L;
+    const keptBytes = (): number => {
+      let bytes = 0;
+      for (const c of a.walkCaches()) {
+        if (!c.name.startsWith("kmalloc-")) continue;
+        const nr = a.u32(c.addr + L.C_HDR + L.CN_NR_EMPTY!);
+        bytes += nr * (L.PAGE_SIZE << a.u32(c.addr + L.C_ORDER));
+      }
+      return bytes;
+    };
+    const blocks = Array.from({ length: 1500 }, () => a.malloc(2000));
+    for (const p of blocks) a.free(p);
+    const kept = keptBytes();
+    expect(kept).toBeGreaterThan(2 << 20);
+    const before = a.stats();
+    const free = before.freePages[0]! * L.PAGE_SIZE;
+    const want = free + (kept >> 1);                           // more than the free pages, less than free + kept
+    const got: number[] = [];
+    for (let n = 0; n < want; n += 1000) got.push(b.malloc(1000));
+    expect(got.every((p) => p !== 0)).toBe(true);
+    const after = a.stats();
+    expect(after.chunks).toBe(before.chunks);                  // no chunk grown: the kept slabs' pages served
+    expect(keptBytes()).toBeLessThan(kept);
+    for (const p of got) b.free(p);
+    expect(a.validate().ok).toBe(true);
+  });
+
   it("growth by one instance is seen by every other, views refreshed", async () => {
     const a = await shared({ maxBytes: 64 << 20 });
     const b = await attachAllocator(a.handle());
@@ -346,6 +411,55 @@ describe("threads: race windows with Workers", () => {
     expect(r.parkedBefore).toBeGreaterThan(0);
     expect(r.parkedAfter).toBe(0);
     expect(a.t.cpu_requests_done(cpu) - seq).toBeGreaterThanOrEqual(0);
+    expect(a.validate().ok).toBe(true);
+  });
+
+  it.each([
+    { build: "release", arrayCapacity: 0 },                    // arrays off: every object goes through its slab
+    { build: "debug", arrayCapacity: undefined },              // the lock-order check on; arrays, barns, aliens
+  ])("freeBulk of batches that mix nodes, some with a duplicate, while the other node refills: no object held twice ($build build)", async ({ build, arrayCapacity }) => {
+    // Two CPUs on two nodes. bulk.ts checks a batch by setting each object's free bit provisionally; an
+    // object of the other node must get that mark only under its own node's lock, or that node's refill
+    // can hand it out while the batch still holds it (and a failed batch's undo, or the free itself,
+    // then makes it free while its new owner holds it).
+    const a = await createAllocator({
+      shared: true, nodes: 2, cpusPerNode: 1, maxBytes: 16 << 20, reap: false, debugBuild: build === "debug",
+    }) as SharedHeap;
+    const cache = a.createCache("race", { size: 32, ...(arrayCapacity === undefined ? {} : { arrayCapacity }) });
+    a.releaseCpu();
+    const shift = 5;                                           // one owner word per 32 bytes of memory
+    const owner = new SharedArrayBuffer(4 * Math.ceil(((16 << 20) + (4 << 20)) / 32));
+    const ctl = new SharedArrayBuffer(8);                     // [0]: the freer is done
+    const common = { handle: a.handle(), mode: "mixedBulk", owner, shift, ctl, iterations: 4000, ms: 8000 };
+    const rs = await Promise.all([
+      runWorker({ ...common, cpu: 0, role: "freer" }),
+      runWorker({ ...common, cpu: 1, role: "churner", iterations: 1e9 }),
+    ]);
+    expect(rs.flatMap((r) => r.errors)).toEqual([]);
+    expect(rs[1].rounds).toBeGreaterThan(100);                 // the churner ran meanwhile
+    expect(rs[0].batches).toBeGreaterThan(100);
+    expect(rs[0].refused).toBeGreaterThan(10);
+    expect(rs[0].foreign).toBeGreaterThan(1000);
+    a.claimCpu();
+    expect(cache.stats().activeObjects).toBe(0);
+    const v = a.validate();
+    expect(v.ok, JSON.stringify(v.problems)).toBe(true);
+    a.shrink();                                                // (the Workers' staging buffers stay)
+    expect(totalObjects(a, cache.addr)).toBe(0);
+  });
+
+  it("a hold on growth (kept slabs first) is the call's own: never left set, and no Worker's allocation fails meanwhile", async () => {
+    // arena.ts holdGrowth is per instance on purpose (its comment says why). A hold left set would refuse
+    // the holder's own next growth (its 3 MiB blocks); growth by the other Worker goes on meanwhile.
+    const a = await createAllocator({ shared: true, nodes: 1, cpusPerNode: 3, maxBytes: 96 << 20, reap: false }) as SharedHeap;
+    const common = { handle: a.handle(), mode: "holdGrow", ms: 6000 };
+    const rs = await Promise.all([
+      runWorker({ ...common, role: "holder", iterations: 300 }),
+      runWorker({ ...common, role: "grower", iterations: 600 }),
+    ]);
+    expect(rs.flatMap((r) => r.errors)).toEqual([]);
+    expect(rs[0].mallocs).toBeGreaterThan(1000);
+    expect(a.stats().chunks).toBeGreaterThan(4);               // memory grew meanwhile
     expect(a.validate().ok).toBe(true);
   });
 

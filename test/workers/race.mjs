@@ -1,6 +1,6 @@
 // race.mjs — Worker side of the forced race windows in test/threads-races.test.ts. workerData.mode picks
 // the scenario; results go back with postMessage. Every scenario is bounded (a few hundred iterations).
-import { attachAllocator, CpuBusyError } from "../../dist/index.js";
+import { attachAllocator, CpuBusyError, DoubleFreeError } from "../../dist/index.js";
 import { parentPort, workerData } from "node:worker_threads";
 
 const { handle, mode, id } = workerData;
@@ -113,7 +113,126 @@ async function slowPathOwner() {
   return { cpu: heap.cpu, parkedBefore, parkedAfter };
 }
 
-const modes = { claimRelease, grow, holdAndDie, slowPathOwner };
+async function mixedBulk() {
+  // Two CPUs on two nodes over one cache (arrays off: every object goes through the slabs). The "freer"
+  // (node 0) frees batches that mix its own objects with objects it took from node 1 (allocNode), some
+  // with a duplicate (a typed DoubleFreeError, and nothing freed: the batch freed again without it must
+  // pass); the "churner" (node 1) allocates and frees on node 1 meanwhile, so its refills race the
+  // freer's check pass on the same slabs. A shared owner map (one word per object slot, taken with
+  // compare-and-swap on every object handed out, given back before it is freed) catches an object held
+  // by two at once; each object's payload (its own address) is checked before it is freed.
+  const heap = await attachAllocator(handle, { cpu: workerData.cpu });
+  const cache = heap.cache("race");
+  const owner = new Int32Array(workerData.owner);
+  const shift = workerData.shift;
+  const me = workerData.cpu + 1;
+  const errors = [];
+  let rng = (0x9e3779b9 ^ (me * 7919)) >>> 0;
+  const rand = (n) => { rng ^= rng << 13; rng >>>= 0; rng ^= rng >>> 17; rng ^= rng << 5; rng >>>= 0; return rng % n; };
+  const fail = (m) => { if (errors.length < 10) errors.push(`cpu ${workerData.cpu}: ${m}`); };
+  const take = (p) => {
+    const was = Atomics.compareExchange(owner, p >>> shift, 0, me);
+    if (was !== 0) fail(`0x${p.toString(16)} handed out while held by cpu ${was - 1}`);
+    new Uint32Array(heap.memory.buffer, p, 1)[0] = p;
+  };
+  const give = (p) => {
+    if (new Uint32Array(heap.memory.buffer, p, 1)[0] !== p) fail(`payload of 0x${p.toString(16)} changed`);
+    if (Atomics.compareExchange(owner, p >>> shift, me, 0) !== me) fail(`0x${p.toString(16)} not ours at free`);
+  };
+  let batches = 0;
+  let refused = 0;
+  let foreign = 0;
+  let rounds = 0;
+  const t0 = Date.now();
+  try {
+    for (let i = 0; i < workerData.iterations && errors.length === 0; i++) {
+      if (workerData.role === "freer") {
+        const n = 8 + rand(56);
+        const batch = [];
+        for (let k = 0; k < n; k++) {
+          const remote = rand(2) === 0;
+          const p = remote ? cache.allocNode(1) : cache.alloc();
+          if (heap.nodeOf(p) !== 0) foreign++;
+          take(p);
+          batch.push(p);
+        }
+        for (let k = n - 1; k > 0; k--) { const j = rand(k + 1); const t = batch[k]; batch[k] = batch[j]; batch[j] = t; }
+        for (const p of batch) give(p);
+        if (rand(3) === 0) {
+          // A duplicate: refused as a whole (its second copy named), then the batch without it passes.
+          const j = rand(n);
+          const at = j + 1 + rand(n - j);
+          const bad = batch.slice(0, at).concat([batch[j]], batch.slice(at));
+          let err;
+          try { cache.freeBulk(new Uint32Array(bad)); } catch (e) { err = e; }
+          if (!(err instanceof DoubleFreeError)) fail(`a batch with a duplicate: ${err ? String(err) : "accepted"}`);
+          else if (err.ptr !== batch[j]) fail(`the duplicate named 0x${err.ptr.toString(16)}, not 0x${batch[j].toString(16)}`);
+          refused++;
+          for (const p of batch) take(p);                  // still ours: nobody may have been handed one
+          for (const p of batch) give(p);
+        }
+        cache.freeBulk(new Uint32Array(batch));
+        batches++;
+      } else {
+        const n = 1 + rand(48);
+        const got = rand(2) === 0 ? Array.from(cache.allocBulk(n)) : Array.from({ length: n }, () => cache.alloc());
+        for (const p of got) take(p);
+        for (const p of got) give(p);
+        if (rand(2) === 0) cache.freeBulk(new Uint32Array(got));
+        else for (const p of got) cache.free(p);
+        rounds++;
+      }
+      if (workerData.role !== "freer" && Atomics.load(ctl, 0) !== 0) break;   // the freer is done
+      if (Date.now() - t0 > workerData.ms) break;                                // bounded either way
+    }
+  } catch (e) {
+    fail(String(e));                                                           // e.g. a free refused
+  }
+  if (workerData.role === "freer") Atomics.store(ctl, 0, 1);
+  heap.releaseCpu();
+  return { errors, batches, refused, foreign, rounds };
+}
+
+async function holdGrow() {
+  // The hold on growth (arena.ts holdGrowth) is this instance's: the "holder" keeps empty slabs beyond
+  // min_partial (malloc blocks freed) and then asks for large blocks, which try the heap's pages with
+  // growth held first (node.ts keptHoldBegin); the "grower" meanwhile takes large blocks that need memory
+  // to grow. Under a budget that fits both with room to spare, no allocation may fail.
+  const heap = await attachAllocator(handle);
+  const errors = [];
+  const live = [];
+  let mallocs = 0;
+  const t0 = Date.now();
+  try {
+    for (let i = 0; i < workerData.iterations && errors.length === 0; i++) {
+      if (workerData.role === "holder") {
+        const small = [];
+        for (let k = 0; k < 200; k++) small.push(heap.malloc(1500 + (k % 7) * 64));
+        for (const p of small) heap.free(p);
+        const big = heap.malloc(96 * 1024 + (i % 5) * 4096);
+        // now and then a block only new memory can hold (a run of chunks): a hold left set would refuse it
+        const huge = i % 10 === 9 ? heap.malloc(3 << 20) : 1;
+        mallocs += small.length + 2;
+        if (small.includes(0) || big === 0 || huge === 0) errors.push(`iteration ${i}: malloc returned 0`);
+        else { heap.free(big); if (huge !== 1) heap.free(huge); }
+      } else {
+        const p = heap.malloc((256 << 10) + (i % 9) * 65536);
+        mallocs++;
+        if (p === 0) { errors.push(`iteration ${i}: malloc returned 0`); break; }
+        live.push(p);
+        if (live.length > 8) heap.free(live.shift());
+      }
+      if (Date.now() - t0 > workerData.ms) break;
+    }
+  } catch (e) {
+    errors.push(String(e));                                  // an OutOfMemoryError: the hold leaked
+  }
+  for (const p of live) heap.free(p);
+  heap.releaseCpu();
+  return { errors, mallocs };
+}
+
+const modes = { claimRelease, grow, holdAndDie, slowPathOwner, mixedBulk, holdGrow };
 try {
   const r = await modes[mode]();
   if (r !== undefined) parentPort.postMessage({ ok: true, ...r });
