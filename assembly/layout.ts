@@ -12,15 +12,16 @@
 //
 // Whole-heap picture (addresses grow to the right):
 //
-//   0            heapBase          base             chunkBase                chunkBase + n MiB
-//   ├── embedder ──┼── untouched ──┼── HEAP header ──┼── chunk 0 ──┼── chunk 1 ──┼ ... ┤
-//   (C data/stack,   (alignment)     (config, node     (1 MiB each, the unit of growth and
-//    AS statics)                      structs, chunk     of node ownership)
-//                                     table, boot cache)
+//   0            heapBase          base                             chunkBase                chunkBase + n MiB
+//   ├── embedder ──┼── untouched ──┼── HEAP header ──┼── slots ──┼── chunk 0 ──┼── chunk 1 ──┼ ... ┤
+//   (C data/stack,   (alignment)     (config, node     (kmem_caches   (1 MiB each, the unit of growth and
+//    AS statics)                      structs, chunk     in the          of node ownership)
+//                                     table, boot cache) alignment gap)
 //
 // Nothing below `heapBase` is ever written. `base` is heapBase rounded up to 64 bytes; `chunkBase` is the
 // end of the header rounded up to CHUNK_BASE_ALIGN (32 KiB), so page runs of 2^order ≤ 8 pages (every slab)
-// are naturally aligned in absolute addresses.
+// are naturally aligned in absolute addresses; the gap that rounding leaves holds the header cache slots
+// (kmem_caches of the heap's own caches: "Header cache slots" below).
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf, Track } from "./structs";
 
 // ---- units and limits ----------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 // the heap's kept-beyond hint (H_KEPT_BEYOND: empty slabs kept past 2 × min_partial, below).
 // Entry points — the narrow interface every front end uses:
 //   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
+//                                                    (malloc's default classes: a new slab only for an
+//                                                    empty batch)
 //   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
 //   slabsReleased(cache, src, count)                 the same for objects whose free bits are already set
 //   freeToSlabReleasing(cache, p) → pages           free one object; an emptied slab goes back at once
