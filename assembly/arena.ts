@@ -12,7 +12,8 @@
 // Invariants:
 //   chunkBase ≡ 0 (mod CHUNK_BASE_ALIGN = 32 KiB: the largest slab, so slabs and power-of-two classes are
 //   naturally aligned in absolute addresses; not 64 KiB, which would leave up to 56 KiB of a small
-//   program's memory unused behind the header);  chunk i spans [chunkBase + i MiB, chunkBase + (i+1) MiB)
+//   program's memory unused behind the header; the gap that is left holds the header cache slots,
+//   cache.ts);  chunk i spans [chunkBase + i MiB, chunkBase + (i+1) MiB)
 //   nchunks ≤ maxChunks ≤ MAX_CHUNKS;  chunkBase + nchunks MiB ≤ memory.size() bytes
 //   table[i] & CT_NODE < nnodes for every i < nchunks;  table[i] = CT_NO_CHUNK for i ≥ nchunks
 import {

@@ -41,6 +41,10 @@
 // pass then frees the objects as ordinary ones (freeRuns + freeToSlabs). A batch of one node takes one
 // lock and runs checkRun's loop alone, as before; a batch of m nodes takes m locks. (An F_INUSE cache
 // flips nothing: its in-use bits find duplicates, so it never stops at another node's object.)
+// In-use bits take no lock at all: a word holds 64 neighbouring objects' bits, which other CPUs set and
+// clear at the same time from their own fast paths, so in the threaded build markRun and the check pass
+// update it with inuse.ts's compare-and-swap (inuseWordSet, inuseWordTestClear) — the same code as
+// before in the single-threaded build.
 // Measured (bench/micro.mjs section 5, threaded build against its previous version, same process):
 // a one-node batch 0.95–0.99× (no change), a two-node batch about 1.1× (the second lock and pass).
 // Measured (bench/PROFILE.md "Bulk", second part): what each part costs per object.
@@ -67,7 +71,7 @@ import { ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, FREE_SLOWPATH, statAddAt
 import { cpuSlot, currentNode, emptySheaf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAllocBulk, debugBulkBad, debugFreeBulk } from "./debug";
-import { inuseMark, keyAddr, keyOf } from "./inuse";
+import { inuseMark, inuseWordSet, inuseWordTestClear, keyAddr, keyOf } from "./inuse";
 import { HARDEN_PARKED, HARDENING } from "./harden";
 import { parkedAnywhere } from "./cpu";
 import { THREADED, unlock } from "./sync";
@@ -161,7 +165,8 @@ function markRun(cache: usize, dst: usize, n: u32): void {
     const p = <usize>load<u32>(dst + (<usize>k << 2));
     const i = objectIndexAt((<u32>p & mask) - objOff, recip);
     const w = (p & ~<usize>mask) + inuseOff + (<usize>(i >> 6) << 3);
-    store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
+    if (THREADED) inuseWordSet(w, <u64>1 << (i & 63));
+    else store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
   }
 }
 
@@ -276,9 +281,13 @@ function checkMixed(cache: usize, src: usize, from: u32, n: u32, flags: u32): u3
       // inuse.ts's in-use bit (test and clear), found from the slab and index this pass has already
       // (inuse.ts wordOf: slab + C_INUSE_OFF, word i >> 6): cleared means parked, or twice here
       const iw = runSlab + inuseOff + (<usize>(i >> 6) << 3);
-      const iv = load<u64>(iw);
-      if ((iv & m) == 0) { bad = E_DOUBLE_FREE; break; }
-      store<u64>(iw, iv & ~m);
+      if (THREADED) {
+        if (!inuseWordTestClear(iw, m)) { bad = E_DOUBLE_FREE; break; }
+      } else {
+        const iv = load<u64>(iw);
+        if ((iv & m) == 0) { bad = E_DOUBLE_FREE; break; }
+        store<u64>(iw, iv & ~m);
+      }
     }
     if (flip) wv |= m;
     foreign += runForeign;

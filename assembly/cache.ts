@@ -2,9 +2,14 @@
 // unlinks).
 //
 // Owns: the cache header fields (C_*), the boot cache (the kmem_cache whose objects are kmem_caches),
-// and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal() (the heap's
-// own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc), calcOrder().
-// Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and frees a cache header.
+// the header cache slots (layout.ts: kmem_caches of the heap's own caches in the alignment gap in front
+// of chunk 0), and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal()
+// (the heap's own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc),
+// calcOrder(), cacheRelease() (destroy.ts: a cache header's memory back), inHeaderSlot() (index.ts).
+// Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and releases a cache header.
+// Invariant: a kmem_cache is the boot cache, an allocated object of the boot cache, or a header slot
+// whose slotFree bit is clear; only a cache created as the heap's own (F_INTERNAL, or kmalloc's classes:
+// cacheCreate's heapOwned) takes a slot, so every user cache lies on a boot-cache slab page.
 // Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), debugslot.ts (the slot
 // sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, inuse.ts (which
 // double-free mechanism a new cache gets: hardenFlags), slab.ts (the stride's inverse: setObjectDivisor),
@@ -26,10 +31,10 @@ import {
   H_NNODES, INLINE_BITMAP_OBJECTS, MAX_CPUS, MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, CN_NR_PARTIAL,
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
   MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_DEBUG_OFF, C_TRACK_OFF, C_SLAB_MASK, C_INUSE_OFF,
-  C_QUAR_COUNT, F_INUSE, C_SELF,
+  C_QUAR_COUNT, F_INUSE, C_SELF, H_SLOTS, H_SLOT_COUNT, H_SLOT_FREE, MAX_HEADER_CACHES,
 } from "./layout";
 import { CpuSlot } from "./structs";
-import { HEAP, alignUp, arenaInit } from "./arena";
+import { CHUNK_BASE, HEAP, alignUp, arenaInit } from "./arena";
 import { allocOne, freeOne } from "./node";
 import { setObjectDivisor } from "./slab";
 import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
@@ -210,7 +215,41 @@ export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes
   if (THREADED) {
     if (e == E_OK) threadsInit(<usize>alignUp(BOOT + bytes, CACHE_LINE)); // parks this instance
   }
+  // The header cache slots: whatever room the chunk base's alignment leaves behind the header.
+  const slots = alignUp(HEAP + headerBytes(nodes, ncpus), CACHE_LINE);
+  let count = slots < CHUNK_BASE ? <u32>((CHUNK_BASE - slots) / bytes) : 0;
+  if (count > MAX_HEADER_CACHES) count = MAX_HEADER_CACHES;
+  store<u32>(HEAP, count != 0 ? <u32>slots : 0, H_SLOTS);
+  store<u32>(HEAP, count, H_SLOT_COUNT);
+  store<u32>(HEAP, count == 32 ? 0xffffffff : (<u32>1 << count) - 1, H_SLOT_FREE);
   return e;
+}
+
+// Is c a header cache slot (free or taken)? Arithmetic only: the slots are H_CACHE_BYTES apart.
+export function inHeaderSlot(c: usize): bool {
+  const first = <usize>load<u32>(HEAP, H_SLOTS);
+  const bytes = <usize>load<u32>(HEAP, H_CACHE_BYTES);
+  return c >= first && c < first + <usize>load<u32>(HEAP, H_SLOT_COUNT) * bytes && (c - first) % bytes == 0;
+}
+
+// Memory for one kmem_cache: a free header slot for the heap's own caches while one is left, else an
+// object of the boot cache. 0 when there is no memory. Heap lock held.
+function cacheMemory(heapOwned: bool): usize {
+  const free = load<u32>(HEAP, H_SLOT_FREE);
+  if (heapOwned && free != 0) {
+    const i = <u32>ctz(free);
+    store<u32>(HEAP, free & ~(<u32>1 << i), H_SLOT_FREE);
+    return <usize>load<u32>(HEAP, H_SLOTS) + <usize>i * <usize>load<u32>(HEAP, H_CACHE_BYTES);
+  }
+  return allocOne(BOOT, 0xffffffff);
+}
+
+// Give back the memory of kmem_cache c (destroy.ts, after unlinking it; or a failed creation). Heap lock held.
+export function cacheRelease(c: usize): void {
+  if (inHeaderSlot(c)) {
+    const i = <u32>((c - <usize>load<u32>(HEAP, H_SLOTS)) / <usize>load<u32>(HEAP, H_CACHE_BYTES));
+    store<u32>(HEAP, load<u32>(HEAP, H_SLOT_FREE) | (<u32>1 << i), H_SLOT_FREE);
+  } else freeOne(BOOT, c);
 }
 
 // A second instance over a heap set up by another (threads-ops.ts attach): the per-instance views only.
@@ -228,32 +267,33 @@ export function defaultArrayCap(size: u32): u32 {
 }
 
 // Create a cache. arrayCap = DEFAULT_CAP picks the capacity from the object size. 0 and an error code
-// when the options are invalid or there is no memory.
+// when the options are invalid or there is no memory. heapOwned: a cache the heap makes for itself that
+// will be flagged internal (kmalloc.ts's classes): its kmem_cache may take a header slot.
 export const DEFAULT_CAP: u32 = 0xffffffff;
-export function cacheCreate(size: u32, align: u32, flags: u32, arrayCap: u32): usize {
+export function cacheCreate(size: u32, align: u32, flags: u32, arrayCap: u32, heapOwned: bool = false): usize {
   if (arrayCap != DEFAULT_CAP && arrayCap > MAX_ARRAY_CAP) { setError(E_INVALID); return 0; }
   if ((flags & ~F_USER_MASK) != 0) { setError(E_INVALID); return 0; }
   if (arrayCap == DEFAULT_CAP) arrayCap = defaultArrayCap(size);
   flags = debugFlags(size, align, flags);                // heap-wide debug defaults, flag conflicts
   flags = hardenFlags(flags);                            // double-free hardening: free key or in-use bits
   if ((flags & F_DEBUG_MASK) != 0) arrayCap = 0;       // debug caches take the slow path, as the kernel's
-  return createWith(size, align, flags, arrayCap);
+  return createWith(size, align, flags, arrayCap, heapOwned);
 }
 
-// The heap's own caches (sheaves, kmalloc): no arrays unless asked, flagged internal.
+// The heap's own caches (sheaves, quarantine, staging): no arrays unless asked, flagged internal.
 export function cacheCreateInternal(size: u32): usize {
-  return createWith(size, 0, F_INTERNAL, 0);
+  return createWith(size, 0, F_INTERNAL, 0, true);
 }
 
-// Under the heap lock: the cache list and the id counter are shared by every instance.
-function createWith(size: u32, align: u32, flags: u32, arrayCap: u32): usize {
+// Under the heap lock: the cache list, the id counter and the header slots are shared by every instance.
+function createWith(size: u32, align: u32, flags: u32, arrayCap: u32, heapOwned: bool): usize {
   heapLock();
-  const c = allocOne(BOOT, 0xffffffff);
+  const c = cacheMemory(heapOwned);
   if (c == 0) { heapUnlock(); setError(E_NOMEM); return 0; }
   memory.fill(c, 0, load<u32>(HEAP, H_CACHE_BYTES));
   const e = setupCache(c, size, align, flags, arrayCap);
   if (e != E_OK) {
-    freeOne(BOOT, c);
+    cacheRelease(c);
     heapUnlock();
     setError(e);
     return 0;

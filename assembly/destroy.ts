@@ -7,7 +7,7 @@
 //
 //   liveObjects = Σ in-use of partial and full slabs − parked (arrays, barns) − quarantined
 //   cacheDestroy ─ liveObjects ≠ 0, a handle out, or a slab being made (C_BUSY): E_BUSY, nothing changes
-//                └ drainCpuArrays ─ debugDestroy ─ discardEmpty (every node) ─ unlink ─ freeOne(BOOT)
+//                └ drainCpuArrays ─ debugDestroy ─ discardEmpty (every node) ─ unlink ─ cacheRelease
 import {
   C_FLAGS, C_MAGIC, C_NEXT, C_OBJECTS, C_PREV, C_QUAR_COUNT, CN_FULL, CN_PARTIAL, E_BAD_CACHE, E_BUSY,
   E_OK, F_INUSE, H_CACHE_HEAD, H_NCACHES, H_NNODES, C_BUSY, C_SELF,
@@ -15,9 +15,9 @@ import {
 import { CacheNode, PageDesc } from "./structs";
 import { handleHolds } from "./sheaf";
 import { HEAP } from "./arena";
-import { cnAddr, discardEmpty, freeOne } from "./node";
+import { cnAddr, discardEmpty } from "./node";
 import { objectAt, slabIsFree } from "./slab";
-import { BOOT } from "./cache";
+import { BOOT, cacheRelease } from "./cache";
 import { debugDestroy, isQuarantined } from "./debug";
 import { drainCpuArrays, isParked, othersHold, parkedObjects } from "./cpu";
 import { THREADED, heapLock, heapUnlock } from "./sync";
@@ -101,6 +101,6 @@ function destroyLocked(c: usize): i32 {
   store<u32>(HEAP, load<u32>(HEAP, H_NCACHES) - 1, H_NCACHES);
   store<u32>(c, 0, C_MAGIC);
   store<u32>(c, 0, C_SELF);
-  freeOne(BOOT, c);
+  cacheRelease(c);                            // a boot-cache object or a header slot (cache.ts)
   return E_OK;
 }

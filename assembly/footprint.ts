@@ -38,7 +38,8 @@ import { mediumFreeNext, mediumFreeSize, mediumWalkBegin, walkBlocks, walkMeta, 
 
 // Result slots (f64 each), in the order bindings/footprint.ts reads them.
 export const FP_TOTAL: u32 = 0;        // memory bytes − heapBase
-export const FP_HEADER: u32 = 1;       // [heapBase, chunkBase): alignment, heap header, boot cache struct
+export const FP_HEADER: u32 = 1;       // [heapBase, chunkBase): alignment, heap header, boot cache struct,
+                                       // kmem_caches in the header cache slots (cache.ts)
 export const FP_META: u32 = 2;         // descriptor pages of every chunk; in-slab bitmaps (before slot 0)
 export const FP_INTERNAL: u32 = 3;     // slabs of the heap's own caches (kmem_cache structs, sheaves, quarantine)
 export const FP_LIVE: u32 = 4;         // user caches: object size × objects handed out; large blocks: requested

@@ -7,8 +7,9 @@
 //
 // Hostile callers (a C program, a confused JS caller): no export traps, hangs or writes memory because
 // of a garbage handle or pointer. Every cache handle is checked against the registry of caches before
-// anything reads it (userCache / knownCache: a kmem_cache on a boot-cache slab page with the live magic
-// and its own address, found by arithmetic from the address first); every prefill handle likewise (prefill.ts prefillHandle:
+// anything reads it (userCache / knownCache: a kmem_cache on a boot-cache slab page — or, knownCache
+// only, in a header cache slot (cache.ts) — with the live magic and its own address, found by arithmetic
+// from the address first); every prefill handle likewise (prefill.ts prefillHandle:
 // an allocated sheaf marked as a handle); every output or input pointer range must be memory a caller
 // may hand over (callerRange: below the heap base, or inside one allocated block). A refused call returns
 // 0 / E_BAD_CACHE / E_INVALID and changes nothing but the error code.
@@ -42,7 +43,7 @@ import {
 import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, memoryEnd, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
 import { mediumRange } from "./medium";
-import { BOOT, cacheCreate, heapInit } from "./cache";
+import { BOOT, cacheCreate, heapInit, inHeaderSlot } from "./cache";
 import { cacheDestroy, liveAt, liveObjects } from "./destroy";
 import { setError, freeFailed } from "./report";
 import { pinCpu } from "./percpu";
@@ -58,14 +59,16 @@ export { NR_STATS } from "./stats";
 
 // ---- handle and pointer checks ---------------------------------------------------------------------
 
-// A cache the heap knows: the boot cache, or a live kmem_cache: a cache-line-aligned address (every
-// kmem_cache is) on a page of a boot-cache slab (its page descriptor says so: arithmetic from the
+// A cache the heap knows: the boot cache, a live kmem_cache in a header cache slot (the heap's own
+// caches: cache.ts inHeaderSlot, arithmetic from the header's slot fields), or a live kmem_cache: a
+// cache-line-aligned address (every kmem_cache is) on a page of a boot-cache slab (its page descriptor says so: arithmetic from the
 // address, one byte and one word loaded) holding the live magic and, in C_SELF, its own address (both
 // cleared by destroy). The handle's bytes are read only once its page is known to be the boot cache's,
 // and C_SELF only within memory. Cheaper than checkObject(BOOT, ...) — no reciprocal, no bitmap — and as
 // strict: a word inside a kmem_cache holding the magic could not also hold its own address there.
 @inline function knownCache(c: usize): bool {
   if (c == BOOT) return true;
+  if (inHeaderSlot(c)) return load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
   if ((c & (CACHE_LINE - 1)) != 0 || chunkByteOf(c) >= CT_RUN_TAIL) return false;
   if (<usize>changetype<PageDesc>(pageOf(c)).cache != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
   return <u64>c + C_HDR <= memoryEnd() && <usize>load<u32>(c, C_SELF) == c;

@@ -7,7 +7,8 @@
 // keyOf, keyAddr); which mechanism a new cache gets (hardenFlags). Entry points: inuseMark() (an object
 // goes to a user), inuseRelease() (a user frees it: test and clear), inuseIsSet() (validate, destroy
 // report), inuseClearSlab() (a new slab), hardenFlags() (cache.ts), keyPark() (slab.ts slabTake), keyOf(),
-// keyAddr(), keyPresent() (harden.ts, validate.ts).
+// keyAddr(), keyPresent() (harden.ts, validate.ts), inuseWordSet() / inuseWordTestClear() (bulk.ts: one
+// word's update, the compare-and-swap in the threaded build).
 //
 // The free key (F_FREEKEY: every cache whose free objects may be written — no constructor, not debug —
 // chosen by measurement, README "Double frees"): an object not in a user's hands holds its key,
@@ -18,7 +19,7 @@
 // caches whose free objects must keep their bytes (a constructor's state) and those that ask for them;
 // debug caches (no arrays: the slab bitmap is exact) and the heap's own caches get neither.
 // Called by harden.ts (the checks), slab.ts (keyPark), cache.ts (hardenFlags), bulk.ts, debugslot.ts (a
-// new slab), reclaim.ts, destroy.ts, validate.ts. Calls structs.ts (the object index) only.
+// new slab), reclaim.ts, destroy.ts, validate.ts. Calls structs.ts (the object index), sync.ts (THREADED).
 //
 // Slab of an F_INUSE cache (layoutSlab in cache.ts):
 //
@@ -34,11 +35,36 @@
 //
 // Invariants (checked by validate): in-use bit set ⇒ slab bit 0 (allocated) and the object is in no array;
 //   bits ≥ objects are 0.
+//
+// Threaded build: a bitmap word is shared by 64 neighbouring objects, which different CPUs hold at once,
+// and no lock covers the fast paths that write it. A plain load / or / store lost updates there (3 Workers
+// each freeing only their own objects: valid frees refused within a second, every run; a lost clear would
+// hide a real double free). So every read-modify-write of a word — inuseMark, inuseRelease, bulk.ts's
+// markRun and check pass (inuseWordSet, inuseWordTestClear), reclaim.ts through inuseRelease — is a
+// compare-and-swap there (wordSetShared, wordTestClearShared: a lost race retries; of two frees of one
+// object at the same moment exactly one wins). inuseClearSlab stays a plain fill: a new slab is filled
+// under its node's lock before any of its objects is handed out. Reads (inuseIsSet: validate, destroy,
+// hardenCheck, reclaim) stay plain loads: a reader's own object's bit is stable while it holds it.
+// The CAS is out of line, so the fast paths (cache_alloc, cache_free, malloc, free) carry only a call in
+// their F_INUSE branch: caches without in-use bits — every free-key cache and malloc — pay no atomic
+// (test/threads-races.test.ts checks the .wat). The single-threaded build compiles to the same bytes.
+// Chosen by measurement (node bench/micro.mjs section 6 with main's builds beside these, --build and
+// --threaded-build; 7 runs of 5–9): the threaded in-use pair inside Wasm costs 1.9–2.1× the plain cache's
+// pair (main's plain update: 1.29–1.48×), i.e. main's in-use pair is 0.59–0.70× this one (two locked
+// cmpxchg, about +10 ns a pair). The plain cache's threaded pair runs the same instructions (the .wat
+// differs only in the F_INUSE branches): main / this 0.86–1.06, median 0.95, where the byte-identical
+// release builds measured 0.94–1.09, median 1.00 — within this machine's noise. The alternative, one
+// byte per object (a plain store of the holder's own byte, no shared word), would run at about main's
+// figure, but costs 7/8 byte more per object in every slab (a 32-byte cache: 123 objects in a 4 KiB slab
+// instead of 127, 3%), a second slab layout for the threaded build only (layoutSlab, validate, bulk.ts),
+// and loses exactness for two simultaneous frees of one object (both could read "in use"). In-use caches
+// are the minority (constructors, inUseBits): their threaded pair pays for the atomics instead.
 import {
   C_FLAGS, C_INUSE_OFF, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SLAB_MASK, F_CTOR, F_DEBUG_MASK, F_FREEKEY,
   F_INTERNAL, F_INUSE, F_KMALLOC, F_RECLAIMABLE,
 } from "./layout";
 import { objectIndexAt } from "./structs";
+import { THREADED } from "./sync";
 
 // ---- the free key -------------------------------------------------------------------------------------
 
@@ -80,6 +106,41 @@ export function hardenFlags(flags: u32): u32 {
 
 // ---- the in-use bit -----------------------------------------------------------------------------------
 
+// Set the bits m of the in-use word at w (bulk.ts markRun too: the one writer of a set).
+@inline export function inuseWordSet(w: usize, m: u64): void {
+  if (THREADED) wordSetShared(w, m);
+  else store<u64>(w, load<u64>(w) | m);
+}
+
+// Test and clear bit m of the in-use word at w: true if it was set (and is clear now); false, and nothing
+// changed, if it was clear. (bulk.ts's check pass too.)
+@inline export function inuseWordTestClear(w: usize, m: u64): bool {
+  if (THREADED) return wordTestClearShared(w, m);
+  const v = load<u64>(w);
+  if ((v & m) == 0) return false;
+  store<u64>(w, v & ~m);
+  return true;
+}
+
+// Threaded build: the read-modify-write of a word other CPUs update at once — a compare-and-swap, out of
+// line. The retry (another CPU changed a neighbour's bit between the load and the swap: it made progress)
+// is a call, not a loop, on purpose: binaryen never inlines a function that makes a call once it is above
+// its always-inline size, while at -O3 it inlines small functions with loops. So the fast paths, which
+// contain the F_INUSE branch, carry a call here and no atomic instruction of their own: a cache without
+// in-use bits pays none (test/threads-races.test.ts checks both). The depth is the number of times other
+// CPUs won the word meanwhile.
+function wordSetShared(w: usize, m: u64): void {
+  const v = atomic.load<u64>(w);
+  if (atomic.cmpxchg<u64>(w, v, v | m) != v) wordSetShared(w, m);
+}
+
+function wordTestClearShared(w: usize, m: u64): bool {
+  const v = atomic.load<u64>(w);
+  if ((v & m) == 0) return false;
+  if (atomic.cmpxchg<u64>(w, v, v & ~m) != v) return wordTestClearShared(w, m);
+  return true;
+}
+
 // Address of the bitmap word holding object i's bit, in the slab starting at `slab`.
 @inline function wordOf(cache: usize, slab: usize, i: u32): usize {
   return slab + load<u32>(cache, C_INUSE_OFF) + (<usize>(i >> 6) << 3);
@@ -100,7 +161,8 @@ export function hardenFlags(flags: u32): u32 {
   if ((load<u32>(cache, C_FLAGS) & F_INUSE) != 0 && p != 0) {
     const i = indexOf(cache, p);
     const w = wordOf(cache, slabOf(cache, p), i);
-    store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
+    if (THREADED) wordSetShared(w, <u64>1 << (i & 63));
+    else store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
   }
   return p;
 }
@@ -112,6 +174,7 @@ export function hardenFlags(flags: u32): u32 {
   if ((load<u32>(cache, C_FLAGS) & F_INUSE) == 0) return true;
   const i = indexOf(cache, p);
   const w = wordOf(cache, slabOf(cache, p), i);
+  if (THREADED) return wordTestClearShared(w, <u64>1 << (i & 63));
   const v = load<u64>(w);
   const m = <u64>1 << (i & 63);
   if ((v & m) == 0) return false;

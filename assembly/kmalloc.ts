@@ -252,7 +252,8 @@ function classCacheLocked(k: u32, at: usize): usize {
   if (align > PAGE_SIZE) align = PAGE_SIZE;
   const kernel = load<u32>(kmTable(), KM_SET) == KM_SET_KERNEL;
   const warm = load<u32>(kmTable(), KM_SET) == KM_SET_FINE;
-  const c = cacheCreate(size, align, 0, warm ? 0 : classArrayCap(size)); // warm-up: arrays off (above)
+  const c = cacheCreate(size, align, 0, warm ? 0 : classArrayCap(size), true); // warm-up: arrays off (above);
+                                                // heap-owned: may take a header slot (cache.ts)
   if (c == 0) return 0;
   cacheSetGeometry(c, KM_MIN_OBJECTS, KM_MIN_PARTIAL, KM_MAX_WASTE);
   if (!kernel) store<u32>(c, KM_KEEP_EMPTY, C_KEEP_EMPTY);

@@ -12,15 +12,16 @@
 //
 // Whole-heap picture (addresses grow to the right):
 //
-//   0            heapBase          base             chunkBase                chunkBase + n MiB
-//   ├── embedder ──┼── untouched ──┼── HEAP header ──┼── chunk 0 ──┼── chunk 1 ──┼ ... ┤
-//   (C data/stack,   (alignment)     (config, node     (1 MiB each, the unit of growth and
-//    AS statics)                      structs, chunk     of node ownership)
-//                                     table, boot cache)
+//   0            heapBase          base                             chunkBase                chunkBase + n MiB
+//   ├── embedder ──┼── untouched ──┼── HEAP header ──┼── slots ──┼── chunk 0 ──┼── chunk 1 ──┼ ... ┤
+//   (C data/stack,   (alignment)     (config, node     (kmem_caches   (1 MiB each, the unit of growth and
+//    AS statics)                      structs, chunk     in the          of node ownership)
+//                                     table, boot cache) alignment gap)
 //
 // Nothing below `heapBase` is ever written. `base` is heapBase rounded up to 64 bytes; `chunkBase` is the
 // end of the header rounded up to CHUNK_BASE_ALIGN (32 KiB), so page runs of 2^order ≤ 8 pages (every slab)
-// are naturally aligned in absolute addresses.
+// are naturally aligned in absolute addresses; the gap that rounding leaves holds the header cache slots
+// (kmem_caches of the heap's own caches: "Header cache slots" below).
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf, Track } from "./structs";
 
 // ---- units and limits ----------------------------------------------------------------------------------
@@ -156,6 +157,7 @@ export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 // 112 sheaf caches [SHEAF_CLASSES] (internal caches holding arrays of 2^6 .. 2^14 bytes)
 // 148 highWater (the end of the highest block ever handed out: arena.ts commitTo / growChunks)
 // 152 threads, 156 heap lock, 160 token (shared heaps), 164 kept-beyond hint ("threads" at the end of this file)
+// 168 slots, 172 slotCount, 176 slotFree: the header cache slots (below; cache.ts)
 // 192 cpuNode[MAX_CPUS]  (u8: node of each CPU)
 // 256 node headers [MAX_NODES] × NODE_SIZE (NodeHdr below)
 // ... chunk table [MAX_CHUNKS] u8
@@ -163,6 +165,8 @@ export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 // ... debug block [DEBUG_HDR_SIZE] (below)
 // ... kmalloc tables [KMALLOC_BYTES] (below)
 // ... boot cache (the kmem_cache that holds kmem_caches), 64-aligned
+// ... (shared heaps: the thread block)
+// ... header cache slots, up to chunkBase: the alignment gap in front of chunk 0 (below)
 // With a report, H_LAST_ERROR holds the code, H_ERR_ADDR the object (or pointer), H_ERR_CACHE the cache.
 export const HEAP_MAGIC: u32 = 0x534c4142; // 'SLAB'
 export const HEAP_VERSION: u32 = 1;
@@ -209,6 +213,18 @@ export const DEBUG_HDR_SIZE: u32 = 64;
 export const H_KMALLOC: u32 = H_DEBUG + DEBUG_HDR_SIZE;
 export const KMALLOC_BYTES: u32 = 1492;      // KM_LOANS + KM_SLOTS
 export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+
+// Header cache slots (cache.ts): the bytes from the end of the header (64-aligned) up to chunkBase — the
+// chunk base's alignment, otherwise unused — hold kmem_caches of the heap's own caches (malloc's classes,
+// sheaves, quarantine, staging), H_CACHE_BYTES each, up to MAX_HEADER_CACHES of them, before any
+// boot-cache slab is taken: a small heap then spends no page on kmem_caches. User caches always come
+// from boot-cache slabs (index.ts userCache: a user cache lies on a boot-cache slab page).
+//   slots      address of slot 0 (0: no slot fits)    slotCount  slots in the gap
+//   slotFree   bit i set ⇔ slot i is free
+export const H_SLOTS: u32 = H_HIGH_WATER + 20;      // 168
+export const H_SLOT_COUNT: u32 = H_HIGH_WATER + 24; // 172
+export const H_SLOT_FREE: u32 = H_HIGH_WATER + 28;  // 176
+export const MAX_HEADER_CACHES: u32 = 32;           // the bits of slotFree
 
 // The debug block, at HEAP + H_DEBUG (DEBUG_HDR_SIZE bytes, zeroed at init; debug.ts, report.ts):
 //   0 clock      logical time: +1 for every alloc/free of a debug cache (deterministic; stored in tracks)
@@ -532,8 +548,8 @@ if (KM_LOANS < KM_INDEX + KM_INDEX_LEN || KM_LOANS + KM_SLOTS > KMALLOC_BYTES) E
 if (SH_HDR != 16) ERROR("Sheaf's header is not 16 bytes (the empty sheaf in the heap header is 16)");
 
 // ---- threads (assembly/threads.ts, assembly/sync.ts) ------------------------------------------------
-// Shared heaps (the threaded build) take three words of the header's reserved bytes 152..191 (148 is
-// H_HIGH_WATER), and every heap one more:
+// Shared heaps (the threaded build) take three words of the header's reserved bytes 152..167 (148 is
+// H_HIGH_WATER; 168..179 are the header cache slots'), and every heap one more:
 //   152 H_THREADS   address of the thread block (0 in a single-threaded heap)
 //   156 H_HEAP_LOCK the heap lock (sync.ts heapLock: cache list, ids, lazily created internal caches)
 //   160 H_TOKEN     last instance token handed out (each attached instance takes the next one)

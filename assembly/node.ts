@@ -5,6 +5,8 @@
 // the heap's kept-beyond hint (H_KEPT_BEYOND: empty slabs kept past 2 × min_partial, below).
 // Entry points — the narrow interface every front end uses:
 //   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
+//                                                    (malloc's default classes: a new slab only for an
+//                                                    empty batch)
 //   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
 //   slabsReleased(cache, src, count)                 the same for objects whose free bits are already set
 //   freeToSlabReleasing(cache, p) → pages           free one object; an emptied slab goes back at once
@@ -87,7 +89,10 @@ export function moveSlab(cn: usize, d: usize, to: u8): void {
 }
 
 // Seam 1 — refill. Fill dst with up to `want` objects from `node`'s slabs (partial first, then empty,
-// then a new slab from that node's pages). Returns how many; 0 means the node is out of memory.
+// then a new slab from that node's pages). A malloc class of the default set (C_KEEP_EMPTY, kmalloc.ts:
+// slabs of as few as one object) makes a new slab only while nothing was taken: its batch never makes a
+// slab just to fill up, so its per-CPU arrays park no slab the heap had to make for them (a 4 KiB class
+// would make one page per object of the batch). Returns how many; 0 means the node is out of memory.
 export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): u32 {
   const cn = cnAddr(cache, node);
   let got: u32 = 0;
@@ -97,6 +102,7 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
     if (d == 0) {
       d = <usize>changetype<CacheNode>(cn).empty;
       if (d == 0) {
+        if (got != 0 && load<u32>(cache, C_KEEP_EMPTY) != 0) break; // a partial batch, not a new slab for it
         unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
         store<u32>(cache, load<u32>(cache, C_BUSY) + 1, C_BUSY); // a re-entrant destroy must wait
         d = newSlab(cache, node);

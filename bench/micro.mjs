@@ -14,6 +14,9 @@
 //      bulk pairs of one node (the common batch: one cache-node lock) and of two nodes (half taken from
 //      node 1: bulk.ts checks each node's objects under that node's lock), per object, as ratios to
 //      build/threaded.wasm in the same run (the median of the per-round ratios, 8 rounds per run)
+//   6. in-use bits (inuse.ts), every build of 4 and 5 side by side: a plain cache's and an in-use-bit
+//      cache's alloc+free pair from JS (ratio to two empty calls into the same instance) and inside Wasm
+//      (the in-use cache's ratio to the plain one's); the threaded build's in-use word is a compare-and-swap
 // Each figure is the median of several interleaved runs with its baseline, in this process.
 // Usage: node bench/micro.mjs [--runs N] [--json] [--build name=file.wasm ...] [--builds-only]
 //        [--threaded-build name=file.wasm ...]
@@ -150,6 +153,22 @@ for (const { name, file } of loaded) {
   }
 }
 
+// Interleaved samples (sections 5 and 6): `count` rounds after `warm` warm-up rounds, each timing every
+// case once (ns per op), each round's order rotated by `rotate` cases. Returns { case: [ns per round] }.
+function rounds(cases, count, warm, rotate) {
+  const keys = Object.keys(cases);
+  const samples = Object.fromEntries(keys.map((k) => [k, []]));
+  for (let r = 0; r < warm + count; r++) {
+    const shift = (r * rotate) % keys.length;
+    for (const k of keys.slice(shift).concat(keys.slice(0, shift))) {
+      const t0 = process.hrtime.bigint();
+      cases[k].fn(cases[k].ops);
+      if (r >= warm) samples[k].push(Number(process.hrtime.bigint() - t0) / cases[k].ops);
+    }
+  }
+  return samples;
+}
+
 // ---- 5. bulk in the threaded build, side by side ------------------------------------------------------
 async function threadedHeap(bytes) {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 4096, shared: true });
@@ -188,27 +207,70 @@ for (const { name, x, cc, stage, memory } of tLoaded) {
     },
   };
 }
-const tSamples = Object.fromEntries(Object.keys(tCases).map((k) => [k, []]));
-{
-  // runs × 8 rounds of one short sample per case; each round starts with another build (the order
-  // within a round moves a few percent by itself); 5 warm-up rounds
-  const keys = Object.keys(tCases);
-  const rounds = buildsOnly ? 1 : runs * 8;
-  for (let r = 0, warm = buildsOnly ? 0 : 5; r < warm + rounds; r++) {
-    const shift = (r * 2) % keys.length;
-    for (const k of keys.slice(shift).concat(keys.slice(0, shift))) {
-      const t0 = process.hrtime.bigint();
-      tCases[k].fn(TB);
-      if (r >= warm) tSamples[k].push(Number(process.hrtime.bigint() - t0) / TB);
-    }
-  }
-}
+// runs × 8 rounds of one short sample per case; each round starts with another build (the order within a
+// round moves a few percent by itself); 5 warm-up rounds
+const tSamples = rounds(tCases, buildsOnly ? 1 : runs * 8, buildsOnly ? 0 : 5, 2);
 const threadedBulk = [];
 for (const { name, file } of tLoaded) {
   for (const kind of ["bulk of one node", "bulk of two nodes"]) {
     const xs = tSamples[`${name}: ${kind}`];
     const bs = tSamples[`threaded: ${kind}`];
     threadedBulk.push({ what: `${kind}, per object [${name}]`, build: name, file, ns: median(xs), baseNs: median(bs), base: `${kind} [threaded]`, ratio: median(xs.map((v, i) => v / bs[i])) });
+  }
+}
+
+// ---- 6. in-use bits, single-threaded and threaded builds side by side ---------------------------------
+// A plain 64-byte cache (the free key) and one with in-use bits (F_INUSE: inUseBits, and every cache with
+// a constructor), in each release build of section 4 and each threaded build of section 5 (CPU 0 claimed,
+// one node). The in-use word is shared by 64 neighbouring objects: the threaded build updates it with a
+// compare-and-swap, out of line (inuse.ts). Pair from JS: ratio to two empty calls into the same
+// instance; pair inside Wasm: ratio to the plain cache's pair in the same instance, and for every build
+// but build/release.wasm and build/threaded.wasm, each cache's pair to that one's. Each round times every
+// case once (order rotated); a ratio is the median of the per-round ratios.
+const F_INUSE = 1 << 8;
+async function inuseHeap(bytes, threaded) {
+  const memory = new WebAssembly.Memory(threaded ? { initial: 1, maximum: 4096, shared: true } : { initial: 1 });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory, hook: () => 0 } });
+  const x = instance.exports;
+  if (x.slab_init(x.data_end(), 1, 1, 0) !== 0) throw new Error("slab_init failed");
+  if (threaded) {
+    x.thread_set_wait(1, 30000);
+    if (x.cpu_claim(0) !== 0) throw new Error("cpu_claim(0) failed");
+  }
+  const plain = x.cache_create(64, 0, 0, 0xffffffff);
+  const inuse = x.cache_create(64, 0, F_INUSE, 0xffffffff);
+  if (plain === 0 || inuse === 0) throw new Error("cache_create failed");
+  for (const cc of [plain, inuse]) x.cache_free(cc, x.cache_alloc(cc));
+  return { x, plain, inuse };
+}
+const iLoaded = [];
+for (const { name, file } of loaded) iLoaded.push({ name, ref: "checked", ...(await inuseHeap(readFileSync(file), false)) });
+for (const { name, file } of tLoaded) iLoaded.push({ name: name === "threaded" ? name : `${name}, threaded`, ref: "threaded", ...(await inuseHeap(readFileSync(file), true)) });
+const IJ = buildsOnly ? 1 : 200_000;
+const IW = buildsOnly ? 1 : 2_000_000;
+const iCases = {};
+for (const { name, x, plain, inuse } of iLoaded) {
+  iCases[`${name}: two empty calls`] = { ops: IJ, fn: (n) => { for (let i = 0; i < n; i++) { x.bench_empty(); x.bench_empty(); } } };
+  iCases[`${name}: pair from JS, plain cache`] = { ops: IJ, fn: (n) => { for (let i = 0; i < n; i++) x.cache_free(plain, x.cache_alloc(plain)); } };
+  iCases[`${name}: pair from JS, in-use bits`] = { ops: IJ, fn: (n) => { for (let i = 0; i < n; i++) x.cache_free(inuse, x.cache_alloc(inuse)); } };
+  iCases[`${name}: pair in Wasm, plain cache`] = { ops: IW, fn: (n) => x.bench_pairs(plain, n) };
+  iCases[`${name}: pair in Wasm, in-use bits`] = { ops: IW, fn: (n) => x.bench_pairs(inuse, n) };
+}
+const iSamples = rounds(iCases, buildsOnly ? 1 : runs * 4, buildsOnly ? 0 : 3, 5);
+const inuseRows = [];
+for (const { name, ref } of iLoaded) {
+  const row = (kind, base, baseBuild = name) => {
+    const xs = iSamples[`${name}: ${kind}`];
+    const bs = iSamples[`${baseBuild}: ${base}`];
+    inuseRows.push({ what: `${kind} [${name}]`, build: name, ns: median(xs), base: `${base} [${baseBuild}]`, baseNs: median(bs), ratio: median(xs.map((v, i) => v / bs[i])) });
+  };
+  row("pair from JS, plain cache", "two empty calls");
+  row("pair from JS, in-use bits", "two empty calls");
+  row("pair in Wasm, in-use bits", "pair in Wasm, plain cache");
+  if (name !== ref) {
+    // the plain cache against the same kind of build (checked release / threaded) of this tree
+    row("pair in Wasm, plain cache", "pair in Wasm, plain cache", ref);
+    row("pair in Wasm, in-use bits", "pair in Wasm, in-use bits", ref);
   }
 }
 
@@ -220,11 +282,12 @@ if (process.env.WASM_SLAB_BENCH_DIR) {
     ...(buildsOnly ? [] : results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, ratio: r.ratio, goal: r.goal, reached: r.ratio <= r.goal }))),
     ...flavours.map((f) => ({ name: f.what, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
     ...threadedBulk.map((f) => ({ name: `threaded build: ${f.what}`, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
+    ...inuseRows.map((f) => ({ name: `in-use bits: ${f.what}`, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
   ];
   writeFileSync(join(dir, "micro.json"), JSON.stringify({ section: "micro", runs, figures }, null, 2));
 }
 
-if (values.json) console.log(JSON.stringify(buildsOnly ? { flavours, threadedBulk } : { results, flavours, threadedBulk }, null, 2));
+if (values.json) console.log(JSON.stringify(buildsOnly ? { flavours, threadedBulk, inuseRows } : { results, flavours, threadedBulk, inuseRows }, null, 2));
 else {
   console.log(`micro-benchmarks, median of ${runs} runs (Node ${process.version})`);
   if (!buildsOnly) {
@@ -241,6 +304,9 @@ else {
   console.log("bulk in the threaded build, side by side (ratio: this build / build/threaded.wasm, median of per-run ratios):");
   for (const { name, file } of tLoaded) console.log(`  ${name}: ${file}`);
   table(["benchmark", "ns/op", "threaded ns", "ratio"], threadedBulk.map((f) => [f.what, fmt(f.ns), fmt(f.baseNs), fmt(f.ratio, 3)]));
+  console.log("");
+  console.log("in-use bits, release and threaded builds side by side (ratio: median of per-round ratios, same instance):");
+  table(["benchmark", "ns/op", "baseline", "base ns", "ratio"], inuseRows.map((f) => [f.what, fmt(f.ns), f.base, fmt(f.baseNs), fmt(f.ratio, 3)]));
 }
 writeSection("micro", {
   runs,

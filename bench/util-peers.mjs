@@ -1,6 +1,8 @@
 // util-peers.mjs — utilization of wasm-slab (merged into C) and dlmalloc (wasi-libc) on every trace, one
 // replay each: the memory goals of issue 12. Imported by bench/memory.mjs; runnable by hand:
 //   node bench/util-peers.mjs
+//   node bench/util-peers.mjs --breakdown [TRACE...]   wasm-slab's heap at its high-water point, per trace
+//     (default: the traces under 64 KiB live): footprint categories and pages by owner (wasm-run.mjs)
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,6 +38,23 @@ export function utilization(file, trace) {
   return { peakLive, footprint, utilization: peakLive / footprint };
 }
 
+/** wasm-slab merged into mbench.c built with -DMBENCH_HOOK (the replay reports every operation to the
+ * runner: wasm-run.mjs --breakdown). Never timed. Null without clang / wasi-libc. */
+export function buildBreakdownPeer() {
+  if (spawnSync("clang", ["--version"], { stdio: "ignore" }).status !== 0 || !existsSync("/usr/lib/wasm32-wasi/libc.a")) return null;
+  const dir = mkdtempSync(join(tmpdir(), "util-breakdown-"));
+  execFileSync("clang", ["--target=wasm32-wasi", "-O2", "-DMBENCH_HOOK", "-Wl,--export=__heap_base", `-I${join(root, "c")}`, join(here, "c", "mbench.c"), join(root, "c", "slab_shim.c"), "-o", join(dir, "own.wasm")]);
+  mergeC(join(dir, "own.wasm"), join(dir, "slab.wasm"));
+  return join(dir, "slab.wasm");
+}
+
+/** wasm-slab's heap at the high-water point of one replay of `trace` by the hooked build `file`. */
+export function breakdown(file, trace) {
+  const r = spawnSync(process.execPath, ["--single-threaded", "--no-warnings", join(here, "wasm-run.mjs"), "--breakdown", file, dirname(trace), "--", "traces", "1", trace], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${file} ${trace}: exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(/^breakdown (.*)$/m.exec(r.stdout)[1]);
+}
+
 /** Every trace, both peers. */
 export function utilizationTable(peers, dir = traceDir()) {
   const files = readdirSync(dir).filter((f) => f.endsWith(".rep")).sort();
@@ -54,7 +73,28 @@ export function utilizationGoals(rows) {
   return { slabMean, dlMean, big: big.length, bigOk: bigOk.length, small: small.length, smallOk: smallOk.length };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+function printBreakdown(name, b) {
+  const kb = (n) => `${(n / 1024).toFixed(1)}K`;
+  const f = b.fp;
+  f.live = f.live + (b.live - f.largeRequested);          // the replayer knows what its blocks asked for
+  f.rounding += f.kmUsable - (b.live - f.largeRequested);
+  console.log(`${name}: live ${b.live} at the high-water point ${kb(b.highWater)} (memory ${kb(b.memory)}), header+gap ${kb(b.headerEnd)}`);
+  console.log(`  ${["header", "metadata", "internal", "kmUsable", "live", "rounding", "slabTail", "slabFree", "parked", "largeTail", "free", "untouched", "other"].map((k) => `${k} ${f[k]}`).join("  ")}`);
+  console.log(`  pages: ${Object.entries(b.pages).map(([k, v]) => `${k} ${v}${b.objects[k] ? ` (${b.objects[k][0]}/${b.objects[k][1]})` : ""}`).join(", ")}`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes("--breakdown")) {
+  const file = buildBreakdownPeer();
+  if (!file) { console.log("(no clang / wasi-libc)"); process.exit(0); }
+  const dir = traceDir();
+  const names = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+  const traces = names.length ? names : ["coalescing-bal", "realloc2-bal", "short2-bal", "bash", "perl", "malloc", "malloc-free", "short1-bal"];
+  for (const t of traces) {
+    const b = breakdown(file, join(dir, `${t}.rep`));
+    printBreakdown(t, b);
+    if (b.atGrow && b.atGrow.highWater !== b.highWater) printBreakdown(`${t} (when memory last grew)`, b.atGrow);
+  }
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const peers = buildPeers();
   if (!peers) { console.log("(no clang / wasi-libc)"); process.exit(0); }
   const rows = utilizationTable(peers);

@@ -5,6 +5,14 @@
 // Prints the program's output, then "footprint N": memory size − __heap_base at exit (every byte the
 // allocator took from the engine). A build instrumented by bench/profile-malloc.mjs exports one i32 global
 // per counted function, named "prof:<function>": each is printed at exit as "count <function> N".
+//   node <wasmRunFlags> bench/wasm-run.mjs --breakdown FILE.wasm [PRESOPEN_DIR] -- ARGS...
+// runs a wasm-slab merged build of mbench.c compiled with -DMBENCH_HOOK (bench/util-peers.mjs breakdown):
+// mbench calls env.mbench_hook(live) after every replayed operation, and this runner walks the heap
+// (the merged module's heap_footprint export) each time the heap's high-water mark (H_HIGH_WATER: the end
+// of the highest block ever handed out) rises. Memory only grows, so the last of those walks is the
+// highest layout reached. At exit it prints that walk as one "breakdown {json}" line: the footprint categories, memory
+// and high-water offsets from __heap_base, and the pages of every chunk by owner; its field atGrow is
+// the walk at the rise that last grew memory (the layout that decided the footprint).
 //
 // Engine flags (wasmRunFlags, the one place they are chosen; callers spawn `node ...wasmRunFlags runner`):
 //   --no-liftoff      compile every function with TurboFan before it runs. With V8's default tiering the
@@ -24,13 +32,74 @@ import { WASI } from "node:wasi";
 export const wasmRunFlags = ["--single-threaded", "--no-liftoff", "--no-wasm-lazy-compilation", "--no-warnings"];
 export const wasmRunner = fileURLToPath(import.meta.url);
 
+// Footprint result slots of the Wasm walk (assembly/footprint.ts FP_*), by name.
+const FP_NAMES = ["total", "header", "metadata", "internal", "live", "rounding", "kmUsable", "slabTail", "slabFree", "parked", "free", "largeTail", "untouched", "other", "kmObjects", "largeRequested"];
+
+/** The heap of a merged module `x` (its exports) right now: footprint slots, offsets, pages by owner. */
+function heapSnapshot(x, live) {
+  const g = (name) => x[name].value >>> 0;
+  const dv = new DataView(x.memory.buffer);
+  const u32 = (a) => dv.getUint32(a, true);
+  const heapBase = g("__heap_base");
+  const hdr = (heapBase + 63) & ~63;
+  x.heap_footprint();
+  const fp = Object.fromEntries(FP_NAMES.map((n, i) => [n, x.footprint_result(i)]));
+  const chunkBase = u32(hdr + g("H_CHUNK_BASE"));
+  const boot = u32(hdr + g("H_BOOT_CACHE"));
+  const pages = {};
+  const objects = {}; // slab caches: [objects in use, objects] over their slabs
+  const own = (name, n) => { pages[name] = (pages[name] ?? 0) + n; };
+  const nchunks = u32(hdr + g("H_NCHUNKS"));
+  const memEnd = x.memory.buffer.byteLength;
+  for (let c = 0; c < nchunks; c++) {
+    const cs = chunkBase + c * g("CHUNK_SIZE");
+    if (cs >= memEnd) break;
+    own("descriptors", g("META_PAGES"));
+    for (let p = g("META_PAGES"); p < g("PAGES_PER_CHUNK");) {
+      const d = cs + p * g("DESC_SIZE"), a = cs + p * g("PAGE_SIZE");
+      if (a >= memEnd) break;
+      const kind = dv.getUint8(d + g("D_KIND"));
+      let n = 1;
+      if (kind === g("K_FREE")) { n = dv.getUint16(d + g("D_OBJECTS"), true); own("free", n); }
+      else if (kind === g("K_SLAB")) {
+        const cache = u32(d + g("D_CACHE"));
+        n = 1 << u32(cache + g("C_ORDER"));
+        const flags = u32(cache + g("C_FLAGS"));
+        const name = cache === boot ? "kmem_cache" : (flags & g("F_KMALLOC")) ? `kmalloc-${u32(cache + g("C_SIZE"))}` : `internal-${u32(cache + g("C_SIZE"))}`;
+        own(name, n);
+        const o = objects[name] ??= [0, 0];
+        o[0] += dv.getUint16(d + g("D_INUSE"), true);
+        o[1] += dv.getUint16(d + g("D_OBJECTS"), true);
+      } else if (kind === g("K_LARGE")) { n = dv.getUint16(d + g("D_OBJECTS"), true); own("large", n); }
+      else own(`kind${kind}`, 1);
+      p += n;
+    }
+  }
+  return { live, fp, heapBase, headerEnd: chunkBase - heapBase, highWater: u32(hdr + g("H_HIGH_WATER")) - heapBase, memory: memEnd - heapBase, pages, objects };
+}
+
 if (process.argv[1] === wasmRunner) {
   const sep = process.argv.indexOf("--");
-  const [file, preopen] = process.argv.slice(2, sep);
+  const opts = process.argv.slice(2, sep);
+  const breakdown = opts.includes("--breakdown");
+  const [file, preopen] = opts.filter((a) => !a.startsWith("--"));
   const args = process.argv.slice(sep + 1);
   const wasi = new WASI({ version: "preview1", args: ["mbench", ...args], preopens: preopen ? { [preopen]: preopen } : {}, returnOnExit: true });
-  const { instance } = await WebAssembly.instantiate(readFileSync(file), { env: { hook: () => 0 }, wasi_snapshot_preview1: wasi.wasiImport });
+  let x = null, lastHw = 0, lastMem = 0, atHw = null, atGrow = null;
+  const mbench_hook = (live) => {
+    const hw = new DataView(x.memory.buffer).getUint32(((x.__heap_base.value + 63) & ~63) + x.H_HIGH_WATER.value, true);
+    if (hw > lastHw) {
+      lastHw = hw;
+      atHw = heapSnapshot(x, live >>> 0);
+      if (x.memory.buffer.byteLength > lastMem) { lastMem = x.memory.buffer.byteLength; atGrow = atHw; }
+    }
+  };
+  const env = breakdown ? { hook: () => 0, mbench_hook } : { hook: () => 0 };
+  const { instance } = await WebAssembly.instantiate(readFileSync(file), { env, wasi_snapshot_preview1: wasi.wasiImport });
+  x = instance.exports;
+  lastMem = x.memory.buffer.byteLength;               // atGrow stays null when memory never grows
   const code = wasi.start(instance);
+  if (breakdown) console.log(`breakdown ${JSON.stringify({ ...atHw, atGrow })}`);
   for (const [name, v] of Object.entries(instance.exports)) {
     if (name.startsWith("prof:") && v instanceof WebAssembly.Global) console.log(`count ${name.slice(5)} ${v.value >>> 0}`);
   }

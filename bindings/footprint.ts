@@ -39,7 +39,7 @@ export type FootprintCategory = (typeof FOOTPRINT_CATEGORIES)[number];
 
 /** One line per category, for tables and picture legends. */
 export const FOOTPRINT_LABELS: Record<FootprintCategory, string> = {
-  header: "heap header (config, node structs, chunk table, boot cache)",
+  header: "heap header (config, node structs, chunk table, boot cache, the heap's first kmem_caches)",
   metadata: "page descriptors and in-slab bitmaps",
   internal: "the heap's own objects (cache structs, per-CPU arrays)",
   live: "live payload (bytes requested)",

@@ -6,7 +6,9 @@
 // lock whose holder died (the waiter gives up: LockTimeoutError), growth seen by every instance. Worker
 // cases force the same windows under real concurrency: CPU claim/release contention, growth while
 // others allocate, a request while the owner is in a slow path, a Worker terminated while holding
-// objects. Correctness assertions only.
+// objects, in-use bitmap words shared by objects that different CPUs hold (inuse.ts). Correctness
+// assertions only; the static test reads build/threaded.wat (no atomics on the fast paths but the
+// in-use bits' out-of-line compare-and-swap).
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
@@ -62,7 +64,7 @@ function allSlabsBack(heap: SharedHeap): void {
 }
 
 describe("threads: the threaded build", () => {
-  it("keeps atomic instructions out of the fast paths (and the single-threaded build has none at all)", () => {
+  it("keeps atomic instructions out of the fast paths, in-use bits out of line (and the single-threaded build has none at all)", () => {
     const body = (wat: string, fn: string): string => {
       const name = new RegExp(`\\(export "${fn}" \\(func (\\$[^)]+)\\)\\)`).exec(wat)![1]!;
       const start = wat.indexOf(`\n (func ${name} `);
@@ -79,6 +81,17 @@ describe("threads: the threaded build", () => {
       expect({ fn, atomics: (b.match(/atomic/g) ?? []).length }).toEqual({ fn, atomics: 0 });
     }
     expect(single.match(/atomic/g)).toBeNull();
+    // The in-use bits (inuse.ts) are the one shared word a fast path writes: their branch calls out of
+    // line to a compare-and-swap (an object's neighbours in the word are held by other CPUs), so the
+    // bodies above stay free of atomics for every other cache. Inlined again, the checks above fail.
+    const fnBody = (name: string): string => {
+      const start = threaded.indexOf(`\n (func $assembly/inuse/${name} `);
+      expect(start, name).toBeGreaterThan(0);
+      return threaded.slice(start, threaded.indexOf("\n (func ", start + 5));
+    };
+    for (const name of ["wordSetShared", "wordTestClearShared"]) expect(fnBody(name)).toMatch(/i64\.atomic\.rmw\.cmpxchg/);
+    expect(body(threaded, "cache_alloc")).toMatch(/call \$assembly\/inuse\/wordSetShared/);
+    expect(body(threaded, "cache_free")).toMatch(/call \$assembly\/inuse\/wordTestClearShared/);
   });
 });
 
@@ -445,6 +458,31 @@ describe("threads: race windows with Workers", () => {
     const v = a.validate();
     expect(v.ok, JSON.stringify(v.problems)).toBe(true);
     a.shrink();                                                // (the Workers' staging buffers stay)
+    expect(totalObjects(a, cache.addr)).toBe(0);
+  });
+
+  it.each([
+    { kind: "constructor", options: { ctor: () => {} }, bulk: false },
+    { kind: "inUseBits", options: { inUseBits: true }, bulk: false },
+    { kind: "inUseBits, half the runs allocBulk / freeBulk", options: { inUseBits: true }, bulk: true },
+  ])("in-use bits shared by neighbouring objects: 3 Workers freeing only their own objects lose no update ($kind cache)", async ({ options, bulk }) => {
+    // inuse.ts: one 64-bit word holds the in-use bits of 64 neighbouring objects; CPUs holding objects of
+    // one slab set and clear bits of that word at once, with no lock. A lost update refuses a valid free
+    // (a lost set) or hides a double free (a lost clear). Runs of up to 24 objects against arrays of 8
+    // send objects to and from the slabs all the time, so neighbours are held by different CPUs.
+    const a = await createAllocator({ shared: true, nodes: 1, cpusPerNode: 4, maxBytes: 32 << 20, reap: false }) as SharedHeap;
+    const cache = a.createCache("inuse", { size: 32, arrayCapacity: 8, ...options });
+    a.releaseCpu();
+    const ctl = new SharedArrayBuffer(8);                     // [0]: a Worker saw a lost update
+    const rs = await Promise.all([0, 1, 2].map((id) =>
+      runWorker({ handle: a.handle(), mode: "inuseOwn", cache: "inuse", id, ctl, run: 24, bulk, iterations: 200000, ms: 2000 })));
+    expect(rs.flatMap((r) => r.errors)).toEqual([]);
+    expect(rs.reduce((s, r) => s + r.ops, 0)).toBeGreaterThan(100000);
+    a.claimCpu();
+    expect(cache.stats().activeObjects).toBe(0);
+    const v = a.validate();
+    expect(v.ok, JSON.stringify(v.problems)).toBe(true);
+    a.shrink();                                                // (the Workers' bulk staging buffers stay)
     expect(totalObjects(a, cache.addr)).toBe(0);
   });
 

@@ -16,6 +16,9 @@
  *   those moves had to carry (min(old, new) size) — bench/profile-malloc.mjs reports them.
  * The program's own data (the trace text, operations, block tables) is static, so a Wasm peer's memory
  * above __heap_base holds only what the allocator took: that is the footprint the runner measures.
+ * Built with -DMBENCH_HOOK (bench/util-peers.mjs --breakdown only, never a timed build), the trace replay
+ * calls the imported env.mbench_hook(live) after every operation, so the runner can look at the heap at
+ * its high-water point (bench/wasm-run.mjs --breakdown).
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -56,6 +59,13 @@ __attribute__((noinline)) static void mix(long n) {
 }
 
 /* ---- traces ---- */
+#ifdef MBENCH_HOOK
+__attribute__((import_module("env"), import_name("mbench_hook"))) void mbench_hook(size_t live);
+#define HOOK(live) mbench_hook(live)
+#else
+#define HOOK(live) ((void)0)
+#endif
+
 #define MAX_TEXT (4 << 20)
 #define MAX_OPS (1 << 18)
 #define MAX_IDS (1 << 16)
@@ -146,6 +156,7 @@ __attribute__((noinline)) static size_t replay(int nops) {
       blk[id] = p; blk_size[id] = n;
     }
     if (live > peak) peak = live;
+    HOOK(live);
   }
   for (int id = 0; id < n_ids; id++) if (blk[id]) { free(blk[id]); blk[id] = 0; }
   return peak;

@@ -232,7 +232,56 @@ async function holdGrow() {
   return { errors, mallocs };
 }
 
-const modes = { claimRelease, grow, holdAndDie, slowPathOwner, mixedBulk, holdGrow };
+async function inuseOwn() {
+  // Each Worker allocates and frees only its own objects of one in-use-bit cache (inuse.ts: 64 objects
+  // of a slab share one bitmap word), in runs longer than the per-CPU array so that objects come from and
+  // go back to the slabs the other CPUs take theirs from: neighbours of one word are held by several CPUs
+  // at once. Every free is valid, so a DoubleFreeError is a lost update of that word. Stops when any
+  // Worker has seen one (ctl[0]), after `iterations` runs or after `ms`.
+  const heap = await attachAllocator(handle);
+  const cache = heap.cache(workerData.cache);
+  const errors = [];
+  let refused = 0;
+  let ops = 0;
+  let rng = (0x9e3779b9 ^ ((id + 1) * 7919)) >>> 0;
+  const rand = (n) => { rng ^= rng << 13; rng >>>= 0; rng ^= rng >>> 17; rng ^= rng << 5; rng >>>= 0; return rng % n; };
+  const t0 = Date.now();
+  const held = [];
+  try {
+    for (let i = 0; i < workerData.iterations && Atomics.load(ctl, 0) === 0; i++) {
+      const n = 1 + rand(workerData.run);
+      if (workerData.bulk && rand(2) === 0) {
+        // bulk.ts: allocBulk's markRun sets the bits of a run, freeBulk's check pass tests and clears them
+        const got = cache.allocBulk(n);
+        try { cache.freeBulk(got); } catch (e) {
+          if (!(e instanceof DoubleFreeError)) throw e;
+          if (refused++ === 0) errors.push(`worker ${id}: a valid freeBulk refused at 0x${e.ptr.toString(16)} (DoubleFreeError)`);
+          Atomics.store(ctl, 0, 1);
+        }
+        ops += 2 * n;
+        continue;
+      }
+      for (let k = 0; k < n; k++) held.push(cache.alloc());
+      while (held.length > 0) {
+        const p = held.pop();
+        try { cache.free(p); } catch (e) {
+          if (!(e instanceof DoubleFreeError)) throw e;
+          if (refused++ === 0) errors.push(`worker ${id}: a valid free of 0x${p.toString(16)} refused (DoubleFreeError)`);
+          Atomics.store(ctl, 0, 1);
+        }
+      }
+      ops += 2 * n;
+      if ((i & 255) === 0 && Date.now() - t0 > workerData.ms) break;
+    }
+  } catch (e) {
+    errors.push(`worker ${id}: ${String(e)}`);
+    Atomics.store(ctl, 0, 1);
+  }
+  heap.releaseCpu();
+  return { errors, refused, ops };
+}
+
+const modes = { claimRelease, grow, holdAndDie, slowPathOwner, mixedBulk, holdGrow, inuseOwn };
 try {
   const r = await modes[mode]();
   if (r !== undefined) parentPort.postMessage({ ok: true, ...r });
