@@ -2,11 +2,14 @@
 // Worker mallocs and frees medium blocks (payload written and checked), then the blocks one Worker still
 // holds are checked and freed by another (frees across threads and nodes, under the medium lock).
 // validate() runs at the quiescent point and at the end. Correctness only: nothing here measures time.
+// The Workers write and check payload through a view refreshed with memory.grow(0) when it is too short
+// (workers/medium.mjs view): a Worker's memory.buffer lags another Worker's grow, and a fill through the
+// stale view wrote nothing (the block's old bytes then failed the check: a harness fault, not the heap's).
 import { describe, expect, it } from "vitest";
 import { Worker } from "node:worker_threads";
 import { createAllocator, type SharedHeap } from "../dist/index.js";
 
-interface Msg { phase: number; held?: [number, number, number][]; stats: { mallocs: number; frees: number; oom: number; errors: string[] } }
+interface Msg { phase: number; held?: [number, number, number][]; stats: { mallocs: number; frees: number; oom: number; staleViews: number; errors: string[] } }
 
 describe("medium blocks across threads", () => {
   for (const debugBuild of [false, true]) it(`4 Workers on 2 nodes: no block handed out twice, payload kept, heap valid, frees from other Workers${debugBuild ? " (debug build: lock-order assertions)" : ""}`, async () => {

@@ -1,8 +1,13 @@
 // medium.mjs — one Worker of test/medium-threads.test.ts: malloc / free of medium blocks (4 KiB ..
 // 64 KiB, some small) on a shared heap, payload written on malloc and checked on free; then it hands the
 // blocks it still holds to the test (which gives them to another Worker to check and free).
+// Every access goes through view(end), which never writes through a view shorter than the block: another
+// Worker's memory.grow is seen here late (see view); fill() through a too-short view clamps and writes
+// nothing, and the block's old bytes (its previous owner's fill and free-list links) then failed the check
+// as "byte 0 is 0" although the heap was right. stats.staleViews counts the refreshes with grow(0).
 //
-// Protocol: workerData { handle, seed, ops }; posts { phase: 1, held: [[p, size, tag]...], stats };
+// Protocol: workerData { handle, seed, ops }; posts { phase: 1, held: [[p, size, tag]...], stats }
+// (stats: mallocs, frees, oom, staleViews, errors);
 // receives { free: [[p, size, tag]...] }, checks and frees them, releases its CPU, posts { phase: 2, stats }.
 import { attachAllocator } from "../../dist/index.js";
 import { parentPort, workerData } from "node:worker_threads";
@@ -16,17 +21,32 @@ function rand(n) {
   rng ^= rng << 5; rng >>>= 0;
   return rng % n;
 }
+const stats = { mallocs: 0, frees: 0, oom: 0, staleViews: 0, errors: [] };
+// A view of the shared memory that reaches `end`. Another Worker's memory.grow reaches this thread's
+// memory.buffer only when V8 handles its grow interrupt here: until then the getter returns the old, shorter
+// SharedArrayBuffer, and a block just handed out can lie past it (fill() would clamp and write nothing,
+// leaving the block's old bytes: the previous owner's fill and free-list links). grow(0) re-reads the
+// memory's current size into a fresh buffer at once.
 let u8 = new Uint8Array(heap.memory.buffer);
-function view() {
-  if (u8.buffer !== heap.memory.buffer) u8 = new Uint8Array(heap.memory.buffer);
+function view(end) {
+  if (u8.length >= end) return u8;
+  u8 = new Uint8Array(heap.memory.buffer);
+  if (u8.length < end) {
+    stats.staleViews++;
+    heap.memory.grow(0);
+    u8 = new Uint8Array(heap.memory.buffer);
+    if (u8.length < end) stats.errors.push(`memory.buffer (${u8.length} B) does not reach ${end} after grow(0)`);
+  }
   return u8;
 }
-const stats = { mallocs: 0, frees: 0, oom: 0, errors: [] };
+// The whole payload is the tag: the first 16 bytes (where a free block's links would go), then every
+// 61st byte and the last.
 function check(p, size, tag) {
-  const m = view();
-  for (const at of [p, p + size - 1, p + (size >> 1)]) {
-    if (m[at] !== tag) { stats.errors.push(`block ${p} (${size} B): byte ${at - p} is ${m[at]}, not ${tag}`); return; }
+  const m = view(p + size);
+  for (let i = 0; i < size; i = i < 16 ? i + 1 : i + 61) {
+    if (m[p + i] !== tag) { stats.errors.push(`block ${p} (${size} B): byte ${i} is ${m[p + i]}, not ${tag}`); return; }
   }
+  if (m[p + size - 1] !== tag) stats.errors.push(`block ${p} (${size} B): byte ${size - 1} is ${m[p + size - 1]}, not ${tag}`);
 }
 const held = [];
 for (let i = 0; i < ops; i++) {
@@ -35,7 +55,7 @@ for (let i = 0; i < ops; i++) {
     const p = heap.malloc(size);
     if (p === 0) { stats.oom++; continue; }
     const tag = 1 + rand(250);
-    view().fill(tag, p, p + size);
+    view(p + size).fill(tag, p, p + size);
     held.push([p, size, tag]);
     stats.mallocs++;
   } else {
