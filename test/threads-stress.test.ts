@@ -121,7 +121,7 @@ function checkEnd(heap: SharedHeap, cache: ReturnType<SharedHeap["createCache"]>
 }
 
 describe("threads: Workers over one shared heap", () => {
-  it("4 Workers × 1e6 operations, 30%+ frees across Workers: no object twice, all accounted for, validate clean, all slabs back", async () => {
+  it("4 Workers × 1e6 operations, 50%+ frees across Workers: no object twice, all accounted for, validate clean, all slabs back", async () => {
     const { heap, cache, phase1, phase2, quiet } = await run({
       workers: 4, ops: 1_000_000, maxBytes: 64 << 20, poolMax: 2000, sendPct: 70, mallocPct: 25,
     });
@@ -131,7 +131,7 @@ describe("threads: Workers over one shared heap", () => {
     const remote = phase2.reduce((a, m) => a + m.remoteFrees, 0);
     const allocs = phase2.reduce((a, m) => a + m.allocs, 0);
     expect(allocs).toBe(frees);                                 // everything freed by the end
-    expect(remote / frees).toBeGreaterThanOrEqual(0.3);
+    expect(remote / frees).toBeGreaterThanOrEqual(0.5);               // sends wait for room: ~0.7 whatever the scheduling
     expect(new Set(phase1.map((m) => m.cpu)).size).toBe(4);       // four distinct CPUs
     expect(quiet.ok, JSON.stringify(quiet.problems)).toBe(true);
     expect(quiet.live).toBe(quiet.held);                          // every object accounted for
