@@ -1,8 +1,9 @@
 // threads-stress.test.ts — several Workers over one shared heap, allocating and freeing across threads.
 //
 // Each run: 4 Workers (on this 2-core machine), ≥ 1e6 operations each, ≥ 50% of frees on objects another
-// Worker allocated (passed through a ring; a send waits for room, so the share does not depend on scheduling), payload written on alloc and checked on free, a shared
-// ownership bitmap checked on every alloc and free (test/workers/stress.mjs). At the end, at a quiescent
+// Worker allocated (passed through a ring; a send waits for room, so the share does not depend on
+// scheduling), payload written on alloc and checked on free, a shared ownership bitmap checked on every
+// alloc and free (test/workers/stress.mjs). At the end, at a quiescent
 // point (every Worker parked on a barrier, still owning its CPU): the objects the Workers hold are exactly
 // the live objects the heap counts, and validate() is clean. Then everything is freed, the CPUs released,
 // and after shrink() every cache but the boot cache (which holds the caches themselves) has no slab.
