@@ -1,8 +1,9 @@
 // threads-stress.test.ts — several Workers over one shared heap, allocating and freeing across threads.
 //
-// Each run: 4 Workers (on this 2-core machine), ≥ 1e6 operations each, ≥ 30% of frees on objects another
-// Worker allocated (passed through a ring), payload written on alloc and checked on free, a shared
-// ownership bitmap checked on every alloc and free (test/workers/stress.mjs). At the end, at a quiescent
+// Each run: 4 Workers (on this 2-core machine), ≥ 1e6 operations each, ≥ 50% of frees on objects another
+// Worker allocated (passed through a ring; a send waits for room, so the share does not depend on
+// scheduling), payload written on alloc and checked on free, a shared ownership bitmap checked on every
+// alloc and free (test/workers/stress.mjs). At the end, at a quiescent
 // point (every Worker parked on a barrier, still owning its CPU): the objects the Workers hold are exactly
 // the live objects the heap counts, and validate() is clean. Then everything is freed, the CPUs released,
 // and after shrink() every cache but the boot cache (which holds the caches themselves) has no slab.
@@ -121,7 +122,7 @@ function checkEnd(heap: SharedHeap, cache: ReturnType<SharedHeap["createCache"]>
 }
 
 describe("threads: Workers over one shared heap", () => {
-  it("4 Workers × 1e6 operations, 30%+ frees across Workers: no object twice, all accounted for, validate clean, all slabs back", async () => {
+  it("4 Workers × 1e6 operations, 50%+ frees across Workers: no object twice, all accounted for, validate clean, all slabs back", async () => {
     const { heap, cache, phase1, phase2, quiet } = await run({
       workers: 4, ops: 1_000_000, maxBytes: 64 << 20, poolMax: 2000, sendPct: 70, mallocPct: 25,
     });
@@ -131,7 +132,7 @@ describe("threads: Workers over one shared heap", () => {
     const remote = phase2.reduce((a, m) => a + m.remoteFrees, 0);
     const allocs = phase2.reduce((a, m) => a + m.allocs, 0);
     expect(allocs).toBe(frees);                                 // everything freed by the end
-    expect(remote / frees).toBeGreaterThanOrEqual(0.3);
+    expect(remote / frees).toBeGreaterThanOrEqual(0.5);               // sends wait for room: ~0.7 whatever the scheduling
     expect(new Set(phase1.map((m) => m.cpu)).size).toBe(4);       // four distinct CPUs
     expect(quiet.ok, JSON.stringify(quiet.problems)).toBe(true);
     expect(quiet.live).toBe(quiet.held);                          // every object accounted for

@@ -7,8 +7,9 @@
 // and checked on free.
 //
 // Protocol with the test (control words in `ctl`, Int32Array):
-//   phase 1: `ops` operations; then ctl[DONE]++ and wait until every worker is done;
-//            drain the inbox once more (nothing is in flight any more), post the counts, wait for GO;
+//   phase 1: `ops` operations (a send waits while the next inbox is full, freeing its own inbox meanwhile);
+//            then ctl[DONE]++ and wait until every worker is done, draining the inbox meanwhile;
+//            drain it once more (nothing is in flight any more), post the counts, wait for GO;
 //   phase 2: (the test validated the quiescent heap) free everything held, release the CPU, post final.
 import { attachAllocator } from "../../dist/index.js";
 import { parentPort, workerData } from "node:worker_threads";
@@ -77,6 +78,19 @@ function send(t) {
   return true;
 }
 
+// Send t to the next worker, waiting while its inbox is full (so the share of remote frees does not
+// depend on how the Workers are scheduled). While waiting, free what is in my own inbox: every waiting
+// worker drains, so a cycle of full rings always moves.
+function sendWaiting(t) {
+  while (!send(t)) {
+    const r = receive();
+    if (r !== 0) {
+      release(r);
+      stats.remoteFrees++;
+    } else Atomics.wait(control, GO, 0, 1);
+  }
+}
+
 function receive() {
   const me = id * RING;
   const h = Atomics.load(ring, me);
@@ -114,7 +128,10 @@ try {
         if (pool.length) release(pool.pop());
         continue;
       }
-      if (rand(100) < sendPct && send(t)) continue;
+      if (rand(100) < sendPct) {
+        sendWaiting(t);
+        continue;
+      }
       if (pool.length >= poolMax) release(pool.splice(rand(pool.length), 1)[0]);
       pool.push(t);
     } else {
@@ -134,14 +151,24 @@ try {
   }
   // Everyone stops producing; then whatever is left in my inbox is mine to count.
   Atomics.add(control, DONE, 1);
-  while (Atomics.load(control, DONE) < nworkers) Atomics.wait(control, DONE, Atomics.load(control, DONE), 50);
+  // Objects another Worker sent me and I free later (in phase 2) are remote frees too. Drain while
+  // waiting: a worker still running may be waiting for room in my inbox.
+  const late = [];
+  for (;;) {
+    for (let t = receive(); t !== 0; t = receive()) late.push(t);
+    const done = Atomics.load(control, DONE);
+    if (done >= nworkers) break;
+    Atomics.wait(control, DONE, done, 1);
+  }
+  for (let t = receive(); t !== 0; t = receive()) late.push(t);
   let held = 0;
   let heldMalloc = 0;
-  for (let t = receive(); t !== 0; t = receive()) pool.push(t);
+  for (const t of late) pool.push(t);
   for (const t of pool) (t & 1 ? heldMalloc++ : held++);
   parentPort.postMessage({ phase: 1, id, cpu: heap.cpu, held, heldMalloc, ...stats });
   while (Atomics.load(control, GO) === 0) Atomics.wait(control, GO, 0, 100);
   for (const t of pool) release(t);
+  stats.remoteFrees += late.length;
   pool.length = 0;
   heap.releaseCpu();
   parentPort.postMessage({ phase: 2, id, ...stats });
