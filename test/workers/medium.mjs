@@ -10,17 +10,13 @@
 // (stats: mallocs, frees, oom, staleViews, errors);
 // receives { free: [[p, size, tag]...] }, checks and frees them, releases its CPU, posts { phase: 2, stats }.
 import { attachAllocator } from "../../dist/index.js";
+import { rng } from "../../cli/lib/workload.mjs";
 import { parentPort, workerData } from "node:worker_threads";
 
 const { handle, seed, ops } = workerData;
 const heap = await attachAllocator(handle);
-let rng = seed >>> 0;
-function rand(n) {
-  rng ^= rng << 13; rng >>>= 0;
-  rng ^= rng >>> 17;
-  rng ^= rng << 5; rng >>>= 0;
-  return rng % n;
-}
+const random = rng(seed);                      // the project's one PRNG (cli/lib/workload.mjs, mulberry32)
+const rand = (n) => Math.floor(random() * n);
 const stats = { mallocs: 0, frees: 0, oom: 0, staleViews: 0, errors: [] };
 // A view of the shared memory that reaches `end`. Another Worker's memory.grow reaches this thread's
 // memory.buffer only when V8 handles its grow interrupt here: until then the getter returns the old, shorter

@@ -2,6 +2,7 @@
 // the scenario; results go back with postMessage. Every scenario is bounded (a few hundred iterations).
 import { attachAllocator, CpuBusyError, DoubleFreeError } from "../../dist/index.js";
 import { parentPort, workerData } from "node:worker_threads";
+import { rng } from "../../cli/lib/workload.mjs";
 
 const { handle, mode, id } = workerData;
 const ctl = workerData.ctl ? new Int32Array(workerData.ctl) : undefined;
@@ -127,8 +128,8 @@ async function mixedBulk() {
   const shift = workerData.shift;
   const me = workerData.cpu + 1;
   const errors = [];
-  let rng = (0x9e3779b9 ^ (me * 7919)) >>> 0;
-  const rand = (n) => { rng ^= rng << 13; rng >>>= 0; rng ^= rng >>> 17; rng ^= rng << 5; rng >>>= 0; return rng % n; };
+  const random = rng((0x9e3779b9 ^ (me * 7919)) >>> 0);
+  const rand = (n) => Math.floor(random() * n);
   const fail = (m) => { if (errors.length < 10) errors.push(`cpu ${workerData.cpu}: ${m}`); };
   const take = (p) => {
     const was = Atomics.compareExchange(owner, p >>> shift, 0, me);
@@ -243,8 +244,8 @@ async function inuseOwn() {
   const errors = [];
   let refused = 0;
   let ops = 0;
-  let rng = (0x9e3779b9 ^ ((id + 1) * 7919)) >>> 0;
-  const rand = (n) => { rng ^= rng << 13; rng >>>= 0; rng ^= rng >>> 17; rng ^= rng << 5; rng >>>= 0; return rng % n; };
+  const random = rng((0x9e3779b9 ^ ((id + 1) * 7919)) >>> 0);
+  const rand = (n) => Math.floor(random() * n);
   const t0 = Date.now();
   const held = [];
   try {

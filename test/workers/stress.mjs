@@ -12,6 +12,7 @@
 //            drain it once more (nothing is in flight any more), post the counts, wait for GO;
 //   phase 2: (the test validated the quiescent heap) free everything held, release the CPU, post final.
 import { attachAllocator } from "../../dist/index.js";
+import { rng } from "../../cli/lib/workload.mjs";
 import { parentPort, workerData } from "node:worker_threads";
 
 const { handle, id, nworkers, ops, seed, rings, bits, ctl, ringSize, sendPct, mallocPct, poolMax, allocPct = 50 } = workerData;
@@ -24,13 +25,8 @@ const RING = ringSize + 2; // head, tail, slots
 
 const heap = await attachAllocator(handle);
 const cache = heap.cache("stress");
-let rng = seed >>> 0;
-function rand(n) {
-  rng ^= rng << 13; rng >>>= 0;
-  rng ^= rng >>> 17;
-  rng ^= rng << 5; rng >>>= 0;
-  return rng % n;
-}
+const random = rng(seed);                      // the project's one PRNG (cli/lib/workload.mjs, mulberry32)
+const rand = (n) => Math.floor(random() * n);
 
 let u32 = new Uint32Array(heap.memory.buffer);
 function view() {
