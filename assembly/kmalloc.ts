@@ -364,6 +364,20 @@ function mediumOn(): bool {
 // A medium block of `size` bytes: a free block (or a region grown in place) of the current CPU's node,
 // else a new region of that node (taken as a large block is: the heap's pages first while empty slabs
 // are kept, then with growth and pressure reclaim), then the other nodes. 0 with E_NOMEM.
+// A run of `pages` pages on `node`, aligned to `align`, for a large block or a medium region: the
+// memory already there first (while empty slabs are kept, growth is held: node.ts keptHoldBegin /
+// keptHoldEnd give them back before memory grows), then with growth and, on a shortage, reclaim first
+// (page.ts pagesAllocReclaiming). 0: none on this node.
+function blockPages(node: u32, pages: u32, align: usize): usize {
+  let d: usize = 0;
+  if (keptHoldBegin()) {
+    d = pagesAlloc(node, pages, align, true);
+    keptHoldEnd(d != 0);
+  }
+  if (d == 0) d = pagesAllocReclaiming(node, pages, align, true);
+  return d;
+}
+
 function mediumMalloc(size: usize): usize {
   const nn = load<u32>(HEAP, H_NNODES);
   for (let k: u32 = 0; k < nn; k++) {
@@ -371,12 +385,7 @@ function mediumMalloc(size: usize): usize {
     const p = mediumAlloc(node, size);
     if (p != 0) return p;
     const pages = mediumRegionPages(node, size);
-    let d: usize = 0;
-    if (keptHoldBegin()) {
-      d = pagesAlloc(node, pages, PAGE_SIZE, true);
-      keptHoldEnd(d != 0);
-    }
-    if (d == 0) d = pagesAllocReclaiming(node, pages, PAGE_SIZE, true);
+    const d = blockPages(node, pages, PAGE_SIZE);
     if (d == 0) continue;
     return mediumAddRegion(node, d, pages, size);
   }
@@ -482,12 +491,7 @@ export function largeAlloc(size: usize, align: usize): usize {
   if (pages + slack <= USABLE_PAGES && align <= MAX_LARGE_ALIGN) {
     for (let k: u32 = 0; k < nn; k++) {
       const node = (currentNode + k) % nn;
-      let d: usize = 0;
-      if (keptHoldBegin()) {                              // empty slabs kept: the heap's pages first (node.ts)
-        d = pagesAlloc(node, pages, align, true);
-        keptHoldEnd(d != 0);
-      }
-      if (d == 0) d = pagesAllocReclaiming(node, pages, align, true); // on a shortage, reclaim first (page.ts)
+      const d = blockPages(node, pages, align);
       if (d == 0) continue;
       if (ASC_NO_ASSERT == false) assert((pageAddr(d) & (align - 1)) == 0);
       markLarge(d, 0, pages, size);
