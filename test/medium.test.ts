@@ -170,6 +170,20 @@ describe("medium blocks against a model", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
+  it("before the node has a medium heap, a size within a header of a page multiple is an exact page run", async () => {
+    const heap = await createAllocator();
+    const tight = heap.malloc(8190);                 // 8190 + 8-byte header > 2 pages: the run is tighter
+    expect(isMedium(heap, tight)).toBe(false);
+    expect(heap.usableSize(tight)).toBe(2 * 4096);
+    const loose = heap.malloc(6000);                 // not page-tight: the first region (the medium heap starts)
+    expect(isMedium(heap, loose)).toBe(true);
+    const after = heap.malloc(8190);                 // the heap exists: tight sizes join it
+    expect(isMedium(heap, after)).toBe(true);
+    expect(heap.usableSize(after)).toBe(usableFor(8190));
+    for (const p of [tight, loose, after]) expect(heap.free(p)).toBeUndefined();
+    expect(heap.validate().ok).toBe(true);
+  });
+
   it("a chosen class set keeps page runs (the lab's geometry)", async () => {
     for (const set of ["fine", "kernel"] as const) {
       const heap = await createAllocator();
