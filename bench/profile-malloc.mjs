@@ -54,6 +54,7 @@ const { values } = parseArgs({
     traces: { type: "string" },
     json: { type: "boolean", default: false },
     cachegrind: { type: "boolean", default: false },
+    callgrind: { type: "boolean", default: false },
     "cg-reps": { type: "string", default: "10" },
   },
 });
@@ -71,6 +72,7 @@ const CATEGORIES = [
   ["program", /^(replay|mix|memset|memcpy|memcmp|check|fill)$/],
   // wasm-slab
   ["fast path", /^(assembly\/index\/(malloc|free)|malloc|free|calloc|assembly\/index\/calloc|assembly\/kmalloc\/(classFor|classCache))$/],
+  ["medium heap", /^assembly\/(medium\/.*|kmalloc\/(mediumMalloc|blockPages))$/],
   ["refill/flush", /^assembly\/(cpu\/(allocSlow|freeSlow|allocSingle|freeSingle|freeRemote|dropSheaf)|sheaf\/.*|node\/(refillFromNode|refillBatch|freeToSlabs|freeOne|allocOne))$/],
   ["slab create/free", /^assembly\/(slab\/.*|node\/(discardEmpty|moveSlab)|cache\/(layoutSlab|setupCache))$/],
   ["large blocks", /^assembly\/(kmalloc\/(largeAlloc|freeRange|markLarge|kmallocSlow|kfreeSlow|classify|largeGrow|largeFree)|page\/(pageExtend|pagesExtend|pagesTrim))$/],
@@ -185,6 +187,75 @@ function cachegrind(file, job, scale) {
   return { ops: job.parse(r.stdout).ops, ir: num(/I\s+refs:\s+([\d,]+)/), d1: num(/D1\s+misses:\s+([\d,]+)/), ll: num(/LLd misses:\s+([\d,]+)/) };
 }
 
+/** The JIT code ranges V8 logged with --perf-prof (a jitdump file): sorted [start, end, name] with the
+ * name as the Wasm name section has it ("assembly/medium/findFit"). */
+function readJitdump(path) {
+  const b = readFileSync(path);
+  const ranges = [];
+  let off = b.readUInt32LE(8);                                   // the header's own size
+  while (off + 16 <= b.length) {
+    const id = b.readUInt32LE(off);
+    const size = b.readUInt32LE(off + 4);
+    if (size < 16) break;
+    if (id === 0) {                                              // JIT_CODE_LOAD
+      const raw = b.toString("utf8", off + 56, b.indexOf(0, off + 56));
+      // Wasm functions only ("<name>-<index>-turbofan"): builtins and the runtime are the engine, charged
+      // to the Wasm function that called them
+      if (!/-\d+-turbofan$/.test(raw) || raw.includes(" ")) { off += size; continue; }
+      const addr = Number(b.readBigUInt64LE(off + 32));
+      const len = Number(b.readBigUInt64LE(off + 40));
+      const end = b.indexOf(0, off + 56);
+      const name = b.toString("utf8", off + 56, end).replace(/^JS:/, "").replace(/-\d+-turbofan$/, "");
+      ranges.push([addr, addr + len, name]);
+    }
+    off += size;
+  }
+  ranges.sort((x, y) => x[0] - y[0]);
+  return ranges;
+}
+
+/** Instructions per JIT function of one run of a job under callgrind (--dump-instr: costs per
+ * instruction address), attributed through the run's jitdump: a function's own instructions plus the
+ * inclusive cost of its calls into the engine (memory.grow, memory.fill as a runtime call, ...). */
+function callgrindRun(file, job, scale) {
+  const cwd = mkdtempSync(join(dir, "cg-"));
+  const out = join(cwd, "callgrind.out");
+  const r = spawnSync("valgrind", ["--tool=callgrind", "--dump-instr=yes", "--smc-check=all-non-file", `--callgrind-out-file=${out}`,
+    process.execPath, ...wasmRunFlags, "--perf-prof", wasmRunner, file, traceDir, "--", ...job.args(scale)], { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`callgrind ${file} ${job.name} exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  const dump = readdirSync(cwd).find((f) => f.startsWith("jit-") && f.endsWith(".dump"));
+  if (!dump) throw new Error("profile-malloc: V8 wrote no jitdump (--perf-prof)");
+  const ranges = readJitdump(join(cwd, dump));
+  const starts = ranges.map((x) => x[0]);
+  const jitFn = (a) => {
+    let lo = 0, hi = starts.length - 1, k = -1;
+    while (lo <= hi) { const m = (lo + hi) >> 1; if (starts[m] <= a) { k = m; lo = m + 1; } else hi = m - 1; }
+    return k >= 0 && a < ranges[k][1] ? ranges[k][2] : null;
+  };
+  // Wasm calls go through the module's jump table, at the start of its code space (not a function): a
+  // call target in the code space is Wasm, anything else (builtins, the runtime) is the engine
+  const spaceLo = starts[0] - (1 << 20);
+  const spaceHi = Math.max(...ranges.map((x) => x[1]));
+  const fn = {};
+  let last = 0, target = null;
+  const pos = (t, base) => (t === "*" ? base : t[0] === "+" ? base + parseInt(t.slice(1), 16) : t[0] === "-" ? base - parseInt(t.slice(1), 16) : parseInt(t, 16));
+  for (const line of readFileSync(out, "utf8").split("\n")) {
+    const c = line.charCodeAt(0);
+    if (line.startsWith("calls=")) { target = pos(line.split(" ")[1], last); continue; }
+    if (!((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 42)) continue;
+    const f = line.split(" ");
+    last = pos(f[0], last);
+    const cost = Number(f[f.length - 1]);
+    const name = jitFn(last);
+    if (target !== null) {                                       // a call's inclusive cost
+      if (name !== null && (target < spaceLo || target >= spaceHi)) fn[name] = (fn[name] ?? 0) + cost;
+      target = null;
+    } else if (name !== null) fn[name] = (fn[name] ?? 0) + cost;
+  }
+  rmSync(cwd, { recursive: true, force: true });
+  return { ops: job.parse(r.stdout).ops, fn };
+}
+
 // ---- measure --------------------------------------------------------------------------------------------
 const peers = [
   { key: "slab", file: timed },
@@ -225,6 +296,16 @@ for (const { job, scale, cgScale } of jobs) {
       res[p.key].cg = { ir: per("ir"), d1: per("d1"), ll: per("ll") };
     }
   }
+  if (values.callgrind) {
+    const R = Number(values["cg-reps"]);
+    for (const p of peers) {
+      const one = callgrindRun(p.file, job, cgScale(1));
+      const more = callgrindRun(p.file, job, cgScale(1 + R));
+      const ir = {};
+      for (const k of new Set([...Object.keys(one.fn), ...Object.keys(more.fn)])) ir[k] = ((more.fn[k] ?? 0) - (one.fn[k] ?? 0)) / (more.ops - one.ops);
+      res[p.key].irFn = ir;
+    }
+  }
   const c = runJob(counted, job, scale, null);
   res.counts = c.counts;
   res.countedOps = c.ops;
@@ -240,6 +321,19 @@ function nsPerOp(peer, cats) {
   const nsOp = (peer.seconds * 1e9) / peer.ops;
   const share = (k) => (peer.cat[k] ?? 0) / timedUs;
   return { total: nsOp, ...Object.fromEntries(cats.map((k) => [k, nsOp * share(k)])) };
+}
+// Instructions per trace operation by category (callgrind), from the per-function figures.
+const irCatNames = ["program", "fast path", "refill/flush", "slab create/free", "page allocator", "medium heap", "large blocks", "realloc", "other"];
+function irCats(perFn) {
+  const out = Object.fromEntries(irCatNames.map((k) => [k, 0]));
+  for (const [name, v] of Object.entries(perFn)) {
+    const k = categoryOf(name);
+    if (k === "setup") continue;
+    out[k in out ? k : "other"] += v;
+  }
+  out.allocator = irCatNames.filter((k) => k !== "program").reduce((t, k) => t + out[k], 0);
+  out.total = out.allocator + out.program;
+  return out;
 }
 const sum = (o, keys) => keys.reduce((s, k) => s + (o[k] ?? 0), 0);
 const per1k = (c, names, ops) => (1000 * sum(c, names)) / ops;
@@ -276,6 +370,7 @@ const rows = results.map((r) => {
     },
     counts: c,
     cg: r.slab.cg ? { slab: r.slab.cg, dl: r.dl.cg } : undefined,
+    ir: r.slab.irFn ? { slab: irCats(r.slab.irFn), dl: irCats(r.dl.irFn), slabFn: r.slab.irFn, dlFn: r.dl.irFn } : undefined,
     topSlab: Object.entries(r.slab.fn).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, v / 1000]),
   };
 });
@@ -297,6 +392,17 @@ else {
     console.log(`\ncachegrind, per trace operation (${values["cg-reps"]} replays: run(1 + N) − run(1)); deterministic`);
     table(["trace", "Ir slab", "Ir dl", "Ir slab÷dl", "D1 miss slab", "D1 miss dl", "LLd miss slab", "LLd miss dl"],
       rows.map((r) => [r.trace, fmt(r.cg.slab.ir, 0), fmt(r.cg.dl.ir, 0), fmt(r.cg.slab.ir / r.cg.dl.ir), fmt(r.cg.slab.d1, 2), fmt(r.cg.dl.d1, 2), fmt(r.cg.slab.ll, 3), fmt(r.cg.dl.ll, 3)]));
+  }
+  if (values.callgrind) {
+    console.log(`\ncallgrind, instructions per trace operation by category (${values["cg-reps"]} replays: run(1 + N) − run(1); a function's own instructions plus its calls into the engine); deterministic`);
+    const cats = irCatNames.filter((k) => k !== "program");
+    table(["trace", "total slab", "total dl", "prog slab", "prog dl", "alloc slab", "alloc dl", "alloc slab÷dl", ...cats.map((k) => k.replace("slab create/free", "slab new/free"))],
+      rows.map((r) => [r.trace, fmt(r.ir.slab.total, 0), fmt(r.ir.dl.total, 0), fmt(r.ir.slab.program, 0), fmt(r.ir.dl.program, 0), fmt(r.ir.slab.allocator, 0), fmt(r.ir.dl.allocator, 0),
+        fmt(r.ir.slab.allocator / r.ir.dl.allocator), ...cats.map((k) => fmt(r.ir.slab[k], 1))]));
+    const top = (fnIr) => Object.entries(fnIr).filter(([n]) => categoryOf(n) !== "setup" && categoryOf(n) !== "program").sort((a, b) => b[1] - a[1]).slice(0, 8)
+      .map(([n, v]) => `${n.replace("assembly/", "")} ${fmt(v, 1)}`).join(", ");
+    console.log("\nallocator functions by instructions per trace operation (callgrind)");
+    for (const r of rows) console.log(`${r.trace}: slab: ${top(r.ir.slabFn)}\n${" ".repeat(r.trace.length)}  dl: ${top(r.ir.dlFn)}`);
   }
   console.log("\nhottest wasm-slab functions per trace (self ms, pooled)");
   for (const r of rows) console.log(`${r.trace}: ${r.topSlab.map(([n, v]) => `${n.replace("assembly/", "")} ${fmt(v, 0)}`).join(", ")}`);
