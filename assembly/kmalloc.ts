@@ -22,7 +22,7 @@
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
 //         test already done) ─────────────────────────────────────────────────────────────────── (fast)
-//       └ kfreeSlow ─ free(0) ─ classify: medium block → mediumFree; large block → largeFree; run → runFree;
+//       └ kfreeSlow ─ free(0) ─ a medium page: mediumFree (checks the block) ─ else classify: large block → largeFree; run → runFree;
 //                                    else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
 //                       ├ a class object grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
@@ -455,13 +455,18 @@ function classify(ptr: usize): i32 {
 
 function kfreeSlow(ptr: usize): i32 {
   if (ptr == 0) return E_OK;
+  // A medium page: mediumFree makes classify's check itself (the same codes, nothing changed on a bad
+  // pointer), once, under its lock.
+  if (chunkByteOf(ptr) < CT_RUN_TAIL) {
+    const kind = changetype<PageDesc>(pageOf(ptr)).kind;
+    if (kind == K_MEDIUM || kind == K_MEDIUM_TAIL) {
+      const m = mediumFree(ptr);
+      return m == E_OK ? E_OK : freeFailed(0, ptr, m);
+    }
+  }
   const e = classify(ptr);
   if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
   if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
-  if (kKind == KIND_MEDIUM) {
-    const m = mediumFree(ptr);                                   // checked again under its lock
-    return m == E_OK ? E_OK : freeFailed(0, ptr, m);
-  }
   if (kKind == KIND_LARGE) largeFree(kHead);
   else runFree(ptr);
   return E_OK;

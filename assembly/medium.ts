@@ -63,7 +63,7 @@ import { PageDesc } from "./structs";
 import { chunkByteOf, pageAddr, pageOf } from "./arena";
 import { nodeAddr, pagesExtend, pagesFree, pagesTrim } from "./page";
 import { listPush, listRemove } from "./list";
-import { heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
+import { THREADED, heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
 
 // ---- tuning (measured: README "Medium blocks") -----------------------------------------------------------
 // Entries of the exact-size list (and of the next larger one) looked at for a best fit. Measured 1, 8,
@@ -130,10 +130,15 @@ export function mediumStarted(node: u32): bool {
 }
 
 function insertFree(c: usize, b: usize, size: u32): void {
-  setHeader(b, size | MB_F_FREE);
-  store<u32>(b + size - 4, size);                                  // footer
   const nx = b + size;
   store<u32>(nx, hdrWord(nx) | MB_F_PREV_FREE);                     // flags only: the check stays
+  linkFree(c, b, size);
+}
+
+// insertFree without the next block's P flag (the caller knows it is set: the rest of a split free block).
+function linkFree(c: usize, b: usize, size: u32): void {
+  setHeader(b, size | MB_F_FREE);
+  store<u32>(b + size - 4, size);                                  // footer
   const i = listOf(size);
   const h = headAt(c, i);
   const first = load<u32>(h);
@@ -165,22 +170,41 @@ function removeFree(c: usize, b: usize, size: u32): void {
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
 }
 
+// The free block nb of nsize bytes takes the place of the free block `old` on list i (their sizes map to
+// that list): the links move, the heads and maps stay. Writes nb's free header and footer. The caller
+// fixes MC_FREE_BYTES and the next block's P flag, and kills old's header when it now lies inside nb.
+function replaceFree(c: usize, old: usize, nb: usize, nsize: u32, i: u32): void {
+  const nx = load<u32>(old, 8);
+  const pv = load<u32>(old, 12);
+  setHeader(nb, nsize | MB_F_FREE);
+  store<u32>(nb + nsize - 4, nsize);                               // footer
+  store<u32>(nb, nx, 8);
+  store<u32>(nb, pv, 12);
+  if (pv != 0) store<u32>(<usize>pv, <u32>nb, 8);
+  else store<u32>(headAt(c, i), <u32>nb);
+  if (nx != 0) store<u32>(<usize>nx, <u32>nb, 12);
+}
+
 // A free block of at least `size` bytes: the best of the first FIT_SCAN entries of its own list, else
 // the first block of the next non-empty larger list (every block there is larger). 0 when none.
 function findFit(c: usize, size: u32): usize {
   const i = listOf(size);
   let b = <usize>load<u32>(headAt(c, i));
-  let best: usize = 0;
-  let bestSize: u32 = 0xffffffff;
-  for (let k: u32 = 0; b != 0 && k < FIT_SCAN; k++) {
-    const s = sizeOf(b);
-    if (s >= size && (s < bestSize || (s == bestSize && b < best))) {
-      best = b;
-      bestSize = s;
+  if (FIT_SCAN == 1) {                                             // (folded at compile time)
+    if (b != 0 && sizeOf(b) >= size) return b;
+  } else {
+    let best: usize = 0;
+    let bestSize: u32 = 0xffffffff;
+    for (let k: u32 = 0; b != 0 && k < FIT_SCAN; k++) {
+      const s = sizeOf(b);
+      if (s >= size && (s < bestSize || (s == bestSize && b < best))) {
+        best = b;
+        bestSize = s;
+      }
+      b = <usize>load<u32>(b, 8);
     }
-    b = <usize>load<u32>(b, 8);
+    if (best != 0) return best;
   }
-  if (best != 0) return best;
   let fl = i >> MB_SL_SHIFT;
   const sl = i & (MB_SL_COUNT - 1);
   let m = <u32>load<u16>(c + MC_SL_MAP + (<usize>fl << 1)) & (<u32>0xfffe << sl);
@@ -192,8 +216,8 @@ function findFit(c: usize, size: u32): usize {
   }
   // the larger list: its best (then lowest) of the first FIT_SCAN entries
   b = <usize>load<u32>(headAt(c, (fl << MB_SL_SHIFT) | <u32>ctz(m)));
-  best = b;
-  bestSize = sizeOf(b);
+  let best = b;
+  let bestSize = sizeOf(b);
   for (let k: u32 = 1; k < FIT_SCAN; k++) {
     b = <usize>load<u32>(b, 8);
     if (b == 0) break;
@@ -206,11 +230,20 @@ function findFit(c: usize, size: u32): usize {
 // Hand out `size` bytes from the free block b (on its list): split off the rest when it makes a block.
 function takeBlock(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  removeFree(c, b, have);
-  if (have - size >= MB_MIN) {
+  const rest = have - size;
+  if (rest >= MB_MIN) {
+    const r = b + size;
+    const i = listOf(have);
+    if (listOf(rest) == i) {
+      replaceFree(c, b, r, rest, i);                      // the rest keeps b's place (its next keeps P)
+      store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
+    } else {
+      removeFree(c, b, have);
+      linkFree(c, r, rest);                               // its next block keeps P
+    }
     setHeader(b, size);
-    insertFree(c, b + size, have - size);                 // its next block keeps P
   } else {
+    removeFree(c, b, have);
     setHeader(b, have);
     const nx = b + have;
     store<u32>(nx, hdrWord(nx) & ~MB_F_PREV_FREE);
@@ -422,6 +455,35 @@ export function mediumRange(p: usize, bytes: usize): bool {
 function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   const nx = b + size;
   const nw = hdrWord(nx);
+  // In place: when the merged block stays on the list of a free neighbour it absorbs, and is not a
+  // region's last block (that may go back to page.ts below), it keeps that neighbour's list entry.
+  {
+    const nextFree = (nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0;
+    const ns: u32 = nextFree ? nw & ~MB_FLAGS : 0;
+    const prevFree = (hdrWord(b) & MB_F_PREV_FREE) != 0;
+    const ps: u32 = prevFree ? load<u32>(b - 4) : 0;
+    const fb = b - ps;
+    const fsize = size + ns + ps;
+    if ((nextFree || prevFree) && fb + fsize != regionEnd(d) - MB_HDR) {
+      const i = listOf(fsize);
+      if (prevFree && listOf(ps) == i) {                          // the block before grows
+        if (nextFree) { removeFree(c, nx, ns); killHeader(nx); }
+        else store<u32>(nx, nw | MB_F_PREV_FREE);
+        killHeader(b);
+        setHeader(fb, fsize | MB_F_FREE);
+        store<u32>(fb + fsize - 4, fsize);                        // footer
+        store<u32>(c, load<u32>(c, MC_FREE_BYTES) + (fsize - ps), MC_FREE_BYTES);
+        return;
+      }
+      if (nextFree && listOf(ns) == i) {                          // the merged block takes nx's entry
+        if (prevFree) { removeFree(c, fb, ps); killHeader(b); }
+        replaceFree(c, nx, fb, fsize, i);                         // the block after nx keeps P
+        killHeader(nx);
+        store<u32>(c, load<u32>(c, MC_FREE_BYTES) + (fsize - ns), MC_FREE_BYTES);
+        return;
+      }
+    }
+  }
   if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0) {      // the next block is free
     const ns = nw & ~MB_FLAGS;
     removeFree(c, nx, ns);
@@ -469,7 +531,8 @@ export function mediumFree(ptr: usize): i32 {
   if (d == 0) return E_NOT_OURS;
   const c = <usize>changetype<PageDesc>(d).aux;
   lock(c + MC_LOCK);
-  const e = regionOf(ptr) == d ? checkIn(d, ptr) : E_NOT_OBJECT;  // threads: the region may have gone
+  // threads: the region may have gone before the lock (single-threaded: d is still the region)
+  const e = !THREADED || regionOf(ptr) == d ? checkIn(d, ptr) : E_NOT_OBJECT;
   if (e == E_OK) {
     const b = ptr - MB_HDR;
     const size = sizeOf(b);
@@ -489,7 +552,7 @@ export function mediumResize(ptr: usize, bytes: usize): bool {
   const c = <usize>changetype<PageDesc>(d).aux;
   const want = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
-  if (regionOf(ptr) != d || checkIn(d, ptr) != E_OK) { unlock(c + MC_LOCK); return false; }
+  if ((THREADED && regionOf(ptr) != d) || checkIn(d, ptr) != E_OK) { unlock(c + MC_LOCK); return false; }
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;

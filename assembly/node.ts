@@ -55,11 +55,18 @@ import { heapLock, heapUnlock, lock, unlock } from "./sync";
   store<u32>(a + off, <u32>(<i32>load<u32>(a + off) + delta));
 }
 
+// The heads and the counts of the three lists are u32s in list order (L_PARTIAL, L_FULL, L_EMPTY = 1..3),
+// so a list's words are one shift away (no select chain on moveSlab's path).
+const LISTS_IN_ORDER: bool = CN_FULL == CN_PARTIAL + 4 && CN_EMPTY == CN_PARTIAL + 8 && CN_PARTIAL == (<u32>L_PARTIAL << 2) &&
+  CN_NR_FULL == CN_NR_PARTIAL + 4 && CN_NR_EMPTY == CN_NR_PARTIAL + 8 && L_FULL == L_PARTIAL + 1 && L_EMPTY == L_PARTIAL + 2;
+
 @inline function listHead(cn: usize, which: u8): usize {
+  if (LISTS_IN_ORDER) return cn + (<usize>which << 2);
   return cn + (which == L_PARTIAL ? CN_PARTIAL : which == L_FULL ? CN_FULL : CN_EMPTY);
 }
 
 @inline function listCount(which: u8): u32 {
+  if (LISTS_IN_ORDER) return CN_NR_PARTIAL - 4 + (<u32>which << 2);
   return which == L_PARTIAL ? CN_NR_PARTIAL : which == L_FULL ? CN_NR_FULL : CN_NR_EMPTY;
 }
 

@@ -56,6 +56,7 @@ const { values } = parseArgs({
     cachegrind: { type: "boolean", default: false },
     callgrind: { type: "boolean", default: false },
     "cg-reps": { type: "string", default: "10" },
+    "cg-peers": { type: "string", default: "slab,dl" },
   },
 });
 const runs = Number(values.runs);
@@ -298,7 +299,7 @@ for (const { job, scale, cgScale } of jobs) {
   }
   if (values.callgrind) {
     const R = Number(values["cg-reps"]);
-    for (const p of peers) {
+    for (const p of peers.filter((q) => values["cg-peers"].split(",").includes(q.key))) {
       const one = callgrindRun(p.file, job, cgScale(1));
       const more = callgrindRun(p.file, job, cgScale(1 + R));
       const ir = {};
@@ -370,7 +371,8 @@ const rows = results.map((r) => {
     },
     counts: c,
     cg: r.slab.cg ? { slab: r.slab.cg, dl: r.dl.cg } : undefined,
-    ir: r.slab.irFn ? { slab: irCats(r.slab.irFn), dl: irCats(r.dl.irFn), slabFn: r.slab.irFn, dlFn: r.dl.irFn } : undefined,
+    irRaw: r.slab.irFn || r.dl.irFn ? { slab: r.slab.irFn, dl: r.dl.irFn } : undefined,
+    ir: r.slab.irFn && r.dl.irFn ? { slab: irCats(r.slab.irFn), dl: irCats(r.dl.irFn), slabFn: r.slab.irFn, dlFn: r.dl.irFn } : undefined,
     topSlab: Object.entries(r.slab.fn).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, v / 1000]),
   };
 });
@@ -393,7 +395,7 @@ else {
     table(["trace", "Ir slab", "Ir dl", "Ir slab÷dl", "D1 miss slab", "D1 miss dl", "LLd miss slab", "LLd miss dl"],
       rows.map((r) => [r.trace, fmt(r.cg.slab.ir, 0), fmt(r.cg.dl.ir, 0), fmt(r.cg.slab.ir / r.cg.dl.ir), fmt(r.cg.slab.d1, 2), fmt(r.cg.dl.d1, 2), fmt(r.cg.slab.ll, 3), fmt(r.cg.dl.ll, 3)]));
   }
-  if (values.callgrind) {
+  if (values.callgrind && rows.every((r) => r.ir)) {
     console.log(`\ncallgrind, instructions per trace operation by category (${values["cg-reps"]} replays: run(1 + N) − run(1); a function's own instructions plus its calls into the engine); deterministic`);
     const cats = irCatNames.filter((k) => k !== "program");
     table(["trace", "total slab", "total dl", "prog slab", "prog dl", "alloc slab", "alloc dl", "alloc slab÷dl", ...cats.map((k) => k.replace("slab create/free", "slab new/free"))],

@@ -103,6 +103,68 @@ describe("split, fit and coalesce", () => {
   });
 });
 
+describe("merges and splits that keep a list entry", () => {
+  test("a freed block grows the free block before it in place, or takes the entry of the one after it", () => {
+    freshHeap();
+    const a = take(60000);                                       // 60016-byte block: list of 59392..61439
+    const b = take(32);                                          // 48 bytes
+    const g1 = take(32);
+    expect(b).toBe(a + mediumBlockSize(60000));
+    expect(g1).toBe(b + 48);
+    const ctl = control();
+    expect(mediumFree(a)).toBe(E_OK);
+    const free0 = load<u32>(ctl, MC_FREE_BYTES);
+    expect(mediumFree(b)).toBe(E_OK);                            // a's block grows to 60064: same list
+    expect(mediumValidate(0)).toBe(0);
+    expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free0 + 48);
+    expect(load<u32>(a - 8) & ~15).toBe(60064);
+    expect(mediumCheck(b)).toBe(E_DOUBLE_FREE);                  // its header was absorbed
+    expect(mediumFree(b)).toBe(E_DOUBLE_FREE);                   // refused, nothing changed
+    expect(mediumCheck(b + 16)).not.toBe(E_OK);                  // inside a free block
+    expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free0 + 48);
+    expect(mediumValidate(0)).toBe(0);
+    expect(take(60048)).toBe(a);                                 // the whole merged block, from its list
+
+    const x = take(32);
+    const y = take(60000);
+    const g2 = take(32);
+    expect(y).toBe(x + 48);
+    expect(g2).toBe(y + mediumBlockSize(60000));
+    expect(mediumFree(y)).toBe(E_OK);
+    const free1 = load<u32>(ctl, MC_FREE_BYTES);
+    expect(mediumFree(x)).toBe(E_OK);                            // x + y: 60064 bytes on y's list entry
+    expect(mediumValidate(0)).toBe(0);
+    expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free1 + 48);
+    expect(load<u32>(x - 8) & ~15).toBe(60064);
+    expect(mediumCheck(y)).toBe(E_DOUBLE_FREE);
+    expect(mediumFree(x)).toBe(E_DOUBLE_FREE);
+    expect(mediumFree(y)).toBe(E_DOUBLE_FREE);
+    expect(mediumValidate(0)).toBe(0);
+    expect(take(60048)).toBe(x);
+    expect(validate()).toBe(0);
+  });
+
+  test("the rest of a split that stays on its block's list keeps the entry", () => {
+    freshHeap();
+    const a = take(60000);
+    const g = take(32);
+    expect(g).toBe(a + mediumBlockSize(60000));
+    const ctl = control();
+    expect(mediumFree(a)).toBe(E_OK);
+    const free0 = load<u32>(ctl, MC_FREE_BYTES);
+    const blocks = load<u32>(ctl, MC_BLOCKS);
+    const p = mediumAlloc(0, 200);                               // 208 bytes; the smaller lists are empty
+    expect(p).not.toBe(0);
+    expect(mediumValidate(0)).toBe(0);
+    expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free0 - 208);
+    expect(load<u32>(ctl, MC_BLOCKS)).toBe(blocks + 1);
+    expect(mediumFree(p)).toBe(E_OK);
+    expect(mediumValidate(0)).toBe(0);
+    expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free0);
+    expect(validate()).toBe(0);
+  });
+});
+
 describe("regions grow, shrink and go back", () => {
   test("a region grows in place for a block that does not fit, and its free tail is trimmed", () => {
     freshHeap();

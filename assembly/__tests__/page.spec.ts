@@ -114,6 +114,62 @@ describe("page runs", () => {
     give(again);
   });
 
+  test("a run that stays on its bin keeps its list entry: cut, grown from the left, moved down on the right", () => {
+    freshHeap();
+    const a = take(0, 3);                                         // the rest, 251 pages, stays on its bin
+    expect<u32>(freeRuns()).toBe(1);
+    const rest = a + 3 * DESC_SIZE;
+    expect<u8>(load<u8>(rest, D_KIND)).toBe(K_FREE);
+    expect<u16>(load<u16>(rest, D_OBJECTS)).toBe(<u16>(USABLE_PAGES - 3));
+    expect<u32>(load<u32>(chunkHeaderOf(a) + 255 * DESC_SIZE, D_AUX)).toBe(<u32>rest);
+    expect<u32>(validate()).toBe(0);
+    const b = take(0, 2);
+    const c = take(0, 200);
+    const g = take(0, 1);
+    give(c);                                                      // a run of 200 between b and g
+    const runs = freeRuns();
+    give(b);                                                      // 202 pages: c's entry, head moved to b
+    expect<u32>(freeRuns()).toBe(runs);
+    expect<u8>(load<u8>(b, D_KIND)).toBe(K_FREE);
+    expect<u16>(load<u16>(b, D_OBJECTS)).toBe(202);
+    expect<u8>(load<u8>(c, D_KIND)).toBe(K_NONE);
+    expect<u8>(load<u8>(b + 201 * DESC_SIZE, D_KIND)).toBe(K_FREE_TAIL);
+    expect<u32>(load<u32>(b + 201 * DESC_SIZE, D_AUX)).toBe(<u32>b);
+    expect<u32>(validate()).toBe(0);
+    const d = take(0, 202);                                       // that run, whole
+    expect<usize>(d).toBe(b);
+    give(d);
+    give(a);                                                      // 3 + 202: d's entry, head moved to a
+    expect<u16>(load<u16>(a, D_OBJECTS)).toBe(205);
+    expect<u8>(load<u8>(b, D_KIND)).toBe(K_NONE);
+    expect<u8>(load<u8>(a + 204 * DESC_SIZE, D_KIND)).toBe(K_FREE_TAIL);
+    expect<u32>(load<u32>(a + 204 * DESC_SIZE, D_AUX)).toBe(<u32>a);
+    expect<u32>(validate()).toBe(0);
+    give(g);                                                      // the chunk is wholly free again
+    expect<u32>(freeRuns()).toBe(0);
+    expect<u32>(freePages(0)).toBe(USABLE_PAGES);
+    expect<u32>(validate()).toBe(0);
+  });
+
+  test("a freed range grows the run on its left in place when the bin stays", () => {
+    freshHeap();
+    const a = take(0, 200);
+    const b = take(0, 2);
+    const g = take(0, 1);
+    give(a);                                                      // 200 pages from the chunk's start
+    const runs = freeRuns();
+    give(b);                                                      // 202: a's entry, a longer, a new tail
+    expect<u32>(freeRuns()).toBe(runs);
+    expect<u16>(load<u16>(a, D_OBJECTS)).toBe(202);
+    expect<u8>(load<u8>(a + 199 * DESC_SIZE, D_KIND)).toBe(K_NONE); // the old tail lies inside now
+    expect<u8>(load<u8>(a + 201 * DESC_SIZE, D_KIND)).toBe(K_FREE_TAIL);
+    expect<u32>(load<u32>(a + 201 * DESC_SIZE, D_AUX)).toBe(<u32>a);
+    expect<u32>(validate()).toBe(0);
+    give(g);
+    expect<u32>(freeRuns()).toBe(0);
+    expect<u32>(validate()).toBe(0);
+  });
+
   test("best fit: an exact hole is taken before a larger one", () => {
     freshHeap();
     const ds = new Array<usize>();
