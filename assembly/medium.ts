@@ -26,7 +26,7 @@
 //               │        of the first FIT_SCAN entries)
 //               │      └ none: growInPlace (a region whose end borders a free page run: pagesExtend)
 //               └ takeBlock (split off the rest: insertFree)
-//   mediumFree ─ lock ─ checkBlock ─ releaseBlock ─ coalesce with the next and previous free blocks
+//   mediumFree ─ lock ─ checkIn (once) ─ releaseBlock ─ coalesce with the next and previous free blocks
 //                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
 //                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
 //   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block, or extend the region
@@ -43,8 +43,10 @@
 // (MC_LOCK). Its rank is that of a cache-node lock (sync.ts rank 1: it lies outside the node structs):
 // held, it may take the node page lock (page.ts, rank 2) and the grow lock (rank 3), never the reverse;
 // it is never held across a host call. Creating a node's control block (its first region) takes the heap
-// lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify) only read
-// one header inside the region's pages; the free itself checks again under the lock.
+// lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify, for realloc
+// and usable size) only read one header inside the region's pages; mediumFree and mediumResize check under
+// the lock (free: once, kfreeSlow does not classify a medium page), and in the threaded build first make
+// sure the region is still the one found before the lock.
 //
 // Invariants (mediumValidate checks them):
 //   the blocks of a region tile [r + 8, r + pages × 4 KiB − 8) exactly; each header passes its check
@@ -170,21 +172,6 @@ function removeFree(c: usize, b: usize, size: u32): void {
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
 }
 
-// The free block nb of nsize bytes takes the place of the free block `old` on list i (their sizes map to
-// that list): the links move, the heads and maps stay. Writes nb's free header and footer. The caller
-// fixes MC_FREE_BYTES and the next block's P flag, and kills old's header when it now lies inside nb.
-function replaceFree(c: usize, old: usize, nb: usize, nsize: u32, i: u32): void {
-  const nx = load<u32>(old, 8);
-  const pv = load<u32>(old, 12);
-  setHeader(nb, nsize | MB_F_FREE);
-  store<u32>(nb + nsize - 4, nsize);                               // footer
-  store<u32>(nb, nx, 8);
-  store<u32>(nb, pv, 12);
-  if (pv != 0) store<u32>(<usize>pv, <u32>nb, 8);
-  else store<u32>(headAt(c, i), <u32>nb);
-  if (nx != 0) store<u32>(<usize>nx, <u32>nb, 12);
-}
-
 // A free block of at least `size` bytes: the best of the first FIT_SCAN entries of its own list, else
 // the first block of the next non-empty larger list (every block there is larger). 0 when none.
 function findFit(c: usize, size: u32): usize {
@@ -230,20 +217,11 @@ function findFit(c: usize, size: u32): usize {
 // Hand out `size` bytes from the free block b (on its list): split off the rest when it makes a block.
 function takeBlock(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  const rest = have - size;
-  if (rest >= MB_MIN) {
-    const r = b + size;
-    const i = listOf(have);
-    if (listOf(rest) == i) {
-      replaceFree(c, b, r, rest, i);                      // the rest keeps b's place (its next keeps P)
-      store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
-    } else {
-      removeFree(c, b, have);
-      linkFree(c, r, rest);                               // its next block keeps P
-    }
+  removeFree(c, b, have);
+  if (have - size >= MB_MIN) {
     setHeader(b, size);
+    linkFree(c, b + size, have - size);                   // its next block keeps P
   } else {
-    removeFree(c, b, have);
     setHeader(b, have);
     const nx = b + have;
     store<u32>(nx, hdrWord(nx) & ~MB_F_PREV_FREE);
@@ -455,35 +433,6 @@ export function mediumRange(p: usize, bytes: usize): bool {
 function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   const nx = b + size;
   const nw = hdrWord(nx);
-  // In place: when the merged block stays on the list of a free neighbour it absorbs, and is not a
-  // region's last block (that may go back to page.ts below), it keeps that neighbour's list entry.
-  {
-    const nextFree = (nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0;
-    const ns: u32 = nextFree ? nw & ~MB_FLAGS : 0;
-    const prevFree = (hdrWord(b) & MB_F_PREV_FREE) != 0;
-    const ps: u32 = prevFree ? load<u32>(b - 4) : 0;
-    const fb = b - ps;
-    const fsize = size + ns + ps;
-    if ((nextFree || prevFree) && fb + fsize != regionEnd(d) - MB_HDR) {
-      const i = listOf(fsize);
-      if (prevFree && listOf(ps) == i) {                          // the block before grows
-        if (nextFree) { removeFree(c, nx, ns); killHeader(nx); }
-        else store<u32>(nx, nw | MB_F_PREV_FREE);
-        killHeader(b);
-        setHeader(fb, fsize | MB_F_FREE);
-        store<u32>(fb + fsize - 4, fsize);                        // footer
-        store<u32>(c, load<u32>(c, MC_FREE_BYTES) + (fsize - ps), MC_FREE_BYTES);
-        return;
-      }
-      if (nextFree && listOf(ns) == i) {                          // the merged block takes nx's entry
-        if (prevFree) { removeFree(c, fb, ps); killHeader(b); }
-        replaceFree(c, nx, fb, fsize, i);                         // the block after nx keeps P
-        killHeader(nx);
-        store<u32>(c, load<u32>(c, MC_FREE_BYTES) + (fsize - ns), MC_FREE_BYTES);
-        return;
-      }
-    }
-  }
   if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0) {      // the next block is free
     const ns = nw & ~MB_FLAGS;
     removeFree(c, nx, ns);

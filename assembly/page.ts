@@ -127,25 +127,6 @@ function runRemove(n: usize, h: usize): void {
   zeroDescs(h, 1);
 }
 
-// The free run whose first descriptor is h (on bin b, `len` pages, len ≥ 2, its tail descriptor at the
-// end) now starts at nh, inside it, with `len` pages still ending where it ended and on the same bin: nh
-// takes h's place on the bin's list (no bin map or list-head search), the tail points at nh, and h is
-// zeroed (the caller hands it out, or it lies inside the run now). Node lock held.
-function runRehead(n: usize, b: u32, h: usize, nh: usize, len: u32, node: u32): void {
-  const nx = changetype<PageDesc>(h).next;
-  const pv = changetype<PageDesc>(h).prev;
-  changetype<PageDesc>(nh).kind = K_FREE;
-  changetype<PageDesc>(nh).objects = <u16>len;
-  changetype<PageDesc>(nh).node = <u8>node;
-  changetype<PageDesc>(nh).next = nx;
-  changetype<PageDesc>(nh).prev = pv;
-  if (pv != 0) changetype<PageDesc>(pv).next = <u32>nh;
-  else store<u32>(freeList(n, b), <u32>nh);
-  if (nx != 0) changetype<PageDesc>(nx).prev = <u32>nh;
-  changetype<PageDesc>(nh + ((<usize>len - 1) << DESC_SHIFT)).aux = <u32>nh;
-  zeroDescs(h, 1);
-}
-
 // Make a chunk (all of whose usable descriptors are zero) one free run of `node`. Node lock held.
 function chunkToRuns(n: usize, ch: usize, node: u32): void {
   changetype<ChunkHdr>(ch).kind = K_META;
@@ -255,14 +236,9 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
   const p = pageIndex(h);
   const len = <u32>changetype<PageDesc>(h).objects;
   const s = fitIn(h, pages, align);
-  const rest = p + len - s - pages;
-  if (s == p && rest != 0 && binOf(rest) == binOf(len)) {
-    runRehead(n, binOf(len), h, descAt(ch, s + pages), rest, node); // the rest keeps the run's place
-  } else {
-    runRemove(n, h);
-    if (s > p) runInsert(n, ch, p, s - p, node);          // below the aligned start
-    if (rest != 0) runInsert(n, ch, s + pages, rest, node);
-  }
+  runRemove(n, h);
+  if (s > p) runInsert(n, ch, p, s - p, node);            // below the aligned start
+  if (s + pages < p + len) runInsert(n, ch, s + pages, p + len - s - pages, node);
   changetype<ChunkHdr>(ch).freePages -= pages;
   changetype<NodeHdr>(n).freePages -= pages;
   const d = descAt(ch, s);
@@ -276,63 +252,37 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
 
 // Give pages [p, p + len) of chunk ch (descriptors all zero) back to node n, merged with the free runs
 // on either side; a chunk that becomes wholly free leaves the bins. Node lock held.
-// A merged run that stays on the bin of the neighbour it grew keeps that neighbour's place on the list
-// (the left one grows its length and tail; the right one moves its head down: runRehead).
 function freeLocked(n: usize, ch: usize, p: u32, len: u32, node: u32): void {
   let start = p;
   let total = len;
-  let lh: usize = 0;
-  let ll: u32 = 0;
   if (p > META_PAGES) {
     const ld = descAt(ch, p - 1);
     const k = changetype<PageDesc>(ld).kind;
-    lh = k == K_FREE ? ld : k == K_FREE_TAIL ? <usize>changetype<PageDesc>(ld).aux : 0;
+    const lh = k == K_FREE ? ld : k == K_FREE_TAIL ? <usize>changetype<PageDesc>(ld).aux : 0;
     if (lh != 0) {
-      ll = <u32>changetype<PageDesc>(lh).objects;
+      const ll = <u32>changetype<PageDesc>(lh).objects;
+      runRemove(n, lh);
       start -= ll;
       total += ll;
     }
   }
   const e = p + len;
-  let rd: usize = 0;
-  let rl: u32 = 0;
   if (e < PAGES_PER_CHUNK) {
-    rd = descAt(ch, e);
+    const rd = descAt(ch, e);
     if (changetype<PageDesc>(rd).kind == K_FREE) {
-      rl = <u32>changetype<PageDesc>(rd).objects;
-      total += rl;
-    } else rd = 0;
+      total += <u32>changetype<PageDesc>(rd).objects;
+      runRemove(n, rd);
+    }
   }
   const chFree = changetype<ChunkHdr>(ch).freePages + len;
   changetype<ChunkHdr>(ch).freePages = chFree;
   changetype<NodeHdr>(n).freePages += len;
   if (chFree == USABLE_PAGES) {                          // the whole chunk: onto the free-chunk list
-    if (lh != 0) runRemove(n, lh);
-    if (rd != 0) runRemove(n, rd);
     changetype<ChunkHdr>(ch).state = CS_FREE;
     changetype<ChunkHdr>(ch).discarded = 0;              // its pages were used since any discard
     listPush(n + N_FREE_CHUNK_HEAD, ch);
     changetype<NodeHdr>(n).nrFreeChunks += 1;
-    return;
-  }
-  const bin = binOf(total);
-  if (lh != 0 && binOf(ll) == bin) {                     // the left run grows in place
-    if (rd != 0) runRemove(n, rd);
-    if (ll > 1) zeroDescs(descAt(ch, p - 1), 1);         // its old tail lies inside now
-    changetype<PageDesc>(lh).objects = <u16>total;
-    const t = descAt(ch, start + total - 1);             // zero: freed, or the right run's removed tail
-    changetype<PageDesc>(t).kind = K_FREE_TAIL;
-    changetype<PageDesc>(t).node = <u8>node;
-    changetype<PageDesc>(t).aux = <u32>lh;
-    return;
-  }
-  if (lh == 0 && rd != 0 && rl > 1 && binOf(rl) == bin) { // the right run's head moves down to p
-    runRehead(n, bin, rd, descAt(ch, p), total, node);
-    return;
-  }
-  if (lh != 0) runRemove(n, lh);
-  if (rd != 0) runRemove(n, rd);
-  runInsert(n, ch, start, total, node);
+  } else runInsert(n, ch, start, total, node);
 }
 
 // Allocate `pages` pages (1..USABLE_PAGES) on `node` (no fallback: the caller decides about other nodes),

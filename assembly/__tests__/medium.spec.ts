@@ -103,8 +103,8 @@ describe("split, fit and coalesce", () => {
   });
 });
 
-describe("merges and splits that keep a list entry", () => {
-  test("a freed block grows the free block before it in place, or takes the entry of the one after it", () => {
+describe("merges and splits near a large free block", () => {
+  test("a freed block merges into the free block before it, or the one after it; its header then reads as freed", () => {
     freshHeap();
     const a = take(60000);                                       // 60016-byte block: list of 59392..61439
     const b = take(32);                                          // 48 bytes
@@ -114,7 +114,7 @@ describe("merges and splits that keep a list entry", () => {
     const ctl = control();
     expect(mediumFree(a)).toBe(E_OK);
     const free0 = load<u32>(ctl, MC_FREE_BYTES);
-    expect(mediumFree(b)).toBe(E_OK);                            // a's block grows to 60064: same list
+    expect(mediumFree(b)).toBe(E_OK);                            // a's block grows to 60064
     expect(mediumValidate(0)).toBe(0);
     expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free0 + 48);
     expect(load<u32>(a - 8) & ~15).toBe(60064);
@@ -132,7 +132,7 @@ describe("merges and splits that keep a list entry", () => {
     expect(g2).toBe(y + mediumBlockSize(60000));
     expect(mediumFree(y)).toBe(E_OK);
     const free1 = load<u32>(ctl, MC_FREE_BYTES);
-    expect(mediumFree(x)).toBe(E_OK);                            // x + y: 60064 bytes on y's list entry
+    expect(mediumFree(x)).toBe(E_OK);                            // x + y: one free block of 60064
     expect(mediumValidate(0)).toBe(0);
     expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free1 + 48);
     expect(load<u32>(x - 8) & ~15).toBe(60064);
@@ -144,7 +144,7 @@ describe("merges and splits that keep a list entry", () => {
     expect(validate()).toBe(0);
   });
 
-  test("the rest of a split that stays on its block's list keeps the entry", () => {
+  test("a small block split off a large free block: counts, lists and the merge back", () => {
     freshHeap();
     const a = take(60000);
     const g = take(32);

@@ -114,9 +114,9 @@ describe("page runs", () => {
     give(again);
   });
 
-  test("a run that stays on its bin keeps its list entry: cut, grown from the left, moved down on the right", () => {
+  test("runs on one bin: the rest of a cut, a merge with the run above that moves its head down", () => {
     freshHeap();
-    const a = take(0, 3);                                         // the rest, 251 pages, stays on its bin
+    const a = take(0, 3);                                         // the rest: 251 pages
     expect<u32>(freeRuns()).toBe(1);
     const rest = a + 3 * DESC_SIZE;
     expect<u8>(load<u8>(rest, D_KIND)).toBe(K_FREE);
@@ -128,7 +128,7 @@ describe("page runs", () => {
     const g = take(0, 1);
     give(c);                                                      // a run of 200 between b and g
     const runs = freeRuns();
-    give(b);                                                      // 202 pages: c's entry, head moved to b
+    give(b);                                                      // 202 pages, its head moved down to b
     expect<u32>(freeRuns()).toBe(runs);
     expect<u8>(load<u8>(b, D_KIND)).toBe(K_FREE);
     expect<u16>(load<u16>(b, D_OBJECTS)).toBe(202);
@@ -139,7 +139,7 @@ describe("page runs", () => {
     const d = take(0, 202);                                       // that run, whole
     expect<usize>(d).toBe(b);
     give(d);
-    give(a);                                                      // 3 + 202: d's entry, head moved to a
+    give(a);                                                      // 3 + 202, the head moved down to a
     expect<u16>(load<u16>(a, D_OBJECTS)).toBe(205);
     expect<u8>(load<u8>(b, D_KIND)).toBe(K_NONE);
     expect<u8>(load<u8>(a + 204 * DESC_SIZE, D_KIND)).toBe(K_FREE_TAIL);
@@ -151,14 +151,14 @@ describe("page runs", () => {
     expect<u32>(validate()).toBe(0);
   });
 
-  test("a freed range grows the run on its left in place when the bin stays", () => {
+  test("a freed range grows the run below it: a longer run, the old tail cleared, a new tail", () => {
     freshHeap();
     const a = take(0, 200);
     const b = take(0, 2);
     const g = take(0, 1);
     give(a);                                                      // 200 pages from the chunk's start
     const runs = freeRuns();
-    give(b);                                                      // 202: a's entry, a longer, a new tail
+    give(b);                                                      // 202: a longer, a new tail
     expect<u32>(freeRuns()).toBe(runs);
     expect<u16>(load<u16>(a, D_OBJECTS)).toBe(202);
     expect<u8>(load<u8>(a + 199 * DESC_SIZE, D_KIND)).toBe(K_NONE); // the old tail lies inside now
