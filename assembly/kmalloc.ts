@@ -589,8 +589,9 @@ export function krealloc(ptr: usize, size: usize): usize {
       if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
   } else if (kKind == KIND_MEDIUM) {
-    // In place while it stays a medium size: shrink by a split, grow into the free space after it.
-    if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size)) return ptr;
+    // In place while it stays a medium size: shrink by a split, grow into the free space after it
+    // (classify checked the block: mediumResize need not check it again).
+    if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size, true)) return ptr;
   } else {
     // a run: in place while its chunks hold it and more than half of them is used (runResize commits
     // the bytes it grows into; the engine refusing that falls through to a move, which fails too)

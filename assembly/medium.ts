@@ -494,14 +494,19 @@ export function mediumFree(ptr: usize): i32 {
 
 // Resize the live block at ptr in place to hold `bytes`: shrink by splitting off the rest (merged with a
 // free block after it), or grow into the free block after it, or into pages after its region. True when
-// done; false (nothing changed) when the caller must move it.
-export function mediumResize(ptr: usize, bytes: usize): bool {
+// done; false (nothing changed) when the caller must move it. `checked`: the caller's mediumCheck said
+// E_OK just before, with nothing run in between (krealloc's classify): the single-threaded build then
+// does not check the header again (the threaded build checks under the lock in any case).
+export function mediumResize(ptr: usize, bytes: usize, checked: bool = false): bool {
   const d = regionOf(ptr);
   if (d == 0) return false;
   const c = <usize>changetype<PageDesc>(d).aux;
   const want = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
-  if ((THREADED && regionOf(ptr) != d) || checkIn(d, ptr) != E_OK) { unlock(c + MC_LOCK); return false; }
+  if ((THREADED && regionOf(ptr) != d) || ((THREADED || !checked) && checkIn(d, ptr) != E_OK)) {
+    unlock(c + MC_LOCK);
+    return false;
+  }
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;

@@ -217,4 +217,22 @@ describe("regions grow, shrink and go back", () => {
     expect(validate()).toBe(0);
     expect(load<u16>(regionOf(control()), D_OBJECTS)).toBeGreaterThan(0);
   });
+
+  test("resize of a block its caller checked (krealloc) does the same, and an unchecked call still refuses", () => {
+    freshHeap();
+    const a = take(20000);
+    const b = take(20000);
+    expect(mediumCheck(a)).toBe(E_OK);
+    expect(mediumResize(a, 10000, true)).toBe(true);
+    expect(mediumUsable(a)).toBeLessThan(10016 + 16);
+    expect(mediumResize(a, 20000, true)).toBe(true);
+    expect(mediumResize(a, 30000, true)).toBe(false);             // b follows: nothing changed
+    expect(mediumValidate(0)).toBe(0);
+    expect(mediumFree(b)).toBe(E_OK);
+    expect(mediumResize(b, 100)).toBe(false);                     // freed: refused by its own check
+    expect(mediumResize(a + 16, 100)).toBe(false);                // inside a block
+    expect(mediumValidate(0)).toBe(0);
+    expect(mediumFree(a)).toBe(E_OK);
+    expect(validate()).toBe(0);
+  });
 });
