@@ -5,8 +5,9 @@
 //
 // Owns: the profiling builds and their reading; nothing here is a timed test or a goal figure.
 // Entry point: `node bench/profile-malloc.mjs [--runs N] [--only mix,expr-bal,...] [--interval US]
-//   [--ops N] [--mix-ops N] [--cachegrind [--cg-reps N]] [--json]` (after `npm run build`; needs clang +
-//   wasi-libc like bench/malloc-peers.mjs, and valgrind for --cachegrind).
+//   [--ops N] [--mix-ops N] [--cachegrind] [--callgrind] [--cg-reps N] [--cg-peers slab,dl] [--json]` (after
+//   `npm run build`; needs clang + wasi-libc like bench/malloc-peers.mjs, and valgrind for --cachegrind and
+//   --callgrind). `--runs 0` skips the sampled time profile (the counted run always happens).
 // Calls: bench/c/build.mjs (the peer builds), scripts/merge-c.mjs (mergeC, optimizeMerged),
 //   bench/wasm-run.mjs (one run per process, wasmRunFlags),
 //   asc (a build of assembly/merged.ts that keeps its function names), binaryen.js (the counted build).
@@ -27,6 +28,12 @@
 //      start-up, compilation and the trace parsing cancel out): instructions executed (Ir) and simulated
 //      D1 / last-level data misses per trace operation. Deterministic, so it holds on a loaded machine
 //      where wall-clock time does not.
+//   4. With --callgrind (slower still): the same difference of two runs under callgrind with --dump-instr,
+//      V8 writing a jitdump (--perf-prof): every instruction is charged to the Wasm function whose
+//      TurboFan code holds it, and a call from Wasm into the engine (builtins, the runtime) to its Wasm
+//      caller with its inclusive cost; Wasm-to-Wasm calls go through the module's jump table at the start
+//      of its code space (readJitdump, callgrindRun). Instructions per trace operation by function and by
+//      category, for both peers (--cg-peers: which ones; one only for an A/B of a change).
 // The program's own work (replay loop, payload memset, head/tail checks) is the same for both
 // allocators; when it costs more under one of them, that is the price of where that allocator put the
 // blocks (cache and TLB misses, first touches of new memory): the "program" column is the locality proxy.
