@@ -9,9 +9,10 @@
 //
 // Usage (after `npm run build`: it loads dist/, the threaded builds in it):
 //   node scripts/stress-medium-threads.mjs [--minutes M | --rounds N] [--seed S] [--build release|debug|both]
-//        [--workers W] [--nodes K] [--phases P] [--ops O] [--out DIR] [--max-failures F]
+//        [--workers W] [--nodes K] [--cpus-per-node C] [--phases P] [--ops O] [--out DIR] [--max-failures F]
 // Defaults: 3 minutes, seed = the time, both builds alternating (debug: lock-order assertions), 4 Workers
-// on 2 nodes, 4 phases per round, failures saved under /tmp/stress-medium.
+// on 2 nodes of 2 CPUs (each Worker claims a free CPU), 4 phases per round, failures saved under
+// /tmp/stress-medium.
 // Each round's configuration comes from its seed (round seed = S + round): maxBytes (6, 10, 16, 48 or 256
 // MiB: the small ones run out of memory, with pressure reclaim), the bytes each Worker tries to hold,
 // operations per phase (1000 to 10000, unless --ops), whether medium blocks reach 256 KiB, whether large
@@ -43,6 +44,7 @@ const baseSeed = Number(opt("seed", String(Date.now() % 1e9)));
 const buildOpt = opt("build", "both");
 const nworkers = Number(opt("workers", "4"));
 const nodes = Number(opt("nodes", "2"));
+const cpusPerNode = Number(opt("cpus-per-node", "2"));
 const phases = Number(opt("phases", "4"));
 const opsOpt = opt("ops", "");
 const outDir = opt("out", "/tmp/stress-medium");
@@ -52,7 +54,7 @@ const RING = 64;
 
 const builds = buildOpt === "both" ? ["release", "debug"] : [buildOpt];
 if (!builds.every((b) => b === "release" || b === "debug")) throw new Error(`--build ${buildOpt}: release, debug or both`);
-if (nworkers > nodes * 2) throw new Error(`--workers ${nworkers}: at most 2 per node (cpusPerNode 2)`);
+if (nworkers > nodes * cpusPerNode) throw new Error(`--workers ${nworkers}: at most --cpus-per-node (${cpusPerNode}) per node`);
 
 let pool = [];
 function spawn() {
@@ -106,7 +108,7 @@ for (let round = 0; round < maxRounds && Date.now() - started < minutes * 60_000
   const budgetMiB = Math.min(maxMiB, 48) * (0.5 + r() * 0.7);
   const cfg = { maxMiB, bigMedium: r() < 0.5, large: r() < 0.3, plain: r() < 0.25, budget: Math.floor((budgetMiB << 20) / nworkers) };
   const phaseOps = opsOpt ? Number(opsOpt) : [1000, 3000, 3000, 10000][Math.floor(r() * 4)];
-  const heap = await createAllocator({ shared: true, nodes, cpusPerNode: 2, maxBytes: maxMiB << 20, reap: false, onOutOfMemory: "null", debugBuild: build === "debug" });
+  const heap = await createAllocator({ shared: true, nodes, cpusPerNode, maxBytes: maxMiB << 20, reap: false, onOutOfMemory: "null", debugBuild: build === "debug" });
   heap.releaseCpu();
   const ringBuf = new SharedArrayBuffer(nworkers * nworkers * (3 * RING + 2) * 4);
   const ring = new Int32Array(ringBuf);
@@ -115,7 +117,7 @@ for (let round = 0; round < maxRounds && Date.now() - started < minutes * 60_000
   const failure = (why, extra = {}) => {
     totals.failures++;
     const name = `${outDir}/fail-${seed}-${build}`;
-    const report = { why, seed, build, round, phase, cfg, nworkers, nodes, phases, phaseOps, ...extra,
+    const report = { why, seed, build, round, phase, cfg, nworkers, nodes, cpusPerNode, phases, phaseOps, heapAddr: heap.handle().heap, ...extra,
       workers: answers.map((a) => a && { id: a.id, stats: a.stats, trail: a.trail, error: a.error, stack: a.stack }) };
     writeFileSync(`${name}.json`, JSON.stringify(report, null, 1));
     try { writeFileSync(`${name}.bin`, new Uint8Array(heap.memory.buffer.slice(0))); } catch { /* memory gone */ }
@@ -157,6 +159,6 @@ for (let round = 0; round < maxRounds && Date.now() - started < minutes * 60_000
   if (totals.rounds % 10 === 0) console.log(`${totals.rounds} rounds, ${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(totals)}`);
 }
 await killPool();
-console.log(`done: seeds ${baseSeed}..${baseSeed + totals.rounds - 1}, builds ${builds.join("+")}, ${nworkers} Workers on ${nodes} nodes, ${phases} phases of ${opsOpt || "1000-10000"} ops per Worker per round, ${Math.round((Date.now() - started) / 1000)} s`);
+console.log(`done: seeds ${baseSeed}..${baseSeed + totals.rounds - 1}, builds ${builds.join("+")}, ${nworkers} Workers on ${nodes} nodes × ${cpusPerNode} CPUs, ${phases} phases of ${opsOpt || "1000-10000"} ops per Worker per round, ${Math.round((Date.now() - started) / 1000)} s`);
 console.log(JSON.stringify(totals));
 process.exit(totals.failures ? 1 : 0);
