@@ -24,8 +24,14 @@
 // On a failure (validate problems, overlapping blocks, a payload mismatch, a Worker's trap, a phase that
 // hangs) it writes DIR/fail-<seed>-<build>.json: the seed, configuration, phase, validate report (problem
 // kinds, addresses), each Worker's stats and last operations, and DIR/fail-<seed>-<build>.bin: the heap's
-// memory at that point (for a post-mortem with the bindings' introspection). The exit code is 1 when any
-// round failed. Run it in bursts on a shared machine: it keeps W + 1 threads busy.
+// memory at that point (a post-mortem walks it with assembly/layout.ts's offsets from `heapAddr`: node
+// headers at H_NODES, each N_MEDIUM → the control block → MC_REGIONS → region descriptors). The exit code
+// is 1 when any round failed. Run it in bursts on a shared machine: it keeps W + 1 threads busy.
+//
+// Found with it (2026-11-30): mediumAddRegion's region race — two threads on a node miss at once, or one
+// frees a fitting block while the other takes pages; the second region added stayed wholly free
+// (validate: V_MEDIUM, code 112). 2 failing rounds of 216 before the fix (default options, 4 minutes);
+// after it, 0 of 430 (2 × 2, 1 × 4 and 4 × 1 nodes × CPUs). Test: test/medium-threads.test.ts.
 //
 // Owns: nothing of the library; the main side of the Worker protocol (stress-medium-worker.mjs header).
 import { createAllocator } from "../dist/index.js";
