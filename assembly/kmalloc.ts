@@ -68,11 +68,11 @@ import {
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
-  KMALLOC_MAX, KM_LEND, KM_LEND_MAX, KM_LOANS, KM_WARM_ALLOCS, MAX_LARGE_ALIGN, PAGE_SHIFT, PAGE_SIZE,
+  KMALLOC_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_WASTE, KM_LEND, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
+  MB_HDR, MB_MIN, PAGE_SHIFT, PAGE_SIZE,
   USABLE_PAGES, K_MEDIUM, K_MEDIUM_TAIL,
 } from "./layout";
-import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
-import { cnAddr } from "./node";
+import { CpuSlot, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByteOf, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
 import { cacheAlloc, cacheFree, cacheFreeAt, parkedAnywhere } from "./cpu";
@@ -87,7 +87,7 @@ import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree,
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
-import { heapLock, heapUnlock, publish, readShared } from "./sync";
+import { THREADED, heapLock, heapUnlock, publish, readShared } from "./sync";
 
 // The class set used when malloc runs before anyone chose one.
 export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
@@ -110,8 +110,6 @@ const KM_ARRAY_BYTES: u32 = 16384;
 // page allocator and taking it again. Reaping trims them, shrink and memory pressure give them all back
 // (reclaim.ts). The fine set only: the kernel set keeps the kernel's count.
 const KM_KEEP_EMPTY: u32 = 4 << 20;
-// The smallest lender: classes up to it without a cache of their own borrow its objects (borrow() below).
-const KM_LEND_MIN: u32 = 128;
 // Warm-up (small heaps, issue 12): a class of the fine set starts with its per-CPU arrays off, so a class
 // used a few times takes objects straight from its slabs and creates no sheaf (each sheaf size is an
 // internal cache with a slab of its own) and parks nothing. After KM_WARM_ALLOCS (layout.ts) slow-path
@@ -199,10 +197,11 @@ function addClass(k: u32, size: u32, prev: u32): void {
 export function kmallocSetClasses(set: u32): i32 {
   if (set != KM_SET_KERNEL && set != KM_SET_FINE) return E_INVALID;
   const t = kmTable();
-  for (let k: u32 = 1; k < KM_SLOTS; k++) if (load<u32>(t + KM_CACHES + (k << 2)) != 0) return E_BUSY;
+  for (let k: u32 = 1; k < KM_SLOTS; k++) {
+    if (load<u32>(t + KM_CACHES + (k << 2)) != 0 || load<u8>(t + KM_COLD_LENT + k) != 0) return E_BUSY;
+  }
   memory.fill(t + KM_SIZES, 0, KM_SLOTS << 1);
   memory.fill(t + KM_INDEX, 0, KM_INDEX_LEN);
-  memory.fill(t + KM_LOANS, 0, KM_SLOTS);
   store<u32>(t + KM_LEND, 0);                      // a chosen set is served exactly (classFor: the default)
   let k: u32 = 0;
   let prev: u32 = 0;
@@ -287,36 +286,64 @@ function classWarm(c: usize): void {
   heapUnlock();
 }
 
-// A request of class k, which has no cache yet, in the default set (the fine classes as the first malloc
-// chose them; a set chosen with kmallocSetClasses is served exactly): an object of its lender — the
-// power-of-two class above it, at least KM_LEND_MIN and at most a page — for the first KM_LEND_MAX
-// blocks of class k, while the lender holds at most one slab on this node and that slab has a free object
-// (or the lender has no slab yet: this makes it). A program that mallocs a few blocks of many sizes (a C
-// program's start-up: argv, environment, preopened paths; a small program's handful of each) fills one
-// shared page per power of two instead of taking a slab per class (the fine set has eight classes per
-// doubling). After its loans, or once the lender's first slab is full, class k gets its own cache at its
-// next malloc and keeps it. The rounding a loan costs (under 2×, or up to KM_LEND_MIN below it) is
-// bounded by one slab per lender and KM_LEND_MAX blocks per class. The block's usable size is the
-// lender's (malloc_usable_size, realloc and free read the cache from the page). 0: no loan (a chosen
-// set, a power-of-two class, loans used up, a full lender, no memory); the caller goes on as usual.
-// Threads: another CPU may take the last free object meanwhile (the lender then makes one more slab),
-// and two may count one loan (a class then has one more).
-function borrow(k: u32): usize {
+// ---- cold classes: medium blocks lent before a class has a cache ------------------------------------------
+// A class of the default set starts cold: it has no cache, and a request of it gets a medium block
+// (medium.ts) of the class's size (lend), so a class that only ever holds a handful of objects takes no
+// slab (a page or more), no kmem_cache and no per-CPU arrays: a small program's dozen classes of a few
+// objects each share the medium heap's pages, and a large one's rarely used classes leave no mostly empty
+// slab. A class lends while the blocks it has lent and not got back stay under KM_COLD_BYTES (about the
+// slab the class would take: its own cache pays from then on) and until it has lent KM_COLD_ALLOCS blocks
+// (a class used that often gets the fast path even with few objects live); then its next request creates
+// its cache (classCache), for good. Classes of a page or more never lend (a page-sized slab object wastes
+// nothing; a medium block of that size would cross a page).
+// A lent block is a medium block of exactly mediumBlockSize(class size) bytes: its usable size is the
+// class size + MB_HDR (class 8: 24 bytes, MB_MIN), so its rounding is the class's plus 8 bytes (for a
+// request of 128 B or more at most 12.5% + 8 bytes; below 128 B less than 24 bytes). Blocks of fewer than
+// PAGE_SIZE + 2 × MB_HDR bytes are lent blocks and nothing else (medium sizes above MEDIUM_LOW make
+// larger blocks, mediumResize is never asked to make a lent block another size: krealloc moves it), so
+// kfree finds the class of a medium block it frees from its size alone (lentFreed).
+// Threads: the counters are updated with atomic adds; two CPUs may both lend past the budget by a block.
+
+// The class slot whose counters hold class k's loans: the class of the lent block's size.
+@inline function coldSlot(k: u32): u32 {
+  return classSize(k) < MB_MIN - 2 * MB_HDR ? classIndex(MB_MIN - 2 * MB_HDR) : k;
+}
+
+@inline function coldAdd(at: usize, delta: u32): void {
+  if (THREADED) atomic.add<u8>(at, <u8>delta);
+  else store<u8>(at, <u8>(<u32>load<u8>(at) + delta));
+}
+
+// A medium block for a request of class k (no cache yet, default set), or 0: the class is not cold any
+// more (its next request creates its cache), or no memory (the caller's cache gets its chance too).
+function lend(k: u32): usize {
   const t = kmTable();
   if (load<u32>(t, KM_LEND) == 0) return 0;
-  const loans = <u32>load<u8>(t + KM_LOANS + k);
-  const size = classSize(k);
-  let ls = size <= KM_LEND_MIN ? KM_LEND_MIN : <u32>1 << (32 - clz(size - 1)); // next power of two
-  if (loans >= KM_LEND_MAX || ls == size || ls > PAGE_SIZE) return 0;
-  const lender = classCache(classIndex(ls));
-  if (lender == 0) return 0;
-  const cn = cnAddr(lender, currentNode);
-  const total = changetype<CacheNode>(cn).totalObjects;
-  if (total != 0 && (total > load<u32>(lender, C_OBJECTS) ||
-      changetype<CacheNode>(cn).nrPartial + changetype<CacheNode>(cn).nrEmpty == 0)) return 0;
-  const p = cacheAlloc(lender);
-  if (p != 0) store<u8>(t + KM_LOANS + k, <u8>(loans + 1));
+  const j = coldSlot(k);
+  const size = classSize(j);
+  if (size >= PAGE_SIZE) return 0;
+  const lent = <u32>load<u8>(t + KM_COLD_LENT + k);
+  // class 8's live loans are counted with class 16's (the same block): it goes by what it lent so far
+  const live = j == k ? <u32>load<u8>(t + KM_COLD_LIVE + j) : lent;
+  const block = mediumBlockSize(size);
+  if (lent >= KM_COLD_ALLOCS || live * block >= KM_COLD_BYTES || live * (block - classSize(k)) >= KM_COLD_WASTE) return 0;
+  const p = mediumMalloc(size);
+  if (p == 0) return 0;
+  coldAdd(t + KM_COLD_LIVE + j, 1);
+  coldAdd(t + KM_COLD_LENT + k, 1);
   return p;
+}
+
+// A lent block (usable bytes `usable`: class size + MB_HDR) went back to the medium heap: one loan
+// fewer live for its class.
+function lentFreed(usable: usize): void {
+  const j = classIndex(usable - MB_HDR);
+  coldAdd(kmTable() + KM_COLD_LIVE + j, 0xff);
+}
+
+// Is a medium block of `usable` bytes a lent block?
+@inline function isLent(usable: usize): bool {
+  return usable < <usize>(PAGE_SIZE + MB_HDR);
 }
 
 // The class serving `size` bytes (1..KMALLOC_MAX), filling the tables on the first call.
@@ -326,7 +353,7 @@ function classFor(size: usize): u32 {
     heapLock();                              // threads: one instance fills the tables
     if (classIndex(size) == 0) {
       kmallocSetClasses(KM_SET_DEFAULT);
-      store<u32>(kmTable() + KM_LEND, 1);    // the default set lends (borrow); a chosen one does not
+      store<u32>(kmTable() + KM_LEND, 1);    // the default set lends (lend); a chosen one does not
       // the default set's mid sizes are medium blocks (MEDIUM_LOW)
       for (let i = (MEDIUM_LOW >> 3) + 1; i <= (KMALLOC_MAX >> 3); i++) store<u8>(kmTable() + KM_INDEX + i, <u8>KM_MEDIUM_SLOT);
     }
@@ -344,7 +371,7 @@ function kmallocSlow(size: usize): usize {
     const k = classFor(size);
     if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
     if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
-      const p = borrow(k);
+      const p = lend(k);
       if (p != 0) return p;
     }
     const c = classCache(k);
@@ -459,8 +486,11 @@ function kfreeSlow(ptr: usize): i32 {
   if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
   if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
   if (kKind == KIND_MEDIUM) {
+    const usable = mediumUsable(ptr);
     const m = mediumFree(ptr);                                   // checked again under its lock
-    return m == E_OK ? E_OK : freeFailed(0, ptr, m);
+    if (m != E_OK) return freeFailed(0, ptr, m);
+    if (isLent(usable)) lentFreed(usable);
+    return E_OK;
   }
   if (kKind == KIND_LARGE) largeFree(kHead);
   else runFree(ptr);
@@ -583,8 +613,12 @@ export function krealloc(ptr: usize, size: usize): usize {
       if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
   } else if (kKind == KIND_MEDIUM) {
-    // In place while it stays a medium size: shrink by a split, grow into the free space after it.
-    if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size)) return ptr;
+    if (isLent(usable)) {
+      // A lent block stays its class's size (lend): in place while it fits as a class object would.
+      if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
+    } else if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size)) {
+      return ptr;            // in place while it stays a medium size: shrink by a split, grow into what follows
+    }
   } else {
     // a run: in place while it fits and more than half of it is used
     if (size <= usable && size > (usable >> 1)) {
@@ -596,7 +630,7 @@ export function krealloc(ptr: usize, size: usize): usize {
   // A class object that outgrows its class moves to a class at least REALLOC_GROWTH larger: a block
   // grown step by step (the usual realloc pattern) then moves O(log) times, not once per class.
   let want = size;
-  if (kKind == KIND_SLAB && size > usable) {
+  if ((kKind == KIND_SLAB || (kKind == KIND_MEDIUM && isLent(usable))) && size > usable) {
     let grown = usable + (usable >> REALLOC_GROWTH_SHIFT);
     if (grown > KMALLOC_MAX) grown = KMALLOC_MAX;
     if (grown > want) want = grown;
