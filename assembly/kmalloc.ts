@@ -83,7 +83,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree, mediumRegionPages, mediumResize, mediumStarted, mediumUsable } from "./medium";
+import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree, mediumRegionPages, mediumPages, mediumResize, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -135,6 +135,9 @@ const MEDIUM_REALLOC_MAX: usize = 32 << 10;
 // KMALLOC_MAX: off (the classes serve every size up to 8 KiB).
 const MEDIUM_LOW: usize = 4096;
 const KM_MEDIUM_SLOT: u32 = KM_SLOTS - 1;
+const KM_COLD_MAX: u32 = 2048;
+// A medium heap of fewer pages serves page-tight sizes with page runs (mediumMalloc).
+const MEDIUM_TIGHT_PAGES: u32 = 4;
 
 @inline function kmTable(): usize {
   return HEAP + H_KMALLOC;
@@ -321,7 +324,7 @@ function lend(k: u32): usize {
   if (load<u32>(t, KM_LEND) == 0) return 0;
   const j = coldSlot(k);
   const size = classSize(j);
-  if (size >= PAGE_SIZE) return 0;
+  if (size > KM_COLD_MAX) return 0;
   const lent = <u32>load<u8>(t + KM_COLD_LENT + k);
   // class 8's live loans are counted with class 16's (the same block): it goes by what it lent so far
   const live = j == k ? <u32>load<u8>(t + KM_COLD_LIVE + j) : lent;
@@ -407,11 +410,12 @@ function blockPages(node: u32, pages: u32, align: usize): usize {
 }
 
 function mediumMalloc(size: usize): usize {
-  // Before the node has a medium heap, a size within a block header of a page multiple (8190, 8192) is
-  // an exact page run: it wastes no more than the block would and starts no region with its control
-  // block (coalescing-bal: one Wasm page instead of two). Once the heap exists, such sizes join it (page
-  // runs among regions cost random2-bal 2.3 points).
-  if ((<usize>pagesFor(size) << PAGE_SHIFT) <= <usize>mediumBlockSize(size) && !mediumStarted(currentNode)) {
+  // While the node's medium heap is small (none yet, or only lent blocks of cold classes in a few
+  // pages: MEDIUM_TIGHT_PAGES), a size within a block header of a page multiple (8190, 8192) is an exact
+  // page run: it wastes no more than the block would and takes no region (coalescing-bal: one Wasm page
+  // instead of two). Once the heap is larger, such sizes join it (page runs among regions cost
+  // random2-bal 2.3 points).
+  if ((<usize>pagesFor(size) << PAGE_SHIFT) <= <usize>mediumBlockSize(size) && mediumPages(currentNode) < MEDIUM_TIGHT_PAGES) {
     return largeAlloc(size, PAGE_SIZE);
   }
   const nn = load<u32>(HEAP, H_NNODES);

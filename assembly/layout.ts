@@ -273,13 +273,13 @@ export const KM_INDEX: u32 = 400;
 export const KM_LEND: u32 = KM_SET + 4;
 export const KM_COLD_LIVE: u32 = 1428;         // KM_INDEX + KM_INDEX_LEN, rounded up to 4
 export const KM_COLD_LENT: u32 = KM_COLD_LIVE + KM_SLOTS;
-export const KM_COLD_BYTES: u32 = 8192;         // a cold class lends while its live loans' blocks stay
+export const KM_COLD_BYTES: u32 = 4096;         // a cold class lends while its live loans' blocks stay
                                                 // under this many bytes (kmalloc.ts lend) ...
-export const KM_COLD_WASTE: u32 = 2048;         // ... and their bytes beyond the class size under this ...
+export const KM_COLD_WASTE: u32 = 1024;         // ... and their bytes beyond the class size under this ...
 export const KM_COLD_ALLOCS: u32 = 255;        // ... and until it has lent this many blocks
 export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
 export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
-export const KM_WARM_ALLOCS: u32 = 32;        // the fine set's classes start with per-CPU arrays off and
+export const KM_WARM_ALLOCS: u32 = 256;        // the fine set's classes start with per-CPU arrays off and
                                                 // get them after this many slow-path allocations on a CPU
                                                 // (kmalloc.ts classWarm: a small heap creates no sheaf)
 export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
