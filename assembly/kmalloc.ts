@@ -68,8 +68,8 @@ import {
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
-  KMALLOC_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_WASTE, KM_LEND, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
-  MB_HDR, MB_MIN, PAGE_SHIFT, PAGE_SIZE,
+  KMALLOC_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_MAX, KM_COLD_WASTE, KM_LEND, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
+  MB_GRAIN, MB_HDR, MB_MIN, PAGE_SHIFT, PAGE_SIZE,
   USABLE_PAGES, K_MEDIUM, K_MEDIUM_TAIL,
 } from "./layout";
 import { CpuSlot, PageDesc, Sheaf } from "./structs";
@@ -135,7 +135,6 @@ const MEDIUM_REALLOC_MAX: usize = 32 << 10;
 // KMALLOC_MAX: off (the classes serve every size up to 8 KiB).
 const MEDIUM_LOW: usize = 4096;
 const KM_MEDIUM_SLOT: u32 = KM_SLOTS - 1;
-const KM_COLD_MAX: u32 = 2048;
 // A medium heap of fewer pages serves page-tight sizes with page runs (mediumMalloc).
 const MEDIUM_TIGHT_PAGES: u32 = 4;
 
@@ -290,26 +289,35 @@ function classWarm(c: usize): void {
 }
 
 // ---- cold classes: medium blocks lent before a class has a cache ------------------------------------------
-// A class of the default set starts cold: it has no cache, and a request of it gets a medium block
-// (medium.ts) of the class's size (lend), so a class that only ever holds a handful of objects takes no
-// slab (a page or more), no kmem_cache and no per-CPU arrays: a small program's dozen classes of a few
+// A class of the default set up to KM_COLD_MAX starts cold: it has no cache, and a request of it gets a
+// medium block (medium.ts) of the class's size (lend), so a class that only ever holds a handful of
+// objects takes no slab, no kmem_cache and no per-CPU arrays: a small program's dozens of classes of a few
 // objects each share the medium heap's pages, and a large one's rarely used classes leave no mostly empty
-// slab. A class lends while the blocks it has lent and not got back stay under KM_COLD_BYTES (about the
-// slab the class would take: its own cache pays from then on) and until it has lent KM_COLD_ALLOCS blocks
-// (a class used that often gets the fast path even with few objects live); then its next request creates
-// its cache (classCache), for good. Classes of a page or more never lend (a page-sized slab object wastes
-// nothing; a medium block of that size would cross a page).
-// A lent block is a medium block of exactly mediumBlockSize(class size) bytes: its usable size is the
-// class size + MB_HDR (class 8: 24 bytes, MB_MIN), so its rounding is the class's plus 8 bytes (for a
-// request of 128 B or more at most 12.5% + 8 bytes; below 128 B less than 24 bytes). Blocks of fewer than
-// PAGE_SIZE + 2 × MB_HDR bytes are lent blocks and nothing else (medium sizes above MEDIUM_LOW make
-// larger blocks, mediumResize is never asked to make a lent block another size: krealloc moves it), so
-// kfree finds the class of a medium block it frees from its size alone (lentFreed).
-// Threads: the counters are updated with atomic adds; two CPUs may both lend past the budget by a block.
+// slab (bash: 24 classes, 16 of them holding under a quarter of a slab). A class lends while
+//   its live loans' blocks stay under KM_COLD_BYTES (a slab's worth: from there its own slab pays),
+//   their bytes past the class size under KM_COLD_WASTE (a loan costs the block header and the 16-byte
+//     steps: 8-byte objects take 32-byte blocks, so a busy small class stops lending early), and
+//   it has lent fewer than KM_COLD_ALLOCS blocks in all (a class used that often gets the fast path
+//     even with few objects live);
+// then its next request creates its cache (classCache), for good; loans still out are freed as medium
+// blocks. Larger classes never lend: lent blocks of 1–4 KiB among a random-size program's medium blocks
+// fragment its medium heap (random2-bal: −2.3 points with KM_COLD_MAX = 4 KiB, none with 1 KiB).
+// A lent block is a medium block for the class size: usable = class size + MB_HDR (class 8: 24 bytes, the
+// MB_MIN block), or 16 bytes more when the free block it came from left a remainder too small to split
+// (medium.ts takeBlock). Its rounding is the class's plus 8 (or 24) bytes: from 128 B at most
+// 12.5% + 24 bytes, below 128 B less than 40 bytes. Medium blocks up to coldBlockMax() bytes are lent blocks
+// and nothing else (medium sizes above MEDIUM_LOW make blocks over 4 KiB; krealloc never resizes a lent
+// block in place, it moves it), so kfree knows a loan by its block size (lentFreed).
+// Counters (layout.ts): live loans per block size (KM_COLD_LIVE, block / MB_GRAIN: exact, back to 0 when
+// every loan is back), lent so far per class (KM_COLD_LENT). Class k's live loans are those of its block
+// size and of the 16 bytes above (its loans with a remainder; a class 16 bytes above shares that count, so
+// a class may count a neighbour's loans and stop lending a little early). Class 8 shares class 16's block
+// size, so it goes by what it lent so far.
+// Threads: the counters are updated with atomic adds; two CPUs may both lend past a budget by a block.
 
-// The class slot whose counters hold class k's loans: the class of the lent block's size.
-@inline function coldSlot(k: u32): u32 {
-  return classSize(k) < MB_MIN - 2 * MB_HDR ? classIndex(MB_MIN - 2 * MB_HDR) : k;
+// The largest block a loan can be: the largest cold class's block plus a remainder.
+@inline function coldBlockMax(): u32 {
+  return mediumBlockSize(KM_COLD_MAX) + MB_GRAIN;
 }
 
 @inline function coldAdd(at: usize, delta: u32): void {
@@ -322,31 +330,29 @@ function classWarm(c: usize): void {
 function lend(k: u32): usize {
   const t = kmTable();
   if (load<u32>(t, KM_LEND) == 0) return 0;
-  const j = coldSlot(k);
-  const size = classSize(j);
+  const size = classSize(k);
   if (size > KM_COLD_MAX) return 0;
-  const lent = <u32>load<u8>(t + KM_COLD_LENT + k);
-  // class 8's live loans are counted with class 16's (the same block): it goes by what it lent so far
-  const live = j == k ? <u32>load<u8>(t + KM_COLD_LIVE + j) : lent;
   const block = mediumBlockSize(size);
-  if (lent >= KM_COLD_ALLOCS || live * block >= KM_COLD_BYTES || live * (block - classSize(k)) >= KM_COLD_WASTE) return 0;
+  const lent = <u32>load<u8>(t + KM_COLD_LENT + k);
+  const at = t + KM_COLD_LIVE + (block >> 4);
+  // class 8 (below MB_MIN's payload) has class 16's block size: it goes by what it lent so far
+  const live = size < MB_MIN - 2 * MB_HDR ? lent : <u32>load<u8>(at) + <u32>load<u8>(at + 1);
+  if (lent >= KM_COLD_ALLOCS || live * block >= KM_COLD_BYTES || live * (block - size) >= KM_COLD_WASTE) return 0;
   const p = mediumMalloc(size);
   if (p == 0) return 0;
-  coldAdd(t + KM_COLD_LIVE + j, 1);
+  coldAdd(t + KM_COLD_LIVE + ((mediumUsable(p) + MB_HDR) >> 4), 1);
   coldAdd(t + KM_COLD_LENT + k, 1);
   return p;
 }
 
-// A lent block (usable bytes `usable`: class size + MB_HDR) went back to the medium heap: one loan
-// fewer live for its class.
-function lentFreed(usable: usize): void {
-  const j = classIndex(usable - MB_HDR);
-  coldAdd(kmTable() + KM_COLD_LIVE + j, 0xff);
+// A lent block of `usable` bytes went back to the medium heap: one loan fewer live of its block size.
+@inline function lentFreed(usable: usize): void {
+  coldAdd(kmTable() + KM_COLD_LIVE + ((usable + MB_HDR) >> 4), 0xff);
 }
 
 // Is a medium block of `usable` bytes a lent block?
 @inline function isLent(usable: usize): bool {
-  return usable < <usize>(PAGE_SIZE + MB_HDR);
+  return usable + MB_HDR <= <usize>coldBlockMax();
 }
 
 // The class serving `size` bytes (1..KMALLOC_MAX), filling the tables on the first call.
