@@ -68,11 +68,12 @@ import {
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
-  KMALLOC_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_MAX, KM_COLD_WASTE, KM_LEND, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
+  KMALLOC_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_MAX, KM_COLD_WASTE, KM_LEND, KM_LEND_MAX, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
   MB_GRAIN, MB_HDR, MB_MIN, PAGE_SHIFT, PAGE_SIZE,
   USABLE_PAGES, K_MEDIUM, K_MEDIUM_TAIL,
 } from "./layout";
-import { CpuSlot, PageDesc, Sheaf } from "./structs";
+import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
+import { cnAddr } from "./node";
 import { HEAP, chunkByteOf, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
 import { cacheAlloc, cacheFree, cacheFreeAt, parkedAnywhere } from "./cpu";
@@ -355,6 +356,36 @@ function lend(k: u32): usize {
   return usable + MB_HDR <= <usize>coldBlockMax();
 }
 
+// A request of class k above KM_COLD_MAX, which has no cache yet, in the default set: an object of its
+// lender — the power-of-two class above it, at most a page — for the first KM_LEND_MAX blocks of class
+// k, while the lender holds at most one slab on this node and that slab has a free object (or the lender
+// has no slab yet: this makes it). A program that mallocs a few blocks of many mid sizes fills one shared
+// slab per power of two instead of taking a slab per class (the fine set has eight classes per doubling;
+// a block grown by realloc through 1–4 KiB takes the 2 and 4 KiB lenders' slabs, not one per class:
+// realloc-bal). After its loans, or once the lender's first slab is full, class k gets its own cache at
+// its next malloc and keeps it. A loan's usable size is the lender's (under 2×: malloc_usable_size,
+// realloc and free read the cache from the page); loans are counted in KM_COLD_LENT (the medium loans'
+// count of the classes up to KM_COLD_MAX). 0: no loan (a power-of-two class, loans used up, a full
+// lender, no memory); the caller goes on as usual.
+// Threads: another CPU may take the last free object meanwhile (the lender then makes one more slab),
+// and two may count one loan (a class then has one more).
+function borrow(k: u32): usize {
+  const t = kmTable();
+  const loans = <u32>load<u8>(t + KM_COLD_LENT + k);
+  const size = classSize(k);
+  const ls = <u32>1 << (32 - clz(size - 1));            // the next power of two
+  if (loans >= KM_LEND_MAX || ls == size || ls > PAGE_SIZE) return 0;
+  const lender = classCache(classIndex(ls));
+  if (lender == 0) return 0;
+  const cn = cnAddr(lender, currentNode);
+  const total = changetype<CacheNode>(cn).totalObjects;
+  if (total != 0 && (total > load<u32>(lender, C_OBJECTS) ||
+      changetype<CacheNode>(cn).nrPartial + changetype<CacheNode>(cn).nrEmpty == 0)) return 0;
+  const p = cacheAlloc(lender);
+  if (p != 0) coldAdd(t + KM_COLD_LENT + k, 1);
+  return p;
+}
+
 // The class serving `size` bytes (1..KMALLOC_MAX), filling the tables on the first call.
 function classFor(size: usize): u32 {
   let k = classIndex(size);
@@ -380,7 +411,7 @@ function kmallocSlow(size: usize): usize {
     const k = classFor(size);
     if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
     if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
-      const p = lend(k);
+      const p = classSize(k) <= KM_COLD_MAX ? lend(k) : load<u32>(kmTable(), KM_LEND) != 0 ? borrow(k) : 0;
       if (p != 0) return p;
     }
     const c = classCache(k);

@@ -260,7 +260,8 @@ export const DB_QUAR_CACHE: u32 = 28;
 //                                filled (→ slow path, which fills them)
 //   +1428 coldLive[KM_COLD_SIZES] u8  medium blocks of b bytes lent to cold classes and not yet freed,
 //                                at b / MB_GRAIN (kmalloc.ts lend, lentFreed)
-//   +1496 coldLent[KM_SLOTS] u8  medium blocks lent for class k so far (at most KM_COLD_ALLOCS)
+//   +1496 coldLent[KM_SLOTS] u8  blocks lent for class k so far: medium blocks up to KM_COLD_MAX (at
+//                                most KM_COLD_ALLOCS), a lender's objects above (at most KM_LEND_MAX)
 export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator (large blocks)
 export const KM_SLOTS: u32 = 64;                // class slots, 1..KM_SLOTS-1 usable
 export const KM_INDEX_LEN: u32 = (KMALLOC_MAX >> 3) + 1;
@@ -278,6 +279,7 @@ export const KM_COLD_BYTES: u32 = 4096;         // a cold class lends while its 
 export const KM_COLD_WASTE: u32 = 1024;         // ... and their bytes beyond the class size under this ...
 export const KM_COLD_ALLOCS: u32 = 255;         // ... and until it has lent this many blocks
 export const KM_COLD_MAX: u32 = 1024;           // the largest class that starts cold
+export const KM_LEND_MAX: u32 = 8;              // loans per class above it (kmalloc.ts borrow), then its own cache
 export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
 export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
 export const KM_WARM_ALLOCS: u32 = 256;        // the fine set's classes start with per-CPU arrays off and
