@@ -12,20 +12,22 @@
 //
 // Call tree:
 //   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
-//       └ kmallocSlow ─ fill tables (first call) ─ no cache yet: borrow (a loan from the lender class)
+//       └ kmallocSlow ─ fill tables (first call) ─ no cache yet, default set: a class ≤ KM_COLD_MAX is cold:
+//                     │   lend (a medium block: mediumMalloc) while under its budgets; a larger class:
+//                     │   borrow (an object of the power-of-two lender class)
 //                     ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
 //                     ├ cacheAlloc (cpu.ts)
 //                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX) ─ mediumAlloc (medium.ts)
 //                     │        ├ no fit: a region (pagesAlloc / pagesAllocReclaiming) ─ mediumAddRegion
-//                     │        └ no medium heap yet and a page-tight size (8190): largeAlloc
+//                     │        └ a small medium heap (MEDIUM_TIGHT_PAGES) and a page-tight size (8190): largeAlloc
 //                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
 //         test already done) ─────────────────────────────────────────────────────────────────── (fast)
-//       └ kfreeSlow ─ free(0) ─ classify: medium block → mediumFree; large block → largeFree; run → runFree;
-//                                    else an error code
+//       └ kfreeSlow ─ free(0) ─ classify: medium block → mediumFree (a loan: lentFreed counts it back);
+//                                    large block → largeFree; run → runFree; else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
-//                       ├ a class object grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
+//                       ├ a class object or a loan grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
 //                       ├ a large block grows: in place when a free run follows it (pagesExtend)
 //                       ├ a medium block: mediumResize (split, or grow into what follows it) up to
 //                       │   MEDIUM_REALLOC_MAX; moved past it to a page run (largeAlloc)
@@ -46,8 +48,10 @@
 //   back before memory grows, on reap, shrink and memory pressure (node.ts newSlab / releaseKeptEmpty),
 //   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
 //   refill batches that start at 1 object and double per refill up to half an array (cpu.ts warmBatch),
-//   per-CPU arrays off for a class's first KM_WARM_ALLOCS slow-path allocations (classWarm), and, with the
-//   default set, a class's first KM_LEND_MAX blocks lent by the power-of-two class above it (borrow),
+//   per-CPU arrays off for a class's first KM_WARM_ALLOCS slow-path allocations (classWarm),
+//   with the default set, no cache at all while a class up to KM_COLD_MAX is cold: its first blocks are
+//   medium blocks (lend, "cold classes" below), and a class above it borrows its first KM_LEND_MAX
+//   blocks from the power-of-two class above it (borrow),
 //   at most 32 KiB of objects in the barn's full arrays (sheaf.ts barnMaxFull).
 // The kernel set (KM_SET_KERNEL) keeps the geometry it had: 2 empty slabs per node.
 //
@@ -89,6 +93,7 @@ import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
 import { THREADED, heapLock, heapUnlock, publish, readShared } from "./sync";
+import { noCpu } from "./threads";
 
 // The class set used when malloc runs before anyone chose one.
 export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
@@ -115,7 +120,9 @@ const KM_KEEP_EMPTY: u32 = 4 << 20;
 // used a few times takes objects straight from its slabs and creates no sheaf (each sheaf size is an
 // internal cache with a slab of its own) and parks nothing. After KM_WARM_ALLOCS (layout.ts) slow-path
 // allocations on a CPU (the ALLOC_SLOWPATH counter of its slot) the class gets its arrays (classArrayCap),
-// for good. The kernel set keeps its arrays from the start (the lab's geometry).
+// for good. The kernel set keeps its arrays from the start (the lab's geometry). KM_WARM_ALLOCS = 256
+// (was 32): with cold classes, the classes that get a cache are the busy ones, and a sheaf size made for a
+// class of a few hundred objects cost cccp-bal, expr-bal and cp-decl-bal a page each.
 
 // realloc growth of a class object: to at least usable + usable >> REALLOC_GROWTH_SHIFT (25%).
 const REALLOC_GROWTH_SHIFT: u32 = 2;
@@ -321,7 +328,7 @@ function classWarm(c: usize): void {
   return mediumBlockSize(KM_COLD_MAX) + MB_GRAIN;
 }
 
-@inline function coldAdd(at: usize, delta: u32): void {
+function coldAdd(at: usize, delta: u32): void {
   if (THREADED) atomic.add<u8>(at, <u8>delta);
   else store<u8>(at, <u8>(<u32>load<u8>(at) + delta));
 }
@@ -331,6 +338,7 @@ function classWarm(c: usize): void {
 function lend(k: u32): usize {
   const t = kmTable();
   if (load<u32>(t, KM_LEND) == 0) return 0;
+  if (THREADED) { if (noCpu()) return 0; }               // no CPU: the class cache's slow path says so
   const size = classSize(k);
   if (size > KM_COLD_MAX) return 0;
   const block = mediumBlockSize(size);
@@ -347,7 +355,7 @@ function lend(k: u32): usize {
 }
 
 // A lent block of `usable` bytes went back to the medium heap: one loan fewer live of its block size.
-@inline function lentFreed(usable: usize): void {
+function lentFreed(usable: usize): void {
   coldAdd(kmTable() + KM_COLD_LIVE + ((usable + MB_HDR) >> 4), 0xff);
 }
 
@@ -517,8 +525,10 @@ function classify(ptr: usize): i32 {
   if (kind == K_TAIL) return E_NOT_OBJECT;                        // inside a large block
   if (kind == K_META) return E_NOT_OURS;                          // the descriptor pages
   if (load<u8>(chunkHeaderOf(d), CH_STATE) == CS_RUN) return E_NOT_OBJECT; // inside a run's first chunk
-  // A free page (in a free page run or a free chunk): a page-aligned pointer there was a large block.
-  return (ptr & (PAGE_SIZE - 1)) == 0 ? E_DOUBLE_FREE : E_NOT_OURS;
+  // A free page (in a free page run or a free chunk): a page-aligned pointer there was a large block, one
+  // 2 × MB_HDR into it the first block of a medium region given back (medium.ts releaseBlock).
+  const off = ptr & (PAGE_SIZE - 1);
+  return off == 0 || off == 2 * MB_HDR ? E_DOUBLE_FREE : E_NOT_OURS;
 }
 
 function kfreeSlow(ptr: usize): i32 {

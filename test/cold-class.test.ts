@@ -122,8 +122,8 @@ describe("cold classes lend medium blocks", () => {
     const L = heap.L;
     const above = CLASSES.find((c) => c > L.KM_COLD_MAX!)!;
     const p = heap.malloc(above);
-    expect(isSlab(heap, p)).toBe(true);
-    expect(heap.usableSize(p)).toBe(above);
+    expect(isSlab(heap, p)).toBe(true);                     // its own class or its power-of-two lender's
+    expect([above, 2 ** Math.ceil(Math.log2(above))]).toContain(heap.usableSize(p));
     const q = heap.malloc(4096);
     expect(isSlab(heap, q)).toBe(true);
     // class 8: a 32-byte block (usable 24), counted with class 16's live loans
