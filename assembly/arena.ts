@@ -14,7 +14,10 @@
 //   naturally aligned in absolute addresses; not 64 KiB, which would leave up to 56 KiB of a small
 //   program's memory unused behind the header; the gap that is left holds the header cache slots,
 //   cache.ts);  chunk i spans [chunkBase + i MiB, chunkBase + (i+1) MiB)
-//   nchunks ≤ maxChunks ≤ MAX_CHUNKS;  chunkBase + nchunks MiB ≤ memory.size() bytes
+//   nchunks ≤ maxChunks ≤ MAX_CHUNKS;  chunkStart(nchunks - 1) + DESC_BYTES ≤ memory.size() bytes (every
+//   chunk's descriptors are committed); memory may end inside the top chunk (committed lazily, commitTo),
+//   never inside a lower one; every byte handed out (a page block, a run's block up to its requested
+//   end: page.ts) is committed before it is handed out, and is never above H_HIGH_WATER
 //   table[i] & CT_NODE < nnodes for every i < nchunks;  table[i] = CT_NO_CHUNK for i ≥ nchunks
 import {
   CHUNK_SHIFT, CHUNK_SIZE, CT_NODE, H_CHUNK_BASE, H_CHUNK_TABLE, H_GROW_FAILS, H_GROW_LOCK, H_HEAP_BASE,
@@ -196,10 +199,15 @@ export function commitTo(end: usize): bool {
 
 // The one growth function. Adds `count` contiguous chunks at the top of the heap, owned by `node`, and
 // returns the index of the first, or -1 when the budget or the engine says no (nothing changes then).
-// A chunk is address space first: only its descriptor pages are committed here, the rest as blocks of
-// it are handed out (commitTo) — unless `commitAll`, for a run that is handed out whole at once.
+// A chunk is address space first: only its descriptor pages are committed here (of every chunk added:
+// the last one's, so all of them), the rest as blocks of it are handed out (commitTo). `used`: the bytes
+// of a run's block (page.ts runAlloc), committed from the first chunk's end of descriptors on, and no
+// further: the rest of a run's last chunk stays uncommitted until a realloc grows the block into it.
 // Only the top chunk can be partly committed: memory is contiguous, so growing past it commits it.
-export function growChunks(count: u32, node: u32, commitAll: bool = false): i32 {
+// The budget (H_MAX_CHUNKS, from maxBytes) counts whole chunks, committed or not: a run is refused when
+// its chunks do not fit, as they are its address space (a realloc may grow the block to their end
+// without asking the budget again).
+export function growChunks(count: u32, node: u32, used: usize = 0): i32 {
   if (growHeld) return -1;                   // not a failure: the caller tries without growing first
   lock(HEAP + H_GROW_LOCK);
   const n = load<u32>(HEAP, H_NCHUNKS);
@@ -209,7 +217,9 @@ export function growChunks(count: u32, node: u32, commitAll: bool = false): i32 
     unlock(HEAP + H_GROW_LOCK);
     return -1;
   }
-  const end = commitAll ? CHUNK_BASE + (<usize>(n + count) << CHUNK_SHIFT) : chunkStart(n) + DESC_BYTES;
+  const descEnd = chunkStart(n + count - 1) + DESC_BYTES;  // every chunk's descriptors: the last one's
+  const blockEnd = chunkStart(n) + DESC_BYTES + used;
+  const end = blockEnd > descEnd ? blockEnd : descEnd;
   if (!ensureMemory(end)) {
     store<u32>(HEAP, load<u32>(HEAP, H_GROW_FAILS) + 1, H_GROW_FAILS);
     unlock(HEAP + H_GROW_LOCK);

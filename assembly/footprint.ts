@@ -16,8 +16,9 @@
 //                 │   allocated to parked
 //                 └ memory past the last chunk
 //
-// Every range is clipped to memory.size(): the top chunk is committed lazily, so a free block there may
-// reach past the end of memory, and only the committed part is counted. A free range that lies above
+// Every range is clipped to memory.size(): the top chunk is committed lazily, so a free block there, or
+// the tail of a run whose last chunk it is (committed to the block's end: page.ts), may reach past the
+// end of memory, and only the committed part is counted. A free range that lies above
 // the heap's high-water mark (arena.ts: the end of every block ever handed out) is "untouched": grown
 // (in 64 KiB steps by memory.grow, or present before init) but never handed out.
 //

@@ -31,6 +31,7 @@
 //                       ├ a large block grows: in place when a free run follows it (pagesExtend)
 //                       ├ a medium block: mediumResize (split, or grow into what follows it) up to
 //                       │   MEDIUM_REALLOC_MAX; moved past it to a page run (largeAlloc)
+//                       ├ a run: in place within its chunks (runResize: commits what it grows into)
 //                       └ otherwise: kmalloc, copy the live bytes, kfree
 //
 // Size classes (the class set is chosen once, before the first allocation):
@@ -85,7 +86,7 @@ import { keptHoldBegin, keptHoldEnd } from "./node";
 import { hardenCheck, hardenHandOut } from "./harden";
 import { sheafEntry } from "./sheaf";
 import {
-  chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree,
+  chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
 import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree, mediumRegionPages, mediumPages, mediumResize, mediumUsable } from "./medium";
@@ -561,7 +562,7 @@ function usableOf(ptr: usize): usize {
   if (kKind == KIND_SLAB) return <usize>load<u32>(kHead, C_SIZE);
   if (kKind == KIND_LARGE) return <usize>changetype<PageDesc>(kHead).objects << PAGE_SHIFT;
   if (kKind == KIND_MEDIUM) return mediumUsable(ptr);
-  return runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
+  return runUsable(kHead, ptr);             // committed bytes only: a run's last chunk is committed lazily
 }
 
 // ---- large blocks: runs of exactly the pages needed, whole chunks above a chunk's usable pages ----------
@@ -671,12 +672,10 @@ export function krealloc(ptr: usize, size: usize): usize {
       return ptr;            // in place while it stays a medium size: shrink by a split, grow into what follows
     }
   } else {
-    // a run: in place while it fits and more than half of it is used
-    if (size <= usable && size > (usable >> 1)) {
-      store<u32>(kHead, <u32>size, CH_RUN_BYTES);
-      changetype<PageDesc>(pageOf(ptr)).aux = <u32>size;
-      return ptr;
-    }
+    // a run: in place while its chunks hold it and more than half of them is used (runResize commits
+    // the bytes it grows into; the engine refusing that falls through to a move, which fails too)
+    const cap = runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
+    if (size <= cap && size > (cap >> 1) && runResize(kHead, ptr, size)) return ptr;
   }
   // A class object that outgrows its class moves to a class at least REALLOC_GROWTH larger: a block
   // grown step by step (the usual realloc pattern) then moves O(log) times, not once per class.

@@ -8,7 +8,8 @@
 // Entry points: pagesAlloc(node, pages, align, large) → first descriptor, pagesFree(d, pages, large),
 // pagesExtend / pagesTrim (grow or shrink a run in place: realloc of a large block); pageAlloc(node, order)
 // / pageFree(d) (a slab: 2^order pages aligned to their size, the order kept in the descriptor);
-// runAlloc(node, chunks, bytes) → user pointer, runFree(chunkIdx); pageAllocReclaiming /
+// runAlloc(node, chunks, bytes) → user pointer, runFree(ptr), runResize / runUsable (realloc in place,
+// malloc_usable_size: a run is committed to its block's end only); pageAllocReclaiming /
 // pagesAllocReclaiming / runAllocReclaiming (the same, with the shortage handler that reclaim.ts registers
 // run between a failure and the answer; the handler retries with pagesAllocNatural).
 // Called by: slab.ts (slabs of order 0..3), kmalloc (large blocks and runs), reclaim. Calls arena.ts, and
@@ -47,7 +48,7 @@ import {
   CHUNK_BASE_ALIGN, CHUNK_SHIFT, CHUNK_SIZE, CS_BUDDY, CS_FREE, CS_RUN, CT_RUN_TAIL, DESC_BYTES,
   DESC_SHIFT, DESC_SIZE, H_HIGH_WATER, H_NODES, K_FREE, K_FREE_TAIL, K_META, K_RUN, MAX_SLAB_ORDER, META_PAGES,
   N_FREE_CHUNK_HEAD, N_LOCK, NODE_SIZE, PAGE_SHIFT, PAGES_PER_CHUNK, USABLE_PAGES, H_NNODES,
-  PAGE_SIZE,
+  PAGE_SIZE, WASM_PAGE_SHIFT,
 } from "./layout";
 import { ChunkHdr, NodeHdr, PageDesc } from "./structs";
 import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, commitTo, growChunks, nchunks, setChunkByte, pageAddr } from "./arena";
@@ -375,12 +376,40 @@ export function pageFree(d: usize): void {
 // ---- runs of whole chunks (allocations above what a chunk's usable pages can hold) -----------------------
 //
 //   chunk k (CS_RUN)                    chunk k+1 (table byte has CT_RUN_TAIL)
-//   ├ descriptors ┼ user bytes ...      ┼ user bytes (its descriptor area too) ...┤
-//                 ↑ user pointer = chunkStart(k) + DESC_BYTES; its descriptor is K_RUN
+//   ├ descriptors ┼ user bytes ...      ┼ user bytes (its descriptor area too) ...  ┆ not committed yet ┤
+//                 ↑ user pointer = chunkStart(k) + DESC_BYTES; its descriptor is K_RUN    ↑ block end (64 KiB)
+//
+// A run is committed up to the end of its block (runBytes, rounded up to memory.grow's 64 KiB by the
+// engine), not to the end of its last chunk: a run grown at the top of the heap leaves the rest of its
+// last chunk uncommitted (a 50 MiB block would otherwise take up to a MiB it never uses). A run below
+// the top is committed whole already (memory is contiguous). What reaches past a run's block commits
+// first: runResize (realloc within the run's chunks), and the page allocator on its chunks once they are
+// free again (allocLocked / pagesExtend commit every block they hand out). Every chunk's descriptor area
+// stays committed (arena.ts), so runFree's clearing of them and findFreeRun's reads never touch
+// uncommitted memory. The usable size (runUsable) is what is committed for the block, never more.
 
-// Bytes a run of `count` chunks can hold.
+// Bytes a run of `count` chunks can hold: how far realloc can grow its block in place.
 @inline export function runCapacity(count: u32): usize {
   return (<usize>count << CHUNK_SHIFT) - DESC_BYTES;
+}
+
+// The bytes the run block at `ptr` (CS_RUN chunk header ch) can hold without committing more: up to its
+// end rounded to a Wasm page (committed with it: memory ends on a 64 KiB boundary), at most its chunks.
+// In u64: a block near the top of the 4 GiB address space rounds up to 2^32.
+export function runUsable(ch: usize, ptr: usize): usize {
+  const wp: u64 = <u64>1 << WASM_PAGE_SHIFT;
+  const end = (<u64>ptr + changetype<ChunkHdr>(ch).runBytes + wp - 1) & ~(wp - 1);
+  const cap = runCapacity(changetype<ChunkHdr>(ch).runChunks);
+  return end - ptr < <u64>cap ? <usize>(end - ptr) : cap;
+}
+
+// The run block at `ptr` (CS_RUN chunk header ch) now holds `bytes` (1..its capacity): commit memory to
+// its new end and record it. False, and nothing changed, when the engine refuses to commit.
+export function runResize(ch: usize, ptr: usize, bytes: usize): bool {
+  if (!commitTo(ptr + bytes)) return false;              // a run at the top: its last chunk is committed lazily
+  changetype<ChunkHdr>(ch).runBytes = <u32>bytes;
+  changetype<PageDesc>(ch + (<usize>META_PAGES << DESC_SHIFT)).aux = <u32>bytes;
+  return true;
 }
 
 // Find `count` adjacent free chunks of `node`; 0xffffffff if none. Node lock held.
@@ -403,7 +432,7 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
   const n = nodeAddr(node);
   lock(n + N_LOCK);
   let first = findFreeRun(count, node);
-  if (first != 0xffffffff && !commitTo(chunkStart(first + count - 1) + CHUNK_SIZE)) first = 0xffffffff; // the
+  if (first != 0xffffffff && !commitTo(chunkStart(first) + DESC_BYTES + bytes)) first = 0xffffffff; // the
   // top free chunk may be only partly committed; if the engine refuses, try growing instead (it will fail too)
   if (first != 0xffffffff) {
     for (let i: u32 = 0; i < count; i++) {
@@ -414,7 +443,7 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
     changetype<NodeHdr>(n).nrFreeChunks -= count;
     changetype<NodeHdr>(n).freePages -= count * USABLE_PAGES;
   } else {
-    const idx = growChunks(count, node, true);        // a run is handed out whole: commit it all
+    const idx = growChunks(count, node, bytes);       // committed to the block's end, not the last chunk's
     if (idx < 0) { unlock(n + N_LOCK); return 0; }
     first = <u32>idx;
     changetype<NodeHdr>(n).nchunks += count;
@@ -436,7 +465,9 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
   return ch + DESC_BYTES;
 }
 
-// Free the run whose user pointer is `ptr` (its descriptor is K_RUN). Its chunks become free chunks.
+// Free the run whose user pointer is `ptr` (its descriptor is K_RUN). Its chunks become free chunks (the
+// last one maybe committed only in part: its descriptors are, and the page allocator commits the rest as
+// it hands it out).
 export function runFree(ptr: usize): void {
   const first = chunkIndex(ptr);
   const ch = chunkStart(first);

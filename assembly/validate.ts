@@ -8,15 +8,15 @@
 // harden.ts's keyPresent and cpu.ts's parkedTimes: a parked object holds its free key and is parked once).
 import {
   C_NEXT, C_OBJECTS, CN_EMPTY, CN_FULL, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL, CN_PARTIAL, CS_BUDDY,
-  CS_FREE, CS_RUN, CT_NODE, CT_RUN_TAIL, DESC_SHIFT, E_CORRUPT, H_CACHE_HEAD, H_NNODES, H_REPORT,
+  CS_FREE, CS_RUN, CT_NODE, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_CORRUPT, H_CACHE_HEAD, H_NNODES, H_REPORT,
   H_REPORT_COUNT, K_FREE, K_FREE_TAIL, K_LARGE, K_META, K_NONE, K_SLAB, K_TAIL, L_EMPTY, L_FULL, L_PARTIAL,
   MAX_SLAB_ORDER, NR_PAGE_BINS,
   META_PAGES, PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, MAX_NODES, E_OK, H_BOOT,
   C_FLAGS, F_RED_ZONE, F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE, K_MEDIUM, K_MEDIUM_TAIL, N_MEDIUM, MC_NREGIONS,
 } from "./layout";
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf } from "./structs";
-import { HEAP, chunkByte, chunkStart, nchunks, nodeOf, pageAddr } from "./arena";
-import { binOf, nodeAddr } from "./page";
+import { HEAP, chunkByte, chunkStart, memoryEnd, nchunks, nodeOf, pageAddr } from "./arena";
+import { binOf, nodeAddr, runCapacity } from "./page";
 import { cnAddr, listFor } from "./node";
 import { slotOf } from "./percpu";
 import { BM_COUNT, BM_TAIL, bitmapCheck, objectAt, resolveObject, slabIsFree } from "./slab";
@@ -65,7 +65,17 @@ function checkChunks(): void {
     if ((b & CT_RUN_TAIL) != 0) continue;
     const ch = chunkStart(i);
     const state = changetype<ChunkHdr>(ch).state;
-    if (state == CS_RUN) { i += changetype<ChunkHdr>(ch).runChunks - 1; continue; }
+    if (state == CS_RUN) {                                  // page.ts: its chunks, its block committed
+      const count = changetype<ChunkHdr>(ch).runChunks;
+      if (count == 0 || count > total - i ||
+          <u64>ch + DESC_BYTES + changetype<ChunkHdr>(ch).runBytes > memoryEnd() ||
+          <u64>changetype<ChunkHdr>(ch).runBytes > <u64>runCapacity(count)) { report(V_PAGE_COVER, ch, 0); continue; }
+      for (let k: u32 = 1; k < count; k++) {
+        if (chunkByte(i + k) != ((b & CT_NODE) | CT_RUN_TAIL)) report(V_PAGE_COVER, chunkStart(i + k), 0);
+      }
+      i += count - 1;
+      continue;
+    }
     if (changetype<ChunkHdr>(ch).kind != K_META) { report(V_PAGE_COVER, ch, 0); continue; }
     if (state == CS_FREE) continue;
     if (state != CS_BUDDY) { report(V_PAGE_COVER, ch, 0); continue; }

@@ -20,7 +20,7 @@
 // Each figure is the median of several interleaved runs with its baseline, in this process.
 // Usage: node bench/micro.mjs [--runs N] [--json] [--build name=file.wasm ...] [--builds-only]
 //        [--threaded-build name=file.wasm ...]
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -274,19 +274,6 @@ for (const { name, ref } of iLoaded) {
   }
 }
 
-if (process.env.WASM_SLAB_BENCH_DIR) {
-  // The bench results contract (bench/run.mjs): <section>.json in the results directory.
-  const dir = process.env.WASM_SLAB_BENCH_DIR;
-  mkdirSync(dir, { recursive: true });
-  const figures = [
-    ...(buildsOnly ? [] : results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, ratio: r.ratio, goal: r.goal, reached: r.ratio <= r.goal }))),
-    ...flavours.map((f) => ({ name: f.what, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
-    ...threadedBulk.map((f) => ({ name: `threaded build: ${f.what}`, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
-    ...inuseRows.map((f) => ({ name: `in-use bits: ${f.what}`, value: f.ns, unit: "ns/op", baseline: f.base, ratio: f.ratio })),
-  ];
-  writeFileSync(join(dir, "micro.json"), JSON.stringify({ section: "micro", runs, figures }, null, 2));
-}
-
 if (values.json) console.log(JSON.stringify(buildsOnly ? { flavours, threadedBulk, inuseRows } : { results, flavours, threadedBulk, inuseRows }, null, 2));
 else {
   console.log(`micro-benchmarks, median of ${runs} runs (Node ${process.version})`);
@@ -308,7 +295,14 @@ else {
   console.log("in-use bits, release and threaded builds side by side (ratio: median of per-round ratios, same instance):");
   table(["benchmark", "ns/op", "baseline", "base ns", "ratio"], inuseRows.map((f) => [f.what, fmt(f.ns), f.base, fmt(f.baseNs), fmt(f.ratio, 3)]));
 }
+// The bench results contract (bench/run.mjs): one write of micro.json with every table's figures (the goal
+// rows, then the builds side by side, the threaded bulk and the in-use rows, each with its own baseline).
 writeSection("micro", {
   runs,
-  figures: results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, baselineValue: r.baseNs, ratio: r.ratio, goal: r.goal, better: "lower" })),
+  figures: [
+    ...(buildsOnly ? [] : results.map((r) => ({ name: r.what, value: r.ns, unit: "ns/op", baseline: r.base, baselineValue: r.baseNs, ratio: r.ratio, goal: r.goal, better: "lower" }))),
+    ...flavours.map((f) => ({ name: f.what, value: f.ns, unit: "ns/op", baseline: f.base, baselineValue: f.baseNs, ratio: f.ratio })),
+    ...threadedBulk.map((f) => ({ name: `threaded build: ${f.what}`, value: f.ns, unit: "ns/op", baseline: f.base, baselineValue: f.baseNs, ratio: f.ratio })),
+    ...inuseRows.map((f) => ({ name: `in-use bits: ${f.what}`, value: f.ns, unit: "ns/op", baseline: f.base, baselineValue: f.baseNs, ratio: f.ratio })),
+  ],
 });

@@ -54,6 +54,9 @@ function heapSnapshot(x, live) {
   for (let c = 0; c < nchunks; c++) {
     const cs = chunkBase + c * g("CHUNK_SIZE");
     if (cs >= memEnd) break;
+    const committed = Math.min(g("PAGES_PER_CHUNK"), Math.floor((memEnd - cs) / g("PAGE_SIZE")));
+    // a later chunk of a run of chunks: all user bytes (its descriptor area included), to the end of memory
+    if (dv.getUint8(hdr + g("H_CHUNK_TABLE") + c) & g("CT_RUN_TAIL")) { own("run", committed); continue; }
     own("descriptors", g("META_PAGES"));
     for (let p = g("META_PAGES"); p < g("PAGES_PER_CHUNK");) {
       const d = cs + p * g("DESC_SIZE"), a = cs + p * g("PAGE_SIZE");
@@ -71,6 +74,8 @@ function heapSnapshot(x, live) {
         o[0] += dv.getUint16(d + g("D_INUSE"), true);
         o[1] += dv.getUint16(d + g("D_OBJECTS"), true);
       } else if (kind === g("K_LARGE")) { n = dv.getUint16(d + g("D_OBJECTS"), true); own("large", n); }
+      else if (kind === g("K_MEDIUM")) { n = dv.getUint16(d + g("D_OBJECTS"), true); own("medium", n); }
+      else if (kind === g("K_RUN")) { n = committed - p; own("run", n); } // the first chunk of a run
       else own(`kind${kind}`, 1);
       p += n;
     }

@@ -28,7 +28,9 @@
 //   - Each bulk call takes its own staging buffer (takeStage / giveStage): a callback that re-enters a
 //     bulk call during one never shares its buffer.
 //   - Pointers read from the Wasm are u32 (`>>> 0` on every i32 result that is an address).
-//   - A view returned by u8/dv/u32v is valid until the next call that may grow memory. view32/view8
+//   - A view returned by u8/dv/u32v is valid until the next call that may grow memory, and reaches every
+//     block handed out so far, in any thread (a shared memory's lagging buffer is brought up to date with
+//     memory.grow(0): #stale). view32/view8
 //     may be stale (detached: length 0; a shared memory grown elsewhere: too short), never wrong where
 //     they reach: a read past them is undefined, and fastpath.ts bounds every read that undefined could
 //     pass and every write.
@@ -99,6 +101,8 @@ export class Core {
   tsCalls = 0;
   readonly #stages: number[] = []; // staging buffers not in use
   #buffer: ArrayBuffer | SharedArrayBuffer;
+  /** The memory is shared (Workers): its buffer can lag another thread's grow (see #stale). */
+  readonly #shared: boolean;
   #u8: Uint8Array;
   #dv: DataView;
   #u32: Uint32Array;
@@ -125,6 +129,7 @@ export class Core {
     this.hdr = w.heap_addr() >>> 0;
     this.oomThrows = oomThrows;
     this.#buffer = memory.buffer;
+    this.#shared = typeof SharedArrayBuffer !== "undefined" && this.#buffer instanceof SharedArrayBuffer;
     this.#u8 = this.view8 = new Uint8Array(this.#buffer);
     this.#dv = new DataView(this.#buffer);
     this.#u32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
@@ -145,10 +150,23 @@ export class Core {
     this.view32 = new Int32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
   }
 
-  /** Re-take the views if memory.buffer changed (a grow). True when they changed. (memory.buffer is a
-   *  call into the engine, tens of ns: cache.ts asks only after the Wasm call of a fast-path miss.) */
+  /** A shared memory grown by another thread: V8 hands this thread the new, longer SharedArrayBuffer only
+   *  when it handles that grow here, so memory.buffer can still be the old one although a block this
+   *  thread was just given lies past its end. The heap's high-water mark (H_HIGH_WATER, in the header:
+   *  the end of every block ever handed out) tells; memory.grow(0) brings memory.buffer up to date. */
+  #stale(): boolean {
+    if (!this.#shared) return false;
+    const hw = (this.view32[(this.hdr + L.H_HIGH_WATER) >>> 2] ?? 0) >>> 0;
+    if (hw <= this.#buffer.byteLength) return false;
+    this.memory.grow(0);
+    return true;
+  }
+
+  /** Re-take the views if memory.buffer changed (a grow, here or, shared, in another thread). True when
+   *  they changed. (memory.buffer is a call into the engine, tens of ns: cache.ts asks only after the Wasm
+   *  call of a fast-path miss.) */
   syncViews(): boolean {
-    if (this.#buffer === this.memory.buffer) return false;
+    if (this.#buffer === this.memory.buffer && !this.#stale()) return false;
     this.#refresh();
     return true;
   }
@@ -163,19 +181,19 @@ export class Core {
 
   /** A byte view of all of memory, valid until the next call that may grow memory. */
   get u8(): Uint8Array {
-    if (this.#buffer !== this.memory.buffer) this.#refresh();
+    if (this.#buffer !== this.memory.buffer || this.#stale()) this.#refresh();
     return this.#u8;
   }
 
   /** A DataView of all of memory (little-endian reads: pass `true`). */
   get dv(): DataView {
-    if (this.#buffer !== this.memory.buffer) this.#refresh();
+    if (this.#buffer !== this.memory.buffer || this.#stale()) this.#refresh();
     return this.#dv;
   }
 
   /** A Uint32Array of all of memory (index = address >>> 2; addresses of u32 fields are 4-aligned). */
   get u32v(): Uint32Array {
-    if (this.#buffer !== this.memory.buffer) this.#refresh();
+    if (this.#buffer !== this.memory.buffer || this.#stale()) this.#refresh();
     return this.#u32;
   }
 

@@ -95,11 +95,14 @@ export function heapStats(core: Core, reclaim: { discardSupported: boolean; coun
   const freeBytes = freePages.reduce((a, b) => a + b, 0) * L.PAGE_SIZE;
   // The top chunk's free pages may not be committed yet (blocks are committed as they are handed out);
   // only the top chunk can be partly committed, and a discard of it covered only its committed part.
+  // A run whose last chunk is the top one is committed to its block's end only (assembly/page.ts): its
+  // uncommitted rest is the run's, not free pages, and a run tail's header bytes are user data.
   const heapEnd = chunkBase + chunks * L.CHUNK_SIZE;
-  const uncommitted = Math.max(0, heapEnd - byteLength);
   const top = chunkBase + (chunks - 1) * L.CHUNK_SIZE;
   const u8 = core.u8;
-  const topDiscarded = chunks > 0 && u8[top + L.CH_STATE] === L.CS_FREE && u8[top + L.CH_DISCARDED] !== 0;
+  const topInRun = chunks > 0 && ((u8[hdr + L.H_CHUNK_TABLE + chunks - 1]! & L.CT_RUN_TAIL) !== 0 || u8[top + L.CH_STATE] === L.CS_RUN);
+  const uncommitted = topInRun ? 0 : Math.max(0, heapEnd - byteLength);
+  const topDiscarded = chunks > 0 && !topInRun && u8[top + L.CH_STATE] === L.CS_FREE && u8[top + L.CH_DISCARDED] !== 0;
   const { tail } = discardBounds(chunkBase, L.DISCARD_SKIP); // a discard ends `tail` bytes before a chunk's end
   const discardedBytes = core.w.discarded_chunks() * (L.CHUNK_SIZE - L.DISCARD_SKIP) - (topDiscarded ? Math.max(0, uncommitted - tail) : 0);
   return {

@@ -11,11 +11,12 @@
 
 /** Page kinds in pageMap().kind. */
 export const PAGE = Object.freeze({
-  UNCOMMITTED: 0, // inside the heap's address range but not committed yet (the top chunk grows lazily)
+  UNCOMMITTED: 0, // free pages inside the heap's address range not committed yet (the top chunk grows lazily)
   META: 1, // a chunk's descriptor pages (and its header)
   FREE: 2, // a free page run, or a wholly free chunk
   SLAB: 3, // a page of a slab: owner = cache index, fill = objects in use / objects in the slab
-  LARGE: 4, // a large kmalloc block (a page run) or a run of whole chunks (huge allocation)
+  LARGE: 4, // a large kmalloc block (a page run) or a run of whole chunks (huge allocation); a run's pages
+  //           past the end of memory (committed to its block's end only: assembly/page.ts) are LARGE, fill 0
 });
 
 export function pageMap(heap) {
@@ -38,9 +39,10 @@ export function pageMap(heap) {
   const memEnd = u8.length;
   const set = (from, n, k, own = -1, f = 0, nd = 0) => {
     for (let p = from; p < from + n && p < pages; p++) {
-      kind[p] = chunkBase + p * L.PAGE_SIZE >= memEnd ? PAGE.UNCOMMITTED : k;
+      const past = chunkBase + p * L.PAGE_SIZE >= memEnd;
+      kind[p] = past && k !== PAGE.LARGE ? PAGE.UNCOMMITTED : k;
       owner[p] = own;
-      fill[p] = f;
+      fill[p] = past ? 0 : f;
       node[p] = nd;
     }
   };

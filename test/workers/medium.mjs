@@ -1,10 +1,12 @@
 // medium.mjs — one Worker of test/medium-threads.test.ts: malloc / free of medium blocks (4 KiB ..
 // 64 KiB, some small) on a shared heap, payload written on malloc and checked on free; then it hands the
 // blocks it still holds to the test (which gives them to another Worker to check and free).
-// Every access goes through view(end), which never writes through a view shorter than the block: another
-// Worker's memory.grow is seen here late (see view); fill() through a too-short view clamps and writes
-// nothing, and the block's old bytes (its previous owner's fill and free-list links) then failed the check
-// as "byte 0 is 0" although the heap was right. stats.staleViews counts the refreshes with grow(0).
+// Every access goes through view(end): the bindings' heap.u8, which must reach every block handed out
+// in any thread. Another Worker's memory.grow is seen here late (V8 hands this thread the longer buffer when
+// it handles the grow); fill() through a too-short view clamps and writes nothing, and the block's old
+// bytes then failed the check as "byte 0 is 0" although the heap was right. bindings/core.ts brings the
+// buffer up to date (memory.grow(0)) when the heap's high-water mark lies past it; stats.staleViews counts
+// the accesses where this thread's memory.buffer was behind (the case that fix is for).
 //
 // Protocol: workerData { handle, seed, ops }; posts { phase: 1, held: [[p, size, tag]...], stats }
 // (stats: mallocs, frees, oom, staleViews, errors);
@@ -18,21 +20,11 @@ const heap = await attachAllocator(handle);
 const random = rng(seed);                      // the project's one PRNG (cli/lib/workload.mjs, mulberry32)
 const rand = (n) => Math.floor(random() * n);
 const stats = { mallocs: 0, frees: 0, oom: 0, staleViews: 0, errors: [] };
-// A view of the shared memory that reaches `end`. Another Worker's memory.grow reaches this thread's
-// memory.buffer only when V8 handles its grow interrupt here: until then the getter returns the old, shorter
-// SharedArrayBuffer, and a block just handed out can lie past it (fill() would clamp and write nothing,
-// leaving the block's old bytes: the previous owner's fill and free-list links). grow(0) re-reads the
-// memory's current size into a fresh buffer at once.
-let u8 = new Uint8Array(heap.memory.buffer);
+// heap.u8, checked to reach `end` (an error otherwise: the bindings' view lagged another Worker's grow).
 function view(end) {
-  if (u8.length >= end) return u8;
-  u8 = new Uint8Array(heap.memory.buffer);
-  if (u8.length < end) {
-    stats.staleViews++;
-    heap.memory.grow(0);
-    u8 = new Uint8Array(heap.memory.buffer);
-    if (u8.length < end) stats.errors.push(`memory.buffer (${u8.length} B) does not reach ${end} after grow(0)`);
-  }
+  if (heap.memory.buffer.byteLength < end) stats.staleViews++;
+  const u8 = heap.u8;
+  if (u8.length < end) stats.errors.push(`heap.u8 (${u8.length} B) does not reach ${end}`);
   return u8;
 }
 // The whole payload is the tag: the first 16 bytes (where a free block's links would go), then every
