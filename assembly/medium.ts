@@ -8,7 +8,8 @@
 // Entry points:
 //   mediumAlloc(node, bytes) → user pointer, or 0 (no free block fits and no region could grow in place:
 //       the caller takes a region with its own growth policy and calls mediumAddRegion)
-//   mediumAddRegion(node, d, pages, bytes) → user pointer of a `bytes` block in the new region at d
+//   mediumAddRegion(node, d, pages, bytes) → user pointer of a `bytes` block in the new region at d (threads:
+//       or, when a block fits by now, that block, and the pages go back)
 //   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps)
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumResize(ptr, bytes) → true when the block now holds `bytes` in place (shrunk by a split, or grown
@@ -26,6 +27,9 @@
 //               │        of the first FIT_SCAN entries)
 //               │      └ none: growInPlace (a region whose end borders a free page run: pagesExtend)
 //               └ takeBlock (split off the rest: insertFree)
+//   mediumAddRegion ─ lock ─ findFit: a fit by now (threads) → pagesFree the new pages; else regionInit,
+//                   │        findFit (the new region's block)
+//                   └ takeBlock
 //   mediumFree ─ lock ─ checkBlock ─ releaseBlock ─ coalesce with the next and previous free blocks
 //                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
 //                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
@@ -354,8 +358,16 @@ export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): 
     heapUnlock();
   }
   lock(c + MC_LOCK);
-  regionInit(c, node, d, pages);
-  const b = findFit(c, size);
+  // Threads: since the caller's mediumAlloc missed, another thread may have freed a block that fits, or
+  // added a region with room: the pages go back and that block serves. (Added anyway, the region would
+  // stay wholly free: findFit takes the smallest fit, the other block.) Otherwise nothing but the new
+  // region's block fits, at the head of its list.
+  let b = findFit(c, size);
+  if (b != 0) pagesFree(d, pages, true);
+  else {
+    regionInit(c, node, d, pages);
+    b = findFit(c, size);
+  }
   if (ASC_NO_ASSERT == false) assert(b != 0);                      // mediumRegionPages made room for it
   const p = takeBlock(c, b, size);
   unlock(c + MC_LOCK);
