@@ -156,6 +156,7 @@ const KIND_NAMES: Record<number, string> = {
   [ValidateKinds.POISON]: "poison",
   [ValidateKinds.QUARANTINE]: "quarantine",
   [ValidateKinds.INUSE]: "in-use",
+  [ValidateKinds.MEDIUM]: "medium",
 };
 
 /** Check every chunk, free list, cache, slab and array (heap_validate) and read its report. */

@@ -243,6 +243,21 @@ describe("hostile frees of medium blocks", () => {
     heap.free(d);
   });
 
+  it("validate() names a broken medium block's problem 'medium' (every validate code has a name)", async () => {
+    const heap = await createAllocator();
+    const a = heap.malloc(10_000), b = heap.malloc(10_000);
+    const check = a - 4;                                   // the header's check word (assembly/layout.ts)
+    const saved = heap.dv.getUint32(check, true);
+    heap.dv.setUint32(check, saved ^ 0x1000, true);
+    const v = heap.validate();
+    expect(v.ok).toBe(false);
+    expect(v.problems.map((p) => p.kind)).toContain("medium");
+    for (const p of v.problems) expect(p.kind).not.toMatch(/^code-/);
+    heap.dv.setUint32(check, saved, true);
+    expect(heap.validate().ok).toBe(true);
+    heap.free(a); heap.free(b);
+  });
+
   it("a forged header (an old header copied elsewhere) is refused", async () => {
     const heap = await createAllocator();
     const a = heap.malloc(40_000);
