@@ -12,20 +12,23 @@
 //
 // Call tree:
 //   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
-//       └ kmallocSlow ─ fill tables (first call) ─ no cache yet: borrow (a loan from the lender class)
+//       └ kmallocSlow ─ fill tables (first call) ─ no cache yet, default set: a class ≤ KM_COLD_MAX is cold:
+//                     │   lend (a medium block: mediumMalloc) while under its budgets; a larger class:
+//                     │   borrow (an object of the power-of-two lender class)
 //                     ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
 //                     ├ cacheAlloc (cpu.ts)
 //                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX) ─ mediumAlloc (medium.ts)
 //                     │        ├ no fit: a region (pagesAlloc / pagesAllocReclaiming) ─ mediumAddRegion
-//                     │        └ no medium heap yet and a page-tight size (8190): largeAlloc
+//                     │        └ a small medium heap (MEDIUM_TIGHT_PAGES) and a page-tight size (8190): largeAlloc
 //                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
 //         test already done) ─────────────────────────────────────────────────────────────────── (fast)
-//       └ kfreeSlow ─ free(0) ─ a medium page: mediumFree (checks the block) ─ else classify: large block → largeFree; run → runFree;
-//                                    else an error code
+//       └ kfreeSlow ─ free(0) ─ a medium page: mediumFree (checks the block itself; a loan: lentFreed counts
+//                    │          it back)
+//                    └ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
-//                       ├ a class object grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
+//                       ├ a class object or a loan grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
 //                       ├ a large block grows: in place when a free run follows it (pagesExtend)
 //                       ├ a medium block: mediumResize (split, or grow into what follows it) up to
 //                       │   MEDIUM_REALLOC_MAX; moved past it to a page run (largeAlloc)
@@ -47,8 +50,10 @@
 //   back before memory grows, on reap, shrink and memory pressure (node.ts newSlab / releaseKeptEmpty),
 //   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
 //   refill batches that start at 1 object and double per refill up to half an array (cpu.ts warmBatch),
-//   per-CPU arrays off for a class's first KM_WARM_ALLOCS slow-path allocations (classWarm), and, with the
-//   default set, a class's first KM_LEND_MAX blocks lent by the power-of-two class above it (borrow),
+//   per-CPU arrays off for a class's first KM_WARM_ALLOCS slow-path allocations (classWarm),
+//   with the default set, no cache at all while a class up to KM_COLD_MAX is cold: its first blocks are
+//   medium blocks (lend, "cold classes" below), and a class above it borrows its first KM_LEND_MAX
+//   blocks from the power-of-two class above it (borrow),
 //   at most 32 KiB of objects in the barn's full arrays (sheaf.ts barnMaxFull).
 // The kernel set (KM_SET_KERNEL) keeps the geometry it had: 2 empty slabs per node.
 //
@@ -69,7 +74,8 @@ import {
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
   E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
-  KMALLOC_MAX, KM_LEND, KM_LEND_MAX, KM_LOANS, KM_WARM_ALLOCS, MAX_LARGE_ALIGN, PAGE_SHIFT, PAGE_SIZE,
+  KMALLOC_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_MAX, KM_COLD_WASTE, KM_LEND, KM_LEND_MAX, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
+  MB_GRAIN, MB_HDR, MB_MIN, PAGE_SHIFT, PAGE_SIZE,
   USABLE_PAGES, K_MEDIUM, K_MEDIUM_TAIL,
 } from "./layout";
 import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
@@ -84,11 +90,12 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree, mediumRegionPages, mediumResize, mediumStarted, mediumUsable } from "./medium";
+import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree, mediumRegionPages, mediumPages, mediumResize, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
-import { heapLock, heapUnlock, publish, readShared } from "./sync";
+import { THREADED, heapLock, heapUnlock, publish, readShared } from "./sync";
+import { noCpu } from "./threads";
 
 // The class set used when malloc runs before anyone chose one.
 export const KM_SET_DEFAULT: u32 = KM_SET_FINE;
@@ -111,13 +118,13 @@ const KM_ARRAY_BYTES: u32 = 16384;
 // page allocator and taking it again. Reaping trims them, shrink and memory pressure give them all back
 // (reclaim.ts). The fine set only: the kernel set keeps the kernel's count.
 const KM_KEEP_EMPTY: u32 = 4 << 20;
-// The smallest lender: classes up to it without a cache of their own borrow its objects (borrow() below).
-const KM_LEND_MIN: u32 = 128;
 // Warm-up (small heaps, issue 12): a class of the fine set starts with its per-CPU arrays off, so a class
 // used a few times takes objects straight from its slabs and creates no sheaf (each sheaf size is an
 // internal cache with a slab of its own) and parks nothing. After KM_WARM_ALLOCS (layout.ts) slow-path
 // allocations on a CPU (the ALLOC_SLOWPATH counter of its slot) the class gets its arrays (classArrayCap),
-// for good. The kernel set keeps its arrays from the start (the lab's geometry).
+// for good. The kernel set keeps its arrays from the start (the lab's geometry). KM_WARM_ALLOCS = 256
+// (was 32): with cold classes, the classes that get a cache are the busy ones, and a sheaf size made for a
+// class of a few hundred objects cost cccp-bal, expr-bal and cp-decl-bal a page each.
 
 // realloc growth of a class object: to at least usable + usable >> REALLOC_GROWTH_SHIFT (25%).
 const REALLOC_GROWTH_SHIFT: u32 = 2;
@@ -138,6 +145,8 @@ const MEDIUM_REALLOC_MAX: usize = 32 << 10;
 // KMALLOC_MAX: off (the classes serve every size up to 8 KiB).
 const MEDIUM_LOW: usize = 4096;
 const KM_MEDIUM_SLOT: u32 = KM_SLOTS - 1;
+// A medium heap of fewer pages serves page-tight sizes with page runs (mediumMalloc).
+const MEDIUM_TIGHT_PAGES: u32 = 4;
 
 @inline function kmTable(): usize {
   return HEAP + H_KMALLOC;
@@ -200,10 +209,11 @@ function addClass(k: u32, size: u32, prev: u32): void {
 export function kmallocSetClasses(set: u32): i32 {
   if (set != KM_SET_KERNEL && set != KM_SET_FINE) return E_INVALID;
   const t = kmTable();
-  for (let k: u32 = 1; k < KM_SLOTS; k++) if (load<u32>(t + KM_CACHES + (k << 2)) != 0) return E_BUSY;
+  for (let k: u32 = 1; k < KM_SLOTS; k++) {
+    if (load<u32>(t + KM_CACHES + (k << 2)) != 0 || load<u8>(t + KM_COLD_LENT + k) != 0) return E_BUSY;
+  }
   memory.fill(t + KM_SIZES, 0, KM_SLOTS << 1);
   memory.fill(t + KM_INDEX, 0, KM_INDEX_LEN);
-  memory.fill(t + KM_LOANS, 0, KM_SLOTS);
   store<u32>(t + KM_LEND, 0);                      // a chosen set is served exactly (classFor: the default)
   let k: u32 = 0;
   let prev: u32 = 0;
@@ -288,26 +298,92 @@ function classWarm(c: usize): void {
   heapUnlock();
 }
 
-// A request of class k, which has no cache yet, in the default set (the fine classes as the first malloc
-// chose them; a set chosen with kmallocSetClasses is served exactly): an object of its lender — the
-// power-of-two class above it, at least KM_LEND_MIN and at most a page — for the first KM_LEND_MAX
-// blocks of class k, while the lender holds at most one slab on this node and that slab has a free object
-// (or the lender has no slab yet: this makes it). A program that mallocs a few blocks of many sizes (a C
-// program's start-up: argv, environment, preopened paths; a small program's handful of each) fills one
-// shared page per power of two instead of taking a slab per class (the fine set has eight classes per
-// doubling). After its loans, or once the lender's first slab is full, class k gets its own cache at its
-// next malloc and keeps it. The rounding a loan costs (under 2×, or up to KM_LEND_MIN below it) is
-// bounded by one slab per lender and KM_LEND_MAX blocks per class. The block's usable size is the
-// lender's (malloc_usable_size, realloc and free read the cache from the page). 0: no loan (a chosen
-// set, a power-of-two class, loans used up, a full lender, no memory); the caller goes on as usual.
+// ---- cold classes: medium blocks lent before a class has a cache ------------------------------------------
+// A class of the default set up to KM_COLD_MAX starts cold: it has no cache, and a request of it gets a
+// medium block (medium.ts) of the class's size (lend), so a class that only ever holds a handful of
+// objects takes no slab, no kmem_cache and no per-CPU arrays: a small program's dozens of classes of a few
+// objects each share the medium heap's pages, and a large one's rarely used classes leave no mostly empty
+// slab (bash: 24 classes, 16 of them holding under a quarter of a slab). A class lends while
+//   its live loans' blocks stay under KM_COLD_BYTES (a slab's worth: from there its own slab pays),
+//   their bytes past the class size under KM_COLD_WASTE (a loan costs the block header and the 16-byte
+//     steps: 8-byte objects take 32-byte blocks, so a busy small class stops lending early), and
+//   it has lent fewer than KM_COLD_ALLOCS blocks in all (a class used that often gets the fast path
+//     even with few objects live);
+// then its next request creates its cache (classCache), for good; loans still out are freed as medium
+// blocks. Larger classes never lend: lent blocks of 1–4 KiB among a random-size program's medium blocks
+// fragment its medium heap (random2-bal: −2.3 points with KM_COLD_MAX = 4 KiB, none with 1 KiB).
+// A lent block is a medium block for the class size: usable = class size + MB_HDR (class 8: 24 bytes, the
+// MB_MIN block), or 16 bytes more when the free block it came from left a remainder too small to split
+// (medium.ts takeBlock). Its rounding is the class's plus 8 (or 24) bytes: from 128 B at most
+// 12.5% + 24 bytes, below 128 B less than 40 bytes. Medium blocks up to coldBlockMax() bytes are lent blocks
+// and nothing else (medium sizes above MEDIUM_LOW make blocks over 4 KiB; krealloc never resizes a lent
+// block in place, it moves it), so kfree knows a loan by its block size (lentFreed).
+// Counters (layout.ts): live loans per block size (KM_COLD_LIVE, block / MB_GRAIN: exact, back to 0 when
+// every loan is back), lent so far per class (KM_COLD_LENT). Class k's live loans are those of its block
+// size and of the 16 bytes above (its loans with a remainder; a class 16 bytes above shares that count, so
+// a class may count a neighbour's loans and stop lending a little early). Class 8 shares class 16's block
+// size, so it goes by what it lent so far.
+// Threads: the counters are updated with atomic adds; two CPUs may both lend past a budget by a block.
+
+// The largest block a loan can be: the largest cold class's block plus a remainder.
+@inline function coldBlockMax(): u32 {
+  return mediumBlockSize(KM_COLD_MAX) + MB_GRAIN;
+}
+
+function coldAdd(at: usize, delta: u32): void {
+  if (THREADED) atomic.add<u8>(at, <u8>delta);
+  else store<u8>(at, <u8>(<u32>load<u8>(at) + delta));
+}
+
+// A medium block for a request of class k (no cache yet, default set), or 0: the class is not cold any
+// more (its next request creates its cache), or no memory (the caller's cache gets its chance too).
+function lend(k: u32): usize {
+  const t = kmTable();
+  if (load<u32>(t, KM_LEND) == 0) return 0;
+  if (THREADED) { if (noCpu()) return 0; }               // no CPU: the class cache's slow path says so
+  const size = classSize(k);
+  if (size > KM_COLD_MAX) return 0;
+  const block = mediumBlockSize(size);
+  const lent = <u32>load<u8>(t + KM_COLD_LENT + k);
+  const at = t + KM_COLD_LIVE + (block >> 4);
+  // class 8 (below MB_MIN's payload) has class 16's block size: it goes by what it lent so far
+  const live = size < MB_MIN - 2 * MB_HDR ? lent : <u32>load<u8>(at) + <u32>load<u8>(at + 1);
+  if (lent >= KM_COLD_ALLOCS || live * block >= KM_COLD_BYTES || live * (block - size) >= KM_COLD_WASTE) return 0;
+  const p = mediumMalloc(size);
+  if (p == 0) return 0;
+  coldAdd(t + KM_COLD_LIVE + ((mediumUsable(p) + MB_HDR) >> 4), 1);
+  coldAdd(t + KM_COLD_LENT + k, 1);
+  return p;
+}
+
+// A lent block of `usable` bytes went back to the medium heap: one loan fewer live of its block size.
+function lentFreed(usable: usize): void {
+  coldAdd(kmTable() + KM_COLD_LIVE + ((usable + MB_HDR) >> 4), 0xff);
+}
+
+// Is a medium block of `usable` bytes a lent block?
+@inline function isLent(usable: usize): bool {
+  return usable + MB_HDR <= <usize>coldBlockMax();
+}
+
+// A request of class k above KM_COLD_MAX, which has no cache yet, in the default set: an object of its
+// lender — the power-of-two class above it, at most a page — for the first KM_LEND_MAX blocks of class
+// k, while the lender holds at most one slab on this node and that slab has a free object (or the lender
+// has no slab yet: this makes it). A program that mallocs a few blocks of many mid sizes fills one shared
+// slab per power of two instead of taking a slab per class (the fine set has eight classes per doubling;
+// a block grown by realloc through 1–4 KiB takes the 2 and 4 KiB lenders' slabs, not one per class:
+// realloc-bal). After its loans, or once the lender's first slab is full, class k gets its own cache at
+// its next malloc and keeps it. A loan's usable size is the lender's (under 2×: malloc_usable_size,
+// realloc and free read the cache from the page); loans are counted in KM_COLD_LENT (the medium loans'
+// count of the classes up to KM_COLD_MAX). 0: no loan (a power-of-two class, loans used up, a full
+// lender, no memory); the caller goes on as usual.
 // Threads: another CPU may take the last free object meanwhile (the lender then makes one more slab),
 // and two may count one loan (a class then has one more).
 function borrow(k: u32): usize {
   const t = kmTable();
-  if (load<u32>(t, KM_LEND) == 0) return 0;
-  const loans = <u32>load<u8>(t + KM_LOANS + k);
+  const loans = <u32>load<u8>(t + KM_COLD_LENT + k);
   const size = classSize(k);
-  let ls = size <= KM_LEND_MIN ? KM_LEND_MIN : <u32>1 << (32 - clz(size - 1)); // next power of two
+  const ls = <u32>1 << (32 - clz(size - 1));            // the next power of two
   if (loans >= KM_LEND_MAX || ls == size || ls > PAGE_SIZE) return 0;
   const lender = classCache(classIndex(ls));
   if (lender == 0) return 0;
@@ -316,7 +392,7 @@ function borrow(k: u32): usize {
   if (total != 0 && (total > load<u32>(lender, C_OBJECTS) ||
       changetype<CacheNode>(cn).nrPartial + changetype<CacheNode>(cn).nrEmpty == 0)) return 0;
   const p = cacheAlloc(lender);
-  if (p != 0) store<u8>(t + KM_LOANS + k, <u8>(loans + 1));
+  if (p != 0) coldAdd(t + KM_COLD_LENT + k, 1);
   return p;
 }
 
@@ -327,7 +403,7 @@ function classFor(size: usize): u32 {
     heapLock();                              // threads: one instance fills the tables
     if (classIndex(size) == 0) {
       kmallocSetClasses(KM_SET_DEFAULT);
-      store<u32>(kmTable() + KM_LEND, 1);    // the default set lends (borrow); a chosen one does not
+      store<u32>(kmTable() + KM_LEND, 1);    // the default set lends (lend); a chosen one does not
       // the default set's mid sizes are medium blocks (MEDIUM_LOW)
       for (let i = (MEDIUM_LOW >> 3) + 1; i <= (KMALLOC_MAX >> 3); i++) store<u8>(kmTable() + KM_INDEX + i, <u8>KM_MEDIUM_SLOT);
     }
@@ -345,7 +421,7 @@ function kmallocSlow(size: usize): usize {
     const k = classFor(size);
     if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
     if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
-      const p = borrow(k);
+      const p = classSize(k) <= KM_COLD_MAX ? lend(k) : load<u32>(kmTable(), KM_LEND) != 0 ? borrow(k) : 0;
       if (p != 0) return p;
     }
     const c = classCache(k);
@@ -381,11 +457,12 @@ function blockPages(node: u32, pages: u32, align: usize): usize {
 }
 
 function mediumMalloc(size: usize): usize {
-  // Before the node has a medium heap, a size within a block header of a page multiple (8190, 8192) is
-  // an exact page run: it wastes no more than the block would and starts no region with its control
-  // block (coalescing-bal: one Wasm page instead of two). Once the heap exists, such sizes join it (page
-  // runs among regions cost random2-bal 2.3 points).
-  if ((<usize>pagesFor(size) << PAGE_SHIFT) <= <usize>mediumBlockSize(size) && !mediumStarted(currentNode)) {
+  // While the node's medium heap is small (none yet, or only lent blocks of cold classes in a few
+  // pages: MEDIUM_TIGHT_PAGES), a size within a block header of a page multiple (8190, 8192) is an exact
+  // page run: it wastes no more than the block would and takes no region (coalescing-bal: one Wasm page
+  // instead of two). Once the heap is larger, such sizes join it (page runs among regions cost
+  // random2-bal 2.3 points).
+  if ((<usize>pagesFor(size) << PAGE_SHIFT) <= <usize>mediumBlockSize(size) && mediumPages(currentNode) < MEDIUM_TIGHT_PAGES) {
     return largeAlloc(size, PAGE_SIZE);
   }
   const nn = load<u32>(HEAP, H_NNODES);
@@ -450,8 +527,10 @@ function classify(ptr: usize): i32 {
   if (kind == K_TAIL) return E_NOT_OBJECT;                        // inside a large block
   if (kind == K_META) return E_NOT_OURS;                          // the descriptor pages
   if (load<u8>(chunkHeaderOf(d), CH_STATE) == CS_RUN) return E_NOT_OBJECT; // inside a run's first chunk
-  // A free page (in a free page run or a free chunk): a page-aligned pointer there was a large block.
-  return (ptr & (PAGE_SIZE - 1)) == 0 ? E_DOUBLE_FREE : E_NOT_OURS;
+  // A free page (in a free page run or a free chunk): a page-aligned pointer there was a large block, one
+  // 2 × MB_HDR into it the first block of a medium region given back (medium.ts releaseBlock).
+  const off = ptr & (PAGE_SIZE - 1);
+  return off == 0 || off == 2 * MB_HDR ? E_DOUBLE_FREE : E_NOT_OURS;
 }
 
 function kfreeSlow(ptr: usize): i32 {
@@ -461,8 +540,11 @@ function kfreeSlow(ptr: usize): i32 {
   if (chunkByteOf(ptr) < CT_RUN_TAIL) {
     const kind = changetype<PageDesc>(pageOf(ptr)).kind;
     if (kind == K_MEDIUM || kind == K_MEDIUM_TAIL) {
+      const usable = mediumUsable(ptr);           // read before the free; used only if it was a live block
       const m = mediumFree(ptr);
-      return m == E_OK ? E_OK : freeFailed(0, ptr, m);
+      if (m != E_OK) return freeFailed(0, ptr, m);
+      if (isLent(usable)) lentFreed(usable);
+      return E_OK;
     }
   }
   const e = classify(ptr);
@@ -589,9 +671,12 @@ export function krealloc(ptr: usize, size: usize): usize {
       if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
   } else if (kKind == KIND_MEDIUM) {
-    // In place while it stays a medium size: shrink by a split, grow into the free space after it
-    // (classify checked the block: mediumResize need not check it again).
-    if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size, true)) return ptr;
+    if (isLent(usable)) {
+      // A lent block stays its class's size (lend): in place while it fits as a class object would.
+      if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
+    } else if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size, true)) {
+      return ptr;            // in place while it stays a medium size: shrink by a split, grow into what follows
+    }                        // (classify checked the block: mediumResize need not check it again)
   } else {
     // a run: in place while its chunks hold it and more than half of them is used (runResize commits
     // the bytes it grows into; the engine refusing that falls through to a move, which fails too)
@@ -601,7 +686,7 @@ export function krealloc(ptr: usize, size: usize): usize {
   // A class object that outgrows its class moves to a class at least REALLOC_GROWTH larger: a block
   // grown step by step (the usual realloc pattern) then moves O(log) times, not once per class.
   let want = size;
-  if (kKind == KIND_SLAB && size > usable) {
+  if ((kKind == KIND_SLAB || (kKind == KIND_MEDIUM && isLent(usable))) && size > usable) {
     let grown = usable + (usable >> REALLOC_GROWTH_SHIFT);
     if (grown > KMALLOC_MAX) grown = KMALLOC_MAX;
     if (grown > want) want = grown;

@@ -211,7 +211,7 @@ export const H_REPORT: u32 = H_REPORT_COUNT + 4;
 export const H_DEBUG: u32 = H_REPORT + REPORT_MAX * REPORT_ENTRY;
 export const DEBUG_HDR_SIZE: u32 = 64;
 export const H_KMALLOC: u32 = H_DEBUG + DEBUG_HDR_SIZE;
-export const KMALLOC_BYTES: u32 = 1492;      // KM_LOANS + KM_SLOTS
+export const KMALLOC_BYTES: u32 = 1560;      // KM_COLD_LENT + KM_SLOTS
 export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 
 // Header cache slots (cache.ts): the bytes from the end of the header (64-aligned) up to chunkBase — the
@@ -254,12 +254,14 @@ export const DB_QUAR_CACHE: u32 = 28;
 //                                Slot 0 is never used by a class: it stays 0 for ever.
 //   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
 //   +384  nclasses u32   +388 class set (KM_SET_*)   +392 lend u32 (1: the default set, chosen by the
-//                                first malloc: loans on, kmalloc.ts borrow)   +396 reserved
+//                                first malloc: cold classes lend, kmalloc.ts lend)   +396 reserved
 //   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (0 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3]
 //                                (index[0] = 1: malloc(0) gets the first class); 0 until the tables are
 //                                filled (→ slow path, which fills them)
-//   +1428 loans[KM_SLOTS] u8     blocks of class k lent by a larger class before k had a cache
-//                                (kmalloc.ts borrow: at most KM_LEND_MAX each)
+//   +1428 coldLive[KM_COLD_SIZES] u8  medium blocks of b bytes lent to cold classes and not yet freed,
+//                                at b / MB_GRAIN (kmalloc.ts lend, lentFreed)
+//   +1496 coldLent[KM_SLOTS] u8  blocks lent for class k so far: medium blocks up to KM_COLD_MAX (at
+//                                most KM_COLD_ALLOCS), a lender's objects above (at most KM_LEND_MAX)
 export const KMALLOC_MAX: u32 = 8192;           // largest class; above it: page allocator (large blocks)
 export const KM_SLOTS: u32 = 64;                // class slots, 1..KM_SLOTS-1 usable
 export const KM_INDEX_LEN: u32 = (KMALLOC_MAX >> 3) + 1;
@@ -269,11 +271,18 @@ export const KM_NCLASSES: u32 = KM_SIZES + KM_SLOTS * 2;
 export const KM_SET: u32 = KM_NCLASSES + 4;
 export const KM_INDEX: u32 = 400;
 export const KM_LEND: u32 = KM_SET + 4;
-export const KM_LOANS: u32 = 1428;             // KM_INDEX + KM_INDEX_LEN, rounded up to 4
-export const KM_LEND_MAX: u32 = 8;              // loans per class (kmalloc.ts borrow), then its own cache
+export const KM_COLD_LIVE: u32 = 1428;         // KM_INDEX + KM_INDEX_LEN, rounded up to 4
+export const KM_COLD_SIZES: u32 = 68;           // lent block sizes / MB_GRAIN: up to KM_COLD_MAX's block + 16
+export const KM_COLD_LENT: u32 = KM_COLD_LIVE + KM_COLD_SIZES;
+export const KM_COLD_BYTES: u32 = 4096;         // a cold class lends while its live loans' blocks stay
+                                                // under this many bytes (kmalloc.ts lend) ...
+export const KM_COLD_WASTE: u32 = 1024;         // ... and their bytes beyond the class size under this ...
+export const KM_COLD_ALLOCS: u32 = 255;         // ... and until it has lent this many blocks
+export const KM_COLD_MAX: u32 = 1024;           // the largest class that starts cold
+export const KM_LEND_MAX: u32 = 8;              // loans per class above it (kmalloc.ts borrow), then its own cache
 export const KM_SET_KERNEL: u32 = 1;            // the kernel's classes: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k
 export const KM_SET_FINE: u32 = 2;              // 16-byte steps up to 128, then 8 steps per doubling (≤ 12.5% apart)
-export const KM_WARM_ALLOCS: u32 = 32;        // the fine set's classes start with per-CPU arrays off and
+export const KM_WARM_ALLOCS: u32 = 256;        // the fine set's classes start with per-CPU arrays off and
                                                 // get them after this many slow-path allocations on a CPU
                                                 // (kmalloc.ts classWarm: a small heap creates no sheaf)
 export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large block (over-allocated
@@ -544,7 +553,13 @@ if (MC_SL_MAP + MB_FL_COUNT * 2 > MC_HEADS || (USABLE_PAGES << PAGE_SHIFT) >= (<
 if (offsetof<CacheNode>() > CN_SIZE) ERROR("CacheNode exceeds CN_SIZE");
 if (CC_SCRATCH + 4 > CC_STATS || offsetof<CpuSlot>() != 16) ERROR("CpuSlot's tail does not fit before CC_STATS");
 if (offsetof<Track>() != TRACK_SIZE) ERROR("Track is not TRACK_SIZE bytes");
-if (KM_LOANS < KM_INDEX + KM_INDEX_LEN || KM_LOANS + KM_SLOTS > KMALLOC_BYTES) ERROR("the kmalloc tables exceed KMALLOC_BYTES");
+if (KM_COLD_LIVE < KM_INDEX + KM_INDEX_LEN || KM_COLD_LENT + KM_SLOTS > KMALLOC_BYTES) ERROR("the kmalloc tables exceed KMALLOC_BYTES");
+// The cold-class counters are bytes: a block size's live loans come from the class of that block size
+// and the class 16 bytes below (a remainder), and each stops lending when its count reaches its budget, so
+// a count stays under KM_COLD_BYTES / (MB_MIN + MB_GRAIN) + 1 (or, at MB_MIN, class 16's KM_COLD_BYTES /
+// MB_MIN + 1 plus class 8's KM_COLD_WASTE / (MB_MIN − 8) + 1).
+if (KM_COLD_ALLOCS > 0xff || KM_COLD_BYTES / MB_MIN + KM_COLD_WASTE / (MB_MIN - 8) + 2 > 0xff) ERROR("the cold-class counters are bytes (kmalloc.ts lend)");
+if (KM_COLD_SIZES * MB_GRAIN <= ((KM_COLD_MAX + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1)) + MB_GRAIN) ERROR("KM_COLD_SIZES must cover the largest lent block");
 if (SH_HDR != 16) ERROR("Sheaf's header is not 16 bytes (the empty sheaf in the heap header is 16)");
 
 // ---- threads (assembly/threads.ts, assembly/sync.ts) ------------------------------------------------

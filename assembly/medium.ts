@@ -14,7 +14,7 @@
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumResize(ptr, bytes) → true when the block now holds `bytes` in place (shrunk by a split, or grown
 //       into the free block after it or into pages after its region)
-//   mediumStarted(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
+//   mediumStarted(node), mediumPages(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
 //   regionOf(ptr) → the region's first descriptor
 //   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
 //   the walk totals (footprint.ts)
@@ -122,6 +122,12 @@ const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
 // Whether `node` has a medium heap yet (its home region and control block).
 export function mediumStarted(node: u32): bool {
   return controlOf(node) != 0;
+}
+
+// Pages of node's medium regions (0: no medium heap yet).
+export function mediumPages(node: u32): u32 {
+  const c = controlOf(node);
+  return c == 0 ? 0 : load<u32>(c, MC_PAGES);
 }
 
 // The list of a block of `size` bytes: fl × MB_SL_COUNT + sl.

@@ -1,10 +1,12 @@
 // footprint-small.test.ts — the start-up cost of a small malloc heap (issue 12, traces under 64 KiB live):
-// a program that mallocs a few blocks of many sizes takes, besides the header and its alignment gap, one
-// descriptor area and one slab per power-of-two lender — not a slab per class, not a sheaf cache, no
-// objects parked in per-CPU arrays, and no kmem_cache slab while the gap's header cache slots last
-// (assembly/cache.ts). Every bound is computed from the exported layout constants, for heap bases that
-// give every size of the gap. Also: the loans themselves (assembly/kmalloc.ts borrow), the arrays'
-// warm-up (classWarm), and refills that make no slab only to fill an array (node.ts refillFromNode).
+// a program that mallocs a few blocks of many small sizes takes, besides the header and its alignment
+// gap, one descriptor area and the medium heap's first page, where cold classes borrow their first
+// blocks (assembly/kmalloc.ts lend; test/cold-class.test.ts checks the loans themselves) — not a slab
+// per class, no kmem_cache, no sheaf cache, no objects parked in per-CPU arrays; classes above
+// KM_COLD_MAX share one slab per power-of-two lender (kmalloc.ts borrow), and caches take no kmem_cache
+// slab while the gap's header cache slots last (assembly/cache.ts). Every bound is computed from the
+// exported layout constants, for heap bases that give every size of the gap. Also: the arrays' warm-up
+// (classWarm) and refills that make no slab only to fill an array (node.ts refillFromNode).
 import { describe, expect, it } from "vitest";
 import { FOOTPRINT_CATEGORIES, createAllocator, type Footprint, type Heap } from "../bindings/index.js";
 
@@ -16,13 +18,24 @@ function heapBase(heap: Heap): number {
 function used(f: Footprint): number {
   return f.total - f.header - f.untouched - f.free;
 }
+/** Pages' bytes the heap took: everything but the header and memory never touched (a medium region's
+ *  free blocks included: its pages are taken). */
+function taken(f: Footprint): number {
+  return f.total - f.header - f.untouched;
+}
+/** Metadata of a medium heap of one region holding `blocks` live blocks (assembly/medium.ts): the 8
+ *  bytes before its first block, its sentinel, the control block and a header per block. */
+function mediumMeta(heap: Heap, blocks: number): number {
+  const L = heap.L;
+  const ctrl = (L.MC_SIZE! + L.MB_HDR! + L.MB_GRAIN! - 1) & ~(L.MB_GRAIN! - 1);
+  return 2 * L.MB_HDR! + ctrl + blocks * L.MB_HDR!;
+}
 
-// Sizes of eight different fine classes, every one at most KM_LEND_MIN (128 B: kmalloc.ts), none a
-// power of two: each borrows from kmalloc-128.
+// Sizes of eight different fine classes, every one cold (at most KM_COLD_MAX): each borrows medium blocks.
 const SMALL = [1, 24, 40, 56, 72, 88, 100, 120];
 
 describe("a small malloc heap", () => {
-  it("takes one descriptor area, one kmem_cache slab and one lender slab for eight small classes", async () => {
+  it("eight small classes take the medium heap's first page: no class cache, no kmem_cache, no sheaf", async () => {
     const heap = await createAllocator();
     const L = heap.L;
     const blocks = SMALL.map((n) => heap.malloc(n));
@@ -33,52 +46,58 @@ describe("a small malloc heap", () => {
     // alignment in front of chunk 0
     const bootCache = L.C_HDR! + L.CN_SIZE! + L.CACHE_LINE! + L.CC_SIZE!;
     expect(f.header).toBeLessThan(L.H_BOOT! + bootCache + L.CACHE_LINE! + L.CHUNK_BASE_ALIGN!);
-    // chunk 0's descriptors + the kmem_cache slab (internal) + the lender's slab (kmalloc-128 holds ≤ 64
-    // objects: its bitmap is in the descriptor, so no in-slab metadata)
-    expect(f.metadata).toBe(L.DESC_BYTES!);
-    // kmem_caches: in the header's cache slots while they last (cache.ts), else one boot-cache slab; no
-    // sheaf cache was made
-    const kmemPage = heap.dv.getUint32(heap.hdr + L.H_SLOT_COUNT!, true) >= 1 ? 0 : L.PAGE_SIZE!;
-    expect(f.internal).toBe(kmemPage);
-    expect(f.parked).toBe(0);                               // per-CPU arrays still off (warm-up)
-    expect(used(f)).toBe(L.DESC_BYTES! + kmemPage + L.PAGE_SIZE!);
-    // a slab per class would have taken SMALL.length pages for the classes
-    expect(used(f)).toBeLessThan(L.DESC_BYTES! + (1 + SMALL.length) * L.PAGE_SIZE!);
+    // chunk 0's descriptors + the medium heap's control block and block headers
+    expect(f.metadata).toBe(L.DESC_BYTES! + mediumMeta(heap, SMALL.length));
+    expect(f.internal).toBe(0);                             // no kmem_cache slab, no sheaf cache
+    expect(f.parked).toBe(0);
+    expect(f.slabFree).toBe(0);
+    expect(f.mallocObjects).toBe(SMALL.length);
+    // chunk 0's descriptors and one page of medium heap (the loans and their free rest)
+    expect(taken(f)).toBe(L.DESC_BYTES! + L.PAGE_SIZE!);
+    expect(heap.slabinfo()).not.toMatch(/^kmalloc-/m);       // no class has a cache
+    // before cold classes, the power-of-two lender took one slab and its kmem_cache (at best) as much;
+    // a slab per class would have taken SMALL.length pages
+    expect(taken(f)).toBeLessThan(L.DESC_BYTES! + SMALL.length * L.PAGE_SIZE!);
     for (const p of blocks) heap.free(p);
     expect(heap.validate().ok).toBe(true);
   });
 
-  it("lends at most KM_LEND_MAX blocks per class, then the class has its own cache", async () => {
+  it("a class above KM_COLD_MAX borrows at most KM_LEND_MAX blocks from its power-of-two lender, then has its own cache", async () => {
     const heap = await createAllocator();
     const max = heap.L.KM_LEND_MAX!;
-    const kept: number[] = [];
-    for (let i = 0; i < max; i++) {
-      kept.push(heap.malloc(100));
-      expect(heap.usableSize(kept[i]!)).toBe(128);         // a loan: kmalloc-128's object
+    expect(1100).toBeGreaterThan(heap.L.KM_COLD_MAX!);
+    // kmalloc-2048's slab holds 2 objects: one loan kept, the others freed at once (the lender keeps a
+    // free object, so only the count stops the loans)
+    const kept = heap.malloc(1100);
+    expect(heap.usableSize(kept)).toBe(2048);               // a loan: kmalloc-2048's object
+    for (let i = 1; i < max; i++) {
+      const p = heap.malloc(1100);
+      expect(heap.usableSize(p)).toBe(2048);
+      heap.free(p);
     }
-    const own = heap.malloc(100);
-    expect(heap.usableSize(own)).toBe(112);                 // kmalloc-112, the class of 100 B
+    const own = heap.malloc(1100);
+    expect(heap.usableSize(own)).toBe(1152);                // kmalloc-1152, the class of 1100 B
     // a loan is an ordinary block: realloc in place within the lender's size, free, double free caught
-    expect(heap.realloc(kept[0]!, 128)).toBe(kept[0]);
-    for (const p of kept) heap.free(p);
-    expect(() => heap.free(kept[1]!)).toThrow();
+    expect(heap.realloc(kept, 2048)).toBe(kept);
+    heap.free(kept);
+    expect(() => heap.free(kept)).toThrow();
     heap.free(own);
     expect(heap.validate().ok).toBe(true);
   });
 
-  it("a full lender lends no more: the next small class gets its own cache at once", async () => {
+  it("a full lender lends no more: the next mid class gets its own cache at once", async () => {
     const heap = await createAllocator();
     const L = heap.L;
-    // fill kmalloc-128's first slab with loans to as many classes as it takes (KM_LEND_MAX each)
-    const perSlab = L.PAGE_SIZE! / 128;
-    const sizes = [1, 24, 40, 56, 72, 88, 100, 120];
-    const kept: number[] = [];
-    for (let i = 0; kept.length < perSlab; i++) kept.push(heap.malloc(sizes[Math.floor(i / L.KM_LEND_MAX!)]!));
-    expect(kept.every((p) => heap.usableSize(p) === 128)).toBe(true);
+    const lenderLine = () => heap.slabinfo().split("\n").find((l) => l.startsWith("kmalloc-2048 "))?.trim().split(/\s+/);
+    // classes between 1 and 2 KiB borrow kmalloc-2048's objects: fill its first slab with loans
+    const sizes = [1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800];
+    const kept: number[] = [heap.malloc(sizes[0]!)];
+    const perSlab = Number(lenderLine()![4]);               // objperslab
+    for (let i = 1; kept.length < perSlab; i++) kept.push(heap.malloc(sizes[Math.floor(i / L.KM_LEND_MAX!)]!));
+    expect(kept.every((p) => heap.usableSize(p) === 2048)).toBe(true);
     const next = heap.malloc(sizes[Math.floor(perSlab / L.KM_LEND_MAX!)]!);
-    expect(heap.usableSize(next)).toBeLessThan(128);
-    const line = heap.slabinfo().split("\n").find((l) => l.startsWith("kmalloc-128 "))!.trim().split(/\s+/);
-    expect(line[14]).toBe("1");                             // the lender kept to its one slab
+    expect(heap.usableSize(next)).toBeLessThan(2048);
+    expect(lenderLine()![14]).toBe("1");                    // the lender kept to its one slab
     expect(heap.validate().ok).toBe(true);
   });
 
@@ -120,7 +139,8 @@ describe("a small malloc heap's fixed cost", () => {
   });
 
   it("takes, above the header and its gap, chunk 0's descriptors and one slab per class in use — no kmem_cache slab", async () => {
-    // three classes of their own (4096, 2048 and the 128 lender of a 100-byte block) and one loan
+    // two classes of their own (4096, 2048) and a cold class's loan (a 100-byte block: one page of medium
+    // heap, no cache)
     const sizes = [4000, 2000, 100];
     for (let k = 0; k < 16; k++) {
       const heap = await createAllocator({ heapBase: 1000 + k * 2111, reap: false });
@@ -130,11 +150,11 @@ describe("a small malloc heap's fixed cost", () => {
       const f = heap.footprint();
       expect(f.header).toBe(s.chunkBase - heapBase(heap));
       expect(f.header).toBeLessThan(L.H_BOOT! + s.bytes + 2 * L.CACHE_LINE! + L.CHUNK_BASE_ALIGN!);
-      expect(f.metadata).toBe(L.DESC_BYTES!);
-      // the kmem_caches: in slots while 3 fit, else on one boot-cache slab
-      expect(f.internal).toBe(s.count >= sizes.length ? 0 : L.PAGE_SIZE!);
-      expect(used(f)).toBe(L.DESC_BYTES! + f.internal + sizes.length * L.PAGE_SIZE!);
-      if (s.count >= sizes.length) expect(slotInfo(heap).free).toBe(((s.count === 32 ? 0xffffffff : 2 ** s.count - 1) & ~0b111) >>> 0);
+      expect(f.metadata).toBe(L.DESC_BYTES! + mediumMeta(heap, 1));
+      // the kmem_caches: in slots while 2 fit, else on one boot-cache slab
+      expect(f.internal).toBe(s.count >= 2 ? 0 : L.PAGE_SIZE!);
+      expect(taken(f)).toBe(L.DESC_BYTES! + f.internal + sizes.length * L.PAGE_SIZE!);
+      if (s.count >= 2) expect(slotInfo(heap).free).toBe(((s.count === 32 ? 0xffffffff : 2 ** s.count - 1) & ~0b11) >>> 0);
       for (const p of blocks) heap.free(p);
       expect(heap.validate().ok).toBe(true);
     }
@@ -144,7 +164,7 @@ describe("a small malloc heap's fixed cost", () => {
     const heap = await createAllocator({ reap: false });
     const s = slotInfo(heap);
     expect(s.count).toBeGreaterThanOrEqual(2);
-    heap.free(heap.malloc(100));                             // kmalloc-128 (a lender) takes slot 0
+    heap.free(heap.malloc(4000));                            // kmalloc-4096 (never cold) takes slot 0
     expect(Boolean(heap.wasm.cache_valid(s.first))).toBe(true);
     expect(Boolean(heap.wasm.cache_valid(s.first + s.bytes))).toBe(false);       // a free slot: no magic
     expect(Boolean(heap.wasm.cache_valid(s.first + heap.L.CACHE_LINE!))).toBe(false); // inside a slot

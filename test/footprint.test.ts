@@ -124,7 +124,9 @@ describe("heap.footprint()", () => {
     heap.free(ps[0]!);
     const h = heap.footprint({ mallocRequested: 1050 });
     expectExact(heap, h);
-    expect(h.parked + h.slabFree).toBeGreaterThanOrEqual(heap.usableSize(ps[1]!));
+    // a freed class object is parked or free in its slab; a cold class's loan (kmalloc.ts lend) is a
+    // free medium block
+    expect(h.parked + h.slabFree + h.free - (f.parked + f.slabFree + f.free)).toBeGreaterThanOrEqual(heap.usableSize(ps[1]!));
   });
 
   it("bad mallocRequested: a typed error", async () => {

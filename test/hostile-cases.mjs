@@ -760,7 +760,7 @@ async function abiHeap(lib) {
   const m = heap.malloc(40);
   const large = heap.malloc(20000);
   const huge = heap.malloc(3 << 20);
-  heap.free(heap.malloc(40)); // a kmalloc class with a parked object
+  heap.free(heap.malloc(4000)); // a kmalloc class cache (kmalloc-4096: never a cold class, kmalloc.ts lend)
   const dead = heap.createCache("dead", { size: 24 });
   dead.destroy();
   const forged = c.alloc();

@@ -170,17 +170,21 @@ describe("medium blocks against a model", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
-  it("before the node has a medium heap, a size within a header of a page multiple is an exact page run", async () => {
+  it("while the node's medium heap is small, a size within a header of a page multiple is an exact page run", async () => {
     const heap = await createAllocator();
     const tight = heap.malloc(8190);                 // 8190 + 8-byte header > 2 pages: the run is tighter
     expect(isMedium(heap, tight)).toBe(false);
     expect(heap.usableSize(tight)).toBe(2 * 4096);
-    const loose = heap.malloc(6000);                 // not page-tight: the first region (the medium heap starts)
+    const cold = heap.malloc(100);                   // a cold class's loan starts the medium heap (1 page)
+    expect(isMedium(heap, cold)).toBe(true);
+    const tight2 = heap.malloc(8190);                // a heap of loans only (kmalloc.ts MEDIUM_TIGHT_PAGES)
+    expect(isMedium(heap, tight2)).toBe(false);
+    const loose = heap.malloc(14_000);               // not page-tight: a region of 4 pages
     expect(isMedium(heap, loose)).toBe(true);
-    const after = heap.malloc(8190);                 // the heap exists: tight sizes join it
+    const after = heap.malloc(8190);                 // the heap has grown: tight sizes join it
     expect(isMedium(heap, after)).toBe(true);
     expect(heap.usableSize(after)).toBe(usableFor(8190));
-    for (const p of [tight, loose, after]) expect(heap.free(p)).toBeUndefined();
+    for (const p of [tight, cold, tight2, loose, after]) expect(heap.free(p)).toBeUndefined();
     expect(heap.validate().ok).toBe(true);
   });
 

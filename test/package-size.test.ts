@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { ROOT } from "./cc.js";
 
 /** The budget (bytes): raw and gzip -9 of the default browser bundle, debug chunk excluded. */
-export const BUDGET = { raw: 144_000, gzip: 55_000 }; // gzip 54_000 → 55_000: the medium heap (assembly/medium.ts)
+export const BUDGET = { raw: 144_000, gzip: 55_500 }; // gzip 54_000 → 55_000: the medium heap (assembly/medium.ts); → 55_500: cold classes (kmalloc.ts lend, +250 B)
 
 const dist = (...p: string[]) => join(ROOT, "dist", ...p);
 
