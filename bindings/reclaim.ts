@@ -15,12 +15,20 @@
 // control proposal; feature-detected on the heap's memory at each sweep), every wholly free chunk is
 // discarded after reap, shrink and reclaim, except its first 64 KiB (descriptors; discard works in
 // 64 KiB pages). Without it, free chunks stay committed and stats() says so (freeCommittedBytes).
+// A shared heap (Workers) never discards: the Wasm marks a free chunk (discard_next) and this thread calls
+// the engine after, and another thread could take that chunk from its node in between and lose what it
+// wrote to the discard's zeroes.
 import { Abi as L } from "./generated/abi.js";
 import { InvalidArgumentError } from "./errors.js";
 import { indexArg } from "./args.js";
 import { discardBounds } from "./introspection.js";
 import type { Core } from "./core.js";
 import type { ReclaimCounters } from "./stats.js";
+
+/** A memory shared between threads (see the header: such a heap never discards). */
+function isShared(m: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && m.buffer instanceof SharedArrayBuffer;
+}
 
 export { DEFAULT_REAP_INTERVAL_MS, type ReapOptions, type Destructor } from "./options.js";
 export type { ReclaimCounters } from "./stats.js";
@@ -118,7 +126,7 @@ export class Reclaimer {
   discardFree(): number {
     const h = this.#core;
     const discard = (h.memory as unknown as { discard?: DiscardFn }).discard;
-    if (typeof discard !== "function" || this.#discardBroken) return 0;
+    if (typeof discard !== "function" || this.#discardBroken || isShared(h.memory)) return 0;
     const chunkBase = h.u32(h.hdr + L.H_CHUNK_BASE);
     const { lead, tail } = discardBounds(chunkBase, L.DISCARD_SKIP);
     let n = 0;
@@ -143,7 +151,8 @@ export class Reclaimer {
 
   /** Whether this heap's memory can be discarded (the engine's WebAssembly.Memory#discard). */
   get discardSupported(): boolean {
-    return typeof (this.#core.memory as unknown as { discard?: DiscardFn }).discard === "function" && !this.#discardBroken;
+    const m = this.#core.memory;
+    return typeof (m as unknown as { discard?: DiscardFn }).discard === "function" && !this.#discardBroken && !isShared(m);
   }
 
   counters(): ReclaimCounters {

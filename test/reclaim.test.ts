@@ -829,6 +829,24 @@ describe("memory.discard", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
+  it("a shared heap never discards (another thread could take a chunk between the mark and the engine call)", async () => {
+    const heap = await makeHeap({ shared: true, nodes: 1, cpusPerNode: 1, maxBytes: 64 << 20 });
+    const calls: [number, number][] = [];
+    (heap.memory as unknown as { discard: (o: number, n: number) => void }).discard = (o, n) => { calls.push([o, n]); };
+    const c = heap.createCache("big", { size: 4096 });
+    const ps = Array.from({ length: 8 * 40 }, () => c.alloc());
+    expect(heap.stats().chunks).toBe(2);
+    for (const p of ps) c.free(p);
+    heap.shrink();
+    heap.reap();
+    const s = heap.stats();
+    expect(calls).toEqual([]);
+    expect(s.discardSupported).toBe(false);
+    expect(s.discardedBytes).toBe(0);
+    expect(s.freeChunkBytes).toBe(1 << 20);                 // the chunk is free, and stays committed
+    expect(heap.validate().ok).toBe(true);
+  });
+
   it.skipIf(typeof (WebAssembly.Memory.prototype as { discard?: unknown }).discard !== "function")(
     "with the engine's own WebAssembly.Memory#discard",
     async () => {
