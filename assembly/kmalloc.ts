@@ -24,9 +24,9 @@
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
 //         test already done) ─────────────────────────────────────────────────────────────────── (fast)
-//       └ kfreeSlow ─ free(0) ─ a medium page: mediumFree (checks the block itself; a loan: lentFreed counts
-//                    │          it back)
-//                    └ classify: large block → largeFree; run → runFree; else an error code
+//       └ kfreeSlow ─ free(0) ─ classify (a medium block's header unchecked): medium → mediumFree (checks
+//                                    it under its lock; a loan: lentFreed counts it back); large block →
+//                                    largeFree; run → runFree; else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
 //                       ├ a class object or a loan grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
 //                       ├ a large block grows: in place when a free run follows it (pagesExtend)
@@ -488,7 +488,9 @@ let kKind: u32 = 0;
 let kHead: usize = 0;   // the cache (slab), the first head descriptor (large), the chunk header (run)
 
 // Classify ptr as a live block this allocator handed out, or say why it is not one. Changes nothing.
-function classify(ptr: usize): i32 {
+// checkMedium false: a pointer into a medium region is KIND_MEDIUM without its header checked (kfreeSlow:
+// mediumFree checks it itself, under its lock).
+function classify(ptr: usize, checkMedium: bool = true): i32 {
   const b = chunkByteOf(ptr);
   if (b >= CT_RUN_TAIL) return b == CT_NO_CHUNK ? E_NOT_OURS : E_NOT_OBJECT; // outside, or a run's inside
   const d = pageOf(ptr);
@@ -506,8 +508,10 @@ function classify(ptr: usize): i32 {
   }
   const kind = changetype<PageDesc>(d).kind;
   if (kind == K_MEDIUM || kind == K_MEDIUM_TAIL) {
-    const e = mediumCheck(ptr);                                  // a live block's header (medium.ts)
-    if (e != E_OK) return e;
+    if (checkMedium) {
+      const e = mediumCheck(ptr);                                // a live block's header (medium.ts)
+      if (e != E_OK) return e;
+    }
     kKind = KIND_MEDIUM;
     kHead = 0;
     return E_OK;
@@ -535,21 +539,16 @@ function classify(ptr: usize): i32 {
 
 function kfreeSlow(ptr: usize): i32 {
   if (ptr == 0) return E_OK;
-  // A medium page: mediumFree makes classify's check itself (the same codes, nothing changed on a bad
-  // pointer), once, under its lock.
-  if (chunkByteOf(ptr) < CT_RUN_TAIL) {
-    const kind = changetype<PageDesc>(pageOf(ptr)).kind;
-    if (kind == K_MEDIUM || kind == K_MEDIUM_TAIL) {
-      const usable = mediumUsable(ptr);           // read before the free; used only if it was a live block
-      const m = mediumFree(ptr);
-      if (m != E_OK) return freeFailed(0, ptr, m);
-      if (isLent(usable)) lentFreed(usable);
-      return E_OK;
-    }
-  }
-  const e = classify(ptr);
+  const e = classify(ptr, false);                  // a medium block's header: mediumFree checks it, once
   if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
   if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
+  if (kKind == KIND_MEDIUM) {
+    const usable = mediumUsable(ptr);              // read before the free; used only if it was a live block
+    const m = mediumFree(ptr);                     // the same codes as mediumCheck, nothing changed on a bad pointer
+    if (m != E_OK) return freeFailed(0, ptr, m);
+    if (isLent(usable)) lentFreed(usable);
+    return E_OK;
+  }
   if (kKind == KIND_LARGE) largeFree(kHead);
   else runFree(ptr);
   return E_OK;

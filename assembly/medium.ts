@@ -14,7 +14,7 @@
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumResize(ptr, bytes) → true when the block now holds `bytes` in place (shrunk by a split, or grown
 //       into the free block after it or into pages after its region)
-//   mediumStarted(node), mediumPages(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
+//   mediumPages(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
 //   regionOf(ptr) → the region's first descriptor
 //   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
 //   the walk totals (footprint.ts)
@@ -49,7 +49,7 @@
 // it is never held across a host call. Creating a node's control block (its first region) takes the heap
 // lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify, for realloc
 // and usable size) only read one header inside the region's pages; mediumFree and mediumResize check under
-// the lock (free: once, kfreeSlow does not classify a medium page), and in the threaded build first make
+// the lock (free: once, kfreeSlow classifies a medium page without its header), and in the threaded build first make
 // sure the region is still the one found before the lock.
 //
 // Invariants (mediumValidate checks them):
@@ -117,11 +117,6 @@ const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
 
 @inline function controlOf(node: u32): usize {
   return <usize>readShared(nodeAddr(node) + N_MEDIUM);
-}
-
-// Whether `node` has a medium heap yet (its home region and control block).
-export function mediumStarted(node: u32): bool {
-  return controlOf(node) != 0;
 }
 
 // Pages of node's medium regions (0: no medium heap yet).
