@@ -165,8 +165,7 @@ function markRun(cache: usize, dst: usize, n: u32): void {
     const p = <usize>load<u32>(dst + (<usize>k << 2));
     const i = objectIndexAt((<u32>p & mask) - objOff, recip);
     const w = (p & ~<usize>mask) + inuseOff + (<usize>(i >> 6) << 3);
-    if (THREADED) inuseWordSet(w, <u64>1 << (i & 63));
-    else store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
+    inuseWordSet(w, <u64>1 << (i & 63));
   }
 }
 
@@ -281,13 +280,7 @@ function checkMixed(cache: usize, src: usize, from: u32, n: u32, flags: u32): u3
       // inuse.ts's in-use bit (test and clear), found from the slab and index this pass has already
       // (inuse.ts wordOf: slab + C_INUSE_OFF, word i >> 6): cleared means parked, or twice here
       const iw = runSlab + inuseOff + (<usize>(i >> 6) << 3);
-      if (THREADED) {
-        if (!inuseWordTestClear(iw, m)) { bad = E_DOUBLE_FREE; break; }
-      } else {
-        const iv = load<u64>(iw);
-        if ((iv & m) == 0) { bad = E_DOUBLE_FREE; break; }
-        store<u64>(iw, iv & ~m);
-      }
+      if (!inuseWordTestClear(iw, m)) { bad = E_DOUBLE_FREE; break; }
     }
     if (flip) wv |= m;
     foreign += runForeign;

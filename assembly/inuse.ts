@@ -161,8 +161,7 @@ function wordTestClearShared(w: usize, m: u64): bool {
   if ((load<u32>(cache, C_FLAGS) & F_INUSE) != 0 && p != 0) {
     const i = indexOf(cache, p);
     const w = wordOf(cache, slabOf(cache, p), i);
-    if (THREADED) wordSetShared(w, <u64>1 << (i & 63));
-    else store<u64>(w, load<u64>(w) | (<u64>1 << (i & 63)));
+    inuseWordSet(w, <u64>1 << (i & 63));
   }
   return p;
 }
@@ -174,12 +173,7 @@ function wordTestClearShared(w: usize, m: u64): bool {
   if ((load<u32>(cache, C_FLAGS) & F_INUSE) == 0) return true;
   const i = indexOf(cache, p);
   const w = wordOf(cache, slabOf(cache, p), i);
-  if (THREADED) return wordTestClearShared(w, <u64>1 << (i & 63));
-  const v = load<u64>(w);
-  const m = <u64>1 << (i & 63);
-  if ((v & m) == 0) return false;
-  store<u64>(w, v & ~m);
-  return true;
+  return inuseWordTestClear(w, <u64>1 << (i & 63));
 }
 
 // Is object p (an object start) in use? (validate, destroy report.)
