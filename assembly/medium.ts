@@ -62,7 +62,7 @@
 import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
-  MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
+  MC_DV, MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
   PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES,
 } from "./layout";
 import { PageDesc } from "./structs";
@@ -136,13 +136,7 @@ export function mediumPages(node: u32): u32 {
   return c + MC_HEADS + (<usize>i << 2);
 }
 
-function insertFree(c: usize, b: usize, size: u32): void {
-  const nx = b + size;
-  store<u32>(nx, hdrWord(nx) | MB_F_PREV_FREE);                     // flags only: the check stays
-  linkFree(c, b, size);
-}
-
-// insertFree without the next block's P flag (the caller knows it is set: the rest of a split free block).
+// Put the free block b of `size` bytes on its list (its next block's P is set: the caller saw to it).
 function linkFree(c: usize, b: usize, size: u32): void {
   setHeader(b, size | MB_F_FREE);
   store<u32>(b + size - 4, size);                                  // footer
@@ -175,6 +169,59 @@ function removeFree(c: usize, b: usize, size: u32): void {
     if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
   }
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
+}
+
+// ---- the designated victim (dlmalloc's dv) ---------------------------------------------------------------
+// One free block of the heap, MC_DV, is on no list: the rest of the last split, or the last block freed
+// while there was none (or merged with it). A malloc that it fits at least as well as the free lists' fit
+// takes it (fitFor), and its rest stays the victim: no list operation; a free next to it merges into it
+// and it stays the victim: no list operation either. Everything that takes a free block off its list goes
+// through unlinkFree, which knows the victim.
+
+@inline function victimOf(c: usize): usize {
+  return <usize>load<u32>(c, MC_DV);
+}
+
+// Make the free block b of `size` bytes (its next block's P set) the victim: header, footer, no links.
+@inline function setVictim(c: usize, b: usize, size: u32): void {
+  setHeader(b, size | MB_F_FREE);
+  store<u32>(b + size - 4, size);                                  // footer
+  store<u32>(c, <u32>b, MC_DV);
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
+}
+
+// A new free block b of `size` bytes whose next block's P is set: the victim when there is none, else on
+// its list.
+@inline function keepFree(c: usize, b: usize, size: u32): void {
+  if (victimOf(c) == 0) setVictim(c, b, size);
+  else linkFree(c, b, size);
+}
+
+// keepFree, setting the next block's P first.
+function placeFree(c: usize, b: usize, size: u32): void {
+  const nx = b + size;
+  store<u32>(nx, hdrWord(nx) | MB_F_PREV_FREE);                     // flags only: the check stays
+  keepFree(c, b, size);
+}
+
+// Take the free block b of `size` bytes off its list, or out of the victim slot.
+function unlinkFree(c: usize, b: usize, size: u32): void {
+  if (b == victimOf(c)) {
+    store<u32>(c, 0, MC_DV);
+    store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
+  } else removeFree(c, b, size);
+}
+
+// The free block serving `size` bytes: the lists' fit (findFit), or the victim when it fits and is no
+// larger. 0 when none.
+function fitFor(c: usize, size: u32): usize {
+  const b = findFit(c, size);
+  const v = victimOf(c);
+  if (v != 0) {
+    const vs = sizeOf(v);
+    if (vs >= size && (b == 0 || vs <= sizeOf(b))) return v;
+  }
+  return b;
 }
 
 // A free block of at least `size` bytes: the best of the first FIT_SCAN entries of its own list, else
@@ -219,13 +266,17 @@ function findFit(c: usize, size: u32): usize {
   return best;
 }
 
-// Hand out `size` bytes from the free block b (on its list): split off the rest when it makes a block.
+// Hand out `size` bytes from the free block b (on its list, or the victim): split off the rest when it
+// makes a block; the rest is the victim when b was (or there is none), else on its list.
 function takeBlock(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  removeFree(c, b, have);
+  if (b == victimOf(c)) {
+    store<u32>(c, 0, MC_DV);
+    store<u32>(c, load<u32>(c, MC_FREE_BYTES) - have, MC_FREE_BYTES);
+  } else removeFree(c, b, have);
   if (have - size >= MB_MIN) {
     setHeader(b, size);
-    linkFree(c, b + size, have - size);                   // its next block keeps P
+    keepFree(c, b + size, have - size);                   // its next block keeps P
   } else {
     setHeader(b, have);
     const nx = b + have;
@@ -269,11 +320,11 @@ function growRegion(c: usize, d: usize, size: u32): bool {
   let s = <u32>(extra << PAGE_SHIFT);
   if (tail != 0) {                                               // merge with the free block before
     b = sent - tail;
-    removeFree(c, b, tail);
+    unlinkFree(c, b, tail);
     killHeader(sent);
     s += tail;
   }
-  insertFree(c, b, s);
+  placeFree(c, b, s);
   return true;
 }
 
@@ -302,7 +353,7 @@ function regionInit(c: usize, node: u32, d: usize, pages: u32): usize {
   store<u32>(c, load<u32>(c, MC_NREGIONS) + 1, MC_NREGIONS);
   store<u32>(c, load<u32>(c, MC_PAGES) + pages, MC_PAGES);
   store<u32>(first, 0);                                           // no P: the block before is not free
-  insertFree(c, first, <u32>(end - MB_HDR - first));
+  placeFree(c, first, <u32>(end - MB_HDR - first));
   return c;
 }
 
@@ -331,11 +382,11 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
   if (c == 0) return 0;
   const size = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
-  let b = findFit(c, size);
+  let b = fitFor(c, size);
   if (b == 0) {
     let d = <usize>load<u32>(c, MC_REGIONS);
     for (let k: u32 = 0; d != 0 && k < GROW_TRIES; k++) {
-      if (growRegion(c, d, size)) { b = findFit(c, size); break; }
+      if (growRegion(c, d, size)) { b = fitFor(c, size); break; }
       d = <usize>changetype<PageDesc>(d).next;
     }
   }
@@ -354,7 +405,7 @@ export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): 
     c = controlOf(node);
     if (c == 0) {
       c = regionInit(0, node, d, pages);
-      const b = findFit(c, size);
+      const b = fitFor(c, size);
       if (ASC_NO_ASSERT == false) assert(b != 0);                  // mediumRegionPages made room for it
       const p = takeBlock(c, b, size);
       publish(nodeAddr(node) + N_MEDIUM, <u32>c);
@@ -368,11 +419,11 @@ export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): 
   // added a region with room: the pages go back and that block serves. (Added anyway, the region would
   // stay wholly free: findFit takes the smallest fit, the other block.) Otherwise nothing but the new
   // region's block fits, at the head of its list.
-  let b = findFit(c, size);
+  let b = fitFor(c, size);
   if (b != 0) pagesFree(d, pages, true);
   else {
     regionInit(c, node, d, pages);
-    b = findFit(c, size);
+    b = fitFor(c, size);
   }
   if (ASC_NO_ASSERT == false) assert(b != 0);                      // mediumRegionPages made room for it
   const p = takeBlock(c, b, size);
@@ -448,14 +499,14 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   const nw = hdrWord(nx);
   if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0) {      // the next block is free
     const ns = nw & ~MB_FLAGS;
-    removeFree(c, nx, ns);
+    unlinkFree(c, nx, ns);
     killHeader(nx);
     size += ns;
   }
   if ((hdrWord(b) & MB_F_PREV_FREE) != 0) {                       // the block before is free
     const ps = load<u32>(b - 4);
     const pb = b - ps;
-    removeFree(c, pb, ps);
+    unlinkFree(c, pb, ps);
     killHeader(b);
     b = pb;
     size += ps;
@@ -484,7 +535,7 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
       pagesTrim(d, pages, keep, true);
     }
   }
-  insertFree(c, b, size);
+  placeFree(c, b, size);                                          // the victim when it merged with it
 }
 
 // free(ptr) for a pointer on a medium region's page: E_OK, or why it is not a live block (nothing changed).
@@ -540,12 +591,12 @@ export function mediumResize(ptr: usize, bytes: usize, checked: bool = false): b
         growRegion(c, d, want - size)) nw = hdrWord(nx);
     const ns = nw & ~MB_FLAGS;
     if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0 && size + ns >= want) {
-      removeFree(c, nx, ns);
+      unlinkFree(c, nx, ns);
       killHeader(nx);
       const total = size + ns;
       if (total - want >= MB_MIN) {
         setHeader(b, want | (w & MB_F_PREV_FREE));
-        insertFree(c, b + want, total - want);
+        keepFree(c, b + want, total - want);                     // its next block keeps P
       } else {
         setHeader(b, total | (w & MB_F_PREV_FREE));
         const after = b + total;
@@ -574,6 +625,8 @@ export function mediumValidate(node: u32): u32 {
   let n: u32 = 0;
   if (c == 0) return 0;
   let freeBlocks: u32 = 0, freeBytes: u32 = 0, live: u32 = 0, regions: u32 = 0, allPages: u32 = 0;
+  const dv = victimOf(c);
+  let dvSeen = false;
   let d = <usize>load<u32>(c, MC_REGIONS);
   while (d != 0 && regions < 1 << 16) {
     regions++;
@@ -602,6 +655,7 @@ export function mediumValidate(node: u32): u32 {
         allFree = false;
       } else if (f) {
         if (prevFree || load<u32>(b + s - 4) != s) n = bad(n, b);
+        if (b == dv) dvSeen = true;
         freeBlocks++;
         freeBytes += s;
       } else { live++; allFree = false; }
@@ -618,6 +672,7 @@ export function mediumValidate(node: u32): u32 {
   if (allPages != load<u32>(c, MC_PAGES)) n = bad(n, c + MC_PAGES);
   if (freeBytes != load<u32>(c, MC_FREE_BYTES)) n = bad(n, c + MC_FREE_BYTES);
   if (live != load<u32>(c, MC_BLOCKS)) n = bad(n, c + MC_BLOCKS);
+  if (dv != 0 && !dvSeen) n = bad(n, c + MC_DV);                 // the victim is a free block of a region
   // the free lists: every entry a free block of its list's size, maps exact, as many entries as blocks
   let listed: u32 = 0;
   const flMap = load<u32>(c, MC_FL_MAP);
@@ -631,7 +686,7 @@ export function mediumValidate(node: u32): u32 {
       let prev: usize = 0;
       while (b != 0 && listed <= freeBlocks) {
         const owner = regionOf(b);
-        if (owner == 0 || <usize>changetype<PageDesc>(owner).aux != c || (hdrWord(b) & MB_F_FREE) == 0 ||
+        if (owner == 0 || <usize>changetype<PageDesc>(owner).aux != c || (hdrWord(b) & MB_F_FREE) == 0 || b == dv ||
             listOf(sizeOf(b)) != i || <usize>load<u32>(b, 12) != prev) { n = bad(n, b); break; }
         listed++;
         prev = b;
@@ -639,7 +694,7 @@ export function mediumValidate(node: u32): u32 {
       }
     }
   }
-  if (listed != freeBlocks) n = bad(n, c + MC_HEADS);
+  if (listed + (dvSeen ? 1 : 0) != freeBlocks) n = bad(n, c + MC_HEADS); // every free block listed, or the victim
   return n;
 }
 
