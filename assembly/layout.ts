@@ -330,8 +330,7 @@ export const N_MEDIUM: u32 = N_FREE_LISTS + NR_PAGE_BINS * 4; // after the bins 
 // freed, so the home region never goes back; its payload (MC_SIZE bytes):
 //   0 lock   4 flMap   8 regions (list of first descriptors, PageDesc next/prev)   12 nregions
 //   16 freeBytes (Σ free block sizes)   20 blocks (live blocks)   24 node   28 pages (Σ region pages)
-//   32 slMap[MB_FL_COUNT] u16   60 dv (the designated victim: a free block on no list, 0 when none)
-//   64 heads[MB_FL_COUNT × MB_SL_COUNT] u32 (first free block of each list)
+//   32 slMap[MB_FL_COUNT] u16   64 heads[MB_FL_COUNT × MB_SL_COUNT] u32 (first free block of each list)
 // Free lists (TLSF's two-level map): a block of S bytes is on list (fl, sl): fl = 0, sl = S >> 4 for
 // S < MB_SMALL; else fl = fls(S) − 7, sl = the 4 bits below S's top bit. flMap bit fl ⇔ slMap[fl] ≠ 0;
 // slMap[fl] bit sl ⇔ heads[fl × 16 + sl] ≠ 0.
@@ -355,7 +354,6 @@ export const MC_BLOCKS: u32 = 20;
 export const MC_NODE: u32 = 24;
 export const MC_PAGES: u32 = 28;
 export const MC_SL_MAP: u32 = 32;
-export const MC_DV: u32 = 60;
 export const MC_HEADS: u32 = 64;
 export const MC_SIZE: u32 = MC_HEADS + MB_FL_COUNT * MB_SL_COUNT * 4;   // 896
 
@@ -551,7 +549,7 @@ if (offsetof<ChunkHdr>() > DESC_SIZE || offsetof<ChunkHdr>("kind") != D_KIND ||
   ERROR("ChunkHdr does not overlay a PageDesc (kind, and next / prev for list.ts)");
 }
 if (N_MEDIUM + 4 > NODE_SIZE || NR_PAGE_BINS > 32) ERROR("NodeHdr, its free lists and N_MEDIUM exceed NODE_SIZE");
-if (MC_SL_MAP + MB_FL_COUNT * 2 > MC_DV || MC_DV + 4 > MC_HEADS || (USABLE_PAGES << PAGE_SHIFT) >= (<u32>1 << (MB_FL_COUNT + 7))) ERROR("medium control block: the maps do not fit, or a region's size has no free list");
+if (MC_SL_MAP + MB_FL_COUNT * 2 > MC_HEADS || (USABLE_PAGES << PAGE_SHIFT) >= (<u32>1 << (MB_FL_COUNT + 7))) ERROR("medium control block: the maps do not fit, or a region's size has no free list");
 if (offsetof<CacheNode>() > CN_SIZE) ERROR("CacheNode exceeds CN_SIZE");
 if (CC_SCRATCH + 4 > CC_STATS || offsetof<CpuSlot>() != 16) ERROR("CpuSlot's tail does not fit before CC_STATS");
 if (offsetof<Track>() != TRACK_SIZE) ERROR("Track is not TRACK_SIZE bytes");

@@ -12,6 +12,8 @@
 //       or, when a block fits by now, that block, and the pages go back)
 //   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps)
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
+//   mediumRegionAt(pd) → the region of a page descriptor, and mediumCheckIn / mediumFreeIn / mediumResizeIn:
+//       the same three for a caller that has the region already (kmalloc.ts classify read the descriptor)
 //   mediumResize(ptr, bytes) → true when the block now holds `bytes` in place (shrunk by a split, or grown
 //       into the free block after it or into pages after its region)
 //   mediumPages(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
@@ -19,13 +21,13 @@
 //   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
 //   the walk totals (footprint.ts)
 // Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, index.ts
-// (callerRange). Calls page.ts (pagesExtend / pagesTrim / pagesFree: regions grow, shrink and go back),
+// (callerRange). Calls page.ts (pagesExtendUpTo / pagesTrim / pagesFree: regions grow, shrink and go back),
 // arena.ts (pageOf / pageAddr), list.ts, sync.ts.
 //
 // Call tree:
 //   mediumAlloc ─ lock ─ findFit (exact list, then the next non-empty larger list: the best, then lowest,
 //               │        of the first FIT_SCAN entries)
-//               │      └ none: growInPlace (a region whose end borders a free page run: pagesExtend)
+//               │      └ none: growRegion (a region whose end borders a free page run: pagesExtendUpTo)
 //               └ takeBlock (split off the rest: insertFree)
 //   mediumAddRegion ─ lock ─ findFit: a fit by now (threads) → pagesFree the new pages; else regionInit,
 //                   │        findFit (the new region's block)
@@ -34,6 +36,7 @@
 //                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
 //                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
 //   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block, or extend the region
+//   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary)
 //
 // Hostile pointers: a pointer is a live block start only when it is 16-aligned, its header lies inside its
 // region with room for a block, the header's size keeps the block inside the region, the check word is
@@ -62,12 +65,12 @@
 import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
-  MC_DV, MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
+  MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
   PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES,
 } from "./layout";
 import { PageDesc } from "./structs";
 import { chunkByteOf, pageAddr, pageOf } from "./arena";
-import { nodeAddr, pagesExtend, pagesFree, pagesTrim } from "./page";
+import { nodeAddr, pagesExtendUpTo, pagesFree, pagesTrim } from "./page";
 import { listPush, listRemove } from "./list";
 import { THREADED, heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
 
@@ -86,6 +89,14 @@ const REGION_GROWTH_SHIFT: u32 = 2;
 const REGION_GROWN_MAX: u32 = 64;
 // Regions tried for growth in place before the caller takes a new region.
 const GROW_TRIES: u32 = 64;
+// A region grown in place at the heap's top takes the free pages after it up to the next multiple of
+// GROW_ALIGN bytes (memory.grow's unit: those pages are committed anyway; page.ts pagesExtendUpTo gives
+// pages past the need only above the high-water mark), and at most 1/2^GROW_SLACK_SHIFT of the heap's
+// pages more than it needs (a small heap's regions take only what they need: cp-decl-bal −1.9 points
+// with 1/32). Measured (bench/util-peers.mjs): random-bal −2.7 → −1.2 points from dlmalloc, no trace
+// lower; bench/PROFILE.md "Medium heap and page runs, session 5".
+const GROW_ALIGN: usize = 64 << 10;
+const GROW_SLACK_SHIFT: u32 = 8;
 
 const MB_KEY: u32 = 0x6d656421;                       // 'med!'
 const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
@@ -136,7 +147,13 @@ export function mediumPages(node: u32): u32 {
   return c + MC_HEADS + (<usize>i << 2);
 }
 
-// Put the free block b of `size` bytes on its list (its next block's P is set: the caller saw to it).
+function insertFree(c: usize, b: usize, size: u32): void {
+  const nx = b + size;
+  store<u32>(nx, hdrWord(nx) | MB_F_PREV_FREE);                     // flags only: the check stays
+  linkFree(c, b, size);
+}
+
+// insertFree without the next block's P flag (the caller knows it is set: the rest of a split free block).
 function linkFree(c: usize, b: usize, size: u32): void {
   setHeader(b, size | MB_F_FREE);
   store<u32>(b + size - 4, size);                                  // footer
@@ -169,59 +186,6 @@ function removeFree(c: usize, b: usize, size: u32): void {
     if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
   }
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
-}
-
-// ---- the designated victim (dlmalloc's dv) ---------------------------------------------------------------
-// One free block of the heap, MC_DV, is on no list: the rest of the last split, or the last block freed
-// while there was none (or merged with it). A malloc that it fits at least as well as the free lists' fit
-// takes it (fitFor), and its rest stays the victim: no list operation; a free next to it merges into it
-// and it stays the victim: no list operation either. Everything that takes a free block off its list goes
-// through unlinkFree, which knows the victim.
-
-@inline function victimOf(c: usize): usize {
-  return <usize>load<u32>(c, MC_DV);
-}
-
-// Make the free block b of `size` bytes (its next block's P set) the victim: header, footer, no links.
-@inline function setVictim(c: usize, b: usize, size: u32): void {
-  setHeader(b, size | MB_F_FREE);
-  store<u32>(b + size - 4, size);                                  // footer
-  store<u32>(c, <u32>b, MC_DV);
-  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
-}
-
-// A new free block b of `size` bytes whose next block's P is set: the victim when there is none, else on
-// its list.
-@inline function keepFree(c: usize, b: usize, size: u32): void {
-  if (victimOf(c) == 0) setVictim(c, b, size);
-  else linkFree(c, b, size);
-}
-
-// keepFree, setting the next block's P first.
-function placeFree(c: usize, b: usize, size: u32): void {
-  const nx = b + size;
-  store<u32>(nx, hdrWord(nx) | MB_F_PREV_FREE);                     // flags only: the check stays
-  keepFree(c, b, size);
-}
-
-// Take the free block b of `size` bytes off its list, or out of the victim slot.
-function unlinkFree(c: usize, b: usize, size: u32): void {
-  if (b == victimOf(c)) {
-    store<u32>(c, 0, MC_DV);
-    store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
-  } else removeFree(c, b, size);
-}
-
-// The free block serving `size` bytes: the lists' fit (findFit), or the victim when it fits and is no
-// larger. 0 when none.
-function fitFor(c: usize, size: u32): usize {
-  const b = findFit(c, size);
-  const v = victimOf(c);
-  if (v != 0) {
-    const vs = sizeOf(v);
-    if (vs >= size && (b == 0 || vs <= sizeOf(b))) return v;
-  }
-  return b;
 }
 
 // A free block of at least `size` bytes: the best of the first FIT_SCAN entries of its own list, else
@@ -266,17 +230,13 @@ function findFit(c: usize, size: u32): usize {
   return best;
 }
 
-// Hand out `size` bytes from the free block b (on its list, or the victim): split off the rest when it
-// makes a block; the rest is the victim when b was (or there is none), else on its list.
+// Hand out `size` bytes from the free block b (on its list): split off the rest when it makes a block.
 function takeBlock(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  if (b == victimOf(c)) {
-    store<u32>(c, 0, MC_DV);
-    store<u32>(c, load<u32>(c, MC_FREE_BYTES) - have, MC_FREE_BYTES);
-  } else removeFree(c, b, have);
+  removeFree(c, b, have);
   if (have - size >= MB_MIN) {
     setHeader(b, size);
-    keepFree(c, b + size, have - size);                   // its next block keeps P
+    linkFree(c, b + size, have - size);                   // its next block keeps P
   } else {
     setHeader(b, have);
     const nx = b + have;
@@ -302,15 +262,24 @@ function markTails(d: usize, from: u32, to: u32): void {
 }
 
 // Grow the region at d in place by the pages its end needs for a free block of `size` bytes (taking the
-// free page run after it): true when its last block is now a free block of at least `size`. Lock held.
+// free page run after it), and, at the heap's top, by more of that run up to the next 64 KiB boundary
+// (GROW_ALIGN: memory grows by 64 KiB anyway, so those pages cost no footprint; at most GROW_SLACK_SHIFT of
+// the heap more): true when its last block is now a free block of at least `size`. Lock held.
 function growRegion(c: usize, d: usize, size: u32): bool {
   const pages = <u32>changetype<PageDesc>(d).objects;
   const end = regionEnd(d);
   const sent = end - MB_HDR;
   let tail: u32 = 0;
   if ((hdrWord(sent) & MB_F_PREV_FREE) != 0) tail = load<u32>(sent - 4);
-  const extra = <u32>((<usize>(size - tail) + PAGE_SIZE - 1) >> PAGE_SHIFT);
-  if (pages + extra > USABLE_PAGES || !pagesExtend(d, pages, pages + extra, true)) return false;
+  const need = <u32>((<usize>(size - tail) + PAGE_SIZE - 1) >> PAGE_SHIFT);
+  if (pages + need > USABLE_PAGES) return false;
+  let most = pages + <u32>((((end + (<usize>need << PAGE_SHIFT) + GROW_ALIGN - 1) & ~(<usize>GROW_ALIGN - 1)) - end) >> PAGE_SHIFT);
+  const cap = pages + need + (load<u32>(c, MC_PAGES) >> GROW_SLACK_SHIFT);
+  if (most > cap) most = cap;
+  if (most > USABLE_PAGES) most = USABLE_PAGES;
+  const now = pagesExtendUpTo(d, pages, pages + need, most, true);   // more than need only at the top
+  if (now == 0) return false;
+  const extra = now - pages;
   changetype<PageDesc>(d).objects = <u16>(pages + extra);
   markTails(d, pages, pages + extra);
   store<u32>(c, load<u32>(c, MC_PAGES) + extra, MC_PAGES);
@@ -320,11 +289,11 @@ function growRegion(c: usize, d: usize, size: u32): bool {
   let s = <u32>(extra << PAGE_SHIFT);
   if (tail != 0) {                                               // merge with the free block before
     b = sent - tail;
-    unlinkFree(c, b, tail);
+    removeFree(c, b, tail);
     killHeader(sent);
     s += tail;
   }
-  placeFree(c, b, s);
+  insertFree(c, b, s);
   return true;
 }
 
@@ -353,7 +322,7 @@ function regionInit(c: usize, node: u32, d: usize, pages: u32): usize {
   store<u32>(c, load<u32>(c, MC_NREGIONS) + 1, MC_NREGIONS);
   store<u32>(c, load<u32>(c, MC_PAGES) + pages, MC_PAGES);
   store<u32>(first, 0);                                           // no P: the block before is not free
-  placeFree(c, first, <u32>(end - MB_HDR - first));
+  insertFree(c, first, <u32>(end - MB_HDR - first));
   return c;
 }
 
@@ -382,11 +351,11 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
   if (c == 0) return 0;
   const size = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
-  let b = fitFor(c, size);
+  let b = findFit(c, size);
   if (b == 0) {
     let d = <usize>load<u32>(c, MC_REGIONS);
     for (let k: u32 = 0; d != 0 && k < GROW_TRIES; k++) {
-      if (growRegion(c, d, size)) { b = fitFor(c, size); break; }
+      if (growRegion(c, d, size)) { b = findFit(c, size); break; }
       d = <usize>changetype<PageDesc>(d).next;
     }
   }
@@ -405,7 +374,7 @@ export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): 
     c = controlOf(node);
     if (c == 0) {
       c = regionInit(0, node, d, pages);
-      const b = fitFor(c, size);
+      const b = findFit(c, size);
       if (ASC_NO_ASSERT == false) assert(b != 0);                  // mediumRegionPages made room for it
       const p = takeBlock(c, b, size);
       publish(nodeAddr(node) + N_MEDIUM, <u32>c);
@@ -419,11 +388,11 @@ export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): 
   // added a region with room: the pages go back and that block serves. (Added anyway, the region would
   // stay wholly free: findFit takes the smallest fit, the other block.) Otherwise nothing but the new
   // region's block fits, at the head of its list.
-  let b = fitFor(c, size);
+  let b = findFit(c, size);
   if (b != 0) pagesFree(d, pages, true);
   else {
     regionInit(c, node, d, pages);
-    b = fitFor(c, size);
+    b = findFit(c, size);
   }
   if (ASC_NO_ASSERT == false) assert(b != 0);                      // mediumRegionPages made room for it
   const p = takeBlock(c, b, size);
@@ -437,7 +406,13 @@ export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): 
 // or 0 when the descriptors say otherwise.
 export function regionOf(ptr: usize): usize {
   if (chunkByteOf(ptr) >= CT_RUN_TAIL) return 0;
-  let d = pageOf(ptr);
+  return mediumRegionAt(pageOf(ptr));
+}
+
+// The first descriptor of the region whose page descriptor is pd (a page in a chunk; kmalloc's classify
+// has read it already), or 0 when pd is no K_MEDIUM / K_MEDIUM_TAIL page of a region.
+export function mediumRegionAt(pd: usize): usize {
+  let d = pd;
   const k = changetype<PageDesc>(d).kind;
   if (k == K_MEDIUM_TAIL) d = <usize>changetype<PageDesc>(d).aux;
   else if (k != K_MEDIUM) return 0;
@@ -464,6 +439,11 @@ function checkIn(d: usize, ptr: usize): i32 {
 export function mediumCheck(ptr: usize): i32 {
   const d = regionOf(ptr);
   return d == 0 ? E_NOT_OURS : checkIn(d, ptr);
+}
+
+// mediumCheck for a pointer whose region (first descriptor d, from mediumRegionAt) is known.
+export function mediumCheckIn(d: usize, ptr: usize): i32 {
+  return checkIn(d, ptr);
 }
 
 // Usable bytes of the live block at ptr (mediumCheck said E_OK).
@@ -499,14 +479,14 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   const nw = hdrWord(nx);
   if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0) {      // the next block is free
     const ns = nw & ~MB_FLAGS;
-    unlinkFree(c, nx, ns);
+    removeFree(c, nx, ns);
     killHeader(nx);
     size += ns;
   }
   if ((hdrWord(b) & MB_F_PREV_FREE) != 0) {                       // the block before is free
     const ps = load<u32>(b - 4);
     const pb = b - ps;
-    unlinkFree(c, pb, ps);
+    removeFree(c, pb, ps);
     killHeader(b);
     b = pb;
     size += ps;
@@ -535,13 +515,18 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
       pagesTrim(d, pages, keep, true);
     }
   }
-  placeFree(c, b, size);                                          // the victim when it merged with it
+  insertFree(c, b, size);
 }
 
 // free(ptr) for a pointer on a medium region's page: E_OK, or why it is not a live block (nothing changed).
 export function mediumFree(ptr: usize): i32 {
   const d = regionOf(ptr);
-  if (d == 0) return E_NOT_OURS;
+  return d == 0 ? E_NOT_OURS : mediumFreeIn(d, ptr);
+}
+
+// mediumFree for a pointer whose region (first descriptor d, from mediumRegionAt) is known: kfreeSlow,
+// which read ptr's page descriptor already.
+export function mediumFreeIn(d: usize, ptr: usize): i32 {
   const c = <usize>changetype<PageDesc>(d).aux;
   lock(c + MC_LOCK);
   // threads: the region may have gone before the lock (single-threaded: d is still the region)
@@ -563,7 +548,11 @@ export function mediumFree(ptr: usize): i32 {
 // does not check the header again (the threaded build checks under the lock in any case).
 export function mediumResize(ptr: usize, bytes: usize, checked: bool = false): bool {
   const d = regionOf(ptr);
-  if (d == 0) return false;
+  return d != 0 && mediumResizeIn(d, ptr, bytes, checked);
+}
+
+// mediumResize for a pointer whose region (first descriptor d, from mediumRegionAt) is known: krealloc.
+export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool): bool {
   const c = <usize>changetype<PageDesc>(d).aux;
   const want = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
@@ -591,12 +580,12 @@ export function mediumResize(ptr: usize, bytes: usize, checked: bool = false): b
         growRegion(c, d, want - size)) nw = hdrWord(nx);
     const ns = nw & ~MB_FLAGS;
     if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0 && size + ns >= want) {
-      unlinkFree(c, nx, ns);
+      removeFree(c, nx, ns);
       killHeader(nx);
       const total = size + ns;
       if (total - want >= MB_MIN) {
         setHeader(b, want | (w & MB_F_PREV_FREE));
-        keepFree(c, b + want, total - want);                     // its next block keeps P
+        insertFree(c, b + want, total - want);
       } else {
         setHeader(b, total | (w & MB_F_PREV_FREE));
         const after = b + total;
@@ -625,8 +614,6 @@ export function mediumValidate(node: u32): u32 {
   let n: u32 = 0;
   if (c == 0) return 0;
   let freeBlocks: u32 = 0, freeBytes: u32 = 0, live: u32 = 0, regions: u32 = 0, allPages: u32 = 0;
-  const dv = victimOf(c);
-  let dvSeen = false;
   let d = <usize>load<u32>(c, MC_REGIONS);
   while (d != 0 && regions < 1 << 16) {
     regions++;
@@ -655,7 +642,6 @@ export function mediumValidate(node: u32): u32 {
         allFree = false;
       } else if (f) {
         if (prevFree || load<u32>(b + s - 4) != s) n = bad(n, b);
-        if (b == dv) dvSeen = true;
         freeBlocks++;
         freeBytes += s;
       } else { live++; allFree = false; }
@@ -672,7 +658,6 @@ export function mediumValidate(node: u32): u32 {
   if (allPages != load<u32>(c, MC_PAGES)) n = bad(n, c + MC_PAGES);
   if (freeBytes != load<u32>(c, MC_FREE_BYTES)) n = bad(n, c + MC_FREE_BYTES);
   if (live != load<u32>(c, MC_BLOCKS)) n = bad(n, c + MC_BLOCKS);
-  if (dv != 0 && !dvSeen) n = bad(n, c + MC_DV);                 // the victim is a free block of a region
   // the free lists: every entry a free block of its list's size, maps exact, as many entries as blocks
   let listed: u32 = 0;
   const flMap = load<u32>(c, MC_FL_MAP);
@@ -686,7 +671,7 @@ export function mediumValidate(node: u32): u32 {
       let prev: usize = 0;
       while (b != 0 && listed <= freeBlocks) {
         const owner = regionOf(b);
-        if (owner == 0 || <usize>changetype<PageDesc>(owner).aux != c || (hdrWord(b) & MB_F_FREE) == 0 || b == dv ||
+        if (owner == 0 || <usize>changetype<PageDesc>(owner).aux != c || (hdrWord(b) & MB_F_FREE) == 0 ||
             listOf(sizeOf(b)) != i || <usize>load<u32>(b, 12) != prev) { n = bad(n, b); break; }
         listed++;
         prev = b;
@@ -694,7 +679,7 @@ export function mediumValidate(node: u32): u32 {
       }
     }
   }
-  if (listed + (dvSeen ? 1 : 0) != freeBlocks) n = bad(n, c + MC_HEADS); // every free block listed, or the victim
+  if (listed != freeBlocks) n = bad(n, c + MC_HEADS);
   return n;
 }
 

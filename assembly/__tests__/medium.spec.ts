@@ -1,17 +1,17 @@
 // medium.spec.ts — the medium heap's internals: block sizes, the home region and its control block,
-// splitting and best fit, the designated victim (split from, merged into, given back, hostile frees at its
-// edges), coalescing with both neighbours (absorbed headers read as freed), growing a
-// region in place, trimming its free tail, giving a wholly free region back, in-place resize, and the
+// splitting and best fit, coalescing with both neighbours (absorbed headers read as freed), growing a
+// region in place (at the heap's top, up to a 64 KiB boundary once the heap is large), trimming its free
+// tail, giving a wholly free region back, in-place resize, and the
 // header checks a hostile pointer meets.
 import { freshHeap } from "./setup.include";
 import {
   mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree, mediumRegionPages, mediumResize,
   mediumUsable, mediumValidate, regionOf,
 } from "../medium";
-import { pagesAlloc, pagesFree, nodeAddr } from "../page";
+import { pagesAlloc, nodeAddr } from "../page";
 import { pageAddr } from "../arena";
 import {
-  D_OBJECTS, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, MC_BLOCKS, MC_DV, MC_FREE_BYTES, MC_NREGIONS, MC_PAGES,
+  D_OBJECTS, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, MC_BLOCKS, MC_FREE_BYTES, MC_NREGIONS, MC_PAGES,
   N_LARGE_PAGES, N_MEDIUM, PAGE_SIZE,
 } from "../layout";
 import { validate } from "../validate";
@@ -184,6 +184,32 @@ describe("regions grow, shrink and go back", () => {
     expect(validate()).toBe(0);
   });
 
+  test("a large heap's region at the heap's top grows past its need, up to a 64 KiB boundary", () => {
+    freshHeap();
+    const a = take(800000);                                       // two regions of ~196 pages, two chunks
+    const b = take(800000);
+    const c = control();
+    expect(load<u32>(c, MC_NREGIONS)).toBe(2);
+    const heapPages = load<u32>(c, MC_PAGES);
+    expect(heapPages >> 8).toBeGreaterThan(0);                    // large enough for a page of slack
+    const r = regionOf(b);                                        // the newest region, at the heap's top
+    const pages0 = <u32>load<u16>(r, D_OBJECTS);
+    const x = mediumAlloc(0, 20000);                              // no fit: b's region grows in place
+    expect(regionOf(x)).toBe(r);
+    const grown = <u32>load<u16>(r, D_OBJECTS) - pages0;
+    const end = pageAddr(r) + (<usize>(pages0 + grown) << 12);
+    const need = (mediumBlockSize(20000) + 4095) >> 12;           // at most: the tail before was < 20016
+    expect(grown).toBeGreaterThan(need);                          // more than it needed...
+    expect(grown).toBeLessThanOrEqual(need + (heapPages >> 8) + 1);
+    const bound = (pageAddr(r) + (<usize>(pages0 + need) << 12) + 0xffff) & ~(<usize>0xffff);
+    expect(end).toBeLessThanOrEqual(bound);                       // ...never past the 64 KiB boundary
+    expect(mediumValidate(0)).toBe(0);
+    expect(mediumFree(x)).toBe(E_OK);
+    expect(mediumFree(a)).toBe(E_OK);
+    expect(mediumFree(b)).toBe(E_OK);
+    expect(validate()).toBe(0);
+  });
+
   test("a wholly free region other than the home one goes back to page.ts", () => {
     freshHeap();
     const a = take(9000);
@@ -234,127 +260,6 @@ describe("regions grow, shrink and go back", () => {
     expect(mediumResize(a + 16, 100)).toBe(false);                // inside a block
     expect(mediumValidate(0)).toBe(0);
     expect(mediumFree(a)).toBe(E_OK);
-    expect(validate()).toBe(0);
-  });
-});
-
-// The heap's designated victim (medium.ts): a free block on no list, 0 when none.
-function victim(): usize {
-  return <usize>load<u32>(control(), MC_DV);
-}
-
-describe("the designated victim", () => {
-  test("the rest of a split is the victim; the next request that fits takes it, a free next to it merges into it", () => {
-    freshHeap();
-    const a = take(9000);
-    const ctl = control();
-    const v0 = victim();
-    expect(v0).toBe(a - 8 + mediumBlockSize(9000));               // the region's rest, on no list
-    const vs0 = load<u32>(v0) & ~15;
-    expect(load<u32>(v0) & 1).toBe(1);                            // a free block
-    expect(mediumValidate(0)).toBe(0);                            // counted as free, found on no list
-    const free0 = load<u32>(ctl, MC_FREE_BYTES);
-    const b = mediumAlloc(0, 1000);                               // the lists are empty: the victim serves
-    expect(b).toBe(v0 + 8);
-    expect(victim()).toBe(v0 + mediumBlockSize(1000));            // its rest stays the victim
-    expect(load<u32>(victim()) & ~15).toBe(vs0 - mediumBlockSize(1000));
-    expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free0 - mediumBlockSize(1000));
-    expect(mediumValidate(0)).toBe(0);
-    expect(mediumFree(b)).toBe(E_OK);                             // merges into the victim after it
-    expect(victim()).toBe(v0);
-    expect(load<u32>(v0) & ~15).toBe(vs0);
-    expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free0);
-    expect(mediumValidate(0)).toBe(0);
-    expect(mediumFree(a)).toBe(E_OK);                             // the block before merges with it too
-    expect(victim()).toBe(a - 8);
-    expect(load<u32>(ctl, MC_BLOCKS)).toBe(0);
-    expect(mediumValidate(0)).toBe(0);
-    expect(validate()).toBe(0);
-  });
-
-  test("hostile frees at the victim's edges get their error and change nothing", () => {
-    freshHeap();
-    const a = take(9000);
-    const ctl = control();
-    const v = victim();
-    const vs = load<u32>(v) & ~15;
-    const free0 = load<u32>(ctl, MC_FREE_BYTES);
-    expect(mediumFree(v + 8)).toBe(E_DOUBLE_FREE);                // the victim's own start: free already
-    expect(mediumFree(a)).toBe(E_OK);                             // a merges into it: a's header is its header
-    expect(mediumFree(a)).toBe(E_DOUBLE_FREE);
-    expect(mediumFree(v + 8)).toBe(E_DOUBLE_FREE);                // v's header was absorbed
-    expect(mediumFree(v + 24)).not.toBe(E_OK);                    // inside it
-    expect(mediumFree(v + vs - 16)).not.toBe(E_OK);               // its last bytes (the footer)
-    expect(mediumFree(v + vs + 8)).not.toBe(E_OK);                // past it: the sentinel
-    expect(mediumFree(a - 16)).not.toBe(E_OK);                    // the control block's end before it
-    expect(victim()).toBe(a - 8);
-    expect(load<u32>(ctl, MC_FREE_BYTES)).toBe(free0 + mediumBlockSize(9000));
-    expect(mediumValidate(0)).toBe(0);
-    expect(validate()).toBe(0);
-  });
-
-  test("the victim serves only when it fits no worse than the lists' fit; a free away from it goes on a list", () => {
-    freshHeap();
-    const a = take(9000);
-    const g = take(100);                                          // keeps a away from the victim
-    const v = victim();
-    expect(v).toBe(g - 8 + mediumBlockSize(100));
-    expect(mediumFree(a)).toBe(E_OK);                             // on its list: the victim is taken
-    expect(victim()).toBe(v);
-    expect(mediumValidate(0)).toBe(0);
-    expect(take(9000)).toBe(a);                                   // the exact list's block, not the victim
-    expect(victim()).toBe(v);
-    expect(mediumFree(a)).toBe(E_OK);
-    expect(mediumFree(g)).toBe(E_OK);                             // a, g and the victim: one victim
-    expect(victim()).toBe(a - 8);
-    expect(mediumValidate(0)).toBe(0);
-    expect(validate()).toBe(0);
-  });
-
-  test("the victim at a region's end grows with the region, is resized into, and goes back with it", () => {
-    freshHeap();
-    const a = take(9000);
-    const ctl = control();
-    const v = victim();
-    const pages0 = load<u32>(ctl, MC_PAGES);
-    expect(mediumResize(a, 9500)).toBe(true);                     // grows into the victim after it
-    expect(victim()).toBe(a - 8 + mediumBlockSize(9500));
-    expect(mediumValidate(0)).toBe(0);
-    const b = mediumAlloc(0, 100000);                             // no fit: the region grows, the victim with it
-    expect(b).toBe(a - 8 + mediumBlockSize(9500) + 8);            // where the victim started
-    expect(load<u32>(ctl, MC_PAGES)).toBeGreaterThan(pages0);
-    expect(mediumValidate(0)).toBe(0);
-    expect(mediumFree(b)).toBe(E_OK);                             // merged back and the free tail trimmed
-    expect(load<u32>(ctl, MC_PAGES)).toBeLessThanOrEqual(pages0 + 1);
-    expect(victim()).toBe(b - 8);
-    expect(mediumValidate(0)).toBe(0);
-    expect(validate()).toBe(0);
-    expect(v).toBeGreaterThan(a);
-  });
-
-  test("a wholly free second region goes back to page.ts with the victim it held", () => {
-    freshHeap();
-    const a = take(9000);
-    const d = pagesAlloc(0, 8, PAGE_SIZE, false);                 // pages after the home region: no growth
-    expect(d).not.toBe(0);
-    const y = mediumAlloc(0, (load<u32>(victim()) & ~15) - 8);    // the whole victim: none left
-    expect(y).not.toBe(0);
-    expect(victim()).toBe(0);
-    const b = take(200000);                                       // a second region: its rest is the victim
-    expect(regionOf(b)).not.toBe(regionOf(a));
-    const ctl = control();
-    expect(load<u32>(ctl, MC_NREGIONS)).toBe(2);
-    expect(regionOf(victim())).toBe(regionOf(b));
-    expect(mediumValidate(0)).toBe(0);
-    expect(mediumFree(b)).toBe(E_OK);                             // merges with it: the region goes back
-    expect(load<u32>(ctl, MC_NREGIONS)).toBe(1);
-    expect(victim()).toBe(0);
-    expect(mediumValidate(0)).toBe(0);
-    expect(mediumFree(y)).toBe(E_OK);
-    expect(mediumFree(a)).toBe(E_OK);
-    expect(victim()).toBe(a - 8);
-    expect(mediumValidate(0)).toBe(0);
-    pagesFree(d, 8, false);
     expect(validate()).toBe(0);
   });
 });
