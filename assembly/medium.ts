@@ -162,28 +162,32 @@ function linkFree(c: usize, b: usize, size: u32): void {
   const first = load<u32>(h);
   store<u32>(b, first, 8);
   store<u32>(b, 0, 12);
-  if (first != 0) store<u32>(<usize>first, <u32>b, 12);
   store<u32>(h, <u32>b);
-  const fl = i >> MB_SL_SHIFT;
-  const sm = c + MC_SL_MAP + (<usize>fl << 1);
-  store<u16>(sm, <u16>(<u32>load<u16>(sm) | (<u32>1 << (i & (MB_SL_COUNT - 1)))));
-  store<u32>(c, load<u32>(c, MC_FL_MAP) | (<u32>1 << fl), MC_FL_MAP);
+  if (first != 0) store<u32>(<usize>first, <u32>b, 12);
+  else {                                                         // the list was empty: its map bits
+    const fl = i >> MB_SL_SHIFT;
+    const sm = c + MC_SL_MAP + (<usize>fl << 1);
+    store<u16>(sm, <u16>(<u32>load<u16>(sm) | (<u32>1 << (i & (MB_SL_COUNT - 1)))));
+    store<u32>(c, load<u32>(c, MC_FL_MAP) | (<u32>1 << fl), MC_FL_MAP);
+  }
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
 }
 
 function removeFree(c: usize, b: usize, size: u32): void {
   const nx = load<u32>(b, 8);
   const pv = load<u32>(b, 12);
-  const i = listOf(size);
-  if (pv != 0) store<u32>(<usize>pv, nx, 8);
-  else store<u32>(headAt(c, i), nx);
   if (nx != 0) store<u32>(<usize>nx, pv, 12);
-  if (load<u32>(headAt(c, i)) == 0) {
-    const fl = i >> MB_SL_SHIFT;
-    const sm = c + MC_SL_MAP + (<usize>fl << 1);
-    const m = <u16>(<u32>load<u16>(sm) & ~(<u32>1 << (i & (MB_SL_COUNT - 1))));
-    store<u16>(sm, m);
-    if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
+  if (pv != 0) store<u32>(<usize>pv, nx, 8);
+  else {                                                         // the list's first: its head (and maps)
+    const i = listOf(size);
+    store<u32>(headAt(c, i), nx);
+    if (nx == 0) {                                               // the list is empty now
+      const fl = i >> MB_SL_SHIFT;
+      const sm = c + MC_SL_MAP + (<usize>fl << 1);
+      const m = <u16>(<u32>load<u16>(sm) & ~(<u32>1 << (i & (MB_SL_COUNT - 1))));
+      store<u16>(sm, m);
+      if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
+    }
   }
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
 }
@@ -423,7 +427,7 @@ export function mediumRegionAt(pd: usize): usize {
 // absorbed header), E_NOT_OURS (the control block) or E_NOT_OBJECT. Reads only inside the region.
 function checkIn(d: usize, ptr: usize): i32 {
   const r = pageAddr(d);
-  const end = regionEnd(d);
+  const end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);      // regionEnd, r reused
   if ((ptr & (MB_GRAIN - 1)) != 0 || ptr < r + 2 * MB_HDR || ptr + MB_MIN > end) return E_NOT_OBJECT;
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
