@@ -87,6 +87,9 @@ const TRIM_PAGES: u32 = 16;
 const REGION_MIN_PAGES: u32 = 1;
 const REGION_GROWTH_SHIFT: u32 = 2;
 const REGION_GROWN_MAX: u32 = 64;
+// (Measured and not kept, bench/PROFILE.md "Medium heap and page runs, session 5": a designated victim —
+// a free block on no list, dlmalloc's dv, or a region's last free block as its top — served almost no
+// request here and cost +26 instructions per operation on random-bal; TRIM_PAGES 32 or 64: no gain.)
 // Regions tried for growth in place before the caller takes a new region.
 const GROW_TRIES: u32 = 64;
 // A region grown in place at the heap's top takes the free pages after it up to the next multiple of
