@@ -8,8 +8,8 @@
 // Hostile callers (a C program, a confused JS caller): no export traps, hangs or writes memory because
 // of a garbage handle or pointer. Every cache handle is checked against the registry of caches before
 // anything reads it (userCache / knownCache: a kmem_cache on a boot-cache slab page — or, knownCache
-// only, in a header cache slot (cache.ts) — with the live magic and its own address, found by arithmetic
-// from the address first); every prefill handle likewise (prefill.ts prefillHandle:
+// only, in a header cache slot or an own medium block (cache.ts) — with the live magic and its own
+// address, found by arithmetic from the address first, or the own block's checked header); every prefill handle likewise (prefill.ts prefillHandle:
 // an allocated sheaf marked as a handle); every output or input pointer range must be memory a caller
 // may hand over (callerRange: below the heap base, or inside one allocated block). A refused call returns
 // 0 / E_BAD_CACHE / E_INVALID and changes nothing but the error code.
@@ -42,7 +42,7 @@ import {
 } from "./layout";
 import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, memoryEnd, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
-import { mediumRange } from "./medium";
+import { mediumOwnAt, mediumRange, mediumUsable } from "./medium";
 import { BOOT, cacheCreate, heapInit, inHeaderSlot } from "./cache";
 import { cacheDestroy, liveAt, liveObjects } from "./destroy";
 import { setError, freeFailed } from "./report";
@@ -60,7 +60,9 @@ export { NR_STATS } from "./stats";
 // ---- handle and pointer checks ---------------------------------------------------------------------
 
 // A cache the heap knows: the boot cache, a live kmem_cache in a header cache slot (the heap's own
-// caches: cache.ts inHeaderSlot, arithmetic from the header's slot fields), or a live kmem_cache: a
+// caches: cache.ts inHeaderSlot, arithmetic from the header's slot fields) or in an own medium block (a
+// small heap's own caches past the slots: medium.ts mediumOwnAt checks the block header, then the
+// magic and C_SELF, inside the block), or a live kmem_cache: a
 // cache-line-aligned address (every kmem_cache is) on a page of a boot-cache slab (its page descriptor says so: arithmetic from the
 // address, one byte and one word loaded) holding the live magic and, in C_SELF, its own address (both
 // cleared by destroy). The handle's bytes are read only once its page is known to be the boot cache's,
@@ -69,7 +71,12 @@ export { NR_STATS } from "./stats";
 @inline function knownCache(c: usize): bool {
   if (c == BOOT) return true;
   if (inHeaderSlot(c)) return load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
-  if ((c & (CACHE_LINE - 1)) != 0 || chunkByteOf(c) >= CT_RUN_TAIL) return false;
+  if (chunkByteOf(c) >= CT_RUN_TAIL) return false;
+  const k = changetype<PageDesc>(pageOf(c)).kind;
+  if (k == K_MEDIUM || k == K_MEDIUM_TAIL) {           // own blocks are ≥ C_SELF + 4 bytes (cache.ts)
+    return mediumOwnAt(c) && mediumUsable(c) >= <usize>C_HDR && load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
+  }
+  if ((c & (CACHE_LINE - 1)) != 0) return false;
   if (<usize>changetype<PageDesc>(pageOf(c)).cache != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
   return <u64>c + C_HDR <= memoryEnd() && <usize>load<u32>(c, C_SELF) == c;
 }

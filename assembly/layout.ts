@@ -321,6 +321,9 @@ export const N_MEDIUM: u32 = N_FREE_LISTS + NR_PAGE_BINS * 4; // after the bins 
 //   size   bytes of the block, header included, a multiple of 16      ..., and its size in its last u32)
 //   F (bit 0) free   P (bit 1) the block before is free (its size is the u32 just below this header)
 //   R (bit 2) reserved: the node's control block (the home region's first block) and the sentinel
+//   O (bit 3) own: a live block the heap holds for its own structures in a small heap (a kmem_cache past
+//          the header cache slots, a kmalloc class's sheaf: cache.ts, sheaf.ts); free() refuses it
+//          (E_NOT_OURS), only mediumFree(ptr, true) frees it
 //   check  medium.ts keyOf(block, size): the block address and size mixed with a constant; a header whose
 //          check fails is no block start. A header absorbed by coalescing keeps F with size 0 and
 //          keyOf(block, 0): a later free() of it is a double free.
@@ -344,6 +347,7 @@ export const MB_FL_COUNT: u32 = 13;              // block sizes < 2^20 (a region
 export const MB_F_FREE: u32 = 1;
 export const MB_F_PREV_FREE: u32 = 2;
 export const MB_F_RESERVED: u32 = 4;
+export const MB_F_OWN: u32 = 8;
 export const MB_FLAGS: u32 = MB_GRAIN - 1;
 export const MC_LOCK: u32 = 0;
 export const MC_FL_MAP: u32 = 4;
