@@ -43,7 +43,7 @@ import {
 import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, memoryEnd, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
 import { mediumOwnAt, mediumRange, mediumUsable } from "./medium";
-import { BOOT, cacheCreate, heapInit, inHeaderSlot } from "./cache";
+import { BOOT, cacheCreate, heapInit, inHeaderSlot, onOwnBlock } from "./cache";
 import { cacheDestroy, liveAt, liveObjects } from "./destroy";
 import { setError, freeFailed } from "./report";
 import { pinCpu } from "./percpu";
@@ -68,17 +68,22 @@ export { NR_STATS } from "./stats";
 // cleared by destroy). The handle's bytes are read only once its page is known to be the boot cache's,
 // and C_SELF only within memory. Cheaper than checkObject(BOOT, ...) — no reciprocal, no bitmap — and as
 // strict: a word inside a kmem_cache holding the magic could not also hold its own address there.
-@inline function knownCache(c: usize): bool {
+// Not @inline: the exports that call it are cold (one copy of it, not seven, in the bundle).
+function knownCache(c: usize): bool {
   if (c == BOOT) return true;
   if (inHeaderSlot(c)) return load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
   if (chunkByteOf(c) >= CT_RUN_TAIL) return false;
-  const k = changetype<PageDesc>(pageOf(c)).kind;
-  if (k == K_MEDIUM || k == K_MEDIUM_TAIL) {           // own blocks are ≥ C_SELF + 4 bytes (cache.ts)
-    return mediumOwnAt(c) && mediumUsable(c) >= <usize>C_HDR && load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
-  }
+  if (onOwnBlock(c)) return ownCache(c);
   if ((c & (CACHE_LINE - 1)) != 0) return false;
   if (<usize>changetype<PageDesc>(pageOf(c)).cache != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
   return <u64>c + C_HDR <= memoryEnd() && <usize>load<u32>(c, C_SELF) == c;
+}
+
+// knownCache of an address on a medium region's page: a live kmem_cache in an own block (its header
+// checked first; an own block holding a kmem_cache is at least C_HDR bytes). Not inlined: knownCache is.
+function ownCache(c: usize): bool {
+  return mediumOwnAt(c) && mediumUsable(c) >= <usize>C_HDR && load<u32>(c, C_MAGIC) == CACHE_MAGIC &&
+    <usize>load<u32>(c, C_SELF) == c;
 }
 
 // A cache a caller may operate on: known, and not one of the heap's own (boot, sheaves, kmalloc-N...).

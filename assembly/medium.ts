@@ -419,8 +419,9 @@ function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
   const check = load<u32>(b, 4);
   if (size == 0) return (w & MB_F_FREE) != 0 && check == keyOf(b, 0) ? E_DOUBLE_FREE : E_NOT_OBJECT;
   if (size < MB_MIN || size > <u32>(end - MB_HDR - b) || check != keyOf(b, size)) return E_NOT_OBJECT;
-  if ((w & MB_F_RESERVED) != 0 || ((w & MB_F_OWN) != 0) != own) return E_NOT_OURS;
-  return (w & MB_F_FREE) != 0 ? E_DOUBLE_FREE : E_OK;
+  if ((w & MB_F_RESERVED) != 0) return E_NOT_OURS;
+  if ((w & MB_F_FREE) != 0) return E_DOUBLE_FREE;                 // (a free block never has O)
+  return ((w & MB_F_OWN) != 0) != own ? E_NOT_OURS : E_OK;
 }
 
 // Is ptr (on a K_MEDIUM / K_MEDIUM_TAIL page) a live medium block? Changes nothing.
