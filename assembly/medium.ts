@@ -351,9 +351,14 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
 
 // An own block of `bytes` (O set: the heap's own structure) from node's medium heap, as mediumAlloc
 // (a free block, or a region grown in place; never a new region), or 0.
+// Threads: O is set under the lock again (a free of the block before it writes P into the same word).
 export function mediumAllocOwn(node: u32, bytes: usize): usize {
   const p = mediumAlloc(node, bytes);
-  if (p != 0) store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | MB_F_OWN); // flags only: the check stays
+  if (p == 0) return 0;
+  const c = controlOf(node);
+  lock(c + MC_LOCK);
+  store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | MB_F_OWN);        // flags only: the check stays
+  unlock(c + MC_LOCK);
   return p;
 }
 
