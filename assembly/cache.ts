@@ -9,8 +9,9 @@
 // smallHeap() and onOwnBlock() (sheaf.ts).
 // Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and releases a cache header.
 // Invariant: a kmem_cache is the boot cache, an allocated object of the boot cache, a header slot
-// whose slotFree bit is clear, or (a small heap's own cache past the slots) an own block of the medium
-// heap (medium.ts mediumAllocOwn); only a cache created as the heap's own (F_INTERNAL, or kmalloc's
+// whose slotFree bit is clear, or (a small heap's own cache past the slots) the first cache-line
+// boundary inside an own block of the medium heap (medium.ts mediumAllocOwn; the block's address in
+// C_OWN_BLOCK, 0 in every other kmem_cache); only a cache created as the heap's own (F_INTERNAL, or kmalloc's
 // classes: cacheCreate's heapOwned) takes a slot or an own block, so every user cache lies on a
 // boot-cache slab page.
 // Small heap (smallHeap(): the high-water mark within SMALL_HEAP_BYTES of chunk 0): the heap's own
@@ -20,7 +21,7 @@
 // objects was a whole page of a small heap's footprint (perl: 8 KiB of 114.8). onOwnBlock() tells a
 // free where such an object came from (its page is a medium region's).
 // Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), medium.ts (own blocks:
-// mediumAllocOwn, mediumFree(ptr, true)), debugslot.ts (the slot
+// mediumAllocOwn, mediumFreeOwn(ptr)), debugslot.ts (the slot
 // sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, inuse.ts (which
 // double-free mechanism a new cache gets: hardenFlags), slab.ts (the stride's inverse: setObjectDivisor),
 // threads.ts (init).
@@ -42,11 +43,11 @@ import {
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
   MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_DEBUG_OFF, C_TRACK_OFF, C_SLAB_MASK, C_INUSE_OFF,
   C_QUAR_COUNT, F_INUSE, C_SELF, H_SLOTS, H_SLOT_COUNT, H_SLOT_FREE, MAX_HEADER_CACHES,
-  H_HIGH_WATER, K_MEDIUM, K_MEDIUM_TAIL,
+  H_HIGH_WATER, K_MEDIUM, K_MEDIUM_TAIL, C_OWN_BLOCK, MB_GRAIN,
 } from "./layout";
 import { CpuSlot, PageDesc } from "./structs";
 import { CHUNK_BASE, HEAP, alignUp, arenaInit, pageOf } from "./arena";
-import { mediumAllocOwn, mediumFree } from "./medium";
+import { mediumAllocOwn, mediumFreeOwn } from "./medium";
 import { allocOne, freeOne } from "./node";
 import { setObjectDivisor } from "./slab";
 import { currentNode, emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
@@ -260,10 +261,16 @@ export function onOwnBlock(p: usize): bool {
   return k == K_MEDIUM || k == K_MEDIUM_TAIL;
 }
 
+// The own block of the kmem_cache cacheMemory returned last (0: none); createWith keeps it in C_OWN_BLOCK.
+let ownBlock: usize = 0;
+
 // Memory for one kmem_cache: a free header slot for the heap's own caches while one is left, then in a
-// small heap an own block of the medium heap when one fits there, else an object of the boot cache. 0
-// when there is no memory. Heap lock held (the medium heap's lock nests inside it: medium.ts Locking).
+// small heap an own block of the medium heap when one fits there (the cache at its first cache-line
+// boundary, as every kmem_cache: a block 48 bytes larger, medium blocks being 16-aligned; ownBlock says
+// where the block starts), else an object of the boot cache. 0 when there is no memory. Heap lock held
+// (the medium heap's lock nests inside it: medium.ts Locking).
 function cacheMemory(heapOwned: bool): usize {
+  ownBlock = 0;
   const free = load<u32>(HEAP, H_SLOT_FREE);
   if (heapOwned && free != 0) {
     const i = <u32>ctz(free);
@@ -271,8 +278,11 @@ function cacheMemory(heapOwned: bool): usize {
     return <usize>load<u32>(HEAP, H_SLOTS) + <usize>i * <usize>load<u32>(HEAP, H_CACHE_BYTES);
   }
   if (heapOwned && smallHeap()) {
-    const m = mediumAllocOwn(currentNode, <usize>load<u32>(HEAP, H_CACHE_BYTES));
-    if (m != 0) return m;
+    const m = mediumAllocOwn(currentNode, <usize>(load<u32>(HEAP, H_CACHE_BYTES) + CACHE_LINE - MB_GRAIN));
+    if (m != 0) {
+      ownBlock = m;
+      return alignUp(m, CACHE_LINE);
+    }
   }
   return allocOne(BOOT, 0xffffffff);
 }
@@ -283,7 +293,7 @@ export function cacheRelease(c: usize): void {
     const i = <u32>((c - <usize>load<u32>(HEAP, H_SLOTS)) / <usize>load<u32>(HEAP, H_CACHE_BYTES));
     store<u32>(HEAP, load<u32>(HEAP, H_SLOT_FREE) | (<u32>1 << i), H_SLOT_FREE);
   } else if (onOwnBlock(c)) {
-    const e = mediumFree(c, true);
+    const e = mediumFreeOwn(<usize>load<u32>(c, C_OWN_BLOCK));
     if (ASC_NO_ASSERT == false) assert(e == E_OK);             // an own block (cacheMemory)
   } else freeOne(BOOT, c);
 }
@@ -327,6 +337,7 @@ function createWith(size: u32, align: u32, flags: u32, arrayCap: u32, heapOwned:
   const c = cacheMemory(heapOwned);
   if (c == 0) { heapUnlock(); setError(E_NOMEM); return 0; }
   memory.fill(c, 0, load<u32>(HEAP, H_CACHE_BYTES));
+  store<u32>(c, <u32>ownBlock, C_OWN_BLOCK);            // (0 but for an own block: cacheRelease)
   const e = setupCache(c, size, align, flags, arrayCap);
   if (e != E_OK) {
     cacheRelease(c);

@@ -38,7 +38,7 @@ import { PageDesc, Sheaf } from "./structs";
 import {
   C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, E_BAD_CACHE,
   F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_MEDIUM, K_MEDIUM_TAIL, K_SLAB, K_TAIL, PAGE_SHIFT,
-  CACHE_LINE, C_HDR, C_SELF, CHUNK_SIZE, DESC_SHIFT,
+  CACHE_LINE, C_HDR, C_SELF, CHUNK_SIZE, DESC_SHIFT, C_OWN_BLOCK,
 } from "./layout";
 import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, memoryEnd, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
@@ -73,17 +73,21 @@ function knownCache(c: usize): bool {
   if (c == BOOT) return true;
   if (inHeaderSlot(c)) return load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
   if (chunkByteOf(c) >= CT_RUN_TAIL) return false;
-  if (onOwnBlock(c)) return ownCache(c);
   if ((c & (CACHE_LINE - 1)) != 0) return false;
+  if (onOwnBlock(c)) return ownCache(c);
   if (<usize>changetype<PageDesc>(pageOf(c)).cache != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
   return <u64>c + C_HDR <= memoryEnd() && <usize>load<u32>(c, C_SELF) == c;
 }
 
-// knownCache of an address on a medium region's page: a live kmem_cache in an own block (its header
-// checked first; an own block holding a kmem_cache is at least C_HDR bytes). Not inlined: knownCache is.
+// knownCache of a cache-line-aligned address on a medium region's page: a live kmem_cache in an own
+// block (cache.ts cacheMemory: at the block's first cache-line boundary, the block's address in
+// C_OWN_BLOCK): its header [c, c + C_HDR) inside memory, the block it names an own block (header checked)
+// that starts less than a cache line before c and holds the whole header, then the magic and C_SELF.
 function ownCache(c: usize): bool {
-  return mediumOwnAt(c) && mediumUsable(c) >= <usize>C_HDR && load<u32>(c, C_MAGIC) == CACHE_MAGIC &&
-    <usize>load<u32>(c, C_SELF) == c;
+  if (<u64>c + C_HDR > memoryEnd()) return false;
+  const b = <usize>load<u32>(c, C_OWN_BLOCK);
+  return b <= c && c - b < <usize>CACHE_LINE && mediumOwnAt(b) && mediumUsable(b) >= c - b + <usize>C_HDR &&
+    load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
 }
 
 // A cache a caller may operate on: known, and not one of the heap's own (boot, sheaves, kmalloc-N...).

@@ -12,7 +12,7 @@
 //       or, when a block fits by now, that block, and the pages go back)
 //   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps)
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
-//   mediumAllocOwn(node, bytes) / mediumFree(ptr, true) / mediumOwnAt(ptr): an own block (O flag,
+//   mediumAllocOwn(node, bytes) / mediumFreeOwn(ptr) / mediumOwnAt(ptr): an own block (O flag,
 //       layout.ts), the heap's own structure in a small heap (cache.ts kmem_caches, sheaf.ts sheaves):
 //       taken from a free block or a region grown in place only (never a new region), refused by free(),
 //       realloc and mediumRange like the control block, counted as internal bytes by the footprint walk
@@ -332,6 +332,12 @@ export function mediumRegionPages(node: u32, bytes: usize): u32 {
 // A block of `bytes` from node's medium heap: a free block, or one made by growing a region in place.
 // 0 when neither works (or the node has no medium heap yet).
 export function mediumAlloc(node: u32, bytes: usize): usize {
+  return allocBlock(node, bytes, 0);
+}
+
+// mediumAlloc's body, for a block whose header gets `flags` (0, or MB_F_OWN) under the same lock. Inlined
+// into each of its two callers (mediumAlloc keeps a single caller, kmalloc.ts, which inlines it in turn).
+@inline function allocBlock(node: u32, bytes: usize, flags: u32): usize {
   const c = controlOf(node);
   if (c == 0) return 0;
   const size = mediumBlockSize(bytes);
@@ -345,21 +351,17 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
     }
   }
   const p = b != 0 ? takeBlock(c, b, size) : 0;
+  if (flags != 0 && p != 0) store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | flags); // flags only: the check stays
   unlock(c + MC_LOCK);
   return p;
 }
 
 // An own block of `bytes` (O set: the heap's own structure) from node's medium heap, as mediumAlloc
 // (a free block, or a region grown in place; never a new region), or 0.
-// Threads: O is set under the lock again (a free of the block before it writes P into the same word).
+// O is set under the lock that took the block (threads: a free of the block before it writes P into the
+// same header word).
 export function mediumAllocOwn(node: u32, bytes: usize): usize {
-  const p = mediumAlloc(node, bytes);
-  if (p == 0) return 0;
-  const c = controlOf(node);
-  lock(c + MC_LOCK);
-  store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | MB_F_OWN);        // flags only: the check stays
-  unlock(c + MC_LOCK);
-  return p;
+  return allocBlock(node, bytes, MB_F_OWN);
 }
 
 // Make the pages at d (`pages` of them from page.ts on `node`, descriptors zero) a region of node's
@@ -514,8 +516,18 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
 }
 
 // free(ptr) for a pointer on a medium region's page: E_OK, or why it is not a live block (nothing changed).
-// `own`: ptr must be an own block (mediumAllocOwn; its O flag goes), and any other block is refused.
-export function mediumFree(ptr: usize, own: bool = false): i32 {
+export function mediumFree(ptr: usize): i32 {
+  return freeBlock(ptr, false);
+}
+
+// Free the own block at ptr (mediumAllocOwn; its O flag goes): E_OK, or why it is not one (any other
+// block is refused: E_NOT_OURS; nothing changed).
+export function mediumFreeOwn(ptr: usize): i32 {
+  return freeBlock(ptr, true);
+}
+
+// The body of both frees (inlined into each: mediumFree keeps a single caller, kmalloc.ts kfreeSlow).
+@inline function freeBlock(ptr: usize, own: bool): i32 {
   const d = regionOf(ptr);
   if (d == 0) return E_NOT_OURS;
   const c = <usize>changetype<PageDesc>(d).aux;

@@ -37,7 +37,7 @@ import { HEAP } from "./arena";
 import { allocOne, cnAddr, freeOne, freeToSlabs, lockNode } from "./node";
 import { objectAt, slabIsFree } from "./slab";
 import { cacheCreateInternal, onOwnBlock, smallHeap } from "./cache";
-import { mediumAllocOwn, mediumFree } from "./medium";
+import { mediumAllocOwn, mediumFreeOwn } from "./medium";
 import { currentNode, emptySheaf } from "./percpu";
 import {
   BARN_GET, BARN_GET_FAIL, BARN_PUT, BARN_PUT_FAIL, SHEAF_ALLOC, SHEAF_FLUSH, SHEAF_FREE, stat,
@@ -146,7 +146,7 @@ export function sheafNew(cache: usize, cap: u32, node: u32): usize {
 export function sheafDelete(cache: usize, s: usize): void {
   if (s == emptySheaf()) return;
   if (onOwnBlock(s)) {
-    const e = mediumFree(s, true);
+    const e = mediumFreeOwn(s);
     if (ASC_NO_ASSERT == false) assert(e == 0);                // an own block (sheafMemory)
   } else freeOne(sheafCache(changetype<Sheaf>(s).cap), s);
   stat(cache, SHEAF_FREE);

@@ -58,20 +58,27 @@ describe("a small heap's own objects", () => {
     const f = heap.footprint();
     expect(sum(f)).toBe(f.total);
     expect(f.other).toBe(0);
-    // the two kmem_caches' bytes (a block's usable size: the struct rounded to 16, plus 8), not a page
+    // the two kmem_caches' blocks (the struct and up to a cache line to align it), not a page
     expect(f.internal).toBeGreaterThanOrEqual(2 * s.bytes);
-    expect(f.internal).toBeLessThan(2 * (s.bytes + 2 * L.MB_GRAIN!));
+    expect(f.internal).toBeLessThan(2 * (s.bytes + L.CACHE_LINE! + L.MB_GRAIN!));
     for (const a of own) {
       expect(Boolean(heap.wasm.cache_valid(a))).toBe(true);  // a known cache (index.ts knownCache)
       expect(Boolean(heap.wasm.cache_valid(a + 16))).toBe(false);
       expect(heap.wasm.cache_alloc(a)).toBe(0);              // an internal cache: refused as a handle
       // free / realloc / usable size of its address: a typed error, nothing changed
-      let err: unknown;
-      try { heap.free(a); } catch (e) { err = e; }
-      expect(err).toBeInstanceOf(InvalidFreeError);
-      expect((err as InvalidFreeError).reason).toBe("not-ours");
-      expect(() => heap.realloc(a, 8)).toThrow();
-      expect(() => heap.usableSize(a)).toThrow();
+      // (the cache sits at its own block's first cache-line boundary: the block's address in C_OWN_BLOCK)
+      expect(a % L.CACHE_LINE!).toBe(0);
+      const block = heap.u32(a + L.C_OWN_BLOCK!);
+      expect(a - block).toBeGreaterThanOrEqual(0);
+      expect(a - block).toBeLessThan(L.CACHE_LINE!);
+      for (const p of new Set([block, a])) {
+        let err: unknown;
+        try { heap.free(p); } catch (e) { err = e; }
+        expect(err).toBeInstanceOf(InvalidFreeError);
+        expect((err as InvalidFreeError).reason).toBe(p === block ? "not-ours" : "not-object");
+        expect(() => heap.realloc(p, 8)).toThrow();
+        expect(() => heap.usableSize(p)).toThrow();
+      }
     }
     expect(heap.footprint()).toEqual(f);
     expect(heap.validate().ok).toBe(true);

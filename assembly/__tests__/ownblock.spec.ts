@@ -4,7 +4,7 @@
 // pointer to one meets, and a large heap keeping the internal caches' slabs.
 import { freshHeap } from "./setup.include";
 import {
-  mediumAddRegion, mediumAlloc, mediumAllocOwn, mediumCheck, mediumFree, mediumOwnAt, mediumRange,
+  mediumAddRegion, mediumAlloc, mediumAllocOwn, mediumCheck, mediumFree, mediumFreeOwn, mediumOwnAt, mediumRange,
   mediumRegionPages, mediumResize, mediumUsable, mediumValidate,
 } from "../medium";
 import { pagesAlloc, nodeAddr } from "../page";
@@ -14,7 +14,7 @@ import { sheafDelete, sheafNew } from "../sheaf";
 import { HEAP, CHUNK_BASE, pageOf } from "../arena";
 import { PageDesc } from "../structs";
 import {
-  C_FLAGS, E_DOUBLE_FREE, E_NOT_OURS, E_OK, F_INTERNAL, F_KMALLOC, H_CACHE_BYTES, H_HIGH_WATER, H_SHEAF_CACHES,
+  C_FLAGS, C_OWN_BLOCK, CACHE_LINE, E_DOUBLE_FREE, E_NOT_OURS, E_OK, F_INTERNAL, F_KMALLOC, H_CACHE_BYTES, H_HIGH_WATER, H_SHEAF_CACHES,
   H_SLOT_FREE, MB_F_OWN, MB_HDR, MC_BLOCKS, N_MEDIUM, PAGE_SIZE, SH_HDR, SHEAF_CLASSES,
 } from "../layout";
 import { validate } from "../validate";
@@ -54,12 +54,12 @@ describe("own blocks", () => {
     expect(mediumResize(own, 16)).toBe(false);
     expect(mediumRange(own, 8)).toBe(false);                  // no caller range inside it
     expect(load<u32>(control(), MC_BLOCKS)).toBe(blocks);     // nothing changed
-    expect(mediumFree(user, true)).toBe(E_NOT_OURS);         // an own free of a user block: refused too
+    expect(mediumFreeOwn(user)).toBe(E_NOT_OURS);         // an own free of a user block: refused too
     expect(mediumCheck(user)).toBe(E_OK);
     expect(mediumValidate(0)).toBe(0);
     expect(validate()).toBe(0);
-    expect(mediumFree(own, true)).toBe(E_OK);
-    expect(mediumFree(own, true)).toBe(E_DOUBLE_FREE);
+    expect(mediumFreeOwn(own)).toBe(E_OK);
+    expect(mediumFreeOwn(own)).toBe(E_DOUBLE_FREE);
     expect(mediumOwnAt(own)).toBe(false);
     expect(load<u32>(control(), MC_BLOCKS)).toBe(blocks - 1);
     expect(mediumFree(user)).toBe(E_OK);
@@ -75,7 +75,7 @@ describe("own blocks", () => {
     expect(mediumFree(a)).toBe(E_OK);                          // sets P on own's header
     expect(mediumOwnAt(own)).toBe(true);
     expect(mediumValidate(0)).toBe(0);
-    expect(mediumFree(own, true)).toBe(E_OK);                  // coalesces with a's free block
+    expect(mediumFreeOwn(own)).toBe(E_OK);                  // coalesces with a's free block
     expect(mediumFree(b)).toBe(E_OK);
     expect(validate()).toBe(0);
   });
@@ -95,14 +95,19 @@ describe("kmem_caches past the header cache slots", () => {
     const c = cacheCreateInternal(96);
     expect(c).not.toBe(0);
     expect(onOwnBlock(c)).toBe(true);
-    expect(mediumOwnAt(c)).toBe(true);
-    expect(mediumUsable(c)).toBeGreaterThanOrEqual(<usize>load<u32>(HEAP + H_CACHE_BYTES));
-    expect(mediumFree(c)).toBe(E_NOT_OURS);                    // a user free of it: refused
+    expect(c & (CACHE_LINE - 1)).toBe(0);                      // cache-line aligned, as every kmem_cache
+    const b = <usize>load<u32>(c, C_OWN_BLOCK);
+    expect(c - b).toBeLessThan(<usize>CACHE_LINE);
+    expect(mediumOwnAt(b)).toBe(true);
+    expect(mediumUsable(b)).toBeGreaterThanOrEqual(c - b + <usize>load<u32>(HEAP + H_CACHE_BYTES));
+    expect(load<u32>(noMedium, C_OWN_BLOCK)).toBe(0);
+    expect(mediumFree(b)).toBe(E_NOT_OURS);                    // a user free of it: refused
+    if (c != b) expect(mediumFree(c)).not.toBe(E_OK);
     expect(validate()).toBe(0);
     const blocks = load<u32>(control(), MC_BLOCKS);
     expect(cacheDestroy(c)).toBe(E_OK);
     expect(load<u32>(control(), MC_BLOCKS)).toBe(blocks - 1);
-    expect(mediumOwnAt(c)).toBe(false);
+    expect(mediumOwnAt(b)).toBe(false);
     expect(cacheDestroy(noMedium)).toBe(E_OK);
     expect(mediumFree(user)).toBe(E_OK);
     store<u32>(HEAP + H_SLOT_FREE, saved);
