@@ -2,12 +2,12 @@
 // (medium.ts mediumAllocOwn, the O flag), kmem_caches past the header cache slots and kmalloc classes'
 // sheaves placed there (cache.ts cacheMemory, sheaf.ts sheafMemory), their frees, the checks a user
 // pointer to one meets, and a large heap keeping the internal caches' slabs.
-import { freshHeap } from "./setup.include";
+import { freshHeap, takeMedium } from "./setup.include";
 import {
-  mediumAddRegion, mediumAlloc, mediumAllocOwn, mediumCheck, mediumFree, mediumFreeOwn, mediumOwnAt, mediumRange,
-  mediumRegionPages, mediumResize, mediumUsable, mediumValidate,
+  mediumAllocOwn, mediumCheck, mediumFree, mediumFreeOwn, mediumOwnAt, mediumRange, mediumResize, mediumUsable,
+  mediumValidate,
 } from "../medium";
-import { pagesAlloc, nodeAddr } from "../page";
+import { nodeAddr } from "../page";
 import { BOOT, cacheCreateInternal, onOwnBlock, smallHeap } from "../cache";
 import { cacheDestroy } from "../destroy";
 import { sheafDelete, sheafNew } from "../sheaf";
@@ -15,22 +15,12 @@ import { HEAP, CHUNK_BASE, pageOf } from "../arena";
 import { PageDesc } from "../structs";
 import {
   C_FLAGS, C_OWN_BLOCK, CACHE_LINE, E_DOUBLE_FREE, E_NOT_OURS, E_OK, F_INTERNAL, F_KMALLOC, H_CACHE_BYTES, H_HIGH_WATER, H_SHEAF_CACHES,
-  H_SLOT_FREE, MB_F_OWN, MB_HDR, MC_BLOCKS, N_MEDIUM, PAGE_SIZE, SH_HDR, SHEAF_CLASSES,
+  H_SLOT_FREE, MB_F_OWN, MB_HDR, MC_BLOCKS, N_MEDIUM, SH_HDR, SHEAF_CLASSES,
 } from "../layout";
 import { validate } from "../validate";
 
 function control(): usize {
   return <usize>load<u32>(nodeAddr(0) + N_MEDIUM);
-}
-
-// A user block of `bytes` on node 0, taking a region from page.ts when the heap has no room (as kmalloc does).
-function take(bytes: usize): usize {
-  const p = mediumAlloc(0, bytes);
-  if (p != 0) return p;
-  const pages = mediumRegionPages(0, bytes);
-  const d = pagesAlloc(0, pages, PAGE_SIZE, true);
-  if (d == 0) return 0;
-  return mediumAddRegion(0, d, pages, bytes);
 }
 
 function noSheafCache(): bool {
@@ -42,7 +32,7 @@ describe("own blocks", () => {
   test("none without a medium heap; one is a live block free() and realloc refuse", () => {
     freshHeap();
     expect(mediumAllocOwn(0, 448)).toBe(0);                   // no medium heap: no region is made for it
-    const user = take(100);
+    const user = takeMedium(100);
     const own = mediumAllocOwn(0, 448);
     expect(own).not.toBe(0);
     expect(load<u32>(own - MB_HDR) & MB_F_OWN).toBe(MB_F_OWN);
@@ -68,9 +58,9 @@ describe("own blocks", () => {
 
   test("a neighbour's free keeps the O flag of the block after it", () => {
     freshHeap();
-    const a = take(64);
+    const a = takeMedium(64);
     const own = mediumAllocOwn(0, 256);
-    const b = take(64);
+    const b = takeMedium(64);
     expect(own).toBe(a + 80);                                  // right after a (a's block: 64 + 8 → 80)
     expect(mediumFree(a)).toBe(E_OK);                          // sets P on own's header
     expect(mediumOwnAt(own)).toBe(true);
@@ -91,7 +81,7 @@ describe("kmem_caches past the header cache slots", () => {
     expect(noMedium).not.toBe(0);
     expect(onOwnBlock(noMedium)).toBe(false);
     expect(<usize>changetype<PageDesc>(pageOf(noMedium)).cache).toBe(BOOT);
-    const user = take(100);
+    const user = takeMedium(100);
     const c = cacheCreateInternal(96);
     expect(c).not.toBe(0);
     expect(onOwnBlock(c)).toBe(true);
@@ -116,7 +106,7 @@ describe("kmem_caches past the header cache slots", () => {
 
   test("a large heap keeps them on boot-cache slabs", () => {
     freshHeap();
-    take(100);
+    takeMedium(100);
     store<u32>(HEAP + H_SLOT_FREE, 0);
     store<u32>(HEAP + H_HIGH_WATER, <u32>(CHUNK_BASE + (1 << 20)));  // as if 1 MiB had been handed out
     expect(smallHeap()).toBe(false);
@@ -130,7 +120,7 @@ describe("kmem_caches past the header cache slots", () => {
 describe("sheaves", () => {
   test("a kmalloc class's sheaf in a small heap is an own block of exactly its bytes: no sheaf cache", () => {
     freshHeap();
-    take(100);
+    takeMedium(100);
     const k = cacheCreateInternal(32);
     store<u32>(k, load<u32>(k, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
     const s = sheafNew(k, 20, 0);
@@ -148,7 +138,7 @@ describe("sheaves", () => {
 
   test("a user cache's sheaf comes from a sheaf cache (prefill handles stay findable)", () => {
     freshHeap();
-    take(100);
+    takeMedium(100);
     const u = cacheCreateInternal(32);                          // not F_KMALLOC
     const s = sheafNew(u, 20, 0);
     expect(s).not.toBe(0);
