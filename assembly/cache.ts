@@ -250,6 +250,7 @@ export function inHeaderSlot(c: usize): bool {
 // under 64 KiB live stays well inside; a large heap keeps its internal caches' slabs (its medium heap
 // holds only malloc's blocks, and a page of kmem_caches or sheaves is a small part of it).
 const SMALL_HEAP_BYTES: usize = 256 << 10;
+// (Threads: a plain read of the mark; a stale one only moves the switch by the blocks since.)
 export function smallHeap(): bool {
   return <usize>load<u32>(HEAP, H_HIGH_WATER) < CHUNK_BASE + SMALL_HEAP_BYTES;
 }
