@@ -543,7 +543,7 @@ function classify(ptr: usize, checkMedium: bool = true): i32 {
 
 function kfreeSlow(ptr: usize): i32 {
   if (ptr == 0) return E_OK;
-  const e = classify(ptr, false);                  // a medium block's header: mediumFree checks it, once
+  const e = classify(ptr, false);                  // a medium block: its region; mediumFreeIn checks the header, once
   if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
   if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
   if (kKind == KIND_MEDIUM) {
