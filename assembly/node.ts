@@ -37,11 +37,12 @@ import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
   CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP, C_OBJ_OFFSET,
   CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY, C_KEEP_EMPTY, C_NEXT, C_ORDER, H_CACHE_HEAD, PAGE_SHIFT, H_KEPT_BEYOND,
+  C_BITMAP_WORDS, C_STRIDE, C_FLAGS, C_SLAB_MASK, DESC_SHIFT,
 } from "./layout";
 import { CacheNode, PageDesc, objectIndexAt } from "./structs";
-import { HEAP, holdGrowth, nodeOf, pageAddr } from "./arena";
+import { HEAP, holdGrowth, nodeOf, pageOf } from "./arena";
 import { listPush, listRemove } from "./list";
-import { headOf, objectIndex, slabDiscard, slabNew, slabNoPages, slabPut, slabReuse, slabTake, slabTakeAt } from "./slab";
+import { headOf, objectIndex, slabDiscard, slabNew, slabNoPages, slabPut, slabReuse, slabTakeAt, slabTakeWith } from "./slab";
 import { ALLOC_SLAB, FREE_SLAB, LOCK_ACQUIRE, NUMA_FALLBACK, stat } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
 import { setError } from "./report";
@@ -95,18 +96,43 @@ export function moveSlab(cn: usize, d: usize, to: u8): void {
   stat(cache, LOCK_ACQUIRE);
 }
 
+// Slab d, the first slab of list `from` (or on no list: L_NONE), goes to the head of list `to` (≠ from).
+// moveSlab for refill's case: the slab it takes from is always a list's head, so there is no search
+// for its neighbours. cn lock held.
+@inline function moveFirst(cn: usize, d: usize, from: u8, to: u8): void {
+  if (from != L_NONE) {
+    const nx = changetype<PageDesc>(d).next;
+    store<u32>(listHead(cn, from), nx);
+    if (nx != 0) changetype<PageDesc>(nx).prev = 0;
+    bump(cn, listCount(from), -1);
+  }
+  listPush(listHead(cn, to), d);
+  bump(cn, listCount(to), 1);
+  changetype<PageDesc>(d).list = to;
+}
+
 // Seam 1 — refill. Fill dst with up to `want` objects from `node`'s slabs (partial first, then empty,
 // then a new slab from that node's pages). A malloc class of the default set (C_KEEP_EMPTY, kmalloc.ts:
 // slabs of as few as one object) makes a new slab only while nothing was taken: its batch never makes a
 // slab just to fill up, so its per-CPU arrays park no slab the heap had to make for them (a 4 KiB class
 // would make one page per object of the batch). Returns how many; 0 means the node is out of memory.
+// The cache's geometry is read once per batch (slab.ts slabTakeWith), and each slab taken from moves
+// once, from its list's head straight to the list it belongs on now (moveFirst): a slab taken whole goes
+// to full, one left with free objects stays at the head of partial (an empty one taken from goes there).
 export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): u32 {
   const cn = cnAddr(cache, node);
+  const objects = load<u32>(cache, C_OBJECTS);
+  const words = load<u32>(cache, C_BITMAP_WORDS);
+  const stride = load<u32>(cache, C_STRIDE);
+  const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  const flags = load<u32>(cache, C_FLAGS);
   let got: u32 = 0;
   lockNode(cache, cn);
   while (got < want) {
+    let from = L_PARTIAL;
     let d = <usize>changetype<CacheNode>(cn).partial;
     if (d == 0) {
+      from = L_EMPTY;
       d = <usize>changetype<CacheNode>(cn).empty;
       if (d == 0) {
         if (got != 0 && load<u32>(cache, C_KEEP_EMPTY) != 0) break; // a partial batch, not a new slab for it
@@ -121,13 +147,13 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
           break;
         }
         stat(cache, ALLOC_SLAB);
-        bump(cn, CN_TOTAL_OBJECTS, <i32>load<u32>(cache, C_OBJECTS));
+        bump(cn, CN_TOTAL_OBJECTS, <i32>objects);
+        from = L_NONE;
       }
     }
-    got += slabTake(cache, d, dst + (<usize>got << 2), want - got);
-    // one move, straight to the list it belongs on now (an empty slab taken whole goes to full: the
-    // 1–8 KiB classes have few objects per slab)
-    moveSlab(cn, d, <u32>changetype<PageDesc>(d).inuse == load<u32>(cache, C_OBJECTS) ? L_FULL : L_PARTIAL);
+    got += slabTakeWith(d, dst + (<usize>got << 2), want - got, words, stride, objOff, flags);
+    const to = <u32>changetype<PageDesc>(d).inuse == objects ? L_FULL : L_PARTIAL;
+    if (to != from) moveFirst(cn, d, from, to);
   }
   unlock(cn + CN_LOCK);
   return got;
@@ -314,6 +340,7 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
   const objects = load<u32>(cache, C_OBJECTS);
   const recip = load<u32>(cache, C_RECIP);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  const mask = load<u32>(cache, C_SLAB_MASK);
   let curNode: u32 = 0xffffffff;
   let cn: usize = 0;
   for (let k: u32 = 0; k < count; k++) {
@@ -325,9 +352,9 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
       cn = cnAddr(cache, node);
       lockNode(cache, cn);
     }
-    const d = headOf(p);
-    const i = objectIndexAt(<u32>(p - pageAddr(d)) - objOff, recip);
-    const inuse = slabPut(d, i);
+    const inSlab = <u32>p & mask;                            // slabs are naturally aligned
+    const d = pageOf(p) - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT); // the head descriptor
+    const inuse = slabPut(d, objectIndexAt(inSlab - objOff, recip));
     if (inuse == 0) slabEmptied(cache, cn, d);
     else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
   }
@@ -377,8 +404,6 @@ export function freeToSlabReleasing(cache: usize, p: usize): u32 {
   return pages;
 }
 
-import { C_SLAB_MASK } from "./layout";
-import { pageOf } from "./arena";
 
 // The cache-node lock of `node` held: the one held now (`cn`, 0 for none) is kept if it is that one, else
 // released first. Returns the cache-node now locked.
