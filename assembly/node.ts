@@ -159,10 +159,16 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
   return got;
 }
 
-// Refill through the seam, from `node` first, then the other nodes in order (counted).
-export function refillBatch(cache: usize, node: u32, dst: usize, want: u32): u32 {
-  let got = refillFromNode(cache, node, dst, want);
-  if (got != 0) return got;
+// Refill through the seam, from `node` first, then the other nodes in order (counted). Inlined into its
+// callers (one call less on every refill); the fallback stays out of line.
+@inline export function refillBatch(cache: usize, node: u32, dst: usize, want: u32): u32 {
+  const got = refillFromNode(cache, node, dst, want);
+  return got != 0 ? got : refillOtherNodes(cache, node, dst, want);
+}
+
+// refillBatch's fallback: `node` had nothing, the other nodes in order.
+function refillOtherNodes(cache: usize, node: u32, dst: usize, want: u32): u32 {
+  let got: u32 = 0;
   const nn = load<u32>(HEAP, H_NNODES);
   for (let k: u32 = 1; k < nn; k++) {
     got = refillFromNode(cache, (node + k) % nn, dst, want);
@@ -326,6 +332,20 @@ function slabEmptied(cache: usize, cn: usize, d: usize): void {
     moveSlab(cn, d, L_EMPTY);
     return;
   }
+  slabDropped(cache, cn, d);
+}
+
+// keepsEmpty as a count read once per batch: a node keeps another empty slab while it keeps fewer than
+// this many ((nr + 1) << shift ≤ keep ⟺ nr < keep >> shift, for slabs of 2^shift bytes).
+@inline function keepLimit(cache: usize): u32 {
+  const slabs = load<u32>(cache, C_MIN_PARTIAL) << 1;
+  const bytes = load<u32>(cache, C_KEEP_EMPTY) >> (PAGE_SHIFT + load<u32>(cache, C_ORDER));
+  return bytes > slabs ? bytes : slabs;
+}
+
+// Slab d (inuse just fell to 0, on some list) goes back to the page allocator: the node keeps enough
+// empty slabs. cn lock held.
+function slabDropped(cache: usize, cn: usize, d: usize): void {
   moveSlab(cn, d, L_NONE);
   bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(cache, C_OBJECTS));
   stat(cache, FREE_SLAB);
@@ -334,13 +354,17 @@ function slabEmptied(cache: usize, cn: usize, d: usize): void {
 
 // Seam 2 — free a batch. Every entry of src is an allocated object of `cache` (checked by the caller).
 // Objects of one node are freed under one acquisition of that node's lock; a batch that mixes nodes
-// takes a lock each time the node changes.
+// takes a lock each time the node changes. The cache's geometry and how many empty slabs a node keeps
+// (keepLimit) are read once per batch; an object's slab head is found by arithmetic (slabs are naturally
+// aligned: the offset in the slab names the head page, as slab.ts locateObject does).
 export function freeToSlabs(cache: usize, src: usize, count: u32): void {
   if (count == 0) return;
   const objects = load<u32>(cache, C_OBJECTS);
   const recip = load<u32>(cache, C_RECIP);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
   const mask = load<u32>(cache, C_SLAB_MASK);
+  const minKeep = load<u32>(cache, C_MIN_PARTIAL) << 1;
+  const limit = keepLimit(cache);
   let curNode: u32 = 0xffffffff;
   let cn: usize = 0;
   for (let k: u32 = 0; k < count; k++) {
@@ -355,8 +379,13 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
     const inSlab = <u32>p & mask;                            // slabs are naturally aligned
     const d = pageOf(p) - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT); // the head descriptor
     const inuse = slabPut(d, objectIndexAt(inSlab - objOff, recip));
-    if (inuse == 0) slabEmptied(cache, cn, d);
-    else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
+    if (inuse == 0) {
+      const nr = changetype<CacheNode>(cn).nrEmpty;         // slabEmptied, with the limit read once
+      if (nr < limit) {
+        if (nr >= minKeep && !keptBeyond()) store<u32>(HEAP, 1, H_KEPT_BEYOND);
+        moveSlab(cn, d, L_EMPTY);
+      } else slabDropped(cache, cn, d);
+    } else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
   }
   unlock(cn + CN_LOCK);
 }
