@@ -9,12 +9,14 @@
 //
 // Call tree (the map before the code):
 //   cacheAlloc ─ pop main ──────────────────────────────────────────────── (fast: a load, a test, a pop)
-//       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch)
+//       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch;
+//                      │                                       a kmalloc class: twice the batch, a whole array)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
 //   cacheFree ─ hardenFree (is it ours?) ─ hardenRelease (in a user's hands?) ─ same node: push main ─ (fast)
 //       │        └ key found: freeConfirm ─ free in its slab? (bitmap) ─ parkedAnywhere (arrays, guard
 //       │                     sheaves, barns, handles) ─ (cold)
-//       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush)
+//       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush; a kmalloc
+//       │                                                            class: the whole array)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
 //
 // Threads (sync.ts THREADED): the fast paths are unchanged (a CPU has one owner: no atomics). Every slow

@@ -11,6 +11,7 @@
 //   slabsReleased(cache, src, count)                 the same for objects whose free bits are already set
 //   freeToSlabReleasing(cache, p) → pages           free one object; an emptied slab goes back at once
 //   refillBatch(cache, node, dst, want) → count      refillFromNode, then the other nodes in order
+//                                                    (inlined; the fallback refillOtherNodes is not)
 //   allocOne(cache, node) → object, freeOne(cache, p)   one object through the seam (no arrays, no checks)
 //   takeFreeObject(cache, d, i)                     take a free object out of its slab (debug quarantine)
 //   releaseKeptEmpty() → pages                      give back the empty slabs kept beyond min_partial

@@ -17,7 +17,8 @@
 // Barn (per cache-node, under its CN_LOCK; each list threaded through Sheaf.next):
 //   full  list: barnNrFull full sheaves, at most barnMaxFull(cache)
 //   empty list: barnNrEmpty empty sheaves, at most BARN_MAX_EMPTY
-// Each barn operation takes and releases the lock once; none holds it across a sheaf allocation or free.
+// Each barn operation takes and releases the lock at most once (a trade that sees the barn without a full
+// sheaf, or at its limit, takes none); none holds it across a sheaf allocation or free.
 //
 // Prefill handle (a sheaf out in a caller's hands, prefill.ts): SH_NEXT = PREFILL_MARK ^ its address,
 // SH_NODE = its cache; both restored (0, the CPU's node) when it comes back.

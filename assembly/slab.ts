@@ -2,7 +2,8 @@
 //
 // Owns: the K_SLAB / K_TAIL descriptor fields (cache, inuse, objects, aux = bitmap address, bits) and the
 // bitmap itself. Entry points: slabNew() (slabNoPages: why it gave 0), slabReuse() (another cache's empty
-// slab made ours), slabDiscard(), slabTake(), slabTakeAt(), slabPut(),
+// slab made ours), slabDiscard(), slabTake() / slabTakeWith() (the cache's geometry passed in: node.ts's
+// refill reads it once per batch), slabTakeAt(), slabPut(),
 // locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated),
 // checkObjectStart() + freeInSlab() (the same split in two, for the free fast path: harden.ts),
 // setObjectDivisor() (cache.ts: the stride's inverse), bitmapCheck() (the bitmap consistency check:
