@@ -355,17 +355,17 @@ function slabDropped(cache: usize, cn: usize, d: usize): void {
 
 // Seam 2 — free a batch. Every entry of src is an allocated object of `cache` (checked by the caller).
 // Objects of one node are freed under one acquisition of that node's lock; a batch that mixes nodes
-// takes a lock each time the node changes. The cache's geometry and how many empty slabs a node keeps
-// (keepLimit) are read once per batch; an object's slab head is found by arithmetic (slabs are naturally
-// aligned: the offset in the slab names the head page, as slab.ts locateObject does).
+// takes a lock each time the node changes. The cache's geometry is read once per batch, and how many
+// empty slabs a node keeps (keepLimit) once, at the batch's first emptied slab; an object's slab head is
+// found by arithmetic (slabs are naturally aligned: the offset in the slab names the head page, as
+// slab.ts locateObject does).
 export function freeToSlabs(cache: usize, src: usize, count: u32): void {
   if (count == 0) return;
   const objects = load<u32>(cache, C_OBJECTS);
   const recip = load<u32>(cache, C_RECIP);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
   const mask = load<u32>(cache, C_SLAB_MASK);
-  const minKeep = load<u32>(cache, C_MIN_PARTIAL) << 1;
-  const limit = keepLimit(cache);
+  let limit: u32 = 0xffffffff;                              // read at the first emptied slab
   let curNode: u32 = 0xffffffff;
   let cn: usize = 0;
   for (let k: u32 = 0; k < count; k++) {
@@ -382,8 +382,9 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
     const inuse = slabPut(d, objectIndexAt(inSlab - objOff, recip));
     if (inuse == 0) {
       const nr = changetype<CacheNode>(cn).nrEmpty;         // slabEmptied, with the limit read once
+      if (limit == 0xffffffff) limit = keepLimit(cache);
       if (nr < limit) {
-        if (nr >= minKeep && !keptBeyond()) store<u32>(HEAP, 1, H_KEPT_BEYOND);
+        if (nr >= (load<u32>(cache, C_MIN_PARTIAL) << 1) && !keptBeyond()) store<u32>(HEAP, 1, H_KEPT_BEYOND);
         moveSlab(cn, d, L_EMPTY);
       } else slabDropped(cache, cn, d);
     } else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
