@@ -5,12 +5,23 @@
 // the header cache slots (layout.ts: kmem_caches of the heap's own caches in the alignment gap in front
 // of chunk 0), and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal()
 // (the heap's own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc),
-// calcOrder(), cacheRelease() (destroy.ts: a cache header's memory back), inHeaderSlot() (index.ts).
+// calcOrder(), cacheRelease() (destroy.ts: a cache header's memory back), inHeaderSlot() (index.ts),
+// smallHeap() and onOwnBlock() (sheaf.ts).
 // Called by: index.ts, kmalloc.ts, sheaf.ts, debug.ts; destroy.ts unlinks and releases a cache header.
-// Invariant: a kmem_cache is the boot cache, an allocated object of the boot cache, or a header slot
-// whose slotFree bit is clear; only a cache created as the heap's own (F_INTERNAL, or kmalloc's classes:
-// cacheCreate's heapOwned) takes a slot, so every user cache lies on a boot-cache slab page.
-// Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), debugslot.ts (the slot
+// Invariant: a kmem_cache is the boot cache, an allocated object of the boot cache, a header slot
+// whose slotFree bit is clear, or (a small heap's own cache past the slots) the first cache-line
+// boundary inside an own block of the medium heap (medium.ts mediumAllocOwn; the block's address in
+// C_OWN_BLOCK, 0 in every other kmem_cache); only a cache created as the heap's own (F_INTERNAL, or kmalloc's
+// classes: cacheCreate's heapOwned) takes a slot or an own block, so every user cache lies on a
+// boot-cache slab page.
+// Small heap (smallHeap(): the high-water mark within SMALL_HEAP_BYTES of chunk 0): the heap's own
+// small objects — a kmem_cache past the header slots here, a kmalloc class's sheaf (sheaf.ts) — are own
+// blocks of the medium heap when one fits there (no new region), instead of an object of an internal
+// cache's slab: a page of kmem_caches (boot cache) or of sheaves (a sheaf cache) holding two or three
+// objects was a whole page of a small heap's footprint (perl: 8 KiB of 114.8). onOwnBlock() tells a
+// free where such an object came from (its page is a medium region's).
+// Calls node.ts (a kmem_cache is one object of the boot cache: allocOne/freeOne), medium.ts (own blocks:
+// mediumAllocOwn, mediumFreeOwn(ptr)), debugslot.ts (the slot
 // sizes of debug caches), percpu.ts (the slot offset, the first CPU), report.ts, inuse.ts (which
 // double-free mechanism a new cache gets: hardenFlags), slab.ts (the stride's inverse: setObjectDivisor),
 // threads.ts (init).
@@ -32,12 +43,14 @@ import {
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
   MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_DEBUG_OFF, C_TRACK_OFF, C_SLAB_MASK, C_INUSE_OFF,
   C_QUAR_COUNT, F_INUSE, C_SELF, H_SLOTS, H_SLOT_COUNT, H_SLOT_FREE, MAX_HEADER_CACHES,
+  H_HIGH_WATER, K_MEDIUM, K_MEDIUM_TAIL, C_OWN_BLOCK, MB_GRAIN,
 } from "./layout";
-import { CpuSlot } from "./structs";
-import { CHUNK_BASE, HEAP, alignUp, arenaInit } from "./arena";
+import { CpuSlot, PageDesc } from "./structs";
+import { CHUNK_BASE, HEAP, alignUp, arenaInit, pageOf } from "./arena";
+import { mediumAllocOwn, mediumFreeOwn } from "./medium";
 import { allocOne, freeOne } from "./node";
 import { setObjectDivisor } from "./slab";
-import { emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
+import { currentNode, emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
 import { setError } from "./report";
 import { hardenFlags } from "./inuse";
 import { THREADED, heapLock, heapUnlock, setCpu } from "./sync";
@@ -232,14 +245,45 @@ export function inHeaderSlot(c: usize): bool {
   return c >= first && c < first + <usize>load<u32>(HEAP, H_SLOT_COUNT) * bytes && (c - first) % bytes == 0;
 }
 
-// Memory for one kmem_cache: a free header slot for the heap's own caches while one is left, else an
-// object of the boot cache. 0 when there is no memory. Heap lock held.
+// A heap is small while the end of the highest block it ever handed out lies within this many bytes of
+// chunk 0's start: its own small objects may then be own blocks of the medium heap (above). Every trace
+// under 64 KiB live stays well inside; a large heap keeps its internal caches' slabs (its medium heap
+// holds only malloc's blocks, and a page of kmem_caches or sheaves is a small part of it).
+const SMALL_HEAP_BYTES: usize = 256 << 10;
+// (Threads: a plain read of the mark; a stale one only moves the switch by the blocks since.)
+export function smallHeap(): bool {
+  return <usize>load<u32>(HEAP, H_HIGH_WATER) < CHUNK_BASE + SMALL_HEAP_BYTES;
+}
+
+// Is p (a live object of the heap's own: a kmem_cache, a sheaf) on a medium region's page, so an own
+// block (mediumAllocOwn)? Arithmetic and one byte loaded.
+export function onOwnBlock(p: usize): bool {
+  const k = changetype<PageDesc>(pageOf(p)).kind;
+  return k == K_MEDIUM || k == K_MEDIUM_TAIL;
+}
+
+// The own block of the kmem_cache cacheMemory returned last (0: none); createWith keeps it in C_OWN_BLOCK.
+let ownBlock: usize = 0;
+
+// Memory for one kmem_cache: a free header slot for the heap's own caches while one is left, then in a
+// small heap an own block of the medium heap when one fits there (the cache at its first cache-line
+// boundary, as every kmem_cache: a block 48 bytes larger, medium blocks being 16-aligned; ownBlock says
+// where the block starts), else an object of the boot cache. 0 when there is no memory. Heap lock held
+// (the medium heap's lock nests inside it: medium.ts Locking).
 function cacheMemory(heapOwned: bool): usize {
+  ownBlock = 0;
   const free = load<u32>(HEAP, H_SLOT_FREE);
   if (heapOwned && free != 0) {
     const i = <u32>ctz(free);
     store<u32>(HEAP, free & ~(<u32>1 << i), H_SLOT_FREE);
     return <usize>load<u32>(HEAP, H_SLOTS) + <usize>i * <usize>load<u32>(HEAP, H_CACHE_BYTES);
+  }
+  if (heapOwned && smallHeap()) {
+    const m = mediumAllocOwn(currentNode, <usize>(load<u32>(HEAP, H_CACHE_BYTES) + CACHE_LINE - MB_GRAIN));
+    if (m != 0) {
+      ownBlock = m;
+      return alignUp(m, CACHE_LINE);
+    }
   }
   return allocOne(BOOT, 0xffffffff);
 }
@@ -249,6 +293,9 @@ export function cacheRelease(c: usize): void {
   if (inHeaderSlot(c)) {
     const i = <u32>((c - <usize>load<u32>(HEAP, H_SLOTS)) / <usize>load<u32>(HEAP, H_CACHE_BYTES));
     store<u32>(HEAP, load<u32>(HEAP, H_SLOT_FREE) | (<u32>1 << i), H_SLOT_FREE);
+  } else if (onOwnBlock(c)) {
+    const e = mediumFreeOwn(<usize>load<u32>(c, C_OWN_BLOCK));
+    if (ASC_NO_ASSERT == false) assert(e == E_OK);             // an own block (cacheMemory)
   } else freeOne(BOOT, c);
 }
 
@@ -291,6 +338,7 @@ function createWith(size: u32, align: u32, flags: u32, arrayCap: u32, heapOwned:
   const c = cacheMemory(heapOwned);
   if (c == 0) { heapUnlock(); setError(E_NOMEM); return 0; }
   memory.fill(c, 0, load<u32>(HEAP, H_CACHE_BYTES));
+  store<u32>(c, <u32>ownBlock, C_OWN_BLOCK);            // (0 but for an own block: cacheRelease)
   const e = setupCache(c, size, align, flags, arrayCap);
   if (e != E_OK) {
     cacheRelease(c);

@@ -35,14 +35,15 @@ import { ChunkHdr, PageDesc } from "./structs";
 import { HEAP, chunkStart, memoryEnd, nchunks } from "./arena";
 import { BOOT } from "./cache";
 import { parkedObjects } from "./cpu";
-import { mediumFreeNext, mediumFreeSize, mediumWalkBegin, walkBlocks, walkMeta, walkUsable } from "./medium";
+import { mediumFreeNext, mediumFreeSize, mediumWalkBegin, walkBlocks, walkMeta, walkOwn, walkUsable } from "./medium";
 
 // Result slots (f64 each), in the order bindings/footprint.ts reads them.
 export const FP_TOTAL: u32 = 0;        // memory bytes − heapBase
 export const FP_HEADER: u32 = 1;       // [heapBase, chunkBase): alignment, heap header, boot cache struct,
                                        // kmem_caches in the header cache slots (cache.ts)
 export const FP_META: u32 = 2;         // descriptor pages of every chunk; in-slab bitmaps (before slot 0)
-export const FP_INTERNAL: u32 = 3;     // slabs of the heap's own caches (kmem_cache structs, sheaves, quarantine)
+export const FP_INTERNAL: u32 = 3;     // slabs of the heap's own caches (kmem_cache structs, sheaves, quarantine),
+                                       // and own medium blocks (a small heap's kmem_caches and sheaves)
 export const FP_LIVE: u32 = 4;         // user caches: object size × objects handed out; large blocks: requested
 export const FP_ROUNDING: u32 = 5;     // (stride − size) × objects handed out: alignment, debug extras
 export const FP_KM_USABLE: u32 = 6;    // malloc classes: class size × objects handed out (requested: unknown here)
@@ -144,13 +145,15 @@ function parkedWalk(): void {
 }
 
 // A medium region: free blocks are free (or untouched) bytes; live blocks count their usable bytes as
-// malloc class bytes (requested: unknown here, as for a class object) and their 8-byte header as
+// malloc class bytes (requested: unknown here, as for a class object), own blocks (the heap's own
+// kmem_caches and sheaves: medium.ts mediumAllocOwn) as internal bytes, and their 8-byte header as
 // metadata, as are the control block, the region's first 8 bytes and its sentinel.
 function mediumWalk(d: usize): void {
   mediumWalkBegin(d);
   for (let b = mediumFreeNext(); b != 0; b = mediumFreeNext()) freeRange(b, <usize>mediumFreeSize);
   put(FP_META, <f64>walkMeta);
   put(FP_KM_USABLE, <f64>walkUsable);
+  put(FP_INTERNAL, <f64>walkOwn);
   put(FP_KM_OBJECTS, <f64>walkBlocks);
 }
 

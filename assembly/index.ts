@@ -8,8 +8,8 @@
 // Hostile callers (a C program, a confused JS caller): no export traps, hangs or writes memory because
 // of a garbage handle or pointer. Every cache handle is checked against the registry of caches before
 // anything reads it (userCache / knownCache: a kmem_cache on a boot-cache slab page — or, knownCache
-// only, in a header cache slot (cache.ts) — with the live magic and its own address, found by arithmetic
-// from the address first); every prefill handle likewise (prefill.ts prefillHandle:
+// only, in a header cache slot or an own medium block (cache.ts) — with the live magic and its own
+// address, found by arithmetic from the address first, or the own block's checked header); every prefill handle likewise (prefill.ts prefillHandle:
 // an allocated sheaf marked as a handle); every output or input pointer range must be memory a caller
 // may hand over (callerRange: below the heap base, or inside one allocated block). A refused call returns
 // 0 / E_BAD_CACHE / E_INVALID and changes nothing but the error code.
@@ -38,12 +38,12 @@ import { PageDesc, Sheaf } from "./structs";
 import {
   C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, E_BAD_CACHE,
   F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_MEDIUM, K_MEDIUM_TAIL, K_SLAB, K_TAIL, PAGE_SHIFT,
-  CACHE_LINE, C_HDR, C_SELF, CHUNK_SIZE, DESC_SHIFT,
+  CACHE_LINE, C_HDR, C_SELF, CHUNK_SIZE, DESC_SHIFT, C_OWN_BLOCK,
 } from "./layout";
 import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, memoryEnd, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
-import { mediumRange } from "./medium";
-import { BOOT, cacheCreate, heapInit, inHeaderSlot } from "./cache";
+import { mediumOwnAt, mediumRange, mediumUsable } from "./medium";
+import { BOOT, cacheCreate, heapInit, inHeaderSlot, onOwnBlock } from "./cache";
 import { cacheDestroy, liveAt, liveObjects } from "./destroy";
 import { setError, freeFailed } from "./report";
 import { pinCpu } from "./percpu";
@@ -60,18 +60,34 @@ export { NR_STATS } from "./stats";
 // ---- handle and pointer checks ---------------------------------------------------------------------
 
 // A cache the heap knows: the boot cache, a live kmem_cache in a header cache slot (the heap's own
-// caches: cache.ts inHeaderSlot, arithmetic from the header's slot fields), or a live kmem_cache: a
+// caches: cache.ts inHeaderSlot, arithmetic from the header's slot fields) or in an own medium block (a
+// small heap's own caches past the slots: medium.ts mediumOwnAt checks the block header, then the
+// magic and C_SELF, inside the block), or a live kmem_cache: a
 // cache-line-aligned address (every kmem_cache is) on a page of a boot-cache slab (its page descriptor says so: arithmetic from the
 // address, one byte and one word loaded) holding the live magic and, in C_SELF, its own address (both
 // cleared by destroy). The handle's bytes are read only once its page is known to be the boot cache's,
 // and C_SELF only within memory. Cheaper than checkObject(BOOT, ...) — no reciprocal, no bitmap — and as
 // strict: a word inside a kmem_cache holding the magic could not also hold its own address there.
-@inline function knownCache(c: usize): bool {
+// Not @inline: the exports that call it are cold (one copy of it, not seven, in the bundle).
+function knownCache(c: usize): bool {
   if (c == BOOT) return true;
   if (inHeaderSlot(c)) return load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
-  if ((c & (CACHE_LINE - 1)) != 0 || chunkByteOf(c) >= CT_RUN_TAIL) return false;
+  if (chunkByteOf(c) >= CT_RUN_TAIL) return false;
+  if ((c & (CACHE_LINE - 1)) != 0) return false;
+  if (onOwnBlock(c)) return ownCache(c);
   if (<usize>changetype<PageDesc>(pageOf(c)).cache != BOOT || load<u32>(c, C_MAGIC) != CACHE_MAGIC) return false;
   return <u64>c + C_HDR <= memoryEnd() && <usize>load<u32>(c, C_SELF) == c;
+}
+
+// knownCache of a cache-line-aligned address on a medium region's page: a live kmem_cache in an own
+// block (cache.ts cacheMemory: at the block's first cache-line boundary, the block's address in
+// C_OWN_BLOCK): its header [c, c + C_HDR) inside memory, the block it names an own block (header checked)
+// that starts less than a cache line before c and holds the whole header, then the magic and C_SELF.
+function ownCache(c: usize): bool {
+  if (<u64>c + C_HDR > memoryEnd()) return false;
+  const b = <usize>load<u32>(c, C_OWN_BLOCK);
+  return b <= c && c - b < <usize>CACHE_LINE && mediumOwnAt(b) && mediumUsable(b) >= c - b + <usize>C_HDR &&
+    load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
 }
 
 // A cache a caller may operate on: known, and not one of the heap's own (boot, sheaves, kmalloc-N...).

@@ -217,7 +217,8 @@ export const H_BOOT: u32 = (H_KMALLOC + KMALLOC_BYTES + CACHE_LINE - 1) & ~(CACH
 // Header cache slots (cache.ts): the bytes from the end of the header (64-aligned) up to chunkBase — the
 // chunk base's alignment, otherwise unused — hold kmem_caches of the heap's own caches (malloc's classes,
 // sheaves, quarantine, staging), H_CACHE_BYTES each, up to MAX_HEADER_CACHES of them, before any
-// boot-cache slab is taken: a small heap then spends no page on kmem_caches. User caches always come
+// boot-cache slab is taken: a small heap then spends no page on kmem_caches (past the slots, a small
+// heap's own caches are own medium blocks when one fits: cache.ts smallHeap, medium "O" flag below). User caches always come
 // from boot-cache slabs (index.ts userCache: a user cache lies on a boot-cache slab page).
 //   slots      address of slot 0 (0: no slot fits)    slotCount  slots in the gap
 //   slotFree   bit i set ⇔ slot i is free
@@ -321,6 +322,9 @@ export const N_MEDIUM: u32 = N_FREE_LISTS + NR_PAGE_BINS * 4; // after the bins 
 //   size   bytes of the block, header included, a multiple of 16      ..., and its size in its last u32)
 //   F (bit 0) free   P (bit 1) the block before is free (its size is the u32 just below this header)
 //   R (bit 2) reserved: the node's control block (the home region's first block) and the sentinel
+//   O (bit 3) own: a live block the heap holds for its own structures in a small heap (a kmem_cache past
+//          the header cache slots, a kmalloc class's sheaf: cache.ts, sheaf.ts); free() refuses it
+//          (E_NOT_OURS), only mediumFreeOwn(ptr) frees it
 //   check  medium.ts keyOf(block, size): the block address and size mixed with a constant; a header whose
 //          check fails is no block start. A header absorbed by coalescing keeps F with size 0 and
 //          keyOf(block, 0): a later free() of it is a double free.
@@ -344,6 +348,7 @@ export const MB_FL_COUNT: u32 = 13;              // block sizes < 2^20 (a region
 export const MB_F_FREE: u32 = 1;
 export const MB_F_PREV_FREE: u32 = 2;
 export const MB_F_RESERVED: u32 = 4;
+export const MB_F_OWN: u32 = 8;
 export const MB_FLAGS: u32 = MB_GRAIN - 1;
 export const MC_LOCK: u32 = 0;
 export const MC_FL_MAP: u32 = 4;
@@ -364,7 +369,7 @@ export const MC_SIZE: u32 = MC_HEADS + MB_FL_COUNT * MB_SL_COUNT * 4;   // 896
 // header keeps explicit offsets; the per-node part is CacheNode × nnodes, the per-CPU part CpuSlot × ncpus.
 //   0 magic  4 id  8 size  12 stride  16 align  20 flags  24 order  28 objects  32 objOffset
 //  36 bitmapWords  40 recip  44 arrayCap  48 minPartial  52 next  56 prev  60 batch  64 live
-//  68 debugOff  72 lastReap  76 slabMask  80 divInv  84 divShift  88 keepEmpty  92..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
+//  68 debugOff  72 lastReap  76 slabMask  80 divInv  84 divShift  88 keepEmpty  92 ownBlock  96..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
 // 120 quar  124 trackOff
 export const CACHE_MAGIC: u32 = 0x4b4d4321; // 'KMC!'
 export const C_MAGIC: u32 = 0;
@@ -392,6 +397,8 @@ export const C_DIV_INV: u32 = 80;    // stride = odd << shift: the inverse of od
 export const C_DIV_SHIFT: u32 = 84;  // rotr(offset × inv, shift) is the index exactly when offset is a multiple)
 export const C_KEEP_EMPTY: u32 = 88; // bytes of empty slabs a node may keep beyond 2 × minPartial slabs (node.ts;
                                      // 0 for every cache but malloc's classes: kmalloc.ts)
+export const C_OWN_BLOCK: u32 = 92;  // a kmem_cache in an own medium block (cache.ts cacheMemory): that block's
+                                     // address (the cache is its first cache-line boundary); 0 otherwise
 export const C_SELF: u32 = 100;      // the cache's own address while it lives (index.ts knownCache: a
                                      // handle check without reading the slab bitmap); 0 once destroyed
 export const C_BUSY: u32 = 104;      // slabs being made for this cache now (node.ts, around slabNew: a

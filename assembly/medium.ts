@@ -12,6 +12,10 @@
 //       or, when a block fits by now, that block, and the pages go back)
 //   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps)
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
+//   mediumAllocOwn(node, bytes) / mediumFreeOwn(ptr) / mediumOwnAt(ptr): an own block (O flag,
+//       layout.ts), the heap's own structure in a small heap (cache.ts kmem_caches, sheaf.ts sheaves):
+//       taken from a free block or a region grown in place only (never a new region), refused by free(),
+//       realloc and mediumRange like the control block, counted as internal bytes by the footprint walk
 //   mediumResize(ptr, bytes) → true when the block now holds `bytes` in place (shrunk by a split, or grown
 //       into the free block after it or into pages after its region)
 //   mediumPages(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
@@ -19,7 +23,7 @@
 //   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
 //   the walk totals (footprint.ts)
 // Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, index.ts
-// (callerRange). Calls page.ts (pagesExtend / pagesTrim / pagesFree: regions grow, shrink and go back),
+// (callerRange, knownCache), cache.ts and sheaf.ts (own blocks). Calls page.ts (pagesExtend / pagesTrim / pagesFree: regions grow, shrink and go back),
 // arena.ts (pageOf / pageAddr), list.ts, sync.ts.
 //
 // Call tree:
@@ -57,11 +61,12 @@
 //   no two free blocks are adjacent; P of a header ⇔ the block before it is free; a free block's last u32
 //   is its size
 //   a free block is on the list mapping(size) of its node; flMap / slMap bits ⇔ non-empty lists
-//   MC_PAGES = Σ region pages, MC_FREE_BYTES = Σ free block sizes, MC_BLOCKS = live blocks (control and sentinels excluded) of the node
+//   MC_PAGES = Σ region pages, MC_FREE_BYTES = Σ free block sizes, MC_BLOCKS = live blocks (own blocks
+//   included; control and sentinels excluded) of the node; an own block is never free
 //   a region other than the home one is never wholly free (it goes back to page.ts at once)
 import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
-  MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
+  MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
   MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
   PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES,
 } from "./layout";
@@ -327,6 +332,12 @@ export function mediumRegionPages(node: u32, bytes: usize): u32 {
 // A block of `bytes` from node's medium heap: a free block, or one made by growing a region in place.
 // 0 when neither works (or the node has no medium heap yet).
 export function mediumAlloc(node: u32, bytes: usize): usize {
+  return allocBlock(node, bytes, 0);
+}
+
+// mediumAlloc's body, for a block whose header gets `flags` (0, or MB_F_OWN) under the same lock. Inlined
+// into each of its two callers (mediumAlloc keeps a single caller, kmalloc.ts, which inlines it in turn).
+@inline function allocBlock(node: u32, bytes: usize, flags: u32): usize {
   const c = controlOf(node);
   if (c == 0) return 0;
   const size = mediumBlockSize(bytes);
@@ -340,8 +351,17 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
     }
   }
   const p = b != 0 ? takeBlock(c, b, size) : 0;
+  if (flags != 0 && p != 0) store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | flags); // flags only: the check stays
   unlock(c + MC_LOCK);
   return p;
+}
+
+// An own block of `bytes` (O set: the heap's own structure) from node's medium heap, as mediumAlloc
+// (a free block, or a region grown in place; never a new region), or 0.
+// O is set under the lock that took the block (threads: a free of the block before it writes P into the
+// same header word).
+export function mediumAllocOwn(node: u32, bytes: usize): usize {
+  return allocBlock(node, bytes, MB_F_OWN);
 }
 
 // Make the pages at d (`pages` of them from page.ts on `node`, descriptors zero) a region of node's
@@ -394,8 +414,9 @@ export function regionOf(ptr: usize): usize {
 }
 
 // Is ptr the start of a live block of the region at d? E_OK, E_DOUBLE_FREE (a free block's start or an
-// absorbed header), E_NOT_OURS (the control block) or E_NOT_OBJECT. Reads only inside the region.
-function checkIn(d: usize, ptr: usize): i32 {
+// absorbed header), E_NOT_OURS (the control block, or an own block unless `own`; with `own`, any block
+// that is not one) or E_NOT_OBJECT. Reads only inside the region.
+function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
   const r = pageAddr(d);
   const end = regionEnd(d);
   if ((ptr & (MB_GRAIN - 1)) != 0 || ptr < r + 2 * MB_HDR || ptr + MB_MIN > end) return E_NOT_OBJECT;
@@ -406,13 +427,20 @@ function checkIn(d: usize, ptr: usize): i32 {
   if (size == 0) return (w & MB_F_FREE) != 0 && check == keyOf(b, 0) ? E_DOUBLE_FREE : E_NOT_OBJECT;
   if (size < MB_MIN || size > <u32>(end - MB_HDR - b) || check != keyOf(b, size)) return E_NOT_OBJECT;
   if ((w & MB_F_RESERVED) != 0) return E_NOT_OURS;
-  return (w & MB_F_FREE) != 0 ? E_DOUBLE_FREE : E_OK;
+  if ((w & MB_F_FREE) != 0) return E_DOUBLE_FREE;                 // (a free block never has O)
+  return ((w & MB_F_OWN) != 0) != own ? E_NOT_OURS : E_OK;
 }
 
 // Is ptr (on a K_MEDIUM / K_MEDIUM_TAIL page) a live medium block? Changes nothing.
 export function mediumCheck(ptr: usize): i32 {
   const d = regionOf(ptr);
   return d == 0 ? E_NOT_OURS : checkIn(d, ptr);
+}
+
+// Is ptr a live own block (mediumAllocOwn)? Changes nothing, never traps (index.ts knownCache).
+export function mediumOwnAt(ptr: usize): bool {
+  const d = regionOf(ptr);
+  return d != 0 && checkIn(d, ptr, true) == E_OK;
 }
 
 // Usable bytes of the live block at ptr (mediumCheck said E_OK).
@@ -432,7 +460,7 @@ export function mediumRange(p: usize, bytes: usize): bool {
     if (s == 0) return false;                                   // a broken region: refuse
     if (p < b + s) {
       const w = hdrWord(b);
-      return p >= b + MB_HDR && p + bytes <= b + s && (w & (MB_F_FREE | MB_F_RESERVED)) == 0;
+      return p >= b + MB_HDR && p + bytes <= b + s && (w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) == 0;
     }
     b += s;
   }
@@ -489,15 +517,27 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
 
 // free(ptr) for a pointer on a medium region's page: E_OK, or why it is not a live block (nothing changed).
 export function mediumFree(ptr: usize): i32 {
+  return freeBlock(ptr, false);
+}
+
+// Free the own block at ptr (mediumAllocOwn; its O flag goes): E_OK, or why it is not one (any other
+// block is refused: E_NOT_OURS; nothing changed).
+export function mediumFreeOwn(ptr: usize): i32 {
+  return freeBlock(ptr, true);
+}
+
+// The body of both frees (inlined into each: mediumFree keeps a single caller, kmalloc.ts kfreeSlow).
+@inline function freeBlock(ptr: usize, own: bool): i32 {
   const d = regionOf(ptr);
   if (d == 0) return E_NOT_OURS;
   const c = <usize>changetype<PageDesc>(d).aux;
   lock(c + MC_LOCK);
   // threads: the region may have gone before the lock (single-threaded: d is still the region)
-  const e = !THREADED || regionOf(ptr) == d ? checkIn(d, ptr) : E_NOT_OBJECT;
+  const e = !THREADED || regionOf(ptr) == d ? checkIn(d, ptr, own) : E_NOT_OBJECT;
   if (e == E_OK) {
     const b = ptr - MB_HDR;
     const size = sizeOf(b);
+    if (own) store<u32>(b, hdrWord(b) & ~MB_F_OWN);
     store<u32>(c, load<u32>(c, MC_BLOCKS) - 1, MC_BLOCKS);
     releaseBlock(c, d, b, size);
   }
@@ -601,7 +641,7 @@ export function mediumValidate(node: u32): u32 {
         if (f || b != r + MB_HDR || s != CTRL_BLOCK || b + MB_HDR != c) n = bad(n, b);
         allFree = false;
       } else if (f) {
-        if (prevFree || load<u32>(b + s - 4) != s) n = bad(n, b);
+        if (prevFree || (w & MB_F_OWN) != 0 || load<u32>(b + s - 4) != s) n = bad(n, b);
         freeBlocks++;
         freeBytes += s;
       } else { live++; allFree = false; }
@@ -645,7 +685,8 @@ export function mediumValidate(node: u32): u32 {
 
 // Footprint walk of the region at d (footprint.ts): results in the globals below, in bytes.
 export let walkMeta: usize = 0;     // the 8 bytes before the first block, the sentinel, headers, control
-export let walkUsable: usize = 0;   // usable bytes of live blocks
+export let walkUsable: usize = 0;   // usable bytes of live blocks (own blocks excluded)
+export let walkOwn: usize = 0;      // usable bytes of own blocks (the heap's own structures)
 export let walkBlocks: u32 = 0;     // live blocks
 // Free blocks of the region at d, one per call: set cursor with mediumWalkBegin(d), then mediumFreeNext()
 // returns each free block's address (its size: mediumFreeSize) and 0 at the end, after filling the
@@ -657,6 +698,7 @@ export let mediumFreeSize: u32 = 0;
 export function mediumWalkBegin(d: usize): void {
   walkMeta = 2 * MB_HDR;
   walkUsable = 0;
+  walkOwn = 0;
   walkBlocks = 0;
   cursor = pageAddr(d) + MB_HDR;
   cursorEnd = regionEnd(d) - MB_HDR;
@@ -671,6 +713,7 @@ export function mediumFreeNext(): usize {
     cursor = b + s;
     if ((w & MB_F_RESERVED) != 0) walkMeta += s;
     else if ((w & MB_F_FREE) != 0) { mediumFreeSize = s; return b; }
+    else if ((w & MB_F_OWN) != 0) { walkMeta += MB_HDR; walkOwn += s - MB_HDR; }
     else { walkMeta += MB_HDR; walkUsable += s - MB_HDR; walkBlocks++; }
   }
   return 0;

@@ -4,6 +4,12 @@
 // Owns: every sheaf (structs.ts Sheaf: count, cap, next, node; entries after it), the heap's sheaf caches
 // (H_SHEAF_CACHES: internal caches holding sheaves of 2^6 .. 2^14 bytes), and the barn fields of the
 // cache-node structs (CacheNode.barnFull / barnEmpty and their counts).
+// Where a sheaf's memory comes from: an object of the sheaf cache of its size class; or, for a kmalloc
+// class in a small heap (cache.ts smallHeap), an own block of the medium heap of exactly its bytes when
+// one fits there (medium.ts mediumAllocOwn: no sheaf cache, no page of sheaves for the one or two sheaves
+// a small program's busy classes take). sheafDelete frees each where it came from (cache.ts onOwnBlock:
+// its page is a medium region's). A kmalloc class never has prefill handles, so handleHolds' walk of the
+// sheaf caches still sees every handle.
 // Entry points:
 //   sheaves   sheafNew(), sheafDelete(), sheafFlush(), sheafEntry()
 //   barn      barnGetFullSheaf(), barnGetEmptySheaf(), barnPutFullSheaf(), barnPutEmptySheaf(),
@@ -12,7 +18,7 @@
 //             hands: prefill.ts marks them; the double-free walk and destroy find them)
 // Called by: cpu.ts (the front end), bulk.ts, prefill.ts, reclaim.ts. Calls node.ts (a sheaf is one
 // object of a sheaf cache: allocOne/freeOne; flushing is freeToSlabs), cache.ts (a sheaf cache is made on
-// first use), percpu.ts, stats.ts.
+// first use; smallHeap, onOwnBlock), medium.ts (own blocks), percpu.ts, stats.ts.
 //
 // Barn (per cache-node, under its CN_LOCK; each list threaded through Sheaf.next):
 //   full  list: barnNrFull full sheaves, at most barnMaxFull(cache)
@@ -31,7 +37,8 @@ import { CacheNode, PageDesc, Sheaf } from "./structs";
 import { HEAP } from "./arena";
 import { allocOne, cnAddr, freeOne, freeToSlabs, lockNode } from "./node";
 import { objectAt, slabIsFree } from "./slab";
-import { cacheCreateInternal } from "./cache";
+import { cacheCreateInternal, onOwnBlock, smallHeap } from "./cache";
+import { mediumAllocOwn, mediumFreeOwn } from "./medium";
 import { currentNode, emptySheaf } from "./percpu";
 import {
   BARN_GET, BARN_GET_FAIL, BARN_PUT, BARN_PUT_FAIL, SHEAF_ALLOC, SHEAF_FLUSH, SHEAF_FREE, stat,
@@ -113,11 +120,20 @@ function sheafCache(cap: u32): usize {
   return c;
 }
 
+// Memory for a sheaf of capacity `cap` for `cache`: an own medium block (a kmalloc class in a small heap,
+// when one fits) or an object of its sheaf cache; 0 when there is none.
+function sheafMemory(cache: usize, cap: u32): usize {
+  if ((load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0 && smallHeap()) {
+    const m = mediumAllocOwn(currentNode, <usize>(SH_HDR + (cap << 2)));
+    if (m != 0) return m;
+  }
+  const sc = sheafCache(cap);
+  return sc == 0 ? 0 : allocOne(sc, 0xffffffff);
+}
+
 // A new empty sheaf of capacity `cap` for `cache`, holding objects of `node`, or 0.
 export function sheafNew(cache: usize, cap: u32, node: u32): usize {
-  const sc = sheafCache(cap);
-  if (sc == 0) return 0;
-  const s = allocOne(sc, 0xffffffff);
+  const s = sheafMemory(cache, cap);
   if (s == 0) return 0;
   changetype<Sheaf>(s).count = 0;
   changetype<Sheaf>(s).cap = cap;
@@ -130,7 +146,10 @@ export function sheafNew(cache: usize, cap: u32, node: u32): usize {
 // Free sheaf s (its objects already flushed). The empty sheaf is never freed.
 export function sheafDelete(cache: usize, s: usize): void {
   if (s == emptySheaf()) return;
-  freeOne(sheafCache(changetype<Sheaf>(s).cap), s);
+  if (onOwnBlock(s)) {
+    const e = mediumFreeOwn(s);
+    if (ASC_NO_ASSERT == false) assert(e == 0);                // an own block (sheafMemory)
+  } else freeOne(sheafCache(changetype<Sheaf>(s).cap), s);
   stat(cache, SHEAF_FREE);
 }
 
