@@ -9,12 +9,14 @@
 //
 // Call tree (the map before the code):
 //   cacheAlloc ─ pop main ──────────────────────────────────────────────── (fast: a load, a test, a pop)
-//       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch)
+//       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch;
+//                      │                                       a kmalloc class: twice the batch, a whole array)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
 //   cacheFree ─ hardenFree (is it ours?) ─ hardenRelease (in a user's hands?) ─ same node: push main ─ (fast)
 //       │        └ key found: freeConfirm ─ free in its slab? (bitmap) ─ parkedAnywhere (arrays, guard
 //       │                     sheaves, barns, handles) ─ (cold)
-//       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush)
+//       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush; a kmalloc
+//       │                                                            class: the whole array)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
 //
 // Threads (sync.ts THREADED): the fast paths are unchanged (a CPU has one owner: no atomics). Every slow
@@ -161,11 +163,14 @@ function allocSlow(cache: usize, slot: usize): usize {
       if (main == emptySheaf()) main = sheafNew(cache, cap, currentNode);
       if (main == 0) { changetype<CpuSlot>(slot).main = <u32>emptySheaf(); return leaveSlow(slot, allocSingle(cache, 0xffffffff)); }
       const room = changetype<Sheaf>(main).cap;
-      let want = load<u32>(cache, C_BATCH);
+      // a kmalloc class refills twice its batch (a whole array once warmed up, SLUB's sheaf refill):
+      // its slabs hold 1–4 objects of 1–8 KiB, and half an array meant a miss every 2–4 mallocs
+      const kmalloc = (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0;
+      let want = load<u32>(cache, C_BATCH) << (kmalloc ? 1 : 0);
       if (want > room) want = room;
       const got = refillBatch(cache, currentNode, sheafEntry(main, 0), want);
       changetype<Sheaf>(main).count = got;
-      if (load<u32>(cache, C_FLAGS) & F_KMALLOC) warmBatch(cache); // kmalloc.ts: batches start at 1
+      if (kmalloc) warmBatch(cache);                          // kmalloc.ts: batches start at 1
       stat(cache, SHEAF_REFILL);
       if (got == 0) {
         changetype<CpuSlot>(slot).main = <u32>main;
@@ -224,7 +229,9 @@ function freeSlow(cache: usize, slot: usize, ptr: usize): i32 {
   } else {
     const empty = barnReplaceFullSheaf(cache, cnAddr(cache, currentNode), main);
     if (empty != 0) main = empty;
-    else sheafFlush(cache, main, load<u32>(cache, C_BATCH));
+    // the barn is full: a kmalloc class flushes the whole array (the spare still holds objects for the
+    // mallocs that follow), other caches their batch
+    else sheafFlush(cache, main, (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0 ? changetype<Sheaf>(main).count : load<u32>(cache, C_BATCH));
   }
   if (main == 0 || main == emptySheaf()) {
     freeSingle(cache, ptr);

@@ -49,7 +49,9 @@
 //   them: a class that frees and allocates again reuses its slabs instead of the page allocator; they go
 //   back before memory grows, on reap, shrink and memory pressure (node.ts newSlab / releaseKeptEmpty),
 //   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
-//   refill batches that start at 1 object and double per refill up to half an array (cpu.ts warmBatch),
+//   refill batches that start at 2 objects and double per refill up to a whole array (cpu.ts allocSlow
+//   takes twice C_BATCH, warmBatch doubles C_BATCH up to half an array), a flush past a full barn of the
+//   whole array (cpu.ts freeSlow),
 //   per-CPU arrays off for a class's first KM_WARM_ALLOCS slow-path allocations (classWarm),
 //   with the default set, no cache at all while a class up to KM_COLD_MAX is cold: its first blocks are
 //   medium blocks (lend, "cold classes" below), and a class above it borrows its first KM_LEND_MAX
@@ -108,11 +110,12 @@ const KM_MIN_PARTIAL: u32 = 1;
 // 1/4 measured: 1/4 is best on the traces, e.g. realloc-bal 67% → 78% in the JS replay). With
 // classes 12.5% apart most classes hold few objects, and a class's first slab is its fixed cost.
 const KM_MAX_WASTE: u32 = 4;
-const KM_ARRAY_BYTES: u32 = 16384;
-// (Arrays of 8 objects, up to 32 KiB, for the 1–8 KiB classes were measured and dropped: they ended
-// short2-bal's main/spare swap and halved amptjp-bal's slow paths (allocSlow 61 vs 131 per 1000 ops with
-// KM_KEEP_EMPTY), but the objects they park pin 1-object slabs all over the heap: cp-decl-bal replayed
-// twice took 3.7 MiB against 3.4 MiB; see bench/PROFILE.md, "Mid-size classes".)
+const KM_ARRAY_BYTES: u32 = 32768;
+// (32 KiB, was 16 KiB: arrays of 8 objects for the 4 KiB classes. Measured first without the rule that a
+// refill makes a new slab only for an empty batch (node.ts refillFromNode), they pinned 1-object slabs
+// all over the heap: cp-decl-bal replayed twice took 3.7 MiB against 3.4 MiB. With it, utilization is
+// byte-identical on every trace and the slow paths of the 1–4 KiB classes fall by 40–60%; see
+// bench/PROFILE.md, "Refill and flush of the mid-size classes".)
 // Empty slabs a node keeps per class (node.ts keepsEmpty), in bytes, beyond the 2 × KM_MIN_PARTIAL slabs:
 // a class that frees and allocates around a slab boundary reuses them instead of giving each back to the
 // page allocator and taking it again. Reaping trims them, shrink and memory pressure give them all back

@@ -11,6 +11,7 @@
 //   slabsReleased(cache, src, count)                 the same for objects whose free bits are already set
 //   freeToSlabReleasing(cache, p) → pages           free one object; an emptied slab goes back at once
 //   refillBatch(cache, node, dst, want) → count      refillFromNode, then the other nodes in order
+//                                                    (inlined; the fallback refillOtherNodes is not)
 //   allocOne(cache, node) → object, freeOne(cache, p)   one object through the seam (no arrays, no checks)
 //   takeFreeObject(cache, d, i)                     take a free object out of its slab (debug quarantine)
 //   releaseKeptEmpty() → pages                      give back the empty slabs kept beyond min_partial
@@ -37,11 +38,12 @@ import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
   CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP, C_OBJ_OFFSET,
   CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY, C_KEEP_EMPTY, C_NEXT, C_ORDER, H_CACHE_HEAD, PAGE_SHIFT, H_KEPT_BEYOND,
+  C_BITMAP_WORDS, C_STRIDE, C_FLAGS, C_SLAB_MASK, DESC_SHIFT,
 } from "./layout";
 import { CacheNode, PageDesc, objectIndexAt } from "./structs";
-import { HEAP, holdGrowth, nodeOf, pageAddr } from "./arena";
+import { HEAP, holdGrowth, nodeOf, pageOf } from "./arena";
 import { listPush, listRemove } from "./list";
-import { headOf, objectIndex, slabDiscard, slabNew, slabNoPages, slabPut, slabReuse, slabTake, slabTakeAt } from "./slab";
+import { headOf, objectIndex, slabDiscard, slabNew, slabNoPages, slabPut, slabReuse, slabTakeAt, slabTakeWith } from "./slab";
 import { ALLOC_SLAB, FREE_SLAB, LOCK_ACQUIRE, NUMA_FALLBACK, stat } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
 import { setError } from "./report";
@@ -95,18 +97,43 @@ export function moveSlab(cn: usize, d: usize, to: u8): void {
   stat(cache, LOCK_ACQUIRE);
 }
 
+// Slab d, the first slab of list `from` (or on no list: L_NONE), goes to the head of list `to` (≠ from).
+// moveSlab for refill's case: the slab it takes from is always a list's head, so there is no search
+// for its neighbours. cn lock held.
+@inline function moveFirst(cn: usize, d: usize, from: u8, to: u8): void {
+  if (from != L_NONE) {
+    const nx = changetype<PageDesc>(d).next;
+    store<u32>(listHead(cn, from), nx);
+    if (nx != 0) changetype<PageDesc>(nx).prev = 0;
+    bump(cn, listCount(from), -1);
+  }
+  listPush(listHead(cn, to), d);
+  bump(cn, listCount(to), 1);
+  changetype<PageDesc>(d).list = to;
+}
+
 // Seam 1 — refill. Fill dst with up to `want` objects from `node`'s slabs (partial first, then empty,
 // then a new slab from that node's pages). A malloc class of the default set (C_KEEP_EMPTY, kmalloc.ts:
 // slabs of as few as one object) makes a new slab only while nothing was taken: its batch never makes a
 // slab just to fill up, so its per-CPU arrays park no slab the heap had to make for them (a 4 KiB class
 // would make one page per object of the batch). Returns how many; 0 means the node is out of memory.
+// The cache's geometry is read once per batch (slab.ts slabTakeWith), and each slab taken from moves
+// once, from its list's head straight to the list it belongs on now (moveFirst): a slab taken whole goes
+// to full, one left with free objects stays at the head of partial (an empty one taken from goes there).
 export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): u32 {
   const cn = cnAddr(cache, node);
+  const objects = load<u32>(cache, C_OBJECTS);
+  const words = load<u32>(cache, C_BITMAP_WORDS);
+  const stride = load<u32>(cache, C_STRIDE);
+  const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  const flags = load<u32>(cache, C_FLAGS);
   let got: u32 = 0;
   lockNode(cache, cn);
   while (got < want) {
+    let from = L_PARTIAL;
     let d = <usize>changetype<CacheNode>(cn).partial;
     if (d == 0) {
+      from = L_EMPTY;
       d = <usize>changetype<CacheNode>(cn).empty;
       if (d == 0) {
         if (got != 0 && load<u32>(cache, C_KEEP_EMPTY) != 0) break; // a partial batch, not a new slab for it
@@ -121,22 +148,28 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
           break;
         }
         stat(cache, ALLOC_SLAB);
-        bump(cn, CN_TOTAL_OBJECTS, <i32>load<u32>(cache, C_OBJECTS));
+        bump(cn, CN_TOTAL_OBJECTS, <i32>objects);
+        from = L_NONE;
       }
     }
-    got += slabTake(cache, d, dst + (<usize>got << 2), want - got);
-    // one move, straight to the list it belongs on now (an empty slab taken whole goes to full: the
-    // 1–8 KiB classes have few objects per slab)
-    moveSlab(cn, d, <u32>changetype<PageDesc>(d).inuse == load<u32>(cache, C_OBJECTS) ? L_FULL : L_PARTIAL);
+    got += slabTakeWith(d, dst + (<usize>got << 2), want - got, words, stride, objOff, flags);
+    const to = <u32>changetype<PageDesc>(d).inuse == objects ? L_FULL : L_PARTIAL;
+    if (to != from) moveFirst(cn, d, from, to);
   }
   unlock(cn + CN_LOCK);
   return got;
 }
 
-// Refill through the seam, from `node` first, then the other nodes in order (counted).
-export function refillBatch(cache: usize, node: u32, dst: usize, want: u32): u32 {
-  let got = refillFromNode(cache, node, dst, want);
-  if (got != 0) return got;
+// Refill through the seam, from `node` first, then the other nodes in order (counted). Inlined into its
+// callers (one call less on every refill); the fallback stays out of line.
+@inline export function refillBatch(cache: usize, node: u32, dst: usize, want: u32): u32 {
+  const got = refillFromNode(cache, node, dst, want);
+  return got != 0 ? got : refillOtherNodes(cache, node, dst, want);
+}
+
+// refillBatch's fallback: `node` had nothing, the other nodes in order.
+function refillOtherNodes(cache: usize, node: u32, dst: usize, want: u32): u32 {
+  let got: u32 = 0;
   const nn = load<u32>(HEAP, H_NNODES);
   for (let k: u32 = 1; k < nn; k++) {
     got = refillFromNode(cache, (node + k) % nn, dst, want);
@@ -300,6 +333,20 @@ function slabEmptied(cache: usize, cn: usize, d: usize): void {
     moveSlab(cn, d, L_EMPTY);
     return;
   }
+  slabDropped(cache, cn, d);
+}
+
+// keepsEmpty as a count read once per batch: a node keeps another empty slab while it keeps fewer than
+// this many ((nr + 1) << shift ≤ keep ⟺ nr < keep >> shift, for slabs of 2^shift bytes).
+@inline function keepLimit(cache: usize): u32 {
+  const slabs = load<u32>(cache, C_MIN_PARTIAL) << 1;
+  const bytes = load<u32>(cache, C_KEEP_EMPTY) >> (PAGE_SHIFT + load<u32>(cache, C_ORDER));
+  return bytes > slabs ? bytes : slabs;
+}
+
+// Slab d (inuse just fell to 0, on some list) goes back to the page allocator: the node keeps enough
+// empty slabs. cn lock held.
+function slabDropped(cache: usize, cn: usize, d: usize): void {
   moveSlab(cn, d, L_NONE);
   bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(cache, C_OBJECTS));
   stat(cache, FREE_SLAB);
@@ -308,12 +355,17 @@ function slabEmptied(cache: usize, cn: usize, d: usize): void {
 
 // Seam 2 — free a batch. Every entry of src is an allocated object of `cache` (checked by the caller).
 // Objects of one node are freed under one acquisition of that node's lock; a batch that mixes nodes
-// takes a lock each time the node changes.
+// takes a lock each time the node changes. The cache's geometry is read once per batch, and how many
+// empty slabs a node keeps (keepLimit) once, at the batch's first emptied slab; an object's slab head is
+// found by arithmetic (slabs are naturally aligned: the offset in the slab names the head page, as
+// slab.ts locateObject does).
 export function freeToSlabs(cache: usize, src: usize, count: u32): void {
   if (count == 0) return;
   const objects = load<u32>(cache, C_OBJECTS);
   const recip = load<u32>(cache, C_RECIP);
   const objOff = load<u32>(cache, C_OBJ_OFFSET);
+  const mask = load<u32>(cache, C_SLAB_MASK);
+  let limit: u32 = 0xffffffff;                              // read at the first emptied slab
   let curNode: u32 = 0xffffffff;
   let cn: usize = 0;
   for (let k: u32 = 0; k < count; k++) {
@@ -325,11 +377,17 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
       cn = cnAddr(cache, node);
       lockNode(cache, cn);
     }
-    const d = headOf(p);
-    const i = objectIndexAt(<u32>(p - pageAddr(d)) - objOff, recip);
-    const inuse = slabPut(d, i);
-    if (inuse == 0) slabEmptied(cache, cn, d);
-    else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
+    const inSlab = <u32>p & mask;                            // slabs are naturally aligned
+    const d = pageOf(p) - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT); // the head descriptor
+    const inuse = slabPut(d, objectIndexAt(inSlab - objOff, recip));
+    if (inuse == 0) {
+      const nr = changetype<CacheNode>(cn).nrEmpty;         // slabEmptied, with the limit read once
+      if (limit == 0xffffffff) limit = keepLimit(cache);
+      if (nr < limit) {
+        if (nr >= (load<u32>(cache, C_MIN_PARTIAL) << 1) && !keptBeyond()) store<u32>(HEAP, 1, H_KEPT_BEYOND);
+        moveSlab(cn, d, L_EMPTY);
+      } else slabDropped(cache, cn, d);
+    } else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
   }
   unlock(cn + CN_LOCK);
 }
@@ -377,8 +435,6 @@ export function freeToSlabReleasing(cache: usize, p: usize): u32 {
   return pages;
 }
 
-import { C_SLAB_MASK } from "./layout";
-import { pageOf } from "./arena";
 
 // The cache-node lock of `node` held: the one held now (`cn`, 0 for none) is kept if it is that one, else
 // released first. Returns the cache-node now locked.

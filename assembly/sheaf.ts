@@ -23,7 +23,8 @@
 // Barn (per cache-node, under its CN_LOCK; each list threaded through Sheaf.next):
 //   full  list: barnNrFull full sheaves, at most barnMaxFull(cache)
 //   empty list: barnNrEmpty empty sheaves, at most BARN_MAX_EMPTY
-// Each barn operation takes and releases the lock once; none holds it across a sheaf allocation or free.
+// Each barn operation takes and releases the lock at most once (a trade that sees the barn without a full
+// sheaf, or at its limit, takes none); none holds it across a sheaf allocation or free.
 //
 // Prefill handle (a sheaf out in a caller's hands, prefill.ts): SH_NEXT = PREFILL_MARK ^ its address,
 // SH_NODE = its cache; both restored (0, the CPU's node) when it comes back.
@@ -238,7 +239,14 @@ export function barnPutEmptySheaf(cache: usize, cn: usize, empty: usize): void {
 // Trade the empty sheaf `empty` (or the empty sheaf placeholder) for a full one from the barn; returns
 // `empty` unchanged if the barn has none (barn_get_fail). The traded sheaf goes on the barn's empty list,
 // or is freed when that list is at its limit.
+// A barn without full sheaves (a mid-size class's usual miss: its barn holds at most 32 KiB of them) is
+// seen without taking the lock: the head word is read once, unlocked (a stale 0 in the threaded build only
+// sends this refill to the slabs, as an empty barn would; a stale non-zero is re-read under the lock).
 export function barnReplaceEmptySheaf(cache: usize, cn: usize, empty: usize): usize {
+  if (changetype<CacheNode>(cn).barnFull == 0) {
+    stat(cache, BARN_GET_FAIL);
+    return empty;
+  }
   lockNode(cache, cn);
   const full = popFull(cn);
   if (full == 0) {
@@ -260,9 +268,16 @@ export function barnReplaceEmptySheaf(cache: usize, cn: usize, empty: usize): us
 // Trade the full sheaf `full` for an empty one (from the barn, or new). Returns the empty sheaf (the
 // empty sheaf placeholder when no memory was left for a new one), or 0 when the barn is full
 // (barn_put_fail: the caller flushes instead).
+// A barn already at its limit is seen without the lock, as in barnReplaceEmptySheaf (a stale count in the
+// threaded build: a flush instead of a trade, or the test again under the lock).
 export function barnReplaceFullSheaf(cache: usize, cn: usize, full: usize): usize {
+  const max = barnMaxFull(cache);
+  if (changetype<CacheNode>(cn).barnNrFull >= max) {
+    stat(cache, BARN_PUT_FAIL);
+    return 0;
+  }
   lockNode(cache, cn);
-  if (changetype<CacheNode>(cn).barnNrFull >= barnMaxFull(cache)) {
+  if (changetype<CacheNode>(cn).barnNrFull >= max) {
     unlock(cn + CN_LOCK);
     stat(cache, BARN_PUT_FAIL);
     return 0;

@@ -2,7 +2,8 @@
 //
 // Owns: the K_SLAB / K_TAIL descriptor fields (cache, inuse, objects, aux = bitmap address, bits) and the
 // bitmap itself. Entry points: slabNew() (slabNoPages: why it gave 0), slabReuse() (another cache's empty
-// slab made ours), slabDiscard(), slabTake(), slabTakeAt(), slabPut(),
+// slab made ours), slabDiscard(), slabTake() / slabTakeWith() (the cache's geometry passed in: node.ts's
+// refill reads it once per batch), slabTakeAt(), slabPut(),
 // locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated),
 // checkObjectStart() + freeInSlab() (the same split in two, for the free fast path: harden.ts),
 // setObjectDivisor() (cache.ts: the stride's inverse), bitmapCheck() (the bitmap consistency check:
@@ -150,20 +151,25 @@ export function slabDiscard(cache: usize, d: usize): void {
 
 // Take up to `max` free objects from slab d, writing their addresses as u32 at dst. Returns the count.
 export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
+  return slabTakeWith(d, dst, max, load<u32>(cache, C_BITMAP_WORDS), load<u32>(cache, C_STRIDE),
+    load<u32>(cache, C_OBJ_OFFSET), load<u32>(cache, C_FLAGS));
+}
+
+// slabTake with the cache's geometry read once by the caller (node.ts refillFromNode reads it once per
+// batch, not once per slab): `words` bitmap words, objects `stride` bytes apart from `objOff`, `flags`
+// for inuse.ts's key. A slab of at most 64 objects (one word) is taken in one pass over its word.
+@inline export function slabTakeWith(d: usize, dst: usize, max: u32, words: u32, stride: u32, objOff: u32, flags: u32): u32 {
   const bm = slabBitmap(d);
-  const words = load<u32>(cache, C_BITMAP_WORDS);
-  const stride = load<u32>(cache, C_STRIDE);
-  const first = pageAddr(d) + load<u32>(cache, C_OBJ_OFFSET);
-  const flags = load<u32>(cache, C_FLAGS);                 // inuse.ts: an object out of its slab is keyed
+  const first = pageAddr(d) + objOff;
   let got: u32 = 0;
   for (let w: u32 = 0; w < words && got < max; w++) {
     const wa = bm + (<usize>w << 3);
     let bits = load<u64>(wa);
     if (bits == 0) continue;
+    const base = first + <usize>((w << 6) * stride);
     while (bits != 0 && got < max) {
-      const b = <u32>ctz(bits);
+      const p = base + <usize>(<u32>ctz(bits) * stride);
       bits &= bits - 1;
-      const p = first + ((w << 6) + b) * stride;
       store<u32>(dst + (<usize>got << 2), <u32>p);
       keyPark(flags, p);
       got++;

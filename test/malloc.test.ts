@@ -47,13 +47,14 @@ describe("malloc size classes", () => {
     for (const c of ["kmalloc-8192", "kmalloc-4096", "kmalloc-640"]) expect(line(c)[8], c).toBe("0");
     expect(line("kmalloc-8192")[14]).toBe("1");
     expect(line("kmalloc-640")[14]).toBe("1");
-    // after KM_WARM_ALLOCS slow-path allocations a class gets its arrays, of at most 16 KiB of objects
-    // (at least 2)
+    // after KM_WARM_ALLOCS slow-path allocations a class gets its arrays, of at most 32 KiB of objects
+    // (at least 2; the default capacity for the size when that is less: 26 for 640 B)
     for (const n of [8000, 4000, 600]) for (let i = 0; i <= Abi.KM_WARM_ALLOCS; i++) heap.free(heap.malloc(n));
-    expect(line("kmalloc-8192")[8]).toBe("2");
-    expect(line("kmalloc-4096")[8]).toBe("4");
-    expect(line("kmalloc-640")[8]).toBe("25");
-    // the first refills take one object (batches start at 1 and double per refill): still one slab each
+    expect(line("kmalloc-8192")[8]).toBe("4");
+    expect(line("kmalloc-4096")[8]).toBe("8");
+    expect(line("kmalloc-640")[8]).toBe("26");
+    // the first refills take two objects (batches start at 1, a refill takes twice the batch, and a
+    // refill makes a new slab only for an empty batch): still one slab each
     expect(line("kmalloc-8192")[14]).toBe("1");
     expect(line("kmalloc-640")[14]).toBe("1");
     expect(heap.validate().ok).toBe(true);
