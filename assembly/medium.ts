@@ -171,12 +171,14 @@ function linkFree(c: usize, b: usize, size: u32): void {
   const first = load<u32>(h);
   store<u32>(b, first, 8);
   store<u32>(b, 0, 12);
-  if (first != 0) store<u32>(<usize>first, <u32>b, 12);
   store<u32>(h, <u32>b);
-  const fl = i >> MB_SL_SHIFT;
-  const sm = c + MC_SL_MAP + (<usize>fl << 1);
-  store<u16>(sm, <u16>(<u32>load<u16>(sm) | (<u32>1 << (i & (MB_SL_COUNT - 1)))));
-  store<u32>(c, load<u32>(c, MC_FL_MAP) | (<u32>1 << fl), MC_FL_MAP);
+  if (first != 0) store<u32>(<usize>first, <u32>b, 12);
+  else {                                                         // the list was empty: its map bits
+    const fl = i >> MB_SL_SHIFT;
+    const sm = c + MC_SL_MAP + (<usize>fl << 1);
+    store<u16>(sm, <u16>(<u32>load<u16>(sm) | (<u32>1 << (i & (MB_SL_COUNT - 1)))));
+    store<u32>(c, load<u32>(c, MC_FL_MAP) | (<u32>1 << fl), MC_FL_MAP);
+  }
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
 }
 
