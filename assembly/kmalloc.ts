@@ -24,13 +24,13 @@
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
 //         test already done) ─────────────────────────────────────────────────────────────────── (fast)
-//       └ kfreeSlow ─ free(0) ─ classify (a medium block's header unchecked): medium → mediumFree (checks
-//                                    it under its lock; a loan: lentFreed counts it back); large block →
+//       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
+//                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
 //                                    largeFree; run → runFree; else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
 //                       ├ a class object or a loan grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
 //                       ├ a large block grows: in place when a free run follows it (pagesExtend)
-//                       ├ a medium block: mediumResize (split, or grow into what follows it) up to
+//                       ├ a medium block: mediumResizeIn (split, or grow into what follows it) up to
 //                       │   MEDIUM_REALLOC_MAX; moved past it to a page run (largeAlloc)
 //                       ├ a run: in place within its chunks (runResize: commits what it grows into)
 //                       └ otherwise: kmalloc, copy the live bytes, kfree
@@ -92,7 +92,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree, mediumRegionPages, mediumPages, mediumResize, mediumUsable } from "./medium";
+import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -488,11 +488,13 @@ const KIND_LARGE: u32 = 2;
 const KIND_RUN: u32 = 3;
 const KIND_MEDIUM: u32 = 4;
 let kKind: u32 = 0;
-let kHead: usize = 0;   // the cache (slab), the first head descriptor (large), the chunk header (run)
+let kHead: usize = 0;   // the cache (slab), the first head descriptor (large), the chunk header (run), the
+                        // region's first descriptor (medium)
 
 // Classify ptr as a live block this allocator handed out, or say why it is not one. Changes nothing.
 // checkMedium false: a pointer into a medium region is KIND_MEDIUM without its header checked (kfreeSlow:
-// mediumFree checks it itself, under its lock).
+// mediumFreeIn checks it itself, under its lock). A medium block's kHead is its region: the callers pass
+// it on (mediumFreeIn, mediumResizeIn) instead of finding it again from the pointer.
 function classify(ptr: usize, checkMedium: bool = true): i32 {
   const b = chunkByteOf(ptr);
   if (b >= CT_RUN_TAIL) return b == CT_NO_CHUNK ? E_NOT_OURS : E_NOT_OBJECT; // outside, or a run's inside
@@ -511,12 +513,14 @@ function classify(ptr: usize, checkMedium: bool = true): i32 {
   }
   const kind = changetype<PageDesc>(d).kind;
   if (kind == K_MEDIUM || kind == K_MEDIUM_TAIL) {
+    const r = mediumRegionAt(d);                                 // the region's first descriptor
+    if (r == 0) return E_NOT_OURS;
     if (checkMedium) {
-      const e = mediumCheck(ptr);                                // a live block's header (medium.ts)
+      const e = mediumCheckIn(r, ptr);                           // a live block's header (medium.ts)
       if (e != E_OK) return e;
     }
     kKind = KIND_MEDIUM;
-    kHead = 0;
+    kHead = r;
     return E_OK;
   }
   if (kind == K_LARGE) {
@@ -542,12 +546,12 @@ function classify(ptr: usize, checkMedium: bool = true): i32 {
 
 function kfreeSlow(ptr: usize): i32 {
   if (ptr == 0) return E_OK;
-  const e = classify(ptr, false);                  // a medium block's header: mediumFree checks it, once
+  const e = classify(ptr, false);                  // a medium block: its region; mediumFreeIn checks the header, once
   if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
   if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
   if (kKind == KIND_MEDIUM) {
     const usable = mediumUsable(ptr);              // read before the free; used only if it was a live block
-    const m = mediumFree(ptr);                     // the same codes as mediumCheck, nothing changed on a bad pointer
+    const m = mediumFreeIn(kHead, ptr);            // the same codes as mediumCheck, nothing changed on a bad pointer
     if (m != E_OK) return freeFailed(0, ptr, m);
     if (isLent(usable)) lentFreed(usable);
     return E_OK;
@@ -676,7 +680,7 @@ export function krealloc(ptr: usize, size: usize): usize {
     if (isLent(usable)) {
       // A lent block stays its class's size (lend): in place while it fits as a class object would.
       if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
-    } else if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResize(ptr, size, true)) {
+    } else if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResizeIn(kHead, ptr, size, true)) {
       return ptr;            // in place while it stays a medium size: shrink by a split, grow into what follows
     }                        // (classify checked the block: mediumResize need not check it again)
   } else {

@@ -12,6 +12,8 @@
 //       or, when a block fits by now, that block, and the pages go back)
 //   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps)
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
+//   mediumRegionAt(pd) → the region of a page descriptor, and mediumCheckIn / mediumFreeIn / mediumResizeIn:
+//       the same three for a caller that has the region already (kmalloc.ts classify read the descriptor)
 //   mediumAllocOwn(node, bytes) / mediumFreeOwn(ptr) / mediumOwnAt(ptr): an own block (O flag,
 //       layout.ts), the heap's own structure in a small heap (cache.ts kmem_caches, sheaf.ts sheaves):
 //       taken from a free block or a region grown in place only (never a new region), refused by free(),
@@ -23,13 +25,14 @@
 //   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
 //   the walk totals (footprint.ts)
 // Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, index.ts
-// (callerRange, knownCache), cache.ts and sheaf.ts (own blocks). Calls page.ts (pagesExtend / pagesTrim / pagesFree: regions grow, shrink and go back),
+// (callerRange, knownCache), cache.ts and sheaf.ts (own blocks). Calls page.ts (pagesExtendUpTo / pagesTrim /
+// pagesFree: regions grow, shrink and go back),
 // arena.ts (pageOf / pageAddr), list.ts, sync.ts.
 //
 // Call tree:
 //   mediumAlloc ─ lock ─ findFit (exact list, then the next non-empty larger list: the best, then lowest,
 //               │        of the first FIT_SCAN entries)
-//               │      └ none: growInPlace (a region whose end borders a free page run: pagesExtend)
+//               │      └ none: growRegion (a region whose end borders a free page run: pagesExtendUpTo)
 //               └ takeBlock (split off the rest: insertFree)
 //   mediumAddRegion ─ lock ─ findFit: a fit by now (threads) → pagesFree the new pages; else regionInit,
 //                   │        findFit (the new region's block)
@@ -38,6 +41,7 @@
 //                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
 //                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
 //   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block, or extend the region
+//   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary)
 //
 // Hostile pointers: a pointer is a live block start only when it is 16-aligned, its header lies inside its
 // region with room for a block, the header's size keeps the block inside the region, the check word is
@@ -72,7 +76,7 @@ import {
 } from "./layout";
 import { PageDesc } from "./structs";
 import { chunkByteOf, pageAddr, pageOf } from "./arena";
-import { nodeAddr, pagesExtend, pagesFree, pagesTrim } from "./page";
+import { nodeAddr, pagesExtendUpTo, pagesFree, pagesTrim } from "./page";
 import { listPush, listRemove } from "./list";
 import { THREADED, heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
 
@@ -89,8 +93,19 @@ const TRIM_PAGES: u32 = 16;
 const REGION_MIN_PAGES: u32 = 1;
 const REGION_GROWTH_SHIFT: u32 = 2;
 const REGION_GROWN_MAX: u32 = 64;
+// (Measured and not kept, bench/PROFILE.md "Medium heap and page runs, session 5": a designated victim —
+// a free block on no list, dlmalloc's dv, or a region's last free block as its top — served almost no
+// request here and cost +26 instructions per operation on random-bal; TRIM_PAGES 32 or 64: no gain.)
 // Regions tried for growth in place before the caller takes a new region.
 const GROW_TRIES: u32 = 64;
+// A region grown in place at the heap's top takes the free pages after it up to the next multiple of
+// GROW_ALIGN bytes (memory.grow's unit: those pages are committed anyway; page.ts pagesExtendUpTo gives
+// pages past the need only above the high-water mark), and at most 1/2^GROW_SLACK_SHIFT of the heap's
+// pages more than it needs (a small heap's regions take only what they need: cp-decl-bal −1.9 points
+// with 1/32). Measured (bench/util-peers.mjs): random-bal −2.7 → −1.2 points from dlmalloc, no trace
+// lower; bench/PROFILE.md "Medium heap and page runs, session 5".
+const GROW_ALIGN: usize = 64 << 10;
+const GROW_SLACK_SHIFT: u32 = 8;
 
 const MB_KEY: u32 = 0x6d656421;                       // 'med!'
 const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
@@ -156,28 +171,32 @@ function linkFree(c: usize, b: usize, size: u32): void {
   const first = load<u32>(h);
   store<u32>(b, first, 8);
   store<u32>(b, 0, 12);
-  if (first != 0) store<u32>(<usize>first, <u32>b, 12);
   store<u32>(h, <u32>b);
-  const fl = i >> MB_SL_SHIFT;
-  const sm = c + MC_SL_MAP + (<usize>fl << 1);
-  store<u16>(sm, <u16>(<u32>load<u16>(sm) | (<u32>1 << (i & (MB_SL_COUNT - 1)))));
-  store<u32>(c, load<u32>(c, MC_FL_MAP) | (<u32>1 << fl), MC_FL_MAP);
+  if (first != 0) store<u32>(<usize>first, <u32>b, 12);
+  else {                                                         // the list was empty: its map bits
+    const fl = i >> MB_SL_SHIFT;
+    const sm = c + MC_SL_MAP + (<usize>fl << 1);
+    store<u16>(sm, <u16>(<u32>load<u16>(sm) | (<u32>1 << (i & (MB_SL_COUNT - 1)))));
+    store<u32>(c, load<u32>(c, MC_FL_MAP) | (<u32>1 << fl), MC_FL_MAP);
+  }
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
 }
 
 function removeFree(c: usize, b: usize, size: u32): void {
   const nx = load<u32>(b, 8);
   const pv = load<u32>(b, 12);
-  const i = listOf(size);
-  if (pv != 0) store<u32>(<usize>pv, nx, 8);
-  else store<u32>(headAt(c, i), nx);
   if (nx != 0) store<u32>(<usize>nx, pv, 12);
-  if (load<u32>(headAt(c, i)) == 0) {
-    const fl = i >> MB_SL_SHIFT;
-    const sm = c + MC_SL_MAP + (<usize>fl << 1);
-    const m = <u16>(<u32>load<u16>(sm) & ~(<u32>1 << (i & (MB_SL_COUNT - 1))));
-    store<u16>(sm, m);
-    if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
+  if (pv != 0) store<u32>(<usize>pv, nx, 8);
+  else {                                                         // the list's first: its head (and maps)
+    const i = listOf(size);
+    store<u32>(headAt(c, i), nx);
+    if (nx == 0) {                                               // the list is empty now
+      const fl = i >> MB_SL_SHIFT;
+      const sm = c + MC_SL_MAP + (<usize>fl << 1);
+      const m = <u16>(<u32>load<u16>(sm) & ~(<u32>1 << (i & (MB_SL_COUNT - 1))));
+      store<u16>(sm, m);
+      if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
+    }
   }
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
 }
@@ -256,15 +275,24 @@ function markTails(d: usize, from: u32, to: u32): void {
 }
 
 // Grow the region at d in place by the pages its end needs for a free block of `size` bytes (taking the
-// free page run after it): true when its last block is now a free block of at least `size`. Lock held.
+// free page run after it), and, at the heap's top, by more of that run up to the next 64 KiB boundary
+// (GROW_ALIGN: memory grows by 64 KiB anyway, so those pages cost no footprint; at most GROW_SLACK_SHIFT of
+// the heap more): true when its last block is now a free block of at least `size`. Lock held.
 function growRegion(c: usize, d: usize, size: u32): bool {
   const pages = <u32>changetype<PageDesc>(d).objects;
   const end = regionEnd(d);
   const sent = end - MB_HDR;
   let tail: u32 = 0;
   if ((hdrWord(sent) & MB_F_PREV_FREE) != 0) tail = load<u32>(sent - 4);
-  const extra = <u32>((<usize>(size - tail) + PAGE_SIZE - 1) >> PAGE_SHIFT);
-  if (pages + extra > USABLE_PAGES || !pagesExtend(d, pages, pages + extra, true)) return false;
+  const need = <u32>((<usize>(size - tail) + PAGE_SIZE - 1) >> PAGE_SHIFT);
+  if (pages + need > USABLE_PAGES) return false;
+  let most = pages + <u32>((((end + (<usize>need << PAGE_SHIFT) + GROW_ALIGN - 1) & ~(<usize>GROW_ALIGN - 1)) - end) >> PAGE_SHIFT);
+  const cap = pages + need + (load<u32>(c, MC_PAGES) >> GROW_SLACK_SHIFT);
+  if (most > cap) most = cap;
+  if (most > USABLE_PAGES) most = USABLE_PAGES;
+  const now = pagesExtendUpTo(d, pages, pages + need, most, true);   // more than need only at the top
+  if (now == 0) return false;
+  const extra = now - pages;
   changetype<PageDesc>(d).objects = <u16>(pages + extra);
   markTails(d, pages, pages + extra);
   store<u32>(c, load<u32>(c, MC_PAGES) + extra, MC_PAGES);
@@ -406,7 +434,13 @@ export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): 
 // or 0 when the descriptors say otherwise.
 export function regionOf(ptr: usize): usize {
   if (chunkByteOf(ptr) >= CT_RUN_TAIL) return 0;
-  let d = pageOf(ptr);
+  return mediumRegionAt(pageOf(ptr));
+}
+
+// The first descriptor of the region whose page descriptor is pd (a page in a chunk; kmalloc's classify
+// has read it already), or 0 when pd is no K_MEDIUM / K_MEDIUM_TAIL page of a region.
+export function mediumRegionAt(pd: usize): usize {
+  let d = pd;
   const k = changetype<PageDesc>(d).kind;
   if (k == K_MEDIUM_TAIL) d = <usize>changetype<PageDesc>(d).aux;
   else if (k != K_MEDIUM) return 0;
@@ -418,7 +452,7 @@ export function regionOf(ptr: usize): usize {
 // that is not one) or E_NOT_OBJECT. Reads only inside the region.
 function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
   const r = pageAddr(d);
-  const end = regionEnd(d);
+  const end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);      // regionEnd, r reused
   if ((ptr & (MB_GRAIN - 1)) != 0 || ptr < r + 2 * MB_HDR || ptr + MB_MIN > end) return E_NOT_OBJECT;
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
@@ -435,6 +469,11 @@ function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
 export function mediumCheck(ptr: usize): i32 {
   const d = regionOf(ptr);
   return d == 0 ? E_NOT_OURS : checkIn(d, ptr);
+}
+
+// mediumCheck for a pointer whose region (first descriptor d, from mediumRegionAt) is known.
+export function mediumCheckIn(d: usize, ptr: usize): i32 {
+  return checkIn(d, ptr);
 }
 
 // Is ptr a live own block (mediumAllocOwn)? Changes nothing, never traps (index.ts knownCache).
@@ -526,10 +565,19 @@ export function mediumFreeOwn(ptr: usize): i32 {
   return freeBlock(ptr, true);
 }
 
-// The body of both frees (inlined into each: mediumFree keeps a single caller, kmalloc.ts kfreeSlow).
+// The body of both frees (inlined into each: mediumFreeIn keeps a single caller, kmalloc.ts kfreeSlow).
 @inline function freeBlock(ptr: usize, own: bool): i32 {
   const d = regionOf(ptr);
-  if (d == 0) return E_NOT_OURS;
+  return d == 0 ? E_NOT_OURS : freeIn(d, ptr, own);
+}
+
+// mediumFree for a pointer whose region (first descriptor d, from mediumRegionAt) is known: kfreeSlow,
+// which read ptr's page descriptor already.
+export function mediumFreeIn(d: usize, ptr: usize): i32 {
+  return freeIn(d, ptr, false);
+}
+
+@inline function freeIn(d: usize, ptr: usize, own: bool): i32 {
   const c = <usize>changetype<PageDesc>(d).aux;
   lock(c + MC_LOCK);
   // threads: the region may have gone before the lock (single-threaded: d is still the region)
@@ -552,7 +600,11 @@ export function mediumFreeOwn(ptr: usize): i32 {
 // does not check the header again (the threaded build checks under the lock in any case).
 export function mediumResize(ptr: usize, bytes: usize, checked: bool = false): bool {
   const d = regionOf(ptr);
-  if (d == 0) return false;
+  return d != 0 && mediumResizeIn(d, ptr, bytes, checked);
+}
+
+// mediumResize for a pointer whose region (first descriptor d, from mediumRegionAt) is known: krealloc.
+export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool): bool {
   const c = <usize>changetype<PageDesc>(d).aux;
   const want = mediumBlockSize(bytes);
   lock(c + MC_LOCK);

@@ -6,7 +6,8 @@
 // headers (ChunkHdr), and the K_FREE / K_FREE_TAIL / K_NONE / K_META / K_RUN descriptor kinds
 // (PageDesc.kind); all read through the classes of structs.ts.
 // Entry points: pagesAlloc(node, pages, align, large) → first descriptor, pagesFree(d, pages, large),
-// pagesExtend / pagesTrim (grow or shrink a run in place: realloc of a large block); pageAlloc(node, order)
+// pagesExtend / pagesExtendUpTo / pagesTrim (grow or shrink a run in place: realloc of a large block, a
+// medium region); pageAlloc(node, order)
 // / pageFree(d) (a slab: 2^order pages aligned to their size, the order kept in the descriptor);
 // runAlloc(node, chunks, bytes) → user pointer, runFree(ptr), runResize / runUsable (realloc in place,
 // malloc_usable_size: a run is committed to its block's end only); pageAllocReclaiming /
@@ -316,19 +317,29 @@ export function pagesFree(d: usize, pages: u32, large: bool): void {
 // after them. The new pages' descriptors are zero and their memory committed. False, and nothing changed,
 // when that run is missing or too short, or the engine refuses to commit.
 export function pagesExtend(d: usize, had: u32, want: u32, large: bool): bool {
+  return pagesExtendUpTo(d, had, want, want, large) != 0;
+}
+
+// pagesExtend taking as many pages of that run as it has up to `most` (≥ want) when the `want` pages
+// already reach past the high-water mark (the heap's top: pages never handed out; below it, the pages
+// past want are left to others): the pages the range has now, or 0 (nothing changed) when the run is
+// missing or shorter than want - had.
+export function pagesExtendUpTo(d: usize, had: u32, want: u32, most: u32, large: bool): u32 {
   const ch = chunkHeaderOf(d);
   const e = pageIndex(d) + had;
-  if (e >= PAGES_PER_CHUNK || want <= had) return false;
+  if (e >= PAGES_PER_CHUNK || want <= had) return 0;
   const rd = descAt(ch, e);
   const node = <u32>changetype<PageDesc>(d).node;
   const n = nodeAddr(node);
-  const extra = want - had;
   lock(n + N_LOCK);
   const rl = <u32>changetype<PageDesc>(rd).objects;
-  if (changetype<PageDesc>(rd).kind != K_FREE || rl < extra ||
-      !commitTo(pageAddr(d) + (<usize>want << PAGE_SHIFT))) {
+  // pages past `want` only from the heap's top: memory never handed out (above the high-water mark)
+  let extra = pageAddr(d) + (<usize>want << PAGE_SHIFT) < <usize>load<u32>(HEAP, H_HIGH_WATER) ? want - had : most - had;
+  if (extra > rl) extra = rl;
+  if (changetype<PageDesc>(rd).kind != K_FREE || had + extra < want ||
+      !commitTo(pageAddr(d) + (<usize>(had + extra) << PAGE_SHIFT))) {
     unlock(n + N_LOCK);
-    return false;
+    return 0;
   }
   runRemove(n, rd);
   if (rl > extra) runInsert(n, ch, e + extra, rl - extra, node);
@@ -336,7 +347,7 @@ export function pagesExtend(d: usize, had: u32, want: u32, large: bool): bool {
   changetype<NodeHdr>(n).freePages -= extra;
   if (large) changetype<NodeHdr>(n).largePages += extra;
   unlock(n + N_LOCK);
-  return true;
+  return had + extra;
 }
 
 // Shrink the `had` pages whose first descriptor is d to `keep` (1..had-1) in place: the pages past keep

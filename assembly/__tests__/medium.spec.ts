@@ -1,6 +1,7 @@
 // medium.spec.ts — the medium heap's internals: block sizes, the home region and its control block,
 // splitting and best fit, coalescing with both neighbours (absorbed headers read as freed), growing a
-// region in place, trimming its free tail, giving a wholly free region back, in-place resize, and the
+// region in place (at the heap's top, up to a 64 KiB boundary once the heap is large), trimming its free
+// tail, giving a wholly free region back, in-place resize, and the
 // header checks a hostile pointer meets.
 import { freshHeap } from "./setup.include";
 import {
@@ -180,6 +181,32 @@ describe("regions grow, shrink and go back", () => {
     expect(load<u32>(c, MC_PAGES)).toBeLessThanOrEqual(pages0 + 1);
     expect(validate()).toBe(0);
     expect(mediumFree(a)).toBe(E_OK);
+    expect(validate()).toBe(0);
+  });
+
+  test("a large heap's region at the heap's top grows past its need, up to a 64 KiB boundary", () => {
+    freshHeap();
+    const a = take(800000);                                       // two regions of ~196 pages, two chunks
+    const b = take(800000);
+    const c = control();
+    expect(load<u32>(c, MC_NREGIONS)).toBe(2);
+    const heapPages = load<u32>(c, MC_PAGES);
+    expect(heapPages >> 8).toBeGreaterThan(0);                    // large enough for a page of slack
+    const r = regionOf(b);                                        // the newest region, at the heap's top
+    const pages0 = <u32>load<u16>(r, D_OBJECTS);
+    const x = mediumAlloc(0, 20000);                              // no fit: b's region grows in place
+    expect(regionOf(x)).toBe(r);
+    const grown = <u32>load<u16>(r, D_OBJECTS) - pages0;
+    const end = pageAddr(r) + (<usize>(pages0 + grown) << 12);
+    const need = (mediumBlockSize(20000) + 4095) >> 12;           // at most: the tail before was < 20016
+    expect(grown).toBeGreaterThan(need);                          // more than it needed...
+    expect(grown).toBeLessThanOrEqual(need + (heapPages >> 8) + 1);
+    const bound = (pageAddr(r) + (<usize>(pages0 + need) << 12) + 0xffff) & ~(<usize>0xffff);
+    expect(end).toBeLessThanOrEqual(bound);                       // ...never past the 64 KiB boundary
+    expect(mediumValidate(0)).toBe(0);
+    expect(mediumFree(x)).toBe(E_OK);
+    expect(mediumFree(a)).toBe(E_OK);
+    expect(mediumFree(b)).toBe(E_OK);
     expect(validate()).toBe(0);
   });
 

@@ -1,16 +1,16 @@
 // page.spec.ts — the page allocator: exact runs, best fit by size bin, splitting and coalescing with both
 // neighbours, aligned runs for slabs, growing and shrinking in place, free-chunk release, runs of chunks,
-// exhaustion and absurd sizes.
+// extending up to a bound (only at the heap's top), exhaustion and absurd sizes.
 import { freshHeap } from "./setup.include";
 import {
-  binOf, chunkHeaderOf, freePages, nodeAddr, pageAlloc, pageFree, pagesAlloc, pagesExtend, pagesFree, pagesTrim,
-  runAlloc, runFree,
+  binOf, chunkHeaderOf, freePages, nodeAddr, pageAlloc, pageFree, pagesAlloc, pagesExtend, pagesExtendUpTo, pagesFree,
+  pagesTrim, runAlloc, runFree,
 } from "../page";
 import { CHUNK_BASE, HEAP, nchunks, pageOf, pageAddr } from "../arena";
 import {
   CH_STATE, CS_BUDDY, CS_FREE, D_AUX, D_KIND, D_OBJECTS, DESC_BYTES, DESC_SIZE, K_FREE, K_FREE_TAIL, K_LARGE,
   K_NONE, K_RUN, K_TAIL, META_PAGES, N_BIN_MAP, N_FREE_LISTS, N_LARGE_PAGES, N_NR_FREE_CHUNKS, NR_PAGE_BINS,
-  PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, H_GROW_FAILS,
+  PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, H_GROW_FAILS, H_HIGH_WATER,
 } from "../layout";
 import { validate } from "../validate";
 
@@ -200,6 +200,31 @@ describe("page runs", () => {
     expect<u32>(freePages(0)).toBe(USABLE_PAGES - 11);
     pageFree(one); pageFree(eight); pageFree(two);
     expect<u32>(freePages(0)).toBe(USABLE_PAGES);
+    expect<u32>(validate()).toBe(0);
+  });
+
+  test("extends up to a bound past what it needs only above the high-water mark", () => {
+    freshHeap();
+    const a = take(0, 3);                                     // the heap's top: nothing handed out after it
+    const hw = <usize>load<u32>(HEAP, H_HIGH_WATER);
+    expect<usize>(hw).toBe(pageAddr(a) + 3 * PAGE_SIZE);
+    expect<u32>(pagesExtendUpTo(a, 3, 5, 9, true)).toBe(9);   // past the mark: up to the bound
+    store<u16>(a, 9, D_OBJECTS);
+    for (let t: u32 = 3; t < 9; t++) { store<u8>(a + t * DESC_SIZE, K_TAIL, D_KIND); store<u32>(a + t * DESC_SIZE, <u32>a, D_AUX); }
+    expect<u32>(load<u32>(nodeAddr(0), N_LARGE_PAGES)).toBe(9);
+    expect<u32>(validate()).toBe(0);
+    const b = take(0, 4);                                     // after a; then freed: pages below the mark
+    give(b);
+    const free = freePages(0);
+    expect<u32>(pagesExtendUpTo(a, 9, 10, 13, true)).toBe(10); // below the mark: only what it needs
+    store<u16>(a, 10, D_OBJECTS);
+    store<u8>(a + 9 * DESC_SIZE, K_TAIL, D_KIND); store<u32>(a + 9 * DESC_SIZE, <u32>a, D_AUX);
+    expect<u32>(freePages(0)).toBe(free - 1);
+    expect<u32>(validate()).toBe(0);
+    const c = take(0, 1);                                     // right after a: nothing to extend into
+    expect<u32>(pagesExtendUpTo(a, 10, 11, 20, true)).toBe(0);
+    expect<u32>(validate()).toBe(0);
+    give(a); give(c);
     expect<u32>(validate()).toBe(0);
   });
 
