@@ -4,7 +4,7 @@
 // thread B may add a region of its own or free a block that fits: A's block must still come from where
 // the heap's invariants allow, so no region other than the home one is left wholly free (the failure
 // scripts/stress-medium-threads.mjs found: validate's "wholly free region", in about 1 round of 100).
-import { freshHeap } from "./setup.include";
+import { freshHeap, takeMedium } from "./setup.include";
 import { mediumAddRegion, mediumAlloc, mediumFree, mediumRegionPages, mediumValidate, regionOf } from "../medium";
 import { nodeAddr, pagesAlloc } from "../page";
 import { pageAddr } from "../arena";
@@ -16,14 +16,8 @@ function control(): usize {
   return <usize>load<u32>(nodeAddr(0) + N_MEDIUM);
 }
 
-// A block of `bytes` on node 0 the way kmalloc takes one, in one go (one thread, nothing in between).
-function take(bytes: usize): usize {
-  const p = mediumAlloc(0, bytes);
-  if (p != 0) return p;
-  const pages = mediumRegionPages(0, bytes);
-  const d = pagesAlloc(0, pages, PAGE_SIZE, true);
-  return d == 0 ? 0 : mediumAddRegion(0, d, pages, bytes);
-}
+// A block of `bytes` on node 0 the way kmalloc takes one, in one go (setup.include.ts takeMedium).
+const take = takeMedium;
 
 // A one-page large block right after the last region (the page allocator cuts the chunk's free run from
 // its start), so that region cannot grow in place.

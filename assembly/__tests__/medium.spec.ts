@@ -3,7 +3,7 @@
 // region in place (at the heap's top, up to a 64 KiB boundary once the heap is large), trimming its free
 // tail, giving a wholly free region back, in-place resize, and the
 // header checks a hostile pointer meets.
-import { freshHeap } from "./setup.include";
+import { freshHeap, takeMedium } from "./setup.include";
 import {
   mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheck, mediumFree, mediumRegionPages, mediumResize,
   mediumUsable, mediumValidate, regionOf,
@@ -20,15 +20,8 @@ function control(): usize {
   return <usize>load<u32>(nodeAddr(0) + N_MEDIUM);
 }
 
-// A block of `bytes` on node 0, taking a region from page.ts when the heap has no room (as kmalloc does).
-function take(bytes: usize): usize {
-  let p = mediumAlloc(0, bytes);
-  if (p != 0) return p;
-  const pages = mediumRegionPages(0, bytes);
-  const d = pagesAlloc(0, pages, PAGE_SIZE, true);
-  if (d == 0) return 0;
-  return mediumAddRegion(0, d, pages, bytes);
-}
+// A block of `bytes` on node 0 the way kmalloc takes one, in one go (setup.include.ts takeMedium).
+const take = takeMedium;
 
 describe("block sizes", () => {
   test("a request plus the 8-byte header, rounded up to 16, at least 32", () => {
