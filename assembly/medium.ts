@@ -58,7 +58,9 @@
 // lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify, for realloc
 // and usable size) only read one header inside the region's pages; mediumFree and mediumResize check under
 // the lock (free: once, kfreeSlow classifies a medium page without its header), and in the threaded build first make
-// sure the region is still the one found before the lock.
+// sure the region is still the one found before the lock. The lock they take is named by the region's node
+// byte (regionControl), not by its aux, and a tail's aux is followed only within its chunk's descriptors
+// (mediumRegionAt): descriptors read before the lock may belong to pages given back and reused since.
 //
 // Invariants (mediumValidate checks them):
 //   the blocks of a region tile [r + 8, r + pages × 4 KiB − 8) exactly; each header passes its check
@@ -72,10 +74,10 @@ import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
   MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
-  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES,
+  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, DESC_BYTES, MAX_NODES,
 } from "./layout";
 import { PageDesc } from "./structs";
-import { chunkByteOf, pageAddr, pageOf } from "./arena";
+import { CHUNK_BASE, chunkByteOf, pageAddr, pageOf } from "./arena";
 import { nodeAddr, pagesExtendUpTo, pagesFree, pagesTrim } from "./page";
 import { listPush, listRemove } from "./list";
 import { THREADED, heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
@@ -137,6 +139,15 @@ const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
 
 @inline function controlOf(node: u32): usize {
   return <usize>readShared(nodeAddr(node) + N_MEDIUM);
+}
+
+// The control block whose lock guards region d, read from d's node byte (bounded to a node slot), never
+// from d's aux: a caller's d comes from a read without the lock (kmalloc.ts classify), and in the threaded
+// build the region may have been given back and its pages reused since, with anything in aux. 0 when that
+// node has no medium heap. Under the lock the caller checks that d is still a region of this heap
+// (aux == c, and regionOf(ptr) == d in the threaded build).
+@inline function regionControl(d: usize): usize {
+  return controlOf(<u32>changetype<PageDesc>(d).node & (MAX_NODES - 1));
 }
 
 // Pages of node's medium regions (0: no medium heap yet).
@@ -442,8 +453,12 @@ export function regionOf(ptr: usize): usize {
 export function mediumRegionAt(pd: usize): usize {
   let d = pd;
   const k = changetype<PageDesc>(d).kind;
-  if (k == K_MEDIUM_TAIL) d = <usize>changetype<PageDesc>(d).aux;
-  else if (k != K_MEDIUM) return 0;
+  if (k == K_MEDIUM_TAIL) {
+    d = <usize>changetype<PageDesc>(d).aux;
+    // a tail's aux names a descriptor of its own chunk; a tail read without the lock (threads: given back
+    // and reused since its kind was read) may hold anything there, and a load there could leave memory
+    if (d - (pd - ((pd - CHUNK_BASE) & (CHUNK_SIZE - 1))) >= DESC_BYTES) return 0;
+  } else if (k != K_MEDIUM) return 0;
   return changetype<PageDesc>(d).kind == K_MEDIUM ? d : 0;
 }
 
@@ -578,10 +593,11 @@ export function mediumFreeIn(d: usize, ptr: usize): i32 {
 }
 
 @inline function freeIn(d: usize, ptr: usize, own: bool): i32 {
-  const c = <usize>changetype<PageDesc>(d).aux;
+  const c = regionControl(d);
+  if (c == 0) return E_NOT_OBJECT;
   lock(c + MC_LOCK);
   // threads: the region may have gone before the lock (single-threaded: d is still the region)
-  const e = !THREADED || regionOf(ptr) == d ? checkIn(d, ptr, own) : E_NOT_OBJECT;
+  const e = (!THREADED || regionOf(ptr) == d) && <usize>changetype<PageDesc>(d).aux == c ? checkIn(d, ptr, own) : E_NOT_OBJECT;
   if (e == E_OK) {
     const b = ptr - MB_HDR;
     const size = sizeOf(b);
@@ -605,10 +621,12 @@ export function mediumResize(ptr: usize, bytes: usize, checked: bool = false): b
 
 // mediumResize for a pointer whose region (first descriptor d, from mediumRegionAt) is known: krealloc.
 export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool): bool {
-  const c = <usize>changetype<PageDesc>(d).aux;
+  const c = regionControl(d);
+  if (c == 0) return false;
   const want = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
-  if ((THREADED && regionOf(ptr) != d) || ((THREADED || !checked) && checkIn(d, ptr) != E_OK)) {
+  if ((THREADED && regionOf(ptr) != d) || <usize>changetype<PageDesc>(d).aux != c ||
+      ((THREADED || !checked) && checkIn(d, ptr) != E_OK)) {
     unlock(c + MC_LOCK);
     return false;
   }

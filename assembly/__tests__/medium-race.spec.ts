@@ -4,11 +4,16 @@
 // thread B may add a region of its own or free a block that fits: A's block must still come from where
 // the heap's invariants allow, so no region other than the home one is left wholly free (the failure
 // scripts/stress-medium-threads.mjs found: validate's "wholly free region", in about 1 round of 100).
+// Also a free racing the give-back of its region (classify read the descriptors without the lock; they
+// may hold anything by the time the lock is taken): played by writing such values into them.
 import { freshHeap, takeMedium } from "./setup.include";
-import { mediumAddRegion, mediumAlloc, mediumFree, mediumRegionPages, mediumValidate, regionOf } from "../medium";
+import {
+  mediumAddRegion, mediumAlloc, mediumFree, mediumFreeIn, mediumRegionAt, mediumRegionPages, mediumResizeIn, mediumValidate, regionOf,
+} from "../medium";
 import { nodeAddr, pagesAlloc } from "../page";
 import { pageAddr } from "../arena";
-import { E_OK, MC_NREGIONS, N_LARGE_PAGES, N_MEDIUM, PAGE_SIZE } from "../layout";
+import { DESC_SIZE, E_NOT_OBJECT, E_OK, MC_BLOCKS, MC_NREGIONS, N_LARGE_PAGES, N_MEDIUM, PAGE_SIZE } from "../layout";
+import { PageDesc } from "../structs";
 import { largeAlloc } from "../kmalloc";
 import { validate } from "../validate";
 
@@ -89,6 +94,47 @@ describe("two threads' medium mallocs on one node", () => {
     expect(pageAddr(da)).toBeGreaterThan(0);
     expect(mediumFree(a)).toBe(E_OK);
     expect(mediumFree(y)).toBe(E_OK);
+    expect(validate()).toBe(0);
+  });
+});
+
+// A free racing the give-back of its region (threads): kmalloc.ts classify reads the page descriptors
+// without the medium lock, so by the time mediumFreeIn / mediumResizeIn run, the region's pages may have
+// been given back and reused, and a descriptor may hold anything. Played here by writing into the
+// descriptors what a reused page could hold there.
+describe("a free whose region descriptors changed after classify read them", () => {
+  test("a tail page whose aux points outside memory names no region (no load there)", () => {
+    freshHeap();
+    const p = take(20000);                                        // a region of several pages
+    const d = regionOf(p);
+    expect(d).not.toBe(0);
+    const tail = d + DESC_SIZE;                                   // the region's second page
+    expect(mediumRegionAt(tail)).toBe(d);
+    const keep = changetype<PageDesc>(tail).aux;
+    changetype<PageDesc>(tail).aux = 0xfffff000;                  // e.g. a large block's requested bytes
+    expect(mediumRegionAt(tail)).toBe(0);
+    changetype<PageDesc>(tail).aux = <u32>(d + 3 * PAGE_SIZE);     // inside memory, not a descriptor
+    expect(mediumRegionAt(tail)).toBe(0);
+    changetype<PageDesc>(tail).aux = keep;
+    expect(mediumFree(p)).toBe(E_OK);
+    expect(validate()).toBe(0);
+  });
+
+  test("a region whose aux no longer names its node's control block: the free and resize refuse, nothing changed", () => {
+    freshHeap();
+    const p = take(20000);
+    const q = take(20000);
+    const d = regionOf(p);
+    const c = control();
+    const blocks = load<u32>(c, MC_BLOCKS);
+    changetype<PageDesc>(d).aux = <u32>(pageAddr(d) + 64);        // what a reused page's descriptor may hold
+    expect(mediumFreeIn(d, p)).toBe(E_NOT_OBJECT);
+    expect(mediumResizeIn(d, p, 100, false)).toBe(false);
+    expect(load<u32>(c, MC_BLOCKS)).toBe(blocks);
+    changetype<PageDesc>(d).aux = <u32>c;
+    expect(mediumFreeIn(d, p)).toBe(E_OK);
+    expect(mediumFree(q)).toBe(E_OK);
+    expect(mediumValidate(0)).toBe(0);
     expect(validate()).toBe(0);
   });
 });
