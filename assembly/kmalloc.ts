@@ -116,7 +116,7 @@ const KM_ARRAY_BYTES: u32 = 32768;
 // all over the heap: cp-decl-bal replayed twice took 3.7 MiB against 3.4 MiB. With it, utilization is
 // byte-identical on every trace and the slow paths of the 1–4 KiB classes fall by 40–60%; see
 // bench/PROFILE.md, "Refill and flush of the mid-size classes".)
-// Empty slabs a node keeps per class (node.ts keepsEmpty), in bytes, beyond the 2 × KM_MIN_PARTIAL slabs:
+// Empty slabs a node keeps per class (node.ts keepLimit), in bytes, beyond the 2 × KM_MIN_PARTIAL slabs:
 // a class that frees and allocates around a slab boundary reuses them instead of giving each back to the
 // page allocator and taking it again. Reaping trims them, shrink and memory pressure give them all back
 // (reclaim.ts). The fine set only: the kernel set keeps the kernel's count.

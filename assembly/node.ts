@@ -222,19 +222,20 @@ export function takeFreeObject(cache: usize, d: usize, i: u32): void {
 // this instance's own too (arena.ts holdGrowth says why that is right).
 let seenMemory: i32 = 0;
 // Some cache kept an empty slab beyond 2 × min_partial since the last release (a hint: set by
-// keepsEmpty, cleared by releaseKeptEmpty; a lost race costs a release or a grow, never an object).
+// slabEmptiedUnder, cleared by releaseKeptEmpty; a lost race costs a release or a grow, never an object).
 @inline function keptBeyond(): bool {
   return load<u32>(HEAP, H_KEPT_BEYOND) != 0;
 }
 
-// Does the node keep one more empty slab of `cache` (it keeps `nr` now)? Up to 2 × min_partial slabs
-// (SLUB's count), or up to C_KEEP_EMPTY bytes of empty slabs (malloc's classes, kmalloc.ts: a class that
-// churns reuses its empty slabs instead of going through the page allocator for each one).
-@inline function keepsEmpty(cache: usize, nr: u32): bool {
-  if (nr < (load<u32>(cache, C_MIN_PARTIAL) << 1)) return true;
-  if (<u64>(nr + 1) << (PAGE_SHIFT + load<u32>(cache, C_ORDER)) > <u64>load<u32>(cache, C_KEEP_EMPTY)) return false;
-  if (!keptBeyond()) store<u32>(HEAP, 1, H_KEPT_BEYOND); // (written once, not at every keep: a shared line)
-  return true;
+// How many empty slabs of `cache` a node keeps: up to 2 × min_partial slabs (SLUB's count), or up to
+// C_KEEP_EMPTY bytes of empty slabs (malloc's classes, kmalloc.ts: a class that churns reuses its empty
+// slabs instead of going through the page allocator for each one) — the larger. A node keeping `nr`
+// keeps one more while nr < keepLimit ((nr + 1) << shift ≤ keep ⟺ nr < keep >> shift, for slabs of
+// 2^shift bytes). freeToSlabs reads it once per batch.
+@inline function keepLimit(cache: usize): u32 {
+  const slabs = load<u32>(cache, C_MIN_PARTIAL) << 1;
+  const bytes = load<u32>(cache, C_KEEP_EMPTY) >> (PAGE_SHIFT + load<u32>(cache, C_ORDER));
+  return bytes > slabs ? bytes : slabs;
 }
 
 // A new slab for `cache` on `node` (slab.ts slabNew), without taking memory that kept empty slabs could
@@ -327,21 +328,19 @@ export function releaseKeptEmpty(): u32 {
 }
 
 // Put slab d (inuse just fell to 0, on some list) on the empty list, or back to the page allocator when
-// the node already keeps as many empty slabs as keepsEmpty allows. cn lock held.
+// the node already keeps as many empty slabs as keepLimit allows. cn lock held.
 function slabEmptied(cache: usize, cn: usize, d: usize): void {
-  if (keepsEmpty(cache, changetype<CacheNode>(cn).nrEmpty)) {
-    moveSlab(cn, d, L_EMPTY);
-    return;
-  }
-  slabDropped(cache, cn, d);
+  slabEmptiedUnder(cache, cn, d, keepLimit(cache));
 }
 
-// keepsEmpty as a count read once per batch: a node keeps another empty slab while it keeps fewer than
-// this many ((nr + 1) << shift ≤ keep ⟺ nr < keep >> shift, for slabs of 2^shift bytes).
-@inline function keepLimit(cache: usize): u32 {
-  const slabs = load<u32>(cache, C_MIN_PARTIAL) << 1;
-  const bytes = load<u32>(cache, C_KEEP_EMPTY) >> (PAGE_SHIFT + load<u32>(cache, C_ORDER));
-  return bytes > slabs ? bytes : slabs;
+// slabEmptied with the node's keep limit read by the caller (keepLimit; freeToSlabs: once per batch).
+function slabEmptiedUnder(cache: usize, cn: usize, d: usize, limit: u32): void {
+  const nr = changetype<CacheNode>(cn).nrEmpty;
+  if (nr < limit) {
+    // kept beyond min_partial's slabs: say so (written once, not at every keep: a shared line)
+    if (nr >= (load<u32>(cache, C_MIN_PARTIAL) << 1) && !keptBeyond()) store<u32>(HEAP, 1, H_KEPT_BEYOND);
+    moveSlab(cn, d, L_EMPTY);
+  } else slabDropped(cache, cn, d);
 }
 
 // Slab d (inuse just fell to 0, on some list) goes back to the page allocator: the node keeps enough
@@ -381,12 +380,8 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
     const d = pageOf(p) - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT); // the head descriptor
     const inuse = slabPut(d, objectIndexAt(inSlab - objOff, recip));
     if (inuse == 0) {
-      const nr = changetype<CacheNode>(cn).nrEmpty;         // slabEmptied, with the limit read once
       if (limit == 0xffffffff) limit = keepLimit(cache);
-      if (nr < limit) {
-        if (nr >= (load<u32>(cache, C_MIN_PARTIAL) << 1) && !keptBeyond()) store<u32>(HEAP, 1, H_KEPT_BEYOND);
-        moveSlab(cn, d, L_EMPTY);
-      } else slabDropped(cache, cn, d);
+      slabEmptiedUnder(cache, cn, d, limit);
     } else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
   }
   unlock(cn + CN_LOCK);
