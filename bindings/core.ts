@@ -166,9 +166,17 @@ export class Core {
    *  they changed. (memory.buffer is a call into the engine, tens of ns: cache.ts asks only after the Wasm
    *  call of a fast-path miss.) */
   syncViews(): boolean {
-    if (this.#buffer === this.memory.buffer && !this.#stale()) return false;
-    this.#refresh();
-    return true;
+    let changed = false;
+    if (this.#buffer !== this.memory.buffer) {
+      this.#refresh();
+      changed = true;
+    }
+    // even a new buffer can end before the high-water mark (shared: this thread grew, another further)
+    if (this.#stale()) {
+      this.#refresh();
+      changed = true;
+    }
+    return changed;
   }
 
   /** Re-read the instance's current CPU into slotOff / node (after an export that changes it). */
@@ -181,19 +189,19 @@ export class Core {
 
   /** A byte view of all of memory, valid until the next call that may grow memory. */
   get u8(): Uint8Array {
-    if (this.#buffer !== this.memory.buffer || this.#stale()) this.#refresh();
+    this.syncViews();
     return this.#u8;
   }
 
   /** A DataView of all of memory (little-endian reads: pass `true`). */
   get dv(): DataView {
-    if (this.#buffer !== this.memory.buffer || this.#stale()) this.#refresh();
+    this.syncViews();
     return this.#dv;
   }
 
   /** A Uint32Array of all of memory (index = address >>> 2; addresses of u32 fields are 4-aligned). */
   get u32v(): Uint32Array {
-    if (this.#buffer !== this.memory.buffer || this.#stale()) this.#refresh();
+    this.syncViews();
     return this.#u32;
   }
 

@@ -43,6 +43,31 @@ describe("shared heap: views over a lagging memory.buffer", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
+  it("a new buffer that still ends before the block (this thread grew, another grew further) is brought up to date too", async () => {
+    const heap = (await createAllocator({ shared: true, nodes: 1, cpusPerNode: 1, maxBytes: 64 << 20 })) as SharedHeap;
+    const core = (heap as unknown as { core: { memory: WebAssembly.Memory } }).core;
+    const real = core.memory;
+    real.grow(1);
+    const newer = real.buffer as SharedArrayBuffer;         // a new buffer over the same memory...
+    const size = 3 << 20;
+    const p = heap.malloc(size);                            // ...which then grows past it
+    expect(newer.byteLength).toBeLessThan(p + size);
+    // this thread is handed `newer` (another identity than the views', still short) until grow(0)
+    let current = newer;
+    let grows0 = 0;
+    Object.defineProperty(core, "memory", {
+      value: { get buffer() { return current; }, grow(n: number) { const r = real.grow(n); current = real.buffer as SharedArrayBuffer; if (n === 0) grows0++; return r; } },
+      configurable: true,
+    });
+    const u8 = heap.u8;
+    expect(u8.length).toBeGreaterThanOrEqual(p + size);     // (before the fix: newer's view)
+    expect(grows0).toBe(1);
+    u8[p + size - 1] = 0xa5;
+    expect(heap.dv.getUint8(p + size - 1)).toBe(0xa5);
+    heap.free(p);
+    expect(heap.validate().ok).toBe(true);
+  });
+
   it("a heap whose buffer is current never calls grow(0)", async () => {
     const heap = (await createAllocator({ shared: true, nodes: 1, cpusPerNode: 1, maxBytes: 64 << 20 })) as SharedHeap;
     const mem = lagBehind(heap);
