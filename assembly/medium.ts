@@ -74,10 +74,10 @@ import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
   MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
-  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, DESC_BYTES, MAX_NODES,
+  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, DESC_BYTES, MAX_NODES, DESC_SIZE, PRE_MIN_BYTES,
 } from "./layout";
 import { PageDesc } from "./structs";
-import { CHUNK_BASE, chunkByteOf, pageAddr, pageOf } from "./arena";
+import { CHUNK_BASE, PRE_LO, chunkByteOf, inPre, pageAddr, pageOf, setPreRegion } from "./arena";
 import { nodeAddr, pagesExtendUpTo, pagesFree, pagesTrim } from "./page";
 import { listPush, listRemove } from "./list";
 import { THREADED, heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
@@ -272,8 +272,20 @@ function takeBlock(c: usize, b: usize, size: u32): usize {
 
 // ---- regions ------------------------------------------------------------------------------------------
 
+// The pre-chunk region (layout.ts): its descriptor lies just before its first byte, PRE_LO (when there is
+// none, PRE_LO is chunkBase and this names no descriptor of any region).
+@inline function isPre(d: usize): bool {
+  return d == PRE_LO - DESC_SIZE;
+}
+
+// The first byte of the region at d (pageAddr of its first descriptor; the pre-chunk region's PRE_LO).
+@inline function regionStart(d: usize): usize {
+  return isPre(d) ? PRE_LO : pageAddr(d);
+}
+
+// The end of the region at d (the pre-chunk region ends at chunkBase, maybe not on a page boundary of it).
 @inline function regionEnd(d: usize): usize {
-  return pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
+  return isPre(d) ? CHUNK_BASE : pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
 }
 
 // Mark descriptors [from, to) of the region at d as its tails.
@@ -290,6 +302,7 @@ function markTails(d: usize, from: u32, to: u32): void {
 // (GROW_ALIGN: memory grows by 64 KiB anyway, so those pages cost no footprint; at most GROW_SLACK_SHIFT of
 // the heap more): true when its last block is now a free block of at least `size`. Lock held.
 function growRegion(c: usize, d: usize, size: u32): bool {
+  if (isPre(d)) return false;                                    // bounded by chunk 0: never grows
   const pages = <u32>changetype<PageDesc>(d).objects;
   const end = regionEnd(d);
   const sent = end - MB_HDR;
@@ -325,8 +338,9 @@ function growRegion(c: usize, d: usize, size: u32): bool {
 // heap with control block c (0: this is the node's home region and c goes at its start). Lock held (or,
 // for a home region, the heap lock). Returns c.
 function regionInit(c: usize, node: u32, d: usize, pages: u32): usize {
-  const r = pageAddr(d);
-  const end = r + (<usize>pages << PAGE_SHIFT);
+  changetype<PageDesc>(d).objects = <u16>pages;
+  const r = regionStart(d);
+  const end = regionEnd(d);
   let first = r + MB_HDR;
   setHeader(end - MB_HDR, MB_F_RESERVED);                        // the sentinel
   store<u32>(r, 0);                                               // the 8 bytes before the first block
@@ -339,9 +353,8 @@ function regionInit(c: usize, node: u32, d: usize, pages: u32): usize {
     first += CTRL_BLOCK;
   }
   changetype<PageDesc>(d).kind = K_MEDIUM;
-  changetype<PageDesc>(d).objects = <u16>pages;
   changetype<PageDesc>(d).aux = <u32>c;
-  markTails(d, 1, pages);
+  if (!isPre(d)) markTails(d, 1, pages);                         // (the pre-chunk region has no tails)
   listPush(c + MC_REGIONS, d);
   store<u32>(c, load<u32>(c, MC_NREGIONS) + 1, MC_NREGIONS);
   store<u32>(c, load<u32>(c, MC_PAGES) + pages, MC_PAGES);
@@ -364,6 +377,20 @@ export function mediumRegionPages(node: u32, bytes: usize): u32 {
     if (pages < grown) pages = grown;
   }
   return pages > USABLE_PAGES ? USABLE_PAGES : pages;
+}
+
+// Set up the pre-chunk region (layout.ts) in the bytes from `from` (the end of the header cache slots) to
+// chunkBase, as node 0's home region, when they make at least PRE_MIN_BYTES (else there is none and node
+// 0's medium heap starts in a chunk, as every other node's). At init, before anything is handed out
+// (cache.ts heapInit); the bytes are zero (arena.ts arenaInit).
+export function mediumPreInit(from: usize): void {
+  const lo = (from + DESC_SIZE + MB_GRAIN - 1) & ~(<usize>MB_GRAIN - 1);
+  if (lo + PRE_MIN_BYTES > CHUNK_BASE) return;
+  setPreRegion(lo);
+  const d = lo - DESC_SIZE;
+  changetype<PageDesc>(d).node = 0;
+  const c = regionInit(0, 0, d, <u32>((CHUNK_BASE - lo) >> PAGE_SHIFT));
+  publish(nodeAddr(0) + N_MEDIUM, <u32>c);
 }
 
 // ---- allocation -----------------------------------------------------------------------------------------
@@ -444,6 +471,7 @@ export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): 
 // The first descriptor of the region holding ptr (whose page descriptor is K_MEDIUM or K_MEDIUM_TAIL),
 // or 0 when the descriptors say otherwise.
 export function regionOf(ptr: usize): usize {
+  if (inPre(ptr)) return PRE_LO - DESC_SIZE;
   if (chunkByteOf(ptr) >= CT_RUN_TAIL) return 0;
   return mediumRegionAt(pageOf(ptr));
 }
@@ -466,8 +494,8 @@ export function mediumRegionAt(pd: usize): usize {
 // absorbed header), E_NOT_OURS (the control block, or an own block unless `own`; with `own`, any block
 // that is not one) or E_NOT_OBJECT. Reads only inside the region.
 function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
-  const r = pageAddr(d);
-  const end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);      // regionEnd, r reused
+  const r = regionStart(d);
+  const end = regionEnd(d);
   if ((ptr & (MB_GRAIN - 1)) != 0 || ptr < r + 2 * MB_HDR || ptr + MB_MIN > end) return E_NOT_OBJECT;
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
@@ -507,7 +535,7 @@ export function mediumRange(p: usize, bytes: usize): bool {
   const d = regionOf(p);
   if (d == 0) return false;
   // walk from the region start: a pointer inside a block has no header of its own to check
-  let b = pageAddr(d) + MB_HDR;
+  let b = regionStart(d) + MB_HDR;
   const sent = regionEnd(d) - MB_HDR;
   while (b < sent) {
     const s = sizeOf(b);
@@ -542,7 +570,7 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
     b = pb;
     size += ps;
   }
-  const r = pageAddr(d);
+  const r = regionStart(d);
   const end = regionEnd(d);
   if (b + size == end - MB_HDR) {                                 // the region's last block
     if (b == r + MB_HDR) {                                        // the whole region: back to page.ts
@@ -556,7 +584,7 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
     }
     // keep the pages up to the first boundary that leaves a whole free block, give the rest back
     const keepEnd = (b + MB_MIN + MB_HDR + PAGE_SIZE - 1) & ~(<usize>PAGE_SIZE - 1);
-    if (keepEnd + (<usize>TRIM_PAGES << PAGE_SHIFT) <= end) {
+    if (keepEnd + (<usize>TRIM_PAGES << PAGE_SHIFT) <= end && !isPre(d)) {
       const pages = <u32>changetype<PageDesc>(d).objects;
       const keep = <u32>((keepEnd - r) >> PAGE_SHIFT);
       setHeader(keepEnd - MB_HDR, MB_F_RESERVED);
@@ -691,11 +719,12 @@ export function mediumValidate(node: u32): u32 {
         <u32>changetype<PageDesc>(d).node != node) { n = bad(n, d); break; }
     const pages = <u32>changetype<PageDesc>(d).objects;
     allPages += pages;
-    for (let t: u32 = 1; t < pages; t++) {
+    if (isPre(d) && pages != <u32>((CHUNK_BASE - PRE_LO) >> PAGE_SHIFT)) n = bad(n, d);
+    for (let t: u32 = 1; t < pages && !isPre(d); t++) {
       const td = d + (<usize>t << 5);
       if (changetype<PageDesc>(td).kind != K_MEDIUM_TAIL || <usize>changetype<PageDesc>(td).aux != d) n = bad(n, td);
     }
-    const r = pageAddr(d);
+    const r = regionStart(d);
     const sent = regionEnd(d) - MB_HDR;
     let b = r + MB_HDR;
     let prevFree = false;
@@ -770,7 +799,7 @@ export function mediumWalkBegin(d: usize): void {
   walkUsable = 0;
   walkOwn = 0;
   walkBlocks = 0;
-  cursor = pageAddr(d) + MB_HDR;
+  cursor = regionStart(d) + MB_HDR;
   cursorEnd = regionEnd(d) - MB_HDR;
 }
 
