@@ -108,6 +108,8 @@ const GROW_TRIES: u32 = 64;
 // lower; bench/PROFILE.md "Medium heap and page runs, session 5".
 const GROW_ALIGN: usize = 64 << 10;
 const GROW_SLACK_SHIFT: u32 = 8;
+// Blocks up to this size taken from the pre-chunk region's last free block come from its end (preTop).
+const PRE_TAIL_MAX: u32 = 2048;
 
 const MB_KEY: u32 = 0x6d656421;                       // 'med!'
 const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
@@ -270,6 +272,28 @@ function takeBlock(c: usize, b: usize, size: u32): usize {
   return b + MB_HDR;
 }
 
+// Is b (a free block that fits `size`, with room for a free block more) in the pre-chunk region, and
+// `size` a small block? Those are cut from its end (takeTail), so small blocks (loans, own blocks) gather
+// at the top of the free space and a larger block before them grows in place into the free bytes that
+// follow it (realloc2-bal: a block grown 5 bytes at a time among 16-byte loans stays in the region
+// instead of moving, and then moving to chunk 0).
+@inline function preTop(b: usize, size: u32): bool {
+  return size <= PRE_TAIL_MAX && inPre(b) && sizeOf(b) - size >= MB_MIN;
+}
+
+// Hand out `size` bytes from the end of the free block b (on its list; at least MB_MIN bytes stay free).
+function takeTail(c: usize, b: usize, size: u32): usize {
+  const have = sizeOf(b);
+  removeFree(c, b, have);
+  linkFree(c, b, have - size);                                // its P stays clear: the block before is live
+  const a = b + have - size;
+  setHeader(a, size | MB_F_PREV_FREE);
+  const nx = a + size;
+  store<u32>(nx, hdrWord(nx) & ~MB_F_PREV_FREE);              // flags only: the check stays
+  store<u32>(c, load<u32>(c, MC_BLOCKS) + 1, MC_BLOCKS);
+  return a + MB_HDR;
+}
+
 // ---- regions ------------------------------------------------------------------------------------------
 
 // The pre-chunk region (layout.ts): its descriptor lies just before its first byte, PRE_LO (when there is
@@ -416,7 +440,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       d = <usize>changetype<PageDesc>(d).next;
     }
   }
-  const p = b != 0 ? takeBlock(c, b, size) : 0;
+  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : takeBlock(c, b, size);
   if (flags != 0 && p != 0) store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | flags); // flags only: the check stays
   unlock(c + MC_LOCK);
   return p;
