@@ -396,7 +396,9 @@ export function mediumRegionPages(node: u32, bytes: usize): u32 {
   if (pages < REGION_MIN_PAGES) pages = REGION_MIN_PAGES;
   const c = controlOf(node);
   if (c != 0) {
-    let grown = load<u32>(c, MC_PAGES) >> REGION_GROWTH_SHIFT;
+    // (the pre-chunk region's pages do not count: they are no region grown for this heap's size)
+    const pre = node == 0 && PRE_LO != CHUNK_BASE ? <u32>((CHUNK_BASE - PRE_LO) >> PAGE_SHIFT) : 0;
+    let grown = (load<u32>(c, MC_PAGES) - pre) >> REGION_GROWTH_SHIFT;
     if (grown > REGION_GROWN_MAX) grown = REGION_GROWN_MAX;
     if (pages < grown) pages = grown;
   }
