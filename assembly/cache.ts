@@ -3,7 +3,8 @@
 //
 // Owns: the cache header fields (C_*), the boot cache (the kmem_cache whose objects are kmem_caches),
 // the header cache slots (layout.ts: kmem_caches of the heap's own caches in the alignment gap in front
-// of chunk 0), and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal()
+// of chunk 0, up to its next HEADER_SLOTS_ALIGN boundary; heapInit hands the rest of the gap to
+// medium.ts mediumPreInit, the pre-chunk region), and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal()
 // (the heap's own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc),
 // calcOrder(), cacheRelease() (destroy.ts: a cache header's memory back), inHeaderSlot() (index.ts),
 // smallHeap() and onOwnBlock() (sheaf.ts).

@@ -625,7 +625,7 @@ export function largeAlloc(size: usize, align: usize): usize {
     setError(E_NOMEM);
     return 0;
   }
-  if (align > DESC_BYTES) {                 // a run's block starts DESC_BYTES into a 32 KiB-aligned chunk
+  if (align > DESC_BYTES) {                 // a run's block starts DESC_BYTES into a 64 KiB-aligned chunk
     setError(E_INVALID);
     return 0;
   }

@@ -22,6 +22,8 @@
 //       into the free block after it or into pages after its region)
 //   mediumPages(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
 //   regionOf(ptr) → the region's first descriptor
+//   mediumPreInit(from) → the pre-chunk region (layout.ts): node 0's home region in the gap in front of chunk
+//       0, in no chunk, with one descriptor of its own just before it (cache.ts heapInit, once)
 //   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
 //   the walk totals (footprint.ts)
 // Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, index.ts
@@ -70,6 +72,10 @@
 //   MC_PAGES = Σ region pages, MC_FREE_BYTES = Σ free block sizes, MC_BLOCKS = live blocks (own blocks
 //   included; control and sentinels excluded) of the node; an own block is never free
 //   a region other than the home one is never wholly free (it goes back to page.ts at once)
+//   the pre-chunk region (isPre(d): d = PRE_LO − DESC_SIZE), when there is one, is node 0's home region: its
+//   bytes are [PRE_LO, chunkBase) (regionStart / regionEnd), its `objects` their whole pages, it has no
+//   tail descriptors, and it is never grown (growRegion), trimmed or given back (releaseBlock); small blocks
+//   cut from its free blocks come from their ends (preTop / takeTail)
 import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
