@@ -40,6 +40,8 @@ function checkHeap(heap: Heap, live: Map<number, Block>): void {
 function isMedium(heap: Heap, p: number): boolean {
   const L = heap.L;
   const chunkBase = heap.core.u32(heap.core.hdr + L.H_CHUNK_BASE!);
+  const pre = heap.core.u32(heap.core.hdr + L.H_PRE_LO!);        // the pre-chunk medium region
+  if (pre !== 0 && p >= pre && p < chunkBase) return true;
   const ch = chunkBase + Math.floor((p - chunkBase) / L.CHUNK_SIZE!) * L.CHUNK_SIZE!;
   const d = ch + Math.floor((p - ch) / L.PAGE_SIZE!) * L.DESC_SIZE!;
   const k = heap.u8[d + L.D_KIND!];
