@@ -74,6 +74,23 @@ describe("the pre-chunk medium region", () => {
     sound(heap);
   });
 
+  it("while no chunk is grown, a cold class lends past KM_COLD_ALLOCS from it; a mid class takes its blocks", async () => {
+    const heap = await createAllocator({ reap: false });
+    const L = heap.L;
+    for (let i = 0; i < 2 * L.KM_COLD_ALLOCS!; i++) {
+      const p = heap.malloc(300);
+      expect(inRegion(heap, p), `loan ${i}`).toBe(true);
+      heap.free(p);
+    }
+    const m = heap.malloc(1500);                           // above KM_COLD_MAX: a medium block, no lender
+    expect(inRegion(heap, m)).toBe(true);
+    expect(heap.usableSize(m)).toBeGreaterThanOrEqual(1536);
+    expect(heap.slabinfo()).not.toMatch(/^kmalloc-/m);
+    expect(nchunks(heap)).toBe(0);
+    heap.free(m);
+    sound(heap);
+  });
+
   it("refuses bad pointers into it with typed errors and changes nothing", async () => {
     const heap = await createAllocator();
     const L = heap.L;
