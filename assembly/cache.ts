@@ -209,7 +209,9 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
 }
 
 // Set up a heap over memory from `heapBase`. cpuNodes: 0 → CPU c is on node c / cpusPerNode.
-export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes: u64): i32 {
+// preRegion false: no pre-chunk region (the gap past the header cache slots stays unused; node 0's medium
+// heap starts in a chunk, as every other node's): the specs that study a chunk region's own mechanics.
+export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes: u64, preRegion: bool = true): i32 {
   if (nodes == 0 || nodes > MAX_NODES || cpusPerNode == 0 || nodes * cpusPerNode > MAX_CPUS) return E_INVALID;
   if (THREADED && nodes * cpusPerNode > MAX_SHARED_CPUS) return E_INVALID;
   const ncpus = nodes * cpusPerNode;
@@ -239,7 +241,7 @@ export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes
   store<u32>(HEAP, count != 0 ? <u32>slots : 0, H_SLOTS);
   store<u32>(HEAP, count, H_SLOT_COUNT);
   store<u32>(HEAP, count == 32 ? 0xffffffff : (<u32>1 << count) - 1, H_SLOT_FREE);
-  if (e == E_OK) mediumPreInit(slots + <usize>count * bytes);
+  if (e == E_OK && preRegion) mediumPreInit(slots + <usize>count * bytes);
   return e;
 }
 
