@@ -326,6 +326,10 @@ function classWarm(c: usize): void {
 // size and of the 16 bytes above (its loans with a remainder; a class 16 bytes above shares that count, so
 // a class may count a neighbour's loans and stop lending a little early). Class 8 shares class 16's block
 // size, so it goes by what it lent so far.
+// While the heap has grown no chunk (a small heap living in the pre-chunk medium region, layout.ts), a
+// class past its KM_COLD_ALLOCS loans still lends from the region's free blocks (the live budgets still
+// apply), and a class above KM_COLD_MAX takes a medium block of its class size there instead of a
+// lender's object (borrow): a small program then takes no slab page of chunk 0 while the region has room.
 // Threads: the counters are updated with atomic adds; two CPUs may both lend past a budget by a block.
 
 // The largest block a loan can be: the largest cold class's block plus a remainder.
