@@ -92,7 +92,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -361,7 +361,7 @@ function lend(k: u32): usize {
   // small class takes no slab page of chunk 0 while the region has room (realloc2-bal: kmalloc-16)
   let p: usize = 0;
   if (lent < KM_COLD_ALLOCS) p = mediumMalloc(size);
-  else if (nchunks() == 0) p = mediumAlloc(0, size);
+  else if (nchunks() == 0) p = mediumAllocWith(0, size, 0);
   if (p == 0) return 0;
   coldAdd(t + KM_COLD_LIVE + ((mediumUsable(p) + MB_HDR) >> 4), 1);
   if (lent < KM_COLD_ALLOCS) coldAdd(t + KM_COLD_LENT + k, 1);
@@ -397,7 +397,7 @@ function borrow(k: u32): usize {
   // chunk 0 (realloc2-bal, short1-bal: kmalloc-2048, kmalloc-4096). Not a loan: its block is larger than
   // coldBlockMax, so kfree and krealloc treat it as any medium block.
   if (nchunks() == 0) {
-    const m = mediumAlloc(0, <usize>classSize(k));
+    const m = mediumAllocWith(0, <usize>classSize(k), 0);
     if (m != 0) return m;
   }
   const t = kmTable();

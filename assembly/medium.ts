@@ -14,6 +14,7 @@
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumRegionAt(pd) → the region of a page descriptor, and mediumCheckIn / mediumFreeIn / mediumResizeIn:
 //       the same three for a caller that has the region already (kmalloc.ts classify read the descriptor)
+//   mediumAllocWith(node, bytes, flags) (kmalloc.ts lend / borrow: a plain block, flags 0, off mediumMalloc's path),
 //   mediumAllocOwn(node, bytes) / mediumFreeOwn(ptr) / mediumOwnAt(ptr): an own block (O flag,
 //       layout.ts), the heap's own structure in a small heap (cache.ts kmem_caches, sheaf.ts sheaves):
 //       taken from a free block or a region grown in place only (never a new region), refused by free(),
@@ -458,8 +459,15 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
 // (a free block, or a region grown in place; never a new region), or 0.
 // O is set under the lock that took the block (threads: a free of the block before it writes P into the
 // same header word).
-export function mediumAllocOwn(node: u32, bytes: usize): usize {
-  return allocBlock(node, bytes, MB_F_OWN);
+@inline export function mediumAllocOwn(node: u32, bytes: usize): usize {
+  return mediumAllocWith(node, bytes, MB_F_OWN);
+}
+
+// allocBlock for the callers other than kmalloc's mediumMalloc (which keeps mediumAlloc's single inlined
+// copy on its path): own blocks (flags MB_F_OWN), and kmalloc.ts lend / borrow taking a plain block (0)
+// from a chunkless heap's pre-chunk region.
+export function mediumAllocWith(node: u32, bytes: usize, flags: u32): usize {
+  return allocBlock(node, bytes, flags);
 }
 
 // Make the pages at d (`pages` of them from page.ts on `node`, descriptors zero) a region of node's
@@ -526,8 +534,9 @@ export function mediumRegionAt(pd: usize): usize {
 // absorbed header), E_NOT_OURS (the control block, or an own block unless `own`; with `own`, any block
 // that is not one) or E_NOT_OBJECT. Reads only inside the region.
 function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
-  const r = regionStart(d);
-  const end = regionEnd(d);
+  let r: usize, end: usize;                                      // regionStart / regionEnd, one test
+  if (isPre(d)) { r = PRE_LO; end = CHUNK_BASE; }
+  else { r = pageAddr(d); end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT); }
   if ((ptr & (MB_GRAIN - 1)) != 0 || ptr < r + 2 * MB_HDR || ptr + MB_MIN > end) return E_NOT_OBJECT;
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
