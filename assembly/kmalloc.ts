@@ -12,7 +12,8 @@
 //
 // Call tree:
 //   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
-//       └ kmallocSlow ─ a class with its cache, arrays on (the usual miss): cacheAlloc (cpu.ts allocSlow)
+//       └ kmallocSlow ─ a class with its cache (the usual miss): classWarm while its arrays are off ─
+//                     │   cacheAlloc (cpu.ts allocSlow)
 //                     ├ kmallocClass ─ fill tables (first call) ─ no cache yet, default set: a class ≤
 //                     │   KM_COLD_MAX is cold: lend (a medium block: mediumMalloc) while under its budgets;
 //                     │   a larger class: borrow (an object of the power-of-two lender class)
@@ -421,24 +422,27 @@ function classFor(size: usize): u32 {
 
 function kmallocSlow(size: usize): usize {
   if (size <= KMALLOC_MAX) {
-    // the usual miss: the class has its cache with arrays on, and its CPU array was empty — straight to
-    // its slow path (one index byte, one table word: no classFor / classCache calls). Size 0 reads
+    // the usual miss: the class has its cache and its CPU array was empty — straight to its slow path
+    // (one index byte, one table word: no classFor / classCache calls); a class still warming up (arrays
+    // off: every malloc of it comes here) first counts towards its arrays (classWarm). Size 0 reads
     // index[0] (the first class once filled, as kmalloc does); the medium slot goes to the medium heap;
     // a class with no cache and unfilled tables read 0 and take kmallocClass.
     const k = classIndex(size);
     const off = readShared(kmTable() + KM_CACHES + (<usize>k << 2));
     if (off != 0) {
       const c = BOOT + <usize>off;
-      if (load<u32>(c, C_ARRAY_CAP) != 0) return cacheAlloc(c);
-    } else if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
+      if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
+      return cacheAlloc(c);
+    }
+    if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
     return kmallocClass(size);
   }
   if (size <= MEDIUM_MAX && mediumOn()) return mediumMalloc(size);
   return largeAlloc(size, PAGE_SIZE);
 }
 
-// kmallocSlow's other cases up to KMALLOC_MAX: tables to fill, a medium size, a class without a cache
-// (lend, borrow, or its cache created), a class still warming up (classWarm).
+// kmallocSlow's other cases up to KMALLOC_MAX: tables to fill, a class without a cache (lend, borrow, or
+// its cache created), and what a class read as cacheless meanwhile got (threads: a medium size, a cache).
 function kmallocClass(size: usize): usize {
   if (size == 0) size = 1;                 // malloc(0): a unique pointer, as glibc
   const k = classFor(size);
