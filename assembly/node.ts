@@ -393,8 +393,8 @@ function slabDropped(cache: usize, cn: usize, d: usize): void {
 // found by arithmetic (slabs are naturally aligned: the offset in the slab names the head page, as
 // slab.ts locateObject does). Entries that follow one another in one slab and one bitmap word (an array
 // flushed in about the order its objects were taken holds such runs) are freed together: one bitmap OR,
-// one in-use update and at most one list move per run (slab.ts slabPutRun); a 1-object class skips the
-// look-ahead.
+// one in-use update and at most one list move per run (slab.ts slabPutRun), for a class of slabs of at
+// least FREE_RUN_MIN objects; the others skip the look-ahead.
 export function freeToSlabs(cache: usize, src: usize, count: u32): void {
   if (count == 0) return;
   const objects = load<u32>(cache, C_OBJECTS);
@@ -420,7 +420,7 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
     const i = objectIndexAt(inSlab - objOff, recip);
     let bits = <u64>1 << (i & 63);
     let run: u32 = 1;
-    if (objects > 1) {
+    if (objects >= FREE_RUN_MIN) {
       const slab = p - <usize>inSlab;                        // same slab ⟹ same node
       while (k < count) {
         const q = <usize>load<u32>(src + (<usize>k << 2));
@@ -440,6 +440,12 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
   }
   unlock(cn + CN_LOCK);
 }
+
+// Slabs of at least this many objects free their batches by runs (freeToSlabs): the classes up to 512
+// bytes, whose arrays come back in about the order they were taken. Below it (the 1–4 KiB classes, slabs
+// of 1–5 objects) a run is rare and the look-ahead only costs (bench/PROFILE.md, midslow: with every
+// class of 2 objects or more, the 1–4 KiB traces paid +4 instructions per operation).
+const FREE_RUN_MIN: u32 = 8;
 
 // Free every empty slab of `cache` on `node` beyond `keep`. Returns pages freed.
 export function discardEmpty(cache: usize, node: u32, keep: u32): u32 {
