@@ -443,8 +443,9 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
 
 // Slabs of at least this many objects free their batches by runs (freeToSlabs): the classes up to 512
 // bytes, whose arrays come back in about the order they were taken. Below it (the 1–4 KiB classes, slabs
-// of 1–5 objects) a run is rare and the look-ahead only costs (bench/PROFILE.md, midslow: with every
-// class of 2 objects or more, the 1–4 KiB traces paid +4 instructions per operation).
+// of 1–5 objects) a run is rare and the look-ahead is skipped. (Measured, bench/PROFILE.md midslow: the
+// run loop costs the 1–4 KiB traces ~4 instructions per operation more than a plain per-object loop with
+// this limit at 2 or at 8 alike; a second, per-object loop took the browser bundle over its budget.)
 const FREE_RUN_MIN: u32 = 8;
 
 // Free every empty slab of `cache` on `node` beyond `keep`. Returns pages freed.
