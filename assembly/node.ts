@@ -334,7 +334,7 @@ function slabEmptied(cache: usize, cn: usize, d: usize): void {
 }
 
 // slabEmptied with the node's keep limit read by the caller (keepLimit; freeToSlabs: once per batch).
-function slabEmptiedUnder(cache: usize, cn: usize, d: usize, limit: u32): void {
+@inline function slabEmptiedUnder(cache: usize, cn: usize, d: usize, limit: u32): void {
   const nr = changetype<CacheNode>(cn).nrEmpty;
   if (nr < limit) {
     // kept beyond min_partial's slabs: say so (written once, not at every keep: a shared line)

@@ -379,7 +379,10 @@ const rows = results.map((r) => {
     counts: c,
     cg: r.slab.cg ? { slab: r.slab.cg, dl: r.dl.cg } : undefined,
     irRaw: r.slab.irFn || r.dl.irFn ? { slab: r.slab.irFn, dl: r.dl.irFn } : undefined,
-    ir: r.slab.irFn && r.dl.irFn ? { slab: irCats(r.slab.irFn), dl: irCats(r.dl.irFn), slabFn: r.slab.irFn, dlFn: r.dl.irFn } : undefined,
+    // Per peer: a peer left out by --cg-peers has no counts (null), the other still gets its categories.
+    ir: r.slab.irFn || r.dl.irFn
+      ? { slab: r.slab.irFn ? irCats(r.slab.irFn) : null, dl: r.dl.irFn ? irCats(r.dl.irFn) : null, slabFn: r.slab.irFn ?? null, dlFn: r.dl.irFn ?? null }
+      : undefined,
     topSlab: Object.entries(r.slab.fn).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, v / 1000]),
   };
 });
@@ -402,7 +405,7 @@ else {
     table(["trace", "Ir slab", "Ir dl", "Ir slab÷dl", "D1 miss slab", "D1 miss dl", "LLd miss slab", "LLd miss dl"],
       rows.map((r) => [r.trace, fmt(r.cg.slab.ir, 0), fmt(r.cg.dl.ir, 0), fmt(r.cg.slab.ir / r.cg.dl.ir), fmt(r.cg.slab.d1, 2), fmt(r.cg.dl.d1, 2), fmt(r.cg.slab.ll, 3), fmt(r.cg.dl.ll, 3)]));
   }
-  if (values.callgrind && rows.every((r) => r.ir)) {
+  if (values.callgrind && rows.every((r) => r.ir?.slab && r.ir?.dl)) {
     console.log(`\ncallgrind, instructions per trace operation by category (${values["cg-reps"]} replays: run(1 + N) − run(1); a function's own instructions plus its calls into the engine); deterministic`);
     const cats = irCatNames.filter((k) => k !== "program");
     table(["trace", "total slab", "total dl", "prog slab", "prog dl", "alloc slab", "alloc dl", "alloc slab÷dl", ...cats.map((k) => k.replace("slab create/free", "slab new/free"))],
