@@ -111,7 +111,7 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 
 // Cold: a free refused by the page test or hardenFree, reported with its code (harden.ts hardenFreeError).
 // Out of line, with its report: one call on each refusing branch of every inlined cacheFree.
-export function freeBadPointer(cache: usize, ptr: usize, b: u8): i32 {
+function freeBadPointer(cache: usize, ptr: usize, b: u8): i32 {
   return freeFailed(cache, ptr, hardenFreeError(cache, ptr, b));
 }
 
