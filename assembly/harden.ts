@@ -33,7 +33,7 @@
 // is the page test (chunk byte, descriptor names the cache), made by cacheFree's own branches under
 // HARDEN_OBJECT as kfree makes it to find the cache. The hooks answer bools and the caller branches
 // straight to its cold refusal (freeFailed, each on its own branch; the code found again cold by
-// hardenFreeError): carrying a code or a bool from one test to the next cost a phi and a test each, 26 x86
+// hardenFreeError): carrying a code or a bool from one test to the next cost a phi and a test each, 20 x86
 // instructions of the malloc pair and 19 of the cache pair (bench/PROFILE.md, "fastpair"); a shared
 // report call made the code longer and a free called from JS measurably slower.
 // An unchecked build trusts its caller: a bad pointer corrupts the heap. It is for measuring.
@@ -73,7 +73,7 @@ export const HARDEN_CONFIRM: i32 = -1;
 // objects (slab.ts isObjectStart); false: refused, nothing changed, and the caller asks hardenFreeError
 // for the code (cold). Whether it is allocated is hardenRelease's question.
 // (A bool, and the page test at the caller: a code from each test made every free carry it through phis
-// and tests: 26 x86 instructions of the malloc pair, 19 of the cache pair; bench/PROFILE.md, "fastpair".)
+// and tests: 20 x86 instructions of the malloc pair, 19 of the cache pair; bench/PROFILE.md, "fastpair".)
 @inline export function hardenFree(cache: usize, ptr: usize): bool {
   return (HARDENING & HARDEN_OBJECT) == 0 || isObjectStart(cache, ptr);
 }
