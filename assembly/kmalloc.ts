@@ -12,11 +12,13 @@
 //
 // Call tree:
 //   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
-//       └ kmallocSlow ─ fill tables (first call) ─ no cache yet, default set: a class ≤ KM_COLD_MAX is cold:
-//                     │   lend (a medium block: mediumMalloc) while under its budgets; a larger class:
-//                     │   borrow (an object of the power-of-two lender class)
-//                     ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
-//                     ├ cacheAlloc (cpu.ts)
+//       └ kmallocSlow ─ a class with its cache (the usual miss): classWarm while its arrays are off ─
+//                     │   cacheAlloc (cpu.ts allocSlow)
+//                     ├ kmallocClass ─ fill tables (first call) ─ no cache yet, default set: a class ≤
+//                     │   KM_COLD_MAX is cold: lend (a medium block: mediumMalloc) while under its budgets;
+//                     │   a larger class: borrow (an object of the power-of-two lender class)
+//                     │   ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
+//                     │   └ cacheAlloc (cpu.ts)
 //                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX) ─ mediumAlloc (medium.ts)
 //                     │        ├ no fit: a region (pagesAlloc / pagesAllocReclaiming) ─ mediumAddRegion
 //                     │        └ a small medium heap (MEDIUM_TIGHT_PAGES) and a page-tight size (8190): largeAlloc
@@ -422,21 +424,40 @@ function classFor(size: usize): u32 {
 // ---- slow paths ---------------------------------------------------------------------------------------
 
 function kmallocSlow(size: usize): usize {
-  if (size == 0) size = 1;                 // malloc(0): a unique pointer, as glibc
   if (size <= KMALLOC_MAX) {
-    const k = classFor(size);
-    if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
-    if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
-      const p = classSize(k) <= KM_COLD_MAX ? lend(k) : load<u32>(kmTable(), KM_LEND) != 0 ? borrow(k) : 0;
-      if (p != 0) return p;
+    // the usual miss: the class has its cache and its CPU array was empty — straight to its slow path
+    // (one index byte, one table word: no classFor / classCache calls); a class still warming up (arrays
+    // off: every malloc of it comes here) first counts towards its arrays (classWarm). Size 0 reads
+    // index[0] (the first class once filled, as kmalloc does); the medium slot goes to the medium heap;
+    // a class with no cache and unfilled tables read 0 and take kmallocClass.
+    const k = classIndex(size);
+    const off = readShared(kmTable() + KM_CACHES + (<usize>k << 2));
+    if (off != 0) {
+      const c = BOOT + <usize>off;
+      if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
+      return cacheAlloc(c);
     }
-    const c = classCache(k);
-    if (c == 0) return 0;
-    if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
-    return cacheAlloc(c);
+    if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
+    return kmallocClass(size);
   }
   if (size <= MEDIUM_MAX && mediumOn()) return mediumMalloc(size);
   return largeAlloc(size, PAGE_SIZE);
+}
+
+// kmallocSlow's other cases up to KMALLOC_MAX: tables to fill, a class without a cache (lend, borrow, or
+// its cache created), and what a class read as cacheless meanwhile got (threads: a medium size, a cache).
+function kmallocClass(size: usize): usize {
+  if (size == 0) size = 1;                 // malloc(0): a unique pointer, as glibc
+  const k = classFor(size);
+  if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
+  if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
+    const p = classSize(k) <= KM_COLD_MAX ? lend(k) : load<u32>(kmTable(), KM_LEND) != 0 ? borrow(k) : 0;
+    if (p != 0) return p;
+  }
+  const c = classCache(k);
+  if (c == 0) return 0;
+  if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
+  return cacheAlloc(c);
 }
 
 // Medium blocks serve this heap: the default class set (filled by the first malloc, which may be this one).

@@ -159,7 +159,9 @@ export function sheafFlush(cache: usize, s: usize, k: u32): void {
   if (k > n) k = n;
   if (k == 0) return;
   freeToSlabs(cache, changetype<Sheaf>(s).entryAt(0), k);
-  memory.copy(changetype<Sheaf>(s).entryAt(0), sheafEntry(s, k), <usize>(n - k) << 2);
+  // a whole array flushed (a kmalloc class past a full barn) leaves nothing to slide: no memory.copy
+  // (a call into the engine even for 0 bytes)
+  if (k < n) memory.copy(changetype<Sheaf>(s).entryAt(0), sheafEntry(s, k), <usize>(n - k) << 2);
   changetype<Sheaf>(s).count = n - k;
   stat(cache, SHEAF_FLUSH);
 }

@@ -3,7 +3,8 @@
 // Owns: the K_SLAB / K_TAIL descriptor fields (cache, inuse, objects, aux = bitmap address, bits) and the
 // bitmap itself. Entry points: slabNew() (slabNoPages: why it gave 0), slabReuse() (another cache's empty
 // slab made ours), slabDiscard(), slabTake() / slabTakeWith() (the cache's geometry passed in: node.ts's
-// refill reads it once per batch), slabTakeAt(), slabPut(),
+// refill reads it once per batch), slabCarve() (an empty slab taken whole), slabTakeAt(), slabPut(),
+// slabPutRun() (a run of one bitmap word freed at once),
 // locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated),
 // checkObjectStart() / isObjectStart() + freeInSlab() (the same split, for the free fast path: harden.ts),
 // setObjectDivisor() (cache.ts: the stride's inverse), bitmapCheck() (the bitmap consistency check:
@@ -180,11 +181,36 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   return got;
 }
 
+// Take every object of the empty slab d (all its objects free: consecutive addresses from objOff, each
+// `stride` bytes on), writing their addresses at dst: the bitmap's `words` words are zeroed, no bit walked
+// (SLUB carves a fresh slab's freelist the same way). `flags` for inuse.ts's key. node.ts takeEmptyRun.
+@inline export function slabCarve(d: usize, dst: usize, objects: u32, words: u32, stride: u32, objOff: u32, flags: u32): void {
+  let p = pageAddr(d) + objOff;
+  for (let i: u32 = 0; i < objects; i++, p += stride) {
+    store<u32>(dst + (<usize>i << 2), <u32>p);
+    keyPark(flags, p);
+  }
+  const bm = slabBitmap(d);
+  for (let w: u32 = 0; w < words; w++) store<u64>(bm + (<usize>w << 3), 0);
+  changetype<PageDesc>(d).inuse = <u16>objects;
+}
+
 // Mark object `i` of slab d free. Returns the new in-use count. The caller checked it was allocated.
 @inline export function slabPut(d: usize, i: u32): u32 {
   const wa = slabBitmap(d) + (<usize>(i >> 6) << 3);
   store<u64>(wa, load<u64>(wa) | (<u64>1 << (i & 63)));
   const inuse = <u32>changetype<PageDesc>(d).inuse - 1;
+  changetype<PageDesc>(d).inuse = <u16>inuse;
+  return inuse;
+}
+
+// Mark free, in one OR, the `run` objects whose bits are `bits` in bitmap word `w` of slab d (node.ts
+// freeToSlabs: consecutive entries of a flushed array in one slab and word). Returns the new in-use count.
+// The caller checked each was allocated, and that they are distinct.
+@inline export function slabPutRun(d: usize, w: u32, bits: u64, run: u32): u32 {
+  const wa = slabBitmap(d) + (<usize>w << 3);
+  store<u64>(wa, load<u64>(wa) | bits);
+  const inuse = <u32>changetype<PageDesc>(d).inuse - run;
   changetype<PageDesc>(d).inuse = <u16>inuse;
   return inuse;
 }
