@@ -6,11 +6,11 @@
 // refill reads it once per batch), slabCarve() (an empty slab taken whole), slabTakeAt(), slabPut(),
 // slabPutRun() (a run of one bitmap word freed at once),
 // locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated),
-// checkObjectStart() + freeInSlab() (the same split in two, for the free fast path: harden.ts),
+// checkObjectStart() / isObjectStart() + freeInSlab() (the same split, for the free fast path: harden.ts),
 // setObjectDivisor() (cache.ts: the stride's inverse), bitmapCheck() (the bitmap consistency check:
 // F_CHECKS and validate).
 // Called by: node.ts (under the cache-node lock, except slabNew, which runs unlocked so that a constructor
-// may re-enter), harden.ts (checkObjectStart, freeInSlab), cpu.ts (freeInSlab), kmalloc.ts and index.ts
+// may re-enter), harden.ts (checkObjectStart, isObjectStart, freeInSlab), cpu.ts (freeInSlab), kmalloc.ts and index.ts
 // (checkObject), cache.ts (setObjectDivisor), bulk.ts, debug.ts, reclaim.ts, validate.ts.
 // Calls page.ts (pageAllocReclaiming: a shortage runs the handler reclaim.ts registered; pageAlloc with
 // arena.ts's growth held, for node.ts's first try), debugslot.ts (a
@@ -287,20 +287,22 @@ export function setObjectDivisor(cache: usize, stride: u32): void {
   return rotr<u32>(off * load<u32>(cache, C_DIV_INV), load<u32>(cache, C_DIV_SHIFT));
 }
 
-// The free fast path's check, in one glance: is ptr the start of an object of `cache`? E_OK or the code.
-// Whether it is allocated is the caller's question (harden.ts hardenFree: the free key or the in-use bit
-// answer it, and checkObject's bitmap test for caches with neither).
-// pageNamesCache (a constant at each call site): the caller has tested b and read `cache` from ptr's
-// page descriptor, so those two tests are skipped.
-@inline export function checkObjectStart(cache: usize, ptr: usize, b: u8, pageNamesCache: bool = false): i32 {
-  if (!pageNamesCache) {
-    if (b >= CT_RUN_TAIL) return E_NOT_OURS;
-    const d = pageOf(ptr);
-    if (<usize>changetype<PageDesc>(d).cache != cache) return notThisCache(d);
-  }
-  const off = (<u32>ptr & load<u32>(cache, C_SLAB_MASK)) - load<u32>(cache, C_OBJ_OFFSET); // wraps before object 0
-  if (objectStartIndex(cache, off) >= load<u32>(cache, C_OBJECTS)) return E_NOT_OBJECT;
+// The free path's check, in one glance: is ptr the start of an object of `cache`? E_OK or the code.
+// Whether it is allocated is the caller's question (harden.ts hardenRelease: the free key or the in-use
+// bit answer it, and the bitmap for caches with neither).
+@inline export function checkObjectStart(cache: usize, ptr: usize, b: u8): i32 {
+  if (b >= CT_RUN_TAIL) return E_NOT_OURS;
+  const d = pageOf(ptr);
+  if (<usize>changetype<PageDesc>(d).cache != cache) return notThisCache(d);
+  if (!isObjectStart(cache, ptr)) return E_NOT_OBJECT;
   return E_OK;
+}
+
+// checkObjectStart's last test as a bool, for the free fast path (harden.ts hardenFree), whose caller has
+// made the first two (ptr is in a slab page of `cache`): is ptr where one of its objects starts?
+@inline export function isObjectStart(cache: usize, ptr: usize): bool {
+  const off = (<u32>ptr & load<u32>(cache, C_SLAB_MASK)) - load<u32>(cache, C_OBJ_OFFSET); // wraps before object 0
+  return objectStartIndex(cache, off) < load<u32>(cache, C_OBJECTS);
 }
 
 // Object ptr (an object start of `cache`: checkObjectStart said so) is free in its slab.
