@@ -150,13 +150,6 @@ const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
   return controlOf(<u32>changetype<PageDesc>(d).node & (MAX_NODES - 1));
 }
 
-// The control block a free or resize of region d works under: regionControl in the threaded build (d was
-// read without the lock and is checked again under it); d's aux in the single-threaded build, where nothing
-// can change d between classify and here (d is a K_MEDIUM descriptor, whose aux is always its control).
-@inline function lockedControl(d: usize): usize {
-  return THREADED ? regionControl(d) : <usize>changetype<PageDesc>(d).aux;
-}
-
 // Pages of node's medium regions (0: no medium heap yet).
 export function mediumPages(node: u32): u32 {
   const c = controlOf(node);
@@ -600,11 +593,11 @@ export function mediumFreeIn(d: usize, ptr: usize): i32 {
 }
 
 @inline function freeIn(d: usize, ptr: usize, own: bool): i32 {
-  const c = lockedControl(d);
+  const c = regionControl(d);
   if (c == 0) return E_NOT_OBJECT;
   lock(c + MC_LOCK);
   // threads: the region may have gone before the lock (single-threaded: d is still the region)
-  const e = !THREADED || (regionOf(ptr) == d && <usize>changetype<PageDesc>(d).aux == c) ? checkIn(d, ptr, own) : E_NOT_OBJECT;
+  const e = (!THREADED || regionOf(ptr) == d) && <usize>changetype<PageDesc>(d).aux == c ? checkIn(d, ptr, own) : E_NOT_OBJECT;
   if (e == E_OK) {
     const b = ptr - MB_HDR;
     const size = sizeOf(b);
@@ -628,11 +621,11 @@ export function mediumResize(ptr: usize, bytes: usize, checked: bool = false): b
 
 // mediumResize for a pointer whose region (first descriptor d, from mediumRegionAt) is known: krealloc.
 export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool): bool {
-  const c = lockedControl(d);
+  const c = regionControl(d);
   if (c == 0) return false;
   const want = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
-  if ((THREADED && (regionOf(ptr) != d || <usize>changetype<PageDesc>(d).aux != c)) ||
+  if ((THREADED && regionOf(ptr) != d) || <usize>changetype<PageDesc>(d).aux != c ||
       ((THREADED || !checked) && checkIn(d, ptr) != E_OK)) {
     unlock(c + MC_LOCK);
     return false;
