@@ -5,7 +5,8 @@
 // slab made ours), slabDiscard(), slabTake() / slabTakeWith() (the cache's geometry passed in: node.ts's
 // refill reads it once per batch), slabCarve() (an empty slab taken whole), slabTakeAt(), slabPut(),
 // slabPutRun() (a run of one bitmap word freed at once),
-// locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated),
+// locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated), slabHeadFrom()
+// (a slab's head descriptor by arithmetic),
 // checkObjectStart() / isObjectStart() + freeInSlab() (the same split, for the free fast path: harden.ts),
 // setObjectDivisor() (cache.ts: the stride's inverse), bitmapCheck() (the bitmap consistency check:
 // F_CHECKS and validate).
@@ -195,13 +196,10 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   changetype<PageDesc>(d).inuse = <u16>objects;
 }
 
-// Mark object `i` of slab d free. Returns the new in-use count. The caller checked it was allocated.
+// Mark object `i` of slab d free: slabPutRun with a run of one. Returns the new in-use count. The caller
+// checked it was allocated.
 @inline export function slabPut(d: usize, i: u32): u32 {
-  const wa = slabBitmap(d) + (<usize>(i >> 6) << 3);
-  store<u64>(wa, load<u64>(wa) | (<u64>1 << (i & 63)));
-  const inuse = <u32>changetype<PageDesc>(d).inuse - 1;
-  changetype<PageDesc>(d).inuse = <u16>inuse;
-  return inuse;
+  return slabPutRun(d, i >> 6, <u64>1 << (i & 63), 1);
 }
 
 // Mark free, in one OR, the `run` objects whose bits are `bits` in bitmap word `w` of slab d (node.ts
@@ -245,6 +243,12 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   return d;
 }
 
+// The head descriptor of the slab holding an address whose page descriptor is d and whose offset in its
+// slab is inSlab (ptr & C_SLAB_MASK): slabs are naturally aligned, so the offset names the head page.
+@inline export function slabHeadFrom(d: usize, inSlab: u32): usize {
+  return d - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
+}
+
 // Where an object of `cache` lives: (head descriptor << 32) | index, or an error code (< 2^32) when ptr
 // is not the start of an object of `cache`. `b` is chunkByteOf(ptr). Changes nothing. Everything is
 // found by arithmetic from ptr — the table byte, the page descriptor (which names its cache on every
@@ -258,7 +262,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   const off = inSlab - load<u32>(cache, C_OBJ_OFFSET);          // wraps when before object 0
   const i = objectIndexAt(off, load<u32>(cache, C_RECIP));
   if (i >= load<u32>(cache, C_OBJECTS) || i * load<u32>(cache, C_STRIDE) != off) return <u64>E_NOT_OBJECT;
-  const head = d - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
+  const head = slabHeadFrom(d, inSlab);
   return (<u64>head << 32) | <u64>i;                             // head ≥ 64 KiB, so this is ≥ 2^32
 }
 
@@ -309,7 +313,7 @@ export function setObjectDivisor(cache: usize, stride: u32): void {
 @inline export function freeInSlab(cache: usize, ptr: usize): bool {
   const inSlab = <u32>ptr & load<u32>(cache, C_SLAB_MASK);
   const i = objectStartIndex(cache, inSlab - load<u32>(cache, C_OBJ_OFFSET));
-  const head = pageOf(ptr) - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
+  const head = slabHeadFrom(pageOf(ptr), inSlab);
   return ((load<u64>(bitmapWord(cache, head, i)) >> (i & 63)) & 1) != 0;
 }
 
