@@ -12,7 +12,8 @@
 //       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch;
 //                      │                                       a kmalloc class: twice the batch, a whole array)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
-//   cacheFree ─ hardenFree (is it ours?) ─ hardenRelease (in a user's hands?) ─ same node: push main ─ (fast)
+//   cacheFree ─ page names the cache? ─ hardenFree (an object start?) ─ hardenRelease (in a user's hands?)
+//       │        ─ same node: push main ──────────────────────────────────────────────────────────── (fast)
 //       │        └ key found: freeConfirm ─ free in its slab? (bitmap) ─ parkedAnywhere (arrays, guard
 //       │                     sheaves, barns, handles) ─ (cold)
 //       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush; a kmalloc
@@ -32,12 +33,12 @@
 //   alien[n] holds objects of node n only;
 //   0 ≤ count ≤ capacity for every sheaf; a barn's full list holds full sheaves, its empty list empty ones.
 import {
-  ALIEN_CAP, C_ARRAY_CAP, C_BATCH, C_FLAGS, CC_MAIN, CC_SPARE, E_DOUBLE_FREE, E_INVALID, E_NOMEM,
+  ALIEN_CAP, C_ARRAY_CAP, C_BATCH, C_FLAGS, CC_MAIN, CC_SPARE, CT_RUN_TAIL, E_DOUBLE_FREE, E_INVALID, E_NOMEM,
   E_OK, F_DEBUG_MASK, F_INTERNAL, F_KMALLOC, F_NO_ALIEN, H_FLAGS2, H_NCPUS, H_NNODES, MAX_ARRAY_CAP,
   MAX_NODES,
 } from "./layout";
-import { CacheNode, CpuSlot, Sheaf } from "./structs";
-import { HEAP, chunkByteOf, nodeOf } from "./arena";
+import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
+import { HEAP, chunkByteOf, nodeOf, pageOf } from "./arena";
 import { allocOne, cnAddr, freeOne, refillBatch } from "./node";
 import { freeInSlab } from "./slab";
 import {
@@ -50,7 +51,7 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { HARDEN_CONFIRM, hardenAlloc, hardenFree, hardenHandOut, hardenRelease, hardenReleased } from "./harden";
+import { HARDEN_OBJECT, HARDENING, hardenAlloc, hardenFree, hardenFreeError, hardenHandOut, hardenKeyed, hardenRelease, hardenReleased } from "./harden";
 import { handleHolds } from "./sheaf";
 import { THREADED, currentCpu } from "./sync";
 import { E_NO_CPU, REQ_DRAIN } from "./layout";
@@ -74,23 +75,29 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 }
 
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
-// Hardening (harden.ts, named hooks): hardenFree checks ptr itself (an allocated object of this cache:
-// one free in its slab is refused), hardenRelease whether it was in a user's hands — a parked one (in an
-// array, a barn, an alien array or a prefill handle) is refused by its free key, confirmed by a cold walk
+// Hardening (harden.ts, named hooks): under HARDEN_OBJECT, ptr's chunk byte and page descriptor must name
+// this cache (tested here, each refusal on its own branch: E_NOT_OURS, E_WRONG_CACHE), hardenFree that
+// ptr is an object start, hardenRelease whether it was in a user's hands — a parked one (in an array, a
+// barn, an alien array or a prefill handle) is refused by its free key, confirmed by a cold walk
 // (freeConfirm), or by its in-use bit. Refusals go through freeFailed (cold), which reports them.
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
-  return cacheFreeAt(cache, ptr, chunkByteOf(ptr), false);     // b: node, or "not a slab chunk"
+  const b = chunkByteOf(ptr);                                  // node, or "not a slab chunk"
+  if ((HARDENING & HARDEN_OBJECT) != 0) {
+    if (b >= CT_RUN_TAIL) return freeBadPointer(cache, ptr, b);
+    if (<usize>changetype<PageDesc>(pageOf(ptr)).cache != cache) return freeBadPointer(cache, ptr, b);
+  }
+  return cacheFreeAt(cache, load<u32>(cache, C_FLAGS), ptr, b);
 }
 
-// cacheFree with ptr's chunk-table byte b already read. pageNamesCache: the caller read `cache` from
-// ptr's page descriptor after testing b (kmalloc.ts kfree), so hardenFree skips those two tests (a
-// constant at each call site: the other branch compiles away).
-@inline export function cacheFreeAt(cache: usize, ptr: usize, b: u8, pageNamesCache: bool): i32 {
-  const flags = load<u32>(cache, C_FLAGS);
-  const e = hardenFree(cache, flags, ptr, b, pageNamesCache);
-  if (e != E_OK) return freeFailed(cache, ptr, e);
-  const h = hardenRelease(cache, flags, ptr);
-  if (h != E_OK && !freeConfirm(cache, ptr, h)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
+// cacheFree once ptr's page is known to name `cache` (or the build trusts its caller), with the cache's
+// C_FLAGS and ptr's chunk-table byte b already read: kmalloc.ts kfree found the cache that way.
+// (Every test branches straight to its cold refusal: no code or bool is carried from one test to the
+// next; bench/PROFILE.md, "fastpair".)
+@inline export function cacheFreeAt(cache: usize, flags: u32, ptr: usize, b: u8): i32 {
+  if (!hardenFree(cache, ptr)) return freeBadPointer(cache, ptr, b);
+  if (!hardenRelease(cache, flags, ptr)) {
+    if (!freeConfirm(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);  // (nested: && cost a phi)
+  }
   const slot = cpuSlot(cache);
   if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
   const main = <usize>changetype<CpuSlot>(slot).main;
@@ -102,12 +109,19 @@ export const FLAG2_NO_ALIEN: u32 = 1;
   return E_OK;
 }
 
-// Cold: hardenRelease did not accept ptr outright. The in-use bit said no (E_DOUBLE_FREE): false. The key
-// was there (HARDEN_CONFIRM): a double free if ptr is free in its slab (every free object of a free-key
-// cache holds its key: slab.ts slabNew; the fast path does not read the bitmap) or parked anywhere, else
-// the user's own value — the free goes on (true, key written).
-export function freeConfirm(cache: usize, ptr: usize, h: i32): bool {
-  if (h != HARDEN_CONFIRM || freeInSlab(cache, ptr) || parkedAnywhere(cache, ptr)) return false;
+// Cold: a free refused by the page test or hardenFree, reported with its code (harden.ts hardenFreeError).
+// Out of line, with its report: one call on each refusing branch of every inlined cacheFree.
+function freeBadPointer(cache: usize, ptr: usize, b: u8): i32 {
+  return freeFailed(cache, ptr, hardenFreeError(cache, ptr, b));
+}
+
+// Cold: hardenRelease did not accept ptr outright. A cache with in-use bits: the bit was clear; a cache
+// with neither a key nor in-use bits: it is free in its slab's bitmap — false, both.
+// A free-key cache: the key was there, a double free if ptr is free in its slab (every free object of a
+// free-key cache holds its key: slab.ts slabNew; the fast path does not read the bitmap) or parked
+// anywhere, else the user's own value — the free goes on (true, key written).
+export function freeConfirm(cache: usize, ptr: usize): bool {
+  if (!hardenKeyed(load<u32>(cache, C_FLAGS)) || freeInSlab(cache, ptr) || parkedAnywhere(cache, ptr)) return false;
   hardenReleased(cache, ptr);
   return true;
 }

@@ -2,21 +2,24 @@
 // snmalloc's are), so that the cost of each check is a build away: `npm run asbuild:unchecked`.
 //
 // Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() / hardenHandOut() (an object is
-// handed to a user: its free key cleared, or its in-use bit set), hardenFree() (a user frees ptr: is it an allocated object
-// of this cache?), hardenRelease() (was it in a user's hands, not parked? the free key written, or the
-// in-use bit cleared), hardenReleased() (a key found was the user's own value: the free goes on),
-// hardenCheck() (the read-only form of both, for realloc and malloc_usable_size).
+// handed to a user: its free key cleared, or its in-use bit set), hardenFree() (a user frees ptr, in a page
+// of this cache: is it an object start?) and hardenFreeError() (cold: the code of a refusal),
+// hardenRelease() (was it in a user's hands, not parked, not free in its slab? the free key written, or
+// the in-use bit cleared), hardenKeyed() (is the free key on for these flags?), hardenReleased() (a key
+// found was the user's own value: the free goes on), hardenCheck() (the read-only form of the last two,
+// for realloc and malloc_usable_size).
 // Called by: cpu.ts (cacheAlloc, cacheFree, cacheAllocNode), kmalloc.ts (malloc's fast path, classify),
-// bulk.ts, debug.ts (handOutAny). Calls slab.ts (checkObjectStart, freeInSlab), inuse.ts (the in-use bit,
-// the free key).
+// bulk.ts, debug.ts (handOutAny). Calls slab.ts (checkObjectStart, isObjectStart, freeInSlab), inuse.ts
+// (the in-use bit, the free key).
 //
 // Build constant (asc --use HARDEN=n; asconfig.json: every target but "unchecked" leaves it unset, which
 // means all checks on):
 //   bit          check                                                            refused with
 //   HARDEN_OBJECT  free: ptr is the start of an object of this cache, allocated   E_NOT_OURS, E_WRONG_CACHE,
-//                  in its slab (slab.ts checkObjectStart: table byte, descriptor,  E_NOT_OBJECT, E_DOUBLE_FREE
-//                  offset × the stride's inverse, rotated; the bitmap bit only
-//                  for caches without a free key or in-use bits: hardenFree)
+//                  in its slab (table byte and descriptor: cpu.ts cacheFree, or    E_NOT_OBJECT, E_DOUBLE_FREE
+//                  kmalloc.ts kfree's dispatch; the start: hardenFree, offset ×
+//                  the stride's inverse, rotated; the bitmap bit only for caches
+//                  without a free key or in-use bits: hardenRelease)
 //   HARDEN_PARKED  free: ptr is in a user's hands, not parked in an array, barn,    E_DOUBLE_FREE
 //                  alien array or prefill handle (an F_FREEKEY cache: its free key
 //                  is not there, or the walk cpu.ts parkedAnywhere does not find
@@ -26,20 +29,24 @@
 // validate read them), so they are kept in every build. The free key is gated with HARDEN_PARKED (an
 // unchecked build neither writes, clears nor reads it beyond slabTake's write; validate there is moot).
 // A new fast-path check goes here, as a bit of its own, and nowhere else: the free side's checks of ptr
-// itself go in hardenFree (one place), whether it was in a user's hands in hardenRelease. cacheFree
-// reports each refusal on its own branch (freeFailed): a shared report call made its code longer and a
-// free called from JS measurably slower.
+// itself go in hardenFree (one place), whether it was in a user's hands in hardenRelease; the one exception
+// is the page test (chunk byte, descriptor names the cache), made by cacheFree's own branches under
+// HARDEN_OBJECT as kfree makes it to find the cache. The hooks answer bools and the caller branches
+// straight to its cold refusal (freeFailed, each on its own branch; the code found again cold by
+// hardenFreeError): carrying a code or a bool from one test to the next cost a phi and a test each, 20 x86
+// instructions of the malloc pair and 19 of the cache pair (bench/PROFILE.md, "fastpair"); a shared
+// report call made the code longer and a free called from JS measurably slower.
 // An unchecked build trusts its caller: a bad pointer corrupts the heap. It is for measuring.
 import { C_FLAGS, E_DOUBLE_FREE, E_OK, F_FREEKEY, F_INUSE } from "./layout";
-import { checkObjectStart, freeInSlab } from "./slab";
+import { checkObjectStart, freeInSlab, isObjectStart } from "./slab";
 import { inuseIsSet, inuseMark, inuseRelease, keyAddr, keyOf } from "./inuse";
 
 export const HARDEN_OBJECT: i32 = 1;
 export const HARDEN_PARKED: i32 = 2;
 export const HARDEN_ALL: i32 = HARDEN_OBJECT | HARDEN_PARKED;
 
-// hardenRelease's and hardenCheck's answer when the free key was found: the caller confirms with its
-// walk (cold: cpu.ts freeConfirm / parkedAnywhere).
+// hardenCheck's answer when the free key was found: the caller confirms with its walk (cold: cpu.ts
+// parkedAnywhere).
 export const HARDEN_CONFIRM: i32 = -1;
 
 // The level this build was made with (a constant: a check that is off compiles to nothing).
@@ -61,39 +68,46 @@ export const HARDEN_CONFIRM: i32 = -1;
   return p;
 }
 
-// A user frees ptr to `cache`; b is chunkByteOf(ptr). E_OK, or the code to refuse it with (nothing
-// changed; the caller reports it). The one place for the build-gated checks of ptr itself.
-// Is ptr the start of an object of this cache (slab.ts checkObjectStart)? Whether it is allocated in its
-// slab is asked of the bitmap only for a cache that has neither a free key nor in-use bits: a free-key
-// object free in its slab holds its key (slabNew writes it), so hardenRelease finds the key and the cold
-// confirm (cpu.ts freeConfirm) reads the bitmap; an in-use bit is clear for an object free in its slab.
-// `flags` is the cache's C_FLAGS (read once by the caller for both hooks); pageNamesCache: the caller
-// found `cache` in ptr's page descriptor (slab.ts checkObjectStart skips that test).
-@inline export function hardenFree(cache: usize, flags: u32, ptr: usize, b: u8, pageNamesCache: bool): i32 {
-  if ((HARDENING & HARDEN_OBJECT) != 0) {
-    const e = checkObjectStart(cache, ptr, b, pageNamesCache);
-    if (e != E_OK) return e;
-    const mech = (HARDENING & HARDEN_PARKED) != 0 ? F_FREEKEY | F_INUSE : F_INUSE;
-    if ((flags & mech) == 0 && freeInSlab(cache, ptr)) return E_DOUBLE_FREE; // free in its slab
-  }
-  return E_OK;
+// A user frees ptr to `cache`, and ptr's page descriptor names `cache` (the caller tested it: kmalloc.ts
+// kfree to find the cache, cpu.ts cacheFree under HARDEN_OBJECT). True when ptr is the start of one of its
+// objects (slab.ts isObjectStart); false: refused, nothing changed, and the caller asks hardenFreeError
+// for the code (cold). Whether it is allocated is hardenRelease's question.
+// (A bool, and the page test at the caller: a code from each test made every free carry it through phis
+// and tests: 20 x86 instructions of the malloc pair, 19 of the cache pair; bench/PROFILE.md, "fastpair".)
+@inline export function hardenFree(cache: usize, ptr: usize): bool {
+  return (HARDENING & HARDEN_OBJECT) == 0 || isObjectStart(cache, ptr);
 }
 
-// The parked side of a free of ptr, an allocated object of `cache`: was it in a user's hands?
-//   E_OK           yes: now marked free (its key written, or its in-use bit cleared)
-//   E_DOUBLE_FREE  no: its in-use bit was clear (nothing changed)
-//   HARDEN_CONFIRM its key is there: free in its slab, parked, or the user's own value. The caller
-//                  confirms (cold: cpu.ts freeConfirm) and, if ptr is neither, calls hardenReleased.
-@inline export function hardenRelease(cache: usize, flags: u32, ptr: usize): i32 {
-  if ((flags & F_FREEKEY) != 0) {
-    if ((HARDENING & HARDEN_PARKED) == 0) return E_OK;
+// Cold: the code a free of ptr (b = chunkByteOf(ptr)) to `cache` is refused with by the page test or by
+// hardenFree: E_NOT_OURS, E_WRONG_CACHE (the page names another cache) or E_NOT_OBJECT.
+export function hardenFreeError(cache: usize, ptr: usize, b: u8): i32 {
+  return checkObjectStart(cache, ptr, b);
+}
+
+// The allocated side of a free of ptr, an object start of `cache` (hardenFree): was it in a user's hands?
+//   true   yes: now marked free (its key written, or its in-use bit cleared)
+//   false  refused, nothing changed: its in-use bit was clear, or (a cache with neither a key nor in-use
+//          bits, HARDEN_OBJECT) it is free in its slab's bitmap — a double free; or its key is there: free
+//          in its slab, parked, or the user's own value. The caller confirms (cold: cpu.ts freeConfirm
+//          asks hardenKeyed) and, if ptr is neither, calls hardenReleased.
+// Whether it is free in its slab is asked of the bitmap only for a cache with neither: a free-key object
+// free in its slab holds its key (slabNew writes it), and the cold confirm reads the bitmap; an in-use
+// bit is clear for an object free in its slab.
+@inline export function hardenRelease(cache: usize, flags: u32, ptr: usize): bool {
+  if (hardenKeyed(flags)) {
     const at = keyAddr(flags, ptr);
     const key = keyOf(ptr);
-    if (load<u32>(at) == key) return HARDEN_CONFIRM;
+    if (load<u32>(at) == key) return false;
     store<u32>(at, key);
-    return E_OK;
+    return true;
   }
-  return inuseRelease(cache, ptr) ? E_OK : E_DOUBLE_FREE;
+  if ((flags & F_INUSE) != 0) return inuseRelease(cache, ptr);
+  return (HARDENING & HARDEN_OBJECT) == 0 || !freeInSlab(cache, ptr);   // the bitmap: free in its slab
+}
+
+// The free key is on for a cache with these C_FLAGS (F_FREEKEY, in a build with HARDEN_PARKED).
+@inline export function hardenKeyed(flags: u32): bool {
+  return (HARDENING & HARDEN_PARKED) != 0 && (flags & F_FREEKEY) != 0;
 }
 
 // The key hardenRelease found was the user's own value (ptr is parked nowhere): the free goes on, keyed.

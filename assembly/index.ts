@@ -377,6 +377,21 @@ export function km_free(ptr: u32): i32 {
 export function km_realloc(ptr: u32, size: u32): u32 { return <u32>krealloc(ptr, size); }
 export function km_usable(ptr: u32): u32 { setError(E_OK); return <u32>kusable(ptr); }
 export function km_set_classes(set: u32): i32 { return kmallocSetClasses(set); }
+// n malloc+free pairs of `size` bytes through kmalloc's and kfree's inlined fast paths, inside Wasm (bench/
+// profile-pair.mjs --count: the pair a C program pays, less its call into the module). Returns a checksum.
+// Compiled in only with `asc --use BENCH_KMALLOC=1` (profile-pair builds it so): elsewhere it returns
+// 0 at once, so the shipped builds do not carry a third inlined copy of both fast paths (~350 B gzipped).
+export function bench_kmalloc_pairs(size: u32, n: u32): u32 {
+  // @ts-ignore: BENCH_KMALLOC is defined by `asc --use BENCH_KMALLOC=1`
+  if (!isDefined(BENCH_KMALLOC)) return 0;
+  let sum: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const p = kmalloc(size);
+    sum += <u32>p;
+    kfree(p);
+  }
+  return sum;
+}
 
 // ---- threads (assembly/threads.ts, threads-ops.ts): shared heaps, one instance per Worker ----
 // In the single-threaded build these answer "not a shared heap" (E_INVALID / 0) and compile to nothing.

@@ -189,7 +189,10 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
   const b = chunkByteOf(ptr);
   if (b < CT_RUN_TAIL) {
     const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
-    if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFreeAt(cache, ptr, b, true);
+    if (cache != 0) {                                  // (nested ifs: a && here cost a phi and a test)
+      const flags = load<u32>(cache, C_FLAGS);
+      if ((flags & F_KMALLOC) != 0) return cacheFreeAt(cache, flags, ptr, b);
+    }
   }
   return kfreeSlow(ptr);
 }

@@ -38,12 +38,12 @@ import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
   CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP, C_OBJ_OFFSET,
   CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY, C_KEEP_EMPTY, C_NEXT, C_ORDER, H_CACHE_HEAD, PAGE_SHIFT, H_KEPT_BEYOND,
-  C_BITMAP_WORDS, C_STRIDE, C_FLAGS, C_SLAB_MASK, DESC_SHIFT,
+  C_BITMAP_WORDS, C_STRIDE, C_FLAGS, C_SLAB_MASK,
 } from "./layout";
 import { CacheNode, PageDesc, objectIndexAt } from "./structs";
 import { HEAP, holdGrowth, nodeOf, pageOf } from "./arena";
 import { listPush, listRemove } from "./list";
-import { headOf, objectIndex, slabCarve, slabDiscard, slabNew, slabNoPages, slabPut, slabPutRun, slabReuse, slabTakeAt, slabTakeWith } from "./slab";
+import { headOf, objectIndex, slabCarve, slabHeadFrom, slabDiscard, slabNew, slabNoPages, slabPut, slabPutRun, slabReuse, slabTakeAt, slabTakeWith } from "./slab";
 import { ALLOC_SLAB, FREE_SLAB, LOCK_ACQUIRE, NUMA_FALLBACK, stat } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
 import { setError } from "./report";
@@ -416,7 +416,7 @@ export function freeToSlabs(cache: usize, src: usize, count: u32): void {
       lockNode(cache, cn);
     }
     const inSlab = <u32>p & mask;                            // slabs are naturally aligned
-    const d = pageOf(p) - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT); // the head descriptor
+    const d = slabHeadFrom(pageOf(p), inSlab);              // the head descriptor
     const i = objectIndexAt(inSlab - objOff, recip);
     let bits = <u64>1 << (i & 63);
     let run: u32 = 1;
@@ -490,7 +490,6 @@ export function freeToSlabReleasing(cache: usize, p: usize): u32 {
   unlock(cn + CN_LOCK);
   return pages;
 }
-
 
 // The cache-node lock of `node` held: the one held now (`cn`, 0 for none) is kept if it is that one, else
 // released first. Returns the cache-node now locked.

@@ -5,18 +5,19 @@
 // the heap's empty sheaf (the array every detached or unused CC_MAIN / CC_SPARE word points at).
 // Entry points: setCpuOff(), pinCpu(), slotOf(), cpuSlot(), emptySheaf(), currentNode.
 // Called by: every layer that reads or writes a per-CPU slot (stats, node, cache, sheaf, cpu, debug, bulk,
-// prefill, reclaim, validate). Calls nothing.
+// prefill, reclaim, validate). Calls sync.ts (setSlotArea: the current CPU's slot offset lives there).
 //
 //   cache ┼ header ┼ cache-node × nnodes ┼pad┼ slot cpu 0 ┼ slot cpu 1 ┼ ... ┤   (each slot CC_SIZE bytes)
 //         ↑ cache                            ↑ cache + CPU_OFF + cpu × CC_SIZE
 import { CC_SIZE, H_CPU_NODE, H_EMPTY_SHEAF } from "./layout";
 import { HEAP } from "./arena";
-import { currentCpu } from "./sync";
+import { currentSlotOff, setSlotArea } from "./sync";
 
 // Cached per-heap constant: offset of the per-CPU area inside a cache (set at init).
 export let CPU_OFF: usize = 0;
 export function setCpuOff(off: usize): void {
   CPU_OFF = off;
+  setSlotArea(off, CC_SIZE);   // sync.ts keeps the current CPU's slot offset from it
 }
 
 // Node of the current CPU (per instance, set by pin).
@@ -30,9 +31,9 @@ export function pinCpu(cpu: u32): void {
   return cache + CPU_OFF + <usize>cpu * CC_SIZE;
 }
 
-// The current CPU's slot inside `cache`.
+// The current CPU's slot inside `cache`: slotOf(cache, currentCpu), its offset kept by sync.ts setCpu.
 @inline export function cpuSlot(cache: usize): usize {
-  return slotOf(cache, currentCpu);
+  return cache + currentSlotOff;
 }
 
 // The empty sheaf: count 0, capacity 0, never freed. A slot whose array is detached points here.

@@ -5,12 +5,13 @@
 // slab made ours), slabDiscard(), slabTake() / slabTakeWith() (the cache's geometry passed in: node.ts's
 // refill reads it once per batch), slabCarve() (an empty slab taken whole), slabTakeAt(), slabPut(),
 // slabPutRun() (a run of one bitmap word freed at once),
-// locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated),
-// checkObjectStart() + freeInSlab() (the same split in two, for the free fast path: harden.ts),
+// locateObject() / checkObject() / resolveObject() (is this an object, and is it allocated), slabHeadFrom()
+// (a slab's head descriptor by arithmetic),
+// checkObjectStart() / isObjectStart() + freeInSlab() (the same split, for the free fast path: harden.ts),
 // setObjectDivisor() (cache.ts: the stride's inverse), bitmapCheck() (the bitmap consistency check:
 // F_CHECKS and validate).
 // Called by: node.ts (under the cache-node lock, except slabNew, which runs unlocked so that a constructor
-// may re-enter), harden.ts (checkObjectStart, freeInSlab), cpu.ts (freeInSlab), kmalloc.ts and index.ts
+// may re-enter), harden.ts (checkObjectStart, isObjectStart, freeInSlab), cpu.ts (freeInSlab), kmalloc.ts and index.ts
 // (checkObject), cache.ts (setObjectDivisor), bulk.ts, debug.ts, reclaim.ts, validate.ts.
 // Calls page.ts (pageAllocReclaiming: a shortage runs the handler reclaim.ts registered; pageAlloc with
 // arena.ts's growth held, for node.ts's first try), debugslot.ts (a
@@ -195,13 +196,10 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   changetype<PageDesc>(d).inuse = <u16>objects;
 }
 
-// Mark object `i` of slab d free. Returns the new in-use count. The caller checked it was allocated.
+// Mark object `i` of slab d free: slabPutRun with a run of one. Returns the new in-use count. The caller
+// checked it was allocated.
 @inline export function slabPut(d: usize, i: u32): u32 {
-  const wa = slabBitmap(d) + (<usize>(i >> 6) << 3);
-  store<u64>(wa, load<u64>(wa) | (<u64>1 << (i & 63)));
-  const inuse = <u32>changetype<PageDesc>(d).inuse - 1;
-  changetype<PageDesc>(d).inuse = <u16>inuse;
-  return inuse;
+  return slabPutRun(d, i >> 6, <u64>1 << (i & 63), 1);
 }
 
 // Mark free, in one OR, the `run` objects whose bits are `bits` in bitmap word `w` of slab d (node.ts
@@ -245,6 +243,12 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   return d;
 }
 
+// The head descriptor of the slab holding an address whose page descriptor is d and whose offset in its
+// slab is inSlab (ptr & C_SLAB_MASK): slabs are naturally aligned, so the offset names the head page.
+@inline export function slabHeadFrom(d: usize, inSlab: u32): usize {
+  return d - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
+}
+
 // Where an object of `cache` lives: (head descriptor << 32) | index, or an error code (< 2^32) when ptr
 // is not the start of an object of `cache`. `b` is chunkByteOf(ptr). Changes nothing. Everything is
 // found by arithmetic from ptr — the table byte, the page descriptor (which names its cache on every
@@ -258,7 +262,7 @@ export function slabTake(cache: usize, d: usize, dst: usize, max: u32): u32 {
   const off = inSlab - load<u32>(cache, C_OBJ_OFFSET);          // wraps when before object 0
   const i = objectIndexAt(off, load<u32>(cache, C_RECIP));
   if (i >= load<u32>(cache, C_OBJECTS) || i * load<u32>(cache, C_STRIDE) != off) return <u64>E_NOT_OBJECT;
-  const head = d - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
+  const head = slabHeadFrom(d, inSlab);
   return (<u64>head << 32) | <u64>i;                             // head ≥ 64 KiB, so this is ≥ 2^32
 }
 
@@ -287,27 +291,29 @@ export function setObjectDivisor(cache: usize, stride: u32): void {
   return rotr<u32>(off * load<u32>(cache, C_DIV_INV), load<u32>(cache, C_DIV_SHIFT));
 }
 
-// The free fast path's check, in one glance: is ptr the start of an object of `cache`? E_OK or the code.
-// Whether it is allocated is the caller's question (harden.ts hardenFree: the free key or the in-use bit
-// answer it, and checkObject's bitmap test for caches with neither).
-// pageNamesCache (a constant at each call site): the caller has tested b and read `cache` from ptr's
-// page descriptor, so those two tests are skipped.
-@inline export function checkObjectStart(cache: usize, ptr: usize, b: u8, pageNamesCache: bool = false): i32 {
-  if (!pageNamesCache) {
-    if (b >= CT_RUN_TAIL) return E_NOT_OURS;
-    const d = pageOf(ptr);
-    if (<usize>changetype<PageDesc>(d).cache != cache) return notThisCache(d);
-  }
-  const off = (<u32>ptr & load<u32>(cache, C_SLAB_MASK)) - load<u32>(cache, C_OBJ_OFFSET); // wraps before object 0
-  if (objectStartIndex(cache, off) >= load<u32>(cache, C_OBJECTS)) return E_NOT_OBJECT;
+// The free path's check, in one glance: is ptr the start of an object of `cache`? E_OK or the code.
+// Whether it is allocated is the caller's question (harden.ts hardenRelease: the free key or the in-use
+// bit answer it, and the bitmap for caches with neither).
+@inline export function checkObjectStart(cache: usize, ptr: usize, b: u8): i32 {
+  if (b >= CT_RUN_TAIL) return E_NOT_OURS;
+  const d = pageOf(ptr);
+  if (<usize>changetype<PageDesc>(d).cache != cache) return notThisCache(d);
+  if (!isObjectStart(cache, ptr)) return E_NOT_OBJECT;
   return E_OK;
+}
+
+// checkObjectStart's last test as a bool, for the free fast path (harden.ts hardenFree), whose caller has
+// made the first two (ptr is in a slab page of `cache`): is ptr where one of its objects starts?
+@inline export function isObjectStart(cache: usize, ptr: usize): bool {
+  const off = (<u32>ptr & load<u32>(cache, C_SLAB_MASK)) - load<u32>(cache, C_OBJ_OFFSET); // wraps before object 0
+  return objectStartIndex(cache, off) < load<u32>(cache, C_OBJECTS);
 }
 
 // Object ptr (an object start of `cache`: checkObjectStart said so) is free in its slab.
 @inline export function freeInSlab(cache: usize, ptr: usize): bool {
   const inSlab = <u32>ptr & load<u32>(cache, C_SLAB_MASK);
   const i = objectStartIndex(cache, inSlab - load<u32>(cache, C_OBJ_OFFSET));
-  const head = pageOf(ptr) - (<usize>(inSlab >> PAGE_SHIFT) << DESC_SHIFT);
+  const head = slabHeadFrom(pageOf(ptr), inSlab);
   return ((load<u64>(bitmapWord(cache, head, i)) >> (i & 63)) & 1) != 0;
 }
 

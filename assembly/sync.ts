@@ -3,7 +3,7 @@
 //
 // Owns: lock()/unlock() over a u32 word in linear memory, the heap lock (heapLock/heapUnlock, H_HEAP_LOCK,
 // recursive per instance), the lock-order check, publish()/atomicAdd() for shared words, the lock
-// timeout, and the CPU id global.
+// timeout, and the CPU id global (with its slot offset).
 // Called by: every layer. Calls nothing.
 //
 // One source, two builds. THREADED is the compile-time constant ASC_FEATURE_THREADS (the "threaded"
@@ -38,11 +38,25 @@
 
 export const THREADED: bool = ASC_FEATURE_THREADS;
 
-// The current CPU of this instance (Wasm globals are per instance, as a CPU is per Worker).
+// The current CPU of this instance (Wasm globals are per instance, as a CPU is per Worker), and the
+// offset of its slot inside any cache (percpu.ts cpuSlot: one global and one add on the fast paths),
+// kept equal to slotArea + currentCpu × slotBytes by the two setters below.
 export let currentCpu: u32 = 0;
+export let currentSlotOff: usize = 0;
+let slotArea: usize = 0;
+let slotBytes: usize = 0;
 
 export function setCpu(cpu: u32): void {
   currentCpu = cpu;
+  currentSlotOff = slotArea + <usize>cpu * slotBytes;
+}
+
+// Where the per-CPU slots start inside a cache and how long each is (percpu.ts setCpuOff, at init and
+// attach).
+export function setSlotArea(area: usize, bytes: usize): void {
+  slotArea = area;
+  slotBytes = bytes;
+  currentSlotOff = area + <usize>currentCpu * bytes;
 }
 
 // ---- the heap lock's address (set by arena init / attach; 0 before) ------------------------------------
