@@ -98,8 +98,13 @@ const FIT_SCAN: u32 = 1;
 const TRIM_PAGES: u32 = 16;
 // A new region is at least this many pages (the home region: its first request plus the control block),
 // and at least 1/2^REGION_GROWTH_SHIFT of the pages the node's regions hold already: a small heap takes
-// exact pages, a large one fewer, larger regions (fewer region ends that split free space).
-const REGION_MIN_PAGES: u32 = 1;
+// near-exact pages, a large one fewer, larger regions (fewer region ends that split free space).
+// REGION_MIN_PAGES measured 1..4 with the pre-chunk region (bench/util-peers.mjs; bench/PROFILE.md
+// "Pre-chunk medium region"): 2 lets a cold class's first loans and the next mid-size block share one
+// region instead of leaving two partial-page tails (cp-decl-bal −3.9 → −2.0, amptjp-bal −3.0 → −0.0
+// points from dlmalloc); 3 and 4 cost perl a Wasm page. Each of these traces sits within a page of a
+// 64 KiB boundary at its peak, so one region's tail decides a whole Wasm page.
+const REGION_MIN_PAGES: u32 = 2;
 const REGION_GROWTH_SHIFT: u32 = 2;
 const REGION_GROWN_MAX: u32 = 64;
 // (Measured and not kept, bench/PROFILE.md "Medium heap and page runs, session 5": a designated victim —
