@@ -42,6 +42,7 @@ function churn(heap: Heap, size: number, count: number): void {
 describe("malloc mid-size classes: empty slabs kept by bytes", () => {
   it("a class keeps its emptied slabs (more than the kernel's 2 × min_partial), up to C_KEEP_EMPTY", async () => {
     const heap = await createAllocator();
+    heap.malloc(70_000);                                         // past the pre-chunk region: chunk 0 (kmalloc.ts borrow)
     churn(heap, 4000, Math.max(200, heap.L.KM_WARM_ALLOCS! + 1)); // past the warm-up: its arrays exist
     const c = classAddr(heap, 4096);
     const L = heap.L;
