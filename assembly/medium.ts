@@ -542,11 +542,17 @@ function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
   let r: usize, end: usize;                                      // regionStart / regionEnd, one test
   if (isPre(d)) { r = PRE_LO; end = CHUNK_BASE; }
   else { r = pageAddr(d); end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT); }
-  if ((ptr & (MB_GRAIN - 1)) != 0 || ptr < r + 2 * MB_HDR || ptr + MB_MIN > end) return E_NOT_OBJECT;
+  // 16-aligned in [r + 2 × MB_HDR, end − MB_MIN]: one unsigned compare (below the start wraps)
+  const lo = r + 2 * MB_HDR;
+  if ((ptr & (MB_GRAIN - 1)) != 0 || ptr - lo > end - MB_MIN - lo) return E_NOT_OBJECT;
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;
   const check = load<u32>(b, 4);
+  // the usual case first: a live block (no F, no R, O as asked; MB_MIN ≤ size ≤ what the region holds
+  // from b, one compare) whose check word is its own; anything else takes the tests below for its code
+  if ((w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) == (own ? MB_F_OWN : 0) &&
+      size - MB_MIN <= <u32>(end - MB_HDR - b) - MB_MIN && check == keyOf(b, size)) return E_OK;
   if (size == 0) return (w & MB_F_FREE) != 0 && check == keyOf(b, 0) ? E_DOUBLE_FREE : E_NOT_OBJECT;
   if (size < MB_MIN || size > <u32>(end - MB_HDR - b) || check != keyOf(b, size)) return E_NOT_OBJECT;
   if ((w & MB_F_RESERVED) != 0) return E_NOT_OURS;
