@@ -81,10 +81,10 @@ import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
   MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
-  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, DESC_BYTES, MAX_NODES, DESC_SIZE, PRE_MIN_BYTES,
+  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, H_HIGH_WATER, CHUNK_SIZE, DESC_BYTES, MAX_NODES, DESC_SIZE, PRE_MIN_BYTES,
 } from "./layout";
 import { PageDesc } from "./structs";
-import { CHUNK_BASE, PRE_LO, chunkByteOf, inPre, pageAddr, pageOf, setPreRegion } from "./arena";
+import { CHUNK_BASE, HEAP, PRE_LO, chunkByteOf, inPre, pageAddr, pageOf, setPreRegion } from "./arena";
 import { nodeAddr, pagesExtendUpTo, pagesFree, pagesTrim } from "./page";
 import { listPush, listRemove } from "./list";
 import { THREADED, heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
@@ -120,6 +120,8 @@ const GROW_TRIES: u32 = 64;
 // lower; bench/PROFILE.md "Medium heap and page runs, session 5".
 const GROW_ALIGN: usize = 64 << 10;
 const GROW_SLACK_SHIFT: u32 = 8;
+// Pages a region grown in place below the heap's top takes past its need, when they follow it free.
+const GROW_MORE: u32 = 8;
 // Blocks up to this size taken from the pre-chunk region's last free block come from its end (preTop).
 const PRE_TAIL_MAX: u32 = 2048;
 
@@ -350,7 +352,14 @@ function growRegion(c: usize, d: usize, size: u32): bool {
   const cap = pages + need + (load<u32>(c, MC_PAGES) >> GROW_SLACK_SHIFT);
   if (most > cap) most = cap;
   if (most > USABLE_PAGES) most = USABLE_PAGES;
-  const now = pagesExtendUpTo(d, pages, pages + need, most, true);   // more than need only at the top
+  // below the heap's top (pages handed out before: a heap that shrank and grows back) up to GROW_MORE
+  // pages more than need when the free run after the region has them: fewer, larger grows
+  let now: u32 = 0;
+  const more = need + GROW_MORE;
+  if (pages + more <= USABLE_PAGES && end + (<usize>more << PAGE_SHIFT) <= <usize>load<u32>(HEAP, H_HIGH_WATER)) {
+    now = pagesExtendUpTo(d, pages, pages + more, pages + more, true);
+  }
+  if (now == 0) now = pagesExtendUpTo(d, pages, pages + need, most, true);   // more than need only at the top
   if (now == 0) return false;
   const extra = now - pages;
   changetype<PageDesc>(d).objects = <u16>(pages + extra);
