@@ -457,7 +457,8 @@ function kmallocSlow(size: usize): usize {
     if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
     return kmallocClass(size);
   }
-  if (size <= MEDIUM_MAX && mediumOn()) return mediumMalloc(size);
+  // (KM_LEND set: the default set's tables are filled and medium blocks are on; mediumOn only before that)
+  if (size <= MEDIUM_MAX && (load<u32>(kmTable(), KM_LEND) != 0 || mediumOn())) return mediumMalloc(size);
   return largeAlloc(size, PAGE_SIZE);
 }
 
@@ -510,8 +511,8 @@ function mediumMalloc(size: usize): usize {
     return largeAlloc(size, PAGE_SIZE);
   }
   const nn = load<u32>(HEAP, H_NNODES);
-  for (let k: u32 = 0; k < nn; k++) {
-    const node = (currentNode + k) % nn;
+  let node = currentNode;
+  for (let k: u32 = 0; k < nn; k++, node = node + 1 < nn ? node + 1 : 0) {   // from this CPU's node on
     const p = mediumAlloc(node, size);
     if (p != 0) return p;
     const pages = mediumRegionPages(node, size);

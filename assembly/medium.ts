@@ -631,9 +631,10 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
     b = pb;
     size += ps;
   }
-  const r = regionStart(d);
-  const end = regionEnd(d);
-  if (b + size == end - MB_HDR) {                                 // the region's last block
+  // the region's last block: the sentinel follows it (the only reserved header after a block)
+  if ((hdrWord(b + size) & MB_F_RESERVED) != 0) {
+    const r = regionStart(d);
+    const end = b + size + MB_HDR;
     if (b == r + MB_HDR) {                                        // the whole region: back to page.ts
       const pages = <u32>changetype<PageDesc>(d).objects;
       listRemove(c + MC_REGIONS, d);
