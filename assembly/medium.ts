@@ -81,11 +81,11 @@ import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
   MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
-  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, H_HIGH_WATER, CHUNK_SIZE, DESC_BYTES, MAX_NODES, DESC_SIZE, PRE_MIN_BYTES,
+  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, H_HIGH_WATER, K_FREE, DESC_SHIFT, PAGES_PER_CHUNK, CHUNK_SIZE, DESC_BYTES, MAX_NODES, DESC_SIZE, PRE_MIN_BYTES,
 } from "./layout";
 import { PageDesc } from "./structs";
 import { CHUNK_BASE, HEAP, PRE_LO, chunkByteOf, inPre, pageAddr, pageOf, setPreRegion } from "./arena";
-import { nodeAddr, pagesExtendUpTo, pagesFree, pagesTrim } from "./page";
+import { nodeAddr, pageIndex, pagesExtendUpTo, pagesFree, pagesTrim } from "./page";
 import { listPush, listRemove } from "./list";
 import { THREADED, heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
 
@@ -352,14 +352,19 @@ function growRegion(c: usize, d: usize, size: u32): bool {
   const cap = pages + need + (load<u32>(c, MC_PAGES) >> GROW_SLACK_SHIFT);
   if (most > cap) most = cap;
   if (most > USABLE_PAGES) most = USABLE_PAGES;
-  // below the heap's top (pages handed out before: a heap that shrank and grows back) up to GROW_MORE
-  // pages more than need when the free run after the region has them: fewer, larger grows
-  let now: u32 = 0;
-  const more = need + GROW_MORE;
-  if (pages + more <= USABLE_PAGES && end + (<usize>more << PAGE_SHIFT) <= <usize>load<u32>(HEAP, H_HIGH_WATER)) {
-    now = pagesExtendUpTo(d, pages, pages + more, pages + more, true);
+  // below the heap's top (pages handed out before: a heap that shrank and grows back), up to GROW_MORE
+  // pages more than need, as many as the free run after the region has (its length read without the
+  // node lock: a hint, which pagesExtendUpTo checks under it): fewer, larger grows
+  let want = pages + need;
+  if (pageIndex(d) + pages < PAGES_PER_CHUNK) {
+    const rd = d + (<usize>pages << DESC_SHIFT);
+    let more = <u32>changetype<PageDesc>(rd).objects;
+    if (more > need + GROW_MORE) more = need + GROW_MORE;
+    if (changetype<PageDesc>(rd).kind == K_FREE && more > need && pages + more <= USABLE_PAGES &&
+        end + (<usize>more << PAGE_SHIFT) <= <usize>load<u32>(HEAP, H_HIGH_WATER)) want = pages + more;
   }
-  if (now == 0) now = pagesExtendUpTo(d, pages, pages + need, most, true);   // more than need only at the top
+  let now = pagesExtendUpTo(d, pages, want, want > pages + need ? want : most, true);   // past want only at the top
+  if (now == 0 && want > pages + need) now = pagesExtendUpTo(d, pages, pages + need, most, true); // (threads: the run changed)
   if (now == 0) return false;
   const extra = now - pages;
   changetype<PageDesc>(d).objects = <u16>(pages + extra);
