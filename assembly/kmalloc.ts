@@ -20,7 +20,8 @@
 //                     │   ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
 //                     │   └ cacheAlloc (cpu.ts)
 //                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX) ─ mediumAlloc (medium.ts)
-//                     │        ├ no fit: a region (pagesAlloc / pagesAllocReclaiming) ─ mediumAddRegion
+//                     │        ├ no fit: mediumMallocMiss ─ a region (pagesAlloc / pagesAllocReclaiming) ─
+//                     │        │   mediumAddRegion; then the other nodes (mediumAllocWith, a region)
 //                     │        └ a small medium heap (MEDIUM_TIGHT_PAGES) and a page-tight size (8190): largeAlloc
 //                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
@@ -510,11 +511,20 @@ function mediumMalloc(size: usize): usize {
   if ((<usize>pagesFor(size) << PAGE_SHIFT) <= <usize>mediumBlockSize(size) && mediumPages(currentNode) < MEDIUM_TIGHT_PAGES) {
     return largeAlloc(size, PAGE_SIZE);
   }
+  const p = mediumAlloc(currentNode, size);             // the usual case: a fit on this CPU's node
+  return p != 0 ? p : mediumMallocMiss(size);
+}
+
+// mediumMalloc when this CPU's node has no fit: a new region there, else the other nodes' heaps (their
+// fit, then a new region), in node order from this CPU's.
+function mediumMallocMiss(size: usize): usize {
   const nn = load<u32>(HEAP, H_NNODES);
   let node = currentNode;
-  for (let k: u32 = 0; k < nn; k++, node = node + 1 < nn ? node + 1 : 0) {   // from this CPU's node on
-    const p = mediumAlloc(node, size);
-    if (p != 0) return p;
+  for (let k: u32 = 0; k < nn; k++, node = node + 1 < nn ? node + 1 : 0) {
+    if (k != 0) {
+      const p = mediumAllocWith(node, size, 0);          // (mediumAlloc keeps a single, inlined caller)
+      if (p != 0) return p;
+    }
     const pages = mediumRegionPages(node, size);
     const d = blockPages(node, pages, PAGE_SIZE);
     if (d == 0) continue;

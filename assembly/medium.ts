@@ -556,17 +556,19 @@ function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
   let r: usize, end: usize;                                      // regionStart / regionEnd, one test
   if (isPre(d)) { r = PRE_LO; end = CHUNK_BASE; }
   else { r = pageAddr(d); end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT); }
-  // 16-aligned in [r + 2 × MB_HDR, end − MB_MIN]: one unsigned compare (below the start wraps)
   const lo = r + 2 * MB_HDR;
-  if ((ptr & (MB_GRAIN - 1)) != 0 || ptr - lo > end - MB_MIN - lo) return E_NOT_OBJECT;
   const b = ptr - MB_HDR;
+  // (b lies in the region or just before it: a read inside linear memory wherever ptr points)
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;
   const check = load<u32>(b, 4);
-  // the usual case first: a live block (no F, no R, O as asked; MB_MIN ≤ size ≤ what the region holds
-  // from b, one compare) whose check word is its own; anything else takes the tests below for its code
-  if ((w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) == (own ? MB_F_OWN : 0) &&
-      size - MB_MIN <= <u32>(end - MB_HDR - b) - MB_MIN && check == keyOf(b, size)) return E_OK;
+  // the usual case first, one branch: 16-aligned, no F or R and O as asked, its own check word (one OR
+  // of the differences), in [lo, end − MB_MIN] (one unsigned compare: below lo wraps), and MB_MIN ≤ size ≤
+  // what the region holds from b; anything else takes the tests below, in their order, for its code
+  const ok = (<u32>(ptr & (MB_GRAIN - 1)) | ((w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) ^ (own ? MB_F_OWN : 0)) |
+    (check ^ keyOf(b, size))) == 0;
+  if (ok & (ptr - lo <= end - MB_MIN - lo) & (size - MB_MIN <= <u32>(end - MB_HDR - b) - MB_MIN)) return E_OK;
+  if ((ptr & (MB_GRAIN - 1)) != 0 || ptr - lo > end - MB_MIN - lo) return E_NOT_OBJECT;
   if (size == 0) return (w & MB_F_FREE) != 0 && check == keyOf(b, 0) ? E_DOUBLE_FREE : E_NOT_OBJECT;
   if (size < MB_MIN || size > <u32>(end - MB_HDR - b) || check != keyOf(b, size)) return E_NOT_OBJECT;
   if ((w & MB_F_RESERVED) != 0) return E_NOT_OURS;
