@@ -44,7 +44,8 @@
 //                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
 //                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
 //   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block, or extend the region
-//   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary)
+//   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary; below
+//   the top, up to GROW_MORE more when the free run after the region has them)
 //
 // Hostile pointers: a pointer is a live block start only when it is 16-aligned, its header lies inside its
 // region with room for a block, the header's size keeps the block inside the region, the check word is
@@ -339,7 +340,8 @@ function markTails(d: usize, from: u32, to: u32): void {
 }
 
 // Grow the region at d in place by the pages its end needs for a free block of `size` bytes (taking the
-// free page run after it), and, at the heap's top, by more of that run up to the next 64 KiB boundary
+// free page run after it; below the heap's top, up to GROW_MORE pages more of it), and, at the heap's
+// top, by more of that run up to the next 64 KiB boundary
 // (GROW_ALIGN: memory grows by 64 KiB anyway, so those pages cost no footprint; at most GROW_SLACK_SHIFT of
 // the heap more): true when its last block is now a free block of at least `size`. Lock held.
 function growRegion(c: usize, d: usize, size: u32): bool {
