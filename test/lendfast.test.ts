@@ -1,0 +1,149 @@
+// lendfast.test.ts — the chunkless heap's small loans after issue 11/12's "lendfast" change (medium.ts
+// staysFirst / keepFree / moveFree, liveHeader; kmalloc.ts freeMedium): a free block that stays first on
+// its own list when a small block is cut from it (takeTail), split off it (takeBlock) or merged back into
+// it (releaseBlock, one free neighbour) is re-sized or moved in place, not unlinked and linked again; and
+// a block krealloc moves is checked once, not twice (its free checks only the header, then the whole
+// check if that fails).
+// Pinned down with exact call counts: build/debug.wasm (asc names its functions, and keeps removeFree,
+// linkFree and checkIn as functions) gets an exported counter per function, incremented on entry
+// (binaryen.js, as bench/profile-malloc.mjs counts calls). Around the counts: addresses as before (a loan
+// freed and taken again is the same block), validate() clean after every step of a random chunkless
+// workload, and double frees / frees of interiors keep their codes and change nothing.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import binaryen from "binaryen";
+import { describe, expect, it } from "vitest";
+
+const E_OK = 0, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
+const COUNTED = ["assembly/medium/removeFree", "assembly/medium/linkFree", "assembly/medium/checkIn"];
+
+type W = Record<string, (...a: number[]) => number>;
+type G = Record<string, WebAssembly.Global>;
+
+// build/debug.wasm with an exported i32 counter "n:<name>" per COUNTED function, bumped on entry.
+function countedBytes(): Uint8Array {
+  const m = binaryen.readBinary(readFileSync(join(__dirname, "..", "build", "debug.wasm")));
+  m.setFeatures(binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.MutableGlobals |
+    binaryen.Features.SignExt | binaryen.Features.NontrappingFPToInt);
+  let found = 0;
+  for (let i = 0; i < m.getNumFunctions(); i++) {
+    const f = m.getFunctionByIndex(i);
+    const info = binaryen.getFunctionInfo(f);
+    if (info.module || !COUNTED.includes(info.name)) continue;
+    found++;
+    const g = `n$${i}`;
+    m.addGlobal(g, binaryen.i32, true, m.i32.const(0));
+    m.addGlobalExport(g, `n:${info.name}`);
+    const bump = m.global.set(g, m.i32.add(m.global.get(g, binaryen.i32), m.i32.const(1)));
+    binaryen.Function.setBody(f, m.block(null, [bump, info.body], info.results));
+  }
+  expect(found, "the counted functions are in build/debug.wasm").toBe(COUNTED.length);
+  expect(m.validate()).toBeTruthy();
+  const bytes = m.emitBinary();
+  m.dispose();
+  return bytes;
+}
+
+let bytes: Uint8Array | undefined;
+
+async function heap(): Promise<{ w: W; count: () => Record<string, number>; nchunks: () => number }> {
+  bytes ??= countedBytes();
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory, hook: () => 0 } });
+  const w = instance.exports as unknown as W;
+  const g = instance.exports as unknown as G;
+  expect(w.slab_init!(w.data_end!(), 1, 1, 0)).toBe(E_OK);
+  expect(w.pin_cpu!(0)).toBe(E_OK);
+  const count = () => Object.fromEntries(COUNTED.map((n) => [n.slice(n.lastIndexOf("/") + 1), g[`n:${n}`]!.value as number]));
+  // chunks grown so far (the heap header's H_NCHUNKS: layout offsets are exported as globals)
+  const nchunks = () => new DataView(memory.buffer).getUint32(w.heap_addr!() + (g.H_NCHUNKS!.value as number), true);
+  return { w, count, nchunks };
+}
+
+function delta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).map((k) => [k, b[k]! - a[k]!]));
+}
+
+describe("the chunkless heap's small loans (lendfast)", () => {
+  it("a loan cut from the free space's end and freed next to it relinks no list", async () => {
+    const { w, count, nchunks } = await heap();
+    const first = w.malloc!(16);
+    expect(first).not.toBe(0);
+    expect(w.km_free!(first)).toBe(E_OK);
+    const before = count();
+    for (let i = 0; i < 300; i++) {                    // past KM_COLD_ALLOCS: still loans while chunkless
+      const p = w.malloc!(16);
+      expect(p).toBe(first);                           // the same block each time
+      expect(w.km_free!(p)).toBe(E_OK);
+    }
+    const d = delta(before, count());
+    expect(nchunks()).toBe(0);
+    expect(d.removeFree).toBe(0);                      // before lendfast: 2 per pair (cut, merge back)
+    expect(d.linkFree).toBe(0);                        // before lendfast: 2 per pair
+    expect(d.checkIn).toBe(300);                       // each free checks its block once
+    expect(w.heap_validate!()).toBe(0);
+  });
+
+  it("a mid-size block split off the free space and freed back moves the free block in place", async () => {
+    const { w, count } = await heap();
+    const keep = w.malloc!(40);                        // a loan at the end: the free space's next block is live
+    const before = count();
+    const p = w.malloc!(5000);                         // a medium block from the free block's start (takeBlock)
+    expect(p).not.toBe(0);
+    expect(w.km_free!(p)).toBe(E_OK);                  // merged with the free block after it (releaseBlock)
+    const d = delta(before, count());
+    expect(d.removeFree).toBe(0);                      // before lendfast: 2
+    expect(d.linkFree).toBe(0);                        // before lendfast: 2
+    expect(w.malloc!(5000)).toBe(p);                   // the same place again
+    expect(w.heap_validate!()).toBe(0);
+    expect(w.km_free!(keep)).toBe(E_OK);
+  });
+
+  it("realloc moving a loan checks it once; a double free and an interior still get their codes", async () => {
+    const { w, count, nchunks } = await heap();
+    const p = w.malloc!(16);
+    const before = count();
+    const q = w.km_realloc!(p, 200);                   // a larger class: moved (malloc, copy, free)
+    expect(q).not.toBe(0);
+    expect(q).not.toBe(p);
+    const d = delta(before, count());
+    expect(d.checkIn).toBe(1);                         // classify's; before lendfast: 2 (the free's again)
+    expect(w.km_free!(p)).toBe(E_DOUBLE_FREE);         // the moved block is free
+    expect(w.km_realloc!(p, 300)).toBe(0);
+    expect(w.last_error!()).toBe(E_DOUBLE_FREE);
+    expect(w.km_free!(q + 16)).toBe(E_NOT_OBJECT);
+    expect(w.heap_validate!()).toBe(0);
+    expect(w.km_free!(q)).toBe(E_OK);
+    expect(w.km_free!(q)).toBe(E_DOUBLE_FREE);
+    expect(w.heap_validate!()).toBe(0);
+    expect(nchunks()).toBe(0);
+  });
+
+  it("a random chunkless workload of loans, medium blocks and reallocs keeps validate() clean", async () => {
+    const { w, nchunks } = await heap();
+    let seed = 12345;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+    const live: number[] = [];
+    for (let i = 0; i < 3000 && nchunks() === 0; i++) {
+      const r = rnd(10);
+      if (r < 5 || live.length === 0) {
+        const size = rnd(4) === 0 ? 1 + rnd(6000) : 1 + rnd(200);
+        const p = w.malloc!(size);
+        expect(p).not.toBe(0);
+        live.push(p);
+      } else if (r < 8) {
+        const p = live.splice(rnd(live.length), 1)[0]!;
+        expect(w.km_free!(p)).toBe(E_OK);
+        expect(w.km_free!(p)).toBe(E_DOUBLE_FREE);
+      } else {
+        const j = rnd(live.length);
+        const q = w.km_realloc!(live[j]!, 1 + rnd(3000));
+        expect(q).not.toBe(0);
+        live[j] = q;
+      }
+      expect(w.heap_validate!()).toBe(0);
+    }
+    for (const p of live) expect(w.km_free!(p)).toBe(E_OK);
+    expect(w.heap_validate!()).toBe(0);
+  });
+});
