@@ -1,9 +1,9 @@
 // lendfast.test.ts — the chunkless heap's small loans after issue 11/12's "lendfast" change (medium.ts
-// staysFirst / keepFree / moveFree, liveHeader; kmalloc.ts freeMedium): a free block that stays first on
-// its own list when a small block is cut from it (takeTail), split off it (takeBlock) or merged back into
-// it (releaseBlock, one free neighbour) is re-sized or moved in place, not unlinked and linked again; and
-// a block krealloc moves is checked once, not twice (its free checks only the header, then the whole
-// check if that fails).
+// staysFirst / keepFree / moveFree, liveHeader; kmalloc.ts freeMedium, classAlloc): a free block that
+// stays first on its own list when a small block is cut from it (takeTail), split off it (takeBlock) or
+// merged with a freed block (releaseBlock, one free neighbour) is re-sized or moved in place, not
+// unlinked and linked again; and a block krealloc moves is checked once, not twice (its free checks only
+// the header, then the whole check if that fails).
 // Pinned down with exact call counts: build/debug.wasm (asc names its functions, and keeps removeFree,
 // linkFree and checkIn as functions) gets an exported counter per function, incremented on entry
 // (binaryen.js, as bench/profile-malloc.mjs counts calls). Around the counts: addresses as before (a loan
@@ -84,19 +84,25 @@ describe("the chunkless heap's small loans (lendfast)", () => {
     expect(w.heap_validate!()).toBe(0);
   });
 
-  it("a mid-size block split off the free space and freed back moves the free block in place", async () => {
-    const { w, count } = await heap();
-    const keep = w.malloc!(40);                        // a loan at the end: the free space's next block is live
+  it("a loan freed before a free block merges into it in place, and the next loan is cut from its end", async () => {
+    const { w, count, nchunks } = await heap();
+    // loans are cut from the end of the free space: later ones lie lower. [free][x][a][b][c]
+    const c = w.malloc!(16), b = w.malloc!(1024), a = w.malloc!(16), x = w.malloc!(16);
+    expect([x + 32, a + 32, b + 1040]).toEqual([a, b, c]);
+    expect(w.km_free!(b)).toBe(E_OK);                  // no free neighbour: b's 1040 bytes go on their list
     const before = count();
-    const p = w.malloc!(5000);                         // a medium block from the free block's start (takeBlock)
-    expect(p).not.toBe(0);
-    expect(w.km_free!(p)).toBe(E_OK);                  // merged with the free block after it (releaseBlock)
+    expect(w.km_free!(a)).toBe(E_OK);                  // a + b: 1072 bytes, b's list still (1024..1087)
+    const p = w.malloc!(16);                           // the smallest fit: cut from that block's end
+    expect(p).toBe(a + 1040);
     const d = delta(before, count());
-    expect(d.removeFree).toBe(0);                      // before lendfast: 2
+    expect(d.removeFree).toBe(0);                      // before lendfast: 2 (merge, cut)
     expect(d.linkFree).toBe(0);                        // before lendfast: 2
-    expect(w.malloc!(5000)).toBe(p);                   // the same place again
     expect(w.heap_validate!()).toBe(0);
-    expect(w.km_free!(keep)).toBe(E_OK);
+    for (const q of [p, c, x]) expect(w.km_free!(q)).toBe(E_OK);
+    expect(w.km_free!(a)).toBe(E_DOUBLE_FREE);         // absorbed (dead header)
+    expect(w.km_free!(b)).toBe(E_DOUBLE_FREE);
+    expect(w.heap_validate!()).toBe(0);
+    expect(nchunks()).toBe(0);
   });
 
   it("realloc moving a loan checks it once; a double free and an interior still get their codes", async () => {
