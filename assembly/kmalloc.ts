@@ -26,8 +26,8 @@
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
 //         test already done) ─────────────────────────────────────────────────────────────────── (fast)
-//       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → freeMedium →
-//                                    mediumFreeIn (checks it under its lock; a loan: lentFreed counts it back); large block →
+//       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
+//                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
 //                                    largeFree; run → runFree; else an error code
 //   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
 //                       ├ a class object or a loan grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
@@ -35,8 +35,7 @@
 //                       ├ a medium block: mediumResizeIn (split, or grow into what follows it) up to
 //                       │   MEDIUM_REALLOC_MAX; moved past it to a page run (largeAlloc)
 //                       ├ a run: in place within its chunks (runResize: commits what it grows into)
-//                       └ otherwise: kmalloc, copy the live bytes, kfree (a medium block: freeMedium, checked:
-//                         classify checked it, mediumFreeIn checks only its header again)
+//                       └ otherwise: kmalloc, copy the live bytes, kfree
 //
 // Size classes (the class set is chosen once, before the first allocation):
 //   KM_SET_KERNEL: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k (the kernel's kmalloc caches)
@@ -607,20 +606,15 @@ function kfreeSlow(ptr: usize): i32 {
   const e = classify(ptr, false);                  // a medium block: its region; mediumFreeIn checks the header, once
   if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
   if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
-  if (kKind == KIND_MEDIUM) return freeMedium(kHead, ptr, false);
+  if (kKind == KIND_MEDIUM) {
+    const usable = mediumUsable(ptr);              // read before the free; used only if it was a live block
+    const m = mediumFreeIn(kHead, ptr);            // the same codes as mediumCheck, nothing changed on a bad pointer
+    if (m != E_OK) return freeFailed(0, ptr, m);
+    if (isLent(usable)) lentFreed(usable);
+    return E_OK;
+  }
   if (kKind == KIND_LARGE) largeFree(kHead);
   else runFree(ptr);
-  return E_OK;
-}
-
-// Free the medium block at ptr in the region whose first descriptor is d (a loan: lentFreed counts it
-// back). `checked`: krealloc's classify checked its header, and nothing freed it since (medium.ts
-// mediumFreeIn then checks it again only in the threaded build). The codes of mediumCheck, reported.
-function freeMedium(d: usize, ptr: usize, checked: bool): i32 {
-  const usable = mediumUsable(ptr);                // read before the free; used only if it was a live block
-  const m = mediumFreeIn(d, ptr, checked);         // nothing changed on a bad pointer
-  if (m != E_OK) return freeFailed(0, ptr, m);
-  if (isLent(usable)) lentFreed(usable);
   return E_OK;
 }
 
@@ -766,12 +760,10 @@ export function krealloc(ptr: usize, size: usize): usize {
   else if (kKind == KIND_RUN) live = <usize>load<u32>(kHead, CH_RUN_BYTES);
   // A medium block that must move to grow becomes a page run: a run grows in place into the free pages
   // after it (pagesExtend), so a block grown step by step stops moving (realloc-bal: 60% → 80%).
-  const kind = kKind, head = kHead;                 // (kmalloc may classify nothing, but keep them anyway)
-  const q = kind == KIND_MEDIUM && size > MEDIUM_REALLOC_MAX ? largeAlloc(want, PAGE_SIZE) : kmalloc(want);
+  const q = kKind == KIND_MEDIUM && size > MEDIUM_REALLOC_MAX ? largeAlloc(want, PAGE_SIZE) : kmalloc(want);
   if (q == 0) return 0;
   memory.copy(q, ptr, size < live ? size : live);
-  if (kind == KIND_MEDIUM) freeMedium(head, ptr, true);  // classify checked it: not checked twice
-  else kfree(ptr);
+  kfree(ptr);
   return q;
 }
 

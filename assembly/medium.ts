@@ -36,19 +36,18 @@
 //   mediumAlloc ─ lock ─ findFit (exact list, then the next non-empty larger list: the best, then lowest,
 //               │        of the first FIT_SCAN entries)
 //               │      └ none: growRegion (a region whose end borders a free page run: pagesExtendUpTo)
-//               └ takeBlock (split off the rest: insertFree), or takeTail (a small block from the pre-chunk region's
-//                 free block's end); a rest that stays first on its list is re-sized or moved in place
-//                 (staysFirst: keepFree / moveFree), not unlinked and linked again
+//               └ takeBlock (split off the rest: insertFree), or takeTail (a small block from the end of a free
+//                 block of the pre-chunk region: the rest stays first on its list, re-sized in place, when it
+//                 can: relink)
 //   mediumAddRegion ─ lock ─ findFit: a fit by now (threads) → pagesFree the new pages; else regionInit,
 //                   │        findFit (the new region's block)
 //                   └ takeBlock
-//   mediumFree ─ lock ─ checkIn (once; a block krealloc moves: liveHeader, then checkIn if that fails)
-//              └ releaseBlock ─ one free neighbour, first on a list the merged block stays on: merged in
-//                             │   place (keepFree / moveFree)
-//                             ├ else coalesce with the next and previous free blocks
-//                             ├ a non-home region wholly free: pagesFree (back to page.ts)
-//                             └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
-//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block, or extend the region
+//   mediumFree ─ lock ─ checkIn (once) ─ releaseBlock ─ only the block before free, first on a list the
+//                                                │   merged block stays on: merged in place
+//                                                ├ else coalesce with the next and previous free blocks
+//                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
+//                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
+//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink), or extend the region
 //   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary)
 //
 // Hostile pointers: a pointer is a live block start only when it is 16-aligned, its header lies inside its
@@ -232,30 +231,34 @@ function removeFree(c: usize, b: usize, size: u32): void {
 }
 
 // Can the free block b of `have` bytes, first on its list, stay there as a free block of `size` bytes
-// (the same list)? Then shrinking, growing or moving it (keepFree / moveFree) leaves every list, map and
-// link as removeFree + linkFree would: the block re-linked first on the same list.
+// (the same list)? Then re-sizing or moving it in place leaves every list, map and link as removeFree +
+// linkFree would: the block linked again first on the same list.
+// (listOf(have) == listOf(size) without either: below MB_SMALL each list is one size, and two sizes that
+// differ never share it; above, a list is the sizes that agree from the top bit down to MB_SL_SHIFT bits
+// below it: (have ^ size) < 2^(fls(have) − MB_SL_SHIFT), which is also false when their top bits differ.)
 @inline function staysFirst(b: usize, have: u32, size: u32): bool {
-  return load<u32>(b, 12) == 0 && listOf(have) == listOf(size);
+  return <u32>clz(have ^ size) > <u32>clz(have) + MB_SL_SHIFT && load<u32>(b, 12) == 0;
 }
 
-// The free block b of `have` bytes, first on its list (staysFirst), is now `size` bytes (header, footer,
-// free bytes); its links stay. removeFree + linkFree without touching a list.
-@inline function keepFree(c: usize, b: usize, have: u32, size: u32): void {
-  setHeader(b, size | MB_F_FREE);
-  store<u32>(b + size - 4, size);                                  // footer
-  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size - have, MC_FREE_BYTES);
-}
-
-// The free block b of `have` bytes, first on its list (staysFirst), becomes the free block nb of `size`
-// bytes (b's header is the caller's): nb takes b's place first on the list.
-function moveFree(c: usize, b: usize, have: u32, nb: usize, size: u32): void {
+// The free block b of `have` bytes (on its list) becomes the free block nb (b itself, or a block over
+// part of it) of `size` bytes, whose next block has P already; a header of b's that nb does not cover is
+// the caller's. When it stays first on its list (staysFirst), nb takes b's place there; else b is removed
+// and nb linked.
+function relink(c: usize, b: usize, have: u32, nb: usize, size: u32): void {
+  if (!staysFirst(b, have, size)) {
+    removeFree(c, b, have);
+    linkFree(c, nb, size);
+    return;
+  }
   const nx = load<u32>(b, 8);
   setHeader(nb, size | MB_F_FREE);
   store<u32>(nb + size - 4, size);                                 // footer
-  store<u32>(nb, nx, 8);
-  store<u32>(nb, 0, 12);
-  store<u32>(headAt(c, listOf(size)), <u32>nb);
-  if (nx != 0) store<u32>(<usize>nx, <u32>nb, 12);
+  if (nb != b) {
+    store<u32>(nb, nx, 8);
+    store<u32>(nb, 0, 12);
+    store<u32>(headAt(c, listOf(size)), <u32>nb);
+    if (nx != 0) store<u32>(<usize>nx, <u32>nb, 12);
+  }
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size - have, MC_FREE_BYTES);
 }
 
@@ -304,15 +307,11 @@ function findFit(c: usize, size: u32): usize {
 // Hand out `size` bytes from the free block b (on its list): split off the rest when it makes a block.
 function takeBlock(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  if (have - size >= MB_MIN && staysFirst(b, have, have - size)) {
-    moveFree(c, b, have, b + size, have - size);          // the rest takes b's place; its next block keeps P
-    setHeader(b, size);
-  } else if (have - size >= MB_MIN) {
-    removeFree(c, b, have);
+  removeFree(c, b, have);
+  if (have - size >= MB_MIN) {
     setHeader(b, size);
     linkFree(c, b + size, have - size);                   // its next block keeps P
   } else {
-    removeFree(c, b, have);
     setHeader(b, have);
     const nx = b + have;
     store<u32>(nx, hdrWord(nx) & ~MB_F_PREV_FREE);
@@ -333,11 +332,7 @@ function takeBlock(c: usize, b: usize, size: u32): usize {
 // Hand out `size` bytes from the end of the free block b (on its list; at least MB_MIN bytes stay free).
 function takeTail(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  if (staysFirst(b, have, have - size)) keepFree(c, b, have, have - size);
-  else {
-    removeFree(c, b, have);
-    linkFree(c, b, have - size);                              // its P stays clear: the block before is live
-  }
+  relink(c, b, have, b, have - size);                         // its P stays clear: the block before is live
   const a = b + have - size;
   setHeader(a, size | MB_F_PREV_FREE);
   const nx = a + size;
@@ -644,26 +639,20 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   const nw = hdrWord(nx);
   const nextFree = (nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0;
   const prevFree = (hdrWord(b) & MB_F_PREV_FREE) != 0;
-  // One free neighbour, first on its list, and the merged block on that list, not the last of a region
-  // (that may go back to page.ts): merged in place (keepFree / moveFree), the lists as the general path
-  // below leaves them. A small block freed next to the free space it was cut from (takeTail) takes this.
-  if (nextFree != prevFree) {
-    if (prevFree) {
-      const ps = load<u32>(b - 4);
-      const pb = b - ps;
-      if (staysFirst(pb, ps, ps + size) && (nx != regionEnd(d) - MB_HDR || isPre(d))) {
-        killHeader(b);
-        keepFree(c, pb, ps, ps + size);
-        store<u32>(nx, nw | MB_F_PREV_FREE);                       // flags only: the check stays
-        return;
-      }
-    } else {
-      const ns = nw & ~MB_FLAGS;
-      if (staysFirst(nx, ns, size + ns) && (nx + ns != regionEnd(d) - MB_HDR || isPre(d))) {
-        moveFree(c, nx, ns, b, size + ns);                         // (the block after nx has P already)
-        killHeader(nx);
-        return;
-      }
+  // Only the block before free (the free space a small block was cut from: takeTail), the next one live
+  // (R clear: not the sentinel, so not a region's last block, which may go back to page.ts), and the
+  // merged block on that block's list, first there: merged in place, the lists as the general path below
+  // leaves them (staysFirst).
+  if (prevFree && (nw & (MB_F_FREE | MB_F_RESERVED)) == 0) {
+    const ps = load<u32>(b - 4);
+    const pb = b - ps;
+    if (staysFirst(pb, ps, ps + size)) {
+      killHeader(b);
+      setHeader(pb, (ps + size) | MB_F_FREE);
+      store<u32>(nx - 4, ps + size);                               // footer
+      store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
+      store<u32>(nx, nw | MB_F_PREV_FREE);                         // flags only: the check stays
+      return;
     }
   }
   if (nextFree) {                                                 // the next block is free
@@ -725,31 +714,17 @@ export function mediumFreeOwn(ptr: usize): i32 {
 }
 
 // mediumFree for a pointer whose region (first descriptor d, from mediumRegionAt) is known: kfreeSlow,
-// which read ptr's page descriptor already. `checked`: the caller's mediumCheck said E_OK for ptr in d a
-// moment ago (krealloc moving a block; its malloc ran since, and a host callback there may have freed
-// it): the single-threaded build then checks only the header (liveHeader), and the whole check
-// (checkIn: the same code as ever) when that fails.
-export function mediumFreeIn(d: usize, ptr: usize, checked: bool = false): i32 {
-  return freeIn(d, ptr, false, checked);
+// which read ptr's page descriptor already.
+export function mediumFreeIn(d: usize, ptr: usize): i32 {
+  return freeIn(d, ptr, false);
 }
 
-// The header before ptr is a live plain block's: a size, its check word, no F, R or O. With ptr
-// already found a live block start of its region (checkIn: aligned, inside it), and the region still
-// the same (it is never given back while that block lives), this is what checkIn would say.
-@inline function liveHeader(ptr: usize): bool {
-  const b = ptr - MB_HDR;
-  const w = hdrWord(b);
-  const size = w & ~MB_FLAGS;
-  return (w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) == 0 && size >= MB_MIN && load<u32>(b, 4) == keyOf(b, size);
-}
-
-@inline function freeIn(d: usize, ptr: usize, own: bool, checked: bool = false): i32 {
+@inline function freeIn(d: usize, ptr: usize, own: bool): i32 {
   const c = regionControl(d);
   if (c == 0) return E_NOT_OBJECT;
   lock(c + MC_LOCK);
   // threads: the region may have gone before the lock (single-threaded: d is still the region)
-  const e = (!THREADED || regionOf(ptr) == d) && <usize>changetype<PageDesc>(d).aux == c ?
-    (!THREADED && checked && liveHeader(ptr) ? E_OK : checkIn(d, ptr, own)) : E_NOT_OBJECT;
+  const e = (!THREADED || regionOf(ptr) == d) && <usize>changetype<PageDesc>(d).aux == c ? checkIn(d, ptr, own) : E_NOT_OBJECT;
   if (e == E_OK) {
     const b = ptr - MB_HDR;
     const size = sizeOf(b);
@@ -802,13 +777,14 @@ export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool
         growRegion(c, d, want - size)) nw = hdrWord(nx);
     const ns = nw & ~MB_FLAGS;
     if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0 && size + ns >= want) {
-      removeFree(c, nx, ns);
-      killHeader(nx);
       const total = size + ns;
       if (total - want >= MB_MIN) {
+        relink(c, nx, ns, b + want, total - want);              // the rest (the block after it has P)
+        killHeader(nx);
         setHeader(b, want | (w & MB_F_PREV_FREE));
-        insertFree(c, b + want, total - want);
       } else {
+        removeFree(c, nx, ns);
+        killHeader(nx);
         setHeader(b, total | (w & MB_F_PREV_FREE));
         const after = b + total;
         store<u32>(after, hdrWord(after) & ~MB_F_PREV_FREE);
