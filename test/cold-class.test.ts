@@ -7,8 +7,9 @@
 // exactly), hostile frees refused without changing anything, out of memory failing cleanly, and a
 // chosen class set keeping its slabs.
 import { describe, expect, it } from "vitest";
-import { FOOTPRINT_CATEGORIES, createAllocator, type Heap } from "../bindings/index.js";
+import { createAllocator, type Heap } from "../bindings/index.js";
 import { rng } from "./rng.js";
+import { expectSound } from "./sound.js";
 
 interface Block { size: number; tag: number }
 
@@ -71,11 +72,7 @@ function checkHeap(heap: Heap, live: Map<number, Block>): void {
   for (const [p, b] of live) {
     for (const at of [p, p + b.size - 1, p + (b.size >> 1)]) expect(u8[at], `byte ${at - p} of the block at ${p}`).toBe(b.tag);
   }
-  const v = heap.validate();
-  expect(v.ok, JSON.stringify(v)).toBe(true);
-  const f = heap.footprint();
-  expect(FOOTPRINT_CATEGORIES.reduce((s, c) => s + f[c], 0)).toBe(f.total);
-  expect(f.other).toBe(0);
+  expectSound(heap);
 }
 
 describe("cold classes lend medium blocks", () => {

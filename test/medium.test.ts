@@ -4,8 +4,9 @@
 // footprint() after random malloc / realloc / free; hostile frees get typed errors and change nothing;
 // an out-of-memory malloc fails cleanly and the heap keeps working; a chosen class set keeps page runs.
 import { describe, expect, it } from "vitest";
-import { FOOTPRINT_CATEGORIES, createAllocator, type Heap } from "../bindings/index.js";
+import { createAllocator, type Heap } from "../bindings/index.js";
 import { rng } from "./rng.js";
+import { expectSound } from "./sound.js";
 
 interface Block { size: number; tag: number }
 
@@ -30,11 +31,7 @@ function checkHeap(heap: Heap, live: Map<number, Block>): void {
   const spans = [...live.keys()].map((p) => [p, p + heap.usableSize(p)] as const).sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
   for (const [p, b] of live) checkBlock(heap, p, b);
-  const v = heap.validate();
-  expect(v.ok, JSON.stringify(v)).toBe(true);
-  const f = heap.footprint();
-  expect(FOOTPRINT_CATEGORIES.reduce((s, c) => s + f[c], 0)).toBe(f.total);
-  expect(f.other).toBe(0);
+  expectSound(heap);
 }
 
 function isMedium(heap: Heap, p: number): boolean {

@@ -5,7 +5,8 @@
 // another class's kept slab reused); the kernel set keeps the kernel's count of empty slabs.
 // After each step the heap validates and footprint()'s categories sum exactly.
 import { describe, expect, it } from "vitest";
-import { FOOTPRINT_CATEGORIES, createAllocator, type Heap } from "../bindings/index.js";
+import { createAllocator, type Heap } from "../bindings/index.js";
+import { expectSound } from "./sound.js";
 
 // The kmalloc-N cache's address (malloc's class caches are the heap's own).
 function classAddr(heap: Heap, size: number): number {
@@ -23,13 +24,6 @@ function emptySlabs(heap: Heap, addr: number): number {
 
 function u32(heap: Heap, addr: number, off: number): number {
   return heap.core.u32(addr + off);
-}
-
-function expectSound(heap: Heap): void {
-  expect(heap.validate().ok).toBe(true);
-  const f = heap.footprint();
-  expect(FOOTPRINT_CATEGORIES.reduce((s, c) => s + f[c], 0)).toBe(f.total);
-  expect(f.other).toBe(0);
 }
 
 // malloc `count` blocks of `size` bytes, then free them all (the arrays keep some: main + spare).

@@ -6,8 +6,9 @@
 // errors and change nothing; validate() and footprint() (categories summing exactly) know it; a heap that
 // outgrows it takes chunk 0 and keeps the region's blocks.
 import { describe, expect, it } from "vitest";
-import { FOOTPRINT_CATEGORIES, createAllocator, type Heap } from "../bindings/index.js";
+import { createAllocator, type Heap } from "../bindings/index.js";
 import { rng } from "./rng.js";
+import { expectSound } from "./sound.js";
 
 function region(heap: Heap): { lo: number; end: number } {
   const L = heap.L;
@@ -23,14 +24,6 @@ function nchunks(heap: Heap): number {
   return heap.core.u32(heap.core.hdr + heap.L.H_NCHUNKS!);
 }
 
-function sound(heap: Heap): void {
-  const v = heap.validate();
-  expect(v.ok, JSON.stringify(v)).toBe(true);
-  const f = heap.footprint();
-  expect(FOOTPRINT_CATEGORIES.reduce((s, c) => s + f[c], 0)).toBe(f.total);
-  expect(f.other).toBe(0);
-}
-
 describe("the pre-chunk medium region", () => {
   it("lies between the header and chunk 0, which starts on a Wasm page", async () => {
     const heap = await createAllocator();
@@ -40,7 +33,7 @@ describe("the pre-chunk medium region", () => {
     expect(lo % 16).toBe(0);
     expect(end - lo).toBeGreaterThanOrEqual(heap.L.PRE_MIN_BYTES!);
     expect(nchunks(heap)).toBe(0);
-    sound(heap);
+    expectSound(heap);
   });
 
   it("holds a small heap's blocks: medium sizes, loans, mid-size classes; memory does not grow", async () => {
@@ -71,7 +64,7 @@ describe("the pre-chunk medium region", () => {
     expect(heap.core.w.km_free(q)).toBe(0);
     expect(heap.memory.buffer.byteLength).toBe(mem);
     expect(nchunks(heap)).toBe(0);
-    sound(heap);
+    expectSound(heap);
   });
 
   it("while no chunk is grown, a cold class lends past KM_COLD_ALLOCS from it; a mid class takes its blocks", async () => {
@@ -88,7 +81,7 @@ describe("the pre-chunk medium region", () => {
     expect(heap.slabinfo()).not.toMatch(/^kmalloc-/m);
     expect(nchunks(heap)).toBe(0);
     heap.free(m);
-    sound(heap);
+    expectSound(heap);
   });
 
   it("refuses bad pointers into it with typed errors and changes nothing", async () => {
@@ -110,7 +103,7 @@ describe("the pre-chunk medium region", () => {
     expect(w.last_error()).toBe(L.E_NOT_OBJECT);
     expect(w.km_usable(lo + 2 * L.MB_HDR!)).toBe(0);
     expect(heap.footprint()).toEqual(before);
-    sound(heap);
+    expectSound(heap);
     expect(w.km_free(a)).toBe(L.E_OK);
     expect(w.km_free(a)).toBe(L.E_DOUBLE_FREE);
     const b = heap.malloc(100);                                    // a loan, and a block after it
@@ -118,7 +111,7 @@ describe("the pre-chunk medium region", () => {
     expect(w.km_free(c)).toBe(L.E_OK);                             // coalesced with the free space
     expect(w.km_free(c)).toBe(L.E_DOUBLE_FREE);
     expect(w.km_free(b)).toBe(L.E_OK);
-    sound(heap);
+    expectSound(heap);
   });
 
   it("a heap that outgrows it takes chunk 0 and keeps its blocks; random work keeps every invariant", async () => {
@@ -156,7 +149,7 @@ describe("the pre-chunk medium region", () => {
         expect(heap.core.w.km_free(p)).toBe(0);
         live.delete(p);
       }
-      if (step % 500 === 0) sound(heap);
+      if (step % 500 === 0) expectSound(heap);
     }
     expect(inPre).toBeGreaterThan(0);
     expect(nchunks(heap)).toBeGreaterThan(0);
@@ -164,9 +157,9 @@ describe("the pre-chunk medium region", () => {
       expect(heap.u8[p]).toBe(b.tag);
       expect(heap.core.w.km_free(p)).toBe(0);
     }
-    sound(heap);
+    expectSound(heap);
     heap.shrink();                                        // the region is never given back
-    sound(heap);
+    expectSound(heap);
     const p = heap.malloc(5000);
     expect(inRegion(heap, p)).toBe(true);
   });
