@@ -19,6 +19,9 @@ const COUNTED = ["assembly/medium/removeFree", "assembly/medium/linkFree", "asse
 type W = Record<string, (...a: number[]) => number>;
 type G = Record<string, WebAssembly.Global>;
 
+// binaryen.js's Function.setBody (present at run time; its typings put it on Module instances only)
+const setBody = (binaryen as unknown as { Function: { setBody(f: number, body: number): void } }).Function.setBody;
+
 // build/debug.wasm with an exported i32 counter "n:<name>" per COUNTED function, bumped on entry.
 function countedBytes(): Uint8Array {
   const m = binaryen.readBinary(readFileSync(join(__dirname, "..", "build", "debug.wasm")));
@@ -34,7 +37,7 @@ function countedBytes(): Uint8Array {
     m.addGlobal(g, binaryen.i32, true, m.i32.const(0));
     m.addGlobalExport(g, `n:${info.name}`);
     const bump = m.global.set(g, m.i32.add(m.global.get(g, binaryen.i32), m.i32.const(1)));
-    binaryen.Function.setBody(f, m.block(null, [bump, info.body], info.results));
+    setBody(f, m.block(null, [bump, info.body], info.results));
   }
   expect(found, "the counted functions are in build/debug.wasm").toBe(COUNTED.length);
   expect(m.validate()).toBeTruthy();
@@ -43,12 +46,12 @@ function countedBytes(): Uint8Array {
   return bytes;
 }
 
-let bytes: Uint8Array | undefined;
+let compiled: WebAssembly.Module | undefined;
 
 async function heap(): Promise<{ w: W; count: () => Record<string, number>; nchunks: () => number }> {
-  bytes ??= countedBytes();
+  compiled ??= new WebAssembly.Module(countedBytes() as Uint8Array<ArrayBuffer>);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory, hook: () => 0 } });
+  const instance = await WebAssembly.instantiate(compiled, { env: { memory, hook: () => 0 } });
   const w = instance.exports as unknown as W;
   const g = instance.exports as unknown as G;
   expect(w.slab_init!(w.data_end!(), 1, 1, 0)).toBe(E_OK);
