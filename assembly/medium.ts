@@ -400,7 +400,8 @@ function growRegion(c: usize, d: usize, size: u32): bool {
     const rd = d + (<usize>pages << DESC_SHIFT);
     let more = <u32>changetype<PageDesc>(rd).objects;
     if (more > need + GROW_MORE) more = need + GROW_MORE;
-    if (changetype<PageDesc>(rd).kind == K_FREE && more > need && pages + more <= USABLE_PAGES &&
+    // (a free run ends in its chunk: pages + more stays within USABLE_PAGES)
+    if (changetype<PageDesc>(rd).kind == K_FREE && more > need &&
         end + (<usize>more << PAGE_SHIFT) <= <usize>load<u32>(HEAP, H_HIGH_WATER)) want = pages + more;
   }
   let now = pagesExtendUpTo(d, pages, want, want > pages + need ? want : most, true);   // past want only at the top
