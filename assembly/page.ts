@@ -96,40 +96,68 @@ import { lock, unlock } from "./sync";
   } else memory.fill(d, 0, <usize>count << DESC_SHIFT);
 }
 
+// Zero the one descriptor d.
+@inline function zeroDesc(d: usize): void {
+  store<u64>(d, 0); store<u64>(d, 0, 8); store<u64>(d, 0, 16); store<u64>(d, 0, 24);
+}
+
 // Index in its chunk of the page whose descriptor is d.
 @inline export function pageIndex(d: usize): u32 {
   return <u32>((d - chunkHeaderOf(d)) >> DESC_SHIFT);
 }
 
-// Make pages [p, p + len) of chunk ch (descriptors all zero) a free run on its bin. Node lock held.
-function runInsert(n: usize, ch: usize, p: u32, len: u32, node: u32): void {
+// Make pages [p, p + len) of chunk ch a free run on no bin: its first descriptor (returned) and its last.
+// Every other descriptor of the range is zero; the first may be a run's last one before (aux cleared),
+// the last a run's first one (every field it keeps is written).
+function runMark(ch: usize, p: u32, len: u32, node: u32): usize {
   const h = descAt(ch, p);
   changetype<PageDesc>(h).kind = K_FREE;
   changetype<PageDesc>(h).objects = <u16>len;
   changetype<PageDesc>(h).node = <u8>node;
+  changetype<PageDesc>(h).aux = 0;
   if (len > 1) {
     const t = descAt(ch, p + len - 1);
     changetype<PageDesc>(t).kind = K_FREE_TAIL;
     changetype<PageDesc>(t).node = <u8>node;
     changetype<PageDesc>(t).aux = <u32>h;
   }
-  const b = binOf(len);
+  return h;
+}
+
+// Put the free run whose first descriptor is h (on no bin) on its bin. Node lock held.
+function runBin(n: usize, h: usize): void {
+  const b = binOf(<u32>changetype<PageDesc>(h).objects);
   listPush(freeList(n, b), h);
   changetype<NodeHdr>(n).binMap |= <u32>1 << b;
 }
 
-// Take the free run whose first descriptor is h off its bin and zero its first and last descriptors.
-function runRemove(n: usize, h: usize): void {
-  const len = <u32>changetype<PageDesc>(h).objects;
-  const b = binOf(len);
-  const head = freeList(n, b);
-  listRemove(head, h);
-  if (load<u32>(head) == 0) changetype<NodeHdr>(n).binMap &= ~(<u32>1 << b);
-  if (len > 1) zeroDescs(h + ((<usize>len - 1) << DESC_SHIFT), 1);
-  zeroDescs(h, 1);
+// Make pages [p, p + len) of chunk ch (descriptors all zero) a free run: the node's top run when `top`,
+// else on its bin. Node lock held.
+function runPut(n: usize, ch: usize, p: u32, len: u32, node: u32, top: bool): void {
+  const h = runMark(ch, p, len, node);
+  if (top) changetype<NodeHdr>(n).top = <u32>h;
+  else runBin(n, h);
 }
 
-// Make a chunk (all of whose usable descriptors are zero) one free run of `node`. Node lock held.
+// Take the free run whose first descriptor is h off its bin, or off the top when it is the top run (true),
+// and zero its first and last descriptors. Node lock held.
+function runTake(n: usize, h: usize): bool {
+  const len = <u32>changetype<PageDesc>(h).objects;
+  const top = <usize>changetype<NodeHdr>(n).top == h;
+  if (top) changetype<NodeHdr>(n).top = 0;
+  else {
+    const b = binOf(len);
+    const head = freeList(n, b);
+    listRemove(head, h);
+    if (load<u32>(head) == 0) changetype<NodeHdr>(n).binMap &= ~(<u32>1 << b);
+  }
+  if (len > 1) zeroDesc(h + ((<usize>len - 1) << DESC_SHIFT));
+  zeroDesc(h);
+  return top;
+}
+
+// Make a chunk (all of whose usable descriptors are zero) one free run of `node`, the node's top run (the
+// top it had goes on its bin). Node lock held.
 function chunkToRuns(n: usize, ch: usize, node: u32): void {
   changetype<ChunkHdr>(ch).kind = K_META;
   changetype<ChunkHdr>(ch).state = CS_BUDDY;
@@ -137,7 +165,9 @@ function chunkToRuns(n: usize, ch: usize, node: u32): void {
   changetype<PageDesc>(ch + DESC_SIZE).kind = K_META;
   changetype<ChunkHdr>(ch).freePages = USABLE_PAGES;
   changetype<NodeHdr>(n).freePages += USABLE_PAGES;
-  runInsert(n, ch, META_PAGES, USABLE_PAGES, node);
+  const old = <usize>changetype<NodeHdr>(n).top;
+  if (old != 0) runBin(n, old);
+  changetype<NodeHdr>(n).top = <u32>runMark(ch, META_PAGES, USABLE_PAGES, node);
 }
 
 // A chunk for `node` (its usable descriptors zero): a free one of that node, else a freshly grown one.
@@ -225,6 +255,14 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
       }
       map &= map - 1;
     }
+    const t = <usize>changetype<NodeHdr>(n).top;        // the top run last (dlmalloc's top chunk)
+    if (h == 0 && t != 0) {
+      const s = fitIn(t, pages, align);
+      if (s != 0xffffffff) {
+        if (pageAddr(t) + (<usize>(s - pageIndex(t) + pages) << PAGE_SHIFT) <= <usize>load<u32>(HEAP, H_HIGH_WATER)) h = t;
+        else if (wild == 0) wild = t;
+      }
+    }
     if (h == 0 && changetype<NodeHdr>(n).nrFreeChunks == 0) h = wild; // a free chunk was used before
   }
   if (h == 0) {
@@ -232,15 +270,17 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
     if (ch == 0) return 0;
     chunkToRuns(n, ch, node);
     h = descAt(ch, META_PAGES);
-    if (fitIn(h, pages, align) == 0xffffffff) return 0;  // an alignment no chunk can serve (caller's bound)
   }
+  const s = fitIn(h, pages, align);
+  if (s == 0xffffffff) return 0;                         // a fresh chunk: an alignment no chunk can serve (caller's bound)
   const ch = chunkHeaderOf(h);
   const p = pageIndex(h);
-  const len = <u32>changetype<PageDesc>(h).objects;
-  const s = fitIn(h, pages, align);
-  runRemove(n, h);
-  if (s > p) runInsert(n, ch, p, s - p, node);            // below the aligned start
-  if (s + pages < p + len) runInsert(n, ch, s + pages, p + len - s - pages, node);
+  const e = p + <u32>changetype<PageDesc>(h).objects;
+  const top = s + pages < e && h == <usize>changetype<NodeHdr>(n).top; // the top cut: its rest stays the top
+  if (top) zeroDesc(h);                                  // no bin touched, its last descriptor rewritten
+  else runTake(n, h);
+  if (s + pages < e) runPut(n, ch, s + pages, e - s - pages, node, top);
+  if (s > p) runPut(n, ch, p, s - p, node, false);        // below the aligned start
   changetype<ChunkHdr>(ch).freePages -= pages;
   changetype<NodeHdr>(n).freePages -= pages;
   const d = descAt(ch, s);
@@ -257,34 +297,38 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
 function freeLocked(n: usize, ch: usize, p: u32, len: u32, node: u32): void {
   let start = p;
   let total = len;
+  let top = false;                                       // merged with the top run: the result is the top
   if (p > META_PAGES) {
     const ld = descAt(ch, p - 1);
     const k = changetype<PageDesc>(ld).kind;
     const lh = k == K_FREE ? ld : k == K_FREE_TAIL ? <usize>changetype<PageDesc>(ld).aux : 0;
     if (lh != 0) {
       const ll = <u32>changetype<PageDesc>(lh).objects;
-      runRemove(n, lh);
+      top = runTake(n, lh);
       start -= ll;
       total += ll;
-    }
-  }
-  const e = p + len;
-  if (e < PAGES_PER_CHUNK) {
-    const rd = descAt(ch, e);
-    if (changetype<PageDesc>(rd).kind == K_FREE) {
-      total += <u32>changetype<PageDesc>(rd).objects;
-      runRemove(n, rd);
     }
   }
   const chFree = changetype<ChunkHdr>(ch).freePages + len;
   changetype<ChunkHdr>(ch).freePages = chFree;
   changetype<NodeHdr>(n).freePages += len;
+  const e = p + len;
+  if (e < PAGES_PER_CHUNK) {
+    const rd = descAt(ch, e);
+    if (changetype<PageDesc>(rd).kind == K_FREE) {
+      total += <u32>changetype<PageDesc>(rd).objects;
+      if (rd == <usize>changetype<NodeHdr>(n).top && chFree != USABLE_PAGES) {
+        zeroDesc(rd);                                    // the top grown downwards: no bin touched
+        top = true;
+      } else top = runTake(n, rd) || top;
+    }
+  }
   if (chFree == USABLE_PAGES) {                          // the whole chunk: onto the free-chunk list
     changetype<ChunkHdr>(ch).state = CS_FREE;
     changetype<ChunkHdr>(ch).discarded = 0;              // its pages were used since any discard
     listPush(n + N_FREE_CHUNK_HEAD, ch);
     changetype<NodeHdr>(n).nrFreeChunks += 1;
-  } else runInsert(n, ch, start, total, node);
+  } else runPut(n, ch, start, total, node, top);
 }
 
 // Allocate `pages` pages (1..USABLE_PAGES) on `node` (no fallback: the caller decides about other nodes),
@@ -341,8 +385,8 @@ export function pagesExtendUpTo(d: usize, had: u32, want: u32, most: u32, large:
     unlock(n + N_LOCK);
     return 0;
   }
-  runRemove(n, rd);
-  if (rl > extra) runInsert(n, ch, e + extra, rl - extra, node);
+  const top = runTake(n, rd);
+  if (rl > extra) runPut(n, ch, e + extra, rl - extra, node, top);
   changetype<ChunkHdr>(ch).freePages -= extra;
   changetype<NodeHdr>(n).freePages -= extra;
   if (large) changetype<NodeHdr>(n).largePages += extra;

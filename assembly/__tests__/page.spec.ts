@@ -9,7 +9,7 @@ import {
 import { CHUNK_BASE, HEAP, nchunks, pageOf, pageAddr } from "../arena";
 import {
   CH_STATE, CS_BUDDY, CS_FREE, D_AUX, D_KIND, D_OBJECTS, DESC_BYTES, DESC_SIZE, K_FREE, K_FREE_TAIL, K_LARGE,
-  K_NONE, K_RUN, K_TAIL, META_PAGES, N_BIN_MAP, N_FREE_LISTS, N_LARGE_PAGES, N_NR_FREE_CHUNKS, NR_PAGE_BINS,
+  K_NONE, K_RUN, K_TAIL, META_PAGES, N_BIN_MAP, N_FREE_LISTS, N_LARGE_PAGES, N_NR_FREE_CHUNKS, N_TOP, NR_PAGE_BINS,
   PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, H_GROW_FAILS, H_HIGH_WATER,
 } from "../layout";
 import { validate } from "../validate";
@@ -32,9 +32,9 @@ function give(d: usize): void {
   pagesFree(d, <u32>load<u16>(d, D_OBJECTS), true);
 }
 
-// Free runs on node 0's lists: count and pages.
+// Free runs of node 0: on its bins, and its top run (on no bin).
 function freeRuns(): u32 {
-  let n: u32 = 0;
+  let n: u32 = load<u32>(nodeAddr(0), N_TOP) != 0 ? 1 : 0;
   for (let b: u32 = 0; b < NR_PAGE_BINS; b++) {
     let d = <usize>load<u32>(nodeAddr(0) + N_FREE_LISTS + (b << 2));
     while (d != 0) { n++; d = <usize>load<u32>(d, 4); }
