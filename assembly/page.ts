@@ -2,8 +2,8 @@
 // size bins and coalesced with their free neighbours at once; whole free chunks; runs of chunks for huge
 // blocks.
 //
-// Owns: the node headers' page fields (NodeHdr: bin lists and bin map, free pages, free chunks), the chunk
-// headers (ChunkHdr), and the K_FREE / K_FREE_TAIL / K_NONE / K_META / K_RUN descriptor kinds
+// Owns: the node headers' page fields (NodeHdr: bin lists and bin map, top run, free pages, free chunks),
+// the chunk headers (ChunkHdr), and the K_FREE / K_FREE_TAIL / K_NONE / K_META / K_RUN descriptor kinds
 // (PageDesc.kind); all read through the classes of structs.ts.
 // Entry points: pagesAlloc(node, pages, align, large) → first descriptor, pagesFree(d, pages, large),
 // pagesExtend / pagesExtendUpTo / pagesTrim (grow or shrink a run in place: realloc of a large block, a
@@ -33,8 +33,15 @@
 // two free runs are never adjacent. Allocation takes a best fit among the first entries of the smallest
 // bin that can hold the request (the node's bin map finds the next non-empty bin in one ctz), and splits
 // off the rest; a run whose pages were never handed out (above the high-water mark: the top of the
-// heap, committed lazily) only when no bin has another, and a free chunk before it (dlmalloc's "top"). Aligned requests (slabs are naturally aligned; aligned_alloc) take the first aligned
-// start inside a run; the part below it goes back as its own run.
+// heap, committed lazily) only when no bin has another, and a free chunk before it. Aligned requests
+// (slabs are naturally aligned; aligned_alloc) take the first aligned start inside a run; the part below
+// it goes back as its own run.
+// The top run (NodeHdr.top, dlmalloc's top chunk): the run a chunk the node takes becomes is on no bin
+// (its first descriptor's links zero). It is looked at after every bin (a fit below the high-water mark
+// first, as for the bins), cut from below in place (its first descriptor moves up, its last one stays: no
+// bin touched) and stays the top with what is left; a range freed next to it merges into it in place and
+// is the top. It ends when it is used up, or its chunk is wholly free (the chunk goes on the free-chunk
+// list), or the node takes another chunk (it goes on its bin, the new chunk's run is the top).
 // When every usable page of a chunk is free again (chunk free pages == 254) its run leaves the bins and
 // the chunk goes on the node's free-chunk list (state CS_FREE), where any cache of that node, or a run of
 // chunks, can take it whole. (The state CS_BUDDY keeps its name: a chunk served by the page runs.)
@@ -42,7 +49,8 @@
 // Invariants (checked by validate):
 //   node.freePages = Σ length over its free runs + USABLE_PAGES × node.nrFreeChunks
 //   chunk.freePages = Σ length over the free runs inside that chunk
-//   a free run is on the list of bin binOf(length) of its node; binMap bit b ⇔ list b not empty
+//   a free run is on the list of bin binOf(length) of its node, or is its node's top run (on no list);
+//   binMap bit b ⇔ list b not empty
 //   no two free runs are adjacent (merging is eager)
 //   every descriptor inside a free run but its first and last, and of a free chunk, is K_NONE (zero)
 import {
@@ -236,35 +244,35 @@ function bestIn(n: usize, b: u32, pages: u32, align: usize): usize {
 
 // Allocate `pages` pages (1..USABLE_PAGES) aligned to `align` on node n. Node lock held. The first
 // descriptor (node set, every other field and every descriptor of the range zero) or 0.
-// The smallest bin that can hold the request first; a run that would raise the high-water mark only when
-// no bin has one that does not (dlmalloc's "top": the heap grows last).
+// The smallest bin that can hold the request first, the top run in its bin's place after that bin's list;
+// a run that would raise the high-water mark only when no bin has one that does not (the heap grows last).
 function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
-  let b = binOf(pages);
-  let h: usize = 0;                                      // the first bin holds runs shorter than pages too
-  if ((changetype<NodeHdr>(n).binMap & (<u32>1 << b)) != 0) h = bestIn(n, b, pages, align);
+  const bins = changetype<NodeHdr>(n).binMap;
+  const t = <usize>changetype<NodeHdr>(n).top;
+  const tbit = t != 0 ? <u32>1 << binOf(<u32>changetype<PageDesc>(t).objects) : 0;
+  let map = (bins | tbit) & ~((<u32>1 << binOf(pages)) - 1); // the first bin holds runs shorter than pages too
+  let h: usize = 0;
   let wild: usize = 0;
-  if (h != 0 && bestWild) { wild = h; h = 0; }
-  if (h == 0) {
-    let map = changetype<NodeHdr>(n).binMap & ~((<u32>2 << b) - 1);
-    while (map != 0) {
-      b = <u32>ctz(map);
+  while (map != 0) {
+    const b = <u32>ctz(map);
+    if ((bins & (<u32>1 << b)) != 0) {
       const c = bestIn(n, b, pages, align);
       if (c != 0) {
         if (!bestWild) { h = c; break; }
         if (wild == 0) wild = c;
       }
-      map &= map - 1;
     }
-    const t = <usize>changetype<NodeHdr>(n).top;        // the top run last (dlmalloc's top chunk)
-    if (h == 0 && t != 0) {
+    if (tbit == <u32>1 << b) {                           // the top run, after its bin's list
       const s = fitIn(t, pages, align);
       if (s != 0xffffffff) {
-        if (pageAddr(t) + (<usize>(s - pageIndex(t) + pages) << PAGE_SHIFT) <= <usize>load<u32>(HEAP, H_HIGH_WATER)) h = t;
-        else if (wild == 0) wild = t;
+        const end = pageAddr(t) + (<usize>(s - pageIndex(t) + pages) << PAGE_SHIFT);
+        if (end <= <usize>load<u32>(HEAP, H_HIGH_WATER)) { h = t; break; }
+        if (wild == 0) wild = t;
       }
     }
-    if (h == 0 && changetype<NodeHdr>(n).nrFreeChunks == 0) h = wild; // a free chunk was used before
+    map &= map - 1;
   }
+  if (h == 0 && changetype<NodeHdr>(n).nrFreeChunks == 0) h = wild; // a free chunk was used before
   if (h == 0) {
     const ch = takeChunk(n, node);
     if (ch == 0) return 0;
@@ -272,7 +280,7 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
     h = descAt(ch, META_PAGES);
   }
   const s = fitIn(h, pages, align);
-  if (s == 0xffffffff) return 0;                         // a fresh chunk: an alignment no chunk can serve (caller's bound)
+  if (s == 0xffffffff) return 0;                         // a fresh chunk: an alignment none can serve
   const ch = chunkHeaderOf(h);
   const p = pageIndex(h);
   const e = p + <u32>changetype<PageDesc>(h).objects;
