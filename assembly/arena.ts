@@ -1,7 +1,8 @@
 // arena.ts — linear memory as a row of 1 MiB chunks, each owned by one node.
 //
 // Owns: the heap header's global fields (base, chunkBase, nchunks, budget), the chunk table, and growth.
-// Entry points: arenaInit(), arenaAttach() (a second instance over an existing heap: views only),
+// Entry points: arenaInit(), setPreRegion() (medium.ts: the pre-chunk region's bounds), inPre(),
+// arenaAttach() (a second instance over an existing heap: views only),
 // growChunks() (with commitTo, the only functions that call memory.grow), holdGrowth() (node.ts: try the
 // memory already there first), nodeOf(), chunkIndex(), chunkStart(), memoryEnd() (the end of memory in
 // u64: 2^32 for 65536 pages; pagesBytes, pagesToGrow).
@@ -10,10 +11,11 @@
 // Called by: page.ts (growth), everything (nodeOf / pageOf arithmetic). Calls nothing above it.
 //
 // Invariants:
-//   chunkBase ≡ 0 (mod CHUNK_BASE_ALIGN = 32 KiB: the largest slab, so slabs and power-of-two classes are
-//   naturally aligned in absolute addresses; not 64 KiB, which would leave up to 56 KiB of a small
-//   program's memory unused behind the header; the gap that is left holds the header cache slots,
-//   cache.ts);  chunk i spans [chunkBase + i MiB, chunkBase + (i+1) MiB)
+//   chunkBase ≡ 0 (mod CHUNK_BASE_ALIGN = 64 KiB: slabs and power-of-two classes are naturally aligned in
+//   absolute addresses, and chunk 0 starts on a Wasm page; the gap left behind the header holds the
+//   header cache slots, cache.ts, then the pre-chunk medium region, medium.ts: [PRE_LO, chunkBase),
+//   PRE_LO = chunkBase when the gap has no room for one);  chunk i spans [chunkBase + i MiB,
+//   chunkBase + (i+1) MiB)
 //   nchunks ≤ maxChunks ≤ MAX_CHUNKS;  chunkStart(nchunks - 1) + DESC_BYTES ≤ memory.size() bytes (every
 //   chunk's descriptors are committed); memory may end inside the top chunk (committed lazily, commitTo),
 //   never inside a lower one; every byte handed out (a page block, a run's block up to its requested
@@ -23,6 +25,7 @@ import {
   CHUNK_SHIFT, CHUNK_SIZE, CT_NODE, H_CHUNK_BASE, H_CHUNK_TABLE, H_GROW_FAILS, H_GROW_LOCK, H_HEAP_BASE,
   H_MAGIC, H_MAX_CHUNKS, H_NCHUNKS, H_VERSION, HEAP_MAGIC, HEAP_VERSION, MAX_CHUNKS, PAGE_SHIFT,
   WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, H_HIGH_WATER, CT_NO_CHUNK, DESC_BYTES, CHUNK_BASE_ALIGN,
+  H_PRE_LO,
 } from "./layout";
 import { THREADED, lock, publish, setHeapLockWord, setLockMap, unlock } from "./sync";
 import { H_HEAP_LOCK, H_NODES, MAX_NODES, NODE_SIZE } from "./layout";
@@ -32,6 +35,7 @@ import { H_HEAP_LOCK, H_NODES, MAX_NODES, NODE_SIZE } from "./layout";
 export let HEAP: usize = 0;        // address of the heap header
 export let CHUNK_BASE: usize = 0;  // address of chunk 0
 export let TABLE: usize = 0;       // address of the chunk table
+export let PRE_LO: usize = 0;      // first byte of the pre-chunk medium region; CHUNK_BASE when none
 
 @inline export function alignUp(x: usize, a: usize): usize {
   return (x + a - 1) & ~(a - 1);
@@ -64,8 +68,21 @@ function setViews(base: usize, chunkBase: usize): void {
   HEAP = base;
   CHUNK_BASE = chunkBase;
   TABLE = base + H_CHUNK_TABLE;
+  const pre = <usize>load<u32>(base, H_PRE_LO);
+  PRE_LO = pre != 0 ? pre : chunkBase;
   setHeapLockWord(base + H_HEAP_LOCK);
   setLockMap(base + H_GROW_LOCK, base + H_NODES, base + H_NODES + MAX_NODES * NODE_SIZE);
+}
+
+// The pre-chunk region starts at `lo` (medium.ts mediumPreInit, once, at init; 0: none).
+export function setPreRegion(lo: usize): void {
+  store<u32>(HEAP, <u32>lo, H_PRE_LO);
+  PRE_LO = lo != 0 ? lo : CHUNK_BASE;
+}
+
+// Is p inside the pre-chunk region [PRE_LO, chunkBase)? One unsigned compare (empty when there is none).
+@inline export function inPre(p: usize): bool {
+  return p - PRE_LO < CHUNK_BASE - PRE_LO;
 }
 
 // A second instance over an existing heap (threads.ts attach): take its views, write nothing.

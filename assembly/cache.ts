@@ -3,7 +3,8 @@
 //
 // Owns: the cache header fields (C_*), the boot cache (the kmem_cache whose objects are kmem_caches),
 // the header cache slots (layout.ts: kmem_caches of the heap's own caches in the alignment gap in front
-// of chunk 0), and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal()
+// of chunk 0, up to its next HEADER_SLOTS_ALIGN boundary; heapInit hands the rest of the gap to
+// medium.ts mediumPreInit, the pre-chunk region), and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal()
 // (the heap's own caches: sheaves, quarantine arrays, staging buffers), cacheSetGeometry() (kmalloc),
 // calcOrder(), cacheRelease() (destroy.ts: a cache header's memory back), inHeaderSlot() (index.ts),
 // smallHeap() and onOwnBlock() (sheaf.ts).
@@ -43,11 +44,11 @@ import {
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
   MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_DEBUG_OFF, C_TRACK_OFF, C_SLAB_MASK, C_INUSE_OFF,
   C_QUAR_COUNT, F_INUSE, C_SELF, H_SLOTS, H_SLOT_COUNT, H_SLOT_FREE, MAX_HEADER_CACHES,
-  H_HIGH_WATER, K_MEDIUM, K_MEDIUM_TAIL, C_OWN_BLOCK, MB_GRAIN,
+  H_HIGH_WATER, K_MEDIUM, K_MEDIUM_TAIL, C_OWN_BLOCK, MB_GRAIN, HEADER_SLOTS_ALIGN,
 } from "./layout";
 import { CpuSlot, PageDesc } from "./structs";
-import { CHUNK_BASE, HEAP, alignUp, arenaInit, pageOf } from "./arena";
-import { mediumAllocOwn, mediumFreeOwn } from "./medium";
+import { CHUNK_BASE, HEAP, alignUp, arenaInit, inPre, pageOf } from "./arena";
+import { mediumAllocOwn, mediumFreeOwn, mediumPreInit } from "./medium";
 import { allocOne, freeOne } from "./node";
 import { setObjectDivisor } from "./slab";
 import { currentNode, emptySheaf, pinCpu, setCpuOff, slotOf } from "./percpu";
@@ -208,7 +209,9 @@ function setupCache(c: usize, size: u32, align: u32, flags: u32, arrayCap: u32):
 }
 
 // Set up a heap over memory from `heapBase`. cpuNodes: 0 → CPU c is on node c / cpusPerNode.
-export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes: u64): i32 {
+// preRegion false: no pre-chunk region (the gap past the header cache slots stays unused; node 0's medium
+// heap starts in a chunk, as every other node's): the specs that study a chunk region's own mechanics.
+export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes: u64, preRegion: bool = true): i32 {
   if (nodes == 0 || nodes > MAX_NODES || cpusPerNode == 0 || nodes * cpusPerNode > MAX_CPUS) return E_INVALID;
   if (THREADED && nodes * cpusPerNode > MAX_SHARED_CPUS) return E_INVALID;
   const ncpus = nodes * cpusPerNode;
@@ -228,13 +231,17 @@ export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes
   if (THREADED) {
     if (e == E_OK) threadsInit(<usize>alignUp(BOOT + bytes, CACHE_LINE)); // parks this instance
   }
-  // The header cache slots: whatever room the chunk base's alignment leaves behind the header.
+  // The header cache slots: the room behind the header up to the next HEADER_SLOTS_ALIGN boundary (at
+  // most chunkBase); the rest of the gap in front of chunk 0 is the pre-chunk medium region.
   const slots = alignUp(HEAP + headerBytes(nodes, ncpus), CACHE_LINE);
-  let count = slots < CHUNK_BASE ? <u32>((CHUNK_BASE - slots) / bytes) : 0;
+  let limit = alignUp(slots, HEADER_SLOTS_ALIGN);
+  if (limit > CHUNK_BASE) limit = CHUNK_BASE;
+  let count = slots < limit ? <u32>((limit - slots) / bytes) : 0;
   if (count > MAX_HEADER_CACHES) count = MAX_HEADER_CACHES;
   store<u32>(HEAP, count != 0 ? <u32>slots : 0, H_SLOTS);
   store<u32>(HEAP, count, H_SLOT_COUNT);
   store<u32>(HEAP, count == 32 ? 0xffffffff : (<u32>1 << count) - 1, H_SLOT_FREE);
+  if (e == E_OK && preRegion) mediumPreInit(slots + <usize>count * bytes);
   return e;
 }
 
@@ -255,9 +262,10 @@ export function smallHeap(): bool {
   return <usize>load<u32>(HEAP, H_HIGH_WATER) < CHUNK_BASE + SMALL_HEAP_BYTES;
 }
 
-// Is p (a live object of the heap's own: a kmem_cache, a sheaf) on a medium region's page, so an own
-// block (mediumAllocOwn)? Arithmetic and one byte loaded.
+// Is p (a live object of the heap's own: a kmem_cache, a sheaf) on a medium region's page or in the
+// pre-chunk region, so an own block (mediumAllocOwn)? Arithmetic and at most one byte loaded.
 export function onOwnBlock(p: usize): bool {
+  if (inPre(p)) return true;                                    // the pre-chunk region (no chunk descriptor)
   const k = changetype<PageDesc>(pageOf(p)).kind;
   return k == K_MEDIUM || k == K_MEDIUM_TAIL;
 }

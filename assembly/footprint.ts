@@ -6,7 +6,8 @@
 // only (nchunks, chunkStart, parkedObjects) and medium.ts's region walk (mediumWalkBegin / mediumFreeNext).
 //
 // Call tree:
-//   footprintWalk ─ header: [heapBase, chunkBase)
+//   footprintWalk ─ header: [heapBase, chunkBase), or [heapBase, the pre-chunk region's descriptor), the
+//                 │   descriptor, then the region (mediumWalk) up to chunkBase
 //                 ├ per chunk ─ run (CS_RUN): descriptors, requested bytes, tail of its chunks
 //                 │           ├ free chunk (CS_FREE): descriptors, free pages
 //                 │           └ page-run chunk: descriptors, then block by block by descriptor kind:
@@ -29,7 +30,7 @@ import {
   C_DEBUG_OFF, C_FLAGS, C_NEXT, C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_QUAR_COUNT, C_SIZE, C_STRIDE,
   CHUNK_SHIFT, CS_FREE, CS_RUN, DESC_BYTES, DESC_SHIFT, F_INTERNAL, F_KMALLOC, H_CACHE_HEAD, H_CHUNK_BASE,
   H_HEAP_BASE, H_HIGH_WATER, K_FREE, K_LARGE, K_SLAB, PAGE_SHIFT, PAGE_SIZE, PAGES_PER_CHUNK,
-  META_PAGES, K_MEDIUM,
+  META_PAGES, K_MEDIUM, H_PRE_LO, DESC_SIZE,
 } from "./layout";
 import { ChunkHdr, PageDesc } from "./structs";
 import { HEAP, chunkStart, memoryEnd, nchunks } from "./arena";
@@ -40,7 +41,8 @@ import { mediumFreeNext, mediumFreeSize, mediumWalkBegin, walkBlocks, walkMeta, 
 // Result slots (f64 each), in the order bindings/footprint.ts reads them.
 export const FP_TOTAL: u32 = 0;        // memory bytes − heapBase
 export const FP_HEADER: u32 = 1;       // [heapBase, chunkBase): alignment, heap header, boot cache struct,
-                                       // kmem_caches in the header cache slots (cache.ts)
+                                       // kmem_caches in the header cache slots (cache.ts); not the
+                                       // pre-chunk medium region (walked as a region) or its descriptor
 export const FP_META: u32 = 2;         // descriptor pages of every chunk; in-slab bitmaps (before slot 0)
 export const FP_INTERNAL: u32 = 3;     // slabs of the heap's own caches (kmem_cache structs, sheaves, quarantine),
                                        // and own medium blocks (a small heap's kmem_caches and sheaves)
@@ -196,7 +198,12 @@ export function footprintWalk(): void {
   const heapBase = <usize>load<u32>(HEAP, H_HEAP_BASE);
   const chunkBase = <usize>load<u32>(HEAP, H_CHUNK_BASE);
   put(FP_TOTAL, <f64>(memEnd - heapBase));
-  range(FP_HEADER, heapBase, chunkBase - heapBase);
+  const pre = <usize>load<u32>(HEAP, H_PRE_LO);                 // the pre-chunk medium region (0: none)
+  if (pre != 0) {
+    range(FP_HEADER, heapBase, pre - DESC_SIZE - heapBase);
+    range(FP_META, pre - DESC_SIZE, DESC_SIZE);                 // its descriptor
+    mediumWalk(pre - DESC_SIZE);                                // [pre, chunkBase)
+  } else range(FP_HEADER, heapBase, chunkBase - heapBase);
   const n = nchunks();
   let i: u32 = 0;
   while (i < n) {

@@ -40,7 +40,7 @@ import {
   F_INTERNAL, F_KMALLOC, H_HEAP_BASE, K_LARGE, K_MEDIUM, K_MEDIUM_TAIL, K_SLAB, K_TAIL, PAGE_SHIFT,
   CACHE_LINE, C_HDR, C_SELF, CHUNK_SIZE, DESC_SHIFT, C_OWN_BLOCK,
 } from "./layout";
-import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, memoryEnd, nchunks, pageAddr, pageOf } from "./arena";
+import { CHUNK_BASE, HEAP, nodeOf as arenaNodeOf, chunkByteOf, chunkIndex, inPre, memoryEnd, nchunks, pageAddr, pageOf } from "./arena";
 import { checkObject } from "./slab";
 import { mediumOwnAt, mediumRange, mediumUsable } from "./medium";
 import { BOOT, cacheCreate, heapInit, inHeaderSlot, onOwnBlock } from "./cache";
@@ -72,6 +72,7 @@ export { NR_STATS } from "./stats";
 function knownCache(c: usize): bool {
   if (c == BOOT) return true;
   if (inHeaderSlot(c)) return load<u32>(c, C_MAGIC) == CACHE_MAGIC && <usize>load<u32>(c, C_SELF) == c;
+  if (inPre(c)) return (c & (CACHE_LINE - 1)) == 0 && ownCache(c);  // the pre-chunk medium region
   if (chunkByteOf(c) >= CT_RUN_TAIL) return false;
   if ((c & (CACHE_LINE - 1)) != 0) return false;
   if (onOwnBlock(c)) return ownCache(c);
@@ -117,6 +118,7 @@ function callerRange(p: usize, bytes: usize): bool {
   if (p == 0 || end < p) return false;
   if (end <= <usize>load<u32>(HEAP, H_HEAP_BASE)) return true;
   if (<u64>end > memoryEnd()) return false;
+  if (inPre(p)) return mediumRange(p, bytes);                     // the pre-chunk medium region
   const b = chunkByteOf(p);
   if (b >= CT_RUN_TAIL) return false;
   let d = pageOf(p);
@@ -169,6 +171,7 @@ export function cpu_node(cpu: u32): u32 { return load<u8>(HEAP + H_CPU_NODE + cp
 
 // The node owning ptr, or -1 if ptr is not inside the heap.
 export function node_of(ptr: u32): i32 {
+  if (inPre(ptr)) return 0;                                     // the pre-chunk region belongs to node 0
   return chunkIndex(ptr) < nchunks() ? <i32>arenaNodeOf(ptr) : -1;
 }
 

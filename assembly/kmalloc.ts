@@ -80,11 +80,11 @@ import {
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
   KMALLOC_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_MAX, KM_COLD_WASTE, KM_LEND, KM_LEND_MAX, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
   MB_GRAIN, MB_HDR, MB_MIN, PAGE_SHIFT, PAGE_SIZE,
-  USABLE_PAGES, K_MEDIUM, K_MEDIUM_TAIL,
+  USABLE_PAGES, K_MEDIUM, K_MEDIUM_TAIL, DESC_SIZE,
 } from "./layout";
 import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
 import { cnAddr } from "./node";
-import { HEAP, chunkByteOf, pageAddr, pageOf } from "./arena";
+import { HEAP, PRE_LO, chunkByteOf, inPre, nchunks, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
 import { cacheAlloc, cacheFree, cacheFreeAt, parkedAnywhere } from "./cpu";
 import { keptHoldBegin, keptHoldEnd } from "./node";
@@ -94,7 +94,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -331,6 +331,10 @@ function classWarm(c: usize): void {
 // size and of the 16 bytes above (its loans with a remainder; a class 16 bytes above shares that count, so
 // a class may count a neighbour's loans and stop lending a little early). Class 8 shares class 16's block
 // size, so it goes by what it lent so far.
+// While the heap has grown no chunk (a small heap living in the pre-chunk medium region, layout.ts), a
+// class past its KM_COLD_ALLOCS loans still lends from the region's free blocks (the live budgets still
+// apply), and a class above KM_COLD_MAX takes a medium block of its class size there instead of a
+// lender's object (borrow): a small program then takes no slab page of chunk 0 while the region has room.
 // Threads: the counters are updated with atomic adds; two CPUs may both lend past a budget by a block.
 
 // The largest block a loan can be: the largest cold class's block plus a remainder.
@@ -356,11 +360,16 @@ function lend(k: u32): usize {
   const at = t + KM_COLD_LIVE + (block >> 4);
   // class 8 (below MB_MIN's payload) has class 16's block size: it goes by what it lent so far
   const live = size < MB_MIN - 2 * MB_HDR ? lent : <u32>load<u8>(at) + <u32>load<u8>(at + 1);
-  if (lent >= KM_COLD_ALLOCS || live * block >= KM_COLD_BYTES || live * (block - size) >= KM_COLD_WASTE) return 0;
-  const p = mediumMalloc(size);
+  if (live * block >= KM_COLD_BYTES || live * (block - size) >= KM_COLD_WASTE) return 0;
+  // past KM_COLD_ALLOCS loans, a class still lends while the heap has no chunk: from the pre-chunk
+  // region only (its free blocks: mediumAlloc on node 0 grows no region), so a small program's busy
+  // small class takes no slab page of chunk 0 while the region has room (realloc2-bal: kmalloc-16)
+  let p: usize = 0;
+  if (lent < KM_COLD_ALLOCS) p = mediumMalloc(size);
+  else if (nchunks() == 0) p = mediumAllocWith(0, size, 0);
   if (p == 0) return 0;
   coldAdd(t + KM_COLD_LIVE + ((mediumUsable(p) + MB_HDR) >> 4), 1);
-  coldAdd(t + KM_COLD_LENT + k, 1);
+  if (lent < KM_COLD_ALLOCS) coldAdd(t + KM_COLD_LENT + k, 1);
   return p;
 }
 
@@ -388,6 +397,14 @@ function lentFreed(usable: usize): void {
 // Threads: another CPU may take the last free object meanwhile (the lender then makes one more slab),
 // and two may count one loan (a class then has one more).
 function borrow(k: u32): usize {
+  // While the heap has no chunk, a medium block of the class size from the pre-chunk region (when one
+  // fits there), not an object of a lender's slab: a small program's mid-size blocks then take no page of
+  // chunk 0 (realloc2-bal, short1-bal: kmalloc-2048, kmalloc-4096). Not a loan: its block is larger than
+  // coldBlockMax, so kfree and krealloc treat it as any medium block.
+  if (nchunks() == 0) {
+    const m = mediumAllocWith(0, <usize>classSize(k), 0);
+    if (m != 0) return m;
+  }
   const t = kmTable();
   const loans = <u32>load<u8>(t + KM_COLD_LENT + k);
   const size = classSize(k);
@@ -521,7 +538,12 @@ let kHead: usize = 0;   // the cache (slab), the first head descriptor (large), 
 // it on (mediumFreeIn, mediumResizeIn) instead of finding it again from the pointer.
 function classify(ptr: usize, checkMedium: bool = true): i32 {
   const b = chunkByteOf(ptr);
-  if (b >= CT_RUN_TAIL) return b == CT_NO_CHUNK ? E_NOT_OURS : E_NOT_OBJECT; // outside, or a run's inside
+  if (b >= CT_RUN_TAIL) {
+    // outside every chunk: the pre-chunk medium region (layout.ts; its descriptor is before it), or not
+    // ours; else a run's inside
+    if (inPre(ptr)) return classifyMedium(PRE_LO - DESC_SIZE, ptr, checkMedium);
+    return b == CT_NO_CHUNK ? E_NOT_OURS : E_NOT_OBJECT;
+  }
   const d = pageOf(ptr);
   const cache = <usize>changetype<PageDesc>(d).cache;
   if (cache != 0) {
@@ -539,13 +561,7 @@ function classify(ptr: usize, checkMedium: bool = true): i32 {
   if (kind == K_MEDIUM || kind == K_MEDIUM_TAIL) {
     const r = mediumRegionAt(d);                                 // the region's first descriptor
     if (r == 0) return E_NOT_OURS;
-    if (checkMedium) {
-      const e = mediumCheckIn(r, ptr);                           // a live block's header (medium.ts)
-      if (e != E_OK) return e;
-    }
-    kKind = KIND_MEDIUM;
-    kHead = r;
-    return E_OK;
+    return classifyMedium(r, ptr, checkMedium);
   }
   if (kind == K_LARGE) {
     if (ptr != pageAddr(d) || changetype<PageDesc>(d).aux == 0) return E_NOT_OBJECT;
@@ -566,6 +582,17 @@ function classify(ptr: usize, checkMedium: bool = true): i32 {
   // 2 × MB_HDR into it the first block of a medium region given back (medium.ts releaseBlock).
   const off = ptr & (PAGE_SIZE - 1);
   return off == 0 || off == 2 * MB_HDR ? E_DOUBLE_FREE : E_NOT_OURS;
+}
+
+// classify's end for a pointer in the medium region whose first descriptor is r.
+@inline function classifyMedium(r: usize, ptr: usize, checkMedium: bool): i32 {
+  if (checkMedium) {
+    const e = mediumCheckIn(r, ptr);                             // a live block's header (medium.ts)
+    if (e != E_OK) return e;
+  }
+  kKind = KIND_MEDIUM;
+  kHead = r;
+  return E_OK;
 }
 
 function kfreeSlow(ptr: usize): i32 {
@@ -626,7 +653,7 @@ export function largeAlloc(size: usize, align: usize): usize {
     setError(E_NOMEM);
     return 0;
   }
-  if (align > DESC_BYTES) {                 // a run's block starts DESC_BYTES into a 32 KiB-aligned chunk
+  if (align > DESC_BYTES) {                 // a run's block starts DESC_BYTES into a 64 KiB-aligned chunk
     setError(E_INVALID);
     return 0;
   }

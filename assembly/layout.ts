@@ -12,16 +12,19 @@
 //
 // Whole-heap picture (addresses grow to the right):
 //
-//   0            heapBase          base                             chunkBase                chunkBase + n MiB
-//   ├── embedder ──┼── untouched ──┼── HEAP header ──┼── slots ──┼── chunk 0 ──┼── chunk 1 ──┼ ... ┤
-//   (C data/stack,   (alignment)     (config, node     (kmem_caches   (1 MiB each, the unit of growth and
-//    AS statics)                      structs, chunk     in the          of node ownership)
-//                                     table, boot cache) alignment gap)
+//   0            heapBase          base                                                 chunkBase          chunkBase + n MiB
+//   ├── embedder ──┼── untouched ──┼── HEAP header ──┼── slots ──┼── pre-chunk region ──┼── chunk 0 ──┼── chunk 1 ──┼ ... ┤
+//   (C data/stack,   (alignment)     (config, node     (kmem_caches  (a medium region of    (1 MiB each, the unit of growth
+//    AS statics)                      structs, chunk     in the       node 0 in no chunk:    and of node ownership)
+//                                     table, boot cache) alignment gap) never grown or given back)
 //
 // Nothing below `heapBase` is ever written. `base` is heapBase rounded up to 64 bytes; `chunkBase` is the
-// end of the header rounded up to CHUNK_BASE_ALIGN (32 KiB), so page runs of 2^order ≤ 8 pages (every slab)
-// are naturally aligned in absolute addresses; the gap that rounding leaves holds the header cache slots
-// (kmem_caches of the heap's own caches: "Header cache slots" below).
+// end of the header rounded up to CHUNK_BASE_ALIGN (64 KiB), so slabs (2^order ≤ 8 pages) are naturally
+// aligned in absolute addresses and chunk 0 starts on a Wasm page; the gap that rounding leaves holds the
+// header cache slots (kmem_caches of the heap's own caches: "Header cache slots" below) up to the next
+// HEADER_SLOTS_ALIGN boundary, then the pre-chunk region (a medium region: "The pre-chunk region" below),
+// so a small heap's first medium blocks take no chunk: a program under ~30 KiB of live data may never
+// grow memory past the Wasm page its header lies in.
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf, Track } from "./structs";
 
 // ---- units and limits ----------------------------------------------------------------------------------
@@ -43,16 +46,16 @@ export const NR_PAGE_BINS: u32 = 20;                        // free page-run siz
 // A chunk (1 MiB) starts with its page descriptors (DESC_BYTES, pages 0..META_PAGES-1, never handed
 // out); descriptor 0 is the chunk header (ChunkHdr below).
 //
-// chunkBase is aligned to the largest slab (2^MAX_SLAB_ORDER pages = 32 KiB), not to a Wasm page: slab
-// masking (C_SLAB_MASK, inuse.ts) and power-of-two classes need slabs naturally aligned in absolute
-// addresses, and nothing needs more. Slab runs are therefore aligned to min(their size, 32 KiB) in
-// absolute addresses; larger alignments (kmalloc, up to MAX_LARGE_ALIGN) start at the first aligned page
-// of a free run (page.ts).
-// memory.discard works in 64 KiB pages: a free chunk is discarded from the first 64 KiB boundary past its
-// descriptors to the last 64 KiB boundary in it (CHUNK_SIZE - DISCARD_SKIP bytes either way).
-export const CHUNK_BASE_ALIGN: u32 = PAGE_SIZE << MAX_SLAB_ORDER;
-export const DISCARD_SKIP: u32 = 1 << WASM_PAGE_SHIFT; // 64 KiB of a chunk (its descriptors, and with
-                                                       // chunkBase ≢ 0 mod 64 KiB its top 32 KiB) stay
+// chunkBase is aligned to a Wasm page (64 KiB): slab masking (C_SLAB_MASK, inuse.ts) and power-of-two
+// classes need slabs naturally aligned in absolute addresses (the largest slab is 32 KiB), and the bytes
+// the rounding leaves between the header and chunk 0 — inside the Wasm pages the header needs anyway —
+// are the header cache slots and the pre-chunk medium region ("the pre-chunk region" below), not pages of
+// chunk 0. Slab runs are aligned to their size in absolute addresses; larger alignments (kmalloc, up to
+// MAX_LARGE_ALIGN) start at the first aligned page of a free run (page.ts).
+// memory.discard works in 64 KiB pages: a free chunk is discarded from its first 64 KiB boundary past its
+// descriptors to its end (CHUNK_SIZE - DISCARD_SKIP bytes).
+export const CHUNK_BASE_ALIGN: u32 = 1 << WASM_PAGE_SHIFT;
+export const DISCARD_SKIP: u32 = 1 << WASM_PAGE_SHIFT; // the first 64 KiB of a chunk (its descriptors) stay
 
 // The chunk table (in the heap header) holds one byte per chunk: its node, with CT_RUN_TAIL set for the
 // 2nd.. chunks of a run (whose descriptor area is user data).
@@ -158,6 +161,7 @@ export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 // 148 highWater (the end of the highest block ever handed out: arena.ts commitTo / growChunks)
 // 152 threads, 156 heap lock, 160 token (shared heaps), 164 kept-beyond hint ("threads" at the end of this file)
 // 168 slots, 172 slotCount, 176 slotFree: the header cache slots (below; cache.ts)
+// 180 preLo: the pre-chunk medium region's first byte (below; medium.ts)
 // 192 cpuNode[MAX_CPUS]  (u8: node of each CPU)
 // 256 node headers [MAX_NODES] × NODE_SIZE (NodeHdr below)
 // ... chunk table [MAX_CHUNKS] u8
@@ -166,7 +170,8 @@ export const CS_RUN: u8 = 3;   // first chunk of a huge allocation
 // ... kmalloc tables [KMALLOC_BYTES] (below)
 // ... boot cache (the kmem_cache that holds kmem_caches), 64-aligned
 // ... (shared heaps: the thread block)
-// ... header cache slots, up to chunkBase: the alignment gap in front of chunk 0 (below)
+// ... header cache slots, then the pre-chunk medium region up to chunkBase: the alignment gap in front of
+//     chunk 0 (below)
 // With a report, H_LAST_ERROR holds the code, H_ERR_ADDR the object (or pointer), H_ERR_CACHE the cache.
 export const HEAP_MAGIC: u32 = 0x534c4142; // 'SLAB'
 export const HEAP_VERSION: u32 = 1;
@@ -226,6 +231,23 @@ export const H_SLOTS: u32 = H_HIGH_WATER + 20;      // 168
 export const H_SLOT_COUNT: u32 = H_HIGH_WATER + 24; // 172
 export const H_SLOT_FREE: u32 = H_HIGH_WATER + 28;  // 176
 export const MAX_HEADER_CACHES: u32 = 32;           // the bits of slotFree
+// The slots fill the gap up to the next multiple of HEADER_SLOTS_ALIGN past the header (at most
+// MAX_HEADER_CACHES of them); the pre-chunk region takes the rest of the gap.
+export const HEADER_SLOTS_ALIGN: u32 = PAGE_SIZE << MAX_SLAB_ORDER;   // 32 KiB
+
+// The pre-chunk region (medium.ts, arena.ts PRE_LO): the bytes of the gap in front of chunk 0 past the
+// header cache slots, when they make at least PRE_MIN_BYTES, are one medium region of node 0 that lies in
+// no chunk — its home region (the control block at its start): it is never grown, never trimmed, never
+// given back, and a small heap's medium blocks, cold-class loans and own blocks take its bytes before any
+// chunk's. It has one descriptor of its own, just before its first byte (no chunk descriptor describes
+// it): K_MEDIUM, node 0, aux the control block, objects its whole pages (counted in MC_PAGES).
+//   ├─ slots ─┼ pad ┼─ descriptor (DESC_SIZE) ─┼─ r: 8 bytes ─┼─ control block ─┼─ blocks ... ─┼─ sentinel ─┤ chunkBase
+//                                            H_PRE_LO = r (16-aligned)                            (8 bytes)
+// A pointer p is in it ⇔ p − PRE_LO < chunkBase − PRE_LO (one unsigned compare; PRE_LO = chunkBase when
+// there is none). The chunk table says CT_NO_CHUNK below chunkBase, so a free of such a pointer leaves the
+// fast path (kmalloc.ts classify finds the region).
+export const H_PRE_LO: u32 = H_HIGH_WATER + 32;     // 180: the region's first byte (0 before init: none)
+export const PRE_MIN_BYTES: u32 = PAGE_SIZE;
 
 // The debug block, at HEAP + H_DEBUG (DEBUG_HDR_SIZE bytes, zeroed at init; debug.ts, report.ts):
 //   0 clock      logical time: +1 for every alloc/free of a debug cache (deterministic; stored in tracks)

@@ -14,6 +14,7 @@
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumRegionAt(pd) → the region of a page descriptor, and mediumCheckIn / mediumFreeIn / mediumResizeIn:
 //       the same three for a caller that has the region already (kmalloc.ts classify read the descriptor)
+//   mediumAllocWith(node, bytes, flags) (kmalloc.ts lend / borrow: a plain block, flags 0, off mediumMalloc's path),
 //   mediumAllocOwn(node, bytes) / mediumFreeOwn(ptr) / mediumOwnAt(ptr): an own block (O flag,
 //       layout.ts), the heap's own structure in a small heap (cache.ts kmem_caches, sheaf.ts sheaves):
 //       taken from a free block or a region grown in place only (never a new region), refused by free(),
@@ -22,6 +23,8 @@
 //       into the free block after it or into pages after its region)
 //   mediumPages(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
 //   regionOf(ptr) → the region's first descriptor
+//   mediumPreInit(from) → the pre-chunk region (layout.ts): node 0's home region in the gap in front of chunk
+//       0, in no chunk, with one descriptor of its own just before it (cache.ts heapInit, once)
 //   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
 //   the walk totals (footprint.ts)
 // Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, index.ts
@@ -70,14 +73,18 @@
 //   MC_PAGES = Σ region pages, MC_FREE_BYTES = Σ free block sizes, MC_BLOCKS = live blocks (own blocks
 //   included; control and sentinels excluded) of the node; an own block is never free
 //   a region other than the home one is never wholly free (it goes back to page.ts at once)
+//   the pre-chunk region (isPre(d): d = PRE_LO − DESC_SIZE), when there is one, is node 0's home region: its
+//   bytes are [PRE_LO, chunkBase) (regionStart / regionEnd), its `objects` their whole pages, it has no
+//   tail descriptors, and it is never grown (growRegion), trimmed or given back (releaseBlock); small blocks
+//   cut from its free blocks come from their ends (preTop / takeTail)
 import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
   MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
-  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, DESC_BYTES, MAX_NODES,
+  PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, DESC_BYTES, MAX_NODES, DESC_SIZE, PRE_MIN_BYTES,
 } from "./layout";
 import { PageDesc } from "./structs";
-import { CHUNK_BASE, chunkByteOf, pageAddr, pageOf } from "./arena";
+import { CHUNK_BASE, PRE_LO, chunkByteOf, inPre, pageAddr, pageOf, setPreRegion } from "./arena";
 import { nodeAddr, pagesExtendUpTo, pagesFree, pagesTrim } from "./page";
 import { listPush, listRemove } from "./list";
 import { THREADED, heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
@@ -91,8 +98,13 @@ const FIT_SCAN: u32 = 1;
 const TRIM_PAGES: u32 = 16;
 // A new region is at least this many pages (the home region: its first request plus the control block),
 // and at least 1/2^REGION_GROWTH_SHIFT of the pages the node's regions hold already: a small heap takes
-// exact pages, a large one fewer, larger regions (fewer region ends that split free space).
-const REGION_MIN_PAGES: u32 = 1;
+// near-exact pages, a large one fewer, larger regions (fewer region ends that split free space).
+// REGION_MIN_PAGES measured 1..4 with the pre-chunk region (bench/util-peers.mjs; bench/PROFILE.md
+// "Pre-chunk medium region"): 2 lets a cold class's first loans and the next mid-size block share one
+// region instead of leaving two partial-page tails (cp-decl-bal −3.9 → −2.0, amptjp-bal −3.0 → −0.0
+// points from dlmalloc); 3 and 4 cost perl a Wasm page. Each of these traces sits within a page of a
+// 64 KiB boundary at its peak, so one region's tail decides a whole Wasm page.
+const REGION_MIN_PAGES: u32 = 2;
 const REGION_GROWTH_SHIFT: u32 = 2;
 const REGION_GROWN_MAX: u32 = 64;
 // (Measured and not kept, bench/PROFILE.md "Medium heap and page runs, session 5": a designated victim —
@@ -108,6 +120,8 @@ const GROW_TRIES: u32 = 64;
 // lower; bench/PROFILE.md "Medium heap and page runs, session 5".
 const GROW_ALIGN: usize = 64 << 10;
 const GROW_SLACK_SHIFT: u32 = 8;
+// Blocks up to this size taken from the pre-chunk region's last free block come from its end (preTop).
+const PRE_TAIL_MAX: u32 = 2048;
 
 const MB_KEY: u32 = 0x6d656421;                       // 'med!'
 const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
@@ -270,10 +284,44 @@ function takeBlock(c: usize, b: usize, size: u32): usize {
   return b + MB_HDR;
 }
 
+// Is b (a free block that fits `size`, with room for a free block more) in the pre-chunk region, and
+// `size` a small block? Those are cut from its end (takeTail), so small blocks (loans, own blocks) gather
+// at the top of the free space and a larger block before them grows in place into the free bytes that
+// follow it (realloc2-bal: a block grown 5 bytes at a time among 16-byte loans stays in the region
+// instead of moving, and then moving to chunk 0).
+@inline function preTop(b: usize, size: u32): bool {
+  return size <= PRE_TAIL_MAX && inPre(b) && sizeOf(b) - size >= MB_MIN;
+}
+
+// Hand out `size` bytes from the end of the free block b (on its list; at least MB_MIN bytes stay free).
+function takeTail(c: usize, b: usize, size: u32): usize {
+  const have = sizeOf(b);
+  removeFree(c, b, have);
+  linkFree(c, b, have - size);                                // its P stays clear: the block before is live
+  const a = b + have - size;
+  setHeader(a, size | MB_F_PREV_FREE);
+  const nx = a + size;
+  store<u32>(nx, hdrWord(nx) & ~MB_F_PREV_FREE);              // flags only: the check stays
+  store<u32>(c, load<u32>(c, MC_BLOCKS) + 1, MC_BLOCKS);
+  return a + MB_HDR;
+}
+
 // ---- regions ------------------------------------------------------------------------------------------
 
+// The pre-chunk region (layout.ts): its descriptor lies just before its first byte, PRE_LO (when there is
+// none, PRE_LO is chunkBase and this names no descriptor of any region).
+@inline function isPre(d: usize): bool {
+  return d == PRE_LO - DESC_SIZE;
+}
+
+// The first byte of the region at d (pageAddr of its first descriptor; the pre-chunk region's PRE_LO).
+@inline function regionStart(d: usize): usize {
+  return isPre(d) ? PRE_LO : pageAddr(d);
+}
+
+// The end of the region at d (the pre-chunk region ends at chunkBase, maybe not on a page boundary of it).
 @inline function regionEnd(d: usize): usize {
-  return pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
+  return isPre(d) ? CHUNK_BASE : pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
 }
 
 // Mark descriptors [from, to) of the region at d as its tails.
@@ -290,6 +338,7 @@ function markTails(d: usize, from: u32, to: u32): void {
 // (GROW_ALIGN: memory grows by 64 KiB anyway, so those pages cost no footprint; at most GROW_SLACK_SHIFT of
 // the heap more): true when its last block is now a free block of at least `size`. Lock held.
 function growRegion(c: usize, d: usize, size: u32): bool {
+  if (isPre(d)) return false;                                    // bounded by chunk 0: never grows
   const pages = <u32>changetype<PageDesc>(d).objects;
   const end = regionEnd(d);
   const sent = end - MB_HDR;
@@ -325,8 +374,9 @@ function growRegion(c: usize, d: usize, size: u32): bool {
 // heap with control block c (0: this is the node's home region and c goes at its start). Lock held (or,
 // for a home region, the heap lock). Returns c.
 function regionInit(c: usize, node: u32, d: usize, pages: u32): usize {
-  const r = pageAddr(d);
-  const end = r + (<usize>pages << PAGE_SHIFT);
+  changetype<PageDesc>(d).objects = <u16>pages;
+  const r = regionStart(d);
+  const end = regionEnd(d);
   let first = r + MB_HDR;
   setHeader(end - MB_HDR, MB_F_RESERVED);                        // the sentinel
   store<u32>(r, 0);                                               // the 8 bytes before the first block
@@ -339,9 +389,8 @@ function regionInit(c: usize, node: u32, d: usize, pages: u32): usize {
     first += CTRL_BLOCK;
   }
   changetype<PageDesc>(d).kind = K_MEDIUM;
-  changetype<PageDesc>(d).objects = <u16>pages;
   changetype<PageDesc>(d).aux = <u32>c;
-  markTails(d, 1, pages);
+  if (!isPre(d)) markTails(d, 1, pages);                         // (the pre-chunk region has no tails)
   listPush(c + MC_REGIONS, d);
   store<u32>(c, load<u32>(c, MC_NREGIONS) + 1, MC_NREGIONS);
   store<u32>(c, load<u32>(c, MC_PAGES) + pages, MC_PAGES);
@@ -359,11 +408,27 @@ export function mediumRegionPages(node: u32, bytes: usize): u32 {
   if (pages < REGION_MIN_PAGES) pages = REGION_MIN_PAGES;
   const c = controlOf(node);
   if (c != 0) {
-    let grown = load<u32>(c, MC_PAGES) >> REGION_GROWTH_SHIFT;
+    // (the pre-chunk region's pages do not count: they are no region grown for this heap's size)
+    const pre = node == 0 && PRE_LO != CHUNK_BASE ? <u32>((CHUNK_BASE - PRE_LO) >> PAGE_SHIFT) : 0;
+    let grown = (load<u32>(c, MC_PAGES) - pre) >> REGION_GROWTH_SHIFT;
     if (grown > REGION_GROWN_MAX) grown = REGION_GROWN_MAX;
     if (pages < grown) pages = grown;
   }
   return pages > USABLE_PAGES ? USABLE_PAGES : pages;
+}
+
+// Set up the pre-chunk region (layout.ts) in the bytes from `from` (the end of the header cache slots) to
+// chunkBase, as node 0's home region, when they make at least PRE_MIN_BYTES (else there is none and node
+// 0's medium heap starts in a chunk, as every other node's). At init, before anything is handed out
+// (cache.ts heapInit); the bytes are zero (arena.ts arenaInit).
+export function mediumPreInit(from: usize): void {
+  const lo = (from + DESC_SIZE + MB_GRAIN - 1) & ~(<usize>MB_GRAIN - 1);
+  if (lo + PRE_MIN_BYTES > CHUNK_BASE) return;
+  setPreRegion(lo);
+  const d = lo - DESC_SIZE;
+  changetype<PageDesc>(d).node = 0;
+  const c = regionInit(0, 0, d, <u32>((CHUNK_BASE - lo) >> PAGE_SHIFT));
+  publish(nodeAddr(0) + N_MEDIUM, <u32>c);
 }
 
 // ---- allocation -----------------------------------------------------------------------------------------
@@ -389,7 +454,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       d = <usize>changetype<PageDesc>(d).next;
     }
   }
-  const p = b != 0 ? takeBlock(c, b, size) : 0;
+  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : takeBlock(c, b, size);
   if (flags != 0 && p != 0) store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | flags); // flags only: the check stays
   unlock(c + MC_LOCK);
   return p;
@@ -399,8 +464,15 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
 // (a free block, or a region grown in place; never a new region), or 0.
 // O is set under the lock that took the block (threads: a free of the block before it writes P into the
 // same header word).
-export function mediumAllocOwn(node: u32, bytes: usize): usize {
-  return allocBlock(node, bytes, MB_F_OWN);
+@inline export function mediumAllocOwn(node: u32, bytes: usize): usize {
+  return mediumAllocWith(node, bytes, MB_F_OWN);
+}
+
+// allocBlock for the callers other than kmalloc's mediumMalloc (which keeps mediumAlloc's single inlined
+// copy on its path): own blocks (flags MB_F_OWN), and kmalloc.ts lend / borrow taking a plain block (0)
+// from a chunkless heap's pre-chunk region.
+export function mediumAllocWith(node: u32, bytes: usize, flags: u32): usize {
+  return allocBlock(node, bytes, flags);
 }
 
 // Make the pages at d (`pages` of them from page.ts on `node`, descriptors zero) a region of node's
@@ -444,6 +516,7 @@ export function mediumAddRegion(node: u32, d: usize, pages: u32, bytes: usize): 
 // The first descriptor of the region holding ptr (whose page descriptor is K_MEDIUM or K_MEDIUM_TAIL),
 // or 0 when the descriptors say otherwise.
 export function regionOf(ptr: usize): usize {
+  if (inPre(ptr)) return PRE_LO - DESC_SIZE;
   if (chunkByteOf(ptr) >= CT_RUN_TAIL) return 0;
   return mediumRegionAt(pageOf(ptr));
 }
@@ -466,8 +539,9 @@ export function mediumRegionAt(pd: usize): usize {
 // absorbed header), E_NOT_OURS (the control block, or an own block unless `own`; with `own`, any block
 // that is not one) or E_NOT_OBJECT. Reads only inside the region.
 function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
-  const r = pageAddr(d);
-  const end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);      // regionEnd, r reused
+  let r: usize, end: usize;                                      // regionStart / regionEnd, one test
+  if (isPre(d)) { r = PRE_LO; end = CHUNK_BASE; }
+  else { r = pageAddr(d); end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT); }
   if ((ptr & (MB_GRAIN - 1)) != 0 || ptr < r + 2 * MB_HDR || ptr + MB_MIN > end) return E_NOT_OBJECT;
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
@@ -507,7 +581,7 @@ export function mediumRange(p: usize, bytes: usize): bool {
   const d = regionOf(p);
   if (d == 0) return false;
   // walk from the region start: a pointer inside a block has no header of its own to check
-  let b = pageAddr(d) + MB_HDR;
+  let b = regionStart(d) + MB_HDR;
   const sent = regionEnd(d) - MB_HDR;
   while (b < sent) {
     const s = sizeOf(b);
@@ -542,7 +616,7 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
     b = pb;
     size += ps;
   }
-  const r = pageAddr(d);
+  const r = regionStart(d);
   const end = regionEnd(d);
   if (b + size == end - MB_HDR) {                                 // the region's last block
     if (b == r + MB_HDR) {                                        // the whole region: back to page.ts
@@ -556,7 +630,7 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
     }
     // keep the pages up to the first boundary that leaves a whole free block, give the rest back
     const keepEnd = (b + MB_MIN + MB_HDR + PAGE_SIZE - 1) & ~(<usize>PAGE_SIZE - 1);
-    if (keepEnd + (<usize>TRIM_PAGES << PAGE_SHIFT) <= end) {
+    if (keepEnd + (<usize>TRIM_PAGES << PAGE_SHIFT) <= end && !isPre(d)) {
       const pages = <u32>changetype<PageDesc>(d).objects;
       const keep = <u32>((keepEnd - r) >> PAGE_SHIFT);
       setHeader(keepEnd - MB_HDR, MB_F_RESERVED);
@@ -691,11 +765,12 @@ export function mediumValidate(node: u32): u32 {
         <u32>changetype<PageDesc>(d).node != node) { n = bad(n, d); break; }
     const pages = <u32>changetype<PageDesc>(d).objects;
     allPages += pages;
-    for (let t: u32 = 1; t < pages; t++) {
+    if (isPre(d) && pages != <u32>((CHUNK_BASE - PRE_LO) >> PAGE_SHIFT)) n = bad(n, d);
+    for (let t: u32 = 1; t < pages && !isPre(d); t++) {
       const td = d + (<usize>t << 5);
       if (changetype<PageDesc>(td).kind != K_MEDIUM_TAIL || <usize>changetype<PageDesc>(td).aux != d) n = bad(n, td);
     }
-    const r = pageAddr(d);
+    const r = regionStart(d);
     const sent = regionEnd(d) - MB_HDR;
     let b = r + MB_HDR;
     let prevFree = false;
@@ -770,7 +845,7 @@ export function mediumWalkBegin(d: usize): void {
   walkUsable = 0;
   walkOwn = 0;
   walkBlocks = 0;
-  cursor = pageAddr(d) + MB_HDR;
+  cursor = regionStart(d) + MB_HDR;
   cursorEnd = regionEnd(d) - MB_HDR;
 }
 

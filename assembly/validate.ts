@@ -1,5 +1,6 @@
 // validate.ts — the heap's self-check: walks every chunk, free list, cache, slab list, slab and array,
-// and every node's medium heap (medium.ts mediumValidate: regions block by block, free lists, counts).
+// and every node's medium heap (medium.ts mediumValidate: regions block by block, free lists, counts;
+// the pre-chunk region among node 0's: checkPre).
 //
 // Owns: the report area of the heap header (H_REPORT_COUNT, H_REPORT: up to REPORT_MAX entries of
 // {code, address, cache}). Entry point: validate() → number of problems found (0 = consistent).
@@ -13,6 +14,7 @@ import {
   MAX_SLAB_ORDER, NR_PAGE_BINS,
   META_PAGES, PAGES_PER_CHUNK, REPORT_ENTRY, REPORT_MAX, USABLE_PAGES, H_NCPUS, MAX_NODES, E_OK, H_BOOT,
   C_FLAGS, F_RED_ZONE, F_POISON, F_INUSE, C_QUAR_COUNT, E_REDZONE, K_MEDIUM, K_MEDIUM_TAIL, N_MEDIUM, MC_NREGIONS,
+  H_PRE_LO, DESC_SIZE,
 } from "./layout";
 import { CacheNode, ChunkHdr, CpuSlot, NodeHdr, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByte, chunkStart, memoryEnd, nchunks, nodeOf, pageAddr } from "./arena";
@@ -121,6 +123,17 @@ function checkChunks(): void {
     }
     if (free != changetype<ChunkHdr>(ch).freePages || free == USABLE_PAGES) report(V_FREE_COUNT, ch, 0);
   }
+}
+
+// The pre-chunk medium region (layout.ts), when there is one: a K_MEDIUM region of node 0's medium heap
+// (counted with the regions the chunk walk finds; mediumValidate walks its blocks).
+function checkPre(): void {
+  const lo = <usize>load<u32>(HEAP, H_PRE_LO);
+  if (lo == 0) return;
+  const d = lo - DESC_SIZE;
+  mediumHeads++;
+  if (changetype<PageDesc>(d).kind != K_MEDIUM || changetype<PageDesc>(d).node != 0 ||
+      changetype<PageDesc>(d).aux != load<u32>(nodeAddr(0) + N_MEDIUM)) report(V_MEDIUM, d, 0);
 }
 
 function checkNodes(): void {
@@ -281,6 +294,7 @@ function checkCache(c: usize): void {
 export function validate(): u32 {
   store<u32>(HEAP, 0, H_REPORT_COUNT);
   mediumHeads = 0;
+  checkPre();
   checkChunks();
   checkNodes();
   checkCache(HEAP + H_BOOT);

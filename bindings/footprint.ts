@@ -154,7 +154,30 @@ export function pageMap(heap: { core: Core }): PageMap {
   };
   const chunkBase = u32(core.hdr + H_CHUNK_BASE);
   const high = u32(core.hdr + H_HIGH_WATER);
+  // a medium region [a, end) (assembly/medium.ts), page by page: fill = bytes of live blocks (and the
+  // control block) per page
+  const medium = (a: number, end: number) => {
+    const first = Math.floor(a / PAGE_SIZE);
+    const used = new Float64Array(Math.ceil(end / PAGE_SIZE) - first);
+    for (let b = a + MB_HDR; b < end - MB_HDR; ) {
+      const w = u32(b);
+      const size = w & ~MB_FLAGS;
+      if (size === 0) break;                          // a broken region (validate reports it)
+      if (!(w & MB_F_FREE)) {
+        for (let x = b; x < b + size; ) {
+          const page = Math.floor(x / PAGE_SIZE);
+          const stop = Math.min(b + size, (page + 1) * PAGE_SIZE);
+          used[page - first] = used[page - first]! + (stop - x);
+          x = stop;
+        }
+      }
+      b += size;
+    }
+    for (let i = 0; i < used.length; i++) set((first + i) * PAGE_SIZE, 1, PAGE_OWNER.medium, used[i]! / PAGE_SIZE);
+  };
   set(start, (chunkBase - start) / PAGE_SIZE, PAGE_OWNER.metadata, 1);
+  const pre = u32(core.hdr + L.H_PRE_LO);             // the pre-chunk medium region, up to chunkBase (0: none)
+  if (pre !== 0) medium(pre, chunkBase);
   const nchunks = u32(core.hdr + H_NCHUNKS);
   const pagesPerChunk = CHUNK_SIZE / PAGE_SIZE;
   const metaPages = DESC_BYTES / PAGE_SIZE;
@@ -197,23 +220,7 @@ export function pageMap(heap: { core: Core }): PageMap {
         } else if (kind === K_MEDIUM) {
           // a medium region (assembly/medium.ts): fill = bytes of live blocks (and the control block) per page
           pages = u16(d + D_OBJECTS);
-          const used = new Float64Array(pages);
-          const end = a + pages * PAGE_SIZE - MB_HDR;
-          for (let b = a + MB_HDR; b < end; ) {
-            const w = u32(b);
-            const size = w & ~MB_FLAGS;
-            if (size === 0) break;                          // a broken region (validate reports it)
-            if (!(w & MB_F_FREE)) {
-              for (let x = b; x < b + size; ) {
-                const page = Math.floor((x - a) / PAGE_SIZE);
-                const stop = Math.min(b + size, a + (page + 1) * PAGE_SIZE);
-                used[page] = used[page]! + (stop - x);
-                x = stop;
-              }
-            }
-            b += size;
-          }
-          for (let i = 0; i < pages; i++) set(a + i * PAGE_SIZE, 1, PAGE_OWNER.medium, used[i]! / PAGE_SIZE);
+          medium(a, a + pages * PAGE_SIZE);
         }
         p += pages;
       }

@@ -23,8 +23,9 @@ export interface ValidateReport {
 
 /** Where memory.discard (64 KiB pages) may start and end inside a chunk: from the first 64 KiB boundary
  *  past its descriptors (`lead` bytes in) to the last 64 KiB boundary in it (`tail` bytes before its end).
- *  chunkBase is 32 KiB-aligned, so either lead = 64 KiB and tail = 0, or lead = tail = 32 KiB: the
- *  discarded length of a whole chunk is CHUNK_SIZE - DISCARD_SKIP either way. */
+ *  chunkBase is 64 KiB-aligned (assembly/arena.ts), so lead = 64 KiB (the descriptors' Wasm page) and
+ *  tail = 0: the discarded length of a whole chunk is CHUNK_SIZE - DISCARD_SKIP. (The general form stays
+ *  for any chunkBase: lead = tail = the offset's complement and offset otherwise.) */
 export function discardBounds(chunkBase: number, skip: number): { lead: number; tail: number } {
   const off = chunkBase % skip;
   return off === 0 ? { lead: skip, tail: 0 } : { lead: skip - off, tail: off };

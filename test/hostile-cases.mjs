@@ -786,7 +786,7 @@ async function abiHeap(lib) {
     "kmalloc cache": kmCache, "sheaf cache": sheafCache, sheaf, "user object": live[0], "forged cache": forged,
     "destroyed cache": dead.addr, "live cache+4": c.addr + 4, "chunk descriptor": chunkBase + 2 * 32,
     "memory end-4": end - 4, "memory end": end, "2^31": 2 ** 31, "0xfffffffc": 0xfffffffc, "0xffffffff": 0xffffffff,
-    "returned handle": returned, "copied header": copied, "below chunk base": chunkBase - 64,
+    "returned handle": returned, "copied header": copied, "below chunk base": (heap.u32(heap.hdr + L.H_PRE_LO) || chunkBase) - 64, // below the pre-chunk region too
     // cache-line aligned, in the last grown chunk with its header crossing the chunk's end
     "last chunk end-64": chunkBase + heap.u32(heap.hdr + L.H_NCHUNKS) * (1 << 20) - 64,
     "memory end-64": end - 64, "memory end+64": end + 64,

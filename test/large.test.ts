@@ -4,8 +4,9 @@
 // throughout (free runs coalesced, bins and counts right). Also: in-place growth and shrinking of a run,
 // and that every page comes back when everything is freed.
 import { describe, expect, it } from "vitest";
-import { FOOTPRINT_CATEGORIES, createAllocator, type Heap } from "../bindings/index.js";
+import { createAllocator, type Heap } from "../bindings/index.js";
 import { rng } from "./rng.js";
+import { expectSound } from "./sound.js";
 
 const PAGE = 4096;
 const CHUNK = 1 << 20;
@@ -34,11 +35,7 @@ function checkModel(heap: Heap, live: Map<number, Block>): void {
   let pages = 0;
   for (const b of live.values()) pages += pagesOf(heap, b.size);
   expect(heap.stats().largePages[0]).toBe(pages);
-  const v = heap.validate();
-  expect(v.ok, JSON.stringify(v)).toBe(true);
-  const f = heap.footprint();
-  expect(FOOTPRINT_CATEGORIES.reduce((s, c) => s + f[c], 0)).toBe(f.total);
-  expect(f.other).toBe(0);
+  expectSound(heap);
 }
 
 describe("large blocks against a model", () => {

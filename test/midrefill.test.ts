@@ -5,9 +5,10 @@
 // barnReplaceEmptySheaf), and refill / flush keep the slab lists and counters exact (node.ts
 // refillFromNode, freeToSlabs): after every workload the heap validates and each class's counters agree.
 import { describe, expect, it } from "vitest";
-import { FOOTPRINT_CATEGORIES, createAllocator, type Heap } from "../bindings/index.js";
+import { createAllocator, type Heap } from "../bindings/index.js";
 import { counters } from "../bindings/introspection.js";
 import { rng } from "./rng.js";
+import { expectSound } from "./sound.js";
 
 function classAddr(heap: Heap, size: number): number {
   const c = heap.core.walkCaches().find((x) => x.name === `kmalloc-${size}`);
@@ -17,12 +18,6 @@ function classAddr(heap: Heap, size: number): number {
 
 function stats(heap: Heap, addr: number) {
   return counters(heap.core, addr).sum;
-}
-
-function expectSound(heap: Heap): void {
-  expect(heap.validate().ok).toBe(true);
-  const f = heap.footprint();
-  expect(FOOTPRINT_CATEGORIES.reduce((s, c) => s + f[c], 0)).toBe(f.total);
 }
 
 // A heap whose kmalloc-4096 class is past its warm-up (arrays on, batch at half an array) and keeps

@@ -213,7 +213,7 @@ describe("a run of chunks is committed to its block's end", () => {
 
   it("the budget (maxBytes) counts a run's whole chunks, committed or not", async () => {
     const heap = await createAllocator({ reap: false, maxBytes: 4 * MiB, onOutOfMemory: "throw" });
-    const s = heap.malloc(100);                                  // chunk 0
+    const s = heap.malloc(70_000);                               // chunk 0 (more than the pre-chunk region holds)
     expect(heap.stats().chunks).toBe(1);
     // 3 MiB + 1: 4 chunks, its committed bytes would fit in the 4 MiB, its chunks do not
     expect(() => heap.malloc(3 * MiB + 1)).toThrow(OutOfMemoryError);

@@ -12,10 +12,10 @@ interface Lagging { buffer: SharedArrayBuffer; grow(n: number): number; grows0: 
 function lagBehind(heap: SharedHeap): Lagging {
   const core = (heap as unknown as { core: { memory: WebAssembly.Memory } }).core;
   const real = core.memory;
-  let seen = real.buffer as SharedArrayBuffer;
+  let seen = real.buffer as unknown as SharedArrayBuffer;
   const standIn: Lagging = {
     get buffer() { return seen; },
-    grow(n: number) { const r = real.grow(n); seen = real.buffer as SharedArrayBuffer; if (n === 0) standIn.grows0++; return r; },
+    grow(n: number) { const r = real.grow(n); seen = real.buffer as unknown as SharedArrayBuffer; if (n === 0) standIn.grows0++; return r; },
     grows0: 0,
   };
   Object.defineProperty(core, "memory", { value: standIn, configurable: true });
@@ -48,7 +48,7 @@ describe("shared heap: views over a lagging memory.buffer", () => {
     const core = (heap as unknown as { core: { memory: WebAssembly.Memory } }).core;
     const real = core.memory;
     real.grow(1);
-    const newer = real.buffer as SharedArrayBuffer;         // a new buffer over the same memory...
+    const newer = real.buffer as unknown as SharedArrayBuffer;         // a new buffer over the same memory...
     const size = 3 << 20;
     const p = heap.malloc(size);                            // ...which then grows past it
     expect(newer.byteLength).toBeLessThan(p + size);
@@ -56,7 +56,7 @@ describe("shared heap: views over a lagging memory.buffer", () => {
     let current = newer;
     let grows0 = 0;
     Object.defineProperty(core, "memory", {
-      value: { get buffer() { return current; }, grow(n: number) { const r = real.grow(n); current = real.buffer as SharedArrayBuffer; if (n === 0) grows0++; return r; } },
+      value: { get buffer() { return current; }, grow(n: number) { const r = real.grow(n); current = real.buffer as unknown as SharedArrayBuffer; if (n === 0) grows0++; return r; } },
       configurable: true,
     });
     const u8 = heap.u8;

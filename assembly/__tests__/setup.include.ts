@@ -7,8 +7,10 @@ import { PAGE_SIZE } from "../layout";
 
 export const SPEC_HEAP_BASE: usize = 32 << 20;
 
-export function freshHeap(nodes: u32 = 1, cpusPerNode: u32 = 1, maxBytes: u64 = 64 << 20): void {
-  const e = heapInit(SPEC_HEAP_BASE, nodes, cpusPerNode, maxBytes);
+// preRegion: with the pre-chunk medium region (layout.ts); without it by default, so the specs of a
+// node's medium heap see its home region made in a chunk (prechunk.spec.ts takes it).
+export function freshHeap(nodes: u32 = 1, cpusPerNode: u32 = 1, maxBytes: u64 = 64 << 20, preRegion: bool = false): void {
+  const e = heapInit(SPEC_HEAP_BASE, nodes, cpusPerNode, maxBytes, preRegion);
   assert(e == 0, "heapInit failed");
 }
 
