@@ -175,7 +175,7 @@ function chunkToRuns(n: usize, ch: usize, node: u32): void {
   changetype<NodeHdr>(n).freePages += USABLE_PAGES;
   const old = <usize>changetype<NodeHdr>(n).top;
   if (old != 0) runBin(n, old);
-  changetype<NodeHdr>(n).top = <u32>runMark(ch, META_PAGES, USABLE_PAGES, node);
+  runPut(n, ch, META_PAGES, USABLE_PAGES, node, true);
 }
 
 // A chunk for `node` (its usable descriptors zero): a free one of that node, else a freshly grown one.
@@ -244,33 +244,29 @@ function bestIn(n: usize, b: u32, pages: u32, align: usize): usize {
 
 // Allocate `pages` pages (1..USABLE_PAGES) aligned to `align` on node n. Node lock held. The first
 // descriptor (node set, every other field and every descriptor of the range zero) or 0.
-// The smallest bin that can hold the request first, the top run in its bin's place after that bin's list;
-// a run that would raise the high-water mark only when no bin has one that does not (the heap grows last).
+// The smallest bin that can hold the request first, then the top run; a run that would raise the
+// high-water mark only when no bin nor the top has one that does not (the heap grows last).
 function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
-  const bins = changetype<NodeHdr>(n).binMap;
-  const t = <usize>changetype<NodeHdr>(n).top;
-  const tbit = t != 0 ? <u32>1 << binOf(<u32>changetype<PageDesc>(t).objects) : 0;
-  let map = (bins | tbit) & ~((<u32>1 << binOf(pages)) - 1); // the first bin holds runs shorter than pages too
+  // bins from the request's own up (that first one holds runs shorter than pages too)
+  let map = changetype<NodeHdr>(n).binMap & ~((<u32>1 << binOf(pages)) - 1);
   let h: usize = 0;
   let wild: usize = 0;
   while (map != 0) {
-    const b = <u32>ctz(map);
-    if ((bins & (<u32>1 << b)) != 0) {
-      const c = bestIn(n, b, pages, align);
-      if (c != 0) {
-        if (!bestWild) { h = c; break; }
-        if (wild == 0) wild = c;
-      }
-    }
-    if (tbit == <u32>1 << b) {                           // the top run, after its bin's list
-      const s = fitIn(t, pages, align);
-      if (s != 0xffffffff) {
-        const end = pageAddr(t) + (<usize>(s - pageIndex(t) + pages) << PAGE_SHIFT);
-        if (end <= <usize>load<u32>(HEAP, H_HIGH_WATER)) { h = t; break; }
-        if (wild == 0) wild = t;
-      }
+    const c = bestIn(n, <u32>ctz(map), pages, align);
+    if (c != 0) {
+      if (!bestWild) { h = c; break; }
+      if (wild == 0) wild = c;
     }
     map &= map - 1;
+  }
+  const t = <usize>changetype<NodeHdr>(n).top;          // the top run after every bin (dlmalloc's top chunk)
+  if (h == 0 && t != 0) {
+    const s = fitIn(t, pages, align);
+    if (s != 0xffffffff) {
+      const end = pageAddr(t) + (<usize>(s - pageIndex(t) + pages) << PAGE_SHIFT);
+      if (end <= <usize>load<u32>(HEAP, H_HIGH_WATER)) h = t;
+      else if (wild == 0) wild = t;
+    }
   }
   if (h == 0 && changetype<NodeHdr>(n).nrFreeChunks == 0) h = wild; // a free chunk was used before
   if (h == 0) {
@@ -284,9 +280,7 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
   const ch = chunkHeaderOf(h);
   const p = pageIndex(h);
   const e = p + <u32>changetype<PageDesc>(h).objects;
-  const top = s + pages < e && h == <usize>changetype<NodeHdr>(n).top; // the top cut: its rest stays the top
-  if (top) zeroDesc(h);                                  // no bin touched, its last descriptor rewritten
-  else runTake(n, h);
+  const top = runTake(n, h);                             // the top cut: its rest stays the top (no bin)
   if (s + pages < e) runPut(n, ch, s + pages, e - s - pages, node, top);
   if (s > p) runPut(n, ch, p, s - p, node, false);        // below the aligned start
   changetype<ChunkHdr>(ch).freePages -= pages;
@@ -325,10 +319,7 @@ function freeLocked(n: usize, ch: usize, p: u32, len: u32, node: u32): void {
     const rd = descAt(ch, e);
     if (changetype<PageDesc>(rd).kind == K_FREE) {
       total += <u32>changetype<PageDesc>(rd).objects;
-      if (rd == <usize>changetype<NodeHdr>(n).top && chFree != USABLE_PAGES) {
-        zeroDesc(rd);                                    // the top grown downwards: no bin touched
-        top = true;
-      } else top = runTake(n, rd) || top;
+      top = runTake(n, rd) || top;                       // the top grown downwards: no bin touched
     }
   }
   if (chFree == USABLE_PAGES) {                          // the whole chunk: onto the free-chunk list
