@@ -1,7 +1,7 @@
 // page.spec.ts — the page allocator: exact runs, best fit by size bin, splitting and coalescing with both
 // neighbours, aligned runs for slabs, growing and shrinking in place, free-chunk release, runs of chunks,
 // extending up to a bound (only at the heap's top), exhaustion and absurd sizes.
-import { freshHeap } from "./setup.include";
+import { freshHeap, giveRun as give, takeRun } from "./setup.include";
 import {
   binOf, chunkHeaderOf, freePages, nodeAddr, pageAlloc, pageFree, pagesAlloc, pagesExtend, pagesExtendUpTo, pagesFree,
   pagesTrim, runAlloc, runFree,
@@ -14,22 +14,9 @@ import {
 } from "../layout";
 import { validate } from "../validate";
 
-// A raw run as the kmalloc layer would own it: K_LARGE head, K_TAIL tails (what validate expects).
+// A raw run as the kmalloc layer would own it (setup.include.ts).
 function take(node: u32, pages: u32, align: usize = PAGE_SIZE): usize {
-  const d = pagesAlloc(node, pages, align, true);
-  if (d == 0) return 0;
-  store<u8>(d, K_LARGE, D_KIND);
-  store<u16>(d, <u16>pages, D_OBJECTS);
-  store<u32>(d, 1, D_AUX);
-  for (let i: u32 = 1; i < pages; i++) {
-    store<u8>(d + i * DESC_SIZE, K_TAIL, D_KIND);
-    store<u32>(d + i * DESC_SIZE, <u32>d, D_AUX);
-  }
-  return d;
-}
-
-function give(d: usize): void {
-  pagesFree(d, <u32>load<u16>(d, D_OBJECTS), true);
+  return takeRun(node, pages, align);
 }
 
 // Free runs of node 0: on its bins, and its top run (on no bin).

@@ -1,35 +1,22 @@
 // pagetop.spec.ts — a node's top run (page.ts, NodeHdr.top: dlmalloc's top chunk): the free run a fresh
 // chunk becomes stays off the size bins, is cut from below and grown downwards in place with no bin
 // touched, is taken only when no bin holds a fit, goes on its bin when the node takes another chunk, and
-// leaves with its chunk when that chunk is wholly free; and random large runs against a page-by-page model,
-// with validate() clean after every step.
-import { freshHeap } from "./setup.include";
+// leaves with its chunk when that chunk is wholly free; and random large runs against a page-by-page model
+// (free pages after every step, validate() every fourth).
+import { freshHeap, giveRun as give, takeRun } from "./setup.include";
 import {
-  binOf, chunkHeaderOf, freePages, nodeAddr, pageAlloc, pageFree, pagesAlloc, pagesExtendUpTo, pagesFree,
+  binOf, chunkHeaderOf, freePages, nodeAddr, pageAlloc, pageFree, pagesExtendUpTo,
 } from "../page";
 import { CHUNK_BASE, nchunks, pageAddr } from "../arena";
 import {
-  D_AUX, D_KIND, D_NEXT, D_OBJECTS, DESC_SIZE, K_FREE, K_LARGE, K_NONE, K_TAIL, META_PAGES, N_BIN_MAP,
+  D_AUX, D_KIND, D_NEXT, D_OBJECTS, DESC_SIZE, K_FREE, K_NONE, K_TAIL, META_PAGES, N_BIN_MAP,
   N_FREE_LISTS, N_NR_FREE_CHUNKS, N_TOP, NR_PAGE_BINS, PAGE_SIZE, PAGES_PER_CHUNK, USABLE_PAGES,
 } from "../layout";
 import { validate } from "../validate";
 
-// A run as the kmalloc layer owns it (K_LARGE head, K_TAIL tails), as page.spec.ts takes them.
+// A run as the kmalloc layer owns it (setup.include.ts), on node 0.
 function take(pages: u32, align: usize = PAGE_SIZE): usize {
-  const d = pagesAlloc(0, pages, align, true);
-  if (d == 0) return 0;
-  store<u8>(d, K_LARGE, D_KIND);
-  store<u16>(d, <u16>pages, D_OBJECTS);
-  store<u32>(d, 1, D_AUX);
-  for (let i: u32 = 1; i < pages; i++) {
-    store<u8>(d + i * DESC_SIZE, K_TAIL, D_KIND);
-    store<u32>(d + i * DESC_SIZE, <u32>d, D_AUX);
-  }
-  return d;
-}
-
-function give(d: usize): void {
-  pagesFree(d, <u32>load<u16>(d, D_OBJECTS), true);
+  return takeRun(0, pages, align);
 }
 
 function top(): usize {
