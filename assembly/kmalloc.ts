@@ -14,7 +14,7 @@
 //   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
 //       └ kmallocSlow ─ a class with its cache (the usual miss): classWarm while its arrays are off ─
 //                     │   cacheAlloc (cpu.ts allocSlow)
-//                     ├ kmallocClass ─ fill tables (first call) ─ no cache yet, default set: a class ≤
+//                     ├ [kmallocClass ─ fill tables (first call)] ─ classAlloc ─ no cache yet, default set: a class ≤
 //                     │   KM_COLD_MAX is cold: lend (a medium block: mediumMalloc) while under its budgets;
 //                     │   a larger class: borrow (an object of the power-of-two lender class)
 //                     │   ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
@@ -446,7 +446,8 @@ function kmallocSlow(size: usize): usize {
     // (one index byte, one table word: no classFor / classCache calls); a class still warming up (arrays
     // off: every malloc of it comes here) first counts towards its arrays (classWarm). Size 0 reads
     // index[0] (the first class once filled, as kmalloc does); the medium slot goes to the medium heap;
-    // a class with no cache and unfilled tables read 0 and take kmallocClass.
+    // a class with no cache yet goes to classAlloc (a loan while it is cold); unfilled tables read 0
+    // and take kmallocClass.
     const k = classIndex(size);
     const off = readShared(kmTable() + KM_CACHES + (<usize>k << 2));
     if (off != 0) {
@@ -455,18 +456,23 @@ function kmallocSlow(size: usize): usize {
       return cacheAlloc(c);
     }
     if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
-    return kmallocClass(size);
+    return k != 0 ? classAlloc(k) : kmallocClass(size);
   }
   if (size <= MEDIUM_MAX && mediumOn()) return mediumMalloc(size);
   return largeAlloc(size, PAGE_SIZE);
 }
 
-// kmallocSlow's other cases up to KMALLOC_MAX: tables to fill, a class without a cache (lend, borrow, or
-// its cache created), and what a class read as cacheless meanwhile got (threads: a medium size, a cache).
+// kmallocSlow's case of unfilled tables (the first malloc): fill them, then the medium heap or class k.
 function kmallocClass(size: usize): usize {
   if (size == 0) size = 1;                 // malloc(0): a unique pointer, as glibc
   const k = classFor(size);
   if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
+  return classAlloc(k);
+}
+
+// An object of class k (tables filled) that had no cache when kmallocSlow looked: a loan (lend, borrow),
+// else its cache, created now, or what the class got meanwhile (threads: a cache).
+function classAlloc(k: u32): usize {
   if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
     const p = classSize(k) <= KM_COLD_MAX ? lend(k) : load<u32>(kmTable(), KM_LEND) != 0 ? borrow(k) : 0;
     if (p != 0) return p;

@@ -36,14 +36,18 @@
 //   mediumAlloc ─ lock ─ findFit (exact list, then the next non-empty larger list: the best, then lowest,
 //               │        of the first FIT_SCAN entries)
 //               │      └ none: growRegion (a region whose end borders a free page run: pagesExtendUpTo)
-//               └ takeBlock (split off the rest: insertFree)
+//               └ takeBlock (split off the rest: insertFree), or takeTail (a small block from the end of a free
+//                 block of the pre-chunk region: the rest stays first on its list, re-sized in place, when it
+//                 can: relink)
 //   mediumAddRegion ─ lock ─ findFit: a fit by now (threads) → pagesFree the new pages; else regionInit,
 //                   │        findFit (the new region's block)
 //                   └ takeBlock
-//   mediumFree ─ lock ─ checkIn (once) ─ releaseBlock ─ coalesce with the next and previous free blocks
+//   mediumFree ─ lock ─ checkIn (once) ─ releaseBlock ─ only the block before free, first on a list the
+//                                                │   merged block stays on: merged in place
+//                                                ├ else coalesce with the next and previous free blocks
 //                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
 //                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
-//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block, or extend the region
+//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink), or extend the region
 //   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary)
 //
 // Hostile pointers: a pointer is a live block start only when it is 16-aligned, its header lies inside its
@@ -226,6 +230,38 @@ function removeFree(c: usize, b: usize, size: u32): void {
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
 }
 
+// Can the free block b of `have` bytes, first on its list, stay there as a free block of `size` bytes
+// (the same list)? Then re-sizing or moving it in place leaves every list, map and link as removeFree +
+// linkFree would: the block linked again first on the same list.
+// (listOf(have) == listOf(size) without either: below MB_SMALL each list is one size, and two sizes that
+// differ never share it; above, a list is the sizes that agree from the top bit down to MB_SL_SHIFT bits
+// below it: (have ^ size) < 2^(fls(have) − MB_SL_SHIFT), which is also false when their top bits differ.)
+@inline function staysFirst(b: usize, have: u32, size: u32): bool {
+  return <u32>clz(have ^ size) > <u32>clz(have) + MB_SL_SHIFT && load<u32>(b, 12) == 0;
+}
+
+// The free block b of `have` bytes (on its list) becomes the free block nb (b itself, or a block over
+// part of it) of `size` bytes, whose next block has P already; a header of b's that nb does not cover is
+// the caller's. When it stays first on its list (staysFirst), nb takes b's place there; else b is removed
+// and nb linked.
+function relink(c: usize, b: usize, have: u32, nb: usize, size: u32): void {
+  if (!staysFirst(b, have, size)) {
+    removeFree(c, b, have);
+    linkFree(c, nb, size);
+    return;
+  }
+  const nx = load<u32>(b, 8);
+  setHeader(nb, size | MB_F_FREE);
+  store<u32>(nb + size - 4, size);                                 // footer
+  if (nb != b) {
+    store<u32>(nb, nx, 8);
+    store<u32>(nb, 0, 12);
+    store<u32>(headAt(c, listOf(size)), <u32>nb);
+    if (nx != 0) store<u32>(<usize>nx, <u32>nb, 12);
+  }
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size - have, MC_FREE_BYTES);
+}
+
 // A free block of at least `size` bytes: the best of the first FIT_SCAN entries of its own list, else
 // the first block of the next non-empty larger list (every block there is larger). 0 when none.
 function findFit(c: usize, size: u32): usize {
@@ -296,8 +332,7 @@ function takeBlock(c: usize, b: usize, size: u32): usize {
 // Hand out `size` bytes from the end of the free block b (on its list; at least MB_MIN bytes stay free).
 function takeTail(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  removeFree(c, b, have);
-  linkFree(c, b, have - size);                                // its P stays clear: the block before is live
+  relink(c, b, have, b, have - size);                         // its P stays clear: the block before is live
   const a = b + have - size;
   setHeader(a, size | MB_F_PREV_FREE);
   const nx = a + size;
@@ -602,13 +637,31 @@ export function mediumRange(p: usize, bytes: usize): bool {
 function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   const nx = b + size;
   const nw = hdrWord(nx);
-  if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0) {      // the next block is free
+  const nextFree = (nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0;
+  const prevFree = (hdrWord(b) & MB_F_PREV_FREE) != 0;
+  // Only the block before free (the free space a small block was cut from: takeTail), the next one live
+  // (R clear: not the sentinel, so not a region's last block, which may go back to page.ts), and the
+  // merged block on that block's list, first there: merged in place, the lists as the general path below
+  // leaves them (staysFirst).
+  if (prevFree && (nw & (MB_F_FREE | MB_F_RESERVED)) == 0) {
+    const ps = load<u32>(b - 4);
+    const pb = b - ps;
+    if (staysFirst(pb, ps, ps + size)) {
+      killHeader(b);
+      setHeader(pb, (ps + size) | MB_F_FREE);
+      store<u32>(nx - 4, ps + size);                               // footer
+      store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
+      store<u32>(nx, nw | MB_F_PREV_FREE);                         // flags only: the check stays
+      return;
+    }
+  }
+  if (nextFree) {                                                 // the next block is free
     const ns = nw & ~MB_FLAGS;
     removeFree(c, nx, ns);
     killHeader(nx);
     size += ns;
   }
-  if ((hdrWord(b) & MB_F_PREV_FREE) != 0) {                       // the block before is free
+  if (prevFree) {                                                 // the block before is free
     const ps = load<u32>(b - 4);
     const pb = b - ps;
     removeFree(c, pb, ps);
@@ -724,13 +777,14 @@ export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool
         growRegion(c, d, want - size)) nw = hdrWord(nx);
     const ns = nw & ~MB_FLAGS;
     if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0 && size + ns >= want) {
-      removeFree(c, nx, ns);
-      killHeader(nx);
       const total = size + ns;
       if (total - want >= MB_MIN) {
+        relink(c, nx, ns, b + want, total - want);              // the rest (the block after it has P)
+        killHeader(nx);
         setHeader(b, want | (w & MB_F_PREV_FREE));
-        insertFree(c, b + want, total - want);
       } else {
+        removeFree(c, nx, ns);
+        killHeader(nx);
         setHeader(b, total | (w & MB_F_PREV_FREE));
         const after = b + total;
         store<u32>(after, hdrWord(after) & ~MB_F_PREV_FREE);

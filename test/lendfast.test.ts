@@ -1,0 +1,168 @@
+// lendfast.test.ts — the chunkless heap's small loans after issue 11/12's "lendfast" change (medium.ts
+// staysFirst / relink; kmalloc.ts classAlloc): a free block that stays first on its own list
+// when a small block is cut from its end (takeTail), when the block before it grows into it (mediumResize)
+// or when the block after it is freed into it (releaseBlock, only the block before free) is re-sized or
+// moved in place, not unlinked and linked again.
+// Pinned down with exact call counts: build/debug.wasm (asc names its functions, and keeps removeFree,
+// linkFree and checkIn as functions) gets an exported counter per function, incremented on entry
+// (binaryen.js, as bench/profile-malloc.mjs counts calls). Around the counts: addresses as before (a loan
+// freed and taken again is the same block), validate() clean after every step of a random chunkless
+// workload, and double frees / frees of interiors keep their codes and change nothing.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import binaryen from "binaryen";
+import { describe, expect, it } from "vitest";
+
+const E_OK = 0, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
+const COUNTED = ["assembly/medium/removeFree", "assembly/medium/linkFree", "assembly/medium/checkIn"];
+
+type W = Record<string, (...a: number[]) => number>;
+type G = Record<string, WebAssembly.Global>;
+
+// binaryen.js's Function.setBody (present at run time; its typings put it on Module instances only)
+const setBody = (binaryen as unknown as { Function: { setBody(f: number, body: number): void } }).Function.setBody;
+
+// build/debug.wasm with an exported i32 counter "n:<name>" per COUNTED function, bumped on entry.
+function countedBytes(): Uint8Array {
+  const m = binaryen.readBinary(readFileSync(join(__dirname, "..", "build", "debug.wasm")));
+  m.setFeatures(binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.MutableGlobals |
+    binaryen.Features.SignExt | binaryen.Features.NontrappingFPToInt);
+  let found = 0;
+  for (let i = 0; i < m.getNumFunctions(); i++) {
+    const f = m.getFunctionByIndex(i);
+    const info = binaryen.getFunctionInfo(f);
+    if (info.module || !COUNTED.includes(info.name)) continue;
+    found++;
+    const g = `n$${i}`;
+    m.addGlobal(g, binaryen.i32, true, m.i32.const(0));
+    m.addGlobalExport(g, `n:${info.name}`);
+    const bump = m.global.set(g, m.i32.add(m.global.get(g, binaryen.i32), m.i32.const(1)));
+    setBody(f, m.block(null, [bump, info.body], info.results));
+  }
+  expect(found, "the counted functions are in build/debug.wasm").toBe(COUNTED.length);
+  expect(m.validate()).toBeTruthy();
+  const bytes = m.emitBinary();
+  m.dispose();
+  return bytes;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+async function heap(): Promise<{ w: W; count: () => Record<string, number>; nchunks: () => number }> {
+  compiled ??= new WebAssembly.Module(countedBytes() as Uint8Array<ArrayBuffer>);
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+  const instance = await WebAssembly.instantiate(compiled, { env: { memory, hook: () => 0 } });
+  const w = instance.exports as unknown as W;
+  const g = instance.exports as unknown as G;
+  expect(w.slab_init!(w.data_end!(), 1, 1, 0)).toBe(E_OK);
+  expect(w.pin_cpu!(0)).toBe(E_OK);
+  const count = () => Object.fromEntries(COUNTED.map((n) => [n.slice(n.lastIndexOf("/") + 1), g[`n:${n}`]!.value as number]));
+  // chunks grown so far (the heap header's H_NCHUNKS: layout offsets are exported as globals)
+  const nchunks = () => new DataView(memory.buffer).getUint32(w.heap_addr!() + (g.H_NCHUNKS!.value as number), true);
+  return { w, count, nchunks };
+}
+
+function delta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).map((k) => [k, b[k]! - a[k]!]));
+}
+
+describe("the chunkless heap's small loans (lendfast)", () => {
+  it("a loan cut from the free space's end and freed next to it relinks no list", async () => {
+    const { w, count, nchunks } = await heap();
+    const top = w.malloc!(16);                         // the region's last block: the loans below it are not
+    const first = w.malloc!(16);
+    expect(first).not.toBe(0);
+    expect(w.km_free!(first)).toBe(E_OK);
+    const before = count();
+    for (let i = 0; i < 300; i++) {                    // past KM_COLD_ALLOCS: still loans while chunkless
+      const p = w.malloc!(16);
+      expect(p).toBe(first);                           // the same block each time
+      expect(w.km_free!(p)).toBe(E_OK);
+    }
+    const d = delta(before, count());
+    expect(nchunks()).toBe(0);
+    expect(d.removeFree).toBe(0);                      // before lendfast: 2 per pair (cut, merge back)
+    expect(d.linkFree).toBe(0);                        // before lendfast: 2 per pair
+    expect(d.checkIn).toBe(300);                       // each free checks its block once
+    expect(w.heap_validate!()).toBe(0);
+    expect(w.km_free!(top)).toBe(E_OK);
+    expect(w.km_free!(first)).toBe(E_DOUBLE_FREE);
+    expect(w.heap_validate!()).toBe(0);
+  });
+
+  it("a loan cut from a merged hole's end leaves the hole on its list", async () => {
+    const { w, count, nchunks } = await heap();
+    // loans are cut from the end of the free space: later ones lie lower. [free][x][a][b][c]
+    const c = w.malloc!(16), b = w.malloc!(1024), a = w.malloc!(16), x = w.malloc!(16);
+    expect([x + 32, a + 32, b + 1040]).toEqual([a, b, c]);
+    expect(w.km_free!(b)).toBe(E_OK);                  // no free neighbour: b's 1040 bytes go on their list
+    expect(w.km_free!(a)).toBe(E_OK);                  // a + b: 1072 bytes, b's list still (1024..1087)
+    const before = count();
+    const p = w.malloc!(16);                           // the smallest fit: cut from that block's end
+    expect(p).toBe(a + 1040);
+    const d = delta(before, count());
+    expect(d.removeFree).toBe(0);                      // before lendfast: 1
+    expect(d.linkFree).toBe(0);                        // before lendfast: 1
+    expect(w.heap_validate!()).toBe(0);
+    for (const q of [p, c, x]) expect(w.km_free!(q)).toBe(E_OK);
+    expect(w.km_free!(a)).toBe(E_DOUBLE_FREE);         // absorbed (dead header)
+    expect(w.km_free!(b)).toBe(E_DOUBLE_FREE);
+    expect(w.heap_validate!()).toBe(0);
+    expect(nchunks()).toBe(0);
+  });
+
+  it("a medium block grown in place into the free space after it moves that free block in place", async () => {
+    const { w, count, nchunks } = await heap();
+    const keep = w.malloc!(16);                        // a loan at the free space's end
+    let m = w.malloc!(9977);                           // a medium block at its start (realloc2-bal's)
+    const before = count();
+    for (let i = 1; i <= 10; i++) {
+      const q = w.km_realloc!(m, 9977 + 16 * i);       // 16 bytes more each time: from the free block after it
+      expect(q).toBe(m);
+      m = q;
+    }
+    const d = delta(before, count());
+    // the free block after it shrinks by 16 bytes a step; its list holds ≥ 512 sizes here, so it changes
+    // list at most once in 10 steps (before lendfast: 10 removeFree and 10 linkFree)
+    expect(d.removeFree).toBeLessThanOrEqual(1);
+    expect(d.linkFree).toBeLessThanOrEqual(1);
+    expect(d.checkIn).toBe(10);                        // classify's, once per realloc
+    expect(w.heap_validate!()).toBe(0);
+    expect(w.km_free!(m)).toBe(E_OK);
+    expect(w.km_free!(m)).toBe(E_DOUBLE_FREE);
+    expect(w.km_free!(keep + 16)).toBe(E_NOT_OBJECT);
+    expect(w.km_realloc!(m, 100)).toBe(0);
+    expect(w.last_error!()).toBe(E_DOUBLE_FREE);
+    expect(w.km_free!(keep)).toBe(E_OK);
+    expect(w.heap_validate!()).toBe(0);
+    expect(nchunks()).toBe(0);
+  });
+
+  it("a random chunkless workload of loans, medium blocks and reallocs keeps validate() clean", async () => {
+    const { w, nchunks } = await heap();
+    let seed = 12345;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+    const live: number[] = [];
+    for (let i = 0; i < 3000 && nchunks() === 0; i++) {
+      const r = rnd(10);
+      if (r < 5 || live.length === 0) {
+        const size = rnd(4) === 0 ? 1 + rnd(6000) : 1 + rnd(200);
+        const p = w.malloc!(size);
+        expect(p).not.toBe(0);
+        live.push(p);
+      } else if (r < 8) {
+        const p = live.splice(rnd(live.length), 1)[0]!;
+        expect(w.km_free!(p)).toBe(E_OK);
+        expect(w.km_free!(p)).toBe(E_DOUBLE_FREE);
+      } else {
+        const j = rnd(live.length);
+        const q = w.km_realloc!(live[j]!, 1 + rnd(3000));
+        expect(q).not.toBe(0);
+        live[j] = q;
+      }
+      expect(w.heap_validate!()).toBe(0);
+    }
+    for (const p of live) expect(w.km_free!(p)).toBe(E_OK);
+    expect(w.heap_validate!()).toBe(0);
+  });
+});
