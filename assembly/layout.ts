@@ -277,7 +277,9 @@ export const DB_QUAR_CACHE: u32 = 28;
 //                                Slot 0 is never used by a class: it stays 0 for ever.
 //   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
 //   +384  nclasses u32   +388 class set (KM_SET_*)   +392 lend u32 (1: the default set, chosen by the
-//                                first malloc: cold classes lend, kmalloc.ts lend)   +396 reserved
+//                                first malloc: cold classes lend, kmalloc.ts lend)
+//   +396  chunkless u32          blocks handed out from the pre-chunk region past the cold budgets while
+//                                no chunk is grown (kmalloc.ts chunklessLoan), up to KM_CHUNKLESS_MAX
 //   +400  index[KM_INDEX_LEN] u8 class of a request of n bytes (0 ≤ n ≤ KMALLOC_MAX) = index[(n+7) >> 3]
 //                                (index[0] = 1: malloc(0) gets the first class); 0 until the tables are
 //                                filled (→ slow path, which fills them)
@@ -294,6 +296,11 @@ export const KM_NCLASSES: u32 = KM_SIZES + KM_SLOTS * 2;
 export const KM_SET: u32 = KM_NCLASSES + 4;
 export const KM_INDEX: u32 = 400;
 export const KM_LEND: u32 = KM_SET + 4;
+export const KM_CHUNKLESS: u32 = KM_LEND + 4;
+// A chunkless heap (layout.ts "The pre-chunk region") serves a class past its cold budgets from the
+// region for this many blocks in all; then its classes get slabs as in any heap (chunk 0 grows): a short
+// program keeps its one-page footprint, a long-running one that keeps allocating gets the fast path.
+export const KM_CHUNKLESS_MAX: u32 = 16384;
 export const KM_COLD_LIVE: u32 = 1428;         // KM_INDEX + KM_INDEX_LEN, rounded up to 4
 export const KM_COLD_SIZES: u32 = 68;           // lent block sizes / MB_GRAIN: up to KM_COLD_MAX's block + 16
 export const KM_COLD_LENT: u32 = KM_COLD_LIVE + KM_COLD_SIZES;

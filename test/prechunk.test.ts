@@ -84,6 +84,42 @@ describe("the pre-chunk medium region", () => {
     expectSound(heap);
   });
 
+  it("serves blocks past the cold budgets for KM_CHUNKLESS_MAX of them, then its classes get slabs in chunk 0", async () => {
+    const heap = await createAllocator({ reap: false });
+    const L = heap.L;
+    const max = L.KM_CHUNKLESS_MAX!;
+    const count = () => heap.core.u32(heap.core.hdr + L.H_KMALLOC! + L.KM_CHUNKLESS!);
+    // a small class: its first KM_COLD_ALLOCS loans are cold loans, the rest count as chunkless blocks
+    for (let i = 0; i < L.KM_COLD_ALLOCS!; i++) heap.free(heap.malloc(48));
+    expect(count()).toBe(0);
+    // a class above KM_COLD_MAX counts from its first block
+    const m = heap.malloc(3000);
+    expect(inRegion(heap, m)).toBe(true);
+    expect(count()).toBe(1);
+    heap.free(m);
+    for (let i = 1; i < max; i++) {
+      const p = heap.malloc(48);
+      if (!inRegion(heap, p)) throw new Error(`block ${i} of ${max} left the region`);
+      heap.free(p);
+    }
+    expect(count()).toBe(max);
+    expect(nchunks(heap)).toBe(0);
+    expect(heap.slabinfo()).not.toMatch(/^kmalloc-/m);
+    // the next one: the class's cache, a slab in chunk 0 (memory grew), the region untouched
+    const mem = heap.memory.buffer.byteLength;
+    const p = heap.malloc(48);
+    expect(inRegion(heap, p)).toBe(false);
+    expect(nchunks(heap)).toBe(1);
+    expect(heap.memory.buffer.byteLength).toBeGreaterThan(mem);
+    expect(heap.slabinfo()).toMatch(/^kmalloc-48 /m);
+    const q = heap.malloc(3000);                                  // and the mid class: no region block
+    expect(inRegion(heap, q)).toBe(false);
+    expect(count()).toBe(max);
+    heap.free(p);
+    heap.free(q);
+    expectSound(heap);
+  });
+
   it("refuses bad pointers into it with typed errors and changes nothing", async () => {
     const heap = await createAllocator();
     const L = heap.L;
