@@ -319,10 +319,11 @@ export const MAX_LARGE_ALIGN: u32 = 1 << 16;    // largest alignment of a large 
                                                 // above CHUNK_BASE_ALIGN: kmalloc.ts largeAlloc)
 
 // ---- the node header: NodeHdr (page.ts), NODE_SIZE bytes per NUMA node in the heap header -------------
-//   0      4          8        12            16           20         24          28       32
-//   ├─lock─┼─freePages┼─nchunks┼─freeChunkHd─┼─nrFreeChunk┼─slabPages┼─largePages┼─binMap─┼─ tail ─┤
+//   0      4          8        12            16           20         24          28       32    36
+//   ├─lock─┼─freePages┼─nchunks┼─freeChunkHd─┼─nrFreeChunk┼─slabPages┼─largePages┼─binMap─┼─top─┼─ tail ─┤
 //   freePages   in free page runs and free chunks   freeChunkHead  the free-chunk list (ChunkHdr next/prev)
 //   binMap      bit b set ⇔ free list b is not empty
+//   top         the first descriptor of the node's top run (page.ts: a free run on no bin), or 0
 //   tail        freeList[NR_PAGE_BINS] (first descriptors of free page runs by size bin, doubly linked),
 //               then padding to NODE_SIZE (a cache-line multiple)
 export const N_LOCK: u32 = offsetof<NodeHdr>("lock");
@@ -333,6 +334,7 @@ export const N_NR_FREE_CHUNKS: u32 = offsetof<NodeHdr>("nrFreeChunks");
 export const N_SLAB_PAGES: u32 = offsetof<NodeHdr>("slabPages");
 export const N_LARGE_PAGES: u32 = offsetof<NodeHdr>("largePages");
 export const N_BIN_MAP: u32 = offsetof<NodeHdr>("binMap");
+export const N_TOP: u32 = offsetof<NodeHdr>("top");
 export const N_FREE_LISTS: u32 = offsetof<NodeHdr>();
 export const N_MEDIUM: u32 = N_FREE_LISTS + NR_PAGE_BINS * 4; // after the bins (in the padding): the address of
                                                 // the node's medium control block, 0 until its first region

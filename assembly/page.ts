@@ -2,8 +2,8 @@
 // size bins and coalesced with their free neighbours at once; whole free chunks; runs of chunks for huge
 // blocks.
 //
-// Owns: the node headers' page fields (NodeHdr: bin lists and bin map, free pages, free chunks), the chunk
-// headers (ChunkHdr), and the K_FREE / K_FREE_TAIL / K_NONE / K_META / K_RUN descriptor kinds
+// Owns: the node headers' page fields (NodeHdr: bin lists and bin map, top run, free pages, free chunks),
+// the chunk headers (ChunkHdr), and the K_FREE / K_FREE_TAIL / K_NONE / K_META / K_RUN descriptor kinds
 // (PageDesc.kind); all read through the classes of structs.ts.
 // Entry points: pagesAlloc(node, pages, align, large) → first descriptor, pagesFree(d, pages, large),
 // pagesExtend / pagesExtendUpTo / pagesTrim (grow or shrink a run in place: realloc of a large block, a
@@ -33,8 +33,15 @@
 // two free runs are never adjacent. Allocation takes a best fit among the first entries of the smallest
 // bin that can hold the request (the node's bin map finds the next non-empty bin in one ctz), and splits
 // off the rest; a run whose pages were never handed out (above the high-water mark: the top of the
-// heap, committed lazily) only when no bin has another, and a free chunk before it (dlmalloc's "top"). Aligned requests (slabs are naturally aligned; aligned_alloc) take the first aligned
-// start inside a run; the part below it goes back as its own run.
+// heap, committed lazily) only when no bin has another, and a free chunk before it. Aligned requests
+// (slabs are naturally aligned; aligned_alloc) take the first aligned start inside a run; the part below
+// it goes back as its own run.
+// The top run (NodeHdr.top, dlmalloc's top chunk): the run a chunk the node takes becomes is on no bin
+// (its first descriptor's links zero). It is looked at after every bin (a fit below the high-water mark
+// first, as for the bins), cut from below in place (its first descriptor moves up, its last one stays: no
+// bin touched) and stays the top with what is left; a range freed next to it merges into it in place and
+// is the top. It ends when it is used up, or its chunk is wholly free (the chunk goes on the free-chunk
+// list), or the node takes another chunk (it goes on its bin, the new chunk's run is the top).
 // When every usable page of a chunk is free again (chunk free pages == 254) its run leaves the bins and
 // the chunk goes on the node's free-chunk list (state CS_FREE), where any cache of that node, or a run of
 // chunks, can take it whole. (The state CS_BUDDY keeps its name: a chunk served by the page runs.)
@@ -42,7 +49,8 @@
 // Invariants (checked by validate):
 //   node.freePages = Σ length over its free runs + USABLE_PAGES × node.nrFreeChunks
 //   chunk.freePages = Σ length over the free runs inside that chunk
-//   a free run is on the list of bin binOf(length) of its node; binMap bit b ⇔ list b not empty
+//   a free run is on the list of bin binOf(length) of its node, or is its node's top run (on no list);
+//   binMap bit b ⇔ list b not empty
 //   no two free runs are adjacent (merging is eager)
 //   every descriptor inside a free run but its first and last, and of a free chunk, is K_NONE (zero)
 import {
@@ -96,40 +104,68 @@ import { lock, unlock } from "./sync";
   } else memory.fill(d, 0, <usize>count << DESC_SHIFT);
 }
 
+// Zero the one descriptor d.
+@inline function zeroDesc(d: usize): void {
+  store<u64>(d, 0); store<u64>(d, 0, 8); store<u64>(d, 0, 16); store<u64>(d, 0, 24);
+}
+
 // Index in its chunk of the page whose descriptor is d.
 @inline export function pageIndex(d: usize): u32 {
   return <u32>((d - chunkHeaderOf(d)) >> DESC_SHIFT);
 }
 
-// Make pages [p, p + len) of chunk ch (descriptors all zero) a free run on its bin. Node lock held.
-function runInsert(n: usize, ch: usize, p: u32, len: u32, node: u32): void {
+// Make pages [p, p + len) of chunk ch a free run on no bin: its first descriptor (returned) and its last.
+// Every other descriptor of the range is zero; the first may be a run's last one before (aux cleared),
+// the last a run's first one (every field it keeps is written).
+function runMark(ch: usize, p: u32, len: u32, node: u32): usize {
   const h = descAt(ch, p);
   changetype<PageDesc>(h).kind = K_FREE;
   changetype<PageDesc>(h).objects = <u16>len;
   changetype<PageDesc>(h).node = <u8>node;
+  changetype<PageDesc>(h).aux = 0;
   if (len > 1) {
     const t = descAt(ch, p + len - 1);
     changetype<PageDesc>(t).kind = K_FREE_TAIL;
     changetype<PageDesc>(t).node = <u8>node;
     changetype<PageDesc>(t).aux = <u32>h;
   }
-  const b = binOf(len);
+  return h;
+}
+
+// Put the free run whose first descriptor is h (on no bin) on its bin. Node lock held.
+function runBin(n: usize, h: usize): void {
+  const b = binOf(<u32>changetype<PageDesc>(h).objects);
   listPush(freeList(n, b), h);
   changetype<NodeHdr>(n).binMap |= <u32>1 << b;
 }
 
-// Take the free run whose first descriptor is h off its bin and zero its first and last descriptors.
-function runRemove(n: usize, h: usize): void {
-  const len = <u32>changetype<PageDesc>(h).objects;
-  const b = binOf(len);
-  const head = freeList(n, b);
-  listRemove(head, h);
-  if (load<u32>(head) == 0) changetype<NodeHdr>(n).binMap &= ~(<u32>1 << b);
-  if (len > 1) zeroDescs(h + ((<usize>len - 1) << DESC_SHIFT), 1);
-  zeroDescs(h, 1);
+// Make pages [p, p + len) of chunk ch (descriptors all zero) a free run: the node's top run when `top`,
+// else on its bin. Node lock held.
+function runPut(n: usize, ch: usize, p: u32, len: u32, node: u32, top: bool): void {
+  const h = runMark(ch, p, len, node);
+  if (top) changetype<NodeHdr>(n).top = <u32>h;
+  else runBin(n, h);
 }
 
-// Make a chunk (all of whose usable descriptors are zero) one free run of `node`. Node lock held.
+// Take the free run whose first descriptor is h off its bin, or off the top when it is the top run (true),
+// and zero its first and last descriptors. Node lock held.
+function runTake(n: usize, h: usize): bool {
+  const len = <u32>changetype<PageDesc>(h).objects;
+  const top = <usize>changetype<NodeHdr>(n).top == h;
+  if (top) changetype<NodeHdr>(n).top = 0;
+  else {
+    const b = binOf(len);
+    const head = freeList(n, b);
+    listRemove(head, h);
+    if (load<u32>(head) == 0) changetype<NodeHdr>(n).binMap &= ~(<u32>1 << b);
+  }
+  if (len > 1) zeroDesc(h + ((<usize>len - 1) << DESC_SHIFT));
+  zeroDesc(h);
+  return top;
+}
+
+// Make a chunk (all of whose usable descriptors are zero) one free run of `node`, the node's top run (the
+// top it had goes on its bin). Node lock held.
 function chunkToRuns(n: usize, ch: usize, node: u32): void {
   changetype<ChunkHdr>(ch).kind = K_META;
   changetype<ChunkHdr>(ch).state = CS_BUDDY;
@@ -137,7 +173,9 @@ function chunkToRuns(n: usize, ch: usize, node: u32): void {
   changetype<PageDesc>(ch + DESC_SIZE).kind = K_META;
   changetype<ChunkHdr>(ch).freePages = USABLE_PAGES;
   changetype<NodeHdr>(n).freePages += USABLE_PAGES;
-  runInsert(n, ch, META_PAGES, USABLE_PAGES, node);
+  const old = <usize>changetype<NodeHdr>(n).top;
+  if (old != 0) runBin(n, old);
+  runPut(n, ch, META_PAGES, USABLE_PAGES, node, true);
 }
 
 // A chunk for `node` (its usable descriptors zero): a free one of that node, else a freshly grown one.
@@ -206,41 +244,45 @@ function bestIn(n: usize, b: u32, pages: u32, align: usize): usize {
 
 // Allocate `pages` pages (1..USABLE_PAGES) aligned to `align` on node n. Node lock held. The first
 // descriptor (node set, every other field and every descriptor of the range zero) or 0.
-// The smallest bin that can hold the request first; a run that would raise the high-water mark only when
-// no bin has one that does not (dlmalloc's "top": the heap grows last).
+// The smallest bin that can hold the request first, then the top run; a run that would raise the
+// high-water mark only when no bin nor the top has one that does not (the heap grows last).
 function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
-  let b = binOf(pages);
-  let h: usize = 0;                                      // the first bin holds runs shorter than pages too
-  if ((changetype<NodeHdr>(n).binMap & (<u32>1 << b)) != 0) h = bestIn(n, b, pages, align);
+  // bins from the request's own up (that first one holds runs shorter than pages too)
+  let map = changetype<NodeHdr>(n).binMap & ~((<u32>1 << binOf(pages)) - 1);
+  let h: usize = 0;
   let wild: usize = 0;
-  if (h != 0 && bestWild) { wild = h; h = 0; }
-  if (h == 0) {
-    let map = changetype<NodeHdr>(n).binMap & ~((<u32>2 << b) - 1);
-    while (map != 0) {
-      b = <u32>ctz(map);
-      const c = bestIn(n, b, pages, align);
-      if (c != 0) {
-        if (!bestWild) { h = c; break; }
-        if (wild == 0) wild = c;
-      }
-      map &= map - 1;
+  while (map != 0) {
+    const c = bestIn(n, <u32>ctz(map), pages, align);
+    if (c != 0) {
+      if (!bestWild) { h = c; break; }
+      if (wild == 0) wild = c;
     }
-    if (h == 0 && changetype<NodeHdr>(n).nrFreeChunks == 0) h = wild; // a free chunk was used before
+    map &= map - 1;
   }
+  const t = <usize>changetype<NodeHdr>(n).top;          // the top run after every bin (dlmalloc's top chunk)
+  if (h == 0 && t != 0) {
+    const s = fitIn(t, pages, align);
+    if (s != 0xffffffff) {
+      const end = pageAddr(t) + (<usize>(s - pageIndex(t) + pages) << PAGE_SHIFT);
+      if (end <= <usize>load<u32>(HEAP, H_HIGH_WATER)) h = t;
+      else if (wild == 0) wild = t;
+    }
+  }
+  if (h == 0 && changetype<NodeHdr>(n).nrFreeChunks == 0) h = wild; // a free chunk was used before
   if (h == 0) {
     const ch = takeChunk(n, node);
     if (ch == 0) return 0;
     chunkToRuns(n, ch, node);
     h = descAt(ch, META_PAGES);
-    if (fitIn(h, pages, align) == 0xffffffff) return 0;  // an alignment no chunk can serve (caller's bound)
   }
+  const s = fitIn(h, pages, align);
+  if (s == 0xffffffff) return 0;                         // a fresh chunk: an alignment none can serve
   const ch = chunkHeaderOf(h);
   const p = pageIndex(h);
-  const len = <u32>changetype<PageDesc>(h).objects;
-  const s = fitIn(h, pages, align);
-  runRemove(n, h);
-  if (s > p) runInsert(n, ch, p, s - p, node);            // below the aligned start
-  if (s + pages < p + len) runInsert(n, ch, s + pages, p + len - s - pages, node);
+  const e = p + <u32>changetype<PageDesc>(h).objects;
+  const top = runTake(n, h);                             // the top cut: its rest stays the top (no bin)
+  if (s + pages < e) runPut(n, ch, s + pages, e - s - pages, node, top);
+  if (s > p) runPut(n, ch, p, s - p, node, false);        // below the aligned start
   changetype<ChunkHdr>(ch).freePages -= pages;
   changetype<NodeHdr>(n).freePages -= pages;
   const d = descAt(ch, s);
@@ -257,34 +299,35 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
 function freeLocked(n: usize, ch: usize, p: u32, len: u32, node: u32): void {
   let start = p;
   let total = len;
+  let top = false;                                       // merged with the top run: the result is the top
   if (p > META_PAGES) {
     const ld = descAt(ch, p - 1);
     const k = changetype<PageDesc>(ld).kind;
     const lh = k == K_FREE ? ld : k == K_FREE_TAIL ? <usize>changetype<PageDesc>(ld).aux : 0;
     if (lh != 0) {
       const ll = <u32>changetype<PageDesc>(lh).objects;
-      runRemove(n, lh);
+      top = runTake(n, lh);
       start -= ll;
       total += ll;
-    }
-  }
-  const e = p + len;
-  if (e < PAGES_PER_CHUNK) {
-    const rd = descAt(ch, e);
-    if (changetype<PageDesc>(rd).kind == K_FREE) {
-      total += <u32>changetype<PageDesc>(rd).objects;
-      runRemove(n, rd);
     }
   }
   const chFree = changetype<ChunkHdr>(ch).freePages + len;
   changetype<ChunkHdr>(ch).freePages = chFree;
   changetype<NodeHdr>(n).freePages += len;
+  const e = p + len;
+  if (e < PAGES_PER_CHUNK) {
+    const rd = descAt(ch, e);
+    if (changetype<PageDesc>(rd).kind == K_FREE) {
+      total += <u32>changetype<PageDesc>(rd).objects;
+      top = runTake(n, rd) || top;                       // the top grown downwards: no bin touched
+    }
+  }
   if (chFree == USABLE_PAGES) {                          // the whole chunk: onto the free-chunk list
     changetype<ChunkHdr>(ch).state = CS_FREE;
     changetype<ChunkHdr>(ch).discarded = 0;              // its pages were used since any discard
     listPush(n + N_FREE_CHUNK_HEAD, ch);
     changetype<NodeHdr>(n).nrFreeChunks += 1;
-  } else runInsert(n, ch, start, total, node);
+  } else runPut(n, ch, start, total, node, top);
 }
 
 // Allocate `pages` pages (1..USABLE_PAGES) on `node` (no fallback: the caller decides about other nodes),
@@ -341,8 +384,8 @@ export function pagesExtendUpTo(d: usize, had: u32, want: u32, most: u32, large:
     unlock(n + N_LOCK);
     return 0;
   }
-  runRemove(n, rd);
-  if (rl > extra) runInsert(n, ch, e + extra, rl - extra, node);
+  const top = runTake(n, rd);
+  if (rl > extra) runPut(n, ch, e + extra, rl - extra, node, top);
   changetype<ChunkHdr>(ch).freePages -= extra;
   changetype<NodeHdr>(n).freePages -= extra;
   if (large) changetype<NodeHdr>(n).largePages += extra;

@@ -58,6 +58,7 @@
   slabPages: u32;
   largePages: u32;
   binMap: u32;         // bit b set ⇔ freeList[b] is not empty
+  top: u32;            // page.ts: the top run (a free run on no bin, carved and merged in place), or 0
   // The address of the head of the free list of size bin `bin`.
   @inline freeListAt(bin: u32): usize {
     return changetype<usize>(this) + offsetof<NodeHdr>() + (<usize>bin << 2);

@@ -162,6 +162,10 @@ function checkNodeList(nn: u32): void {
         d = <usize>changetype<PageDesc>(d).next;
       }
     }
+    // The top run (page.ts: a free run on no bin; its run checked with its chunk's): counted when it is a
+    // free run's head, so a wrong one (or one on a list too, or another node's) shows as a wrong count below.
+    const t = <usize>changetype<NodeHdr>(n).top;
+    if (t != 0 && changetype<PageDesc>(t).kind == K_FREE) pages += <u32>changetype<PageDesc>(t).objects;
     let chunks: u32 = 0;
     let ch = <usize>changetype<NodeHdr>(n).freeChunkHead;
     while (ch != 0) {

@@ -1,7 +1,7 @@
 // page.spec.ts — the page allocator: exact runs, best fit by size bin, splitting and coalescing with both
 // neighbours, aligned runs for slabs, growing and shrinking in place, free-chunk release, runs of chunks,
 // extending up to a bound (only at the heap's top), exhaustion and absurd sizes.
-import { freshHeap } from "./setup.include";
+import { freshHeap, giveRun as give, takeRun } from "./setup.include";
 import {
   binOf, chunkHeaderOf, freePages, nodeAddr, pageAlloc, pageFree, pagesAlloc, pagesExtend, pagesExtendUpTo, pagesFree,
   pagesTrim, runAlloc, runFree,
@@ -9,32 +9,19 @@ import {
 import { CHUNK_BASE, HEAP, nchunks, pageOf, pageAddr } from "../arena";
 import {
   CH_STATE, CS_BUDDY, CS_FREE, D_AUX, D_KIND, D_OBJECTS, DESC_BYTES, DESC_SIZE, K_FREE, K_FREE_TAIL, K_LARGE,
-  K_NONE, K_RUN, K_TAIL, META_PAGES, N_BIN_MAP, N_FREE_LISTS, N_LARGE_PAGES, N_NR_FREE_CHUNKS, NR_PAGE_BINS,
+  K_NONE, K_RUN, K_TAIL, META_PAGES, N_BIN_MAP, N_FREE_LISTS, N_LARGE_PAGES, N_NR_FREE_CHUNKS, N_TOP, NR_PAGE_BINS,
   PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, H_GROW_FAILS, H_HIGH_WATER,
 } from "../layout";
 import { validate } from "../validate";
 
-// A raw run as the kmalloc layer would own it: K_LARGE head, K_TAIL tails (what validate expects).
+// A raw run as the kmalloc layer would own it (setup.include.ts).
 function take(node: u32, pages: u32, align: usize = PAGE_SIZE): usize {
-  const d = pagesAlloc(node, pages, align, true);
-  if (d == 0) return 0;
-  store<u8>(d, K_LARGE, D_KIND);
-  store<u16>(d, <u16>pages, D_OBJECTS);
-  store<u32>(d, 1, D_AUX);
-  for (let i: u32 = 1; i < pages; i++) {
-    store<u8>(d + i * DESC_SIZE, K_TAIL, D_KIND);
-    store<u32>(d + i * DESC_SIZE, <u32>d, D_AUX);
-  }
-  return d;
+  return takeRun(node, pages, align);
 }
 
-function give(d: usize): void {
-  pagesFree(d, <u32>load<u16>(d, D_OBJECTS), true);
-}
-
-// Free runs on node 0's lists: count and pages.
+// Free runs of node 0: on its bins, and its top run (on no bin).
 function freeRuns(): u32 {
-  let n: u32 = 0;
+  let n: u32 = load<u32>(nodeAddr(0), N_TOP) != 0 ? 1 : 0;
   for (let b: u32 = 0; b < NR_PAGE_BINS; b++) {
     let d = <usize>load<u32>(nodeAddr(0) + N_FREE_LISTS + (b << 2));
     while (d != 0) { n++; d = <usize>load<u32>(d, 4); }

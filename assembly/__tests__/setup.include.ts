@@ -1,9 +1,10 @@
-// setup.include.ts — shared by every spec: builds a heap far above as-pect's own bump allocations, and
-// takes a medium block as kmalloc does (a region from page.ts when the medium heap has no room).
+// setup.include.ts — shared by every spec: builds a heap far above as-pect's own bump allocations, takes
+// a medium block as kmalloc does (a region from page.ts when the medium heap has no room), and takes and
+// gives back a raw page run as a large block (page.spec.ts, pagetop.spec.ts).
 import { heapInit } from "../cache";
 import { mediumAddRegion, mediumAlloc, mediumRegionPages } from "../medium";
-import { pagesAlloc } from "../page";
-import { PAGE_SIZE } from "../layout";
+import { pagesAlloc, pagesFree } from "../page";
+import { D_AUX, D_KIND, D_OBJECTS, DESC_SIZE, K_LARGE, K_TAIL, PAGE_SIZE } from "../layout";
 
 export const SPEC_HEAP_BASE: usize = 32 << 20;
 
@@ -22,4 +23,24 @@ export function takeMedium(bytes: usize): usize {
   const d = pagesAlloc(0, pages, PAGE_SIZE, true);
   if (d == 0) return 0;
   return mediumAddRegion(0, d, pages, bytes);
+}
+
+// A raw run of `pages` pages on `node` as the kmalloc layer would own it: K_LARGE head, K_TAIL tails (what
+// validate expects). Its first descriptor, or 0.
+export function takeRun(node: u32, pages: u32, align: usize = PAGE_SIZE): usize {
+  const d = pagesAlloc(node, pages, align, true);
+  if (d == 0) return 0;
+  store<u8>(d, K_LARGE, D_KIND);
+  store<u16>(d, <u16>pages, D_OBJECTS);
+  store<u32>(d, 1, D_AUX);
+  for (let i: u32 = 1; i < pages; i++) {
+    store<u8>(d + i * DESC_SIZE, K_TAIL, D_KIND);
+    store<u32>(d + i * DESC_SIZE, <u32>d, D_AUX);
+  }
+  return d;
+}
+
+// Give back a run takeRun returned.
+export function giveRun(d: usize): void {
+  pagesFree(d, <u32>load<u16>(d, D_OBJECTS), true);
 }
