@@ -402,9 +402,10 @@ function growRegion(c: usize, d: usize, size: u32): bool {
     if (more > need + GROW_MORE) more = need + GROW_MORE;
     // (a free run ends in its chunk: pages + more stays within USABLE_PAGES)
     if (changetype<PageDesc>(rd).kind == K_FREE && more > need &&
-        end + (<usize>more << PAGE_SHIFT) <= <usize>load<u32>(HEAP, H_HIGH_WATER)) want = pages + more;
+        end + (<usize>more << PAGE_SHIFT) < <usize>load<u32>(HEAP, H_HIGH_WATER)) want = pages + more;
   }
-  let now = pagesExtendUpTo(d, pages, want, want > pages + need ? want : most, true);   // past want only at the top
+  // (below the high-water mark, as here, pagesExtendUpTo takes want exactly; past want only at the top)
+  let now = pagesExtendUpTo(d, pages, want, most, true);
   if (THREADED && now == 0 && want > pages + need) now = pagesExtendUpTo(d, pages, pages + need, most, true); // (the run changed)
   if (now == 0) return false;
   const extra = now - pages;
