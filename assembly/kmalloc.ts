@@ -20,7 +20,8 @@
 //                     │   ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
 //                     │   └ cacheAlloc (cpu.ts)
 //                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX) ─ mediumAlloc (medium.ts)
-//                     │        ├ no fit: a region (pagesAlloc / pagesAllocReclaiming) ─ mediumAddRegion
+//                     │        ├ no fit: mediumMallocMiss ─ a region (pagesAlloc / pagesAllocReclaiming) ─
+//                     │        │   mediumAddRegion; then the other nodes (mediumAllocWith, a region)
 //                     │        └ a small medium heap (MEDIUM_TIGHT_PAGES) and a page-tight size (8190): largeAlloc
 //                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
@@ -476,7 +477,8 @@ function kmallocSlow(size: usize): usize {
     if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
     return k != 0 ? classAlloc(k) : kmallocClass(size);
   }
-  if (size <= MEDIUM_MAX && mediumOn()) return mediumMalloc(size);
+  // (KM_LEND set: the default set's tables are filled and medium blocks are on; mediumOn only before that)
+  if (size <= MEDIUM_MAX && (load<u32>(kmTable(), KM_LEND) != 0 || mediumOn())) return mediumMalloc(size);
   return largeAlloc(size, PAGE_SIZE);
 }
 
@@ -533,11 +535,20 @@ function mediumMalloc(size: usize): usize {
   if ((<usize>pagesFor(size) << PAGE_SHIFT) <= <usize>mediumBlockSize(size) && mediumPages(currentNode) < MEDIUM_TIGHT_PAGES) {
     return largeAlloc(size, PAGE_SIZE);
   }
+  const p = mediumAlloc(currentNode, size);             // the usual case: a fit on this CPU's node
+  return p != 0 ? p : mediumMallocMiss(size);
+}
+
+// mediumMalloc when this CPU's node has no fit: a new region there, else the other nodes' heaps (their
+// fit, then a new region), in node order from this CPU's.
+function mediumMallocMiss(size: usize): usize {
   const nn = load<u32>(HEAP, H_NNODES);
   for (let k: u32 = 0; k < nn; k++) {
     const node = (currentNode + k) % nn;
-    const p = mediumAlloc(node, size);
-    if (p != 0) return p;
+    if (k != 0) {
+      const p = mediumAllocWith(node, size, 0);          // (mediumAlloc keeps a single, inlined caller)
+      if (p != 0) return p;
+    }
     const pages = mediumRegionPages(node, size);
     const d = blockPages(node, pages, PAGE_SIZE);
     if (d == 0) continue;
