@@ -370,12 +370,13 @@ function lend(k: u32): usize {
   // past KM_COLD_ALLOCS loans, a class still lends while the heap has no chunk: from the pre-chunk
   // region only (its free blocks: mediumAlloc on node 0 grows no region), so a small program's busy
   // small class takes no slab page of chunk 0 while the region has room (realloc2-bal: kmalloc-16)
-  let p: usize = 0;
-  if (lent < KM_COLD_ALLOCS) p = mediumMalloc(size);
-  else p = chunklessLoan(t, size);
+  let p: usize;
+  if (lent < KM_COLD_ALLOCS) {
+    p = mediumMalloc(size);
+    if (p != 0) coldAdd(t + KM_COLD_LENT + k, 1);
+  } else p = chunklessLoan(t, size);
   if (p == 0) return 0;
   coldAdd(t + KM_COLD_LIVE + ((mediumUsable(p) + MB_HDR) >> 4), 1);
-  if (lent < KM_COLD_ALLOCS) coldAdd(t + KM_COLD_LENT + k, 1);
   return p;
 }
 

@@ -360,6 +360,11 @@ function takeTail(c: usize, b: usize, size: u32): usize {
   return isPre(d) ? PRE_LO : pageAddr(d);
 }
 
+// Whole pages of the pre-chunk region (its descriptor's `objects`; 0 when there is none: PRE_LO = chunkBase).
+@inline function prePages(): u32 {
+  return <u32>((CHUNK_BASE - PRE_LO) >> PAGE_SHIFT);
+}
+
 // The end of the region at d (the pre-chunk region ends at chunkBase, maybe not on a page boundary of it).
 @inline function regionEnd(d: usize): usize {
   return isPre(d) ? CHUNK_BASE : pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
@@ -465,7 +470,7 @@ export function mediumRegionPages(node: u32, bytes: usize): u32 {
   const c = controlOf(node);
   if (c != 0) {
     // (the pre-chunk region's pages do not count: they are no region grown for this heap's size)
-    const pre = node == 0 && PRE_LO != CHUNK_BASE ? <u32>((CHUNK_BASE - PRE_LO) >> PAGE_SHIFT) : 0;
+    const pre = node == 0 ? prePages() : 0;
     let grown = (load<u32>(c, MC_PAGES) - pre) >> REGION_GROWTH_SHIFT;
     if (grown > REGION_GROWN_MAX) grown = REGION_GROWN_MAX;
     if (pages < grown) pages = grown;
@@ -483,7 +488,7 @@ export function mediumPreInit(from: usize): void {
   setPreRegion(lo);
   const d = lo - DESC_SIZE;
   changetype<PageDesc>(d).node = 0;
-  const c = regionInit(0, 0, d, <u32>((CHUNK_BASE - lo) >> PAGE_SHIFT));
+  const c = regionInit(0, 0, d, prePages());
   publish(nodeAddr(0) + N_MEDIUM, <u32>c);
 }
 
@@ -849,7 +854,7 @@ export function mediumValidate(node: u32): u32 {
         <u32>changetype<PageDesc>(d).node != node) { n = bad(n, d); break; }
     const pages = <u32>changetype<PageDesc>(d).objects;
     allPages += pages;
-    if (isPre(d) && pages != <u32>((CHUNK_BASE - PRE_LO) >> PAGE_SHIFT)) n = bad(n, d);
+    if (isPre(d) && pages != prePages()) n = bad(n, d);
     for (let t: u32 = 1; t < pages && !isPre(d); t++) {
       const td = d + (<usize>t << 5);
       if (changetype<PageDesc>(td).kind != K_MEDIUM_TAIL || <usize>changetype<PageDesc>(td).aux != d) n = bad(n, td);

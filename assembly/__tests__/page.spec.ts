@@ -3,12 +3,12 @@
 // extending up to a bound (only at the heap's top), exhaustion and absurd sizes.
 import { freshHeap, giveRun as give, takeRun } from "./setup.include";
 import {
-  binOf, chunkHeaderOf, freePages, nodeAddr, pageAlloc, pageFree, pagesAlloc, pagesExtend, pagesExtendUpTo, pagesFree,
+  binOf, chunkHeaderOf, freePages, nodeAddr, pageAlloc, pageFree, pagesAlloc, pagesExtend, pagesExtendUpTo,
   pagesTrim, runAlloc, runFree,
 } from "../page";
 import { CHUNK_BASE, HEAP, nchunks, pageOf, pageAddr } from "../arena";
 import {
-  CH_STATE, CS_BUDDY, CS_FREE, D_AUX, D_KIND, D_OBJECTS, DESC_BYTES, DESC_SIZE, K_FREE, K_FREE_TAIL, K_LARGE,
+  CH_STATE, CS_BUDDY, CS_FREE, D_AUX, D_KIND, D_OBJECTS, DESC_BYTES, DESC_SIZE, K_FREE, K_FREE_TAIL,
   K_NONE, K_RUN, K_TAIL, META_PAGES, N_BIN_MAP, N_FREE_LISTS, N_LARGE_PAGES, N_NR_FREE_CHUNKS, N_TOP, NR_PAGE_BINS,
   PAGE_SIZE, USABLE_PAGES, CHUNK_SIZE, H_GROW_FAILS, H_HIGH_WATER,
 } from "../layout";
