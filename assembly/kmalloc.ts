@@ -95,7 +95,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -741,10 +741,15 @@ export function krealloc(ptr: usize, size: usize): usize {
     if (e != E_OK) setError(e);
     return 0;
   }
-  const e = classify(ptr);
+  const e = classify(ptr, false);                    // a medium block: its region, its header read below
   if (e != E_OK) { setError(e); return 0; }
+  let usable: usize;
+  if (kKind == KIND_MEDIUM) {
+    const have = mediumLiveSize(kHead, ptr);           // its block size: a live block (else 0: why not)
+    if (have == 0) { setError(mediumCheckIn(kHead, ptr)); return 0; }
+    usable = <usize>(have - MB_HDR);
+  } else usable = usableOf(ptr);
   if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
-  const usable = usableOf(ptr);
   if (kKind == KIND_SLAB) {
     // In place while the class still fits and is not more than twice too big (then a smaller class).
     if (size <= usable && (size > (usable >> 1) || usable <= 16)) return ptr;
@@ -767,9 +772,15 @@ export function krealloc(ptr: usize, size: usize): usize {
     if (isLent(usable)) {
       // A lent block stays its class's size (lend): in place while it fits as a class object would.
       if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
-    } else if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResizeIn(kHead, ptr, size, true)) {
-      return ptr;            // in place while it stays a medium size: shrink by a split, grow into what follows
-    }                        // (classify checked the block: mediumResize need not check it again)
+    } else if (size > MEDIUM_LOW) {
+      // In place while it stays a medium size. Its block still holds it with less than a free block to
+      // spare: nothing changes, no lock (realloc2-bal: 2 steps in 3). Else mediumResizeIn: shrink by a
+      // split, grow into what follows (the header was checked above: it need not check it again).
+      const want = mediumBlockSize(size);
+      const have = <u32>usable + MB_HDR;
+      if (want <= have && have - want < MB_MIN) return ptr;
+      if ((size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResizeIn(kHead, ptr, size, true)) return ptr;
+    }
   } else {
     // a run: in place while its chunks hold it and more than half of them is used (runResize commits
     // the bytes it grows into; the engine refusing that falls through to a move, which fails too)

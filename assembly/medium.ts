@@ -596,25 +596,37 @@ export function mediumRegionAt(pd: usize): usize {
   return changetype<PageDesc>(d).kind == K_MEDIUM ? d : 0;
 }
 
-// Is ptr the start of a live block of the region at d? E_OK, E_DOUBLE_FREE (a free block's start or an
-// absorbed header), E_NOT_OURS (the control block, or an own block unless `own`; with `own`, any block
-// that is not one) or E_NOT_OBJECT. Reads only inside the region.
-function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
+// The size of the block at ptr in the region at d when ptr is the start of a live block there (an own
+// block when `own`, else a plain one), else 0 (checkIn then says why). checkIn's usual case in one branch:
+// 16-aligned, no F or R and O as asked, its own check word (one OR of the differences), in
+// [lo, end − MB_MIN] (one unsigned compare: below lo wraps), and MB_MIN ≤ size ≤ what the region holds
+// from b. Reads only inside the region (b lies in it or just before it: inside linear memory wherever ptr
+// points); changes nothing. Inlined into checkIn and into kmalloc.ts krealloc, which reads the header once.
+@inline export function mediumLiveSize(d: usize, ptr: usize, own: bool = false): u32 {
   let r: usize, end: usize;                                      // regionStart / regionEnd, one test
   if (isPre(d)) { r = PRE_LO; end = CHUNK_BASE; }
   else { r = pageAddr(d); end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT); }
   const lo = r + 2 * MB_HDR;
   const b = ptr - MB_HDR;
-  // (b lies in the region or just before it: a read inside linear memory wherever ptr points)
+  const w = hdrWord(b);
+  const size = w & ~MB_FLAGS;
+  const ok = (<u32>(ptr & (MB_GRAIN - 1)) | ((w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) ^ (own ? MB_F_OWN : 0)) |
+    (load<u32>(b, 4) ^ keyOf(b, size))) == 0;
+  return ok & (ptr - lo <= end - MB_MIN - lo) & (size - MB_MIN <= <u32>(end - MB_HDR - b) - MB_MIN) ? size : 0;
+}
+
+// Is ptr the start of a live block of the region at d? E_OK, E_DOUBLE_FREE (a free block's start or an
+// absorbed header), E_NOT_OURS (the control block, or an own block unless `own`; with `own`, any block
+// that is not one) or E_NOT_OBJECT. Reads only inside the region.
+function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
+  if (mediumLiveSize(d, ptr, own) != 0) return E_OK;             // the usual case
+  // anything else: the tests in their order, for its code
+  const end = regionEnd(d);
+  const lo = regionStart(d) + 2 * MB_HDR;
+  const b = ptr - MB_HDR;
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;
   const check = load<u32>(b, 4);
-  // the usual case first, one branch: 16-aligned, no F or R and O as asked, its own check word (one OR
-  // of the differences), in [lo, end − MB_MIN] (one unsigned compare: below lo wraps), and MB_MIN ≤ size ≤
-  // what the region holds from b; anything else takes the tests below, in their order, for its code
-  const ok = (<u32>(ptr & (MB_GRAIN - 1)) | ((w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) ^ (own ? MB_F_OWN : 0)) |
-    (check ^ keyOf(b, size))) == 0;
-  if (ok & (ptr - lo <= end - MB_MIN - lo) & (size - MB_MIN <= <u32>(end - MB_HDR - b) - MB_MIN)) return E_OK;
   if ((ptr & (MB_GRAIN - 1)) != 0 || ptr - lo > end - MB_MIN - lo) return E_NOT_OBJECT;
   if (size == 0) return (w & MB_F_FREE) != 0 && check == keyOf(b, 0) ? E_DOUBLE_FREE : E_NOT_OBJECT;
   if (size < MB_MIN || size > <u32>(end - MB_HDR - b) || check != keyOf(b, size)) return E_NOT_OBJECT;
