@@ -733,22 +733,54 @@ export function kcalloc(n: usize, size: usize): usize {
 // realloc(ptr, size). ptr = 0: malloc. size = 0: free, and 0 is returned (C17 leaves this to the
 // implementation; glibc does the same). A bad ptr: 0 with its error code set, nothing changed. Out of
 // memory: 0 with E_NOMEM, ptr still valid. The error code (E_OK after a size-0 free) tells them apart.
+// Kept small (the medium blocks' in-place cases here, the rest out of line: reallocEdge, reallocOther,
+// reallocMove): a medium block is classified once, its header read once (mediumLiveSize, which checks it),
+// and one that still fits its block answers with no lock and nothing written (realloc2-bal: 2 steps in 3;
+// bench/PROFILE.md "realloc in place").
 export function krealloc(ptr: usize, size: usize): usize {
   setError(E_OK);
-  if (ptr == 0) return kmalloc(size);
-  if (size == 0) {
-    const e = kfree(ptr);
-    if (e != E_OK) setError(e);
-    return 0;
+  if (ptr == 0 || size == 0) return reallocEdge(ptr, size);
+  // its medium region d: the pre-chunk region (a small heap's home) holds medium blocks only, so a pointer
+  // there needs no descriptor (classify finds the same); else classify
+  let d: usize;
+  if (inPre(ptr)) d = PRE_LO - DESC_SIZE;
+  else {
+    const e = classify(ptr, false);                  // a medium block: its region, its header read below
+    if (e != E_OK) { setError(e); return 0; }
+    if (kKind != KIND_MEDIUM) return reallocOther(ptr, size);
+    d = kHead;
   }
-  const e = classify(ptr, false);                    // a medium block: its region, its header read below
-  if (e != E_OK) { setError(e); return 0; }
-  let usable: usize;
-  if (kKind == KIND_MEDIUM) {
-    const have = mediumLiveSize(kHead, ptr);           // its block size: a live block (else 0: why not)
-    if (have == 0) { setError(mediumCheckIn(kHead, ptr)); return 0; }
-    usable = <usize>(have - MB_HDR);
-  } else usable = usableOf(ptr);
+  const have = mediumLiveSize(d, ptr);               // its block size: a live block (else 0: why not)
+  if (have == 0) { setError(mediumCheckIn(d, ptr)); return 0; }
+  if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
+  const usable = <usize>(have - MB_HDR);
+  if (isLent(usable)) {
+    // A lent block stays its class's size (lend): in place while it fits as a class object would.
+    if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
+  } else if (size > MEDIUM_LOW) {
+    // In place while it stays a medium size. Its block still holds it with less than a free block to
+    // spare: nothing changes. Else mediumResizeIn: shrink by a split, grow into what follows (the header
+    // was checked above: it need not check it again).
+    const want = mediumBlockSize(size);
+    if (want <= have && have - want < MB_MIN) return ptr;
+    if ((size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResizeIn(d, ptr, size, true)) return ptr;
+  }
+  kKind = KIND_MEDIUM;                               // (the pre-chunk region's block: as classify says)
+  kHead = d;
+  return reallocMove(ptr, size, usable);
+}
+
+// krealloc with ptr = 0 (malloc) or size = 0 (free).
+function reallocEdge(ptr: usize, size: usize): usize {
+  if (ptr == 0) return kmalloc(size);
+  const e = kfree(ptr);
+  if (e != E_OK) setError(e);
+  return 0;
+}
+
+// krealloc of a live block classify() found that is not a medium block: a class object, a large block, a run.
+function reallocOther(ptr: usize, size: usize): usize {
+  const usable = usableOf(ptr);
   if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
   if (kKind == KIND_SLAB) {
     // In place while the class still fits and is not more than twice too big (then a smaller class).
@@ -768,25 +800,18 @@ export function krealloc(ptr: usize, size: usize): usize {
       }
       if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
-  } else if (kKind == KIND_MEDIUM) {
-    if (isLent(usable)) {
-      // A lent block stays its class's size (lend): in place while it fits as a class object would.
-      if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
-    } else if (size > MEDIUM_LOW) {
-      // In place while it stays a medium size. Its block still holds it with less than a free block to
-      // spare: nothing changes, no lock (realloc2-bal: 2 steps in 3). Else mediumResizeIn: shrink by a
-      // split, grow into what follows (the header was checked above: it need not check it again).
-      const want = mediumBlockSize(size);
-      const have = <u32>usable + MB_HDR;
-      if (want <= have && have - want < MB_MIN) return ptr;
-      if ((size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResizeIn(kHead, ptr, size, true)) return ptr;
-    }
   } else {
     // a run: in place while its chunks hold it and more than half of them is used (runResize commits
     // the bytes it grows into; the engine refusing that falls through to a move, which fails too)
     const cap = runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
     if (size <= cap && size > (cap >> 1) && runResize(kHead, ptr, size)) return ptr;
   }
+  return reallocMove(ptr, size, usable);
+}
+
+// krealloc's move: a new block, the live bytes copied, the old block freed (kKind / kHead: the old block,
+// of `usable` bytes, as classify() found it). 0 with E_NOMEM when no memory (ptr unchanged).
+function reallocMove(ptr: usize, size: usize, usable: usize): usize {
   // A class object that outgrows its class moves to a class at least REALLOC_GROWTH larger: a block
   // grown step by step (the usual realloc pattern) then moves O(log) times, not once per class.
   let want = size;
