@@ -30,13 +30,17 @@
 //       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
 //                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
 //                                    largeFree; run → runFree; else an error code
-//   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
-//                       ├ a class object or a loan grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
-//                       ├ a large block grows: in place when a free run follows it (pagesExtend)
-//                       ├ a medium block: mediumResizeIn (split, or grow into what follows it) up to
-//                       │   MEDIUM_REALLOC_MAX; moved past it to a page run (largeAlloc)
-//                       ├ a run: in place within its chunks (runResize: commits what it grows into)
-//                       └ otherwise: kmalloc, copy the live bytes, kfree
+//   krealloc ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
+//            ├ a medium block (its region: the pre-chunk region's at once, else classify; its header read and
+//            │   checked once: mediumLiveSize) ─ still fits its block: in place, no lock, nothing written
+//            │   ├ else mediumResizeIn (split, or grow into what follows it) up to MEDIUM_REALLOC_MAX
+//            │   └ a loan grows, or past MEDIUM_REALLOC_MAX: reallocMove (to a page run: largeAlloc)
+//            └ classify, anything else: reallocOther ─ fits the block: in place (a large block gives back
+//                │   or keeps pages: pagesTrim)
+//                ├ a large block grows: in place when a free run follows it (pagesExtend)
+//                ├ a run: in place within its chunks (runResize: commits what it grows into)
+//                └ reallocMove ─ a class object or a loan grows: to a class ≥ 25% larger
+//                                (REALLOC_GROWTH_SHIFT); kmalloc, copy the live bytes, kfree
 //
 // Size classes (the class set is chosen once, before the first allocation):
 //   KM_SET_KERNEL: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k (the kernel's kmalloc caches)

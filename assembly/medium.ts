@@ -10,7 +10,8 @@
 //       the caller takes a region with its own growth policy and calls mediumAddRegion)
 //   mediumAddRegion(node, d, pages, bytes) → user pointer of a `bytes` block in the new region at d (threads:
 //       or, when a block fits by now, that block, and the pages go back)
-//   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps)
+//   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps);
+//       mediumLiveSize(d, ptr) → its usual case inlined (the block's size, or 0), kmalloc.ts krealloc
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumRegionAt(pd) → the region of a page descriptor, and mediumCheckIn / mediumFreeIn / mediumResizeIn:
 //       the same three for a caller that has the region already (kmalloc.ts classify read the descriptor)
@@ -63,8 +64,10 @@
 // (MC_LOCK). Its rank is that of a cache-node lock (sync.ts rank 1: it lies outside the node structs):
 // held, it may take the node page lock (page.ts, rank 2) and the grow lock (rank 3), never the reverse;
 // it is never held across a host call. Creating a node's control block (its first region) takes the heap
-// lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify, for realloc
-// and usable size) only read one header inside the region's pages; mediumFree and mediumResize check under
+// lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify for usable size,
+// mediumLiveSize for realloc) only read one header inside the region's pages; a realloc that keeps its block
+// answers from that read with no lock and writes nothing (a live block's size changes only by its owner's
+// realloc or free; the neighbours' frees write only its P flag); mediumFree and mediumResize check under
 // the lock (free: once, kfreeSlow classifies a medium page without its header), and in the threaded build first make
 // sure the region is still the one found before the lock. The lock they take is named by the region's node
 // byte (regionControl), not by its aux, and a tail's aux is followed only within its chunk's descriptors
@@ -793,7 +796,9 @@ export function mediumResize(ptr: usize, bytes: usize, checked: bool = false): b
   return d != 0 && mediumResizeIn(d, ptr, bytes, checked);
 }
 
-// mediumResize for a pointer whose region (first descriptor d, from mediumRegionAt) is known: krealloc.
+// mediumResize for a pointer whose region (first descriptor d, from mediumRegionAt) is known: krealloc,
+// which answers a block that keeps its size itself (mediumLiveSize read it) and calls this one to split
+// or grow it.
 export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool): bool {
   const c = regionControl(d);
   if (c == 0) return false;
