@@ -774,10 +774,11 @@ export function krealloc(ptr: usize, size: usize): usize {
   return reallocMove(ptr, size, usable);
 }
 
-// krealloc with ptr = 0 (malloc) or size = 0 (free).
+// krealloc with ptr = 0 (malloc) or size = 0 (free). (kmallocSlow and kfreeSlow serve every size and
+// pointer as kmalloc and kfree do, without another inlined copy of their fast paths: the bundle's budget.)
 function reallocEdge(ptr: usize, size: usize): usize {
-  if (ptr == 0) return kmalloc(size);
-  const e = kfree(ptr);
+  if (ptr == 0) return kmallocSlow(size);
+  const e = kfreeSlow(ptr);
   if (e != E_OK) setError(e);
   return 0;
 }
@@ -830,10 +831,10 @@ function reallocMove(ptr: usize, size: usize, usable: usize): usize {
   else if (kKind == KIND_RUN) live = <usize>load<u32>(kHead, CH_RUN_BYTES);
   // A medium block that must move to grow becomes a page run: a run grows in place into the free pages
   // after it (pagesExtend), so a block grown step by step stops moving (realloc-bal: 60% → 80%).
-  const q = kKind == KIND_MEDIUM && size > MEDIUM_REALLOC_MAX ? largeAlloc(want, PAGE_SIZE) : kmalloc(want);
+  const q = kKind == KIND_MEDIUM && size > MEDIUM_REALLOC_MAX ? largeAlloc(want, PAGE_SIZE) : kmallocSlow(want);
   if (q == 0) return 0;
   memory.copy(q, ptr, size < live ? size : live);
-  kfree(ptr);
+  kfreeSlow(ptr);                                    // (as reallocEdge: no inlined fast path)
   return q;
 }
 
