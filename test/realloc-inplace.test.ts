@@ -3,15 +3,13 @@
 // checkIn call), a pointer in the pre-chunk region needs no classify, and a block that still holds the new
 // size with less than a free block to spare answers at once: no mediumResizeIn, so no region lock and no
 // write. Only a step that outgrows the block (or shrinks it by a free block's worth) calls mediumResizeIn.
-// Pinned down with exact call counts: build/debug.wasm (asc keeps classify, checkIn and mediumResizeIn as
+// Pinned down with exact call counts (counted.ts): build/debug.wasm (asc keeps classify, checkIn and mediumResizeIn as
 // functions there) gets an exported counter per function, incremented on entry (binaryen.js, as
 // bench/profile-malloc.mjs counts calls). Around the counts: the block stays where it is, validate() is
 // clean, and a freed, interior or foreign pointer gets the code malloc_usable_size gives it, with nothing
 // changed.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import binaryen from "binaryen";
 import { describe, expect, it } from "vitest";
+import { countedBytes } from "./counted.js";
 
 const E_OK = 0, E_NOT_OURS = 2, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
 const COUNTED = ["assembly/kmalloc/classify", "assembly/medium/checkIn", "assembly/medium/mediumResizeIn"];
@@ -19,36 +17,10 @@ const COUNTED = ["assembly/kmalloc/classify", "assembly/medium/checkIn", "assemb
 type W = Record<string, (...a: number[]) => number>;
 type G = Record<string, WebAssembly.Global>;
 
-// binaryen.js's Function.setBody (present at run time; its typings put it on Module instances only)
-const setBody = (binaryen as unknown as { Function: { setBody(f: number, body: number): void } }).Function.setBody;
-
-// build/debug.wasm with an exported i32 counter "n:<name>" per COUNTED function, bumped on entry.
-function countedBytes(): Uint8Array {
-  const m = binaryen.readBinary(readFileSync(join(__dirname, "..", "build", "debug.wasm")));
-  m.setFeatures(binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.MutableGlobals |
-    binaryen.Features.SignExt | binaryen.Features.NontrappingFPToInt);
-  const names: string[] = [];
-  for (let i = 0; i < m.getNumFunctions(); i++) {
-    const f = m.getFunctionByIndex(i);
-    const info = binaryen.getFunctionInfo(f);
-    if (info.module || !COUNTED.includes(info.name)) continue;
-    names.push(info.name);
-    const g = `n$${i}`;
-    m.addGlobal(g, binaryen.i32, true, m.i32.const(0));
-    m.addGlobalExport(g, `n:${info.name}`);
-    setBody(f, m.block(null, [m.global.set(g, m.i32.add(m.global.get(g, binaryen.i32), m.i32.const(1))), info.body], info.results));
-  }
-  expect(names.sort(), "the counted functions are in build/debug.wasm").toEqual([...COUNTED].sort());
-  expect(m.validate()).toBeTruthy();
-  const bytes = m.emitBinary();
-  m.dispose();
-  return bytes;
-}
-
 let compiled: WebAssembly.Module | undefined;
 
 async function heap() {
-  compiled ??= new WebAssembly.Module(countedBytes() as Uint8Array<ArrayBuffer>);
+  compiled ??= new WebAssembly.Module(countedBytes(COUNTED) as Uint8Array<ArrayBuffer>);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
   const instance = await WebAssembly.instantiate(compiled, { env: { memory, hook: () => 0 } });
   const w = instance.exports as unknown as W;
