@@ -36,3 +36,24 @@ export function countedBytes(names: readonly string[]): Uint8Array {
   m.dispose();
   return bytes;
 }
+
+export type W = Record<string, (...a: number[]) => number>;
+export type G = Record<string, WebAssembly.Global>;
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/** A fresh heap (1 node, 1 CPU, pinned to CPU 0) on the counted build of `names`: its exports (w, g),
+ * its memory, and count(): each counter by the function's last name part. */
+export async function countedHeap(names: readonly string[]) {
+  const key = names.join(",");
+  let mod = compiled.get(key);
+  if (!mod) compiled.set(key, (mod = new WebAssembly.Module(countedBytes(names) as Uint8Array<ArrayBuffer>)));
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+  const instance = await WebAssembly.instantiate(mod, { env: { memory, hook: () => 0 } });
+  const w = instance.exports as unknown as W;
+  const g = instance.exports as unknown as G;
+  expect(w.slab_init!(w.data_end!(), 1, 1, 0)).toBe(0);
+  expect(w.pin_cpu!(0)).toBe(0);
+  const count = () => Object.fromEntries(names.map((n) => [n.slice(n.lastIndexOf("/") + 1), g[`n:${n}`]!.value as number]));
+  return { w, g, memory, count };
+}

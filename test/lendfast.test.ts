@@ -9,25 +9,13 @@
 // freed and taken again is the same block), validate() clean after every step of a random chunkless
 // workload, and double frees / frees of interiors keep their codes and change nothing.
 import { describe, expect, it } from "vitest";
-import { countedBytes } from "./counted.js";
+import { countedHeap, type W } from "./counted.js";
 
 const E_OK = 0, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
 const COUNTED = ["assembly/medium/removeFree", "assembly/medium/linkFree", "assembly/medium/checkIn"];
 
-type W = Record<string, (...a: number[]) => number>;
-type G = Record<string, WebAssembly.Global>;
-
-let compiled: WebAssembly.Module | undefined;
-
 async function heap(): Promise<{ w: W; count: () => Record<string, number>; nchunks: () => number }> {
-  compiled ??= new WebAssembly.Module(countedBytes(COUNTED) as Uint8Array<ArrayBuffer>);
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const instance = await WebAssembly.instantiate(compiled, { env: { memory, hook: () => 0 } });
-  const w = instance.exports as unknown as W;
-  const g = instance.exports as unknown as G;
-  expect(w.slab_init!(w.data_end!(), 1, 1, 0)).toBe(E_OK);
-  expect(w.pin_cpu!(0)).toBe(E_OK);
-  const count = () => Object.fromEntries(COUNTED.map((n) => [n.slice(n.lastIndexOf("/") + 1), g[`n:${n}`]!.value as number]));
+  const { w, g, memory, count } = await countedHeap(COUNTED);
   // chunks grown so far (the heap header's H_NCHUNKS: layout offsets are exported as globals)
   const nchunks = () => new DataView(memory.buffer).getUint32(w.heap_addr!() + (g.H_NCHUNKS!.value as number), true);
   return { w, count, nchunks };

@@ -9,25 +9,13 @@
 // clean, and a freed, interior or foreign pointer gets the code malloc_usable_size gives it, with nothing
 // changed.
 import { describe, expect, it } from "vitest";
-import { countedBytes } from "./counted.js";
+import { countedHeap, type W } from "./counted.js";
 
 const E_OK = 0, E_NOT_OURS = 2, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
 const COUNTED = ["assembly/kmalloc/classify", "assembly/medium/checkIn", "assembly/medium/mediumResizeIn"];
 
-type W = Record<string, (...a: number[]) => number>;
-type G = Record<string, WebAssembly.Global>;
-
-let compiled: WebAssembly.Module | undefined;
-
 async function heap() {
-  compiled ??= new WebAssembly.Module(countedBytes(COUNTED) as Uint8Array<ArrayBuffer>);
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const instance = await WebAssembly.instantiate(compiled, { env: { memory, hook: () => 0 } });
-  const w = instance.exports as unknown as W;
-  const g = instance.exports as unknown as G;
-  expect(w.slab_init!(w.data_end!(), 1, 1, 0)).toBe(E_OK);
-  expect(w.pin_cpu!(0)).toBe(E_OK);
-  const count = () => Object.fromEntries(COUNTED.map((n) => [n.slice(n.lastIndexOf("/") + 1), g[`n:${n}`]!.value as number]));
+  const { w, g, memory, count } = await countedHeap(COUNTED);
   const word = (off: number) => new DataView(memory.buffer).getUint32(w.heap_addr!() + off, true);
   const preLo = () => word(g.H_PRE_LO!.value as number);
   const chunkBase = () => word(g.H_CHUNK_BASE!.value as number);
