@@ -140,10 +140,13 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         continue;
       }
       if (d == 0) {
-        if (got != 0 && load<u32>(cache, C_KEEP_EMPTY) != 0) break; // a partial batch, not a new slab for it
+        // a partial batch of a malloc class takes no new slab: only a whole slab another class keeps
+        // empty beyond its min_partial (reuseKept: no pages, no growth) while the batch has room for it
+        const more = got != 0 && load<u32>(cache, C_KEEP_EMPTY) != 0;
+        if (more && (want - got < objects || !keptBeyond())) break;
         unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
         store<u32>(cache, load<u32>(cache, C_BUSY) + 1, C_BUSY); // a re-entrant destroy must wait
-        d = newSlab(cache, node);
+        d = more ? reuseKept(cache, node) : newSlab(cache, node);
         store<u32>(cache, load<u32>(cache, C_BUSY) - 1, C_BUSY);
         lockNode(cache, cn);
         if (d == 0) {
@@ -284,8 +287,8 @@ function newSlab(cache: usize, node: u32): usize {
     } else {
       const d = slabNew(cache, node, false);
       if (d != 0 || !slabNoPages) return d;
-      const k = takeKeptEmpty(cache, node);
-      if (k != 0) return slabReuse(cache, k);
+      const k = reuseKept(cache, node);      // slabNoPages still true when none was there
+      if (k != 0 || !slabNoPages) return k;
       releaseKeptEmpty();
     }
   }
@@ -313,6 +316,14 @@ export function keptHoldBegin(): bool {
 export function keptHoldEnd(got: bool): void {
   holdGrowth(false);
   if (!got) releaseKeptEmpty();
+}
+
+// Another cache's empty slab kept beyond 2 × min_partial on `node`, made a slab of `cache` (slab.ts
+// slabReuse); 0 when there is none (slabNoPages left as it was) or its constructor failed (false since
+// slabReuse). No lock held.
+function reuseKept(cache: usize, node: u32): usize {
+  const k = takeKeptEmpty(cache, node);
+  return k != 0 ? slabReuse(cache, k) : 0;
 }
 
 // Take one empty slab that another cache keeps beyond 2 × min_partial on `node`, of `cache`'s order, off
