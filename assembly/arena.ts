@@ -128,12 +128,6 @@ export function holdGrowth(on: bool): void {
   growHeld = on;
 }
 
-// Would commitTo(end) refuse because growth is held? page.ts asks before it cuts a run, so a held
-// request the memory cannot hold changes no list (the commit's own test stays: the engine may refuse).
-@inline export function growthRefused(end: usize): bool {
-  return growHeld && <u64>end > memoryEnd();
-}
-
 function ensureMemory(end: usize): bool {
   const pages = pagesToGrow(end, memory.size());
   if (pages == 0) return true;

@@ -60,7 +60,7 @@ import {
   PAGE_SIZE, WASM_PAGE_SHIFT,
 } from "./layout";
 import { ChunkHdr, NodeHdr, PageDesc } from "./structs";
-import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, commitTo, growChunks, growthRefused, nchunks, setChunkByte, pageAddr } from "./arena";
+import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, commitTo, growChunks, nchunks, setChunkByte, pageAddr } from "./arena";
 import { listPop, listPush, listRemove } from "./list";
 import { lock, unlock } from "./sync";
 
@@ -279,8 +279,9 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
   if (s == 0xffffffff) return 0;                         // a fresh chunk: an alignment none can serve
   const ch = chunkHeaderOf(h);
   const d = descAt(ch, s);
-  const end = pageAddr(d) + (<usize>pages << PAGE_SHIFT);
-  if (growthRefused(end)) return 0;                      // held growth (node.ts newSlab): no cut to undo
+  // the top chunk is committed lazily: first, so that a refusal (the engine's, or growth held: node.ts
+  // newSlab's first try) leaves every run as it was
+  if (!commitTo(pageAddr(d) + (<usize>pages << PAGE_SHIFT))) return 0;
   const p = pageIndex(h);
   const e = p + <u32>changetype<PageDesc>(h).objects;
   const top = runTake(n, h);                             // the top cut: its rest stays the top (no bin)
@@ -288,10 +289,6 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
   if (s > p) runPut(n, ch, p, s - p, node, false);        // below the aligned start
   changetype<ChunkHdr>(ch).freePages -= pages;
   changetype<NodeHdr>(n).freePages -= pages;
-  if (!commitTo(end)) {                                  // the top chunk is committed lazily
-    freeLocked(n, ch, s, pages, node);                   // the engine said no: put the pages back
-    return 0;
-  }
   changetype<PageDesc>(d).node = <u8>node;
   return d;
 }
