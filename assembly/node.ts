@@ -342,9 +342,7 @@ function takeKeptEmpty(cache: usize, node: u32): usize {
     lockNode(c, cn);
     if (changetype<CacheNode>(cn).nrEmpty > keep) {
       d = <usize>changetype<CacheNode>(cn).empty;
-      moveSlab(cn, d, L_NONE);
-      bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(c, C_OBJECTS));
-      stat(c, FREE_SLAB);
+      slabUnlisted(c, cn, d);
     }
     unlock(cn + CN_LOCK);
   }
@@ -389,12 +387,18 @@ function slabEmptied(cache: usize, cn: usize, d: usize): void {
 }
 
 // Slab d (inuse just fell to 0, on some list) goes back to the page allocator: the node keeps enough
-// empty slabs. cn lock held.
+// empty slabs (or it is discarded, reclaimed). cn lock held.
 function slabDropped(cache: usize, cn: usize, d: usize): void {
+  slabUnlisted(cache, cn, d);
+  slabDiscard(cache, d);
+}
+
+// Empty slab d leaves its list and the node's objects, counted as a freed slab of `cache`: it is going
+// back to the page allocator (slabDropped) or to another cache (takeKeptEmpty). cn lock held.
+function slabUnlisted(cache: usize, cn: usize, d: usize): void {
   moveSlab(cn, d, L_NONE);
   bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(cache, C_OBJECTS));
   stat(cache, FREE_SLAB);
-  slabDiscard(cache, d);
 }
 
 // Seam 2 — free a batch. Every entry of src is an allocated object of `cache` (checked by the caller).
@@ -466,11 +470,8 @@ export function discardEmpty(cache: usize, node: u32, keep: u32): u32 {
   lockNode(cache, cn);
   while (changetype<CacheNode>(cn).nrEmpty > keep) {
     const d = <usize>changetype<CacheNode>(cn).empty;
-    moveSlab(cn, d, L_NONE);
-    bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(cache, C_OBJECTS));
-    stat(cache, FREE_SLAB);
     pages += 1 << (<u32>changetype<PageDesc>(d).order);
-    slabDiscard(cache, d);
+    slabDropped(cache, cn, d);
   }
   unlock(cn + CN_LOCK);
   return pages;
@@ -486,18 +487,14 @@ export function discardEmpty(cache: usize, node: u32, keep: u32): u32 {
 // slab's). Takes and releases the object's cache-node lock.
 export function freeToSlabReleasing(cache: usize, p: usize): u32 {
   const cn = cnAddr(cache, nodeOf(p));
-  const objects = load<u32>(cache, C_OBJECTS);
   lockNode(cache, cn);
   const d = headOf(p);
   const inuse = slabPut(d, objectIndex(cache, d, p));
   let pages: u32 = 0;
   if (inuse == 0) {
-    moveSlab(cn, d, L_NONE);
-    bump(cn, CN_TOTAL_OBJECTS, -<i32>objects);
-    stat(cache, FREE_SLAB);
     pages = 1 << (<u32>changetype<PageDesc>(d).order);
-    slabDiscard(cache, d);
-  } else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
+    slabDropped(cache, cn, d);
+  } else if (inuse == load<u32>(cache, C_OBJECTS) - 1) moveSlab(cn, d, L_PARTIAL);
   unlock(cn + CN_LOCK);
   return pages;
 }
