@@ -6,7 +6,8 @@
 // Entry points — the narrow interface every front end uses:
 //   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
 //                                                    (malloc's default classes: a new slab only for an
-//                                                    empty batch)
+//                                                    empty batch; after that only whole slabs other
+//                                                    classes keep empty: reuseKept)
 //   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
 //   slabsReleased(cache, src, count)                 the same for objects whose free bits are already set
 //   freeToSlabReleasing(cache, p) → pages           free one object; an emptied slab goes back at once
@@ -116,7 +117,10 @@ export function moveSlab(cn: usize, d: usize, to: u8): void {
 // then a new slab from that node's pages). A malloc class of the default set (C_KEEP_EMPTY, kmalloc.ts:
 // slabs of as few as one object) makes a new slab only while nothing was taken: its batch never makes a
 // slab just to fill up, so its per-CPU arrays park no slab the heap had to make for them (a 4 KiB class
-// would make one page per object of the batch). Returns how many; 0 means the node is out of memory.
+// would make one page per object of the batch). Past that it still takes, whole, the empty slabs other
+// classes of its order keep beyond min_partial (reuseKept: no pages taken, nothing grows) while the batch
+// has room for all of a slab's objects: binary-bal's 512-byte blocks took the 448-byte blocks' freed slabs
+// one refill per slab (9 objects of a batch of 26). Returns how many; 0 means the node is out of memory.
 // The cache's geometry is read once per batch (slab.ts slabTakeWith), and each slab taken from moves
 // once, from its list's head straight to the list it belongs on now (moveFirst): a slab taken whole goes
 // to full, one left with free objects stays at the head of partial (an empty one taken from goes there).
@@ -246,10 +250,13 @@ export function takeFreeObject(cache: usize, d: usize, i: u32): void {
 // Empty slabs kept beyond 2 × min_partial (C_KEEP_EMPTY) must not make the heap take more memory (Wasm
 // memory only grows), so they go back to the page allocator before memory grows for a slab:
 //   newSlab ─ some kept? ─ memory grew since the last look (a large block took it)? ─ releaseKeptEmpty
-//           │            └ slabNew with growth held (arena.ts): the pages the heap has
+//           │            └ slabNew with growth held (arena.ts): the pages the heap has (page.ts refuses
+//           │              before it cuts any run when they would need memory to grow)
 //           │                 └ none: another class's kept empty slab of the same order, made ours
-//           │                   (takeKeptEmpty + slab.ts slabReuse: no page allocator) ─ none: release
+//           │                   (reuseKept: takeKeptEmpty + slab.ts slabReuse, no page allocator) ─ none:
+//           │                   release
 //           └ slabNew (may grow; a shortage runs pressure reclaim, which frees every empty slab)
+//   refillFromNode, a batch already begun ─ reuseKept only (never pages: see Seam 1)
 // Memory that does not grow keeps them (a program's steady state); reap trims them, shrink and pressure
 // free them (reclaim.ts).
 // Threads: the hint that some are kept lives in the heap (H_KEPT_BEYOND), so an instance that never kept
