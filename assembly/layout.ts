@@ -300,7 +300,9 @@ export const KM_CHUNKLESS: u32 = KM_LEND + 4;
 // A chunkless heap (layout.ts "The pre-chunk region") serves a class past its cold budgets from the
 // region for this many blocks in all; then its classes get slabs as in any heap (chunk 0 grows): a short
 // program keeps its one-page footprint, a long-running one that keeps allocating gets the fast path.
-export const KM_CHUNKLESS_MAX: u32 = 16384;
+// 8192 (was 16384; bench/PROFILE.md "Parked loans"): one replay of a public trace takes at most ~7 200
+// (coalescing-bal), and 4096 costs coalescing-bal and realloc2-bal a Wasm page each (util-peers).
+export const KM_CHUNKLESS_MAX: u32 = 8192;
 export const KM_COLD_LIVE: u32 = 1428;         // KM_INDEX + KM_INDEX_LEN, rounded up to 4
 export const KM_COLD_SIZES: u32 = 68;           // lent block sizes / MB_GRAIN: up to KM_COLD_MAX's block + 16
 export const KM_COLD_LENT: u32 = KM_COLD_LIVE + KM_COLD_SIZES;
