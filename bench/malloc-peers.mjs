@@ -9,7 +9,7 @@
 // (bench/c/build.mjs, as .ci/run installs clang); otherwise the benchmark names exactly what is missing and
 // stops (exit 2), unless --allow-missing, which runs without those peers and says so in the results.
 // Workloads: "mix" (a malloc/free mix, no payload work) and every trace of ../shared/traces replayed
-// with payload fill and checks. Each figure is the median of --runs runs, the peers interleaved run by run
+// with payload fill and checks. Each figure is the median of --runs runs, the peers back to back per workload
 // (so machine noise hits them alike); ratios are between peers of the same run set. The Wasm peers run
 // TurboFan-only (bench/wasm-run.mjs, wasmRunFlags: with V8's default tiering the replay loop never left
 // the baseline compiler; bench/PROFILE.md).
@@ -122,12 +122,18 @@ const mix = Object.fromEntries(peers.map((p) => [p.key, []]));
 const tput = Object.fromEntries(peers.map((p) => [p.key, Object.fromEntries(traceInfo.map((t) => [t.name, []]))]));
 const errors = [];
 const bar = progress("peers × (mix + traces)", runs);
+// Run r measures every workload once per peer, the peers back to back for each workload (their order
+// rotated run by run), so the samples a ratio compares are a second apart, not the length of a whole
+// peer's pass: the drift of this shared machine then hits both sides of a ratio alike.
 for (let r = 0; r < runs; r++) {
-  for (const peer of peers) {
+  const order = peers.map((_, i) => peers[(i + r) % peers.length]);
+  for (const peer of order) {
     const n = peer.key === "bump" ? Math.min(mixOps, 1_000_000) : mixOps;
     const m = /ns_per_op=([\d.]+)/.exec((run(peer, ["mix", String(n)])).text);
     mix[peer.key].push(Number(m[1]));
-    for (const t of traceInfo) {
+  }
+  for (const t of traceInfo) {
+    for (const peer of order) {
       const reps = peer.key === "bump" ? t.bumpReps : t.reps;
       const res = parseTraceLines((run(peer, ["traces", String(reps), t.file])).text)[t.name];
       if (!res) throw new Error(`${peer.name}: no result for ${t.name}`);
