@@ -21,13 +21,14 @@
 //       realloc and mediumRange like the control block, counted as internal bytes by the footprint walk
 //   mediumResize(ptr, bytes) → true when the block now holds `bytes` in place (shrunk by a split, or grown
 //       into the free block after it or into pages after its region)
+//   mediumUnparkAll() → node 0's parked blocks back to the free lists (reclaim.ts heapShrink)
 //   mediumPages(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
 //   regionOf(ptr) → the region's first descriptor
 //   mediumPreInit(from) → the pre-chunk region (layout.ts): node 0's home region in the gap in front of chunk
 //       0, in no chunk, with one descriptor of its own just before it (cache.ts heapInit, once)
 //   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
 //   the walk totals (footprint.ts)
-// Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, index.ts
+// Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, reclaim.ts (shrink), index.ts
 // (callerRange, knownCache), cache.ts and sheaf.ts (own blocks). Calls page.ts (pagesExtendUpTo / pagesTrim /
 // pagesFree: regions grow, shrink and go back),
 // arena.ts (pageOf / pageAddr), list.ts, sync.ts.
@@ -423,6 +424,15 @@ function parkFlush(c: usize): void {
     parkRelease(c, b);
     b = nx;
   }
+}
+
+// Give node 0's parked blocks back to its free lists (reclaim.ts heapShrink: a shrunk heap parks nothing).
+export function mediumUnparkAll(): void {
+  const c = controlOf(0);
+  if (c == 0) return;
+  lock(c + MC_LOCK);
+  if (load<u32>(c, MC_PARKED) != 0) parkFlush(c);
+  unlock(c + MC_LOCK);
 }
 
 // The parked block b (off the list) freed for real: merged with its free neighbours (releaseBlock).

@@ -96,7 +96,7 @@ describe("parked blocks of the pre-chunk region", () => {
     expect(d.park).toBe(300);                            // ... and every free parks
     expect(d.findFit).toBe(0);                           // before parking: one fit search per malloc
     expect(d.releaseBlock).toBe(0);                      // before parking: a merge per free
-    expect(d.linkFree + d.removeFree).toBe(0);
+    expect(d.linkFree! + d.removeFree!).toBe(0);
     expect(w.heap_validate!()).toBe(0);
   });
 
@@ -127,6 +127,10 @@ describe("parked blocks of the pre-chunk region", () => {
     expect(footprint(FP_PARKED)).toBe(0);
     expect(w.km_free!(p)).toBe(E_OK);
     expect(w.km_free!(keep)).toBe(E_OK);
+    expect(footprint(FP_PARKED)).toBe(2048 + 16 + 128);   // both parked (keep: class 112, a 128-byte block)
+    w.heap_shrink!();                                      // shrink gives parked blocks back (reclaim.ts)
+    expect(footprint(FP_PARKED)).toBe(0);
+    expect(w.km_free!(p)).toBe(E_DOUBLE_FREE);            // merged back: still freed
     expect(footprint(FP_OTHER)).toBe(0);
     expect(w.heap_validate!()).toBe(0);
   });
