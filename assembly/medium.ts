@@ -378,9 +378,9 @@ function park(c: usize, b: usize, size: u32): void {
   store<u32>(c, (w + 1) | parkBit(size), MC_PARKED);
 }
 
-// A parked block of exactly `size` bytes taken off the park list (live again, its flags cleared), or 0.
-// Lock held.
-function unpark(c: usize, size: u32): usize {
+// A parked block of exactly `size` bytes taken off the park list (live again: its flags cleared, then
+// `flags` set, counted in MC_BLOCKS): its user pointer, or 0. Lock held.
+function unpark(c: usize, size: u32, flags: u32): usize {
   const w = load<u32>(c, MC_PARKED);
   if ((w & parkBit(size)) == 0) return 0;
   let at = c + MC_PARK;                                          // the link that names b
@@ -388,9 +388,10 @@ function unpark(c: usize, size: u32): usize {
   while (b != 0) {
     if (sizeOf(b) == size) {
       store<u32>(at, load<u32>(b, 8));
-      store<u32>(b, hdrWord(b) & ~(MB_F_FREE | MB_F_RESERVED));
+      store<u32>(b, (hdrWord(b) & ~(MB_F_FREE | MB_F_RESERVED)) | flags);
       store<u32>(c, (w & 0xffff) == 1 ? 0 : w - 1, MC_PARKED);
-      return b;
+      store<u32>(c, load<u32>(c, MC_BLOCKS) + 1, MC_BLOCKS);
+      return b + MB_HDR;
     }
     at = b + 8;
     b = <usize>load<u32>(at);
@@ -602,12 +603,10 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
   const size = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
   if (load<u32>(c, MC_PARKED) != 0) {                            // (node 0 with a pre-chunk region only)
-    const q = unpark(c, size);
+    const q = unpark(c, size, flags);
     if (q != 0) {
-      store<u32>(c, load<u32>(c, MC_BLOCKS) + 1, MC_BLOCKS);
-      if (flags != 0) store<u32>(q, hdrWord(q) | flags);          // flags only: the check stays
       unlock(c + MC_LOCK);
-      return q + MB_HDR;
+      return q;
     }
   }
   let b = findFit(c, size);
@@ -1027,17 +1026,17 @@ export function mediumValidate(node: u32): u32 {
     }
   }
   if (listed != freeBlocks) n = bad(n, c + MC_HEADS);
-  // the park list: parked blocks of the pre-chunk region, each once, counted, each size in the filter
+  // the park list: parked blocks (the walk found them in the pre-chunk region), each once, counted, each
+  // size in the filter
   const pw = load<u32>(c, MC_PARKED);
   let b = <usize>load<u32>(c, MC_PARK);
   let onList: u32 = 0;
   while (b != 0 && onList <= parked) {
-    if (!inPre(b) || (hdrWord(b) & (MB_F_FREE | MB_F_RESERVED)) != (MB_F_FREE | MB_F_RESERVED) ||
-        (pw & parkBit(sizeOf(b))) == 0) { n = bad(n, b); break; }
+    if ((hdrWord(b) & (MB_F_FREE | MB_F_RESERVED)) != (MB_F_FREE | MB_F_RESERVED) || (pw & parkBit(sizeOf(b))) == 0) break;
     onList++;
     b = <usize>load<u32>(b, 8);
   }
-  if (onList != parked || (pw & 0xffff) != parked || parked > PARK_DEPTH || (parked == 0 && pw != 0)) n = bad(n, c + MC_PARK);
+  if (b != 0 || onList != parked || (pw & 0xffff) != parked || parked > PARK_DEPTH) n = bad(n, c + MC_PARK);
   return n;
 }
 
