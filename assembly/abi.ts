@@ -16,8 +16,7 @@ export {
 } from "./validate";
 export { DEFAULT_CAP } from "./cache";
 export { FP_SLOTS } from "./footprint";
-// The JS fast path (bindings/fastpath.ts) mirrors these: the counters it bumps, the free key, the checks
-// level (it mirrors HARDEN_ALL only, and checks the loaded module's HARDENING global at run time).
+// The fast-path counters, the free key and the checks level, for the TS layer's tests and tools.
 export { ALLOC_FASTPATH, FREE_FASTPATH, NR_STATS } from "./stats";
 export { FREE_KEY } from "./inuse";
 export { HARDEN_ALL } from "./harden";

@@ -1,8 +1,7 @@
 // micro.mjs — fast-path micro-benchmarks of the per-CPU front end (issue: per-CPU arrays).
 //
 //   1. an alloc+free pair called from JS        vs two empty Wasm calls          goal ≤ 1.5× (raw ABI),
-//      ≤ 1.0× (Cache API: alloc pops and free pushes the CPU's array in JS, every check made there:
-//      bindings/fastpath.ts; a hit makes no Wasm call)
+//      ≤ 1.0× (Cache API: one Wasm call each, cache_alloc / cache_free: bindings/cache.ts)
 //   2. bulk alloc+free, per object               vs one empty Wasm call           goal ≤ 0.5×
 //      (raw ABI on a staging buffer; Cache API returning a new array, and filling the caller's: allocBulk(n, into))
 //   3. an alloc+free pair inside Wasm            vs a toy LIFO pop/push in Wasm   goal ≤ 2×

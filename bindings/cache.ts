@@ -3,29 +3,27 @@
 //
 // Owns: Cache (one kmem_cache of the Wasm, by address) and Prefilled (a sheaf handed to the caller).
 // Entry points: Heap.createCache() makes a Cache (heap.ts); users call its methods.
-// Calls: fastpath.ts (the hit path in JS), core.ts (exports, views, hook errors, reports, staging
-// buffer), reclaim.ts (discardFree after shrink and reclaim), introspection.ts (stats), options.ts
+// Calls: core.ts (exports, hook errors, reports, staging buffer), reclaim.ts (discardFree after shrink and reclaim), introspection.ts (stats), options.ts
 // (tune), args.ts, errors.ts, generated/abi.ts. `heap` is only a back-reference for users (a type import
 // of heap.ts: no call goes up).
 // Invariants:
-//   - The fast path is alloc()/free(): one call each into fastpath.ts with the cache's FastCache (#fast;
-//     NEVER — both paths miss — for a careful cache or one fastpath.ts declines: in-use bits, odd
-//     alignment, a module with checks off), no test of their own in front (they stay small enough for
-//     V8 to inline into the caller's loop: fastpath.ts). A hit pops or pushes the CPU's main sheaf in JS,
-//     with every check of the Wasm fast path (free: a u32, ours, this cache, an object start, allocated
-//     in its slab, in a user's hands, this node, room). On a miss — empty or full sheaf, another node,
-//     any failed check, a stale view, a careful cache — #allocMiss / #freeMiss make the one Wasm call of
-//     before (cache_alloc / cache_free: the slow path, or the typed error with nothing changed; alloc
-//     has one result test, `p > 0`, the u32 conversion of a pointer above 2 GiB only below it), then
-//     re-take the views if memory grew (core.syncViews). A careful cache (destroyed, callbacks whose
-//     exceptions must be rethrown, the refcount protocol, debug) or a bad argument goes on from there
-//     to the #careful paths, all in Wasm.
+//   - The fast path is alloc()/free(): one test (#careful; free: and a u32 pointer) and one Wasm call,
+//     cache_alloc / cache_free, whose fast path pops or pushes the CPU's main sheaf with every check
+//     (free: ours, this cache, an object start, allocated, this node, room) and whose slow path or typed
+//     error (nothing changed) covers the rest; alloc has one result test, `p > 0` (the u32 conversion of
+//     a pointer above 2 GiB, and 0, only below it). In the single-threaded build the export checks a
+//     handle once and then compares it with the last one it accepted (assembly/index.ts lastUserCache):
+//     a loop on one cache pays one compare. A careful cache (destroyed, callbacks whose exceptions must
+//     be rethrown, the refcount protocol, debug) or a bad argument takes the #careful paths, all in Wasm.
+//     (Measured, bench/PROFILE.md "The Cache pair from JS": this pair costs 204 x86 instructions and
+//     3.3× two empty Wasm calls where the JS mirror of the Wasm fast path it replaced, fastpath.ts,
+//     took 441 and 3.9×: each checked typed-array access costs V8 a bounds and a detach test, more than
+//     the Wasm call it saved.)
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
-// Call tree: alloc → fastAlloc | #allocMiss → #allocCareful → #hookFailed, #oom | cache_alloc → #oom;
-//   free → fastFree | #freeMiss → #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed |
-//   cache_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
+// Call tree: alloc → cache_alloc | #allocFailed → #oom | #allocCareful → #hookFailed, #oom;
+//   free → cache_free → #freeFailed | #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
 //   (each call its own buffer), cache_alloc_bulk (one copy out, into a new array or the caller's) / freeBulk →
 //   (a plain array checked, then one .set into the staging area; a Uint32Array: #freeBulkChecked, one
 //   .set per chunk) → #freeStaged → cache_free_bulk;
@@ -44,7 +42,6 @@ import {
   type Tracks,
 } from "./errors.js";
 import { badPtr, countArg, indexArg, isU32, ptrArg, show } from "./args.js";
-import { MISS, NEVER, fastAlloc, fastFree, newFastCache, type FastCache } from "./fastpath.js";
 import { tuneOptions, type Destructor, type TuneOptions } from "./options.js";
 import { counters, slabCounts, totalObjects } from "./introspection.js";
 import type { CacheStats } from "./stats.js";
@@ -75,10 +72,6 @@ export class Cache implements CacheEntry {
   readonly #w: SlabExports;
   readonly #core: Core;
   readonly #reclaimer: Reclaimer;
-  /** The JS hit paths' view of this cache (fastpath.ts) while it is not careful, else NEVER (both paths
-   *  miss for it: alloc/free are then one call with no test of their own before it, and the miss
-   *  handlers #allocMiss / #freeMiss send a careful cache to its careful path). */
-  #fast: FastCache;
 
   /** @internal Made by Heap.createCache (registered with the core there). */
   constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor?: (ptr: number) => void, destructor?: Destructor) {
@@ -97,42 +90,29 @@ export class Cache implements CacheEntry {
     this.#careful =
       ctor !== undefined || destructor !== undefined || (core.u32(addr + L.C_FLAGS) & Flags.DEBUG_MASK) !== 0 || core.hooksArmed;
     this.#w = core.w;
-    this.#fast = (this.#careful ? undefined : newFastCache(core, addr)) ?? NEVER;
   }
 
   // ---- the fast path ---------------------------------------------------------------------------------
 
   /** Allocate one object on the current CPU. Returns its address (or 0 with onOutOfMemory 'null'). */
   alloc(): number {
-    const p = fastAlloc(this.#core, this.#fast);
-    return p !== MISS ? p : this.#allocMiss();
+    if (this.#careful) return this.#allocCareful();
+    const p = this.#w.cache_alloc(this.addr);
+    return p > 0 ? p : this.#allocFailed(p);
   }
 
   /** Free an object of this cache. Throws InvalidFreeError / DoubleFreeError and changes nothing when
    *  `ptr` is not an allocated object of this cache (InvalidArgumentError when it is not a pointer). */
   free(ptr: number): void {
-    if (!fastFree(this.#core, this.#fast, ptr)) this.#freeMiss(ptr);
-  }
-
-  // The JS hit path missed: the Wasm call (slow path, or a stale view the Wasm does not care about),
-  // then the views re-taken if memory grew (fastpath.ts reads them unchecked, and never asks itself).
-  // (A careful cache — fastAlloc missed for it: NEVER — takes #allocCareful.)
-  #allocMiss(): number {
-    if (this.#careful) return this.#allocCareful();
-    const p = this.#w.cache_alloc(this.addr);
-    this.#core.syncViews();
-    if (p > 0) return p;
-    return p === 0 ? this.#oom() : p >>> 0; // an i32 below 0: a pointer above 2 GiB
-  }
-
-  // free's JS hit path declined: cache_free re-checks everything, takes the slow path (full sheaf,
-  // remote free, the key's cold confirm) or refuses with the typed error, having changed nothing.
-  // (A careful cache, or a ptr that is not a u32 — fastFree declined both — takes #freeCareful.)
-  #freeMiss(ptr: number): void {
-    if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr);
+    if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr); // (not a u32: InvalidArgumentError)
     const e = this.#w.cache_free(this.addr, ptr);
-    this.#core.syncViews();
     if (e !== 0) this.#freeFailed(e);
+  }
+
+  // cache_alloc's answer that is not a pointer below 2 GiB: 0 (no object: #oom), or an i32 below 0, a
+  // pointer above 2 GiB.
+  #allocFailed(p: number): number {
+    return p === 0 ? this.#oom() : p >>> 0;
   }
 
   // ---- the careful paths -----------------------------------------------------------------------------
@@ -144,7 +124,6 @@ export class Cache implements CacheEntry {
   /** @internal Take the checked path from now on (core.armHooks). */
   beCareful(): void {
     this.#careful = true;
-    this.#fast = NEVER;
   }
 
   #check(): void {
@@ -541,7 +520,6 @@ export class Cache implements CacheEntry {
     if (e !== 0) throw new SlabError(`wasm-slab: destroy '${this.name}' failed (code ${e})`, e);
     this.#dead = true;
     this.#careful = true;
-    this.#fast = NEVER;
     core.forget(this);
   }
 }

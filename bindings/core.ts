@@ -2,11 +2,7 @@
 // the registry of caches, names, tracks and reports.
 //
 // Owns: the SlabExports of the instance (`w`), the memory and the typed views over it (u8, dv, u32v:
-// re-taken in ONE place, #refresh(), whenever memory.buffer changed: a grow detaches the old buffer; the
-// JS fast paths read the last views taken, view32 (an Int32Array) and view8, and cache.ts calls
-// syncViews() after the Wasm call of any miss), the mirror of the instance's current CPU (slotOff, node:
-// re-read by syncCpu() after every export that changes the CPU — `w` wraps those exports, see
-// CPU_EXPORTS), the chunk table's and chunk 0's addresses (table, chunkBase: fixed at init),
+// re-taken in ONE place, #refresh(), whenever memory.buffer changed: a grow detaches the old buffer),
 // the heap header address, the topology, the env.hook dispatch and the pending hook exception, the
 // registry of user caches by id (CacheEntry: what the hooks need of a cache), the names of the heap's
 // own caches, the bulk staging buffer, the report log, and the building of DebugReports.
@@ -30,13 +26,7 @@
 //   - Pointers read from the Wasm are u32 (`>>> 0` on every i32 result that is an address).
 //   - A view returned by u8/dv/u32v is valid until the next call that may grow memory, and reaches every
 //     block handed out so far, in any thread (a shared memory's lagging buffer is brought up to date with
-//     memory.grow(0): #stale). view32/view8
-//     may be stale (detached: length 0; a shared memory grown elsewhere: too short), never wrong where
-//     they reach: a read past them is undefined, and fastpath.ts bounds every read that undefined could
-//     pass and every write.
-//   - slotOff / node are the current CPU's as the Wasm instance has it: every export that changes the
-//     CPU (CPU_EXPORTS) is called through a wrapper that re-reads it (syncCpu); the others are the
-//     instance's own functions, unwrapped.
+//     memory.grow(0): #stale).
 // Call tree: hook → (HOOK_CTOR) entry.ctor | (HOOK_DTOR) entry.destructor | (HOOK_SHRINK) shrinker |
 //   (HOOK_REPORT) report → cacheName, tracksAt; logReport; onReport.
 import { Abi as L, ErrorCodes, HookOps } from "./generated/abi.js";
@@ -67,10 +57,6 @@ export interface CacheRef {
   /** The user cache, when it is one. */
   entry?: CacheEntry;
 }
-
-/** The exports that change the instance's current CPU (assembly/index.ts: setCpu without restoring it
- *  before returning). `Core.w` calls them through a wrapper that re-reads the CPU (syncCpu). */
-const CPU_EXPORTS = ["slab_init", "pin_cpu", "cpu_claim", "cpu_release", "cpu_recover", "thread_attach"] as const;
 
 export class Core {
   /** The module's exports. */
@@ -106,48 +92,28 @@ export class Core {
   #u8: Uint8Array;
   #dv: DataView;
   #u32: Uint32Array;
-  /** The views as last taken, unchecked (fastpath.ts bounds what it must; see Invariants). Int32: every
-   *  value read is an int32, never a u32 above 2^31 (a double in V8). */
-  view32: Int32Array;
-  view8: Uint8Array;
-  /** The current CPU's slot offset inside any cache (H_CPU_OFF + cpu × CC_SIZE: percpu.ts slotOf). */
-  slotOff = 0;
-  /** The current CPU's node (percpu.ts currentNode). */
-  node = 0;
-  /** Address of the chunk table, and of chunk 0 (arena.ts TABLE, CHUNK_BASE: fixed once the heap is
-   *  initialized; chunkBase is re-read with the CPU, slab_init being one of CPU_EXPORTS). */
-  readonly table: number = 0; // (initialized: a field first undefined is no longer a small-integer field in V8)
-  chunkBase = 0;
-  /** The loaded module has every fast-path check on (HARDEN_LEVEL = HARDEN_ALL): what fastpath.ts mirrors. */
-  readonly hardenAll: boolean;
 
   constructor(memory: WebAssembly.Memory, w: SlabExports, nodes: number, cpusPerNode: number, oomThrows: boolean) {
     this.memory = memory;
-    this.w = withCpuSync(w, () => this.syncCpu());
+    this.w = { ...(w as unknown as Record<string, unknown>) } as unknown as SlabExports; // a plain object: the instance's own is frozen (tests spy on calls)
     this.nodes = nodes;
     this.cpus = nodes * cpusPerNode;
     this.hdr = w.heap_addr() >>> 0;
     this.oomThrows = oomThrows;
     this.#buffer = memory.buffer;
     this.#shared = typeof SharedArrayBuffer !== "undefined" && this.#buffer instanceof SharedArrayBuffer;
-    this.#u8 = this.view8 = new Uint8Array(this.#buffer);
+    this.#u8 = new Uint8Array(this.#buffer);
     this.#dv = new DataView(this.#buffer);
     this.#u32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
-    this.view32 = new Int32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
-    this.table = this.hdr + L.H_CHUNK_TABLE;
-    const level = (w as unknown as Record<string, WebAssembly.Global | undefined>).HARDEN_LEVEL;
-    this.hardenAll = level instanceof WebAssembly.Global && Number(level.value) === L.HARDEN_ALL;
-    this.syncCpu();
   }
 
   // ---- memory views: re-taken in one place when the buffer changed -------------------------------
 
   #refresh(): void {
     this.#buffer = this.memory.buffer;
-    this.#u8 = this.view8 = new Uint8Array(this.#buffer);
+    this.#u8 = new Uint8Array(this.#buffer);
     this.#dv = new DataView(this.#buffer);
     this.#u32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
-    this.view32 = new Int32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
   }
 
   /** A shared memory grown by another thread: V8 hands this thread the new, longer SharedArrayBuffer only
@@ -156,15 +122,14 @@ export class Core {
    *  the end of every block ever handed out) tells; memory.grow(0) brings memory.buffer up to date. */
   #stale(): boolean {
     if (!this.#shared) return false;
-    const hw = (this.view32[(this.hdr + L.H_HIGH_WATER) >>> 2] ?? 0) >>> 0;
+    const hw = this.#u32[(this.hdr + L.H_HIGH_WATER) >>> 2] ?? 0;
     if (hw <= this.#buffer.byteLength) return false;
     this.memory.grow(0);
     return true;
   }
 
   /** Re-take the views if memory.buffer changed (a grow, here or, shared, in another thread). True when
-   *  they changed. (memory.buffer is a call into the engine, tens of ns: cache.ts asks only after the Wasm
-   *  call of a fast-path miss.) */
+   *  they changed. (memory.buffer is a call into the engine, tens of ns: asked by the view getters.) */
   syncViews(): boolean {
     let changed = false;
     if (this.#buffer !== this.memory.buffer) {
@@ -177,14 +142,6 @@ export class Core {
       changed = true;
     }
     return changed;
-  }
-
-  /** Re-read the instance's current CPU into slotOff / node (after an export that changes it). */
-  syncCpu(): void {
-    const cpu = this.w.current_cpu() >>> 0;
-    this.slotOff = this.u32(this.hdr + L.H_CPU_OFF) + cpu * L.CC_SIZE;
-    this.node = this.u8[this.hdr + L.H_CPU_NODE + cpu]!;
-    this.chunkBase = this.u32(this.hdr + L.H_CHUNK_BASE);
   }
 
   /** A byte view of all of memory, valid until the next call that may grow memory. */
@@ -433,22 +390,4 @@ export class Core {
     this.reportLog.push(reportError(r));
     if (this.reportLog.length > MAX_REPORTS) this.reportLog.shift();
   }
-}
-
-/** The exports with CPU_EXPORTS wrapped to call `sync` after each call (the others are the instance's
- *  own functions, and its globals, unchanged). */
-function withCpuSync(w: SlabExports, sync: () => void): SlabExports {
-  const out: Record<string, unknown> = { ...(w as unknown as Record<string, unknown>) };
-  for (const name of CPU_EXPORTS) {
-    const f = out[name];
-    if (typeof f !== "function") continue;
-    out[name] = (...args: unknown[]): unknown => {
-      try {
-        return (f as (...a: unknown[]) => unknown)(...args);
-      } finally {
-        sync();
-      }
-    };
-  }
-  return out as unknown as SlabExports;
 }
