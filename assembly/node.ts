@@ -6,7 +6,8 @@
 // Entry points — the narrow interface every front end uses:
 //   refillFromNode(cache, node, dst, want) → count    take up to `want` objects from this node's slabs
 //                                                    (malloc's default classes: a new slab only for an
-//                                                    empty batch)
+//                                                    empty batch; after that only whole slabs other
+//                                                    classes keep empty: reuseKept)
 //   freeToSlabs(cache, src, count)                   return objects (any node) to their slabs
 //   slabsReleased(cache, src, count)                 the same for objects whose free bits are already set
 //   freeToSlabReleasing(cache, p) → pages           free one object; an emptied slab goes back at once
@@ -116,7 +117,10 @@ export function moveSlab(cn: usize, d: usize, to: u8): void {
 // then a new slab from that node's pages). A malloc class of the default set (C_KEEP_EMPTY, kmalloc.ts:
 // slabs of as few as one object) makes a new slab only while nothing was taken: its batch never makes a
 // slab just to fill up, so its per-CPU arrays park no slab the heap had to make for them (a 4 KiB class
-// would make one page per object of the batch). Returns how many; 0 means the node is out of memory.
+// would make one page per object of the batch). Past that it still takes, whole, the empty slabs other
+// classes of its order keep beyond min_partial (reuseKept: no pages taken, nothing grows) while the batch
+// has room for all of a slab's objects: binary-bal's 512-byte blocks took the 448-byte blocks' freed slabs
+// one refill per slab (9 objects of a batch of 26). Returns how many; 0 means the node is out of memory.
 // The cache's geometry is read once per batch (slab.ts slabTakeWith), and each slab taken from moves
 // once, from its list's head straight to the list it belongs on now (moveFirst): a slab taken whole goes
 // to full, one left with free objects stays at the head of partial (an empty one taken from goes there).
@@ -140,10 +144,13 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         continue;
       }
       if (d == 0) {
-        if (got != 0 && load<u32>(cache, C_KEEP_EMPTY) != 0) break; // a partial batch, not a new slab for it
+        // a partial batch of a malloc class takes no new slab: only a whole slab another class keeps
+        // empty beyond its min_partial (reuseKept: no pages, no growth) while the batch has room for it
+        const more = got != 0 && load<u32>(cache, C_KEEP_EMPTY) != 0;
+        if (more && (want - got < objects || !keptBeyond())) break;
         unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
         store<u32>(cache, load<u32>(cache, C_BUSY) + 1, C_BUSY); // a re-entrant destroy must wait
-        d = newSlab(cache, node);
+        d = more ? reuseKept(cache, node) : newSlab(cache, node);
         store<u32>(cache, load<u32>(cache, C_BUSY) - 1, C_BUSY);
         lockNode(cache, cn);
         if (d == 0) {
@@ -243,10 +250,13 @@ export function takeFreeObject(cache: usize, d: usize, i: u32): void {
 // Empty slabs kept beyond 2 × min_partial (C_KEEP_EMPTY) must not make the heap take more memory (Wasm
 // memory only grows), so they go back to the page allocator before memory grows for a slab:
 //   newSlab ─ some kept? ─ memory grew since the last look (a large block took it)? ─ releaseKeptEmpty
-//           │            └ slabNew with growth held (arena.ts): the pages the heap has
+//           │            └ slabNew with growth held (arena.ts): the pages the heap has (page.ts refuses
+//           │              before it cuts any run when they would need memory to grow)
 //           │                 └ none: another class's kept empty slab of the same order, made ours
-//           │                   (takeKeptEmpty + slab.ts slabReuse: no page allocator) ─ none: release
+//           │                   (reuseKept: takeKeptEmpty + slab.ts slabReuse, no page allocator) ─ none:
+//           │                   release
 //           └ slabNew (may grow; a shortage runs pressure reclaim, which frees every empty slab)
+//   refillFromNode, a batch already begun ─ reuseKept only (never pages: see Seam 1)
 // Memory that does not grow keeps them (a program's steady state); reap trims them, shrink and pressure
 // free them (reclaim.ts).
 // Threads: the hint that some are kept lives in the heap (H_KEPT_BEYOND), so an instance that never kept
@@ -284,8 +294,8 @@ function newSlab(cache: usize, node: u32): usize {
     } else {
       const d = slabNew(cache, node, false);
       if (d != 0 || !slabNoPages) return d;
-      const k = takeKeptEmpty(cache, node);
-      if (k != 0) return slabReuse(cache, k);
+      const k = reuseKept(cache, node);      // slabNoPages still true when none was there
+      if (k != 0 || !slabNoPages) return k;
       releaseKeptEmpty();
     }
   }
@@ -315,6 +325,14 @@ export function keptHoldEnd(got: bool): void {
   if (!got) releaseKeptEmpty();
 }
 
+// Another cache's empty slab kept beyond 2 × min_partial on `node`, made a slab of `cache` (slab.ts
+// slabReuse); 0 when there is none (slabNoPages left as it was) or its constructor failed (false since
+// slabReuse). No lock held.
+function reuseKept(cache: usize, node: u32): usize {
+  const k = takeKeptEmpty(cache, node);
+  return k != 0 ? slabReuse(cache, k) : 0;
+}
+
 // Take one empty slab that another cache keeps beyond 2 × min_partial on `node`, of `cache`'s order, off
 // its list (counted as that cache's freed slab); 0 when none. Its pages stay slab pages: the caller makes
 // it a slab of `cache` (slab.ts slabReuse) without the page allocator. Takes the heap lock (the cache
@@ -331,9 +349,7 @@ function takeKeptEmpty(cache: usize, node: u32): usize {
     lockNode(c, cn);
     if (changetype<CacheNode>(cn).nrEmpty > keep) {
       d = <usize>changetype<CacheNode>(cn).empty;
-      moveSlab(cn, d, L_NONE);
-      bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(c, C_OBJECTS));
-      stat(c, FREE_SLAB);
+      slabUnlisted(c, cn, d);
     }
     unlock(cn + CN_LOCK);
   }
@@ -378,12 +394,18 @@ function slabEmptied(cache: usize, cn: usize, d: usize): void {
 }
 
 // Slab d (inuse just fell to 0, on some list) goes back to the page allocator: the node keeps enough
-// empty slabs. cn lock held.
+// empty slabs (or it is discarded, reclaimed). cn lock held.
 function slabDropped(cache: usize, cn: usize, d: usize): void {
+  slabUnlisted(cache, cn, d);
+  slabDiscard(cache, d);
+}
+
+// Empty slab d leaves its list and the node's objects, counted as a freed slab of `cache`: it is going
+// back to the page allocator (slabDropped) or to another cache (takeKeptEmpty). cn lock held.
+function slabUnlisted(cache: usize, cn: usize, d: usize): void {
   moveSlab(cn, d, L_NONE);
   bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(cache, C_OBJECTS));
   stat(cache, FREE_SLAB);
-  slabDiscard(cache, d);
 }
 
 // Seam 2 — free a batch. Every entry of src is an allocated object of `cache` (checked by the caller).
@@ -455,11 +477,8 @@ export function discardEmpty(cache: usize, node: u32, keep: u32): u32 {
   lockNode(cache, cn);
   while (changetype<CacheNode>(cn).nrEmpty > keep) {
     const d = <usize>changetype<CacheNode>(cn).empty;
-    moveSlab(cn, d, L_NONE);
-    bump(cn, CN_TOTAL_OBJECTS, -<i32>load<u32>(cache, C_OBJECTS));
-    stat(cache, FREE_SLAB);
     pages += 1 << (<u32>changetype<PageDesc>(d).order);
-    slabDiscard(cache, d);
+    slabDropped(cache, cn, d);
   }
   unlock(cn + CN_LOCK);
   return pages;
@@ -475,18 +494,14 @@ export function discardEmpty(cache: usize, node: u32, keep: u32): u32 {
 // slab's). Takes and releases the object's cache-node lock.
 export function freeToSlabReleasing(cache: usize, p: usize): u32 {
   const cn = cnAddr(cache, nodeOf(p));
-  const objects = load<u32>(cache, C_OBJECTS);
   lockNode(cache, cn);
   const d = headOf(p);
   const inuse = slabPut(d, objectIndex(cache, d, p));
   let pages: u32 = 0;
   if (inuse == 0) {
-    moveSlab(cn, d, L_NONE);
-    bump(cn, CN_TOTAL_OBJECTS, -<i32>objects);
-    stat(cache, FREE_SLAB);
     pages = 1 << (<u32>changetype<PageDesc>(d).order);
-    slabDiscard(cache, d);
-  } else if (inuse == objects - 1) moveSlab(cn, d, L_PARTIAL);
+    slabDropped(cache, cn, d);
+  } else if (inuse == load<u32>(cache, C_OBJECTS) - 1) moveSlab(cn, d, L_PARTIAL);
   unlock(cn + CN_LOCK);
   return pages;
 }

@@ -278,6 +278,10 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
   const s = fitIn(h, pages, align);
   if (s == 0xffffffff) return 0;                         // a fresh chunk: an alignment none can serve
   const ch = chunkHeaderOf(h);
+  const d = descAt(ch, s);
+  // the top chunk is committed lazily: first, so that a refusal (the engine's, or growth held: node.ts
+  // newSlab's first try) leaves every run as it was
+  if (!commitTo(pageAddr(d) + (<usize>pages << PAGE_SHIFT))) return 0;
   const p = pageIndex(h);
   const e = p + <u32>changetype<PageDesc>(h).objects;
   const top = runTake(n, h);                             // the top cut: its rest stays the top (no bin)
@@ -285,11 +289,6 @@ function allocLocked(n: usize, node: u32, pages: u32, align: usize): usize {
   if (s > p) runPut(n, ch, p, s - p, node, false);        // below the aligned start
   changetype<ChunkHdr>(ch).freePages -= pages;
   changetype<NodeHdr>(n).freePages -= pages;
-  const d = descAt(ch, s);
-  if (!commitTo(pageAddr(d) + (<usize>pages << PAGE_SHIFT))) { // the top chunk is committed lazily
-    freeLocked(n, ch, s, pages, node);                   // the engine said no: put the pages back
-    return 0;
-  }
   changetype<PageDesc>(d).node = <u8>node;
   return d;
 }
