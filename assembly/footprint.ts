@@ -12,7 +12,8 @@
 //                 │           ├ free chunk (CS_FREE): descriptors, free pages
 //                 │           └ page-run chunk: descriptors, then block by block by descriptor kind:
 //                 │                 K_FREE → free pages (a run); K_LARGE → requested bytes + tail; K_SLAB → slabWalk;
-//                 │                 K_MEDIUM → mediumWalk (free blocks, live blocks' usable bytes, headers)
+//                 │                 K_MEDIUM → mediumWalk (free blocks, live blocks' usable bytes, headers,
+//                 │                 parked blocks)
 //                 ├ per cache (the heap's list): parked objects (arrays, barns, quarantine) move from
 //                 │   allocated to parked
 //                 └ memory past the last chunk
@@ -36,7 +37,7 @@ import { ChunkHdr, PageDesc } from "./structs";
 import { HEAP, chunkStart, memoryEnd, nchunks } from "./arena";
 import { BOOT } from "./cache";
 import { parkedObjects } from "./cpu";
-import { mediumFreeNext, mediumFreeSize, mediumWalkBegin, walkBlocks, walkMeta, walkOwn, walkUsable } from "./medium";
+import { mediumFreeNext, mediumFreeSize, mediumWalkBegin, walkBlocks, walkMeta, walkOwn, walkParked, walkUsable } from "./medium";
 
 // Result slots (f64 each), in the order bindings/footprint.ts reads them.
 export const FP_TOTAL: u32 = 0;        // memory bytes − heapBase
@@ -51,7 +52,8 @@ export const FP_ROUNDING: u32 = 5;     // (stride − size) × objects handed ou
 export const FP_KM_USABLE: u32 = 6;    // malloc classes: class size × objects handed out (requested: unknown here)
 export const FP_SLAB_TAIL: u32 = 7;    // slab bytes after the last object
 export const FP_SLAB_FREE: u32 = 8;    // free objects in slabs (stride each)
-export const FP_PARKED: u32 = 9;       // objects in per-CPU main/spare/alien arrays, barns, quarantine
+export const FP_PARKED: u32 = 9;       // objects in per-CPU main/spare/alien arrays, barns, quarantine;
+                                       // parked medium blocks (medium.ts park: whole blocks)
 export const FP_FREE: u32 = 10;        // free page runs and free chunks, below the high-water mark
 export const FP_LARGE_TAIL: u32 = 11;  // large blocks and runs: bytes kept beyond the request
 export const FP_UNTOUCHED: u32 = 12;   // grown, never handed out (above the high-water mark)
@@ -157,6 +159,7 @@ function mediumWalk(d: usize): void {
   put(FP_KM_USABLE, <f64>walkUsable);
   put(FP_INTERNAL, <f64>walkOwn);
   put(FP_KM_OBJECTS, <f64>walkBlocks);
+  put(FP_PARKED, <f64>walkParked);
 }
 
 // The pages of the chunk at ch (pages META_PAGES..255): free runs, slabs, large blocks.

@@ -55,7 +55,8 @@
 //   2 empty slabs kept per node (KM_MIN_PARTIAL = 1), and in the fine set up to KM_KEEP_EMPTY bytes of
 //   them: a class that frees and allocates again reuses its slabs instead of the page allocator; they go
 //   back before memory grows, on reap, shrink and memory pressure (node.ts newSlab / releaseKeptEmpty),
-//   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects,
+//   per-CPU arrays of the default capacity for its size but at most KM_ARRAY_BYTES of objects (fine set, from
+//   KM_BIG_CLASS up: KM_BIG_ARRAY_BYTES of objects once warm),
 //   refill batches that start at 2 objects and double per refill up to a whole array (cpu.ts allocSlow
 //   takes twice C_BATCH, warmBatch doubles C_BATCH up to half an array), a flush past a full barn of the
 //   whole array (cpu.ts freeSlow),
@@ -118,6 +119,14 @@ const KM_MIN_PARTIAL: u32 = 1;
 // classes 12.5% apart most classes hold few objects, and a class's first slab is its fixed cost.
 const KM_MAX_WASTE: u32 = 4;
 const KM_ARRAY_BYTES: u32 = 32768;
+// Classes of KM_BIG_CLASS bytes and more (2–8 KiB: slabs of 1–3 objects) warm up into arrays of
+// KM_BIG_ARRAY_BYTES of objects, past the default capacity for their size (16 × 4 KiB; was 8: the default
+// capped it). The 1–4 KiB traces allocate and free their 4072-byte blocks in runs longer than 8: refills
+// 226 → 148 and objects flushed 1050 → 810 per replay of amptjp-bal, cccp-bal's heap stops growing
+// after its second replay; utilization byte-identical on every trace (bench/PROFILE.md, manylive). The
+// kernel set keeps classArrayCap's (the lab's geometry).
+const KM_BIG_CLASS: u32 = 2048;
+const KM_BIG_ARRAY_BYTES: u32 = 65536;
 // (32 KiB, was 16 KiB: arrays of 8 objects for the 4 KiB classes. Measured first without the rule that a
 // refill makes a new slab only for an empty batch (node.ts refillFromNode), they pinned 1-object slabs
 // all over the heap: cp-decl-bal replayed twice took 3.7 MiB against 3.4 MiB. With it, utilization is
@@ -306,7 +315,8 @@ function classWarm(c: usize): void {
   heapLock();
   if (load<u32>(c, C_ARRAY_CAP) == 0) {
     store<u32>(c, 1, C_BATCH);                  // warms up further: cpu.ts warmBatch doubles it per refill
-    publish(c + C_ARRAY_CAP, classArrayCap(load<u32>(c, C_SIZE)));
+    const size = load<u32>(c, C_SIZE);
+    publish(c + C_ARRAY_CAP, size >= KM_BIG_CLASS ? KM_BIG_ARRAY_BYTES / size : classArrayCap(size));
   }
   heapUnlock();
 }

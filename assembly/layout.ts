@@ -300,7 +300,9 @@ export const KM_CHUNKLESS: u32 = KM_LEND + 4;
 // A chunkless heap (layout.ts "The pre-chunk region") serves a class past its cold budgets from the
 // region for this many blocks in all; then its classes get slabs as in any heap (chunk 0 grows): a short
 // program keeps its one-page footprint, a long-running one that keeps allocating gets the fast path.
-export const KM_CHUNKLESS_MAX: u32 = 16384;
+// 8192 (was 16384; bench/PROFILE.md "Parked loans"): one replay of a public trace takes at most ~7 200
+// (coalescing-bal), and 4096 costs coalescing-bal and realloc2-bal a Wasm page each (util-peers).
+export const KM_CHUNKLESS_MAX: u32 = 8192;
 export const KM_COLD_LIVE: u32 = 1428;         // KM_INDEX + KM_INDEX_LEN, rounded up to 4
 export const KM_COLD_SIZES: u32 = 68;           // lent block sizes / MB_GRAIN: up to KM_COLD_MAX's block + 16
 export const KM_COLD_LENT: u32 = KM_COLD_LIVE + KM_COLD_SIZES;
@@ -366,6 +368,14 @@ export const N_MEDIUM: u32 = N_FREE_LISTS + NR_PAGE_BINS * 4; // after the bins 
 //   0 lock   4 flMap   8 regions (list of first descriptors, PageDesc next/prev)   12 nregions
 //   16 freeBytes (Σ free block sizes)   20 blocks (live blocks)   24 node   28 pages (Σ region pages)
 //   32 slMap[MB_FL_COUNT] u16   64 heads[MB_FL_COUNT × MB_SL_COUNT] u32 (first free block of each list)
+//   896 park: the last parked block (0: none)   900 parked: count (bits 0..15) | size filter (bits 16..31)
+// Parked blocks (the pre-chunk region only, medium.ts park / unpark): a freed block of at most PARK_MAX
+// bytes is kept whole, not merged, on the control block's park list (LIFO, at most PARK_DEPTH), for the
+// next request of exactly its size. Its header has F and R both set (free for free(), realloc and
+// malloc_usable_size: E_DOUBLE_FREE; live for its neighbours: no P after it, never merged, never on a
+// free list), its check word unchanged, the next parked block at +8. The filter has bit parkBit(size)
+// set for every size on the list (and maybe more: cleared only when the list empties or is walked).
+//   ├─ size | P F R (u32) ─┼─ check (u32) ─┼─ next parked (u32) ─┼ ... (the rest of the block, untouched)
 // Free lists (TLSF's two-level map): a block of S bytes is on list (fl, sl): fl = 0, sl = S >> 4 for
 // S < MB_SMALL; else fl = fls(S) − 7, sl = the 4 bits below S's top bit. flMap bit fl ⇔ slMap[fl] ≠ 0;
 // slMap[fl] bit sl ⇔ heads[fl × 16 + sl] ≠ 0.
@@ -391,7 +401,9 @@ export const MC_NODE: u32 = 24;
 export const MC_PAGES: u32 = 28;
 export const MC_SL_MAP: u32 = 32;
 export const MC_HEADS: u32 = 64;
-export const MC_SIZE: u32 = MC_HEADS + MB_FL_COUNT * MB_SL_COUNT * 4;   // 896
+export const MC_PARK: u32 = MC_HEADS + MB_FL_COUNT * MB_SL_COUNT * 4;   // 896
+export const MC_PARKED: u32 = MC_PARK + 4;
+export const MC_SIZE: u32 = MC_PARKED + 4;                              // 904 (the control block stays 912 bytes)
 
 // ---- kmem_cache (cache.ts; debug and reclaim fields: debug.ts, inuse.ts, reclaim.ts) ---------------------
 //   ┌──────────── header (C_HDR bytes) ────────────┐┌ per-node [nnodes] ┐┌ per-CPU [ncpus] (cache-line) ┐

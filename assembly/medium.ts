@@ -22,28 +22,33 @@
 //       realloc and mediumRange like the control block, counted as internal bytes by the footprint walk
 //   mediumResize(ptr, bytes) → true when the block now holds `bytes` in place (shrunk by a split, or grown
 //       into the free block after it or into pages after its region)
+//   mediumUnparkAll() → node 0's parked blocks back to the free lists (reclaim.ts heapShrink)
 //   mediumPages(node), mediumUsable(ptr), mediumBlockSize(bytes), mediumRegionPages(node, bytes), mediumRange(p, bytes),
 //   regionOf(ptr) → the region's first descriptor
 //   mediumPreInit(from) → the pre-chunk region (layout.ts): node 0's home region in the gap in front of chunk
 //       0, in no chunk, with one descriptor of its own just before it (cache.ts heapInit, once)
 //   mediumValidate(node) → problems, mediumBadAt (validate.ts); mediumWalkBegin(d) / mediumFreeNext() and
 //   the walk totals (footprint.ts)
-// Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, index.ts
+// Called by: kmalloc.ts (malloc, free, realloc, usable size), validate.ts, footprint.ts, reclaim.ts (shrink), index.ts
 // (callerRange, knownCache), cache.ts and sheaf.ts (own blocks). Calls page.ts (pagesExtendUpTo / pagesTrim /
 // pagesFree: regions grow, shrink and go back),
 // arena.ts (pageOf / pageAddr), list.ts, sync.ts.
 //
 // Call tree:
-//   mediumAlloc ─ lock ─ findFit (exact list, then the next non-empty larger list: the best, then lowest,
-//               │        of the first FIT_SCAN entries)
-//               │      └ none: growRegion (a region whose end borders a free page run: pagesExtendUpTo)
+//   mediumAlloc ─ lock ─ unpark (a parked block of exactly the size: pre-chunk region only)
+//               │      ├ findFit (exact list, then the next non-empty larger list: the best, then lowest,
+//               │      │        of the first FIT_SCAN entries)
+//               │      └ none: parkFlush and findFit again; growRegion (a region whose end borders a free page
+//               │        run: pagesExtendUpTo)
 //               └ takeBlock (split off the rest: insertFree), or takeTail (a small block from the end of a free
 //                 block of the pre-chunk region: the rest stays first on its list, re-sized in place, when it
 //                 can: relink)
 //   mediumAddRegion ─ lock ─ findFit: a fit by now (threads) → pagesFree the new pages; else regionInit,
 //                   │        findFit (the new region's block)
 //                   └ takeBlock
-//   mediumFree ─ lock ─ checkIn (once) ─ releaseBlock ─ only the block before free, first on a list the
+//   mediumFree ─ lock ─ checkIn (once) ─ a small block of the pre-chunk region: park (the oldest of a full
+//                                      │   list: releaseBlock)
+//                                      └ releaseBlock ─ only the block before free, first on a list the
 //                                                │   merged block stays on: merged in place
 //                                                ├ else coalesce with the next and previous free blocks
 //                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
@@ -88,7 +93,7 @@
 import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
   MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
-  MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
+  MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_PARK, MC_PARKED, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
   PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, H_HIGH_WATER, K_FREE, DESC_SHIFT, PAGES_PER_CHUNK, CHUNK_SIZE, DESC_BYTES, MAX_NODES, DESC_SIZE, PRE_MIN_BYTES,
 } from "./layout";
 import { PageDesc } from "./structs";
@@ -135,6 +140,13 @@ const GROW_SLACK_SHIFT: u32 = 8;
 const GROW_MORE: u32 = 15;
 // Blocks up to this size taken from the pre-chunk region's last free block come from its end (preTop).
 const PRE_TAIL_MAX: u32 = 2048;
+// Parked blocks (layout.ts "Parked blocks"; park / unpark): a block of the pre-chunk region of at most
+// PARK_MAX bytes (the block of a 4 KiB class: every loan and chunkless block of kmalloc.ts lend / borrow)
+// freed while fewer than PARK_DEPTH are parked stays whole for the next request of its size; the oldest
+// goes back (releaseBlock) when a ninth comes, all of them when a request finds no fit. bench/PROFILE.md
+// "Parked loans": short1-bal's loan pair without the free lists and the merging.
+const PARK_MAX: u32 = PAGE_SIZE + MB_GRAIN;
+const PARK_DEPTH: u32 = 8;
 
 const MB_KEY: u32 = 0x6d656421;                       // 'med!'
 const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
@@ -350,6 +362,89 @@ function takeTail(c: usize, b: usize, size: u32): usize {
   return a + MB_HDR;
 }
 
+// ---- parked blocks (the pre-chunk region; layout.ts "Parked blocks") ------------------------------------
+
+// The filter bit of a parked block of `size` bytes (bits 16..31 of MC_PARKED).
+@inline function parkBit(size: u32): u32 {
+  return <u32>0x10000 << (((size >> 4) * 0x9e3779b1) >> 28);
+}
+
+// Park the block b of `size` bytes (live until now, counted out of MC_BLOCKS by the caller) of the
+// pre-chunk region: F and R set, first on the park list; a full list gives its oldest back first.
+// Lock held.
+function park(c: usize, b: usize, size: u32): void {
+  let w = load<u32>(c, MC_PARKED);
+  if ((w & 0xffff) >= PARK_DEPTH) w = parkEvict(c, w);
+  store<u32>(b, hdrWord(b) | MB_F_FREE | MB_F_RESERVED);         // flags only: the check stays
+  store<u32>(b, load<u32>(c, MC_PARK), 8);
+  store<u32>(c, <u32>b, MC_PARK);
+  store<u32>(c, (w + 1) | parkBit(size), MC_PARKED);
+}
+
+// A parked block of exactly `size` bytes taken off the park list (live again: its flags cleared, then
+// `flags` set, counted in MC_BLOCKS): its user pointer, or 0. Lock held.
+function unpark(c: usize, size: u32, flags: u32): usize {
+  const w = load<u32>(c, MC_PARKED);
+  if ((w & parkBit(size)) == 0) return 0;
+  let at = c + MC_PARK;                                          // the link that names b
+  let b = <usize>load<u32>(at);
+  while (b != 0) {
+    if (sizeOf(b) == size) {
+      store<u32>(at, load<u32>(b, 8));
+      store<u32>(b, (hdrWord(b) & ~(MB_F_FREE | MB_F_RESERVED)) | flags);
+      store<u32>(c, (w & 0xffff) == 1 ? 0 : w - 1, MC_PARKED);
+      store<u32>(c, load<u32>(c, MC_BLOCKS) + 1, MC_BLOCKS);
+      return b + MB_HDR;
+    }
+    at = b + 8;
+    b = <usize>load<u32>(at);
+  }
+  return 0;
+}
+
+// Give the oldest parked block back (releaseBlock; the list holds PARK_DEPTH of them) and return the new
+// MC_PARKED word (the filter rebuilt from the rest). Lock held.
+function parkEvict(c: usize, w: u32): u32 {
+  let at = c + MC_PARK;
+  let b = <usize>load<u32>(at);
+  let bits: u32 = 0;
+  while (load<u32>(b, 8) != 0) {
+    bits |= parkBit(sizeOf(b));
+    at = b + 8;
+    b = <usize>load<u32>(at);
+  }
+  store<u32>(at, 0);
+  parkRelease(c, b);
+  return bits | ((w & 0xffff) - 1);
+}
+
+// Every parked block back to the free lists (a request found no fit). Lock held.
+function parkFlush(c: usize): void {
+  let b = <usize>load<u32>(c, MC_PARK);
+  store<u32>(c, 0, MC_PARK);
+  store<u32>(c, 0, MC_PARKED);
+  while (b != 0) {
+    const nx = <usize>load<u32>(b, 8);
+    parkRelease(c, b);
+    b = nx;
+  }
+}
+
+// Give node 0's parked blocks back to its free lists (reclaim.ts heapShrink: a shrunk heap parks nothing).
+export function mediumUnparkAll(): void {
+  const c = controlOf(0);
+  if (c == 0) return;
+  lock(c + MC_LOCK);
+  if (load<u32>(c, MC_PARKED) != 0) parkFlush(c);
+  unlock(c + MC_LOCK);
+}
+
+// The parked block b (off the list) freed for real: merged with its free neighbours (releaseBlock).
+@inline function parkRelease(c: usize, b: usize): void {
+  store<u32>(b, hdrWord(b) & ~(MB_F_FREE | MB_F_RESERVED));
+  releaseBlock(c, PRE_LO - DESC_SIZE, b, sizeOf(b));
+}
+
 // ---- regions ------------------------------------------------------------------------------------------
 
 // The pre-chunk region (layout.ts): its descriptor lies just before its first byte, PRE_LO (when there is
@@ -510,7 +605,18 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
   if (c == 0) return 0;
   const size = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
+  if (load<u32>(c, MC_PARKED) != 0) {                            // (node 0 with a pre-chunk region only)
+    const q = unpark(c, size, flags);
+    if (q != 0) {
+      unlock(c + MC_LOCK);
+      return q;
+    }
+  }
   let b = findFit(c, size);
+  if (b == 0 && load<u32>(c, MC_PARKED) != 0) {                 // no fit: the parked blocks go back first
+    parkFlush(c);
+    b = findFit(c, size);
+  }
   if (b == 0) {
     let d = <usize>load<u32>(c, MC_REGIONS);
     for (let k: u32 = 0; d != 0 && k < GROW_TRIES; k++) {
@@ -633,8 +739,8 @@ function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
   if ((ptr & (MB_GRAIN - 1)) != 0 || ptr - lo > end - MB_MIN - lo) return E_NOT_OBJECT;
   if (size == 0) return (w & MB_F_FREE) != 0 && check == keyOf(b, 0) ? E_DOUBLE_FREE : E_NOT_OBJECT;
   if (size < MB_MIN || size > <u32>(end - MB_HDR - b) || check != keyOf(b, size)) return E_NOT_OBJECT;
+  if ((w & MB_F_FREE) != 0) return E_DOUBLE_FREE;                 // free or parked (a free block never has O)
   if ((w & MB_F_RESERVED) != 0) return E_NOT_OURS;
-  if ((w & MB_F_FREE) != 0) return E_DOUBLE_FREE;                 // (a free block never has O)
   return ((w & MB_F_OWN) != 0) != own ? E_NOT_OURS : E_OK;
 }
 
@@ -689,10 +795,10 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   const nextFree = (nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0;
   const prevFree = (hdrWord(b) & MB_F_PREV_FREE) != 0;
   // Only the block before free (the free space a small block was cut from: takeTail), the next one live
-  // (R clear: not the sentinel, so not a region's last block, which may go back to page.ts), and the
-  // merged block on that block's list, first there: merged in place, the lists as the general path below
-  // leaves them (staysFirst).
-  if (prevFree && (nw & (MB_F_FREE | MB_F_RESERVED)) == 0) {
+  // or parked (F and R equal: not on a free list, not the sentinel, so not a region's last block, which
+  // may go back to page.ts), and the merged block on that block's list, first there: merged in place, the
+  // lists as the general path below leaves them (staysFirst).
+  if (prevFree && ((nw ^ (nw >> 2)) & MB_F_FREE) == 0) {
     const ps = load<u32>(b - 4);
     const pb = b - ps;
     if (staysFirst(pb, ps, ps + size)) {
@@ -718,8 +824,9 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
     b = pb;
     size += ps;
   }
-  // the region's last block: the sentinel follows it (the only reserved header after a block)
-  if ((hdrWord(b + size) & MB_F_RESERVED) != 0) {
+  // the region's last block: the sentinel follows it (the only reserved header after a block that is not
+  // a parked one)
+  if ((hdrWord(b + size) & (MB_F_RESERVED | MB_F_FREE)) == MB_F_RESERVED) {
     const r = regionStart(d);
     const end = b + size + MB_HDR;
     if (b == r + MB_HDR) {                                        // the whole region: back to page.ts
@@ -780,7 +887,8 @@ export function mediumFreeIn(d: usize, ptr: usize): i32 {
     const size = sizeOf(b);
     if (own) store<u32>(b, hdrWord(b) & ~MB_F_OWN);
     store<u32>(c, load<u32>(c, MC_BLOCKS) - 1, MC_BLOCKS);
-    releaseBlock(c, d, b, size);
+    if (size <= PARK_MAX && isPre(d)) park(c, b, size);
+    else releaseBlock(c, d, b, size);
   }
   unlock(c + MC_LOCK);
   return e;
@@ -863,7 +971,7 @@ export function mediumValidate(node: u32): u32 {
   const c = controlOf(node);
   let n: u32 = 0;
   if (c == 0) return 0;
-  let freeBlocks: u32 = 0, freeBytes: u32 = 0, live: u32 = 0, regions: u32 = 0, allPages: u32 = 0;
+  let freeBlocks: u32 = 0, freeBytes: u32 = 0, live: u32 = 0, regions: u32 = 0, allPages: u32 = 0, parked: u32 = 0;
   let d = <usize>load<u32>(c, MC_REGIONS);
   while (d != 0 && regions < 1 << 16) {
     regions++;
@@ -887,9 +995,13 @@ export function mediumValidate(node: u32): u32 {
       const s = w & ~MB_FLAGS;
       if (s < MB_MIN || (s & MB_FLAGS) != 0 || b + s > sent || load<u32>(b, 4) != keyOf(b, s) ||
           ((w & MB_F_PREV_FREE) != 0) != prevFree) { n = bad(n, b); break; }
-      const f = (w & MB_F_FREE) != 0;
+      let f = (w & MB_F_FREE) != 0;
       if ((w & MB_F_RESERVED) != 0) {
-        if (f || b != r + MB_HDR || s != CTRL_BLOCK || b + MB_HDR != c) n = bad(n, b);
+        if (f) {                                                  // parked: small, in the pre-chunk region
+          if (!isPre(d) || s > PARK_MAX || (w & MB_F_OWN) != 0) n = bad(n, b);
+          parked++;
+          f = false;                                              // (no P after it)
+        } else if (b != r + MB_HDR || s != CTRL_BLOCK || b + MB_HDR != c) n = bad(n, b);
         allFree = false;
       } else if (f) {
         if (prevFree || (w & MB_F_OWN) != 0 || load<u32>(b + s - 4) != s) n = bad(n, b);
@@ -931,6 +1043,17 @@ export function mediumValidate(node: u32): u32 {
     }
   }
   if (listed != freeBlocks) n = bad(n, c + MC_HEADS);
+  // the park list: parked blocks (the walk found them in the pre-chunk region), each once, counted, each
+  // size in the filter
+  const pw = load<u32>(c, MC_PARKED);
+  let b = <usize>load<u32>(c, MC_PARK);
+  let onList: u32 = 0;
+  while (b != 0 && onList <= parked) {
+    if ((hdrWord(b) & (MB_F_FREE | MB_F_RESERVED)) != (MB_F_FREE | MB_F_RESERVED) || (pw & parkBit(sizeOf(b))) == 0) break;
+    onList++;
+    b = <usize>load<u32>(b, 8);
+  }
+  if (b != 0 || onList != parked || (pw & 0xffff) != parked || parked > PARK_DEPTH) n = bad(n, c + MC_PARK);
   return n;
 }
 
@@ -939,6 +1062,7 @@ export let walkMeta: usize = 0;     // the 8 bytes before the first block, the s
 export let walkUsable: usize = 0;   // usable bytes of live blocks (own blocks excluded)
 export let walkOwn: usize = 0;      // usable bytes of own blocks (the heap's own structures)
 export let walkBlocks: u32 = 0;     // live blocks
+export let walkParked: usize = 0;   // parked blocks, headers included (layout.ts "Parked blocks")
 // Free blocks of the region at d, one per call: set cursor with mediumWalkBegin(d), then mediumFreeNext()
 // returns each free block's address (its size: mediumFreeSize) and 0 at the end, after filling the
 // totals above.
@@ -951,6 +1075,7 @@ export function mediumWalkBegin(d: usize): void {
   walkUsable = 0;
   walkOwn = 0;
   walkBlocks = 0;
+  walkParked = 0;
   cursor = regionStart(d) + MB_HDR;
   cursorEnd = regionEnd(d) - MB_HDR;
 }
@@ -962,8 +1087,10 @@ export function mediumFreeNext(): usize {
     const s = w & ~MB_FLAGS;
     if (s == 0) { cursor = cursorEnd; return 0; }              // a broken region: stop (validate says so)
     cursor = b + s;
-    if ((w & MB_F_RESERVED) != 0) walkMeta += s;
-    else if ((w & MB_F_FREE) != 0) { mediumFreeSize = s; return b; }
+    if ((w & MB_F_RESERVED) != 0) {
+      if ((w & MB_F_FREE) != 0) walkParked += s;
+      else walkMeta += s;
+    } else if ((w & MB_F_FREE) != 0) { mediumFreeSize = s; return b; }
     else if ((w & MB_F_OWN) != 0) { walkMeta += MB_HDR; walkOwn += s - MB_HDR; }
     else { walkMeta += MB_HDR; walkUsable += s - MB_HDR; walkBlocks++; }
   }

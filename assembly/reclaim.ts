@@ -15,6 +15,7 @@
 //   reclaimableFree(cache, ptr)        free that first sets the object's count word to 0
 //   discardNext(from), discardedChunks()  free chunks for the TS layer to hand to memory.discard
 // Called by: index.ts, and page.ts through the registered handler. Calls cpu.ts (drains), sheaf.ts (barns),
+// medium.ts (heapShrink: parked blocks back),
 // node.ts (empty slabs, frees), slab.ts (object checks), debug.ts (a debug object's checked free),
 // harden.ts (a destroyed free-key object is keyed before it goes back to its slab), page.ts, and the host
 // through env.hook (shrinkers, destructors).
@@ -22,6 +23,7 @@
 // Call tree:
 //   reapPass ─ per cache: one alien array ─ 1/5 of an idle CPU's arrays ─ ~80% of the empties > min_partial
 //   cacheShrink ─ drainCpuArrays ─ discardEmpty(keep 0) ─ sortPartial (fullest first)
+//   heapShrink ─ cacheShrink's steps for every cache ─ mediumUnparkAll (medium.ts: parked blocks back)
 //   pageAllocReclaiming (page.ts) ─ pageAlloc ─ fails ─ pageShortageHandler ─ pressure: after each step, free the
 //        empties and retry
 //        1 empty slabs ─ 2 barns ─ 3 arrays ─ 4 shrinkers (HOOK_SHRINK) ─ 5 targeted (reclaimNode)
@@ -82,6 +84,7 @@ import { currentNode, pinCpu, slotOf } from "./percpu";
 import { THREADED, atomicAdd, currentCpu, heapLock, heapUnlock, setCpu, unlock } from "./sync";
 import { threadsRequest } from "./threads";
 import { REQ_REAP } from "./layout";
+import { mediumUnparkAll } from "./medium";
 
 export { pageAllocReclaiming, runAllocReclaiming } from "./page";
 
@@ -236,6 +239,7 @@ export function heapShrink(): u32 {
   const before = heapSlabPages();
   for (let c = firstCache(); c != 0; c = nextCache(c)) drainCpuArrays(c);
   for (let c = firstCache(); c != 0; c = nextCache(c)) shrinkSlabs(c);
+  mediumUnparkAll();                                   // the pre-chunk region's parked blocks (medium.ts)
   const pages = before - heapSlabPages();
   heapUnlock();
   return pages;

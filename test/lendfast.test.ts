@@ -43,6 +43,8 @@ describe("the chunkless heap's small loans (lendfast)", () => {
     expect(d.removeFree).toBe(0);                      // before lendfast: 2 per pair (cut, merge back)
     expect(d.linkFree).toBe(0);                        // before lendfast: 2 per pair
     expect(d.checkIn).toBe(300);                       // each free checks its block once
+    // (since parking, medium.ts park: the freed loan is parked and the next malloc takes it off the park
+    // list: no free list at all)
     expect(w.heap_validate!()).toBe(0);
     expect(w.km_free!(top)).toBe(E_OK);
     expect(w.km_free!(first)).toBe(E_DOUBLE_FREE);
@@ -54,8 +56,16 @@ describe("the chunkless heap's small loans (lendfast)", () => {
     // loans are cut from the end of the free space: later ones lie lower. [free][x][a][b][c]
     const c = w.malloc!(16), b = w.malloc!(1024), a = w.malloc!(16), x = w.malloc!(16);
     expect([x + 32, a + 32, b + 1040]).toEqual([a, b, c]);
-    expect(w.km_free!(b)).toBe(E_OK);                  // no free neighbour: b's 1040 bytes go on their list
-    expect(w.km_free!(a)).toBe(E_OK);                  // a + b: 1072 bytes, b's list still (1024..1087)
+    // A freed small block of the region is parked first (medium.ts park: at most 8, the oldest goes back
+    // when a ninth comes): b and a parked, six 48-byte loans parked after them, and two more push b, then
+    // a, back to the free lists.
+    const y = Array.from({ length: 8 }, () => w.malloc!(48));
+    expect(w.km_free!(b)).toBe(E_OK);
+    expect(w.km_free!(a)).toBe(E_OK);
+    for (let i = 0; i < 6; i++) expect(w.km_free!(y[i]!)).toBe(E_OK);
+    expect(w.km_free!(y[6]!)).toBe(E_OK);              // b goes back: no free neighbour, its 1040 bytes on their list
+    expect(w.km_free!(y[7]!)).toBe(E_OK);              // a goes back: a + b, 1072 bytes, b's list still (1024..1087)
+    expect(w.heap_validate!()).toBe(0);
     const before = count();
     const p = w.malloc!(16);                           // the smallest fit: cut from that block's end
     expect(p).toBe(a + 1040);

@@ -48,10 +48,11 @@ describe("malloc size classes", () => {
     expect(line("kmalloc-8192")[14]).toBe("1");
     expect(line("kmalloc-640")[14]).toBe("1");
     // after KM_WARM_ALLOCS slow-path allocations a class gets its arrays, of at most 32 KiB of objects
-    // (at least 2; the default capacity for the size when that is less: 26 for 640 B)
+    // (at least 2; the default capacity for the size when that is less: 26 for 640 B), 64 KiB for the
+    // classes of 2 KiB and more (kmalloc.ts KM_BIG_ARRAY_BYTES)
     for (const n of [8000, 4000, 600]) for (let i = 0; i <= Abi.KM_WARM_ALLOCS; i++) heap.free(heap.malloc(n));
-    expect(line("kmalloc-8192")[8]).toBe("4");
-    expect(line("kmalloc-4096")[8]).toBe("8");
+    expect(line("kmalloc-8192")[8]).toBe("8");
+    expect(line("kmalloc-4096")[8]).toBe("16");
     expect(line("kmalloc-640")[8]).toBe("26");
     // the first refills take two objects (batches start at 1, a refill takes twice the batch, and a
     // refill makes a new slab only for an empty batch): still one slab each
