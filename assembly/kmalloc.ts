@@ -30,13 +30,17 @@
 //       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
 //                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
 //                                    largeFree; run → runFree; else an error code
-//   krealloc ─ classify ─ fits the block: in place (a large block gives back or keeps pages: pagesTrim)
-//                       ├ a class object or a loan grows: to a class ≥ 25% larger (REALLOC_GROWTH_SHIFT)
-//                       ├ a large block grows: in place when a free run follows it (pagesExtend)
-//                       ├ a medium block: mediumResizeIn (split, or grow into what follows it) up to
-//                       │   MEDIUM_REALLOC_MAX; moved past it to a page run (largeAlloc)
-//                       ├ a run: in place within its chunks (runResize: commits what it grows into)
-//                       └ otherwise: kmalloc, copy the live bytes, kfree
+//   krealloc ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
+//            ├ a medium block (its region: the pre-chunk region's at once, else classify; its header read and
+//            │   checked once: mediumLiveSize) ─ still fits its block: in place, no lock, nothing written
+//            │   ├ else mediumResizeIn (split, or grow into what follows it) up to MEDIUM_REALLOC_MAX
+//            │   └ a loan grows, or past MEDIUM_REALLOC_MAX: reallocMove (to a page run: largeAlloc)
+//            └ classify, anything else: reallocOther ─ fits the block: in place (a large block gives back
+//                │   or keeps pages: pagesTrim)
+//                ├ a large block grows: in place when a free run follows it (pagesExtend)
+//                ├ a run: in place within its chunks (runResize: commits what it grows into)
+//                └ reallocMove ─ a class object or a loan grows: to a class ≥ 25% larger
+//                                (REALLOC_GROWTH_SHIFT); kmalloc, copy the live bytes, kfree
 //
 // Size classes (the class set is chosen once, before the first allocation):
 //   KM_SET_KERNEL: 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k (the kernel's kmalloc caches)
@@ -96,7 +100,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -743,18 +747,58 @@ export function kcalloc(n: usize, size: usize): usize {
 // realloc(ptr, size). ptr = 0: malloc. size = 0: free, and 0 is returned (C17 leaves this to the
 // implementation; glibc does the same). A bad ptr: 0 with its error code set, nothing changed. Out of
 // memory: 0 with E_NOMEM, ptr still valid. The error code (E_OK after a size-0 free) tells them apart.
+// Kept small (the medium blocks' in-place cases here; reallocOther inlined; out of line: reallocEdge,
+// reallocMove): a medium block is classified once, its header read once (mediumLiveSize, which checks it),
+// and one that still fits its block answers with no lock and nothing written (realloc2-bal: 2 steps in 3;
+// bench/PROFILE.md "realloc in place").
 export function krealloc(ptr: usize, size: usize): usize {
   setError(E_OK);
-  if (ptr == 0) return kmalloc(size);
-  if (size == 0) {
-    const e = kfree(ptr);
-    if (e != E_OK) setError(e);
-    return 0;
+  if (ptr == 0) return reallocEdge(ptr, size);       // (two tests: one OR of two compares costs more)
+  if (size == 0) return reallocEdge(ptr, size);
+  // its medium region d: the pre-chunk region (a small heap's home) holds medium blocks only, so a pointer
+  // there needs no descriptor (classify finds the same); else classify
+  let d: usize;
+  if (inPre(ptr)) d = PRE_LO - DESC_SIZE;
+  else {
+    const e = classify(ptr, false);                  // a medium block: its region, its header read below
+    if (e != E_OK) { setError(e); return 0; }
+    if (kKind != KIND_MEDIUM) return reallocOther(ptr, size);
+    d = kHead;
   }
-  const e = classify(ptr);
-  if (e != E_OK) { setError(e); return 0; }
+  const have = mediumLiveSize(d, ptr);               // its block size: a live block (else 0: why not)
+  if (have == 0) { setError(mediumCheckIn(d, ptr)); return 0; }
   if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
+  const usable = <usize>(have - MB_HDR);
+  if (isLent(usable)) {
+    // A lent block stays its class's size (lend): in place while it fits as a class object would.
+    if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
+  } else if (size > MEDIUM_LOW) {
+    // In place while it stays a medium size. Its block still holds it with less than a free block to
+    // spare: nothing changes. Else mediumResizeIn: shrink by a split, grow into what follows (the header
+    // was checked above: it need not check it again).
+    const want = mediumBlockSize(size);
+    if (want <= have && have - want < MB_MIN) return ptr;
+    if ((size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResizeIn(d, ptr, size, true)) return ptr;
+  }
+  kKind = KIND_MEDIUM;                               // (the pre-chunk region's block: as classify says)
+  kHead = d;
+  return reallocMove(ptr, size, usable);
+}
+
+// krealloc with ptr = 0 (malloc) or size = 0 (free). (kmallocSlow and kfreeSlow serve every size and
+// pointer as kmalloc and kfree do, without another inlined copy of their fast paths: the bundle's budget.)
+function reallocEdge(ptr: usize, size: usize): usize {
+  if (ptr == 0) return kmallocSlow(size);
+  const e = kfreeSlow(ptr);
+  if (e != E_OK) setError(e);
+  return 0;
+}
+
+// krealloc of a live block classify() found that is not a medium block: a class object, a large block, a run.
+// (Inlined: a call here cost realloc-bal ~11 instructions per realloc of its large block.)
+@inline function reallocOther(ptr: usize, size: usize): usize {
   const usable = usableOf(ptr);
+  if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
   if (kKind == KIND_SLAB) {
     // In place while the class still fits and is not more than twice too big (then a smaller class).
     if (size <= usable && (size > (usable >> 1) || usable <= 16)) return ptr;
@@ -773,19 +817,18 @@ export function krealloc(ptr: usize, size: usize): usize {
       }
       if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
-  } else if (kKind == KIND_MEDIUM) {
-    if (isLent(usable)) {
-      // A lent block stays its class's size (lend): in place while it fits as a class object would.
-      if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
-    } else if (size > MEDIUM_LOW && (size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResizeIn(kHead, ptr, size, true)) {
-      return ptr;            // in place while it stays a medium size: shrink by a split, grow into what follows
-    }                        // (classify checked the block: mediumResize need not check it again)
   } else {
     // a run: in place while its chunks hold it and more than half of them is used (runResize commits
     // the bytes it grows into; the engine refusing that falls through to a move, which fails too)
     const cap = runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
     if (size <= cap && size > (cap >> 1) && runResize(kHead, ptr, size)) return ptr;
   }
+  return reallocMove(ptr, size, usable);
+}
+
+// krealloc's move: a new block, the live bytes copied, the old block freed (kKind / kHead: the old block,
+// of `usable` bytes, as classify() found it). 0 with E_NOMEM when no memory (ptr unchanged).
+function reallocMove(ptr: usize, size: usize, usable: usize): usize {
   // A class object that outgrows its class moves to a class at least REALLOC_GROWTH larger: a block
   // grown step by step (the usual realloc pattern) then moves O(log) times, not once per class.
   let want = size;
@@ -800,10 +843,10 @@ export function krealloc(ptr: usize, size: usize): usize {
   else if (kKind == KIND_RUN) live = <usize>load<u32>(kHead, CH_RUN_BYTES);
   // A medium block that must move to grow becomes a page run: a run grows in place into the free pages
   // after it (pagesExtend), so a block grown step by step stops moving (realloc-bal: 60% → 80%).
-  const q = kKind == KIND_MEDIUM && size > MEDIUM_REALLOC_MAX ? largeAlloc(want, PAGE_SIZE) : kmalloc(want);
+  const q = kKind == KIND_MEDIUM && size > MEDIUM_REALLOC_MAX ? largeAlloc(want, PAGE_SIZE) : kmallocSlow(want);
   if (q == 0) return 0;
   memory.copy(q, ptr, size < live ? size : live);
-  kfree(ptr);
+  kfreeSlow(ptr);                                    // (as reallocEdge: no inlined fast path)
   return q;
 }
 

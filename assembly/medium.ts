@@ -10,7 +10,8 @@
 //       the caller takes a region with its own growth policy and calls mediumAddRegion)
 //   mediumAddRegion(node, d, pages, bytes) → user pointer of a `bytes` block in the new region at d (threads:
 //       or, when a block fits by now, that block, and the pages go back)
-//   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps)
+//   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps);
+//       mediumLiveSize(d, ptr) → its usual case inlined (the block's size, or 0), kmalloc.ts krealloc
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumRegionAt(pd) → the region of a page descriptor, and mediumCheckIn / mediumFreeIn / mediumResizeIn:
 //       the same three for a caller that has the region already (kmalloc.ts classify read the descriptor)
@@ -68,8 +69,10 @@
 // (MC_LOCK). Its rank is that of a cache-node lock (sync.ts rank 1: it lies outside the node structs):
 // held, it may take the node page lock (page.ts, rank 2) and the grow lock (rank 3), never the reverse;
 // it is never held across a host call. Creating a node's control block (its first region) takes the heap
-// lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify, for realloc
-// and usable size) only read one header inside the region's pages; mediumFree and mediumResize check under
+// lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify for usable size,
+// mediumLiveSize for realloc) only read one header inside the region's pages; a realloc that keeps its block
+// answers from that read with no lock and writes nothing (a live block's size changes only by its owner's
+// realloc or free; the neighbours' frees write only its P flag); mediumFree and mediumResize check under
 // the lock (free: once, kfreeSlow classifies a medium page without its header), and in the threaded build first make
 // sure the region is still the one found before the lock. The lock they take is named by the region's node
 // byte (regionControl), not by its aux, and a tail's aux is followed only within its chunk's descriptors
@@ -702,25 +705,37 @@ export function mediumRegionAt(pd: usize): usize {
   return changetype<PageDesc>(d).kind == K_MEDIUM ? d : 0;
 }
 
-// Is ptr the start of a live block of the region at d? E_OK, E_DOUBLE_FREE (a free block's start or an
-// absorbed header), E_NOT_OURS (the control block, or an own block unless `own`; with `own`, any block
-// that is not one) or E_NOT_OBJECT. Reads only inside the region.
-function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
+// The size of the block at ptr in the region at d when ptr is the start of a live block there (an own
+// block when `own`, else a plain one), else 0 (checkIn then says why). checkIn's usual case in one branch:
+// 16-aligned, no F or R and O as asked, its own check word (one OR of the differences), in
+// [lo, end − MB_MIN] (one unsigned compare: below lo wraps), and MB_MIN ≤ size ≤ what the region holds
+// from b. Reads only inside the region (b lies in it or just before it: inside linear memory wherever ptr
+// points); changes nothing. Inlined into checkIn and into kmalloc.ts krealloc, which reads the header once.
+@inline export function mediumLiveSize(d: usize, ptr: usize, own: bool = false): u32 {
   let r: usize, end: usize;                                      // regionStart / regionEnd, one test
   if (isPre(d)) { r = PRE_LO; end = CHUNK_BASE; }
   else { r = pageAddr(d); end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT); }
   const lo = r + 2 * MB_HDR;
   const b = ptr - MB_HDR;
-  // (b lies in the region or just before it: a read inside linear memory wherever ptr points)
+  const w = hdrWord(b);
+  const size = w & ~MB_FLAGS;
+  const ok = (<u32>(ptr & (MB_GRAIN - 1)) | ((w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) ^ (own ? MB_F_OWN : 0)) |
+    (load<u32>(b, 4) ^ keyOf(b, size))) == 0;
+  return ok & (ptr - lo <= end - MB_MIN - lo) & (size - MB_MIN <= <u32>(end - MB_HDR - b) - MB_MIN) ? size : 0;
+}
+
+// Is ptr the start of a live block of the region at d? E_OK, E_DOUBLE_FREE (a free block's start or an
+// absorbed header), E_NOT_OURS (the control block, or an own block unless `own`; with `own`, any block
+// that is not one) or E_NOT_OBJECT. Reads only inside the region.
+function checkIn(d: usize, ptr: usize, own: bool = false): i32 {
+  if (mediumLiveSize(d, ptr, own) != 0) return E_OK;             // the usual case
+  // anything else: the tests in their order, for its code
+  const end = regionEnd(d);
+  const lo = regionStart(d) + 2 * MB_HDR;
+  const b = ptr - MB_HDR;
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;
   const check = load<u32>(b, 4);
-  // the usual case first, one branch: 16-aligned, no F or R and O as asked, its own check word (one OR
-  // of the differences), in [lo, end − MB_MIN] (one unsigned compare: below lo wraps), and MB_MIN ≤ size ≤
-  // what the region holds from b; anything else takes the tests below, in their order, for its code
-  const ok = (<u32>(ptr & (MB_GRAIN - 1)) | ((w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) ^ (own ? MB_F_OWN : 0)) |
-    (check ^ keyOf(b, size))) == 0;
-  if (ok & (ptr - lo <= end - MB_MIN - lo) & (size - MB_MIN <= <u32>(end - MB_HDR - b) - MB_MIN)) return E_OK;
   if ((ptr & (MB_GRAIN - 1)) != 0 || ptr - lo > end - MB_MIN - lo) return E_NOT_OBJECT;
   if (size == 0) return (w & MB_F_FREE) != 0 && check == keyOf(b, 0) ? E_DOUBLE_FREE : E_NOT_OBJECT;
   if (size < MB_MIN || size > <u32>(end - MB_HDR - b) || check != keyOf(b, size)) return E_NOT_OBJECT;
@@ -889,7 +904,9 @@ export function mediumResize(ptr: usize, bytes: usize, checked: bool = false): b
   return d != 0 && mediumResizeIn(d, ptr, bytes, checked);
 }
 
-// mediumResize for a pointer whose region (first descriptor d, from mediumRegionAt) is known: krealloc.
+// mediumResize for a pointer whose region (first descriptor d, from mediumRegionAt) is known: krealloc,
+// which answers a block that keeps its size itself (mediumLiveSize read it) and calls this one to split
+// or grow it.
 export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool): bool {
   const c = regionControl(d);
   if (c == 0) return false;
