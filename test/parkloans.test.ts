@@ -3,14 +3,12 @@
 // kept whole on the control block's park list and handed to the next request of exactly its size, with no
 // free list, no merge and no fit search; at most PARK_DEPTH (8) are parked, and they go back to the free
 // lists when a request finds no fit.
-// Pinned down with exact call counts, as test/lendfast.test.ts does: build/debug.wasm (asc keeps these as
-// functions) gets an exported counter per function, incremented on entry (binaryen.js). Around the counts:
+// Pinned down with exact call counts, as test/lendfast.test.ts does (test/counted.ts: build/debug.wasm with
+// an exported counter per function, incremented on entry). Around the counts:
 // a parked block reads as freed (free, realloc and malloc_usable_size say E_DOUBLE_FREE and change
 // nothing), the footprint walk counts it as "parked", validate() checks the park list.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import binaryen from "binaryen";
 import { describe, expect, it } from "vitest";
+import { countedHeap, type W } from "./counted.js";
 
 const E_OK = 0, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
 const FP_TOTAL = 0, FP_PARKED = 9, FP_OTHER = 13;
@@ -19,46 +17,8 @@ const COUNTED = [
   "assembly/medium/park", "assembly/medium/unpark", "assembly/medium/parkFlush",
 ];
 
-type W = Record<string, (...a: number[]) => number>;
-type G = Record<string, WebAssembly.Global>;
-
-const setBody = (binaryen as unknown as { Function: { setBody(f: number, body: number): void } }).Function.setBody;
-
-// build/debug.wasm with an exported i32 counter "n:<name>" per COUNTED function, bumped on entry.
-function countedBytes(): Uint8Array {
-  const m = binaryen.readBinary(readFileSync(join(__dirname, "..", "build", "debug.wasm")));
-  m.setFeatures(binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.MutableGlobals |
-    binaryen.Features.SignExt | binaryen.Features.NontrappingFPToInt);
-  const seen = new Set<string>();
-  for (let i = 0; i < m.getNumFunctions(); i++) {
-    const f = m.getFunctionByIndex(i);
-    const info = binaryen.getFunctionInfo(f);
-    if (info.module || !COUNTED.includes(info.name)) continue;
-    seen.add(info.name);
-    const g = `n$${i}`;
-    m.addGlobal(g, binaryen.i32, true, m.i32.const(0));
-    m.addGlobalExport(g, `n:${info.name}`);
-    const bump = m.global.set(g, m.i32.add(m.global.get(g, binaryen.i32), m.i32.const(1)));
-    setBody(f, m.block(null, [bump, info.body], info.results));
-  }
-  for (const name of COUNTED) expect(seen.has(name), `${name} is a function of build/debug.wasm`).toBe(true);
-  expect(m.validate()).toBeTruthy();
-  const bytes = m.emitBinary();
-  m.dispose();
-  return bytes;
-}
-
-let compiled: WebAssembly.Module | undefined;
-
 async function heap() {
-  compiled ??= new WebAssembly.Module(countedBytes() as Uint8Array<ArrayBuffer>);
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const instance = await WebAssembly.instantiate(compiled, { env: { memory, hook: () => 0 } });
-  const w = instance.exports as unknown as W;
-  const g = instance.exports as unknown as G;
-  expect(w.slab_init!(w.data_end!(), 1, 1, 0)).toBe(E_OK);
-  expect(w.pin_cpu!(0)).toBe(E_OK);
-  const count = () => Object.fromEntries(COUNTED.map((n) => [n.slice(n.lastIndexOf("/") + 1), g[`n:${n}`]!.value as number]));
+  const { w, g, memory, count } = await countedHeap(COUNTED);
   const nchunks = () => new DataView(memory.buffer).getUint32(w.heap_addr!() + (g.H_NCHUNKS!.value as number), true);
   const footprint = (slot: number) => { w.heap_footprint!(); return w.footprint_result!(slot); };
   const bytes = () => new Uint8Array(memory.buffer).slice();
