@@ -2,8 +2,7 @@
 //
 // Owns: the list of what crosses the ABI as a value: layout offsets and sizes, limits (MAX_NODES,
 // MAX_CPUS, MAX_ARRAY_CAP...), cache flags (F_*), error codes (E_*), env.hook ops (HOOK_*), validate
-// problem kinds (V_*) and malloc class sets (KM_SET_*). Nothing here is computed: it re-exports (HARDEN_LEVEL only names
-// an @inline constant).
+// problem kinds (V_*) and malloc class sets (KM_SET_*). Nothing here is computed: it re-exports.
 // Entry point: index.ts re-exports this file (`export * from "./abi"`), so each constant becomes a Wasm
 // global of the same name. Called by: nobody at run time; scripts/gen-abi.mjs reads the globals from
 // build/release.wasm and writes bindings/generated/abi.ts, so the TS layer never copies a value by hand.
@@ -16,9 +15,6 @@ export {
 } from "./validate";
 export { DEFAULT_CAP } from "./cache";
 export { FP_SLOTS } from "./footprint";
-// The fast-path counters, the free key and the checks level, for the TS layer's tests and tools.
+// The fast-path counters and the free key, for the TS layer's tests and tools.
 export { ALLOC_FASTPATH, FREE_FASTPATH, NR_STATS } from "./stats";
 export { FREE_KEY } from "./inuse";
-export { HARDEN_ALL } from "./harden";
-import { HARDENING } from "./harden";
-export const HARDEN_LEVEL: i32 = HARDENING; // the build's HARDENING (an @inline constant cannot be exported)

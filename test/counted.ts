@@ -1,6 +1,8 @@
 // counted.ts — build/debug.wasm with exact call counters (shared helper, not a test file): for the tests
 // that pin down which allocator functions an operation calls (lendfast.test.ts, realloc-inplace.test.ts).
 //
+// chunklessChurn() drives a random chunkless workload of loans, medium blocks and reallocs (both of the
+// tests above), with every free given twice (the second must be E_DOUBLE_FREE) and a caller's check per step.
 // countedBytes(names) returns build/debug.wasm (asc keeps its functions as written there) with an exported
 // mutable i32 global "n:<name>" per named function, incremented on the function's entry (binaryen.js, as
 // bench/profile-malloc.mjs counts calls). Every name must be a function of the module (checked).
@@ -56,4 +58,36 @@ export async function countedHeap(names: readonly string[]) {
   expect(w.pin_cpu!(0)).toBe(0);
   const count = () => Object.fromEntries(names.map((n) => [n.slice(n.lastIndexOf("/") + 1), g[`n:${n}`]!.value as number]));
   return { w, g, memory, count };
+}
+
+/** The shape of a chunklessChurn workload: out of 10, `mallocs` are mallocs and `frees` − `mallocs` frees
+ *  (the rest reallocs); one malloc in `bigOneIn` asks 1..bigMax bytes, the others 1..smallMax. */
+export interface Churn { seed: number; steps: number; mallocs: number; frees: number; bigOneIn: number; bigMax: number; smallMax: number }
+
+/** Run `c` on heap `w` while it grows no chunk (nchunks() = 0); `step` runs after every operation. Returns
+ *  the blocks still live. */
+export function chunklessChurn(w: W, nchunks: () => number, c: Churn, step: () => void): number[] {
+  let seed = c.seed;
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+  const live: number[] = [];
+  for (let i = 0; i < c.steps && nchunks() === 0; i++) {
+    const r = rnd(10);
+    if (r < c.mallocs || live.length === 0) {
+      const size = rnd(c.bigOneIn) === 0 ? 1 + rnd(c.bigMax) : 1 + rnd(c.smallMax);
+      const p = w.malloc!(size);
+      expect(p).not.toBe(0);
+      live.push(p);
+    } else if (r < c.frees) {
+      const p = live.splice(rnd(live.length), 1)[0]!;
+      expect(w.km_free!(p)).toBe(0);
+      expect(w.km_free!(p)).toBe(5); // E_DOUBLE_FREE
+    } else {
+      const j = rnd(live.length);
+      const q = w.km_realloc!(live[j]!, 1 + rnd(3000));
+      expect(q).not.toBe(0);
+      live[j] = q;
+    }
+    step();
+  }
+  return live;
 }

@@ -9,7 +9,7 @@
 // freed and taken again is the same block), validate() clean after every step of a random chunkless
 // workload, and double frees / frees of interiors keep their codes and change nothing.
 import { describe, expect, it } from "vitest";
-import { countedHeap, type W } from "./counted.js";
+import { chunklessChurn, countedHeap, type W } from "./counted.js";
 
 const E_OK = 0, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
 const COUNTED = ["assembly/medium/removeFree", "assembly/medium/linkFree", "assembly/medium/checkIn"];
@@ -109,28 +109,8 @@ describe("the chunkless heap's small loans (lendfast)", () => {
 
   it("a random chunkless workload of loans, medium blocks and reallocs keeps validate() clean", async () => {
     const { w, nchunks } = await heap();
-    let seed = 12345;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
-    const live: number[] = [];
-    for (let i = 0; i < 3000 && nchunks() === 0; i++) {
-      const r = rnd(10);
-      if (r < 5 || live.length === 0) {
-        const size = rnd(4) === 0 ? 1 + rnd(6000) : 1 + rnd(200);
-        const p = w.malloc!(size);
-        expect(p).not.toBe(0);
-        live.push(p);
-      } else if (r < 8) {
-        const p = live.splice(rnd(live.length), 1)[0]!;
-        expect(w.km_free!(p)).toBe(E_OK);
-        expect(w.km_free!(p)).toBe(E_DOUBLE_FREE);
-      } else {
-        const j = rnd(live.length);
-        const q = w.km_realloc!(live[j]!, 1 + rnd(3000));
-        expect(q).not.toBe(0);
-        live[j] = q;
-      }
-      expect(w.heap_validate!()).toBe(0);
-    }
+    const live = chunklessChurn(w, nchunks, { seed: 12345, steps: 3000, mallocs: 5, frees: 8, bigOneIn: 4, bigMax: 6000, smallMax: 200 },
+      () => expect(w.heap_validate!()).toBe(0));
     for (const p of live) expect(w.km_free!(p)).toBe(E_OK);
     expect(w.heap_validate!()).toBe(0);
   });

@@ -8,7 +8,7 @@
 // a parked block reads as freed (free, realloc and malloc_usable_size say E_DOUBLE_FREE and change
 // nothing), the footprint walk counts it as "parked", validate() checks the park list.
 import { describe, expect, it } from "vitest";
-import { countedHeap, type W } from "./counted.js";
+import { chunklessChurn, countedHeap, type W } from "./counted.js";
 
 const E_OK = 0, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
 const FP_TOTAL = 0, FP_PARKED = 9, FP_OTHER = 13;
@@ -115,31 +115,12 @@ describe("parked blocks of the pre-chunk region", () => {
 
   it("a request with no fit gives the parked blocks back first, and random work keeps validate() clean", async () => {
     const { w, count, nchunks, footprint } = await heap();
-    let seed = 777;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
-    const live: number[] = [];
     const before = count();
-    for (let i = 0; i < 4000 && nchunks() === 0; i++) {
-      const r = rnd(10);
-      if (r < 6 || live.length === 0) {
-        const size = rnd(3) === 0 ? 1 + rnd(4100) : 1 + rnd(300);
-        const p = w.malloc!(size);
-        expect(p).not.toBe(0);
-        live.push(p);
-      } else if (r < 9) {
-        const p = live.splice(rnd(live.length), 1)[0]!;
-        expect(w.km_free!(p)).toBe(E_OK);
-        expect(w.km_free!(p)).toBe(E_DOUBLE_FREE);
-      } else {
-        const j = rnd(live.length);
-        const q = w.km_realloc!(live[j]!, 1 + rnd(3000));
-        expect(q).not.toBe(0);
-        live[j] = q;
-      }
+    const live = chunklessChurn(w, nchunks, { seed: 777, steps: 4000, mallocs: 6, frees: 9, bigOneIn: 3, bigMax: 4100, smallMax: 300 }, () => {
       expect(w.heap_validate!()).toBe(0);
       expect(footprint(FP_PARKED)).toBeLessThanOrEqual(8 * 4112);
       expect(footprint(FP_OTHER)).toBe(0);
-    }
+    });
     const d = delta(before, count());
     expect(d.parkFlush).toBeGreaterThan(0);              // the region filled up: the parked blocks went back
     expect(nchunks()).toBe(1);                           // and the heap then grew its first chunk
