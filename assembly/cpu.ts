@@ -51,7 +51,7 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { HARDEN_OBJECT, HARDENING, hardenAlloc, hardenFree, hardenFreeError, hardenHandOut, hardenKeyed, hardenRelease, hardenReleased } from "./harden";
+import { HARDEN_OBJECT, HARDENING, hardenAlloc, hardenFree, hardenFreeError, hardenHandOut, hardenKeyFound, hardenKeyed, hardenReleaseBits, hardenReleased } from "./harden";
 import { handleHolds } from "./sheaf";
 import { THREADED, currentCpu } from "./sync";
 import { E_NO_CPU, REQ_DRAIN } from "./layout";
@@ -77,11 +77,25 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
 // Hardening (harden.ts, named hooks): under HARDEN_OBJECT, ptr's chunk byte and page descriptor must name
 // this cache (tested here, each refusal on its own branch: E_NOT_OURS, E_WRONG_CACHE), hardenFree that
-// ptr is an object start, hardenRelease whether it was in a user's hands — a parked one (in an array, a
-// barn, an alien array or a prefill handle) is refused by its free key, confirmed by a cold walk
-// (freeConfirm), or by its in-use bit. Refusals go through freeFailed (cold), which reports them.
+// ptr is an object start, and whether it was in a user's hands — a parked one (in an array, a barn, an
+// alien array or a prefill handle) is refused by its free key (hardenKeyFound), confirmed by a cold walk
+// (freeConfirm), or by its in-use bit (hardenReleaseBits). Refusals go through freeFailed (cold).
+// The chunk byte is compared with the CPU's node first: a byte that is not this node's (not a slab chunk
+// at all: ≥ CT_RUN_TAIL, or another node's) goes to cacheFreeOff (cold), which makes the old tests in
+// order; the fast path then no longer keeps the byte for a node test after its calls (bench/PROFILE.md,
+// "pairfloor").
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
   const b = chunkByteOf(ptr);                                  // node, or "not a slab chunk"
+  if (<u32>b != currentNode) return cacheFreeOff(cache, ptr, b);
+  if ((HARDENING & HARDEN_OBJECT) != 0) {
+    if (<usize>changetype<PageDesc>(pageOf(ptr)).cache != cache) return freeBadPointer(cache, ptr, b);
+  }
+  return freeChecked(cache, load<u32>(cache, C_FLAGS), ptr, b, true);
+}
+
+// Cold: cacheFree of a pointer whose chunk byte is not the CPU's node (b): refused (E_NOT_OURS,
+// E_WRONG_CACHE) or another node's object (freeRemote).
+function cacheFreeOff(cache: usize, ptr: usize, b: u8): i32 {
   if ((HARDENING & HARDEN_OBJECT) != 0) {
     if (b >= CT_RUN_TAIL) return freeBadPointer(cache, ptr, b);
     if (<usize>changetype<PageDesc>(pageOf(ptr)).cache != cache) return freeBadPointer(cache, ptr, b);
@@ -91,15 +105,29 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 
 // cacheFree once ptr's page is known to name `cache` (or the build trusts its caller), with the cache's
 // C_FLAGS and ptr's chunk-table byte b already read: kmalloc.ts kfree found the cache that way.
+// cacheFreeLocal: the same when b is the CPU's node (kfree tested it).
 // (Every test branches straight to its cold refusal: no code or bool is carried from one test to the
 // next; bench/PROFILE.md, "fastpair".)
 @inline export function cacheFreeAt(cache: usize, flags: u32, ptr: usize, b: u8): i32 {
+  return freeChecked(cache, flags, ptr, b, false);
+}
+
+@inline export function cacheFreeLocal(cache: usize, flags: u32, ptr: usize): i32 {
+  return freeChecked(cache, flags, ptr, <u8>currentNode, true);
+}
+
+// The body of the three: `local` (a constant at every call) says b is the CPU's node.
+@inline function freeChecked(cache: usize, flags: u32, ptr: usize, b: u8, local: bool): i32 {
   if (!hardenFree(cache, ptr)) return freeBadPointer(cache, ptr, b);
-  if (!hardenRelease(cache, flags, ptr)) {
-    if (!freeConfirm(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);  // (nested: && cost a phi)
-  }
+  if (hardenKeyed(flags)) {
+    if (hardenKeyFound(flags, ptr)) {                          // (nested ifs: && cost a phi)
+      if (!freeConfirm(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
+    }
+  } else if (!hardenReleaseBits(cache, flags, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
-  if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
+  if (!local) {
+    if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
+  }
   const main = <usize>changetype<CpuSlot>(slot).main;
   const n = changetype<Sheaf>(main).count;
   if (n >= changetype<Sheaf>(main).cap) return freeSlow(cache, slot, ptr);
@@ -115,9 +143,8 @@ function freeBadPointer(cache: usize, ptr: usize, b: u8): i32 {
   return freeFailed(cache, ptr, hardenFreeError(cache, ptr, b));
 }
 
-// Cold: hardenRelease did not accept ptr outright. A cache with in-use bits: the bit was clear; a cache
-// with neither a key nor in-use bits: it is free in its slab's bitmap — false, both.
-// A free-key cache: the key was there, a double free if ptr is free in its slab (every free object of a
+// Cold: a free-key cache's hardenKeyFound found ptr's key (a cache without a key: false).
+// The key was there: a double free if ptr is free in its slab (every free object of a
 // free-key cache holds its key: slab.ts slabNew; the fast path does not read the bitmap) or parked
 // anywhere, else the user's own value — the free goes on (true, key written).
 export function freeConfirm(cache: usize, ptr: usize): bool {

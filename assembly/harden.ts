@@ -85,22 +85,28 @@ export function hardenFreeError(cache: usize, ptr: usize, b: u8): i32 {
 }
 
 // The allocated side of a free of ptr, an object start of `cache` (hardenFree): was it in a user's hands?
-//   true   yes: now marked free (its key written, or its in-use bit cleared)
-//   false  refused, nothing changed: its in-use bit was clear, or (a cache with neither a key nor in-use
-//          bits, HARDEN_OBJECT) it is free in its slab's bitmap — a double free; or its key is there: free
-//          in its slab, parked, or the user's own value. The caller confirms (cold: cpu.ts freeConfirm
-//          asks hardenKeyed) and, if ptr is neither, calls hardenReleased.
+// Two hooks, one per mechanism, so that the caller branches on the answer itself (one hook answering for
+// both merged their bools in a phi: 5 x86 instructions of every pair; bench/PROFILE.md, "pairfloor"):
+//   hardenKeyed(flags)      the free key: hardenKeyFound writes ptr's key and answers whether it was
+//                           there already — free in its slab, parked, or the user's own value; the caller
+//                           confirms (cold: cpu.ts freeConfirm) and, if ptr is neither, the free goes on.
+//                           Writing it when it was there changes nothing (the same value).
+//   otherwise               hardenReleaseBits: true — it was in a user's hands and is now marked free (its
+//                           in-use bit cleared); false — refused, nothing changed: its in-use bit was clear,
+//                           or (a cache with neither a key nor in-use bits, HARDEN_OBJECT) it is free in
+//                           its slab's bitmap — a double free.
 // Whether it is free in its slab is asked of the bitmap only for a cache with neither: a free-key object
 // free in its slab holds its key (slabNew writes it), and the cold confirm reads the bitmap; an in-use
 // bit is clear for an object free in its slab.
-@inline export function hardenRelease(cache: usize, flags: u32, ptr: usize): bool {
-  if (hardenKeyed(flags)) {
-    const at = keyAddr(flags, ptr);
-    const key = keyOf(ptr);
-    if (load<u32>(at) == key) return false;
-    store<u32>(at, key);
-    return true;
-  }
+@inline export function hardenKeyFound(flags: u32, ptr: usize): bool {
+  const at = keyAddr(flags, ptr);
+  const key = keyOf(ptr);
+  const was = load<u32>(at);
+  store<u32>(at, key);
+  return was == key;
+}
+
+@inline export function hardenReleaseBits(cache: usize, flags: u32, ptr: usize): bool {
   if ((flags & F_INUSE) != 0) return inuseRelease(cache, ptr);
   return (HARDENING & HARDEN_OBJECT) == 0 || !freeInSlab(cache, ptr);   // the bitmap: free in its slab
 }

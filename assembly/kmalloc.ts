@@ -92,7 +92,7 @@ import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
 import { cnAddr } from "./node";
 import { HEAP, PRE_LO, chunkByteOf, inPre, nchunks, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
-import { cacheAlloc, cacheFree, cacheFreeAt, parkedAnywhere } from "./cpu";
+import { cacheAlloc, cacheFree, cacheFreeAt, cacheFreeLocal, parkedAnywhere } from "./cpu";
 import { keptHoldBegin, keptHoldEnd } from "./node";
 import { hardenCheck, hardenHandOut } from "./harden";
 import { sheafEntry } from "./sheaf";
@@ -182,7 +182,7 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
 @inline export function kmalloc(size: usize): usize {
   if (size <= <usize>KMALLOC_MAX) {
     const k = <usize>load<u8>(HEAP + ((size + 7) >> 3), H_KMALLOC + KM_INDEX);
-    const cache = BOOT + <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);
+    const cache = <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);   // its address (or BOOT's)
     const slot = cpuSlot(cache);
     const main = <usize>changetype<CpuSlot>(slot).main;
     const n = changetype<Sheaf>(main).count;
@@ -199,14 +199,27 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
 // (report.ts freeFailed: last_error detail and env.hook(HOOK_REPORT, code, ptr, cache or 0)).
 // Fast path: the chunk-table byte and the page descriptor name the cache of any slab page; a kmalloc-N
 // cache's objects go to cacheFree (which checks the object and pushes it on the CPU's array).
+// The chunk byte is compared with the CPU's node first (the fast path needs no node test after its calls:
+// cacheFreeLocal); another node's slab chunk goes to kfreeRemote (cold).
 @inline export function kfree(ptr: usize): i32 {
   const b = chunkByteOf(ptr);
-  if (b < CT_RUN_TAIL) {
+  if (<u32>b == currentNode) {
     const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
     if (cache != 0) {                                  // (nested ifs: a && here cost a phi and a test)
       const flags = load<u32>(cache, C_FLAGS);
-      if ((flags & F_KMALLOC) != 0) return cacheFreeAt(cache, flags, ptr, b);
+      if ((flags & F_KMALLOC) != 0) return cacheFreeLocal(cache, flags, ptr);
     }
+  } else if (b < CT_RUN_TAIL) return kfreeRemote(ptr, b);
+  return kfreeSlow(ptr);
+}
+
+// Cold: kfree of a pointer in a slab chunk of another node (b): a kmalloc-N object goes to cacheFreeAt
+// (its alien array), anything else to kfreeSlow.
+function kfreeRemote(ptr: usize, b: u8): i32 {
+  const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
+  if (cache != 0) {
+    const flags = load<u32>(cache, C_FLAGS);
+    if ((flags & F_KMALLOC) != 0) return cacheFreeAt(cache, flags, ptr, b);
   }
   return kfreeSlow(ptr);
 }
@@ -232,7 +245,7 @@ export function kmallocSetClasses(set: u32): i32 {
   if (set != KM_SET_KERNEL && set != KM_SET_FINE) return E_INVALID;
   const t = kmTable();
   for (let k: u32 = 1; k < KM_SLOTS; k++) {
-    if (load<u32>(t + KM_CACHES + (k << 2)) != 0 || load<u8>(t + KM_COLD_LENT + k) != 0) return E_BUSY;
+    if (<usize>load<u32>(t + KM_CACHES + (k << 2)) != BOOT || load<u8>(t + KM_COLD_LENT + k) != 0) return E_BUSY;
   }
   memory.fill(t + KM_SIZES, 0, KM_SLOTS << 1);
   memory.fill(t + KM_INDEX, 0, KM_INDEX_LEN);
@@ -270,8 +283,8 @@ export function kmallocSetClasses(set: u32): i32 {
 // lock-free fast path sees a whole cache or none.
 function classCache(k: u32): usize {
   const at = kmTable() + KM_CACHES + (<usize>k << 2);
-  const off = readShared(at);
-  if (off != 0) return BOOT + <usize>off;
+  const made = <usize>readShared(at);
+  if (made != BOOT) return made;
   heapLock();
   const c = classCacheLocked(k, at);
   heapUnlock();
@@ -279,8 +292,8 @@ function classCache(k: u32): usize {
 }
 
 function classCacheLocked(k: u32, at: usize): usize {
-  const off = load<u32>(at);
-  if (off != 0) return BOOT + <usize>off;
+  const made = <usize>load<u32>(at);
+  if (made != BOOT) return made;
   const size = classSize(k);
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
@@ -293,7 +306,7 @@ function classCacheLocked(k: u32, at: usize): usize {
   if (!kernel) store<u32>(c, KM_KEEP_EMPTY, C_KEEP_EMPTY);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
-  publish(at, <u32>(c - BOOT));
+  publish(at, <u32>c);
   return c;
 }
 
@@ -483,9 +496,8 @@ function kmallocSlow(size: usize): usize {
     // a class with no cache yet goes to classAlloc (a loan while it is cold); unfilled tables read 0
     // and take kmallocClass.
     const k = classIndex(size);
-    const off = readShared(kmTable() + KM_CACHES + (<usize>k << 2));
-    if (off != 0) {
-      const c = BOOT + <usize>off;
+    const c = <usize>readShared(kmTable() + KM_CACHES + (<usize>k << 2));
+    if (c != BOOT) {
       if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
       return cacheAlloc(c);
     }
@@ -508,7 +520,7 @@ function kmallocClass(size: usize): usize {
 // An object of class k (tables filled) that had no cache when kmallocSlow looked: a loan (lend, borrow),
 // else its cache, created now, or what the class got meanwhile (threads: a cache).
 function classAlloc(k: u32): usize {
-  if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
+  if (<usize>readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == BOOT) {
     const p = classSize(k) <= KM_COLD_MAX ? lend(k) : load<u32>(kmTable(), KM_LEND) != 0 ? borrow(k) : 0;
     if (p != 0) return p;
   }
