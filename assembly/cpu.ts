@@ -2,7 +2,7 @@
 //
 // Owns: every per-CPU slot's CC_MAIN / CC_SPARE / CC_ALIEN / CC_GUARD / CC_TOUCHED fields (the sheaves
 // and the barn are sheaf.ts's). Entry points: cacheAlloc(), cacheAllocNode(), cacheFree(), allocSingle() /
-// cacheFreeAt() (kfree's form), cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
+// cacheFreeLocal() (kfree's form) / cacheFreeOff() (any node, cold), cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
 // Called by: index.ts, kmalloc.ts, bench.ts, reclaim.ts, destroy.ts. Calls sheaf.ts (sheaves, the barn),
 // node.ts (the batch seam), harden.ts (the fast paths' checks), slab.ts (freeConfirm's bitmap test),
 // debug.ts (debug caches' single objects).
@@ -12,10 +12,12 @@
 //       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch;
 //                      │                                       a kmalloc class: twice the batch, a whole array)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
-//   cacheFree ─ page names the cache? ─ hardenFree (an object start?) ─ hardenRelease (in a user's hands?)
-//       │        ─ same node: push main ──────────────────────────────────────────────────────────── (fast)
+//   cacheFree ─ chunk byte is the CPU's node? ─ page names the cache? ─ hardenFree (an object start?) ─
+//       │        in a user's hands? (hardenKeyFound / hardenReleaseBits) ─ push main ──────────────── (fast)
 //       │        └ key found: freeConfirm ─ free in its slab? (bitmap) ─ parkedAnywhere (arrays, guard
 //       │                     sheaves, barns, handles) ─ (cold)
+//       ├ another byte: cacheFreeOff ─ not a slab chunk, page of another cache: refused; the same checks ─
+//       │                              freeRemote (cold; also kmalloc.ts kfreeRemote's)
 //       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush; a kmalloc
 //       │                                                            class: the whole array)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
@@ -93,30 +95,26 @@ export const FLAG2_NO_ALIEN: u32 = 1;
   return freeChecked(cache, load<u32>(cache, C_FLAGS), ptr, b, true);
 }
 
-// Cold: cacheFree of a pointer whose chunk byte is not the CPU's node (b): refused (E_NOT_OURS,
-// E_WRONG_CACHE) or another node's object (freeRemote).
-function cacheFreeOff(cache: usize, ptr: usize, b: u8): i32 {
+// Cold: cacheFree of a pointer whose chunk byte b is not the CPU's node: refused (E_NOT_OURS,
+// E_WRONG_CACHE) or another node's object (freeRemote). Also kmalloc.ts kfreeRemote's (the page named a
+// kmalloc-N cache of another node). One out-of-line copy of the checks for both.
+export function cacheFreeOff(cache: usize, ptr: usize, b: u8): i32 {
   if ((HARDENING & HARDEN_OBJECT) != 0) {
     if (b >= CT_RUN_TAIL) return freeBadPointer(cache, ptr, b);
     if (<usize>changetype<PageDesc>(pageOf(ptr)).cache != cache) return freeBadPointer(cache, ptr, b);
   }
-  return cacheFreeAt(cache, load<u32>(cache, C_FLAGS), ptr, b);
+  return freeChecked(cache, load<u32>(cache, C_FLAGS), ptr, b, false);
 }
 
-// cacheFree once ptr's page is known to name `cache` (or the build trusts its caller), with the cache's
-// C_FLAGS and ptr's chunk-table byte b already read: kmalloc.ts kfree found the cache that way.
-// cacheFreeLocal: the same when b is the CPU's node (kfree tested it).
+// cacheFree once ptr's page is known to name `cache`, ptr's chunk byte is the CPU's node (or the build
+// trusts its caller), with the cache's C_FLAGS already read: kmalloc.ts kfree found the cache that way.
 // (Every test branches straight to its cold refusal: no code or bool is carried from one test to the
 // next; bench/PROFILE.md, "fastpair".)
-@inline export function cacheFreeAt(cache: usize, flags: u32, ptr: usize, b: u8): i32 {
-  return freeChecked(cache, flags, ptr, b, false);
-}
-
 @inline export function cacheFreeLocal(cache: usize, flags: u32, ptr: usize): i32 {
   return freeChecked(cache, flags, ptr, <u8>currentNode, true);
 }
 
-// The body of the three: `local` (a constant at every call) says b is the CPU's node.
+// The body of the fast and cold frees: `local` (a constant at every call) says b is the CPU's node.
 @inline function freeChecked(cache: usize, flags: u32, ptr: usize, b: u8, local: bool): i32 {
   if (!hardenFree(cache, ptr)) return freeBadPointer(cache, ptr, b);
   if (hardenKeyed(flags)) {
@@ -239,7 +237,7 @@ function warmBatch(cache: usize): void {
   return ret;
 }
 
-// A free refused for want of a CPU puts back the in-use bit cacheFree cleared (hardenRelease): it changes
+// A free refused for want of a CPU puts back the in-use bit cacheFree cleared (hardenReleaseBits): it changes
 // nothing.
 function freeRefused(cache: usize, ptr: usize): i32 {
   hardenAlloc(cache, ptr);

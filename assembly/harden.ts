@@ -4,8 +4,8 @@
 // Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() / hardenHandOut() (an object is
 // handed to a user: its free key cleared, or its in-use bit set), hardenFree() (a user frees ptr, in a page
 // of this cache: is it an object start?) and hardenFreeError() (cold: the code of a refusal),
-// hardenRelease() (was it in a user's hands, not parked, not free in its slab? the free key written, or
-// the in-use bit cleared), hardenKeyed() (is the free key on for these flags?), hardenReleased() (a key
+// hardenKeyFound() / hardenReleaseBits() (was it in a user's hands, not parked, not free in its slab? the
+// free key written, or the in-use bit cleared; one hook per mechanism), hardenKeyed() (is the free key on for these flags?), hardenReleased() (a key
 // found was the user's own value: the free goes on), hardenCheck() (the read-only form of the last two,
 // for realloc and malloc_usable_size).
 // Called by: cpu.ts (cacheAlloc, cacheFree, cacheAllocNode), kmalloc.ts (malloc's fast path, classify),
@@ -19,7 +19,7 @@
 //                  in its slab (table byte and descriptor: cpu.ts cacheFree, or    E_NOT_OBJECT, E_DOUBLE_FREE
 //                  kmalloc.ts kfree's dispatch; the start: hardenFree, offset ×
 //                  the stride's inverse, rotated; the bitmap bit only for caches
-//                  without a free key or in-use bits: hardenRelease)
+//                  without a free key or in-use bits: hardenReleaseBits)
 //   HARDEN_PARKED  free: ptr is in a user's hands, not parked in an array, barn,    E_DOUBLE_FREE
 //                  alien array or prefill handle (an F_FREEKEY cache: its free key
 //                  is not there, or the walk cpu.ts parkedAnywhere does not find
@@ -29,7 +29,7 @@
 // validate read them), so they are kept in every build. The free key is gated with HARDEN_PARKED (an
 // unchecked build neither writes, clears nor reads it beyond slabTake's write; validate there is moot).
 // A new fast-path check goes here, as a bit of its own, and nowhere else: the free side's checks of ptr
-// itself go in hardenFree (one place), whether it was in a user's hands in hardenRelease; the one exception
+// itself go in hardenFree (one place), whether it was in a user's hands in hardenKeyFound / hardenReleaseBits; the one exception
 // is the page test (chunk byte, descriptor names the cache), made by cacheFree's own branches under
 // HARDEN_OBJECT as kfree makes it to find the cache. The hooks answer bools and the caller branches
 // straight to its cold refusal (freeFailed, each on its own branch; the code found again cold by
@@ -71,7 +71,7 @@ export const HARDEN_CONFIRM: i32 = -1;
 // A user frees ptr to `cache`, and ptr's page descriptor names `cache` (the caller tested it: kmalloc.ts
 // kfree to find the cache, cpu.ts cacheFree under HARDEN_OBJECT). True when ptr is the start of one of its
 // objects (slab.ts isObjectStart); false: refused, nothing changed, and the caller asks hardenFreeError
-// for the code (cold). Whether it is allocated is hardenRelease's question.
+// for the code (cold). Whether it is allocated is the question of hardenKeyFound and hardenReleaseBits.
 // (A bool, and the page test at the caller: a code from each test made every free carry it through phis
 // and tests: 20 x86 instructions of the malloc pair, 19 of the cache pair; bench/PROFILE.md, "fastpair".)
 @inline export function hardenFree(cache: usize, ptr: usize): bool {
@@ -116,7 +116,7 @@ export function hardenFreeError(cache: usize, ptr: usize, b: u8): i32 {
   return (HARDENING & HARDEN_PARKED) != 0 && (flags & F_FREEKEY) != 0;
 }
 
-// The key hardenRelease found was the user's own value (ptr is parked nowhere): the free goes on, keyed.
+// The key hardenKeyFound found was the user's own value (ptr is parked nowhere): the free goes on, keyed.
 // (Also bulk.ts's free pass, after its check pass accepted every object.)
 export function hardenReleased(cache: usize, ptr: usize): void {
   const flags = load<u32>(cache, C_FLAGS);

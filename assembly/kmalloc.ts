@@ -11,7 +11,8 @@
 // grow: keptHoldBegin / keptHoldEnd).
 //
 // Call tree:
-//   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
+//   kmalloc ─ class of n (index byte, then the class's cache address; n = 0 included) ─ pop the CPU's main
+//           array (fast)
 //       └ kmallocSlow ─ a class with its cache (the usual miss): classWarm while its arrays are off ─
 //                     │   cacheAlloc (cpu.ts allocSlow)
 //                     ├ [kmallocClass ─ fill tables (first call)] ─ classAlloc ─ no cache yet, default set: a class ≤
@@ -25,8 +26,9 @@
 //                     │        └ a small medium heap (MEDIUM_TIGHT_PAGES) and a page-tight size (8190): largeAlloc
 //                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
-//   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
-//         test already done) ─────────────────────────────────────────────────────────────────── (fast)
+//   kfree ─ table byte is the CPU's node, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeLocal
+//         (cpu.ts; the page test already done) ──────────────────────────────────────────────── (fast)
+//       ├ another node's slab chunk: kfreeRemote ─ a kmalloc-N cache: cacheFreeOff (cpu.ts: its alien array)
 //       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
 //                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
 //                                    largeFree; run → runFree; else an error code
@@ -92,7 +94,7 @@ import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
 import { cnAddr } from "./node";
 import { HEAP, PRE_LO, chunkByteOf, inPre, nchunks, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
-import { cacheAlloc, cacheFree, cacheFreeAt, cacheFreeLocal, parkedAnywhere } from "./cpu";
+import { cacheAlloc, cacheFree, cacheFreeLocal, cacheFreeOff, parkedAnywhere } from "./cpu";
 import { keptHoldBegin, keptHoldEnd } from "./node";
 import { hardenCheck, hardenHandOut } from "./harden";
 import { sheafEntry } from "./sheaf";
@@ -175,8 +177,9 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
 
 // malloc(size). Returns 0 with E_NOMEM set when memory runs out.
 // The fast path is cacheAlloc's (cpu.ts) with the class lookup in front: a request of 1..KMALLOC_MAX
-// bytes reads its class from the index, its cache from the class table (a class with no cache yet reads
-// as the boot cache, whose arrays are always empty), and pops the CPU's main array. Size 0 takes the
+// bytes reads its class from the index, its cache's address from the class table (a class with no cache
+// yet reads as the boot cache, whose arrays are always empty; cache.ts heapInit writes it in every slot),
+// and pops the CPU's main array. Size 0 takes the
 // same path: index[0] is the first class once the tables are filled (malloc(0) returns a unique
 // pointer, as glibc's). Anything else — a miss, a large size, tables not yet filled — goes to kmallocSlow.
 @inline export function kmalloc(size: usize): usize {
@@ -213,14 +216,11 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
   return kfreeSlow(ptr);
 }
 
-// Cold: kfree of a pointer in a slab chunk of another node (b): a kmalloc-N object goes to cacheFreeAt
-// (its alien array), anything else to kfreeSlow.
+// Cold: kfree of a pointer in a slab chunk of another node (b): a kmalloc-N object goes to cpu.ts
+// cacheFreeOff (checked, then its alien array), anything else to kfreeSlow.
 function kfreeRemote(ptr: usize, b: u8): i32 {
   const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
-  if (cache != 0) {
-    const flags = load<u32>(cache, C_FLAGS);
-    if ((flags & F_KMALLOC) != 0) return cacheFreeAt(cache, flags, ptr, b);
-  }
+  if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFreeOff(cache, ptr, b);
   return kfreeSlow(ptr);
 }
 
