@@ -1,8 +1,9 @@
 // harden.ts — the fast paths' checks, behind named hooks, gated by a build constant (as mimalloc's and
 // snmalloc's are), so that the cost of each check is a build away: `npm run asbuild:unchecked`.
 //
-// Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() / hardenHandOut() (an object is
-// handed to a user: its free key cleared, or its in-use bit set), hardenFree() (a user frees ptr, in a page
+// Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() / hardenHandOut() /
+// hardenHandOutKm() (an object is handed to a user: its free key cleared, or its in-use bit set; the last
+// for kmalloc's classes, whose flags are known: KM_HARDEN_FLAGS), hardenFree() (a user frees ptr, in a page
 // of this cache: is it an object start?) and hardenFreeError() (cold: the code of a refusal),
 // hardenKeyFound() / hardenReleaseBits() (was it in a user's hands, not parked, not free in its slab? the
 // free key written, or the in-use bit cleared; one hook per mechanism), hardenKeyed() (is the free key on for these flags?), hardenReleased() (a key
@@ -59,7 +60,7 @@ export const HARDEN_CONFIRM: i32 = -1;
   return p != 0 ? hardenHandOut(cache, p) : 0;
 }
 
-// hardenAlloc for an object p ≠ 0 (a pop from an array: no test of p).
+// hardenAlloc for an object p ≠ 0 (a pop from an array: no test of p). hardenHandOutKm: kmalloc's form.
 @inline export function hardenHandOut(cache: usize, p: usize): usize {
   const flags = load<u32>(cache, C_FLAGS);
   if ((flags & F_FREEKEY) != 0) {
@@ -67,6 +68,18 @@ export const HARDEN_CONFIRM: i32 = -1;
   } else if ((flags & F_INUSE) != 0) inuseMark(cache, p);
   return p;
 }
+
+// hardenHandOut for an object p of a kmalloc class (F_KMALLOC): its cache has the free key and is not
+// reclaimable (kmalloc.ts classCacheLocked asserts it), so the key is p's first u32 and no flag is read.
+@inline export function hardenHandOutKm(p: usize): usize {
+  if ((HARDENING & HARDEN_PARKED) != 0) store<u32>(p, 0);
+  return p;
+}
+
+// The C_FLAGS every kmalloc class has as far as the hooks are concerned (F_FREEKEY, neither F_INUSE nor
+// F_RECLAIMABLE): kfree passes them to the hooks, which then fold to the key's tests at the object's
+// first u32.
+export const KM_HARDEN_FLAGS: u32 = F_FREEKEY;
 
 // A user frees ptr to `cache`, and ptr's page descriptor names `cache` (the caller tested it: kmalloc.ts
 // kfree to find the cache, cpu.ts cacheFree under HARDEN_OBJECT). True when ptr is the start of one of its
