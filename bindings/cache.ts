@@ -1,29 +1,47 @@
 // cache.ts — an object cache from JS: alloc/free (the fast path first), bulk, prefill, shrink, targeted
 // reclaim, tune, stats, destroy; and the prefill handle.
 //
-// Owns: Cache (one kmem_cache of the Wasm, by address) and Prefilled (a sheaf handed to the caller).
+// Owns: Cache (one kmem_cache of the Wasm, by address, and its JS magazine) and Prefilled (a sheaf
+// handed to the caller).
 // Entry points: Heap.createCache() makes a Cache (heap.ts); users call its methods.
 // Calls: core.ts (exports, hook errors, reports, staging buffer), reclaim.ts (discardFree after shrink and reclaim), introspection.ts (stats), options.ts
 // (tune), args.ts, errors.ts, generated/abi.ts. `heap` is only a back-reference for users (a type import
 // of heap.ts: no call goes up).
 // Invariants:
-//   - The fast path is alloc()/free(): one test (#careful; free: and a u32 pointer) and one Wasm call,
-//     cache_alloc / cache_free, whose fast path pops or pushes the CPU's main sheaf with every check
-//     (free: ours, this cache, an object start, allocated, this node, room) and whose slow path or typed
-//     error (nothing changed) covers the rest; alloc has one result test, `p > 0` (the u32 conversion of
-//     a pointer above 2 GiB, and 0, only below it). In the single-threaded build the export checks a
-//     handle once and then compares it with the last one it accepted (assembly/index.ts lastUserCache):
-//     a loop on one cache pays one compare. A careful cache (destroyed, callbacks whose exceptions must
-//     be rethrown, the refcount protocol, debug) or a bad argument takes the #careful paths, all in Wasm.
-//     (Measured, bench/PROFILE.md "The Cache pair from JS": this pair costs 204 x86 instructions and
-//     3.3× two empty Wasm calls where the JS mirror of the Wasm fast path it replaced, fastpath.ts,
-//     took 441 and 3.9×: each checked typed-array access costs V8 a bounds and a detach test, more than
-//     the Wasm call it saved.)
+//   - The fast path is alloc()/free() on the cache's magazine: a prefill handle of this cache that JS pops
+//     and pushes through its own Int32Array / Uint8Array views, with no Wasm call. alloc: one test (a
+//     count above 0), the entry, the free key cleared. free: a u32, the chunk-table byte is the magazine's
+//     node, the page descriptor names this cache, an object start (the Wasm's rotr(off × inv, shift)),
+//     the key not there, room — then the key written and the entry pushed. JS keeps the handle's count
+//     word equal to #n at every step, so the Wasm sees the magazine exact at any time (assembly/prefill.ts:
+//     the cache's C_MAG; its objects are parked, a second free of one from any caller is a double free).
+//     Anything else misses into #allocMiss / #freeMiss: a careful cache's checked path, a stale view
+//     (length 0 after a grow: re-taken, then served), an empty magazine (one cache_mag call: counted
+//     pops and pushes, then a refill to half its capacity from the CPU's main array and the slabs; the
+//     alloc that missed counts alloc_slowpath), a full one or a refused check (the Wasm's cache_free: its
+//     slow path, or its typed error with nothing changed — JS has no error logic of its own).
+//   - Counters: JS counts pops and pushes (#allocs / #frees) and hands them to the Wasm at its next
+//     cache_mag call; settle() makes that call before any figure is read (Cache.stats, core.settle for
+//     the heap's stats, slabinfo, footprint, validate) and gives the magazine back before the heap is
+//     changed under it (Heap.pin — a raw pin_cpu does not: the magazine keeps serving its node until it
+//     is empty —, shrink, reap, tune, destroy, beCareful).
+//   - No magazine (one Wasm call each, cache_alloc / cache_free, whose fast path pops or pushes the
+//     CPU's main sheaf with every check) for a cache created with magazine: false (the laboratory's
+//     exact per-CPU arrays), a careful cache (destroyed, callbacks whose exceptions must be rethrown, the
+//     refcount protocol, debug), in-use bits, objects not 4-aligned, arrays off, and a shared heap
+//     (another Worker's Cache would not see this one's count word in time). In the single-threaded
+//     build the export checks a handle once and then compares it with the last one it accepted
+//     (assembly/index.ts lastUserCache).
+//   - Measured (bench/PROFILE.md "The JS magazine"): the pair through the magazine ~2.7× two empty Wasm
+//     calls where the two Wasm calls took ~3.3×; the JS mirror of the CPU's main sheaf that preceded both
+//     (fastpath.ts, session 7) took 3.9× (each checked typed-array access costs V8 a bounds and a detach
+//     test; the magazine makes the fewest: its count, cap and counters are JS fields).
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
-// Call tree: alloc → cache_alloc | #allocFailed → #oom | #allocCareful → #hookFailed, #oom;
-//   free → cache_free → #freeFailed | #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
+// Call tree: alloc → (hit) | #allocMiss → #allocCareful → #hookFailed, #oom | #sync | cache_mag (refill)
+//   → #take | cache_alloc → #oom;  free → (hit) | #freeMiss → #freeCareful → ptrArg, cache_free |
+//   reclaim_free → #freeFailed | #sync | cache_free → #freeFailed;  settle → cache_mag (count / return);  allocBulk/freeBulk → core.takeStage
 //   (each call its own buffer), cache_alloc_bulk (one copy out, into a new array or the caller's) / freeBulk →
 //   (a plain array checked, then one .set into the staging area; a Uint32Array: #freeBulkChecked, one
 //   .set per chunk) → #freeStaged → cache_free_bulk;
