@@ -6,13 +6,16 @@
 //
 // Runs binaryen's wasm-merge (the C module is named "env", so the allocator's env.memory and
 // env.__heap_base imports resolve to the C module's exports; the shim's "wasm_slab" imports resolve to
-// the allocator's exports), then wasm-opt -O3 with more inlining (the shim's wrappers and the fast paths go into their callers). The result
+// the allocator's exports), then wasm-opt -O3 with more inlining (the shim's wrappers and the fast paths go into their callers),
+// then a second wasm-opt run that inlines the allocator's malloc and free into their C callers and nothing
+// else (inlineAllocator: every other function marked no-inline by a name prefix). The result
 // imports env.hook (give it a function returning 0) besides whatever the C program imported.
 // Needs the npm package "binaryen" 132 (wasm-merge, wasm-opt): a dev dependency here, an optional peer
 // dependency of the published package (104 MB, needed only for this tool), so a project that merges C
 // installs it beside wasm-slab (npm i -D binaryen@132.0.0); without it mergeC throws saying so.
-// Entry points: mergeC() (exported as "wasm-slab/merge-c"; types in merge-c.d.mts), the command line
-// below, and `wasm-slab merge-c` (cli/merge-c.mjs).
+// Entry points: mergeC() (exported as "wasm-slab/merge-c"; types in merge-c.d.mts), optimizeMerged() and
+// inlineAllocator() (bench/profile-malloc.mjs), the command line below, and `wasm-slab merge-c`
+// (cli/merge-c.mjs).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
