@@ -69,16 +69,20 @@ export const HARDEN_CONFIRM: i32 = -1;
   return p;
 }
 
-// hardenHandOut for an object p of a kmalloc class (F_KMALLOC): its cache has the free key and is not
-// reclaimable (kmalloc.ts classCacheLocked asserts it), so the key is p's first u32 and no flag is read.
-@inline export function hardenHandOutKm(p: usize): usize {
-  if ((HARDENING & HARDEN_PARKED) != 0) store<u32>(p, 0);
+// hardenHandOut for an object p of a kmalloc class (F_KMALLOC): never reclaimable (kmalloc.ts
+// classCacheLocked asserts it), so a key is p's first u32 (no keyAddr arithmetic). A class has the key,
+// or in-use bits (the heap's inUseBits default), or neither (debug).
+@inline export function hardenHandOutKm(cache: usize, p: usize): usize {
+  const flags = load<u32>(cache, C_FLAGS);
+  if ((flags & F_FREEKEY) != 0) {
+    if ((HARDENING & HARDEN_PARKED) != 0) store<u32>(p, 0);
+  } else if ((flags & F_INUSE) != 0) inuseMark(cache, p);
   return p;
 }
 
-// The C_FLAGS every kmalloc class has as far as the hooks are concerned (F_FREEKEY, neither F_INUSE nor
-// F_RECLAIMABLE): kfree passes them to the hooks, which then fold to the key's tests at the object's
-// first u32.
+// The C_FLAGS a kmalloc class with the free key has as far as the hooks are concerned (F_FREEKEY, never
+// F_RECLAIMABLE): kfree passes them to the hooks for such a class, which then fold to the key's tests at
+// the object's first u32.
 export const KM_HARDEN_FLAGS: u32 = F_FREEKEY;
 
 // A user frees ptr to `cache`, and ptr's page descriptor names `cache` (the caller tested it: kmalloc.ts

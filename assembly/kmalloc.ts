@@ -84,7 +84,7 @@
 import {
   C_ARRAY_CAP, C_BATCH, C_FLAGS, C_KEEP_EMPTY, C_OBJECTS, C_SIZE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
-  E_NOT_OURS, E_OK, E_WRONG_CACHE, F_FREEKEY, F_INTERNAL, F_INUSE, F_KMALLOC, F_RECLAIMABLE, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
+  E_NOT_OURS, E_OK, E_WRONG_CACHE, F_FREEKEY, F_INTERNAL, F_KMALLOC, F_RECLAIMABLE, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
   KMALLOC_MAX, KM_CHUNKLESS, KM_CHUNKLESS_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_MAX, KM_COLD_WASTE, KM_LEND, KM_LEND_MAX, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
   MB_GRAIN, MB_HDR, MB_MIN, PAGE_SHIFT, PAGE_SIZE,
@@ -192,7 +192,7 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
     if (n != 0) {
       changetype<Sheaf>(main).count = n - 1;
       statAt(slot, ALLOC_FASTPATH);
-      return hardenHandOutKm(<usize>load<u32>(sheafEntry(main, n - 1)));   // harden.ts: key off
+      return hardenHandOutKm(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off
     }
   }
   return kmallocSlow(size);
@@ -210,7 +210,8 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
     const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
     if (cache != 0) {                                  // (nested ifs: a && here cost a phi and a test)
       const flags = load<u32>(cache, C_FLAGS);
-      if ((flags & F_KMALLOC) != 0) return cacheFreeLocal(cache, KM_HARDEN_FLAGS, ptr); // (its key's flags)
+      if ((flags & (F_KMALLOC | F_FREEKEY)) == (F_KMALLOC | F_FREEKEY)) return cacheFreeLocal(cache, KM_HARDEN_FLAGS, ptr);
+      if ((flags & F_KMALLOC) != 0) return cacheFreeOff(cache, ptr, b);  // in-use bits or debug: cold
     }
   } else if (b < CT_RUN_TAIL) return kfreeRemote(ptr, b);
   return kfreeSlow(ptr);
@@ -306,9 +307,9 @@ function classCacheLocked(k: u32, at: usize): usize {
   if (!kernel) store<u32>(c, KM_KEEP_EMPTY, C_KEEP_EMPTY);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
-  // the fast paths take a class's hooks' flags for known (harden.ts KM_HARDEN_FLAGS): the key, at the
-  // object's first u32
-  if (ASC_NO_ASSERT == false) assert((load<u32>(c, C_FLAGS) & (F_FREEKEY | F_INUSE | F_RECLAIMABLE)) == KM_HARDEN_FLAGS);
+  // the fast paths take a keyed class's hook flags for known (harden.ts KM_HARDEN_FLAGS, hardenHandOutKm):
+  // its key at the object's first u32
+  if (ASC_NO_ASSERT == false) assert((load<u32>(c, C_FLAGS) & F_RECLAIMABLE) == 0);
   publish(at, <u32>c);
   return c;
 }
