@@ -68,6 +68,22 @@ describe("malloc's class table", () => {
   });
 });
 
+describe("malloc's classes without the key", () => {
+  it.each([
+    ["inUseBits", { inUseBits: true }],
+    ["debug", { debug: true }],
+  ] as const)("%s: valid frees of warmed classes are accepted, a double free refused", async (_, opts) => {
+    const heap = await createAllocator({ reap: false, ...opts });
+    warm(heap, 64);
+    const ps = Array.from({ length: 30 }, () => heap.malloc(64));
+    for (const p of ps) heap.free(p);
+    expect(() => heap.free(ps[7]!)).toThrow(DoubleFreeError);
+    const q = heap.malloc(64);
+    heap.free(q);
+    expect(heap.validate().ok).toBe(true);
+  });
+});
+
 describe("frees whose chunk byte is not the CPU's node", () => {
   it("malloc: a block freed on another node's CPU goes to its alien array, counted; a second free is refused, changing nothing", async () => {
     const heap = await createAllocator({ nodes: 2, cpusPerNode: 1, reap: false });
