@@ -27,9 +27,10 @@
 //                                  └ runAllocReclaiming (whole chunks)
 //   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
 //         test already done) ─────────────────────────────────────────────────────────────────── (fast)
-//       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
-//                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
-//                                    largeFree; run → runFree; else an error code
+//       └ kfreeSlow ─ free(0) ─ a medium page (no cache, K_MEDIUM / K_MEDIUM_TAIL: mediumRegionAt) or the
+//                              │   pre-chunk region → mediumFreeIn (checks the header under its lock, merges;
+//                              │   a loan: lentFreed counts it back)
+//                              └ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
 //            ├ a medium block (its region: the pre-chunk region's at once, else classify; its header read and
 //            │   checked once: mediumLiveSize) ─ still fits its block: in place, no lock, nothing written
@@ -647,18 +648,27 @@ function classify(ptr: usize, checkMedium: bool = true): i32 {
 
 function kfreeSlow(ptr: usize): i32 {
   if (ptr == 0) return E_OK;
-  const e = classify(ptr, false);                  // a medium block: its region; mediumFreeIn checks the header, once
-  if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
-  if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
-  if (kKind == KIND_MEDIUM) {
+  // A medium block first (the usual slow free): its region from the page descriptor (a page of no cache,
+  // K_MEDIUM or K_MEDIUM_TAIL: mediumRegionAt) or the pre-chunk region, straight to mediumFreeIn (which
+  // checks the header under its lock: the codes classify + mediumCheck give, nothing changed on a bad
+  // pointer). Anything else, and a medium page whose region is not found, goes through classify.
+  let r: usize = 0;
+  if (chunkByteOf(ptr) < CT_RUN_TAIL) {
+    const d = pageOf(ptr);
+    if (changetype<PageDesc>(d).cache == 0) r = mediumRegionAt(d);
+  } else if (inPre(ptr)) r = PRE_LO - DESC_SIZE;
+  if (r != 0) {
     const usable = mediumUsable(ptr);              // read before the free; used only if it was a live block
-    const m = mediumFreeIn(kHead, ptr);            // the same codes as mediumCheck, nothing changed on a bad pointer
+    const m = mediumFreeIn(r, ptr);
     if (m != E_OK) return freeFailed(0, ptr, m);
     if (isLent(usable)) lentFreed(usable);
     return E_OK;
   }
+  const e = classify(ptr, false);                  // (a medium block came first, above)
+  if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
+  if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
   if (kKind == KIND_LARGE) largeFree(kHead);
-  else runFree(ptr);
+  else if (kKind == KIND_RUN) runFree(ptr);      // (KIND_MEDIUM: never here, the dispatch above took it)
   return E_OK;
 }
 

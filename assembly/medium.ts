@@ -214,6 +214,18 @@ function insertFree(c: usize, b: usize, size: u32): void {
 
 // insertFree without the next block's P flag (the caller knows it is set: the rest of a split free block).
 function linkFree(c: usize, b: usize, size: u32): void {
+  pushFree(c, b, size);
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
+}
+
+function removeFree(c: usize, b: usize, size: u32): void {
+  unlinkFree(c, b, size);
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
+}
+
+// linkFree / removeFree without MC_FREE_BYTES: for the callers on the usual malloc and free paths
+// (takeFit, release), which update it once, by the net change, after their list operations.
+@inline function pushFree(c: usize, b: usize, size: u32): void {
   setHeader(b, size | MB_F_FREE);
   store<u32>(b + size - 4, size);                                  // footer
   const i = listOf(size);
@@ -229,10 +241,9 @@ function linkFree(c: usize, b: usize, size: u32): void {
     store<u16>(sm, <u16>(<u32>load<u16>(sm) | (<u32>1 << (i & (MB_SL_COUNT - 1)))));
     store<u32>(c, load<u32>(c, MC_FL_MAP) | (<u32>1 << fl), MC_FL_MAP);
   }
-  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
 }
 
-function removeFree(c: usize, b: usize, size: u32): void {
+@inline function unlinkFree(c: usize, b: usize, size: u32): void {
   const nx = load<u32>(b, 8);
   const pv = load<u32>(b, 12);
   if (nx != 0) store<u32>(<usize>nx, pv, 12);
@@ -248,7 +259,6 @@ function removeFree(c: usize, b: usize, size: u32): void {
       if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
     }
   }
-  store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
 }
 
 // Can the free block b of `have` bytes, first on its list, stay there as a free block of `size` bytes
@@ -286,6 +296,11 @@ function relink(c: usize, b: usize, have: u32, nb: usize, size: u32): void {
 // A free block of at least `size` bytes: the best of the first FIT_SCAN entries of its own list, else
 // the first block of the next non-empty larger list (every block there is larger). 0 when none.
 function findFit(c: usize, size: u32): usize {
+  return fitIn(c, size);
+}
+
+// findFit's body, inlined into mediumAlloc's usual path (allocBlock with `fast`) and into findFit.
+@inline function fitIn(c: usize, size: u32): usize {
   const i = listOf(size);
   let b = <usize>load<u32>(headAt(c, i));
   if (FIT_SCAN == 1) {                                             // (folded at compile time)
@@ -327,16 +342,25 @@ function findFit(c: usize, size: u32): usize {
 
 // Hand out `size` bytes from the free block b (on its list): split off the rest when it makes a block.
 function takeBlock(c: usize, b: usize, size: u32): usize {
+  return takeIn(c, b, size);
+}
+
+// takeBlock's body, inlined into mediumAlloc's usual path (allocBlock with `fast`) and into takeBlock:
+// one MC_FREE_BYTES update for the block's removal and its rest's link (the net change, −size or −have).
+@inline function takeIn(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  removeFree(c, b, have);
+  unlinkFree(c, b, have);
+  let taken = have;
   if (have - size >= MB_MIN) {
     setHeader(b, size);
-    linkFree(c, b + size, have - size);                   // its next block keeps P
+    pushFree(c, b + size, have - size);                   // its next block keeps P
+    taken = size;
   } else {
     setHeader(b, have);
     const nx = b + have;
     store<u32>(nx, hdrWord(nx) & ~MB_F_PREV_FREE);
   }
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) - taken, MC_FREE_BYTES);
   store<u32>(c, load<u32>(c, MC_BLOCKS) + 1, MC_BLOCKS);
   return b + MB_HDR;
 }
@@ -595,12 +619,14 @@ export function mediumPreInit(from: usize): void {
 // A block of `bytes` from node's medium heap: a free block, or one made by growing a region in place.
 // 0 when neither works (or the node has no medium heap yet).
 export function mediumAlloc(node: u32, bytes: usize): usize {
-  return allocBlock(node, bytes, 0);
+  return allocBlock(node, bytes, 0, true);
 }
 
 // mediumAlloc's body, for a block whose header gets `flags` (0, or MB_F_OWN) under the same lock. Inlined
 // into each of its two callers (mediumAlloc keeps a single caller, kmalloc.ts, which inlines it in turn).
-@inline function allocBlock(node: u32, bytes: usize, flags: u32): usize {
+// `fast` (mediumAlloc's copy only: kmalloc's path): the first fit and its take inlined (fitIn, takeIn),
+// the other copy calls findFit and takeBlock (bytes).
+@inline function allocBlock(node: u32, bytes: usize, flags: u32, fast: bool): usize {
   const c = controlOf(node);
   if (c == 0) return 0;
   const size = mediumBlockSize(bytes);
@@ -612,7 +638,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       return q;
     }
   }
-  let b = findFit(c, size);
+  let b = fast ? fitIn(c, size) : findFit(c, size);
   if (b == 0 && load<u32>(c, MC_PARKED) != 0) {                 // no fit: the parked blocks go back first
     parkFlush(c);
     b = findFit(c, size);
@@ -624,7 +650,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       d = <usize>changetype<PageDesc>(d).next;
     }
   }
-  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : takeBlock(c, b, size);
+  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : fast ? takeIn(c, b, size) : takeBlock(c, b, size);
   if (flags != 0 && p != 0) store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | flags); // flags only: the check stays
   unlock(c + MC_LOCK);
   return p;
@@ -642,7 +668,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
 // copy on its path): own blocks (flags MB_F_OWN), and kmalloc.ts lend / borrow taking a plain block (0)
 // from a chunkless heap's pre-chunk region.
 export function mediumAllocWith(node: u32, bytes: usize, flags: u32): usize {
-  return allocBlock(node, bytes, flags);
+  return allocBlock(node, bytes, flags, false);
 }
 
 // Make the pages at d (`pages` of them from page.ts on `node`, descriptors zero) a region of node's
@@ -790,14 +816,22 @@ export function mediumRange(p: usize, bytes: usize): bool {
 // Free the live block b of `size` bytes in the region at d: merge with free neighbours, then give back a
 // wholly free non-home region, or a long free tail, to page.ts. Lock held.
 function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
+  release(c, d, b, size);
+}
+
+// releaseBlock's body, inlined into kfreeSlow's free (mediumFreeIn) and into releaseBlock: the usual
+// merge with one MC_FREE_BYTES update (the net change: +size), a region's last block in releaseEnd.
+@inline function release(c: usize, d: usize, b: usize, size: u32): void {
   const nx = b + size;
   const nw = hdrWord(nx);
   const nextFree = (nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0;
   const prevFree = (hdrWord(b) & MB_F_PREV_FREE) != 0;
+  const freed = size;
   // Only the block before free (the free space a small block was cut from: takeTail), the next one live
   // or parked (F and R equal: not on a free list, not the sentinel, so not a region's last block, which
   // may go back to page.ts), and the merged block on that block's list, first there: merged in place, the
   // lists as the general path below leaves them (staysFirst).
+  let done = false;
   if (prevFree && ((nw ^ (nw >> 2)) & MB_F_FREE) == 0) {
     const ps = load<u32>(b - 4);
     const pb = b - ps;
@@ -805,50 +839,67 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
       killHeader(b);
       setHeader(pb, (ps + size) | MB_F_FREE);
       store<u32>(nx - 4, ps + size);                               // footer
-      store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
       store<u32>(nx, nw | MB_F_PREV_FREE);                         // flags only: the check stays
-      return;
+      done = true;
     }
   }
-  if (nextFree) {                                                 // the next block is free
-    const ns = nw & ~MB_FLAGS;
-    removeFree(c, nx, ns);
-    killHeader(nx);
-    size += ns;
-  }
-  if (prevFree) {                                                 // the block before is free
-    const ps = load<u32>(b - 4);
-    const pb = b - ps;
-    removeFree(c, pb, ps);
-    killHeader(b);
-    b = pb;
-    size += ps;
-  }
-  // the region's last block: the sentinel follows it (the only reserved header after a block that is not
-  // a parked one)
-  if ((hdrWord(b + size) & (MB_F_RESERVED | MB_F_FREE)) == MB_F_RESERVED) {
-    const r = regionStart(d);
-    const end = b + size + MB_HDR;
-    if (b == r + MB_HDR) {                                        // the whole region: back to page.ts
-      const pages = <u32>changetype<PageDesc>(d).objects;
-      listRemove(c + MC_REGIONS, d);
-      store<u32>(c, load<u32>(c, MC_NREGIONS) - 1, MC_NREGIONS);
-      store<u32>(c, load<u32>(c, MC_PAGES) - pages, MC_PAGES);
+  if (!done) {
+    if (nextFree) {                                               // the next block is free
+      const ns = nw & ~MB_FLAGS;
+      unlinkFree(c, nx, ns);
+      killHeader(nx);
+      size += ns;
+    }
+    if (prevFree) {                                               // the block before is free
+      const ps = load<u32>(b - 4);
+      const pb = b - ps;
+      unlinkFree(c, pb, ps);
       killHeader(b);
-      pagesFree(d, pages, true);                                  // descriptors reset, pages merged
-      return;
+      b = pb;
+      size += ps;
     }
-    // keep the pages up to the first boundary that leaves a whole free block, give the rest back
-    const keepEnd = (b + MB_MIN + MB_HDR + PAGE_SIZE - 1) & ~(<usize>PAGE_SIZE - 1);
-    if (keepEnd + (<usize>TRIM_PAGES << PAGE_SHIFT) <= end && !isPre(d)) {
-      const pages = <u32>changetype<PageDesc>(d).objects;
-      const keep = <u32>((keepEnd - r) >> PAGE_SHIFT);
-      setHeader(keepEnd - MB_HDR, MB_F_RESERVED);
-      size = <u32>(keepEnd - MB_HDR - b);
-      changetype<PageDesc>(d).objects = <u16>keep;
-      store<u32>(c, load<u32>(c, MC_PAGES) - (pages - keep), MC_PAGES);
-      pagesTrim(d, pages, keep, true);
+    const after = b + size;
+    const aw = hdrWord(after);
+    // the region's last block: the sentinel follows it (the only reserved header after a block that is
+    // not a parked one)
+    if ((aw & (MB_F_RESERVED | MB_F_FREE)) == MB_F_RESERVED) {
+      store<u32>(c, load<u32>(c, MC_FREE_BYTES) - (size - freed), MC_FREE_BYTES);  // the neighbours unlinked
+      releaseEnd(c, d, b, size);
+      done = true;
+    } else {
+      store<u32>(after, aw | MB_F_PREV_FREE);                     // flags only: the check stays
+      pushFree(c, b, size);
     }
+  }
+  if (done) return;
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + freed, MC_FREE_BYTES);
+}
+
+// release's end for the merged free block b of `size` bytes (on no list, not counted in MC_FREE_BYTES)
+// that is its region's last: a non-home region wholly free goes back to page.ts, a free tail of at least
+// TRIM_PAGES pages is trimmed, and the rest goes on its list. Lock held.
+function releaseEnd(c: usize, d: usize, b: usize, size: u32): void {
+  const r = regionStart(d);
+  const end = b + size + MB_HDR;
+  if (b == r + MB_HDR) {                                          // the whole region: back to page.ts
+    const pages = <u32>changetype<PageDesc>(d).objects;
+    listRemove(c + MC_REGIONS, d);
+    store<u32>(c, load<u32>(c, MC_NREGIONS) - 1, MC_NREGIONS);
+    store<u32>(c, load<u32>(c, MC_PAGES) - pages, MC_PAGES);
+    killHeader(b);
+    pagesFree(d, pages, true);                                    // descriptors reset, pages merged
+    return;
+  }
+  // keep the pages up to the first boundary that leaves a whole free block, give the rest back
+  const keepEnd = (b + MB_MIN + MB_HDR + PAGE_SIZE - 1) & ~(<usize>PAGE_SIZE - 1);
+  if (keepEnd + (<usize>TRIM_PAGES << PAGE_SHIFT) <= end && !isPre(d)) {
+    const pages = <u32>changetype<PageDesc>(d).objects;
+    const keep = <u32>((keepEnd - r) >> PAGE_SHIFT);
+    setHeader(keepEnd - MB_HDR, MB_F_RESERVED);
+    size = <u32>(keepEnd - MB_HDR - b);
+    changetype<PageDesc>(d).objects = <u16>keep;
+    store<u32>(c, load<u32>(c, MC_PAGES) - (pages - keep), MC_PAGES);
+    pagesTrim(d, pages, keep, true);
   }
   insertFree(c, b, size);
 }
@@ -867,27 +918,39 @@ export function mediumFreeOwn(ptr: usize): i32 {
 // The body of both frees (inlined into each: mediumFreeIn keeps a single caller, kmalloc.ts kfreeSlow).
 @inline function freeBlock(ptr: usize, own: bool): i32 {
   const d = regionOf(ptr);
-  return d == 0 ? E_NOT_OURS : freeIn(d, ptr, own);
+  return d == 0 ? E_NOT_OURS : freeIn(d, ptr, own, false);
 }
 
 // mediumFree for a pointer whose region (first descriptor d, from mediumRegionAt) is known: kfreeSlow,
-// which read ptr's page descriptor already.
+// which read ptr's page descriptor already. The usual free's whole path: the header's check (checkIn's
+// usual case, mediumLiveSize) and the merge (release) inlined.
 export function mediumFreeIn(d: usize, ptr: usize): i32 {
-  return freeIn(d, ptr, false);
+  return freeIn(d, ptr, false, true);
 }
 
-@inline function freeIn(d: usize, ptr: usize, own: bool): i32 {
+// `fast` (mediumFreeIn's copy only): the check's usual case and the release inlined; the other copies
+// call checkIn and releaseBlock (bytes).
+@inline function freeIn(d: usize, ptr: usize, own: bool, fast: bool): i32 {
   const c = regionControl(d);
   if (c == 0) return E_NOT_OBJECT;
   lock(c + MC_LOCK);
   // threads: the region may have gone before the lock (single-threaded: d is still the region)
-  const e = (!THREADED || regionOf(ptr) == d) && <usize>changetype<PageDesc>(d).aux == c ? checkIn(d, ptr, own) : E_NOT_OBJECT;
+  let e = E_NOT_OBJECT;
+  let size: u32 = 0;
+  if ((!THREADED || regionOf(ptr) == d) && <usize>changetype<PageDesc>(d).aux == c) {
+    if (fast) size = mediumLiveSize(d, ptr, own);                // the usual case: a live block, its size
+    if (size != 0) e = E_OK;
+    else {
+      e = checkIn(d, ptr, own);                                  // (the tests in their order, for the code)
+      if (e == E_OK) size = sizeOf(ptr - MB_HDR);
+    }
+  }
   if (e == E_OK) {
     const b = ptr - MB_HDR;
-    const size = sizeOf(b);
     if (own) store<u32>(b, hdrWord(b) & ~MB_F_OWN);
     store<u32>(c, load<u32>(c, MC_BLOCKS) - 1, MC_BLOCKS);
     if (size <= PARK_MAX && isPre(d)) park(c, b, size);
+    else if (fast) release(c, d, b, size);
     else releaseBlock(c, d, b, size);
   }
   unlock(c + MC_LOCK);
