@@ -243,7 +243,7 @@ function removeFree(c: usize, b: usize, size: u32): void {
   }
 }
 
-@inline function unlinkFree(c: usize, b: usize, size: u32): void {
+function unlinkFree(c: usize, b: usize, size: u32): void {
   const nx = load<u32>(b, 8);
   const pv = load<u32>(b, 12);
   if (nx != 0) store<u32>(<usize>nx, pv, 12);
@@ -638,7 +638,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       return q;
     }
   }
-  let b = fast ? fitIn(c, size) : findFit(c, size);
+  let b = findFit(c, size);
   if (b == 0 && load<u32>(c, MC_PARKED) != 0) {                 // no fit: the parked blocks go back first
     parkFlush(c);
     b = findFit(c, size);
@@ -650,7 +650,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       d = <usize>changetype<PageDesc>(d).next;
     }
   }
-  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : fast ? takeIn(c, b, size) : takeBlock(c, b, size);
+  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : takeBlock(c, b, size);
   if (flags != 0 && p != 0) store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | flags); // flags only: the check stays
   unlock(c + MC_LOCK);
   return p;
@@ -950,7 +950,6 @@ export function mediumFreeIn(d: usize, ptr: usize): i32 {
     if (own) store<u32>(b, hdrWord(b) & ~MB_F_OWN);
     store<u32>(c, load<u32>(c, MC_BLOCKS) - 1, MC_BLOCKS);
     if (size <= PARK_MAX && isPre(d)) park(c, b, size);
-    else if (fast) release(c, d, b, size);
     else releaseBlock(c, d, b, size);
   }
   unlock(c + MC_LOCK);
