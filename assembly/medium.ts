@@ -138,6 +138,13 @@ const GROW_SLACK_SHIFT: u32 = 8;
 // Measured 8 and 15 (bench/PROFILE.md "Big medium blocks, session 7"): random-bal 442.8 → 439.3 → 426.7
 // allocator instructions per operation, utilization the same on every trace.
 const GROW_MORE: u32 = 15;
+// Build constant (asc --use MEDIUM_INLINE=1; asconfig.json: the merge target, dist/slab-merge.wasm, the
+// C programs' malloc): the usual malloc and free each in one function, their list work inlined
+// (allocBlock's fitIn / takeIn, freeIn's release: bench/PROFILE.md "Medium blocks in one function"). The
+// other targets leave it unset and call findFit / takeBlock / releaseBlock: the browser bundle's bytes
+// (test/package-size.test.ts).
+// @ts-ignore: MEDIUM_INLINE is defined by `asc --use MEDIUM_INLINE=n` when a target sets it
+@inline const INLINE_PATHS: bool = isDefined(MEDIUM_INLINE) ? MEDIUM_INLINE != 0 : false;
 // Blocks up to this size taken from the pre-chunk region's last free block come from its end (preTop).
 const PRE_TAIL_MAX: u32 = 2048;
 // Parked blocks (layout.ts "Parked blocks"; park / unpark): a block of the pre-chunk region of at most
@@ -638,7 +645,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       return q;
     }
   }
-  let b = findFit(c, size);
+  let b = INLINE_PATHS && fast ? fitIn(c, size) : findFit(c, size);
   if (b == 0 && load<u32>(c, MC_PARKED) != 0) {                 // no fit: the parked blocks go back first
     parkFlush(c);
     b = findFit(c, size);
@@ -650,7 +657,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       d = <usize>changetype<PageDesc>(d).next;
     }
   }
-  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : takeBlock(c, b, size);
+  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : INLINE_PATHS && fast ? takeIn(c, b, size) : takeBlock(c, b, size);
   if (flags != 0 && p != 0) store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | flags); // flags only: the check stays
   unlock(c + MC_LOCK);
   return p;
@@ -831,7 +838,7 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   // or parked (F and R equal: not on a free list, not the sentinel, so not a region's last block, which
   // may go back to page.ts), and the merged block on that block's list, first there: merged in place, the
   // lists as the general path below leaves them (staysFirst).
-  let done = false;
+  let merged = false;
   if (prevFree && ((nw ^ (nw >> 2)) & MB_F_FREE) == 0) {
     const ps = load<u32>(b - 4);
     const pb = b - ps;
@@ -840,10 +847,10 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
       setHeader(pb, (ps + size) | MB_F_FREE);
       store<u32>(nx - 4, ps + size);                               // footer
       store<u32>(nx, nw | MB_F_PREV_FREE);                         // flags only: the check stays
-      done = true;
+      merged = true;
     }
   }
-  if (!done) {
+  if (!merged) {
     if (nextFree) {                                               // the next block is free
       const ns = nw & ~MB_FLAGS;
       unlinkFree(c, nx, ns);
@@ -858,21 +865,21 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
       b = pb;
       size += ps;
     }
-    const after = b + size;
-    const aw = hdrWord(after);
-    // the region's last block: the sentinel follows it (the only reserved header after a block that is
-    // not a parked one)
-    if ((aw & (MB_F_RESERVED | MB_F_FREE)) == MB_F_RESERVED) {
-      store<u32>(c, load<u32>(c, MC_FREE_BYTES) - (size - freed), MC_FREE_BYTES);  // the neighbours unlinked
-      releaseEnd(c, d, b, size);
-      done = true;
-    } else {
+  }
+  const after = b + size;
+  const aw = hdrWord(after);
+  // the region's last block: the sentinel follows it (the only reserved header after a block that is not
+  // a parked one; never after an in-place merge, whose next block is live or parked)
+  if (!merged && (aw & (MB_F_RESERVED | MB_F_FREE)) == MB_F_RESERVED) {
+    store<u32>(c, load<u32>(c, MC_FREE_BYTES) - (size - freed), MC_FREE_BYTES);  // the neighbours unlinked
+    releaseEnd(c, d, b, size);
+  } else {
+    if (!merged) {
       store<u32>(after, aw | MB_F_PREV_FREE);                     // flags only: the check stays
       pushFree(c, b, size);
     }
+    store<u32>(c, load<u32>(c, MC_FREE_BYTES) + freed, MC_FREE_BYTES);
   }
-  if (done) return;
-  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + freed, MC_FREE_BYTES);
 }
 
 // release's end for the merged free block b of `size` bytes (on no list, not counted in MC_FREE_BYTES)
@@ -950,6 +957,7 @@ export function mediumFreeIn(d: usize, ptr: usize): i32 {
     if (own) store<u32>(b, hdrWord(b) & ~MB_F_OWN);
     store<u32>(c, load<u32>(c, MC_BLOCKS) - 1, MC_BLOCKS);
     if (size <= PARK_MAX && isPre(d)) park(c, b, size);
+    else if (INLINE_PATHS && fast) release(c, d, b, size);
     else releaseBlock(c, d, b, size);
   }
   unlock(c + MC_LOCK);
