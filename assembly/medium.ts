@@ -230,8 +230,7 @@ function removeFree(c: usize, b: usize, size: u32): void {
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
 }
 
-// linkFree / removeFree without MC_FREE_BYTES: for the callers on the usual malloc and free paths
-// (takeFit, release), which update it once, by the net change, after their list operations.
+// linkFree / removeFree without MC_FREE_BYTES (their bodies).
 @inline function pushFree(c: usize, b: usize, size: u32): void {
   setHeader(b, size | MB_F_FREE);
   store<u32>(b + size - 4, size);                                  // footer
@@ -250,7 +249,7 @@ function removeFree(c: usize, b: usize, size: u32): void {
   }
 }
 
-function unlinkFree(c: usize, b: usize, size: u32): void {
+@inline function unlinkFree(c: usize, b: usize, size: u32): void {
   const nx = load<u32>(b, 8);
   const pv = load<u32>(b, 12);
   if (nx != 0) store<u32>(<usize>nx, pv, 12);
@@ -266,6 +265,23 @@ function unlinkFree(c: usize, b: usize, size: u32): void {
       if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
     }
   }
+}
+
+// The list operations of the usual malloc and free (takeIn, release). With INLINE_PATHS: inlined, and
+// MC_FREE_BYTES updated once per take or release, by its net change (pathBytes); else removeFree /
+// linkFree, each updating it (pathBytes does nothing), as every other caller does.
+@inline function pathUnlink(c: usize, b: usize, size: u32): void {
+  if (INLINE_PATHS) unlinkFree(c, b, size);
+  else removeFree(c, b, size);
+}
+
+@inline function pathLink(c: usize, b: usize, size: u32): void {
+  if (INLINE_PATHS) pushFree(c, b, size);
+  else linkFree(c, b, size);
+}
+
+@inline function pathBytes(c: usize, add: u32, sub: u32): void {
+  if (INLINE_PATHS) store<u32>(c, load<u32>(c, MC_FREE_BYTES) + add - sub, MC_FREE_BYTES);
 }
 
 // Can the free block b of `have` bytes, first on its list, stay there as a free block of `size` bytes
@@ -352,22 +368,23 @@ function takeBlock(c: usize, b: usize, size: u32): usize {
   return takeIn(c, b, size);
 }
 
-// takeBlock's body, inlined into mediumAlloc's usual path (allocBlock with `fast`) and into takeBlock:
-// one MC_FREE_BYTES update for the block's removal and its rest's link (the net change, −size or −have).
+// takeBlock's body, inlined into mediumAlloc's usual path (allocBlock with `fast`, INLINE_PATHS) and
+// into takeBlock; with INLINE_PATHS one MC_FREE_BYTES update for the block's removal and its rest's link
+// (the net change: −size, or −have).
 @inline function takeIn(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  unlinkFree(c, b, have);
+  pathUnlink(c, b, have);
   let taken = have;
   if (have - size >= MB_MIN) {
     setHeader(b, size);
-    pushFree(c, b + size, have - size);                   // its next block keeps P
+    pathLink(c, b + size, have - size);                   // its next block keeps P
     taken = size;
   } else {
     setHeader(b, have);
     const nx = b + have;
     store<u32>(nx, hdrWord(nx) & ~MB_F_PREV_FREE);
   }
-  store<u32>(c, load<u32>(c, MC_FREE_BYTES) - taken, MC_FREE_BYTES);
+  pathBytes(c, 0, taken);
   store<u32>(c, load<u32>(c, MC_BLOCKS) + 1, MC_BLOCKS);
   return b + MB_HDR;
 }
@@ -631,8 +648,8 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
 
 // mediumAlloc's body, for a block whose header gets `flags` (0, or MB_F_OWN) under the same lock. Inlined
 // into each of its two callers (mediumAlloc keeps a single caller, kmalloc.ts, which inlines it in turn).
-// `fast` (mediumAlloc's copy only: kmalloc's path): the first fit and its take inlined (fitIn, takeIn),
-// the other copy calls findFit and takeBlock (bytes).
+// `fast` (mediumAlloc's copy only: kmalloc's path) with INLINE_PATHS: the first fit and its take inlined
+// (fitIn, takeIn); else, as in the other copy, findFit and takeBlock.
 @inline function allocBlock(node: u32, bytes: usize, flags: u32, fast: bool): usize {
   const c = controlOf(node);
   if (c == 0) return 0;
@@ -826,8 +843,9 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   release(c, d, b, size);
 }
 
-// releaseBlock's body, inlined into kfreeSlow's free (mediumFreeIn) and into releaseBlock: the usual
-// merge with one MC_FREE_BYTES update (the net change: +size), a region's last block in releaseEnd.
+// releaseBlock's body, inlined into releaseBlock and, with INLINE_PATHS, into kfreeSlow's free
+// (mediumFreeIn): the merge (with INLINE_PATHS one MC_FREE_BYTES update, its net change), a region's last
+// block in releaseEnd.
 @inline function release(c: usize, d: usize, b: usize, size: u32): void {
   const nx = b + size;
   const nw = hdrWord(nx);
@@ -846,6 +864,7 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
       killHeader(b);
       setHeader(pb, (ps + size) | MB_F_FREE);
       store<u32>(nx - 4, ps + size);                               // footer
+      store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
       store<u32>(nx, nw | MB_F_PREV_FREE);                         // flags only: the check stays
       merged = true;
     }
@@ -853,37 +872,35 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
   if (!merged) {
     if (nextFree) {                                               // the next block is free
       const ns = nw & ~MB_FLAGS;
-      unlinkFree(c, nx, ns);
+      pathUnlink(c, nx, ns);
       killHeader(nx);
       size += ns;
     }
     if (prevFree) {                                               // the block before is free
       const ps = load<u32>(b - 4);
       const pb = b - ps;
-      unlinkFree(c, pb, ps);
+      pathUnlink(c, pb, ps);
       killHeader(b);
       b = pb;
       size += ps;
     }
-  }
-  const after = b + size;
-  const aw = hdrWord(after);
-  // the region's last block: the sentinel follows it (the only reserved header after a block that is not
-  // a parked one; never after an in-place merge, whose next block is live or parked)
-  if (!merged && (aw & (MB_F_RESERVED | MB_F_FREE)) == MB_F_RESERVED) {
-    store<u32>(c, load<u32>(c, MC_FREE_BYTES) - (size - freed), MC_FREE_BYTES);  // the neighbours unlinked
-    releaseEnd(c, d, b, size);
-  } else {
-    if (!merged) {
+    const after = b + size;
+    const aw = hdrWord(after);
+    // the region's last block: the sentinel follows it (the only reserved header after a block that is
+    // not a parked one)
+    if ((aw & (MB_F_RESERVED | MB_F_FREE)) == MB_F_RESERVED) {
+      pathBytes(c, 0, size - freed);                              // the neighbours unlinked
+      releaseEnd(c, d, b, size);
+    } else {
       store<u32>(after, aw | MB_F_PREV_FREE);                     // flags only: the check stays
-      pushFree(c, b, size);
+      pathLink(c, b, size);
+      pathBytes(c, freed, 0);
     }
-    store<u32>(c, load<u32>(c, MC_FREE_BYTES) + freed, MC_FREE_BYTES);
   }
 }
 
-// release's end for the merged free block b of `size` bytes (on no list, not counted in MC_FREE_BYTES)
-// that is its region's last: a non-home region wholly free goes back to page.ts, a free tail of at least
+// release's end for the merged free block b of `size` bytes (on no list, not in MC_FREE_BYTES) that is
+// its region's last: a non-home region wholly free goes back to page.ts, a free tail of at least
 // TRIM_PAGES pages is trimmed, and the rest goes on its list. Lock held.
 function releaseEnd(c: usize, d: usize, b: usize, size: u32): void {
   const r = regionStart(d);
@@ -929,14 +946,14 @@ export function mediumFreeOwn(ptr: usize): i32 {
 }
 
 // mediumFree for a pointer whose region (first descriptor d, from mediumRegionAt) is known: kfreeSlow,
-// which read ptr's page descriptor already. The usual free's whole path: the header's check (checkIn's
-// usual case, mediumLiveSize) and the merge (release) inlined.
+// which read ptr's page descriptor already. With INLINE_PATHS the usual free's whole path: the header's
+// check (checkIn's usual case, mediumLiveSize) and the merge (release) inlined.
 export function mediumFreeIn(d: usize, ptr: usize): i32 {
   return freeIn(d, ptr, false, true);
 }
 
-// `fast` (mediumFreeIn's copy only): the check's usual case and the release inlined; the other copies
-// call checkIn and releaseBlock (bytes).
+// `fast` (mediumFreeIn's copy only) with INLINE_PATHS: the check's usual case (mediumLiveSize) and the
+// release inlined; else checkIn and releaseBlock, as the other copies.
 @inline function freeIn(d: usize, ptr: usize, own: bool, fast: bool): i32 {
   const c = regionControl(d);
   if (c == 0) return E_NOT_OBJECT;
@@ -945,7 +962,7 @@ export function mediumFreeIn(d: usize, ptr: usize): i32 {
   let e = E_NOT_OBJECT;
   let size: u32 = 0;
   if ((!THREADED || regionOf(ptr) == d) && <usize>changetype<PageDesc>(d).aux == c) {
-    if (fast) size = mediumLiveSize(d, ptr, own);                // the usual case: a live block, its size
+    if (INLINE_PATHS && fast) size = mediumLiveSize(d, ptr, own); // the usual case: a live block, its size
     if (size != 0) e = E_OK;
     else {
       e = checkIn(d, ptr, own);                                  // (the tests in their order, for the code)
