@@ -101,7 +101,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { INLINE_PATHS, mediumAddRegion, mediumAlloc, mediumAllocIn, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -494,7 +494,8 @@ function kmallocSlow(size: usize): usize {
     return k != 0 ? classAlloc(k) : kmallocClass(size);
   }
   // (KM_LEND set: the default set's tables are filled and medium blocks are on; mediumOn only before that)
-  if (size <= MEDIUM_MAX && (load<u32>(kmTable(), KM_LEND) != 0 || mediumOn())) return mediumMalloc(size);
+  // (medium.ts INLINE_PATHS, the merge target: mediumMalloc's body here, one call level less)
+  if (size <= MEDIUM_MAX && (load<u32>(kmTable(), KM_LEND) != 0 || mediumOn())) return INLINE_PATHS ? mediumMallocIn(size) : mediumMalloc(size);
   return largeAlloc(size, PAGE_SIZE);
 }
 
@@ -543,6 +544,11 @@ function blockPages(node: u32, pages: u32, align: usize): usize {
 }
 
 function mediumMalloc(size: usize): usize {
+  return mediumMallocIn(size);
+}
+
+// mediumMalloc's body (inlined into kmallocSlow's path above KMALLOC_MAX with INLINE_PATHS).
+@inline function mediumMallocIn(size: usize): usize {
   // While the node's medium heap is small (none yet, or only lent blocks of cold classes in a few
   // pages: MEDIUM_TIGHT_PAGES), a size within a block header of a page multiple (8190, 8192) is an exact
   // page run: it wastes no more than the block would and takes no region (coalescing-bal: one Wasm page
@@ -551,7 +557,7 @@ function mediumMalloc(size: usize): usize {
   if ((<usize>pagesFor(size) << PAGE_SHIFT) <= <usize>mediumBlockSize(size) && mediumPages(currentNode) < MEDIUM_TIGHT_PAGES) {
     return largeAlloc(size, PAGE_SIZE);
   }
-  const p = mediumAlloc(currentNode, size);             // the usual case: a fit on this CPU's node
+  const p = INLINE_PATHS ? mediumAllocIn(currentNode, size) : mediumAlloc(currentNode, size); // the usual case: a fit on this CPU's node
   return p != 0 ? p : mediumMallocMiss(size);
 }
 

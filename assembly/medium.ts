@@ -37,22 +37,27 @@
 // Call tree:
 //   mediumAlloc ─ lock ─ unpark (a parked block of exactly the size: pre-chunk region only)
 //               │      ├ findFit (exact list, then the next non-empty larger list: the best, then lowest,
-//               │      │        of the first FIT_SCAN entries)
+//               │      │        of the first FIT_SCAN entries; with INLINE_PATHS its body, fitIn, inlined)
 //               │      └ none: parkFlush and findFit again; growRegion (a region whose end borders a free page
 //               │        run: pagesExtendUpTo)
-//               └ takeBlock (split off the rest: insertFree), or takeTail (a small block from the end of a free
+//               └ takeBlock (split off the rest: linkFree; with INLINE_PATHS its body, takeIn, inlined, its list
+//                 operations too), or takeTail (a small block from the end of a free
 //                 block of the pre-chunk region: the rest stays first on its list, re-sized in place, when it
 //                 can: relink)
 //   mediumAddRegion ─ lock ─ findFit: a fit by now (threads) → pagesFree the new pages; else regionInit,
 //                   │        findFit (the new region's block)
 //                   └ takeBlock
-//   mediumFree ─ lock ─ checkIn (once) ─ a small block of the pre-chunk region: park (the oldest of a full
+//   mediumFree / mediumFreeIn (kmalloc.ts kfreeSlow) ─ lock ─ checkIn (once; mediumFreeIn with INLINE_PATHS:
+//                                      │   its usual case inlined, mediumLiveSize)
+//                                      ├ a small block of the pre-chunk region: park (the oldest of a full
 //                                      │   list: releaseBlock)
-//                                      └ releaseBlock ─ only the block before free, first on a list the
-//                                                │   merged block stays on: merged in place
+//                                      └ releaseBlock (mediumFreeIn with INLINE_PATHS: its body, release,
+//                                                │   inlined) ─ only the block before free, first on a list
+//                                                │   the merged block stays on: merged in place
 //                                                ├ else coalesce with the next and previous free blocks
-//                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
-//                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
+//                                                └ its region's last block: releaseEnd ─ a non-home region
+//                                                    wholly free: pagesFree (back to page.ts); a free tail of
+//                                                    ≥ TRIM_PAGES pages: pagesTrim
 //   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink), or extend the region
 //   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary; below
 //   the top, up to GROW_MORE more when the free run after the region has them)
@@ -144,7 +149,7 @@ const GROW_MORE: u32 = 15;
 // other targets leave it unset and call findFit / takeBlock / releaseBlock: the browser bundle's bytes
 // (test/package-size.test.ts).
 // @ts-ignore: MEDIUM_INLINE is defined by `asc --use MEDIUM_INLINE=n` when a target sets it
-@inline const INLINE_PATHS: bool = isDefined(MEDIUM_INLINE) ? MEDIUM_INLINE != 0 : false;
+@inline export const INLINE_PATHS: bool = isDefined(MEDIUM_INLINE) ? MEDIUM_INLINE != 0 : false;
 // Blocks up to this size taken from the pre-chunk region's last free block come from its end (preTop).
 const PRE_TAIL_MAX: u32 = 2048;
 // Parked blocks (layout.ts "Parked blocks"; park / unpark): a block of the pre-chunk region of at most
@@ -643,6 +648,11 @@ export function mediumPreInit(from: usize): void {
 // A block of `bytes` from node's medium heap: a free block, or one made by growing a region in place.
 // 0 when neither works (or the node has no medium heap yet).
 export function mediumAlloc(node: u32, bytes: usize): usize {
+  return allocBlock(node, bytes, 0, true);
+}
+
+// mediumAlloc inlined (kmalloc.ts mediumMallocIn with INLINE_PATHS: kmallocSlow's path above KMALLOC_MAX).
+@inline export function mediumAllocIn(node: u32, bytes: usize): usize {
   return allocBlock(node, bytes, 0, true);
 }
 
