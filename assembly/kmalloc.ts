@@ -19,7 +19,8 @@
 //                     │   a larger class: borrow (an object of the power-of-two lender class)
 //                     │   ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
 //                     │   └ cacheAlloc (cpu.ts)
-//                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX) ─ mediumAlloc (medium.ts)
+//                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX; above KMALLOC_MAX with medium.ts
+//                     │   INLINE_PATHS, the merge target: its body, mediumMallocIn, inlined) ─ mediumAlloc (medium.ts)
 //                     │        ├ no fit: mediumMallocMiss ─ a region (pagesAlloc / pagesAllocReclaiming) ─
 //                     │        │   mediumAddRegion; then the other nodes (mediumAllocWith, a region)
 //                     │        └ a small medium heap (MEDIUM_TIGHT_PAGES) and a page-tight size (8190): largeAlloc

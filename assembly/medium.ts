@@ -88,7 +88,8 @@
 //   no two free blocks are adjacent; P of a header ⇔ the block before it is free; a free block's last u32
 //   is its size
 //   a free block is on the list mapping(size) of its node; flMap / slMap bits ⇔ non-empty lists
-//   MC_PAGES = Σ region pages, MC_FREE_BYTES = Σ free block sizes, MC_BLOCKS = live blocks (own blocks
+//   MC_PAGES = Σ region pages, MC_FREE_BYTES = Σ free block sizes (whenever the lock is free: INLINE_PATHS
+//   updates it once per take or release), MC_BLOCKS = live blocks (own blocks
 //   included; control and sentinels excluded) of the node; an own block is never free
 //   a region other than the home one is never wholly free (it goes back to page.ts at once)
 //   the pre-chunk region (isPre(d): d = PRE_LO − DESC_SIZE), when there is one, is node 0's home region: its
