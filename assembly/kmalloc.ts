@@ -20,7 +20,8 @@
 //                     │   a larger class: borrow (an object of the power-of-two lender class)
 //                     │   ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
 //                     │   └ cacheAlloc (cpu.ts)
-//                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX) ─ mediumAlloc (medium.ts)
+//                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX; above KMALLOC_MAX with medium.ts
+//                     │   INLINE_PATHS, the merge target: its body, mediumMallocIn, inlined) ─ mediumAlloc (medium.ts)
 //                     │        ├ no fit: mediumMallocMiss ─ a region (pagesAlloc / pagesAllocReclaiming) ─
 //                     │        │   mediumAddRegion; then the other nodes (mediumAllocWith, a region)
 //                     │        └ a small medium heap (MEDIUM_TIGHT_PAGES) and a page-tight size (8190): largeAlloc
@@ -29,9 +30,10 @@
 //   kfree ─ table byte is the CPU's node, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeLocal
 //         (cpu.ts; the page test already done) ──────────────────────────────────────────────── (fast)
 //       ├ another node's slab chunk: kfreeRemote ─ a kmalloc-N cache: cacheFreeOff (cpu.ts: its alien array)
-//       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
-//                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
-//                                    largeFree; run → runFree; else an error code
+//       └ kfreeSlow ─ free(0) ─ a medium page (no cache, K_MEDIUM / K_MEDIUM_TAIL: mediumRegionAt) or the
+//                              │   pre-chunk region → mediumFreeIn (checks the header under its lock, merges;
+//                              │   a loan: lentFreed counts it back)
+//                              └ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
 //            ├ a medium block (its region: the pre-chunk region's at once, else classify; its header read and
 //            │   checked once: mediumLiveSize) ─ still fits its block: in place, no lock, nothing written
@@ -102,7 +104,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { INLINE_PATHS, mediumAddRegion, mediumAlloc, mediumAllocIn, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -509,7 +511,8 @@ function kmallocSlow(size: usize): usize {
     return k != 0 ? classAlloc(k) : kmallocClass(size);
   }
   // (KM_LEND set: the default set's tables are filled and medium blocks are on; mediumOn only before that)
-  if (size <= MEDIUM_MAX && (load<u32>(kmTable(), KM_LEND) != 0 || mediumOn())) return mediumMalloc(size);
+  // (medium.ts INLINE_PATHS, the merge target: mediumMalloc's body here, one call level less)
+  if (size <= MEDIUM_MAX && (load<u32>(kmTable(), KM_LEND) != 0 || mediumOn())) return INLINE_PATHS ? mediumMallocIn(size) : mediumMalloc(size);
   return largeAlloc(size, PAGE_SIZE);
 }
 
@@ -558,6 +561,11 @@ function blockPages(node: u32, pages: u32, align: usize): usize {
 }
 
 function mediumMalloc(size: usize): usize {
+  return mediumMallocIn(size);
+}
+
+// mediumMalloc's body (inlined into kmallocSlow's path above KMALLOC_MAX with INLINE_PATHS).
+@inline function mediumMallocIn(size: usize): usize {
   // While the node's medium heap is small (none yet, or only lent blocks of cold classes in a few
   // pages: MEDIUM_TIGHT_PAGES), a size within a block header of a page multiple (8190, 8192) is an exact
   // page run: it wastes no more than the block would and takes no region (coalescing-bal: one Wasm page
@@ -566,7 +574,7 @@ function mediumMalloc(size: usize): usize {
   if ((<usize>pagesFor(size) << PAGE_SHIFT) <= <usize>mediumBlockSize(size) && mediumPages(currentNode) < MEDIUM_TIGHT_PAGES) {
     return largeAlloc(size, PAGE_SIZE);
   }
-  const p = mediumAlloc(currentNode, size);             // the usual case: a fit on this CPU's node
+  const p = INLINE_PATHS ? mediumAllocIn(currentNode, size) : mediumAlloc(currentNode, size); // the usual case: a fit on this CPU's node
   return p != 0 ? p : mediumMallocMiss(size);
 }
 
@@ -663,18 +671,27 @@ function classify(ptr: usize, checkMedium: bool = true): i32 {
 
 function kfreeSlow(ptr: usize): i32 {
   if (ptr == 0) return E_OK;
-  const e = classify(ptr, false);                  // a medium block: its region; mediumFreeIn checks the header, once
-  if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
-  if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
-  if (kKind == KIND_MEDIUM) {
+  // A medium block first (the usual slow free): its region from the page descriptor (a page of no cache,
+  // K_MEDIUM or K_MEDIUM_TAIL: mediumRegionAt) or the pre-chunk region, straight to mediumFreeIn (which
+  // checks the header under its lock: the codes classify + mediumCheck give, nothing changed on a bad
+  // pointer). Anything else, and a medium page whose region is not found, goes through classify.
+  let r: usize = 0;
+  if (chunkByteOf(ptr) < CT_RUN_TAIL) {
+    const d = pageOf(ptr);
+    if (changetype<PageDesc>(d).cache == 0) r = mediumRegionAt(d);
+  } else if (inPre(ptr)) r = PRE_LO - DESC_SIZE;
+  if (r != 0) {
     const usable = mediumUsable(ptr);              // read before the free; used only if it was a live block
-    const m = mediumFreeIn(kHead, ptr);            // the same codes as mediumCheck, nothing changed on a bad pointer
+    const m = mediumFreeIn(r, ptr);
     if (m != E_OK) return freeFailed(0, ptr, m);
     if (isLent(usable)) lentFreed(usable);
     return E_OK;
   }
+  const e = classify(ptr, false);                  // (a medium block came first, above)
+  if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
+  if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
   if (kKind == KIND_LARGE) largeFree(kHead);
-  else runFree(ptr);
+  else if (kKind == KIND_RUN) runFree(ptr);      // (KIND_MEDIUM: never here, the dispatch above took it)
   return E_OK;
 }
 
