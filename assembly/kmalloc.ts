@@ -90,7 +90,7 @@ import {
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
   KMALLOC_MAX, KM_CHUNKLESS, KM_CHUNKLESS_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_MAX, KM_COLD_WASTE, KM_LEND, KM_LEND_MAX, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
   MB_GRAIN, MB_HDR, MB_MIN, PAGE_SHIFT, PAGE_SIZE,
-  USABLE_PAGES, K_MEDIUM, K_MEDIUM_TAIL, DESC_SIZE,
+  USABLE_PAGES, K_MEDIUM, K_MEDIUM_TAIL, DESC_SIZE, F_DEBUG_MASK,
 } from "./layout";
 import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
 import { cnAddr } from "./node";
@@ -329,8 +329,12 @@ function classArrayCap(size: u32): u32 {
 // (every alloc and free goes straight to the slabs), so there is nothing to drain. Threads: the
 // capacity is published under the heap lock; a CPU that read 0 a moment earlier takes one more object
 // straight from the slabs.
+// A debug class (a heap made with debug) never does: its frees must reach the slab, where the debug
+// checks and the bitmap's double-free test run (it has neither a free key nor in-use bits; with arrays,
+// a second free of a block parked in one was taken, and the block handed out twice).
 function classWarm(c: usize): void {
   if (statOf(cpuSlot(c), ALLOC_SLOWPATH) < <u64>KM_WARM_ALLOCS) return;
+  if ((load<u32>(c, C_FLAGS) & F_DEBUG_MASK) != 0) return;
   heapLock();
   if (load<u32>(c, C_ARRAY_CAP) == 0) {
     store<u32>(c, 1, C_BATCH);                  // warms up further: cpu.ts warmBatch doubles it per refill

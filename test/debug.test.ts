@@ -453,3 +453,20 @@ describe("reports at the ABI (C callers)", () => {
     expect(heap.validate().ok).toBe(true);
   });
 });
+
+describe("a debug heap's malloc classes", () => {
+  it("keep their arrays off after warm-up: a second free of a block is refused, never handed out twice", async () => {
+    for (const opts of [{ debug: true }, {}, { inUseBits: true }]) {
+      const heap = await createAllocator(opts);
+      const ps = Array.from({ length: 3000 }, () => heap.malloc(64)); // far past KM_WARM_ALLOCS
+      for (const p of ps) heap.free(p);
+      const q = heap.malloc(64);
+      heap.free(q);
+      expect([opts, catchErr(() => heap.free(q)) instanceof DoubleFreeError]).toEqual([opts, true]);
+      const a = heap.malloc(64);
+      const b = heap.malloc(64);
+      expect([opts, a !== b]).toEqual([opts, true]);
+      expect(heap.validate().ok).toBe(true);
+    }
+  });
+});
