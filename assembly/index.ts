@@ -365,11 +365,15 @@ export function free(ptr: usize): void {
   kfree(ptr); // a bad pointer was reported where it was found
 }
 export function calloc(n: usize, size: usize): usize { return kcalloc(n, size); }
+// (krealloc's front is inlined here: a block kept in place returns with no call; the two tests apart, so
+// that path pays one)
 export function realloc(ptr: usize, size: usize): usize {
   const p = krealloc(ptr, size);
-  if (p == 0 && ptr != 0) {
-    const e = lastError();
-    if (e != E_OK && e != E_NOMEM) reportBad(e, ptr);
+  if (p == 0) {
+    if (ptr != 0) {
+      const e = lastError();
+      if (e != E_OK && e != E_NOMEM) reportBad(e, ptr);
+    }
   }
   return p;
 }

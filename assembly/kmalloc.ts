@@ -100,7 +100,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockBytes, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumPreHeader, mediumPreHolds, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -747,11 +747,29 @@ export function kcalloc(n: usize, size: usize): usize {
 // realloc(ptr, size). ptr = 0: malloc. size = 0: free, and 0 is returned (C17 leaves this to the
 // implementation; glibc does the same). A bad ptr: 0 with its error code set, nothing changed. Out of
 // memory: 0 with E_NOMEM, ptr still valid. The error code (E_OK after a size-0 free) tells them apart.
-// Kept small (the medium blocks' in-place cases here; reallocOther inlined; out of line: reallocEdge,
-// reallocMove): a medium block is classified once, its header read once (mediumLiveSize, which checks it),
-// and one that still fits its block answers with no lock and nothing written (realloc2-bal: 2 steps in 3;
-// bench/PROFILE.md "realloc in place").
-export function krealloc(ptr: usize, size: usize): usize {
+// The front, inlined into index.ts realloc and km_realloc: a pointer into the pre-chunk region (a small
+// heap's home, its bounds known without a descriptor) asked for a medium size up to MEDIUM_REALLOC_MAX.
+// Its header is read and checked once (mediumPreHolds + mediumPreHeader: mediumLiveSize's test); a live
+// block that still holds the new size with less than a free block to spare answers here, with no call,
+// no lock and nothing written but the error code, and one that must split or grow goes straight to
+// reallocMedium with its size (no second check). Anything else: kreallocSlow. (realloc2-bal: 2 steps in 3
+// answer in the front; bench/PROFILE.md "realloc front".)
+@inline export function krealloc(ptr: usize, size: usize): usize {
+  if (mediumPreHolds(ptr) && size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW) {
+    const have = mediumPreHeader(ptr);               // ≥ MB_MIN: a live block; else kreallocSlow says why
+    // (size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its block is over 4 KiB (never a loan's) and no
+    // smaller than MB_MIN, so a fit says have ≥ MB_MIN too; have 0 wraps: no fit)
+    if (have - mediumBlockBytes(size) < MB_MIN) { setError(E_OK); return ptr; }
+    if (have >= MB_MIN) return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have);
+  }
+  return kreallocSlow(ptr, size);
+}
+
+// krealloc past its front: kept small (the medium blocks' in-place cases here; reallocOther inlined; out
+// of line: reallocEdge, reallocMedium, reallocMove): a medium block is classified once, its header read
+// once (mediumLiveSize, which checks it), and one that still fits its block answers with no lock and
+// nothing written (bench/PROFILE.md "realloc in place").
+export function kreallocSlow(ptr: usize, size: usize): usize {
   setError(E_OK);
   if (ptr == 0) return reallocEdge(ptr, size);       // (two tests: one OR of two compares costs more)
   if (size == 0) return reallocEdge(ptr, size);
@@ -767,18 +785,32 @@ export function krealloc(ptr: usize, size: usize): usize {
   }
   const have = mediumLiveSize(d, ptr);               // its block size: a live block (else 0: why not)
   if (have == 0) { setError(mediumCheckIn(d, ptr)); return 0; }
-  if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
-  const usable = <usize>(have - MB_HDR);
-  if (isLent(usable)) {
-    // A lent block stays its class's size (lend): in place while it fits as a class object would.
-    if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
-  } else if (size > MEDIUM_LOW) {
-    // In place while it stays a medium size. Its block still holds it with less than a free block to
-    // spare: nothing changes. Else mediumResizeIn: shrink by a split, grow into what follows (the header
-    // was checked above: it need not check it again).
+  // Its block still holds a medium size with less than a free block to spare: nothing changes (a block
+  // of over 4 KiB is no loan).
+  if (size > MEDIUM_LOW && size <= MAX_REQUEST) {
     const want = mediumBlockSize(size);
     if (want <= have && have - want < MB_MIN) return ptr;
-    if ((size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResizeIn(d, ptr, size, true)) return ptr;
+  }
+  return reallocMedium(d, ptr, size, have);
+}
+
+// krealloc of the live medium block at ptr (region d, `have` bytes: mediumLiveSize said so) that does not
+// simply keep its block (its callers answered that): a block of over 4 KiB asked for a medium size up to
+// MEDIUM_REALLOC_MAX shrinks by a split or grows into what follows it (mediumResizeIn; the header was
+// checked: it need not check it again; the usual case, tested first); a loan stays its class's size
+// (lend) while it fits as a class object would; a block that outgrows MEDIUM_REALLOC_MAX, or cannot grow
+// in place, moves (reallocMove).
+function reallocMedium(d: usize, ptr: usize, size: usize, have: u32): usize {
+  setError(E_OK);
+  const usable = <usize>(have - MB_HDR);
+  const lent = isLent(usable);
+  if (size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW && !lent) {
+    if (mediumResizeIn(d, ptr, size, true)) return ptr;
+  } else {
+    if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
+    if (lent) {
+      if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
+    } else if (size > MEDIUM_LOW && size <= usable && mediumResizeIn(d, ptr, size, true)) return ptr;
   }
   kKind = KIND_MEDIUM;                               // (the pre-chunk region's block: as classify says)
   kHead = d;
