@@ -795,23 +795,18 @@ export function kreallocSlow(ptr: usize, size: usize): usize {
 }
 
 // krealloc of the live medium block at ptr (region d, `have` bytes: mediumLiveSize said so) that does not
-// simply keep its block (its callers answered that): a block of over 4 KiB asked for a medium size up to
-// MEDIUM_REALLOC_MAX shrinks by a split or grows into what follows it (mediumResizeIn; the header was
-// checked: it need not check it again; the usual case, tested first); a loan stays its class's size
-// (lend) while it fits as a class object would; a block that outgrows MEDIUM_REALLOC_MAX, or cannot grow
-// in place, moves (reallocMove).
+// simply keep its block (its callers answered that): a loan stays its class's size (lend) while it fits
+// as a class object would; another block asked for a medium size shrinks by a split, or grows into what
+// follows it up to MEDIUM_REALLOC_MAX (mediumResizeIn; the header was checked: it need not check it
+// again); else it moves (reallocMove).
 function reallocMedium(d: usize, ptr: usize, size: usize, have: u32): usize {
   setError(E_OK);
   const usable = <usize>(have - MB_HDR);
-  const lent = isLent(usable);
-  if (size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW && !lent) {
-    if (mediumResizeIn(d, ptr, size, true)) return ptr;
-  } else {
-    if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
-    if (lent) {
-      if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
-    } else if (size > MEDIUM_LOW && size <= usable && mediumResizeIn(d, ptr, size, true)) return ptr;
-  }
+  if (isLent(usable)) {
+    if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
+  } else if ((size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW || (size > MEDIUM_LOW && size <= usable)) &&
+      mediumResizeIn(d, ptr, size, true)) return ptr;    // (its one call: inlined in the release builds)
+  if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
   kKind = KIND_MEDIUM;                               // (the pre-chunk region's block: as classify says)
   kHead = d;
   return reallocMove(ptr, size, usable);
