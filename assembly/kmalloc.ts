@@ -760,7 +760,12 @@ export function kcalloc(n: usize, size: usize): usize {
     // (size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its block is over 4 KiB (never a loan's) and no
     // smaller than MB_MIN, so a fit says have ≥ MB_MIN too; have 0 wraps: no fit)
     if (have - mediumBlockBytes(size) < MB_MIN) { setError(E_OK); return ptr; }
-    if (have >= MB_MIN) return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have);
+    if (have >= MB_MIN) {
+      // a split or a grow: mediumResizeIn at once unless it is a loan (a loan moves: reallocMedium)
+      const grown = !isLent(<usize>(have - MB_HDR)) && mediumResizeIn(PRE_LO - DESC_SIZE, ptr, size, true);
+      if (grown) { setError(E_OK); return ptr; }
+      return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, !isLent(<usize>(have - MB_HDR)));
+    }
   }
   return kreallocSlow(ptr, size);
 }
@@ -798,14 +803,14 @@ export function kreallocSlow(ptr: usize, size: usize): usize {
 // simply keep its block (its callers answered that): a loan stays its class's size (lend) while it fits
 // as a class object would; another block asked for a medium size shrinks by a split, or grows into what
 // follows it up to MEDIUM_REALLOC_MAX (mediumResizeIn; the header was checked: it need not check it
-// again); else it moves (reallocMove).
-function reallocMedium(d: usize, ptr: usize, size: usize, have: u32): usize {
+// again; `tried`: the front's mediumResizeIn said no already); else it moves (reallocMove).
+function reallocMedium(d: usize, ptr: usize, size: usize, have: u32, tried: bool = false): usize {
   setError(E_OK);
   const usable = <usize>(have - MB_HDR);
   if (isLent(usable)) {
     if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
-  } else if ((size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW || (size > MEDIUM_LOW && size <= usable)) &&
-      mediumResizeIn(d, ptr, size, true)) return ptr;    // (its one call: inlined in the release builds)
+  } else if (!tried && (size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW || (size > MEDIUM_LOW && size <= usable)) &&
+      mediumResizeIn(d, ptr, size, true)) return ptr;
   if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
   kKind = KIND_MEDIUM;                               // (the pre-chunk region's block: as classify says)
   kHead = d;
