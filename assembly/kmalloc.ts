@@ -30,11 +30,17 @@
 //       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
 //                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
 //                                    largeFree; run → runFree; else an error code
-//   krealloc ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
+//   krealloc (the front, inlined into index.ts realloc / km_realloc) ─ a pre-chunk block asked for a size in
+//       │   (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its header read and checked once (mediumPreHolds + mediumPreHeader)
+//       │   ─ still fits its block: in place, no call, no lock, nothing written
+//       │   ├ else (not a loan) mediumResizeIn (split, or grow into what follows it)
+//       │   └ a loan, or mediumResizeIn said no: reallocMedium (tried) ─ reallocMove
+//       └ kreallocSlow ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
 //            ├ a medium block (its region: the pre-chunk region's at once, else classify; its header read and
 //            │   checked once: mediumLiveSize) ─ still fits its block: in place, no lock, nothing written
-//            │   ├ else mediumResizeIn (split, or grow into what follows it) up to MEDIUM_REALLOC_MAX
-//            │   └ a loan grows, or past MEDIUM_REALLOC_MAX: reallocMove (to a page run: largeAlloc)
+//            │   └ reallocMedium ─ a loan: in place while it fits as a class object would
+//            │       ├ else mediumResizeIn (split, or grow into what follows it) up to MEDIUM_REALLOC_MAX
+//            │       └ a loan grows, or past MEDIUM_REALLOC_MAX: reallocMove (to a page run: largeAlloc)
 //            └ classify, anything else: reallocOther ─ fits the block: in place (a large block gives back
 //                │   or keeps pages: pagesTrim)
 //                ├ a large block grows: in place when a free run follows it (pagesExtend)

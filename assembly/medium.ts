@@ -11,7 +11,9 @@
 //   mediumAddRegion(node, d, pages, bytes) → user pointer of a `bytes` block in the new region at d (threads:
 //       or, when a block fits by now, that block, and the pages go back)
 //   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps);
-//       mediumLiveSize(d, ptr) → its usual case inlined (the block's size, or 0), kmalloc.ts krealloc
+//       mediumLiveSize(d, ptr) → its usual case inlined (the block's size, or 0), kmalloc.ts krealloc;
+//       mediumPreHolds(ptr) + mediumPreHeader(ptr) → the same test in two parts for the pre-chunk region
+//       (krealloc's front: its bounds without a descriptor)
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumRegionAt(pd) → the region of a page descriptor, and mediumCheckIn / mediumFreeIn / mediumResizeIn:
 //       the same three for a caller that has the region already (kmalloc.ts classify read the descriptor)
@@ -53,7 +55,8 @@
 //                                                ├ else coalesce with the next and previous free blocks
 //                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
 //                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
-//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink), or extend the region
+//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink; when the rest stays
+//                │        first on its list, relinkFirst inlined: realloc's usual grow), or extend the region
 //   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary; below
 //   the top, up to GROW_MORE more when the free run after the region has them)
 //
@@ -70,7 +73,7 @@
 // held, it may take the node page lock (page.ts, rank 2) and the grow lock (rank 3), never the reverse;
 // it is never held across a host call. Creating a node's control block (its first region) takes the heap
 // lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify for usable size,
-// mediumLiveSize for realloc) only read one header inside the region's pages; a realloc that keeps its block
+// mediumLiveSize / mediumPreHeader for realloc) only read one header inside the region's pages; a realloc that keeps its block
 // answers from that read with no lock and writes nothing (a live block's size changes only by its owner's
 // realloc or free; the neighbours' frees write only its P flag); mediumFree and mediumResize check under
 // the lock (free: once, kfreeSlow classifies a medium page without its header), and in the threaded build first make
