@@ -1,7 +1,8 @@
 // realloc-front.test.ts — krealloc's front (kmalloc.ts, issue 11 item 4, session 9): realloc of a block of
 // the pre-chunk region asked for a medium size up to MEDIUM_REALLOC_MAX is answered by the code inlined
-// into the realloc exports. A block that keeps its block makes no call at all; one that must grow goes
-// straight to reallocMedium (no kreallocSlow, no second header check), and its usual grow — into the free
+// into the realloc exports. A block that keeps its block makes no call at all; one that must grow (not a
+// loan) goes straight to mediumResizeIn (no kreallocSlow or reallocMedium, no second header check), and
+// its usual grow — into the free
 // block after it, whose rest stays first on its free list — is done inside mediumResizeIn without relink.
 // Pinned down with exact call counts on build/debug.wasm (counted.ts). Then the hostile side of the front's
 // own header test (medium.ts mediumPreHolds + mediumPreHeader): a freed, coalesced, interior, misaligned or
@@ -45,7 +46,7 @@ function snapshot(memory: WebAssembly.Memory, w: W, g: G): Uint8Array {
 }
 
 describe("krealloc's front (pre-chunk region)", () => {
-  it("a step that keeps its block calls nothing; a grow step calls reallocMedium and mediumResizeIn once, never relink", async () => {
+  it("a step that keeps its block calls nothing; a grow step calls mediumResizeIn once, never relink", async () => {
     const { w, count, preLo, chunkBase, nchunks } = await heap();
     const p = w.malloc!(4092);
     expect(p - preLo()).toBeLessThan(chunkBase() - preLo());
@@ -60,7 +61,7 @@ describe("krealloc's front (pre-chunk region)", () => {
       const d = delta(before, count());
       if (blockOf(n) > blockOf(n - 5)) {
         // before (main a2800cf): kreallocSlow did not exist (krealloc was the function), relink 1
-        expect(d, `grow to ${n}`).toEqual({ kreallocSlow: 0, reallocMedium: 1, mediumResizeIn: 1, relink: 0, checkIn: 0, classify: 0 });
+        expect(d, `grow to ${n}`).toEqual({ kreallocSlow: 0, reallocMedium: 0, mediumResizeIn: 1, relink: 0, checkIn: 0, classify: 0 });
       } else {
         expect(d, `keep at ${n}`).toEqual({ kreallocSlow: 0, reallocMedium: 0, mediumResizeIn: 0, relink: 0, checkIn: 0, classify: 0 });
       }
@@ -75,7 +76,7 @@ describe("krealloc's front (pre-chunk region)", () => {
     // shrinking by a free block's worth: a split (mediumResizeIn from the front too)
     const b2 = count();
     expect(w.km_realloc!(p, 4100)).toBe(p);
-    expect(delta(b2, count())).toEqual({ kreallocSlow: 0, reallocMedium: 1, mediumResizeIn: 1, relink: 0, checkIn: 0, classify: 0 });
+    expect(delta(b2, count())).toEqual({ kreallocSlow: 0, reallocMedium: 0, mediumResizeIn: 1, relink: 0, checkIn: 0, classify: 0 });
     expect(w.km_usable!(p)).toBe(blockOf(4100) - 8);
     expect(w.heap_validate!()).toBe(0);
     expect(w.km_free!(p)).toBe(E_OK);
@@ -88,7 +89,7 @@ describe("krealloc's front (pre-chunk region)", () => {
     let before = count();
     expect(w.km_realloc!(p, 4000)).not.toBe(0);         // below MEDIUM_LOW: moves (kreallocSlow)
     expect(delta(before, count()).kreallocSlow).toBe(1);
-    const loan = w.malloc!(700);                        // a cold class: a lent medium block
+    const loan = w.malloc!(700);                        // a cold class: a lent medium block (reallocMedium)
     before = count();
     const q = w.km_realloc!(loan, 5000);                // a loan does not grow in place: it moves
     expect(q).not.toBe(0);
