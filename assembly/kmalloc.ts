@@ -761,19 +761,19 @@ export function kcalloc(n: usize, size: usize): usize {
 // reallocMedium with its size (no second check). Anything else: kreallocSlow. (realloc2-bal: 2 steps in 3
 // answer in the front; bench/PROFILE.md "realloc front".)
 @inline export function krealloc(ptr: usize, size: usize): usize {
-  if (mediumPreHolds(ptr) && size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW) {
-    const have = mediumPreHeader(ptr);               // ≥ MB_MIN: a live block; else kreallocSlow says why
-    // (size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its block is over 4 KiB (never a loan's) and no
-    // smaller than MB_MIN, so a fit says have ≥ MB_MIN too; have 0 wraps: no fit)
-    if (have - mediumBlockBytes(size) < MB_MIN) { setError(E_OK); return ptr; }
-    if (have >= MB_MIN) {
-      // a split or a grow: mediumResizeIn at once unless it is a loan (a loan moves: reallocMedium)
-      const grown = !isLent(<usize>(have - MB_HDR)) && mediumResizeIn(PRE_LO - DESC_SIZE, ptr, size, true);
-      if (grown) { setError(E_OK); return ptr; }
-      return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, !isLent(<usize>(have - MB_HDR)));
-    }
-  }
-  return kreallocSlow(ptr, size);
+  // (two early exits, the pointer's first: a block elsewhere — realloc-bal's page runs — pays two
+  // instructions more than a call of kreallocSlow)
+  if (!mediumPreHolds(ptr)) return kreallocSlow(ptr, size);
+  if (size - (MEDIUM_LOW + 1) >= MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocSlow(ptr, size);
+  const have = mediumPreHeader(ptr);                 // ≥ MB_MIN: a live block; else kreallocSlow says why
+  // (size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its block is over 4 KiB (never a loan's) and no smaller
+  // than MB_MIN, so a fit says have ≥ MB_MIN too; have 0 wraps: no fit)
+  if (have - mediumBlockBytes(size) < MB_MIN) { setError(E_OK); return ptr; }
+  if (have < MB_MIN) return kreallocSlow(ptr, size);
+  // a split or a grow: mediumResizeIn at once unless it is a loan (a loan moves: reallocMedium)
+  const lent = isLent(<usize>(have - MB_HDR));
+  if (!lent && mediumResizeIn(PRE_LO - DESC_SIZE, ptr, size, true)) { setError(E_OK); return ptr; }
+  return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, !lent);
 }
 
 // krealloc past its front: kept small (the medium blocks' in-place cases here; reallocOther inlined; out
@@ -833,14 +833,11 @@ function reallocEdge(ptr: usize, size: usize): usize {
 }
 
 // krealloc of a live block classify() found that is not a medium block: a class object, a large block, a run.
-// (Inlined: a call here cost realloc-bal ~11 instructions per realloc of its large block.)
+// (Inlined: a call here cost realloc-bal ~11 instructions per realloc of its large block. The block's
+// usable size is read only where it is used: a large block kept in place needs none.)
 @inline function reallocOther(ptr: usize, size: usize): usize {
-  const usable = usableOf(ptr);
   if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
-  if (kKind == KIND_SLAB) {
-    // In place while the class still fits and is not more than twice too big (then a smaller class).
-    if (size <= usable && (size > (usable >> 1) || usable <= 16)) return ptr;
-  } else if (kKind == KIND_LARGE) {
+  if (kKind == KIND_LARGE) {
     // In place: the same pages, fewer (the rest go back), or more taken from the free run right after.
     if (size > KMALLOC_MAX) {
       const d = kHead;
@@ -855,13 +852,20 @@ function reallocEdge(ptr: usize, size: usize): usize {
       }
       if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
+  } else if (kKind == KIND_SLAB) {
+    // In place while the class still fits and is not more than twice too big (then a smaller class).
+    const usable = usableOf(ptr);
+    if (size <= usable && (size > (usable >> 1) || usable <= 16)) return ptr;
   } else {
     // a run: in place while its chunks hold it and more than half of them is used (runResize commits
-    // the bytes it grows into; the engine refusing that falls through to a move, which fails too)
+    // the bytes it grows into; the engine refusing that falls through to a move, which fails too; its
+    // usable bytes are read before)
+    const usable = usableOf(ptr);
     const cap = runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
     if (size <= cap && size > (cap >> 1) && runResize(kHead, ptr, size)) return ptr;
+    return reallocMove(ptr, size, usable);
   }
-  return reallocMove(ptr, size, usable);
+  return reallocMove(ptr, size, usableOf(ptr));
 }
 
 // krealloc's move: a new block, the live bytes copied, the old block freed (kKind / kHead: the old block,
