@@ -33,7 +33,7 @@
 //   alien[n] holds objects of node n only;
 //   0 ≤ count ≤ capacity for every sheaf; a barn's full list holds full sheaves, its empty list empty ones.
 import {
-  ALIEN_CAP, C_ARRAY_CAP, C_BATCH, C_FLAGS, CC_MAIN, CC_SPARE, CT_RUN_TAIL, E_DOUBLE_FREE, E_INVALID, E_NOMEM,
+  ALIEN_CAP, C_ARRAY_CAP, C_BATCH, C_FLAGS, C_MAG, CC_MAIN, CC_SPARE, CT_RUN_TAIL, E_DOUBLE_FREE, E_INVALID, E_NOMEM,
   E_OK, F_DEBUG_MASK, F_INTERNAL, F_KMALLOC, F_NO_ALIEN, H_FLAGS2, H_NCPUS, H_NNODES, MAX_ARRAY_CAP,
   MAX_NODES,
 } from "./layout";
@@ -319,6 +319,8 @@ function countParked(cache: usize, p: usize): u32 {
     let s = <usize>changetype<CacheNode>(cnAddr(cache, n)).barnFull;
     while (s != 0) { total += inSheaf(s, p); s = <usize>changetype<Sheaf>(s).next; }
   }
+  const mag = <usize>load<u32>(cache, C_MAG);            // the JS magazine (prefill.ts): JS keeps its count
+  if (mag != 0) total += inSheaf(mag, p);
   return total;
 }
 

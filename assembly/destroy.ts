@@ -11,6 +11,7 @@
 import {
   C_FLAGS, C_MAGIC, C_NEXT, C_OBJECTS, C_PREV, C_QUAR_COUNT, CN_FULL, CN_PARTIAL, E_BAD_CACHE, E_BUSY,
   E_OK, F_INUSE, H_CACHE_HEAD, H_NCACHES, H_NNODES, C_BUSY, C_SELF,
+  C_MAG,
 } from "./layout";
 import { CacheNode, PageDesc } from "./structs";
 import { handleHolds } from "./sheaf";
@@ -64,8 +65,8 @@ export function liveAt(c: usize, k: u32): usize {
   return 0;
 }
 
-// Destroy a cache. Refuses (E_BUSY) while any object is live, a prefill handle of it is out (sheaf.ts
-// handleHolds), or a slab is being made for it (C_BUSY: a constructor or a shrinker running inside its
+// Destroy a cache. Refuses (E_BUSY) while any object is live, a prefill handle of it or its JS magazine
+// is out (sheaf.ts handleHolds, C_MAG: the TS layer gives the magazine back first), or a slab is being made for it (C_BUSY: a constructor or a shrinker running inside its
 // refill called this), and changes nothing then. Quarantined objects (debug.ts) are not live: they are
 // discarded with their slabs.
 // Threaded build: under the heap lock, and also E_BUSY while other CPUs' arrays hold objects of the cache
@@ -80,7 +81,7 @@ export function cacheDestroy(c: usize): i32 {
 }
 
 function destroyLocked(c: usize): i32 {
-  if (liveObjects(c) != 0 || load<u32>(c, C_BUSY) != 0 || handleHolds(c, 0) != 0) return E_BUSY;
+  if (liveObjects(c) != 0 || load<u32>(c, C_BUSY) != 0 || handleHolds(c, 0) != 0 || load<u32>(c, C_MAG) != 0) return E_BUSY;
   if (THREADED) {
     if (othersHold(c) != 0) { drainCpuArrays(c); return E_BUSY; }  // (the drain posts the requests)
   }

@@ -33,7 +33,7 @@
 //   15  merged
 // Two ways up, neither an import: a page shortage (page.ts) calls the handler reclaim.ts registers, and a
 // request honoured by a CPU's owner (threads.ts) calls the work handler threads-ops.ts registers.
-import { E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";
+import { C_MAG, E_INVALID, E_OK, H_CACHE_HEAD, H_NCPUS, H_NNODES, H_LAST_ERROR, H_CPU_NODE, H_FLAGS2 } from "./layout";
 import { PageDesc, Sheaf } from "./structs";
 import {
   C_FLAGS, C_MAGIC, C_OBJ_OFFSET, C_OBJECTS, C_RECIP, C_SIZE, C_STRIDE, CACHE_MAGIC, CT_RUN_TAIL, E_BAD_CACHE,
@@ -153,7 +153,7 @@ let stageCache: usize = 0;
 
 // Set up the heap. maxBytes is a double so JS can pass any byte count (exact to 2^53).
 export function slab_init(heapBase: u32, nodes: u32, cpusPerNode: u32, maxBytes: f64): i32 {
-  lastUserCache = 0;
+  lastUserCache = NO_CACHE;
   return heapInit(heapBase, nodes, cpusPerNode, maxBytes <= 0 ? <u64>0xffffffff : <u64>maxBytes);
 }
 
@@ -182,22 +182,24 @@ export function cache_create(size: u32, align: u32, flags: u32, arrayCap: u32): 
 
 export function cache_destroy(cache: u32): i32 {
   if (!userCache(cache)) return E_BAD_CACHE;
-  lastUserCache = 0;                              // (a refusal below keeps it live: checked again once)
+  lastUserCache = NO_CACHE;                              // (a refusal below keeps it live: checked again once)
   return cacheDestroy(cache);
 }
 
 // The last handle userCache accepted for cache_alloc / cache_free, single-threaded build: a loop on one
 // cache pays the handle check once, then one compare a call (the check is ~35 Wasm instructions: the
 // raw pair from JS 290 → ~200 x86 instructions, bench/PROFILE.md "The raw pair's handle check").
-// Invariant: 0, or a live user cache — cache_destroy, the only export that kills one, clears it first,
-// and slab_init (a new heap) starts it at 0. The threaded build checks every call: another instance may
+// Invariant: NO_CACHE (above every u32: no handle equals it — a u32 0 did, and cache_alloc(0) on a heap
+// whose Cache API never called cache_alloc passed the memo), or a live user cache — cache_destroy, the
+// only export that kills one, resets it first, and slab_init (a new heap) starts it at NO_CACHE. The threaded build checks every call: another instance may
 // destroy the cache, and this instance's global would not know.
-let lastUserCache: usize = 0;
+const NO_CACHE: u64 = 0x100000000;
+let lastUserCache: u64 = NO_CACHE;
 
 @inline function userCacheFast(c: usize): bool {
-  if (!THREADED && c == lastUserCache) return true;
+  if (!THREADED && <u64>c == lastUserCache) return true;
   if (!userCache(c)) return false;
-  if (!THREADED) lastUserCache = c;
+  if (!THREADED) lastUserCache = <u64>c;
   return true;
 }
 
@@ -234,7 +236,7 @@ export function heap_validate(): u32 { return validateHeap(); }
 export function data_end(): u32 { return <u32>__heap_base; }
 
 // ---- prefill and bulk (assembly/prefill.ts, assembly/bulk.ts) ----
-import { cachePrefill, cacheReturnPrefilled, prefillHandle, prefilledAlloc } from "./prefill";
+import { cachePrefill, cacheReturnPrefilled, magCount, magRefill, magReturn, prefillHandle, prefilledAlloc } from "./prefill";
 import { bulkBadIndex, cacheAllocBulk, cacheFreeBulk } from "./bulk";
 import { cacheCreateInternal } from "./cache";
 import { allocSingle } from "./cpu";
@@ -254,6 +256,22 @@ export function cache_return_prefilled(cache: u32, handle: u32): i32 {
   if (THREADED) { if (noCpu()) { setError(E_NO_CPU); return E_NO_CPU; } }
   return cacheReturnPrefilled(cache, handle);
 }
+// The JS magazine of a Cache (prefill.ts magRefill / magReturn): JS's pops and pushes since its last call
+// are counted first; then op MAG_REFILL tops handle h up (0: a new handle) and returns it (0 and the
+// error: nothing taken, h unchanged), MAG_RETURN takes h back (returns 0), MAG_COUNT only counts.
+// Single-threaded build only (a shared heap's Cache makes its Wasm calls): E_INVALID in the threaded one.
+// h must be the cache's magazine (C_MAG; 0 while it has none), else E_BAD_CACHE and nothing changes.
+export function cache_mag(cache: u32, h: u32, allocs: u32, frees: u32, op: u32): u32 {
+  if (THREADED || op > MAG_COUNT) { setError(E_INVALID); return 0; }
+  if (!userCache(cache) || h != load<u32>(cache, C_MAG)) return badCache(); // h: the cache's magazine, or 0 if none
+  magCount(cache, allocs, frees);
+  if (op == MAG_REFILL) return <u32>magRefill(cache, h);
+  if (op == MAG_RETURN && h != 0) magReturn(cache, h);
+  return 0;
+}
+const MAG_REFILL: u32 = 0;
+const MAG_RETURN: u32 = 1;
+const MAG_COUNT: u32 = 2;
 // n objects into dst (caller memory of 4 × n bytes), all or nothing.
 export function cache_alloc_bulk(cache: u32, dst: u32, n: u32): u32 {
   if (!userCache(cache)) return badCache();

@@ -412,7 +412,7 @@ export const MC_SIZE: u32 = MC_PARKED + 4;                              // 904 (
 // header keeps explicit offsets; the per-node part is CacheNode × nnodes, the per-CPU part CpuSlot × ncpus.
 //   0 magic  4 id  8 size  12 stride  16 align  20 flags  24 order  28 objects  32 objOffset
 //  36 bitmapWords  40 recip  44 arrayCap  48 minPartial  52 next  56 prev  60 batch  64 live
-//  68 debugOff  72 lastReap  76 slabMask  80 divInv  84 divShift  88 keepEmpty  92 ownBlock  96..99 reserved  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
+//  68 debugOff  72 lastReap  76 slabMask  80 divInv  84 divShift  88 keepEmpty  92 ownBlock  96 mag  100 self  104 busy  108 inuseOff  112 reports  116 quarCount
 // 120 quar  124 trackOff
 export const CACHE_MAGIC: u32 = 0x4b4d4321; // 'KMC!'
 export const C_MAGIC: u32 = 0;
@@ -442,6 +442,8 @@ export const C_KEEP_EMPTY: u32 = 88; // bytes of empty slabs a node may keep bey
                                      // 0 for every cache but malloc's classes: kmalloc.ts)
 export const C_OWN_BLOCK: u32 = 92;  // a kmem_cache in an own medium block (cache.ts cacheMemory): that block's
                                      // address (the cache is its first cache-line boundary); 0 otherwise
+export const C_MAG: u32 = 96;       // the JS magazine (prefill.ts magRefill, single-threaded build): a handle
+                                     // whose objects count as parked, not live; 0 while there is none
 export const C_SELF: u32 = 100;      // the cache's own address while it lives (index.ts knownCache: a
                                      // handle check without reading the slab bitmap); 0 once destroyed
 export const C_BUSY: u32 = 104;      // slabs being made for this cache now (node.ts, around slabNew: a

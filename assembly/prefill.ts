@@ -18,7 +18,7 @@
 // found by arithmetic from the address, carrying the mark. Its objects carry their free keys (slabTake
 // keyed them; harden.ts), so a user's free of one is a double free, and handleHolds finds them.
 import {
-  C_ARRAY_CAP, CT_RUN_TAIL, E_INVALID, E_NOMEM, E_OK, H_SHEAF_CACHES, MAX_ARRAY_CAP, SHEAF_CLASSES,
+  C_ARRAY_CAP, C_MAG, CT_RUN_TAIL, E_INVALID, E_NOMEM, E_OK, H_SHEAF_CACHES, MAX_ARRAY_CAP, SHEAF_CLASSES,
 } from "./layout";
 import { CpuSlot, PageDesc, Sheaf } from "./structs";
 import { HEAP, chunkByteOf, pageOf } from "./arena";
@@ -26,7 +26,8 @@ import { checkObject } from "./slab";
 import { refillBatch } from "./node";
 import { handleMark, handleUnmark, isHandle, sheafDelete, sheafEntry, sheafFlush, sheafNew } from "./sheaf";
 import {
-  SHEAF_PREFILL_FAST, SHEAF_PREFILL_OVERSIZE, SHEAF_PREFILL_SLOW, SHEAF_RETURN_FAST, SHEAF_RETURN_SLOW, stat,
+  ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, SHEAF_PREFILL_FAST, SHEAF_PREFILL_OVERSIZE, SHEAF_PREFILL_SLOW,
+  SHEAF_RETURN_FAST, SHEAF_RETURN_SLOW, stat, statAddAt, statAt,
 } from "./stats";
 import { cpuSlot, currentNode, emptySheaf } from "./percpu";
 import { setError } from "./report";
@@ -119,4 +120,91 @@ export function cacheReturnPrefilled(cache: usize, s: usize): i32 {
   sheafDelete(cache, s);
   stat(cache, SHEAF_RETURN_SLOW);
   return E_OK;
+}
+
+// ---- the JS magazine (bindings/cache.ts) ----------------------------------------------------------------
+//
+// A Cache in JS keeps one prefill handle of its own, its magazine, and pops and pushes it through typed
+// views without a Wasm call: alloc pops an entry and clears its free key, free checks the pointer (the
+// chunk byte is the magazine's node, the page names the cache, an object start, its key not there),
+// writes its key and pushes it; the count word in the handle is kept by JS at every step. The cache
+// names it (C_MAG): its objects count as parked, not live (cpu.ts countParked reads the count word, so
+// cache_live is exact without asking JS), a second free of one from any caller finds it there (a double
+// free), validate checks each is parked once, destroy refuses while it is out. It is marked as a handle
+// (a sheaf in a caller's hands: no walk here frees or refills it) but handleHolds leaves it out. The two calls below are JS's misses; neither counts as a prefill (its counters stay the
+// user's), and both first add the pops and pushes JS made since its last call to the current CPU's
+// ALLOC_FASTPATH / FREE_FASTPATH (so the counters are exact whenever JS has called in).
+
+// Top magazine h (0: a new one) up to half its capacity: first a run off the top of the CPU's main
+// array (one copy), then batches from the slabs of the current node. Returns the handle (its count ≥ 1),
+// or 0 (E_NOMEM, or E_INVALID: the cache has no arrays) with h unchanged and still out.
+export function magRefill(cache: usize, h: usize): usize {
+  const fresh = h == 0;
+  if (fresh) {
+    const cap = load<u32>(cache, C_ARRAY_CAP);
+    if (cap < 2) { setError(E_INVALID); return 0; }
+    h = sheafNew(cache, cap, currentNode);
+    if (h == 0) { setError(E_NOMEM); return 0; }
+  }
+  const want = changetype<Sheaf>(h).cap >> 1;
+  let count = changetype<Sheaf>(h).count;
+  const slot = cpuSlot(cache);
+  if (count < want && changetype<CpuSlot>(slot).guard == 0) {
+    const main = <usize>changetype<CpuSlot>(slot).main;
+    const m = changetype<Sheaf>(main).count;
+    const k = min(m, want - count);
+    if (k != 0) {
+      memory.copy(sheafEntry(h, count), sheafEntry(main, m - k), <usize>k << 2);
+      changetype<Sheaf>(main).count = m - k;
+      count += k;
+    }
+  }
+  while (count < want) {
+    const r = refillBatch(cache, currentNode, sheafEntry(h, count), want - count);
+    if (r == 0) break;
+    count += r;
+  }
+  changetype<Sheaf>(h).count = count;
+  if (count == 0) {
+    if (fresh) sheafDelete(cache, h);
+    setError(E_NOMEM);
+    return 0;
+  }
+  statAt(slot, ALLOC_SLOWPATH);                        // the alloc that missed the magazine
+  if (fresh) {
+    handleMark(h, cache);
+    store<u32>(cache, <u32>h, C_MAG);
+  }
+  return h;
+}
+
+// Take magazine h back: its objects go onto the CPU's main array while it has room, the rest to their
+// slabs, and the array is freed. (JS gives it back before the heap is read as a whole or changed under
+// it: stats, footprint, validate, shrink, a pin to another CPU, destroy.)
+export function magReturn(cache: usize, h: usize): void {
+  handleUnmark(h);
+  store<u32>(cache, 0, C_MAG);
+  let n = changetype<Sheaf>(h).count;
+  const slot = cpuSlot(cache);
+  if (changetype<CpuSlot>(slot).guard == 0) {
+    const main = <usize>changetype<CpuSlot>(slot).main;
+    const m = changetype<Sheaf>(main).count;
+    const k = min(n, changetype<Sheaf>(main).cap - m);
+    if (k != 0) {
+      memory.copy(sheafEntry(main, m), sheafEntry(h, n - k), <usize>k << 2);
+      changetype<Sheaf>(main).count = m + k;
+      n -= k;
+      changetype<Sheaf>(h).count = n;
+    }
+  }
+  sheafFlush(cache, h, n);
+  sheafDelete(cache, h);
+}
+
+// The pops and pushes JS made on its magazine since its last call, counted on the current CPU.
+// (magRefill counts the alloc that missed as ALLOC_SLOWPATH; JS does not count it again.)
+export function magCount(cache: usize, allocs: u32, frees: u32): void {
+  const slot = cpuSlot(cache);
+  statAddAt(slot, ALLOC_FASTPATH, <u64>allocs);
+  statAddAt(slot, FREE_FASTPATH, <u64>frees);
 }

@@ -51,7 +51,7 @@ for (const size of [64, 256, 1024, 4096]) {
     let parked = 0;
     for (let r = 0; r < runs; r++) {
       const heap = await createAllocator({ nodes: 1, cpusPerNode: 2 });
-      const c = heap.createCache(`c${size}`, { size, arrayCapacity: cap });
+      const c = heap.createCache(`c${size}`, { size, arrayCapacity: cap, magazine: false }); // the arrays themselves, not the JS magazine
       const OPS = 400_000;
       const t0 = process.hrtime.bigint();
       const live = workload(heap, c, OPS);

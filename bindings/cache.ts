@@ -1,29 +1,47 @@
 // cache.ts — an object cache from JS: alloc/free (the fast path first), bulk, prefill, shrink, targeted
 // reclaim, tune, stats, destroy; and the prefill handle.
 //
-// Owns: Cache (one kmem_cache of the Wasm, by address) and Prefilled (a sheaf handed to the caller).
+// Owns: Cache (one kmem_cache of the Wasm, by address, and its JS magazine) and Prefilled (a sheaf
+// handed to the caller).
 // Entry points: Heap.createCache() makes a Cache (heap.ts); users call its methods.
 // Calls: core.ts (exports, hook errors, reports, staging buffer), reclaim.ts (discardFree after shrink and reclaim), introspection.ts (stats), options.ts
 // (tune), args.ts, errors.ts, generated/abi.ts. `heap` is only a back-reference for users (a type import
 // of heap.ts: no call goes up).
 // Invariants:
-//   - The fast path is alloc()/free(): one test (#careful; free: and a u32 pointer) and one Wasm call,
-//     cache_alloc / cache_free, whose fast path pops or pushes the CPU's main sheaf with every check
-//     (free: ours, this cache, an object start, allocated, this node, room) and whose slow path or typed
-//     error (nothing changed) covers the rest; alloc has one result test, `p > 0` (the u32 conversion of
-//     a pointer above 2 GiB, and 0, only below it). In the single-threaded build the export checks a
-//     handle once and then compares it with the last one it accepted (assembly/index.ts lastUserCache):
-//     a loop on one cache pays one compare. A careful cache (destroyed, callbacks whose exceptions must
-//     be rethrown, the refcount protocol, debug) or a bad argument takes the #careful paths, all in Wasm.
-//     (Measured, bench/PROFILE.md "The Cache pair from JS": this pair costs 204 x86 instructions and
-//     3.3× two empty Wasm calls where the JS mirror of the Wasm fast path it replaced, fastpath.ts,
-//     took 441 and 3.9×: each checked typed-array access costs V8 a bounds and a detach test, more than
-//     the Wasm call it saved.)
+//   - The fast path is alloc()/free() on the cache's magazine: a prefill handle of this cache that JS pops
+//     and pushes through its own Int32Array / Uint8Array views, with no Wasm call. alloc: one test (a
+//     count above 0), the entry, the free key cleared. free: a u32, the chunk-table byte is the magazine's
+//     node, the page descriptor names this cache, an object start (the Wasm's rotr(off × inv, shift)),
+//     the key not there, room — then the key written and the entry pushed. JS keeps the handle's count
+//     word equal to #n at every step, so the Wasm sees the magazine exact at any time (assembly/prefill.ts:
+//     the cache's C_MAG; its objects are parked, a second free of one from any caller is a double free).
+//     Anything else misses into #allocMiss / #freeMiss: a careful cache's checked path, a stale view
+//     (length 0 after a grow: re-taken, then served), an empty magazine (one cache_mag call: counted
+//     pops and pushes, then a refill to half its capacity from the CPU's main array and the slabs; the
+//     alloc that missed counts alloc_slowpath), a full one or a refused check (the Wasm's cache_free: its
+//     slow path, or its typed error with nothing changed — JS has no error logic of its own).
+//   - Counters: JS counts pops and pushes (#allocs / #frees) and hands them to the Wasm at its next
+//     cache_mag call; settle() makes that call before any figure is read (Cache.stats, core.settle for
+//     the heap's stats, slabinfo, footprint, validate) and gives the magazine back before the heap is
+//     changed under it (Heap.pin — a raw pin_cpu does not: the magazine keeps serving its node until it
+//     is empty —, shrink, reap, tune, destroy, beCareful).
+//   - No magazine (one Wasm call each, cache_alloc / cache_free, whose fast path pops or pushes the
+//     CPU's main sheaf with every check) for a cache created with magazine: false (the laboratory's
+//     exact per-CPU arrays), a careful cache (destroyed, callbacks whose exceptions must be rethrown, the
+//     refcount protocol, debug), in-use bits, objects not 4-aligned, arrays off, and a shared heap
+//     (another Worker's Cache would not see this one's count word in time). In the single-threaded
+//     build the export checks a handle once and then compares it with the last one it accepted
+//     (assembly/index.ts lastUserCache).
+//   - Measured (bench/PROFILE.md "The JS magazine"): the pair through the magazine ~2.7× two empty Wasm
+//     calls where the two Wasm calls took ~3.3×; the JS mirror of the CPU's main sheaf that preceded both
+//     (fastpath.ts, session 7) took 3.9× (each checked typed-array access costs V8 a bounds and a detach
+//     test; the magazine makes the fewest: its count, cap and counters are JS fields).
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
-// Call tree: alloc → cache_alloc | #allocFailed → #oom | #allocCareful → #hookFailed, #oom;
-//   free → cache_free → #freeFailed | #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed;  allocBulk/freeBulk → core.takeStage
+// Call tree: alloc → (hit) | #allocMiss → #allocCareful → #hookFailed, #oom | #sync | cache_mag (refill)
+//   → #take | cache_alloc → #oom;  free → (hit) | #freeMiss → #freeCareful → ptrArg, cache_free |
+//   reclaim_free → #freeFailed | #sync | cache_free → #freeFailed;  settle → cache_mag (count / return);  allocBulk/freeBulk → core.takeStage
 //   (each call its own buffer), cache_alloc_bulk (one copy out, into a new array or the caller's) / freeBulk →
 //   (a plain array checked, then one .set into the staging area; a Uint32Array: #freeBulkChecked, one
 //   .set per chunk) → #freeStaged → cache_free_bulk;
@@ -50,6 +68,18 @@ import type { Reclaimer } from "./reclaim.js";
 import type { SlabExports } from "./wasm.js";
 import type { Heap } from "./heap.js";
 
+// The magazine's constants, taken out of the generated Abi once (a hash lookup per use otherwise), as
+// `var`s: a module-level `const` read in a function costs a hole check per use (bench/PROFILE.md "The
+// Cache pair from JS", session 8).
+var { CHUNK_SHIFT, PAGE_SHIFT } = L;
+var CHUNK_MASK = L.CHUNK_SIZE - 1;
+var DESC_W_SHIFT = L.DESC_SHIFT - 2;
+var FREE_KEY = L.FREE_KEY | 0;
+// assembly/index.ts cache_mag's ops.
+var MAG_REFILL = 0;
+var MAG_RETURN = 1;
+var MAG_COUNT = 2;
+
 /** Most objects one allocBulk call may ask for. */
 export const MAX_BULK = 2 ** 28;
 
@@ -72,9 +102,32 @@ export class Cache implements CacheEntry {
   readonly #w: SlabExports;
   readonly #core: Core;
   readonly #reclaimer: Reclaimer;
+  // The magazine (see alloc/free and assembly/prefill.ts): #mag says this cache may have one; #h is the
+  // handle (0: none), #cW / #eW the word indices of its count and first entry, #n its count (JS keeps
+  // the count word equal to it), #cap its capacity (0 while there is none: every free misses), #node
+  // the node it was filled on; #allocs / #frees the pops and pushes not yet counted in the Wasm.
+  #mag: boolean;
+  #h = 0;
+  #cW = 0;
+  #eW = 0;
+  #n = 0;
+  #cap = 0;
+  #node = 0;
+  #allocs = 0;
+  #frees = 0;
+  #v32 = new Int32Array(0);
+  #v8 = new Uint8Array(0);
+  // The geometry the free checks read (fixed for the cache's life) and the heap's chunk table.
+  readonly #chunkBase: number;
+  readonly #table: number;
+  readonly #slabMask: number;
+  readonly #objOffset: number;
+  readonly #objects: number;
+  readonly #inv: number;
+  readonly #shift: number;
 
   /** @internal Made by Heap.createCache (registered with the core there). */
-  constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor?: (ptr: number) => void, destructor?: Destructor) {
+  constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor?: (ptr: number) => void, destructor?: Destructor, magazine = true) {
     this.heap = heap;
     this.#core = core;
     this.#reclaimer = reclaimer;
@@ -90,29 +143,154 @@ export class Cache implements CacheEntry {
     this.#careful =
       ctor !== undefined || destructor !== undefined || (core.u32(addr + L.C_FLAGS) & Flags.DEBUG_MASK) !== 0 || core.hooksArmed;
     this.#w = core.w;
+    const flags = core.u32(addr + L.C_FLAGS);
+    this.#chunkBase = core.u32(core.hdr + L.H_CHUNK_BASE);
+    this.#table = core.hdr + L.H_CHUNK_TABLE;
+    this.#slabMask = core.u32(addr + L.C_SLAB_MASK);
+    this.#objOffset = core.u32(addr + L.C_OBJ_OFFSET);
+    this.#objects = core.u32(addr + L.C_OBJECTS);
+    this.#inv = core.u32(addr + L.C_DIV_INV) | 0;
+    this.#shift = core.u32(addr + L.C_DIV_SHIFT);
+    // A magazine only where the JS checks are the Wasm's: a free-key cache (no in-use bits, no debug),
+    // its key at the object's start (not reclaimable: careful anyway), every object 4-aligned (the key
+    // is one Int32Array element), arrays on, and a heap this thread alone uses (a shared heap's Cache
+    // makes its Wasm calls: another Worker's magazine would not see this one's count word in time).
+    this.#mag =
+      magazine &&
+      !this.#careful &&
+      !core.shared &&
+      (flags & L.F_FREEKEY) !== 0 &&
+      (flags & Flags.DEBUG_MASK) === 0 &&
+      ((core.u32(addr + L.C_STRIDE) | this.#objOffset) & 3) === 0 &&
+      core.u32(addr + L.C_ARRAY_CAP) >= 2;
   }
 
-  // ---- the fast path ---------------------------------------------------------------------------------
+  // ---- the fast path: the magazine -------------------------------------------------------------------
 
   /** Allocate one object on the current CPU. Returns its address (or 0 with onOutOfMemory 'null'). */
   alloc(): number {
-    if (this.#careful) return this.#allocCareful();
-    const p = this.#w.cache_alloc(this.addr);
-    return p > 0 ? p : this.#allocFailed(p);
+    const n = this.#n;
+    if (n !== 0) {
+      const v = this.#v32;
+      const p = v[this.#eW + n - 1]!; // a stale view (length 0) reads undefined: at is 0, and it misses
+      const at = p >>> 2;
+      if (at < v.length) {
+        v[at] = 0; // harden.ts hardenHandOut: the free key cleared
+        v[this.#cW] = n - 1;
+        this.#n = n - 1;
+        this.#allocs++;
+        return p >>> 0;
+      }
+    }
+    return this.#allocMiss();
   }
 
   /** Free an object of this cache. Throws InvalidFreeError / DoubleFreeError and changes nothing when
    *  `ptr` is not an allocated object of this cache (InvalidArgumentError when it is not a pointer). */
   free(ptr: number): void {
+    const n = this.#n;
+    if (typeof ptr === "number" && n < this.#cap) {
+      const p = ptr | 0;
+      const v = this.#v32;
+      const inHeap = (p - this.#chunkBase) | 0; // below chunk 0 it wraps to a "no chunk" slot, as in the Wasm
+      const inChunk = inHeap & CHUNK_MASK;
+      const d = ((p - inChunk) >>> 2) + ((inChunk >>> PAGE_SHIFT) << DESC_W_SHIFT); // arena.ts pageOf, in words
+      const k = Math.imul((p & this.#slabMask) - this.#objOffset, this.#inv); // slab.ts objectStartIndex:
+      const i = ((k >>> this.#shift) | (k << -this.#shift)) >>> 0; //           rotr(off × inv, shift)
+      const at = p >>> 2;
+      const key = p ^ FREE_KEY;
+      if (
+        p >>> 0 === ptr && // a u32 (else the careful path's InvalidArgumentError)
+        this.#v8[this.#table + (inHeap >>> CHUNK_SHIFT)] === this.#node && // a slab chunk of the magazine's node
+        v[d] === this.addr && // the page names this cache (D_CACHE is word 0)
+        i < this.#objects && // an object start
+        at < v.length &&
+        v[at] !== key // in a user's hands (the key there: the Wasm's cold confirm decides)
+      ) {
+        v[at] = key; // harden.ts hardenRelease: the key written
+        v[this.#eW + n] = p;
+        v[this.#cW] = n + 1;
+        this.#n = n + 1;
+        this.#frees++;
+        return;
+      }
+    }
+    this.#freeMiss(ptr);
+  }
+
+  // An alloc the magazine did not serve: a careful cache, one without a magazine, a stale view, or an
+  // empty magazine (refilled: one Wasm call).
+  #allocMiss(): number {
+    if (this.#careful) return this.#allocCareful();
+    if (this.#mag) {
+      if (this.#v32.length === 0) {
+        this.#sync(); // a grow detached the view (or none was taken yet)
+        if (this.#n !== 0 && this.#v32.length !== 0) return this.alloc(); // a fresh view serves it
+      }
+      const h = this.#w.cache_mag(this.addr, this.#h, this.#allocs, this.#frees, MAG_REFILL) >>> 0;
+      this.#frees = 0;
+      if (h !== 0) {
+        this.#take(h);
+        this.#allocs = -1; // the pop below is this alloc, which the refill counted as alloc_slowpath
+        return this.alloc();
+      }
+      this.#allocs = 0;
+      // nothing could be taken for the magazine: the plain call (its slow path) decides (an object, or
+      // out of memory and its error)
+    }
+    const p = this.#w.cache_alloc(this.addr);
+    return p > 0 ? p : p === 0 ? this.#oom() : p >>> 0;
+  }
+
+  // A free the magazine did not take: a careful cache or a bad argument (the careful path), or one the
+  // Wasm makes with every check — a full magazine, a remote free, a refused check (its typed error,
+  // nothing changed), a found key (the cold confirm: a double free, or the user's value).
+  #freeMiss(ptr: number): void {
     if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr); // (not a u32: InvalidArgumentError)
+    if (this.#v32.length === 0 && this.#mag) {
+      this.#sync(); // a grow detached the view
+      if (this.#n < this.#cap && this.#v32.length !== 0) return this.free(ptr);
+    }
     const e = this.#w.cache_free(this.addr, ptr);
     if (e !== 0) this.#freeFailed(e);
   }
 
-  // cache_alloc's answer that is not a pointer below 2 GiB: 0 (no object: #oom), or an i32 below 0, a
-  // pointer above 2 GiB.
-  #allocFailed(p: number): number {
-    return p === 0 ? this.#oom() : p >>> 0;
+  // Magazine h (just refilled) is this cache's from now on: its words and figures read once.
+  #take(h: number): void {
+    if (this.#v32.length === 0) this.#sync(); // the refill may have grown memory
+    const v = this.#v32;
+    this.#h = h;
+    this.#cW = (h + L.SH_COUNT) >>> 2;
+    this.#eW = (h + L.SH_HDR) >>> 2;
+    this.#n = v[this.#cW]!;
+    this.#cap = v[(h + L.SH_CAP) >>> 2]!;
+    this.#node = this.#w.cpu_node(this.#w.current_cpu());
+  }
+
+  // New views of the memory. Called when the old ones read length 0: a grow detaches a (non-shared)
+  // buffer, and a magazine is only kept for a heap whose memory is not shared.
+  #sync(): void {
+    const b = this.#core.memory.buffer;
+    this.#v32 = new Int32Array(b, 0, Math.floor(b.byteLength / 4)); // (4 GiB >>> 2 would be 0)
+    this.#v8 = new Uint8Array(b);
+  }
+
+  /** @internal Give the magazine back (giveBack) and count its pops and pushes in the Wasm: the heap's
+   *  figures are exact after this, and its objects are the CPU's again. core.settle calls it for every
+   *  cache before the heap is read or changed as a whole. */
+  settle(giveBack: boolean): void {
+    if (this.#h === 0 && this.#allocs === 0 && this.#frees === 0) return;
+    this.#w.cache_mag(this.addr, this.#h, this.#allocs, this.#frees, giveBack ? MAG_RETURN : MAG_COUNT);
+    this.#allocs = 0;
+    this.#frees = 0;
+    if (giveBack) this.#drop();
+  }
+
+  // No magazine now (given back, or never taken): every free misses (cap 0), every alloc (n 0).
+  #drop(): void {
+    this.#h = 0;
+    this.#n = 0;
+    this.#cap = 0;
   }
 
   // ---- the careful paths -----------------------------------------------------------------------------
@@ -123,7 +301,9 @@ export class Cache implements CacheEntry {
 
   /** @internal Take the checked path from now on (core.armHooks). */
   beCareful(): void {
+    this.settle(true);
     this.#careful = true;
+    this.#mag = false;
   }
 
   #check(): void {
@@ -262,7 +442,7 @@ export class Cache implements CacheEntry {
   /** Objects handed out and not yet freed. */
   get live(): number {
     this.#check();
-    return this.#w.cache_live(this.addr) >>> 0;
+    return this.#w.cache_live(this.addr) >>> 0; // (the magazine's objects count as parked: C_MAG)
   }
 
   // ---- bulk ------------------------------------------------------------------------------------------
@@ -442,6 +622,7 @@ export class Cache implements CacheEntry {
    *  Returns the pages given back to the page allocator. */
   shrink(): number {
     this.#check();
+    this.settle(true);
     const r = this.#w.cache_shrink(this.addr);
     if (r < 0) throw new SlabError(`wasm-slab: shrink '${this.name}' failed (code ${-r})`, -r);
     this.#reclaimer.discardFree();
@@ -477,14 +658,18 @@ export class Cache implements CacheEntry {
   tune(opts: TuneOptions): void {
     this.#check();
     const { arrayCapacity } = tuneOptions(opts);
-    if (arrayCapacity !== undefined && this.#w.cache_tune(this.addr, arrayCapacity) !== 0) {
+    if (arrayCapacity === undefined) return;
+    this.settle(true);
+    if (this.#w.cache_tune(this.addr, arrayCapacity) !== 0) {
       throw new InvalidArgumentError(`tune: rejected for '${this.name}'`);
     }
+    if (arrayCapacity < 2) this.#mag = false; // (no arrays: no magazine either, for good)
   }
 
   /** Counters summed and per CPU, and object figures. */
   stats(): CacheStats {
     this.#check();
+    this.settle(false); // the magazine's pops and pushes counted
     const core = this.#core;
     const { sum, perCpu } = counters(core, this.addr);
     return {
@@ -506,6 +691,7 @@ export class Cache implements CacheEntry {
    *  handle is out (return it first). */
   destroy(): void {
     this.#check();
+    this.settle(true);
     const core = this.#core;
     const e = this.#handles.size !== 0 ? ErrorCodes.BUSY : this.#w.cache_destroy(this.addr);
     if (e === ErrorCodes.BUSY) {

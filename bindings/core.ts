@@ -48,6 +48,8 @@ export interface CacheEntry {
   readonly destructor?: (ptr: number) => unknown;
   /** Take the checked path from now on (callbacks may run inside any allocation). */
   beCareful(): void;
+  /** Count what JS did without the Wasm (a Cache's magazine) and, with giveBack, give it back. */
+  settle?(giveBack: boolean): void;
 }
 
 /** One cache of the Wasm list, the heap's own included. */
@@ -105,6 +107,11 @@ export class Core {
     this.#u8 = new Uint8Array(this.#buffer);
     this.#dv = new DataView(this.#buffer);
     this.#u32 = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength >>> 2);
+  }
+
+  /** The memory is a SharedArrayBuffer's (Workers may use the heap at the same time). */
+  get shared(): boolean {
+    return this.#shared;
   }
 
   // ---- memory views: re-taken in one place when the buffer changed -------------------------------
@@ -243,6 +250,13 @@ export class Core {
 
   forget(entry: CacheEntry): void {
     if (this.#byId.get(entry.id) === entry) this.#byId.delete(entry.id);
+  }
+
+  /** Before the heap's counters are read (stats, slabinfo: giveBack false), or the heap is read or
+   *  changed as a whole (footprint, validate, shrink, reap, a pin: giveBack true), every cache counts its
+   *  magazine's pops and pushes in the Wasm and, with giveBack, gives the magazine back. */
+  settle(giveBack: boolean): void {
+    for (const c of this.#byId.values()) c.settle?.(giveBack);
   }
 
   /** Every registered user cache, in creation order. */

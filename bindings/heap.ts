@@ -83,7 +83,11 @@ export class Heap {
   get cpu(): number { return this.core.w.current_cpu(); }
 
   /** Run on `cpu` from now on: its arrays serve alloc and free, and new slabs come from its node. */
-  pin(cpu: number): void { this.core.w.pin_cpu(indexArg("pin", cpu, this.cpus, "CPUs")); }
+  pin(cpu: number): void {
+    indexArg("pin", cpu, this.cpus, "CPUs");
+    this.core.settle(true); // the magazines were filled on the old CPU (and maybe node)
+    this.core.w.pin_cpu(cpu);
+  }
 
   /** The node of a CPU. */
   nodeOfCpu(cpu: number): number { return this.core.w.cpu_node(indexArg("nodeOfCpu", cpu, this.cpus, "CPUs")); }
@@ -110,7 +114,7 @@ export class Heap {
       if (code === ErrorCodes.NOMEM) throw new OutOfMemoryError(`cache '${name}'`, core.u32(core.hdr + Abi.H_CACHE_BYTES));
       throw new InvalidArgumentError(`cache '${name}': rejected (code ${code})`);
     }
-    const cache = new Cache(this, core, this.reclaimer, name, addr, o.ctor, o.destructor);
+    const cache = new Cache(this, core, this.reclaimer, name, addr, o.ctor, o.destructor, o.magazine);
     core.register(cache);
     if (o.destructor !== undefined) core.armHooks();
     return cache;
@@ -156,30 +160,32 @@ export class Heap {
    *  posix_memalign, malloc_usable_size (in "env" and in "wasm_slab", where c/slab_shim.c looks). */
   imports(): { env: Record<string, unknown>; wasm_slab: Record<string, unknown> } { return km.imports(this.core); }
   /** Every byte above the heap base, by category (they sum to `total`); bindings/footprint.ts. */
-  footprint(options?: FootprintOptions): Footprint { return footprint(this.core, options); }
+  footprint(options?: FootprintOptions): Footprint { this.core.settle(false); return footprint(this.core, options); }
 
   // ---- figures (introspection.ts) ----------------------------------------------------------------------
 
   /** Memory figures: bytes grown, free pages per node, slab pages, active and total objects. */
   stats(): HeapStats {
+    this.core.settle(false);
     const r = this.reclaimer;
     return introspection.heapStats(this.core, { discardSupported: r.discardSupported, counters: r.counters() });
   }
   /** `/proc/slabinfo` version 2.1 text for every cache, the heap's own included. */
-  slabinfo(): string { return introspection.slabinfo(this.core); }
+  slabinfo(): string { this.core.settle(false); return introspection.slabinfo(this.core); }
   /** Check every chunk, free list, cache, slab and array. Returns a report; with { throw: true }
    *  throws a CorruptionError instead of returning a report that is not ok. */
-  validate(opts: { throw?: boolean } = {}): introspection.ValidateReport { return introspection.validate(this.core, opts); }
+  validate(opts: { throw?: boolean } = {}): introspection.ValidateReport { this.core.settle(false); return introspection.validate(this.core, opts); }
 
   // ---- reclaim (reclaim.ts) ----------------------------------------------------------------------------
 
   /** One reap pass now (SLAB's cache_reap) for `cpu`, default the next CPU round robin: over every
    *  cache, drain one alien array, drain ~1/5 of the CPU's arrays if untouched since its last pass, and
    *  give back ~80% of the empty slabs beyond min_partial on the CPU's node. */
-  reap(cpu?: number): ReapResult { return this.reclaimer.reap(cpu); }
+  reap(cpu?: number): ReapResult { this.core.settle(true); return this.reclaimer.reap(cpu); }
   /** Shrink every cache: flush all arrays and barns, free every empty slab, sort partial slabs fullest
    *  first. Returns the pages given back to the page allocator (any cache of the node can reuse them). */
   shrink(): number {
+    this.core.settle(true);
     const pages = this.core.w.heap_shrink() >>> 0;
     this.reclaimer.discardFree();
     return pages;

@@ -113,6 +113,12 @@ export interface CacheOptions {
    *  and cache.free() sets it to 0. The destructor runs for an object (count 1) that reclaim frees: it
    *  must drop the owner's references and not free the object. */
   reclaim?: { destructor: Destructor };
+  /** alloc()/free() pop and push a magazine JS keeps (a prefill handle of this cache, up to its array
+   *  capacity), with every check of the Wasm fast path made in JS, and cross into Wasm only when it is
+   *  empty or full (bench/PROFILE.md "The JS magazine"). false: every alloc and free is one Wasm call on
+   *  the CPU's arrays, as SLUB's sheaves do (the laboratory's exact counters). Default true; a debug,
+   *  in-use-bit, constructor or reclaimable cache, and a shared heap's, never has one. */
+  magazine?: boolean;
 }
 
 /** Options of cache.tune(). */
@@ -144,7 +150,7 @@ const ALLOCATOR_KEYS = [
   "debug", "inUseBits", "onReport", "reap", "shared", "cpu", "canWait", "lockTimeoutMs",
 ] as const satisfies readonly (keyof AllocatorOptions)[];
 const CACHE_KEYS = [
-  "size", "align", "flags", "ctor", "arrayCapacity", "debug", "inUseBits", "reclaim",
+  "size", "align", "flags", "ctor", "arrayCapacity", "debug", "inUseBits", "reclaim", "magazine",
 ] as const satisfies readonly (keyof CacheOptions)[];
 const DEBUG_KEYS = ["redZone", "poison", "storeUser", "checks"] as const satisfies readonly (keyof DebugOptions)[];
 const REAP_KEYS = ["intervalMs"] as const satisfies readonly (keyof ReapOptions)[];
@@ -291,6 +297,8 @@ export interface CheckedCacheOptions {
   arrayCapacity: number;
   ctor: ((ptr: number) => void) | undefined;
   destructor: Destructor | undefined;
+  /** The JS magazine may be used (CacheOptions.magazine). */
+  magazine: boolean;
 }
 
 /** Check a cache's name and options; `defaultFlags` are the heap's debug defaults. */
@@ -328,7 +336,9 @@ export function cacheOptions(name: unknown, options: unknown, defaultFlags: numb
     if (size < 4) throw new InvalidArgumentError(`${what}: a reclaimable object holds a u32 count: size ≥ 4`);
     flags |= Flags.RECLAIMABLE;
   }
-  return { size, align, flags: flags >>> 0, arrayCapacity, ctor, destructor };
+  const magazine = o.magazine ?? true;
+  if (typeof magazine !== "boolean") throw new InvalidArgumentError(`${what}: magazine ${show(magazine)} is not a boolean`);
+  return { size, align, flags: flags >>> 0, arrayCapacity, ctor, destructor, magazine };
 }
 
 /** tune()'s options, checked. */

@@ -40,7 +40,7 @@ function mainCount(heap: Heap, cache: Cache, cpu: number): number {
 describe("alloc", () => {
   it("makes one Wasm call; a hit counts alloc_fastpath exactly, a miss alloc_slowpath", async () => {
     const heap = await createAllocator({ reap: false });
-    const c = heap.createCache("hit", { size: 64 });
+    const c = heap.createCache("hit", { magazine: false, size: 64 });
     const spy = vi.spyOn(heap.wasm, "cache_alloc");
     const first = c.alloc(); // empty main: a miss, the refill
     expect(spy).toHaveBeenCalledTimes(1);
@@ -63,7 +63,7 @@ describe("alloc", () => {
 
   it("carries the u64 counter into its high word", async () => {
     const heap = await createAllocator({ reap: false });
-    const c = heap.createCache("carry", { size: 32 });
+    const c = heap.createCache("carry", { magazine: false, size: 32 });
     c.free(c.alloc());
     const slot = c.addr + heap.u32(heap.hdr + Abi.H_CPU_OFF);
     const lo = slot + Abi.CC_STATS + 8 * Abi.ALLOC_FASTPATH;
@@ -75,7 +75,7 @@ describe("alloc", () => {
 
   it("clears the free key of what it hands out, so the free goes through and a second free is refused", async () => {
     const heap = await createAllocator({ reap: false });
-    const c = heap.createCache("key", { size: 48 });
+    const c = heap.createCache("key", { magazine: false, size: 48 });
     expect(c.flags & Abi.F_FREEKEY).not.toBe(0);
     c.free(c.alloc());
     const p = c.alloc(); // a hit: the object the free just parked, its key was there
@@ -93,7 +93,7 @@ describe("alloc", () => {
 
   it("sets the in-use bit (inUseBits): a double free of a parked object is refused", async () => {
     const heap = await createAllocator({ reap: false, inUseBits: true });
-    const c = heap.createCache("inuse", { size: 24 });
+    const c = heap.createCache("inuse", { magazine: false, size: 24 });
     expect(c.flags & Abi.F_INUSE).not.toBe(0);
     const warm = c.alloc();
     c.free(warm);
@@ -109,8 +109,8 @@ describe("alloc", () => {
 
   it("never hands an object out twice, whatever bad frees came in between", async () => {
     const heap = await createAllocator({ reap: false, nodes: 2, cpusPerNode: 1 });
-    const a = heap.createCache("a", { size: 64 });
-    const b = heap.createCache("b", { size: 64 });
+    const a = heap.createCache("a", { magazine: false, size: 64 });
+    const b = heap.createCache("b", { magazine: false, size: 64 });
     const live = new Set<number>();
     for (let i = 0; i < 500; i++) live.add(a.alloc());
     const some = [...live].slice(0, 100);
@@ -142,7 +142,7 @@ describe("free", () => {
 
   it("makes one Wasm call, writes the key and counts free_fastpath exactly; a full sheaf takes the slow path", async () => {
     const heap = await createAllocator({ reap: false });
-    const c = heap.createCache("free-hit", { size: 64, arrayCapacity: 8 });
+    const c = heap.createCache("free-hit", { magazine: false, size: 64, arrayCapacity: 8 });
     const ps: number[] = [];
     for (let i = 0; i < 8; i++) ps.push(c.alloc());
     expect(mainCount(heap, c, 0)).toBe(0);
@@ -174,7 +174,7 @@ describe("free", () => {
 
   it("carries free_fastpath into its high word", async () => {
     const heap = await createAllocator({ reap: false });
-    const c = heap.createCache("free-carry", { size: 32 });
+    const c = heap.createCache("free-carry", { magazine: false, size: 32 });
     const p = c.alloc();
     const lo = c.addr + heap.u32(heap.hdr + Abi.H_CPU_OFF) + Abi.CC_STATS + 8 * Abi.FREE_FASTPATH;
     heap.dv.setUint32(lo, 0xffffffff, true);
@@ -187,8 +187,8 @@ describe("free", () => {
 
   it("refuses every bad free in its one Wasm call, with the raw ABI's error, nothing changed", async () => {
     const heap = await createAllocator({ reap: false });
-    const a = heap.createCache("bad-a", { size: 64, arrayCapacity: 4 });
-    const b = heap.createCache("bad-b", { size: 64 });
+    const a = heap.createCache("bad-a", { magazine: false, size: 64, arrayCapacity: 4 });
+    const b = heap.createCache("bad-b", { magazine: false, size: 64 });
     const ps: number[] = [];
     for (let i = 0; i < 40; i++) ps.push(a.alloc());
     const gone = ps.slice(0, 20);
@@ -249,7 +249,7 @@ describe("free", () => {
 
   it("refuses objects free in their slab: never handed out, and back after a flush (their key: slabNew, the free)", async () => {
     const heap = await createAllocator({ reap: false });
-    const c = heap.createCache("in-slab", { size: 64, arrayCapacity: 4 });
+    const c = heap.createCache("in-slab", { magazine: false, size: 64, arrayCapacity: 4 });
     const p = c.alloc(); // the refill took a batch; the slab's other objects were never handed out
     const never = p + 40 * c.stride; // same slab (64 objects of 64 bytes), far past the batch
     expect(heap.u32(never)).toBe((never ^ Abi.FREE_KEY) >>> 0); // keyed by slabNew
@@ -276,7 +276,7 @@ describe("free", () => {
 
   it("a remote free (another node's object) goes to the alien array", async () => {
     const heap = await createAllocator({ reap: false, nodes: 2, cpusPerNode: 1 });
-    const c = heap.createCache("free-remote", { size: 64 });
+    const c = heap.createCache("free-remote", { magazine: false, size: 64 });
     heap.pin(0);
     const p = c.alloc();
     heap.pin(1);
@@ -294,10 +294,10 @@ describe("free", () => {
 
   it("frees across growth made through a raw export: nothing to re-take on the JS side", async () => {
     const heap = await createAllocator({ reap: false });
-    const c = heap.createCache("free-grow", { size: 1024 });
+    const c = heap.createCache("free-grow", { magazine: false, size: 1024 });
     const p = c.alloc();
     const old = heap.memory.buffer;
-    const big = heap.createCache("grower", { size: 4096 });
+    const big = heap.createCache("grower", { magazine: false, size: 4096 });
     const held: number[] = [];
     while (heap.memory.buffer === old) held.push(heap.wasm.cache_alloc(big.addr) >>> 0);
     c.free(p);
@@ -311,7 +311,7 @@ describe("free", () => {
 
   it("an in-use-bit cache refuses a double free", async () => {
     const heap = await createAllocator({ reap: false, inUseBits: true });
-    const c = heap.createCache("free-inuse", { size: 24 });
+    const c = heap.createCache("free-inuse", { magazine: false, size: 24 });
     const p = c.alloc();
     const spy = vi.spyOn(heap.wasm, "cache_free");
     c.free(p);
@@ -324,7 +324,7 @@ describe("free", () => {
 describe("growth", () => {
   it("grows memory inside a miss; hits resume", async () => {
     const heap = await createAllocator({ reap: false });
-    const c = heap.createCache("grow", { size: 1024 });
+    const c = heap.createCache("grow", { magazine: false, size: 1024 });
     const before = heap.memory.buffer.byteLength;
     const ps: number[] = [];
     for (let i = 0; i < 4000; i++) ps.push(c.alloc()); // 4 MiB: several chunks, grown in misses
@@ -340,7 +340,7 @@ describe("growth", () => {
 
   it("survives a grow through a raw export between two hits", async () => {
     const heap = await createAllocator({ reap: false });
-    const c = heap.createCache("raw-grow", { size: 64 });
+    const c = heap.createCache("raw-grow", { magazine: false, size: 64 });
     c.free(c.alloc());
     const old = heap.memory.buffer;
     const big = heap.wasm.malloc(3 << 20) >>> 0; // a run of chunks: memory.grow
@@ -357,7 +357,7 @@ describe("growth", () => {
 describe("pinning", () => {
   it("pops from the current CPU's array: Heap.pin and a raw pin_cpu are both followed", async () => {
     const heap = await createAllocator({ reap: false, nodes: 2, cpusPerNode: 2 });
-    const c = heap.createCache("pin", { size: 32 });
+    const c = heap.createCache("pin", { magazine: false, size: 32 });
     for (const cpu of [0, 3, 1, 2]) {
       heap.pin(cpu);
       c.free(c.alloc()); // a miss (refill) on a fresh CPU, then a push
@@ -379,7 +379,7 @@ describe("pinning", () => {
 
   it("a remote free after a pop goes to the alien array and stays exact", async () => {
     const heap = await createAllocator({ reap: false, nodes: 2, cpusPerNode: 1 });
-    const c = heap.createCache("remote", { size: 64 });
+    const c = heap.createCache("remote", { magazine: false, size: 64 });
     heap.pin(0);
     c.free(c.alloc());
     const p = c.alloc(); // a hit on node 0
@@ -395,9 +395,9 @@ describe("careful caches and odd layouts", () => {
   it("constructor, debug and reclaimable caches work as before", async () => {
     const heap = await createAllocator({ reap: false });
     const built: number[] = [];
-    const withCtor = heap.createCache("ctor", { size: 32, ctor: (p) => built.push(p) });
-    const dbg = heap.createCache("dbg", { size: 32, debug: true });
-    const rec = heap.createCache("rec", { size: 32, reclaim: { destructor: () => {} } });
+    const withCtor = heap.createCache("ctor", { magazine: false, size: 32, ctor: (p) => built.push(p) });
+    const dbg = heap.createCache("dbg", { magazine: false, size: 32, debug: true });
+    const rec = heap.createCache("rec", { magazine: false, size: 32, reclaim: { destructor: () => {} } });
     for (const c of [withCtor, dbg, rec]) {
       const spy = vi.spyOn(heap.wasm, "cache_alloc");
       const p = c.alloc();
@@ -412,7 +412,7 @@ describe("careful caches and odd layouts", () => {
 
   it("a cache whose objects are not 4-aligned (size 13, align 1): neighbours survive the key's clear", async () => {
     const heap = await createAllocator({ reap: false });
-    const odd = heap.createCache("odd", { size: 13, align: 1 });
+    const odd = heap.createCache("odd", { magazine: false, size: 13, align: 1 });
     expect(odd.stride % 4).not.toBe(0);
     const first: number[] = [];
     for (let i = 0; i < 50; i++) first.push(odd.alloc());
@@ -432,7 +432,7 @@ describe("careful caches and odd layouts", () => {
 describe("shared heaps", () => {
   it("pops on a claimed CPU, refuses with NoCpuError without one, and follows another instance's grow", async () => {
     const a = (await createAllocator({ shared: true, nodes: 1, cpusPerNode: 2, maxBytes: 64 << 20, reap: false, cpu: 0 })) as SharedHeap;
-    const c = a.createCache("shared", { size: 256 });
+    const c = a.createCache("shared", { magazine: false, size: 256 });
     c.free(c.alloc());
     const hits = c.stats().perCpu[0]!.alloc_fastpath;
     const p = c.alloc();
@@ -458,7 +458,7 @@ describe("the last-handle memo (single-threaded build)", () => {
   it("trusts no destroyed cache: its handle is refused after cache_destroy, and every other handle is checked", async () => {
     const heap = await createAllocator({ reap: false });
     const w = heap.wasm;
-    const c = heap.createCache("memo", { size: 32 });
+    const c = heap.createCache("memo", { magazine: false, size: 32 });
     const p = w.cache_alloc(c.addr) >>> 0; // checked once, then remembered
     expect(p).not.toBe(0);
     expect(w.cache_free(c.addr, p)).toBe(0);
@@ -468,7 +468,7 @@ describe("the last-handle memo (single-threaded build)", () => {
     expect(w.cache_alloc(c.addr)).toBe(0);
     expect(w.last_error()).toBe(Abi.E_BAD_CACHE);
     expect(w.cache_free(c.addr, p)).toBe(Abi.E_BAD_CACHE);
-    const d = heap.createCache("memo2", { size: 32 });
+    const d = heap.createCache("memo2", { magazine: false, size: 32 });
     const r = d.alloc(); // remembered now: d
     expect(w.cache_alloc(d.addr + 64)).toBe(0); // another handle: checked, refused
     expect(w.last_error()).toBe(Abi.E_BAD_CACHE);

@@ -42,7 +42,7 @@ function mapleWorkload(heap: Heap, c: Cache, rounds: number): void {
 describe("per-CPU arrays", () => {
   it("serve most allocs and frees of a maple-tree-like workload; capacity 0 serves none", async () => {
     const heap = await createAllocator({ nodes: 1, cpusPerNode: 2 });
-    const on = heap.createCache("maple_node", { size: 256 });
+    const on = heap.createCache("maple_node", { size: 256, magazine: false }); // the per-CPU arrays themselves
     mapleWorkload(heap, on, 2000);
     const s = on.stats().counters;
     expect(s.alloc_fastpath).toBeGreaterThan(10 * s.alloc_slowpath);
@@ -62,7 +62,7 @@ describe("per-CPU arrays", () => {
 
   it("use the barn: full arrays go to it on free and come back on alloc", async () => {
     const heap = await createAllocator();
-    const c = heap.createCache("b", { size: 64, arrayCapacity: 8 });
+    const c = heap.createCache("b", { size: 64, arrayCapacity: 8, magazine: false });
     const ptrs = c.allocBulk(200);
     for (const p of ptrs) c.free(p);
     let s = c.stats().counters;
@@ -140,7 +140,7 @@ describe("wrong-node frees", () => {
 describe("allocNode", () => {
   it("uses the arrays only for the CPU's own node; a mismatch bypasses them and is counted", async () => {
     const heap = await createAllocator({ nodes: 2, cpusPerNode: 1 });
-    const c = heap.createCache("n", { size: 64 });
+    const c = heap.createCache("n", { size: 64, magazine: false });
     c.free(c.alloc()); // warm CPU 0's array
     const s0 = c.stats().counters;
     const local = c.allocNode(0);

@@ -71,7 +71,7 @@ function fillToLastPage(heap: Heap, filler: Cache, out: number[]): void {
 describe("reap", () => {
   it("drains ~1/5 of idle arrays per pass, round robin over CPUs, and leaves touched ones", async () => {
     const heap = await makeHeap({ nodes: 1, cpusPerNode: 2 });
-    const c = heap.createCache("x", { size: 64 }); // capacity 60: a pass drains (60 + 4) / 5 = 12
+    const c = heap.createCache("x", { magazine: false, size: 64 }); // capacity 60: a pass drains (60 + 4) / 5 = 12
     for (const cpu of [0, 1]) {
       heap.pin(cpu);
       const ps = Array.from({ length: 60 }, () => c.alloc());
@@ -189,7 +189,7 @@ describe("reap", () => {
 describe("shrink", () => {
   it("flushes arrays and barns and returns every empty slab, with exact page counts", async () => {
     const heap = await makeHeap();
-    const c = heap.createCache("x", { size: 64 });
+    const c = heap.createCache("x", { magazine: false, size: 64 });
     const ps = Array.from({ length: 64 * 20 }, () => c.alloc());
     for (const p of ps) c.free(p);
     const s = c.stats();
@@ -297,7 +297,7 @@ describe("memory pressure", () => {
 
   it("reclaims empty slabs, then barns, then arrays, before it asks the shrinkers", async () => {
     const heap = await makeHeap({ maxBytes: 1 << 20 });
-    const x = heap.createCache("x", { size: 256 }); // 16 per page, capacity 26, min_partial 5
+    const x = heap.createCache("x", { magazine: false, size: 256 }); // 16 per page, capacity 26, min_partial 5
     const xs = Array.from({ length: 16 * 40 }, () => x.alloc());
     for (const p of xs) x.free(p); // parked: main 26, spare 26, barn 10 × 26; 10 empty slabs kept
     expect(emptySlabs(heap, x)).toBe(10);
@@ -337,7 +337,7 @@ describe("memory pressure", () => {
 
   it("is safe when reached from inside a refill on a CPU whose arrays are detached (CC_GUARD)", async () => {
     const heap = await makeHeap({ nodes: 1, cpusPerNode: 2, maxBytes: 1 << 20 });
-    const x = heap.createCache("x", { size: 64 }); // capacity 60, batch 30, 64 per page
+    const x = heap.createCache("x", { magazine: false, size: 64 }); // capacity 60, batch 30, 64 per page
     heap.pin(1);
     const xs = Array.from({ length: 120 }, () => x.alloc()); // two slabs, the second has 8 free objects
     for (const p of xs) x.free(p);
@@ -372,7 +372,7 @@ describe("memory pressure", () => {
 
   it("objects that reclaim puts back on the slab lists serve the refill that needed a page", async () => {
     const heap = await makeHeap({ nodes: 1, cpusPerNode: 2, maxBytes: 1 << 20 });
-    const x = heap.createCache("x", { size: 64 });
+    const x = heap.createCache("x", { magazine: false, size: 64 });
     heap.pin(1);
     const xs = x.allocBulk(128); // exactly two full slabs
     for (let i = 0; i < 128; i += 2) x.free(xs[i]!); // half of each slab parked in CPU 1's arrays
