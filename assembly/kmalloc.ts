@@ -30,9 +30,10 @@
 //       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
 //                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
 //                                    largeFree; run → runFree; else an error code
-//   krealloc (the front, inlined into index.ts realloc / km_realloc) ─ a pre-chunk block asked for a size in
-//       │   (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its header read and checked once (mediumPreHolds + mediumPreHeader)
-//       │   ─ still fits its block: in place, no call, no lock, nothing written
+//   krealloc (the front, inlined into index.ts realloc; km_realloc calls kreallocSlow) ─ a pre-chunk
+//       │   block asked for a size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its header read and checked once
+//       │   (mediumPreHolds + mediumPreHeader) ─ still fits its block: in place, no call, no lock, nothing
+//       │   written
 //       │   ├ else (not a loan) mediumResizeIn (split, or grow into what follows it)
 //       │   └ a loan, or mediumResizeIn said no: reallocMedium (tried) ─ reallocMove
 //       └ kreallocSlow ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
@@ -753,13 +754,14 @@ export function kcalloc(n: usize, size: usize): usize {
 // realloc(ptr, size). ptr = 0: malloc. size = 0: free, and 0 is returned (C17 leaves this to the
 // implementation; glibc does the same). A bad ptr: 0 with its error code set, nothing changed. Out of
 // memory: 0 with E_NOMEM, ptr still valid. The error code (E_OK after a size-0 free) tells them apart.
-// The front, inlined into index.ts realloc and km_realloc: a pointer into the pre-chunk region (a small
-// heap's home, its bounds known without a descriptor) asked for a medium size up to MEDIUM_REALLOC_MAX.
-// Its header is read and checked once (mediumPreHolds + mediumPreHeader: mediumLiveSize's test); a live
-// block that still holds the new size with less than a free block to spare answers here, with no call,
-// no lock and nothing written but the error code, and one that must split or grow goes straight to
-// reallocMedium with its size (no second check). Anything else: kreallocSlow. (realloc2-bal: 2 steps in 3
-// answer in the front; bench/PROFILE.md "realloc front".)
+// The front, inlined into index.ts realloc (the C ABI; km_realloc, the TS layer's, calls kreallocSlow): a
+// pointer into the pre-chunk region (a small heap's home, its bounds known without a descriptor) asked for
+// a medium size up to MEDIUM_REALLOC_MAX. Its header is read and checked once (mediumPreHolds +
+// mediumPreHeader: mediumLiveSize's test); a live block that still holds the new size with less than a
+// free block to spare answers here, with no call, no lock and nothing written but the error code, and one
+// that must split or grow goes straight to mediumResizeIn (a loan, or a block that cannot: reallocMedium).
+// Anything else: kreallocSlow. (realloc2-bal: 2 steps in 3 answer in the front; bench/PROFILE.md
+// "realloc front".)
 @inline export function krealloc(ptr: usize, size: usize): usize {
   // (two early exits, the pointer's first: a block elsewhere — realloc-bal's page runs — pays two
   // instructions more than a call of kreallocSlow)
