@@ -732,12 +732,14 @@ export function mediumRegionAt(pd: usize): usize {
 }
 
 // mediumLiveSize in two parts for a pointer of the pre-chunk region, whose bounds need no descriptor
-// (kmalloc.ts krealloc's front): mediumPreHolds(ptr), the range test (ptr in [lo, end − MB_MIN]: its
-// header and a smallest block lie in the region), then mediumPreHeader(ptr), the header test. A block
-// whose header gives a size ≥ MB_MIN, in range, is exactly what mediumLiveSize accepts.
+// (kmalloc.ts krealloc's front): mediumPreHolds(ptr), the range test (ptr in the region, and in
+// [lo, end − MB_MIN]: its header and a smallest block lie in the region), then mediumPreHeader(ptr), the
+// header test. A block whose header gives a size ≥ MB_MIN, in range, is exactly what mediumLiveSize
+// accepts. (inPre first: with no pre-chunk region, PRE_LO = chunkBase and end − MB_MIN − lo wraps, so
+// the range test alone would hold for almost any pointer; a region has at least PRE_MIN_BYTES.)
 @inline export function mediumPreHolds(ptr: usize): bool {
   const lo = PRE_LO + 2 * MB_HDR;
-  return ptr - lo <= CHUNK_BASE - MB_MIN - lo;
+  return inPre(ptr) && ptr - lo <= CHUNK_BASE - MB_MIN - lo;
 }
 @inline export function mediumPreHeader(ptr: usize): u32 {
   return headerSize(CHUNK_BASE, ptr, false);

@@ -11,7 +11,7 @@
 // and a pointer outside the heap all get the same typed code as malloc_usable_size's path (classify +
 // checkIn), for sizes inside and outside the front's range, and not one byte of the heap changes.
 import { describe, expect, it } from "vitest";
-import { countedHeap, type G, type W } from "./counted.js";
+import { countedBytes, countedHeap, type G, type W } from "./counted.js";
 
 const E_OK = 0, E_NOT_OURS = 2, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
 const COUNTED = [
@@ -168,6 +168,43 @@ describe("krealloc's front (pre-chunk region)", () => {
     expect(w.km_free!(a)).toBe(E_OK);
     expect(w.km_free!(e)).toBe(E_OK);
     expect(w.km_free!(big)).toBe(E_OK);
+    expect(w.heap_validate!()).toBe(0);
+  });
+
+  it("with no pre-chunk region (a heap base that leaves no room for one): every pointer takes kreallocSlow, none traps", async () => {
+    // (the front's range test alone would wrap there: PRE_LO = chunkBase)
+    const mod = new WebAssembly.Module(countedBytes(COUNTED) as Uint8Array<ArrayBuffer>);
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+    const inst = await WebAssembly.instantiate(mod, { env: { memory, hook: () => 0 } });
+    const w = inst.exports as unknown as W, g = inst.exports as unknown as G;
+    expect(w.slab_init!(0xa000, 1, 1, 0)).toBe(0);       // header and slots reach chunkBase (64 KiB)
+    expect(w.pin_cpu!(0)).toBe(0);
+    const word = (off: string) => new DataView(memory.buffer).getUint32(w.heap_addr!() + (g[off]!.value as number), true);
+    expect(word("H_PRE_LO")).toBe(0);                   // no pre-chunk region
+    const kreallocSlow = () => g["n:assembly/kmalloc/kreallocSlow"]!.value as number;
+    const p = w.malloc!(5000);                           // a medium block of chunk 0's region
+    expect(p).toBeGreaterThan(word("H_CHUNK_BASE"));
+    let before = kreallocSlow();
+    for (let n = 5005; n <= 5200; n += 5) expect(w.realloc!(p, n)).toBe(p);
+    expect(kreallocSlow() - before).toBe(40);             // every step: kreallocSlow (classify, its header)
+    expect(w.heap_validate!()).toBe(0);
+    const f = p + 1024;                                   // a forged header: a wrong check word
+    new DataView(memory.buffer).setUint32(f - 8, 4112, true);
+    new DataView(memory.buffer).setUint32(f - 4, keyOf(f - 8, 4112) ^ 0x80000000, true);
+    const cases: [string, number][] = [["past memory", 0xfffffff0], ["the last bytes of memory", memory.buffer.byteLength - 16],
+      ["the heap header", w.heap_addr!()], ["below the heap", 0x100], ["interior", p + 16], ["forged", f]];
+    for (const [what, q] of cases) {
+      expect(w.km_usable!(q), what).toBe(0);
+      const code = w.last_error!();
+      expect(code, what).not.toBe(E_OK);
+      before = kreallocSlow();
+      for (const n of SIZES) {
+        expect(w.realloc!(q, n), `${what} ${n}`).toBe(0);
+        expect(w.last_error!(), `${what} ${n}`).toBe(code);
+      }
+      expect(kreallocSlow() - before, what).toBe(SIZES.length);
+    }
+    expect(w.km_free!(p)).toBe(E_OK);
     expect(w.heap_validate!()).toBe(0);
   });
 });
