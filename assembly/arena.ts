@@ -171,8 +171,8 @@ function ensureMemory(end: usize): bool {
 
 // The page descriptor of the page holding ptr. ptr must be inside a chunk (and not in a run's tail).
 @inline export function pageOf(ptr: usize): usize {
-  const cs = ptr - ((ptr - CHUNK_BASE) & (CHUNK_SIZE - 1));
-  return cs + (((ptr - cs) >> PAGE_SHIFT) << DESC_SHIFT);
+  const off = (ptr - CHUNK_BASE) & (CHUNK_SIZE - 1);
+  return ptr - off + ((off >> PAGE_SHIFT) << DESC_SHIFT);
 }
 
 // The first byte of the page a descriptor describes.

@@ -1,7 +1,8 @@
 // cache.ts — kmem_cache: creating and sizing object caches; the heap's list of caches (destroy.ts
 // unlinks).
 //
-// Owns: the cache header fields (C_*), the boot cache (the kmem_cache whose objects are kmem_caches),
+// Owns: the cache header fields (C_*), the boot cache (the kmem_cache whose objects are kmem_caches) and
+// the first value of kmalloc's class table (every slot names the boot cache: heapInit; kmalloc.ts fills it),
 // the header cache slots (layout.ts: kmem_caches of the heap's own caches in the alignment gap in front
 // of chunk 0, up to its next HEADER_SLOTS_ALIGN boundary; heapInit hands the rest of the gap to
 // medium.ts mediumPreInit, the pre-chunk region), and the heap's cache list. Entry points: heapInit(), cacheCreate(), cacheCreateInternal()
@@ -39,7 +40,8 @@ import {
   C_ALIGN, C_ARRAY_CAP, C_BATCH, C_BITMAP_WORDS, C_FLAGS, C_HDR, C_ID, C_MAGIC, C_MIN_PARTIAL, C_NEXT,
   C_OBJ_OFFSET, C_OBJECTS, C_ORDER, C_PREV, C_RECIP, C_SIZE, C_STRIDE, CACHE_LINE, CACHE_MAGIC,
   CC_SIZE, CN_SIZE, E_BAD_CACHE, E_BUSY, E_INVALID, E_NOMEM, E_OK, F_INTERNAL,
-  H_BOOT, H_CACHE_BYTES, H_CACHE_HEAD, H_CPU_NODE, H_CPU_OFF, H_NCACHES, H_NCPUS, H_NEXT_CACHE_ID,
+  H_BOOT, H_CACHE_BYTES, H_CACHE_HEAD, H_CPU_NODE, H_CPU_OFF, H_KMALLOC, H_NCACHES, H_NCPUS, H_NEXT_CACHE_ID,
+  KM_CACHES, KM_SLOTS,
   H_NNODES, INLINE_BITMAP_OBJECTS, MAX_CPUS, MAX_NODES, MAX_SLAB_ORDER, PAGE_SIZE, CN_NR_PARTIAL,
   CN_NR_FULL, CN_NR_EMPTY, CN_PARTIAL, CN_FULL, CN_EMPTY, D_INUSE, D_NEXT, H_LAST_ERROR, H_EMPTY_SHEAF,
   MAX_OBJECT_SIZE, MAX_ARRAY_CAP, F_DEBUG_MASK, F_USER_MASK, C_DEBUG_OFF, C_TRACK_OFF, C_SLAB_MASK, C_INUSE_OFF,
@@ -227,6 +229,9 @@ export function heapInit(heapBase: usize, nodes: u32, cpusPerNode: u32, maxBytes
   pinCpu(0);
   BOOT = HEAP + H_BOOT;
   store<u32>(HEAP, <u32>BOOT, H_BOOT);
+  // kmalloc's class table: every class reads as the boot cache until kmalloc.ts gives it a cache of its
+  // own (its arrays are always empty: malloc's fast path misses into its slow path; layout.ts "kmalloc")
+  for (let k: u32 = 0; k < KM_SLOTS; k++) store<u32>(HEAP + H_KMALLOC + KM_CACHES + (<usize>k << 2), <u32>BOOT);
   const e = setupCache(BOOT, bytes, CACHE_LINE, F_INTERNAL, 0);
   if (THREADED) {
     if (e == E_OK) threadsInit(<usize>alignUp(BOOT + bytes, CACHE_LINE)); // parks this instance

@@ -2,7 +2,7 @@
 //
 // Owns: every per-CPU slot's CC_MAIN / CC_SPARE / CC_ALIEN / CC_GUARD / CC_TOUCHED fields (the sheaves
 // and the barn are sheaf.ts's). Entry points: cacheAlloc(), cacheAllocNode(), cacheFree(), allocSingle() /
-// cacheFreeAt() (kfree's form), cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
+// cacheFreeLocal() (kfree's form) / cacheFreeOff() (any node, cold), cacheFreeSlab() (arrays bypassed), drainCpuArrays(), parkedObjects(), isParked(), tuneArrays().
 // Called by: index.ts, kmalloc.ts, bench.ts, reclaim.ts, destroy.ts. Calls sheaf.ts (sheaves, the barn),
 // node.ts (the batch seam), harden.ts (the fast paths' checks), slab.ts (freeConfirm's bitmap test),
 // debug.ts (debug caches' single objects).
@@ -12,10 +12,12 @@
 //       └ allocSlow ─ swap in spare ─ barnReplaceEmptySheaf ─ refill a batch from slabs (refillBatch;
 //                      │                                       a kmalloc class: twice the batch, a whole array)
 //                      └ arrays off / re-entered: allocSingle (one object straight from the slabs)
-//   cacheFree ─ page names the cache? ─ hardenFree (an object start?) ─ hardenRelease (in a user's hands?)
-//       │        ─ same node: push main ──────────────────────────────────────────────────────────── (fast)
+//   cacheFree ─ chunk byte is the CPU's node? ─ page names the cache? ─ hardenFree (an object start?) ─
+//       │        in a user's hands? (hardenKeyFound / hardenReleaseBits) ─ push main ──────────────── (fast)
 //       │        └ key found: freeConfirm ─ free in its slab? (bitmap) ─ parkedAnywhere (arrays, guard
 //       │                     sheaves, barns, handles) ─ (cold)
+//       ├ another byte: cacheFreeOff ─ not a slab chunk, page of another cache: refused; the same checks ─
+//       │                              freeRemote (cold; also kmalloc.ts kfreeRemote's)
 //       ├ freeSlow ─ swap with empty spare ─ barnReplaceFullSheaf ─ flush a batch (sheafFlush; a kmalloc
 //       │                                                            class: the whole array)
 //       └ freeRemote ─ alien array of the object's node ─ full: one batch, one lock (alien_flush)
@@ -51,7 +53,7 @@ import {
 import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
-import { HARDEN_OBJECT, HARDENING, hardenAlloc, hardenFree, hardenFreeError, hardenHandOut, hardenKeyed, hardenRelease, hardenReleased } from "./harden";
+import { HARDEN_OBJECT, HARDENING, hardenAlloc, hardenFree, hardenFreeError, hardenHandOut, hardenKeyFound, hardenKeyed, hardenReleaseBits, hardenReleased } from "./harden";
 import { handleHolds } from "./sheaf";
 import { THREADED, currentCpu } from "./sync";
 import { E_NO_CPU, REQ_DRAIN } from "./layout";
@@ -77,29 +79,53 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 // Free `ptr` to `cache`. Returns E_OK, or an error code and changes nothing.
 // Hardening (harden.ts, named hooks): under HARDEN_OBJECT, ptr's chunk byte and page descriptor must name
 // this cache (tested here, each refusal on its own branch: E_NOT_OURS, E_WRONG_CACHE), hardenFree that
-// ptr is an object start, hardenRelease whether it was in a user's hands — a parked one (in an array, a
-// barn, an alien array or a prefill handle) is refused by its free key, confirmed by a cold walk
-// (freeConfirm), or by its in-use bit. Refusals go through freeFailed (cold), which reports them.
+// ptr is an object start, and whether it was in a user's hands — a parked one (in an array, a barn, an
+// alien array or a prefill handle) is refused by its free key (hardenKeyFound), confirmed by a cold walk
+// (freeConfirm), or by its in-use bit (hardenReleaseBits). Refusals go through freeFailed (cold).
+// The chunk byte is compared with the CPU's node first: a byte that is not this node's (not a slab chunk
+// at all: ≥ CT_RUN_TAIL, or another node's) goes to cacheFreeOff (cold), which makes the old tests in
+// order; the fast path then no longer keeps the byte for a node test after its calls (bench/PROFILE.md,
+// "pairfloor").
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
   const b = chunkByteOf(ptr);                                  // node, or "not a slab chunk"
+  if (<u32>b != currentNode) return cacheFreeOff(cache, ptr, b);
+  if ((HARDENING & HARDEN_OBJECT) != 0) {
+    if (<usize>changetype<PageDesc>(pageOf(ptr)).cache != cache) return freeBadPointer(cache, ptr, b);
+  }
+  return freeChecked(cache, load<u32>(cache, C_FLAGS), ptr, b, true);
+}
+
+// Cold: cacheFree of a pointer whose chunk byte b is not the CPU's node: refused (E_NOT_OURS,
+// E_WRONG_CACHE) or another node's object (freeRemote). Also kmalloc.ts kfreeRemote's (the page named a
+// kmalloc-N cache of another node). One out-of-line copy of the checks for both.
+export function cacheFreeOff(cache: usize, ptr: usize, b: u8): i32 {
   if ((HARDENING & HARDEN_OBJECT) != 0) {
     if (b >= CT_RUN_TAIL) return freeBadPointer(cache, ptr, b);
     if (<usize>changetype<PageDesc>(pageOf(ptr)).cache != cache) return freeBadPointer(cache, ptr, b);
   }
-  return cacheFreeAt(cache, load<u32>(cache, C_FLAGS), ptr, b);
+  return freeChecked(cache, load<u32>(cache, C_FLAGS), ptr, b, false);
 }
 
-// cacheFree once ptr's page is known to name `cache` (or the build trusts its caller), with the cache's
-// C_FLAGS and ptr's chunk-table byte b already read: kmalloc.ts kfree found the cache that way.
+// cacheFree once ptr's page is known to name `cache`, ptr's chunk byte is the CPU's node (or the build
+// trusts its caller), with the cache's C_FLAGS already read: kmalloc.ts kfree found the cache that way.
 // (Every test branches straight to its cold refusal: no code or bool is carried from one test to the
 // next; bench/PROFILE.md, "fastpair".)
-@inline export function cacheFreeAt(cache: usize, flags: u32, ptr: usize, b: u8): i32 {
+@inline export function cacheFreeLocal(cache: usize, flags: u32, ptr: usize): i32 {
+  return freeChecked(cache, flags, ptr, <u8>currentNode, true);
+}
+
+// The body of the fast and cold frees: `local` (a constant at every call) says b is the CPU's node.
+@inline function freeChecked(cache: usize, flags: u32, ptr: usize, b: u8, local: bool): i32 {
   if (!hardenFree(cache, ptr)) return freeBadPointer(cache, ptr, b);
-  if (!hardenRelease(cache, flags, ptr)) {
-    if (!freeConfirm(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);  // (nested: && cost a phi)
-  }
+  if (hardenKeyed(flags)) {
+    if (hardenKeyFound(flags, ptr)) {                          // (nested ifs: && cost a phi)
+      if (!freeConfirm(cache, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
+    }
+  } else if (!hardenReleaseBits(cache, flags, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
-  if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
+  if (!local) {
+    if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
+  }
   const main = <usize>changetype<CpuSlot>(slot).main;
   const n = changetype<Sheaf>(main).count;
   if (n >= changetype<Sheaf>(main).cap) return freeSlow(cache, slot, ptr);
@@ -115,9 +141,8 @@ function freeBadPointer(cache: usize, ptr: usize, b: u8): i32 {
   return freeFailed(cache, ptr, hardenFreeError(cache, ptr, b));
 }
 
-// Cold: hardenRelease did not accept ptr outright. A cache with in-use bits: the bit was clear; a cache
-// with neither a key nor in-use bits: it is free in its slab's bitmap — false, both.
-// A free-key cache: the key was there, a double free if ptr is free in its slab (every free object of a
+// Cold: a free-key cache's hardenKeyFound found ptr's key (a cache without a key: false).
+// The key was there: a double free if ptr is free in its slab (every free object of a
 // free-key cache holds its key: slab.ts slabNew; the fast path does not read the bitmap) or parked
 // anywhere, else the user's own value — the free goes on (true, key written).
 export function freeConfirm(cache: usize, ptr: usize): bool {
@@ -212,7 +237,7 @@ function warmBatch(cache: usize): void {
   return ret;
 }
 
-// A free refused for want of a CPU puts back the in-use bit cacheFree cleared (hardenRelease): it changes
+// A free refused for want of a CPU puts back the in-use bit cacheFree cleared (hardenReleaseBits): it changes
 // nothing.
 function freeRefused(cache: usize, ptr: usize): i32 {
   hardenAlloc(cache, ptr);

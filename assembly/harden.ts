@@ -1,11 +1,12 @@
 // harden.ts — the fast paths' checks, behind named hooks, gated by a build constant (as mimalloc's and
 // snmalloc's are), so that the cost of each check is a build away: `npm run asbuild:unchecked`.
 //
-// Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() / hardenHandOut() (an object is
-// handed to a user: its free key cleared, or its in-use bit set), hardenFree() (a user frees ptr, in a page
+// Owns: the HARDENING level and the hooks. Entry points: hardenAlloc() / hardenHandOut() /
+// hardenHandOutKm() (an object is handed to a user: its free key cleared, or its in-use bit set; the last
+// for kmalloc's classes, whose flags are known: KM_HARDEN_FLAGS), hardenFree() (a user frees ptr, in a page
 // of this cache: is it an object start?) and hardenFreeError() (cold: the code of a refusal),
-// hardenRelease() (was it in a user's hands, not parked, not free in its slab? the free key written, or
-// the in-use bit cleared), hardenKeyed() (is the free key on for these flags?), hardenReleased() (a key
+// hardenKeyFound() / hardenReleaseBits() (was it in a user's hands, not parked, not free in its slab? the
+// free key written, or the in-use bit cleared; one hook per mechanism), hardenKeyed() (is the free key on for these flags?), hardenReleased() (a key
 // found was the user's own value: the free goes on), hardenCheck() (the read-only form of the last two,
 // for realloc and malloc_usable_size).
 // Called by: cpu.ts (cacheAlloc, cacheFree, cacheAllocNode), kmalloc.ts (malloc's fast path, classify),
@@ -19,7 +20,7 @@
 //                  in its slab (table byte and descriptor: cpu.ts cacheFree, or    E_NOT_OBJECT, E_DOUBLE_FREE
 //                  kmalloc.ts kfree's dispatch; the start: hardenFree, offset ×
 //                  the stride's inverse, rotated; the bitmap bit only for caches
-//                  without a free key or in-use bits: hardenRelease)
+//                  without a free key or in-use bits: hardenReleaseBits)
 //   HARDEN_PARKED  free: ptr is in a user's hands, not parked in an array, barn,    E_DOUBLE_FREE
 //                  alien array or prefill handle (an F_FREEKEY cache: its free key
 //                  is not there, or the walk cpu.ts parkedAnywhere does not find
@@ -29,7 +30,7 @@
 // validate read them), so they are kept in every build. The free key is gated with HARDEN_PARKED (an
 // unchecked build neither writes, clears nor reads it beyond slabTake's write; validate there is moot).
 // A new fast-path check goes here, as a bit of its own, and nowhere else: the free side's checks of ptr
-// itself go in hardenFree (one place), whether it was in a user's hands in hardenRelease; the one exception
+// itself go in hardenFree (one place), whether it was in a user's hands in hardenKeyFound / hardenReleaseBits; the one exception
 // is the page test (chunk byte, descriptor names the cache), made by cacheFree's own branches under
 // HARDEN_OBJECT as kfree makes it to find the cache. The hooks answer bools and the caller branches
 // straight to its cold refusal (freeFailed, each on its own branch; the code found again cold by
@@ -59,7 +60,7 @@ export const HARDEN_CONFIRM: i32 = -1;
   return p != 0 ? hardenHandOut(cache, p) : 0;
 }
 
-// hardenAlloc for an object p ≠ 0 (a pop from an array: no test of p).
+// hardenAlloc for an object p ≠ 0 (a pop from an array: no test of p). hardenHandOutKm: kmalloc's form.
 @inline export function hardenHandOut(cache: usize, p: usize): usize {
   const flags = load<u32>(cache, C_FLAGS);
   if ((flags & F_FREEKEY) != 0) {
@@ -68,10 +69,26 @@ export const HARDEN_CONFIRM: i32 = -1;
   return p;
 }
 
+// hardenHandOut for an object p of a kmalloc class (F_KMALLOC): never reclaimable (kmalloc.ts
+// classCacheLocked asserts it), so a key is p's first u32 (no keyAddr arithmetic). A class has the key,
+// or in-use bits (the heap's inUseBits default), or neither (debug).
+@inline export function hardenHandOutKm(cache: usize, p: usize): usize {
+  const flags = load<u32>(cache, C_FLAGS);
+  if ((flags & F_FREEKEY) != 0) {
+    if ((HARDENING & HARDEN_PARKED) != 0) store<u32>(p, 0);
+  } else if ((flags & F_INUSE) != 0) inuseMark(cache, p);
+  return p;
+}
+
+// The C_FLAGS a kmalloc class with the free key has as far as the hooks are concerned (F_FREEKEY, never
+// F_RECLAIMABLE): kfree passes them to the hooks for such a class, which then fold to the key's tests at
+// the object's first u32.
+export const KM_HARDEN_FLAGS: u32 = F_FREEKEY;
+
 // A user frees ptr to `cache`, and ptr's page descriptor names `cache` (the caller tested it: kmalloc.ts
 // kfree to find the cache, cpu.ts cacheFree under HARDEN_OBJECT). True when ptr is the start of one of its
 // objects (slab.ts isObjectStart); false: refused, nothing changed, and the caller asks hardenFreeError
-// for the code (cold). Whether it is allocated is hardenRelease's question.
+// for the code (cold). Whether it is allocated is the question of hardenKeyFound and hardenReleaseBits.
 // (A bool, and the page test at the caller: a code from each test made every free carry it through phis
 // and tests: 20 x86 instructions of the malloc pair, 19 of the cache pair; bench/PROFILE.md, "fastpair".)
 @inline export function hardenFree(cache: usize, ptr: usize): bool {
@@ -85,22 +102,28 @@ export function hardenFreeError(cache: usize, ptr: usize, b: u8): i32 {
 }
 
 // The allocated side of a free of ptr, an object start of `cache` (hardenFree): was it in a user's hands?
-//   true   yes: now marked free (its key written, or its in-use bit cleared)
-//   false  refused, nothing changed: its in-use bit was clear, or (a cache with neither a key nor in-use
-//          bits, HARDEN_OBJECT) it is free in its slab's bitmap — a double free; or its key is there: free
-//          in its slab, parked, or the user's own value. The caller confirms (cold: cpu.ts freeConfirm
-//          asks hardenKeyed) and, if ptr is neither, calls hardenReleased.
+// Two hooks, one per mechanism, so that the caller branches on the answer itself (one hook answering for
+// both merged their bools in a phi: 5 x86 instructions of every pair; bench/PROFILE.md, "pairfloor"):
+//   hardenKeyed(flags)      the free key: hardenKeyFound writes ptr's key and answers whether it was
+//                           there already — free in its slab, parked, or the user's own value; the caller
+//                           confirms (cold: cpu.ts freeConfirm) and, if ptr is neither, the free goes on.
+//                           Writing it when it was there changes nothing (the same value).
+//   otherwise               hardenReleaseBits: true — it was in a user's hands and is now marked free (its
+//                           in-use bit cleared); false — refused, nothing changed: its in-use bit was clear,
+//                           or (a cache with neither a key nor in-use bits, HARDEN_OBJECT) it is free in
+//                           its slab's bitmap — a double free.
 // Whether it is free in its slab is asked of the bitmap only for a cache with neither: a free-key object
 // free in its slab holds its key (slabNew writes it), and the cold confirm reads the bitmap; an in-use
 // bit is clear for an object free in its slab.
-@inline export function hardenRelease(cache: usize, flags: u32, ptr: usize): bool {
-  if (hardenKeyed(flags)) {
-    const at = keyAddr(flags, ptr);
-    const key = keyOf(ptr);
-    if (load<u32>(at) == key) return false;
-    store<u32>(at, key);
-    return true;
-  }
+@inline export function hardenKeyFound(flags: u32, ptr: usize): bool {
+  const at = keyAddr(flags, ptr);
+  const key = keyOf(ptr);
+  const was = load<u32>(at);
+  store<u32>(at, key);
+  return was == key;
+}
+
+@inline export function hardenReleaseBits(cache: usize, flags: u32, ptr: usize): bool {
   if ((flags & F_INUSE) != 0) return inuseRelease(cache, ptr);
   return (HARDENING & HARDEN_OBJECT) == 0 || !freeInSlab(cache, ptr);   // the bitmap: free in its slab
 }
@@ -110,7 +133,7 @@ export function hardenFreeError(cache: usize, ptr: usize, b: u8): i32 {
   return (HARDENING & HARDEN_PARKED) != 0 && (flags & F_FREEKEY) != 0;
 }
 
-// The key hardenRelease found was the user's own value (ptr is parked nowhere): the free goes on, keyed.
+// The key hardenKeyFound found was the user's own value (ptr is parked nowhere): the free goes on, keyed.
 // (Also bulk.ts's free pass, after its check pass accepted every object.)
 export function hardenReleased(cache: usize, ptr: usize): void {
   const flags = load<u32>(cache, C_FLAGS);

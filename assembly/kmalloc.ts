@@ -11,7 +11,8 @@
 // grow: keptHoldBegin / keptHoldEnd).
 //
 // Call tree:
-//   kmalloc ─ class of n (index byte, then the class's cache; n = 0 included) ─ pop the CPU's main array (fast)
+//   kmalloc ─ class of n (index byte, then the class's cache address; n = 0 included) ─ pop the CPU's main
+//           array (fast)
 //       └ kmallocSlow ─ a class with its cache (the usual miss): classWarm while its arrays are off ─
 //                     │   cacheAlloc (cpu.ts allocSlow)
 //                     ├ [kmallocClass ─ fill tables (first call)] ─ classAlloc ─ no cache yet, default set: a class ≤
@@ -19,17 +20,20 @@
 //                     │   a larger class: borrow (an object of the power-of-two lender class)
 //                     │   ├ create class cache (first use) ─ classWarm (arrays on after the warm-up)
 //                     │   └ cacheAlloc (cpu.ts)
-//                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX) ─ mediumAlloc (medium.ts)
+//                     ├ mediumMalloc (default set, 4 KiB < n ≤ MEDIUM_MAX; above KMALLOC_MAX with medium.ts
+//                     │   INLINE_PATHS, the merge target: its body, mediumMallocIn, inlined) ─ mediumAlloc (medium.ts)
 //                     │        ├ no fit: mediumMallocMiss ─ a region (pagesAlloc / pagesAllocReclaiming) ─
 //                     │        │   mediumAddRegion; then the other nodes (mediumAllocWith, a region)
 //                     │        └ a small medium heap (MEDIUM_TIGHT_PAGES) and a page-tight size (8190): largeAlloc
 //                     └ largeAlloc ─ pagesAllocReclaiming: a run of exactly the pages (≤ USABLE_PAGES)
 //                                  └ runAllocReclaiming (whole chunks)
-//   kfree ─ table byte, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeAt (cpu.ts; the page
-//         test already done) ─────────────────────────────────────────────────────────────────── (fast)
-//       └ kfreeSlow ─ free(0) ─ classify (a medium block: its region found, its header unchecked) → mediumFreeIn
-//                                    (checks it under its lock; a loan: lentFreed counts it back); large block →
-//                                    largeFree; run → runFree; else an error code
+//   kfree ─ table byte is the CPU's node, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeLocal
+//         (cpu.ts; the page test already done) ──────────────────────────────────────────────── (fast)
+//       ├ another node's slab chunk: kfreeRemote ─ a kmalloc-N cache: cacheFreeOff (cpu.ts: its alien array)
+//       └ kfreeSlow ─ free(0) ─ a medium page (no cache, K_MEDIUM / K_MEDIUM_TAIL: mediumRegionAt) or the
+//                              │   pre-chunk region → mediumFreeIn (checks the header under its lock, merges;
+//                              │   a loan: lentFreed counts it back)
+//                              └ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc (the front, inlined into index.ts realloc; km_realloc calls kreallocSlow) ─ a pre-chunk
 //       │   block asked for a size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its header read and checked once
 //       │   (mediumPreHolds + mediumPreHeader) ─ still fits its block: in place, no call, no lock, nothing
@@ -89,7 +93,7 @@
 import {
   C_ARRAY_CAP, C_BATCH, C_FLAGS, C_KEEP_EMPTY, C_OBJECTS, C_SIZE, CH_RUN_BYTES, CH_RUN_CHUNKS, CH_STATE, CHUNK_SHIFT, CS_RUN,
   CT_NO_CHUNK, CT_RUN_TAIL, DESC_BYTES, DESC_SHIFT, E_BUSY, E_DOUBLE_FREE, E_INVALID, E_NOMEM, E_NOT_OBJECT,
-  E_NOT_OURS, E_OK, E_WRONG_CACHE, F_INTERNAL, F_KMALLOC, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
+  E_NOT_OURS, E_OK, E_WRONG_CACHE, F_FREEKEY, F_INTERNAL, F_KMALLOC, F_RECLAIMABLE, H_KMALLOC, H_NNODES, K_LARGE, K_META, K_RUN, K_TAIL,
   KM_CACHES, KM_INDEX, KM_INDEX_LEN, KM_NCLASSES, KM_SET, KM_SET_FINE, KM_SET_KERNEL, KM_SIZES, KM_SLOTS,
   KMALLOC_MAX, KM_CHUNKLESS, KM_CHUNKLESS_MAX, KM_COLD_ALLOCS, KM_COLD_BYTES, KM_COLD_LENT, KM_COLD_LIVE, KM_COLD_MAX, KM_COLD_WASTE, KM_LEND, KM_LEND_MAX, KM_WARM_ALLOCS, MAX_LARGE_ALIGN,
   MB_GRAIN, MB_HDR, MB_MIN, PAGE_SHIFT, PAGE_SIZE,
@@ -99,15 +103,15 @@ import { CacheNode, CpuSlot, PageDesc, Sheaf } from "./structs";
 import { cnAddr } from "./node";
 import { HEAP, PRE_LO, chunkByteOf, inPre, nchunks, pageAddr, pageOf } from "./arena";
 import { BOOT, DEFAULT_CAP, cacheCreate, cacheSetGeometry, defaultArrayCap } from "./cache";
-import { cacheAlloc, cacheFree, cacheFreeAt, parkedAnywhere } from "./cpu";
+import { cacheAlloc, cacheFree, cacheFreeLocal, cacheFreeOff, parkedAnywhere } from "./cpu";
 import { keptHoldBegin, keptHoldEnd } from "./node";
-import { hardenCheck, hardenHandOut } from "./harden";
+import { KM_HARDEN_FLAGS, hardenCheck, hardenHandOutKm } from "./harden";
 import { sheafEntry } from "./sheaf";
 import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { mediumAddRegion, mediumAlloc, mediumAllocWith, mediumBlockBytes, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumPreHeader, mediumPreHolds, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { INLINE_PATHS, mediumAddRegion, mediumAlloc, mediumAllocIn, mediumAllocWith, mediumBlockBytes, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumPreHeader, mediumPreHolds, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -182,21 +186,22 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
 
 // malloc(size). Returns 0 with E_NOMEM set when memory runs out.
 // The fast path is cacheAlloc's (cpu.ts) with the class lookup in front: a request of 1..KMALLOC_MAX
-// bytes reads its class from the index, its cache from the class table (a class with no cache yet reads
-// as the boot cache, whose arrays are always empty), and pops the CPU's main array. Size 0 takes the
+// bytes reads its class from the index, its cache's address from the class table (a class with no cache
+// yet reads as the boot cache, whose arrays are always empty; cache.ts heapInit writes it in every slot),
+// and pops the CPU's main array. Size 0 takes the
 // same path: index[0] is the first class once the tables are filled (malloc(0) returns a unique
 // pointer, as glibc's). Anything else — a miss, a large size, tables not yet filled — goes to kmallocSlow.
 @inline export function kmalloc(size: usize): usize {
   if (size <= <usize>KMALLOC_MAX) {
     const k = <usize>load<u8>(HEAP + ((size + 7) >> 3), H_KMALLOC + KM_INDEX);
-    const cache = BOOT + <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);
+    const cache = <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);   // its address (or BOOT's)
     const slot = cpuSlot(cache);
     const main = <usize>changetype<CpuSlot>(slot).main;
     const n = changetype<Sheaf>(main).count;
     if (n != 0) {
       changetype<Sheaf>(main).count = n - 1;
       statAt(slot, ALLOC_FASTPATH);
-      return hardenHandOut(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off / in use
+      return hardenHandOutKm(cache, <usize>load<u32>(sheafEntry(main, n - 1))); // harden.ts: key off
     }
   }
   return kmallocSlow(size);
@@ -206,15 +211,26 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
 // (report.ts freeFailed: last_error detail and env.hook(HOOK_REPORT, code, ptr, cache or 0)).
 // Fast path: the chunk-table byte and the page descriptor name the cache of any slab page; a kmalloc-N
 // cache's objects go to cacheFree (which checks the object and pushes it on the CPU's array).
+// The chunk byte is compared with the CPU's node first (the fast path needs no node test after its calls:
+// cacheFreeLocal); another node's slab chunk goes to kfreeRemote (cold).
 @inline export function kfree(ptr: usize): i32 {
   const b = chunkByteOf(ptr);
-  if (b < CT_RUN_TAIL) {
+  if (<u32>b == currentNode) {
     const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
     if (cache != 0) {                                  // (nested ifs: a && here cost a phi and a test)
       const flags = load<u32>(cache, C_FLAGS);
-      if ((flags & F_KMALLOC) != 0) return cacheFreeAt(cache, flags, ptr, b);
+      if ((flags & (F_KMALLOC | F_FREEKEY)) == (F_KMALLOC | F_FREEKEY)) return cacheFreeLocal(cache, KM_HARDEN_FLAGS, ptr);
+      if ((flags & F_KMALLOC) != 0) return cacheFreeOff(cache, ptr, b);  // in-use bits or debug: cold
     }
-  }
+  } else if (b < CT_RUN_TAIL) return kfreeRemote(ptr, b);
+  return kfreeSlow(ptr);
+}
+
+// Cold: kfree of a pointer in a slab chunk of another node (b): a kmalloc-N object goes to cpu.ts
+// cacheFreeOff (checked, then its alien array), anything else to kfreeSlow.
+function kfreeRemote(ptr: usize, b: u8): i32 {
+  const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
+  if (cache != 0 && (load<u32>(cache, C_FLAGS) & F_KMALLOC) != 0) return cacheFreeOff(cache, ptr, b);
   return kfreeSlow(ptr);
 }
 
@@ -239,7 +255,7 @@ export function kmallocSetClasses(set: u32): i32 {
   if (set != KM_SET_KERNEL && set != KM_SET_FINE) return E_INVALID;
   const t = kmTable();
   for (let k: u32 = 1; k < KM_SLOTS; k++) {
-    if (load<u32>(t + KM_CACHES + (k << 2)) != 0 || load<u8>(t + KM_COLD_LENT + k) != 0) return E_BUSY;
+    if (<usize>load<u32>(t + KM_CACHES + (k << 2)) != BOOT || load<u8>(t + KM_COLD_LENT + k) != 0) return E_BUSY;
   }
   memory.fill(t + KM_SIZES, 0, KM_SLOTS << 1);
   memory.fill(t + KM_INDEX, 0, KM_INDEX_LEN);
@@ -277,8 +293,8 @@ export function kmallocSetClasses(set: u32): i32 {
 // lock-free fast path sees a whole cache or none.
 function classCache(k: u32): usize {
   const at = kmTable() + KM_CACHES + (<usize>k << 2);
-  const off = readShared(at);
-  if (off != 0) return BOOT + <usize>off;
+  const made = <usize>readShared(at);
+  if (made != BOOT) return made;
   heapLock();
   const c = classCacheLocked(k, at);
   heapUnlock();
@@ -286,8 +302,8 @@ function classCache(k: u32): usize {
 }
 
 function classCacheLocked(k: u32, at: usize): usize {
-  const off = load<u32>(at);
-  if (off != 0) return BOOT + <usize>off;
+  const made = <usize>load<u32>(at);
+  if (made != BOOT) return made;
   const size = classSize(k);
   let align = size & (~size + 1);
   if (align > PAGE_SIZE) align = PAGE_SIZE;
@@ -300,7 +316,10 @@ function classCacheLocked(k: u32, at: usize): usize {
   if (!kernel) store<u32>(c, KM_KEEP_EMPTY, C_KEEP_EMPTY);
   store<u32>(c, 1, C_BATCH);                    // warms up: cpu.ts warmBatch doubles it per refill
   store<u32>(c, load<u32>(c, C_FLAGS) | F_INTERNAL | F_KMALLOC, C_FLAGS);
-  publish(at, <u32>(c - BOOT));
+  // the fast paths take a keyed class's hook flags for known (harden.ts KM_HARDEN_FLAGS, hardenHandOutKm):
+  // its key at the object's first u32
+  if (ASC_NO_ASSERT == false) assert((load<u32>(c, C_FLAGS) & F_RECLAIMABLE) == 0);
+  publish(at, <u32>c);
   return c;
 }
 
@@ -490,9 +509,8 @@ function kmallocSlow(size: usize): usize {
     // a class with no cache yet goes to classAlloc (a loan while it is cold); unfilled tables read 0
     // and take kmallocClass.
     const k = classIndex(size);
-    const off = readShared(kmTable() + KM_CACHES + (<usize>k << 2));
-    if (off != 0) {
-      const c = BOOT + <usize>off;
+    const c = <usize>readShared(kmTable() + KM_CACHES + (<usize>k << 2));
+    if (c != BOOT) {
       if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
       return cacheAlloc(c);
     }
@@ -500,7 +518,8 @@ function kmallocSlow(size: usize): usize {
     return k != 0 ? classAlloc(k) : kmallocClass(size);
   }
   // (KM_LEND set: the default set's tables are filled and medium blocks are on; mediumOn only before that)
-  if (size <= MEDIUM_MAX && (load<u32>(kmTable(), KM_LEND) != 0 || mediumOn())) return mediumMalloc(size);
+  // (medium.ts INLINE_PATHS, the merge target: mediumMalloc's body here, one call level less)
+  if (size <= MEDIUM_MAX && (load<u32>(kmTable(), KM_LEND) != 0 || mediumOn())) return INLINE_PATHS ? mediumMallocIn(size) : mediumMalloc(size);
   return largeAlloc(size, PAGE_SIZE);
 }
 
@@ -515,7 +534,7 @@ function kmallocClass(size: usize): usize {
 // An object of class k (tables filled) that had no cache when kmallocSlow looked: a loan (lend, borrow),
 // else its cache, created now, or what the class got meanwhile (threads: a cache).
 function classAlloc(k: u32): usize {
-  if (readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == 0) {
+  if (<usize>readShared(kmTable() + KM_CACHES + (<usize>k << 2)) == BOOT) {
     const p = classSize(k) <= KM_COLD_MAX ? lend(k) : load<u32>(kmTable(), KM_LEND) != 0 ? borrow(k) : 0;
     if (p != 0) return p;
   }
@@ -549,6 +568,11 @@ function blockPages(node: u32, pages: u32, align: usize): usize {
 }
 
 function mediumMalloc(size: usize): usize {
+  return mediumMallocIn(size);
+}
+
+// mediumMalloc's body (inlined into kmallocSlow's path above KMALLOC_MAX with INLINE_PATHS).
+@inline function mediumMallocIn(size: usize): usize {
   // While the node's medium heap is small (none yet, or only lent blocks of cold classes in a few
   // pages: MEDIUM_TIGHT_PAGES), a size within a block header of a page multiple (8190, 8192) is an exact
   // page run: it wastes no more than the block would and takes no region (coalescing-bal: one Wasm page
@@ -557,7 +581,7 @@ function mediumMalloc(size: usize): usize {
   if ((<usize>pagesFor(size) << PAGE_SHIFT) <= <usize>mediumBlockSize(size) && mediumPages(currentNode) < MEDIUM_TIGHT_PAGES) {
     return largeAlloc(size, PAGE_SIZE);
   }
-  const p = mediumAlloc(currentNode, size);             // the usual case: a fit on this CPU's node
+  const p = INLINE_PATHS ? mediumAllocIn(currentNode, size) : mediumAlloc(currentNode, size); // the usual case: a fit on this CPU's node
   return p != 0 ? p : mediumMallocMiss(size);
 }
 
@@ -654,18 +678,27 @@ function classify(ptr: usize, checkMedium: bool = true): i32 {
 
 function kfreeSlow(ptr: usize): i32 {
   if (ptr == 0) return E_OK;
-  const e = classify(ptr, false);                  // a medium block: its region; mediumFreeIn checks the header, once
-  if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
-  if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
-  if (kKind == KIND_MEDIUM) {
+  // A medium block first (the usual slow free): its region from the page descriptor (a page of no cache,
+  // K_MEDIUM or K_MEDIUM_TAIL: mediumRegionAt) or the pre-chunk region, straight to mediumFreeIn (which
+  // checks the header under its lock: the codes classify + mediumCheck give, nothing changed on a bad
+  // pointer). Anything else, and a medium page whose region is not found, goes through classify.
+  let r: usize = 0;
+  if (chunkByteOf(ptr) < CT_RUN_TAIL) {
+    const d = pageOf(ptr);
+    if (changetype<PageDesc>(d).cache == 0) r = mediumRegionAt(d);
+  } else if (inPre(ptr)) r = PRE_LO - DESC_SIZE;
+  if (r != 0) {
     const usable = mediumUsable(ptr);              // read before the free; used only if it was a live block
-    const m = mediumFreeIn(kHead, ptr);            // the same codes as mediumCheck, nothing changed on a bad pointer
+    const m = mediumFreeIn(r, ptr);
     if (m != E_OK) return freeFailed(0, ptr, m);
     if (isLent(usable)) lentFreed(usable);
     return E_OK;
   }
+  const e = classify(ptr, false);                  // (a medium block came first, above)
+  if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
+  if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
   if (kKind == KIND_LARGE) largeFree(kHead);
-  else runFree(ptr);
+  else if (kKind == KIND_RUN) runFree(ptr);      // (KIND_MEDIUM: never here, the dispatch above took it)
   return E_OK;
 }
 

@@ -269,12 +269,13 @@ export const DB_ERR_EXPECTED: u32 = 21;
 export const DB_REPORTS: u32 = 24;
 export const DB_QUAR_CACHE: u32 = 28;
 
-// The kmalloc tables, at HEAP + H_KMALLOC (KMALLOC_BYTES, zeroed by init, filled on the first malloc;
+// The kmalloc tables, at HEAP + H_KMALLOC (KMALLOC_BYTES, zeroed by init but caches[], filled on the first malloc;
 // kmalloc.ts):
-//   +0    caches[KM_SLOTS] u32   cache of class k, stored as (cache - bootCache); 0 = "not created yet",
-//                                which reads as the boot cache: its per-CPU arrays are always the empty
-//                                sheaf, so a class with no cache misses into malloc's slow path.
-//                                Slot 0 is never used by a class: it stays 0 for ever.
+//   +0    caches[KM_SLOTS] u32   address of the cache of class k; the boot cache's = "not created yet"
+//                                (cache.ts heapInit writes it in every slot): its per-CPU arrays are always
+//                                the empty sheaf, so a class with no cache misses into malloc's slow path,
+//                                and malloc's fast path reads its cache in one load. Slot 0 is never used
+//                                by a class: it names the boot cache for ever.
 //   +256  sizes[KM_SLOTS] u16    object size of class k (1..nclasses)
 //   +384  nclasses u32   +388 class set (KM_SET_*)   +392 lend u32 (1: the default set, chosen by the
 //                                first malloc: cold classes lend, kmalloc.ts lend)

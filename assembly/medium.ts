@@ -39,22 +39,27 @@
 // Call tree:
 //   mediumAlloc ─ lock ─ unpark (a parked block of exactly the size: pre-chunk region only)
 //               │      ├ findFit (exact list, then the next non-empty larger list: the best, then lowest,
-//               │      │        of the first FIT_SCAN entries)
+//               │      │        of the first FIT_SCAN entries; with INLINE_PATHS its body, fitIn, inlined)
 //               │      └ none: parkFlush and findFit again; growRegion (a region whose end borders a free page
 //               │        run: pagesExtendUpTo)
-//               └ takeBlock (split off the rest: insertFree), or takeTail (a small block from the end of a free
+//               └ takeBlock (split off the rest: linkFree; with INLINE_PATHS its body, takeIn, inlined, its list
+//                 operations too), or takeTail (a small block from the end of a free
 //                 block of the pre-chunk region: the rest stays first on its list, re-sized in place, when it
 //                 can: relink)
 //   mediumAddRegion ─ lock ─ findFit: a fit by now (threads) → pagesFree the new pages; else regionInit,
 //                   │        findFit (the new region's block)
 //                   └ takeBlock
-//   mediumFree ─ lock ─ checkIn (once) ─ a small block of the pre-chunk region: park (the oldest of a full
+//   mediumFree / mediumFreeIn (kmalloc.ts kfreeSlow) ─ lock ─ checkIn (once; mediumFreeIn with INLINE_PATHS:
+//                                      │   its usual case inlined, mediumLiveSize)
+//                                      ├ a small block of the pre-chunk region: park (the oldest of a full
 //                                      │   list: releaseBlock)
-//                                      └ releaseBlock ─ only the block before free, first on a list the
-//                                                │   merged block stays on: merged in place
+//                                      └ releaseBlock (mediumFreeIn with INLINE_PATHS: its body, release,
+//                                                │   inlined) ─ only the block before free, first on a list
+//                                                │   the merged block stays on: merged in place
 //                                                ├ else coalesce with the next and previous free blocks
-//                                                ├ a non-home region wholly free: pagesFree (back to page.ts)
-//                                                └ a free tail of ≥ TRIM_PAGES pages: pagesTrim
+//                                                └ its region's last block: releaseEnd ─ a non-home region
+//                                                    wholly free: pagesFree (back to page.ts); a free tail of
+//                                                    ≥ TRIM_PAGES pages: pagesTrim
 //   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink; when the rest stays
 //                │        first on its list, relinkFirst inlined: realloc's usual grow), or extend the region
 //   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary; below
@@ -86,7 +91,8 @@
 //   no two free blocks are adjacent; P of a header ⇔ the block before it is free; a free block's last u32
 //   is its size
 //   a free block is on the list mapping(size) of its node; flMap / slMap bits ⇔ non-empty lists
-//   MC_PAGES = Σ region pages, MC_FREE_BYTES = Σ free block sizes, MC_BLOCKS = live blocks (own blocks
+//   MC_PAGES = Σ region pages, MC_FREE_BYTES = Σ free block sizes (whenever the lock is free: INLINE_PATHS
+//   updates it once per take or release), MC_BLOCKS = live blocks (own blocks
 //   included; control and sentinels excluded) of the node; an own block is never free
 //   a region other than the home one is never wholly free (it goes back to page.ts at once)
 //   the pre-chunk region (isPre(d): d = PRE_LO − DESC_SIZE), when there is one, is node 0's home region: its
@@ -141,6 +147,13 @@ const GROW_SLACK_SHIFT: u32 = 8;
 // Measured 8 and 15 (bench/PROFILE.md "Big medium blocks, session 7"): random-bal 442.8 → 439.3 → 426.7
 // allocator instructions per operation, utilization the same on every trace.
 const GROW_MORE: u32 = 15;
+// Build constant (asc --use MEDIUM_INLINE=1; asconfig.json: the merge target, dist/slab-merge.wasm, the
+// C programs' malloc): the usual malloc and free each in one function, their list work inlined
+// (allocBlock's fitIn / takeIn, freeIn's release: bench/PROFILE.md "Medium blocks in one function"). The
+// other targets leave it unset and call findFit / takeBlock / releaseBlock: the browser bundle's bytes
+// (test/package-size.test.ts).
+// @ts-ignore: MEDIUM_INLINE is defined by `asc --use MEDIUM_INLINE=n` when a target sets it
+@inline export const INLINE_PATHS: bool = isDefined(MEDIUM_INLINE) ? MEDIUM_INLINE != 0 : false;
 // Blocks up to this size taken from the pre-chunk region's last free block come from its end (preTop).
 const PRE_TAIL_MAX: u32 = 2048;
 // Parked blocks (layout.ts "Parked blocks"; park / unpark): a block of the pre-chunk region of at most
@@ -221,6 +234,17 @@ function insertFree(c: usize, b: usize, size: u32): void {
 
 // insertFree without the next block's P flag (the caller knows it is set: the rest of a split free block).
 function linkFree(c: usize, b: usize, size: u32): void {
+  pushFree(c, b, size);
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
+}
+
+function removeFree(c: usize, b: usize, size: u32): void {
+  unlinkFree(c, b, size);
+  store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
+}
+
+// linkFree / removeFree without MC_FREE_BYTES (their bodies).
+@inline function pushFree(c: usize, b: usize, size: u32): void {
   setHeader(b, size | MB_F_FREE);
   store<u32>(b + size - 4, size);                                  // footer
   const i = listOf(size);
@@ -236,10 +260,9 @@ function linkFree(c: usize, b: usize, size: u32): void {
     store<u16>(sm, <u16>(<u32>load<u16>(sm) | (<u32>1 << (i & (MB_SL_COUNT - 1)))));
     store<u32>(c, load<u32>(c, MC_FL_MAP) | (<u32>1 << fl), MC_FL_MAP);
   }
-  store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
 }
 
-function removeFree(c: usize, b: usize, size: u32): void {
+@inline function unlinkFree(c: usize, b: usize, size: u32): void {
   const nx = load<u32>(b, 8);
   const pv = load<u32>(b, 12);
   if (nx != 0) store<u32>(<usize>nx, pv, 12);
@@ -255,7 +278,23 @@ function removeFree(c: usize, b: usize, size: u32): void {
       if (m == 0) store<u32>(c, load<u32>(c, MC_FL_MAP) & ~(<u32>1 << fl), MC_FL_MAP);
     }
   }
-  store<u32>(c, load<u32>(c, MC_FREE_BYTES) - size, MC_FREE_BYTES);
+}
+
+// The list operations of the usual malloc and free (takeIn, release). With INLINE_PATHS: inlined, and
+// MC_FREE_BYTES updated once per take or release, by its net change (pathBytes); else removeFree /
+// linkFree, each updating it (pathBytes does nothing), as every other caller does.
+@inline function pathUnlink(c: usize, b: usize, size: u32): void {
+  if (INLINE_PATHS) unlinkFree(c, b, size);
+  else removeFree(c, b, size);
+}
+
+@inline function pathLink(c: usize, b: usize, size: u32): void {
+  if (INLINE_PATHS) pushFree(c, b, size);
+  else linkFree(c, b, size);
+}
+
+@inline function pathBytes(c: usize, add: u32, sub: u32): void {
+  if (INLINE_PATHS) store<u32>(c, load<u32>(c, MC_FREE_BYTES) + add - sub, MC_FREE_BYTES);
 }
 
 // Can the free block b of `have` bytes, first on its list, stay there as a free block of `size` bytes
@@ -299,6 +338,11 @@ function relink(c: usize, b: usize, have: u32, nb: usize, size: u32): void {
 // A free block of at least `size` bytes: the best of the first FIT_SCAN entries of its own list, else
 // the first block of the next non-empty larger list (every block there is larger). 0 when none.
 function findFit(c: usize, size: u32): usize {
+  return fitIn(c, size);
+}
+
+// findFit's body, inlined into mediumAlloc's usual path (allocBlock with `fast`) and into findFit.
+@inline function fitIn(c: usize, size: u32): usize {
   const i = listOf(size);
   let b = <usize>load<u32>(headAt(c, i));
   if (FIT_SCAN == 1) {                                             // (folded at compile time)
@@ -340,16 +384,26 @@ function findFit(c: usize, size: u32): usize {
 
 // Hand out `size` bytes from the free block b (on its list): split off the rest when it makes a block.
 function takeBlock(c: usize, b: usize, size: u32): usize {
+  return takeIn(c, b, size);
+}
+
+// takeBlock's body, inlined into mediumAlloc's usual path (allocBlock with `fast`, INLINE_PATHS) and
+// into takeBlock; with INLINE_PATHS one MC_FREE_BYTES update for the block's removal and its rest's link
+// (the net change: −size, or −have).
+@inline function takeIn(c: usize, b: usize, size: u32): usize {
   const have = sizeOf(b);
-  removeFree(c, b, have);
+  pathUnlink(c, b, have);
+  let taken = have;
   if (have - size >= MB_MIN) {
     setHeader(b, size);
-    linkFree(c, b + size, have - size);                   // its next block keeps P
+    pathLink(c, b + size, have - size);                   // its next block keeps P
+    taken = size;
   } else {
     setHeader(b, have);
     const nx = b + have;
     store<u32>(nx, hdrWord(nx) & ~MB_F_PREV_FREE);
   }
+  pathBytes(c, 0, taken);
   store<u32>(c, load<u32>(c, MC_BLOCKS) + 1, MC_BLOCKS);
   return b + MB_HDR;
 }
@@ -608,12 +662,19 @@ export function mediumPreInit(from: usize): void {
 // A block of `bytes` from node's medium heap: a free block, or one made by growing a region in place.
 // 0 when neither works (or the node has no medium heap yet).
 export function mediumAlloc(node: u32, bytes: usize): usize {
-  return allocBlock(node, bytes, 0);
+  return allocBlock(node, bytes, 0, true);
+}
+
+// mediumAlloc inlined (kmalloc.ts mediumMallocIn with INLINE_PATHS: kmallocSlow's path above KMALLOC_MAX).
+@inline export function mediumAllocIn(node: u32, bytes: usize): usize {
+  return allocBlock(node, bytes, 0, true);
 }
 
 // mediumAlloc's body, for a block whose header gets `flags` (0, or MB_F_OWN) under the same lock. Inlined
 // into each of its two callers (mediumAlloc keeps a single caller, kmalloc.ts, which inlines it in turn).
-@inline function allocBlock(node: u32, bytes: usize, flags: u32): usize {
+// `fast` (mediumAlloc's copy only: kmalloc's path) with INLINE_PATHS: the first fit and its take inlined
+// (fitIn, takeIn); else, as in the other copy, findFit and takeBlock.
+@inline function allocBlock(node: u32, bytes: usize, flags: u32, fast: bool): usize {
   const c = controlOf(node);
   if (c == 0) return 0;
   const size = mediumBlockSize(bytes);
@@ -625,7 +686,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       return q;
     }
   }
-  let b = findFit(c, size);
+  let b = INLINE_PATHS && fast ? fitIn(c, size) : findFit(c, size);
   if (b == 0 && load<u32>(c, MC_PARKED) != 0) {                 // no fit: the parked blocks go back first
     parkFlush(c);
     b = findFit(c, size);
@@ -637,7 +698,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
       d = <usize>changetype<PageDesc>(d).next;
     }
   }
-  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : takeBlock(c, b, size);
+  const p: usize = b == 0 ? 0 : preTop(b, size) ? takeTail(c, b, size) : INLINE_PATHS && fast ? takeIn(c, b, size) : takeBlock(c, b, size);
   if (flags != 0 && p != 0) store<u32>(p - MB_HDR, hdrWord(p - MB_HDR) | flags); // flags only: the check stays
   unlock(c + MC_LOCK);
   return p;
@@ -655,7 +716,7 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
 // copy on its path): own blocks (flags MB_F_OWN), and kmalloc.ts lend / borrow taking a plain block (0)
 // from a chunkless heap's pre-chunk region.
 export function mediumAllocWith(node: u32, bytes: usize, flags: u32): usize {
-  return allocBlock(node, bytes, flags);
+  return allocBlock(node, bytes, flags, false);
 }
 
 // Make the pages at d (`pages` of them from page.ts on `node`, descriptors zero) a region of node's
@@ -832,14 +893,23 @@ export function mediumRange(p: usize, bytes: usize): bool {
 // Free the live block b of `size` bytes in the region at d: merge with free neighbours, then give back a
 // wholly free non-home region, or a long free tail, to page.ts. Lock held.
 function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
+  release(c, d, b, size);
+}
+
+// releaseBlock's body, inlined into releaseBlock and, with INLINE_PATHS, into kfreeSlow's free
+// (mediumFreeIn): the merge (with INLINE_PATHS one MC_FREE_BYTES update, its net change), a region's last
+// block in releaseEnd.
+@inline function release(c: usize, d: usize, b: usize, size: u32): void {
   const nx = b + size;
   const nw = hdrWord(nx);
   const nextFree = (nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0;
   const prevFree = (hdrWord(b) & MB_F_PREV_FREE) != 0;
+  const freed = size;
   // Only the block before free (the free space a small block was cut from: takeTail), the next one live
   // or parked (F and R equal: not on a free list, not the sentinel, so not a region's last block, which
   // may go back to page.ts), and the merged block on that block's list, first there: merged in place, the
   // lists as the general path below leaves them (staysFirst).
+  let merged = false;
   if (prevFree && ((nw ^ (nw >> 2)) & MB_F_FREE) == 0) {
     const ps = load<u32>(b - 4);
     const pb = b - ps;
@@ -849,48 +919,64 @@ function releaseBlock(c: usize, d: usize, b: usize, size: u32): void {
       store<u32>(nx - 4, ps + size);                               // footer
       store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size, MC_FREE_BYTES);
       store<u32>(nx, nw | MB_F_PREV_FREE);                         // flags only: the check stays
-      return;
+      merged = true;
     }
   }
-  if (nextFree) {                                                 // the next block is free
-    const ns = nw & ~MB_FLAGS;
-    removeFree(c, nx, ns);
-    killHeader(nx);
-    size += ns;
-  }
-  if (prevFree) {                                                 // the block before is free
-    const ps = load<u32>(b - 4);
-    const pb = b - ps;
-    removeFree(c, pb, ps);
-    killHeader(b);
-    b = pb;
-    size += ps;
-  }
-  // the region's last block: the sentinel follows it (the only reserved header after a block that is not
-  // a parked one)
-  if ((hdrWord(b + size) & (MB_F_RESERVED | MB_F_FREE)) == MB_F_RESERVED) {
-    const r = regionStart(d);
-    const end = b + size + MB_HDR;
-    if (b == r + MB_HDR) {                                        // the whole region: back to page.ts
-      const pages = <u32>changetype<PageDesc>(d).objects;
-      listRemove(c + MC_REGIONS, d);
-      store<u32>(c, load<u32>(c, MC_NREGIONS) - 1, MC_NREGIONS);
-      store<u32>(c, load<u32>(c, MC_PAGES) - pages, MC_PAGES);
+  if (!merged) {
+    if (nextFree) {                                               // the next block is free
+      const ns = nw & ~MB_FLAGS;
+      pathUnlink(c, nx, ns);
+      killHeader(nx);
+      size += ns;
+    }
+    if (prevFree) {                                               // the block before is free
+      const ps = load<u32>(b - 4);
+      const pb = b - ps;
+      pathUnlink(c, pb, ps);
       killHeader(b);
-      pagesFree(d, pages, true);                                  // descriptors reset, pages merged
-      return;
+      b = pb;
+      size += ps;
     }
-    // keep the pages up to the first boundary that leaves a whole free block, give the rest back
-    const keepEnd = (b + MB_MIN + MB_HDR + PAGE_SIZE - 1) & ~(<usize>PAGE_SIZE - 1);
-    if (keepEnd + (<usize>TRIM_PAGES << PAGE_SHIFT) <= end && !isPre(d)) {
-      const pages = <u32>changetype<PageDesc>(d).objects;
-      const keep = <u32>((keepEnd - r) >> PAGE_SHIFT);
-      setHeader(keepEnd - MB_HDR, MB_F_RESERVED);
-      size = <u32>(keepEnd - MB_HDR - b);
-      changetype<PageDesc>(d).objects = <u16>keep;
-      store<u32>(c, load<u32>(c, MC_PAGES) - (pages - keep), MC_PAGES);
-      pagesTrim(d, pages, keep, true);
+    const after = b + size;
+    const aw = hdrWord(after);
+    // the region's last block: the sentinel follows it (the only reserved header after a block that is
+    // not a parked one)
+    if ((aw & (MB_F_RESERVED | MB_F_FREE)) == MB_F_RESERVED) {
+      pathBytes(c, 0, size - freed);                              // the neighbours unlinked
+      releaseEnd(c, d, b, size);
+    } else {
+      store<u32>(after, aw | MB_F_PREV_FREE);                     // flags only: the check stays
+      pathLink(c, b, size);
+      pathBytes(c, freed, 0);
     }
+  }
+}
+
+// release's end for the merged free block b of `size` bytes (on no list, not in MC_FREE_BYTES) that is
+// its region's last: a non-home region wholly free goes back to page.ts, a free tail of at least
+// TRIM_PAGES pages is trimmed, and the rest goes on its list. Lock held.
+function releaseEnd(c: usize, d: usize, b: usize, size: u32): void {
+  const r = regionStart(d);
+  const end = b + size + MB_HDR;
+  if (b == r + MB_HDR) {                                          // the whole region: back to page.ts
+    const pages = <u32>changetype<PageDesc>(d).objects;
+    listRemove(c + MC_REGIONS, d);
+    store<u32>(c, load<u32>(c, MC_NREGIONS) - 1, MC_NREGIONS);
+    store<u32>(c, load<u32>(c, MC_PAGES) - pages, MC_PAGES);
+    killHeader(b);
+    pagesFree(d, pages, true);                                    // descriptors reset, pages merged
+    return;
+  }
+  // keep the pages up to the first boundary that leaves a whole free block, give the rest back
+  const keepEnd = (b + MB_MIN + MB_HDR + PAGE_SIZE - 1) & ~(<usize>PAGE_SIZE - 1);
+  if (keepEnd + (<usize>TRIM_PAGES << PAGE_SHIFT) <= end && !isPre(d)) {
+    const pages = <u32>changetype<PageDesc>(d).objects;
+    const keep = <u32>((keepEnd - r) >> PAGE_SHIFT);
+    setHeader(keepEnd - MB_HDR, MB_F_RESERVED);
+    size = <u32>(keepEnd - MB_HDR - b);
+    changetype<PageDesc>(d).objects = <u16>keep;
+    store<u32>(c, load<u32>(c, MC_PAGES) - (pages - keep), MC_PAGES);
+    pagesTrim(d, pages, keep, true);
   }
   insertFree(c, b, size);
 }
@@ -909,27 +995,39 @@ export function mediumFreeOwn(ptr: usize): i32 {
 // The body of both frees (inlined into each: mediumFreeIn keeps a single caller, kmalloc.ts kfreeSlow).
 @inline function freeBlock(ptr: usize, own: bool): i32 {
   const d = regionOf(ptr);
-  return d == 0 ? E_NOT_OURS : freeIn(d, ptr, own);
+  return d == 0 ? E_NOT_OURS : freeIn(d, ptr, own, false);
 }
 
 // mediumFree for a pointer whose region (first descriptor d, from mediumRegionAt) is known: kfreeSlow,
-// which read ptr's page descriptor already.
+// which read ptr's page descriptor already. With INLINE_PATHS the usual free's whole path: the header's
+// check (checkIn's usual case, mediumLiveSize) and the merge (release) inlined.
 export function mediumFreeIn(d: usize, ptr: usize): i32 {
-  return freeIn(d, ptr, false);
+  return freeIn(d, ptr, false, true);
 }
 
-@inline function freeIn(d: usize, ptr: usize, own: bool): i32 {
+// `fast` (mediumFreeIn's copy only) with INLINE_PATHS: the check's usual case (mediumLiveSize) and the
+// release inlined; else checkIn and releaseBlock, as the other copies.
+@inline function freeIn(d: usize, ptr: usize, own: bool, fast: bool): i32 {
   const c = regionControl(d);
   if (c == 0) return E_NOT_OBJECT;
   lock(c + MC_LOCK);
   // threads: the region may have gone before the lock (single-threaded: d is still the region)
-  const e = (!THREADED || regionOf(ptr) == d) && <usize>changetype<PageDesc>(d).aux == c ? checkIn(d, ptr, own) : E_NOT_OBJECT;
+  let e = E_NOT_OBJECT;
+  let size: u32 = 0;
+  if ((!THREADED || regionOf(ptr) == d) && <usize>changetype<PageDesc>(d).aux == c) {
+    if (INLINE_PATHS && fast) size = mediumLiveSize(d, ptr, own); // the usual case: a live block, its size
+    if (size != 0) e = E_OK;
+    else {
+      e = checkIn(d, ptr, own);                                  // (the tests in their order, for the code)
+      if (e == E_OK) size = sizeOf(ptr - MB_HDR);
+    }
+  }
   if (e == E_OK) {
     const b = ptr - MB_HDR;
-    const size = sizeOf(b);
     if (own) store<u32>(b, hdrWord(b) & ~MB_F_OWN);
     store<u32>(c, load<u32>(c, MC_BLOCKS) - 1, MC_BLOCKS);
     if (size <= PARK_MAX && isPre(d)) park(c, b, size);
+    else if (INLINE_PATHS && fast) release(c, d, b, size);
     else releaseBlock(c, d, b, size);
   }
   unlock(c + MC_LOCK);

@@ -292,7 +292,7 @@ export function setObjectDivisor(cache: usize, stride: u32): void {
 }
 
 // The free path's check, in one glance: is ptr the start of an object of `cache`? E_OK or the code.
-// Whether it is allocated is the caller's question (harden.ts hardenRelease: the free key or the in-use
+// Whether it is allocated is the caller's question (harden.ts hardenKeyFound / hardenReleaseBits: the free key or the in-use
 // bit answer it, and the bitmap for caches with neither).
 @inline export function checkObjectStart(cache: usize, ptr: usize, b: u8): i32 {
   if (b >= CT_RUN_TAIL) return E_NOT_OURS;
