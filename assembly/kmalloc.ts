@@ -34,11 +34,18 @@
 //                              │   pre-chunk region → mediumFreeIn (checks the header under its lock, merges;
 //                              │   a loan: lentFreed counts it back)
 //                              └ classify: large block → largeFree; run → runFree; else an error code
-//   krealloc ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
+//   krealloc (the front, inlined into index.ts realloc; km_realloc calls kreallocSlow) ─ a pre-chunk
+//       │   block asked for a size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its header read and checked once
+//       │   (mediumPreHolds + mediumPreHeader) ─ still fits its block: in place, no call, no lock, nothing
+//       │   written
+//       │   ├ else (not a loan) mediumResizeIn (split, or grow into what follows it)
+//       │   └ a loan, or mediumResizeIn said no: reallocMedium (tried) ─ reallocMove
+//       └ kreallocSlow ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
 //            ├ a medium block (its region: the pre-chunk region's at once, else classify; its header read and
 //            │   checked once: mediumLiveSize) ─ still fits its block: in place, no lock, nothing written
-//            │   ├ else mediumResizeIn (split, or grow into what follows it) up to MEDIUM_REALLOC_MAX
-//            │   └ a loan grows, or past MEDIUM_REALLOC_MAX: reallocMove (to a page run: largeAlloc)
+//            │   └ reallocMedium ─ a loan: in place while it fits as a class object would
+//            │       ├ else mediumResizeIn (split, or grow into what follows it) up to MEDIUM_REALLOC_MAX
+//            │       └ a loan grows, or past MEDIUM_REALLOC_MAX: reallocMove (to a page run: largeAlloc)
 //            └ classify, anything else: reallocOther ─ fits the block: in place (a large block gives back
 //                │   or keeps pages: pagesTrim)
 //                ├ a large block grows: in place when a free run follows it (pagesExtend)
@@ -104,7 +111,7 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { INLINE_PATHS, mediumAddRegion, mediumAlloc, mediumAllocIn, mediumAllocWith, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { INLINE_PATHS, mediumAddRegion, mediumAlloc, mediumAllocIn, mediumAllocWith, mediumBlockBytes, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumPreHeader, mediumPreHolds, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode } from "./percpu";
@@ -784,11 +791,35 @@ export function kcalloc(n: usize, size: usize): usize {
 // realloc(ptr, size). ptr = 0: malloc. size = 0: free, and 0 is returned (C17 leaves this to the
 // implementation; glibc does the same). A bad ptr: 0 with its error code set, nothing changed. Out of
 // memory: 0 with E_NOMEM, ptr still valid. The error code (E_OK after a size-0 free) tells them apart.
-// Kept small (the medium blocks' in-place cases here; reallocOther inlined; out of line: reallocEdge,
-// reallocMove): a medium block is classified once, its header read once (mediumLiveSize, which checks it),
-// and one that still fits its block answers with no lock and nothing written (realloc2-bal: 2 steps in 3;
-// bench/PROFILE.md "realloc in place").
-export function krealloc(ptr: usize, size: usize): usize {
+// The front, inlined into index.ts realloc (the C ABI; km_realloc, the TS layer's, calls kreallocSlow): a
+// pointer into the pre-chunk region (a small heap's home, its bounds known without a descriptor) asked for
+// a medium size up to MEDIUM_REALLOC_MAX. Its header is read and checked once (mediumPreHolds +
+// mediumPreHeader: mediumLiveSize's test); a live block that still holds the new size with less than a
+// free block to spare answers here, with no call, no lock and nothing written but the error code, and one
+// that must split or grow goes straight to mediumResizeIn (a loan, or a block that cannot: reallocMedium).
+// Anything else: kreallocSlow. (realloc2-bal: 2 steps in 3 answer in the front; bench/PROFILE.md
+// "realloc front".)
+@inline export function krealloc(ptr: usize, size: usize): usize {
+  // (two early exits, the pointer's first: a block elsewhere — realloc-bal's page runs — pays two
+  // instructions more than a call of kreallocSlow)
+  if (!mediumPreHolds(ptr)) return kreallocSlow(ptr, size);
+  if (size - (MEDIUM_LOW + 1) >= MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocSlow(ptr, size);
+  const have = mediumPreHeader(ptr);                 // ≥ MB_MIN: a live block; else kreallocSlow says why
+  // (size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its block is over 4 KiB (never a loan's) and no smaller
+  // than MB_MIN, so a fit says have ≥ MB_MIN too; have 0 wraps: no fit)
+  if (have - mediumBlockBytes(size) < MB_MIN) { setError(E_OK); return ptr; }
+  if (have < MB_MIN) return kreallocSlow(ptr, size);
+  // a split or a grow: mediumResizeIn at once unless it is a loan (a loan moves: reallocMedium)
+  const lent = isLent(<usize>(have - MB_HDR));
+  if (!lent && mediumResizeIn(PRE_LO - DESC_SIZE, ptr, size, true)) { setError(E_OK); return ptr; }
+  return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, !lent);
+}
+
+// krealloc past its front: kept small (the medium blocks' in-place cases here; reallocOther inlined; out
+// of line: reallocEdge, reallocMedium, reallocMove): a medium block is classified once, its header read
+// once (mediumLiveSize, which checks it), and one that still fits its block answers with no lock and
+// nothing written (bench/PROFILE.md "realloc in place").
+export function kreallocSlow(ptr: usize, size: usize): usize {
   setError(E_OK);
   if (ptr == 0) return reallocEdge(ptr, size);       // (two tests: one OR of two compares costs more)
   if (size == 0) return reallocEdge(ptr, size);
@@ -804,19 +835,28 @@ export function krealloc(ptr: usize, size: usize): usize {
   }
   const have = mediumLiveSize(d, ptr);               // its block size: a live block (else 0: why not)
   if (have == 0) { setError(mediumCheckIn(d, ptr)); return 0; }
-  if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
-  const usable = <usize>(have - MB_HDR);
-  if (isLent(usable)) {
-    // A lent block stays its class's size (lend): in place while it fits as a class object would.
-    if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
-  } else if (size > MEDIUM_LOW) {
-    // In place while it stays a medium size. Its block still holds it with less than a free block to
-    // spare: nothing changes. Else mediumResizeIn: shrink by a split, grow into what follows (the header
-    // was checked above: it need not check it again).
+  // Its block still holds a medium size with less than a free block to spare: nothing changes (a block
+  // of over 4 KiB is no loan).
+  if (size > MEDIUM_LOW && size <= MAX_REQUEST) {
     const want = mediumBlockSize(size);
     if (want <= have && have - want < MB_MIN) return ptr;
-    if ((size <= usable || size <= MEDIUM_REALLOC_MAX) && mediumResizeIn(d, ptr, size, true)) return ptr;
   }
+  return reallocMedium(d, ptr, size, have);
+}
+
+// krealloc of the live medium block at ptr (region d, `have` bytes: mediumLiveSize said so) that does not
+// simply keep its block (its callers answered that): a loan stays its class's size (lend) while it fits
+// as a class object would; another block asked for a medium size shrinks by a split, or grows into what
+// follows it up to MEDIUM_REALLOC_MAX (mediumResizeIn; the header was checked: it need not check it
+// again; `tried`: the front's mediumResizeIn said no already); else it moves (reallocMove).
+function reallocMedium(d: usize, ptr: usize, size: usize, have: u32, tried: bool = false): usize {
+  setError(E_OK);
+  const usable = <usize>(have - MB_HDR);
+  if (isLent(usable)) {
+    if (size <= usable && (size > (usable >> 1) || usable < MB_MIN)) return ptr;
+  } else if (!tried && (size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW || (size > MEDIUM_LOW && size <= usable)) &&
+      mediumResizeIn(d, ptr, size, true)) return ptr;
+  if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
   kKind = KIND_MEDIUM;                               // (the pre-chunk region's block: as classify says)
   kHead = d;
   return reallocMove(ptr, size, usable);
@@ -832,14 +872,11 @@ function reallocEdge(ptr: usize, size: usize): usize {
 }
 
 // krealloc of a live block classify() found that is not a medium block: a class object, a large block, a run.
-// (Inlined: a call here cost realloc-bal ~11 instructions per realloc of its large block.)
+// (Inlined: a call here cost realloc-bal ~11 instructions per realloc of its large block. The block's
+// usable size is read only where it is used: a large block kept in place needs none.)
 @inline function reallocOther(ptr: usize, size: usize): usize {
-  const usable = usableOf(ptr);
   if (size > MAX_REQUEST) { setError(E_NOMEM); return 0; }
-  if (kKind == KIND_SLAB) {
-    // In place while the class still fits and is not more than twice too big (then a smaller class).
-    if (size <= usable && (size > (usable >> 1) || usable <= 16)) return ptr;
-  } else if (kKind == KIND_LARGE) {
+  if (kKind == KIND_LARGE) {
     // In place: the same pages, fewer (the rest go back), or more taken from the free run right after.
     if (size > KMALLOC_MAX) {
       const d = kHead;
@@ -854,13 +891,20 @@ function reallocEdge(ptr: usize, size: usize): usize {
       }
       if (pagesExtend(d, had, keep, true)) { markLarge(d, had, keep, size); return ptr; }
     }
+  } else if (kKind == KIND_SLAB) {
+    // In place while the class still fits and is not more than twice too big (then a smaller class).
+    const usable = usableOf(ptr);
+    if (size <= usable && (size > (usable >> 1) || usable <= 16)) return ptr;
   } else {
     // a run: in place while its chunks hold it and more than half of them is used (runResize commits
-    // the bytes it grows into; the engine refusing that falls through to a move, which fails too)
+    // the bytes it grows into; the engine refusing that falls through to a move, which fails too; its
+    // usable bytes are read before)
+    const usable = usableOf(ptr);
     const cap = runCapacity(load<u32>(kHead, CH_RUN_CHUNKS));
     if (size <= cap && size > (cap >> 1) && runResize(kHead, ptr, size)) return ptr;
+    return reallocMove(ptr, size, usable);
   }
-  return reallocMove(ptr, size, usable);
+  return reallocMove(ptr, size, usableOf(ptr));
 }
 
 // krealloc's move: a new block, the live bytes copied, the old block freed (kKind / kHead: the old block,

@@ -11,7 +11,9 @@
 //   mediumAddRegion(node, d, pages, bytes) → user pointer of a `bytes` block in the new region at d (threads:
 //       or, when a block fits by now, that block, and the pages go back)
 //   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps);
-//       mediumLiveSize(d, ptr) → its usual case inlined (the block's size, or 0), kmalloc.ts krealloc
+//       mediumLiveSize(d, ptr) → its usual case inlined (the block's size, or 0), kmalloc.ts krealloc;
+//       mediumPreHolds(ptr) + mediumPreHeader(ptr) → the same test in two parts for the pre-chunk region
+//       (krealloc's front: its bounds without a descriptor)
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumRegionAt(pd) → the region of a page descriptor, and mediumCheckIn / mediumFreeIn / mediumResizeIn:
 //       the same three for a caller that has the region already (kmalloc.ts classify read the descriptor)
@@ -58,7 +60,8 @@
 //                                                └ its region's last block: releaseEnd ─ a non-home region
 //                                                    wholly free: pagesFree (back to page.ts); a free tail of
 //                                                    ≥ TRIM_PAGES pages: pagesTrim
-//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink), or extend the region
+//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink; when the rest stays
+//                │        first on its list, relinkFirst inlined: realloc's usual grow), or extend the region
 //   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary; below
 //   the top, up to GROW_MORE more when the free run after the region has them)
 //
@@ -75,7 +78,7 @@
 // held, it may take the node page lock (page.ts, rank 2) and the grow lock (rank 3), never the reverse;
 // it is never held across a host call. Creating a node's control block (its first region) takes the heap
 // lock (rank 0) first, then the new control lock. kmalloc's checks before the lock (classify for usable size,
-// mediumLiveSize for realloc) only read one header inside the region's pages; a realloc that keeps its block
+// mediumLiveSize / mediumPreHeader for realloc) only read one header inside the region's pages; a realloc that keeps its block
 // answers from that read with no lock and writes nothing (a live block's size changes only by its owner's
 // realloc or free; the neighbours' frees write only its P flag); mediumFree and mediumResize check under
 // the lock (free: once, kfreeSlow classifies a medium page without its header), and in the threaded build first make
@@ -183,8 +186,12 @@ const CTRL_BLOCK: u32 = (MC_SIZE + MB_HDR + MB_GRAIN - 1) & ~(MB_GRAIN - 1);
 
 // The block size serving a request of `bytes` (header included, a multiple of MB_GRAIN, ≥ MB_MIN).
 @inline export function mediumBlockSize(bytes: usize): u32 {
-  const s = <u32>((bytes + MB_HDR + MB_GRAIN - 1) & ~(<usize>MB_GRAIN - 1));
+  const s = mediumBlockBytes(bytes);
   return s < MB_MIN ? MB_MIN : s;
+}
+// The same without the MB_MIN floor: for a request of at least MB_MIN − MB_HDR bytes (kmalloc.ts krealloc).
+@inline export function mediumBlockBytes(bytes: usize): u32 {
+  return <u32>((bytes + MB_HDR + MB_GRAIN - 1) & ~(<usize>MB_GRAIN - 1));
 }
 
 // ---- the node's control block and its free lists ----------------------------------------------------------
@@ -310,6 +317,12 @@ function relink(c: usize, b: usize, have: u32, nb: usize, size: u32): void {
     linkFree(c, nb, size);
     return;
   }
+  relinkFirst(c, b, have, nb, size);
+}
+
+// relink's case where the block stays first on its list (staysFirst said so); also inlined into
+// mediumResizeIn's usual grow.
+@inline function relinkFirst(c: usize, b: usize, have: u32, nb: usize, size: u32): void {
   const nx = load<u32>(b, 8);
   setHeader(nb, size | MB_F_FREE);
   store<u32>(nb + size - 4, size);                                 // footer
@@ -776,13 +789,42 @@ export function mediumRegionAt(pd: usize): usize {
   let r: usize, end: usize;                                      // regionStart / regionEnd, one test
   if (isPre(d)) { r = PRE_LO; end = CHUNK_BASE; }
   else { r = pageAddr(d); end = r + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT); }
+  return liveSize(r, end, ptr, own);
+}
+
+// mediumLiveSize in two parts for a pointer of the pre-chunk region, whose bounds need no descriptor
+// (kmalloc.ts krealloc's front): mediumPreHolds(ptr), the range test (ptr in the region, and in
+// [lo, end − MB_MIN]: its header and a smallest block lie in the region), then mediumPreHeader(ptr), the
+// header test. A block whose header gives a size ≥ MB_MIN, in range, is exactly what mediumLiveSize
+// accepts. (inPre first: with no pre-chunk region, PRE_LO = chunkBase and end − MB_MIN − lo wraps, so
+// the range test alone would hold for almost any pointer; a region has at least PRE_MIN_BYTES.)
+@inline export function mediumPreHolds(ptr: usize): bool {
+  const lo = PRE_LO + 2 * MB_HDR;
+  return inPre(ptr) && ptr - lo <= CHUNK_BASE - MB_MIN - lo;
+}
+@inline export function mediumPreHeader(ptr: usize): u32 {
+  return headerSize(CHUNK_BASE, ptr, false);
+}
+
+// The check of both, for the region [r, end) that holds ptr: in range, and a header that passes with at
+// least MB_MIN bytes.
+@inline function liveSize(r: usize, end: usize, ptr: usize, own: bool): u32 {
   const lo = r + 2 * MB_HDR;
+  const size = headerSize(end, ptr, own);
+  return (ptr - lo <= end - MB_MIN - lo) & (size >= MB_MIN) ? size : 0;
+}
+
+// The header at ptr − MB_HDR, for a ptr whose header lies in linear memory (the caller's range test, or
+// b inside the region or just before it): its size when ptr is 16-aligned, F and R are clear and O is as
+// asked, its check word is its own (one OR of the differences), and the block ends by `end` (size ≤
+// end − ptr: the sentinel's MB_HDR bytes stay out); else 0. Changes nothing.
+@inline function headerSize(end: usize, ptr: usize, own: bool): u32 {
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;
   const ok = (<u32>(ptr & (MB_GRAIN - 1)) | ((w & (MB_F_FREE | MB_F_RESERVED | MB_F_OWN)) ^ (own ? MB_F_OWN : 0)) |
     (load<u32>(b, 4) ^ keyOf(b, size))) == 0;
-  return ok & (ptr - lo <= end - MB_MIN - lo) & (size - MB_MIN <= <u32>(end - MB_HDR - b) - MB_MIN) ? size : 0;
+  return ok & (size <= <u32>(end - ptr)) ? size : 0;
 }
 
 // Is ptr the start of a live block of the region at d? E_OK, E_DOUBLE_FREE (a free block's start or an
@@ -1029,11 +1071,21 @@ export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool
   } else {
     const nx = b + size;
     let nw = hdrWord(nx);
+    let ns = nw & ~MB_FLAGS;
+    // the usual grow (realloc2-bal): into the free block after it, whose rest stays first on its list —
+    // relink's staysFirst case inlined, with no call and no look at the region's end
+    if ((nw & (MB_F_FREE | MB_F_RESERVED)) == MB_F_FREE && size + ns >= want + MB_MIN &&
+        staysFirst(nx, ns, size + ns - want)) {
+      relinkFirst(c, nx, ns, b + want, size + ns - want);       // the rest (the block after it has P)
+      killHeader(nx);
+      setHeader(b, want | (w & MB_F_PREV_FREE));
+      unlock(c + MC_LOCK);
+      return true;
+    }
     const sent = regionEnd(d) - MB_HDR;
     // the last block, or followed by the last (free) one that is too short: grow the region first
     if ((nx == sent || ((nw & MB_F_FREE) != 0 && nx + (nw & ~MB_FLAGS) == sent && size + (nw & ~MB_FLAGS) < want)) &&
-        growRegion(c, d, want - size)) nw = hdrWord(nx);
-    const ns = nw & ~MB_FLAGS;
+        growRegion(c, d, want - size)) { nw = hdrWord(nx); ns = nw & ~MB_FLAGS; }
     if ((nw & MB_F_FREE) != 0 && (nw & MB_F_RESERVED) == 0 && size + ns >= want) {
       const total = size + ns;
       if (total - want >= MB_MIN) {
