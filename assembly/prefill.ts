@@ -124,14 +124,16 @@ export function cacheReturnPrefilled(cache: usize, s: usize): i32 {
 
 // ---- the JS magazine (bindings/cache.ts) ----------------------------------------------------------------
 //
-// A Cache in JS keeps one prefill handle of its own, its magazine, and pops and pushes it through typed
+// A Cache in JS keeps one sheaf of its cache, its magazine, and pops and pushes it through typed
 // views without a Wasm call: alloc pops an entry and clears its free key, free checks the pointer (the
 // chunk byte is the magazine's node, the page names the cache, an object start, its key not there),
 // writes its key and pushes it; the count word in the handle is kept by JS at every step. The cache
 // names it (C_MAG): its objects count as parked, not live (cpu.ts countParked reads the count word, so
 // cache_live is exact without asking JS), a second free of one from any caller finds it there (a double
-// free), validate checks each is parked once, destroy refuses while it is out. It is marked as a handle
-// (a sheaf in a caller's hands: no walk here frees or refills it) but handleHolds leaves it out. The two calls below are JS's misses; neither counts as a prefill (its counters stay the
+// free), validate checks each is parked once, destroy refuses while it is out. It is not marked as a
+// prefill handle: prefilled_alloc / cache_return_prefilled refuse it (a raw caller popping or returning
+// it behind JS's back would make JS hand an object out twice or write into a freed sheaf), and
+// handleHolds does not count it. The two calls below are JS's misses; neither counts as a prefill (its counters stay the
 // user's), and both first add the pops and pushes JS made since its last call to the current CPU's
 // ALLOC_FASTPATH / FREE_FASTPATH (so the counters are exact whenever JS has called in).
 
@@ -171,10 +173,7 @@ export function magRefill(cache: usize, h: usize): usize {
     return 0;
   }
   statAt(slot, ALLOC_SLOWPATH);                        // the alloc that missed the magazine
-  if (fresh) {
-    handleMark(h, cache);
-    store<u32>(cache, <u32>h, C_MAG);
-  }
+  if (fresh) store<u32>(cache, <u32>h, C_MAG);
   return h;
 }
 
@@ -182,7 +181,6 @@ export function magRefill(cache: usize, h: usize): usize {
 // slabs, and the array is freed. (JS gives it back before the heap is read as a whole or changed under
 // it: stats, footprint, validate, shrink, a pin to another CPU, destroy.)
 export function magReturn(cache: usize, h: usize): void {
-  handleUnmark(h);
   store<u32>(cache, 0, C_MAG);
   let n = changetype<Sheaf>(h).count;
   const slot = cpuSlot(cache);

@@ -32,7 +32,6 @@ import {
   BARN_MAX_EMPTY, BARN_MAX_FULL, C_ARRAY_CAP, C_FLAGS, C_SIZE, CN_BARN_EMPTY, CN_BARN_FULL,
   CN_BARN_NR_EMPTY, CN_BARN_NR_FULL, CN_LOCK, F_KMALLOC, H_SHEAF_CACHES, SH_HDR, SH_NEXT, SH_NODE,
   SHEAF_MIN_SHIFT, SHEAF_CLASSES, CN_PARTIAL, CN_FULL, C_OBJECTS, H_NNODES,
-  C_MAG,
 } from "./layout";
 import { CacheNode, PageDesc, Sheaf } from "./structs";
 import { HEAP } from "./arena";
@@ -65,11 +64,10 @@ export function handleUnmark(s: usize): void {
 }
 
 // Prefill handles of `cache` out in callers' hands: the entries equal to p, or (p = 0) the number of
-// handles; the cache's JS magazine (C_MAG) is not one here. Walks every sheaf of the heap (the sheaf caches' slabs): cold, for the double-free confirm
+// handles (a cache's JS magazine, C_MAG, is not marked as one). Walks every sheaf of the heap (the sheaf caches' slabs): cold, for the double-free confirm
 // walk (cpu.ts parkedAnywhere), destroy and validate. Reads only.
 export function handleHolds(cache: usize, p: usize): u32 {
   let found: u32 = 0;
-  const mag = cache != 0 ? <usize>load<u32>(cache, C_MAG) : 0; // the JS magazine is parked (cpu.ts countParked)
   const nn = load<u32>(HEAP, H_NNODES);
   for (let k: u32 = 0; k < SHEAF_CLASSES; k++) {
     const sc = <usize>load<u32>(HEAP + H_SHEAF_CACHES + (k << 2));
@@ -82,7 +80,7 @@ export function handleHolds(cache: usize, p: usize): u32 {
           for (let i: u32 = 0; i < objects; i++) {
             if (slabIsFree(d, i)) continue;
             const s = objectAt(sc, d, i);
-            if (!isHandle(s) || <usize>changetype<Sheaf>(s).node != cache || s == mag) continue;
+            if (!isHandle(s) || <usize>changetype<Sheaf>(s).node != cache) continue;
             if (p == 0) { found++; continue; }
             const c = changetype<Sheaf>(s).count;
             for (let j: u32 = 0; j < c; j++) if (<usize>load<u32>(sheafEntry(s, j)) == p) found++;

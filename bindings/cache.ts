@@ -8,7 +8,7 @@
 // (tune), args.ts, errors.ts, generated/abi.ts. `heap` is only a back-reference for users (a type import
 // of heap.ts: no call goes up).
 // Invariants:
-//   - The fast path is alloc()/free() on the cache's magazine: a prefill handle of this cache that JS pops
+//   - The fast path is alloc()/free() on the cache's magazine: a sheaf of this cache that JS pops
 //     and pushes through its own Int32Array / Uint8Array views, with no Wasm call. alloc: one test (a
 //     count above 0), the entry, the free key cleared. free: a u32, the chunk-table byte is the magazine's
 //     node, the page descriptor names this cache, an object start (the Wasm's rotr(off × inv, shift)),

@@ -113,7 +113,7 @@ export interface CacheOptions {
    *  and cache.free() sets it to 0. The destructor runs for an object (count 1) that reclaim frees: it
    *  must drop the owner's references and not free the object. */
   reclaim?: { destructor: Destructor };
-  /** alloc()/free() pop and push a magazine JS keeps (a prefill handle of this cache, up to its array
+  /** alloc()/free() pop and push a magazine JS keeps (a sheaf of this cache, up to its array
    *  capacity), with every check of the Wasm fast path made in JS, and cross into Wasm only when it is
    *  empty or full (bench/PROFILE.md "The JS magazine"). false: every alloc and free is one Wasm call on
    *  the CPU's arrays, as SLUB's sheaves do (the laboratory's exact counters). Default true; a debug,

@@ -239,6 +239,10 @@ describe("the JS magazine", () => {
     expect(w.cache_mag(c.addr, 0, 0, 0, 0)).toBe(0); // a second magazine while one is out
     expect(w.cache_mag(c.addr, magazine(heap, c).h, 0, 0, 7)).toBe(0); // no such op
     expect(w.last_error()).toBe(Abi.E_INVALID);
+    // not a prefill handle: a raw pop or return behind JS's back is refused
+    expect(w.prefilled_alloc(magazine(heap, c).h)).toBe(0);
+    expect(w.prefilled_count(magazine(heap, c).h)).toBe(0);
+    expect(w.cache_return_prefilled(c.addr, magazine(heap, c).h)).toBe(Abi.E_BAD_CACHE);
     expect(state(heap, c)).toEqual(before);
     expect(c.shrink()).toBeGreaterThan(0); // every slab empty once the magazine is back
     expect(magazine(heap, c).h).toBe(0);
