@@ -535,13 +535,13 @@ export function mediumUnparkAll(): void {
   return isPre(d) ? CHUNK_BASE : pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
 }
 
-// Mark descriptors [from, to) of the region at d as its tails.
+// Mark descriptors [from, to) of the region at d (zero: page.ts hands out and extends runs so) as its
+// tails: kind K_MEDIUM_TAIL and aux d, with order, node and list (zero) between them, in one u64 store
+// at the offset of kind (structs.ts PageDesc: kind, order, node, list, aux).
 function markTails(d: usize, from: u32, to: u32): void {
-  for (let t = from; t < to; t++) {
-    const td = d + (<usize>t << 5);
-    changetype<PageDesc>(td).kind = K_MEDIUM_TAIL;
-    changetype<PageDesc>(td).aux = <u32>d;
-  }
+  if (offsetof<PageDesc>("aux") != offsetof<PageDesc>("kind") + 4) ERROR("markTails: PageDesc's aux is not 4 bytes after kind");
+  const w = <u64>K_MEDIUM_TAIL | (<u64>d << 32);
+  for (let td = d + (<usize>from << 5), e = d + (<usize>to << 5); td < e; td += DESC_SIZE) store<u64>(td, w, offsetof<PageDesc>("kind"));
 }
 
 // Grow the region at d in place by the pages its end needs for a free block of `size` bytes (taking the
