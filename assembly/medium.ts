@@ -37,7 +37,8 @@
 // arena.ts (pageOf / pageAddr), list.ts, sync.ts.
 //
 // Call tree:
-//   mediumAlloc ─ lock ─ unpark (a parked block of exactly the size: pre-chunk region only)
+//   mediumAlloc ─ lock ─ unpark (a parked block of exactly the size, when the park filter has its bit:
+//               │      pre-chunk region only)
 //               │      ├ findFit (exact list, then the next non-empty larger list: the best, then lowest,
 //               │      │        of the first FIT_SCAN entries; with INLINE_PATHS its body, fitIn, inlined)
 //               │      └ none: parkFlush and findFit again; growRegion (a region whose end borders a free page
@@ -566,6 +567,10 @@ function growRegion(c: usize, d: usize, size: u32): bool {
   // pages more than need, as many as the free run after the region has (its length read without the
   // node lock: a hint, which pagesExtendUpTo checks under it): fewer, larger grows
   let want = pages + need;
+  // single-threaded: a region that ends its chunk, or whose next page is no free run's first, cannot grow
+  // (what pagesExtendUpTo would find under its lock), so no page.ts call; threads: the read is a hint only
+  if (!THREADED && (pageIndex(d) + pages >= PAGES_PER_CHUNK ||
+      changetype<PageDesc>(d + (<usize>pages << DESC_SHIFT)).kind != K_FREE)) return false;
   if (pageIndex(d) + pages < PAGES_PER_CHUNK) {
     const rd = d + (<usize>pages << DESC_SHIFT);
     let more = <u32>changetype<PageDesc>(rd).objects;
@@ -679,7 +684,9 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
   if (c == 0) return 0;
   const size = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
-  if (load<u32>(c, MC_PARKED) != 0) {                            // (node 0 with a pre-chunk region only)
+  // (node 0 with a pre-chunk region only) a parked block maybe of this size: its filter bit, tested here
+  // (no unpark call for the sizes never parked: coalescing-bal's 8 KiB blocks beside parked 4 KiB ones)
+  if ((load<u32>(c, MC_PARKED) & parkBit(size)) != 0) {
     const q = unpark(c, size, flags);
     if (q != 0) {
       unlock(c + MC_LOCK);
