@@ -144,10 +144,13 @@ const GROW_TRIES: u32 = 64;
 const GROW_ALIGN: usize = 64 << 10;
 const GROW_SLACK_SHIFT: u32 = 8;
 // Pages a region grown in place below the heap's top takes past its need, when they follow it free
-// (fewer grows when a heap grows back; below TRIM_PAGES, so a grown tail is not trimmed at once).
+// (fewer grows when a heap grows back: the pages were handed out before, so the footprint is the same;
+// they are the region's free tail until its last block is freed, then trimmed at TRIM_PAGES as any tail).
 // Measured 8 and 15 (bench/PROFILE.md "Big medium blocks, session 7"): random-bal 442.8 → 439.3 → 426.7
-// allocator instructions per operation, utilization the same on every trace.
-const GROW_MORE: u32 = 15;
+// allocator instructions per operation; 15, 47 and 111 (bench/PROFILE.md "Region tops, session 10"):
+// 290.5 → 284.1 → 281.8, utilization the same on every trace (bench/util-peers.mjs). 47 keeps a region's
+// spare pages under 200 KB.
+const GROW_MORE: u32 = 47;
 // Build constant (asc --use MEDIUM_INLINE=1; asconfig.json: the merge target, dist/slab-merge.wasm, the
 // C programs' malloc): the usual malloc and free each in one function, their list work inlined
 // (allocBlock's fitIn / takeIn, freeIn's release: bench/PROFILE.md "Medium blocks in one function"). The
@@ -686,7 +689,8 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
   lock(c + MC_LOCK);
   // (node 0 with a pre-chunk region only) a parked block maybe of this size: its filter bit, tested here
   // (no unpark call for the sizes never parked: coalescing-bal's 8 KiB blocks beside parked 4 KiB ones)
-  if ((load<u32>(c, MC_PARKED) & parkBit(size)) != 0) {
+  const pw = load<u32>(c, MC_PARKED);
+  if (pw != 0 && (pw & parkBit(size)) != 0) {
     const q = unpark(c, size, flags);
     if (q != 0) {
       unlock(c + MC_LOCK);
