@@ -567,8 +567,8 @@ function growRegion(c: usize, d: usize, size: u32): bool {
   if (most > cap) most = cap;
   if (most > USABLE_PAGES) most = USABLE_PAGES;
   // below the heap's top (pages handed out before: a heap that shrank and grows back), up to GROW_MORE
-  // pages more than need, as many as the free run after the region has (its length read without the
-  // node lock: a hint, which pagesExtendUpTo checks under it): fewer, larger grows
+  // pages more than need, as many as the free run after the region has below the high-water mark (its
+  // length read without the node lock: a hint, which pagesExtendUpTo checks under it): fewer, larger grows
   let want = pages + need;
   // single-threaded: a region that ends its chunk, or whose next page is no free run's first, cannot grow
   // (what pagesExtendUpTo would find under its lock), so no page.ts call; threads: the read is a hint only
@@ -578,9 +578,12 @@ function growRegion(c: usize, d: usize, size: u32): bool {
     const rd = d + (<usize>pages << DESC_SHIFT);
     let more = <u32>changetype<PageDesc>(rd).objects;
     if (more > need + GROW_MORE) more = need + GROW_MORE;
+    // only the run's pages below the high-water mark (end + more pages < it), as many as lie there
+    const hw = <usize>load<u32>(HEAP, H_HIGH_WATER);
+    const room = end < hw ? <u32>((hw - end - 1) >> PAGE_SHIFT) : 0;
+    if (more > room) more = room;
     // (a free run ends in its chunk: pages + more stays within USABLE_PAGES)
-    if (changetype<PageDesc>(rd).kind == K_FREE && more > need &&
-        end + (<usize>more << PAGE_SHIFT) < <usize>load<u32>(HEAP, H_HIGH_WATER)) want = pages + more;
+    if (changetype<PageDesc>(rd).kind == K_FREE && more > need) want = pages + more;
   }
   // (below the high-water mark, as here, pagesExtendUpTo takes want exactly; past want only at the top)
   let now = pagesExtendUpTo(d, pages, want, most, true);
