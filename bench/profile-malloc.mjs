@@ -154,7 +154,7 @@ const traceJob = (trace) => ({
   frame: "replay",
   args: (reps) => ["traces", String(reps), trace],
   parse: (out) => {
-    const m = /^trace \S+ ops=(\d+) reps=(\d+) seconds=([\d.]+) peak_live=(\d+) errors=(\d+)/m.exec(out);
+    const m = /^trace \S+ ops=(\d+) reps=(\d+) seconds=([\d.]+) cpu=[\d.]+ peak_live=(\d+) errors=(\d+)/m.exec(out);
     const re = /^realloc \S+ calls=(\d+) moved=(\d+) copied=(\d+)/m.exec(out);
     return { ops: +m[1] * +m[2], seconds: +m[3], errors: +m[5], realloc: re ? { calls: +re[1], moved: +re[2], copied: +re[3] } : null };
   },
