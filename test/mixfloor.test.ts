@@ -1,0 +1,93 @@
+// mixfloor.test.ts — what the session-10 changes to the fast paths must keep (bench/PROFILE.md, "mixfloor"):
+// stats.ts statAt adds to a counter through the load's and the store's immediate offset (malloc's and
+// cacheAlloc's fast counters, and every slow-path counter, still carry into their high word), and a
+// malloc class with in-use bits sets its bit on the fast path's hand-out out of line (harden.ts
+// handOutBits): a block handed out from the array is freed once, refused the second time.
+import { describe, expect, it } from "vitest";
+import { DoubleFreeError, STAT_NAMES, createAllocator, type Heap } from "../bindings/index.js";
+import { Abi } from "../bindings/generated/abi.js";
+
+/** The address of the u64 counter `name` of the cache at `addr` on CPU 0, where the Wasm keeps it. */
+function counterAt(heap: Heap, addr: number, name: string): number {
+  const item = STAT_NAMES.indexOf(name as (typeof STAT_NAMES)[number]);
+  if (item < 0) throw new Error(`no counter ${name}`);
+  return addr + heap.u32(heap.hdr + Abi.H_CPU_OFF) + Abi.CC_STATS + 8 * item;
+}
+
+function words(heap: Heap, at: number): [number, number] {
+  return [heap.dv.getUint32(at, true), heap.dv.getUint32(at + 4, true)];
+}
+
+function setWords(heap: Heap, at: number, lo: number, hi: number): void {
+  heap.dv.setUint32(at, lo, true);
+  heap.dv.setUint32(at + 4, hi, true);
+}
+
+function classCache(heap: Heap, name: string): number {
+  const c = heap.walkCaches().find((e) => e.name === name);
+  if (!c) throw new Error(`no ${name}`);
+  return c.addr;
+}
+
+/** Warm malloc's class of `size` past its warm-up: it gets its cache and its arrays. */
+function warm(heap: Heap, size: number): void {
+  const held = Array.from({ length: 600 }, () => heap.malloc(size));
+  for (const p of held) heap.free(p);
+}
+
+describe("counters through statAt's immediate offsets", () => {
+  it("malloc's fast alloc counter and kfree's fast free counter carry into their high words", async () => {
+    const heap = await createAllocator({ reap: false });
+    warm(heap, 64);
+    const c = classCache(heap, "kmalloc-64");
+    const a = counterAt(heap, c, "alloc_fastpath");
+    const f = counterAt(heap, c, "free_fastpath");
+    setWords(heap, a, 0xffffffff, 5);
+    setWords(heap, f, 0xfffffffe, 0x7fffffff);
+    const p = heap.malloc(64);
+    expect(words(heap, a)).toEqual([0, 6]);
+    heap.free(p);
+    heap.free(heap.malloc(64));
+    expect(words(heap, a)).toEqual([1, 6]);
+    expect(words(heap, f)).toEqual([0, 0x80000000]);
+    // the neighbours in the block are untouched (each counter is its own u64)
+    expect(heap.u64(counterAt(heap, c, "alloc_slowpath"))).toBeLessThan(2 ** 32);
+  });
+
+  it("a cache's fast alloc and its slow-path counters carry too, and stats() reads them", async () => {
+    const heap = await createAllocator({ reap: false });
+    const cache = heap.createCache("carry", { magazine: false, size: 48, arrayCapacity: 4 });
+    const a = counterAt(heap, cache.addr, "alloc_fastpath");
+    const s = counterAt(heap, cache.addr, "alloc_slowpath");
+    cache.free(cache.alloc()); // warm: the array holds objects
+    setWords(heap, a, 0xffffffff, 0);
+    setWords(heap, s, 0xffffffff, 1);
+    const held = Array.from({ length: 12 }, () => cache.alloc()); // a fast pop, then misses
+    expect(words(heap, a)[1]).toBe(1);
+    expect(words(heap, s)[1]).toBe(2);
+    const st = cache.stats();
+    expect(st.counters.alloc_fastpath).toBe(heap.u64(a));
+    expect(st.counters.alloc_slowpath).toBe(heap.u64(s));
+    for (const p of held) cache.free(p);
+    expect(heap.validate().ok).toBe(true);
+  });
+});
+
+describe("in-use bits on malloc's fast path (the hand-out out of line)", () => {
+  it("a block popped from the array has its bit: one free accepted, the second refused", async () => {
+    const heap = await createAllocator({ reap: false, inUseBits: true });
+    warm(heap, 96);
+    const c = classCache(heap, "kmalloc-96");
+    const fast = () => heap.u64(counterAt(heap, c, "alloc_fastpath"));
+    const before = fast();
+    const ps = Array.from({ length: 8 }, () => heap.malloc(96));
+    expect(fast()).toBe(before + 8); // every one from the fast path
+    for (const p of ps) heap.free(p);
+    for (const p of ps) expect(() => heap.free(p)).toThrow(DoubleFreeError);
+    const q = heap.malloc(96); // LIFO: the last freed, its bit set again by the hand-out
+    expect(q).toBe(ps[7]);
+    heap.free(q);
+    expect(() => heap.free(q)).toThrow(DoubleFreeError);
+    expect(heap.validate().ok).toBe(true);
+  });
+});
