@@ -2,7 +2,10 @@
 // stats.ts statAt adds to a counter through the load's and the store's immediate offset (malloc's and
 // cacheAlloc's fast counters, and every slow-path counter, still carry into their high word), and a
 // malloc class with in-use bits sets its bit on the fast path's hand-out out of line (harden.ts
-// handOutBits): a block handed out from the array is freed once, refused the second time.
+// handOutBits): a block handed out from the array is freed once, refused the second time; the merge
+// target (dist/slab-merge.wasm, ONE_CPU=1) serves its one CPU with constants and refuses another shape.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DoubleFreeError, STAT_NAMES, createAllocator, type Heap } from "../bindings/index.js";
 import { Abi } from "../bindings/generated/abi.js";
@@ -89,5 +92,33 @@ describe("in-use bits on malloc's fast path (the hand-out out of line)", () => {
     heap.free(q);
     expect(() => heap.free(q)).toThrow(DoubleFreeError);
     expect(heap.validate().ok).toBe(true);
+  });
+});
+
+describe("the merge target's one-CPU fast paths (asconfig.json merge: ONE_CPU=1, percpu.ts SINGLE_CPU)", () => {
+  async function merged() {
+    const bytes = readFileSync(fileURLToPath(new URL("../dist/slab-merge.wasm", import.meta.url)));
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      env: { memory, hook: () => 0, __heap_base: new WebAssembly.Global({ value: "i32", mutable: false }, 4096) },
+    });
+    return instance.exports as Record<string, (...a: number[]) => number>;
+  }
+
+  it("serves malloc and free on CPU 0 of its one node, checks kept", async () => {
+    const w = await merged();
+    const ps = Array.from({ length: 2000 }, (_, i) => w.malloc!(8 + (i % 64) * 8));
+    expect(new Set(ps).size).toBe(ps.length);
+    for (const p of ps) expect(w.km_free!(p)).toBe(0);
+    expect(w.km_free!(ps[1999]!)).not.toBe(0); // a double free, refused (E_DOUBLE_FREE)
+    const q = w.malloc!(64);
+    expect(w.km_free!(q + 4)).not.toBe(0);   // interior, refused
+    expect(w.km_free!(q)).toBe(0);
+    expect(w.pin_cpu!(1)).not.toBe(0);      // no second CPU
+  });
+
+  it("traps at init for a heap of two nodes (its constants are node 0's, CPU 0's)", async () => {
+    const w = await merged();
+    expect(() => w.slab_init!(1 << 20, 2, 1, 0)).toThrow(WebAssembly.RuntimeError);
   });
 });
