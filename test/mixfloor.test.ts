@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DoubleFreeError, STAT_NAMES, createAllocator, type Heap } from "../bindings/index.js";
 import { Abi } from "../bindings/generated/abi.js";
+import { classCache, warm } from "./kmclass.js";
 
 /** The address of the u64 counter `name` of the cache at `addr` on CPU 0, where the Wasm keeps it. */
 function counterAt(heap: Heap, addr: number, name: string): number {
@@ -24,18 +25,6 @@ function words(heap: Heap, at: number): [number, number] {
 function setWords(heap: Heap, at: number, lo: number, hi: number): void {
   heap.dv.setUint32(at, lo, true);
   heap.dv.setUint32(at + 4, hi, true);
-}
-
-function classCache(heap: Heap, name: string): number {
-  const c = heap.walkCaches().find((e) => e.name === name);
-  if (!c) throw new Error(`no ${name}`);
-  return c.addr;
-}
-
-/** Warm malloc's class of `size` past its warm-up: it gets its cache and its arrays. */
-function warm(heap: Heap, size: number): void {
-  const held = Array.from({ length: 600 }, () => heap.malloc(size));
-  for (const p of held) heap.free(p);
 }
 
 describe("counters through statAt's immediate offsets", () => {
