@@ -15,7 +15,8 @@ import { currentSlotOff, setSlotArea } from "./sync";
 
 // Build constant SINGLE_CPU (asc --use ONE_CPU=1; asconfig.json: the merge target, whose heap is always one node and
 // one CPU: merged.ts): the fast paths take the CPU's slot offset and node as constants (ONE_CPU_SLOT, node
-// 0) instead of reading two globals. A heap of another shape in such a build traps at init (setCpuOff).
+// 0) instead of reading two globals. index.ts slab_init refuses a heap of another shape in such a build
+// (E_INVALID, nothing changed), so setCpuOff never meets one (its test is an assertion of that).
 // @ts-ignore: ONE_CPU is defined by `asc --use ONE_CPU=1` when a target sets it
 @inline export const SINGLE_CPU: bool = isDefined(ONE_CPU) ? ONE_CPU != 0 : false;
 // The per-CPU area's offset in a cache of a one-node heap (cache.ts cpuOffset(1)): CPU 0's slot.

@@ -106,8 +106,15 @@ describe("the merge target's one-CPU fast paths (asconfig.json merge: ONE_CPU=1,
     expect(w.pin_cpu!(1)).not.toBe(0);      // no second CPU
   });
 
-  it("traps at init for a heap of two nodes (its constants are node 0's, CPU 0's)", async () => {
+  it("refuses a heap of another shape (its constants are node 0's, CPU 0's): a code, no trap, the heap unchanged", async () => {
     const w = await merged();
-    expect(() => w.slab_init!(1 << 20, 2, 1, 0)).toThrow(WebAssembly.RuntimeError);
+    const held = Array.from({ length: 100 }, (_, i) => w.malloc!(16 + i * 8));
+    expect(w.slab_init!(1 << 20, 2, 1, 0)).toBe(6); // E_INVALID
+    expect(w.slab_init!(1 << 20, 1, 2, 0)).toBe(6);
+    expect(w.heap_validate!()).toBe(0); // the heap it had, untouched
+    for (const p of held) expect(w.km_free!(p)).toBe(0);
+    const q = w.malloc!(64);
+    expect(q).not.toBe(0);
+    expect(w.km_free!(q)).toBe(0);
   });
 });
