@@ -383,17 +383,10 @@ export function free(ptr: usize): void {
   kfree(ptr); // a bad pointer was reported where it was found
 }
 export function calloc(n: usize, size: usize): usize { return kcalloc(n, size); }
-// (krealloc's front is inlined here: a block kept in place returns with no call; the two tests apart, so
-// that path pays one)
+// (krealloc's front is inlined here: a block kept in place returns with no call; every other case is a
+// call in tail position that reports a bad pointer itself: kreallocSlow / kreallocPre with report)
 export function realloc(ptr: usize, size: usize): usize {
-  const p = krealloc(ptr, size);
-  if (p == 0) {
-    if (ptr != 0) {
-      const e = lastError();
-      if (e != E_OK && e != E_NOMEM) reportBad(e, ptr);
-    }
-  }
-  return p;
+  return krealloc(ptr, size);
 }
 export function aligned_alloc(align: usize, size: usize): usize { return kmallocAligned(align, size); }
 // posix_memalign: 0, or EINVAL / ENOMEM (wasi-libc's numbers); *memptr is written only on success.
@@ -415,7 +408,7 @@ export function km_free(ptr: u32): i32 {
 }
 // (the TS layer's realloc: kreallocSlow, without the front's second inlined copy — the bundle's budget; a
 // call from JS pays its crossing anyway)
-export function km_realloc(ptr: u32, size: u32): u32 { return <u32>kreallocSlow(ptr, size); }
+export function km_realloc(ptr: u32, size: u32): u32 { return <u32>kreallocSlow(ptr, size, false); }
 export function km_usable(ptr: u32): u32 { setError(E_OK); return <u32>kusable(ptr); }
 export function km_set_classes(set: u32): i32 { return kmallocSetClasses(set); }
 // n malloc+free pairs of `size` bytes through kmalloc's and kfree's inlined fast paths, inside Wasm (bench/
