@@ -1069,16 +1069,42 @@ export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool
   if (c == 0) return false;
   const want = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
+  // (the header test is checkIn's usual case, inlined: the same blocks pass, and no call here makes the
+  // usual grow below spill its values)
   if ((THREADED && regionOf(ptr) != d) || <usize>changetype<PageDesc>(d).aux != c ||
-      ((THREADED || !checked) && checkIn(d, ptr) != E_OK)) {
+      ((THREADED || !checked) && mediumLiveSize(d, ptr) == 0)) {
     unlock(c + MC_LOCK);
     return false;
   }
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;
+  if (want <= size) return resizeRest(c, d, b, w, want, false);  // a split, or nothing to do
+  // the usual grow (realloc2-bal): into the free block after it, whose rest stays first on its list —
+  // relink's staysFirst case inlined, with no call and no look at the region's end (every other case is
+  // resizeRest's, called in tail position: this path keeps its values in registers)
+  const nx = b + size;
+  const nw = hdrWord(nx);
+  const ns = nw & ~MB_FLAGS;
+  if ((nw & (MB_F_FREE | MB_F_RESERVED)) == MB_F_FREE && size + ns >= want + MB_MIN &&
+      staysFirst(nx, ns, size + ns - want)) {
+    relinkFirst(c, nx, ns, b + want, size + ns - want);         // the rest (the block after it has P)
+    killHeader(nx);
+    setHeader(b, want | (w & MB_F_PREV_FREE));
+    unlock(c + MC_LOCK);
+    return true;
+  }
+  return resizeRest(c, d, b, w, want, true);
+}
+
+// mediumResizeIn's other cases, out of line (two call sites), for the live block b (header word w) of
+// region d whose control block c is locked, to become `want` bytes: !grow, a split when it shrinks by a
+// free block's worth (else nothing); grow, into the free block after it (the region grown first when the
+// block is its last, or followed by its last free block that is too short). Unlocks; true when done.
+function resizeRest(c: usize, d: usize, b: usize, w: u32, want: u32, grow: bool): bool {
+  const size = w & ~MB_FLAGS;
   let ok = true;
-  if (want <= size) {
+  if (!grow) {
     if (size - want >= MB_MIN) {                                 // split; the rest is a free block
       setHeader(b, want | (w & MB_F_PREV_FREE));
       const rest = b + want;
@@ -1089,16 +1115,6 @@ export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool
     const nx = b + size;
     let nw = hdrWord(nx);
     let ns = nw & ~MB_FLAGS;
-    // the usual grow (realloc2-bal): into the free block after it, whose rest stays first on its list —
-    // relink's staysFirst case inlined, with no call and no look at the region's end
-    if ((nw & (MB_F_FREE | MB_F_RESERVED)) == MB_F_FREE && size + ns >= want + MB_MIN &&
-        staysFirst(nx, ns, size + ns - want)) {
-      relinkFirst(c, nx, ns, b + want, size + ns - want);       // the rest (the block after it has P)
-      killHeader(nx);
-      setHeader(b, want | (w & MB_F_PREV_FREE));
-      unlock(c + MC_LOCK);
-      return true;
-    }
     const sent = regionEnd(d) - MB_HDR;
     // the last block, or followed by the last (free) one that is too short: grow the region first
     if ((nx == sent || ((nw & MB_F_FREE) != 0 && nx + (nw & ~MB_FLAGS) == sent && size + (nw & ~MB_FLAGS) < want)) &&
