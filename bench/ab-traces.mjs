@@ -11,7 +11,7 @@
 // each (REPS makes about --ops operations, default 400 000), the builds alternating which goes first run
 // by run. One process per run, not one for all: Node 20's V8 crashed (or handed back a freed object) after
 // a dozen multi-MiB instances in one process. Prints, per trace, the median replay seconds of each
-// (mbench's own clock: the timed region only) and the median of the per-run candidate/baseline ratios.
+// (mbench's CPU clock: the timed region only) and the median of the per-run candidate/baseline ratios.
 import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +27,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const self = fileURLToPath(import.meta.url);
 
-/** One fresh instance of the module in `file` replays `trace` `reps` times; mbench's replay seconds. */
+/** One fresh instance of the module in `file` replays `trace` `reps` times; mbench's replay seconds (its CPU
+ * clock: time this process spent descheduled by other load is not in it). */
 function replay(file, trace, reps, work) {
   const out = join(work, `out-${process.pid}.txt`);
   const fd = openSync(out, "w");
@@ -35,7 +36,7 @@ function replay(file, trace, reps, work) {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file)), { env: { hook: () => 0 }, wasi_snapshot_preview1: wasi.wasiImport });
   wasi.start(instance);
   closeSync(fd);
-  const m = /seconds=([\d.]+)/.exec(readFileSync(out, "utf8"));
+  const m = /cpu=([\d.]+)/.exec(readFileSync(out, "utf8"));
   if (!m) throw new Error(`${trace}: no replay line`);
   return Number(m[1]);
 }

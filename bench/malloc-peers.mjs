@@ -9,7 +9,11 @@
 // (bench/c/build.mjs, as .ci/run installs clang); otherwise the benchmark names exactly what is missing and
 // stops (exit 2), unless --allow-missing, which runs without those peers and says so in the results.
 // Workloads: "mix" (a malloc/free mix, no payload work) and every trace of ../shared/traces replayed
-// with payload fill and checks. Each figure is the median of --runs runs, the peers back to back per workload
+// with payload fill and checks. Time is each run's CPU time (mbench.c's cpu clock; every peer runs
+// single-threaded), so a peer that the shared machine's other load descheduled is not charged for that:
+// with three builds running beside it, the per-run ratio's spread (max ÷ min of 9) fell from 1.5-8.3 to
+// 1.5-2.3 on the same traces; the wall clock of the same runs is reported beside it for context.
+// Each figure is the median of --runs runs, the peers back to back per workload
 // (so machine noise hits them alike); ratios are between peers of the same run set. The Wasm peers run
 // TurboFan-only (bench/wasm-run.mjs, wasmRunFlags: with V8's default tiering the replay loop never left
 // the baseline compiler; bench/PROFILE.md).
@@ -99,8 +103,8 @@ const run = (peer, args) => (peer.kind === "wasm" ? runWasm(peer.file, args) : r
 function parseTraceLines(text) {
   const out = {};
   for (const line of text.split("\n")) {
-    const m = /^trace (\S+) ops=(\d+) reps=(\d+) seconds=([\d.]+) peak_live=(\d+) errors=(\d+)/.exec(line);
-    if (m) out[m[1]] = { ops: +m[2], reps: +m[3], seconds: +m[4], peakLive: +m[5], errors: +m[6] };
+    const m = /^trace (\S+) ops=(\d+) reps=(\d+) seconds=([\d.]+) cpu=([\d.]+) peak_live=(\d+) errors=(\d+)/.exec(line);
+    if (m) out[m[1]] = { ops: +m[2], reps: +m[3], wall: +m[4], cpu: +m[5], peakLive: +m[6], errors: +m[7] };
   }
   return out;
 }
@@ -120,6 +124,10 @@ const traceInfo = traceFiles.map((f) => {
 // ---- measure ----------------------------------------------------------------------------------------
 const mix = Object.fromEntries(peers.map((p) => [p.key, []]));
 const tput = Object.fromEntries(peers.map((p) => [p.key, Object.fromEntries(traceInfo.map((t) => [t.name, []]))]));
+// every figure is CPU time (mbench's cpu clock): a peer descheduled by other load is not charged for it;
+// the wall clock of the same runs is kept for context (mixWall, tputWall: the JSON's "wall")
+const mixWall = Object.fromEntries(peers.map((p) => [p.key, []]));
+const tputWall = Object.fromEntries(peers.map((p) => [p.key, Object.fromEntries(traceInfo.map((t) => [t.name, []]))]));
 const errors = [];
 const bar = progress("peers × (mix + traces)", runs);
 // Run r measures every workload once per peer, the peers back to back for each workload (their order
@@ -129,8 +137,9 @@ for (let r = 0; r < runs; r++) {
   const order = peers.map((_, i) => peers[(i + r) % peers.length]);
   for (const peer of order) {
     const n = peer.key === "bump" ? Math.min(mixOps, 1_000_000) : mixOps;
-    const m = /ns_per_op=([\d.]+)/.exec((run(peer, ["mix", String(n)])).text);
-    mix[peer.key].push(Number(m[1]));
+    const m = /ns_per_op=([\d.]+) cpu_ns_per_op=([\d.]+)/.exec((run(peer, ["mix", String(n)])).text);
+    mix[peer.key].push(Number(m[2]));
+    mixWall[peer.key].push(Number(m[1]));
   }
   for (const t of traceInfo) {
     for (const peer of order) {
@@ -138,7 +147,8 @@ for (let r = 0; r < runs; r++) {
       const res = parseTraceLines((run(peer, ["traces", String(reps), t.file])).text)[t.name];
       if (!res) throw new Error(`${peer.name}: no result for ${t.name}`);
       if (res.errors) errors.push(`${peer.name} ${t.name}: ${res.errors} payload/alignment errors`);
-      tput[peer.key][t.name].push((res.ops * res.reps) / res.seconds);
+      tput[peer.key][t.name].push((res.ops * res.reps) / res.cpu);
+      tputWall[peer.key][t.name].push((res.ops * res.reps) / res.wall);
     }
   }
   bar.tick();
@@ -187,7 +197,15 @@ if (util.slab && util.dl) {
   const within = traceInfo.filter((t) => util.slab[t.name].utilization >= util.dl[t.name].utilization - 0.05).length;
   figures.push({ name: "traces with utilization within 5 points of dlmalloc", value: within, unit: "traces", baseline: "all traces", baselineValue: traceInfo.length, goal: 1, better: "higher" });
 }
-const result = { section: "malloc", runs, mixOps, peers: peers.map(({ key, name }) => ({ key, name })), missing, figures, mix: mixMed, traces: traceMed, geomean: geo, utilization: util, errors };
+// the wall clock of the same runs, for context: the same ratios taken with mbench's wall clock
+const wall = has("slab") && has("dl")
+  ? {
+      mix: Object.fromEntries(Object.entries(mixWall).map(([k, v]) => [k, median(v)])),
+      mixDlOverOurs: perRun((r) => mixWall.dl[r] / mixWall.slab[r]),
+      ...(traceInfo.length ? { geomeanOursOverDl: perRun((r) => geomean(traceInfo.map((t) => tputWall.slab[t.name][r] / tputWall.dl[t.name][r]))) } : {}),
+    }
+  : null;
+const result = { section: "malloc", runs, clock: "cpu", mixOps, peers: peers.map(({ key, name }) => ({ key, name })), missing, figures, mix: mixMed, traces: traceMed, geomean: geo, wall, utilization: util, errors };
 const traceNames = traceInfo.map((t) => t.name.replace(".rep", ""));
 writeSection("malloc", {
   ...result,
@@ -204,10 +222,12 @@ if (values.json) {
   console.log(JSON.stringify(result, null, 2));
 } else {
   const goal = (ok) => (ok ? "reached" : "NOT reached");
-  console.log(`\nmix: ${mixOps} malloc/free operations (bump: ≤ 1e6), ns per operation, median of ${runs}`);
+  console.log(`\ntimes are each process's CPU time (mbench's cpu clock: time spent descheduled by other load on a shared machine is not in it)`);
+  if (wall) console.log(`wall clock of the same runs, for context: mix dlmalloc ÷ ours ${fmt(wall.mixDlOverOurs)}×${wall.geomeanOursOverDl ? `, trace geomean ours ÷ dlmalloc ${fmt(wall.geomeanOursOverDl)}×` : ""}`);
+  console.log(`\nmix: ${mixOps} malloc/free operations (bump: ≤ 1e6), CPU ns per operation, median of ${runs}`);
   table(["peer", "ns/op", "÷ wasm-slab (per run)"], peers.map((p) => [p.name, fmt(mixMed[p.key]), has("slab") ? fmt(mixRatio(p.key, "slab")) + "×" : "-"]));
 
-  console.log(`\ntraces with payload fill and checks: million ops/s, median of ${runs}; ratios per run, then median`);
+  console.log(`\ntraces with payload fill and checks: million ops per CPU second, median of ${runs}; ratios per run, then median`);
   const vs = ["dl", "tlsf", "glibc"].filter(has);
   table(
     ["trace", ...peers.map((p) => p.key), ...vs.map((k) => `slab/${k}`)],

@@ -5,7 +5,7 @@
 //
 // Owns: the profiling builds and their reading; nothing here is a timed test or a goal figure.
 // Entry point: `node bench/profile-malloc.mjs [--runs N] [--only mix,expr-bal,...] [--interval US]
-//   [--ops N] [--mix-ops N] [--cachegrind] [--callgrind] [--cg-reps N] [--cg-peers slab,dl] [--json]` (after
+//   [--ops N] [--mix-ops N] [--cachegrind] [--callgrind] [--cg-reps N] [--cg-peers slab,dl] [--no-inline] [--json]` (after
 //   `npm run build`; needs clang + wasi-libc like bench/malloc-peers.mjs, and valgrind for --cachegrind and
 //   --callgrind). `--runs 0` skips the sampled time profile (the counted run always happens).
 // Calls: bench/c/build.mjs (the peer builds), scripts/merge-c.mjs (mergeC, optimizeMerged),
@@ -34,6 +34,10 @@
 //      caller with its inclusive cost; Wasm-to-Wasm calls go through the module's jump table at the start
 //      of its code space (readJitdump, callgrindRun). Instructions per trace operation by function and by
 //      category, for both peers (--cg-peers: which ones; one only for an A/B of a change).
+// The benchmarked build inlines malloc and free into their C callers (scripts/merge-c.mjs inlineAllocator),
+// so their fast paths count as the program's ("replay", "mix") and only what they call counts as the
+// allocator's: compare the whole replay's instructions (`total`) with dlmalloc's. `--no-inline` profiles a
+// build without that step (what bench/PROFILE.md's per-function tables before session 9's merge measured).
 // The program's own work (replay loop, payload memset, head/tail checks) is the same for both
 // allocators; when it costs more under one of them, that is the price of where that allocator put the
 // blocks (cache and TLB misses, first touches of new memory): the "program" column is the locality proxy.
@@ -64,6 +68,7 @@ const { values } = parseArgs({
     callgrind: { type: "boolean", default: false },
     "cg-reps": { type: "string", default: "10" },
     "cg-peers": { type: "string", default: "slab,dl" },
+    "no-inline": { type: "boolean", default: false },
   },
 });
 const runs = Number(values.runs);
@@ -97,7 +102,7 @@ const dir = mkdtempSync(join(tmpdir(), "profile-malloc-"));
 log("building ...");
 // assembly/merged.ts with names: the merge target's options plus --debug (names only: same function count)
 execFileSync(process.execPath, [join(root, "node_modules", "assemblyscript", "bin", "asc.js"), "assembly/merged.ts", "--target", "merge", "--debug", "--outFile", join(dir, "slab-merge-named.wasm")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-const built = buildWasmPeers(dir, { slab: join(dir, "slab-merge-named.wasm"), names: true });
+const built = buildWasmPeers(dir, { slab: join(dir, "slab-merge-named.wasm"), names: true, inline: !values["no-inline"] });
 const timed = built.slab;
 const counted = join(dir, "slab-counted.wasm");
 mergeC(built.own, counted, { slab: join(dir, "slab-merge-named.wasm"), names: true, opt: false });
@@ -149,7 +154,7 @@ const traceJob = (trace) => ({
   frame: "replay",
   args: (reps) => ["traces", String(reps), trace],
   parse: (out) => {
-    const m = /^trace \S+ ops=(\d+) reps=(\d+) seconds=([\d.]+) peak_live=(\d+) errors=(\d+)/m.exec(out);
+    const m = /^trace \S+ ops=(\d+) reps=(\d+) seconds=([\d.]+) cpu=[\d.]+ peak_live=(\d+) errors=(\d+)/m.exec(out);
     const re = /^realloc \S+ calls=(\d+) moved=(\d+) copied=(\d+)/m.exec(out);
     return { ops: +m[1] * +m[2], seconds: +m[3], errors: +m[5], realloc: re ? { calls: +re[1], moved: +re[2], copied: +re[3] } : null };
   },
@@ -246,7 +251,8 @@ function callgrindRun(file, job, scale) {
   const spaceHi = Math.max(...ranges.map((x) => x[1]));
   const fn = {};
   let last = 0, target = null;
-  const pos = (t, base) => (t === "*" ? base : t[0] === "+" ? base + parseInt(t.slice(1), 16) : t[0] === "-" ? base - parseInt(t.slice(1), 16) : parseInt(t, 16));
+  // callgrind's positions: "0x…" is hex, a bare number decimal, "+n" / "-n" relative to the last one, "*" the same
+  const pos = (t, base) => (t === "*" ? base : t[0] === "+" ? base + Number(t.slice(1)) : t[0] === "-" ? base - Number(t.slice(1)) : Number(t));
   for (const line of readFileSync(out, "utf8").split("\n")) {
     const c = line.charCodeAt(0);
     if (line.startsWith("calls=")) { target = pos(line.split(" ")[1], last); continue; }

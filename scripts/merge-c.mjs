@@ -42,10 +42,10 @@ function binaryenTool(name) {
 /** Merge `input` (a C module) with the allocator into `output`; optimise unless opt is false. `slab` is
  * another build of assembly/merged.ts (bench/profile-malloc.mjs passes one with function names); `names`
  * keeps the function names through wasm-merge and wasm-opt (-g). */
-export function mergeC(input, output, { opt = true, slab = SLAB_MERGE_WASM, names = false } = {}) {
+export function mergeC(input, output, { opt = true, slab = SLAB_MERGE_WASM, names = false, inline = true } = {}) {
   if (!existsSync(slab)) throw new Error(`merge-c: ${slab} is missing (npm run build)`);
   execFileSync(process.execPath, [binaryenTool("wasm-merge"), input, "env", slab, "wasm_slab", "-o", output, ...FEATURES, ...(names ? ["-g"] : [])], { stdio: ["ignore", "ignore", "inherit"] });
-  if (opt) optimizeMerged(output, { names });
+  if (opt) optimizeMerged(output, { names, inline });
 }
 
 /** wasm-opt a merged module in place, as mergeC does; `names` keeps the function names (-g); `inline`

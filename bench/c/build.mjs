@@ -83,15 +83,16 @@ export function heapBaseOf(file) {
 /**
  * The Wasm peers in `dir`: { own, slab, dl, tlsf, bump } file paths.
  *   own   mbench.c + c/slab_shim.c, not yet merged (profile-malloc.mjs merges its own builds)
- *   slab  own merged with wasm-slab (`slab`: another build of assembly/merged.ts; `names`: keep names)
+ *   slab  own merged with wasm-slab (`slab`: another build of assembly/merged.ts; `names`: keep names; `inline`:
+ *         false skips merge-c's inlining of malloc and free into their C callers)
  *   dl    mbench.c with wasi-libc's dlmalloc
  *   tlsf  own merged with bench/c/tlsf-peer.ts (AssemblyScript's TLSF) instead of wasm-slab
  *   bump  mbench.c + bench/c/bump.c (never frees)
  */
-export function buildWasmPeers(dir, { slab, names = false } = {}) {
+export function buildWasmPeers(dir, { slab, names = false, inline = true } = {}) {
   const out = (n) => join(dir, n);
   execFileSync("clang", [...WASI, `-I${join(root, "c")}`, SRC, join(root, "c", "slab_shim.c"), "-o", out("own.wasm")]);
-  mergeC(out("own.wasm"), out("slab.wasm"), { ...(slab ? { slab } : {}), names });
+  mergeC(out("own.wasm"), out("slab.wasm"), { ...(slab ? { slab } : {}), names, inline });
   execFileSync("clang", [...WASI, SRC, "-o", out("dlmalloc.wasm")]);
   execFileSync("clang", [...WASI, SRC, join(here, "bump.c"), "-o", out("bump.wasm")]);
   // AssemblyScript's TLSF: its data (and so its heap) above the C program's, in the memory they share

@@ -7,13 +7,17 @@
  *
  * mix: 4096 slots; each operation picks a slot at random (a fixed LCG): an empty slot gets malloc(size)
  *   with size 8..512 (skewed small: 8 << r, plus noise), a full slot is freed. About half the operations
- *   are mallocs. Prints "mix ops=N ns_per_op=X".
+ *   are mallocs. Prints "mix ops=N ns_per_op=X cpu_ns_per_op=Y".
  * traces: a = malloc(size) + memset(block, pattern, size); f = check the head and tail of the block
  *   (16 bytes each), free; r = check, realloc, check the kept head and tail, fill the grown part. At the
  *   end of each repetition every live block is freed. Prints, per trace, "trace NAME ops=N reps=R
- *   seconds=S peak_live=B errors=E" (errors: payload mismatches or misaligned blocks), then "realloc NAME
+ *   seconds=S cpu=C peak_live=B errors=E" (errors: payload mismatches or misaligned blocks), then "realloc NAME
  *   calls=C moved=M copied=B": realloc calls of all repetitions, how many moved the block, and the bytes
  *   those moves had to carry (min(old, new) size) — bench/profile-malloc.mjs reports them.
+ * Two clocks time each workload: wall (CLOCK_MONOTONIC: seconds, ns_per_op) and the process's CPU time
+ * (CLOCK_PROCESS_CPUTIME_ID: cpu, cpu_ns_per_op; under Node's WASI uv_getrusage, microseconds). The runs are
+ * single-threaded (bench/wasm-run.mjs runs V8 --single-threaded), so CPU time is the workload's own, and
+ * time this process spent descheduled by other load on a shared machine is not in it.
  * The program's own data (the trace text, operations, block tables) is static, so a Wasm peer's memory
  * above __heap_base holds only what the allocator took: that is the footprint the runner measures.
  * Built with -DMBENCH_HOOK (bench/util-peers.mjs --breakdown only, never a timed build), the trace replay
@@ -33,6 +37,11 @@ static double now(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+static double cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 /* ---- mix ---- */
 #define SLOTS 4096
@@ -40,7 +49,7 @@ static void *slot[SLOTS];
 
 __attribute__((noinline)) static void mix(long n) {
   uint32_t x = 2463534242u;
-  double t0 = now();
+  double t0 = now(), c0 = cpu();
   for (long i = 0; i < n; i++) {
     x ^= x << 13; x ^= x >> 17; x ^= x << 5;
     uint32_t k = x & (SLOTS - 1);
@@ -53,9 +62,9 @@ __attribute__((noinline)) static void mix(long n) {
       if (!slot[k]) { printf("mix: out of memory\n"); exit(1); }
     }
   }
-  double t = now() - t0;
+  double t = now() - t0, c = cpu() - c0;
   for (int k = 0; k < SLOTS; k++) free(slot[k]);
-  printf("mix ops=%ld ns_per_op=%.3f\n", n, t * 1e9 / n);
+  printf("mix ops=%ld ns_per_op=%.3f cpu_ns_per_op=%.3f\n", n, t * 1e9 / n, c * 1e9 / n);
 }
 
 /* ---- traces ---- */
@@ -182,10 +191,10 @@ int main(int argc, char **argv) {
       realloc_calls = realloc_moved = 0;
       realloc_copied = 0;
       size_t peak = 0;
-      double t0 = now();
+      double t0 = now(), c0 = cpu();
       for (int r = 0; r < reps; r++) peak = replay_fn(nops);
-      double t = now() - t0;
-      printf("trace %s ops=%d reps=%d seconds=%.6f peak_live=%zu errors=%ld\n", name, nops, reps, t, peak, errors);
+      double t = now() - t0, c = cpu() - c0;
+      printf("trace %s ops=%d reps=%d seconds=%.6f cpu=%.6f peak_live=%zu errors=%ld\n", name, nops, reps, t, c, peak, errors);
       printf("realloc %s calls=%ld moved=%ld copied=%.0f\n", name, realloc_calls, realloc_moved, realloc_copied);
     }
     return 0;
