@@ -805,21 +805,22 @@ export function kcalloc(n: usize, size: usize): usize {
   if (size - (MEDIUM_LOW + 1) >= MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocSlow(ptr, size, true);
   // (size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its block is over 4 KiB, never a loan's, and ≥ MB_MIN)
   if (mediumPreKeeps(ptr, mediumBlockBytes(size))) { setError(E_OK); return ptr; }
-  return kreallocPre(ptr, size, true);
+  const have = mediumPreHeader(ptr);                 // ≥ MB_MIN: a live block; else kreallocSlow says why
+  if (have < MB_MIN) return kreallocSlow(ptr, size, true);
+  return kreallocPre(ptr, size, have);
 }
 
 // The front's case that does not keep its block (ptr passed mediumPreHolds, size in (MEDIUM_LOW,
-// MEDIUM_REALLOC_MAX]): a live block that is no loan splits or grows in place (mediumResizeIn: the header
-// was checked, it need not check it again), else reallocMedium (a loan, or mediumResizeIn said no:
-// `tried`); not a live block: kreallocSlow says why (and reports it when `report`). Also kreallocSlow's
-// own way for such a block (so both callers share one copy, out of line: the front stays a leaf).
-function kreallocPre(ptr: usize, size: usize, report: bool): usize {
-  const have = mediumPreHeader(ptr);                 // ≥ MB_MIN: a live block; else kreallocSlow says why
-  if (have < MB_MIN) return kreallocSlow(ptr, size, report);
+// MEDIUM_REALLOC_MAX], its header checked: a live block of `have` bytes): a block that is no loan splits
+// or grows in place (mediumResizeIn: the header was checked, it need not check it again), else
+// reallocMedium (a loan, or mediumResizeIn said no: `tried`; 0 only when out of memory, which is not
+// reported). Also kreallocSlow's own way for such a block, so both callers share one copy out of line and
+// the front stays a leaf (its every exit a call in tail position).
+function kreallocPre(ptr: usize, size: usize, have: u32): usize {
   setError(E_OK);
-  const lent = isLent(<usize>(have - MB_HDR));
-  if (!lent && mediumResizeIn(PRE_LO - DESC_SIZE, ptr, size, true)) return ptr;
-  return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, !lent);
+  if (isLent(<usize>(have - MB_HDR))) return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, false);
+  if (mediumResizeIn(PRE_LO - DESC_SIZE, ptr, size, true)) return ptr;
+  return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, true);
 }
 
 // krealloc past its front (and the TS layer's realloc): kept small (the medium blocks' in-place cases
@@ -829,7 +830,7 @@ function kreallocPre(ptr: usize, size: usize, report: bool): usize {
 // export): a refused pointer's code goes to report.ts freeFailed (last_error detail, env.hook), as
 // index.ts realloc did after its call before session 10; out of memory is not reported.
 export function kreallocSlow(ptr: usize, size: usize, report: bool = false): usize {
-  const p = kreallocIn(ptr, size, report);
+  const p = kreallocIn(ptr, size);
   if (report && p == 0 && ptr != 0) {
     const e = lastError();
     if (e != E_OK && e != E_NOMEM) freeFailed(0, ptr, e);
@@ -838,7 +839,7 @@ export function kreallocSlow(ptr: usize, size: usize, report: bool = false): usi
 }
 
 // kreallocSlow's body (its only caller).
-@inline function kreallocIn(ptr: usize, size: usize, report: bool): usize {
+@inline function kreallocIn(ptr: usize, size: usize): usize {
   setError(E_OK);
   if (ptr == 0) return reallocEdge(ptr, size);       // (two tests: one OR of two compares costs more)
   if (size == 0) return reallocEdge(ptr, size);
@@ -860,9 +861,9 @@ export function kreallocSlow(ptr: usize, size: usize, report: bool = false): usi
     const want = mediumBlockSize(size);
     if (want <= have && have - want < MB_MIN) return ptr;
   }
-  // the front's case (the TS layer's realloc of a pre-chunk block): its way, kreallocPre (which reads the
-  // header again: one load; it keeps the front's split and grow out of line with a second caller)
-  if (d == PRE_LO - DESC_SIZE && size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocPre(ptr, size, report);
+  // the front's case (the TS layer's realloc of a pre-chunk block): its way, kreallocPre (one copy of the
+  // front's split and grow, out of line: a second caller)
+  if (d == PRE_LO - DESC_SIZE && size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocPre(ptr, size, have);
   return reallocMedium(d, ptr, size, have);
 }
 
