@@ -35,14 +35,18 @@
 //                              │   a loan: lentFreed counts it back)
 //                              └ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc (the front, inlined into index.ts realloc; km_realloc calls kreallocSlow) ─ a pre-chunk
-//       │   block asked for a size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its header read and checked once
-//       │   (mediumPreHolds + mediumPreHeader) ─ still fits its block: in place, no call, no lock, nothing
-//       │   written
-//       │   ├ else (not a loan) mediumResizeIn (split, or grow into what follows it)
-//       │   └ a loan, or mediumResizeIn said no: reallocMedium (tried) ─ reallocMove
+//       │   block (mediumPreHolds: one compare) asked for a size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX] that
+//       │   still fits its block (mediumPreKeeps: its header read and checked in one test): in place, no
+//       │   call, no lock, nothing written; every other exit a call in tail position that reports a bad
+//       │   pointer itself (report.ts freeFailed)
+//       │   ├ a live block (mediumPreHeader) that must split or grow: kreallocPre ─ (not a loan)
+//       │   │   mediumResizeIn (split, or grow into what follows it); a loan, or mediumResizeIn said no:
+//       │   │   reallocMedium (tried) ─ reallocMove
+//       │   └ anything else: kreallocSlow (report)
 //       └ kreallocSlow ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
 //            ├ a medium block (its region: the pre-chunk region's at once, else classify; its header read and
 //            │   checked once: mediumLiveSize) ─ still fits its block: in place, no lock, nothing written
+//            │   ├ the front's case (pre-chunk region, its sizes): kreallocPre, as above
 //            │   └ reallocMedium ─ a loan: in place while it fits as a class object would
 //            │       ├ else mediumResizeIn (split, or grow into what follows it) up to MEDIUM_REALLOC_MAX
 //            │       └ a loan grows, or past MEDIUM_REALLOC_MAX: reallocMove (to a page run: largeAlloc)

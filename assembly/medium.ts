@@ -61,8 +61,9 @@
 //                                                └ its region's last block: releaseEnd ─ a non-home region
 //                                                    wholly free: pagesFree (back to page.ts); a free tail of
 //                                                    ≥ TRIM_PAGES pages: pagesTrim
-//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink; when the rest stays
-//                │        first on its list, relinkFirst inlined: realloc's usual grow), or extend the region
+//   mediumResize ─ lock ─ grow into the next free block whose rest stays first on its list (relinkFirst
+//                │        inlined: realloc's usual grow); anything else resizeRest: shrink: split; grow:
+//                │        absorb the next free block (its rest: relink), or extend the region
 //   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary; below
 //   the top, up to GROW_MORE more when the free run after the region has them)
 //
