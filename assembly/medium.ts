@@ -818,8 +818,14 @@ export function mediumRegionAt(pd: usize): usize {
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;
-  return ((((w & ~MB_F_PREV_FREE) - want) | <u32>(ptr & (MB_GRAIN - 1))) & ~MB_GRAIN) == 0 &&
-    load<u32>(b, 4) == keyOf(b, size) && size <= <u32>(CHUNK_BASE - ptr);
+  // (nested tests, not one && chain: binaryen made the last two a select, 6 x86 instructions more)
+  let keeps = false;
+  if (((((w & ~MB_F_PREV_FREE) - want) | <u32>(ptr & (MB_GRAIN - 1))) & ~MB_GRAIN) == 0) {
+    if (load<u32>(b, 4) == keyOf(b, size)) {
+      if (size <= <u32>(CHUNK_BASE - ptr)) keeps = true;
+    }
+  }
+  return keeps;
 }
 // (mediumPreKeeps's arithmetic holds for these values only)
 if (MB_MIN != 2 * MB_GRAIN || MB_FLAGS != MB_GRAIN - 1) ERROR("medium.ts mediumPreKeeps: MB_MIN must be two grains");
