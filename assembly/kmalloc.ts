@@ -811,20 +811,37 @@ export function kcalloc(n: usize, size: usize): usize {
   if (mediumPreKeeps(ptr, mediumBlockBytes(size))) { setError(E_OK); return ptr; }
   const have = mediumPreHeader(ptr);                 // ≥ MB_MIN: a live block; else kreallocSlow says why
   if (have < MB_MIN) return kreallocSlow(ptr, size, true);
-  return kreallocPre(ptr, size, have);
+  return kreallocPre(ptr, size, have, true);
 }
 
 // The front's case that does not keep its block (ptr passed mediumPreHolds, size in (MEDIUM_LOW,
 // MEDIUM_REALLOC_MAX], its header checked: a live block of `have` bytes): a block that is no loan splits
 // or grows in place (mediumResizeIn: the header was checked, it need not check it again), else
-// reallocMedium (a loan, or mediumResizeIn said no: `tried`; 0 only when out of memory, which is not
-// reported). Also kreallocSlow's own way for such a block, so both callers share one copy out of line and
-// the front stays a leaf (its every exit a call in tail position).
-function kreallocPre(ptr: usize, size: usize, have: u32): usize {
+// reallocMedium (a loan, or mediumResizeIn said no: `tried`; a move that fails: reported when `report`,
+// out of memory excepted). Also kreallocSlow's own way for such a block (report false: kreallocSlow
+// reports), so both callers share one copy out of line and the front stays a leaf (its every exit a call
+// in tail position).
+function kreallocPre(ptr: usize, size: usize, have: u32, report: bool): usize {
   setError(E_OK);
-  if (isLent(<usize>(have - MB_HDR))) return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, false);
+  // (the loan first and the success return right after mediumResizeIn: nothing is reloaded on that path)
+  if (isLent(<usize>(have - MB_HDR))) return reallocPreMove(ptr, size, have, false, report);
   if (mediumResizeIn(PRE_LO - DESC_SIZE, ptr, size, true)) return ptr;
-  return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, true);
+  return reallocPreMove(ptr, size, have, true, report);
+}
+
+// kreallocPre's reallocMedium, and the report of a move that failed (out of memory excepted).
+@inline function reallocPreMove(ptr: usize, size: usize, have: u32, tried: bool, report: bool): usize {
+  const p = reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, tried);
+  if (report && p == 0) reallocReport(ptr);
+  return p;
+}
+
+// The C export's report of a realloc of ptr that failed (the code in the error word): a refused pointer
+// (report.ts freeFailed: last_error detail, env.hook), as free() reports its own; out of memory is not
+// reported.
+function reallocReport(ptr: usize): void {
+  const e = lastError();
+  if (e != E_OK && e != E_NOMEM) freeFailed(0, ptr, e);
 }
 
 // krealloc past its front (and the TS layer's realloc): kept small (the medium blocks' in-place cases
@@ -835,10 +852,7 @@ function kreallocPre(ptr: usize, size: usize, have: u32): usize {
 // index.ts realloc did after its call before session 10; out of memory is not reported.
 export function kreallocSlow(ptr: usize, size: usize, report: bool = false): usize {
   const p = kreallocIn(ptr, size);
-  if (report && p == 0 && ptr != 0) {
-    const e = lastError();
-    if (e != E_OK && e != E_NOMEM) freeFailed(0, ptr, e);
-  }
+  if (report && p == 0 && ptr != 0) reallocReport(ptr);
   return p;
 }
 
@@ -867,7 +881,7 @@ export function kreallocSlow(ptr: usize, size: usize, report: bool = false): usi
   }
   // the front's case (the TS layer's realloc of a pre-chunk block): its way, kreallocPre (one copy of the
   // front's split and grow, out of line: a second caller)
-  if (d == PRE_LO - DESC_SIZE && size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocPre(ptr, size, have);
+  if (d == PRE_LO - DESC_SIZE && size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocPre(ptr, size, have, false); // (kreallocSlow reports)
   return reallocMedium(d, ptr, size, have);
 }
 
