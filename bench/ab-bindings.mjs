@@ -10,11 +10,11 @@
 // is the geometric mean of the two orders' ratios (both are printed). --clock cpu (the default) times
 // with the process's CPU time (process.cpuUsage: user + system), which a machine shared by many jobs
 // disturbs far less than wall time (the time this process was not scheduled is not counted);
-// --clock wall uses bench/harness.mjs's measure (hrtime).
+// --clock wall uses hrtime (both: bench/harness.mjs measure).
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
-import { fmt, measure, median, table } from "./harness.mjs";
+import { fmt, measure, table } from "./harness.mjs";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: "string", default: "9" }, clock: { type: "string", default: "cpu" } } });
 if (positionals.length < 1) {
@@ -29,20 +29,7 @@ const cand = await import(candUrl === baseUrl ? `${candUrl}?candidate` : candUrl
 const runs = Number(values.runs);
 if (values.clock !== "cpu" && values.clock !== "wall") throw new Error(`--clock ${values.clock}: use cpu or wall`);
 
-/** measure() with CPU time: ns per op, median of `runs` after 2 warm-up rounds. */
-function measureCpu(cases) {
-  const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  for (let r = 0; r < 2 + runs; r++) {
-    for (const [name, { fn, ops }] of Object.entries(cases)) {
-      const t0 = process.cpuUsage();
-      fn(ops);
-      const dt = process.cpuUsage(t0);
-      if (r >= 2) samples[name].push(((dt.user + dt.system) * 1000) / ops);
-    }
-  }
-  return Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
-}
-const timed = values.clock === "cpu" ? measureCpu : (cases) => measure(cases, { runs });
+const timed = (cases) => measure(cases, { runs, clock: values.clock });
 
 async function setup(m) {
   const heap = await m.createAllocator({ reap: false });

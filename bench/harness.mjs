@@ -38,15 +38,16 @@ process.on("uncaughtException", (err) => {
 });
 
 /** ns per operation of fn(ops) (fn runs `ops` operations), median of runs, interleaved with others.
- *  Reports `run i/n` with a time estimate on stderr (label: the case names). */
-export function measure(cases, { runs = 9, warmup = 2, label } = {}) {
+ *  Reports `run i/n` with a time estimate on stderr (label: the case names). `clock`: "wall" (hrtime) or
+ *  "cpu" (process.cpuUsage, user + system, microseconds): the process's CPU time leaves out the time other
+ *  load on a shared machine kept it descheduled; use it for single-threaded cases only (it sums every
+ *  thread of the process, so a Worker's time would count too). */
+export function measure(cases, { runs = 9, warmup = 2, label, clock = "wall" } = {}) {
   const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   const bar = progress(label ?? Object.keys(cases).join(" / "), warmup + runs);
   for (let r = 0; r < warmup + runs; r++) {
     for (const [name, { fn, ops }] of Object.entries(cases)) {
-      const t0 = process.hrtime.bigint();
-      fn(ops);
-      const dt = Number(process.hrtime.bigint() - t0);
+      const dt = clock === "cpu" ? cpuNs(() => fn(ops)) : wallNs(() => fn(ops));
       if (r >= warmup) samples[name].push(dt / ops);
     }
     bar.tick(r < warmup ? "warm-up" : undefined);
@@ -57,6 +58,19 @@ export function measure(cases, { runs = 9, warmup = 2, label } = {}) {
   return out;
 }
 
+
+/** Nanoseconds fn() took: by the wall clock, or by the process's CPU time (user + system). */
+export function wallNs(fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0);
+}
+export function cpuNs(fn) {
+  const t0 = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) * 1000;
+}
 
 export function fmt(x, digits = 2) {
   return Number.isFinite(x) ? x.toFixed(digits) : String(x);

@@ -16,7 +16,8 @@
 //   6. in-use bits (inuse.ts), every build of 4 and 5 side by side: a plain cache's and an in-use-bit
 //      cache's alloc+free pair from JS (ratio to two empty calls into the same instance) and inside Wasm
 //      (the in-use cache's ratio to the plain one's); the threaded build's in-use word is a compare-and-swap
-// Each figure is the median of several interleaved runs with its baseline, in this process.
+// Each figure is the median of several interleaved runs with its baseline, in this process, timed by the
+// process's CPU time (bench/harness.mjs measure, clock "cpu": every case here runs on this one thread).
 // Usage: node bench/micro.mjs [--runs N] [--json] [--build name=file.wasm ...] [--builds-only]
 //        [--threaded-build name=file.wasm ...]
 import { existsSync, readFileSync } from "node:fs";
@@ -24,7 +25,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createAllocator } from "../dist/index.js";
-import { fmt, measure, median, table, writeSection } from "./harness.mjs";
+import { cpuNs, fmt, measure, median, table, writeSection } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +55,7 @@ const jsPair = measure(
     "pair, raw ABI": { ops: N, fn: (n) => { for (let i = 0; i < n; i++) w.cache_free(c, w.cache_alloc(c)); } },
     "pair, Cache API": { ops: N, fn: (n) => { for (let i = 0; i < n; i++) cache.free(cache.alloc()); } },
   },
-  { runs: buildsOnly ? 1 : runs, warmup: buildsOnly ? 0 : 2 },
+  { runs: buildsOnly ? 1 : runs, warmup: buildsOnly ? 0 : 2, clock: "cpu" },
 );
 
 // bulk: 1000 objects per call pair, through the staging buffer (raw) and through the Cache API
@@ -74,7 +75,7 @@ const bulkCases = {
 };
 const bulkSamples = Object.fromEntries(Object.keys(bulkCases).map((k) => [k, []]));
 for (let r = 0, bulkRuns = buildsOnly ? 1 : runs; r < (buildsOnly ? 0 : 2) + bulkRuns; r++) {
-  const one = measure(bulkCases, { runs: 1, warmup: 0, label: `bulk run ${r + 1}` });
+  const one = measure(bulkCases, { runs: 1, warmup: 0, label: `bulk run ${r + 1}`, clock: "cpu" });
   if (r >= (buildsOnly ? 0 : 2)) for (const k of Object.keys(one)) bulkSamples[k].push(one[k]);
 }
 const bulk = Object.fromEntries(Object.entries(bulkSamples).map(([k, xs]) => [k, median(xs)]));
@@ -90,7 +91,7 @@ const inside = measure(
     "toy LIFO pair": { ops: M, fn: (n) => w.bench_toy_pairs(toy, n) },
     "pair in Wasm": { ops: M, fn: (n) => w.bench_pairs(c, n) },
   },
-  { runs: buildsOnly ? 1 : runs, warmup: buildsOnly ? 0 : 2 },
+  { runs: buildsOnly ? 1 : runs, warmup: buildsOnly ? 0 : 2, clock: "cpu" },
 );
 cache.freeBulk(objs);
 
@@ -141,7 +142,7 @@ for (const { name, x, cc } of loaded) {
   cases[`${name}: pair from JS`] = { ops: J, fn: (n) => { for (let i = 0; i < n; i++) x.cache_free(cc, x.cache_alloc(cc)); } };
   cases[`${name}: malloc+free from JS`] = { ops: J, fn: (n) => { for (let i = 0; i < n; i++) x.free(x.malloc(64)); } };
 }
-const side = measure(cases, { runs });
+const side = measure(cases, { runs, clock: "cpu" });
 const kinds = ["pair in Wasm", "pair from JS", "malloc+free from JS"];
 const flavours = [];
 for (const { name, file } of loaded) {
@@ -160,9 +161,8 @@ function rounds(cases, count, warm, rotate) {
   for (let r = 0; r < warm + count; r++) {
     const shift = (r * rotate) % keys.length;
     for (const k of keys.slice(shift).concat(keys.slice(0, shift))) {
-      const t0 = process.hrtime.bigint();
-      cases[k].fn(cases[k].ops);
-      if (r >= warm) samples[k].push(Number(process.hrtime.bigint() - t0) / cases[k].ops);
+      const ns = cpuNs(() => cases[k].fn(cases[k].ops));
+      if (r >= warm) samples[k].push(ns / cases[k].ops);
     }
   }
   return samples;
