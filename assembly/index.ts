@@ -372,7 +372,7 @@ export function discarded_chunks(): u32 { return discardedChunks(); }
 // env.hook(HOOK_REPORT, code, ptr, 0) (the C functions have no way to return it). The km_* exports
 // are the same operations for the TS layer: they return codes instead of reporting.
 import { kcalloc, kfree, kmalloc, kmallocAligned, kmallocSetClasses, krealloc, kreallocSlow, kusable } from "./kmalloc";
-import { E_NOMEM, ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
+import { ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
 
 function reportBad(e: i32, ptr: usize): void {
   freeFailed(0, ptr, e); // last_error, its detail, and env.hook(HOOK_REPORT, e, ptr, 0)
