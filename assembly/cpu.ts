@@ -50,7 +50,7 @@ import {
   ALIEN_FLUSH, ALIEN_FREE, ALLOC_FASTPATH, ALLOC_NODE_MISMATCH, ALLOC_SLOWPATH, FREE_FASTPATH,
   FREE_SLOWPATH, SHEAF_REFILL, stat, statAt,
 } from "./stats";
-import { cpuSlot, currentNode, emptySheaf, slotOf } from "./percpu";
+import { cpuSlot, currentNode, emptySheaf, fastNode, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
 import { HARDEN_OBJECT, HARDENING, hardenAlloc, hardenFree, hardenFreeError, hardenHandOut, hardenKeyFound, hardenKeyed, hardenReleaseBits, hardenReleased } from "./harden";
@@ -88,7 +88,7 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 // "pairfloor").
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
   const b = chunkByteOf(ptr);                                  // node, or "not a slab chunk"
-  if (<u32>b != currentNode) return cacheFreeOff(cache, ptr, b);
+  if (<u32>b != fastNode()) return cacheFreeOff(cache, ptr, b);
   if ((HARDENING & HARDEN_OBJECT) != 0) {
     if (<usize>changetype<PageDesc>(pageOf(ptr)).cache != cache) return freeBadPointer(cache, ptr, b);
   }
@@ -111,7 +111,7 @@ export function cacheFreeOff(cache: usize, ptr: usize, b: u8): i32 {
 // (Every test branches straight to its cold refusal: no code or bool is carried from one test to the
 // next; bench/PROFILE.md, "fastpair".)
 @inline export function cacheFreeLocal(cache: usize, flags: u32, ptr: usize): i32 {
-  return freeChecked(cache, flags, ptr, <u8>currentNode, true);
+  return freeChecked(cache, flags, ptr, <u8>fastNode(), true);
 }
 
 // The body of the fast and cold frees: `local` (a constant at every call) says b is the CPU's node.
@@ -124,7 +124,7 @@ export function cacheFreeOff(cache: usize, ptr: usize, b: u8): i32 {
   } else if (!hardenReleaseBits(cache, flags, ptr)) return freeFailed(cache, ptr, E_DOUBLE_FREE);
   const slot = cpuSlot(cache);
   if (!local) {
-    if (<u32>b != currentNode) return freeRemote(cache, slot, ptr);
+    if (<u32>b != fastNode()) return freeRemote(cache, slot, ptr);
   }
   const main = <usize>changetype<CpuSlot>(slot).main;
   const n = changetype<Sheaf>(main).count;

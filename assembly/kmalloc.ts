@@ -118,7 +118,7 @@ import { checkObject } from "./slab";
 import { INLINE_PATHS, mediumAddRegion, mediumAlloc, mediumAllocIn, mediumAllocWith, mediumBlockBytes, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumPreHeader, mediumPreHolds, mediumPreKeeps, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, lastError, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
-import { cpuSlot, currentNode } from "./percpu";
+import { cpuSlot, currentNode, fastNode } from "./percpu";
 import { THREADED, heapLock, heapUnlock, publish, readShared } from "./sync";
 import { noCpu } from "./threads";
 
@@ -219,7 +219,7 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
 // cacheFreeLocal); another node's slab chunk goes to kfreeRemote (cold).
 @inline export function kfree(ptr: usize): i32 {
   const b = chunkByteOf(ptr);
-  if (<u32>b == currentNode) {
+  if (<u32>b == fastNode()) {
     const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
     if (cache != 0) {                                  // (nested ifs: a && here cost a phi and a test)
       const flags = load<u32>(cache, C_FLAGS);

@@ -8,6 +8,8 @@
 //   env.__heap_base   where the C module's data and stack end (link with -Wl,--export=__heap_base)
 //   env.hook          left as an import of the merged module: the host's report function (or a no-op)
 // The heap: one node, one CPU, no budget but the engine's. Memory below __heap_base is never written.
+// The merge target is built with ONE_CPU=1 (asconfig.json; percpu.ts SINGLE_CPU): the fast paths take that
+// CPU's slot and node as constants, and a heap of another shape traps at init.
 export * from "./index";
 import { slab_init } from "./index";
 

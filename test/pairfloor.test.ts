@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { DoubleFreeError, InvalidFreeError, STAT_NAMES, createAllocator, type Heap } from "../bindings/index.js";
 import { Abi } from "../bindings/generated/abi.js";
+import { classCache, warm } from "./kmclass.js";
 
 /** The u64 counter `name` of the cache at `addr` on `cpu`, read where the Wasm keeps it (its index: its
  *  place in STAT_NAMES, the order stats.ts numbers them in). */
@@ -14,19 +15,6 @@ function counter(heap: Heap, addr: number, cpu: number, name: string): number {
   if (item < 0) throw new Error(`no counter ${name}`);
   const slot = addr + heap.u32(heap.hdr + Abi.H_CPU_OFF) + cpu * Abi.CC_SIZE;
   return heap.u64(slot + Abi.CC_STATS + 8 * item);
-}
-
-/** The address of malloc's class cache named `name` (kmalloc-N). */
-function classCache(heap: Heap, name: string): number {
-  const c = heap.walkCaches().find((e) => e.name === name);
-  if (!c) throw new Error(`no ${name}`);
-  return c.addr;
-}
-
-/** Warm malloc's class of `size` past its warm-up: it gets its cache and its arrays. */
-function warm(heap: Heap, size: number): void {
-  const held = Array.from({ length: 600 }, () => heap.malloc(size));
-  for (const p of held) heap.free(p);
 }
 
 describe("malloc's class table", () => {
