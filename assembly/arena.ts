@@ -1,7 +1,7 @@
 // arena.ts — linear memory as a row of 1 MiB chunks, each owned by one node.
 //
 // Owns: the heap header's global fields (base, chunkBase, nchunks, budget), the chunk table, and growth.
-// Entry points: arenaInit(), setPreRegion() (medium.ts: the pre-chunk region's bounds), inPre(),
+// Entry points: arenaInit(), setPreRegion() (medium.ts: the pre-chunk region's bounds; PRE_FRONT), inPre(),
 // arenaAttach() (a second instance over an existing heap: views only),
 // growChunks() (with commitTo, the only functions that call memory.grow), holdGrowth() (node.ts: try the
 // memory already there first), nodeOf(), chunkIndex(), chunkStart(), memoryEnd() (the end of memory in
@@ -25,7 +25,7 @@ import {
   CHUNK_SHIFT, CHUNK_SIZE, CT_NODE, H_CHUNK_BASE, H_CHUNK_TABLE, H_GROW_FAILS, H_GROW_LOCK, H_HEAP_BASE,
   H_MAGIC, H_MAX_CHUNKS, H_NCHUNKS, H_VERSION, HEAP_MAGIC, HEAP_VERSION, MAX_CHUNKS, PAGE_SHIFT,
   WASM_PAGE_SHIFT, DESC_SHIFT, H_MAX_BYTES_LO, H_HIGH_WATER, CT_NO_CHUNK, DESC_BYTES, CHUNK_BASE_ALIGN,
-  H_PRE_LO,
+  H_PRE_LO, MB_HDR, MB_MIN,
 } from "./layout";
 import { THREADED, lock, publish, setHeapLockWord, setLockMap, unlock } from "./sync";
 import { H_HEAP_LOCK, H_NODES, MAX_NODES, NODE_SIZE } from "./layout";
@@ -36,6 +36,10 @@ export let HEAP: usize = 0;        // address of the heap header
 export let CHUNK_BASE: usize = 0;  // address of chunk 0
 export let TABLE: usize = 0;       // address of the chunk table
 export let PRE_LO: usize = 0;      // first byte of the pre-chunk medium region; CHUNK_BASE when none
+// The user pointers of the pre-chunk region where a medium block can start with room for a smallest one
+// (MB_MIN) before chunkBase: p − (PRE_LO + 2·MB_HDR) < PRE_FRONT, one unsigned compare (medium.ts
+// mediumPreHolds, kmalloc.ts krealloc's front); 0 when there is no region (then nothing passes).
+export let PRE_FRONT: usize = 0;
 
 @inline export function alignUp(x: usize, a: usize): usize {
   return (x + a - 1) & ~(a - 1);
@@ -70,6 +74,7 @@ function setViews(base: usize, chunkBase: usize): void {
   TABLE = base + H_CHUNK_TABLE;
   const pre = <usize>load<u32>(base, H_PRE_LO);
   PRE_LO = pre != 0 ? pre : chunkBase;
+  setPreFront();
   setHeapLockWord(base + H_HEAP_LOCK);
   setLockMap(base + H_GROW_LOCK, base + H_NODES, base + H_NODES + MAX_NODES * NODE_SIZE);
 }
@@ -78,6 +83,12 @@ function setViews(base: usize, chunkBase: usize): void {
 export function setPreRegion(lo: usize): void {
   store<u32>(HEAP, <u32>lo, H_PRE_LO);
   PRE_LO = lo != 0 ? lo : CHUNK_BASE;
+  setPreFront();
+}
+
+// PRE_FRONT from PRE_LO and CHUNK_BASE (a region has at least PRE_MIN_BYTES: no wrap).
+function setPreFront(): void {
+  PRE_FRONT = PRE_LO < CHUNK_BASE ? CHUNK_BASE - MB_MIN - (PRE_LO + 2 * MB_HDR) + 1 : 0;
 }
 
 // Is p inside the pre-chunk region [PRE_LO, chunkBase)? One unsigned compare (empty when there is none).

@@ -375,7 +375,7 @@ export function discarded_chunks(): u32 { return discardedChunks(); }
 // env.hook(HOOK_REPORT, code, ptr, 0) (the C functions have no way to return it). The km_* exports
 // are the same operations for the TS layer: they return codes instead of reporting.
 import { kcalloc, kfree, kmalloc, kmallocAligned, kmallocSetClasses, krealloc, kreallocSlow, kusable } from "./kmalloc";
-import { E_NOMEM, ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
+import { ERRNO_EINVAL, ERRNO_ENOMEM } from "./layout";
 
 function reportBad(e: i32, ptr: usize): void {
   freeFailed(0, ptr, e); // last_error, its detail, and env.hook(HOOK_REPORT, e, ptr, 0)
@@ -386,17 +386,10 @@ export function free(ptr: usize): void {
   kfree(ptr); // a bad pointer was reported where it was found
 }
 export function calloc(n: usize, size: usize): usize { return kcalloc(n, size); }
-// (krealloc's front is inlined here: a block kept in place returns with no call; the two tests apart, so
-// that path pays one)
+// (krealloc's front is inlined here: a block kept in place returns with no call; every other case is a
+// call in tail position that reports a bad pointer itself: kreallocSlow / kreallocPre with report)
 export function realloc(ptr: usize, size: usize): usize {
-  const p = krealloc(ptr, size);
-  if (p == 0) {
-    if (ptr != 0) {
-      const e = lastError();
-      if (e != E_OK && e != E_NOMEM) reportBad(e, ptr);
-    }
-  }
-  return p;
+  return krealloc(ptr, size);
 }
 export function aligned_alloc(align: usize, size: usize): usize { return kmallocAligned(align, size); }
 // posix_memalign: 0, or EINVAL / ENOMEM (wasi-libc's numbers); *memptr is written only on success.
@@ -418,7 +411,7 @@ export function km_free(ptr: u32): i32 {
 }
 // (the TS layer's realloc: kreallocSlow, without the front's second inlined copy — the bundle's budget; a
 // call from JS pays its crossing anyway)
-export function km_realloc(ptr: u32, size: u32): u32 { return <u32>kreallocSlow(ptr, size); }
+export function km_realloc(ptr: u32, size: u32): u32 { return <u32>kreallocSlow(ptr, size, false); }
 export function km_usable(ptr: u32): u32 { setError(E_OK); return <u32>kusable(ptr); }
 export function km_set_classes(set: u32): i32 { return kmallocSetClasses(set); }
 // n malloc+free pairs of `size` bytes through kmalloc's and kfree's inlined fast paths, inside Wasm (bench/

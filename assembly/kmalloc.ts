@@ -35,14 +35,18 @@
 //                              │   a loan: lentFreed counts it back)
 //                              └ classify: large block → largeFree; run → runFree; else an error code
 //   krealloc (the front, inlined into index.ts realloc; km_realloc calls kreallocSlow) ─ a pre-chunk
-//       │   block asked for a size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its header read and checked once
-//       │   (mediumPreHolds + mediumPreHeader) ─ still fits its block: in place, no call, no lock, nothing
-//       │   written
-//       │   ├ else (not a loan) mediumResizeIn (split, or grow into what follows it)
-//       │   └ a loan, or mediumResizeIn said no: reallocMedium (tried) ─ reallocMove
+//       │   block (mediumPreHolds: one compare) asked for a size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX] that
+//       │   still fits its block (mediumPreKeeps: its header read and checked in one test): in place, no
+//       │   call, no lock, nothing written; every other exit a call in tail position that reports a bad
+//       │   pointer itself (report.ts freeFailed)
+//       │   ├ a live block (mediumPreHeader) that must split or grow: kreallocPre ─ (not a loan)
+//       │   │   mediumResizeIn (split, or grow into what follows it); a loan, or mediumResizeIn said no:
+//       │   │   reallocMedium (tried) ─ reallocMove
+//       │   └ anything else: kreallocSlow (report)
 //       └ kreallocSlow ─ ptr 0 / size 0: reallocEdge (kmalloc / kfree)
 //            ├ a medium block (its region: the pre-chunk region's at once, else classify; its header read and
 //            │   checked once: mediumLiveSize) ─ still fits its block: in place, no lock, nothing written
+//            │   ├ the front's case (pre-chunk region, its sizes): kreallocPre, as above
 //            │   └ reallocMedium ─ a loan: in place while it fits as a class object would
 //            │       ├ else mediumResizeIn (split, or grow into what follows it) up to MEDIUM_REALLOC_MAX
 //            │       └ a loan grows, or past MEDIUM_REALLOC_MAX: reallocMove (to a page run: largeAlloc)
@@ -111,8 +115,8 @@ import {
   chunkHeaderOf, pagesAlloc, pagesAllocReclaiming, pagesExtend, pagesFree, pagesTrim, runAllocReclaiming, runCapacity, runFree, runResize, runUsable,
 } from "./page";
 import { checkObject } from "./slab";
-import { INLINE_PATHS, mediumAddRegion, mediumAlloc, mediumAllocIn, mediumAllocWith, mediumBlockBytes, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumPreHeader, mediumPreHolds, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
-import { freeFailed, setError } from "./report";
+import { INLINE_PATHS, mediumAddRegion, mediumAlloc, mediumAllocIn, mediumAllocWith, mediumBlockBytes, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumPreHeader, mediumPreHolds, mediumPreKeeps, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
+import { freeFailed, lastError, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
 import { cpuSlot, currentNode, fastNode } from "./percpu";
 import { THREADED, heapLock, heapUnlock, publish, readShared } from "./sync";
@@ -787,38 +791,72 @@ export function kcalloc(n: usize, size: usize): usize {
   return p;
 }
 
-// realloc(ptr, size). ptr = 0: malloc. size = 0: free, and 0 is returned (C17 leaves this to the
-// implementation; glibc does the same). A bad ptr: 0 with its error code set, nothing changed. Out of
-// memory: 0 with E_NOMEM, ptr still valid. The error code (E_OK after a size-0 free) tells them apart.
-// The front, inlined into index.ts realloc (the C ABI; km_realloc, the TS layer's, calls kreallocSlow): a
-// pointer into the pre-chunk region (a small heap's home, its bounds known without a descriptor) asked for
-// a medium size up to MEDIUM_REALLOC_MAX. Its header is read and checked once (mediumPreHolds +
-// mediumPreHeader: mediumLiveSize's test); a live block that still holds the new size with less than a
-// free block to spare answers here, with no call, no lock and nothing written but the error code, and one
-// that must split or grow goes straight to mediumResizeIn (a loan, or a block that cannot: reallocMedium).
-// Anything else: kreallocSlow. (realloc2-bal: 2 steps in 3 answer in the front; bench/PROFILE.md
-// "realloc front".)
+// realloc(ptr, size) for the C export (index.ts realloc; the TS layer's km_realloc calls kreallocSlow):
+// a bad pointer's code is reported there (report.ts freeFailed), as free() reports its own. The front,
+// inlined into the export: a pointer into the pre-chunk region (a small heap's home, its bounds known
+// without a descriptor: mediumPreHolds, one compare) asked for a size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]
+// whose block still holds it with less than a free block to spare (mediumPreKeeps: the header read and
+// checked once, mediumLiveSize's test) answers here, with no call, no lock and nothing written but the
+// error code. Every other exit is a call in tail position (kreallocPre: a split or a grow; kreallocSlow:
+// anything else), which does the reporting itself, so the kept step keeps ptr and size in registers
+// (no spill across a call). (realloc2-bal: 2 steps in 3 answer in the front; bench/PROFILE.md "realloc
+// front" and "realloc front, session 10".)
 @inline export function krealloc(ptr: usize, size: usize): usize {
-  // (two early exits, the pointer's first: a block elsewhere — realloc-bal's page runs — pays two
-  // instructions more than a call of kreallocSlow)
-  if (!mediumPreHolds(ptr)) return kreallocSlow(ptr, size);
-  if (size - (MEDIUM_LOW + 1) >= MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocSlow(ptr, size);
+  // (two early exits, the pointer's first: a block elsewhere — realloc-bal's page runs — pays one
+  // compare before its call)
+  if (!mediumPreHolds(ptr)) return kreallocSlow(ptr, size, true);
+  if (size - (MEDIUM_LOW + 1) >= MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocSlow(ptr, size, true);
+  // (size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its block is over 4 KiB, never a loan's, and ≥ MB_MIN)
+  if (mediumPreKeeps(ptr, mediumBlockBytes(size))) { setError(E_OK); return ptr; }
   const have = mediumPreHeader(ptr);                 // ≥ MB_MIN: a live block; else kreallocSlow says why
-  // (size in (MEDIUM_LOW, MEDIUM_REALLOC_MAX]: its block is over 4 KiB (never a loan's) and no smaller
-  // than MB_MIN, so a fit says have ≥ MB_MIN too; have 0 wraps: no fit)
-  if (have - mediumBlockBytes(size) < MB_MIN) { setError(E_OK); return ptr; }
-  if (have < MB_MIN) return kreallocSlow(ptr, size);
-  // a split or a grow: mediumResizeIn at once unless it is a loan (a loan moves: reallocMedium)
-  const lent = isLent(<usize>(have - MB_HDR));
-  if (!lent && mediumResizeIn(PRE_LO - DESC_SIZE, ptr, size, true)) { setError(E_OK); return ptr; }
-  return reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, !lent);
+  if (have < MB_MIN) return kreallocSlow(ptr, size, true);
+  return kreallocPre(ptr, size, have, true);
 }
 
-// krealloc past its front: kept small (the medium blocks' in-place cases here; reallocOther inlined; out
-// of line: reallocEdge, reallocMedium, reallocMove): a medium block is classified once, its header read
-// once (mediumLiveSize, which checks it), and one that still fits its block answers with no lock and
-// nothing written (bench/PROFILE.md "realloc in place").
-export function kreallocSlow(ptr: usize, size: usize): usize {
+// The front's case that does not keep its block (ptr passed mediumPreHolds, size in (MEDIUM_LOW,
+// MEDIUM_REALLOC_MAX], its header checked: a live block of `have` bytes): a block that is no loan splits
+// or grows in place (mediumResizeIn: the header was checked, it need not check it again), else
+// reallocMedium (a loan, or mediumResizeIn said no: `tried`; a move that fails: reported when `report`,
+// out of memory excepted). Also kreallocSlow's own way for such a block (report false: kreallocSlow
+// reports), so both callers share one copy out of line and the front stays a leaf (its every exit a call
+// in tail position).
+function kreallocPre(ptr: usize, size: usize, have: u32, report: bool): usize {
+  setError(E_OK);
+  // (the loan first and the success return right after mediumResizeIn: nothing is reloaded on that path)
+  if (isLent(<usize>(have - MB_HDR))) return reallocPreMove(ptr, size, have, false, report);
+  if (mediumResizeIn(PRE_LO - DESC_SIZE, ptr, size, true)) return ptr;
+  return reallocPreMove(ptr, size, have, true, report);
+}
+
+// kreallocPre's reallocMedium, and the report of a move that failed (out of memory excepted).
+@inline function reallocPreMove(ptr: usize, size: usize, have: u32, tried: bool, report: bool): usize {
+  const p = reallocMedium(PRE_LO - DESC_SIZE, ptr, size, have, tried);
+  if (report && p == 0) reallocReport(ptr);
+  return p;
+}
+
+// The C export's report of a realloc of ptr that failed (the code in the error word): a refused pointer
+// (report.ts freeFailed: last_error detail, env.hook), as free() reports its own; out of memory is not
+// reported.
+function reallocReport(ptr: usize): void {
+  const e = lastError();
+  if (e != E_OK && e != E_NOMEM) freeFailed(0, ptr, e);
+}
+
+// krealloc past its front (and the TS layer's realloc): kept small (the medium blocks' in-place cases
+// here; reallocOther inlined; out of line: reallocEdge, reallocMedium, reallocMove): a medium block is
+// classified once, its header read once (mediumLiveSize, which checks it), and one that still fits its
+// block answers with no lock and nothing written (bench/PROFILE.md "realloc in place"). `report` (the C
+// export): a refused pointer's code goes to report.ts freeFailed (last_error detail, env.hook), as
+// index.ts realloc did after its call before session 10; out of memory is not reported.
+export function kreallocSlow(ptr: usize, size: usize, report: bool = false): usize {
+  const p = kreallocIn(ptr, size);
+  if (report && p == 0 && ptr != 0) reallocReport(ptr);
+  return p;
+}
+
+// kreallocSlow's body (its only caller).
+@inline function kreallocIn(ptr: usize, size: usize): usize {
   setError(E_OK);
   if (ptr == 0) return reallocEdge(ptr, size);       // (two tests: one OR of two compares costs more)
   if (size == 0) return reallocEdge(ptr, size);
@@ -840,6 +878,9 @@ export function kreallocSlow(ptr: usize, size: usize): usize {
     const want = mediumBlockSize(size);
     if (want <= have && have - want < MB_MIN) return ptr;
   }
+  // the front's case (the TS layer's realloc of a pre-chunk block): its way, kreallocPre (one copy of the
+  // front's split and grow, out of line: a second caller)
+  if (d == PRE_LO - DESC_SIZE && size - (MEDIUM_LOW + 1) < MEDIUM_REALLOC_MAX - MEDIUM_LOW) return kreallocPre(ptr, size, have, false); // (kreallocSlow reports)
   return reallocMedium(d, ptr, size, have);
 }
 

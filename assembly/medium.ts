@@ -13,7 +13,8 @@
 //   mediumCheck(ptr) → E_OK for a live block start, else why not (changes nothing, never traps);
 //       mediumLiveSize(d, ptr) → its usual case inlined (the block's size, or 0), kmalloc.ts krealloc;
 //       mediumPreHolds(ptr) + mediumPreHeader(ptr) → the same test in two parts for the pre-chunk region
-//       (krealloc's front: its bounds without a descriptor)
+//       (krealloc's front: its bounds without a descriptor); mediumPreKeeps(ptr, want) → the front's
+//       usual case (a live block that keeps its block) in one test
 //   mediumFree(ptr) → E_OK, or the code mediumCheck gives (then nothing changed)
 //   mediumRegionAt(pd) → the region of a page descriptor, and mediumCheckIn / mediumFreeIn / mediumResizeIn:
 //       the same three for a caller that has the region already (kmalloc.ts classify read the descriptor)
@@ -61,8 +62,9 @@
 //                                                └ its region's last block: releaseEnd ─ a non-home region
 //                                                    wholly free: pagesFree (back to page.ts); a free tail of
 //                                                    ≥ TRIM_PAGES pages: pagesTrim
-//   mediumResize ─ lock ─ shrink: split; grow: absorb the next free block (its rest: relink; when the rest stays
-//                │        first on its list, relinkFirst inlined: realloc's usual grow), or extend the region
+//   mediumResize ─ lock ─ grow into the next free block whose rest stays first on its list (relinkFirst
+//                │        inlined: realloc's usual grow); anything else resizeRest: shrink: split; grow:
+//                │        absorb the next free block (its rest: relink), or extend the region
 //   (growRegion: pagesExtendUpTo, the pages it needs and, at the heap's top, up to a 64 KiB boundary; below
 //   the top, up to GROW_MORE more when the free run after the region has them)
 //
@@ -107,7 +109,7 @@ import {
   PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, H_HIGH_WATER, K_FREE, DESC_SHIFT, PAGES_PER_CHUNK, CHUNK_SIZE, DESC_BYTES, MAX_NODES, DESC_SIZE, PRE_MIN_BYTES,
 } from "./layout";
 import { PageDesc } from "./structs";
-import { CHUNK_BASE, HEAP, PRE_LO, chunkByteOf, inPre, pageAddr, pageOf, setPreRegion } from "./arena";
+import { CHUNK_BASE, HEAP, PRE_FRONT, PRE_LO, chunkByteOf, inPre, pageAddr, pageOf, setPreRegion } from "./arena";
 import { nodeAddr, pageIndex, pagesExtendUpTo, pagesFree, pagesTrim } from "./page";
 import { listPush, listRemove } from "./list";
 import { THREADED, heapLock, heapUnlock, lock, publish, readShared, unlock } from "./sync";
@@ -808,17 +810,39 @@ export function mediumRegionAt(pd: usize): usize {
 
 // mediumLiveSize in two parts for a pointer of the pre-chunk region, whose bounds need no descriptor
 // (kmalloc.ts krealloc's front): mediumPreHolds(ptr), the range test (ptr in the region, and in
-// [lo, end − MB_MIN]: its header and a smallest block lie in the region), then mediumPreHeader(ptr), the
-// header test. A block whose header gives a size ≥ MB_MIN, in range, is exactly what mediumLiveSize
-// accepts. (inPre first: with no pre-chunk region, PRE_LO = chunkBase and end − MB_MIN − lo wraps, so
-// the range test alone would hold for almost any pointer; a region has at least PRE_MIN_BYTES.)
+// [lo, end − MB_MIN]: its header and a smallest block lie in the region; one compare against arena.ts
+// PRE_FRONT, which is 0 when there is no region), then mediumPreHeader(ptr), the header test. A block
+// whose header gives a size ≥ MB_MIN, in range, is exactly what mediumLiveSize accepts.
+// (Before session 10: inPre(ptr) && ptr − lo ≤ end − MB_MIN − lo, two compares on three globals.)
 @inline export function mediumPreHolds(ptr: usize): bool {
-  const lo = PRE_LO + 2 * MB_HDR;
-  return inPre(ptr) && ptr - lo <= CHUNK_BASE - MB_MIN - lo;
+  return ptr - (PRE_LO + 2 * MB_HDR) < PRE_FRONT;
 }
 @inline export function mediumPreHeader(ptr: usize): u32 {
   return headerSize(CHUNK_BASE, ptr, false);
 }
+
+// For ptr with mediumPreHolds(ptr) and a block size `want` ≥ MB_MIN (a multiple of MB_GRAIN): is ptr a
+// live plain block of the pre-chunk region whose block holds `want` bytes with less than a free block
+// (MB_MIN) to spare? The same answer as mediumPreHeader(ptr) − want < MB_MIN, in fewer instructions
+// (krealloc's front: a realloc that keeps its block): MB_MIN is two grains, so the header word less P
+// minus want is 0 or MB_GRAIN exactly when F, R and O are clear (want's low bits are 0: they pass into the
+// difference) and the size is want or want + MB_GRAIN; with ptr's low bits in the same test, then the
+// check word and the region's end as headerSize has them. Changes nothing.
+@inline export function mediumPreKeeps(ptr: usize, want: u32): bool {
+  const b = ptr - MB_HDR;
+  const w = hdrWord(b);
+  const size = w & ~MB_FLAGS;
+  // (nested tests, not one && chain: binaryen made the last two a select, 6 x86 instructions more)
+  let keeps = false;
+  if (((((w & ~MB_F_PREV_FREE) - want) | <u32>(ptr & (MB_GRAIN - 1))) & ~MB_GRAIN) == 0) {
+    if (load<u32>(b, 4) == keyOf(b, size)) {
+      if (size <= <u32>(CHUNK_BASE - ptr)) keeps = true;
+    }
+  }
+  return keeps;
+}
+// (mediumPreKeeps's arithmetic holds for these values only)
+if (MB_MIN != 2 * MB_GRAIN || MB_FLAGS != MB_GRAIN - 1) ERROR("medium.ts mediumPreKeeps: MB_MIN must be two grains");
 
 // The check of both, for the region [r, end) that holds ptr: in range, and a header that passes with at
 // least MB_MIN bytes.
@@ -1066,16 +1090,42 @@ export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool
   if (c == 0) return false;
   const want = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
+  // (the header test is checkIn's usual case, inlined: the same blocks pass, and no call here makes the
+  // usual grow below spill its values)
   if ((THREADED && regionOf(ptr) != d) || <usize>changetype<PageDesc>(d).aux != c ||
-      ((THREADED || !checked) && checkIn(d, ptr) != E_OK)) {
+      ((THREADED || !checked) && mediumLiveSize(d, ptr) == 0)) {
     unlock(c + MC_LOCK);
     return false;
   }
   const b = ptr - MB_HDR;
   const w = hdrWord(b);
   const size = w & ~MB_FLAGS;
+  if (want <= size) return resizeRest(c, d, b, w, want, false);  // a split, or nothing to do
+  // the usual grow (realloc2-bal): into the free block after it, whose rest stays first on its list —
+  // relink's staysFirst case inlined, with no call and no look at the region's end (every other case is
+  // resizeRest's, called in tail position: this path keeps its values in registers)
+  const nx = b + size;
+  const nw = hdrWord(nx);
+  const ns = nw & ~MB_FLAGS;
+  if ((nw & (MB_F_FREE | MB_F_RESERVED)) == MB_F_FREE && size + ns >= want + MB_MIN &&
+      staysFirst(nx, ns, size + ns - want)) {
+    relinkFirst(c, nx, ns, b + want, size + ns - want);         // the rest (the block after it has P)
+    killHeader(nx);
+    setHeader(b, want | (w & MB_F_PREV_FREE));
+    unlock(c + MC_LOCK);
+    return true;
+  }
+  return resizeRest(c, d, b, w, want, true);
+}
+
+// mediumResizeIn's other cases, out of line (two call sites), for the live block b (header word w) of
+// region d whose control block c is locked, to become `want` bytes: !grow, a split when it shrinks by a
+// free block's worth (else nothing); grow, into the free block after it (the region grown first when the
+// block is its last, or followed by its last free block that is too short). Unlocks; true when done.
+function resizeRest(c: usize, d: usize, b: usize, w: u32, want: u32, grow: bool): bool {
+  const size = w & ~MB_FLAGS;
   let ok = true;
-  if (want <= size) {
+  if (!grow) {
     if (size - want >= MB_MIN) {                                 // split; the rest is a free block
       setHeader(b, want | (w & MB_F_PREV_FREE));
       const rest = b + want;
@@ -1086,16 +1136,6 @@ export function mediumResizeIn(d: usize, ptr: usize, bytes: usize, checked: bool
     const nx = b + size;
     let nw = hdrWord(nx);
     let ns = nw & ~MB_FLAGS;
-    // the usual grow (realloc2-bal): into the free block after it, whose rest stays first on its list —
-    // relink's staysFirst case inlined, with no call and no look at the region's end
-    if ((nw & (MB_F_FREE | MB_F_RESERVED)) == MB_F_FREE && size + ns >= want + MB_MIN &&
-        staysFirst(nx, ns, size + ns - want)) {
-      relinkFirst(c, nx, ns, b + want, size + ns - want);       // the rest (the block after it has P)
-      killHeader(nx);
-      setHeader(b, want | (w & MB_F_PREV_FREE));
-      unlock(c + MC_LOCK);
-      return true;
-    }
     const sent = regionEnd(d) - MB_HDR;
     // the last block, or followed by the last (free) one that is too short: grow the region first
     if ((nx == sent || ((nw & MB_F_FREE) != 0 && nx + (nw & ~MB_FLAGS) == sent && size + (nw & ~MB_FLAGS) < want)) &&
