@@ -522,13 +522,12 @@ function kmallocSlow(size: usize): usize {
       if (load<u32>(c, C_ARRAY_CAP) == 0) classWarm(c);
       return cacheAlloc(c);
     }
-    if (k == KM_MEDIUM_SLOT) return mediumMalloc(size);
-    return k != 0 ? classAlloc(k) : kmallocClass(size);
-  }
-  // (KM_LEND set: the default set's tables are filled and medium blocks are on; mediumOn only before that)
-  // (medium.ts INLINE_PATHS, the merge target: mediumMalloc's body here, one call level less)
-  if (size <= MEDIUM_MAX && (load<u32>(kmTable(), KM_LEND) != 0 || mediumOn())) return INLINE_PATHS ? mediumMallocIn(size) : mediumMalloc(size);
-  return largeAlloc(size, PAGE_SIZE);
+    if (k != KM_MEDIUM_SLOT) return k != 0 ? classAlloc(k) : kmallocClass(size);
+  } else if (size > MEDIUM_MAX || (load<u32>(kmTable(), KM_LEND) == 0 && !mediumOn())) return largeAlloc(size, PAGE_SIZE);
+  // the medium slot's sizes and those above KMALLOC_MAX up to MEDIUM_MAX (KM_LEND set: the default set's
+  // tables are filled and medium blocks are on; mediumOn only before that) share one site: with medium.ts
+  // INLINE_PATHS (the merge target) mediumMalloc's body here, one call level less for both
+  return INLINE_PATHS ? mediumMallocIn(size) : mediumMalloc(size);
 }
 
 // kmallocSlow's case of unfilled tables (the first malloc): fill them, then the medium heap or class k.

@@ -38,7 +38,8 @@
 // arena.ts (pageOf / pageAddr), list.ts, sync.ts.
 //
 // Call tree:
-//   mediumAlloc ─ lock ─ unpark (a parked block of exactly the size: pre-chunk region only)
+//   mediumAlloc ─ lock ─ unpark (a parked block of exactly the size, when the park filter has its bit:
+//               │      pre-chunk region only)
 //               │      ├ findFit (exact list, then the next non-empty larger list: the best, then lowest,
 //               │      │        of the first FIT_SCAN entries; with INLINE_PATHS its body, fitIn, inlined)
 //               │      └ none: parkFlush and findFit again; growRegion (a region whose end borders a free page
@@ -145,10 +146,13 @@ const GROW_TRIES: u32 = 64;
 const GROW_ALIGN: usize = 64 << 10;
 const GROW_SLACK_SHIFT: u32 = 8;
 // Pages a region grown in place below the heap's top takes past its need, when they follow it free
-// (fewer grows when a heap grows back; below TRIM_PAGES, so a grown tail is not trimmed at once).
+// (fewer grows when a heap grows back: the pages were handed out before, so the footprint is the same;
+// they are the region's free tail until its last block is freed, then trimmed at TRIM_PAGES as any tail).
 // Measured 8 and 15 (bench/PROFILE.md "Big medium blocks, session 7"): random-bal 442.8 → 439.3 → 426.7
-// allocator instructions per operation, utilization the same on every trace.
-const GROW_MORE: u32 = 15;
+// allocator instructions per operation; 15, 47 and 111 (bench/PROFILE.md "Region tops, session 10"):
+// 290.5 → 284.1 → 281.8, utilization the same on every trace (bench/util-peers.mjs). 47 keeps a region's
+// spare pages under 200 KB.
+const GROW_MORE: u32 = 47;
 // Build constant (asc --use MEDIUM_INLINE=1; asconfig.json: the merge target, dist/slab-merge.wasm, the
 // C programs' malloc): the usual malloc and free each in one function, their list work inlined
 // (allocBlock's fitIn / takeIn, freeIn's release: bench/PROFILE.md "Medium blocks in one function"). The
@@ -537,13 +541,13 @@ export function mediumUnparkAll(): void {
   return isPre(d) ? CHUNK_BASE : pageAddr(d) + (<usize>changetype<PageDesc>(d).objects << PAGE_SHIFT);
 }
 
-// Mark descriptors [from, to) of the region at d as its tails.
+// Mark descriptors [from, to) of the region at d (zero: page.ts hands out and extends runs so) as its
+// tails: kind K_MEDIUM_TAIL and aux d, with order, node and list (zero) between them, in one u64 store
+// at the offset of kind (structs.ts PageDesc: kind, order, node, list, aux).
 function markTails(d: usize, from: u32, to: u32): void {
-  for (let t = from; t < to; t++) {
-    const td = d + (<usize>t << 5);
-    changetype<PageDesc>(td).kind = K_MEDIUM_TAIL;
-    changetype<PageDesc>(td).aux = <u32>d;
-  }
+  if (offsetof<PageDesc>("aux") != offsetof<PageDesc>("kind") + 4) ERROR("markTails: PageDesc's aux is not 4 bytes after kind");
+  const w = <u64>K_MEDIUM_TAIL | (<u64>d << 32);
+  for (let td = d + (<usize>from << 5), e = d + (<usize>to << 5); td < e; td += DESC_SIZE) store<u64>(td, w, offsetof<PageDesc>("kind"));
 }
 
 // Grow the region at d in place by the pages its end needs for a free block of `size` bytes (taking the
@@ -565,16 +569,23 @@ function growRegion(c: usize, d: usize, size: u32): bool {
   if (most > cap) most = cap;
   if (most > USABLE_PAGES) most = USABLE_PAGES;
   // below the heap's top (pages handed out before: a heap that shrank and grows back), up to GROW_MORE
-  // pages more than need, as many as the free run after the region has (its length read without the
-  // node lock: a hint, which pagesExtendUpTo checks under it): fewer, larger grows
+  // pages more than need, as many as the free run after the region has below the high-water mark (its
+  // length read without the node lock: a hint, which pagesExtendUpTo checks under it): fewer, larger grows
   let want = pages + need;
+  // single-threaded: a region that ends its chunk, or whose next page is no free run's first, cannot grow
+  // (what pagesExtendUpTo would find under its lock), so no page.ts call; threads: the read is a hint only
+  if (!THREADED && (pageIndex(d) + pages >= PAGES_PER_CHUNK ||
+      changetype<PageDesc>(d + (<usize>pages << DESC_SHIFT)).kind != K_FREE)) return false;
   if (pageIndex(d) + pages < PAGES_PER_CHUNK) {
     const rd = d + (<usize>pages << DESC_SHIFT);
     let more = <u32>changetype<PageDesc>(rd).objects;
     if (more > need + GROW_MORE) more = need + GROW_MORE;
+    // only the run's pages below the high-water mark (end + more pages < it), as many as lie there
+    const hw = <usize>load<u32>(HEAP, H_HIGH_WATER);
+    const room = end < hw ? <u32>((hw - end - 1) >> PAGE_SHIFT) : 0;
+    if (more > room) more = room;
     // (a free run ends in its chunk: pages + more stays within USABLE_PAGES)
-    if (changetype<PageDesc>(rd).kind == K_FREE && more > need &&
-        end + (<usize>more << PAGE_SHIFT) < <usize>load<u32>(HEAP, H_HIGH_WATER)) want = pages + more;
+    if (changetype<PageDesc>(rd).kind == K_FREE && more > need) want = pages + more;
   }
   // (below the high-water mark, as here, pagesExtendUpTo takes want exactly; past want only at the top)
   let now = pagesExtendUpTo(d, pages, want, most, true);
@@ -681,7 +692,10 @@ export function mediumAlloc(node: u32, bytes: usize): usize {
   if (c == 0) return 0;
   const size = mediumBlockSize(bytes);
   lock(c + MC_LOCK);
-  if (load<u32>(c, MC_PARKED) != 0) {                            // (node 0 with a pre-chunk region only)
+  // (node 0 with a pre-chunk region only) a parked block maybe of this size: its filter bit, tested here
+  // (no unpark call for the sizes never parked: coalescing-bal's 8 KiB blocks beside parked 4 KiB ones)
+  const pw = load<u32>(c, MC_PARKED);
+  if (pw != 0 && (pw & parkBit(size)) != 0) {
     const q = unpark(c, size, flags);
     if (q != 0) {
       unlock(c + MC_LOCK);
