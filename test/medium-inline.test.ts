@@ -6,31 +6,15 @@
 // same pointers, give every hostile free (double, interior, inside a free block) the same code, keep
 // validate() clean, and end with byte-identical heaps. A counted build (counted.ts) pins the dispatch: a
 // medium free calls mediumFreeIn and no classify.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "./cc.js";
+import { rawInstance } from "./raw-instance.js";
 import { countedHeap, type W } from "./counted.js";
 import { rng } from "./rng.js";
 
 const E_OK = 0, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
 const HEAP_BASE = 16384;
 
-/** An instance of `file` on a fresh memory with its heap at HEAP_BASE (the merged module sets its heap up
- * at instantiation from env.__heap_base; the release module through slab_init). */
-async function instance(file: string, merged: boolean): Promise<{ w: W; memory: WebAssembly.Memory }> {
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const env: Record<string, unknown> = { memory, hook: () => 0 };
-  if (merged) env.__heap_base = new WebAssembly.Global({ value: "i32", mutable: false }, HEAP_BASE);
-  const { instance: inst } = await WebAssembly.instantiate(readFileSync(join(ROOT, file)), { env } as WebAssembly.Imports);
-  const w = inst.exports as unknown as W;
-  if (!merged) {
-    expect(w.data_end!()).toBeLessThanOrEqual(HEAP_BASE);
-    expect(w.slab_init!(HEAP_BASE, 1, 1, 0)).toBe(0);
-  }
-  expect(w.heap_addr!()).toBe(HEAP_BASE);
-  return { w, memory };
-}
+const instance = (file: string, merged: boolean) => rawInstance(file, merged, HEAP_BASE);
 
 describe("the medium heap's inlined paths (merge target) against the calls (release)", () => {
   for (const seed of [1, 2, 3]) {

@@ -13,26 +13,13 @@
 //     block freed twice, the first block of a region given back (its pages free now), a pointer past the
 //     heap's memory;
 //   - a long free tail of a region goes back (trimmed), a short one stays.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "./cc.js";
+import { rawInstance, type W } from "./raw-instance.js";
 import { rng } from "./rng.js";
 
 const E_OK = 0;
 const HEAP_BASE = 16384;
-type W = Record<string, (...a: number[]) => number>;
-
-async function instance(file: string, merged: boolean): Promise<{ w: W; memory: WebAssembly.Memory }> {
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const env: Record<string, unknown> = { memory, hook: () => 0 };
-  if (merged) env.__heap_base = new WebAssembly.Global({ value: "i32", mutable: false }, HEAP_BASE);
-  const { instance: inst } = await WebAssembly.instantiate(readFileSync(join(ROOT, file)), { env } as WebAssembly.Imports);
-  const w = inst.exports as unknown as W;
-  if (!merged) expect(w.slab_init!(HEAP_BASE, 1, 1, 0)).toBe(0);
-  expect(w.heap_addr!()).toBe(HEAP_BASE);
-  return { w, memory };
-}
+const instance = (file: string, merged: boolean) => rawInstance(file, merged, HEAP_BASE);
 
 /** The exported constant `name` (a WebAssembly.Global). */
 function k(w: W, name: string): number {
@@ -51,6 +38,13 @@ function heapBytes(memory: WebAssembly.Memory, w: W): Uint8Array {
   return bytes;
 }
 
+/** Node 0's medium pages (its control block's MC_PAGES word; 0 before it has one). */
+function mediumPages(w: W, memory: WebAssembly.Memory): number {
+  const u32 = new Uint32Array(memory.buffer);
+  const c = u32[(HEAP_BASE + k(w, "H_NODES") + k(w, "N_MEDIUM")) >>> 2]!;
+  return c === 0 ? 0 : u32[(c + k(w, "MC_PAGES")) >>> 2]!;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) return -2;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i + HEAP_BASE;
@@ -61,12 +55,7 @@ for (const [label, file, merged] of [["merged (INLINE_PATHS)", "dist/slab-merge.
   describe(`medium regions ramped up and down: ${label}`, () => {
     it("ramps of 8–32 KiB blocks: a model of the live set, validate() clean, everything given back, hostile frees refused", async () => {
       const { w, memory } = await instance(file, merged);
-      const nodes = k(w, "H_NODES"), nMedium = k(w, "N_MEDIUM"), mcPages = k(w, "MC_PAGES");
-      const medPages = (): number => {
-        const u32 = new Uint32Array(memory.buffer);
-        const c = u32[(HEAP_BASE + nodes + nMedium) >>> 2]!;
-        return c === 0 ? 0 : u32[(c + mcPages) >>> 2]!;
-      };
+      const medPages = (): number => mediumPages(w, memory);
       let r = rng(11);                                   // the workload: the same sequence on each ramp
       const h = rng(12);                                 // the hostile frees' picks
       // the first block makes the medium heap (its home region); its pages are the floor to come back to
@@ -161,12 +150,7 @@ for (const [label, file, merged] of [["merged (INLINE_PATHS)", "dist/slab-merge.
 
     it("a region's long free tail goes back to page.ts, a short one stays", async () => {
       const { w, memory } = await instance(file, merged);
-      const nodes = k(w, "H_NODES"), nMedium = k(w, "N_MEDIUM"), mcPages = k(w, "MC_PAGES");
-      const medPages = (): number => {
-        const u32 = new Uint32Array(memory.buffer);
-        const c = u32[(HEAP_BASE + nodes + nMedium) >>> 2]!;
-        return c === 0 ? 0 : u32[(c + mcPages) >>> 2]!;
-      };
+      const medPages = (): number => mediumPages(w, memory);
       // 40 blocks of ~20 KiB: the regions grow in place as they fill
       const ps: number[] = [];
       for (let i = 0; i < 40; i++) ps.push(w.malloc!(20_000));
