@@ -31,6 +31,7 @@ import { parseArgs } from "node:util";
 import { fmt, median, progress, table, writeSection } from "./harness.mjs";
 import { buildNative, buildWasmPeers, ensurePeerTools, nativeLib } from "./c/build.mjs";
 import { wasmRunFlags, wasmRunner } from "./wasm-run.mjs";
+import { payloadPerReplay } from "./util-peers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -114,8 +115,7 @@ function parseTraceLines(text) {
 const traceInfo = traceFiles.map((f) => {
   const text = readFileSync(join(traceDir, f), "utf8");
   const lines = text.split("\n").slice(4).filter(Boolean);
-  let allocated = 0;
-  for (const l of lines) { const p = l.split(/\s+/); if (p[0] !== "f") allocated += Number(p[2]); }
+  const allocated = payloadPerReplay(lines);
   // ~200k operations, but at most ~256 MiB of payload filled per sample (corners allocates 50 MiB)
   const reps = Math.max(1, Math.min(Math.ceil(200_000 / Math.max(1, lines.length)), Math.floor((256 << 20) / Math.max(1, allocated))));
   return { file: join(traceDir, f), name: f, reps, bumpReps: Math.max(1, Math.min(reps, Math.floor((512 << 20) / Math.max(1, allocated)))) };

@@ -51,6 +51,7 @@ import binaryen from "binaryen";
 import { fmt, table } from "./harness.mjs";
 import { mergeC, optimizeMerged } from "../scripts/merge-c.mjs";
 import { wasmRunFlags, wasmRunner } from "./wasm-run.mjs";
+import { payloadPerReplay } from "./util-peers.mjs";
 import { buildWasmPeers } from "./c/build.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -281,8 +282,7 @@ if (!only || only.includes("mix")) jobs.push({ job: mixJob, scale: Number(values
 for (const f of traceFiles) {
   const trace = join(traceDir, f);
   const lines = readFileSync(trace, "utf8").split("\n").slice(4).filter(Boolean);
-  let allocated = 0;
-  for (const l of lines) { const q = l.split(/\s+/); if (q[0] !== "f") allocated += Number(q[2]); }
+  const allocated = payloadPerReplay(lines);
   const reps = Math.max(1, Math.min(Math.ceil(Number(values.ops) / Math.max(1, lines.length)), Math.floor((512 << 20) / Math.max(1, allocated))));
   jobs.push({ job: traceJob(trace), scale: reps, cgScale: (k) => k });
 }

@@ -17,6 +17,21 @@ export function traceDir() {
   return [process.env.WASM_SLAB_TRACES, join(root, "..", "shared", "traces"), join(root, "..", "..", "shared", "traces")].find((d) => d && existsSync(d));
 }
 
+/** The payload bytes one replay of a trace fills (bench/c/mbench.c replay): a block's whole size at its
+ *  malloc, a realloc's grown part only (fill from the old size), nothing at a free. `lines` are the trace's
+ *  operation lines ("a id size", "r id size", "f id"). The benchmarks cap their repetitions with it. */
+export function payloadPerReplay(lines) {
+  const size = new Map();
+  let bytes = 0;
+  for (const l of lines) {
+    const [op, id, n] = l.split(/\s+/);
+    if (op === "a") { bytes += Number(n); size.set(id, Number(n)); }
+    else if (op === "r") { bytes += Math.max(0, Number(n) - (size.get(id) ?? 0)); size.set(id, Number(n)); }
+    else size.delete(id);
+  }
+  return bytes;
+}
+
 /** Build the two Wasm peers; null when clang / wasi-libc are missing. */
 export function buildPeers() {
   if (spawnSync("clang", ["--version"], { stdio: "ignore" }).status !== 0 || !existsSync("/usr/lib/wasm32-wasi/libc.a")) return null;
