@@ -115,10 +115,13 @@ function parseTraceLines(text) {
 const traceInfo = traceFiles.map((f) => {
   const text = readFileSync(join(traceDir, f), "utf8");
   const lines = text.split("\n").slice(4).filter(Boolean);
-  const allocated = payloadPerReplay(lines);
+  const filled = payloadPerReplay(lines);
+  // what the bump peer takes a replay: every malloc's and every realloc's whole size (it frees nothing)
+  let taken = 0;
+  for (const l of lines) { const p = l.split(/\s+/); if (p[0] !== "f") taken += Number(p[2]); }
   // ~200k operations, but at most ~256 MiB of payload filled per sample (corners allocates 50 MiB)
-  const reps = Math.max(1, Math.min(Math.ceil(200_000 / Math.max(1, lines.length)), Math.floor((256 << 20) / Math.max(1, allocated))));
-  return { file: join(traceDir, f), name: f, reps, bumpReps: Math.max(1, Math.min(reps, Math.floor((512 << 20) / Math.max(1, allocated)))) };
+  const reps = Math.max(1, Math.min(Math.ceil(200_000 / Math.max(1, lines.length)), Math.floor((256 << 20) / Math.max(1, filled))));
+  return { file: join(traceDir, f), name: f, reps, bumpReps: Math.max(1, Math.min(reps, Math.floor((512 << 20) / Math.max(1, taken)))) };
 });
 
 // ---- measure ----------------------------------------------------------------------------------------
