@@ -12,6 +12,7 @@
 // checkIn), for sizes inside and outside the front's range, and not one byte of the heap changes.
 import { describe, expect, it } from "vitest";
 import { countedBytes, countedHeap, type G, type W } from "./counted.js";
+import { heapSnapshot } from "./raw-instance.js";
 
 const E_OK = 0, E_NOT_OURS = 2, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5;
 const COUNTED = [
@@ -39,17 +40,9 @@ function delta(a: Record<string, number>, b: Record<string, number>): Record<str
   return Object.fromEntries(Object.keys(b).map((k) => [k, b[k]! - a[k]!]));
 }
 
-/** The heap's bytes with the words a refused realloc writes zeroed: the last error and, for the C
- *  export (which reports it: report.ts debugReport), its detail and the reports counter. */
+/** The heap's bytes as a refused realloc must leave them (raw-instance.ts heapSnapshot). */
 function snapshot(memory: WebAssembly.Memory, w: W, g: G): Uint8Array {
-  const bytes = new Uint8Array(memory.buffer.slice(0));
-  const v = (n: string) => g[n]!.value as number;
-  const heap = w.heap_addr!(), dbg = heap + v("H_DEBUG");
-  for (const [at, n] of [[heap + v("H_LAST_ERROR"), 4], [heap + v("H_ERR_ADDR"), 4], [heap + v("H_ERR_CACHE"), 4],
-    [dbg + v("DB_ERR_OFFSET"), 4], [dbg + v("DB_ERR_FOUND"), 1], [dbg + v("DB_ERR_EXPECTED"), 1], [dbg + v("DB_REPORTS"), 4]] as const) {
-    bytes.fill(0, at, at + n);
-  }
-  return bytes;
+  return heapSnapshot(memory, w.heap_addr!(), (n) => g[n]!.value as number);
 }
 
 describe("krealloc's front (pre-chunk region)", () => {

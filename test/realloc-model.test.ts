@@ -15,6 +15,7 @@
 // km_realloc gives the same code and reports nothing.
 import { describe, expect, it } from "vitest";
 import { countedBytes, type G, type W } from "./counted.js";
+import { heapSnapshot } from "./raw-instance.js";
 
 const E_OK = 0, E_NOT_OURS = 2, E_NOT_OBJECT = 3, E_DOUBLE_FREE = 5, HOOK_REPORT = 4;
 const COUNTED = ["assembly/medium/mediumResizeIn", "assembly/kmalloc/kreallocSlow"];
@@ -38,17 +39,9 @@ async function heap() {
   return { w, g, memory, reports, word, resizes };
 }
 
-/** The heap's bytes with the words a refused realloc writes zeroed (last error, its detail, the reports
- *  counter), as test/realloc-front.test.ts compares them. */
+/** The heap's bytes as a refused realloc must leave them (raw-instance.ts heapSnapshot). */
 function snapshot(memory: WebAssembly.Memory, w: W, g: G): Uint8Array {
-  const bytes = new Uint8Array(memory.buffer.slice(0));
-  const v = (n: string) => g[n]!.value as number;
-  const h = w.heap_addr!(), dbg = h + v("H_DEBUG");
-  for (const [at, n] of [[h + v("H_LAST_ERROR"), 4], [h + v("H_ERR_ADDR"), 4], [h + v("H_ERR_CACHE"), 4],
-    [dbg + v("DB_ERR_OFFSET"), 4], [dbg + v("DB_ERR_FOUND"), 1], [dbg + v("DB_ERR_EXPECTED"), 1], [dbg + v("DB_REPORTS"), 4]] as const) {
-    bytes.fill(0, at, at + n);
-  }
-  return bytes;
+  return heapSnapshot(memory, w.heap_addr!(), (n) => g[n]!.value as number);
 }
 
 describe("realloc against a model", () => {

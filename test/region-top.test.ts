@@ -14,7 +14,7 @@
 //     heap's memory;
 //   - a long free tail of a region goes back (trimmed), a short one stays.
 import { describe, expect, it } from "vitest";
-import { rawInstance, type W } from "./raw-instance.js";
+import { heapSnapshot, rawInstance, type W } from "./raw-instance.js";
 import { rng } from "./rng.js";
 
 const E_OK = 0;
@@ -26,16 +26,9 @@ function k(w: W, name: string): number {
   return (w[name] as unknown as WebAssembly.Global).value as number;
 }
 
-/** Every byte of the heap (from HEAP_BASE to the end of memory) with the words a refused free writes
- * zeroed: the last error, its detail and the reports counter (report.ts), as realloc-front.test.ts. */
+/** Every byte of memory as a refused free must leave it (raw-instance.ts heapSnapshot). */
 function heapBytes(memory: WebAssembly.Memory, w: W): Uint8Array {
-  const bytes = new Uint8Array(memory.buffer, HEAP_BASE).slice();
-  const dbg = k(w, "H_DEBUG");
-  for (const [at, n] of [[k(w, "H_LAST_ERROR"), 4], [k(w, "H_ERR_ADDR"), 4], [k(w, "H_ERR_CACHE"), 4],
-    [dbg + k(w, "DB_ERR_OFFSET"), 4], [dbg + k(w, "DB_ERR_FOUND"), 1], [dbg + k(w, "DB_ERR_EXPECTED"), 1], [dbg + k(w, "DB_REPORTS"), 4]] as const) {
-    bytes.fill(0, at, at + n);
-  }
-  return bytes;
+  return heapSnapshot(memory, HEAP_BASE, (name) => k(w, name));
 }
 
 /** Node 0's medium pages (its control block's MC_PAGES word; 0 before it has one). */
@@ -47,7 +40,7 @@ function mediumPages(w: W, memory: WebAssembly.Memory): number {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) return -2;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i + HEAP_BASE;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
   return -1;
 }
 
