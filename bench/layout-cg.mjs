@@ -2,7 +2,9 @@
 // layout-cg.mjs — the program's own D1/LL data misses at each allocator's layout (helper layout, session 11).
 //
 // Owns: nothing shared; a standalone measurement.
-// Usage: node bench/layout-cg.mjs [--slab FILE.wasm] [--peers slab,dl] [--reps N] TRACE...   (after `npm run build`)
+// Usage: node bench/layout-cg.mjs [--slab FILE.wasm] [--peers slab,dl] [--reps N] [--ll SIZE,ASSOC,LINE] TRACE...
+//   (after `npm run build`). --ll: the last level cachegrind simulates (valgrind's --LL), e.g. 1048576,16,64 for
+//   a 1 MiB L2: on this VM the detected L3 is 512 MiB, so LL misses are ~0 without it.
 // Calls: bench/c/build.mjs (the Wasm peers), bench/wasm-run.mjs, valgrind's cachegrind.
 //
 // Per trace and peer, two cachegrind runs of bench/c/mbench.c built with -DORACLE_WARM_REPS=1: `oracle 1`
@@ -21,7 +23,8 @@ import { wasmRunFlags, wasmRunner } from "./wasm-run.mjs";
 import { traceDir as findTraceDir } from "./util-peers.mjs";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: {
-  slab: { type: "string" }, peers: { type: "string", default: "slab,dl" }, reps: { type: "string", default: "4" } } });
+  slab: { type: "string" }, peers: { type: "string", default: "slab,dl" }, reps: { type: "string", default: "4" },
+  ll: { type: "string" } } });
 const traceDir = findTraceDir();
 const dir = mkdtempSync(join(tmpdir(), "layout-cg-"));
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
@@ -35,6 +38,7 @@ const builds = { slab: join(dir, "slab.wasm"), dl: join(dir, "dl.wasm") };
 const N = Number(values.reps);
 function cg(file, args) {
   const r = spawnSync("valgrind", ["--tool=cachegrind", "--cache-sim=yes", "--smc-check=all-non-file", "--cachegrind-out-file=/dev/null",
+    ...(values.ll ? [`--LL=${values.ll}`] : []),
     process.execPath, ...wasmRunFlags, wasmRunner, file, traceDir, "--", ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`cachegrind ${file} ${args}: ${r.status} ${r.stderr.slice(-1500)}`);
   const num = (re) => Number(re.exec(r.stderr)[1].replace(/,/g, ""));
@@ -47,6 +51,6 @@ for (const t of positionals) {
   for (const p of values.peers.split(",")) {
     const or = sub(cg(builds[p], ["oracle", String(1 + N), file]), cg(builds[p], ["oracle", "1", file]));
     const per = (x) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, +(v / (N * ops)).toFixed(3)]));
-    console.log(JSON.stringify({ trace: t, peer: p, slab: values.slab ?? "dist", oracle: per(or) }));
+    console.log(JSON.stringify({ trace: t, peer: p, slab: values.slab ?? "dist", ll: values.ll ?? "host", oracle: per(or) }));
   }
 }
