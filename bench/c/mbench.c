@@ -86,6 +86,9 @@ __attribute__((import_module("env"), import_name("mbench_hook"))) void mbench_ho
 
 #define MAX_TEXT (4 << 20)
 #define ORACLE_WARM 3 /* oracle mode: untimed real repetitions first, so what it times is a warm heap, not a new one */
+#ifndef ORACLE_WARM_REPS /* oracle mode: timed real repetitions (the default: REPS). bench/layout-cg.mjs builds with -DORACLE_WARM_REPS=1, */
+#define ORACLE_WARM_REPS reps /* so that two runs' difference in cachegrind is oracle replays alone */
+#endif
 #define MAX_OPS (1 << 18)
 #define MAX_IDS (1 << 16)
 static char text[MAX_TEXT];
@@ -239,7 +242,7 @@ int main(int argc, char **argv) {
     errors = 0;
     for (int r = 0; r < ORACLE_WARM; r++) replay_fn(nops);
     double w0 = now(), wc0 = cpu();
-    for (int r = 0; r < reps; r++) replay_fn(nops);
+    for (int r = 0; r < ORACLE_WARM_REPS; r++) replay_fn(nops);
     double w = now() - w0, wc = cpu() - wc0;
     record_fn(nops);
     long recorded_errors = errors;
