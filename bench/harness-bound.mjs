@@ -16,7 +16,10 @@
 // Every time is the process's CPU time.
 //   bound (dl layout)    dlmalloc's warm time ÷ the oracle at dlmalloc's layout: an allocator of zero cost
 //                        that put every block where dlmalloc does would be this much faster than dlmalloc
-//   bound (slab layout)  dlmalloc's warm time ÷ the oracle at wasm-slab's layout
+//   bound (slab layout)  dlmalloc's warm time ÷ the oracle at wasm-slab's layout. It crosses builds: the
+//                        merged build's program code is re-optimized with the allocator (merge-c), so its
+//                        oracle is not dlmalloc's program code (±4% on expr-bal, bench/PROFILE.md "Where our
+//                        layout costs the program time"); read the ceiling from the dl-layout column
 //   ours, warm           dlmalloc's warm time ÷ wasm-slab's
 //   ours, as the row     dlmalloc's time ÷ wasm-slab's as malloc-peers measures it (a new heap each sample)
 //   outside its oracle   wasm-slab's warm time not in its oracle, as a share: the allocator's own time
