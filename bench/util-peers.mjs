@@ -33,13 +33,16 @@ export function payloadPerReplay(lines) {
 }
 
 /** Repetitions of a trace per timed sample (bench/malloc-peers.mjs, bench/harness-bound.mjs): about 200k
- *  operations, but at most ~256 MiB of payload filled (corners allocates 50 MiB); `bumpReps` for the bump
- *  peer, which frees nothing, keeps what it takes (every malloc's and realloc's whole size) under ~512 MiB. */
+ *  operations, but at most ~2 GiB of payload filled (only corners, 50 MiB a replay, reaches it: 40
+ *  replays); `bumpReps` for the bump peer, which frees nothing, keeps what it takes (every malloc's and
+ *  realloc's whole size) under ~512 MiB. The cap was 256 MiB until session 11: it held random, random2 and
+ *  coalescing to 6 replays a sample, whose first replay's page faults (a new heap's first touches of 14 MB)
+ *  were 86% of the time (bench/PROFILE.md, "Where big traces' time goes"). */
 export function traceReps(lines) {
   const filled = payloadPerReplay(lines);
   let taken = 0;
   for (const l of lines) { const p = l.split(/\s+/); if (p[0] !== "f") taken += Number(p[2]); }
-  const reps = Math.max(1, Math.min(Math.ceil(200_000 / Math.max(1, lines.length)), Math.floor((256 << 20) / Math.max(1, filled))));
+  const reps = Math.max(1, Math.min(Math.ceil(200_000 / Math.max(1, lines.length)), Math.floor(2 ** 31 / Math.max(1, filled))));
   return { reps, bumpReps: Math.max(1, Math.min(reps, Math.floor((512 << 20) / Math.max(1, taken)))) };
 }
 
