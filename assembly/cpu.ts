@@ -50,7 +50,7 @@ import {
   ALIEN_FLUSH, ALIEN_FREE, ALLOC_FASTPATH, ALLOC_NODE_MISMATCH, ALLOC_SLOWPATH, FREE_FASTPATH,
   FREE_SLOWPATH, SHEAF_REFILL, stat, statAt,
 } from "./stats";
-import { cpuSlot, currentNode, emptySheaf, fastNode, slotOf } from "./percpu";
+import { cpuSlot, currentNode, emptySheaf, fastChunkByteOf, fastNode, fastPageOf, slotOf } from "./percpu";
 import { freeFailed, setError } from "./report";
 import { debugAlloc, debugFree } from "./debug";
 import { HARDEN_OBJECT, HARDENING, hardenAlloc, hardenFree, hardenFreeError, hardenHandOut, hardenKeyFound, hardenKeyed, hardenReleaseBits, hardenReleased } from "./harden";
@@ -87,10 +87,10 @@ export const FLAG2_NO_ALIEN: u32 = 1;
 // order; the fast path then no longer keeps the byte for a node test after its calls (bench/PROFILE.md,
 // "pairfloor").
 @inline export function cacheFree(cache: usize, ptr: usize): i32 {
-  const b = chunkByteOf(ptr);                                  // node, or "not a slab chunk"
+  const b = fastChunkByteOf(ptr);                              // node, or "not a slab chunk" (percpu.ts: constant views when merged)
   if (<u32>b != fastNode()) return cacheFreeOff(cache, ptr, b);
   if ((HARDENING & HARDEN_OBJECT) != 0) {
-    if (<usize>changetype<PageDesc>(pageOf(ptr)).cache != cache) return freeBadPointer(cache, ptr, b);
+    if (<usize>changetype<PageDesc>(fastPageOf(ptr)).cache != cache) return freeBadPointer(cache, ptr, b);
   }
   return freeChecked(cache, load<u32>(cache, C_FLAGS), ptr, b, true);
 }

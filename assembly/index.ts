@@ -46,7 +46,7 @@ import { mediumOwnAt, mediumRange, mediumUsable } from "./medium";
 import { BOOT, cacheCreate, heapInit, inHeaderSlot, onOwnBlock } from "./cache";
 import { cacheDestroy, liveAt, liveObjects } from "./destroy";
 import { setError, freeFailed } from "./report";
-import { pinCpu, SINGLE_CPU } from "./percpu";
+import { fastHeap, fastViewsHold, pinCpu, SINGLE_CPU } from "./percpu";
 import { cacheAlloc, cacheAllocNode, cacheFree, drainCpuArrays, parkedObjects, tuneArrays } from "./cpu";
 import { setCpu, currentCpu } from "./sync";
 import { validate as validateHeap } from "./validate";
@@ -154,10 +154,15 @@ let stageCache: usize = 0;
 // Set up the heap. maxBytes is a double so JS can pass any byte count (exact to 2^53).
 export function slab_init(heapBase: u32, nodes: u32, cpusPerNode: u32, maxBytes: f64): i32 {
   // the one-CPU build (percpu.ts SINGLE_CPU, the merge target) serves one node of one CPU: another shape
-  // is refused before anything changes (its heap, if any, keeps working)
-  if (SINGLE_CPU && (nodes != 1 || cpusPerNode != 1)) return E_INVALID;
+  // is refused before anything changes (its heap, if any, keeps working); so is another heap base: its fast
+  // paths address the heap from the C program's __heap_base as constants (percpu.ts fastHeap)
+  if (SINGLE_CPU && (nodes != 1 || cpusPerNode != 1 || ((<usize>heapBase + 63) & ~63) != fastHeap())) return E_INVALID;
   lastUserCache = NO_CACHE;
-  return heapInit(heapBase, nodes, cpusPerNode, maxBytes <= 0 ? <u64>0xffffffff : <u64>maxBytes);
+  const e = heapInit(heapBase, nodes, cpusPerNode, maxBytes <= 0 ? <u64>0xffffffff : <u64>maxBytes);
+  if (SINGLE_CPU) {
+    if (e == E_OK && !fastViewsHold()) unreachable();   // (the constant views are heapInit's: an assertion)
+  }
+  return e;
 }
 
 export function heap_addr(): u32 { return <u32>HEAP; }

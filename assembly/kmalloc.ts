@@ -118,7 +118,7 @@ import { checkObject } from "./slab";
 import { INLINE_PATHS, mediumAddRegion, mediumAlloc, mediumAllocIn, mediumAllocWith, mediumBlockBytes, mediumBlockSize, mediumCheckIn, mediumFreeIn, mediumLiveSize, mediumPreHeader, mediumPreHolds, mediumPreKeeps, mediumRegionAt, mediumRegionPages, mediumPages, mediumResizeIn, mediumUsable } from "./medium";
 import { freeFailed, lastError, setError } from "./report";
 import { ALLOC_FASTPATH, ALLOC_SLOWPATH, statAt, statOf } from "./stats";
-import { cpuSlot, currentNode, fastNode } from "./percpu";
+import { cpuSlot, currentNode, fastChunkByteOf, fastHeap, fastNode, fastPageOf } from "./percpu";
 import { THREADED, heapLock, heapUnlock, publish, readShared } from "./sync";
 import { noCpu } from "./threads";
 
@@ -197,8 +197,8 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
 // pointer, as glibc's). Anything else — a miss, a large size, tables not yet filled — goes to kmallocSlow.
 @inline export function kmalloc(size: usize): usize {
   if (size <= <usize>KMALLOC_MAX) {
-    const k = <usize>load<u8>(HEAP + ((size + 7) >> 3), H_KMALLOC + KM_INDEX);
-    const cache = <usize>load<u32>(HEAP + (k << 2), H_KMALLOC + KM_CACHES);   // its address (or BOOT's)
+    const k = <usize>load<u8>(fastHeap() + ((size + 7) >> 3), H_KMALLOC + KM_INDEX);   // (percpu.ts fastHeap:
+    const cache = <usize>load<u32>(fastHeap() + (k << 2), H_KMALLOC + KM_CACHES);   // a constant when merged) its address (or BOOT's)
     const slot = cpuSlot(cache);
     const main = <usize>changetype<CpuSlot>(slot).main;
     const n = changetype<Sheaf>(main).count;
@@ -218,9 +218,9 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
 // The chunk byte is compared with the CPU's node first (the fast path needs no node test after its calls:
 // cacheFreeLocal); another node's slab chunk goes to kfreeRemote (cold).
 @inline export function kfree(ptr: usize): i32 {
-  const b = chunkByteOf(ptr);
+  const b = fastChunkByteOf(ptr);                    // (percpu.ts: constant views when merged)
   if (<u32>b == fastNode()) {
-    const cache = <usize>changetype<PageDesc>(pageOf(ptr)).cache;
+    const cache = <usize>changetype<PageDesc>(fastPageOf(ptr)).cache;
     if (cache != 0) {                                  // (nested ifs: a && here cost a phi and a test)
       const flags = load<u32>(cache, C_FLAGS);
       if ((flags & (F_KMALLOC | F_FREEKEY)) == (F_KMALLOC | F_FREEKEY)) return cacheFreeLocal(cache, KM_HARDEN_FLAGS, ptr);

@@ -31,7 +31,7 @@ import { parseArgs } from "node:util";
 import { fmt, median, progress, table, writeSection } from "./harness.mjs";
 import { buildNative, buildWasmPeers, ensurePeerTools, nativeLib } from "./c/build.mjs";
 import { wasmRunFlags, wasmRunner } from "./wasm-run.mjs";
-import { payloadPerReplay } from "./util-peers.mjs";
+import { traceReps } from "./util-peers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -110,18 +110,11 @@ function parseTraceLines(text) {
   return out;
 }
 
-// Repetitions per trace: about 200k operations per timed sample; the bump peer (which never frees)
-// gets at most what keeps its memory under ~512 MiB.
+// Repetitions per trace (util-peers traceReps): about 200k operations per timed sample; the bump peer
+// (which never frees) gets at most what keeps its memory under ~512 MiB.
 const traceInfo = traceFiles.map((f) => {
-  const text = readFileSync(join(traceDir, f), "utf8");
-  const lines = text.split("\n").slice(4).filter(Boolean);
-  const filled = payloadPerReplay(lines);
-  // what the bump peer takes a replay: every malloc's and every realloc's whole size (it frees nothing)
-  let taken = 0;
-  for (const l of lines) { const p = l.split(/\s+/); if (p[0] !== "f") taken += Number(p[2]); }
-  // ~200k operations, but at most ~256 MiB of payload filled per sample (corners allocates 50 MiB)
-  const reps = Math.max(1, Math.min(Math.ceil(200_000 / Math.max(1, lines.length)), Math.floor((256 << 20) / Math.max(1, filled))));
-  return { file: join(traceDir, f), name: f, reps, bumpReps: Math.max(1, Math.min(reps, Math.floor((512 << 20) / Math.max(1, taken)))) };
+  const lines = readFileSync(join(traceDir, f), "utf8").split("\n").slice(4).filter(Boolean);
+  return { file: join(traceDir, f), name: f, ...traceReps(lines) };
 });
 
 // ---- measure ----------------------------------------------------------------------------------------

@@ -32,6 +32,17 @@ export function payloadPerReplay(lines) {
   return bytes;
 }
 
+/** Repetitions of a trace per timed sample (bench/malloc-peers.mjs, bench/harness-bound.mjs): about 200k
+ *  operations, but at most ~256 MiB of payload filled (corners allocates 50 MiB); `bumpReps` for the bump
+ *  peer, which frees nothing, keeps what it takes (every malloc's and realloc's whole size) under ~512 MiB. */
+export function traceReps(lines) {
+  const filled = payloadPerReplay(lines);
+  let taken = 0;
+  for (const l of lines) { const p = l.split(/\s+/); if (p[0] !== "f") taken += Number(p[2]); }
+  const reps = Math.max(1, Math.min(Math.ceil(200_000 / Math.max(1, lines.length)), Math.floor((256 << 20) / Math.max(1, filled))));
+  return { reps, bumpReps: Math.max(1, Math.min(reps, Math.floor((512 << 20) / Math.max(1, taken)))) };
+}
+
 /** Build the two Wasm peers; null when clang / wasi-libc are missing. */
 export function buildPeers() {
   if (spawnSync("clang", ["--version"], { stdio: "ignore" }).status !== 0 || !existsSync("/usr/lib/wasm32-wasi/libc.a")) return null;

@@ -3,7 +3,8 @@
 // cacheAlloc's fast counters, and every slow-path counter, still carry into their high word), and a
 // malloc class with in-use bits sets its bit on the fast path's hand-out out of line (harden.ts
 // handOutBits): a block handed out from the array is freed once, refused the second time; the merge
-// target (dist/slab-merge.wasm, ONE_CPU=1) serves its one CPU with constants and refuses another shape.
+// target (dist/slab-merge.wasm, ONE_CPU=1) serves its one CPU with constants and refuses another shape or
+// another heap base (its fast paths address the heap at env.__heap_base as constants: percpu.ts fastHeap).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -111,6 +112,10 @@ describe("the merge target's one-CPU fast paths (asconfig.json merge: ONE_CPU=1,
     const held = Array.from({ length: 100 }, (_, i) => w.malloc!(16 + i * 8));
     expect(w.slab_init!(1 << 20, 2, 1, 0)).toBe(6); // E_INVALID
     expect(w.slab_init!(1 << 20, 1, 2, 0)).toBe(6);
+    // its fast paths address the heap at env.__heap_base as constants (percpu.ts fastHeap): another base
+    // of the right shape is refused too
+    expect(w.slab_init!(1 << 20, 1, 1, 0)).toBe(6);
+    expect(w.slab_init!(4096 + 64, 1, 1, 0)).toBe(6);
     expect(w.heap_validate!()).toBe(0); // the heap it had, untouched
     for (const p of held) expect(w.km_free!(p)).toBe(0);
     const q = w.malloc!(64);

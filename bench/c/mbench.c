@@ -4,6 +4,7 @@
  *
  *   mbench mix N                 N operations of a malloc/free mix, no payload work
  *   mbench traces REPS FILE...   each trace replayed REPS times, payload filled and checked
+ *   mbench oracle REPS FILE      the same replay's program work alone, at the layout the allocator gave
  *
  * mix: 4096 slots; each operation picks a slot at random (a fixed LCG): an empty slot gets malloc(size)
  *   with size 8..512 (skewed small: 8 << r, plus noise), a full slot is freed. About half the operations
@@ -14,6 +15,14 @@
  *   seconds=S cpu=C peak_live=B errors=E" (errors: payload mismatches or misaligned blocks), then "realloc NAME
  *   calls=C moved=M copied=B": realloc calls of all repetitions, how many moved the block, and the bytes
  *   those moves had to carry (min(old, new) size) — bench/profile-malloc.mjs reports them.
+ * oracle: ORACLE_WARM real repetitions (untimed: a new heap's growth and first touches of its memory), then
+ *   REPS timed real ones (the warm heap's replay: warm_seconds, warm_cpu), one more that records where
+ *   every malloc and realloc put its block, then REPS timed repetitions that use the recorded addresses
+ *   and call no allocator: malloc is a load, free nothing, a moving realloc a memmove. That is the time an
+ *   allocator costing nothing would give with this allocator's layout on a warm heap (bench/harness-bound.mjs).
+ *   Prints "oracle NAME ops=N reps=R warm_seconds=W warm_cpu=WC seconds=S cpu=C errors=E". One trace a
+ *   process: the freed blocks get payload, so the allocator's metadata in them is gone and nothing may
+ *   call it afterwards.
  * Two clocks time each workload: wall (CLOCK_MONOTONIC: seconds, ns_per_op) and the process's CPU time
  * (CLOCK_PROCESS_CPUTIME_ID: cpu, cpu_ns_per_op; under Node's WASI uv_getrusage, microseconds). The runs are
  * single-threaded (bench/wasm-run.mjs runs V8 --single-threaded), so CPU time is the workload's own, and
@@ -76,6 +85,10 @@ __attribute__((import_module("env"), import_name("mbench_hook"))) void mbench_ho
 #endif
 
 #define MAX_TEXT (4 << 20)
+#define ORACLE_WARM 3 /* oracle mode: untimed real repetitions first, so what it times is a warm heap, not a new one */
+#ifndef ORACLE_WARM_REPS /* oracle mode: timed real repetitions (the default: REPS). bench/layout-cg.mjs builds with -DORACLE_WARM_REPS=1, */
+#define ORACLE_WARM_REPS reps /* so that two runs' difference in cachegrind is oracle replays alone */
+#endif
 #define MAX_OPS (1 << 18)
 #define MAX_IDS (1 << 16)
 static char text[MAX_TEXT];
@@ -130,30 +143,44 @@ static void aligned(const void *p, uint32_t n) {
   if (p && ((uintptr_t)p & (n >= 16 ? 15 : 7))) errors++;
 }
 
-/* Called through a volatile pointer (replay_fn; mix likewise): neither clang nor wasm-opt inlines it into
- * main, so bench/profile-malloc.mjs can count only the samples under replay (the timed region). */
-__attribute__((noinline)) static size_t replay(int nops) {
+/* One repetition of the loaded trace. REPLAY is the timed replay through the allocator; RECORD is the same
+ * and also keeps each malloc's and realloc's result in rec[]; ORACLE replays a recorded layout with no
+ * allocator at all (see the oracle mode below). The mode is a constant at each call, so each of the three
+ * functions built from this body holds only its own mode's code: the timed replay is the body with
+ * mode == REPLAY and nothing else. */
+enum { REPLAY, RECORD, ORACLE };
+static unsigned char *rec[MAX_OPS];
+
+__attribute__((always_inline)) static inline size_t replay_body(int nops, int mode) {
   size_t live = 0, peak = 0;
   for (int i = 0; i < nops; i++) {
     int id = op_id[i];
     uint32_t n = op_size[i];
     if (op_kind[i] == 'a') {
-      unsigned char *p = malloc(n);
+      unsigned char *p = mode == ORACLE ? rec[i] : malloc(n);
+      if (mode == RECORD) rec[i] = p;
       if (!p && n) { errors++; continue; }
       aligned(p, n);
       fill(p, 0, n, id);
       blk[id] = p; blk_size[id] = n;
       live += n;
     } else if (op_kind[i] == 'f') {
-      if (id < 0) { free(0); continue; }
+      if (id < 0) { if (mode != ORACLE) free(0); continue; }
       if (blk[id]) { check(blk[id], blk_size[id], id); live -= blk_size[id]; }
-      free(blk[id]);
+      if (mode != ORACLE) free(blk[id]);
       blk[id] = 0;
     } else {
       unsigned char *old = blk[id];
       uint32_t was = old ? blk_size[id] : 0;
       if (old) check(old, was, id);
-      unsigned char *p = realloc(old, n);
+      unsigned char *p;
+      if (mode == ORACLE) {
+        p = rec[i];
+        if (p && old && p != old) memmove(p, old, was < n ? was : n);
+      } else {
+        p = realloc(old, n);
+        if (mode == RECORD) rec[i] = p;
+      }
       realloc_calls++;
       if (p && old && p != old) { realloc_moved++; realloc_copied += was < n ? was : n; }
       live = live - was + n;
@@ -167,11 +194,19 @@ __attribute__((noinline)) static size_t replay(int nops) {
     if (live > peak) peak = live;
     HOOK(live);
   }
-  for (int id = 0; id < n_ids; id++) if (blk[id]) { free(blk[id]); blk[id] = 0; }
+  for (int id = 0; id < n_ids; id++) if (blk[id]) { if (mode != ORACLE) free(blk[id]); blk[id] = 0; }
   return peak;
 }
 
+/* Called through a volatile pointer (replay_fn; mix likewise): neither clang nor wasm-opt inlines it into
+ * main, so bench/profile-malloc.mjs can count only the samples under replay (the timed region). */
+__attribute__((noinline)) static size_t replay(int nops) { return replay_body(nops, REPLAY); }
+__attribute__((noinline)) static size_t replay_record(int nops) { return replay_body(nops, RECORD); }
+__attribute__((noinline)) static size_t replay_oracle(int nops) { return replay_body(nops, ORACLE); }
+
 static size_t (*volatile replay_fn)(int) = replay;
+static size_t (*volatile record_fn)(int) = replay_record;
+static size_t (*volatile oracle_fn)(int) = replay_oracle;
 static void (*volatile mix_fn)(long) = mix;
 
 int main(int argc, char **argv) {
@@ -199,6 +234,26 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
-  fprintf(stderr, "usage: mbench mix N | mbench traces REPS FILE...\n");
+  if (argc == 4 && strcmp(argv[1], "oracle") == 0) {
+    int reps = atoi(argv[2]), nops = 0;
+    if (load(argv[3], &nops) != 0) { printf("cannot load %s\n", argv[3]); return 1; }
+    const char *name = strrchr(argv[3], '/');
+    name = name ? name + 1 : argv[3];
+    errors = 0;
+    for (int r = 0; r < ORACLE_WARM; r++) replay_fn(nops);
+    double w0 = now(), wc0 = cpu();
+    for (int r = 0; r < ORACLE_WARM_REPS; r++) replay_fn(nops);
+    double w = now() - w0, wc = cpu() - wc0;
+    record_fn(nops);
+    long recorded_errors = errors;
+    errors = 0;
+    double t0 = now(), c0 = cpu();
+    for (int r = 0; r < reps; r++) oracle_fn(nops);
+    double t = now() - t0, c = cpu() - c0;
+    printf("oracle %s ops=%d reps=%d warm_seconds=%.6f warm_cpu=%.6f seconds=%.6f cpu=%.6f errors=%ld\n", name, nops, reps, w, wc, t, c,
+           errors + recorded_errors);
+    return 0; /* the allocator's freed memory now holds payload: nothing may call it again */
+  }
+  fprintf(stderr, "usage: mbench mix N | mbench traces REPS FILE... | mbench oracle REPS FILE\n");
   return 2;
 }
