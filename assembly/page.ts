@@ -62,7 +62,7 @@ import {
 import { ChunkHdr, NodeHdr, PageDesc } from "./structs";
 import { CHUNK_BASE, HEAP, chunkByte, chunkIndex, chunkStart, commitTo, growChunks, nchunks, setChunkByte, pageAddr } from "./arena";
 import { listPop, listPush, listRemove } from "./list";
-import { lock, unlock } from "./sync";
+import { THREADED, lock, unlock } from "./sync";
 
 @inline export function nodeAddr(node: u32): usize {
   return HEAP + H_NODES + <usize>node * NODE_SIZE;
@@ -466,14 +466,18 @@ export function runResize(ch: usize, ptr: usize, bytes: usize): bool {
   return true;
 }
 
-// Find `count` adjacent free chunks of `node`; 0xffffffff if none. Node lock held.
+// Chunk i is a free chunk of `node`.
+@inline function isFreeChunk(i: u32, node: u32): bool {
+  const chb = chunkByte(i);
+  return (chb & CT_RUN_TAIL) == 0 && <u32>chb == node && changetype<ChunkHdr>(chunkStart(i)).state == CS_FREE;
+}
+
+// Find `count` adjacent free chunks of `node`, the lowest first; 0xffffffff if none. Node lock held.
 function findFreeRun(count: u32, node: u32): u32 {
   const total = nchunks();
   let runStart: u32 = 0, runLen: u32 = 0;
   for (let i: u32 = 0; i < total; i++) {
-    const chb = chunkByte(i);
-    const ch = chunkStart(i);
-    if ((chb & CT_RUN_TAIL) == 0 && <u32>chb == node && changetype<ChunkHdr>(ch).state == CS_FREE) {
+    if (isFreeChunk(i, node)) {
       if (runLen == 0) runStart = i;
       if (++runLen == count) return runStart;
     } else runLen = 0;
@@ -497,10 +501,31 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
     changetype<NodeHdr>(n).nrFreeChunks -= count;
     changetype<NodeHdr>(n).freePages -= count * USABLE_PAGES;
   } else {
-    const idx = growChunks(count, node, bytes);       // committed to the block's end, not the last chunk's
-    if (idx < 0) { unlock(n + N_LOCK); return 0; }
-    first = <u32>idx;
-    changetype<NodeHdr>(n).nchunks += count;
+    // The node's free chunks at the top of the heap, if any, grown by what they lack (dlmalloc's top chunk
+    // and sbrk): not a whole new run beside them. One-thread builds only: with threads another node may
+    // grow between the look and the grow, and the new chunks would not follow these.
+    const total = nchunks();
+    let top = total;
+    if (!THREADED) while (top > 0 && isFreeChunk(top - 1, node)) top--;
+    const have = total - top;
+    const over = <usize>have << CHUNK_SHIFT;
+    const idx = have != 0 && have < count ? growChunks(count - have, node, bytes > over ? bytes - over : 0) : -1;
+    if (idx == <i32>total) {
+      for (let i: u32 = top; i < total; i++) {
+        const ch = chunkStart(i);
+        listRemove(n + N_FREE_CHUNK_HEAD, ch);
+        changetype<ChunkHdr>(ch).state = 0;
+      }
+      changetype<NodeHdr>(n).nrFreeChunks -= have;
+      changetype<NodeHdr>(n).freePages -= have * USABLE_PAGES;
+      changetype<NodeHdr>(n).nchunks += count - have;
+      first = top;
+    } else {
+      const idx = growChunks(count, node, bytes);     // committed to the block's end, not the last chunk's
+      if (idx < 0) { unlock(n + N_LOCK); return 0; }
+      first = <u32>idx;
+      changetype<NodeHdr>(n).nchunks += count;
+    }
   }
   const ch = chunkStart(first);
   changetype<ChunkHdr>(ch).kind = K_META;
@@ -529,10 +554,13 @@ export function runFree(ptr: usize): void {
   const count = changetype<ChunkHdr>(ch).runChunks;
   const n = nodeAddr(node);
   lock(n + N_LOCK);
-  for (let i: u32 = 0; i < count; i++) {
-    const c = chunkStart(first + i);
+  // Pushed from the last chunk down, so the next chunk taken (takeChunk: a list pop) is the run's lowest and
+  // the rest stays one stretch up to where it ended: at the top of the heap, runAlloc grows it by what a
+  // huge block of the same size lacks (bench/PROFILE.md "A huge block's free chunks").
+  for (let i: i32 = <i32>count - 1; i >= 0; i--) {
+    const c = chunkStart(first + <u32>i);
     memory.fill(c, 0, DESC_BYTES); // a tail's descriptor area held user bytes
-    setChunkByte(first + i, <u8>node);
+    setChunkByte(first + <u32>i, <u8>node);
     changetype<PageDesc>(c).kind = K_META;
     changetype<ChunkHdr>(c).state = CS_FREE;
     changetype<ChunkHdr>(c).node = <u8>node;

@@ -136,6 +136,34 @@ describe("large blocks against a model", () => {
     expect(heap.validate().ok).toBe(true);
   });
 
+  it("a huge block asked for again after a chunk of its freed run was taken grows the heap by what it lacks, not by a new run", async () => {
+    // bench's corners trace: malloc(50 MiB), free, a little else, again, every replay. The freed run's chunks
+    // go on the free-chunk list lowest on top (page.ts runFree), so the chunk a page run takes next is the
+    // run's lowest and the rest stays one stretch up to the top of the heap; runAlloc then grows only the
+    // chunks that stretch lacks. Before, the page run took the run's highest chunk and the next huge block
+    // grew a whole new run beside the free one (the heap doubled).
+    const heap = await createAllocator();
+    const big = 20 * CHUNK;
+    const p = heap.malloc(big);
+    heap.u8.fill(5, p, p + big);
+    heap.free(p);
+    const before = heap.u8.length;
+    const q = heap.malloc(254 * PAGE);                    // a page run of a whole chunk's usable pages: a free chunk
+    expect(q).toBeGreaterThanOrEqual(p - 8192);
+    expect(q).toBeLessThan(p + 2 * CHUNK);                // the freed run's lowest chunk
+    heap.u8.fill(6, q, q + 254 * PAGE);
+    const r = heap.malloc(big);
+    expect(r).not.toBe(0);
+    expect(heap.u8.length - before).toBeLessThanOrEqual(2 * CHUNK);
+    heap.u8.fill(7, r, r + big);
+    expect(heap.u8.subarray(q, q + 254 * PAGE).every((x) => x === 6)).toBe(true);
+    expect(heap.validate().ok).toBe(true);
+    heap.free(r);
+    heap.free(q);
+    expect(heap.stats().largePages[0]).toBe(0);
+    expect(heap.validate().ok).toBe(true);
+  });
+
   it("bad pointers into large blocks and free runs are refused and change nothing", async () => {
     const heap = await createAllocator();
     heap.setMallocClasses("fine"); // page runs above 8 KiB, classes up to 8 KiB (the default set: medium.ts)
