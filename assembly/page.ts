@@ -492,15 +492,8 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
   let first = findFreeRun(count, node);
   if (first != 0xffffffff && !commitTo(chunkStart(first) + DESC_BYTES + bytes)) first = 0xffffffff; // the
   // top free chunk may be only partly committed; if the engine refuses, try growing instead (it will fail too)
-  if (first != 0xffffffff) {
-    for (let i: u32 = 0; i < count; i++) {
-      const ch = chunkStart(first + i);
-      listRemove(n + N_FREE_CHUNK_HEAD, ch);
-      changetype<ChunkHdr>(ch).state = 0;
-    }
-    changetype<NodeHdr>(n).nrFreeChunks -= count;
-    changetype<NodeHdr>(n).freePages -= count * USABLE_PAGES;
-  } else {
+  let taken = count;                                  // free chunks the block takes: all, the top ones, none
+  if (first == 0xffffffff) {
     // The node's free chunks at the top of the heap, if any, grown by what they lack (dlmalloc's top chunk
     // and sbrk): not a whole new run beside them. One-thread builds only: with threads another node may
     // grow between the look and the grow, and the new chunks would not follow these.
@@ -509,24 +502,24 @@ export function runAlloc(node: u32, count: u32, bytes: usize): usize {
     if (!THREADED) while (top > 0 && isFreeChunk(top - 1, node)) top--;
     const have = total - top;
     const over = <usize>have << CHUNK_SHIFT;
-    const idx = have != 0 && have < count ? growChunks(count - have, node, bytes > over ? bytes - over : 0) : -1;
-    if (idx == <i32>total) {
-      for (let i: u32 = top; i < total; i++) {
-        const ch = chunkStart(i);
-        listRemove(n + N_FREE_CHUNK_HEAD, ch);
-        changetype<ChunkHdr>(ch).state = 0;
-      }
-      changetype<NodeHdr>(n).nrFreeChunks -= have;
-      changetype<NodeHdr>(n).freePages -= have * USABLE_PAGES;
-      changetype<NodeHdr>(n).nchunks += count - have;
+    if (have != 0 && have < count && growChunks(count - have, node, bytes > over ? bytes - over : 0) == <i32>total) {
       first = top;
+      taken = have;
     } else {
       const idx = growChunks(count, node, bytes);     // committed to the block's end, not the last chunk's
       if (idx < 0) { unlock(n + N_LOCK); return 0; }
       first = <u32>idx;
-      changetype<NodeHdr>(n).nchunks += count;
+      taken = 0;
     }
+    changetype<NodeHdr>(n).nchunks += count - taken;
   }
+  for (let i: u32 = first; i < first + taken; i++) {  // off the free-chunk list
+    const c = chunkStart(i);
+    listRemove(n + N_FREE_CHUNK_HEAD, c);
+    changetype<ChunkHdr>(c).state = 0;
+  }
+  changetype<NodeHdr>(n).nrFreeChunks -= taken;
+  changetype<NodeHdr>(n).freePages -= taken * USABLE_PAGES;
   const ch = chunkStart(first);
   changetype<ChunkHdr>(ch).kind = K_META;
   changetype<ChunkHdr>(ch).state = CS_RUN;

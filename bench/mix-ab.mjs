@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { wasmRunFlags, wasmRunner } from "./wasm-run.mjs";
+import { median } from "./harness.mjs";
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: "string", default: "9" }, ops: { type: "string", default: "5000000" }, ref: { type: "string" }, json: { type: "boolean", default: false } } });
 const builds = positionals.map((p) => { const i = p.indexOf("="); if (i < 1) throw new Error(`${p}: want NAME=FILE.wasm`); return { name: p.slice(0, i), file: resolve(p.slice(i + 1)) }; });
@@ -31,7 +32,6 @@ for (let r = 0; r < rounds; r++) {
   process.stderr.write(".");
 }
 process.stderr.write("\n");
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const out = builds.map((b) => ({ name: b.name, ns: median(ns[b.name]), refOver: median(ns[ref].map((x, i) => x / ns[b.name][i])) }));
 if (values.json) console.log(JSON.stringify({ rounds, ops: Number(values.ops), ref, builds: out, raw: ns }));
 else for (const o of out) console.log(`${o.name.padEnd(16)} ${o.ns.toFixed(2).padStart(8)} cpu ns/op   ${ref} ÷ it ${o.refOver.toFixed(3)}× (median of ${rounds} rounds)`);

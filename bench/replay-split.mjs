@@ -21,6 +21,7 @@ import { WASI } from "node:wasi";
 import { buildWasmPeers } from "./c/build.mjs";
 import { mergeC } from "../scripts/merge-c.mjs";
 import { wasmRunFlags } from "./wasm-run.mjs";
+import { median } from "./harness.mjs";
 
 const self = fileURLToPath(import.meta.url);
 // Child mode (one run): --child FILE TRACE N → {"c": [cpu s per replay], "pages", "faults"}
@@ -62,7 +63,6 @@ for (let r = 0; r < Number(runs); r++) {
     (res[name] ??= []).push(JSON.parse(c.stdout.trim().split("\n").pop()));
   }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 for (const [name, rs] of Object.entries(res)) {
   const per = rs[0].c.map((_, i) => median(rs.map((x) => x.c[i])) * 1000);
