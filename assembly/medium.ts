@@ -558,6 +558,11 @@ function markTails(d: usize, from: u32, to: u32): void {
 function growRegion(c: usize, d: usize, size: u32): bool {
   if (isPre(d)) return false;                                    // bounded by chunk 0: never grows
   const pages = <u32>changetype<PageDesc>(d).objects;
+  // single-threaded: a region that ends its chunk, or whose next page is no free run's first, cannot grow
+  // (what pagesExtendUpTo would find under its lock), so no page.ts call; threads: the read is a hint only.
+  // Tested first: most of allocBlock's calls (one per region tried) end here.
+  if (!THREADED && (pageIndex(d) + pages >= PAGES_PER_CHUNK ||
+      changetype<PageDesc>(d + (<usize>pages << DESC_SHIFT)).kind != K_FREE)) return false;
   const end = regionEnd(d);
   const sent = end - MB_HDR;
   let tail: u32 = 0;
@@ -572,10 +577,6 @@ function growRegion(c: usize, d: usize, size: u32): bool {
   // pages more than need, as many as the free run after the region has below the high-water mark (its
   // length read without the node lock: a hint, which pagesExtendUpTo checks under it): fewer, larger grows
   let want = pages + need;
-  // single-threaded: a region that ends its chunk, or whose next page is no free run's first, cannot grow
-  // (what pagesExtendUpTo would find under its lock), so no page.ts call; threads: the read is a hint only
-  if (!THREADED && (pageIndex(d) + pages >= PAGES_PER_CHUNK ||
-      changetype<PageDesc>(d + (<usize>pages << DESC_SHIFT)).kind != K_FREE)) return false;
   if (pageIndex(d) + pages < PAGES_PER_CHUNK) {
     const rd = d + (<usize>pages << DESC_SHIFT);
     let more = <u32>changetype<PageDesc>(rd).objects;
