@@ -139,10 +139,6 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
     if (d == 0) {
       from = L_EMPTY;
       d = <usize>changetype<CacheNode>(cn).empty;
-      if (d != 0 && want - got >= objects) {
-        got += takeEmptyRun(cn, d, dst + (<usize>got << 2), want - got, objects, words, stride, objOff, flags);
-        continue;
-      }
       if (d == 0) {
         // a partial batch of a malloc class takes no new slab: only a whole slab another class keeps
         // empty beyond its min_partial (reuseKept: no pages, no growth) while the batch has room for it
@@ -150,7 +146,7 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         if (more && (want - got < objects || !keptBeyond())) break;
         unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
         store<u32>(cache, load<u32>(cache, C_BUSY) + 1, C_BUSY); // a re-entrant destroy must wait
-        const carve = want - got >= objects;   // all of it: carved, its bitmap and keys written once
+        const carve = want - got >= objects;   // all of it: carved below, its bitmap and keys written once
         d = more ? reuseKept(cache, node, carve) : newSlab(cache, node, carve);
         store<u32>(cache, load<u32>(cache, C_BUSY) - 1, C_BUSY);
         lockNode(cache, cn);
@@ -161,13 +157,14 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         }
         stat(cache, ALLOC_SLAB);
         bump(cn, CN_TOTAL_OBJECTS, <i32>objects);
-        if (carve) {
-          slabCarve(d, dst + (<usize>got << 2), objects, words, stride, objOff, flags);
-          got += objects;
-          moveFirst(cn, d, L_NONE, L_FULL);
-          continue;
-        }
         from = L_NONE;
+        // to be carved: the empty list's head for takeEmptyRun (one carve loop in the code), which takes
+        // it at once (room for all its objects) under the lock it never left
+        if (carve) { moveFirst(cn, d, L_NONE, L_EMPTY); from = L_EMPTY; }
+      }
+      if (from == L_EMPTY && want - got >= objects) {
+        got += takeEmptyRun(cn, d, dst + (<usize>got << 2), want - got, objects, words, stride, objOff, flags);
+        continue;
       }
     }
     got += slabTakeWith(d, dst + (<usize>got << 2), want - got, words, stride, objOff, flags);
@@ -367,7 +364,7 @@ let keptDonor: usize = 0;
 
 // Cache c's first empty slab on `node`, off its list, when c keeps empty slabs beyond 2 × min_partial
 // there and its slabs are of `order`; else 0. Heap lock held.
-@inline function takeKeptFrom(c: usize, node: u32, order: u32): usize {
+function takeKeptFrom(c: usize, node: u32, order: u32): usize {
   if (load<u32>(c, C_KEEP_EMPTY) == 0 || load<u32>(c, C_ORDER) != order) return 0;
   const cn = cnAddr(c, node);
   const keep = load<u32>(c, C_MIN_PARTIAL) << 1;

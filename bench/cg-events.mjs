@@ -3,7 +3,7 @@
 // mbench's trace replays (helper manylive, session 12; bench/PROFILE.md "Many live small objects, session 12").
 //
 // Owns: nothing but its own report. Entry point: `node bench/cg-events.mjs --only t1,t2 [--reps R]
-//   [--peers slab,dl] [--slab FILE.wasm] [--json]` (after `npm run build`; clang + wasi-libc and valgrind).
+//   [--peers slab,dl] [--slab FILE.wasm] [--cache "--D1=49152,12,64 --LL=1048576,16,64"] [--json]` (after `npm run build`; clang + wasi-libc and valgrind).
 // Calls: bench/c/build.mjs (the peer builds, as profile-malloc.mjs builds them: names kept, malloc and free
 //   inlined into mbench), bench/wasm-run.mjs.
 // What it does: each peer's replay under callgrind with --cache-sim=yes --branch-sim=yes, once with 1
@@ -11,7 +11,8 @@
 // alone. Every event (Ir, D1mr + D1mw, DLmr + DLmw, Bc, Bcm, Bi, Bim) is charged, per instruction address,
 // to the Wasm function whose TurboFan code holds it (V8's jitdump, --perf-prof), calls into the engine to
 // their Wasm caller (profile-malloc.mjs callgrindRun's rule). Printed per trace operation. Deterministic.
-// --slab FILE: a merged slab build of bench/c/mbench.c to use instead of building this tree's (A/B).
+// --cache: valgrind's cache geometry (default: the host's, whose LL is the L3; an LL of this host's 1 MiB L2
+// shows what leaves the L2). --slab FILE: a merged slab build of bench/c/mbench.c to use instead of building this tree's (A/B).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     traces: { type: "string" },
     json: { type: "boolean", default: false },
     top: { type: "string", default: "14" },
+    cache: { type: "string", default: "" },
   },
 });
 const traceDir = [values.traces, process.env.WASM_SLAB_TRACES, join(root, "..", "shared", "traces"), "/work/shared/traces"].find((d) => d && existsSync(d));
@@ -67,6 +69,7 @@ function run(file, trace, reps) {
   const cwd = mkdtempSync(join(dir, "cg-"));
   const out = join(cwd, "callgrind.out");
   const r = spawnSync("valgrind", ["--tool=callgrind", "--cache-sim=yes", "--branch-sim=yes", "--dump-instr=yes", "--dump-line=no",
+    ...values.cache.split(" ").filter(Boolean),
     "--smc-check=all-non-file", `--callgrind-out-file=${out}`,
     process.execPath, ...wasmRunFlags, "--perf-prof", wasmRunner, file, traceDir, "--", "traces", String(reps), join(traceDir, `${trace}.rep`)],
   { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
