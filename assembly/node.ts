@@ -39,7 +39,7 @@ import {
   C_HDR, C_MIN_PARTIAL, C_OBJECTS, CN_EMPTY, CN_FULL, CN_LOCK, CN_NR_EMPTY, CN_NR_FULL, CN_NR_PARTIAL,
   CN_PARTIAL, CN_SIZE, CN_TOTAL_OBJECTS, D_LIST, L_EMPTY, L_FULL, L_NONE, L_PARTIAL, C_RECIP, C_OBJ_OFFSET,
   CC_SCRATCH, E_NOMEM, H_NNODES, C_BUSY, C_KEEP_EMPTY, C_NEXT, C_ORDER, H_CACHE_HEAD, PAGE_SHIFT, H_KEPT_BEYOND,
-  C_BITMAP_WORDS, C_STRIDE, C_FLAGS, C_SLAB_MASK,
+  C_BITMAP_WORDS, C_STRIDE, C_FLAGS, C_SLAB_MASK, C_SELF,
 } from "./layout";
 import { CacheNode, PageDesc, objectIndexAt } from "./structs";
 import { HEAP, holdGrowth, nodeOf, pageOf } from "./arena";
@@ -139,10 +139,6 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
     if (d == 0) {
       from = L_EMPTY;
       d = <usize>changetype<CacheNode>(cn).empty;
-      if (d != 0 && want - got >= objects) {
-        got += takeEmptyRun(cn, d, dst + (<usize>got << 2), want - got, objects, words, stride, objOff, flags);
-        continue;
-      }
       if (d == 0) {
         // a partial batch of a malloc class takes no new slab: only a whole slab another class keeps
         // empty beyond its min_partial (reuseKept: no pages, no growth) while the batch has room for it
@@ -150,7 +146,8 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         if (more && (want - got < objects || !keptBeyond())) break;
         unlock(cn + CN_LOCK);              // slabNew may run constructors, which may re-enter
         store<u32>(cache, load<u32>(cache, C_BUSY) + 1, C_BUSY); // a re-entrant destroy must wait
-        d = more ? reuseKept(cache, node) : newSlab(cache, node);
+        const carve = want - got >= objects;   // all of it: carved below, its bitmap and keys written once
+        d = more ? reuseKept(cache, node, carve) : newSlab(cache, node, carve);
         store<u32>(cache, load<u32>(cache, C_BUSY) - 1, C_BUSY);
         lockNode(cache, cn);
         if (d == 0) {
@@ -161,6 +158,13 @@ export function refillFromNode(cache: usize, node: u32, dst: usize, want: u32): 
         stat(cache, ALLOC_SLAB);
         bump(cn, CN_TOTAL_OBJECTS, <i32>objects);
         from = L_NONE;
+        // to be carved: the empty list's head for takeEmptyRun (one carve loop in the code), which takes
+        // it at once (room for all its objects) under the lock it never left
+        if (carve) { moveFirst(cn, d, L_NONE, L_EMPTY); from = L_EMPTY; }
+      }
+      if (from == L_EMPTY && want - got >= objects) {
+        got += takeEmptyRun(cn, d, dst + (<usize>got << 2), want - got, objects, words, stride, objOff, flags);
+        continue;
       }
     }
     got += slabTakeWith(d, dst + (<usize>got << 2), want - got, words, stride, objOff, flags);
@@ -250,11 +254,10 @@ export function takeFreeObject(cache: usize, d: usize, i: u32): void {
 // Empty slabs kept beyond 2 × min_partial (C_KEEP_EMPTY) must not make the heap take more memory (Wasm
 // memory only grows), so they go back to the page allocator before memory grows for a slab:
 //   newSlab ─ some kept? ─ memory grew since the last look (a large block took it)? ─ releaseKeptEmpty
-//           │            └ slabNew with growth held (arena.ts): the pages the heap has (page.ts refuses
-//           │              before it cuts any run when they would need memory to grow)
-//           │                 └ none: another class's kept empty slab of the same order, made ours
-//           │                   (reuseKept: takeKeptEmpty + slab.ts slabReuse, no page allocator) ─ none:
-//           │                   release
+//           │            └ another class's kept empty slab of the same order, made ours (takeKeptEmpty +
+//           │              slab.ts slabReuse, no page allocator) ─ none: slabNew with growth held (arena.ts):
+//           │              the pages the heap has (page.ts refuses before it cuts any run when they would
+//           │              need memory to grow) ─ none: release
 //           └ slabNew (may grow; a shortage runs pressure reclaim, which frees every empty slab)
 //   refillFromNode, a batch already begun ─ reuseKept only (never pages: see Seam 1)
 // Memory that does not grow keeps them (a program's steady state); reap trims them, shrink and pressure
@@ -282,24 +285,26 @@ let seenMemory: i32 = 0;
 }
 
 // A new slab for `cache` on `node` (slab.ts slabNew), without taking memory that kept empty slabs could
-// give: while some are kept, the pages the heap has come first (growth held, arena.ts); when none is
-// there, the kept slabs go back and then memory may grow. And when memory grew since the last look (a
+// give: while some are kept, another class's kept slab of the same order comes first, then the pages the
+// heap has (growth held, arena.ts); when neither is there, the kept slabs go back and then memory may grow. And when memory grew since the last look (a
 // large block took it), the kept slabs go back first. No lock held.
-function newSlab(cache: usize, node: u32): usize {
+function newSlab(cache: usize, node: u32, carved: bool): usize {
   if (keptBeyond()) {
     const now = memory.size();
     if (now != seenMemory) {
       seenMemory = now;
       releaseKeptEmpty();
     } else {
-      const d = slabNew(cache, node, false);
+      // another class's kept slab first: no page allocator, and the heap's free pages stay free (a held
+      // pagesAlloc found none on binary-bal's every try: ~180 instructions per refill for nothing)
+      const k = takeKeptEmpty(cache, node);
+      if (k != 0) return slabReuse(cache, k, carved);  // 0: its constructor failed
+      const d = slabNew(cache, node, false, carved);
       if (d != 0 || !slabNoPages) return d;
-      const k = reuseKept(cache, node);      // slabNoPages still true when none was there
-      if (k != 0 || !slabNoPages) return k;
       releaseKeptEmpty();
     }
   }
-  const d = slabNew(cache, node);
+  const d = slabNew(cache, node, true, carved);
   seenMemory = memory.size();
   return d;
 }
@@ -328,32 +333,49 @@ export function keptHoldEnd(got: bool): void {
 // Another cache's empty slab kept beyond 2 × min_partial on `node`, made a slab of `cache` (slab.ts
 // slabReuse); 0 when there is none (slabNoPages left as it was) or its constructor failed (false since
 // slabReuse). No lock held.
-function reuseKept(cache: usize, node: u32): usize {
+function reuseKept(cache: usize, node: u32, carved: bool): usize {
   const k = takeKeptEmpty(cache, node);
-  return k != 0 ? slabReuse(cache, k) : 0;
+  return k != 0 ? slabReuse(cache, k, carved) : 0;
 }
 
 // Take one empty slab that another cache keeps beyond 2 × min_partial on `node`, of `cache`'s order, off
 // its list (counted as that cache's freed slab); 0 when none. Its pages stay slab pages: the caller makes
-// it a slab of `cache` (slab.ts slabReuse) without the page allocator. Takes the heap lock (the cache
+// it a slab of `cache` (slab.ts slabReuse) without the page allocator. The cache it last took from is
+// asked first (keptDonor: binary-bal's 448- and 512-byte classes hand ~160 slabs a replay to each other,
+// and the walk of the cache list was most of the cost); then the walk. Takes the heap lock (the cache
 // list) and the other cache's node lock; the caller holds none.
 function takeKeptEmpty(cache: usize, node: u32): usize {
   const order = load<u32>(cache, C_ORDER);
   let d: usize = 0;
   heapLock();
+  const h = keptDonor;                          // a live cache still? (C_SELF: destroy clears it, under the heap lock)
+  if (h != 0 && h != cache && load<u32>(h, C_SELF) == <u32>h) d = takeKeptFrom(h, node, order);
   for (let c = <usize>load<u32>(HEAP, H_CACHE_HEAD); c != 0 && d == 0; c = <usize>load<u32>(c, C_NEXT)) {
-    if (c == cache || load<u32>(c, C_KEEP_EMPTY) == 0 || load<u32>(c, C_ORDER) != order) continue;
-    const cn = cnAddr(c, node);
-    const keep = load<u32>(c, C_MIN_PARTIAL) << 1;
-    if (changetype<CacheNode>(cn).nrEmpty <= keep) continue;
-    lockNode(c, cn);
-    if (changetype<CacheNode>(cn).nrEmpty > keep) {
-      d = <usize>changetype<CacheNode>(cn).empty;
-      slabUnlisted(c, cn, d);
-    }
-    unlock(cn + CN_LOCK);
+    if (c == cache || c == h) continue;
+    d = takeKeptFrom(c, node, order);
+    if (d != 0) keptDonor = c;
   }
   heapUnlock();
+  return d;
+}
+
+// The cache takeKeptEmpty last took a slab from (a hint, this instance's; checked before use).
+let keptDonor: usize = 0;
+
+// Cache c's first empty slab on `node`, off its list, when c keeps empty slabs beyond 2 × min_partial
+// there and its slabs are of `order`; else 0. Heap lock held.
+function takeKeptFrom(c: usize, node: u32, order: u32): usize {
+  if (load<u32>(c, C_KEEP_EMPTY) == 0 || load<u32>(c, C_ORDER) != order) return 0;
+  const cn = cnAddr(c, node);
+  const keep = load<u32>(c, C_MIN_PARTIAL) << 1;
+  if (changetype<CacheNode>(cn).nrEmpty <= keep) return 0;
+  let d: usize = 0;
+  lockNode(c, cn);
+  if (changetype<CacheNode>(cn).nrEmpty > keep) {
+    d = <usize>changetype<CacheNode>(cn).empty;
+    slabUnlisted(c, cn, d);
+  }
+  unlock(cn + CN_LOCK);
   return d;
 }
 

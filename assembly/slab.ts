@@ -65,8 +65,9 @@ export let slabNoPages: bool = false;
 // shrinkers and destructors). Returns the head descriptor, not on any list, or 0: no memory
 // (slabNoPages), or a constructor failed (env.hook answered non-zero) and the slab went back unused.
 // `mayGrow` false: only pages the heap has without growing memory, and no pressure reclaim (node.ts
-// tries this first while empty slabs are kept beyond min_partial).
-export function slabNew(cache: usize, node: u32, mayGrow: bool = true): usize {
+// tries this first while empty slabs are kept beyond min_partial). `carved`: the caller takes every object
+// at once (slabCarve, node.ts refill), so the free bitmap and the free keys are left to it (slabFormat).
+export function slabNew(cache: usize, node: u32, mayGrow: bool = true, carved: bool = false): usize {
   const order = load<u32>(cache, C_ORDER);
   let d: usize = 0;
   if (mayGrow) d = pageAllocReclaiming(node, order);  // on a shortage, reclaim first (page.ts handler)
@@ -78,20 +79,23 @@ export function slabNew(cache: usize, node: u32, mayGrow: bool = true): usize {
   slabNoPages = d == 0;
   if (d == 0) return 0;
   changetype<NodeHdr>(nodeAddr(node)).slabPages += (1 << order);
-  return slabFormat(cache, d);
+  return slabFormat(cache, d, carved);
 }
 
 // Make the empty slab d, which node.ts just took off another cache's empty list (same order, same node),
 // a slab of `cache`: its pages stay slab pages and skip the page allocator. As slabNew: the head, or 0
 // when a constructor failed (the pages went back to the page allocator).
-export function slabReuse(cache: usize, d: usize): usize {
+export function slabReuse(cache: usize, d: usize, carved: bool = false): usize {
   slabNoPages = false;
-  return slabFormat(cache, d);
+  return slabFormat(cache, d, carved);
 }
 
 // Descriptors, bitmap, debug bytes and constructed objects of a new slab of `cache` on pages d (counted
 // in the node's slab pages already). The head, or 0 (a constructor failed: the slab was discarded).
-function slabFormat(cache: usize, d: usize): usize {
+// `carved`: the caller (node.ts refill) carves every object out at once, before the slab is on any list
+// (slabCarve: it zeroes the bitmap and writes each object's free key), so neither is written here: a
+// reused slab's keys went to cold lines twice (binary-bal: ~160 slabs a replay change class).
+function slabFormat(cache: usize, d: usize, carved: bool): usize {
   const order = load<u32>(cache, C_ORDER);
   const objects = load<u32>(cache, C_OBJECTS);
   const base = pageAddr(d);
@@ -109,7 +113,7 @@ function slabFormat(cache: usize, d: usize): usize {
   const bm = objects <= INLINE_BITMAP_OBJECTS ? d + D_BITS : base;
   changetype<PageDesc>(d).aux = <u32>bm;
   const words = load<u32>(cache, C_BITMAP_WORDS);
-  for (let w: u32 = 0; w < words; w++) {
+  for (let w: u32 = 0; w < words && !carved; w++) {
     const left = objects - (w << 6);
     store<u64>(bm + (<usize>w << 3), left >= 64 ? <u64>-1 : ((<u64>1 << left) - 1));
   }
@@ -121,7 +125,7 @@ function slabFormat(cache: usize, d: usize): usize {
     let p = base + load<u32>(cache, C_OBJ_OFFSET);
     for (let i: u32 = 0; i < objects; i++, p += stride) store<u32>(p, 0);
   }
-  if (flags & F_FREEKEY) {
+  if ((flags & F_FREEKEY) != 0 && !carved) {
     // inuse.ts: every object of a free-key cache that is not in a user's hands holds its key, free ones
     // in their slab included, so the free fast path needs no slab bitmap (harden.ts hardenFree).
     const stride = load<u32>(cache, C_STRIDE);
