@@ -30,6 +30,7 @@
 //   kfree ─ table byte is the CPU's node, page descriptor → its cache ─ a kmalloc-N cache: cacheFreeLocal
 //         (cpu.ts; the page test already done) ──────────────────────────────────────────────── (fast)
 //       ├ another node's slab chunk: kfreeRemote ─ a kmalloc-N cache: cacheFreeOff (cpu.ts: its alien array)
+//       ├ a page of no cache: kfreePage ─ kfreeSlow's dispatch from the descriptor already read
 //       └ kfreeSlow ─ free(0) ─ a medium page (no cache, K_MEDIUM / K_MEDIUM_TAIL: mediumRegionAt) or the
 //                              │   pre-chunk region → mediumFreeIn (checks the header under its lock, merges;
 //                              │   a loan: lentFreed counts it back)
@@ -220,12 +221,13 @@ const MEDIUM_TIGHT_PAGES: u32 = 4;
 @inline export function kfree(ptr: usize): i32 {
   const b = fastChunkByteOf(ptr);                    // (percpu.ts: constant views when merged)
   if (<u32>b == fastNode()) {
-    const cache = <usize>changetype<PageDesc>(fastPageOf(ptr)).cache;
+    const pd = fastPageOf(ptr);
+    const cache = <usize>changetype<PageDesc>(pd).cache;
     if (cache != 0) {                                  // (nested ifs: a && here cost a phi and a test)
       const flags = load<u32>(cache, C_FLAGS);
       if ((flags & (F_KMALLOC | F_FREEKEY)) == (F_KMALLOC | F_FREEKEY)) return cacheFreeLocal(cache, KM_HARDEN_FLAGS, ptr);
       if ((flags & F_KMALLOC) != 0) return cacheFreeOff(cache, ptr, b);  // in-use bits or debug: cold
-    }
+    } else return kfreePage(ptr, pd);                  // no cache: a medium page, or large / run / free
   } else if (b < CT_RUN_TAIL) return kfreeRemote(ptr, b);
   return kfreeSlow(ptr);
 }
@@ -694,14 +696,31 @@ function kfreeSlow(ptr: usize): i32 {
     const d = pageOf(ptr);
     if (changetype<PageDesc>(d).cache == 0) r = mediumRegionAt(d);
   } else if (inPre(ptr)) r = PRE_LO - DESC_SIZE;
-  if (r != 0) {
-    const usable = mediumUsable(ptr);              // read before the free; used only if it was a live block
-    const m = mediumFreeIn(r, ptr);
-    if (m != E_OK) return freeFailed(0, ptr, m);
-    if (isLent(usable)) lentFreed(usable);
-    return E_OK;
-  }
-  const e = classify(ptr, false);                  // (a medium block came first, above)
+  if (r != 0) return kfreeMedium(r, ptr);
+  return kfreeOther(ptr);
+}
+
+// kfreeSlow for kfree's fast path's pointer in a chunk of this CPU's node whose page descriptor pd (read
+// there) names no cache: the same dispatch without reading the chunk byte and the descriptor again
+// (session 12: a medium free's usual entry).
+function kfreePage(ptr: usize, pd: usize): i32 {
+  const r = mediumRegionAt(pd);
+  if (r != 0) return kfreeMedium(r, ptr);
+  return kfreeOther(ptr);
+}
+
+// kfreeSlow's medium free: ptr in the region whose first descriptor is r.
+@inline function kfreeMedium(r: usize, ptr: usize): i32 {
+  const usable = mediumUsable(ptr);                // read before the free; used only if it was a live block
+  const m = mediumFreeIn(r, ptr);
+  if (m != E_OK) return freeFailed(0, ptr, m);
+  if (isLent(usable)) lentFreed(usable);
+  return E_OK;
+}
+
+// kfreeSlow's end for anything but a medium block (ptr != 0).
+function kfreeOther(ptr: usize): i32 {
+  const e = classify(ptr, false);                  // (a medium block came first: kfreeSlow, kfreePage)
   if (e != E_OK) return freeFailed(0, ptr, e);     // reported here, as cacheFree reports its own
   if (kKind == KIND_SLAB) return cacheFree(kHead, ptr);
   if (kKind == KIND_LARGE) largeFree(kHead);

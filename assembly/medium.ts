@@ -228,6 +228,12 @@ export function mediumPages(node: u32): u32 {
   return ((f - 7) << MB_SL_SHIFT) | ((size >> (f - MB_SL_SHIFT)) & (MB_SL_COUNT - 1));
 }
 
+// A listed free block's list index (listOf of its size) at +16, written where it is linked (pushFree,
+// relinkFirst), read where it is unlinked first on its list (unlinkFree: no listOf there; session 12).
+// Like the links beside it, a free block's word the allocator trusts (a write after free can corrupt both).
+const MB_LIST: u32 = 16;
+if (MB_LIST + 4 > MB_MIN - 4) ERROR("medium.ts MB_LIST: the list index must lie between a smallest free block's links and footer");
+
 @inline function headAt(c: usize, i: u32): usize {
   return c + MC_HEADS + (<usize>i << 2);
 }
@@ -258,6 +264,7 @@ function removeFree(c: usize, b: usize, size: u32): void {
   const first = load<u32>(h);
   store<u32>(b, first, 8);
   store<u32>(b, 0, 12);
+  store<u32>(b, i, MB_LIST);                                        // its list, for unlinkFree
   store<u32>(h, <u32>b);
   if (first != 0) store<u32>(<usize>first, <u32>b, 12);
   else {                                                         // the list was empty: its map bits
@@ -274,7 +281,7 @@ function removeFree(c: usize, b: usize, size: u32): void {
   if (nx != 0) store<u32>(<usize>nx, pv, 12);
   if (pv != 0) store<u32>(<usize>pv, nx, 8);
   else {                                                         // the list's first: its head (and maps)
-    const i = listOf(size);
+    const i = load<u32>(b, MB_LIST);                                // (pushFree's listOf(size))
     store<u32>(headAt(c, i), nx);
     if (nx == 0) {                                               // the list is empty now
       const fl = i >> MB_SL_SHIFT;
@@ -333,9 +340,11 @@ function relink(c: usize, b: usize, have: u32, nb: usize, size: u32): void {
   setHeader(nb, size | MB_F_FREE);
   store<u32>(nb + size - 4, size);                                 // footer
   if (nb != b) {
+    const i = listOf(size);
     store<u32>(nb, nx, 8);
     store<u32>(nb, 0, 12);
-    store<u32>(headAt(c, listOf(size)), <u32>nb);
+    store<u32>(nb, i, MB_LIST);
+    store<u32>(headAt(c, i), <u32>nb);
     if (nx != 0) store<u32>(<usize>nx, <u32>nb, 12);
   }
   store<u32>(c, load<u32>(c, MC_FREE_BYTES) + size - have, MC_FREE_BYTES);
@@ -1240,7 +1249,7 @@ export function mediumValidate(node: u32): u32 {
       while (b != 0 && listed <= freeBlocks) {
         const owner = regionOf(b);
         if (owner == 0 || <usize>changetype<PageDesc>(owner).aux != c || (hdrWord(b) & MB_F_FREE) == 0 ||
-            listOf(sizeOf(b)) != i || <usize>load<u32>(b, 12) != prev) { n = bad(n, b); break; }
+            listOf(sizeOf(b)) != i || load<u32>(b, MB_LIST) != i || <usize>load<u32>(b, 12) != prev) { n = bad(n, b); break; }
         listed++;
         prev = b;
         b = <usize>load<u32>(b, 8);
