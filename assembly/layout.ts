@@ -362,8 +362,9 @@ export const N_MEDIUM: u32 = N_FREE_LISTS + NR_PAGE_BINS * 4; // after the bins 
 //   check  medium.ts keyOf(block, size): the block address and size mixed with a constant; a header whose
 //          check fails is no block start. A header absorbed by coalescing keeps F with size 0 and
 //          keyOf(block, 0): a later free() of it is a double free.
-//   A free block of S bytes: u32 next at +8, u32 prev at +12 (block addresses in its free list), S at
-//   S − 4. The sentinel: size 0, R set (P when the last block is free), at r + pages × 4 KiB − 8.
+//   A free block of S bytes: u32 next at +8, u32 prev at +12 (block addresses in its free list), u32 list
+//   at +16 (its list index, fl × 16 + sl below: written when it is linked, read when it is unlinked first
+//   on its list), S at S − 4. The sentinel: size 0, R set (P when the last block is free), at r + pages × 4 KiB − 8.
 // The home region of a node (its first) starts with the control block, a reserved block that is never
 // freed, so the home region never goes back; its payload (MC_SIZE bytes):
 //   0 lock   4 flMap   8 regions (list of first descriptors, PageDesc next/prev)   12 nregions
@@ -382,7 +383,8 @@ export const N_MEDIUM: u32 = N_FREE_LISTS + NR_PAGE_BINS * 4; // after the bins 
 // slMap[fl] bit sl ⇔ heads[fl × 16 + sl] ≠ 0.
 export const MB_HDR: u32 = 8;
 export const MB_GRAIN: u32 = 16;
-export const MB_MIN: u32 = 32;                   // smallest block: header, two links, footer
+export const MB_MIN: u32 = 32;                   // smallest block: header, two links, list index, footer
+export const MB_LIST: u32 = 16;                  // a free block's list index (above)
 export const MB_SL_SHIFT: u32 = 4;
 export const MB_SL_COUNT: u32 = 1 << MB_SL_SHIFT;
 export const MB_SMALL: u32 = MB_SL_COUNT * MB_GRAIN;  // 256: below it one list per 16 bytes

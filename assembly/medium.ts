@@ -104,7 +104,7 @@
 //   cut from its free blocks come from their ends (preTop / takeTail)
 import {
   CT_RUN_TAIL, E_DOUBLE_FREE, E_NOT_OBJECT, E_NOT_OURS, E_OK, K_MEDIUM, K_MEDIUM_TAIL, MB_F_FREE, MB_F_PREV_FREE,
-  MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
+  MB_F_OWN, MB_F_RESERVED, MB_FL_COUNT, MB_FLAGS, MB_GRAIN, MB_HDR, MB_LIST, MB_MIN, MB_SL_COUNT, MB_SL_SHIFT, MB_SMALL, MC_BLOCKS,
   MC_FL_MAP, MC_FREE_BYTES, MC_HEADS, MC_LOCK, MC_NODE, MC_NREGIONS, MC_PAGES, MC_PARK, MC_PARKED, MC_REGIONS, MC_SIZE, MC_SL_MAP, N_MEDIUM,
   PAGE_SHIFT, PAGE_SIZE, USABLE_PAGES, H_HIGH_WATER, K_FREE, DESC_SHIFT, PAGES_PER_CHUNK, CHUNK_SIZE, DESC_BYTES, MAX_NODES, DESC_SIZE, PRE_MIN_BYTES,
 } from "./layout";
@@ -228,10 +228,9 @@ export function mediumPages(node: u32): u32 {
   return ((f - 7) << MB_SL_SHIFT) | ((size >> (f - MB_SL_SHIFT)) & (MB_SL_COUNT - 1));
 }
 
-// A listed free block's list index (listOf of its size) at +16, written where it is linked (pushFree,
-// relinkFirst), read where it is unlinked first on its list (unlinkFree: no listOf there; session 12).
+// A listed free block's list index (listOf of its size) at MB_LIST (layout.ts), written where it is linked
+// (pushFree, relinkFirst), read where it is unlinked first on its list (unlinkFree: no listOf there; session 12).
 // Like the links beside it, a free block's word the allocator trusts (a write after free can corrupt both).
-const MB_LIST: u32 = 16;
 if (MB_LIST + 4 > MB_MIN - 4) ERROR("medium.ts MB_LIST: the list index must lie between a smallest free block's links and footer");
 
 @inline function headAt(c: usize, i: u32): usize {
