@@ -14,6 +14,7 @@
 // --cache: valgrind's cache geometry (default: the host's, whose LL is the L3; an LL of this host's 1 MiB L2
 // shows what leaves the L2). --slab FILE: a merged slab build of bench/c/mbench.c to use instead of building this tree's (A/B).
 import { execFileSync, spawnSync } from "node:child_process";
+import { readJitdump } from "./harness.mjs";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -42,27 +43,6 @@ const dir = mkdtempSync(join(tmpdir(), "cg-events-"));
 execFileSync(process.execPath, [join(root, "node_modules", "assemblyscript", "bin", "asc.js"), "assembly/merged.ts", "--target", "merge", "--debug", "--outFile", join(dir, "slab-merge-named.wasm")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 const built = buildWasmPeers(dir, { slab: join(dir, "slab-merge-named.wasm"), names: true, inline: true });
 const files = { slab: values.slab ?? built.slab, dl: built.dl };
-
-function readJitdump(path) {
-  const b = readFileSync(path);
-  const ranges = [];
-  let off = b.readUInt32LE(8);
-  while (off + 16 <= b.length) {
-    const id = b.readUInt32LE(off);
-    const size = b.readUInt32LE(off + 4);
-    if (size < 16) break;
-    if (id === 0) {
-      const raw = b.toString("utf8", off + 56, b.indexOf(0, off + 56));
-      if (/-\d+-turbofan$/.test(raw) && !raw.includes(" ")) {
-        const addr = Number(b.readBigUInt64LE(off + 32));
-        const len = Number(b.readBigUInt64LE(off + 40));
-        ranges.push([addr, addr + len, raw.replace(/^JS:/, "").replace(/-\d+-turbofan$/, "")]);
-      }
-    }
-    off += size;
-  }
-  return ranges.sort((x, y) => x[0] - y[0]);
-}
 
 const EV = ["Ir", "D1", "LL", "Bc", "Bcm", "Bi", "Bim"];
 function run(file, trace, reps) {

@@ -20,6 +20,7 @@
 // `tables` defaults to every table() the section printed, in order (results.md shows them as printed).
 // With the variable unset (a section run by hand) writeSection writes nothing and returns null.
 // A section may write its own SVG files as `<section>-*.svg` into resultsDir().
+import { readFileSync } from "node:fs";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { median, table as tableText } from "../cli/lib/format.mjs";
@@ -144,4 +145,27 @@ export function writeSection(section, data) {
   const doc = { section, ...data, figures, tables: data?.tables ?? printed, node: process.version, written: new Date().toISOString() };
   writeFileSync(file, JSON.stringify(doc, null, 2) + "\n");
   return file;
+}
+
+/** The TurboFan code ranges V8 logged with --perf-prof (a jitdump): [start, end, name] sorted by start, the
+ * name without its "JS:" prefix and "-N-turbofan" suffix (bench/medtime-cg.mjs, bench/cg-events.mjs). */
+export function readJitdump(path) {
+  const b = readFileSync(path);
+  const ranges = [];
+  let off = b.readUInt32LE(8);
+  while (off + 16 <= b.length) {
+    const id = b.readUInt32LE(off);
+    const size = b.readUInt32LE(off + 4);
+    if (size < 16) break;
+    if (id === 0) {
+      const raw = b.toString("utf8", off + 56, b.indexOf(0, off + 56));
+      if (/-\d+-turbofan$/.test(raw) && !raw.includes(" ")) {
+        const addr = Number(b.readBigUInt64LE(off + 32));
+        const len = Number(b.readBigUInt64LE(off + 40));
+        ranges.push([addr, addr + len, raw.replace(/^JS:/, "").replace(/-\d+-turbofan$/, "")]);
+      }
+    }
+    off += size;
+  }
+  return ranges.sort((x, y) => x[0] - y[0]);
 }

@@ -7,6 +7,7 @@
 // Usage: node bench/medtime-cg.mjs <trace> <R> [--slab file.wasm] [--json]   (after `npm run build`)
 // Calls: bench/c/build.mjs (the peers), bench/wasm-run.mjs (one process per run).
 import { execFileSync, spawnSync } from "node:child_process";
+import { readJitdump } from "./harness.mjs";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -24,27 +25,6 @@ const trace = join(traceDir, `${traceName}.rep`);
 const dir = mkdtempSync(join(tmpdir(), "medtime-cg-"));
 execFileSync(process.execPath, [join(root, "node_modules", "assemblyscript", "bin", "asc.js"), "assembly/merged.ts", "--target", "merge", "--debug", "--outFile", join(dir, "slab-merge-named.wasm")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 const built = buildWasmPeers(dir, { slab: join(dir, "slab-merge-named.wasm"), names: true, inline: true });
-
-function readJitdump(path) {
-  const b = readFileSync(path);
-  const ranges = [];
-  let off = b.readUInt32LE(8);
-  while (off + 16 <= b.length) {
-    const id = b.readUInt32LE(off);
-    const size = b.readUInt32LE(off + 4);
-    if (size < 16) break;
-    if (id === 0) {
-      const raw = b.toString("utf8", off + 56, b.indexOf(0, off + 56));
-      if (/-\d+-turbofan$/.test(raw) && !raw.includes(" ")) {
-        const addr = Number(b.readBigUInt64LE(off + 32));
-        const len = Number(b.readBigUInt64LE(off + 40));
-        ranges.push([addr, addr + len, raw.replace(/^JS:/, "").replace(/-\d+-turbofan$/, "")]);
-      }
-    }
-    off += size;
-  }
-  return ranges.sort((x, y) => x[0] - y[0]);
-}
 
 function run(file, reps) {
   const cwd = mkdtempSync(join(dir, "cg-"));
