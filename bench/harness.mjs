@@ -20,8 +20,7 @@
 // `tables` defaults to every table() the section printed, in order (results.md shows them as printed).
 // With the variable unset (a section run by hand) writeSection writes nothing and returns null.
 // A section may write its own SVG files as `<section>-*.svg` into resultsDir().
-import { readFileSync } from "node:fs";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { median, table as tableText } from "../cli/lib/format.mjs";
 
