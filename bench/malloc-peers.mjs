@@ -13,8 +13,11 @@
 // single-threaded), so a peer that the shared machine's other load descheduled is not charged for that:
 // with three builds running beside it, the per-run ratio's spread (max ÷ min of 9) fell from 1.5-8.3 to
 // 1.5-2.3 on the same traces; the wall clock of the same runs is reported beside it for context.
-// Each figure is the median of --runs runs, the peers back to back per workload
-// (so machine noise hits them alike); ratios are between peers of the same run set. The Wasm peers run
+// Each figure is the median of --runs runs (default 9), the peers back to back per workload
+// (so machine noise hits them alike); ratios are between peers of the same run set. Nine, not five: one
+// build's CPU time on one trace spreads by up to 1.5x from process to process here (random2-bal, 42
+// replays: 0.156-0.230 s for dlmalloc's build, 0.163-0.257 s for ours), and the lowest-trace figure is the
+// minimum of 17 such medians, which a small run count biases low (bench/PROFILE.md, session 13). The Wasm peers run
 // TurboFan-only (bench/wasm-run.mjs, wasmRunFlags: with V8's default tiering the replay loop never left
 // the baseline compiler; bench/PROFILE.md).
 // Utilization per trace (Wasm peers): peak live payload / (memory size − __heap_base) after one
@@ -37,7 +40,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const { values } = parseArgs({
   options: {
-    runs: { type: "string", default: "5" },
+    runs: { type: "string", default: "9" },
     "mix-ops": { type: "string", default: "5000000" },
     traces: { type: "string" },
     only: { type: "string" },
