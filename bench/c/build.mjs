@@ -6,8 +6,9 @@
 //   ensurePeerTools(keys, log)  make the tools of `keys` present; returns what is still missing
 //   buildWasmPeers(dir, opts)   the wasm32-wasi builds: wasm-slab merged, dlmalloc, AS's TLSF merged, bump
 //   buildNative(dir)            gcc -O2 mbench (glibc; jemalloc and mimalloc through LD_PRELOAD)
+//   buildZeroPeer(dir)          mbench with bench/c/zero.c (a zero-cost malloc/free, LTO-inlined): the mix's floor
 //   nativeLib(name)             the path of an installed shared library, or undefined
-// Called by: malloc-peers.mjs, profile-malloc.mjs. Calls: scripts/merge-c.mjs, asc (for the TLSF peer).
+// Called by: malloc-peers.mjs, profile-malloc.mjs, harness-bound.mjs. Calls: scripts/merge-c.mjs, asc (for the TLSF peer).
 // Invariants: nothing is installed unless the process runs as root on a system with apt-get; otherwise
 // the caller is told exactly which package is missing, and decides (malloc-peers fails unless asked to
 // run without it).
@@ -103,6 +104,14 @@ export function buildWasmPeers(dir, { slab, names = false, inline = true } = {})
   { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   mergeC(out("own.wasm"), out("tlsf.wasm"), { slab: out("tlsf-peer.wasm"), names });
   return { own: out("own.wasm"), slab: out("slab.wasm"), dl: out("dlmalloc.wasm"), tlsf: out("tlsf.wasm"), bump: out("bump.wasm") };
+}
+
+/** mbench.c linked with bench/c/zero.c under -flto (malloc and free inlined into the mix loop): for `mbench mix`
+ * only (harness-bound.mjs), never for traces. The memory starts at 256 pages: zero.c never grows it. */
+export function buildZeroPeer(dir) {
+  const out = join(dir, "zero.wasm");
+  execFileSync("clang", [...WASI, "-flto", `-Wl,--initial-memory=${256 * 65536}`, SRC, join(here, "zero.c"), "-o", out]);
+  return out;
 }
 
 /** gcc -O2 of mbench.c (run as is for glibc, with LD_PRELOAD for jemalloc and mimalloc). */
