@@ -125,7 +125,7 @@ export function imports(core: Core): { env: Record<string, unknown>; wasm_slab: 
     aligned_alloc: w.aligned_alloc,
     posix_memalign: w.posix_memalign,
     malloc_usable_size: w.malloc_usable_size,
-    // the error detail of the last failure (the README's "C callers read last_error()")
+    // the error detail of the last failure (the README's "Debugging and double frees": C callers read last_error())
     last_error: w.last_error,
     last_error_addr: w.last_error_addr,
     last_error_cache: w.last_error_cache,

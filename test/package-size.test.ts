@@ -1,7 +1,7 @@
 // package-size.test.ts — the size budget of the default browser bundle (dist/browser/wasm-slab.min.js,
 // from rollup.config.mjs: ESM, minified, the release Wasm embedded as base64), raw and gzipped, and the
 // layout that keeps it there: the debug Wasm lives in its own chunk, reached only by a dynamic import.
-// Reads dist/ (npm test builds first). The README's "Package" section states the same figures.
+// Reads dist/ (npm test builds first). The README's "Using the package" section states the same figures.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
