@@ -44,7 +44,34 @@ function short1(w: W): void {
   for (const p of [p0, p1, p2, p3, p4, p5]) expect(p).not.toBe(0);
 }
 
+// coalescing-bal's replay: 4095 4095 f f 8190 f (two loans of kmalloc-4096, then a medium block of their
+// joint size)
+function coalescing(w: W): void {
+  const p0 = w.malloc!(4095), p1 = w.malloc!(4095);
+  expect(w.km_free!(p0)).toBe(E_OK);
+  expect(w.km_free!(p1)).toBe(E_OK);
+  const p2 = w.malloc!(8190);
+  expect(w.km_free!(p2)).toBe(E_OK);
+  for (const p of [p0, p1, p2]) expect(p).not.toBe(0);
+}
+
 describe("parked blocks of the pre-chunk region", () => {
+  it("coalescing-bal's replay parks its 8 KiB block beside the 4 KiB loans: no split, no merge", async () => {
+    const { w, count, nchunks, footprint } = await heap();
+    coalescing(w);                                       // the first replay parks its blocks
+    expect(footprint(FP_PARKED)).toBe(2 * (4096 + 16) + 8192 + 16); // two 4095-byte loans and the 8190-byte block
+    const before = count();
+    for (let r = 0; r < 50; r++) coalescing(w);
+    const d = delta(before, count());
+    expect(nchunks()).toBe(0);
+    expect(d.unpark).toBe(150);
+    expect(d.park).toBe(150);
+    expect(d.findFit).toBe(0);                           // with PARK_MAX at 4 KiB + 16: a fit and a split per
+    expect(d.releaseBlock).toBe(0);                      // 8 KiB malloc, a merge per free
+    expect(d.linkFree! + d.removeFree!).toBe(0);
+    expect(w.heap_validate!()).toBe(0);
+  });
+
   it("a churning small heap (short1-bal's replay) takes its loans off the park list: no free list, no fit search", async () => {
     const { w, count, nchunks } = await heap();
     short1(w);                                           // the first replay parks its blocks
