@@ -31,7 +31,9 @@
 //     refcount protocol, debug), in-use bits, objects not 4-aligned, arrays off, and a shared heap
 //     (another Worker's Cache would not see this one's count word in time). In the single-threaded
 //     build the export checks a handle once and then compares it with the last one it accepted
-//     (assembly/index.ts lastUserCache).
+//     (assembly/index.ts lastUserCache). Such a cache that is not careful makes its Wasm call in alloc /
+//     free themselves (one JS frame: through #allocMiss / #freeMiss the pair took 4.2–4.8× two empty
+//     calls, now 3.4–3.5×, about the magazine's; bench/PROFILE.md, session 13).
 //   - Measured (bench/PROFILE.md "The JS magazine"): the pair through the magazine ~2.7× two empty Wasm
 //     calls where the two Wasm calls took ~3.3×; the JS mirror of the CPU's main sheaf that preceded both
 //     (fastpath.ts, session 7) took 3.9× (each checked typed-array access costs V8 a bounds and a detach
@@ -181,6 +183,11 @@ export class Cache implements CacheEntry {
         this.#allocs++;
         return p >>> 0;
       }
+    } else if (!this.#mag && !this.#careful) {
+      // no magazine (a shared heap, magazine: false, arrays off): the Wasm call made here, not one
+      // function further down (#allocMiss), which TurboFan does not inline into the caller's loop
+      const p = this.#w.cache_alloc(this.addr);
+      return p > 0 ? p : p === 0 ? this.#oom() : p >>> 0; // (an address at 2 GiB or above reads negative)
     }
     return this.#allocMiss();
   }
@@ -214,6 +221,10 @@ export class Cache implements CacheEntry {
         this.#frees++;
         return;
       }
+    } else if (!this.#mag && !this.#careful && isU32(ptr)) {
+      const e = this.#w.cache_free(this.addr, ptr); // no magazine: as #freeMiss's call, made here
+      if (e !== 0) this.#freeFailed(e);
+      return;
     }
     this.#freeMiss(ptr);
   }
