@@ -87,12 +87,17 @@ export const MAX_BULK = 2 ** 28;
 
 /** An object cache: fixed-size objects from slabs, through per-CPU arrays. */
 export class Cache implements CacheEntry {
+  // Every field the hot path reads as a number is declared with `= 0` (the booleans with `= false`), then
+  // set in the constructor: a field declared bare is defined as undefined first (ES2022 class fields),
+  // and V8 then generalizes it to a tagged, mutable field when the constructor stores a number — each
+  // load in the inlined alloc/free then pays a Smi check. Declared with a number it stays a Smi field
+  // (a Double one once a cache's #inv leaves the Smi range). bench/PROFILE.md, session 14 (helper jsgap).
   /** The heap this cache belongs to. */
   readonly heap: Heap;
   readonly name: string;
   /** The kmem_cache's address in linear memory (its handle at the Wasm ABI). */
-  readonly addr: number;
-  readonly id: number;
+  readonly addr: number = 0;
+  readonly id: number = 0;
   /** @internal */ readonly ctor?: (ptr: number) => void;
   /** @internal The destructor of a reclaimable cache. */ destructor?: Destructor;
   #dead = false;
@@ -100,7 +105,7 @@ export class Cache implements CacheEntry {
   readonly #handles = new Set<Prefilled>();
   /** Destroyed, or has callbacks whose exceptions are rethrown after the Wasm call, or is reclaimable:
    *  take the checked path. Keeps the common alloc/free to one test and one Wasm call. */
-  #careful: boolean;
+  #careful = false;
   readonly #w: SlabExports;
   readonly #core: Core;
   readonly #reclaimer: Reclaimer;
@@ -108,7 +113,7 @@ export class Cache implements CacheEntry {
   // handle (0: none), #cW / #eW the word indices of its count and first entry, #n its count (JS keeps
   // the count word equal to it), #cap its capacity (0 while there is none: every free misses), #node
   // the node it was filled on; #allocs / #frees the pops and pushes not yet counted in the Wasm.
-  #mag: boolean;
+  #mag = false;
   #h = 0;
   #cW = 0;
   #eW = 0;
@@ -120,13 +125,13 @@ export class Cache implements CacheEntry {
   #v32 = new Int32Array(0);
   #v8 = new Uint8Array(0);
   // The geometry the free checks read (fixed for the cache's life) and the heap's chunk table.
-  readonly #chunkBase: number;
-  readonly #table: number;
-  readonly #slabMask: number;
-  readonly #objOffset: number;
-  readonly #objects: number;
-  readonly #inv: number;
-  readonly #shift: number;
+  readonly #chunkBase: number = 0;
+  readonly #table: number = 0;
+  readonly #slabMask: number = 0;
+  readonly #objOffset: number = 0;
+  readonly #objects: number = 0;
+  readonly #inv: number = 0;
+  readonly #shift: number = 0;
 
   /** @internal Made by Heap.createCache (registered with the core there). */
   constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor?: (ptr: number) => void, destructor?: Destructor, magazine = true) {
