@@ -192,7 +192,8 @@ export class Cache implements CacheEntry {
       // no magazine (a shared heap, magazine: false, arrays off): the Wasm call made here, not one
       // function further down (#allocMiss), which TurboFan does not inline into the caller's loop
       const p = this.#w.cache_alloc(this.addr);
-      return p > 0 ? p : p === 0 ? this.#oom() : p >>> 0; // (an address at 2 GiB or above reads negative)
+      return p !== 0 ? p >>> 0 : this.#oom(); // (>>> 0: an address at 2 GiB or above reads negative; and the
+      // value is a u32 like the hit's, not an i32 — mixed, V8 takes the inlined alloc's result as a Number)
     }
     return this.#allocMiss();
   }
