@@ -71,12 +71,14 @@ import type { SlabExports } from "./wasm.js";
 import type { Heap } from "./heap.js";
 
 // The magazine's constants, taken out of the generated Abi once (a hash lookup per use otherwise), as
-// `var`s: a module-level `const` read in a function costs a hole check per use (bench/PROFILE.md "The
-// Cache pair from JS", session 8).
-var { CHUNK_SHIFT, PAGE_SHIFT } = L;
-var CHUNK_MASK = L.CHUNK_SIZE - 1;
-var DESC_W_SHIFT = L.DESC_SHIFT - 2;
-var FREE_KEY = L.FREE_KEY | 0;
+// `const`s: once alloc/free are inlined into a caller, TurboFan folds an initialized module-level const
+// to its value, where a `var` is a context load and a Smi check per use (FREE_KEY, outside the Smi range,
+// a HeapNumber load and a conversion). Session 8 found the reverse (a hole check per use); session 14's
+// measurement (Node 20, helper jsgap) reverses it, inlined or not: bench/PROFILE.md.
+const { CHUNK_SHIFT, PAGE_SHIFT } = L;
+const CHUNK_MASK = L.CHUNK_SIZE - 1;
+const DESC_W_SHIFT = L.DESC_SHIFT - 2;
+const FREE_KEY = L.FREE_KEY | 0;
 // assembly/index.ts cache_mag's ops.
 var MAG_REFILL = 0;
 var MAG_RETURN = 1;
