@@ -34,10 +34,14 @@
 //     (assembly/index.ts lastUserCache). Such a cache that is not careful makes its Wasm call in alloc /
 //     free themselves (one JS frame: through #allocMiss / #freeMiss the pair took 4.2–4.8× two empty
 //     calls, now 3.4–3.5×, about the magazine's; bench/PROFILE.md, session 13).
-//   - Measured (bench/PROFILE.md "The JS magazine"): the pair through the magazine ~2.7× two empty Wasm
-//     calls where the two Wasm calls took ~3.3×; the JS mirror of the CPU's main sheaf that preceded both
-//     (fastpath.ts, session 7) took 3.9× (each checked typed-array access costs V8 a bounds and a detach
-//     test; the magazine makes the fewest: its count, cap and counters are JS fields).
+//   - Measured (bench/PROFILE.md "The Cache class against its copy, session 14"; bench/js-floor.mjs
+//     --processes 9): the pair through the magazine 2.06× two empty Wasm calls (2.80× before session 14's
+//     Smi field declarations, u32 result and const constants), the raw cache_alloc/cache_free pair 2.47×,
+//     the same hit path copied into a plain class 1.57×, magazine: false 3.09×. Earlier ("The JS
+//     magazine"): the magazine ~2.7× where the two Wasm calls took ~3.3×; the JS mirror of the CPU's
+//     main sheaf that preceded both (fastpath.ts, session 7) took 3.9× (each checked typed-array access
+//     costs V8 a bounds and a detach test; the magazine makes the fewest: its count, cap and counters
+//     are JS fields).
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
