@@ -16,7 +16,7 @@
 //                                   the view's length, room; and what the magazine stores besides: the
 //                                   count word in the sheaf, the pop and push counters. A fake chunk table,
 //                                   page descriptors and slab laid out with bindings/generated/abi.ts's
-//                                   constants (module-level vars, as cache.ts) and the geometry of a real
+//                                   constants (module-level consts, as cache.ts) and the geometry of a real
 //                                   64-byte cache of this heap
 //   5. Cache API (magazine)         Cache.alloc() + Cache.free() of dist/, default options
 //   6. Cache API (magazine: false)  the same with { magazine: false }: one Wasm call each
@@ -56,7 +56,7 @@ export const VARIANTS = [
   ["raw ABI pair", "cache_free(c, cache_alloc(c)) from JS"],
 ];
 
-// ---- the layout constants: bindings/generated/abi.ts's `Abi`, read once, as module-level vars ------------
+// ---- the layout constants: bindings/generated/abi.ts's `Abi`, read once, as module-level consts ----------
 const ABI_TEXT = readFileSync(new URL("../bindings/generated/abi.ts", import.meta.url), "utf8");
 const ABI_START = ABI_TEXT.indexOf("export const Abi = {");
 /** A constant of the generated `Abi` object (bindings/generated/abi.ts). */
@@ -65,12 +65,12 @@ export function abiConst(name) {
   if (ABI_START < 0 || !m) throw new Error(`js-floor: no Abi.${name} in bindings/generated/abi.ts`);
   return Number(m[1]);
 }
-// As bindings/cache.ts takes them (a `var`: no hole check per use).
-var CHUNK_SHIFT = abiConst("CHUNK_SHIFT");
-var PAGE_SHIFT = abiConst("PAGE_SHIFT");
-var CHUNK_MASK = abiConst("CHUNK_SIZE") - 1;
-var DESC_W_SHIFT = abiConst("DESC_SHIFT") - 2;
-var FREE_KEY = abiConst("FREE_KEY") | 0;
+// As bindings/cache.ts takes them (a `const`: folded to its value where the step is inlined).
+const CHUNK_SHIFT = abiConst("CHUNK_SHIFT");
+const PAGE_SHIFT = abiConst("PAGE_SHIFT");
+const CHUNK_MASK = abiConst("CHUNK_SIZE") - 1;
+const DESC_W_SHIFT = abiConst("DESC_SHIFT") - 2;
+const FREE_KEY = abiConst("FREE_KEY") | 0;
 const L = Object.fromEntries(
   ["CHUNK_SIZE", "CHUNK_BASE_ALIGN", "CT_NO_CHUNK", "MAX_CHUNKS", "DESC_SIZE", "D_CACHE", "H_CHUNK_TABLE", "SH_COUNT", "SH_CAP", "SH_HDR",
     "C_SLAB_MASK", "C_OBJ_OFFSET", "C_OBJECTS", "C_DIV_INV", "C_DIV_SHIFT", "C_STRIDE"].map((k) => [k, abiConst(k)]),

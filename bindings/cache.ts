@@ -34,10 +34,14 @@
 //     (assembly/index.ts lastUserCache). Such a cache that is not careful makes its Wasm call in alloc /
 //     free themselves (one JS frame: through #allocMiss / #freeMiss the pair took 4.2–4.8× two empty
 //     calls, now 3.4–3.5×, about the magazine's; bench/PROFILE.md, session 13).
-//   - Measured (bench/PROFILE.md "The JS magazine"): the pair through the magazine ~2.7× two empty Wasm
-//     calls where the two Wasm calls took ~3.3×; the JS mirror of the CPU's main sheaf that preceded both
-//     (fastpath.ts, session 7) took 3.9× (each checked typed-array access costs V8 a bounds and a detach
-//     test; the magazine makes the fewest: its count, cap and counters are JS fields).
+//   - Measured (bench/PROFILE.md "The Cache class against its copy, session 14"; bench/js-floor.mjs
+//     --processes 9): the pair through the magazine 2.06× two empty Wasm calls (2.80× before session 14's
+//     Smi field declarations, u32 result and const constants), the raw cache_alloc/cache_free pair 2.47×,
+//     the same hit path copied into a plain class 1.57×, magazine: false 3.09×. Earlier ("The JS
+//     magazine"): the magazine ~2.7× where the two Wasm calls took ~3.3×; the JS mirror of the CPU's
+//     main sheaf that preceded both (fastpath.ts, session 7) took 3.9× (each checked typed-array access
+//     costs V8 a bounds and a detach test; the magazine makes the fewest: its count, cap and counters
+//     are JS fields).
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
@@ -71,12 +75,14 @@ import type { SlabExports } from "./wasm.js";
 import type { Heap } from "./heap.js";
 
 // The magazine's constants, taken out of the generated Abi once (a hash lookup per use otherwise), as
-// `var`s: a module-level `const` read in a function costs a hole check per use (bench/PROFILE.md "The
-// Cache pair from JS", session 8).
-var { CHUNK_SHIFT, PAGE_SHIFT } = L;
-var CHUNK_MASK = L.CHUNK_SIZE - 1;
-var DESC_W_SHIFT = L.DESC_SHIFT - 2;
-var FREE_KEY = L.FREE_KEY | 0;
+// `const`s: once alloc/free are inlined into a caller, TurboFan folds an initialized module-level const
+// to its value, where a `var` is a context load and a Smi check per use (FREE_KEY, outside the Smi range,
+// a HeapNumber load and a conversion). Session 8 found the reverse (a hole check per use); session 14's
+// measurement (Node 20, helper jsgap) reverses it, inlined or not: bench/PROFILE.md.
+const { CHUNK_SHIFT, PAGE_SHIFT } = L;
+const CHUNK_MASK = L.CHUNK_SIZE - 1;
+const DESC_W_SHIFT = L.DESC_SHIFT - 2;
+const FREE_KEY = L.FREE_KEY | 0;
 // assembly/index.ts cache_mag's ops.
 var MAG_REFILL = 0;
 var MAG_RETURN = 1;
@@ -87,12 +93,17 @@ export const MAX_BULK = 2 ** 28;
 
 /** An object cache: fixed-size objects from slabs, through per-CPU arrays. */
 export class Cache implements CacheEntry {
+  // Every field the hot path reads as a number is declared with `= 0` (the booleans with `= false`), then
+  // set in the constructor: a field declared bare is defined as undefined first (ES2022 class fields),
+  // and V8 then generalizes it to a tagged, mutable field when the constructor stores a number — each
+  // load in the inlined alloc/free then pays a Smi check. Declared with a number it stays a Smi field
+  // (a Double one once a cache's #inv leaves the Smi range). bench/PROFILE.md, session 14 (helper jsgap).
   /** The heap this cache belongs to. */
   readonly heap: Heap;
   readonly name: string;
   /** The kmem_cache's address in linear memory (its handle at the Wasm ABI). */
-  readonly addr: number;
-  readonly id: number;
+  readonly addr: number = 0;
+  readonly id: number = 0;
   /** @internal */ readonly ctor?: (ptr: number) => void;
   /** @internal The destructor of a reclaimable cache. */ destructor?: Destructor;
   #dead = false;
@@ -100,7 +111,7 @@ export class Cache implements CacheEntry {
   readonly #handles = new Set<Prefilled>();
   /** Destroyed, or has callbacks whose exceptions are rethrown after the Wasm call, or is reclaimable:
    *  take the checked path. Keeps the common alloc/free to one test and one Wasm call. */
-  #careful: boolean;
+  #careful = false;
   readonly #w: SlabExports;
   readonly #core: Core;
   readonly #reclaimer: Reclaimer;
@@ -108,7 +119,7 @@ export class Cache implements CacheEntry {
   // handle (0: none), #cW / #eW the word indices of its count and first entry, #n its count (JS keeps
   // the count word equal to it), #cap its capacity (0 while there is none: every free misses), #node
   // the node it was filled on; #allocs / #frees the pops and pushes not yet counted in the Wasm.
-  #mag: boolean;
+  #mag = false;
   #h = 0;
   #cW = 0;
   #eW = 0;
@@ -120,13 +131,13 @@ export class Cache implements CacheEntry {
   #v32 = new Int32Array(0);
   #v8 = new Uint8Array(0);
   // The geometry the free checks read (fixed for the cache's life) and the heap's chunk table.
-  readonly #chunkBase: number;
-  readonly #table: number;
-  readonly #slabMask: number;
-  readonly #objOffset: number;
-  readonly #objects: number;
-  readonly #inv: number;
-  readonly #shift: number;
+  readonly #chunkBase: number = 0;
+  readonly #table: number = 0;
+  readonly #slabMask: number = 0;
+  readonly #objOffset: number = 0;
+  readonly #objects: number = 0;
+  readonly #inv: number = 0;
+  readonly #shift: number = 0;
 
   /** @internal Made by Heap.createCache (registered with the core there). */
   constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor?: (ptr: number) => void, destructor?: Destructor, magazine = true) {
@@ -187,7 +198,8 @@ export class Cache implements CacheEntry {
       // no magazine (a shared heap, magazine: false, arrays off): the Wasm call made here, not one
       // function further down (#allocMiss), which TurboFan does not inline into the caller's loop
       const p = this.#w.cache_alloc(this.addr);
-      return p > 0 ? p : p === 0 ? this.#oom() : p >>> 0; // (an address at 2 GiB or above reads negative)
+      return p !== 0 ? p >>> 0 : this.#oom(); // (>>> 0: an address at 2 GiB or above reads negative; and the
+      // value is a u32 like the hit's, not an i32 — mixed, V8 takes the inlined alloc's result as a Number)
     }
     return this.#allocMiss();
   }
