@@ -32,7 +32,7 @@
 // reports each variant's min – median – max across them (V8's JIT makes the per-process spread large).
 //
 //   node bench/js-floor.mjs [--processes K] [--runs N] [--n PAIRS] [--json FILE] [--help]
-//     (after npm run build; not a bench/run.mjs section. --processes 0 measures in this process.)
+//     (after npm run build; section "js-floor" of bench/run.mjs. --processes 0 measures in this process.)
 // With WASM_SLAB_BENCH_DIR set it writes js-floor.json there (the results contract of bench/harness.mjs).
 // Exports (test/js-floor.test.ts): VARIANTS, abiConst, fakeLayout, PopPush, KeyedPopPush, CheckedPopPush,
 // buildVariants, measureProcess. bench/harness.mjs is imported only when the script runs (its process-wide

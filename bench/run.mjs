@@ -34,6 +34,7 @@ export function traceDir() {
  *  string saying why the section cannot run here. */
 export const SECTIONS = [
   { name: "micro", file: "micro.mjs", what: "per-CPU fast paths vs empty calls and a toy LIFO", estimate: 25, runs: true },
+  { name: "js-floor", file: "js-floor.mjs", what: "the Cache pair's floor in JS, built up one check at a time", estimate: 12, runs: true },
   { name: "capacity", file: "capacity.mjs", what: "per-CPU array capacity: hits, locks, parked memory", estimate: 15, runs: true },
   { name: "overhead", file: "overhead.mjs", what: "objects per slab and metadata bytes per object byte", estimate: 1, runs: false },
   { name: "inuse", file: "inuse.mjs", what: "double-free hardening: in-use bit and top-of-array check vs before", estimate: 120, runs: true },
