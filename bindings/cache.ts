@@ -1,9 +1,10 @@
 // cache.ts — an object cache from JS: alloc/free (the fast path first), bulk, prefill, shrink, targeted
 // reclaim, tune, stats, destroy; and the prefill handle.
 //
-// Owns: Cache (one kmem_cache of the Wasm, by address, and its JS magazine) and Prefilled (a sheaf
-// handed to the caller).
-// Entry points: Heap.createCache() makes a Cache (heap.ts); users call its methods.
+// Owns: Cache (one kmem_cache of the Wasm, by address, and its JS magazine), PlainCache (its subclass
+// for a cache made without a magazine) and Prefilled (a sheaf handed to the caller).
+// Entry points: makeCache (Heap.createCache in heap.ts, adopt in threads.ts) makes a Cache or a
+// PlainCache; users call their methods.
 // Calls: core.ts (exports, hook errors, reports, staging buffer), reclaim.ts (discardFree after shrink and reclaim), introspection.ts (stats), options.ts
 // (tune), args.ts, errors.ts, generated/abi.ts. `heap` is only a back-reference for users (a type import
 // of heap.ts: no call goes up).
@@ -31,13 +32,20 @@
 //     refcount protocol, debug), in-use bits, objects not 4-aligned, arrays off, and a shared heap
 //     (another Worker's Cache would not see this one's count word in time). In the single-threaded
 //     build the export checks a handle once and then compares it with the last one it accepted
-//     (assembly/index.ts lastUserCache). Such a cache that is not careful makes its Wasm call in alloc /
-//     free themselves (one JS frame: through #allocMiss / #freeMiss the pair took 4.2–4.8× two empty
-//     calls, now 3.4–3.5×, about the magazine's; bench/PROFILE.md, session 13).
-//   - Measured (bench/PROFILE.md "The Cache class against its copy, session 14"; bench/js-floor.mjs
-//     --processes 9): the pair through the magazine 2.06× two empty Wasm calls (2.80× before session 14's
-//     Smi field declarations, u32 result and const constants), the raw cache_alloc/cache_free pair 2.47×,
-//     the same hit path copied into a plain class 1.57×, magazine: false 3.09×. Earlier ("The JS
+//     (assembly/index.ts lastUserCache). A cache made so is a PlainCache (makeCache decides; a subclass,
+//     so `instanceof Cache` holds, though its prototype and constructor are PlainCache's): its alloc /
+//     free test #careful and make the Wasm call themselves (one JS frame: through #allocMiss / #freeMiss
+//     the pair took 4.2–4.8× two empty calls, then 3.4–3.5×; bench/PROFILE.md, session 13), and Cache's
+//     own alloc/free carry only the magazine's hit and the miss call — one class for both made every call
+//     site's inlined magazine loop carry the Wasm-call branch once any no-magazine cache had run (session
+//     14, helper jsgap2). A Cache that loses its magazine later (tune to arrays off, beCareful, destroy)
+//     stays a Cache: an empty magazine of capacity 0, so alloc and free miss, and #allocMiss / #freeMiss
+//     make the same calls (the checked ones once careful).
+//   - Measured (bench/PROFILE.md "The Cache class against its copy, session 14" and "Two kinds of Cache";
+//     bench/js-floor.mjs --processes 9, quiet processes): the pair through the magazine 1.93× two empty
+//     Wasm calls (2.80× before session 14's Smi field declarations, u32 result and const constants, 2.05×
+//     before the PlainCache split), the raw cache_alloc/cache_free pair 2.49×, the same hit path copied
+//     into a plain class 1.57×, magazine: false 2.90× (3.06× before the split). Earlier ("The JS
 //     magazine"): the magazine ~2.7× where the two Wasm calls took ~3.3×; the JS mirror of the CPU's
 //     main sheaf that preceded both (fastpath.ts, session 7) took 3.9× (each checked typed-array access
 //     costs V8 a bounds and a detach test; the magazine makes the fewest: its count, cap and counters
@@ -45,9 +53,11 @@
 //   - A bad argument (a pointer or count that is not an integer in range) is an InvalidArgumentError
 //     and changes nothing; pointers returned are u32 (`>>> 0` on the i32 the Wasm returns).
 //   - A bulk call checks every pointer before it frees any.
-// Call tree: alloc → (hit) | #allocMiss → #allocCareful → #hookFailed, #oom | #sync | cache_mag (refill)
-//   → #take | cache_alloc → #oom;  free → (hit) | #freeMiss → #freeCareful → ptrArg, cache_free |
-//   reclaim_free → #freeFailed | #sync | cache_free → #freeFailed;  settle → cache_mag (count / return);  allocBulk/freeBulk → core.takeStage
+// Call tree: makeCache → new Cache | new PlainCache;  alloc → (hit) | #allocMiss → #allocCareful →
+//   #hookFailed, #oom | #sync | cache_mag (refill) → #take | cache_alloc → #oom;  free → (hit) | #freeMiss
+//   → #freeCareful → ptrArg, cache_free | reclaim_free → #freeFailed | #sync | cache_free → #freeFailed;
+//   PlainCache alloc → cache_alloc → #oom | #allocCareful;  PlainCache free → cache_free → #freeFailed |
+//   #freeCareful;  settle → cache_mag (count / return);  allocBulk/freeBulk → core.takeStage
 //   (each call its own buffer), cache_alloc_bulk (one copy out, into a new array or the caller's) / freeBulk →
 //   (a plain array checked, then one .set into the staging area; a Uint32Array: #freeBulkChecked, one
 //   .set per chunk) → #freeStaged → cache_free_bulk;
@@ -90,6 +100,36 @@ var MAG_COUNT = 2;
 
 /** Most objects one allocBulk call may ask for. */
 export const MAX_BULK = 2 ** 28;
+
+/** @internal Make the Cache of kmem_cache `addr` (Heap.createCache, adopt): a Cache where it has a
+ *  magazine, else a PlainCache (a subclass: `instanceof Cache`), whose alloc/free make the Wasm call. */
+export function makeCache(
+  heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number,
+  ctor?: (ptr: number) => void, destructor?: Destructor, magazine = true,
+): Cache {
+  const flags = core.u32(addr + L.C_FLAGS);
+  // Careful from the start (destroy and beCareful make others careful later): callbacks, a reclaimable
+  // or a debug cache (a report made during a successful free — a corrupted free object found before its
+  // slab empties — may have run an onReport that threw), and every cache of a heap with shrinkers or
+  // destructors (they may run inside any allocation, memory pressure, and are rethrown by it).
+  const careful = ctor !== undefined || destructor !== undefined || (flags & Flags.DEBUG_MASK) !== 0 || core.hooksArmed;
+  // A magazine only where the JS checks are the Wasm's: a free-key cache (no in-use bits, no debug), its
+  // key at the object's start (not reclaimable: careful anyway), every object 4-aligned (the key is one
+  // Int32Array element), arrays on, and a heap this thread alone uses (a shared heap's Cache makes its
+  // Wasm calls: another Worker's magazine would not see this one's count word in time).
+  const mag =
+    magazine &&
+    !careful &&
+    !core.shared &&
+    (flags & L.F_FREEKEY) !== 0 &&
+    ((core.u32(addr + L.C_STRIDE) | core.u32(addr + L.C_OBJ_OFFSET)) & 3) === 0 &&
+    core.u32(addr + L.C_ARRAY_CAP) >= 2;
+  return new (mag ? Cache : PlainCache)(heap, core, reclaimer, name, addr, ctor, destructor, careful, mag);
+}
+
+// Cache's subclass for caches made without a magazine: declared in Cache's body (a static block), for its
+// private names.
+let PlainCache: typeof Cache;
 
 /** An object cache: fixed-size objects from slabs, through per-CPU arrays. */
 export class Cache implements CacheEntry {
@@ -139,8 +179,8 @@ export class Cache implements CacheEntry {
   readonly #inv: number = 0;
   readonly #shift: number = 0;
 
-  /** @internal Made by Heap.createCache (registered with the core there). */
-  constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor?: (ptr: number) => void, destructor?: Destructor, magazine = true) {
+  /** @internal Made by makeCache (Heap.createCache, adopt; registered with the core there). */
+  constructor(heap: Heap, core: Core, reclaimer: Reclaimer, name: string, addr: number, ctor: ((ptr: number) => void) | undefined, destructor: Destructor | undefined, careful: boolean, mag: boolean) {
     this.heap = heap;
     this.#core = core;
     this.#reclaimer = reclaimer;
@@ -149,14 +189,8 @@ export class Cache implements CacheEntry {
     this.id = core.u32(addr + L.C_ID);
     this.ctor = ctor;
     this.destructor = destructor;
-    // debug caches too: a report made during a successful free (a corrupted free object found before its
-    // slab empties) may have run an onReport that threw
-    // ... and every cache of a heap with shrinkers or destructors: they may run inside any allocation
-    // (memory pressure), and their exceptions are rethrown by it.
-    this.#careful =
-      ctor !== undefined || destructor !== undefined || (core.u32(addr + L.C_FLAGS) & Flags.DEBUG_MASK) !== 0 || core.hooksArmed;
+    this.#careful = careful;
     this.#w = core.w;
-    const flags = core.u32(addr + L.C_FLAGS);
     this.#chunkBase = core.u32(core.hdr + L.H_CHUNK_BASE);
     this.#table = core.hdr + L.H_CHUNK_TABLE;
     this.#slabMask = core.u32(addr + L.C_SLAB_MASK);
@@ -164,18 +198,7 @@ export class Cache implements CacheEntry {
     this.#objects = core.u32(addr + L.C_OBJECTS);
     this.#inv = core.u32(addr + L.C_DIV_INV) | 0;
     this.#shift = core.u32(addr + L.C_DIV_SHIFT);
-    // A magazine only where the JS checks are the Wasm's: a free-key cache (no in-use bits, no debug),
-    // its key at the object's start (not reclaimable: careful anyway), every object 4-aligned (the key
-    // is one Int32Array element), arrays on, and a heap this thread alone uses (a shared heap's Cache
-    // makes its Wasm calls: another Worker's magazine would not see this one's count word in time).
-    this.#mag =
-      magazine &&
-      !this.#careful &&
-      !core.shared &&
-      (flags & L.F_FREEKEY) !== 0 &&
-      (flags & Flags.DEBUG_MASK) === 0 &&
-      ((core.u32(addr + L.C_STRIDE) | this.#objOffset) & 3) === 0 &&
-      core.u32(addr + L.C_ARRAY_CAP) >= 2;
+    this.#mag = mag;
   }
 
   // ---- the fast path: the magazine -------------------------------------------------------------------
@@ -194,12 +217,6 @@ export class Cache implements CacheEntry {
         this.#allocs++;
         return p >>> 0;
       }
-    } else if (!this.#mag && !this.#careful) {
-      // no magazine (a shared heap, magazine: false, arrays off): the Wasm call made here, not one
-      // function further down (#allocMiss), which TurboFan does not inline into the caller's loop
-      const p = this.#w.cache_alloc(this.addr);
-      return p !== 0 ? p >>> 0 : this.#oom(); // (>>> 0: an address at 2 GiB or above reads negative; and the
-      // value is a u32 like the hit's, not an i32 — mixed, V8 takes the inlined alloc's result as a Number)
     }
     return this.#allocMiss();
   }
@@ -233,12 +250,30 @@ export class Cache implements CacheEntry {
         this.#frees++;
         return;
       }
-    } else if (!this.#mag && !this.#careful && isU32(ptr)) {
-      const e = this.#w.cache_free(this.addr, ptr); // no magazine: as #freeMiss's call, made here
-      if (e !== 0) this.#freeFailed(e);
-      return;
     }
     this.#freeMiss(ptr);
+  }
+
+  // A cache made without a magazine (makeCache: magazine: false, careful, arrays off, objects not
+  // 4-aligned, a shared heap) is a PlainCache, whose alloc/free make the Wasm call themselves: each call
+  // site then sees one kind of cache's code and feedback (one class's alloc carrying both made the
+  // magazine's inlined loop carry the Wasm-call branch: bench/PROFILE.md, session 14, helper jsgap2).
+  // Declared here, in Cache's body, for its private names; a cache that loses its magazine later (tune
+  // to arrays off, beCareful) stays a Cache and misses into #allocMiss / #freeMiss.
+  static {
+    PlainCache = class PlainCache extends Cache {
+      override alloc(): number {
+        if (this.#careful) return this.#allocCareful();
+        const p = this.#w.cache_alloc(this.addr);
+        return p !== 0 ? p >>> 0 : this.#oom(); // (>>> 0: an address at 2 GiB or above reads negative)
+      }
+
+      override free(ptr: number): void {
+        if (this.#careful || !isU32(ptr)) return this.#freeCareful(ptr); // (not a u32: InvalidArgumentError)
+        const e = this.#w.cache_free(this.addr, ptr);
+        if (e !== 0) this.#freeFailed(e);
+      }
+    };
   }
 
   // An alloc the magazine did not serve: a careful cache, one without a magazine, a stale view, or an
@@ -262,7 +297,7 @@ export class Cache implements CacheEntry {
       // out of memory and its error)
     }
     const p = this.#w.cache_alloc(this.addr);
-    return p > 0 ? p : p === 0 ? this.#oom() : p >>> 0;
+    return p !== 0 ? p >>> 0 : this.#oom();
   }
 
   // A free the magazine did not take: a careful cache or a bad argument (the careful path), or one the
@@ -294,7 +329,7 @@ export class Cache implements CacheEntry {
   // buffer, and a magazine is only kept for a heap whose memory is not shared.
   #sync(): void {
     const b = this.#core.memory.buffer;
-    this.#v32 = new Int32Array(b, 0, Math.floor(b.byteLength / 4)); // (4 GiB >>> 2 would be 0)
+    this.#v32 = new Int32Array(b, 0, b.byteLength / 4); // (whole 64 KiB pages: an integer; 4 GiB >>> 2 would be 0)
     this.#v8 = new Uint8Array(b);
   }
 
@@ -304,16 +339,9 @@ export class Cache implements CacheEntry {
   settle(giveBack: boolean): void {
     if (this.#h === 0 && this.#allocs === 0 && this.#frees === 0) return;
     this.#w.cache_mag(this.addr, this.#h, this.#allocs, this.#frees, giveBack ? MAG_RETURN : MAG_COUNT);
-    this.#allocs = 0;
-    this.#frees = 0;
-    if (giveBack) this.#drop();
-  }
-
-  // No magazine now (given back, or never taken): every free misses (cap 0), every alloc (n 0).
-  #drop(): void {
-    this.#h = 0;
-    this.#n = 0;
-    this.#cap = 0;
+    this.#allocs = this.#frees = 0;
+    // no magazine now (given back): every free misses (cap 0), every alloc (n 0)
+    if (giveBack) this.#h = this.#n = this.#cap = 0;
   }
 
   // ---- the careful paths -----------------------------------------------------------------------------

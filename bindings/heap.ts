@@ -29,7 +29,7 @@ import { Core, type CacheRef } from "./core.js";
 import * as introspection from "./introspection.js";
 import * as km from "./malloc.js";
 import { Reclaimer, type ReapResult, type Shrinker } from "./reclaim.js";
-import { Cache } from "./cache.js";
+import { Cache, makeCache } from "./cache.js";
 import type { HeapStats } from "./stats.js";
 import { footprint, type Footprint, type FootprintOptions } from "./footprint.js";
 
@@ -114,7 +114,7 @@ export class Heap {
       if (code === ErrorCodes.NOMEM) throw new OutOfMemoryError(`cache '${name}'`, core.u32(core.hdr + Abi.H_CACHE_BYTES));
       throw new InvalidArgumentError(`cache '${name}': rejected (code ${code})`);
     }
-    const cache = new Cache(this, core, this.reclaimer, name, addr, o.ctor, o.destructor, o.magazine);
+    const cache = makeCache(this, core, this.reclaimer, name, addr, o.ctor, o.destructor, o.magazine);
     core.register(cache);
     if (o.destructor !== undefined) core.armHooks();
     return cache;

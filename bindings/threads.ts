@@ -6,7 +6,7 @@
 // Entry points: createAllocator({ shared: true }) (heap.ts calls sharedMemory / instantiateShared /
 // newSharedHeap here), heap.handle(), attachAllocator(handle), heap.releaseCpu(), heap.recoverCpu(cpu).
 // Called by: heap.ts (createAllocator, through a dynamic import: only shared heaps load it), users.
-// Calls: wasm.ts (instantiateModule), core.ts (Core), heap.ts (Heap, Cache), errors.ts.
+// Calls: wasm.ts (instantiateModule), core.ts (Core), heap.ts (Heap, Cache), cache.ts (makeCache), errors.ts.
 //
 // The model (assembly/threads.ts has the Wasm side):
 //   - Every thread (main or Worker) that uses the heap has its own instance; Wasm globals are per instance,
@@ -33,6 +33,7 @@ import { CpuBusyError, InvalidArgumentError, LockTimeoutError, NoCpuError, SlabE
 import { Abi, ErrorCodes } from "./generated/abi.js";
 import { Cache, Heap } from "./heap.js";
 import { Core } from "./core.js";
+import { makeCache } from "./cache.js";
 import { instantiateModule, threadedWasmBytes, type HookFn, type SlabExports, type SlabInstance } from "./wasm.js";
 
 /** The threads ABI of the threaded build (assembly/index.ts, "threads"): part of the generated
@@ -326,7 +327,7 @@ export class SharedHeap extends Heap {
     if (!Number.isInteger(addr) || addr <= 0 || addr + Abi.C_HDR > this.memory.buffer.byteLength || !this.core.w.cache_valid(addr)) {
       throw new InvalidArgumentError(`cache '${name}' at ${addr} is not a cache of this heap`);
     }
-    const c = new Cache(this, this.core, this.reclaimer, name, addr);
+    const c = makeCache(this, this.core, this.reclaimer, name, addr);
     this.core.register(c);
     return c;
   }

@@ -13,8 +13,8 @@ import {
   DoubleFreeError,
   InvalidArgumentError,
   InvalidFreeError,
+  Cache,
   createAllocator,
-  type Cache,
   type Heap,
 } from "../bindings/index.js";
 import { Abi } from "../bindings/generated/abi.js";
@@ -278,6 +278,32 @@ describe("the JS magazine", () => {
     expect(spy.free).toHaveBeenCalledTimes(10);
     expect(spy.mag).not.toHaveBeenCalled();
     expect(magazine(heap, c).h).toBe(0);
+  });
+
+  it("every kind of cache is a Cache (the no-magazine subclass too), and turns careful with the rest", async () => {
+    const heap = await createAllocator({ reap: false });
+    const m = heap.createCache("mag", { size: 64 });
+    const p = heap.createCache("plain", { size: 64, magazine: false });
+    const k = heap.createCache("ctor", { size: 64, ctor: () => {} });
+    for (const c of [m, p, k]) expect(c).toBeInstanceOf(Cache);
+    expect(heap.caches()).toEqual([m, p, k]);
+    const spy = spyAll(heap);
+    const enter = vi.spyOn(heap.core, "enter");
+    for (const c of [m, p]) for (let i = 0; i < 5; i++) c.free(c.alloc());
+    expect(enter).not.toHaveBeenCalled(); // the plain paths: no checked call
+    expect(spy.alloc).toHaveBeenCalledTimes(5); // the magazine's pairs made none (one refill: cache_mag)
+    heap.onReport = () => {}; // arms the hooks: every cache takes the checked path from now on
+    for (const c of [m, p, k]) {
+      const x = c.alloc();
+      c.free(x);
+      const before = state(heap, c);
+      expect(() => c.free(x)).toThrow(DoubleFreeError);
+      expect(() => c.free(-4)).toThrow(InvalidArgumentError);
+      expect(state(heap, c)).toEqual(before);
+    }
+    expect(enter).toHaveBeenCalledTimes(9); // per cache: a checked alloc, free and refused double free (-4: refused before any call)
+    for (const c of [m, p, k]) expect(c.stats().counters.alloc_fastpath + c.stats().counters.alloc_slowpath).toBe(c === k ? 1 : 6);
+    expect(heap.validate().ok).toBe(true);
   });
 
   it("raw cache_alloc(0) on a heap whose Cache API never called cache_alloc is refused (the memo's NO_CACHE)", async () => {
