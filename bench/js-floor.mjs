@@ -149,18 +149,8 @@ export class PopPush {
 }
 
 /** Step 3: step 2 and the free key (harden.ts): free refuses an object holding its key and writes it;
- *  alloc clears it. */
-export class KeyedPopPush {
-  constructor(lay) {
-    this.memory = lay.memory;
-    this.eW = (SHEAF + L.SH_HDR) >>> 2;
-    this.n = lay.objects.length;
-    this.v32 = new Int32Array(0);
-    this.sync();
-  }
-  sync() {
-    this.v32 = new Int32Array(this.memory.buffer);
-  }
+ *  alloc clears it. (Step 2's fields, constructor and sync; its own alloc and free.) */
+export class KeyedPopPush extends PopPush {
   alloc() {
     const n = this.n;
     if (n !== 0) {
@@ -184,9 +174,6 @@ export class KeyedPopPush {
       return;
     }
     this.refuse(`free of ${p}: its free key is there (a double free)`);
-  }
-  refuse(what) {
-    throw new Error(`js-floor: ${what}`);
   }
 }
 
