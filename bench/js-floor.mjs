@@ -37,7 +37,7 @@
 // Exports (test/js-floor.test.ts): VARIANTS, abiConst, fakeLayout, PopPush, KeyedPopPush, CheckedPopPush,
 // buildVariants, measureProcess. bench/harness.mjs is imported only when the script runs (its process-wide
 // uncaughtException handler stays out of an importer's process).
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -56,14 +56,14 @@ export const VARIANTS = [
   ["raw ABI pair", "cache_free(c, cache_alloc(c)) from JS"],
 ];
 
-// ---- the layout constants: bindings/generated/abi.ts's `Abi`, read once, as module-level consts ----------
-const ABI_TEXT = readFileSync(new URL("../bindings/generated/abi.ts", import.meta.url), "utf8");
-const ABI_START = ABI_TEXT.indexOf("export const Abi = {");
-/** A constant of the generated `Abi` object (bindings/generated/abi.ts). */
+// ---- the layout constants: the generated `Abi` (bindings/generated/abi.ts) as the package hands it to
+// benches (heap.L, as overhead.mjs takes it), read once into module-level consts ---------------------------
+const ABI = (await createAllocator({ reap: false })).L;
+/** A constant of the generated `Abi` object (bindings/generated/abi.ts, through heap.L). */
 export function abiConst(name) {
-  const m = new RegExp(`^  ${name}: (\\d+),$`, "m").exec(ABI_TEXT.slice(ABI_START));
-  if (ABI_START < 0 || !m) throw new Error(`js-floor: no Abi.${name} in bindings/generated/abi.ts`);
-  return Number(m[1]);
+  const x = ABI[name];
+  if (typeof x !== "number") throw new Error(`js-floor: no Abi.${name} in heap.L`);
+  return x;
 }
 // As bindings/cache.ts takes them (a `const`: folded to its value where the step is inlined).
 const CHUNK_SHIFT = abiConst("CHUNK_SHIFT");
